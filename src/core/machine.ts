@@ -1,0 +1,34 @@
+/**
+ * The shape every sans-IO protocol machine shares, in the quinn-proto style: inputs come
+ * in through `handle*` and `tick` with the current time; outputs are drained with
+ * `poll*`. The node driver and the simulator are the only callers, and they differ only
+ * in where the time and the bytes come from.
+ */
+import type { Millis } from './clock.js';
+import type { Address } from './model.js';
+
+/** How a message travels: unreliable datagram, or reliable ordered stream. */
+export type Channel = 'udp' | 'tcp';
+
+/** A message the machine wants sent. */
+export interface Transmit<M> {
+  readonly to: Address;
+  readonly channel: Channel;
+  readonly message: M;
+}
+
+/**
+ * A sans-IO state machine. Call order contract for drivers:
+ * 1. deliver inputs with `handle(from, message, now)`;
+ * 2. when `now >= nextDeadline()`, call `tick(now)`;
+ * 3. after either, drain `pollTransmit()` and `pollEvent()` until they return undefined.
+ * The machine never reads a clock, sets a timer, or touches a socket.
+ */
+export interface SansIoMachine<M, E> {
+  handle(from: Address, message: M, now: Millis): void;
+  tick(now: Millis): void;
+  /** Earliest time at which `tick` has work to do, or undefined when idle. */
+  nextDeadline(): Millis | undefined;
+  pollTransmit(): Transmit<M> | undefined;
+  pollEvent(): E | undefined;
+}

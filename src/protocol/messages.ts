@@ -1,0 +1,346 @@
+/**
+ * Every message that crosses the wire between nodes, as TypeScript types. This file is
+ * the contract: the codec (`codec.ts`) validates and encodes exactly these shapes, and
+ * the state machines produce and consume them. Each message carries its `type` tag.
+ */
+import type {
+  Address,
+  MembersViewData,
+  NodeId,
+  NodeInfo,
+  PartitionTableData,
+  SwimState,
+  Tags,
+} from '../core/model.js';
+
+/** Version of this wire protocol; a JoinRequest with another version is rejected. */
+export const PROTOCOL_VERSION = 1;
+
+// ---------------------------------------------------------------------------------------
+// Membership: the master's decisions
+// ---------------------------------------------------------------------------------------
+
+/** A node asks the master (through any member) to be admitted. */
+export interface JoinRequest {
+  readonly type: 'JoinRequest';
+  readonly node: NodeInfo;
+  readonly clusterId: string;
+  readonly protocolVersion: number;
+  /** Proof of the cluster secret (e.g. an HMAC over the request; never the secret itself). */
+  readonly authToken: string;
+}
+
+/** The master's answer: admitted with the current view and table, or rejected with why. */
+export interface JoinResponse {
+  readonly type: 'JoinResponse';
+  readonly accepted: boolean;
+  /** Present when accepted. */
+  readonly view?: MembersViewData;
+  /** Present when accepted and a table exists. */
+  readonly table?: PartitionTableData;
+  /** Present when rejected: a catalogued error code and a human-readable reason. */
+  readonly rejectCode?: string;
+  readonly reason?: string;
+}
+
+/** The master publishes a new members view. */
+export interface MembersUpdate {
+  readonly type: 'MembersUpdate';
+  readonly view: MembersViewData;
+}
+
+/** A node announces it is leaving (to the master), optionally saying why. */
+export interface LeaveRequest {
+  readonly type: 'LeaveRequest';
+  readonly nodeId: NodeId;
+  readonly reason?: string;
+}
+
+/** Periodic member -> master heartbeat, carrying the members this node suspects. */
+export interface Heartbeat {
+  readonly type: 'Heartbeat';
+  readonly from: NodeId;
+  readonly viewVersion: number;
+  readonly suspected: readonly NodeId[];
+}
+
+/** A member tells the master it has not heard from `suspect`. */
+export interface HeartbeatComplaint {
+  readonly type: 'HeartbeatComplaint';
+  readonly from: NodeId;
+  readonly suspect: NodeId;
+  readonly viewVersion: number;
+}
+
+/** A node tells `target` it considers it outside the cluster (e.g. removed from the view). */
+export interface ExplicitSuspicion {
+  readonly type: 'ExplicitSuspicion';
+  readonly from: NodeId;
+  readonly target: NodeId;
+  readonly viewVersion: number;
+  readonly reason: string;
+}
+
+// ---------------------------------------------------------------------------------------
+// Partitions
+// ---------------------------------------------------------------------------------------
+
+/** The master publishes a new partition table and which migrations it completed. */
+export interface PartitionTableUpdate {
+  readonly type: 'PartitionTableUpdate';
+  readonly table: PartitionTableData;
+  readonly completedMigrations: readonly string[];
+}
+
+/** Ask for the newest partition table; `knownVersion` lets the master skip a no-op reply. */
+export interface FetchPartitionTable {
+  readonly type: 'FetchPartitionTable';
+  readonly from: NodeId;
+  readonly knownVersion: number;
+}
+
+// ---------------------------------------------------------------------------------------
+// Migration
+// ---------------------------------------------------------------------------------------
+
+/** Replica role a migration creates on its destination. */
+export type ReplicaRole = 'owner' | 'backup';
+
+/** Begins moving one partition replica from `source` to `destination`. */
+export interface MigrateStart {
+  readonly type: 'MigrateStart';
+  readonly migrationId: string;
+  readonly partition: number;
+  readonly source: NodeId;
+  readonly destination: NodeId;
+  readonly role: ReplicaRole;
+  /** Epoch the partition will have once this migration is finalized. */
+  readonly epoch: number;
+  readonly tableVersion: number;
+}
+
+/** One piece of a partition's state: a snapshot chunk, or a delta made while copying. */
+export interface MigrateData {
+  readonly type: 'MigrateData';
+  readonly migrationId: string;
+  readonly partition: number;
+  /** Which participant service the payload belongs to (e.g. "grid", "entities"). */
+  readonly service: string;
+  readonly kind: 'chunk' | 'delta';
+  /** Per-migration sequence number, for ordering and duplicate detection. */
+  readonly seq: number;
+  /** Opaque to the protocol; the participant encodes it. */
+  readonly payload: Uint8Array;
+  /** True on the last snapshot chunk of this service. */
+  readonly last: boolean;
+}
+
+/** The destination has applied the snapshot and is caught up. */
+export interface MigrateReady {
+  readonly type: 'MigrateReady';
+  readonly migrationId: string;
+  readonly partition: number;
+  readonly lastSeq: number;
+}
+
+/** Commit the move: the destination takes the role, the source drops or demotes. */
+export interface MigrateFinalize {
+  readonly type: 'MigrateFinalize';
+  readonly migrationId: string;
+  readonly partition: number;
+  readonly epoch: number;
+}
+
+/** Abort the move; the source stays in charge with nothing lost. */
+export interface MigrateCancel {
+  readonly type: 'MigrateCancel';
+  readonly migrationId: string;
+  readonly partition: number;
+  readonly reason: string;
+}
+
+// ---------------------------------------------------------------------------------------
+// Split brain
+// ---------------------------------------------------------------------------------------
+
+/** What a master says about its cluster when probing for another one. */
+export interface ClusterSummary {
+  readonly clusterId: string;
+  readonly masterId: NodeId;
+  readonly masterAddress: Address;
+  /** The master's own join version, used to break ties between equal-size clusters. */
+  readonly masterJoinVersion: number;
+  readonly memberCount: number;
+  readonly viewVersion: number;
+}
+
+export interface SplitBrainProbe {
+  readonly type: 'SplitBrainProbe';
+  readonly from: NodeId;
+  readonly summary: ClusterSummary;
+}
+
+export interface SplitBrainProbeResponse {
+  readonly type: 'SplitBrainProbeResponse';
+  readonly from: NodeId;
+  readonly summary: ClusterSummary;
+}
+
+/** The smaller cluster's master tells its members to rejoin the larger one. */
+export interface MergeRequest {
+  readonly type: 'MergeRequest';
+  readonly from: NodeId;
+  readonly target: ClusterSummary;
+  /** Addresses to join through. */
+  readonly seeds: readonly Address[];
+}
+
+// ---------------------------------------------------------------------------------------
+// Forwarding
+// ---------------------------------------------------------------------------------------
+
+/**
+ * An operation sent on to the partition owner. `op` is the original encoded operation,
+ * carried as it is; forwarding an OpForward again raises `hops` instead of wrapping it.
+ */
+export interface OpForward {
+  readonly type: 'OpForward';
+  readonly opId: string;
+  readonly partition: number;
+  readonly origin: NodeId;
+  readonly hops: number;
+  readonly op: Uint8Array;
+}
+
+// ---------------------------------------------------------------------------------------
+// SWIM
+// ---------------------------------------------------------------------------------------
+
+/** Gossip: `node` is suspected at `incarnation` by `from`. */
+export interface Suspect {
+  readonly type: 'Suspect';
+  readonly node: NodeId;
+  readonly incarnation: number;
+  readonly from: NodeId;
+}
+
+/** Gossip: `node` is alive at `incarnation`, with its address and tags at that incarnation. */
+export interface Alive {
+  readonly type: 'Alive';
+  readonly node: NodeId;
+  readonly incarnation: number;
+  readonly address: Address;
+  readonly tags: Tags;
+}
+
+/** Gossip: `node` is dead at `incarnation` (declared by `from`); `left` when it left on purpose. */
+export interface Dead {
+  readonly type: 'Dead';
+  readonly node: NodeId;
+  readonly incarnation: number;
+  readonly from: NodeId;
+  readonly left: boolean;
+}
+
+/** A membership update carried piggyback on probes, acks and gossip. */
+export type GossipUpdate = Suspect | Alive | Dead;
+
+/** Direct probe. `target` lets a receiver detect a probe meant for a previous owner of its address. */
+export interface Ping {
+  readonly type: 'Ping';
+  readonly seqNo: number;
+  readonly from: NodeId;
+  readonly target: NodeId;
+  readonly updates: readonly GossipUpdate[];
+}
+
+/** Ask `from`'s helper to probe `target` at `targetAddress` and relay the result. */
+export interface PingReq {
+  readonly type: 'PingReq';
+  readonly seqNo: number;
+  readonly from: NodeId;
+  readonly target: NodeId;
+  readonly targetAddress: Address;
+  /** Whether the helper should send a Nack when its own probe times out. */
+  readonly wantNack: boolean;
+  readonly updates: readonly GossipUpdate[];
+}
+
+export interface Ack {
+  readonly type: 'Ack';
+  readonly seqNo: number;
+  readonly from: NodeId;
+  readonly updates: readonly GossipUpdate[];
+}
+
+/** An indirect prober could not reach the target either: evidence the problem may be ours. */
+export interface Nack {
+  readonly type: 'Nack';
+  readonly seqNo: number;
+  readonly from: NodeId;
+}
+
+/** Periodic dissemination to random members. */
+export interface Gossip {
+  readonly type: 'Gossip';
+  readonly from: NodeId;
+  readonly updates: readonly GossipUpdate[];
+}
+
+/** One member's full state in a push-pull exchange. */
+export interface PushPullEntry {
+  readonly nodeId: NodeId;
+  readonly address: Address;
+  readonly incarnation: number;
+  readonly state: SwimState;
+  readonly tags: Tags;
+}
+
+/** Anti-entropy: full state exchange over TCP; `join` marks a joiner's first exchange. */
+export interface PushPull {
+  readonly type: 'PushPull';
+  readonly from: NodeId;
+  readonly join: boolean;
+  /** True on the reply half of the exchange. */
+  readonly reply: boolean;
+  readonly clusterId: string;
+  readonly states: readonly PushPullEntry[];
+}
+
+// ---------------------------------------------------------------------------------------
+
+/** Every message the cluster protocol carries. */
+export type Message =
+  | JoinRequest
+  | JoinResponse
+  | MembersUpdate
+  | LeaveRequest
+  | Heartbeat
+  | HeartbeatComplaint
+  | ExplicitSuspicion
+  | PartitionTableUpdate
+  | FetchPartitionTable
+  | MigrateStart
+  | MigrateData
+  | MigrateReady
+  | MigrateFinalize
+  | MigrateCancel
+  | SplitBrainProbe
+  | SplitBrainProbeResponse
+  | MergeRequest
+  | OpForward
+  | Ping
+  | PingReq
+  | Ack
+  | Nack
+  | Gossip
+  | Suspect
+  | Alive
+  | Dead
+  | PushPull;
+
+/** The `type` tag of any message. */
+export type MessageType = Message['type'];
+
+/** Narrow `Message` by its tag. */
+export type MessageOf<T extends MessageType> = Extract<Message, { type: T }>;
