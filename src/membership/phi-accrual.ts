@@ -1,0 +1,228 @@
+/**
+ * The phi accrual failure detector (Hayashibara et al., 2004, as in Akka and Cassandra):
+ * instead of a yes/no verdict it reports phi, how unlikely the current silence is given
+ * the recent rhythm of heartbeats, so a jittery link earns more patience than a steady one.
+ */
+import type { Millis } from '../core/clock.js';
+import { assert, FlotillaError } from '../core/errors.js';
+import type { NodeId } from '../core/model.js';
+import type { FailureDetector } from './failure-detector.js';
+
+/** Configuration of a `PhiAccrualFailureDetector`. */
+export interface PhiAccrualConfig {
+  /**
+   * Phi at or above which a node counts as dead. Phi = -log10(probability that a heartbeat
+   * is still to come), so 8 means "1 in 10^8 chance we are wrong given the history".
+   * Default 8. Lower detects sooner but with more false positives on jittery links.
+   */
+  readonly threshold: number;
+  /**
+   * Inter-arrival intervals kept per node (a ring buffer; bounds memory to 8 bytes each).
+   * Default 100. Larger smooths the estimate but adapts more slowly to a changed rhythm.
+   */
+  readonly samplesMax: number;
+  /**
+   * Intervals observed before the node's own history is trusted. Until then phi comes from
+   * the bootstrap estimate (`firstHeartbeatEstimateMs`). Default 5; at most `samplesMax`.
+   */
+  readonly minSamples: number;
+  /**
+   * Floor (ms) on the standard deviation. Perfectly regular heartbeats would otherwise make
+   * the tiniest delay look fatal. Default 100. Larger tolerates more jitter, detects later.
+   */
+  readonly minStdDeviationMs: number;
+  /**
+   * Extra pause (ms) added to the expected interval, e.g. to ride out GC pauses or event
+   * loop stalls. Default 0 (pure statistics). Larger delays detection by that much.
+   */
+  readonly acceptableHeartbeatPauseMs: number;
+  /**
+   * Expected heartbeat interval (ms) used until `minSamples` intervals are observed: the
+   * bootstrap distribution has this mean and a quarter of it as standard deviation, so a
+   * node that dies after its first heartbeat is still detected. Default 1,000; set it to
+   * your heartbeat (probe) interval.
+   */
+  readonly firstHeartbeatEstimateMs: number;
+  /**
+   * Longest interval (ms) recorded as a sample. A longer gap measures an outage (a healed
+   * partition, a paused process), not the heartbeat rhythm; sampling it would inflate the
+   * mean and deviation and slow detection for the next `samplesMax` heartbeats. Default
+   * 10,000; must exceed `firstHeartbeatEstimateMs`.
+   */
+  readonly sampleIntervalMaxMs: number;
+}
+
+/** Defaults for `PhiAccrualConfig`. */
+export const PHI_ACCRUAL_DEFAULTS: PhiAccrualConfig = {
+  threshold: 8,
+  samplesMax: 100,
+  minSamples: 5,
+  minStdDeviationMs: 100,
+  acceptableHeartbeatPauseMs: 0,
+  firstHeartbeatEstimateMs: 1_000,
+  sampleIntervalMaxMs: 10_000,
+};
+
+/** Phi is capped here: far beyond any useful threshold, and never Infinity or NaN. */
+export const PHI_MAX = 1_000;
+
+/** Largest `samplesMax` accepted (per-node memory is 8 bytes per sample). */
+export const PHI_SAMPLES_MAX = 10_000;
+
+/**
+ * Phi for a silence of `elapsedMs` given a normal distribution of intervals, using the
+ * logistic approximation of the normal CDF that Akka uses:
+ * P(X > t) ~= 1 / (1 + e^z), z = y (1.5976 + 0.070566 y^2), y = (t - mean) / stdDev,
+ * so phi = log10(1 + e^z), computed as a stable softplus (no overflow, no NaN).
+ * Non-decreasing in `elapsedMs`, capped at PHI_MAX.
+ */
+export function phi(elapsedMs: number, meanMs: number, stdDeviationMs: number): number {
+  const y = (elapsedMs - meanMs) / stdDeviationMs;
+  const z = y * (1.5976 + 0.070566 * y * y);
+  const softplus = z > 0 ? z + Math.log1p(Math.exp(-z)) : Math.log1p(Math.exp(z));
+  const value = softplus / Math.LN10;
+  return value < PHI_MAX ? value : PHI_MAX;
+}
+
+// Recompute the running sums from scratch this often, so rounding error cannot accumulate.
+const RESUM_EVERY_SAMPLES = 1_000;
+
+/** Heartbeat history of one node: a ring of intervals with running sums. */
+class History {
+  readonly intervals: Float64Array;
+  head = 0;
+  count = 0;
+  sum = 0;
+  sumSquares = 0;
+  sinceResum = 0;
+
+  constructor(
+    samplesMax: number,
+    public lastHeartbeat: Millis,
+  ) {
+    this.intervals = new Float64Array(samplesMax);
+  }
+
+  add(interval: number): void {
+    const capacity = this.intervals.length;
+    if (this.count === capacity) {
+      const evicted = this.intervals[this.head]!;
+      this.sum -= evicted;
+      this.sumSquares -= evicted * evicted;
+    } else {
+      this.count++;
+    }
+    this.intervals[this.head] = interval;
+    this.head = (this.head + 1) % capacity;
+    this.sum += interval;
+    this.sumSquares += interval * interval;
+    if (++this.sinceResum >= RESUM_EVERY_SAMPLES) this.resum();
+  }
+
+  private resum(): void {
+    let sum = 0;
+    let sumSquares = 0;
+    // The filled slots are [0, count) until the ring is full, then all of them.
+    for (let i = 0; i < this.count; i++) {
+      const v = this.intervals[i]!;
+      sum += v;
+      sumSquares += v * v;
+    }
+    this.sum = sum;
+    this.sumSquares = sumSquares;
+    this.sinceResum = 0;
+  }
+}
+
+function validate(config: PhiAccrualConfig): void {
+  const problems: string[] = [];
+  const positive = (name: keyof PhiAccrualConfig): void => {
+    const v = config[name];
+    if (!Number.isFinite(v) || v <= 0) problems.push(`${name} must be a positive finite number`);
+  };
+  positive('threshold');
+  positive('minStdDeviationMs');
+  positive('firstHeartbeatEstimateMs');
+  positive('sampleIntervalMaxMs');
+  if (!Number.isFinite(config.acceptableHeartbeatPauseMs) || config.acceptableHeartbeatPauseMs < 0) {
+    problems.push('acceptableHeartbeatPauseMs must be a non-negative finite number');
+  }
+  if (!Number.isInteger(config.samplesMax) || config.samplesMax < 1 || config.samplesMax > PHI_SAMPLES_MAX) {
+    problems.push(`samplesMax must be an integer in [1, ${PHI_SAMPLES_MAX}]`);
+  }
+  if (!Number.isInteger(config.minSamples) || config.minSamples < 1 || config.minSamples > config.samplesMax) {
+    problems.push('minSamples must be an integer in [1, samplesMax]');
+  }
+  if (config.threshold >= PHI_MAX) problems.push(`threshold must be below ${PHI_MAX}`);
+  if (config.sampleIntervalMaxMs <= config.firstHeartbeatEstimateMs) {
+    problems.push('sampleIntervalMaxMs must exceed firstHeartbeatEstimateMs');
+  }
+  if (problems.length > 0) throw new FlotillaError('FLO_CONFIG_INVALID', problems.join('; '), { ...config });
+}
+
+/**
+ * Phi accrual failure detector with bounded memory per node. Suspicion is phi: 0 for a
+ * node never heard from, low right after regular heartbeats, and rising without bound
+ * (up to PHI_MAX) while the node stays silent.
+ */
+export class PhiAccrualFailureDetector implements FailureDetector {
+  readonly config: PhiAccrualConfig;
+  private readonly histories = new Map<NodeId, History>();
+
+  constructor(config: Partial<PhiAccrualConfig> = {}) {
+    this.config = { ...PHI_ACCRUAL_DEFAULTS, ...config };
+    validate(this.config);
+  }
+
+  /** Number of nodes tracked. */
+  get size(): number {
+    return this.histories.size;
+  }
+
+  heartbeat(nodeId: NodeId, now: Millis): void {
+    assert(Number.isFinite(now), 'heartbeat time must be finite');
+    const history = this.histories.get(nodeId);
+    if (history === undefined) {
+      this.histories.set(nodeId, new History(this.config.samplesMax, now));
+      return;
+    }
+    const interval = now - history.lastHeartbeat;
+    // Duplicates and out-of-order deliveries say nothing about the rhythm.
+    if (interval <= 0) return;
+    if (interval <= this.config.sampleIntervalMaxMs) history.add(interval);
+    history.lastHeartbeat = now;
+  }
+
+  suspicionLevel(nodeId: NodeId, now: Millis): number {
+    assert(Number.isFinite(now), 'suspicion time must be finite');
+    const history = this.histories.get(nodeId);
+    if (history === undefined) return 0;
+    const { meanMs, stdDeviationMs } = this.distribution(history);
+    return phi(Math.max(0, now - history.lastHeartbeat), meanMs + this.config.acceptableHeartbeatPauseMs, stdDeviationMs);
+  }
+
+  isAlive(nodeId: NodeId, now: Millis): boolean {
+    return this.suspicionLevel(nodeId, now) < this.config.threshold;
+  }
+
+  remove(nodeId: NodeId): void {
+    this.histories.delete(nodeId);
+  }
+
+  /** Mean and (floored) standard deviation of `nodeId`'s intervals, or undefined if unknown. */
+  intervalStats(nodeId: NodeId): { meanMs: number; stdDeviationMs: number; samples: number } | undefined {
+    const history = this.histories.get(nodeId);
+    if (history === undefined) return undefined;
+    return { ...this.distribution(history), samples: history.count };
+  }
+
+  private distribution(history: History): { meanMs: number; stdDeviationMs: number } {
+    const { minSamples, firstHeartbeatEstimateMs, minStdDeviationMs } = this.config;
+    if (history.count < minSamples) {
+      return { meanMs: firstHeartbeatEstimateMs, stdDeviationMs: Math.max(firstHeartbeatEstimateMs / 4, minStdDeviationMs) };
+    }
+    const meanMs = history.sum / history.count;
+    const variance = Math.max(0, history.sumSquares / history.count - meanMs * meanMs);
+    return { meanMs, stdDeviationMs: Math.max(Math.sqrt(variance), minStdDeviationMs) };
+  }
+}
