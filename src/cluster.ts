@@ -3,4 +3,4 @@
  * detectors, membership and partition state machines, the wire codec).
  */
 export * from './core/index.js';
-export * from './protocol/messages.js';
+export * from './protocol/index.js';

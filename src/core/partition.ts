@@ -7,8 +7,12 @@ import { FlotillaError } from './errors.js';
 import { DEFAULT_PARTITION_COUNT } from './model.js';
 import { murmur3Utf8 } from './murmur3.js';
 
-/** Largest partition count accepted: partition ids must stay small, exact integers. */
-export const PARTITION_COUNT_MAX = 0x7fffffff;
+/**
+ * Largest partition count accepted anywhere (hashing, tables, the wire). A table is sent
+ * whole in one frame and every node keeps one entry per partition, so counts far beyond
+ * this buy nothing but memory and bandwidth.
+ */
+export const PARTITION_COUNT_MAX = 65_536;
 
 /** Throws FLO_INVALID_ARGUMENT unless `count` is an integer in [1, PARTITION_COUNT_MAX]. */
 export function validatePartitionCount(count: number): void {
