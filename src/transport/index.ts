@@ -1,0 +1,21 @@
+/**
+ * The transport layer's public face: real UDP and TCP sockets for inter-node traffic,
+ * the outbound connection pool, request/response, configuration and counters.
+ */
+export { ClusterTransport, type MessageHandler, type TransportDeps, type TransportStats } from './transport.js';
+export {
+  DEFAULT_TRANSPORT_CONFIG,
+  resolveTransportConfig,
+  UDP_BUDGET_BYTES_MIN,
+  UDP_PAYLOAD_BYTES_MAX,
+  type TransportConfig,
+} from './config.js';
+export type { MessageCodec } from './codec.js';
+export { createProtocolCodec, protocolCodec } from './protocol-codec.js';
+export { silentLogger, type TransportLogger } from './logger.js';
+export type { DropReason, TrafficStats } from './counters.js';
+export type { UdpStats } from './udp-transport.js';
+export type { TcpStats, RequestHandler } from './tcp-transport.js';
+export type { PoolStats } from './connection-pool.js';
+export type { RequestStats } from './request-tracker.js';
+export { formatAddress, parseAddress, type HostPort } from './address.js';

@@ -1,0 +1,283 @@
+/**
+ * One framed TCP connection, either direction: splits the byte stream into frames with a
+ * size limit, enforces the handshake and the read idle timeout on inbound connections,
+ * bounds the bytes queued for writing, and turns socket failures into counted, logged,
+ * typed errors. Everything above this file sees envelopes, never raw bytes.
+ */
+import type { Socket } from 'node:net';
+import type { Address, NodeId } from '../core/model.js';
+import { FlotillaError, isFlotillaError } from '../core/errors.js';
+import type { TrafficCounters, DropReason } from './counters.js';
+import type { WarnOnce } from './logger.js';
+import { FrameDecoder } from '../protocol/index.js';
+import {
+  decodeEnvelope,
+  decodeHello,
+  encodeFrame,
+  ENVELOPE_HEADER_BYTES_MAX,
+  frameWireBytes,
+  FrameKind,
+  type Envelope,
+  type Hello,
+} from './envelope.js';
+import { toTransportError } from './socket-errors.js';
+
+/** Limits and hooks for one connection. */
+export interface ConnectionOptions {
+  /** `inbound` connections must open with a Hello frame; `outbound` ones send it. */
+  readonly role: 'inbound' | 'outbound';
+  /** Largest message payload; the frame body may add the envelope header on top. */
+  readonly maxFrameBytes: number;
+  readonly writeBufferBytesMax: number;
+  /** Inbound: close when nothing is read for this long. Outbound: 0 (the pool owns idleness). */
+  readonly readIdleTimeoutMs: number;
+  /** Inbound: close when no Hello arrives within this long. */
+  readonly handshakeTimeoutMs: number;
+  readonly counters: TrafficCounters;
+  readonly warn: WarnOnce;
+  /** Every frame after the handshake. */
+  readonly onEnvelope: (connection: FramedConnection, envelope: Envelope) => void;
+  /** Called once, after the socket closed; `cause` is set when it closed on an error. */
+  readonly onClose: (connection: FramedConnection, cause: FlotillaError | undefined) => void;
+}
+
+/** A framed connection over one socket. */
+export class FramedConnection {
+  /** `ip:port` of the socket's remote end (for logs; ephemeral for inbound peers). */
+  readonly remote: string;
+  private readonly remoteIp: string;
+  /** Peer's advertised cluster address: dialed (outbound) or from its Hello (inbound). */
+  peerAddress: Address | undefined;
+  /** Peer's node id from its Hello (inbound), for logs. */
+  peerNodeId: NodeId | undefined;
+  /** Time of the last frame read or written, from `Date.now()`. */
+  lastActivityAt = Date.now();
+  /** Requests sent on this connection still waiting for their response. */
+  pendingRequests = 0;
+  /** Requests received on this connection whose handler has not answered yet. */
+  handlingRequests = 0;
+
+  private readonly splitter: FrameDecoder;
+  private readIdleTimer: NodeJS.Timeout | undefined;
+  private handshakeTimer: NodeJS.Timeout | undefined;
+  private awaitingHello: boolean;
+  private closeCause: FlotillaError | undefined;
+  private isClosed = false;
+  private readonly closedPromise: Promise<void>;
+  private corked = false;
+  private readonly uncork = (): void => {
+    this.corked = false;
+    this.socket.uncork();
+  };
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly options: ConnectionOptions,
+    peerAddress?: Address,
+  ) {
+    this.remoteIp = socket.remoteAddress ?? '?';
+    this.remote = `${this.remoteIp}:${socket.remotePort ?? 0}`;
+    this.peerAddress = peerAddress;
+    this.splitter = new FrameDecoder(options.maxFrameBytes + ENVELOPE_HEADER_BYTES_MAX);
+    this.awaitingHello = options.role === 'inbound';
+    socket.setNoDelay(true);
+    this.closedPromise = new Promise((resolve) => socket.once('close', () => resolve()));
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', (err) => this.onSocketError(err));
+    socket.once('close', () => this.onSocketClose());
+    if (options.role === 'inbound') {
+      this.handshakeTimer = setTimeout(() => this.abort('handshake-timeout', 'no handshake in time'), options.handshakeTimeoutMs);
+      this.handshakeTimer.unref();
+      this.readIdleTimer = setTimeout(() => this.abort('read-idle-timeout', 'read idle timeout'), options.readIdleTimeoutMs);
+      this.readIdleTimer.unref();
+    }
+  }
+
+  /** True once the socket is closing or closed; sends then fail. */
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  /** Bytes queued in user space, not yet handed to the kernel. */
+  get writableBytes(): number {
+    return this.socket.writableLength;
+  }
+
+  /**
+   * Queue one frame. Resolves when it has been handed to the kernel; rejects with
+   * FLO_QUEUE_FULL when the write buffer is over its bound (a slow reader),
+   * FLO_ENCODE_OVERSIZED when the frame exceeds the limit, FLO_CONNECTION_FAILED when
+   * the connection is gone.
+   */
+  send(kind: FrameKind, correlationId: number, payload: Uint8Array): Promise<void> {
+    if (this.isClosed) {
+      return Promise.reject(this.closeCause ?? new FlotillaError('FLO_CONNECTION_FAILED', 'connection closed', { peer: this.label }));
+    }
+    if (payload.length > this.options.maxFrameBytes) {
+      this.options.counters.drop('FLO_ENCODE_OVERSIZED');
+      return Promise.reject(
+        new FlotillaError('FLO_ENCODE_OVERSIZED', `frame of ${payload.length} bytes exceeds ${this.options.maxFrameBytes}`, {
+          bytes: payload.length,
+        }),
+      );
+    }
+    const wireBytes = frameWireBytes(kind, payload.length);
+    if (this.socket.writableLength + wireBytes > this.options.writeBufferBytesMax) {
+      this.options.counters.drop('FLO_QUEUE_FULL');
+      this.options.warn.warn(this.logSource, 'FLO_QUEUE_FULL', { queuedBytes: this.socket.writableLength }, 'peer reads too slowly; send refused');
+      return Promise.reject(
+        new FlotillaError('FLO_QUEUE_FULL', 'connection write buffer is full', { peer: this.label, queuedBytes: this.socket.writableLength }),
+      );
+    }
+    const frame = encodeFrame(kind, correlationId, payload);
+    this.options.counters.framesOut++;
+    this.options.counters.bytesOut += frame.length;
+    this.lastActivityAt = Date.now();
+    if (!this.corked) {
+      // Coalesce the frames queued in this tick into one write syscall.
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(this.uncork);
+    }
+    return new Promise((resolve, reject) => {
+      this.socket.write(frame, (err) => {
+        if (err) reject(this.closeCause ?? toTransportError(err, this.label));
+        else resolve();
+      });
+    });
+  }
+
+  /** Close after flushing queued frames; destroys the socket after `timeoutMs`. */
+  close(timeoutMs: number): Promise<void> {
+    if (!this.isClosed) {
+      this.isClosed = true;
+      this.clearTimers();
+      this.socket.end();
+      const timer = setTimeout(() => this.socket.destroy(), timeoutMs);
+      timer.unref();
+      void this.closedPromise.then(() => clearTimeout(timer));
+    }
+    return this.closedPromise;
+  }
+
+  /** Close at once, dropping queued frames; pending sends fail with `cause`. */
+  destroy(cause: FlotillaError): void {
+    if (this.closeCause === undefined) this.closeCause = cause;
+    this.isClosed = true;
+    this.clearTimers();
+    this.socket.destroy();
+  }
+
+  /** Identity for errors: the advertised address once known, else the socket's remote end. */
+  get label(): string {
+    return this.peerAddress ?? this.remote;
+  }
+
+  /**
+   * Warn-once key: the advertised address once known, else the remote IP without its
+   * port, so a client reconnecting to send garbage logs once, not once per connection.
+   */
+  private get logSource(): string {
+    return this.peerAddress ?? this.remoteIp;
+  }
+
+  private abort(reason: DropReason, message: string): void {
+    if (this.isClosed) return;
+    this.options.counters.drop(reason);
+    this.options.warn.warn(this.logSource, reason, { remote: this.remote }, `closing connection: ${message}`);
+    this.destroy(new FlotillaError('FLO_CONNECTION_FAILED', message, { peer: this.label }));
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.isClosed && this.closeCause !== undefined) return;
+    this.options.counters.bytesIn += chunk.length;
+    this.readIdleTimer?.refresh();
+    let bodies: Uint8Array[];
+    try {
+      bodies = this.splitter.push(chunk);
+    } catch (err) {
+      const code = isFlotillaError(err) ? err.code : 'FLO_DECODE_MALFORMED';
+      this.abort(code, `unrecoverable framing error: ${String(err)}`);
+      return;
+    }
+    for (const body of bodies) {
+      if (this.closeCause !== undefined) return;
+      this.options.counters.framesIn++;
+      this.lastActivityAt = Date.now();
+      this.onBody(body);
+    }
+  }
+
+  private onBody(body: Uint8Array): void {
+    let envelope: Envelope;
+    try {
+      envelope = decodeEnvelope(body);
+    } catch (err) {
+      this.dropFrame(err);
+      return;
+    }
+    if (this.awaitingHello) {
+      this.onHandshake(envelope);
+      return;
+    }
+    if (envelope.kind === FrameKind.Hello) {
+      this.dropFrame(new FlotillaError('FLO_DECODE_INVALID', 'unexpected handshake frame'));
+      return;
+    }
+    this.options.onEnvelope(this, envelope);
+  }
+
+  private onHandshake(envelope: Envelope): void {
+    if (envelope.kind !== FrameKind.Hello) {
+      this.abort('handshake-missing', 'first frame is not a handshake');
+      return;
+    }
+    let hello: Hello;
+    try {
+      hello = decodeHello(envelope.payload);
+    } catch (err) {
+      const code = isFlotillaError(err) ? err.code : 'FLO_DECODE_INVALID';
+      this.abort(code, `bad handshake: ${String(err)}`);
+      return;
+    }
+    this.awaitingHello = false;
+    clearTimeout(this.handshakeTimer);
+    this.handshakeTimer = undefined;
+    this.peerAddress = hello.address;
+    this.peerNodeId = hello.nodeId;
+  }
+
+  /**
+   * Count and log (once per peer and reason) a frame that could not be used; the stream
+   * itself is still in sync. `reason` defaults to the error's code.
+   */
+  dropFrame(err: unknown, reason?: DropReason): void {
+    const code = reason ?? (isFlotillaError(err) ? err.code : 'FLO_DECODE_MALFORMED');
+    this.options.counters.drop(code);
+    this.options.warn.warn(this.logSource, code, { remote: this.remote, nodeId: this.peerNodeId, error: String(err) }, 'dropped TCP frame');
+  }
+
+  private onSocketError(err: Error): void {
+    const mapped = toTransportError(err, this.label);
+    if (this.closeCause === undefined) this.closeCause = mapped;
+    this.options.counters.drop('socket-error');
+    this.options.warn.warn(this.logSource, `socket:${(err as NodeJS.ErrnoException).code ?? 'error'}`, { remote: this.remote, error: err.message }, 'TCP connection error');
+  }
+
+  private onSocketClose(): void {
+    this.isClosed = true;
+    this.clearTimers();
+    if (this.splitter.bufferedBytes > 0) {
+      this.options.counters.drop('FLO_DECODE_TRUNCATED');
+      this.options.warn.warn(this.logSource, 'FLO_DECODE_TRUNCATED', { remote: this.remote, pendingBytes: this.splitter.bufferedBytes }, 'connection closed mid-frame');
+    }
+    this.options.onClose(this, this.closeCause);
+  }
+
+  private clearTimers(): void {
+    clearTimeout(this.handshakeTimer);
+    clearTimeout(this.readIdleTimer);
+    this.handshakeTimer = undefined;
+    this.readIdleTimer = undefined;
+  }
+}
