@@ -4,3 +4,4 @@
  */
 export * from './core/index.js';
 export * from './protocol/index.js';
+export * from './partitions/index.js';

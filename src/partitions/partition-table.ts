@@ -1,0 +1,248 @@
+/**
+ * The cluster partition table: for every partition its owner, backups and epoch, under
+ * one table version. The master changes it (`applyAssignments`, `promoteBackups`) and
+ * publishes `toData()`; other nodes take newer versions with `applyData`. Versions and
+ * epochs only go up.
+ *
+ * Epochs fence a deposed owner: storage refuses writes carrying a stale epoch, so only
+ * a change of owner raises a partition's epoch (including a change to no owner, which
+ * fences an owner that is only presumed dead). Backup changes leave it alone: backups do
+ * not write to durable storage, so raising it would fail the legitimate owner's
+ * in-flight writes and gain nothing.
+ */
+import { FlotillaError } from '../core/errors.js';
+import { DEFAULT_PARTITION_COUNT, type MemberRecord, type NodeId, type PartitionAssignment, type PartitionTableData } from '../core/model.js';
+import { NO_OWNER, type ReplicaAssignment } from './assignment.js';
+import type { MembersView } from './members-view.js';
+import { buildPartitionMap, type PartitionMap } from './partition-map.js';
+
+/** What a change to the table did. */
+export interface TableChange {
+  /** False when the input matched the table; the version did not move. */
+  readonly changed: boolean;
+  /** The table version after the change. */
+  readonly version: number;
+  /** Partitions whose owner changed (and so whose epoch was raised), ascending. */
+  readonly ownerChanged: readonly number[];
+}
+
+/** Partitions a node holds. */
+export interface NodePartitions {
+  readonly owned: readonly number[];
+  readonly backups: readonly number[];
+}
+
+/** The versioned partition table. A new table is version 0 with every partition unowned at epoch 0. */
+export class ClusterPartitionTable {
+  private tableVersion = 0;
+  private readonly owners: NodeId[];
+  private readonly backupLists: (readonly NodeId[])[];
+  private readonly epochs: number[];
+
+  /** @throws FlotillaError FLO_INVALID_ARGUMENT when `partitionCount` is not a positive integer. */
+  constructor(readonly partitionCount: number = DEFAULT_PARTITION_COUNT) {
+    if (!Number.isSafeInteger(partitionCount) || partitionCount < 1) {
+      throw new FlotillaError('FLO_INVALID_ARGUMENT', `partitionCount must be a positive integer, got ${String(partitionCount)}`);
+    }
+    this.owners = new Array<NodeId>(partitionCount).fill(NO_OWNER);
+    this.backupLists = Array.from({ length: partitionCount }, () => []);
+    this.epochs = new Array<number>(partitionCount).fill(0);
+  }
+
+  /** A table holding exactly `data`. @throws FlotillaError FLO_ASSIGNMENT_INVALID when `data` is malformed. */
+  static fromData(data: PartitionTableData): ClusterPartitionTable {
+    const table = new ClusterPartitionTable(data.partitionCount);
+    table.load(data);
+    return table;
+  }
+
+  /** Raised by one on every change. */
+  get version(): number {
+    return this.tableVersion;
+  }
+
+  /** The owner of `partition`, or undefined when it has none. */
+  owner(partition: number): NodeId | undefined {
+    const owner = this.owners[this.checkPartition(partition)]!;
+    return owner === NO_OWNER ? undefined : owner;
+  }
+
+  /** Backups of `partition` in promotion order. */
+  backups(partition: number): readonly NodeId[] {
+    return this.backupLists[this.checkPartition(partition)]!;
+  }
+
+  /** The epoch of `partition`. */
+  epoch(partition: number): number {
+    return this.epochs[this.checkPartition(partition)]!;
+  }
+
+  /** Owner, backups and epoch of `partition`; the owner is `NO_OWNER` when it has none. */
+  assignment(partition: number): PartitionAssignment {
+    const p = this.checkPartition(partition);
+    return { partition: p, owner: this.owners[p]!, backups: this.backupLists[p]!, epoch: this.epochs[p]! };
+  }
+
+  /** Every partition's assignment, by partition. */
+  assignments(): PartitionAssignment[] {
+    return Array.from({ length: this.partitionCount }, (_, p) => this.assignment(p));
+  }
+
+  /** Partitions owned by `nodeId` and those it backs up, ascending. */
+  partitionsForNode(nodeId: NodeId): NodePartitions {
+    const owned: number[] = [];
+    const backups: number[] = [];
+    for (let p = 0; p < this.partitionCount; p++) {
+      if (this.owners[p] === nodeId) owned.push(p);
+      else if (this.backupLists[p]!.includes(nodeId)) backups.push(p);
+    }
+    return { owned, backups };
+  }
+
+  /** Partitions that have no owner (their owner died with no live backup), ascending. */
+  unowned(): number[] {
+    const result: number[] = [];
+    for (let p = 0; p < this.partitionCount; p++) if (this.owners[p] === NO_OWNER) result.push(p);
+    return result;
+  }
+
+  /**
+   * Take a full new assignment (one entry per partition, e.g. from `computeAssignment`;
+   * epochs in the input are ignored). Raises the epoch of each partition whose owner
+   * changed and, if anything changed, the table version by one.
+   * @throws FlotillaError FLO_ASSIGNMENT_INVALID when the input does not cover every
+   *   partition exactly once, lacks an owner, or repeats a node within a partition.
+   */
+  applyAssignments(assignments: readonly ReplicaAssignment[]): TableChange {
+    const byPartition = this.checkAssignments(assignments, false);
+    const ownerChanged: number[] = [];
+    let changed = false;
+    for (let p = 0; p < this.partitionCount; p++) {
+      const next = byPartition[p]!;
+      if (next.owner !== this.owners[p]) {
+        this.owners[p] = next.owner;
+        this.epochs[p]!++;
+        ownerChanged.push(p);
+        changed = true;
+      }
+      if (!sameList(next.backups, this.backupLists[p]!)) {
+        this.backupLists[p] = Object.freeze([...next.backups]);
+        changed = true;
+      }
+    }
+    if (changed) this.tableVersion++;
+    return { changed, version: this.tableVersion, ownerChanged };
+  }
+
+  /**
+   * Failover, at once and without balancing: drop the dead nodes from every backup list,
+   * and give every partition whose owner is dead (or missing) its first live backup as
+   * owner, raising its epoch. A partition with no live backup gets the `NO_OWNER` marker
+   * (its epoch is raised too, fencing the presumed-dead owner); the next assignment gives
+   * it an owner again, whose replica starts from what storage holds. The table version
+   * goes up by one if anything changed.
+   */
+  promoteBackups(deadNodeIds: Iterable<NodeId>): TableChange {
+    const dead = new Set(deadNodeIds);
+    const ownerChanged: number[] = [];
+    let changed = false;
+    for (let p = 0; p < this.partitionCount; p++) {
+      const before = this.backupLists[p]!;
+      const live = before.filter((b) => !dead.has(b));
+      const owner = this.owners[p]!;
+      if (owner === NO_OWNER || dead.has(owner)) {
+        const promoted = live.shift() ?? NO_OWNER;
+        if (promoted !== owner) {
+          this.owners[p] = promoted;
+          this.epochs[p]!++;
+          ownerChanged.push(p);
+          changed = true;
+        }
+      }
+      if (!sameList(live, before)) {
+        this.backupLists[p] = Object.freeze(live);
+        changed = true;
+      }
+    }
+    if (changed) this.tableVersion++;
+    return { changed, version: this.tableVersion, ownerChanged };
+  }
+
+  /**
+   * Take a table published by the master if it is newer than this one; returns false
+   * (and changes nothing) for an older or equal version, which is the normal fate of a
+   * duplicate or reordered update.
+   * @throws FlotillaError FLO_ASSIGNMENT_INVALID when `data` is malformed, has another
+   *   partition count, or lowers some partition's epoch.
+   */
+  applyData(data: PartitionTableData): boolean {
+    if (data.version <= this.tableVersion) return false;
+    if (data.partitionCount !== this.partitionCount) {
+      throw new FlotillaError('FLO_ASSIGNMENT_INVALID', `table has ${data.partitionCount} partitions, expected ${this.partitionCount}`);
+    }
+    const byPartition = this.checkAssignments(data.assignments, true);
+    byPartition.forEach((a, p) => {
+      if (a.epoch < this.epochs[p]!) {
+        throw new FlotillaError('FLO_ASSIGNMENT_INVALID', `table version ${data.version} lowers the epoch of partition ${p}`, { partition: p });
+      }
+    });
+    this.load(data);
+    return true;
+  }
+
+  /** Data form, for the wire and for storage (a snapshot: later changes do not show in it). */
+  toData(): PartitionTableData {
+    return { version: this.tableVersion, partitionCount: this.partitionCount, assignments: this.assignments() };
+  }
+
+  /** The client routing map, with node endpoints and statuses from `members`. */
+  toPartitionMap(members: MembersView | readonly MemberRecord[]): PartitionMap {
+    return buildPartitionMap(this.toData(), members);
+  }
+
+  private checkPartition(partition: number): number {
+    if (!Number.isSafeInteger(partition) || partition < 0 || partition >= this.partitionCount) {
+      throw new FlotillaError('FLO_INVALID_ARGUMENT', `partition ${String(partition)} outside 0..${this.partitionCount - 1}`, { partition });
+    }
+    return partition;
+  }
+
+  private load(data: PartitionTableData): void {
+    if (!Number.isSafeInteger(data.version) || data.version < 0) {
+      throw new FlotillaError('FLO_ASSIGNMENT_INVALID', `table version must be a non-negative integer, got ${String(data.version)}`);
+    }
+    const byPartition = this.checkAssignments(data.assignments, true);
+    byPartition.forEach((a, p) => {
+      this.owners[p] = a.owner;
+      this.backupLists[p] = Object.freeze([...a.backups]);
+      this.epochs[p] = a.epoch;
+    });
+    this.tableVersion = data.version;
+  }
+
+  /** Validate a full assignment and index it by partition. */
+  private checkAssignments<T extends ReplicaAssignment & { readonly epoch?: number }>(entries: readonly T[], fromData: boolean): T[] {
+    const byPartition = new Array<T | undefined>(this.partitionCount);
+    for (const entry of entries) {
+      const p = entry.partition;
+      const fail = (why: string): never => {
+        throw new FlotillaError('FLO_ASSIGNMENT_INVALID', `partition ${String(p)}: ${why}`, { partition: p });
+      };
+      if (!Number.isSafeInteger(p) || p < 0 || p >= this.partitionCount) fail(`outside 0..${this.partitionCount - 1}`);
+      if (byPartition[p] !== undefined) fail('listed twice');
+      if (entry.owner === NO_OWNER && (!fromData || entry.backups.length > 0)) fail('has no owner');
+      const nodes = new Set<NodeId>([entry.owner, ...entry.backups]);
+      if (nodes.size !== entry.backups.length + 1 || entry.backups.includes(NO_OWNER)) fail('repeats a node or names an empty one');
+      if (fromData && (!Number.isSafeInteger(entry.epoch) || entry.epoch! < 0)) fail('epoch must be a non-negative integer');
+      byPartition[p] = entry;
+    }
+    if (entries.length !== this.partitionCount) {
+      throw new FlotillaError('FLO_ASSIGNMENT_INVALID', `expected ${this.partitionCount} partitions, got ${entries.length}`);
+    }
+    return byPartition as T[];
+  }
+}
+
+function sameList(a: readonly NodeId[], b: readonly NodeId[]): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
