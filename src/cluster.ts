@@ -5,3 +5,4 @@
 export * from './core/index.js';
 export * from './protocol/index.js';
 export * from './partitions/index.js';
+export * from './membership/index.js';

@@ -1,0 +1,299 @@
+/**
+ * Configuration of the SWIM + Lifeguard membership machine: one typed defaults object,
+ * every field with its meaning, unit, default and trade-off, and the cross-field rules
+ * checked once at construction so a bad combination fails loudly instead of misbehaving.
+ */
+import { FlotillaError } from '../core/errors.js';
+import { GOSSIP_MESSAGE_BYTES_MAX } from '../protocol/limits.js';
+
+/** Smallest per-message gossip byte budget that still fits one typical update. */
+export const GOSSIP_MESSAGE_BYTES_MIN = 256;
+
+/** Largest per-message gossip byte budget accepted: the wire codec's hard cap on one SWIM message. */
+export const GOSSIP_MESSAGE_BYTES_LIMIT = GOSSIP_MESSAGE_BYTES_MAX;
+
+/** Cluster size above which the push-pull interval grows (memberlist's pushPullScaleThreshold). */
+export const PUSH_PULL_SCALE_THRESHOLD = 32;
+
+/** Tunables of the membership machine. All durations are in milliseconds. */
+export interface SwimConfig {
+  /**
+   * Protocol period: one member is probed per period. Default 1000. Shorter detects
+   * failures sooner at the cost of more probe traffic (N probes per period cluster-wide).
+   */
+  readonly probeIntervalMs: number;
+  /**
+   * How long a direct probe waits for its Ack before asking helpers (PingReq). Default 500.
+   * Must be below `probeIntervalMs`, which leaves the rest of the period for indirect
+   * probes; helpers Nack after 80 % of it, so keep it under ~55 % of the interval for
+   * Nacks to arrive in time. Too short turns ordinary latency spikes into indirect probes.
+   */
+  readonly probeTimeoutMs: number;
+  /**
+   * K: members asked to probe indirectly after a direct probe times out. Default 3. More
+   * helpers make a false suspicion from one lossy path less likely, at K messages each.
+   */
+  readonly indirectChecks: number;
+  /**
+   * Also emit a Ping on the 'tcp' channel when the direct UDP probe times out, so a
+   * network that drops UDP is told apart from a dead node (the transport carries it and
+   * routes the Ack back). Default true.
+   */
+  readonly tcpFallbackProbe: boolean;
+  /**
+   * Lifeguard suspicion: the minimum suspicion timeout is
+   * `suspicionMult * max(1, log10(N)) * probeIntervalMs`. Default 4. Larger gives a
+   * suspect more time to refute; smaller declares deaths sooner.
+   */
+  readonly suspicionMult: number;
+  /**
+   * The suspicion timeout starts at `suspicionMaxTimeoutMult * min` and shrinks toward
+   * min as independent confirmations arrive. Default 6. Larger makes a lone (possibly
+   * unhealthy) accuser slow to kill anybody.
+   */
+  readonly suspicionMaxTimeoutMult: number;
+  /**
+   * k: independent confirmations (Suspects from distinct nodes) that bring the timeout
+   * down to min; capped by N - 2. Default 3.
+   */
+  readonly suspicionConfirmationsExpected: number;
+  /**
+   * Lifeguard local health: highest awareness score. The probe interval and timeout are
+   * multiplied by (score + 1). Default 8. Higher lets an overloaded node back off more.
+   */
+  readonly awarenessScoreMax: number;
+  /**
+   * Each gossip update is sent at most `retransmitMult * ceil(log10(N + 1))` times.
+   * Default 4. Higher spreads more reliably under loss at the cost of bandwidth.
+   */
+  readonly retransmitMult: number;
+  /** Period of the gossip round (only while updates are queued). Default 200. */
+  readonly gossipIntervalMs: number;
+  /** Random members gossiped to per round. Default 3. */
+  readonly gossipNodes: number;
+  /**
+   * Dead members still receive gossip this long after dying, so a node wrongly declared
+   * dead learns it and refutes. Default 30000.
+   */
+  readonly gossipToTheDeadMs: number;
+  /** Most updates carried by one message. Default 20. */
+  readonly gossipUpdatesPerMessageMax: number;
+  /**
+   * Most bytes (encoded) of one message carrying gossip. Default 4096. The UDP driver
+   * asks for less through `setDatagramBudget` (about 1400) to avoid IP fragmentation.
+   */
+  readonly gossipMessageBytesMax: number;
+  /** Most updates the gossip queue holds; overflow drops the least valuable. Default 4096. */
+  readonly gossipQueueMax: number;
+  /**
+   * Anti-entropy: full state exchange with one random member this often, scaled up past
+   * 32 members like memberlist. Default 30000. Shorter heals missed updates faster, but
+   * each exchange carries the whole member list.
+   */
+  readonly pushPullIntervalMs: number;
+  /** Most member entries sent or merged from one push-pull. Default 8192. */
+  readonly pushPullStatesMax: number;
+  /**
+   * Dead and left members are kept as tombstones this long, so a late rumour at an old
+   * incarnation cannot revive them; then they are forgotten. Default 60000.
+   */
+  readonly tombstoneMs: number;
+  /**
+   * Every this often, push-pull with one random failed (dead, not left) member, so two
+   * sides of a healed network split find each other again. Default 10000.
+   */
+  readonly reconnectIntervalMs: number;
+  /** Failed members are tried for reconnection this long after they failed. Default 21600000 (6 h). */
+  readonly reconnectTimeoutMs: number;
+  /** Failed members remembered for reconnection; the oldest is forgotten first. Default 256. */
+  readonly failedMembersMax: number;
+  /** A graceful leave waits at most this long for its announcement to go out. Default 5000. */
+  readonly leaveTimeoutMs: number;
+  /** A leave is done once the announcement reached min(N - 1, this many) members. Default 3. */
+  readonly leaveFanout: number;
+  /** Join attempts (each tries every seed) before giving up. Default 10. */
+  readonly joinAttemptsMax: number;
+  /** Backoff after the first failed join attempt; doubles each attempt. Default 100. */
+  readonly joinBackoffInitialMs: number;
+  /** Cap of the join backoff. Default 10000. */
+  readonly joinBackoffMaxMs: number;
+  /** Relative jitter of the join backoff, drawn uniformly in ±jitter. Default 0.25. */
+  readonly joinBackoffJitter: number;
+  /**
+   * A node listed in its own seeds forms a new cluster after this many attempts when no
+   * seed admitted it and it has the lowest address among the seeds that answered
+   * "still joining". Default 3 (about 700 ms). Lower starts clusters faster; higher gives
+   * a slow existing cluster more time before a second one forms.
+   */
+  readonly seedFormAfterAttempts: number;
+  /** Members send a Heartbeat (with the nodes they suspect) to the master this often. Default 5000. */
+  readonly heartbeatIntervalMs: number;
+  /** Most suspected node ids carried by one Heartbeat. Default 64. */
+  readonly heartbeatSuspectedMax: number;
+  /** Complaints older than this are forgotten by the master. Default 15000. */
+  readonly complaintWindowMs: number;
+  /**
+   * Distinct complainers (within the window) that make the master suspect a node it
+   * still sees alive; capped by N - 2, at least 1. Default 2. Below it, the master only
+   * probes the node next.
+   */
+  readonly complaintThreshold: number;
+  /** Nodes tracked for complaints. Default 1024. */
+  readonly complaintsTrackedMax: number;
+  /**
+   * The master publishes a new members view at most this often, coalescing bursts (a
+   * mass join) into one version. Default 100.
+   */
+  readonly viewPublishIntervalMinMs: number;
+  /** An admitted joiner that is not seen alive within this time loses its admission. Default 30000. */
+  readonly admissionTimeoutMs: number;
+  /** Admissions awaiting the joiner's first push-pull. Default 1024. */
+  readonly admissionsPendingMax: number;
+  /** The master tells an unknown talker to rejoin at most this often per node. Default 5000. */
+  readonly explicitSuspicionIntervalMs: number;
+  /** A member removed from the view asks to rejoin at most this often. Default 2000. */
+  readonly rejoinIntervalMinMs: number;
+  /**
+   * Quorum: a node that sees fewer than half of the expected members alive for this long
+   * reports 'partitioned' and turns read-only. Default 30000 (the quorum detector's own
+   * default): long enough to ride out a rolling restart.
+   */
+  readonly quorumGraceMs: number;
+  /**
+   * The expected cluster size is the largest number of members recently seen; after the
+   * count stays lower this long, the lower count becomes the expectation. Graceful leaves
+   * lower it at once. Default 300000. Longer keeps a long-lived minority read-only;
+   * shorter lets a cluster that lost members for good recover writes sooner.
+   */
+  readonly quorumExpectedSizeMemoryMs: number;
+  /**
+   * Most members known at once (tombstones included); claims about further new nodes are
+   * refused and counted, so a flood of forged Alives cannot exhaust memory. Default 16384.
+   */
+  readonly membersMax: number;
+  /** Outgoing messages held until drained; overflow drops the oldest. Default 8192. */
+  readonly transmitQueueMax: number;
+  /** Events held until drained; overflow drops the oldest. Default 4096. */
+  readonly eventQueueMax: number;
+  /** Indirect probes this node runs for others at once; overflow drops the oldest. Default 1024. */
+  readonly relaysPendingMax: number;
+}
+
+/** The defaults, tuned like memberlist's LAN profile. */
+export const DEFAULT_SWIM_CONFIG: SwimConfig = Object.freeze({
+  probeIntervalMs: 1000,
+  probeTimeoutMs: 500,
+  indirectChecks: 3,
+  tcpFallbackProbe: true,
+  suspicionMult: 4,
+  suspicionMaxTimeoutMult: 6,
+  suspicionConfirmationsExpected: 3,
+  awarenessScoreMax: 8,
+  retransmitMult: 4,
+  gossipIntervalMs: 200,
+  gossipNodes: 3,
+  gossipToTheDeadMs: 30_000,
+  gossipUpdatesPerMessageMax: 20,
+  gossipMessageBytesMax: 4096,
+  gossipQueueMax: 4096,
+  pushPullIntervalMs: 30_000,
+  pushPullStatesMax: 8192,
+  tombstoneMs: 60_000,
+  reconnectIntervalMs: 10_000,
+  reconnectTimeoutMs: 21_600_000,
+  failedMembersMax: 256,
+  leaveTimeoutMs: 5_000,
+  leaveFanout: 3,
+  joinAttemptsMax: 10,
+  joinBackoffInitialMs: 100,
+  joinBackoffMaxMs: 10_000,
+  joinBackoffJitter: 0.25,
+  seedFormAfterAttempts: 3,
+  heartbeatIntervalMs: 5_000,
+  heartbeatSuspectedMax: 64,
+  complaintWindowMs: 15_000,
+  complaintThreshold: 2,
+  complaintsTrackedMax: 1024,
+  viewPublishIntervalMinMs: 100,
+  admissionTimeoutMs: 30_000,
+  admissionsPendingMax: 1024,
+  explicitSuspicionIntervalMs: 5_000,
+  rejoinIntervalMinMs: 2_000,
+  quorumGraceMs: 30_000,
+  quorumExpectedSizeMemoryMs: 300_000,
+  membersMax: 16_384,
+  transmitQueueMax: 8192,
+  eventQueueMax: 4096,
+  relaysPendingMax: 1024,
+});
+
+type NumericKey = { [K in keyof SwimConfig]: SwimConfig[K] extends number ? K : never }[keyof SwimConfig];
+
+/** Fields that must be integers >= 1. */
+const POSITIVE_INTEGERS: readonly NumericKey[] = [
+  'probeIntervalMs', 'probeTimeoutMs', 'suspicionMult', 'suspicionMaxTimeoutMult', 'retransmitMult',
+  'gossipIntervalMs', 'gossipNodes', 'gossipUpdatesPerMessageMax', 'gossipMessageBytesMax', 'gossipQueueMax',
+  'pushPullIntervalMs', 'pushPullStatesMax', 'tombstoneMs', 'reconnectIntervalMs', 'reconnectTimeoutMs', 'failedMembersMax', 'leaveTimeoutMs', 'leaveFanout', 'joinAttemptsMax',
+  'joinBackoffInitialMs', 'joinBackoffMaxMs', 'seedFormAfterAttempts', 'heartbeatIntervalMs', 'heartbeatSuspectedMax',
+  'complaintWindowMs', 'complaintThreshold', 'complaintsTrackedMax', 'admissionTimeoutMs', 'admissionsPendingMax',
+  'explicitSuspicionIntervalMs', 'rejoinIntervalMinMs', 'quorumGraceMs', 'quorumExpectedSizeMemoryMs',
+  'membersMax', 'transmitQueueMax', 'eventQueueMax', 'relaysPendingMax',
+];
+
+/** Fields that must be integers >= 0. */
+const NON_NEGATIVE_INTEGERS: readonly NumericKey[] = [
+  'indirectChecks', 'suspicionConfirmationsExpected', 'awarenessScoreMax', 'gossipToTheDeadMs', 'viewPublishIntervalMinMs',
+];
+
+function invalid(detail: string, details: Record<string, unknown>): FlotillaError {
+  return new FlotillaError('FLO_CONFIG_INVALID', detail, details);
+}
+
+/**
+ * Merges `overrides` over the defaults and checks every rule; throws
+ * FLO_CONFIG_INVALID on the first violation.
+ */
+export function resolveSwimConfig(overrides: Partial<SwimConfig> = {}): SwimConfig {
+  const config: SwimConfig = { ...DEFAULT_SWIM_CONFIG, ...overrides };
+  for (const key of POSITIVE_INTEGERS) {
+    const value = config[key];
+    if (!Number.isSafeInteger(value) || value < 1) throw invalid(`${key} must be an integer >= 1`, { [key]: value });
+  }
+  for (const key of NON_NEGATIVE_INTEGERS) {
+    const value = config[key];
+    if (!Number.isSafeInteger(value) || value < 0) throw invalid(`${key} must be an integer >= 0`, { [key]: value });
+  }
+  if (config.probeTimeoutMs >= config.probeIntervalMs) {
+    throw invalid('probeTimeoutMs must be below probeIntervalMs', { probeTimeoutMs: config.probeTimeoutMs, probeIntervalMs: config.probeIntervalMs });
+  }
+  if (config.joinBackoffInitialMs > config.joinBackoffMaxMs) {
+    throw invalid('joinBackoffInitialMs must not exceed joinBackoffMaxMs', {
+      joinBackoffInitialMs: config.joinBackoffInitialMs,
+      joinBackoffMaxMs: config.joinBackoffMaxMs,
+    });
+  }
+  if (!(config.joinBackoffJitter >= 0 && config.joinBackoffJitter < 1)) {
+    throw invalid('joinBackoffJitter must be in [0, 1)', { joinBackoffJitter: config.joinBackoffJitter });
+  }
+  if (config.gossipMessageBytesMax < GOSSIP_MESSAGE_BYTES_MIN || config.gossipMessageBytesMax > GOSSIP_MESSAGE_BYTES_LIMIT) {
+    throw invalid(`gossipMessageBytesMax must be in [${GOSSIP_MESSAGE_BYTES_MIN}, ${GOSSIP_MESSAGE_BYTES_LIMIT}]`, {
+      gossipMessageBytesMax: config.gossipMessageBytesMax,
+    });
+  }
+  if (config.tombstoneMs < config.gossipToTheDeadMs) {
+    throw invalid('tombstoneMs must be at least gossipToTheDeadMs', { tombstoneMs: config.tombstoneMs, gossipToTheDeadMs: config.gossipToTheDeadMs });
+  }
+  if (typeof config.tcpFallbackProbe !== 'boolean') throw invalid('tcpFallbackProbe must be a boolean', { tcpFallbackProbe: config.tcpFallbackProbe });
+  return Object.freeze(config);
+}
+
+/**
+ * memberlist's pushPullScale: the push-pull interval for a cluster of `n` members, one
+ * extra interval per doubling past PUSH_PULL_SCALE_THRESHOLD so that cluster-wide
+ * push-pull traffic (each exchange carries N entries) grows slower than N^2.
+ */
+export function pushPullIntervalFor(intervalMs: number, n: number): number {
+  if (n <= PUSH_PULL_SCALE_THRESHOLD) return intervalMs;
+  const multiplier = Math.ceil(Math.log2(n) - Math.log2(PUSH_PULL_SCALE_THRESHOLD)) + 1;
+  return intervalMs * multiplier;
+}

@@ -1,0 +1,437 @@
+/**
+ * The master's decisions and the members' side of them. The master (oldest active member
+ * of the view) admits joiners and hands out join versions, turns SWIM state into a
+ * versioned MembersView that it publishes to every member, hears members' heartbeats and
+ * complaints and decides on them, and tells nodes outside its view to rejoin. A member
+ * forwards joins to the master, complains when it starts suspecting someone, sends
+ * periodic heartbeats, and rejoins when a newer view leaves it out.
+ */
+import type { Millis } from '../core/clock.js';
+import { assert, ErrorCatalog, FlotillaError, type ErrorCode } from '../core/errors.js';
+import type { Address, MemberRecord, MembersViewData, NodeId, NodeInfo } from '../core/model.js';
+import type {
+  ExplicitSuspicion,
+  Heartbeat,
+  HeartbeatComplaint,
+  JoinRequest,
+  JoinResponse,
+  LeaveRequest,
+  MembersUpdate,
+} from '../protocol/messages.js';
+import { PROTOCOL_VERSION } from '../protocol/messages.js';
+import { Admissions, screenJoin, type AuthTokenMaker, type JoinVerifier } from './admission.js';
+import { Complaints } from './complaints.js';
+import { compareAge, sameRecords, statusFor, ViewBook } from './master-view.js';
+import type { Runtime } from './runtime.js';
+import { earliest } from './runtime.js';
+import type { Transitions } from './transitions.js';
+
+/** Reason sent by a seed that is itself still joining. */
+export const SEED_STILL_JOINING = 'seed is still joining';
+
+/** A join request is forwarded to the master at most once per node within this time, breaking loops. */
+export const JOIN_FORWARD_DEDUP_MS = 1000;
+
+/** What the coordinator asks of the machine. */
+export interface CoordinatorHooks {
+  readonly verifyJoin: JoinVerifier;
+  readonly makeAuthToken: AuthTokenMaker;
+  /** This node was admitted by a master whose address is `master`. */
+  onAdmitted(now: Millis, master: Address | undefined): void;
+  /** The cluster refused this node for good. */
+  onRejected(error: FlotillaError, now: Millis): void;
+  /** A seed at `address` is up but still joining. */
+  onSeedJoining(address: Address): void;
+  /** Probe `nodeId` out of turn (a complaint the master could not yet confirm). */
+  probeSoon(nodeId: NodeId): void;
+}
+
+/** Master duties and member duties around the members view. */
+export class Coordinator {
+  readonly book = new ViewBook();
+  /** True once this node is part of a cluster (admitted or formed). */
+  joined = false;
+  private masterId: NodeId | undefined;
+  private readonly admitted: Admissions;
+  private readonly leavingIds = new Set<NodeId>();
+  private readonly complaints: Complaints;
+  private readonly explicitSentAt = new Map<NodeId, Millis>();
+  private readonly forwardedAt = new Map<NodeId, Millis>();
+  private lastRejoinAt: Millis | undefined;
+  private inViewOnce = false;
+  private dirty = false;
+  /** Publish even when the records did not change (a member missed itself in the view). */
+  private forcePublish = false;
+  private dirtySince: Millis | undefined;
+  private lastPublishAt: Millis | undefined;
+  private masterCheck = false;
+  private nextHeartbeatAt: Millis | undefined;
+
+  constructor(
+    private readonly rt: Runtime,
+    private readonly transitions: Transitions,
+    private readonly hooks: CoordinatorHooks,
+  ) {
+    this.admitted = new Admissions(rt.config.admissionsPendingMax, rt.config.admissionTimeoutMs);
+    this.complaints = new Complaints(rt.config.complaintsTrackedMax, rt.config.complaintWindowMs);
+  }
+
+  /** The master this node computes, if any. */
+  get master(): NodeId | undefined {
+    return this.masterId;
+  }
+
+  /** True when this node is the master. */
+  isMaster(): boolean {
+    return this.joined && this.masterId === this.rt.selfId;
+  }
+
+  /** Address of the master, if known and not this node. */
+  masterAddress(): Address | undefined {
+    if (this.masterId === undefined || this.masterId === this.rt.selfId) return undefined;
+    return this.rt.members.get(this.masterId)?.address ?? this.book.record(this.masterId)?.address;
+  }
+
+  /** Something changed that may change the view or the master. */
+  markChanged(): void {
+    this.dirty = true;
+    this.masterCheck = true;
+  }
+
+  /**
+   * Member `nodeId` changed. The view may need publishing; the master needs recomputing
+   * only when the change touches the master or a member older than it, which keeps the
+   * O(view) master rule off the path of routine changes.
+   */
+  memberChanged(nodeId: NodeId): void {
+    this.dirty = true;
+    if (this.masterCheck) return;
+    const record = this.book.record(nodeId);
+    if (record === undefined) return;
+    const master = this.masterId === undefined ? undefined : this.book.record(this.masterId);
+    if (master === undefined || nodeId === this.masterId || compareAge(record, master) < 0) this.masterCheck = true;
+  }
+
+  /** Starts a new cluster with this node as its only member and master. */
+  form(now: Millis): void {
+    const self = this.rt.members.self();
+    const joinVersion = this.book.maxJoinVersionSeen + 1;
+    this.book.noteJoinVersion(joinVersion);
+    const record = this.recordFor(self.nodeId, joinVersion, this.rt.self.clientAddress);
+    const view: MembersViewData = { version: this.book.maxVersionSeen + 1, members: record === undefined ? [] : [record] };
+    this.joined = true;
+    this.adopt(view, now);
+    this.updateMaster(now);
+  }
+
+  /** Begins member duties (heartbeats) once joined. */
+  start(now: Millis): void {
+    this.nextHeartbeatAt = now + this.rt.config.heartbeatIntervalMs;
+  }
+
+  stop(): void {
+    this.joined = false;
+    this.nextHeartbeatAt = undefined;
+    this.dirty = false;
+  }
+
+  /** After every input: recompute the master if anything relevant changed. */
+  afterInput(now: Millis): void {
+    if (this.masterCheck) this.updateMaster(now);
+    if (this.dirty && this.dirtySince === undefined) this.dirtySince = now;
+  }
+
+  nextDeadline(): Millis | undefined {
+    const publishAt = this.isMaster() && this.dirty ? this.publishDueAt() : undefined;
+    const heartbeatAt = this.joined && !this.isMaster() && this.masterId !== undefined ? this.nextHeartbeatAt : undefined;
+    return earliest(publishAt, heartbeatAt);
+  }
+
+  tick(now: Millis): void {
+    if (this.isMaster() && this.dirty) {
+      const due = this.publishDueAt();
+      if (due !== undefined && now >= due) this.publish(now);
+    }
+    if (this.nextHeartbeatAt !== undefined && now >= this.nextHeartbeatAt) {
+      this.nextHeartbeatAt = now + this.rt.config.heartbeatIntervalMs;
+      this.sendHeartbeat();
+    }
+  }
+
+  /** This node's JoinRequest. */
+  joinRequest(): JoinRequest {
+    const self = this.rt.members.self();
+    const node: NodeInfo = { ...this.rt.self, address: self.address, tags: self.tags };
+    const base = { type: 'JoinRequest' as const, node, clusterId: this.rt.clusterId, protocolVersion: PROTOCOL_VERSION };
+    return { ...base, authToken: this.hooks.makeAuthToken(base) };
+  }
+
+  onJoinRequest(req: JoinRequest, now: Millis): void {
+    if (!this.joined) {
+      this.hooks.onSeedJoining(req.node.address);
+      this.reply(req.node.address, { type: 'JoinResponse', accepted: false, rejectCode: 'FLO_NO_SEEDS_REACHABLE', reason: SEED_STILL_JOINING });
+      return;
+    }
+    if (this.isMaster()) return this.admit(req, now);
+    const master = this.masterAddress();
+    const last = this.forwardedAt.get(req.node.nodeId);
+    if (master === undefined || (last !== undefined && now - last < JOIN_FORWARD_DEDUP_MS)) {
+      this.rt.counters.ignored++;
+      return;
+    }
+    this.boundedSet(this.forwardedAt, req.node.nodeId, now);
+    this.rt.counters.joinsForwarded++;
+    this.rt.send(master, req);
+  }
+
+  onJoinResponse(resp: JoinResponse, now: Millis): void {
+    if (!resp.accepted) {
+      const code = resp.rejectCode !== undefined && resp.rejectCode in ErrorCatalog ? (resp.rejectCode as ErrorCode) : 'FLO_JOIN_REJECTED';
+      // A retryable refusal (a seed still joining) is not an answer: keep trying.
+      if (ErrorCatalog[code].retryable || this.joined) return;
+      this.hooks.onRejected(new FlotillaError(code, resp.reason), now);
+      return;
+    }
+    if (resp.view !== undefined) this.adopt(resp.view, now);
+    if (this.joined) return;
+    this.joined = true;
+    this.updateMaster(now);
+    this.hooks.onAdmitted(now, this.masterAddress());
+  }
+
+  onMembersUpdate(msg: MembersUpdate, now: Millis): void {
+    if (!this.joined) {
+      this.rt.counters.ignored++;
+      return;
+    }
+    this.adopt(msg.view, now);
+  }
+
+  onLeaveRequest(msg: LeaveRequest): void {
+    if (!this.isMaster() || this.book.record(msg.nodeId) === undefined) return;
+    this.leavingIds.add(msg.nodeId);
+    this.markChanged();
+  }
+
+  onHeartbeat(from: Address, hb: Heartbeat, now: Millis): void {
+    if (!this.isMaster()) {
+      this.rt.counters.ignored++;
+      return;
+    }
+    const address = this.rt.members.get(hb.from)?.address ?? this.book.record(hb.from)?.address ?? from;
+    if (this.noteTalker(hb.from, address, now)) return;
+    this.book.noteVersion(hb.viewVersion);
+    const view = this.book.view;
+    if (view !== undefined && hb.viewVersion < view.version) this.rt.send(address, { type: 'MembersUpdate', view });
+    const count = Math.min(hb.suspected.length, this.rt.config.heartbeatSuspectedMax);
+    for (let i = 0; i < count; i++) this.complaint(hb.from, hb.suspected[i]!, now);
+  }
+
+  onComplaint(msg: HeartbeatComplaint, now: Millis): void {
+    if (!this.isMaster()) {
+      this.rt.counters.ignored++;
+      return;
+    }
+    this.complaint(msg.from, msg.suspect, now);
+  }
+
+  onExplicitSuspicion(msg: ExplicitSuspicion, now: Millis): void {
+    if (msg.target !== this.rt.selfId || !this.joined || this.transitions.leaving) {
+      this.rt.counters.ignored++;
+      return;
+    }
+    this.rejoin(now, this.rt.members.get(msg.from)?.address ?? this.book.record(msg.from)?.address);
+  }
+
+  /**
+   * On the master: a node talking to it that is neither in the view nor admitted is told
+   * to rejoin (rate-limited per node). True when it was such a stranger.
+   */
+  noteTalker(nodeId: NodeId, address: Address, now: Millis): boolean {
+    if (!this.isMaster() || this.book.record(nodeId) !== undefined || this.admitted.has(nodeId)) return false;
+    const last = this.explicitSentAt.get(nodeId);
+    if (last !== undefined && now - last < this.rt.config.explicitSuspicionIntervalMs) return true;
+    this.boundedSet(this.explicitSentAt, nodeId, now);
+    this.rt.counters.explicitSuspicionsSent++;
+    this.rt.send(address, {
+      type: 'ExplicitSuspicion',
+      from: this.rt.selfId,
+      target: nodeId,
+      viewVersion: this.book.view?.version ?? 0,
+      reason: 'not in the members view: rejoin',
+    });
+    return true;
+  }
+
+  /** This node began suspecting `target` after its own probe failed: tell the master. */
+  onOwnSuspicion(target: NodeId): void {
+    const master = this.masterAddress();
+    if (!this.joined || master === undefined || target === this.masterId) return;
+    this.rt.counters.complaintsSent++;
+    this.rt.send(master, { type: 'HeartbeatComplaint', from: this.rt.selfId, suspect: target, viewVersion: this.book.view?.version ?? 0 });
+  }
+
+  /** Tells the master this node is leaving. */
+  announceLeave(): void {
+    const master = this.masterAddress();
+    if (master !== undefined) this.rt.send(master, { type: 'LeaveRequest', nodeId: this.rt.selfId, reason: 'graceful leave' });
+  }
+
+  private admit(req: JoinRequest, now: Millis): void {
+    const verdict = screenJoin(req, {
+      clusterId: this.rt.clusterId,
+      selfId: this.rt.selfId,
+      verifyJoin: this.hooks.verifyJoin,
+      liveAddressOf: (id) => {
+        const entry = this.rt.members.get(id);
+        return entry !== undefined && (entry.state === 'alive' || entry.state === 'suspect') ? entry.address : undefined;
+      },
+    });
+    if (!verdict.ok) {
+      this.reply(req.node.address, { type: 'JoinResponse', accepted: false, rejectCode: verdict.code, reason: verdict.reason });
+      return;
+    }
+    const id = req.node.nodeId;
+    const inView = this.book.record(id);
+    const pending = this.admitted.get(id);
+    let joinVersion: number;
+    if (inView !== undefined && inView.address === req.node.address) {
+      joinVersion = inView.joinVersion;
+      // It is in this view but asks again: it must have seen a view without itself.
+      this.forcePublish = true;
+    } else if (pending !== undefined && pending.info.address === req.node.address) joinVersion = pending.joinVersion;
+    else joinVersion = this.book.maxJoinVersionSeen + 1;
+    this.book.noteJoinVersion(joinVersion);
+    if (this.admitted.add({ info: req.node, joinVersion, admittedAt: now })) this.rt.counters.admissionsDropped++;
+    this.rt.counters.admissions++;
+    const view = this.book.view;
+    this.reply(req.node.address, view === undefined ? { type: 'JoinResponse', accepted: true } : { type: 'JoinResponse', accepted: true, view });
+    this.markChanged();
+  }
+
+  private complaint(from: NodeId, suspect: NodeId, now: Millis): void {
+    this.rt.counters.complaintsReceived++;
+    const entry = this.rt.members.get(suspect);
+    if (suspect === this.rt.selfId || entry === undefined || entry.state !== 'alive') return;
+    const threshold = Math.max(1, Math.min(this.rt.config.complaintThreshold, this.rt.members.liveCount - 2));
+    const verdict = this.complaints.add(from, suspect, now, threshold);
+    this.rt.counters.complaintsDropped = this.complaints.dropped;
+    if (verdict === 'probe') this.hooks.probeSoon(suspect);
+    else this.transitions.applySuspect({ type: 'Suspect', node: suspect, incarnation: entry.incarnation, from: this.rt.selfId }, now);
+  }
+
+  private adopt(view: MembersViewData, now: Millis): void {
+    if (!this.book.offer(view)) return;
+    for (const r of view.members) {
+      if (r.nodeId === this.rt.selfId || r.status === 'dead') continue;
+      this.transitions.applyAlive({ type: 'Alive', node: r.nodeId, incarnation: r.incarnation, address: r.address, tags: r.tags }, now);
+    }
+    this.rt.emit({ type: 'ViewChanged', at: now, view });
+    this.masterCheck = true;
+    this.dirty = true;
+    if (this.book.record(this.rt.selfId) !== undefined) this.inViewOnce = true;
+    else if (this.inViewOnce && this.joined && !this.transitions.leaving) this.rejoin(now, this.viewMasterAddress());
+  }
+
+  private updateMaster(now: Millis): void {
+    this.masterCheck = false;
+    const isLive = (id: NodeId): boolean => {
+      if (id === this.rt.selfId) return this.joined && !this.transitions.leaving;
+      const state = this.rt.members.get(id)?.state;
+      return state === 'alive' || state === 'suspect';
+    };
+    const next = this.book.master(isLive)?.nodeId;
+    if (next === this.masterId) return;
+    const previous = this.masterId;
+    this.masterId = next;
+    this.rt.emit({ type: 'MasterChanged', at: now, previous, master: next });
+    if (next === this.rt.selfId) this.dirty = true;
+  }
+
+  private publishDueAt(): Millis | undefined {
+    if (this.dirtySince === undefined) return undefined;
+    const earliestNext = this.lastPublishAt === undefined ? this.dirtySince : this.lastPublishAt + this.rt.config.viewPublishIntervalMinMs;
+    return Math.max(this.dirtySince, earliestNext);
+  }
+
+  private publish(now: Millis): void {
+    this.dirty = false;
+    this.dirtySince = undefined;
+    const records = this.buildRecords(now);
+    const current = this.book.view;
+    const force = this.forcePublish;
+    this.forcePublish = false;
+    if (!force && current !== undefined && sameRecords(records, current.members)) return;
+    const view: MembersViewData = { version: Math.max(this.book.maxVersionSeen, current?.version ?? 0) + 1, members: records };
+    assert(current === undefined || view.version > current.version, 'members view versions only go up');
+    this.lastPublishAt = now;
+    this.rt.counters.viewsPublished++;
+    this.adopt(view, now);
+    this.dirty = false;
+    this.dirtySince = undefined;
+    const update: MembersUpdate = { type: 'MembersUpdate', view };
+    const bytes = this.rt.sizeOfMessage(update);
+    for (const r of records) if (r.nodeId !== this.rt.selfId) this.rt.send(r.address, update, 'tcp', bytes);
+  }
+
+  private buildRecords(now: Millis): MemberRecord[] {
+    const out: MemberRecord[] = [];
+    const seen = new Set<NodeId>();
+    for (const r of this.book.view?.members ?? []) {
+      const record = this.recordFor(r.nodeId, r.joinVersion, r.clientAddress);
+      if (record === undefined) {
+        this.leavingIds.delete(r.nodeId);
+        continue;
+      }
+      out.push(record);
+      seen.add(r.nodeId);
+    }
+    const ready = (id: NodeId): boolean => this.rt.members.get(id)?.state === 'alive';
+    for (const admission of this.admitted.collect(now, (id) => seen.has(id), ready)) {
+      const record = this.recordFor(admission.info.nodeId, admission.joinVersion, admission.info.clientAddress);
+      if (record !== undefined) out.push(record);
+    }
+    return out.sort(compareAge);
+  }
+
+  /** The view record of a member from its SWIM state, or undefined when it is out. */
+  private recordFor(nodeId: NodeId, joinVersion: number, clientAddress: string | undefined): MemberRecord | undefined {
+    const entry = this.rt.members.get(nodeId);
+    if (entry === undefined) return undefined;
+    const status = statusFor(entry.state, this.leavingIds.has(nodeId));
+    if (status === undefined) return undefined;
+    const record: MemberRecord = { nodeId, address: entry.address, joinVersion, status, incarnation: entry.incarnation, tags: entry.tags };
+    return clientAddress === undefined ? record : { ...record, clientAddress };
+  }
+
+  private sendHeartbeat(): void {
+    const master = this.masterAddress();
+    if (!this.joined || master === undefined) return;
+    const suspected = this.transitions.suspectIds(this.rt.config.heartbeatSuspectedMax);
+    this.rt.send(master, { type: 'Heartbeat', from: this.rt.selfId, viewVersion: this.book.view?.version ?? 0, suspected });
+  }
+
+  private rejoin(now: Millis, to: Address | undefined): void {
+    if (to === undefined) return;
+    if (this.lastRejoinAt !== undefined && now - this.lastRejoinAt < this.rt.config.rejoinIntervalMinMs) return;
+    this.lastRejoinAt = now;
+    this.rt.counters.rejoins++;
+    this.transitions.reannounce();
+    this.rt.send(to, this.joinRequest());
+  }
+
+  private viewMasterAddress(): Address | undefined {
+    const isLive = (id: NodeId): boolean => id !== this.rt.selfId && this.rt.members.get(id)?.state === 'alive';
+    return this.book.master(isLive)?.address;
+  }
+
+  private reply(to: Address, resp: JoinResponse): void {
+    this.rt.send(to, resp);
+  }
+
+  private boundedSet(map: Map<NodeId, Millis>, key: NodeId, value: Millis): void {
+    map.delete(key);
+    if (map.size >= this.rt.config.complaintsTrackedMax) map.delete(map.keys().next().value as NodeId);
+    map.set(key, value);
+  }
+}

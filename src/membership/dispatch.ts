@@ -1,0 +1,82 @@
+/**
+ * Routes each inbound message to the part of the membership machine that handles it.
+ * Piggybacked updates on a Ping or PingReq are applied before answering, so a refutation
+ * they trigger rides back on the Ack itself.
+ */
+import type { Millis } from '../core/clock.js';
+import type { Address } from '../core/model.js';
+import type { Message } from '../protocol/messages.js';
+import type { Coordinator } from './coordinator.js';
+import type { Dissemination } from './dissemination.js';
+import type { Prober } from './prober.js';
+import type { Runtime } from './runtime.js';
+import type { Transitions } from './transitions.js';
+
+/** The parts of the machine a message can reach. */
+export interface MachineParts {
+  readonly rt: Runtime;
+  readonly transitions: Transitions;
+  readonly prober: Prober;
+  readonly dissemination: Dissemination;
+  readonly coordinator: Coordinator;
+  /** Whether a JoinResponse means anything now (joining, or running and rejoining). */
+  acceptsJoinResponse(): boolean;
+}
+
+/** Hands `message` from `from` to its handler. */
+export function dispatchMessage(parts: MachineParts, from: Address, message: Message, now: Millis): void {
+  const { transitions, prober, dissemination, coordinator } = parts;
+  switch (message.type) {
+    case 'Ping':
+      for (const u of message.updates) transitions.apply(u, now);
+      prober.onPing(from, message);
+      coordinator.noteTalker(message.from, from, now);
+      return;
+    case 'PingReq':
+      for (const u of message.updates) transitions.apply(u, now);
+      prober.onPingReq(from, message, now);
+      return;
+    case 'Ack':
+      prober.onAck(message);
+      for (const u of message.updates) transitions.apply(u, now);
+      return;
+    case 'Nack':
+      prober.onNack(message);
+      return;
+    case 'Gossip':
+      dissemination.onGossip(message, now);
+      return;
+    case 'Alive':
+    case 'Suspect':
+    case 'Dead':
+      transitions.apply(message, now);
+      return;
+    case 'PushPull':
+      dissemination.onPushPull(from, message, now);
+      return;
+    case 'JoinRequest':
+      coordinator.onJoinRequest(message, now);
+      return;
+    case 'JoinResponse':
+      if (parts.acceptsJoinResponse()) coordinator.onJoinResponse(message, now);
+      return;
+    case 'MembersUpdate':
+      coordinator.onMembersUpdate(message, now);
+      return;
+    case 'LeaveRequest':
+      coordinator.onLeaveRequest(message);
+      return;
+    case 'Heartbeat':
+      coordinator.onHeartbeat(from, message, now);
+      return;
+    case 'HeartbeatComplaint':
+      coordinator.onComplaint(message, now);
+      return;
+    case 'ExplicitSuspicion':
+      coordinator.onExplicitSuspicion(message, now);
+      return;
+    default:
+      // Partition, migration and forwarding messages belong to other machines.
+      parts.rt.counters.ignored++;
+  }
+}

@@ -1,0 +1,179 @@
+/**
+ * Spreading what this node knows: gossip rounds (queued updates to a few random members,
+ * recently dead ones included so a wrongly killed node hears of it) and push-pull
+ * anti-entropy (the full member list exchanged with one random member, merged by the same
+ * incarnation rules as gossip). Gossip rounds run only while updates are queued, so an
+ * idle cluster costs no ticks beyond probing.
+ */
+import type { Millis } from '../core/clock.js';
+import type { Address, NodeId } from '../core/model.js';
+import type { Gossip, PushPull, PushPullEntry } from '../protocol/messages.js';
+import { pushPullIntervalFor } from './config.js';
+import type { MemberEntry } from './member-list.js';
+import { FailedMembers } from './reconnect.js';
+import type { Runtime } from './runtime.js';
+import { earliest } from './runtime.js';
+import type { Transitions } from './transitions.js';
+
+/** Gossip rounds and push-pull anti-entropy. */
+export class Dissemination {
+  private nextGossipAt: Millis | undefined;
+  private lastGossipAt: Millis | undefined;
+  private nextPushPullAt: Millis | undefined;
+  private nextReconnectAt: Millis | undefined;
+  private running = false;
+  /** Failed members to try reconnecting to. */
+  readonly failed: FailedMembers;
+
+  constructor(
+    private readonly rt: Runtime,
+    private readonly transitions: Transitions,
+  ) {
+    this.failed = new FailedMembers(rt.config.failedMembersMax, rt.config.reconnectTimeoutMs);
+  }
+
+  /** Starts gossip and push-pull; the first push-pull at a random offset within one interval. */
+  start(now: Millis): void {
+    if (this.running) return;
+    this.running = true;
+    const interval = pushPullIntervalFor(this.rt.config.pushPullIntervalMs, this.rt.members.liveCount);
+    this.nextPushPullAt = now + this.rt.random.int(interval) + 1;
+    this.nextReconnectAt = now + this.rt.config.reconnectIntervalMs;
+    this.arm(now);
+  }
+
+  /** Stops all rounds. */
+  stop(): void {
+    this.running = false;
+    this.nextGossipAt = undefined;
+    this.nextPushPullAt = undefined;
+    this.nextReconnectAt = undefined;
+  }
+
+  /** Schedules a gossip round if updates wait and none is scheduled. */
+  arm(now: Millis): void {
+    if (!this.running || this.nextGossipAt !== undefined || this.rt.gossip.size === 0) return;
+    const last = this.lastGossipAt;
+    this.nextGossipAt = last === undefined ? now : Math.max(now, last + this.rt.config.gossipIntervalMs);
+  }
+
+  /** Runs the next gossip round right away (a leave wants its news out now). */
+  gossipNow(now: Millis): void {
+    if (!this.running) return;
+    this.nextGossipAt = now;
+  }
+
+  nextDeadline(): Millis | undefined {
+    return earliest(this.nextGossipAt, this.nextPushPullAt, this.nextReconnectAt);
+  }
+
+  tick(now: Millis): void {
+    if (this.nextGossipAt !== undefined && now >= this.nextGossipAt) this.gossipRound(now);
+    if (this.nextPushPullAt !== undefined && now >= this.nextPushPullAt) this.pushPullRound(now);
+    if (this.nextReconnectAt !== undefined && now >= this.nextReconnectAt) this.reconnectRound(now);
+  }
+
+  /** An incoming Gossip message: apply each update. */
+  onGossip(gossip: Gossip, now: Millis): void {
+    for (const update of gossip.updates) this.transitions.apply(update, now);
+  }
+
+  /**
+   * An incoming push-pull: answer a request with this node's full state (to the sender's
+   * advertised address, since a TCP source port says nothing), then merge theirs.
+   */
+  onPushPull(from: Address, msg: PushPull, now: Millis): void {
+    if (msg.clusterId !== this.rt.clusterId) {
+      this.rt.counters.ignored++;
+      return;
+    }
+    if (!msg.reply) {
+      const replyTo = msg.states.find((s) => s.nodeId === msg.from)?.address ?? this.rt.members.get(msg.from)?.address ?? from;
+      this.rt.send(replyTo, this.pushPullMessage(false, true));
+    }
+    this.merge(msg.states, msg.from, now);
+  }
+
+  /** Sends this node's state to `to`, as a join (first exchange) or a routine one. */
+  sendPushPull(to: Address, join: boolean): void {
+    this.rt.counters.pushPulls++;
+    this.rt.send(to, this.pushPullMessage(join, false));
+  }
+
+  /** Merges the member list `sender` sent (memberlist's mergeState). */
+  merge(states: readonly PushPullEntry[], sender: NodeId, now: Millis): void {
+    const limit = Math.min(states.length, this.rt.config.pushPullStatesMax);
+    if (states.length > limit) this.rt.counters.pushPullTruncated++;
+    for (let i = 0; i < limit; i++) {
+      const s = states[i]!;
+      switch (s.state) {
+        case 'alive':
+          this.transitions.applyAlive({ type: 'Alive', node: s.nodeId, incarnation: s.incarnation, address: s.address, tags: s.tags }, now);
+          break;
+        case 'left':
+          this.transitions.applyDead({ type: 'Dead', node: s.nodeId, incarnation: s.incarnation, from: sender, left: true }, now);
+          break;
+        default:
+          // A remote death is only a suspicion here: this node gives the member its chance to refute.
+          this.transitions.applySuspect({ type: 'Suspect', node: s.nodeId, incarnation: s.incarnation, from: sender }, now);
+      }
+    }
+  }
+
+  private pushPullMessage(join: boolean, reply: boolean): PushPull & { states: PushPullEntry[] } {
+    const states: PushPullEntry[] = [];
+    const self = this.rt.members.self();
+    states.push(toEntry(self));
+    for (const entry of this.rt.members.all()) {
+      if (states.length >= this.rt.config.pushPullStatesMax) {
+        this.rt.counters.pushPullTruncated++;
+        break;
+      }
+      if (entry !== self) states.push(toEntry(entry));
+    }
+    return { type: 'PushPull', from: this.rt.selfId, join, reply, clusterId: this.rt.clusterId, states };
+  }
+
+  private gossipRound(now: Millis): void {
+    this.lastGossipAt = now;
+    this.nextGossipAt = undefined;
+    if (this.rt.gossip.size === 0) return;
+    const targets = this.rt.members.randomMembers(this.rt.config.gossipNodes, this.rt.random, (e) => this.isGossipTarget(e, now));
+    for (const target of targets) {
+      if (this.rt.gossip.size === 0) break;
+      const sent = this.rt.sendWithGossip(target.address, { type: 'Gossip', from: this.rt.selfId, updates: [] } satisfies Gossip, [], true);
+      if (sent === undefined) break;
+    }
+    this.arm(now);
+  }
+
+  private pushPullRound(now: Millis): void {
+    const interval = pushPullIntervalFor(this.rt.config.pushPullIntervalMs, this.rt.members.liveCount);
+    this.nextPushPullAt = now + interval;
+    const [target] = this.rt.members.randomMembers(1, this.rt.random, (e) => e.state === 'alive');
+    if (target !== undefined) this.sendPushPull(target.address, false);
+  }
+
+  private reconnectRound(now: Millis): void {
+    this.nextReconnectAt = now + this.rt.config.reconnectIntervalMs;
+    const target = this.failed.pick(now, this.rt.random);
+    if (target === undefined) return;
+    const message = this.pushPullMessage(false, false);
+    if (this.rt.members.get(target.nodeId) === undefined) {
+      // Forgotten here already: still tell it that it is held dead, so it refutes.
+      const entry: PushPullEntry = { nodeId: target.nodeId, address: target.address, incarnation: target.incarnation, state: 'dead', tags: {} };
+      message.states.push(entry);
+    }
+    this.rt.counters.pushPulls++;
+    this.rt.send(target.address, message);
+  }
+
+  private isGossipTarget(entry: MemberEntry, now: Millis): boolean {
+    if (entry.state === 'alive' || entry.state === 'suspect') return true;
+    return entry.state === 'dead' && now - entry.stateChangedAt < this.rt.config.gossipToTheDeadMs;
+  }
+}
+
+function toEntry(entry: MemberEntry): PushPullEntry {
+  return { nodeId: entry.nodeId, address: entry.address, incarnation: entry.incarnation, state: entry.state, tags: entry.tags };
+}

@@ -1,0 +1,104 @@
+/**
+ * Wires the quorum detector to SWIM: the live count is the members alive or suspect (this
+ * node included); the expected size is the largest count seen recently, lowered at once
+ * by graceful leaves and otherwise only after the count stayed lower for
+ * `quorumExpectedSizeMemoryMs`. The master's view is not used for the expectation because
+ * a minority side computes its own master, whose view shrinks with the split. The side
+ * that still sees the view's oldest member holds the tie-breaker at exactly half.
+ */
+import type { Millis } from '../core/clock.js';
+import { QuorumDetector, type QuorumState } from './quorum-detector.js';
+import type { Runtime } from './runtime.js';
+import { earliest } from './runtime.js';
+
+/** Expected size, live count and the PartitionDetected events. */
+export class QuorumWatch {
+  private readonly detector: QuorumDetector;
+  private expected = 1;
+  private live = 1;
+  private tieBreaker = true;
+  private belowSince: Millis | undefined;
+  private partitioned = false;
+  private active = false;
+  /** Whether the detector has had its first update. */
+  private fed = false;
+
+  constructor(private readonly rt: Runtime) {
+    this.detector = new QuorumDetector({ expectedSize: 1, gracePeriodMs: rt.config.quorumGraceMs });
+  }
+
+  /** The expected cluster size in force. */
+  get expectedSize(): number {
+    return this.expected;
+  }
+
+  /** Starts watching (once joined). */
+  start(now: Millis): void {
+    this.active = true;
+    this.observe(this.rt.members.liveCount, true, now);
+  }
+
+  stop(): void {
+    this.active = false;
+    this.fed = false;
+  }
+
+  /** A member left gracefully: the cluster is meant to be smaller now. */
+  onGracefulLeave(now: Millis): void {
+    if (!this.active) return;
+    this.expected = Math.max(1, this.expected - 1, this.live);
+    this.detector.setExpectedSize(this.expected, now);
+  }
+
+  /** Reports the current live count and tie-breaker; emits on a change of verdict. */
+  observe(liveCount: number, holdsTieBreaker: boolean, now: Millis): void {
+    if (!this.active) return;
+    // Unchanged inputs cannot change the verdict; the grace period's end is a tick deadline.
+    if (this.fed && liveCount === this.live && holdsTieBreaker === this.tieBreaker) return;
+    this.fed = true;
+    this.live = liveCount;
+    this.tieBreaker = holdsTieBreaker;
+    if (liveCount >= this.expected) {
+      this.belowSince = undefined;
+      if (liveCount > this.expected) {
+        this.expected = liveCount;
+        this.detector.setExpectedSize(liveCount, now);
+      }
+    } else if (this.belowSince === undefined) this.belowSince = now;
+    this.detector.update(liveCount, now, { holdsTieBreaker });
+    this.report(now);
+  }
+
+  nextDeadline(): Millis | undefined {
+    if (!this.active) return undefined;
+    const forget = this.belowSince === undefined ? undefined : this.belowSince + this.rt.config.quorumExpectedSizeMemoryMs;
+    const after = this.detector.partitionedAfter();
+    // The detector turns partitioned strictly after `after`; one millisecond later is the first tick that sees it.
+    return earliest(forget, !this.partitioned && after !== undefined ? after + 1 : undefined);
+  }
+
+  tick(now: Millis): void {
+    if (!this.active) return;
+    if (this.belowSince !== undefined && now >= this.belowSince + this.rt.config.quorumExpectedSizeMemoryMs) {
+      this.belowSince = undefined;
+      this.expected = Math.max(1, this.live);
+      this.detector.setExpectedSize(this.expected, now);
+    }
+    this.report(now);
+  }
+
+  state(now: Millis): QuorumState {
+    return this.detector.state(now);
+  }
+
+  isReadOnly(now: Millis): boolean {
+    return this.active && this.detector.isReadOnly(now);
+  }
+
+  private report(now: Millis): void {
+    const partitioned = this.detector.state(now).kind === 'partitioned';
+    if (partitioned === this.partitioned) return;
+    this.partitioned = partitioned;
+    this.rt.emit({ type: 'PartitionDetected', at: now, partitioned, liveCount: this.live, expectedSize: this.expected });
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * Counters of the membership machine: what it sent and received, how probing went, and
+ * every drop at a bound. Plain numbers the node layer exports as metrics; reading them
+ * never changes the machine.
+ */
+import type { MessageType } from '../protocol/messages.js';
+import type { Runtime } from './runtime.js';
+
+/** Messages and bytes of one message type. */
+export interface TrafficCount {
+  messages: number;
+  bytes: number;
+}
+
+/** Protocol-event counters, monotonic over the machine's life. */
+export interface SwimCounters {
+  probes: number;
+  probeFailures: number;
+  indirectProbes: number;
+  tcpFallbackProbes: number;
+  nacksReceived: number;
+  /** Pings this node ran on behalf of others (PingReq). */
+  relays: number;
+  suspicions: number;
+  /** Suspicions this node raised from its own failed probes. */
+  suspicionsRaised: number;
+  /** Times this node refuted a suspicion (or death) of itself. */
+  refutations: number;
+  /** Suspicions of others later refuted (the member came back at a higher incarnation). */
+  falseSuspicions: number;
+  /** Deaths this node declared (its suspicion timed out). */
+  deathsDeclared: number;
+  pushPulls: number;
+  joinAttempts: number;
+  joinsForwarded: number;
+  admissions: number;
+  viewsPublished: number;
+  complaintsSent: number;
+  complaintsReceived: number;
+  explicitSuspicionsSent: number;
+  rejoins: number;
+  /** Inputs ignored as stale, misaddressed or from another cluster. */
+  ignored: number;
+  gossipDropped: number;
+  transmitDropped: number;
+  eventsDropped: number;
+  relaysDropped: number;
+  complaintsDropped: number;
+  admissionsDropped: number;
+  pushPullTruncated: number;
+  /** New members refused because `membersMax` was reached. */
+  membersRefused: number;
+}
+
+/** A snapshot of the machine's statistics. */
+export interface SwimStats extends SwimCounters {
+  readonly members: { readonly alive: number; readonly suspect: number; readonly dead: number; readonly left: number };
+  readonly sent: Readonly<Partial<Record<MessageType, TrafficCount>>>;
+  readonly received: Readonly<Partial<Record<MessageType, TrafficCount>>>;
+  readonly awarenessScore: number;
+  readonly incarnation: number;
+  readonly viewVersion: number;
+  readonly gossipQueued: number;
+}
+
+/** A fresh set of zeroed counters. */
+export function newCounters(): SwimCounters {
+  return {
+    probes: 0,
+    probeFailures: 0,
+    indirectProbes: 0,
+    tcpFallbackProbes: 0,
+    nacksReceived: 0,
+    relays: 0,
+    suspicions: 0,
+    suspicionsRaised: 0,
+    refutations: 0,
+    falseSuspicions: 0,
+    deathsDeclared: 0,
+    pushPulls: 0,
+    joinAttempts: 0,
+    joinsForwarded: 0,
+    admissions: 0,
+    viewsPublished: 0,
+    complaintsSent: 0,
+    complaintsReceived: 0,
+    explicitSuspicionsSent: 0,
+    rejoins: 0,
+    ignored: 0,
+    gossipDropped: 0,
+    transmitDropped: 0,
+    eventsDropped: 0,
+    relaysDropped: 0,
+    complaintsDropped: 0,
+    admissionsDropped: 0,
+    pushPullTruncated: 0,
+    membersRefused: 0,
+  };
+}
+
+/** Per-type message and byte counts in one direction. */
+export class TrafficCounter {
+  private readonly byType: Partial<Record<MessageType, TrafficCount>> = {};
+
+  /** Counts one message of `type` weighing `bytes`. */
+  add(type: MessageType, bytes: number): void {
+    const entry = this.byType[type];
+    if (entry === undefined) this.byType[type] = { messages: 1, bytes };
+    else {
+      entry.messages++;
+      entry.bytes += bytes;
+    }
+  }
+
+  /** A copy of the counts. */
+  snapshot(): Partial<Record<MessageType, TrafficCount>> {
+    const out: Partial<Record<MessageType, TrafficCount>> = {};
+    for (const [type, count] of Object.entries(this.byType) as [MessageType, TrafficCount][]) out[type] = { ...count };
+    return out;
+  }
+}
+
+/** A snapshot of the machine's statistics. */
+export function buildStats(rt: Runtime, viewVersion: number): SwimStats {
+  const m = rt.members;
+  return {
+    ...rt.counters,
+    members: { alive: m.count('alive'), suspect: m.count('suspect'), dead: m.count('dead'), left: m.count('left') },
+    sent: rt.sent.snapshot(),
+    received: rt.received.snapshot(),
+    awarenessScore: rt.awareness.score,
+    incarnation: m.self().incarnation,
+    viewVersion,
+    gossipQueued: rt.gossip.size,
+  };
+}

@@ -1,0 +1,216 @@
+/**
+ * The SWIM state rules (memberlist's state.go): how an Alive, Suspect or Dead claim about
+ * a member changes what this node believes, by incarnation first and state precedence
+ * second (alive < suspect < dead at one incarnation); Lifeguard suspicion timers; and
+ * refutation when the claim is about this node. Every accepted change is re-gossiped and
+ * reported as an event.
+ */
+import type { Millis } from '../core/clock.js';
+import { assert } from '../core/errors.js';
+import { compareIncarnation, nextIncarnation } from '../core/incarnation.js';
+import type { NodeId, SwimState, Tags } from '../core/model.js';
+import type { Alive, Dead, GossipUpdate, Suspect } from '../protocol/messages.js';
+import { GossipPriority } from './gossip-queue.js';
+import { snapshotMember, type MemberEntry } from './member-list.js';
+import type { Runtime } from './runtime.js';
+import { expectedConfirmations, Suspicion, suspicionMinTimeoutMs } from './suspicion.js';
+import { tagsEqual } from './tags.js';
+
+/** Told of every accepted change to a member (state, incarnation, address or tags). */
+export type MemberChangeListener = (entry: MemberEntry, previous: SwimState | undefined) => void;
+
+/** Applies membership claims to the member list. */
+export class Transitions {
+  private readonly suspicions = new Map<NodeId, Suspicion>();
+  /** True once this node announced its own leave: its own Dead(left) is then expected. */
+  leaving = false;
+
+  constructor(
+    private readonly rt: Runtime,
+    private readonly onChange: MemberChangeListener,
+  ) {}
+
+  /** Applies any gossip update. */
+  apply(update: GossipUpdate, now: Millis): void {
+    if (update.type === 'Alive') this.applyAlive(update, now);
+    else if (update.type === 'Suspect') this.applySuspect(update, now);
+    else this.applyDead(update, now);
+  }
+
+  /** An Alive claim: adds a new member, or revives/updates a known one at a higher incarnation. */
+  applyAlive(a: Alive, now: Millis): void {
+    const { members } = this.rt;
+    if (a.node === this.rt.selfId) return this.aliveAboutSelf(a);
+    const entry = members.get(a.node);
+    if (entry === undefined) {
+      if (members.size >= this.rt.config.membersMax) {
+        this.rt.counters.membersRefused++;
+        return;
+      }
+      const added: MemberEntry = { nodeId: a.node, address: a.address, state: 'alive', incarnation: a.incarnation, tags: a.tags, stateChangedAt: now };
+      members.add(added);
+      this.rt.probeOrder.add(a.node);
+      this.rt.gossip.enqueue(a, GossipPriority.Medium);
+      this.rt.emit({ type: 'NodeJoined', at: now, member: snapshotMember(added) });
+      this.onChange(added, undefined);
+      return;
+    }
+    if (compareIncarnation(a.incarnation, entry.incarnation) <= 0) return;
+    const previous = entry.state;
+    const previousTags = entry.tags;
+    this.setIncarnation(entry, a.incarnation);
+    entry.address = a.address;
+    entry.tags = a.tags;
+    this.suspicions.delete(a.node);
+    if (previous !== 'alive') {
+      members.setState(entry, 'alive', now);
+      this.rt.probeOrder.add(a.node);
+      if (previous === 'suspect') this.rt.counters.falseSuspicions++;
+      const member = snapshotMember(entry);
+      if (previous === 'left') this.rt.emit({ type: 'NodeJoined', at: now, member });
+      else this.rt.emit({ type: 'NodeRecovered', at: now, member, previousState: previous });
+    }
+    if (!tagsEqual(previousTags, a.tags)) {
+      this.rt.emit({ type: 'NodeTagsUpdated', at: now, member: snapshotMember(entry), previousTags });
+    }
+    this.rt.gossip.enqueue(a, GossipPriority.Medium);
+    this.onChange(entry, previous);
+  }
+
+  /** A Suspect claim: starts (or confirms) a Lifeguard suspicion; about self, refutes. */
+  applySuspect(s: Suspect, now: Millis): void {
+    const entry = this.rt.members.get(s.node);
+    if (entry === undefined || compareIncarnation(s.incarnation, entry.incarnation) < 0) return;
+    if (s.node === this.rt.selfId) {
+      if (!this.leaving) this.refute(s.incarnation);
+      return;
+    }
+    if (entry.state === 'suspect') {
+      const suspicion = this.suspicions.get(s.node);
+      if (compareIncarnation(s.incarnation, entry.incarnation) > 0) this.setIncarnation(entry, s.incarnation);
+      if (suspicion !== undefined && suspicion.confirm(s.from)) this.rt.gossip.enqueue(s, GossipPriority.High);
+      return;
+    }
+    if (entry.state !== 'alive') return;
+    this.setIncarnation(entry, s.incarnation);
+    this.rt.members.setState(entry, 'suspect', now);
+    const n = this.rt.members.liveCount;
+    const { suspicionMult, suspicionMaxTimeoutMult, probeIntervalMs, suspicionConfirmationsExpected } = this.rt.config;
+    const minMs = suspicionMinTimeoutMs(suspicionMult, n, probeIntervalMs);
+    const k = expectedConfirmations(suspicionConfirmationsExpected, n);
+    this.suspicions.set(s.node, new Suspicion(now, minMs, minMs * suspicionMaxTimeoutMult, k, s.from));
+    this.rt.counters.suspicions++;
+    this.rt.gossip.enqueue(s, GossipPriority.High);
+    this.rt.emit({ type: 'NodeSuspected', at: now, member: snapshotMember(entry), accuser: s.from });
+    this.onChange(entry, 'alive');
+  }
+
+  /** A Dead claim: marks the member dead (or left); about self while running, refutes. */
+  applyDead(d: Dead, now: Millis): void {
+    const entry = this.rt.members.get(d.node);
+    if (entry === undefined || compareIncarnation(d.incarnation, entry.incarnation) < 0) return;
+    if (entry.state === 'dead' || entry.state === 'left') return;
+    if (d.node === this.rt.selfId) {
+      if (!this.leaving) this.refute(d.incarnation);
+      return;
+    }
+    const previous = entry.state;
+    this.suspicions.delete(d.node);
+    this.setIncarnation(entry, d.incarnation);
+    this.rt.members.setState(entry, d.left ? 'left' : 'dead', now);
+    this.rt.gossip.enqueue(d, GossipPriority.Critical);
+    const member = snapshotMember(entry);
+    this.rt.emit(d.left ? { type: 'NodeLeft', at: now, member } : { type: 'NodeFailed', at: now, member });
+    this.onChange(entry, previous);
+  }
+
+  /** Declares dead every suspect whose suspicion timed out by `now`. */
+  expireSuspicions(now: Millis): void {
+    for (const [nodeId, suspicion] of this.suspicions) {
+      if (suspicion.deadline > now) continue;
+      const entry = this.rt.members.get(nodeId);
+      this.suspicions.delete(nodeId);
+      if (entry === undefined || entry.state !== 'suspect') continue;
+      this.rt.counters.deathsDeclared++;
+      this.applyDead({ type: 'Dead', node: nodeId, incarnation: entry.incarnation, from: this.rt.selfId, left: false }, now);
+    }
+  }
+
+  /** Earliest suspicion deadline, if any suspicion runs. */
+  nextSuspicionDeadline(): Millis | undefined {
+    let best: Millis | undefined;
+    for (const suspicion of this.suspicions.values()) {
+      const deadline = suspicion.deadline;
+      if (best === undefined || deadline < best) best = deadline;
+    }
+    return best;
+  }
+
+  /** Ids of up to `max` members currently suspected. */
+  suspectIds(max: number): NodeId[] {
+    const out: NodeId[] = [];
+    for (const nodeId of this.suspicions.keys()) {
+      if (out.length >= max) break;
+      out.push(nodeId);
+    }
+    return out;
+  }
+
+  /** The ongoing suspicion of `nodeId`, for inspection. */
+  suspicionOf(nodeId: NodeId): Suspicion | undefined {
+    return this.suspicions.get(nodeId);
+  }
+
+  /**
+   * Raises this node's incarnation past `accused` (and past its own) and broadcasts Alive
+   * at Critical priority; counts against local health, since being suspected is a hint
+   * that this node is slow.
+   */
+  refute(accused: number): void {
+    const self = this.rt.members.self();
+    const base = compareIncarnation(accused, self.incarnation) > 0 ? accused : self.incarnation;
+    this.setIncarnation(self, nextIncarnation(base));
+    this.rt.counters.refutations++;
+    this.rt.awareness.applyDelta(1);
+    this.announceSelf(GossipPriority.Critical);
+    this.onChange(self, self.state);
+  }
+
+  /**
+   * Announces this node again under a new incarnation, so members that hold it dead or
+   * suspect accept it alive (used when the master says it is outside the view).
+   */
+  reannounce(): void {
+    const self = this.rt.members.self();
+    this.setIncarnation(self, nextIncarnation(self.incarnation));
+    this.announceSelf(GossipPriority.Critical);
+    this.onChange(self, self.state);
+  }
+
+  /** Gives this node new tags under a new incarnation (announce it with `announceSelf`). */
+  bumpSelf(tags: Tags): void {
+    const self = this.rt.members.self();
+    this.setIncarnation(self, nextIncarnation(self.incarnation));
+    self.tags = tags;
+  }
+
+  /** Queues an Alive about this node at its current incarnation. */
+  announceSelf(priority: GossipPriority): void {
+    const self = this.rt.members.self();
+    this.rt.gossip.enqueue({ type: 'Alive', node: self.nodeId, incarnation: self.incarnation, address: self.address, tags: self.tags }, priority);
+  }
+
+  private aliveAboutSelf(a: Alive): void {
+    const self = this.rt.members.self();
+    const order = compareIncarnation(a.incarnation, self.incarnation);
+    if (order < 0 || this.leaving) return;
+    if (order === 0 && a.address === self.address && tagsEqual(a.tags, self.tags)) return;
+    // Somebody speaks for this node with other data (a previous life, or a forged claim).
+    this.refute(a.incarnation);
+  }
+
+  private setIncarnation(entry: MemberEntry, incarnation: number): void {
+    assert(compareIncarnation(incarnation, entry.incarnation) >= 0, `incarnation of ${entry.nodeId} must not go down`);
+    entry.incarnation = incarnation;
+  }
+}

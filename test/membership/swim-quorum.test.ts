@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import { Harness } from './harness.js';
+
+const names = ['n1', 'n2', 'n3', 'n4', 'n5'];
+const minority = ['n1', 'n2'];
+const majority = ['n3', 'n4', 'n5'];
+
+function joined(seed: number): Harness {
+  const h = new Harness(seed);
+  h.cluster(names);
+  expect(h.runUntilTrue(() => names.every((o) => names.every((s) => h.stateOf(o, s) === 'alive')), 10_000)).toBe(true);
+  h.runFor(2_000);
+  return h;
+}
+
+describe('SwimMachine: quorum', () => {
+  it('is healthy in a whole cluster', () => {
+    const h = joined(61);
+    for (const n of names) {
+      expect(h.node(n).quorumState(h.now).kind).toBe('healthy');
+      expect(h.node(n).isReadOnly(h.now)).toBe(false);
+    }
+  });
+
+  it('the minority side of a split turns read-only after the grace period; the majority stays writable', () => {
+    const h = joined(62);
+    const grace = h.node('n1').config.quorumGraceMs;
+    h.partition([minority, majority]);
+    // The minority first loses quorum (once it declared the others dead)...
+    expect(h.runUntilTrue(() => minority.every((n) => h.node(n).quorumState(h.now).minority), 60_000)).toBe(true);
+    const lostAt = h.now;
+    for (const n of minority) {
+      expect(h.node(n).quorumState(h.now).kind).toBe('suspect');
+      expect(h.node(n).isReadOnly(h.now)).toBe(false);
+    }
+    // ...and turns read-only only once the grace period is over.
+    expect(h.runUntilTrue(() => minority.every((n) => h.node(n).isReadOnly(h.now)), grace + 10_000)).toBe(true);
+    expect(h.now - lostAt).toBeGreaterThanOrEqual(grace - 10_000);
+    for (const n of minority) {
+      expect(h.node(n).quorumState(h.now).kind).toBe('partitioned');
+      const events = h.eventsOf(n, 'PartitionDetected');
+      expect(events.map((e) => e.partitioned)).toEqual([true]);
+      expect(events[0]!.expectedSize).toBe(5);
+      expect(events[0]!.liveCount).toBe(2);
+    }
+    for (const n of majority) {
+      expect(h.node(n).isReadOnly(h.now)).toBe(false);
+      expect(h.eventsOf(n, 'PartitionDetected')).toHaveLength(0);
+    }
+    // The majority elected its own master (the oldest it still sees).
+    expect(h.node('n3').isMaster()).toBe(true);
+
+    // Healing: the sides find each other again (reconnect), and quorum is restored.
+    h.heal();
+    const whole = (): boolean => names.every((o) => names.every((s) => h.stateOf(o, s) === 'alive'));
+    expect(h.runUntilTrue(whole, 120_000)).toBe(true);
+    expect(h.runUntilTrue(() => minority.every((n) => !h.node(n).isReadOnly(h.now)), 10_000)).toBe(true);
+    for (const n of minority) expect(h.eventsOf(n, 'PartitionDetected').map((e) => e.partitioned)).toEqual([true, false]);
+    // One master and one view again.
+    const sameView = (): boolean => {
+      const v = h.node('n1').membersView()!;
+      return v.members.length === 5 && names.every((n) => h.node(n).membersView()!.version === v.version);
+    };
+    expect(h.runUntilTrue(sameView, 60_000)).toBe(true);
+    expect(names.filter((n) => h.node(n).isMaster())).toHaveLength(1);
+  });
+
+  it('graceful leaves lower the expected size at once', () => {
+    const h = joined(63);
+    for (const n of ['n4', 'n5']) h.act(n, (m, now) => m.leave(now));
+    h.runFor(60_000);
+    for (const n of ['n1', 'n2', 'n3']) {
+      expect(h.node(n).isReadOnly(h.now)).toBe(false);
+      expect(h.node(n).quorumState(h.now).kind).toBe('healthy');
+    }
+  });
+});
