@@ -48,6 +48,8 @@ export const ErrorCatalog = {
   FLO_CONNECTION_FAILED: spec('FLO_CONNECTION_FAILED', 'Connection to the peer failed or was lost', true, 503),
   FLO_QUEUE_FULL: spec('FLO_QUEUE_FULL', 'Queue is full', true, 503),
   FLO_INTERNAL: spec('FLO_INTERNAL', 'Internal error', false, 500),
+  FLO_NOT_FOUND: spec('FLO_NOT_FOUND', 'No such resource', false, 404),
+  FLO_METHOD_NOT_ALLOWED: spec('FLO_METHOD_NOT_ALLOWED', 'Method not allowed on this resource', false, 405),
 } as const satisfies Record<string, ErrorSpec>;
 
 /** A catalogued error code. */

@@ -1,0 +1,157 @@
+/**
+ * The HTTP admin server of one node: health, members, partitions, migrations and
+ * Prometheus metrics as JSON/text over `node:http`. Every answer, errors included, is
+ * JSON (or metrics text); each request has a deadline; bodies are refused unread past a
+ * bound; a failing route yields a catalogued error, never a crash.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { FlotillaError } from '../core/errors.js';
+import { resolveAdminConfig, type AdminServerConfig } from './admin-config.js';
+import { ADMIN_ROUTES, ALLOWED_METHODS, checkQuery, type AdminRoute } from './admin-routes.js';
+import type { AdminSource } from './admin-source.js';
+import { answerClientError, consumeBody, send, sendError, silentAdminLogger, toFlotillaError, type AdminLogger } from './http-io.js';
+import { createAdminMetrics, type AdminMetrics } from './metrics.js';
+
+/** Options of `startAdminServer`: the node to serve plus any `AdminServerConfig` field. */
+export interface AdminServerOptions extends Partial<AdminServerConfig> {
+  readonly source: AdminSource;
+  /** Structured logger (pino fits); defaults to silent. */
+  readonly logger?: AdminLogger;
+}
+
+/** A running admin server. */
+export interface AdminServer {
+  /** The bound interface and port (the real port when 0 was asked for). */
+  address(): { host: string; port: number };
+  /** The server's metrics registry. */
+  readonly metrics: AdminMetrics;
+  /** Stops listening, drops open connections and stops the metric samplers. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Longest Node may wait for request headers, in ms, whatever the request deadline. */
+const HEADERS_TIMEOUT_MS_MAX = 60_000;
+/** How often Node sweeps connections for header and request timeouts, at most, in ms. */
+const CONNECTIONS_CHECK_INTERVAL_MS_MAX = 1_000;
+/** Idle keep-alive connections are closed after this long, in ms. */
+const KEEP_ALIVE_TIMEOUT_MS = 5_000;
+
+const ROUTES_BY_PATH: ReadonlyMap<string, AdminRoute> = new Map(ADMIN_ROUTES.map((r) => [r.path, r]));
+const ALLOW_HEADER = ALLOWED_METHODS.join(', ');
+const URL_BASE = 'http://admin.invalid';
+
+/**
+ * Validates the options, binds and starts serving. Rejects with `FLO_CONFIG_INVALID` for
+ * a bad option, or with the raw socket error (e.g. EADDRINUSE) when the bind fails.
+ */
+export async function startAdminServer(options: AdminServerOptions): Promise<AdminServer> {
+  const { source, logger = silentAdminLogger, ...overrides } = options;
+  const config = resolveAdminConfig(overrides);
+  const metrics = createAdminMetrics(source, { processMetrics: config.processMetrics });
+  const log = { nodeId: source.nodeId, component: 'admin' };
+  const headersTimeoutMs = Math.min(config.requestTimeoutMs, HEADERS_TIMEOUT_MS_MAX);
+  const server = createServer({
+    // Our deadline starts once headers are parsed and answers 504 as JSON; Node's own
+    // request timeout counts from the first byte, so it is set past ours as a backstop.
+    requestTimeout: config.requestTimeoutMs + headersTimeoutMs,
+    headersTimeout: headersTimeoutMs,
+    connectionsCheckingInterval: Math.min(config.requestTimeoutMs, CONNECTIONS_CHECK_INTERVAL_MS_MAX),
+    keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+  });
+  server.maxConnections = config.connectionsMax;
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    serveWithDeadline(req, res, { source, metrics, config, logger, log });
+  });
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => answerClientError(err, socket));
+  try {
+    await listen(server, config.host, config.port);
+  } catch (err) {
+    metrics.close();
+    throw err;
+  }
+  server.on('error', (err) => logger.warn({ ...log, error: err.message }, 'admin server error'));
+  return adminServerHandle(server, metrics);
+}
+
+function listen(server: Server, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host, port, exclusive: true }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+function adminServerHandle(server: Server, metrics: AdminMetrics): AdminServer {
+  let closing: Promise<void> | undefined;
+  const bound = server.address();
+  if (typeof bound !== 'object' || bound === null) throw new FlotillaError('FLO_INTERNAL', 'admin server is not bound');
+  const address = { host: bound.address, port: bound.port };
+  return {
+    address: () => ({ ...address }),
+    metrics,
+    close(): Promise<void> {
+      closing ??= new Promise<void>((resolve) => {
+        metrics.close();
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      return closing;
+    },
+  };
+}
+
+interface ServeContext {
+  readonly source: AdminSource;
+  readonly metrics: AdminMetrics;
+  readonly config: AdminServerConfig;
+  readonly logger: AdminLogger;
+  readonly log: Record<string, unknown>;
+}
+
+function serveWithDeadline(req: IncomingMessage, res: ServerResponse, ctx: ServeContext): void {
+  const startedAt = performance.now();
+  const deadline = setTimeout(() => {
+    ctx.logger.warn({ ...ctx.log, method: req.method, url: req.url, requestTimeoutMs: ctx.config.requestTimeoutMs }, 'admin request deadline exceeded');
+    sendError(res, new FlotillaError('FLO_TIMEOUT', `no response within ${ctx.config.requestTimeoutMs} ms`), { connection: 'close' });
+  }, ctx.config.requestTimeoutMs);
+  res.once('close', () => {
+    clearTimeout(deadline);
+    ctx.logger.debug?.({ ...ctx.log, method: req.method, url: req.url, status: res.statusCode, durationMs: performance.now() - startedAt }, 'admin request');
+  });
+  serve(req, res, ctx).catch((err: unknown) => {
+    const error = toFlotillaError(err);
+    if (error.status >= 500) {
+      ctx.logger.error({ ...ctx.log, method: req.method, url: req.url, err }, 'admin route failed');
+    }
+    // A body left unread (refused, or the request failed first) could be endless: close
+    // the connection rather than let Node drain it.
+    sendError(res, error, req.complete ? {} : { connection: 'close' });
+  });
+}
+
+async function serve(req: IncomingMessage, res: ServerResponse, ctx: ServeContext): Promise<void> {
+  const url = parseUrl(req.url);
+  const route = ROUTES_BY_PATH.get(url.pathname);
+  if (route === undefined) throw new FlotillaError('FLO_NOT_FOUND', `no route ${url.pathname}`, { path: url.pathname });
+  if (!(ALLOWED_METHODS as readonly string[]).includes(req.method ?? '')) {
+    // The Allow header must ride on the error response; set it before throwing.
+    res.setHeader('allow', ALLOW_HEADER);
+    throw new FlotillaError('FLO_METHOD_NOT_ALLOWED', `${req.method ?? '?'} ${route.path}; allowed: ${ALLOW_HEADER}`, { allow: [...ALLOWED_METHODS] });
+  }
+  await consumeBody(req, ctx.config.bodyBytesMax);
+  checkQuery(route, url.searchParams);
+  const response = await route.handle({ source: ctx.source, metrics: ctx.metrics, query: url.searchParams });
+  send(res, response);
+}
+
+function parseUrl(raw: string | undefined): URL {
+  try {
+    // Origin-form targets are appended, not resolved, so `//host/x` stays a path.
+    const target = raw ?? '/';
+    return target.startsWith('/') ? new URL(`${URL_BASE}${target}`) : new URL(target);
+  } catch {
+    throw new FlotillaError('FLO_INVALID_ARGUMENT', 'malformed request target');
+  }
+}

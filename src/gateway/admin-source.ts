@@ -1,0 +1,187 @@
+/**
+ * The read-only view of a node that the admin API serves: health, members, partitions,
+ * migrations and metric values. The node runtime implements it; the HTTP layer only
+ * reads it, so the server can be tested against a hand-written fixture.
+ */
+import type { ReplicaRole } from '../protocol/messages.js';
+
+/** Overall health as the admin API reports it. */
+export type HealthStatus = 'ok' | 'degraded' | 'unhealthy' | 'joining' | 'leaving' | 'stopped';
+
+/** Result of one user health check. */
+export type CheckStatus = 'healthy' | 'degraded' | 'unhealthy';
+
+/** One health check's verdict. */
+export interface HealthCheckResult {
+  readonly status: CheckStatus;
+  readonly detail?: string;
+}
+
+/** What `GET /health` reports. */
+export interface HealthReport {
+  /**
+   * `ok` when running; `joining` / `leaving` / `stopped` follow the node's lifecycle;
+   * `degraded` / `unhealthy` come from user health checks.
+   */
+  readonly status: HealthStatus;
+  readonly nodeId: string;
+  /** The node's lifecycle state, free text (e.g. `running`, `joining`). */
+  readonly state: string;
+  readonly checks: Readonly<Record<string, HealthCheckResult>>;
+}
+
+/** Liveness of a member as this node sees it. */
+export type AdminMemberState = 'alive' | 'suspect' | 'dead' | 'left';
+
+/** One member as `GET /cluster/members` reports it. */
+export interface AdminMember {
+  readonly nodeId: string;
+  /** Cluster address, `host:port`. */
+  readonly address: string;
+  readonly state: AdminMemberState;
+  /** Admission order from the master; null until the master has admitted the member. */
+  readonly joinVersion: number | null;
+  readonly incarnation: number;
+  readonly tags: Readonly<Record<string, string>>;
+}
+
+/** What `GET /cluster/members` reports. */
+export interface MembersReport {
+  /** Version of the master's members view this node holds. */
+  readonly version: number;
+  /** Node id of the master (the oldest active member); null when unknown. */
+  readonly master: string | null;
+  readonly members: readonly AdminMember[];
+}
+
+/** One partition as `GET /cluster/partitions` reports it. */
+export interface AdminPartition {
+  readonly partition: number;
+  /** Null while the partition has no owner (before the first table). */
+  readonly owner: string | null;
+  /** Backups in promotion order. */
+  readonly backups: readonly string[];
+  readonly epoch: number;
+}
+
+/** What `GET /cluster/partitions` reports. */
+export interface PartitionsReport {
+  /** Version of the partition table. */
+  readonly version: number;
+  readonly partitionCount: number;
+  readonly partitions: readonly AdminPartition[];
+}
+
+/** Where a migration stands. */
+export type MigrationState = 'starting' | 'copying' | 'ready' | 'finalizing' | 'finished';
+
+/** How a finished migration ended. */
+export type MigrationOutcome = 'completed' | 'cancelled';
+
+/** One partition replica move, in flight or recently finished. */
+export interface MigrationInfo {
+  readonly id: string;
+  readonly partition: number;
+  readonly source: string;
+  readonly destination: string;
+  /** Replica role the move creates on the destination. */
+  readonly role: ReplicaRole;
+  readonly state: MigrationState;
+  /** Unix time in ms. */
+  readonly startedAt: number;
+  /** Unix time in ms; present once finished. */
+  readonly finishedAt?: number;
+  /** Present once finished. */
+  readonly outcome?: MigrationOutcome;
+  /** Why a cancelled migration was cancelled. */
+  readonly reason?: string;
+}
+
+/** What `GET /cluster/migrations` reports. */
+export interface MigrationsReport {
+  readonly inFlight: readonly MigrationInfo[];
+  /** Most recently finished first; the runtime bounds how many it keeps. */
+  readonly recent: readonly MigrationInfo[];
+}
+
+/** Messages and bytes of one message type in one direction. */
+export interface TrafficCountSnapshot {
+  readonly messages: number;
+  readonly bytes: number;
+}
+
+/** Frame and byte counters of one transport channel, with drops by reason. */
+export interface ChannelSnapshot {
+  readonly framesIn: number;
+  readonly framesOut: number;
+  readonly bytesIn: number;
+  readonly bytesOut: number;
+  /** Dropped datagrams, frames or connections by reason (error code or condition). */
+  readonly dropped: Readonly<Record<string, number>>;
+}
+
+/** The quorum detector's verdict. */
+export type QuorumStateName = 'unknown' | 'healthy' | 'suspect' | 'partitioned';
+
+/**
+ * Values behind the Prometheus metrics, read at scrape time. Counters are monotonic over
+ * the node's life; everything else is a current value.
+ */
+export interface MetricsSnapshot {
+  readonly membership: {
+    /** Members this node knows, by SWIM state. */
+    readonly members: Readonly<Record<AdminMemberState, number>>;
+    readonly incarnation: number;
+    readonly viewVersion: number;
+    /** Lifeguard local health: 0 is healthy, higher multiplies probe intervals. */
+    readonly awarenessScore: number;
+    readonly probes: number;
+    readonly probeFailures: number;
+    readonly indirectProbes: number;
+    readonly suspicions: number;
+    readonly refutations: number;
+    readonly deathsDeclared: number;
+  };
+  /** Protocol messages by message type. */
+  readonly messages: {
+    readonly sent: Readonly<Record<string, TrafficCountSnapshot>>;
+    readonly received: Readonly<Record<string, TrafficCountSnapshot>>;
+  };
+  readonly transport: {
+    readonly connectionsOpen: { readonly inbound: number; readonly outbound: number };
+    /** By channel, e.g. `udp` and `tcp`. */
+    readonly channels: Readonly<Record<string, ChannelSnapshot>>;
+  };
+  readonly partitions: {
+    readonly tableVersion: number;
+    readonly partitionCount: number;
+    /** Partitions this node owns. */
+    readonly owned: number;
+    /** Partitions this node holds a backup of. */
+    readonly backedUp: number;
+  };
+  readonly migrations: {
+    readonly inFlight: number;
+    readonly completed: number;
+    readonly cancelled: number;
+  };
+  readonly quorum: {
+    readonly state: QuorumStateName;
+    /** True while the live count is below quorum. */
+    readonly minority: boolean;
+    readonly liveMembers: number;
+    readonly expectedSize: number;
+  };
+}
+
+/** A node as the admin API sees it. Every method is a cheap synchronous read. */
+export interface AdminSource {
+  readonly nodeId: string;
+  /** 'ok' when running; 'joining' / 'leaving' / 'stopped' otherwise; 'degraded' / 'unhealthy' from user health checks. */
+  health(): HealthReport;
+  members(): MembersReport;
+  partitions(): PartitionsReport;
+  migrations(): MigrationsReport;
+  /** Values for the Prometheus gauges/counters, read at scrape time. */
+  metricsSnapshot(): MetricsSnapshot;
+}

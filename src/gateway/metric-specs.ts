@@ -1,0 +1,125 @@
+/**
+ * The Flotilla metric catalog: every `flotilla_*` metric the admin server exports, with
+ * how its samples are read from a `MetricsSnapshot`. One table, so the names, their help
+ * text and the docs cannot drift apart.
+ */
+import type { AdminMemberState, MetricsSnapshot, QuorumStateName, TrafficCountSnapshot } from './admin-source.js';
+
+/** One labelled value of a metric. */
+export interface MetricSample {
+  readonly labels: Readonly<Record<string, string>>;
+  readonly value: number;
+}
+
+/** How to export one metric. */
+export interface MetricSpec {
+  readonly name: string;
+  readonly help: string;
+  /** Counters are monotonic over the node's life; gauges are current values. */
+  readonly kind: 'counter' | 'gauge';
+  /** Labels besides `node_id` (which every metric carries). */
+  readonly labelNames: readonly string[];
+  readonly read: (snapshot: MetricsSnapshot) => readonly MetricSample[];
+}
+
+const MEMBER_STATES: readonly AdminMemberState[] = ['alive', 'suspect', 'dead', 'left'];
+const QUORUM_STATES: readonly QuorumStateName[] = ['unknown', 'healthy', 'suspect', 'partitioned'];
+
+function one(value: number): readonly MetricSample[] {
+  return [{ labels: {}, value }];
+}
+
+function scalar(name: string, help: string, kind: MetricSpec['kind'], read: (s: MetricsSnapshot) => number): MetricSpec {
+  return { name, help, kind, labelNames: [], read: (s) => one(read(s)) };
+}
+
+function byType(pick: (s: MetricsSnapshot) => Readonly<Record<string, TrafficCountSnapshot>>, field: keyof TrafficCountSnapshot) {
+  return (s: MetricsSnapshot): MetricSample[] =>
+    Object.entries(pick(s)).map(([type, count]) => ({ labels: { type }, value: count[field] }));
+}
+
+function byChannel(direction: 'in' | 'out', field: 'frames' | 'bytes') {
+  return (s: MetricsSnapshot): MetricSample[] =>
+    Object.entries(s.transport.channels).map(([channel, c]) => ({
+      labels: { channel, direction },
+      value: field === 'frames' ? (direction === 'in' ? c.framesIn : c.framesOut) : direction === 'in' ? c.bytesIn : c.bytesOut,
+    }));
+}
+
+function bothDirections(field: 'frames' | 'bytes') {
+  return (s: MetricsSnapshot): MetricSample[] => [...byChannel('in', field)(s), ...byChannel('out', field)(s)];
+}
+
+function drops(s: MetricsSnapshot): MetricSample[] {
+  return Object.entries(s.transport.channels).flatMap(([channel, c]) =>
+    Object.entries(c.dropped).map(([reason, value]) => ({ labels: { channel, reason }, value })),
+  );
+}
+
+const membership: readonly MetricSpec[] = [
+  {
+    name: 'flotilla_members',
+    help: 'Members this node knows, by SWIM state.',
+    kind: 'gauge',
+    labelNames: ['state'],
+    read: (s) => MEMBER_STATES.map((state) => ({ labels: { state }, value: s.membership.members[state] })),
+  },
+  scalar('flotilla_membership_incarnation', 'This node\'s incarnation number.', 'gauge', (s) => s.membership.incarnation),
+  scalar('flotilla_membership_view_version', 'Version of the master\'s members view this node holds.', 'gauge', (s) => s.membership.viewVersion),
+  scalar('flotilla_membership_awareness_score', 'Lifeguard local health score (0 is healthy).', 'gauge', (s) => s.membership.awarenessScore),
+  scalar('flotilla_probes_total', 'Direct probes sent.', 'counter', (s) => s.membership.probes),
+  scalar('flotilla_probe_failures_total', 'Probes that got no ack in time.', 'counter', (s) => s.membership.probeFailures),
+  scalar('flotilla_indirect_probes_total', 'Indirect probes requested through other members.', 'counter', (s) => s.membership.indirectProbes),
+  scalar('flotilla_suspicions_total', 'Members this node came to suspect.', 'counter', (s) => s.membership.suspicions),
+  scalar('flotilla_refutations_total', 'Suspicions of this node that it refuted.', 'counter', (s) => s.membership.refutations),
+  scalar('flotilla_deaths_declared_total', 'Members this node declared dead.', 'counter', (s) => s.membership.deathsDeclared),
+];
+
+const messages: readonly MetricSpec[] = [
+  { name: 'flotilla_messages_sent_total', help: 'Protocol messages sent, by message type.', kind: 'counter', labelNames: ['type'], read: byType((s) => s.messages.sent, 'messages') },
+  { name: 'flotilla_messages_received_total', help: 'Protocol messages received, by message type.', kind: 'counter', labelNames: ['type'], read: byType((s) => s.messages.received, 'messages') },
+  { name: 'flotilla_message_bytes_sent_total', help: 'Bytes of protocol messages sent, by message type.', kind: 'counter', labelNames: ['type'], read: byType((s) => s.messages.sent, 'bytes') },
+  { name: 'flotilla_message_bytes_received_total', help: 'Bytes of protocol messages received, by message type.', kind: 'counter', labelNames: ['type'], read: byType((s) => s.messages.received, 'bytes') },
+];
+
+const transport: readonly MetricSpec[] = [
+  {
+    name: 'flotilla_transport_connections_open',
+    help: 'Open TCP connections, by direction (inbound accepted, outbound pooled).',
+    kind: 'gauge',
+    labelNames: ['direction'],
+    read: (s) => [
+      { labels: { direction: 'inbound' }, value: s.transport.connectionsOpen.inbound },
+      { labels: { direction: 'outbound' }, value: s.transport.connectionsOpen.outbound },
+    ],
+  },
+  { name: 'flotilla_transport_frames_total', help: 'Datagrams and frames, by channel and direction.', kind: 'counter', labelNames: ['channel', 'direction'], read: bothDirections('frames') },
+  { name: 'flotilla_transport_bytes_total', help: 'Bytes on the wire, by channel and direction.', kind: 'counter', labelNames: ['channel', 'direction'], read: bothDirections('bytes') },
+  { name: 'flotilla_transport_dropped_total', help: 'Datagrams, frames or connections dropped, by channel and reason.', kind: 'counter', labelNames: ['channel', 'reason'], read: drops },
+];
+
+const partitions: readonly MetricSpec[] = [
+  scalar('flotilla_partition_table_version', 'Version of the partition table this node holds.', 'gauge', (s) => s.partitions.tableVersion),
+  scalar('flotilla_partition_count', 'Number of partitions in the cluster.', 'gauge', (s) => s.partitions.partitionCount),
+  scalar('flotilla_partitions_owned', 'Partitions this node owns.', 'gauge', (s) => s.partitions.owned),
+  scalar('flotilla_partitions_backed_up', 'Partitions this node holds a backup of.', 'gauge', (s) => s.partitions.backedUp),
+  scalar('flotilla_migrations_in_flight', 'Partition migrations in flight that involve this node.', 'gauge', (s) => s.migrations.inFlight),
+  scalar('flotilla_migrations_completed_total', 'Partition migrations completed.', 'counter', (s) => s.migrations.completed),
+  scalar('flotilla_migrations_cancelled_total', 'Partition migrations cancelled.', 'counter', (s) => s.migrations.cancelled),
+];
+
+const quorum: readonly MetricSpec[] = [
+  {
+    name: 'flotilla_quorum_state',
+    help: 'Quorum detector verdict: 1 for the current state, 0 for the others.',
+    kind: 'gauge',
+    labelNames: ['state'],
+    read: (s) => QUORUM_STATES.map((state) => ({ labels: { state }, value: s.quorum.state === state ? 1 : 0 })),
+  },
+  scalar('flotilla_quorum_minority', '1 while the live member count is below quorum, else 0.', 'gauge', (s) => (s.quorum.minority ? 1 : 0)),
+  scalar('flotilla_quorum_live_members', 'Live members counted by the quorum detector.', 'gauge', (s) => s.quorum.liveMembers),
+  scalar('flotilla_quorum_expected_size', 'Expected cluster size the quorum detector compares against.', 'gauge', (s) => s.quorum.expectedSize),
+];
+
+/** Every Flotilla metric read from a `MetricsSnapshot`, in export order. */
+export const METRIC_SPECS: readonly MetricSpec[] = [...membership, ...messages, ...transport, ...partitions, ...quorum];

@@ -1,0 +1,129 @@
+// A hand-written AdminSource for testing the HTTP layer alone: plain mutable data, a
+// three-node cluster with a full 271-partition table, and switches to make a method throw.
+import type {
+  AdminSource,
+  HealthReport,
+  MembersReport,
+  MetricsSnapshot,
+  MigrationsReport,
+  PartitionsReport,
+} from '../../src/gateway/admin-source.js';
+
+export const NODES = ['n1', 'n2', 'n3'] as const;
+
+export function fixtureHealth(): HealthReport {
+  return { status: 'ok', nodeId: 'n1', state: 'running', checks: { storage: { status: 'healthy' } } };
+}
+
+export function fixtureMembers(): MembersReport {
+  return {
+    version: 4,
+    master: 'n1',
+    members: [
+      { nodeId: 'n1', address: '127.0.0.1:7001', state: 'alive', joinVersion: 1, incarnation: 11, tags: { zone: 'a' } },
+      { nodeId: 'n2', address: '127.0.0.1:7002', state: 'alive', joinVersion: 2, incarnation: 12, tags: { zone: 'b', role: 'web' } },
+      { nodeId: 'n3', address: '127.0.0.1:7003', state: 'suspect', joinVersion: 3, incarnation: 13, tags: {} },
+    ],
+  };
+}
+
+/** Partition p is owned by NODES[p % 3] and backed up by the next node. */
+export function fixturePartitions(): PartitionsReport {
+  const partitions = Array.from({ length: 271 }, (_, p) => ({
+    partition: p,
+    owner: NODES[p % 3]!,
+    backups: [NODES[(p + 1) % 3]!],
+    epoch: 1 + (p % 5),
+  }));
+  return { version: 9, partitionCount: 271, partitions };
+}
+
+export function fixtureMigrations(): MigrationsReport {
+  return {
+    inFlight: [{ id: 'm-7', partition: 7, source: 'n2', destination: 'n3', role: 'backup', state: 'copying', startedAt: 1_700_000_000_000 }],
+    recent: [
+      {
+        id: 'm-3',
+        partition: 3,
+        source: 'n1',
+        destination: 'n2',
+        role: 'owner',
+        state: 'finished',
+        startedAt: 1_699_999_990_000,
+        finishedAt: 1_699_999_995_000,
+        outcome: 'cancelled',
+        reason: 'destination left',
+      },
+    ],
+  };
+}
+
+export function fixtureSnapshot(): MetricsSnapshot {
+  return {
+    membership: {
+      members: { alive: 2, suspect: 1, dead: 0, left: 0 },
+      incarnation: 11,
+      viewVersion: 4,
+      awarenessScore: 0,
+      probes: 100,
+      probeFailures: 3,
+      indirectProbes: 2,
+      suspicions: 1,
+      refutations: 0,
+      deathsDeclared: 0,
+    },
+    messages: {
+      sent: { Ping: { messages: 100, bytes: 4_000 }, Ack: { messages: 90, bytes: 2_700 } },
+      received: { Ack: { messages: 97, bytes: 2_910 } },
+    },
+    transport: {
+      connectionsOpen: { inbound: 2, outbound: 1 },
+      channels: {
+        udp: { framesIn: 200, framesOut: 210, bytesIn: 8_000, bytesOut: 8_400, dropped: { FLO_DECODE_MALFORMED: 4 } },
+        tcp: { framesIn: 30, framesOut: 31, bytesIn: 3_000, bytesOut: 3_100, dropped: {} },
+      },
+    },
+    partitions: { tableVersion: 9, partitionCount: 271, owned: 91, backedUp: 90 },
+    migrations: { inFlight: 1, completed: 5, cancelled: 1 },
+    quorum: { state: 'healthy', minority: false, liveMembers: 3, expectedSize: 3 },
+  };
+}
+
+/** A source whose answers tests can swap, and whose methods can be made to throw. */
+export class FixtureSource implements AdminSource {
+  readonly nodeId = 'n1';
+  healthReport = fixtureHealth();
+  membersReport = fixtureMembers();
+  partitionsReport = fixturePartitions();
+  migrationsReport = fixtureMigrations();
+  snapshot = fixtureSnapshot();
+  snapshotReads = 0;
+  /** When set, the named method throws this value. */
+  failing: { method: 'health' | 'members' | 'partitions' | 'migrations' | 'metricsSnapshot'; error: unknown } | undefined;
+
+  private check(method: NonNullable<FixtureSource['failing']>['method']): void {
+    if (this.failing?.method === method) throw this.failing.error;
+  }
+
+  health(): HealthReport {
+    this.check('health');
+    return this.healthReport;
+  }
+  members(): MembersReport {
+    this.check('members');
+    return this.membersReport;
+  }
+  partitions(): PartitionsReport {
+    this.check('partitions');
+    return this.partitionsReport;
+  }
+  migrations(): MigrationsReport {
+    this.check('migrations');
+    return this.migrationsReport;
+  }
+  metricsSnapshot(): MetricsSnapshot {
+    this.check('metricsSnapshot');
+    this.snapshotReads++;
+    return this.snapshot;
+  }
+}

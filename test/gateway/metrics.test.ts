@@ -1,0 +1,174 @@
+// The Prometheus side of the admin server: /metrics parses as exposition text, every
+// Flotilla metric is there with its type and the node_id label, values follow the
+// snapshot from one scrape to the next, and registries of two nodes do not clash.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAdminMetrics, METRIC_SPECS, startAdminServer, type AdminServer } from '../../src/gateway/index.js';
+import { FixtureSource, fixtureSnapshot } from './fixture.js';
+import { request } from './http-helpers.js';
+
+interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+interface Exposition {
+  types: Map<string, string>;
+  samples: Sample[];
+}
+
+const SAMPLE_LINE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/;
+const LABEL = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g;
+
+/** A strict parser for the Prometheus text format: any line it cannot read fails the test. */
+function parseExposition(text: string): Exposition {
+  const types = new Map<string, string>();
+  const samples: Sample[] = [];
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('# HELP ')) continue;
+    if (line.startsWith('# TYPE ')) {
+      const [, , name, type] = line.split(' ');
+      types.set(name!, type!);
+      continue;
+    }
+    const match = SAMPLE_LINE.exec(line);
+    if (match === null) throw new Error(`unparsable metrics line: ${line}`);
+    const labels: Record<string, string> = {};
+    for (const [, key, value] of (match[2] ?? '').matchAll(LABEL)) labels[key!] = value!;
+    // Go's ParseFloat accepts NaN and Inf in any case; prom-client writes `Nan`.
+    const raw = match[3]!;
+    const value = /^nan$/i.test(raw) ? NaN : /^[+-]?inf$/i.test(raw) ? (raw.startsWith('-') ? -Infinity : Infinity) : Number(raw);
+    if (Number.isNaN(value) && !/^nan$/i.test(raw)) throw new Error(`not a number: ${line}`);
+    samples.push({ name: match[1]!, labels, value });
+  }
+  return { types, samples };
+}
+
+function value(exp: Exposition, name: string, labels: Record<string, string> = {}): number | undefined {
+  const hit = exp.samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
+  return hit?.value;
+}
+
+const source = new FixtureSource();
+let server: AdminServer;
+let port: number;
+
+async function scrape(p = port): Promise<Exposition> {
+  const answer = await request(p, '/metrics');
+  expect(answer.status).toBe(200);
+  expect(answer.headers['content-type']).toBe(server.metrics.contentType);
+  return parseExposition(answer.body);
+}
+
+beforeAll(async () => {
+  server = await startAdminServer({ source, port: 0, requestTimeoutMs: 2_000 });
+  port = server.address().port;
+});
+
+afterAll(async () => {
+  await server.close();
+});
+
+describe('GET /metrics', () => {
+  it('serves Prometheus text with the registry content type', () => {
+    expect(server.metrics.contentType).toMatch(/^text\/plain; version=0\.0\.4/);
+  });
+
+  it('exports every catalogued metric with its type, prefixed flotilla_ and labelled node_id', async () => {
+    const exp = await scrape();
+    for (const spec of METRIC_SPECS) expect(exp.types.get(spec.name), spec.name).toBe(spec.kind);
+    for (const name of ['seconds', 'min_seconds', 'max_seconds', 'p50_seconds', 'p90_seconds', 'p99_seconds']) {
+      expect(exp.types.get(`flotilla_eventloop_lag_${name}`)).toBe('gauge');
+    }
+    expect(exp.samples.length).toBeGreaterThan(METRIC_SPECS.length);
+    for (const sample of exp.samples) {
+      expect(sample.name).toMatch(/^flotilla_/);
+      expect(Number.isFinite(sample.value), sample.name).toBe(true);
+      expect(sample.labels.node_id, sample.name).toBe('n1');
+    }
+  });
+
+  it('reads labelled values from the snapshot', async () => {
+    const exp = await scrape();
+    expect(value(exp, 'flotilla_members', { state: 'alive' })).toBe(2);
+    expect(value(exp, 'flotilla_members', { state: 'suspect' })).toBe(1);
+    expect(value(exp, 'flotilla_members', { state: 'left' })).toBe(0);
+    expect(value(exp, 'flotilla_messages_sent_total', { type: 'Ping' })).toBe(100);
+    expect(value(exp, 'flotilla_message_bytes_received_total', { type: 'Ack' })).toBe(2_910);
+    expect(value(exp, 'flotilla_transport_connections_open', { direction: 'inbound' })).toBe(2);
+    expect(value(exp, 'flotilla_transport_frames_total', { channel: 'udp', direction: 'out' })).toBe(210);
+    expect(value(exp, 'flotilla_transport_bytes_total', { channel: 'tcp', direction: 'in' })).toBe(3_000);
+    expect(value(exp, 'flotilla_transport_dropped_total', { channel: 'udp', reason: 'FLO_DECODE_MALFORMED' })).toBe(4);
+    expect(value(exp, 'flotilla_partitions_owned')).toBe(91);
+    expect(value(exp, 'flotilla_partitions_backed_up')).toBe(90);
+    expect(value(exp, 'flotilla_partition_table_version')).toBe(9);
+    expect(value(exp, 'flotilla_migrations_in_flight')).toBe(1);
+    expect(value(exp, 'flotilla_migrations_cancelled_total')).toBe(1);
+    expect(value(exp, 'flotilla_quorum_state', { state: 'healthy' })).toBe(1);
+    expect(value(exp, 'flotilla_quorum_state', { state: 'partitioned' })).toBe(0);
+    expect(value(exp, 'flotilla_quorum_minority')).toBe(0);
+    const lag = value(exp, 'flotilla_eventloop_lag_p99_seconds');
+    expect(lag).toBeGreaterThanOrEqual(0);
+  });
+
+  it('follows the snapshot between scrapes and forgets label sets that disappeared', async () => {
+    source.snapshot = fixtureSnapshot();
+    const before = await scrape();
+    expect(value(before, 'flotilla_probes_total')).toBe(100);
+    const next = fixtureSnapshot();
+    source.snapshot = {
+      ...next,
+      membership: { ...next.membership, probes: 150, members: { alive: 1, suspect: 0, dead: 2, left: 0 } },
+      messages: { ...next.messages, sent: { Ack: { messages: 91, bytes: 2_730 } } },
+      quorum: { state: 'partitioned', minority: true, liveMembers: 1, expectedSize: 3 },
+    };
+    const after = await scrape();
+    expect(value(after, 'flotilla_probes_total')).toBe(150);
+    expect(value(after, 'flotilla_members', { state: 'dead' })).toBe(2);
+    expect(value(after, 'flotilla_messages_sent_total', { type: 'Ping' })).toBeUndefined();
+    expect(value(after, 'flotilla_messages_sent_total', { type: 'Ack' })).toBe(91);
+    expect(value(after, 'flotilla_quorum_state', { state: 'partitioned' })).toBe(1);
+    expect(value(after, 'flotilla_quorum_state', { state: 'healthy' })).toBe(0);
+    expect(value(after, 'flotilla_quorum_minority')).toBe(1);
+    source.snapshot = fixtureSnapshot();
+  });
+
+  it('reads the snapshot exactly once per scrape', async () => {
+    const reads = source.snapshotReads;
+    await scrape();
+    expect(source.snapshotReads).toBe(reads + 1);
+  });
+
+  it('keeps two nodes in one process apart', async () => {
+    const other = new FixtureSource();
+    Object.assign(other, { nodeId: 'n2' });
+    other.snapshot = { ...fixtureSnapshot(), partitions: { tableVersion: 9, partitionCount: 271, owned: 7, backedUp: 8 } };
+    const second = await startAdminServer({ source: other, port: 0 });
+    try {
+      const mine = await scrape();
+      const theirs = await scrape(second.address().port);
+      expect(value(mine, 'flotilla_partitions_owned')).toBe(91);
+      expect(value(theirs, 'flotilla_partitions_owned')).toBe(7);
+      expect(theirs.samples.every((s) => s.labels.node_id === 'n2')).toBe(true);
+    } finally {
+      await second.close();
+    }
+  });
+});
+
+describe('createAdminMetrics', () => {
+  it('adds prom-client process metrics, labelled node_id, only when asked', async () => {
+    const plain = createAdminMetrics(source);
+    const withProcess = createAdminMetrics(source, { processMetrics: true });
+    try {
+      expect(parseExposition(await plain.scrape()).samples.some((s) => s.name.startsWith('process_'))).toBe(false);
+      const exp = parseExposition(await withProcess.scrape());
+      const cpu = exp.samples.find((s) => s.name === 'process_cpu_user_seconds_total');
+      expect(cpu?.labels.node_id).toBe('n1');
+      expect(exp.types.get('nodejs_eventloop_lag_seconds')).toBe('gauge');
+    } finally {
+      plain.close();
+      withProcess.close();
+    }
+  });
+});
