@@ -1,0 +1,33 @@
+/**
+ * The scenario registry: every scenario the CLI and the scenario tests know, by name.
+ */
+import type { Scenario } from '../scenario.js';
+import { cascadeScenario } from './cascade-3-of-5.js';
+import { detectScenario } from './detect.js';
+import { disseminateScenario } from './disseminate.js';
+import { loss20Scenario } from './loss-20.js';
+import { partition32Scenario } from './partition-3-2.js';
+import { pauseScenario } from './pause.js';
+import { pingScenario } from './ping.js';
+import { scaleScenario } from './scale.js';
+import { seedsDownScenario } from './seeds-down.js';
+import { tagRaceScenario } from './tag-race.js';
+
+/** Every registered scenario, in the order the CLI lists them. */
+export const scenarios: readonly Scenario[] = [
+  pingScenario,
+  detectScenario,
+  disseminateScenario,
+  partition32Scenario,
+  cascadeScenario,
+  loss20Scenario,
+  seedsDownScenario,
+  tagRaceScenario,
+  pauseScenario,
+  scaleScenario,
+];
+
+/** The scenario called `name`, or undefined. */
+export function findScenario(name: string): Scenario | undefined {
+  return scenarios.find((s) => s.name === name);
+}

@@ -1,0 +1,24 @@
+import { describe, expect, it } from 'vitest';
+import { assertScenarioOk, runScenario } from '../../sim/scenario.js';
+import { scenarios } from '../../sim/scenarios/index.js';
+
+/** Scenarios too slow for the unit suite; run them with `npm run sim`. */
+const slow = new Set(['scale']);
+const seed = 42;
+
+describe('simulator scenarios at their default size', () => {
+  for (const scenario of scenarios.filter((s) => !slow.has(s.name))) {
+    it(`${scenario.name} holds (seed ${seed})`, async () => {
+      const report = await runScenario(scenario, { nodes: scenario.defaultNodes, seed });
+      assertScenarioOk(report);
+      expect(report.virtualMs).toBeGreaterThan(0);
+      expect(report.messagesPerMemberPerSec).toBeGreaterThan(0);
+    });
+  }
+
+  it('registers every scenario the brief names', () => {
+    expect(scenarios.map((s) => s.name)).toEqual(
+      expect.arrayContaining(['ping', 'detect', 'disseminate', 'partition-3-2', 'cascade-3-of-5', 'loss-20', 'seeds-down', 'tag-race', 'pause', 'scale']),
+    );
+  });
+});
