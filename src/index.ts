@@ -1,2 +1,3 @@
-/** `flotilla`: the server-side API. For now it re-exports the protocol core. */
+/** `flotilla`: the server-side API: the protocol core, and the node (`startNode`). */
 export * from './cluster.js';
+export * from './node/index.js';

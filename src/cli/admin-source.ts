@@ -1,0 +1,151 @@
+/**
+ * Adapts a running node to the admin API's `AdminSource`: the gateway reads, the node
+ * answers. It lives here because the CLI is the layer that imports both the node and
+ * the gateway (the gateway may not depend on how a node is built, nor the node on HTTP).
+ */
+import type {
+  AdminMember,
+  AdminSource,
+  ChannelSnapshot,
+  MembersReport,
+  MetricsSnapshot,
+  MigrationInfo,
+  MigrationsReport,
+  PartitionsReport,
+} from '../gateway/admin-source.js';
+import type { FlotillaNode, NodeStats } from '../node/flotilla-node.js';
+import type { MigrationRecord } from '../partitions/migration-history.js';
+import type { TrafficStats } from '../transport/counters.js';
+
+/** The admin API's view of `node`. Every read is synchronous and cheap. */
+export function toAdminSource(node: FlotillaNode): AdminSource {
+  return {
+    nodeId: node.nodeId,
+    health: () => node.health(),
+    members: () => membersReport(node),
+    partitions: () => partitionsReport(node),
+    migrations: () => migrationsReport(node),
+    metricsSnapshot: () => metricsSnapshot(node),
+  };
+}
+
+function membersReport(node: FlotillaNode): MembersReport {
+  const view = node.membersView();
+  const joinVersions = new Map((view?.members ?? []).map((r) => [r.nodeId, r.joinVersion]));
+  const members = node.members().map(
+    (m): AdminMember => ({
+      nodeId: m.nodeId,
+      address: m.address,
+      state: m.state,
+      joinVersion: joinVersions.get(m.nodeId) ?? null,
+      incarnation: m.incarnation,
+      tags: m.tags,
+    }),
+  );
+  members.sort((a, b) => (a.joinVersion ?? Infinity) - (b.joinVersion ?? Infinity) || a.nodeId.localeCompare(b.nodeId));
+  return { version: view?.version ?? 0, master: node.master() ?? null, members };
+}
+
+function partitionsReport(node: FlotillaNode): PartitionsReport {
+  const table = node.partitionTable();
+  if (table === undefined) return { version: 0, partitionCount: 0, partitions: [] };
+  return {
+    version: table.version,
+    partitionCount: table.partitionCount,
+    partitions: table.assignments.map((a) => ({ partition: a.partition, owner: a.owner, backups: a.backups, epoch: a.epoch })),
+  };
+}
+
+function migrationInfo(record: MigrationRecord): MigrationInfo {
+  const base: MigrationInfo = {
+    id: record.migrationId,
+    partition: record.partition,
+    source: record.source,
+    destination: record.destination,
+    role: record.role,
+    state: record.state === 'running' ? 'copying' : record.state,
+    startedAt: record.startedAt,
+  };
+  if (record.state !== 'finished') return base;
+  const completed = record.outcome === 'completed';
+  const reason = completed ? undefined : (record.reason ?? record.outcome);
+  return {
+    ...base,
+    ...(record.finishedAt === undefined ? {} : { finishedAt: record.finishedAt }),
+    outcome: completed ? 'completed' : 'cancelled',
+    ...(reason === undefined ? {} : { reason }),
+  };
+}
+
+function migrationsReport(node: FlotillaNode): MigrationsReport {
+  const { inFlight, recent } = node.migrations();
+  return { inFlight: inFlight.map(migrationInfo), recent: recent.map(migrationInfo) };
+}
+
+function channel(parts: readonly TrafficStats[]): ChannelSnapshot {
+  const dropped: Record<string, number> = {};
+  let framesIn = 0;
+  let framesOut = 0;
+  let bytesIn = 0;
+  let bytesOut = 0;
+  for (const part of parts) {
+    framesIn += part.framesIn;
+    framesOut += part.framesOut;
+    bytesIn += part.bytesIn;
+    bytesOut += part.bytesOut;
+    for (const [reason, count] of Object.entries(part.dropped)) dropped[reason] = (dropped[reason] ?? 0) + (count ?? 0);
+  }
+  return { framesIn, framesOut, bytesIn, bytesOut, dropped };
+}
+
+function transportSnapshot(stats: NodeStats): MetricsSnapshot['transport'] {
+  const t = stats.transport;
+  if (t === undefined) return { connectionsOpen: { inbound: 0, outbound: 0 }, channels: {} };
+  const udp: TrafficStats = { framesIn: t.udp.datagramsIn, framesOut: t.udp.datagramsOut, bytesIn: t.udp.bytesIn, bytesOut: t.udp.bytesOut, dropped: t.udp.dropped };
+  return {
+    connectionsOpen: { inbound: t.tcp.inbound.open, outbound: t.tcp.pool.open },
+    channels: { udp: channel([udp]), tcp: channel([t.tcp.inbound, t.tcp.pool]) },
+  };
+}
+
+function metricsSnapshot(node: FlotillaNode): MetricsSnapshot {
+  const stats = node.stats();
+  const m = stats.membership;
+  const table = node.partitionTable();
+  const migrations = node.migrations();
+  let owned = 0;
+  let backedUp = 0;
+  for (const a of table?.assignments ?? []) {
+    if (a.owner === node.nodeId) owned++;
+    else if (a.backups.includes(node.nodeId)) backedUp++;
+  }
+  const finished = migrations.recent.filter((r) => r.state === 'finished');
+  return {
+    membership: {
+      members: m.members,
+      incarnation: m.incarnation,
+      viewVersion: m.viewVersion,
+      awarenessScore: m.awarenessScore,
+      probes: m.probes,
+      probeFailures: m.probeFailures,
+      indirectProbes: m.indirectProbes,
+      suspicions: m.suspicions,
+      refutations: m.refutations,
+      deathsDeclared: m.deathsDeclared,
+    },
+    messages: { sent: { ...m.sent }, received: { ...m.received } },
+    transport: transportSnapshot(stats),
+    partitions: { tableVersion: table?.version ?? 0, partitionCount: table?.partitionCount ?? 0, owned, backedUp },
+    migrations: {
+      inFlight: migrations.inFlight.length,
+      completed: finished.filter((r) => r.outcome === 'completed').length,
+      cancelled: finished.filter((r) => r.outcome !== 'completed').length,
+    },
+    quorum: {
+      state: stats.quorum.kind,
+      minority: stats.quorum.minority,
+      liveMembers: stats.quorum.liveMembers,
+      expectedSize: stats.quorum.expectedSize,
+    },
+  };
+}

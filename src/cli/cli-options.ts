@@ -1,0 +1,98 @@
+/**
+ * Parsing of the `flotilla` command-line values that are more than a string: tag lists,
+ * seed lists, admin HTTP addresses, SWIM overrides, counts. Each mistake becomes a
+ * `UsageError`, which the entry point prints as one line before exiting with status 2.
+ */
+import { isIP } from 'node:net';
+import { DEFAULT_SWIM_CONFIG, type SwimConfig } from '../membership/config.js';
+import { parseSeed } from '../node/listen-address.js';
+
+/** Exit status of a usage error: bad flags, bad values, an address that cannot be used. */
+export const USAGE_EXIT_CODE = 2;
+
+/** A mistake in the command line or environment; its message is one line. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+/** `k=v,k2=v2` -> `{ k: 'v', k2: 'v2' }`; an empty string is no tags. */
+export function parseTagList(text: string, option = '--tags'): Record<string, string> {
+  const tags: Record<string, string> = {};
+  for (const item of splitList(text)) {
+    const eq = item.indexOf('=');
+    if (eq <= 0) throw new UsageError(`${option}: expected key=value, got ${JSON.stringify(item)}`);
+    const key = item.slice(0, eq).trim();
+    if (key in tags) throw new UsageError(`${option}: tag ${JSON.stringify(key)} given twice`);
+    tags[key] = item.slice(eq + 1).trim();
+  }
+  return tags;
+}
+
+/** `host:port,host:port` -> the seed addresses, each checked. */
+export function parseSeedList(text: string, option = '--seeds'): string[] {
+  return splitList(text).map((seed) => {
+    try {
+      return parseSeed(seed, option);
+    } catch (err) {
+      throw new UsageError(oneLine(err));
+    }
+  });
+}
+
+/** Where the admin API listens: `8080`, `:8080`, `0.0.0.0:8080` or `[::1]:8080`. Host defaults to 127.0.0.1. */
+export function parseHttpAddress(text: string, option = '--http'): { host: string; port: number } {
+  const value = text.trim();
+  let host = '127.0.0.1';
+  let portText = value;
+  const bracket = /^\[([^\]]+)\]:(\d+)$/.exec(value);
+  if (bracket !== null) {
+    host = bracket[1]!;
+    portText = bracket[2]!;
+  } else if (value.includes(':')) {
+    const colon = value.lastIndexOf(':');
+    if (colon > 0) host = value.slice(0, colon);
+    portText = value.slice(colon + 1);
+  }
+  if (host !== 'localhost' && isIP(host) === 0) throw new UsageError(`${option}: host ${JSON.stringify(host)} must be an IP address or localhost`);
+  const port = /^\d{1,5}$/.test(portText) ? Number(portText) : Number.NaN;
+  if (!(port >= 0 && port <= 65_535)) throw new UsageError(`${option}: expected [host:]port with a port in 0..65535, got ${JSON.stringify(text)}`);
+  return { host, port };
+}
+
+/** `probeIntervalMs=200,tcpFallbackProbe=false` -> SWIM overrides; keys and value types are checked. */
+export function parseSwimOverrides(text: string, option = '--swim'): Partial<SwimConfig> {
+  const out: Record<string, number | boolean> = {};
+  for (const [key, raw] of Object.entries(parseTagList(text, option))) {
+    if (!(key in DEFAULT_SWIM_CONFIG)) throw new UsageError(`${option}: ${key} is not a SWIM setting`);
+    const kind = typeof DEFAULT_SWIM_CONFIG[key as keyof SwimConfig];
+    if (kind === 'boolean') {
+      if (raw !== 'true' && raw !== 'false') throw new UsageError(`${option}: ${key} must be true or false`);
+      out[key] = raw === 'true';
+    } else {
+      const value = Number(raw);
+      if (raw === '' || !Number.isFinite(value)) throw new UsageError(`${option}: ${key} must be a number, got ${JSON.stringify(raw)}`);
+      out[key] = value;
+    }
+  }
+  return out as Partial<SwimConfig>;
+}
+
+/** A whole number in [min, max]. */
+export function parseCount(text: string, option: string, min: number, max: number): number {
+  const value = /^\d+$/.test(text.trim()) ? Number(text.trim()) : Number.NaN;
+  if (!(value >= min && value <= max)) throw new UsageError(`${option}: expected a whole number in ${min}..${max}, got ${JSON.stringify(text)}`);
+  return value;
+}
+
+/** An error's message on one line. */
+export function oneLine(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  return text.replace(/\s*\n\s*/g, ' ').trim();
+}
+
+function splitList(text: string): string[] {
+  return text
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+}

@@ -1,0 +1,107 @@
+#!/usr/bin/env node
+/**
+ * The `flotilla` command: `start` runs one node, `dev` a local cluster of node
+ * processes, `status` asks a node's admin API how the cluster is. Bad flags print one
+ * line on stderr and exit with status 2.
+ */
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Command, CommanderError, Option } from 'commander';
+import { oneLine, USAGE_EXIT_CODE } from './cli-options.js';
+import { DEV_HTTP_PORT_DEFAULT, DEV_NODES_DEFAULT, runDev, type DevFlags } from './dev-command.js';
+import { runStart, type StartFlags } from './start-command.js';
+import { runStatus } from './status.js';
+
+/** Default admin API URL of `flotilla status`: node 1 of `flotilla dev`. */
+export const STATUS_URL_DEFAULT = `http://127.0.0.1:${DEV_HTTP_PORT_DEFAULT}`;
+
+/** What a command run ends with. */
+export type ExitHandler = (code: number) => void;
+
+function startCommand(exit: ExitHandler): Command {
+  return new Command('start')
+    .description('run one node (until SIGINT/SIGTERM, which make it leave gracefully)')
+    .addOption(new Option('--listen <ip:port>', 'address to bind UDP and TCP to').env('LISTEN_ADDR').default('127.0.0.1:7946'))
+    .addOption(new Option('--seeds <list>', 'comma-separated host:port of nodes to join through').env('SEEDS'))
+    .addOption(new Option('--advertise <host>', 'host (or host:port) other nodes use to reach this one').env('RUNNER_ADDRESS'))
+    .addOption(new Option('--http <[host:]port>', 'serve the admin API (health, members, partitions, metrics) here').env('FLOTILLA_HTTP'))
+    .addOption(new Option('--data <dir>', 'data directory of this node').env('FLOTILLA_DATA_DIR'))
+    .addOption(new Option('--secret <secret>', 'cluster secret (prefer the environment variable)').env('FLOTILLA_SECRET'))
+    .addOption(new Option('--tags <k=v,...>', 'tags of this node').env('FLOTILLA_TAGS'))
+    .addOption(new Option('--log-level <level>', 'silent, fatal, error, warn, info, debug or trace').env('LOG_LEVEL'))
+    .addOption(new Option('--node-id <id>', 'node id (default: random)').env('FLOTILLA_NODE_ID'))
+    .addOption(new Option('--cluster-id <id>', 'cluster id; nodes of other clusters are refused').env('FLOTILLA_CLUSTER_ID'))
+    .addOption(new Option('--dev', 'development mode: without a secret, use the public dev secret'))
+    .addOption(new Option('--swim <k=v,...>', 'SWIM overrides, e.g. probeIntervalMs=500,probeTimeoutMs=200 (see docs/membership.md)').env('FLOTILLA_SWIM'))
+    .action(async (flags: StartFlags) => exit(await runStart(flags)));
+}
+
+function devCommand(exit: ExitHandler): Command {
+  return new Command('dev')
+    .description('run a local cluster of node processes on 127.0.0.1 (development only)')
+    .addOption(new Option('--nodes <n>', 'number of nodes').default(String(DEV_NODES_DEFAULT)))
+    .addOption(new Option('--http <[host:]port>', 'admin API of node 1; node i listens on port + i - 1').default(String(DEV_HTTP_PORT_DEFAULT)))
+    .addOption(new Option('--data <dir>', 'parent directory of the nodes\' data directories'))
+    .addOption(new Option('--log-level <level>', 'log level of every node').env('LOG_LEVEL'))
+    .addOption(new Option('--cluster-id <id>', 'cluster id'))
+    .addOption(new Option('--swim <k=v,...>', 'SWIM overrides for every node'))
+    .action(async (flags: DevFlags) => exit(await runDev(flags)));
+}
+
+function statusCommand(exit: ExitHandler): Command {
+  return new Command('status')
+    .description('show a node\'s view of the cluster through its admin API')
+    .addOption(new Option('--url <url>', 'admin API base URL').env('FLOTILLA_URL').default(STATUS_URL_DEFAULT))
+    .addOption(new Option('--json', 'print one JSON object'))
+    .action(async (flags: { url: string; json?: boolean }) => {
+      const result = await runStatus({ url: flags.url, json: flags.json === true });
+      // Exit 2 still carries a report (the node answered but is not serving); 1 is an error line.
+      (result.exitCode === 1 ? process.stderr : process.stdout).write(`${result.output}\n`);
+      exit(result.exitCode);
+    });
+}
+
+/** The `flotilla` program; `exit` receives the status of the command that ran. */
+export function buildProgram(exit: ExitHandler): Command {
+  const program = new Command('flotilla')
+    .description('Flotilla: a cluster runtime for Node.js')
+    .showSuggestionAfterError(true)
+    .configureOutput({ outputError: (text, write) => write(`flotilla: ${oneLine(text.replace(/^error: /, ''))}\n`) })
+    .exitOverride();
+  for (const command of [startCommand(exit), devCommand(exit), statusCommand(exit)]) {
+    program.addCommand(command.configureOutput({ outputError: (text, write) => write(`flotilla ${command.name()}: ${oneLine(text.replace(/^error: /, ''))}\n`) }).exitOverride());
+  }
+  return program;
+}
+
+/** Runs the command line `argv` (as `process.argv`); resolves with the exit status. */
+export async function main(argv: readonly string[]): Promise<number> {
+  let code = 0;
+  const program = buildProgram((c) => {
+    code = c;
+  });
+  try {
+    await program.parseAsync([...argv]);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      return err.exitCode === 0 ? 0 : USAGE_EXIT_CODE;
+    }
+    process.stderr.write(`flotilla: ${oneLine(err)}\n`);
+    return 1;
+  }
+  return code;
+}
+
+function isEntryPoint(): boolean {
+  const script = process.argv[1];
+  if (script === undefined) return false;
+  try {
+    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) {
+  void main(process.argv).then((code) => process.exit(code));
+}

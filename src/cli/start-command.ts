@@ -1,0 +1,141 @@
+/**
+ * `flotilla start`: runs one node in this process, with the admin HTTP API when asked,
+ * until SIGINT or SIGTERM, which make it leave the cluster gracefully (a second signal
+ * exits at once). Flags fall back to environment variables, so the same image runs
+ * from a compose file or a shell.
+ */
+import { pino } from 'pino';
+import { isFlotillaError } from '../core/errors.js';
+import { startAdminServer, type AdminServer } from '../gateway/index.js';
+import { isLogLevel } from '../node/node-logger.js';
+import { resolveNodeConfig, type StartNodeOptions } from '../node/node-config.js';
+import { startNode } from '../node/start-node.js';
+import type { FlotillaNode } from '../node/flotilla-node.js';
+import { toAdminSource } from './admin-source.js';
+import { oneLine, parseHttpAddress, parseSeedList, parseSwimOverrides, parseTagList, UsageError, USAGE_EXIT_CODE } from './cli-options.js';
+
+/** The flags of `flotilla start`, after commander applied the environment fallbacks. */
+export interface StartFlags {
+  readonly listen?: string;
+  readonly seeds?: string;
+  readonly advertise?: string;
+  readonly http?: string;
+  readonly data?: string;
+  readonly secret?: string;
+  readonly tags?: string;
+  readonly logLevel?: string;
+  readonly nodeId?: string;
+  readonly clusterId?: string;
+  readonly dev?: boolean;
+  readonly swim?: string;
+}
+
+/** What `flotilla start` will run. */
+export interface StartPlan {
+  readonly options: StartNodeOptions;
+  readonly http: { readonly host: string; readonly port: number } | undefined;
+}
+
+/** Deadline of one admin API request, in ms. */
+export const ADMIN_REQUEST_TIMEOUT_MS = 5_000;
+
+/** Exit status when the node could not join (no seed, refused, wrong secret). */
+export const JOIN_FAILED_EXIT_CODE = 1;
+
+/** Exit status after a second signal cut the graceful leave short (128 + SIGINT). */
+export const FORCED_EXIT_CODE = 130;
+
+/** Turns flags into node options; every mistake is a `UsageError`. */
+export function planStart(flags: StartFlags): StartPlan {
+  if (flags.logLevel !== undefined && !isLogLevel(flags.logLevel)) {
+    throw new UsageError(`--log-level: ${JSON.stringify(flags.logLevel)} is not one of silent, fatal, error, warn, info, debug, trace`);
+  }
+  const options: StartNodeOptions = {
+    ...(flags.nodeId === undefined ? {} : { nodeId: flags.nodeId }),
+    ...(flags.listen === undefined ? {} : { listen: flags.listen }),
+    ...(flags.advertise === undefined || flags.advertise === '' ? {} : { advertise: flags.advertise }),
+    ...(flags.seeds === undefined ? {} : { seeds: parseSeedList(flags.seeds) }),
+    ...(flags.clusterId === undefined ? {} : { clusterId: flags.clusterId }),
+    ...(flags.secret === undefined || flags.secret === '' ? {} : { secret: flags.secret }),
+    ...(flags.dev === true ? { dev: true } : {}),
+    ...(flags.tags === undefined ? {} : { tags: parseTagList(flags.tags) }),
+    ...(flags.data === undefined ? {} : { dataDir: flags.data }),
+    ...(flags.logLevel === undefined ? {} : { logLevel: flags.logLevel }),
+    ...(flags.swim === undefined ? {} : { swim: parseSwimOverrides(flags.swim) }),
+  };
+  try {
+    resolveNodeConfig(options);
+  } catch (err) {
+    throw new UsageError(oneLine(err));
+  }
+  return { options, http: flags.http === undefined || flags.http === '' ? undefined : parseHttpAddress(flags.http) };
+}
+
+/** Prints one line to stderr. */
+function fail(line: string): void {
+  process.stderr.write(`flotilla start: ${line}\n`);
+}
+
+/**
+ * Runs `flotilla start` until the node has left (after a signal) and returns the exit
+ * status: 0 after a graceful leave, 1 when joining failed, 2 for bad flags or an address
+ * that cannot be bound, 130 when a second signal forced the exit.
+ */
+export async function runStart(flags: StartFlags): Promise<number> {
+  let plan: StartPlan;
+  try {
+    plan = planStart(flags);
+  } catch (err) {
+    fail(oneLine(err));
+    return USAGE_EXIT_CODE;
+  }
+  // One pino logger for the node and the admin server; the node binds its id to its lines.
+  const log = pino({ level: plan.options.logLevel ?? 'info' });
+  let node: FlotillaNode;
+  try {
+    node = await startNode({ ...plan.options, logger: log });
+  } catch (err) {
+    fail(oneLine(err));
+    return isFlotillaError(err, 'FLO_CONFIG_INVALID') ? USAGE_EXIT_CODE : JOIN_FAILED_EXIT_CODE;
+  }
+  let admin: AdminServer | undefined;
+  if (plan.http !== undefined) {
+    const adminLog = log.child({ nodeId: node.nodeId, component: 'admin' });
+    try {
+      admin = await startAdminServer({ source: toAdminSource(node), host: plan.http.host, port: plan.http.port, requestTimeoutMs: ADMIN_REQUEST_TIMEOUT_MS, logger: adminLog });
+    } catch (err) {
+      await node.stop();
+      fail(`cannot serve the admin API on ${plan.http.host}:${plan.http.port}: ${oneLine(err)}`);
+      return USAGE_EXIT_CODE;
+    }
+    const bound = admin.address();
+    adminLog.info({ url: `http://${bound.host.includes(':') ? `[${bound.host}]` : bound.host}:${bound.port}` }, 'admin API listening');
+  }
+  return waitForShutdown(node, admin);
+}
+
+/**
+ * Resolves with the exit status once a signal (or, for `flotilla dev` children, the end
+ * of stdin) made the node leave; a second signal stops it at once.
+ */
+function waitForShutdown(node: FlotillaNode, admin: AdminServer | undefined): Promise<number> {
+  return new Promise((resolve) => {
+    let requests = 0;
+    const shutdown = (): void => {
+      requests++;
+      if (requests === 1) {
+        void Promise.allSettled([admin?.close(), node.leave()]).then(() => resolve(0));
+      } else if (requests === 2) {
+        void node.stop().finally(() => resolve(FORCED_EXIT_CODE));
+      }
+    };
+    process.on('SIGINT', shutdown);
+    process.on('SIGTERM', shutdown);
+    if (process.env.FLOTILLA_STOP_ON_STDIN_END === '1') {
+      // A `flotilla dev` parent that dies without signalling still ends our stdin.
+      process.stdin.on('end', shutdown);
+      process.stdin.on('error', shutdown);
+      process.stdin.resume();
+    }
+  });
+}

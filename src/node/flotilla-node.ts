@@ -1,0 +1,99 @@
+/**
+ * The public face of a running node: what `startNode` resolves with. Reads answer from
+ * this node's view of the cluster; tag updates gossip; `leave` hands work over and says
+ * goodbye, `stop` just closes.
+ */
+import type { Address, MembersViewData, NodeId, PartitionTableData, Tags } from '../core/model.js';
+import type { Member } from '../membership/events.js';
+import type { QuorumState } from '../membership/quorum-detector.js';
+import type { SwimStats } from '../membership/stats.js';
+import type { MigrationRecord } from '../partitions/migration-history.js';
+import type { TransportStats } from '../transport/transport.js';
+import type { DriverStats } from './driver-stats.js';
+import type { HealthCheck, HealthStatus, NodeHealthReport } from './health.js';
+import type { NodeEvents } from './node-events.js';
+
+/** Where a node is in its life. */
+export type NodeState = 'joining' | 'running' | 'leaving' | 'stopped';
+
+/** Migrations this node runs or takes part in (from the partition service). */
+export interface NodeMigrations {
+  readonly inFlight: readonly MigrationRecord[];
+  /** Most recently finished first, bounded. */
+  readonly recent: readonly MigrationRecord[];
+}
+
+/** The quorum verdict with the numbers behind it. */
+export interface NodeQuorum extends QuorumState {
+  /** Alive and suspect members this node sees, itself included. */
+  readonly liveMembers: number;
+  /**
+   * The cluster size quorum is measured against, as last reported by the membership
+   * machine (a quorum change), else the largest live count seen.
+   */
+  readonly expectedSize: number;
+}
+
+/** Everything a node counts. */
+export interface NodeStats {
+  readonly nodeId: NodeId;
+  readonly address: Address;
+  readonly state: NodeState;
+  readonly health: HealthStatus;
+  readonly membership: SwimStats;
+  /** Undefined once the sockets are closed. */
+  readonly transport: TransportStats | undefined;
+  readonly driver: DriverStats;
+  readonly quorum: NodeQuorum;
+}
+
+/** A running Flotilla node. */
+export interface FlotillaNode {
+  readonly nodeId: NodeId;
+  /** The cluster address peers use (`host:port`, UDP and TCP). */
+  readonly address: Address;
+  readonly clusterId: string;
+  /** The data directory, when one was given. */
+  readonly dataDir: string | undefined;
+  /** Membership events (joined, left, failed, recovered, master changed...), bounded per subscriber. */
+  readonly events: NodeEvents;
+  state(): NodeState;
+  /** Every member this node knows (itself and tombstones included). */
+  members(): Member[];
+  member(nodeId: NodeId): Member | undefined;
+  /** The master's members view as this node holds it. */
+  membersView(): MembersViewData | undefined;
+  /** The master's node id, as this node computes it. */
+  master(): NodeId | undefined;
+  isMaster(): boolean;
+  /** True on the minority side of a split, past the grace period: refuse writes. */
+  isReadOnly(): boolean;
+  quorum(): NodeQuorum;
+  /** Sets one of this node's tags (gossiped to every member). */
+  updateTag(key: string, value: string): void;
+  removeTag(key: string): void;
+  /** Sets several tags at once, keeping the others. */
+  updateTags(tags: Tags): void;
+  /** Alive members (this node included) whose tag `key` is `value`. */
+  nodesWithTag(key: string, value: string): Member[];
+  /** Alive members (this node included) carrying every given tag. */
+  nodesWithAllTags(tags: Tags): Member[];
+  /** The newest partition table this node has (undefined without a partition service or before the first). */
+  partitionTable(): PartitionTableData | undefined;
+  migrations(): NodeMigrations;
+  /** Overall health and each check's verdict. */
+  health(): NodeHealthReport;
+  /**
+   * Adds (or replaces) a named health check; returns a function that removes it. The
+   * worst status reaches peers as the `health` tag within `healthCheckIntervalMs`.
+   */
+  registerHealthCheck(name: string, check: HealthCheck): () => void;
+  stats(): NodeStats;
+  /**
+   * Graceful leave: services drain, the membership leave is announced (peers record this
+   * node as left, not failed), then everything closes. Each phase is bounded.
+   */
+  leave(): Promise<void>;
+  /** Immediate close: no drain, no announcement (peers will detect a failure). */
+  stop(): Promise<void>;
+}

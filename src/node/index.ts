@@ -1,0 +1,20 @@
+/**
+ * The node layer's public face: `startNode` and the running node's types, the service
+ * contract for hosted services, health checks and the event stream.
+ */
+export { startNode } from './start-node.js';
+export { DEFAULT_NODE_OPTIONS, DEV_SECRET, SECRET_CHARS_MIN, resolveNodeConfig } from './node-config.js';
+export type { LifecycleConfig, NodeConfig, NodeTransportOptions, StartNodeOptions } from './node-config.js';
+export type { FlotillaNode, NodeMigrations, NodeQuorum, NodeState, NodeStats } from './flotilla-node.js';
+export { HEALTH_TAG, HEALTH_CHECKS_MAX } from './health.js';
+export type { CheckStatus, HealthCheck, HealthCheckResult, HealthStatus, NodeHealthReport } from './health.js';
+export type { NodeEventItem, NodeEvents, NodeEventSubscription } from './node-events.js';
+export { DEFAULT_DRIVER_CONFIG } from './driver-config.js';
+export type { DriverConfig } from './driver-config.js';
+export type { DriverStats } from './driver-stats.js';
+export type { EventLoopLag } from './event-loop-lag.js';
+export { LOG_LEVELS } from './node-logger.js';
+export type { LogLevel } from './node-logger.js';
+export type { NodeContext, NodeLogger, NodeService } from './service.js';
+export { PartitionService } from './partition-service.js';
+export type { PartitionServiceOptions } from './partition-service.js';

@@ -1,0 +1,174 @@
+/**
+ * The KV store's request handlers. On the owner (`kv`): reads, and writes that are
+ * versioned with the node's HLC, applied, sent to every sealed migration of the
+ * partition and replicated to every backup in the table before they are acknowledged, so
+ * an owner's crash loses no acknowledged write once its first backup is promoted. On a
+ * backup (`kv.replica`): changes from the owner, refused from a deposed one.
+ */
+import { FlotillaError } from '../core/errors.js';
+import type { HybridLogicalClock } from '../core/hlc.js';
+import type { Address, NodeId } from '../core/model.js';
+import { partitionOf } from '../core/partition.js';
+import type { PartitionTableReader } from '../partitions/coordinator.js';
+import type { Message, ServiceRequest } from '../protocol/messages.js';
+import {
+  decodeOp,
+  decodeReplication,
+  encodeReplication,
+  encodeResult,
+  type KvChange,
+  type KvVersion,
+} from './kv-codec.js';
+import { KV_SERVICE, type KvStore } from './kv-store.js';
+import type { KvConfig } from './migration-config.js';
+import { remoteError } from './migration-outgoing.js';
+import type { ParticipantRole } from './participant.js';
+import { peerError, type PartitionHandler } from './routing.js';
+
+/** Service name of owner-to-backup replication. */
+export const KV_REPLICA_SERVICE = 'kv.replica';
+
+/** What the KV handlers need from the partition service. */
+export interface KvHandlerDeps {
+  readonly self: NodeId;
+  readonly store: KvStore;
+  readonly hlc: HybridLogicalClock;
+  readonly config: KvConfig;
+  table(): PartitionTableReader;
+  roleOf(partition: number): ParticipantRole;
+  addressOf(nodeId: NodeId): Address | undefined;
+  request(to: Address, message: Message, timeoutMs: number): Promise<Message>;
+  /** Send the partition's captured changes to its sealed migrations; resolves once they have them. */
+  flushSealed(partition: number): Promise<void>;
+  observeTableVersion(version: number): void;
+}
+
+/** Counters of the KV handlers. */
+export interface KvCounters {
+  writes: number;
+  reads: number;
+  replicated: number;
+  replicasRefused: number;
+}
+
+/** The owner-side `kv` handler and the backup-side `kv.replica` handler. */
+export class KvHandlers {
+  readonly counters: KvCounters = { writes: 0, reads: 0, replicated: 0, replicasRefused: 0 };
+  private replicaSeq = 0;
+
+  constructor(private readonly deps: KvHandlerDeps) {}
+
+  /** The handler of client operations, run on the owner. */
+  owner(): PartitionHandler {
+    return { service: KV_SERVICE, ownerOnly: true, handle: (request) => this.onOwner(request) };
+  }
+
+  /** The handler of replicated changes, run on backups. */
+  replica(): PartitionHandler {
+    return { service: KV_REPLICA_SERVICE, ownerOnly: false, handle: (request) => this.onReplica(request) };
+  }
+
+  private onOwner(request: ServiceRequest): Promise<Uint8Array | undefined> {
+    const { store } = this.deps;
+    const op = decodeOp(request.payload, this.deps.config.valueBytesMax);
+    const p = request.partition;
+    if (op.op !== 'size') this.checkPartition(op.key, p);
+    switch (op.op) {
+      case 'get':
+        this.counters.reads++;
+        return Promise.resolve(store.get(p, op.key)?.value);
+      case 'size':
+        return Promise.resolve(encodeResult(store.partitionSize(p)));
+      case 'put':
+        return this.write(p, { kind: 'put', key: op.key, entry: { value: op.value, version: this.version() } }).then(() => undefined);
+      case 'delete': {
+        if (store.get(p, op.key) === undefined) return Promise.resolve(encodeResult(false));
+        return this.write(p, { kind: 'delete', key: op.key, version: this.version() }).then(() => encodeResult(true));
+      }
+    }
+  }
+
+  /** Apply, then wait for sealed migrations and backups. The apply and the sends happen before any await. */
+  private async write(partition: number, change: KvChange): Promise<void> {
+    this.counters.writes++;
+    this.deps.store.apply(partition, change);
+    const flushed = this.deps.flushSealed(partition);
+    const replicated = this.replicate(partition, change);
+    await Promise.all([flushed, replicated]);
+  }
+
+  private replicate(partition: number, change: KvChange): Promise<unknown> {
+    const table = this.deps.table();
+    const backups = table.backups(partition).filter((b) => b !== this.deps.self);
+    if (backups.length === 0) return Promise.resolve();
+    const payload = encodeReplication({ epoch: table.epoch(partition), tableVersion: table.version, change });
+    return Promise.all(backups.map((backup) => this.replicateTo(backup, partition, payload)));
+  }
+
+  private async replicateTo(backup: NodeId, partition: number, payload: Uint8Array): Promise<void> {
+    // A backup missing from the view has left or died: the table drops it soon, and it
+    // would never be promoted with this write anyway.
+    const address = this.deps.addressOf(backup);
+    if (address === undefined) return;
+    const request: ServiceRequest = {
+      type: 'ServiceRequest',
+      service: KV_REPLICA_SERVICE,
+      partition,
+      opId: `${this.deps.self}/r${++this.replicaSeq}`,
+      forward: false,
+      payload,
+    };
+    let reply: Message;
+    try {
+      reply = await this.deps.request(address, request, this.deps.config.replicationTimeoutMs);
+    } catch (error) {
+      throw peerError(error);
+    }
+    if (reply.type !== 'ServiceResponse') throw new FlotillaError('FLO_INTERNAL', `replication answered with ${reply.type}`);
+    if (reply.ok) return;
+    if (reply.tableVersion !== undefined) this.deps.observeTableVersion(reply.tableVersion);
+    // A backup with a newer epoch knows this node was deposed: the caller retries at the new owner.
+    if (reply.errorCode === 'FLO_STALE_EPOCH') throw new FlotillaError('FLO_NOT_OWNER', `backup ${backup} holds partition ${partition} under a newer owner`);
+    throw remoteError(reply.errorCode, reply.errorMessage);
+  }
+
+  private onReplica(request: ServiceRequest): Promise<Uint8Array | undefined> {
+    const { epoch, tableVersion, change } = decodeReplication(request.payload, this.deps.config.valueBytesMax);
+    const p = request.partition;
+    this.checkPartition(change.key, p);
+    const table = this.deps.table();
+    if (epoch < table.epoch(p)) {
+      this.counters.replicasRefused++;
+      throw new FlotillaError('FLO_STALE_EPOCH', `partition ${p} is at epoch ${table.epoch(p)}, the write carries ${epoch}`);
+    }
+    if (tableVersion <= table.version && this.deps.roleOf(p) === 'none') {
+      this.counters.replicasRefused++;
+      throw new FlotillaError('FLO_NOT_OWNER', `not a replica of partition ${p} in table ${table.version}`);
+    }
+    this.counters.replicated++;
+    this.deps.store.apply(p, change);
+    this.observe(change.kind === 'put' ? change.entry.version : change.version);
+    // A backup that streams the partition (a migration's data source) passes the change on.
+    return this.deps.flushSealed(p).then(() => undefined);
+  }
+
+  private checkPartition(key: string, partition: number): void {
+    if (partitionOf(key, this.deps.table().partitionCount) !== partition) {
+      throw new FlotillaError('FLO_INVALID_ARGUMENT', `key does not belong to partition ${partition}`);
+    }
+  }
+
+  private version(): KvVersion {
+    const ts = this.deps.hlc.now();
+    return { millis: ts.millis, counter: ts.counter, node: ts.nodeId };
+  }
+
+  /** Keep the local clock ahead of versions written elsewhere, so later local writes win over them. */
+  observe(version: KvVersion): void {
+    try {
+      this.deps.hlc.receive({ millis: version.millis, counter: version.counter, nodeId: version.node });
+    } catch {
+      // A version too far ahead (FLO_HLC_DRIFT) keeps its place in the order; the clock just does not follow it.
+    }
+  }
+}

@@ -1,0 +1,274 @@
+/**
+ * The data side of migrations, driven by the partition coordinator's events. As source
+ * it starts capturing changes and runs one `OutgoingMigration` per migration, fanning
+ * the captured changes out to every migration streaming the same partition; as
+ * destination it applies `MigrateData` through an `IncomingMigration` and reports
+ * readiness. On commit the source drops or keeps its replica by the table and the
+ * destination serves; on cancel the destination discards and the source keeps
+ * everything. Also what a table change means for data held here.
+ */
+import type { Address, NodeId } from '../core/model.js';
+import { FlotillaError, isFlotillaError } from '../core/errors.js';
+import type { MigrationInfo, MigrationSide, TableChangedEvent } from '../partitions/coordinator-events.js';
+import type { Message, MigrateData, ServiceResponse } from '../protocol/messages.js';
+import { IncomingMigration } from './migration-incoming.js';
+import type { MigrationConfig } from './migration-config.js';
+import { OutgoingMigration } from './migration-outgoing.js';
+import type { MigrationParticipant, ParticipantRole } from './participant.js';
+import type { NodeLogger } from './service.js';
+
+/** What the executor needs from the partition service. */
+export interface ExecutorDeps {
+  readonly self: NodeId;
+  readonly participants: readonly MigrationParticipant[];
+  readonly config: MigrationConfig;
+  readonly logger: NodeLogger;
+  request(to: Address, message: Message, timeoutMs: number): Promise<Message>;
+  addressOf(nodeId: NodeId): Address | undefined;
+  /** This node's role for `partition` in its current table. */
+  roleOf(partition: number): ParticipantRole;
+  /** Incoming migration caught up: tell the coordinator (`localMigrationReady`). */
+  ready(migrationId: string, lastSeq: number): void;
+  /** This node's side failed: tell the coordinator (`localMigrationFailed`). */
+  failed(migrationId: string, reason: string): void;
+  sleep(ms: number): Promise<void>;
+}
+
+/** Counts for the admin API and tests. */
+export interface ExecutorStatus {
+  readonly outgoing: number;
+  readonly sealed: number;
+  readonly incoming: number;
+  readonly failures: number;
+  /** Changes sent one by one to sealed migrations (writes that waited for a destination). */
+  readonly sealedFlushes: number;
+}
+
+/** Runs this node's side of every migration it takes part in. */
+export class MigrationExecutor {
+  private readonly outgoing = new Map<string, OutgoingMigration>();
+  private readonly groups = new Map<number, Set<OutgoingMigration>>();
+  private readonly incoming = new Map<string, IncomingMigration>();
+  private readonly finished = new Map<string, IncomingMigration>();
+  private readonly byName: ReadonlyMap<string, MigrationParticipant>;
+  private failures = 0;
+  private sealedFlushes = 0;
+  private stopped = false;
+
+  constructor(private readonly deps: ExecutorDeps) {
+    this.byName = new Map(deps.participants.map((p) => [p.name, p]));
+  }
+
+  /** The master started a migration this node takes part in. */
+  onStart(info: MigrationInfo, side: MigrationSide): void {
+    if (this.stopped) return;
+    if (side === 'source') this.startOutgoing(info);
+    else this.startIncoming(info);
+  }
+
+  /** The migration committed: the table naming its outcome has already been applied. */
+  onFinalize(info: MigrationInfo, side: MigrationSide): void {
+    const { partition } = info;
+    if (side === 'source') {
+      this.release(info.migrationId, false);
+      this.settle(partition);
+      return;
+    }
+    const incoming = this.incoming.get(info.migrationId);
+    if (incoming !== undefined) {
+      this.incoming.delete(info.migrationId);
+      incoming.finished = true;
+      this.remember(incoming);
+    }
+    // A finalize can outrun the table that commits it; the data then waits for that table.
+    const role = this.deps.roleOf(partition);
+    if (role !== 'none') for (const p of this.deps.participants) p.finalize(partition, role);
+  }
+
+  /** The migration was called off. */
+  onCancel(info: MigrationInfo, side: MigrationSide): void {
+    const { partition } = info;
+    if (side === 'source') {
+      if (this.release(info.migrationId, true)) for (const p of this.deps.participants) p.cancel(partition, 'source');
+      this.settle(partition);
+      return;
+    }
+    if (!this.incoming.delete(info.migrationId)) return;
+    this.discardIfUnheld(partition);
+  }
+
+  /** The table changed: drop what this node no longer holds, keep what it still receives or streams. */
+  onTableChanged(event: TableChangedEvent): void {
+    for (const change of event.localGained) {
+      for (const p of this.deps.participants) p.finalize(change.partition, change.after);
+    }
+    for (const change of event.localLost) {
+      if (change.after !== 'none') {
+        for (const p of this.deps.participants) p.finalize(change.partition, change.after);
+        continue;
+      }
+      // Streams still copying lost their data source; sealed ones finish with their commit.
+      for (const stream of [...(this.groups.get(change.partition) ?? [])]) {
+        if (stream.state !== 'sealed') stream.fail(new FlotillaError('FLO_NOT_OWNER', `partition ${change.partition} left this node`));
+      }
+      this.settle(change.partition);
+    }
+  }
+
+  /** A `MigrateData` request from `from`; always answers (never throws). */
+  onData(from: Address, message: MigrateData): ServiceResponse {
+    const opId = String(message.seq);
+    const incoming = this.incoming.get(message.migrationId) ?? this.finished.get(message.migrationId);
+    if (incoming === undefined) return failure(opId, 'FLO_NOT_FOUND', `no migration ${message.migrationId} here`);
+    if (incoming.info.partition !== message.partition || incoming.sourceAddress !== from) {
+      return failure(opId, 'FLO_INVALID_ARGUMENT', `migration ${message.migrationId} does not come from ${from} for partition ${message.partition}`);
+    }
+    if (incoming.finished && this.deps.roleOf(message.partition) === 'none') return { type: 'ServiceResponse', opId, ok: true };
+    try {
+      const progress = incoming.accept(message);
+      if (progress === 'caught-up' && !incoming.finished) this.deps.ready(message.migrationId, incoming.lastSeq);
+      return { type: 'ServiceResponse', opId, ok: true };
+    } catch (error) {
+      const err = isFlotillaError(error) ? error : new FlotillaError('FLO_INTERNAL', String(error));
+      if (!incoming.finished && this.incoming.delete(message.migrationId)) {
+        this.failures++;
+        this.discardIfUnheld(message.partition);
+        this.deps.failed(message.migrationId, `${err.code}: ${err.message}`);
+      }
+      return failure(opId, err.code, err.message);
+    }
+  }
+
+  /**
+   * Send the changes made to `partition` so far to every sealed migration streaming it,
+   * and resolve once their destinations have them. Call right after each change, before
+   * anything else runs, and acknowledge the change only once this resolves.
+   */
+  flushSealed(partition: number): Promise<void> {
+    const group = this.groups.get(partition);
+    if (group === undefined) return Promise.resolve();
+    this.collect(partition);
+    const flushes: Promise<void>[] = [];
+    for (const stream of group) if (stream.state === 'sealed') flushes.push(stream.flush());
+    if (flushes.length === 0) return Promise.resolve();
+    this.sealedFlushes++;
+    return Promise.all(flushes).then(() => undefined);
+  }
+
+  /** True while some incoming migration of `partition` is copying here. */
+  isReceiving(partition: number): boolean {
+    for (const incoming of this.incoming.values()) if (incoming.info.partition === partition) return true;
+    return false;
+  }
+
+  /** True while some outgoing migration streams `partition`. */
+  isStreaming(partition: number): boolean {
+    return this.groups.has(partition);
+  }
+
+  status(): ExecutorStatus {
+    let sealed = 0;
+    for (const s of this.outgoing.values()) if (s.state === 'sealed') sealed++;
+    return { outgoing: this.outgoing.size, sealed, incoming: this.incoming.size, failures: this.failures, sealedFlushes: this.sealedFlushes };
+  }
+
+  /** Stop everything (the node is stopping); nothing is reported to the coordinator any more. */
+  stop(): void {
+    this.stopped = true;
+    for (const id of [...this.outgoing.keys()]) this.release(id, true);
+    this.incoming.clear();
+  }
+
+  private startOutgoing(info: MigrationInfo): void {
+    if (this.outgoing.has(info.migrationId)) return;
+    const destination = this.deps.addressOf(info.destination);
+    if (destination === undefined) return this.reportFailure(info.migrationId, `destination ${info.destination} has no address`);
+    if (this.deps.roleOf(info.partition) === 'none') return this.reportFailure(info.migrationId, `partition ${info.partition} is not held here`);
+    const { partition } = info;
+    this.collect(partition);
+    const stream: OutgoingMigration = new OutgoingMigration(info, destination, {
+      participants: this.deps.participants,
+      config: this.deps.config,
+      request: (to, message, timeoutMs) => this.deps.request(to, message, timeoutMs),
+      collect: () => this.collect(partition),
+      onFailed: (reason) => {
+        if (this.release(info.migrationId, false)) this.reportFailure(info.migrationId, reason);
+      },
+      sleep: (ms) => this.deps.sleep(ms),
+    });
+    this.outgoing.set(info.migrationId, stream);
+    let group = this.groups.get(partition);
+    if (group === undefined) this.groups.set(partition, (group = new Set()));
+    group.add(stream);
+    for (const p of this.deps.participants) p.beginCapture(partition);
+    void stream.run();
+  }
+
+  private startIncoming(info: MigrationInfo): void {
+    if (this.incoming.has(info.migrationId)) return;
+    const source = this.deps.addressOf(info.source);
+    if (source === undefined) return this.reportFailure(info.migrationId, `source ${info.source} has no address`);
+    // Leftovers of an earlier attempt must not mix with the new copy.
+    if (this.deps.roleOf(info.partition) === 'none' && !this.isReceiving(info.partition)) {
+      for (const p of this.deps.participants) p.cancel(info.partition, 'destination');
+    }
+    this.incoming.set(info.migrationId, new IncomingMigration(info, source, this.byName, this.deps.config.reorderBufferMax));
+  }
+
+  /** Stop an outgoing migration and end its capture; false when it was not running. */
+  private release(migrationId: string, cancelled: boolean): boolean {
+    const stream = this.outgoing.get(migrationId);
+    if (stream === undefined) return false;
+    this.outgoing.delete(migrationId);
+    const { partition } = stream.info;
+    const group = this.groups.get(partition);
+    group?.delete(stream);
+    if (group?.size === 0) this.groups.delete(partition);
+    for (const p of this.deps.participants) p.endCapture(partition);
+    stream.end(cancelled);
+    return true;
+  }
+
+  /** Apply the table's verdict on `partition` once nothing streams or receives it. */
+  private settle(partition: number): void {
+    if (this.groups.has(partition) || this.isReceiving(partition)) return;
+    const role = this.deps.roleOf(partition);
+    for (const p of this.deps.participants) p.finalize(partition, role);
+  }
+
+  private discardIfUnheld(partition: number): void {
+    if (this.deps.roleOf(partition) !== 'none' || this.isReceiving(partition)) return;
+    for (const p of this.deps.participants) p.cancel(partition, 'destination');
+  }
+
+  /** Move every participant's captured changes of `partition` into the queues of its migrations. */
+  private collect(partition: number): void {
+    const group = this.groups.get(partition);
+    if (group === undefined) return;
+    for (const participant of this.deps.participants) {
+      for (const bytes of participant.takeDeltas(partition)) {
+        for (const stream of group) stream.enqueue({ service: participant.name, bytes });
+      }
+    }
+  }
+
+  private remember(incoming: IncomingMigration): void {
+    if (this.deps.config.finishedMigrationsMax === 0) return;
+    this.finished.set(incoming.info.migrationId, incoming);
+    if (this.finished.size > this.deps.config.finishedMigrationsMax) {
+      const oldest = this.finished.keys().next().value;
+      if (oldest !== undefined) this.finished.delete(oldest);
+    }
+  }
+
+  private reportFailure(migrationId: string, reason: string): void {
+    this.failures++;
+    if (this.stopped) return;
+    this.deps.logger.warn({ migrationId, reason }, 'migration failed');
+    this.deps.failed(migrationId, reason);
+  }
+}
+
+function failure(opId: string, code: string, message: string): ServiceResponse {
+  return { type: 'ServiceResponse', opId, ok: false, errorCode: code, errorMessage: message.slice(0, 512) };
+}

@@ -1,0 +1,259 @@
+/**
+ * The options of `startNode`: one typed object, every field with its meaning and
+ * default, and one function that fills the defaults in and checks every field and
+ * cross-field rule, so a node with a bad configuration fails before it opens a socket,
+ * with one FLO_CONFIG_INVALID that names the option.
+ */
+import { randomBytes } from 'node:crypto';
+import { FlotillaError, isFlotillaError } from '../core/errors.js';
+import type { Address, Tags } from '../core/model.js';
+import { DEFAULT_SWIM_CONFIG, resolveSwimConfig, type SwimConfig } from '../membership/config.js';
+import { validateTags } from '../membership/tags.js';
+import { resolveCoordinatorConfig, type CoordinatorConfig } from '../partitions/coordinator-config.js';
+import { CLUSTER_ID_BYTES_MAX, NODE_ID_BYTES_MAX, SEEDS_MAX } from '../protocol/limits.js';
+import { DEFAULT_TRANSPORT_CONFIG, resolveTransportConfig, type TransportConfig } from '../transport/config.js';
+import { resolveDriverConfig, type DriverConfig } from './driver-config.js';
+import { HEALTH_TAG, type HealthCheck } from './health.js';
+import { parseAdvertise, parseListen, parseSeed } from './listen-address.js';
+import { isLogLevel, type LogLevel } from './node-logger.js';
+import type { NodeLogger, NodeService } from './service.js';
+
+/** Transport settings a caller may override (the address comes from `listen`/`advertise`). */
+export type NodeTransportOptions = Partial<Omit<TransportConfig, 'host' | 'port' | 'advertiseHost' | 'nodeId'>>;
+
+/** Bounds of the node's lifecycle phases, in milliseconds. */
+export interface LifecycleConfig {
+  /**
+   * Graceful leave, phase 1: how long services may take to hand over their work (e.g.
+   * migrate partitions away). Default 10,000. Longer moves more data before leaving;
+   * shorter exits sooner and leaves the rest to failover.
+   */
+  readonly drainTimeoutMs: number;
+  /**
+   * Phase 2: how long to wait for the membership leave to be announced. Default 10,000;
+   * at least the SWIM `leaveTimeoutMs` (5,000), which bounds the machine's own wait.
+   */
+  readonly leaveTimeoutMs: number;
+  /** Phase 3 (and `stop()`): how long sockets and services may take to close. Default 5,000. */
+  readonly closeTimeoutMs: number;
+  /**
+   * How often health checks run to refresh the `health` gossip tag. Default 1,000. Shorter
+   * tells peers sooner; each change of the worst status costs one tag update (gossip).
+   */
+  readonly healthCheckIntervalMs: number;
+}
+
+/** Options of `startNode`. Only `secret` is required (or `dev: true`). */
+export interface StartNodeOptions {
+  /** This node's id, unique in the cluster (1..128 bytes). Default: `node-` and 8 random hex digits. */
+  readonly nodeId?: string;
+  /**
+   * `ip:port` to bind UDP and TCP to (one port for both). Default `127.0.0.1:7946`. Port
+   * 0 lets the OS pick (read it back from `node.address`); `0.0.0.0` needs `advertise`.
+   */
+  readonly listen?: string;
+  /** Host (or `host:port`, same port) peers use to reach this node. Default: the listen host. */
+  readonly advertise?: string;
+  /**
+   * `host:port` of nodes to join through; may include this node. Default none: this node
+   * forms a new cluster. At most 256.
+   */
+  readonly seeds?: readonly string[];
+  /** Joins are refused across cluster ids. Default `flotilla`. */
+  readonly clusterId?: string;
+  /**
+   * Shared secret: a joiner proves it holds it with an HMAC; the master refuses others
+   * (FLO_AUTH_FAILED). At least 16 characters. Required unless `dev` is true.
+   */
+  readonly secret?: string;
+  /** Development mode: without a `secret`, use a well-known dev secret (logged loudly). Default false. */
+  readonly dev?: boolean;
+  /** This node's initial tags (at most 512 bytes encoded; `health` is reserved). Default none. */
+  readonly tags?: Tags;
+  /** Directory for this node's files; created when missing. Default none (nothing on disk). */
+  readonly dataDir?: string;
+  /** Log level of the built-in pino logger. Default `info`. Ignored when `logger` is given. */
+  readonly logLevel?: LogLevel;
+  /** Your own pino-compatible logger; the node logs through a child bound to its id. */
+  readonly logger?: NodeLogger;
+  /** SWIM overrides (see `SwimConfig`). Default: the membership defaults. */
+  readonly swim?: Partial<SwimConfig>;
+  /** Transport overrides (see `TransportConfig`). */
+  readonly transport?: NodeTransportOptions;
+  /**
+   * Partition service settings (see `CoordinatorConfig`), or `false` to host no
+   * partition service. Default: a partition service with the defaults (271 partitions,
+   * one backup).
+   */
+  readonly partitions?: Partial<CoordinatorConfig> | false;
+  /** Extra services to host, started in order after the built-in ones. */
+  readonly services?: readonly NodeService[];
+  /** Named health checks, as `registerHealthCheck` would add them. */
+  readonly healthChecks?: Readonly<Record<string, HealthCheck>>;
+  /** Phase bounds of leave and stop. */
+  readonly lifecycle?: Partial<LifecycleConfig>;
+  /** The driver loop's batch sizes and queue bounds. */
+  readonly driver?: Partial<DriverConfig>;
+}
+
+/** Secret used by `dev: true` nodes without one: public, so never for a real cluster. */
+export const DEV_SECRET = 'flotilla-dev-secret-do-not-use-in-production';
+
+/** Shortest secret accepted, in characters. */
+export const SECRET_CHARS_MIN = 16;
+
+/** Defaults of every optional `StartNodeOptions` field that has one. */
+export const DEFAULT_NODE_OPTIONS = Object.freeze({
+  listen: '127.0.0.1:7946',
+  seeds: Object.freeze([]) as readonly string[],
+  clusterId: 'flotilla',
+  dev: false,
+  tags: Object.freeze({}) as Tags,
+  logLevel: 'info' as LogLevel,
+  lifecycle: Object.freeze({ drainTimeoutMs: 10_000, leaveTimeoutMs: 10_000, closeTimeoutMs: 5_000, healthCheckIntervalMs: 1_000 }) as LifecycleConfig,
+});
+
+/** `StartNodeOptions` with every default filled in and every rule checked. */
+export interface NodeConfig {
+  readonly nodeId: string;
+  readonly host: string;
+  readonly port: number;
+  readonly advertiseHost: string | undefined;
+  readonly seeds: readonly Address[];
+  readonly clusterId: string;
+  readonly secret: string;
+  /** True when the dev secret stands in for a missing one. */
+  readonly devSecret: boolean;
+  readonly tags: Tags;
+  readonly dataDir: string | undefined;
+  readonly logLevel: LogLevel;
+  readonly swim: SwimConfig;
+  readonly transport: TransportConfig;
+  readonly partitions: Partial<CoordinatorConfig> | false;
+  readonly lifecycle: LifecycleConfig;
+  readonly driver: DriverConfig;
+}
+
+function invalid(detail: string, details?: Record<string, unknown>): FlotillaError {
+  return new FlotillaError('FLO_CONFIG_INVALID', detail, details);
+}
+
+/** Checks `options` and fills in the defaults; throws FLO_CONFIG_INVALID naming the first bad option. */
+export function resolveNodeConfig(options: StartNodeOptions): NodeConfig {
+  if (typeof options !== 'object' || options === null) throw invalid('startNode options must be an object');
+  const nodeId = options.nodeId ?? `node-${randomBytes(4).toString('hex')}`;
+  checkId('nodeId', nodeId, NODE_ID_BYTES_MAX);
+  const clusterId = options.clusterId ?? DEFAULT_NODE_OPTIONS.clusterId;
+  checkId('clusterId', clusterId, CLUSTER_ID_BYTES_MAX);
+  const { host, port } = parseListen(options.listen ?? DEFAULT_NODE_OPTIONS.listen);
+  const advertiseHost = options.advertise === undefined ? undefined : parseAdvertise(options.advertise, port);
+  if ((host === '0.0.0.0' || host === '::') && advertiseHost === undefined) {
+    throw invalid(`listen ${options.listen ?? ''} binds every interface: set advertise to the address peers should use`);
+  }
+  const { secret, devSecret } = resolveSecret(options);
+  const swim = resolveSection('swim', options.swim, DEFAULT_SWIM_CONFIG, resolveSwimConfig);
+  const lifecycle = resolveLifecycle(options.lifecycle, swim);
+  for (const key of ['host', 'port', 'advertiseHost', 'nodeId']) {
+    if (options.transport !== undefined && key in options.transport) throw invalid(`transport.${key} cannot be set: use listen, advertise and nodeId`);
+  }
+  const transport = resolveSection('transport', { ...options.transport, host, port, advertiseHost, nodeId }, DEFAULT_TRANSPORT_CONFIG, resolveTransportConfig);
+  const partitions = options.partitions ?? {};
+  if (partitions !== false) resolveCoordinatorConfig(partitions);
+  return Object.freeze({
+    nodeId,
+    host,
+    port,
+    advertiseHost,
+    seeds: resolveSeeds(options.seeds),
+    clusterId,
+    secret,
+    devSecret,
+    tags: resolveTags(options.tags),
+    dataDir: resolveDataDir(options.dataDir),
+    logLevel: resolveLogLevel(options.logLevel),
+    swim,
+    transport,
+    partitions,
+    lifecycle,
+    driver: resolveDriverConfig(options.driver),
+  });
+}
+
+function checkId(option: string, value: unknown, bytesMax: number): void {
+  if (typeof value !== 'string' || value.length === 0 || Buffer.byteLength(value, 'utf8') > bytesMax) {
+    throw invalid(`${option} must be a non-empty string of at most ${bytesMax} bytes`, { [option]: value });
+  }
+  if ([...value].some((c) => c.trim() === '' || c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f)) throw invalid(`${option} ${JSON.stringify(value)} must not contain spaces or control characters`);
+}
+
+function resolveSecret(options: StartNodeOptions): { secret: string; devSecret: boolean } {
+  if (options.dev !== undefined && typeof options.dev !== 'boolean') throw invalid('dev must be a boolean');
+  if (options.secret === undefined || options.secret === '') {
+    if (options.dev === true) return { secret: DEV_SECRET, devSecret: true };
+    throw invalid('secret is required: give the cluster secret (FLOTILLA_SECRET / --secret), or dev: true for a local development cluster');
+  }
+  if (typeof options.secret !== 'string' || options.secret.length < SECRET_CHARS_MIN) {
+    throw invalid(`secret must be a string of at least ${SECRET_CHARS_MIN} characters`);
+  }
+  return { secret: options.secret, devSecret: false };
+}
+
+function resolveSeeds(seeds: readonly string[] | undefined): readonly Address[] {
+  if (seeds === undefined) return DEFAULT_NODE_OPTIONS.seeds;
+  if (!Array.isArray(seeds)) throw invalid('seeds must be an array of "host:port" strings');
+  const unique = [...new Set(seeds.map((s) => parseSeed(s)))];
+  if (unique.length > SEEDS_MAX) throw invalid(`at most ${SEEDS_MAX} seeds`, { count: unique.length });
+  return Object.freeze(unique);
+}
+
+function resolveTags(tags: Tags | undefined): Tags {
+  if (tags === undefined) return DEFAULT_NODE_OPTIONS.tags;
+  if (typeof tags !== 'object' || tags === null || Array.isArray(tags)) throw invalid('tags must be an object of strings');
+  if (HEALTH_TAG in tags) throw invalid(`tag "${HEALTH_TAG}" is reserved: the node sets it from its health checks`);
+  try {
+    return validateTags(tags);
+  } catch (err) {
+    throw invalid(`tags: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+function resolveDataDir(dataDir: string | undefined): string | undefined {
+  if (dataDir === undefined) return undefined;
+  if (typeof dataDir !== 'string' || dataDir.trim().length === 0) throw invalid('dataDir must be a non-empty path');
+  return dataDir;
+}
+
+function resolveLogLevel(level: LogLevel | undefined): LogLevel {
+  if (level === undefined) return DEFAULT_NODE_OPTIONS.logLevel;
+  if (!isLogLevel(level)) throw invalid(`logLevel ${JSON.stringify(level)} is not one of silent, fatal, error, warn, info, debug, trace`);
+  return level;
+}
+
+function resolveLifecycle(overrides: Partial<LifecycleConfig> | undefined, swim: SwimConfig): LifecycleConfig {
+  const lifecycle = resolveSection('lifecycle', overrides, DEFAULT_NODE_OPTIONS.lifecycle, (o) => ({ ...DEFAULT_NODE_OPTIONS.lifecycle, ...o }));
+  for (const [key, value] of Object.entries(lifecycle)) {
+    if (!Number.isSafeInteger(value) || value < 1) throw invalid(`lifecycle.${key} must be a positive integer (ms)`, { [key]: value });
+  }
+  if (lifecycle.leaveTimeoutMs < swim.leaveTimeoutMs) {
+    throw invalid('lifecycle.leaveTimeoutMs must be at least swim.leaveTimeoutMs', { leaveTimeoutMs: lifecycle.leaveTimeoutMs, swimLeaveTimeoutMs: swim.leaveTimeoutMs });
+  }
+  return Object.freeze(lifecycle);
+}
+
+/** Refuses unknown keys (a typo must not pass silently), then resolves the section. */
+function resolveSection<T extends object, R>(name: string, overrides: Partial<T> | undefined, defaults: T, resolve: (o: Partial<T>) => R): R {
+  if (overrides !== undefined && (typeof overrides !== 'object' || overrides === null)) throw invalid(`${name} must be an object`);
+  const defined: Partial<T> = {};
+  for (const [key, value] of Object.entries(overrides ?? {})) {
+    if (!(key in defaults)) throw invalid(`${name}.${key} is not a ${name} setting`);
+    if (value !== undefined) (defined as Record<string, unknown>)[key] = value;
+  }
+  try {
+    return resolve(defined);
+  } catch (err) {
+    if (isFlotillaError(err, 'FLO_CONFIG_INVALID') && !err.message.includes(`${name}.`)) {
+      throw invalid(`${name}: ${err.message.replace(/^Invalid configuration: /, '')}`, err.details === undefined ? undefined : { ...err.details });
+    }
+    throw err;
+  }
+}

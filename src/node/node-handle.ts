@@ -1,0 +1,252 @@
+/**
+ * The running node behind `FlotillaNode`: owns the membership machine, the driver, the
+ * hosted services and the transport, answers queries from the machine, turns health
+ * checks into the `health` tag, and runs the lifecycle (join, graceful leave in bounded
+ * phases, immediate stop).
+ */
+import type { Millis } from '../core/clock.js';
+import type { Address, MembersViewData, NodeId, PartitionTableData, Tags } from '../core/model.js';
+import { FlotillaError } from '../core/errors.js';
+import type { Member, MembershipEvent } from '../membership/events.js';
+import type { SwimMachine } from '../membership/swim.js';
+import type { ClusterTransport, TransportStats } from '../transport/transport.js';
+import { waitBounded } from './bounded-wait.js';
+import type { NodeDriver } from './driver.js';
+import type { FlotillaNode, NodeMigrations, NodeQuorum, NodeState, NodeStats } from './flotilla-node.js';
+import { HEALTH_TAG, HealthChecks, overallStatus, worstOf, type HealthCheck, type NodeHealthReport } from './health.js';
+import type { NodeConfig } from './node-config.js';
+import { NodeEventStream } from './node-events.js';
+import { logMembershipEvent } from './node-logger.js';
+import type { PartitionService } from './partition-service.js';
+import type { NodeLogger } from './service.js';
+import type { ServiceHost } from './service-host.js';
+
+/** What the handle is built from (see `startNode`). */
+export interface NodeParts {
+  readonly config: NodeConfig;
+  readonly machine: SwimMachine;
+  readonly transport: ClusterTransport;
+  readonly services: ServiceHost;
+  readonly partitions: PartitionService | undefined;
+  readonly logger: NodeLogger;
+  readonly clock: () => Millis;
+  readonly address: Address;
+  readonly events: NodeEventStream;
+  readonly checks: HealthChecks;
+}
+
+/** A running node. Create with `startNode`. */
+export class NodeHandle implements FlotillaNode {
+  readonly nodeId: NodeId;
+  readonly address: Address;
+  readonly clusterId: string;
+  readonly dataDir: string | undefined;
+  readonly events: NodeEventStream;
+  private readonly machine: SwimMachine;
+  private readonly log: NodeLogger;
+  private readonly clock: () => Millis;
+  private lifecycle: NodeState = 'joining';
+  private leaving: Promise<void> | undefined;
+  private closing: Promise<void> | undefined;
+  private expectedSize: number | undefined;
+  private driver: NodeDriver | undefined;
+
+  constructor(private readonly parts: NodeParts) {
+    this.nodeId = parts.config.nodeId;
+    this.address = parts.address;
+    this.clusterId = parts.config.clusterId;
+    this.dataDir = parts.config.dataDir;
+    this.events = parts.events;
+    this.machine = parts.machine;
+    this.log = parts.logger;
+    this.clock = parts.clock;
+  }
+
+  /**
+   * Starts services and the machine, and waits for the join. Rejects with the join error
+   * (FLO_NO_SEEDS_REACHABLE, FLO_AUTH_FAILED, FLO_JOIN_REJECTED...) after closing everything.
+   */
+  async start(driver: NodeDriver): Promise<void> {
+    this.driver = driver;
+    driver.attach();
+    try {
+      await this.parts.services.startAll((service, index) => driver.contextFor(service, index));
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
+    driver.startMachine();
+    await driver.until(() => this.machine.status() !== 'joining');
+    // The join's events (JoinCompleted, the first view) are delivered before resolving.
+    await driver.nextTurn();
+    const status = this.machine.status();
+    if (status === 'running') {
+      if (this.lifecycle === 'joining') this.lifecycle = 'running';
+      return;
+    }
+    const error: FlotillaError | undefined = this.machine.joinError();
+    await this.stop();
+    throw error ?? new Error(`node ${this.nodeId} stopped while joining`);
+  }
+
+  /** The driver's event hook: logs, quorum numbers, subscribers. */
+  onEvent(event: MembershipEvent): void {
+    logMembershipEvent(this.log, event);
+    if (event.type === 'PartitionDetected') this.expectedSize = event.expectedSize;
+    this.events.publish(event);
+  }
+
+  state(): NodeState {
+    return this.lifecycle;
+  }
+
+  members(): Member[] {
+    return this.machine.members();
+  }
+
+  member(nodeId: NodeId): Member | undefined {
+    return this.machine.member(nodeId);
+  }
+
+  membersView(): MembersViewData | undefined {
+    return this.machine.membersView();
+  }
+
+  master(): NodeId | undefined {
+    return this.machine.master();
+  }
+
+  isMaster(): boolean {
+    return this.machine.isMaster();
+  }
+
+  isReadOnly(): boolean {
+    return this.machine.isReadOnly(this.clock());
+  }
+
+  quorum(): NodeQuorum {
+    const members = this.machine.stats().members;
+    const liveMembers = members.alive + members.suspect;
+    // The machine keeps its expected size to itself; it is told only with quorum changes.
+    return { ...this.machine.quorumState(this.clock()), liveMembers, expectedSize: this.expectedSize ?? liveMembers };
+  }
+
+  updateTag(key: string, value: string): void {
+    this.checkTagKey(key);
+    this.machine.updateTag(key, value);
+    this.driver?.kick();
+  }
+
+  removeTag(key: string): void {
+    this.checkTagKey(key);
+    this.machine.removeTag(key);
+    this.driver?.kick();
+  }
+
+  updateTags(tags: Tags): void {
+    for (const key of Object.keys(tags)) this.checkTagKey(key);
+    this.machine.updateTags(tags);
+    this.driver?.kick();
+  }
+
+  nodesWithTag(key: string, value: string): Member[] {
+    return this.machine.nodesWithTag(key, value);
+  }
+
+  nodesWithAllTags(tags: Tags): Member[] {
+    return this.machine.nodesWithAllTags(tags);
+  }
+
+  partitionTable(): PartitionTableData | undefined {
+    return this.parts.partitions?.table();
+  }
+
+  migrations(): NodeMigrations {
+    return this.parts.partitions?.migrations() ?? { inFlight: [], recent: [] };
+  }
+
+  health(): NodeHealthReport {
+    const checks = this.parts.checks.evaluate();
+    return { status: overallStatus(this.lifecycle, worstOf(checks)), nodeId: this.nodeId, state: this.lifecycle, checks };
+  }
+
+  registerHealthCheck(name: string, check: HealthCheck): () => void {
+    return this.parts.checks.register(name, check);
+  }
+
+  /** Runs the checks and keeps the `health` tag in step (from the health monitor's tick). */
+  refreshHealthTag(): void {
+    if (this.machine.status() !== 'running') return;
+    const worst = worstOf(this.parts.checks.evaluate());
+    const wanted = worst === 'healthy' ? undefined : worst;
+    const current = this.machine.localState().tags[HEALTH_TAG];
+    if (wanted === current) return;
+    if (wanted === undefined) this.machine.removeTag(HEALTH_TAG);
+    else this.machine.updateTag(HEALTH_TAG, wanted);
+    this.log.info({ health: worst }, 'health changed');
+  }
+
+  stats(): NodeStats {
+    let transport: TransportStats | undefined;
+    try {
+      transport = this.parts.transport.stats();
+    } catch {
+      transport = undefined;
+    }
+    return {
+      nodeId: this.nodeId,
+      address: this.address,
+      state: this.lifecycle,
+      health: this.health().status,
+      membership: this.machine.stats(),
+      transport,
+      driver: this.driver!.stats(),
+      quorum: this.quorum(),
+    };
+  }
+
+  leave(): Promise<void> {
+    this.leaving ??= this.runLeave();
+    return this.leaving;
+  }
+
+  stop(): Promise<void> {
+    return this.close(false);
+  }
+
+  private async runLeave(): Promise<void> {
+    if (this.closing !== undefined) return this.closing;
+    const { drainTimeoutMs, leaveTimeoutMs } = this.parts.config.lifecycle;
+    this.lifecycle = 'leaving';
+    this.log.info({ drainTimeoutMs, leaveTimeoutMs }, 'leaving the cluster');
+    await this.parts.services.drainAll(this.clock() + drainTimeoutMs, drainTimeoutMs);
+    if (this.closing !== undefined) return this.closing;
+    this.machine.leave(this.clock());
+    this.driver?.kick();
+    const left = (await this.driver?.until(() => this.machine.hasLeft(), leaveTimeoutMs)) ?? false;
+    if (!left && this.closing === undefined) this.log.warn({ leaveTimeoutMs }, 'leave not confirmed in time; closing anyway');
+    await this.close(true);
+    this.log.info({}, 'left the cluster');
+  }
+
+  private close(flush: boolean): Promise<void> {
+    this.closing ??= this.runClose(flush);
+    return this.closing;
+  }
+
+  private async runClose(flush: boolean): Promise<void> {
+    const { closeTimeoutMs } = this.parts.config.lifecycle;
+    if (this.lifecycle !== 'leaving') this.lifecycle = 'leaving';
+    await this.driver?.close(flush, closeTimeoutMs);
+    await this.parts.services.stopAll(closeTimeoutMs);
+    const outcome = await waitBounded(this.parts.transport.close(), closeTimeoutMs);
+    if (outcome === 'timeout') this.log.warn({ closeTimeoutMs }, 'transport did not close in time');
+    this.lifecycle = 'stopped';
+    this.events.closeAll();
+    this.log.info({}, 'node stopped');
+  }
+
+  private checkTagKey(key: string): void {
+    if (key === HEALTH_TAG) throw new FlotillaError('FLO_INVALID_ARGUMENT', `tag "${HEALTH_TAG}" is reserved: register a health check instead`);
+  }
+}

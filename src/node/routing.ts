@@ -1,0 +1,247 @@
+/**
+ * The routing rule for partition-addressed operations, both ends of it. `RequestRouter`
+ * answers `ServiceRequest`s: it runs them when this node owns the partition, and
+ * otherwise answers NOT_OWNER with the owner it knows, or forwards them there (wrapped
+ * once in an `OpForward`, at most MAX_FORWARD_HOPS) when asked to. `RoutingClient` sends
+ * operations to the owner in the local table and retries NOT_OWNER and connection
+ * failures against the newer owner, within a deadline and with backoff.
+ */
+import type { Millis } from '../core/clock.js';
+import { FlotillaError, isFlotillaError } from '../core/errors.js';
+import type { Address, NodeId } from '../core/model.js';
+import type { PartitionTableReader } from '../partitions/coordinator.js';
+import { decode, encode } from '../protocol/codec.js';
+import { canForward, forwardOp } from '../protocol/forward.js';
+import type { Message, OpForward, ServiceRequest, ServiceResponse } from '../protocol/messages.js';
+import type { RoutingConfig } from './migration-config.js';
+import { remoteError } from './migration-outgoing.js';
+
+/** A service reachable through `ServiceRequest` (e.g. the KV store). */
+export interface PartitionHandler {
+  /** `ServiceRequest.service` it answers. */
+  readonly service: string;
+  /** Whether only the partition's owner may run it (others answer NOT_OWNER or forward). */
+  readonly ownerOnly: boolean;
+  /**
+   * Run one request; resolves with the reply payload. Must do its local state change
+   * synchronously, before its first await, so no table change can slip between the
+   * router's ownership check and the change. Throws FlotillaError for expected failures.
+   */
+  handle(request: ServiceRequest, from: Address | undefined): Promise<Uint8Array | undefined>;
+}
+
+/** What both ends need from the node. */
+export interface RoutingDeps {
+  readonly self: NodeId;
+  readonly config: RoutingConfig;
+  table(): PartitionTableReader;
+  addressOf(nodeId: NodeId): Address | undefined;
+  request(to: Address, message: Message, timeoutMs: number): Promise<Message>;
+}
+
+/** Answers `ServiceRequest` and `OpForward` requests. */
+export class RequestRouter {
+  private readonly handlers = new Map<string, PartitionHandler>();
+
+  constructor(private readonly deps: RoutingDeps) {}
+
+  /** Make `handler` reachable. Throws FLO_CONFIG_INVALID for a name taken twice. */
+  register(handler: PartitionHandler): void {
+    if (this.handlers.has(handler.service)) throw new FlotillaError('FLO_CONFIG_INVALID', `two handlers for service ${handler.service}`);
+    this.handlers.set(handler.service, handler);
+  }
+
+  /** Answer one request (from a peer, or from this node when `from` is undefined). Never rejects. */
+  serve(from: Address | undefined, request: ServiceRequest): Promise<ServiceResponse> {
+    const handler = this.handlers.get(request.service);
+    if (handler === undefined) return Promise.resolve(this.failure(request.opId, new FlotillaError('FLO_INVALID_ARGUMENT', `no service ${request.service}`)));
+    if (request.partition >= this.deps.table().partitionCount) {
+      return Promise.resolve(this.failure(request.opId, new FlotillaError('FLO_INVALID_ARGUMENT', `no partition ${request.partition}`)));
+    }
+    if (handler.ownerOnly && !this.owns(request.partition)) {
+      if (!request.forward) return Promise.resolve(this.notOwner(request.opId, request.partition));
+      const encoded = encode(request);
+      const forward = forwardOp(request, { opId: request.opId, partition: request.partition, origin: this.deps.self, opBytes: encoded });
+      return this.forward(forward);
+    }
+    return this.run(handler, from, request);
+  }
+
+  /** Answer an `OpForward`: run its operation if this node owns the partition, else send it on (hops + 1). */
+  serveForward(from: Address, forward: OpForward): Promise<ServiceResponse> {
+    let inner: Message;
+    try {
+      inner = decode(forward.op);
+    } catch (error) {
+      return Promise.resolve(this.failure(forward.opId, asFlotilla(error)));
+    }
+    if (inner.type !== 'ServiceRequest' || inner.opId !== forward.opId || inner.partition !== forward.partition) {
+      return Promise.resolve(this.failure(forward.opId, new FlotillaError('FLO_INVALID_ARGUMENT', 'OpForward does not carry its ServiceRequest')));
+    }
+    const handler = this.handlers.get(inner.service);
+    if (handler === undefined || !handler.ownerOnly || this.owns(inner.partition)) return this.serve(from, inner);
+    if (!canForward(forward)) return Promise.resolve(this.notOwner(forward.opId, forward.partition));
+    return this.forward(forwardOp(forward));
+  }
+
+  /** NOT_OWNER with the owner this node knows and its table version. */
+  notOwner(opId: string, partition: number): ServiceResponse {
+    const table = this.deps.table();
+    const owner = partition < table.partitionCount ? table.owner(partition) : undefined;
+    const ownerAddress = owner === undefined || owner === this.deps.self ? undefined : this.deps.addressOf(owner);
+    return {
+      type: 'ServiceResponse',
+      opId,
+      ok: false,
+      errorCode: 'FLO_NOT_OWNER',
+      errorMessage: owner === undefined ? `partition ${partition} has no owner here` : `partition ${partition} is owned by ${owner}`,
+      ...(owner !== undefined && ownerAddress !== undefined ? { owner, ownerAddress } : {}),
+      tableVersion: table.version,
+    };
+  }
+
+  private owns(partition: number): boolean {
+    const table = this.deps.table();
+    return table.version > 0 && table.owner(partition) === this.deps.self;
+  }
+
+  private async run(handler: PartitionHandler, from: Address | undefined, request: ServiceRequest): Promise<ServiceResponse> {
+    try {
+      const payload = await handler.handle(request, from);
+      return payload === undefined ? { type: 'ServiceResponse', opId: request.opId, ok: true } : { type: 'ServiceResponse', opId: request.opId, ok: true, payload };
+    } catch (error) {
+      const err = asFlotilla(error);
+      return err.code === 'FLO_NOT_OWNER' ? { ...this.notOwner(request.opId, request.partition), errorMessage: err.message.slice(0, 512) } : this.failure(request.opId, err);
+    }
+  }
+
+  /** Send `forward` to the owner this node knows and relay its answer. */
+  private async forward(forward: OpForward): Promise<ServiceResponse> {
+    const owner = this.deps.table().owner(forward.partition);
+    const address = owner === undefined || owner === this.deps.self ? undefined : this.deps.addressOf(owner);
+    if (address === undefined) return this.notOwner(forward.opId, forward.partition);
+    try {
+      const reply = await this.deps.request(address, forward, this.deps.config.attemptTimeoutMs);
+      if (reply.type === 'ServiceResponse') return reply;
+      return this.failure(forward.opId, new FlotillaError('FLO_INTERNAL', `forward answered with ${reply.type}`));
+    } catch (error) {
+      return this.failure(forward.opId, peerError(error));
+    }
+  }
+
+  private failure(opId: string, error: FlotillaError): ServiceResponse {
+    return {
+      type: 'ServiceResponse',
+      opId,
+      ok: false,
+      errorCode: error.code,
+      errorMessage: error.message.slice(0, 512),
+      tableVersion: this.deps.table().version,
+    };
+  }
+}
+
+/** What the client needs beyond the shared deps. */
+export interface RoutingClientDeps extends RoutingDeps {
+  /** Run a request on this node (the router's `serve`). */
+  local(request: ServiceRequest): Promise<ServiceResponse>;
+  /** A peer knows table `version`: fetch it if newer. */
+  observeTableVersion(version: number): void;
+  now(): Millis;
+  sleep(ms: number): Promise<void>;
+  /** True once the node is stopping: retries end with FLO_NODE_STOPPED. */
+  stopped(): boolean;
+}
+
+/** Where the next attempt goes. */
+interface Target {
+  readonly nodeId: NodeId;
+  readonly address: Address | undefined;
+}
+
+/** Sends operations to partition owners, retrying until they land or the deadline passes. */
+export class RoutingClient {
+  private opSeq = 0;
+
+  constructor(private readonly deps: RoutingClientDeps) {}
+
+  /**
+   * Run `payload` on the owner of `partition` through `service`; resolves with the reply
+   * payload. Retries NOT_OWNER, NO_OWNER and retryable transport errors (with backoff,
+   * following newer owner hints) for up to `opTimeoutMs` / `attemptsMax`; then rejects
+   * with FLO_TIMEOUT (details name the last error). A non-retryable error rejects at once.
+   */
+  async call(service: string, partition: number, payload: Uint8Array, forward = false): Promise<Uint8Array | undefined> {
+    const { config } = this.deps;
+    const deadline = this.deps.now() + config.opTimeoutMs;
+    let hint: Target | undefined;
+    let lastError: FlotillaError | undefined;
+    let backoff = config.backoffInitialMs;
+    for (let attempt = 0; attempt < config.attemptsMax; attempt++) {
+      if (this.deps.stopped()) throw new FlotillaError('FLO_NODE_STOPPED', `${service} operation on partition ${partition}`);
+      const remaining = deadline - this.deps.now();
+      if (remaining <= 0) break;
+      const target = hint ?? this.ownerTarget(partition);
+      hint = undefined;
+      const request: ServiceRequest = { type: 'ServiceRequest', service, partition, opId: `${this.deps.self}/${++this.opSeq}`, forward, payload };
+      const outcome = await this.attempt(target, request, Math.min(remaining, config.attemptTimeoutMs));
+      if (outcome.ok) return outcome.payload;
+      lastError = outcome.error;
+      if (!lastError.retryable) throw lastError;
+      hint = outcome.hint;
+      if (hint !== undefined && attempt === 0) continue;
+      await this.deps.sleep(Math.min(backoff, Math.max(0, deadline - this.deps.now())));
+      backoff = Math.min(config.backoffMaxMs, Math.max(1, backoff * 2));
+    }
+    throw new FlotillaError('FLO_TIMEOUT', `${service} operation on partition ${partition} did not complete`, {
+      partition,
+      lastError: lastError?.code,
+      lastMessage: lastError?.message,
+    });
+  }
+
+  private ownerTarget(partition: number): Target | undefined {
+    const table = this.deps.table();
+    const owner = table.version > 0 ? table.owner(partition) : undefined;
+    if (owner === undefined) return undefined;
+    return { nodeId: owner, address: owner === this.deps.self ? undefined : this.deps.addressOf(owner) };
+  }
+
+  private async attempt(
+    target: Target | undefined,
+    request: ServiceRequest,
+    timeoutMs: number,
+  ): Promise<{ ok: true; payload: Uint8Array | undefined } | { ok: false; error: FlotillaError; hint?: Target }> {
+    if (target === undefined) return { ok: false, error: new FlotillaError('FLO_NO_OWNER', `partition ${request.partition} has no owner in table ${this.deps.table().version}`) };
+    let reply: Message;
+    try {
+      if (target.nodeId === this.deps.self) reply = await this.deps.local(request);
+      else if (target.address === undefined) return { ok: false, error: new FlotillaError('FLO_CONNECTION_FAILED', `owner ${target.nodeId} has no address`) };
+      else reply = await this.deps.request(target.address, request, timeoutMs);
+    } catch (error) {
+      return { ok: false, error: target.nodeId === this.deps.self ? asFlotilla(error) : peerError(error) };
+    }
+    if (reply.type !== 'ServiceResponse') return { ok: false, error: new FlotillaError('FLO_INTERNAL', `answered with ${reply.type}`) };
+    if (reply.ok) return { ok: true, payload: reply.payload };
+    const error = remoteError(reply.errorCode, reply.errorMessage);
+    const tableVersion = reply.tableVersion ?? 0;
+    if (tableVersion > this.deps.table().version) this.deps.observeTableVersion(tableVersion);
+    if (error.code !== 'FLO_NOT_OWNER') return { ok: false, error };
+    // Follow the hint only when it comes from a table newer than ours; otherwise ours will be right soon.
+    const useHint = reply.owner !== undefined && tableVersion > this.deps.table().version && reply.owner !== target.nodeId;
+    return useHint ? { ok: false, error, hint: { nodeId: reply.owner!, address: reply.owner === this.deps.self ? undefined : reply.ownerAddress } } : { ok: false, error };
+  }
+}
+
+function asFlotilla(error: unknown): FlotillaError {
+  return isFlotillaError(error) ? error : new FlotillaError('FLO_INTERNAL', error instanceof Error ? error.message : String(error));
+}
+
+/**
+ * A failed request to a peer as the caller should see it: a peer that is stopping
+ * (FLO_NODE_STOPPED) is as good as unreachable, and retrying elsewhere can succeed.
+ */
+export function peerError(error: unknown): FlotillaError {
+  const err = asFlotilla(error);
+  return err.code === 'FLO_NODE_STOPPED' ? new FlotillaError('FLO_CONNECTION_FAILED', `peer is stopping: ${err.message}`) : err;
+}

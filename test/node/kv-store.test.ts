@@ -1,0 +1,162 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { decodeChanges, decodeEntries, encodeValue, type KvChange, type KvVersion } from '../../src/node/kv-codec.js';
+import { KvStore } from '../../src/node/kv-store.js';
+import { MIGRATION_CHUNK_BYTES_MAX } from '../../src/node/participant.js';
+
+const v = (millis: number, counter = 0, node = 'n1'): KvVersion => ({ millis, counter, node });
+const put = (key: string, value: string, version: KvVersion): KvChange => ({ kind: 'put', key, entry: { value: encodeValue(value), version } });
+const del = (key: string, version: KvVersion): KvChange => ({ kind: 'delete', key, version });
+
+function newStore(): KvStore {
+  return new KvStore({ valueBytesMax: 1024 * 1024, captureBytesMax: 64 * 1024 * 1024 });
+}
+
+async function exportAll(store: KvStore, partition: number): Promise<Uint8Array[]> {
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of store.exportChunks(partition)) chunks.push(chunk);
+  return chunks;
+}
+
+function contents(store: KvStore, partition: number, keys: readonly string[]): Record<string, string | undefined> {
+  return Object.fromEntries(keys.map((k) => [k, store.get(partition, k)?.version.millis.toString()]));
+}
+
+describe('KvStore: last writer wins', () => {
+  it.each<[string, KvChange[], Record<string, number | undefined>]>([
+    ['newer put replaces', [put('a', 'x', v(1)), put('a', 'y', v(2))], { a: 2 }],
+    ['older put is dropped', [put('a', 'y', v(2)), put('a', 'x', v(1))], { a: 2 }],
+    ['counter breaks a millis tie', [put('a', 'x', v(5, 2)), put('a', 'y', v(5, 1))], { a: 5 }],
+    ['node id breaks a full tie', [put('a', 'x', v(5, 0, 'n2')), put('a', 'y', v(5, 0, 'n1'))], { a: 5 }],
+    ['delete removes an older entry', [put('a', 'x', v(1)), del('a', v(2))], { a: undefined }],
+    ['delete keeps a newer entry', [put('a', 'x', v(3)), del('a', v(2))], { a: 3 }],
+    ['put after delete', [put('a', 'x', v(1)), del('a', v(2)), put('a', 'z', v(3))], { a: 3 }],
+  ])('%s', (_name, changes, expected) => {
+    const store = newStore();
+    for (const c of changes) store.apply(7, c);
+    expect(Object.fromEntries(Object.keys(expected).map((k) => [k, store.get(7, k)?.version.millis]))).toEqual(expected);
+  });
+
+  it('keeps partitions apart and drops one on finalize(none) or a destination cancel', () => {
+    const store = newStore();
+    store.apply(1, put('a', 'x', v(1)));
+    store.apply(2, put('b', 'x', v(1)));
+    store.finalize(1, 'backup');
+    expect(store.heldPartitions()).toEqual([1, 2]);
+    store.cancel(1, 'source');
+    expect(store.partitionSize(1)).toBe(1);
+    store.cancel(1, 'destination');
+    store.finalize(2, 'none');
+    expect(store.size()).toBe(0);
+  });
+});
+
+describe('KvStore as a migration participant', () => {
+  it('exports chunks within the bound that rebuild the partition elsewhere', async () => {
+    const source = newStore();
+    const big = 'x'.repeat(10_000);
+    for (let i = 0; i < 200; i++) source.apply(3, put(`k${i}`, big, v(i + 1)));
+    const chunks = await exportAll(source, 3);
+    expect(chunks.length).toBeGreaterThan(5);
+    for (const c of chunks) expect(c.byteLength).toBeLessThanOrEqual(MIGRATION_CHUNK_BYTES_MAX);
+    const dest = newStore();
+    for (const c of chunks) dest.applyChunk(3, c);
+    expect(dest.partitionSize(3)).toBe(200);
+    expect(decodeEntries(chunks[0]!, 1024 * 1024)[0]![1].value).toEqual(encodeValue(big));
+    expect(await exportAll(newStore(), 3)).toEqual([]);
+  });
+
+  it('never makes a chunk or delta batch larger than the bound (unless one entry alone is)', async () => {
+    const entry = fc.record({ key: fc.string({ unit: 'grapheme', minLength: 1, maxLength: 60 }), size: fc.nat(40_000), millis: fc.nat() });
+    await fc.assert(
+      fc.asyncProperty(fc.array(entry, { minLength: 1, maxLength: 60 }), async (entries) => {
+        const store = newStore();
+        store.beginCapture(0);
+        for (const e of entries) store.apply(0, { kind: 'put', key: e.key, entry: { value: new Uint8Array(e.size), version: v(2 ** 40 + e.millis, 65_535, 'node-with-a-long-id') } });
+        const batches = [...(await exportAll(store, 0)), ...store.takeDeltas(0)];
+        for (const b of batches) expect(b.byteLength).toBeLessThanOrEqual(MIGRATION_CHUNK_BYTES_MAX);
+      }),
+      { seed: 42, numRuns: 50 },
+    );
+  });
+
+  it('captures changes only between begin and end, nesting', () => {
+    const store = newStore();
+    store.apply(1, put('a', 'x', v(1)));
+    expect(store.takeDeltas(1)).toEqual([]);
+    store.beginCapture(1);
+    store.beginCapture(1);
+    store.apply(1, put('b', 'x', v(2)));
+    store.apply(1, del('a', v(3)));
+    store.apply(1, put('b', 'old', v(1)));
+    const batches = store.takeDeltas(1);
+    expect(batches.flatMap((b) => decodeChanges(b, 1024).map((c) => [c.kind, c.key]))).toEqual([
+      ['put', 'b'],
+      ['delete', 'a'],
+    ]);
+    expect(store.takeDeltas(1)).toEqual([]);
+    store.endCapture(1);
+    store.apply(1, put('c', 'x', v(4)));
+    expect(store.takeDeltas(1)).toHaveLength(1);
+    store.endCapture(1);
+    store.apply(1, put('d', 'x', v(5)));
+    expect(store.takeDeltas(1)).toEqual([]);
+  });
+
+  it('refuses writes once the capture buffer is full', () => {
+    const store = new KvStore({ valueBytesMax: 1024 * 1024, captureBytesMax: 300 * 1024 });
+    store.beginCapture(1);
+    store.apply(1, put('a', 'x'.repeat(200 * 1024), v(1)));
+    expect(() => store.apply(1, put('b', 'x'.repeat(200 * 1024), v(2)))).toThrow(expect.objectContaining({ code: 'FLO_QUEUE_FULL' }));
+    expect(store.get(1, 'b')).toBeUndefined();
+  });
+
+  it('merges another replica by last writer wins', () => {
+    const a = newStore();
+    const b = newStore();
+    a.apply(1, put('k', 'a', v(5)));
+    a.apply(1, put('only-a', 'a', v(1)));
+    b.apply(1, put('k', 'b', v(6)));
+    b.apply(1, put('only-b', 'b', v(1)));
+    return (async () => {
+      for (const c of await exportAll(b, 1)) a.merge(1, c);
+      expect(contents(a, 1, ['k', 'only-a', 'only-b'])).toEqual({ k: '6', 'only-a': '1', 'only-b': '1' });
+    })();
+  });
+
+  it('converges: a copy made while writes go on, followed by the captured deltas, equals the source', async () => {
+    const keys = Array.from({ length: 30 }, (_, i) => `k${i}`);
+    const pad = 'x'.repeat(60_000);
+    const op = fc.record({ key: fc.constantFrom(...keys), del: fc.boolean(), value: fc.string({ maxLength: 4 }) });
+    await fc.assert(
+      fc.asyncProperty(fc.array(op, { maxLength: 40 }), fc.array(op, { maxLength: 40 }), fc.integer({ min: 0, max: 8 }), async (before, during, splitAt) => {
+        const source = newStore();
+        let clock = 0;
+        const applyOp = (o: { key: string; del: boolean; value: string }): void => {
+          clock++;
+          // Values of ~60 KB make chunks of about four entries, so writes land mid-export.
+          source.apply(0, o.del ? del(o.key, v(clock)) : put(o.key, o.value + pad, v(clock)));
+        };
+        before.forEach(applyOp);
+        source.beginCapture(0);
+        const dest = newStore();
+        // Interleave: writes land while the export iterates the live map.
+        const iterator = source.exportChunks(0)[Symbol.asyncIterator]();
+        let applied = false;
+        for (let i = 0; ; i++) {
+          if (i === splitAt) {
+            during.forEach(applyOp);
+            applied = true;
+          }
+          const next = await iterator.next();
+          if (next.done === true) break;
+          dest.applyChunk(0, next.value);
+        }
+        if (!applied) during.forEach(applyOp);
+        for (const d of source.takeDeltas(0)) dest.applyDelta(0, d);
+        expect(contents(dest, 0, keys)).toEqual(contents(source, 0, keys));
+      }),
+      { seed: 42, numRuns: 100 },
+    );
+  });
+});

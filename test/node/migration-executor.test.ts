@@ -1,0 +1,199 @@
+import { describe, expect, it } from 'vitest';
+import { FlotillaError } from '../../src/core/errors.js';
+import type { MigrationInfo } from '../../src/partitions/coordinator-events.js';
+import type { Message, MigrateData } from '../../src/protocol/messages.js';
+import { encodeValue, type KvChange } from '../../src/node/kv-codec.js';
+import { KvStore } from '../../src/node/kv-store.js';
+import { resolveMigrationConfig } from '../../src/node/migration-config.js';
+import { MigrationExecutor } from '../../src/node/migration-executor.js';
+import { IncomingMigration } from '../../src/node/migration-incoming.js';
+import type { ParticipantRole } from '../../src/node/participant.js';
+import type { NodeLogger } from '../../src/node/service.js';
+
+const P = 5;
+const info: MigrationInfo = { migrationId: 'm1', partition: P, source: 'a', destination: 'b', role: 'owner', epoch: 2, tableVersion: 3 };
+const silent: NodeLogger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silent };
+const addresses: Record<string, string> = { a: 'a:1', b: 'b:1' };
+
+let clock = 0;
+function put(key: string): KvChange {
+  clock++;
+  return { kind: 'put', key, entry: { value: encodeValue(key), version: { millis: clock, counter: 0, node: 'a' } } };
+}
+
+/** A source and a destination executor wired through an in-memory request function. */
+function pair(options: { beforeDeliver?: (m: MigrateData) => void; fail?: (m: MigrateData) => FlotillaError | undefined } = {}) {
+  const stores = { a: new KvStore({ valueBytesMax: 1 << 20, captureBytesMax: 1 << 26 }), b: new KvStore({ valueBytesMax: 1 << 20, captureBytesMax: 1 << 26 }) };
+  const roles: Record<'a' | 'b', ParticipantRole> = { a: 'owner', b: 'none' };
+  const readies: [string, number][] = [];
+  const failures: [string, string][] = [];
+  const delivered: MigrateData[] = [];
+  const config = resolveMigrationConfig({ windowBytesMax: 256 * 1024, startRetryDelayMs: 1 });
+  const make = (self: 'a' | 'b'): MigrationExecutor =>
+    new MigrationExecutor({
+      self,
+      participants: [stores[self]],
+      config,
+      logger: silent,
+      request: async (to: string, message: Message): Promise<Message> => {
+        await Promise.resolve();
+        const m = message as MigrateData;
+        const error = options.fail?.(m);
+        if (error !== undefined) throw error;
+        options.beforeDeliver?.(m);
+        delivered.push(m);
+        expect(to).toBe('b:1');
+        return executors.b.onData('a:1', m);
+      },
+      addressOf: (id) => addresses[id],
+      roleOf: () => roles[self],
+      ready: (id, lastSeq) => readies.push([id, lastSeq]),
+      failed: (id, reason) => failures.push([id, reason]),
+      sleep: () => new Promise((resolve) => setTimeout(resolve, 1)),
+    });
+  const executors = { a: make('a'), b: make('b') };
+  /** A client write on the source: apply, then wait for sealed migrations. */
+  const write = (key: string): Promise<void> => {
+    stores.a.apply(P, put(key));
+    return executors.a.flushSealed(P);
+  };
+  return { stores, roles, readies, failures, delivered, executors, write };
+}
+
+async function until(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 10_000 && !condition(); i++) await new Promise((resolve) => setImmediate(resolve));
+  expect(condition()).toBe(true);
+}
+
+describe('MigrationExecutor', () => {
+  it('copies a partition with writes going on, catches up, seals, and carries later writes synchronously', async () => {
+    const during: Promise<void>[] = [];
+    const t: ReturnType<typeof pair> = pair({ beforeDeliver: (m) => void (m.seq > 0 && m.seq < 4 && during.push(t.write(`during-${m.seq}`))) });
+    for (let i = 0; i < 3_000; i++) t.stores.a.apply(P, put(`k${i}-${'x'.repeat(200)}`));
+    t.executors.b.onStart(info, 'destination');
+    t.executors.a.onStart(info, 'source');
+    await until(() => t.readies.length === 1);
+    await Promise.all(during);
+    expect(t.readies[0]![0]).toBe('m1');
+    expect(t.executors.b.isReceiving(P)).toBe(true);
+    expect(t.stores.b.partitionSize(P)).toBe(3_003);
+    // Chunks first, each participant's last chunk, then deltas, then the seal.
+    const kinds = t.delivered.map((m) => `${m.kind}${m.last ? '!' : ''}`);
+    expect(kinds.indexOf('chunk!')).toBeGreaterThan(0);
+    expect(kinds.at(-1)).toBe('delta!');
+    expect(t.readies[0]![1]).toBe(t.delivered.at(-1)!.seq);
+
+    // After the seal a write is acknowledged only once the destination has it.
+    expect(t.executors.a.status().sealed).toBe(1);
+    await t.write('after-seal');
+    expect(t.stores.b.get(P, 'after-seal')).toBeDefined();
+
+    // Commit: the destination serves, the source (no longer a replica) drops its copy.
+    t.roles.a = 'none';
+    t.roles.b = 'owner';
+    t.executors.b.onFinalize(info, 'destination');
+    t.executors.a.onFinalize(info, 'source');
+    expect(t.stores.a.partitionSize(P)).toBe(0);
+    expect(t.stores.b.partitionSize(P)).toBe(3_004);
+    expect(t.executors.a.status()).toMatchObject({ outgoing: 0, incoming: 0 });
+    expect(t.executors.b.status()).toMatchObject({ outgoing: 0, incoming: 0 });
+    expect(t.failures).toEqual([]);
+  });
+
+  it('retries the first message until the destination has heard of the migration', async () => {
+    const t = pair();
+    t.stores.a.apply(P, put('k'));
+    t.executors.a.onStart(info, 'source');
+    await until(() => t.delivered.length > 0);
+    expect(t.readies).toEqual([]);
+    t.executors.b.onStart(info, 'destination');
+    await until(() => t.readies.length === 1);
+    expect(t.stores.b.get(P, 'k')).toBeDefined();
+  });
+
+  it('on cancel: the destination discards, the source keeps everything and stops streaming', async () => {
+    const t = pair();
+    for (let i = 0; i < 10; i++) t.stores.a.apply(P, put(`k${i}`));
+    t.executors.b.onStart(info, 'destination');
+    t.executors.a.onStart(info, 'source');
+    await until(() => t.readies.length === 1);
+    t.executors.b.onCancel(info, 'destination');
+    t.executors.a.onCancel(info, 'source');
+    expect(t.stores.b.partitionSize(P)).toBe(0);
+    expect(t.stores.a.partitionSize(P)).toBe(10);
+    const sent = t.delivered.length;
+    await t.write('later');
+    expect(t.delivered.length).toBe(sent);
+    expect(t.stores.a.takeDeltas(P)).toEqual([]);
+  });
+
+  it('reports a failed stream, and a write waiting on a failed flush is not acknowledged', async () => {
+    let broken = false;
+    const t = pair({ fail: () => (broken ? new FlotillaError('FLO_CONNECTION_FAILED', 'peer gone') : undefined) });
+    t.stores.a.apply(P, put('k'));
+    t.executors.b.onStart(info, 'destination');
+    t.executors.a.onStart(info, 'source');
+    await until(() => t.readies.length === 1);
+    broken = true;
+    await expect(t.write('lost-link')).rejects.toMatchObject({ code: 'FLO_CONNECTION_FAILED' });
+    expect(t.failures).toEqual([['m1', expect.stringContaining('FLO_CONNECTION_FAILED')]]);
+    expect(t.executors.a.status().outgoing).toBe(0);
+    await t.write('after-failure');
+  });
+
+  it('fails an incoming migration that sends unreadable data, and discards it', async () => {
+    const t = pair();
+    t.executors.b.onStart(info, 'destination');
+    const bad: MigrateData = { type: 'MigrateData', migrationId: 'm1', partition: P, service: 'kv', kind: 'chunk', seq: 0, payload: new Uint8Array([0xc1]), last: false };
+    expect(t.executors.b.onData('a:1', bad)).toMatchObject({ ok: false, errorCode: 'FLO_INVALID_ARGUMENT' });
+    expect(t.failures).toEqual([['m1', expect.stringContaining('FLO_INVALID_ARGUMENT')]]);
+    expect(t.executors.b.isReceiving(P)).toBe(false);
+    expect(t.executors.b.onData('a:1', { ...bad, payload: new Uint8Array(0) })).toMatchObject({ ok: false, errorCode: 'FLO_NOT_FOUND' });
+  });
+
+  it('refuses data from anyone but the source', () => {
+    const t = pair();
+    t.executors.b.onStart(info, 'destination');
+    const data: MigrateData = { type: 'MigrateData', migrationId: 'm1', partition: P, service: 'kv', kind: 'chunk', seq: 0, payload: new Uint8Array(0), last: true };
+    expect(t.executors.b.onData('evil:1', data)).toMatchObject({ ok: false, errorCode: 'FLO_INVALID_ARGUMENT' });
+    expect(t.executors.b.onData('a:1', { ...data, partition: P + 1 })).toMatchObject({ ok: false, errorCode: 'FLO_INVALID_ARGUMENT' });
+    expect(t.executors.b.onData('a:1', data)).toMatchObject({ ok: true });
+  });
+});
+
+describe('IncomingMigration', () => {
+  const store = (): KvStore => new KvStore({ valueBytesMax: 1024, captureBytesMax: 1 << 20 });
+  const msg = (seq: number, kind: 'chunk' | 'delta', last: boolean): MigrateData => ({
+    type: 'MigrateData',
+    migrationId: 'm1',
+    partition: P,
+    service: 'kv',
+    kind,
+    seq,
+    payload: new Uint8Array(0),
+    last,
+  });
+
+  it('applies in sequence order, holds early messages back, ignores duplicates, and says when it is caught up', () => {
+    const s = store();
+    const incoming = new IncomingMigration(info, 'a:1', new Map([['kv', s]]), 4);
+    expect(incoming.accept(msg(2, 'delta', false))).toBe('buffered');
+    expect(incoming.accept(msg(2, 'delta', false))).toBe('duplicate');
+    expect(incoming.accept(msg(3, 'delta', true))).toBe('buffered');
+    expect(incoming.accept(msg(1, 'chunk', true))).toBe('buffered');
+    expect(incoming.accept(msg(0, 'chunk', false))).toBe('caught-up');
+    expect(incoming.lastSeq).toBe(3);
+    expect(incoming.accept(msg(1, 'chunk', true))).toBe('duplicate');
+    expect(incoming.accept(msg(4, 'delta', false))).toBe('applied');
+  });
+
+  it('bounds what it holds back and refuses out-of-place or foreign messages', () => {
+    const incoming = new IncomingMigration(info, 'a:1', new Map([['kv', store()]]), 2);
+    incoming.accept(msg(5, 'chunk', false));
+    incoming.accept(msg(6, 'chunk', false));
+    expect(() => incoming.accept(msg(7, 'chunk', false))).toThrow(expect.objectContaining({ code: 'FLO_QUEUE_FULL' }));
+    const fresh = new IncomingMigration(info, 'a:1', new Map([['kv', store()]]), 2);
+    expect(() => fresh.accept(msg(0, 'delta', false))).toThrow(expect.objectContaining({ code: 'FLO_INVALID_ARGUMENT' }));
+    expect(() => fresh.accept({ ...msg(0, 'chunk', false), service: 'grid' })).toThrow(expect.objectContaining({ code: 'FLO_INVALID_ARGUMENT' }));
+  });
+});

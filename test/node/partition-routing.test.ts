@@ -1,0 +1,178 @@
+import { describe, expect, it } from 'vitest';
+import { FlotillaError } from '../../src/core/errors.js';
+import { ClusterPartitionTable } from '../../src/partitions/partition-table.js';
+import type { Message, ServiceRequest, ServiceResponse } from '../../src/protocol/messages.js';
+import { resolveRoutingConfig } from '../../src/node/migration-config.js';
+import { RequestRouter, RoutingClient, type PartitionHandler } from '../../src/node/routing.js';
+
+/** A table of 4 partitions owned by `owners[p]`, at `version`. */
+function tableOf(owners: readonly string[], version: number): ClusterPartitionTable {
+  return ClusterPartitionTable.fromData({
+    version,
+    partitionCount: owners.length,
+    assignments: owners.map((owner, partition) => ({ partition, owner, backups: [], epoch: 1 })),
+  });
+}
+
+const ok = (opId: string, payload?: Uint8Array): ServiceResponse => ({ type: 'ServiceResponse', opId, ok: true, ...(payload === undefined ? {} : { payload }) });
+const notOwner = (opId: string, owner: string, tableVersion: number): ServiceResponse => ({
+  type: 'ServiceResponse',
+  opId,
+  ok: false,
+  errorCode: 'FLO_NOT_OWNER',
+  owner,
+  ownerAddress: `${owner}:1`,
+  tableVersion,
+});
+
+/** A client on node `self` whose peers answer through `answer`, under a virtual clock that sleeps advance. */
+function client(
+  self: string,
+  table: () => ClusterPartitionTable,
+  answer: (to: string, request: ServiceRequest) => ServiceResponse | Error,
+  onSleep: (count: number) => void = () => undefined,
+) {
+  let now = 1_000;
+  const sent: string[] = [];
+  const slept: number[] = [];
+  const observed: number[] = [];
+  const c = new RoutingClient({
+    self,
+    config: resolveRoutingConfig({ opTimeoutMs: 1_000, attemptTimeoutMs: 100, backoffInitialMs: 10, backoffMaxMs: 80 }),
+    table,
+    addressOf: (id) => `${id}:1`,
+    request: (to: string, message: Message) => {
+      sent.push(to);
+      now += 1;
+      const reply = answer(to, message as ServiceRequest);
+      return reply instanceof Error ? Promise.reject(reply) : Promise.resolve(reply);
+    },
+    local: (request) => {
+      sent.push('local');
+      return Promise.resolve(ok(request.opId, new Uint8Array([7])));
+    },
+    observeTableVersion: (v) => observed.push(v),
+    now: () => now,
+    sleep: (ms) => {
+      slept.push(ms);
+      onSleep(slept.length);
+      now += ms;
+      return Promise.resolve();
+    },
+    stopped: () => false,
+  });
+  return { c, sent, slept, observed };
+}
+
+describe('RoutingClient', () => {
+  it('goes straight to the owner in its table, or runs locally when it is the owner', async () => {
+    const table = tableOf(['a', 'b', 'c', 'a'], 5);
+    const t = client('a', () => table, (_to, r) => ok(r.opId, new Uint8Array([1])));
+    expect(await t.c.call('kv', 1, new Uint8Array())).toEqual(new Uint8Array([1]));
+    expect(await t.c.call('kv', 3, new Uint8Array())).toEqual(new Uint8Array([7]));
+    expect(t.sent).toEqual(['b:1', 'local']);
+  });
+
+  it('follows a NOT_OWNER hint from a newer table at once, and asks for that table', async () => {
+    const table = tableOf(['a', 'b', 'c', 'a'], 5);
+    const t = client('a', () => table, (to, r) => (to === 'b:1' ? notOwner(r.opId, 'c', 6) : ok(r.opId)));
+    await t.c.call('kv', 1, new Uint8Array());
+    expect(t.sent).toEqual(['b:1', 'c:1']);
+    expect(t.slept).toEqual([]);
+    expect(t.observed).toEqual([6]);
+  });
+
+  it('ignores a hint from an older table and retries its own owner with backoff', async () => {
+    let table = tableOf(['a', 'b', 'c', 'a'], 5);
+    let calls = 0;
+    const t = client('a', () => table, (to, r) => {
+      calls++;
+      if (calls === 3) table = tableOf(['a', 'c', 'c', 'a'], 6);
+      return to === 'b:1' ? notOwner(r.opId, 'd', 4) : ok(r.opId);
+    });
+    await t.c.call('kv', 1, new Uint8Array());
+    expect(t.sent).toEqual(['b:1', 'b:1', 'b:1', 'c:1']);
+    expect(t.slept).toEqual([10, 20, 40]);
+  });
+
+  it.each([
+    ['connection failures', new FlotillaError('FLO_CONNECTION_FAILED', 'refused')],
+    ['timeouts', new FlotillaError('FLO_TIMEOUT', 'slow')],
+  ])('retries %s until the deadline, then fails with FLO_TIMEOUT naming the last error', async (_what, error) => {
+    const table = tableOf(['a', 'b', 'c', 'a'], 5);
+    const t = client('a', () => table, () => error);
+    await expect(t.c.call('kv', 1, new Uint8Array())).rejects.toMatchObject({ code: 'FLO_TIMEOUT', details: expect.objectContaining({ lastError: error.code }) });
+    expect(t.slept.every((ms) => ms <= 80)).toBe(true);
+    expect(t.slept.reduce((a, b) => a + b, 0)).toBeGreaterThan(900);
+  });
+
+  it('fails at once on an error retrying cannot fix', async () => {
+    const table = tableOf(['a', 'b', 'c', 'a'], 5);
+    const t = client('a', () => table, (_to, r) => ({ type: 'ServiceResponse', opId: r.opId, ok: false, errorCode: 'FLO_INVALID_ARGUMENT', errorMessage: 'bad op' }));
+    await expect(t.c.call('kv', 1, new Uint8Array())).rejects.toMatchObject({ code: 'FLO_INVALID_ARGUMENT' });
+    expect(t.sent).toHaveLength(1);
+  });
+
+  it('waits for an owner when its table has none', async () => {
+    let table = new ClusterPartitionTable(4);
+    const t = client(
+      'a',
+      () => table,
+      (_to, r) => ok(r.opId),
+      (sleeps) => {
+        if (sleeps === 2) table = tableOf(['a', 'b', 'c', 'a'], 1);
+      },
+    );
+    await t.c.call('kv', 2, new Uint8Array());
+    expect(t.slept).toEqual([10, 20]);
+    expect(t.sent).toEqual(['c:1']);
+  });
+});
+
+describe('RequestRouter', () => {
+  const echo: PartitionHandler = { service: 'kv', ownerOnly: true, handle: (r) => Promise.resolve(r.payload) };
+  const request = (partition: number, forward = false): ServiceRequest => ({ type: 'ServiceRequest', service: 'kv', partition, opId: 'o1', forward, payload: new Uint8Array([3]) });
+
+  function router(self: string, forwards: Message[] = []): RequestRouter {
+    const table = tableOf(['a', 'b', 'c', 'a'], 9);
+    const r = new RequestRouter({
+      self,
+      config: resolveRoutingConfig(),
+      table: () => table,
+      addressOf: (id) => `${id}:1`,
+      request: (_to, message) => {
+        forwards.push(message);
+        return Promise.resolve(ok('o1', new Uint8Array([4])));
+      },
+    });
+    r.register(echo);
+    return r;
+  }
+
+  it('runs on the owner and answers NOT_OWNER elsewhere', async () => {
+    expect(await router('a').serve('x:1', request(0))).toEqual(ok('o1', new Uint8Array([3])));
+    expect(await router('b').serve('x:1', request(0))).toEqual({
+      type: 'ServiceResponse',
+      opId: 'o1',
+      ok: false,
+      errorCode: 'FLO_NOT_OWNER',
+      errorMessage: 'partition 0 is owned by a',
+      owner: 'a',
+      ownerAddress: 'a:1',
+      tableVersion: 9,
+    });
+    expect(() => router('a').register(echo)).toThrow(expect.objectContaining({ code: 'FLO_CONFIG_INVALID' }));
+  });
+
+  it('forwards once wrapped, raises hops on a second forward, and never wraps twice', async () => {
+    const forwards: Message[] = [];
+    expect(await router('b', forwards).serve('x:1', request(0, true))).toEqual(ok('o1', new Uint8Array([4])));
+    const first = forwards[0]!;
+    expect(first).toMatchObject({ type: 'OpForward', hops: 1, origin: 'b', partition: 0, opId: 'o1' });
+    const again: Message[] = [];
+    await router('c', again).serveForward('b:1', first as never);
+    expect(again[0]).toMatchObject({ type: 'OpForward', hops: 2 });
+    expect((again[0] as { op: Uint8Array }).op).toEqual((first as { op: Uint8Array }).op);
+    expect(await router('a').serveForward('c:1', again[0] as never)).toEqual(ok('o1', new Uint8Array([3])));
+  });
+});
