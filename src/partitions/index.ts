@@ -21,3 +21,23 @@ export {
   resolvePartitionConfig,
 } from './config.js';
 export type { PartitionConfig } from './config.js';
+export { PartitionCoordinator } from './coordinator.js';
+export type { PartitionCoordinatorOptions } from './coordinator.js';
+export type { PartitionTableReader } from './coordinator-table.js';
+export { DEFAULT_COORDINATOR_CONFIG, resolveCoordinatorConfig } from './coordinator-config.js';
+export type { CoordinatorConfig } from './coordinator-config.js';
+export type { CoordinatorCounters, CoordinatorStatus } from './coordinator-context.js';
+export { diffTables } from './coordinator-events.js';
+export type {
+  LocalRole,
+  LocalRoleChange,
+  MigrationCancelEvent,
+  MigrationFinalizeEvent,
+  MigrationInfo,
+  MigrationSide,
+  MigrationStartEvent,
+  PartitionEvent,
+  TableChangedEvent,
+} from './coordinator-events.js';
+export type { MasterPhase } from './coordinator-master.js';
+export type { MigrationOutcome, MigrationPerspective, MigrationRecord, MigrationState } from './migration-history.js';

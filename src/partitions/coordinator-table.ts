@@ -1,0 +1,59 @@
+/**
+ * A node's copy of the partition table and the one path by which it changes: the
+ * master's own edits (checked: version + 1, no epoch lowered) and newer published tables
+ * (taken only if newer and well formed). Every change becomes a `TableChanged` event.
+ */
+import { assert, isFlotillaError } from '../core/errors.js';
+import type { NodeId, PartitionTableData } from '../core/model.js';
+import type { CoordinatorCounters } from './coordinator-context.js';
+import { diffTables, type TableChangedEvent } from './coordinator-events.js';
+import { ClusterPartitionTable, type TableChange } from './partition-table.js';
+
+/** Read-only face of the coordinator's table: the driver routes by it but never changes it. */
+export type PartitionTableReader = Pick<
+  ClusterPartitionTable,
+  'version' | 'partitionCount' | 'owner' | 'backups' | 'epoch' | 'assignment' | 'assignments' | 'partitionsForNode' | 'unowned' | 'toData' | 'toPartitionMap'
+>;
+
+/** The local table, its invariants, and its change events. */
+export class LocalTable {
+  readonly table: ClusterPartitionTable;
+
+  constructor(
+    private readonly self: NodeId,
+    partitionCount: number,
+    private readonly counters: CoordinatorCounters,
+    private readonly emit: (event: TableChangedEvent) => void,
+  ) {
+    this.table = new ClusterPartitionTable(partitionCount);
+  }
+
+  /** Change the table in place; when it changed, check the invariants and emit the event. */
+  change(apply: (table: ClusterPartitionTable) => TableChange): TableChange {
+    const before = this.table.toData();
+    const change = apply(this.table);
+    if (!change.changed) return change;
+    assert(change.version === before.version + 1, `table version went from ${before.version} to ${change.version}`);
+    for (const a of before.assignments) {
+      assert(this.table.epoch(a.partition) >= a.epoch, `epoch of partition ${a.partition} went down`);
+    }
+    this.emit(diffTables(before, this.table.toData(), this.self));
+    return change;
+  }
+
+  /** Take `data` if it is newer; a malformed or epoch-lowering table is counted and refused. */
+  adopt(data: PartitionTableData): boolean {
+    if (data.version <= this.table.version) return false;
+    const before = this.table.toData();
+    try {
+      if (!this.table.applyData(data)) return false;
+    } catch (err) {
+      if (!isFlotillaError(err)) throw err;
+      this.counters.tablesRejected++;
+      return false;
+    }
+    // `data` passed validation and is now the table, so it serves as the "after" side.
+    this.emit(diffTables(before, data, this.self));
+    return true;
+  }
+}

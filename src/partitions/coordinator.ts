@@ -1,0 +1,406 @@
+/**
+ * The partition coordinator: the sans-IO machine that runs on every node and puts the
+ * partition table to work. Every node keeps the newest table it has seen and fetches
+ * newer ones from the master; the master (from the members view the driver feeds in)
+ * fails over, rebalances and publishes; participants of a migration hear about it as
+ * events and report back through `localMigrationReady` / `localMigrationFailed`. The data
+ * itself moves outside, in the driver.
+ */
+import type { Millis } from '../core/clock.js';
+import { assert } from '../core/errors.js';
+import type { SansIoMachine, Transmit } from '../core/machine.js';
+import type { Address, MembersViewData, NodeId, PartitionTableData } from '../core/model.js';
+import type { FetchPartitionTable, Message, MigrateCancel, MigrateStart, PartitionTableUpdate } from '../protocol/messages.js';
+import { resolveCoordinatorConfig, type CoordinatorConfig } from './coordinator-config.js';
+import { newCounters, type CoordinatorContext, type CoordinatorStatus } from './coordinator-context.js';
+import type { PartitionEvent } from './coordinator-events.js';
+import { MasterDuties } from './coordinator-master.js';
+import { CoordinatorOutbox } from './coordinator-outbox.js';
+import { MembersView } from './members-view.js';
+import { MigrationHistory, type MigrationRecord } from './migration-history.js';
+import { LocalMigrations } from './migration-local.js';
+import { LocalTable, type PartitionTableReader } from './coordinator-table.js';
+import type { ClusterPartitionTable } from './partition-table.js';
+
+export type { CoordinatorStatus } from './coordinator-context.js';
+export type { PartitionTableReader } from './coordinator-table.js';
+
+/** How to build a coordinator. */
+export interface PartitionCoordinatorOptions {
+  /** This node's id. */
+  readonly self: NodeId;
+  /** Overrides of `DEFAULT_COORDINATOR_CONFIG`. */
+  readonly config?: Partial<CoordinatorConfig>;
+  /** Time of construction. */
+  readonly now: Millis;
+  /** A table to start from (from the `JoinResponse` or storage); version 0 (nothing) otherwise. */
+  readonly table?: PartitionTableData;
+}
+
+/** A message to this node itself; `toMaster` marks a member-side report for the master side. */
+interface LoopbackItem {
+  readonly message: Message;
+  readonly toMaster: boolean;
+}
+
+/**
+ * Rounds of local delivery per input beyond one per partition. A round causes another
+ * through a short fixed chain (start -> ready or refusal -> cancel), and each refusal puts
+ * one partition's retry off to later, so the chain ends within a round or two per partition.
+ */
+const LOOPBACK_EXTRA_ROUNDS_MAX = 16;
+
+/** Reason sent when this node cannot take another migration. */
+const LOCAL_FULL_REASON = 'too many local migrations';
+
+/** One node's partition coordinator. */
+export class PartitionCoordinator implements SansIoMachine<Message, PartitionEvent> {
+  readonly config: CoordinatorConfig;
+  private readonly self: NodeId;
+  private readonly localTable: LocalTable;
+  private readonly tableValue: ClusterPartitionTable;
+  private viewValue = MembersView.empty();
+  private viewSeen = false;
+  private idByAddress = new Map<Address, NodeId>();
+  private masterId: NodeId | undefined;
+  /**
+   * Whether the current master has reached this node since it became the master (its
+   * handover fetch or a table). Links are FIFO, so orders arriving before that were sent
+   * in an earlier mastership of the same node, and are ignored.
+   */
+  private masterHeard = false;
+  private master: MasterDuties | undefined;
+  private readonly history: MigrationHistory;
+  private readonly local: LocalMigrations;
+  private readonly counters = newCounters();
+  private readonly transmits: CoordinatorOutbox<Transmit<Message>>;
+  private readonly events: CoordinatorOutbox<PartitionEvent>;
+  private loopback: LoopbackItem[] = [];
+  private nextFetchAt: Millis | undefined;
+  private lastFetchAt: Millis | undefined;
+  private lastSyncAnswerAt: Millis | undefined;
+  private readonly ctx: CoordinatorContext;
+
+  /** @throws FlotillaError FLO_CONFIG_INVALID on a bad config; FLO_ASSIGNMENT_INVALID on a bad starting table. */
+  constructor(options: PartitionCoordinatorOptions) {
+    this.config = resolveCoordinatorConfig(options.config);
+    this.self = options.self;
+    this.transmits = new CoordinatorOutbox(this.config.transmitsPendingMax);
+    this.events = new CoordinatorOutbox(this.config.eventsPendingMax);
+    this.localTable = new LocalTable(this.self, this.config.partitionCount, this.counters, (event) => this.events.push(event));
+    this.tableValue = this.localTable.table;
+    if (options.table !== undefined) this.tableValue.applyData(options.table);
+    this.history = new MigrationHistory(this.config.migrationHistoryMax);
+    this.local = new LocalMigrations(this.self, this.config.localMigrationsMax, this.history);
+    this.ctx = {
+      self: this.self,
+      config: this.config,
+      table: this.tableValue,
+      history: this.history,
+      counters: this.counters,
+      view: () => this.viewValue,
+      send: (to, message) => this.send(to, message),
+      changeTable: (apply) => this.localTable.change(apply),
+      adoptTable: (data) => this.localTable.adopt(data),
+    };
+  }
+
+  /**
+   * The members view as this node knows it (the master's authoritative one). An older or
+   * equal version is ignored. The master is `MembersView.master()` of it.
+   * @throws FlotillaError FLO_INVALID_ARGUMENT on a malformed view.
+   */
+  onMembersView(view: MembersViewData | MembersView, now: Millis): void {
+    const next = view instanceof MembersView ? view : new MembersView(view);
+    if (this.viewSeen && next.version <= this.viewValue.version) {
+      this.counters.staleViews++;
+      return;
+    }
+    this.viewSeen = true;
+    this.viewValue = next;
+    this.idByAddress = new Map(next.members().map((m) => [m.address, m.nodeId]));
+    const masterId = next.master()?.nodeId;
+    if (masterId !== this.masterId) this.changeMaster(masterId, now);
+    else this.master?.onViewChanged(now);
+    this.afterInput(now);
+  }
+
+  /** Offer a table learned outside the protocol (a `JoinResponse`, storage); taken if newer. */
+  adoptTable(data: PartitionTableData, now: Millis): boolean {
+    const taken = this.localTable.adopt(data);
+    this.afterInput(now);
+    return taken;
+  }
+
+  /** Hear that some node has table `version` (a NOT_OWNER reply, a peer's hint): fetch soon if it is newer. */
+  observeTableVersion(version: number, now: Millis): void {
+    if (version <= this.tableValue.version || this.master !== undefined || this.masterId === undefined) return;
+    const earliest = this.lastFetchAt === undefined ? now : Math.max(now, this.lastFetchAt + this.config.tableFetchMinIntervalMs);
+    if (this.nextFetchAt === undefined || earliest < this.nextFetchAt) this.nextFetchAt = earliest;
+  }
+
+  /** A message from the node at `from` (its cluster address). */
+  handle(from: Address, message: Message, now: Millis): void {
+    this.receive(this.idByAddress.get(from), message, now);
+    this.afterInput(now);
+  }
+
+  /** Timers: the periodic table fetch, the master's sync, timeouts and retries, orphan expiry. */
+  tick(now: Millis): void {
+    this.master?.tick(now);
+    if (this.master === undefined && this.nextFetchAt !== undefined && now >= this.nextFetchAt) this.sendFetch(now);
+    for (const event of this.local.expireOrphans(now)) this.events.push(event);
+    this.afterInput(now);
+  }
+
+  /** Earliest time `tick` has work. */
+  nextDeadline(): Millis | undefined {
+    const candidates = [this.master?.nextDeadline(), this.master === undefined ? this.nextFetchAt : undefined, this.local.nextDeadline()];
+    let next: Millis | undefined;
+    for (const c of candidates) if (c !== undefined && (next === undefined || c < next)) next = c;
+    return next;
+  }
+
+  pollTransmit(): Transmit<Message> | undefined {
+    return this.transmits.shift();
+  }
+
+  pollEvent(): PartitionEvent | undefined {
+    return this.events.shift();
+  }
+
+  /**
+   * The driver has applied everything of incoming migration `migrationId` up to `lastSeq`:
+   * the master hears `MigrateReady`. False (and nothing sent) when this node is not a
+   * running destination of it.
+   */
+  localMigrationReady(migrationId: string, lastSeq: number, now: Millis): boolean {
+    const local = this.local.markReady(migrationId);
+    if (local === undefined) {
+      this.counters.unknownMigrations++;
+      return false;
+    }
+    this.toMaster({ type: 'MigrateReady', migrationId, partition: local.info.partition, lastSeq });
+    this.afterInput(now);
+    return true;
+  }
+
+  /** The driver's side of `migrationId` failed: the master hears `MigrateCancel` and retries later. */
+  localMigrationFailed(migrationId: string, reason: string, now: Millis): boolean {
+    const local = this.local.fail(migrationId, reason, now);
+    if (local === undefined) {
+      this.counters.unknownMigrations++;
+      return false;
+    }
+    if (local.state !== 'orphaned') this.toMaster({ type: 'MigrateCancel', migrationId, partition: local.info.partition, reason });
+    this.afterInput(now);
+    return true;
+  }
+
+  /** The newest table this node has (read-only; it changes as the coordinator runs). */
+  table(): PartitionTableReader {
+    return this.tableValue;
+  }
+
+  /** Migrations in flight here (as master, source or destination), then recently finished ones. */
+  migrations(): MigrationRecord[] {
+    return this.history.list();
+  }
+
+  /** True while this node is the master of its view. */
+  isMaster(): boolean {
+    return this.master !== undefined;
+  }
+
+  /** A snapshot for the admin API. */
+  status(): CoordinatorStatus {
+    const progress = this.master?.progress();
+    return {
+      self: this.self,
+      masterId: this.masterId,
+      isMaster: this.master !== undefined,
+      phase: this.master?.phase,
+      viewVersion: this.viewValue.version,
+      tableVersion: this.tableValue.version,
+      pendingPartitions: progress?.pendingPartitions ?? 0,
+      parkedPartitions: progress?.parkedPartitions ?? [],
+      migrationsInFlight: progress?.migrationsInFlight ?? 0,
+      localMigrations: this.local.size,
+      transmitsDropped: this.transmits.dropped,
+      eventsDropped: this.events.dropped,
+      counters: { ...this.counters },
+    };
+  }
+
+  private changeMaster(masterId: NodeId | undefined, now: Millis): void {
+    this.masterId = masterId;
+    this.masterHeard = false;
+    // Orphans wait for the new master's first table: its sync, then its announcement.
+    this.local.orphanAll(now + this.config.handoverTimeoutMs + this.config.tableRefreshIntervalMs);
+    if (this.master !== undefined) {
+      this.master.abandon(now);
+      this.master = undefined;
+    }
+    if (masterId === this.self) {
+      this.nextFetchAt = undefined;
+      this.master = new MasterDuties(this.ctx, now);
+    } else {
+      this.nextFetchAt = masterId === undefined ? undefined : now + this.config.tableRefreshIntervalMs;
+    }
+  }
+
+  private receive(fromId: NodeId | undefined, message: Message, now: Millis): void {
+    switch (message.type) {
+      case 'PartitionTableUpdate':
+        return this.onTableUpdate(fromId, message, now);
+      case 'FetchPartitionTable':
+        return this.onFetch(fromId, message, now);
+      case 'MigrateStart':
+        return this.onMigrateStart(fromId, message, now);
+      case 'MigrateReady':
+        if (this.master === undefined || fromId === undefined) this.counters.notFromMaster++;
+        else this.master.onReady(fromId, message, now);
+        return;
+      case 'MigrateFinalize':
+        if (!this.fromCurrentMaster(fromId)) this.counters.notFromMaster++;
+        else this.emitOrCount(this.local.finalize(message.migrationId, message.epoch, now));
+        return;
+      case 'MigrateCancel':
+        return this.onMigrateCancel(fromId, message, now);
+      default:
+        this.counters.ignored++;
+    }
+  }
+
+  private onTableUpdate(fromId: NodeId | undefined, msg: PartitionTableUpdate, now: Millis): void {
+    if (fromId !== undefined && fromId === this.masterId && fromId !== this.self) {
+      this.masterHeard = true;
+      this.localTable.adopt(msg.table);
+      for (const event of this.local.completed(msg.completedMigrations, this.tableValue, now)) this.events.push(event);
+      for (const event of this.local.resolveOrphans(this.tableValue, now)) this.events.push(event);
+      return;
+    }
+    if (fromId !== undefined && fromId !== this.self && this.master?.onMemberTable(msg.table) === true) return;
+    this.counters.notFromMaster++;
+  }
+
+  private onFetch(fromId: NodeId | undefined, msg: FetchPartitionTable, now: Millis): void {
+    if (fromId === undefined || fromId === this.self) {
+      this.counters.notFromMaster++;
+    } else if (this.master !== undefined) {
+      this.master.onFetch(fromId, msg.knownVersion, now);
+    } else if (fromId === this.masterId) {
+      this.masterHeard = true;
+      this.answerSync(fromId, msg.knownVersion, now);
+    } else {
+      this.counters.notFromMaster++;
+    }
+  }
+
+  /**
+   * The master asks what we have (its handover sync): our table if newer, then our
+   * version as the acknowledgement. The acknowledgement is rate-limited, since two nodes
+   * whose views each name the other as master would otherwise answer each other forever.
+   */
+  private answerSync(masterId: NodeId, knownVersion: number, now: Millis): void {
+    if (this.tableValue.version > knownVersion) {
+      this.send(masterId, { type: 'PartitionTableUpdate', table: this.tableValue.toData(), completedMigrations: [] });
+    }
+    if (this.lastSyncAnswerAt !== undefined && now - this.lastSyncAnswerAt < this.config.tableFetchMinIntervalMs) return;
+    this.lastSyncAnswerAt = now;
+    this.send(masterId, { type: 'FetchPartitionTable', from: this.self, knownVersion: this.tableValue.version });
+  }
+
+  private onMigrateStart(fromId: NodeId | undefined, msg: MigrateStart, now: Millis): void {
+    if (!this.fromCurrentMaster(fromId)) {
+      this.counters.notFromMaster++;
+      return;
+    }
+    this.observeTableVersion(msg.tableVersion, now);
+    const started = this.local.start(msg, now);
+    if (started === 'full') {
+      this.counters.localRefused++;
+      this.toMaster({ type: 'MigrateCancel', migrationId: msg.migrationId, partition: msg.partition, reason: LOCAL_FULL_REASON });
+    } else if (started === 'not-participant') {
+      this.counters.unknownMigrations++;
+    } else if (started !== 'duplicate') {
+      this.events.push(started);
+    }
+  }
+
+  private onMigrateCancel(fromId: NodeId | undefined, msg: MigrateCancel, now: Millis): void {
+    if (this.fromCurrentMaster(fromId)) {
+      this.emitOrCount(this.local.cancel(msg.migrationId, msg.reason, now));
+    } else if (fromId !== undefined && this.master !== undefined) {
+      this.master.onCancel(fromId, msg, now);
+    } else {
+      this.counters.notFromMaster++;
+    }
+  }
+
+  /** A migration order from the master of this node's view, sent in its current mastership. */
+  private fromCurrentMaster(fromId: NodeId | undefined): boolean {
+    return fromId !== undefined && fromId === this.masterId && (fromId === this.self || this.masterHeard);
+  }
+
+  private emitOrCount(event: PartitionEvent | undefined): void {
+    if (event === undefined) this.counters.unknownMigrations++;
+    else this.events.push(event);
+  }
+
+  /** Send a member-side report to the master, which may be this node. */
+  private toMaster(message: Message): void {
+    if (this.masterId === undefined) return;
+    if (this.masterId === this.self) this.loopback.push({ message, toMaster: true });
+    else this.send(this.masterId, message);
+  }
+
+  private send(to: NodeId, message: Message): void {
+    if (to === this.self) {
+      this.loopback.push({ message, toMaster: false });
+      return;
+    }
+    const address = this.viewValue.member(to)?.address;
+    if (address === undefined) {
+      this.counters.unroutable++;
+      return;
+    }
+    this.transmits.push({ to: address, channel: 'tcp', message });
+  }
+
+  private sendFetch(now: Millis): void {
+    this.send(this.masterId!, { type: 'FetchPartitionTable', from: this.self, knownVersion: this.tableValue.version });
+    this.lastFetchAt = now;
+    this.nextFetchAt = now + this.config.tableRefreshIntervalMs;
+  }
+
+  /**
+   * Settle orphans once this node is an acting master (before its own new migrations
+   * reach it, so they do not compete for local slots), then deliver what it sent itself.
+   */
+  private afterInput(now: Millis): void {
+    if (this.master?.phase === 'active' && this.local.hasOrphans()) {
+      for (const event of this.local.resolveOrphans(this.tableValue, now)) this.events.push(event);
+    }
+    const roundsMax = 2 * this.config.partitionCount + LOOPBACK_EXTRA_ROUNDS_MAX;
+    for (let round = 0; this.loopback.length > 0; round++) {
+      assert(round < roundsMax, 'local deliveries keep causing more');
+      const batch = this.loopback;
+      this.loopback = [];
+      for (const item of batch) this.deliverLocal(item, now);
+    }
+  }
+
+  private deliverLocal(item: LoopbackItem, now: Millis): void {
+    const { message } = item;
+    if (!item.toMaster) {
+      this.receive(this.self, message, now);
+    } else if (this.master === undefined) {
+      this.counters.notFromMaster++;
+    } else if (message.type === 'MigrateReady') {
+      this.master.onReady(this.self, message, now);
+    } else if (message.type === 'MigrateCancel') {
+      this.master.onCancel(this.self, message, now);
+    }
+  }
+}

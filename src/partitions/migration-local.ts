@@ -1,0 +1,177 @@
+/**
+ * A node's own side of the migrations it takes part in, as source or destination: what
+ * the master started here, which the driver has copied, and what happens to them when
+ * the master that started them is replaced (they are orphaned, then resolved against the
+ * new master's table: finalized if it lists the destination in its new role, else
+ * cancelled).
+ */
+import type { Millis } from '../core/clock.js';
+import type { NodeId } from '../core/model.js';
+import type { MigrateStart } from '../protocol/messages.js';
+import type {
+  MigrationCancelEvent,
+  MigrationFinalizeEvent,
+  MigrationInfo,
+  MigrationSide,
+  MigrationStartEvent,
+  PartitionEvent,
+} from './coordinator-events.js';
+import type { MigrationHistory, MigrationOutcome } from './migration-history.js';
+import type { ClusterPartitionTable } from './partition-table.js';
+
+/** Reason given when a master change leaves a migration behind and the new table does not complete it. */
+export const MASTER_CHANGED_REASON = 'master changed';
+
+/** One migration this node takes part in. */
+export interface LocalMigration {
+  readonly info: MigrationInfo;
+  readonly side: MigrationSide;
+  state: 'running' | 'ready' | 'orphaned';
+  orphanDeadlineAt: Millis | undefined;
+}
+
+/** Why a `MigrateStart` was not taken. */
+export type StartRefusal = 'duplicate' | 'full' | 'not-participant';
+
+/** The local migrations of one node, at most `localMigrationsMax` of them. */
+export class LocalMigrations {
+  private readonly byId = new Map<string, LocalMigration>();
+
+  constructor(
+    private readonly self: NodeId,
+    private readonly localMigrationsMax: number,
+    private readonly history: MigrationHistory,
+  ) {}
+
+  /** Migrations this node takes part in now. */
+  get size(): number {
+    return this.byId.size;
+  }
+
+  /** The local migration with this id. */
+  get(migrationId: string): LocalMigration | undefined {
+    return this.byId.get(migrationId);
+  }
+
+  /** Take a `MigrateStart` from the current master; the event for the driver, or why not. */
+  start(msg: MigrateStart, now: Millis): MigrationStartEvent | StartRefusal {
+    if (this.byId.has(msg.migrationId)) return 'duplicate';
+    const side: MigrationSide | undefined = msg.destination === this.self ? 'destination' : msg.source === this.self ? 'source' : undefined;
+    if (side === undefined) return 'not-participant';
+    if (this.byId.size >= this.localMigrationsMax) return 'full';
+    const info: MigrationInfo = {
+      migrationId: msg.migrationId,
+      partition: msg.partition,
+      source: msg.source,
+      destination: msg.destination,
+      role: msg.role,
+      epoch: msg.epoch,
+      tableVersion: msg.tableVersion,
+    };
+    this.byId.set(info.migrationId, { info, side, state: 'running', orphanDeadlineAt: undefined });
+    this.history.start({ ...info, perspective: side, startedAt: now });
+    return { type: 'MigrationStart', migration: info, localRole: side };
+  }
+
+  /** The driver has copied an incoming migration; returns it when it was a running destination. */
+  markReady(migrationId: string): LocalMigration | undefined {
+    const local = this.byId.get(migrationId);
+    if (local === undefined || local.side !== 'destination' || local.state !== 'running') return undefined;
+    local.state = 'ready';
+    this.history.markReady(local.side, migrationId);
+    return local;
+  }
+
+  /** The migration committed under `epoch`. */
+  finalize(migrationId: string, epoch: number, now: Millis): MigrationFinalizeEvent | undefined {
+    const local = this.remove(migrationId, 'completed', now);
+    if (local === undefined) return undefined;
+    return { type: 'MigrationFinalize', migration: local.info, localRole: local.side, epoch };
+  }
+
+  /** The migration is called off. */
+  cancel(migrationId: string, reason: string, now: Millis): MigrationCancelEvent | undefined {
+    const local = this.remove(migrationId, 'cancelled', now, reason);
+    if (local === undefined) return undefined;
+    return { type: 'MigrationCancel', migration: local.info, localRole: local.side, reason };
+  }
+
+  /** The driver gave up on it; forget it without an event (the driver knows). */
+  fail(migrationId: string, reason: string, now: Millis): LocalMigration | undefined {
+    return this.remove(migrationId, 'failed', now, reason);
+  }
+
+  /** Finalize the local migrations among `completed` (ids a table update says committed). */
+  completed(completed: readonly string[], table: ClusterPartitionTable, now: Millis): PartitionEvent[] {
+    const events: PartitionEvent[] = [];
+    for (const id of completed) {
+      const local = this.byId.get(id);
+      if (local === undefined) continue;
+      const event = this.finalize(id, table.epoch(local.info.partition), now);
+      if (event !== undefined) events.push(event);
+    }
+    return events;
+  }
+
+  /**
+   * The master changed: every migration becomes an orphan until `deadlineAt` (even one
+   * started by the new master, which can only date from an earlier mastership of it).
+   */
+  orphanAll(deadlineAt: Millis): void {
+    for (const local of this.byId.values()) {
+      if (local.state === 'orphaned') continue;
+      local.state = 'orphaned';
+      local.orphanDeadlineAt = deadlineAt;
+    }
+  }
+
+  /**
+   * Settle orphans against the current master's table: finalized when it lists the
+   * destination in the migration's role (the old master committed it), else cancelled.
+   */
+  resolveOrphans(table: ClusterPartitionTable, now: Millis): PartitionEvent[] {
+    const events: PartitionEvent[] = [];
+    for (const [id, local] of [...this.byId]) {
+      if (local.state !== 'orphaned') continue;
+      const { partition, destination, role } = local.info;
+      const holds = role === 'owner' ? table.owner(partition) === destination : table.backups(partition).includes(destination);
+      const event = holds ? this.finalize(id, table.epoch(partition), now) : this.cancel(id, MASTER_CHANGED_REASON, now);
+      if (event !== undefined) events.push(event);
+    }
+    return events;
+  }
+
+  /** Cancel orphans whose deadline passed without a table from the new master. */
+  expireOrphans(now: Millis): PartitionEvent[] {
+    const events: PartitionEvent[] = [];
+    for (const [id, local] of [...this.byId]) {
+      if (local.state !== 'orphaned' || local.orphanDeadlineAt! > now) continue;
+      const event = this.cancel(id, MASTER_CHANGED_REASON, now);
+      if (event !== undefined) events.push(event);
+    }
+    return events;
+  }
+
+  /** Earliest orphan deadline, if any. */
+  nextDeadline(): Millis | undefined {
+    let next: Millis | undefined;
+    for (const local of this.byId.values()) {
+      if (local.orphanDeadlineAt !== undefined && (next === undefined || local.orphanDeadlineAt < next)) next = local.orphanDeadlineAt;
+    }
+    return next;
+  }
+
+  /** True when some migration waits for resolution after a master change. */
+  hasOrphans(): boolean {
+    for (const local of this.byId.values()) if (local.state === 'orphaned') return true;
+    return false;
+  }
+
+  private remove(migrationId: string, outcome: MigrationOutcome, now: Millis, reason?: string): LocalMigration | undefined {
+    const local = this.byId.get(migrationId);
+    if (local === undefined) return undefined;
+    this.byId.delete(migrationId);
+    this.history.finish(local.side, migrationId, outcome, now, reason);
+    return local;
+  }
+}

@@ -1,0 +1,71 @@
+// A node's own side of migrations: taking starts, refusing what it cannot take, and
+// settling orphans against the next master's table.
+import { describe, expect, it } from 'vitest';
+import type { MigrateStart } from '../../src/protocol/messages.js';
+import { ClusterPartitionTable } from '../../src/partitions/index.js';
+import { LocalMigrations, MASTER_CHANGED_REASON } from '../../src/partitions/migration-local.js';
+import { MigrationHistory } from '../../src/partitions/migration-history.js';
+
+function start(migrationId: string, partition: number, source = 'a', destination = 'me'): MigrateStart {
+  return { type: 'MigrateStart', migrationId, partition, source, destination, role: 'owner', epoch: 2, tableVersion: 1 };
+}
+
+describe('LocalMigrations', () => {
+  it('takes a start it is part of, once, and refuses beyond its maximum', () => {
+    const local = new LocalMigrations('me', 2, new MigrationHistory(8));
+    expect(local.start(start('m1', 0), 0)).toMatchObject({ type: 'MigrationStart', localRole: 'destination' });
+    expect(local.start(start('m1', 0), 0)).toBe('duplicate');
+    expect(local.start(start('m2', 1, 'x', 'y'), 0)).toBe('not-participant');
+    expect(local.start(start('m3', 1, 'me', 'y'), 0)).toMatchObject({ localRole: 'source' });
+    expect(local.start(start('m4', 2), 0)).toBe('full');
+  });
+
+  it('only a running destination can report ready, once', () => {
+    const local = new LocalMigrations('me', 8, new MigrationHistory(8));
+    local.start(start('m1', 0), 0);
+    local.start(start('m2', 1, 'me', 'y'), 0);
+    expect(local.markReady('m2')).toBeUndefined();
+    expect(local.markReady('m1')?.state).toBe('ready');
+    expect(local.markReady('m1')).toBeUndefined();
+  });
+
+  it('settles orphans: finalized when the table lists the destination in its role, else cancelled', () => {
+    const history = new MigrationHistory(8);
+    const local = new LocalMigrations('me', 8, history);
+    local.start(start('m1', 0), 0);
+    local.start(start('m2', 1), 0);
+    local.orphanAll(500);
+    expect(local.hasOrphans()).toBe(true);
+    expect(local.nextDeadline()).toBe(500);
+    const table = new ClusterPartitionTable(2);
+    table.applyAssignments([
+      { partition: 0, owner: 'me', backups: [] },
+      { partition: 1, owner: 'a', backups: [] },
+    ]);
+    const events = local.resolveOrphans(table, 10);
+    expect(events.map((e) => [e.type, 'migration' in e ? e.migration.migrationId : ''])).toEqual([
+      ['MigrationFinalize', 'm1'],
+      ['MigrationCancel', 'm2'],
+    ]);
+    expect(events[1]).toMatchObject({ reason: MASTER_CHANGED_REASON });
+    expect(local.size).toBe(0);
+    expect(history.list().map((r) => r.outcome)).toEqual(['completed', 'cancelled']);
+  });
+
+  it('cancels orphans whose deadline passes', () => {
+    const local = new LocalMigrations('me', 8, new MigrationHistory(8));
+    local.start(start('m1', 0), 0);
+    local.orphanAll(500);
+    expect(local.expireOrphans(499)).toEqual([]);
+    expect(local.expireOrphans(500)).toMatchObject([{ type: 'MigrationCancel', reason: MASTER_CHANGED_REASON }]);
+  });
+
+  it('finalizes the migrations a table update lists as completed', () => {
+    const local = new LocalMigrations('me', 8, new MigrationHistory(8));
+    local.start(start('m1', 0), 0);
+    const table = new ClusterPartitionTable(1);
+    table.applyAssignments([{ partition: 0, owner: 'me', backups: [] }]);
+    expect(local.completed(['m0', 'm1'], table, 5)).toMatchObject([{ type: 'MigrationFinalize', epoch: 1 }]);
+    expect(local.finalize('m1', 1, 6)).toBeUndefined();
+  });
+});
