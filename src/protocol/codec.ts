@@ -40,6 +40,7 @@ import {
   opForwardCodec,
   partitionTableUpdateCodec,
 } from './wire-partitions.js';
+import { serviceRequestCodec, serviceResponseCodec } from './wire-service.js';
 import { wireSize } from './wire-size.js';
 import {
   ackCodec,
@@ -81,6 +82,8 @@ const codecs: WireCodecTable = {
   SplitBrainProbeResponse: splitBrainProbeResponseCodec,
   MergeRequest: mergeRequestCodec,
   OpForward: opForwardCodec,
+  ServiceRequest: serviceRequestCodec,
+  ServiceResponse: serviceResponseCodec,
 };
 
 function codecOf(type: MessageType): WireCodec<Message> {

@@ -131,7 +131,10 @@ export interface MigrateData {
   readonly seq: number;
   /** Opaque to the protocol; the participant encodes it. */
   readonly payload: Uint8Array;
-  /** True on the last snapshot chunk of this service. */
+  /**
+   * True on the last snapshot chunk of this service; on a delta, true on the seal (the
+   * last delta streamed; later changes are sent one by one as they happen).
+   */
   readonly last: boolean;
 }
 
@@ -210,6 +213,45 @@ export interface OpForward {
   readonly origin: NodeId;
   readonly hops: number;
   readonly op: Uint8Array;
+}
+
+// ---------------------------------------------------------------------------------------
+// Partition-addressed service operations
+// ---------------------------------------------------------------------------------------
+
+/**
+ * An operation for the owner of `partition`, addressed to a hosted `service` (e.g. "kv").
+ * Sent as a request; the answer is a `ServiceResponse` with the same `opId`. A node that
+ * does not own the partition answers NOT_OWNER, or, when `forward` is set, sends it on to
+ * the owner it knows wrapped once in an `OpForward`.
+ */
+export interface ServiceRequest {
+  readonly type: 'ServiceRequest';
+  readonly service: string;
+  readonly partition: number;
+  readonly opId: string;
+  /** Whether a node that is not the owner may forward it instead of answering NOT_OWNER. */
+  readonly forward: boolean;
+  /** Opaque to the protocol; the service encodes it. */
+  readonly payload: Uint8Array;
+}
+
+/**
+ * The answer to a `ServiceRequest` (or an `OpForward` of one). `ok` carries the service's
+ * `payload`; a failure carries a catalogued `errorCode` and, for NOT_OWNER, the owner this
+ * node knows and its table version so the caller can retry there.
+ */
+export interface ServiceResponse {
+  readonly type: 'ServiceResponse';
+  readonly opId: string;
+  readonly ok: boolean;
+  readonly payload?: Uint8Array;
+  /** Present exactly when `ok` is false. */
+  readonly errorCode?: string;
+  readonly errorMessage?: string;
+  readonly owner?: NodeId;
+  readonly ownerAddress?: Address;
+  readonly tableVersion?: number;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -329,6 +371,8 @@ export type Message =
   | SplitBrainProbeResponse
   | MergeRequest
   | OpForward
+  | ServiceRequest
+  | ServiceResponse
   | Ping
   | PingReq
   | Ack

@@ -54,6 +54,9 @@ export const MESSAGE_TYPE_CODES = {
   MergeRequest: 66,
   // Forwarding
   OpForward: 80,
+  // Partition-addressed service operations
+  ServiceRequest: 96,
+  ServiceResponse: 97,
 } as const satisfies Record<MessageType, number>;
 
 const typeByCode: ReadonlyMap<number, MessageType> = new Map(

@@ -23,7 +23,6 @@ describe('graceful leave under a write load', () => {
     await waitFor(() => loop.count > 200, 'some writes before the leave');
 
     await leaving.node.leave();
-    console.log('sealed flushes', leaving.service.status().executor);
     // Everything the leaver held was moved before it left: it held nothing when it went.
     expect(leaving.service.store.size()).toBe(0);
     const atLeave = loop.count;

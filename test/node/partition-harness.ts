@@ -87,13 +87,19 @@ export function keys(count: number, prefix = 'key'): string[] {
   return Array.from({ length: count }, (_, i) => `${prefix}-${i}`);
 }
 
-/** Stop every node still running (errors ignored). */
+/** Stop every write loop and every node still running (errors ignored). */
 export async function stopNodes(nodes: readonly PartitionNode[]): Promise<void> {
+  await Promise.all([...WriteLoop.active].map((loop) => loop.stop()));
   await Promise.all(nodes.map((n) => n.node.stop().catch(() => undefined)));
 }
 
+/** Most errors a write loop records before it stops by itself (a failed test must not leave it spinning). */
+const WRITE_LOOP_ERRORS_MAX = 100;
+
 /** A write loop: `workers` writers put fresh keys until stopped, recording what was acknowledged and any error. */
 export class WriteLoop {
+  /** Loops not yet stopped, for cleanup after a failed test. */
+  static readonly active = new Set<WriteLoop>();
   readonly acked = new Map<string, number>();
   readonly errors: unknown[] = [];
   private running = true;
@@ -106,6 +112,7 @@ export class WriteLoop {
     prefix = 'w',
   ) {
     this.done = Promise.all(Array.from({ length: workers }, () => this.work(prefix))).then(() => undefined);
+    WriteLoop.active.add(this);
   }
 
   /** Writes acknowledged so far. */
@@ -116,6 +123,7 @@ export class WriteLoop {
   /** Stop and wait for the writes in flight. */
   async stop(): Promise<void> {
     this.running = false;
+    WriteLoop.active.delete(this);
     await this.done;
   }
 
@@ -129,6 +137,7 @@ export class WriteLoop {
         if ((this.acked.get(key) ?? -1) < i) this.acked.set(key, i);
       } catch (error) {
         this.errors.push(error);
+        if (this.errors.length >= WRITE_LOOP_ERRORS_MAX) this.running = false;
       }
     }
   }

@@ -150,6 +150,22 @@ export const messageArbitraries: Arbs = {
     hops: fc.integer({ min: 1, max: MAX_FORWARD_HOPS }),
     op: bytes,
   }),
+  ServiceRequest: fc.record({ type: t('ServiceRequest'), service: text(16, 1), partition: uint32, opId: id, forward: fc.boolean(), payload: bytes }),
+  ServiceResponse: fc.oneof(
+    fc.record({ type: t('ServiceResponse'), opId: id, ok: fc.constant(true), payload: fc.option(bytes, { nil: undefined }) }).map(compact),
+    fc
+      .record({
+        type: t('ServiceResponse'),
+        opId: id,
+        ok: fc.constant(false),
+        errorCode: text(20, 1),
+        errorMessage: fc.option(reason, { nil: undefined }),
+        owner: fc.option(id, { nil: undefined }),
+        ownerAddress: fc.option(address, { nil: undefined }),
+        tableVersion: fc.option(uint, { nil: undefined }),
+      })
+      .map(compact),
+  ),
 };
 
 /** Any message. */

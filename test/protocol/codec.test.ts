@@ -16,7 +16,7 @@ const messageTypes = Object.keys(MESSAGE_TYPE_CODES) as MessageType[];
 
 describe('samples', () => {
   it('cover every message type with at least one sample', () => {
-    expect(messageTypes).toHaveLength(27);
+    expect(messageTypes).toHaveLength(29);
     expect(Object.keys(samples).sort()).toEqual([...messageTypes].sort());
     for (const type of messageTypes) {
       expect(samples[type].length, type).toBeGreaterThan(0);
@@ -64,8 +64,9 @@ describe('encode/decode round trip', () => {
       HeartbeatComplaint: 21, ExplicitSuspicion: 22, PartitionTableUpdate: 32, FetchPartitionTable: 33,
       MigrateStart: 48, MigrateData: 49, MigrateReady: 50, MigrateFinalize: 51, MigrateCancel: 52,
       SplitBrainProbe: 64, SplitBrainProbeResponse: 65, MergeRequest: 66, OpForward: 80,
+      ServiceRequest: 96, ServiceResponse: 97,
     });
-    expect(new Set(Object.values(MESSAGE_TYPE_CODES)).size).toBe(27);
+    expect(new Set(Object.values(MESSAGE_TYPE_CODES)).size).toBe(29);
   });
 
   it('matches golden bytes for small messages', () => {
@@ -153,6 +154,10 @@ describe('encode validation', () => {
     ['summary missing', { type: 'SplitBrainProbe', from: 'a' }],
     ['empty seed', { type: 'MergeRequest', from: 'a', target: summary, seeds: [''] }],
     ['null optional is fine but a number is not', { type: 'LeaveRequest', nodeId: 'a', reason: 5 }],
+    ['service response failing without a code', { type: 'ServiceResponse', opId: 'o', ok: false }],
+    ['service response ok with a code', { type: 'ServiceResponse', opId: 'o', ok: true, errorCode: 'FLO_NOT_OWNER' }],
+    ['service request without a service', { ...samples.ServiceRequest[0]!, service: '' }],
+    ['service request forward not a boolean', { ...samples.ServiceRequest[0]!, forward: 1 }],
   ];
   it.each(cases)('%s -> FLO_INVALID_ARGUMENT', (_name, message) => {
     const error = expectCode(() => encode(message as Message), 'FLO_INVALID_ARGUMENT');

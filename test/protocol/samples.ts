@@ -142,6 +142,25 @@ export const samples: { readonly [T in MessageType]: readonly MessageOf<T>[] } =
     { type: 'OpForward', opId: 'op-1', partition: 3, origin: 'n2', hops: 1, op: new Uint8Array([1, 2, 3]) },
     { type: 'OpForward', opId: 'op-2', partition: 270, origin: 'n2', hops: 3, op: new Uint8Array(300) },
   ],
+  ServiceRequest: [
+    { type: 'ServiceRequest', service: 'kv', partition: 12, opId: 'n1/42', forward: false, payload: new Uint8Array([0x93, 1, 2, 3]) },
+    { type: 'ServiceRequest', service: 'entities', partition: 270, opId: 'op-9', forward: true, payload: new Uint8Array(0) },
+  ],
+  ServiceResponse: [
+    { type: 'ServiceResponse', opId: 'n1/42', ok: true },
+    { type: 'ServiceResponse', opId: 'n1/42', ok: true, payload: new Uint8Array([0xc0]) },
+    {
+      type: 'ServiceResponse',
+      opId: 'op-9',
+      ok: false,
+      errorCode: 'FLO_NOT_OWNER',
+      errorMessage: 'partition 270 is owned by n3',
+      owner: 'n3',
+      ownerAddress: '10.0.0.3:7946',
+      tableVersion: 12,
+    },
+    { type: 'ServiceResponse', opId: 'op-10', ok: false, errorCode: 'FLO_INVALID_ARGUMENT' },
+  ],
 };
 
 /** Every sample, flattened. */
