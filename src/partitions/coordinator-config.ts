@@ -49,7 +49,9 @@ export interface CoordinatorConfig extends PartitionConfig {
   /**
    * How long a new master waits for members to report their table versions before it
    * acts on the newest table it has. Unit: ms. Default 2,000. One round trip is enough
-   * when everyone answers; the wait only runs out when someone does not. Failover of the
+   * when everyone answers; the wait only runs out when someone does not. Members that
+   * have not answered are asked again every `tableFetchMinIntervalMs` (at least 50 ms),
+   * since a member answers only once its own view names the new master. Failover of the
    * old master's partitions waits for this, so keep it short. Below `migrationTimeoutMs`.
    */
   readonly handoverTimeoutMs: number;

@@ -28,6 +28,9 @@ export const UNKNOWN_MIGRATION_REASON = 'unknown migration';
 export const TIMED_OUT_REASON = 'timed out';
 
 /** A node id short and plain enough to prefix migration ids with; others are hashed. */
+/** Floor on the handover fetch re-send interval, so a zero fetch interval cannot spin. */
+export const HANDOVER_RESEND_INTERVAL_MS_MIN = 50;
+
 const plainIdPattern = /^[\x21-\x7e]{1,64}$/;
 
 /** The master duties of one mastership: created when this node becomes master, dropped when it stops. */
@@ -35,6 +38,13 @@ export class MasterDuties {
   private phaseValue: MasterPhase = 'syncing';
   private readonly syncAwaiting = new Set<NodeId>();
   private readonly syncDeadlineAt: Millis;
+  /**
+   * When the handover fetch is next re-sent to members that have not answered. A member
+   * ignores a fetch from a node its own view does not yet name master, and answers only
+   * once its view catches up; re-asking ends the sync one interval after that instead of
+   * waiting out the whole handover timeout.
+   */
+  private syncResendAt: Millis;
   private readonly plan: MigrationPlan;
   /** Unique to this mastership: the node and the view version it took over at. */
   private readonly idPrefix: string;
@@ -61,9 +71,18 @@ export class MasterDuties {
     const nodePart = plainIdPattern.test(ctx.self) ? ctx.self : `h${murmur3Utf8(ctx.self).toString(16)}`;
     this.idPrefix = `${nodePart}/${ctx.view().version}`;
     this.syncDeadlineAt = now + c.handoverTimeoutMs;
+    this.syncResendAt = now + this.syncResendIntervalMs();
     for (const m of ctx.view().members()) if (m.status !== 'dead' && m.nodeId !== ctx.self) this.syncAwaiting.add(m.nodeId);
-    for (const id of this.syncAwaiting) ctx.send(id, { type: 'FetchPartitionTable', from: ctx.self, knownVersion: ctx.table.version });
+    this.askForTables();
     if (this.syncAwaiting.size === 0) this.finishSync(now);
+  }
+
+  private syncResendIntervalMs(): number {
+    return Math.max(HANDOVER_RESEND_INTERVAL_MS_MIN, this.ctx.config.tableFetchMinIntervalMs);
+  }
+
+  private askForTables(): void {
+    for (const id of this.syncAwaiting) this.ctx.send(id, { type: 'FetchPartitionTable', from: this.ctx.self, knownVersion: this.ctx.table.version });
   }
 
   /** Syncing tables after taking over, or acting. */
@@ -143,7 +162,12 @@ export class MasterDuties {
   /** Sync deadline, due commits, migration timeouts and retries. */
   tick(now: Millis): void {
     if (this.phaseValue === 'syncing') {
-      if (now >= this.syncDeadlineAt) this.finishSync(now);
+      if (now >= this.syncDeadlineAt) {
+        this.finishSync(now);
+      } else if (now >= this.syncResendAt) {
+        this.syncResendAt = now + this.syncResendIntervalMs();
+        this.askForTables();
+      }
       return;
     }
     if (this.commitDueAt !== undefined && now >= this.commitDueAt) {
@@ -162,7 +186,7 @@ export class MasterDuties {
 
   /** When `tick` has work next. */
   nextDeadline(): Millis | undefined {
-    if (this.phaseValue === 'syncing') return this.syncDeadlineAt;
+    if (this.phaseValue === 'syncing') return Math.min(this.syncDeadlineAt, this.syncResendAt);
     const planned = this.plan.nextDeadline();
     if (this.commitDueAt === undefined) return planned;
     return planned === undefined ? this.commitDueAt : Math.min(planned, this.commitDueAt);

@@ -3,7 +3,7 @@
 // leave or turn suspect, and every replica of a partition is lost.
 import { describe, expect, it } from 'vitest';
 import type { NodeId } from '../../src/core/model.js';
-import { NO_OWNER, type ReplicaAssignment } from '../../src/partitions/index.js';
+import { DEFAULT_COORDINATOR_CONFIG, NO_OWNER, type ReplicaAssignment } from '../../src/partitions/index.js';
 import { SeededRandom } from '../../src/core/random.js';
 import { CoordinatorHarness, type HarnessOptions } from './coordinator-harness.js';
 import { expectBalanced } from './fixtures.js';
@@ -177,6 +177,27 @@ describe('PartitionCoordinator: the master dies mid-plan', () => {
     expect(h.coordinator('b').table().version).toBeGreaterThan(lastByA);
     expectConverged(h, ['b', 'c', 'd']);
     for (const id of ['b', 'c', 'd']) expect(h.node(id).copying.size).toBe(0);
+  });
+
+  it('finishes the handover soon after a lagging member learns of the new master, not at the timeout', () => {
+    const h = formed(['a', 'b', 'c']);
+    h.node('a').up = false;
+    const after = h.view.without('a');
+    h.view = after;
+    // b learns first; c's view still names a, so it ignores b's first handover fetch.
+    h.coordinator('b').onMembersView(after, h.now);
+    h.flush('b');
+    expect(h.coordinator('b').status().phase).toBe('syncing');
+    h.runFor(300);
+    expect(h.coordinator('b').status().phase).toBe('syncing');
+    const learnedAt = h.now;
+    h.coordinator('c').onMembersView(after, h.now);
+    h.flush('c');
+    h.runUntilTrue(() => h.coordinator('b').status().phase === 'active');
+    const handoverMs = DEFAULT_COORDINATOR_CONFIG.handoverTimeoutMs;
+    expect(h.now - learnedAt).toBeLessThan(handoverMs / 4);
+    h.settle();
+    expectConverged(h, ['b', 'c']);
   });
 
   it('takes over a table the old master published to others but not to it', () => {
