@@ -76,6 +76,14 @@ export interface SwimConfig {
    * dead learns it and refutes. Default 30000.
    */
   readonly gossipToTheDeadMs: number;
+  /**
+   * A member that gossips a Suspect or Dead about this node at an incarnation this node
+   * already refuted missed the refutation: it is answered directly with this node's
+   * current Alive, at most this often per sender. Default 500. Shorter heals such stale
+   * beliefs sooner under loss; longer spends fewer replies on a peer that keeps repeating
+   * an old rumour. (A Ping carrying the rumour is always answered on its Ack.)
+   */
+  readonly rebuttalIntervalMs: number;
   /** Most updates carried by one message. Default 20. */
   readonly gossipUpdatesPerMessageMax: number;
   /**
@@ -193,6 +201,7 @@ export const DEFAULT_SWIM_CONFIG: SwimConfig = Object.freeze({
   gossipIntervalMs: 200,
   gossipNodes: 3,
   gossipToTheDeadMs: 30_000,
+  rebuttalIntervalMs: 500,
   gossipUpdatesPerMessageMax: 20,
   gossipMessageBytesMax: 4096,
   gossipQueueMax: 4096,
@@ -232,7 +241,7 @@ type NumericKey = { [K in keyof SwimConfig]: SwimConfig[K] extends number ? K : 
 /** Fields that must be integers >= 1. */
 const POSITIVE_INTEGERS: readonly NumericKey[] = [
   'probeIntervalMs', 'probeTimeoutMs', 'suspicionMult', 'suspicionMaxTimeoutMult', 'retransmitMult',
-  'gossipIntervalMs', 'gossipNodes', 'gossipUpdatesPerMessageMax', 'gossipMessageBytesMax', 'gossipQueueMax',
+  'gossipIntervalMs', 'gossipNodes', 'rebuttalIntervalMs', 'gossipUpdatesPerMessageMax', 'gossipMessageBytesMax', 'gossipQueueMax',
   'pushPullIntervalMs', 'pushPullStatesMax', 'tombstoneMs', 'reconnectIntervalMs', 'reconnectTimeoutMs', 'failedMembersMax', 'leaveTimeoutMs', 'leaveFanout', 'joinAttemptsMax',
   'joinBackoffInitialMs', 'joinBackoffMaxMs', 'seedFormAfterAttempts', 'heartbeatIntervalMs', 'heartbeatSuspectedMax',
   'complaintWindowMs', 'complaintThreshold', 'complaintsTrackedMax', 'admissionTimeoutMs', 'admissionsPendingMax',

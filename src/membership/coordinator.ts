@@ -8,6 +8,7 @@
  */
 import type { Millis } from '../core/clock.js';
 import { assert, ErrorCatalog, FlotillaError, type ErrorCode } from '../core/errors.js';
+import { compareIncarnation } from '../core/incarnation.js';
 import type { Address, MemberRecord, MembersViewData, NodeId, NodeInfo } from '../core/model.js';
 import type {
   ExplicitSuspicion,
@@ -23,7 +24,7 @@ import { Admissions, screenJoin, type AuthTokenMaker, type JoinVerifier } from '
 import { Complaints } from './complaints.js';
 import { compareAge, sameRecords, statusFor, ViewBook } from './master-view.js';
 import type { Runtime } from './runtime.js';
-import { earliest } from './runtime.js';
+import { earlier } from './runtime.js';
 import type { Transitions } from './transitions.js';
 
 /** Reason sent by a seed that is itself still joining. */
@@ -144,7 +145,7 @@ export class Coordinator {
   nextDeadline(): Millis | undefined {
     const publishAt = this.isMaster() && this.dirty ? this.publishDueAt() : undefined;
     const heartbeatAt = this.joined && !this.isMaster() && this.masterId !== undefined ? this.nextHeartbeatAt : undefined;
-    return earliest(publishAt, heartbeatAt);
+    return earlier(publishAt, heartbeatAt);
   }
 
   tick(now: Millis): void {
@@ -322,9 +323,13 @@ export class Coordinator {
 
   private adopt(view: MembersViewData, now: Millis): void {
     if (!this.book.offer(view)) return;
+    // Every member receives the view itself, so what it teaches is not re-gossiped.
     for (const r of view.members) {
       if (r.nodeId === this.rt.selfId || r.status === 'dead') continue;
-      this.transitions.applyAlive({ type: 'Alive', node: r.nodeId, incarnation: r.incarnation, address: r.address, tags: r.tags }, now);
+      // Mostly the members are known here at that incarnation already, which changes nothing.
+      const known = this.rt.members.get(r.nodeId);
+      if (known !== undefined && compareIncarnation(r.incarnation, known.incarnation) <= 0) continue;
+      this.transitions.applyAlive({ type: 'Alive', node: r.nodeId, incarnation: r.incarnation, address: r.address, tags: r.tags }, now, false);
     }
     this.rt.emit({ type: 'ViewChanged', at: now, view });
     this.masterCheck = true;

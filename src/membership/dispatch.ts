@@ -27,29 +27,35 @@ export interface MachineParts {
 export function dispatchMessage(parts: MachineParts, from: Address, message: Message, now: Millis): void {
   const { transitions, prober, dissemination, coordinator } = parts;
   switch (message.type) {
-    case 'Ping':
-      for (const u of message.updates) transitions.apply(u, now);
-      prober.onPing(from, message);
+    case 'Ping': {
+      // An accusation of this node on a Ping is answered on the Ack itself, not separately.
+      let accused = false;
+      for (const u of message.updates) {
+        if (u.type !== 'Alive' && u.node === parts.rt.selfId) accused = true;
+        transitions.apply(u, now);
+      }
+      prober.onPing(from, message, accused);
       coordinator.noteTalker(message.from, from, now);
       return;
+    }
     case 'PingReq':
-      for (const u of message.updates) transitions.apply(u, now);
+      for (const u of message.updates) transitions.apply(u, now, from);
       prober.onPingReq(from, message, now);
       return;
     case 'Ack':
       prober.onAck(message);
-      for (const u of message.updates) transitions.apply(u, now);
+      for (const u of message.updates) transitions.apply(u, now, from);
       return;
     case 'Nack':
       prober.onNack(message);
       return;
     case 'Gossip':
-      dissemination.onGossip(message, now);
+      dissemination.onGossip(from, message, now);
       return;
     case 'Alive':
     case 'Suspect':
     case 'Dead':
-      transitions.apply(message, now);
+      transitions.apply(message, now, from);
       return;
     case 'PushPull':
       dissemination.onPushPull(from, message, now);

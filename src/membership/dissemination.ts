@@ -6,13 +6,14 @@
  * idle cluster costs no ticks beyond probing.
  */
 import type { Millis } from '../core/clock.js';
+import { compareIncarnation } from '../core/incarnation.js';
 import type { Address, NodeId } from '../core/model.js';
 import type { Gossip, PushPull, PushPullEntry } from '../protocol/messages.js';
 import { pushPullIntervalFor } from './config.js';
 import type { MemberEntry } from './member-list.js';
 import { FailedMembers } from './reconnect.js';
 import type { Runtime } from './runtime.js';
-import { earliest } from './runtime.js';
+import { earlier } from './runtime.js';
 import type { Transitions } from './transitions.js';
 
 /** Gossip rounds and push-pull anti-entropy. */
@@ -22,6 +23,7 @@ export class Dissemination {
   private nextPushPullAt: Millis | undefined;
   private nextReconnectAt: Millis | undefined;
   private running = false;
+  private statesCache: { readonly version: number; readonly states: readonly PushPullEntry[]; readonly truncated: boolean } | undefined;
   /** Failed members to try reconnecting to. */
   readonly failed: FailedMembers;
 
@@ -50,7 +52,15 @@ export class Dissemination {
     this.nextReconnectAt = undefined;
   }
 
-  /** Schedules a gossip round if updates wait and none is scheduled. */
+  /**
+   * Schedules a gossip round if updates wait and none is scheduled: at once when the last
+   * round is more than an interval old, else one interval after it. So news is passed on
+   * the moment it arrives (memberlist waits for its next ticker round, half an interval
+   * on average per hop), while a node still runs at most one round per interval. Measured
+   * in the simulator: a tag reaches 99% of 100 or 500 members in under 10 ms instead of
+   * 300 to 500 ms, for about the same number of Gossip messages per update (each update is
+   * sent `retransmitLimit` times either way; immediacy changes when, not how often).
+   */
   arm(now: Millis): void {
     if (!this.running || this.nextGossipAt !== undefined || this.rt.gossip.size === 0) return;
     const last = this.lastGossipAt;
@@ -64,7 +74,7 @@ export class Dissemination {
   }
 
   nextDeadline(): Millis | undefined {
-    return earliest(this.nextGossipAt, this.nextPushPullAt, this.nextReconnectAt);
+    return earlier(earlier(this.nextGossipAt, this.nextPushPullAt), this.nextReconnectAt);
   }
 
   tick(now: Millis): void {
@@ -74,8 +84,8 @@ export class Dissemination {
   }
 
   /** An incoming Gossip message: apply each update. */
-  onGossip(gossip: Gossip, now: Millis): void {
-    for (const update of gossip.updates) this.transitions.apply(update, now);
+  onGossip(from: Address, gossip: Gossip, now: Millis): void {
+    for (const update of gossip.updates) this.transitions.apply(update, now, from);
   }
 
   /**
@@ -87,11 +97,11 @@ export class Dissemination {
       this.rt.counters.ignored++;
       return;
     }
-    if (!msg.reply) {
-      const replyTo = msg.states.find((s) => s.nodeId === msg.from)?.address ?? this.rt.members.get(msg.from)?.address ?? from;
-      this.rt.send(replyTo, this.pushPullMessage(false, true));
-    }
-    this.merge(msg.states, msg.from, now);
+    const replyTo = msg.states.find((s) => s.nodeId === msg.from)?.address ?? this.rt.members.get(msg.from)?.address ?? from;
+    // A request is answered with this node's full state, which already rebuts whatever it says about this node.
+    if (!msg.reply) this.rt.send(replyTo, this.pushPullMessage(msg.join, true));
+    // The answer to a join is the cluster's own state: the cluster needs none of it re-gossiped.
+    this.merge(msg.states, msg.from, now, msg.reply ? replyTo : undefined, !(msg.reply && msg.join));
   }
 
   /** Sends this node's state to `to`, as a join (first exchange) or a routine one. */
@@ -100,38 +110,64 @@ export class Dissemination {
     this.rt.send(to, this.pushPullMessage(join, false));
   }
 
-  /** Merges the member list `sender` sent (memberlist's mergeState). */
-  merge(states: readonly PushPullEntry[], sender: NodeId, now: Millis): void {
+  /**
+   * Merges the member list `sender` sent (memberlist's mergeState); `senderAddress`, when
+   * given, is answered directly if the list still accuses this node of an old incarnation.
+   * With `regossip` false, members learned alive are not queued for gossip.
+   */
+  merge(states: readonly PushPullEntry[], sender: NodeId, now: Millis, senderAddress?: Address, regossip = true): void {
     const limit = Math.min(states.length, this.rt.config.pushPullStatesMax);
     if (states.length > limit) this.rt.counters.pushPullTruncated++;
+    const selfId = this.rt.selfId;
     for (let i = 0; i < limit; i++) {
       const s = states[i]!;
+      if (s.state === 'alive' && s.nodeId !== selfId) {
+        // The common case, an alive member known here at that incarnation or later, changes nothing.
+        const known = this.rt.members.get(s.nodeId);
+        if (known !== undefined && compareIncarnation(s.incarnation, known.incarnation) <= 0) continue;
+      }
       switch (s.state) {
         case 'alive':
-          this.transitions.applyAlive({ type: 'Alive', node: s.nodeId, incarnation: s.incarnation, address: s.address, tags: s.tags }, now);
+          this.transitions.applyAlive({ type: 'Alive', node: s.nodeId, incarnation: s.incarnation, address: s.address, tags: s.tags }, now, regossip);
           break;
         case 'left':
-          this.transitions.applyDead({ type: 'Dead', node: s.nodeId, incarnation: s.incarnation, from: sender, left: true }, now);
+          this.transitions.applyDead({ type: 'Dead', node: s.nodeId, incarnation: s.incarnation, from: sender, left: true }, now, senderAddress);
           break;
         default:
           // A remote death is only a suspicion here: this node gives the member its chance to refute.
-          this.transitions.applySuspect({ type: 'Suspect', node: s.nodeId, incarnation: s.incarnation, from: sender }, now);
+          this.transitions.applySuspect({ type: 'Suspect', node: s.nodeId, incarnation: s.incarnation, from: sender }, now, senderAddress);
       }
     }
   }
 
-  private pushPullMessage(join: boolean, reply: boolean): PushPull & { states: PushPullEntry[] } {
-    const states: PushPullEntry[] = [];
-    const self = this.rt.members.self();
-    states.push(toEntry(self));
-    for (const entry of this.rt.members.all()) {
-      if (states.length >= this.rt.config.pushPullStatesMax) {
-        this.rt.counters.pushPullTruncated++;
-        break;
+  private pushPullMessage(join: boolean, reply: boolean): PushPull {
+    return { type: 'PushPull', from: this.rt.selfId, join, reply, clusterId: this.rt.clusterId, states: this.currentStates() };
+  }
+
+  /**
+   * This node's member list as push-pull entries (self first). Built once per change of
+   * the member list and shared by every exchange until the next one; never mutated.
+   */
+  private currentStates(): readonly PushPullEntry[] {
+    const version = this.rt.members.version;
+    let cache = this.statesCache;
+    if (cache === undefined || cache.version !== version) {
+      const states: PushPullEntry[] = [];
+      const self = this.rt.members.self();
+      states.push(toEntry(self));
+      let truncated = false;
+      for (const entry of this.rt.members.all()) {
+        if (states.length >= this.rt.config.pushPullStatesMax) {
+          truncated = true;
+          break;
+        }
+        if (entry !== self) states.push(toEntry(entry));
       }
-      if (entry !== self) states.push(toEntry(entry));
+      cache = { version, states, truncated };
+      this.statesCache = cache;
     }
-    return { type: 'PushPull', from: this.rt.selfId, join, reply, clusterId: this.rt.clusterId, states };
+    if (cache.truncated) this.rt.counters.pushPullTruncated++;
+    return cache.states;
   }
 
   private gossipRound(now: Millis): void {
@@ -158,11 +194,11 @@ export class Dissemination {
     this.nextReconnectAt = now + this.rt.config.reconnectIntervalMs;
     const target = this.failed.pick(now, this.rt.random);
     if (target === undefined) return;
-    const message = this.pushPullMessage(false, false);
+    let message = this.pushPullMessage(false, false);
     if (this.rt.members.get(target.nodeId) === undefined) {
       // Forgotten here already: still tell it that it is held dead, so it refutes.
       const entry: PushPullEntry = { nodeId: target.nodeId, address: target.address, incarnation: target.incarnation, state: 'dead', tags: {} };
-      message.states.push(entry);
+      message = { ...message, states: [...message.states, entry] };
     }
     this.rt.counters.pushPulls++;
     this.rt.send(target.address, message);

@@ -48,13 +48,31 @@ export interface TakeLimits {
   readonly countMax: number;
   /** Most bytes (sum of update sizes) to return. */
   readonly bytesMax: number;
+  /** Nodes whose queued update must stay queued (the message already says something about them). */
+  readonly excludeKeys?: readonly NodeId[] | undefined;
+}
+
+/** A queued update linked into its (priority, transmits) bucket. */
+interface Slot extends QueuedUpdate {
+  prev: Slot | undefined;
+  next: Slot | undefined;
+}
+
+/**
+ * One bucket: an intrusive doubly linked list in arrival order, so appending, unlinking
+ * and scanning cost no hashing and no allocation (gossip is picked for every message).
+ */
+interface Bucket {
+  head: Slot | undefined;
+  tail: Slot | undefined;
+  size: number;
 }
 
 /** Priority-ordered, transmit-limited, bounded queue of gossip updates. */
 export class GossipQueue {
   /** buckets[priority][transmits]: entries in arrival order (oldest first). */
-  private readonly buckets: Map<NodeId, QueuedUpdate>[][] = [[], [], [], []];
-  private readonly byKey = new Map<NodeId, QueuedUpdate>();
+  private readonly buckets: Bucket[][] = [[], [], [], []];
+  private readonly byKey = new Map<NodeId, Slot>();
   private droppedCount = 0;
 
   constructor(
@@ -90,17 +108,17 @@ export class GossipQueue {
     const key = update.node;
     this.remove(key);
     if (this.byKey.size >= this.capacityMax) this.dropLeastValuable();
-    const entry: QueuedUpdate = { key, update, priority, sizeBytes: this.sizeOf(update), transmits: 0 };
-    this.bucket(priority, 0).set(key, entry);
-    this.byKey.set(key, entry);
+    const slot: Slot = { key, update, priority, sizeBytes: this.sizeOf(update), transmits: 0, prev: undefined, next: undefined };
+    append(this.bucket(priority, 0), slot);
+    this.byKey.set(key, slot);
   }
 
   /** Removes any update about `key`; true when one was queued. */
   remove(key: NodeId): boolean {
-    const entry = this.byKey.get(key);
-    if (entry === undefined) return false;
+    const slot = this.byKey.get(key);
+    if (slot === undefined) return false;
     this.byKey.delete(key);
-    this.buckets[entry.priority]![entry.transmits]?.delete(key);
+    unlink(this.buckets[slot.priority]![slot.transmits]!, slot);
     return true;
   }
 
@@ -110,33 +128,37 @@ export class GossipQueue {
    * update counts one transmit and leaves the queue once it reaches `transmitLimit`.
    */
   take(limits: TakeLimits): QueuedUpdate[] {
-    const picked: QueuedUpdate[] = [];
+    const picked: Slot[] = [];
     if (this.byKey.size === 0 || limits.countMax <= 0 || limits.bytesMax <= 0) return picked;
     let bytesLeft = limits.bytesMax;
     let skips = 0;
+    const exclude = limits.excludeKeys;
     scan: for (const priority of PRIORITIES_HIGH_TO_LOW) {
       const byTransmits = this.buckets[priority]!;
       for (let transmits = 0; transmits < byTransmits.length; transmits++) {
-        const bucket = byTransmits[transmits];
-        if (bucket === undefined || bucket.size === 0) continue;
+        const bucket = byTransmits[transmits]!;
+        if (bucket.size === 0) continue;
         if (transmits >= limits.transmitLimit) {
           // The cluster shrank since these were sent: they have been sent enough.
-          for (const key of [...bucket.keys()]) this.remove(key);
+          for (let slot = bucket.head; slot !== undefined; slot = slot.next) this.byKey.delete(slot.key);
+          bucket.head = bucket.tail = undefined;
+          bucket.size = 0;
           continue;
         }
-        for (const entry of bucket.values()) {
-          if (entry.sizeBytes > bytesLeft) {
+        for (let slot = bucket.head; slot !== undefined; slot = slot.next) {
+          if (exclude !== undefined && exclude.includes(slot.key)) continue;
+          if (slot.sizeBytes > bytesLeft) {
             if (++skips >= GOSSIP_SKIPS_MAX) break scan;
             continue;
           }
-          picked.push(entry);
-          bytesLeft -= entry.sizeBytes;
+          picked.push(slot);
+          bytesLeft -= slot.sizeBytes;
           if (picked.length >= limits.countMax) break scan;
         }
       }
     }
     // Move after the scan so an entry promoted to the next bucket is not picked twice.
-    for (const entry of picked) this.countTransmit(entry, limits.transmitLimit);
+    for (const slot of picked) this.countTransmit(slot, limits.transmitLimit);
     return picked;
   }
 
@@ -145,43 +167,56 @@ export class GossipQueue {
     const out: QueuedUpdate[] = [];
     for (const priority of PRIORITIES_HIGH_TO_LOW) {
       for (const bucket of this.buckets[priority]!) {
-        if (bucket !== undefined) out.push(...bucket.values());
+        for (let slot = bucket.head; slot !== undefined; slot = slot.next) out.push(slot);
       }
     }
     return out;
   }
 
-  private countTransmit(entry: QueuedUpdate, transmitLimit: number): void {
-    this.buckets[entry.priority]![entry.transmits]!.delete(entry.key);
-    entry.transmits++;
-    if (entry.transmits >= transmitLimit) {
-      this.byKey.delete(entry.key);
+  private countTransmit(slot: Slot, transmitLimit: number): void {
+    unlink(this.buckets[slot.priority]![slot.transmits]!, slot);
+    slot.transmits++;
+    if (slot.transmits >= transmitLimit) {
+      this.byKey.delete(slot.key);
       return;
     }
-    this.bucket(entry.priority, entry.transmits).set(entry.key, entry);
+    append(this.bucket(slot.priority, slot.transmits), slot);
   }
 
-  private bucket(priority: GossipPriority, transmits: number): Map<NodeId, QueuedUpdate> {
+  private bucket(priority: GossipPriority, transmits: number): Bucket {
     const byTransmits = this.buckets[priority]!;
-    let bucket = byTransmits[transmits];
-    if (bucket === undefined) {
-      for (let i = byTransmits.length; i <= transmits; i++) byTransmits.push(new Map());
-      bucket = byTransmits[transmits]!;
-    }
-    return bucket;
+    for (let i = byTransmits.length; i <= transmits; i++) byTransmits.push({ head: undefined, tail: undefined, size: 0 });
+    return byTransmits[transmits]!;
   }
 
   private dropLeastValuable(): void {
     for (let priority = 0; priority < this.buckets.length; priority++) {
       const byTransmits = this.buckets[priority]!;
       for (let transmits = byTransmits.length - 1; transmits >= 0; transmits--) {
-        const bucket = byTransmits[transmits];
-        if (bucket === undefined || bucket.size === 0) continue;
-        const oldest = bucket.keys().next().value as NodeId;
-        this.remove(oldest);
+        const oldest = byTransmits[transmits]!.head;
+        if (oldest === undefined) continue;
+        this.remove(oldest.key);
         this.droppedCount++;
         return;
       }
     }
   }
+}
+
+function append(bucket: Bucket, slot: Slot): void {
+  slot.prev = bucket.tail;
+  slot.next = undefined;
+  if (bucket.tail === undefined) bucket.head = slot;
+  else bucket.tail.next = slot;
+  bucket.tail = slot;
+  bucket.size++;
+}
+
+function unlink(bucket: Bucket, slot: Slot): void {
+  if (slot.prev === undefined) bucket.head = slot.next;
+  else slot.prev.next = slot.next;
+  if (slot.next === undefined) bucket.tail = slot.prev;
+  else slot.next.prev = slot.prev;
+  slot.prev = slot.next = undefined;
+  bucket.size--;
 }

@@ -50,11 +50,25 @@ export class MemberList {
    */
   private readonly tombstones: Tombstone[] = [];
   private tombstoneHead = 0;
+  private changes = 0;
 
   constructor(
     readonly selfId: NodeId,
     private readonly tombstoneMs: number,
   ) {}
+
+  /**
+   * Bumped by every change to the list or to an entry (see `touch`), so derived data (the
+   * push-pull state list) can be cached until the next change.
+   */
+  get version(): number {
+    return this.changes;
+  }
+
+  /** Records a change made to an entry in place (incarnation, address, tags). */
+  touch(): void {
+    this.changes++;
+  }
 
   /** Number of known members, tombstones included. */
   get size(): number {
@@ -85,9 +99,17 @@ export class MemberList {
     return this.entries.values();
   }
 
+  /** Snapshots of the alive members (self included) whose tags satisfy `match`. */
+  aliveWhere(match: (tags: Tags) => boolean): Member[] {
+    const out: Member[] = [];
+    for (const entry of this.entries.values()) if (entry.state === 'alive' && match(entry.tags)) out.push(snapshotMember(entry));
+    return out;
+  }
+
   /** Adds a member not known before. */
   add(entry: MemberEntry): void {
     assert(!this.entries.has(entry.nodeId), `member ${entry.nodeId} added twice`);
+    this.changes++;
     this.entries.set(entry.nodeId, entry);
     this.slot.set(entry.nodeId, this.ids.length);
     this.ids.push(entry.nodeId);
@@ -98,6 +120,7 @@ export class MemberList {
   /** Moves `entry` to `state` at `now`, keeping counts and tombstones current. */
   setState(entry: MemberEntry, state: SwimState, now: Millis): void {
     assert(!(entry.nodeId === this.selfId && state === 'dead'), 'self is never marked dead locally');
+    this.changes++;
     this.counts[entry.state]--;
     this.counts[state]++;
     entry.state = state;
@@ -160,6 +183,7 @@ export class MemberList {
   }
 
   private remove(entry: MemberEntry): void {
+    this.changes++;
     this.entries.delete(entry.nodeId);
     this.counts[entry.state]--;
     const index = this.slot.get(entry.nodeId)!;

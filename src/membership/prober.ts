@@ -7,10 +7,11 @@
  */
 import type { Millis } from '../core/clock.js';
 import type { Address, NodeId } from '../core/model.js';
-import type { Ack, Nack, Ping, PingReq } from '../protocol/messages.js';
+import type { Ack, GossipUpdate, Nack, Ping, PingReq } from '../protocol/messages.js';
 import { failedProbeAwarenessDelta } from './awareness.js';
+import type { MemberEntry } from './member-list.js';
 import type { Runtime } from './runtime.js';
-import { earliest } from './runtime.js';
+import { earlier } from './runtime.js';
 import type { Transitions } from './transitions.js';
 
 /**
@@ -54,6 +55,7 @@ export class Prober {
   /** Indirect probes run for others, in creation (and so deadline) order. */
   private readonly relays = new Map<number, Relay>();
   private readonly priorityTargets: NodeId[] = [];
+  private lastProbeable: MemberEntry | undefined;
 
   constructor(
     private readonly rt: Runtime,
@@ -84,8 +86,8 @@ export class Prober {
   nextDeadline(): Millis | undefined {
     const probe = this.probe;
     const indirectAt = probe !== undefined && !probe.acked && !probe.indirectSent ? probe.timeoutAt : undefined;
-    const firstRelay = this.relays.values().next();
-    return earliest(this.nextProbeAt, indirectAt, firstRelay.done === true ? undefined : firstRelay.value.deadline);
+    const firstRelayAt = this.relays.size === 0 ? undefined : this.relays.values().next().value?.deadline;
+    return earlier(earlier(this.nextProbeAt, indirectAt), firstRelayAt);
   }
 
   tick(now: Millis): void {
@@ -98,17 +100,26 @@ export class Prober {
     }
   }
 
-  /** A direct probe of this node: answer with an Ack carrying gossip. */
-  onPing(from: Address, ping: Ping): void {
+  /**
+   * A direct probe of this node: answer with an Ack carrying gossip. When the Ping
+   * `accused` this node (a Suspect or Dead about it), the Ack leads with this node's
+   * current Alive, so a prober that missed the refutation learns it from its own probe.
+   */
+  onPing(from: Address, ping: Ping, accused = false): void {
     if (ping.target !== this.rt.selfId) {
       // Meant for a previous owner of this address.
       this.rt.counters.ignored++;
       return;
     }
     const base: Ack = { type: 'Ack', seqNo: ping.seqNo, from: this.rt.selfId, updates: [] };
+    const prefix: GossipUpdate[] = [];
+    if (accused && !this.transitions.leaving) prefix.push(this.transitions.selfAlive());
     // A member this node suspects or holds dead is told so on the Ack, so it refutes at once.
-    const sender = this.rt.members.get(ping.from);
-    const prefix = sender !== undefined && (sender.state === 'dead' || sender.state === 'suspect') ? [{ type: 'Suspect' as const, node: ping.from, incarnation: sender.incarnation, from: this.rt.selfId }] : [];
+    const { members } = this.rt;
+    const sender = members.count('suspect') + members.count('dead') === 0 ? undefined : members.get(ping.from);
+    if (sender !== undefined && (sender.state === 'dead' || sender.state === 'suspect')) {
+      prefix.push({ type: 'Suspect', node: ping.from, incarnation: sender.incarnation, from: this.rt.selfId });
+    }
     this.rt.sendWithGossip(from, base, prefix);
   }
 
@@ -164,12 +175,12 @@ export class Prober {
   }
 
   private startProbe(now: Millis): void {
-    const { config, members, awareness } = this.rt;
+    const { config, awareness } = this.rt;
     this.probe = undefined;
     this.nextProbeAt = now + awareness.scale(config.probeIntervalMs);
-    const target = this.pickTarget();
-    if (target === undefined) return;
-    const entry = members.get(target)!;
+    const entry = this.pickTarget();
+    if (entry === undefined) return;
+    const target = entry.nodeId;
     const seqNo = ++this.seqNo;
     this.probe = {
       seqNo,
@@ -185,20 +196,36 @@ export class Prober {
     this.rt.counters.probes++;
     const base: Ping = { type: 'Ping', seqNo, from: this.rt.selfId, target, updates: [] };
     // A suspect hears of its suspicion on the probe itself, so it can refute at once.
-    const prefix = entry.state === 'alive' ? [] : [{ type: 'Suspect' as const, node: target, incarnation: entry.incarnation, from: this.rt.selfId }];
+    const prefix = entry.state === 'alive' ? undefined : [{ type: 'Suspect' as const, node: target, incarnation: entry.incarnation, from: this.rt.selfId }];
     this.rt.sendWithGossip(entry.address, base, prefix);
   }
 
-  private pickTarget(): NodeId | undefined {
-    const probeable = (id: NodeId): boolean => {
-      const entry = this.rt.members.get(id);
-      return entry !== undefined && id !== this.rt.selfId && (entry.state === 'alive' || entry.state === 'suspect');
-    };
+  /**
+   * Whether `id` is another member alive or suspect (made once: it runs for every probe).
+   * Remembers the entry it accepted last, which is the one the probe order returns.
+   */
+  private readonly probeable = (id: NodeId): boolean => {
+    const entry = this.probeableEntry(id);
+    if (entry === undefined) return false;
+    this.lastProbeable = entry;
+    return true;
+  };
+
+  /** The entry of `id` when it is another member alive or suspect. */
+  private probeableEntry(id: NodeId): MemberEntry | undefined {
+    const entry = this.rt.members.get(id);
+    return entry !== undefined && id !== this.rt.selfId && (entry.state === 'alive' || entry.state === 'suspect') ? entry : undefined;
+  }
+
+  private pickTarget(): MemberEntry | undefined {
     while (this.priorityTargets.length > 0) {
-      const id = this.priorityTargets.shift()!;
-      if (probeable(id)) return id;
+      const entry = this.probeableEntry(this.priorityTargets.shift()!);
+      if (entry !== undefined) return entry;
     }
-    return this.rt.probeOrder.next(probeable, probeable);
+    this.lastProbeable = undefined;
+    const id = this.rt.probeOrder.next(this.probeable, this.probeable);
+    const entry = this.lastProbeable as MemberEntry | undefined;
+    return id !== undefined && entry?.nodeId === id ? entry : undefined;
   }
 
   private sendIndirect(probe: ActiveProbe): void {

@@ -7,9 +7,11 @@
  * that still sees the view's oldest member holds the tie-breaker at exactly half.
  */
 import type { Millis } from '../core/clock.js';
+import type { MemberRecord, NodeId } from '../core/model.js';
+import type { MemberEntry } from './member-list.js';
 import { QuorumDetector, type QuorumState } from './quorum-detector.js';
 import type { Runtime } from './runtime.js';
-import { earliest } from './runtime.js';
+import { earlier } from './runtime.js';
 
 /** Expected size, live count and the PartitionDetected events. */
 export class QuorumWatch {
@@ -23,7 +25,14 @@ export class QuorumWatch {
   /** Whether the detector has had its first update. */
   private fed = false;
 
-  constructor(private readonly rt: Runtime) {
+  /** The view's oldest member (the tie-breaker) and its entry here, if known. */
+  private tieBreakerId: NodeId | undefined;
+  private tieBreakerEntry: MemberEntry | undefined;
+
+  constructor(
+    private readonly rt: Runtime,
+    private readonly oldestInView: () => MemberRecord | undefined,
+  ) {
     this.detector = new QuorumDetector({ expectedSize: 1, gracePeriodMs: rt.config.quorumGraceMs });
   }
 
@@ -69,12 +78,33 @@ export class QuorumWatch {
     this.report(now);
   }
 
+  /**
+   * Whether this side holds the tie-breaker: it sees the view's oldest member alive or
+   * suspect (or is it). Asked after every input, so the oldest's entry is looked up once
+   * per view and then kept current by `onMemberChange`.
+   */
+  holdsTieBreaker(): boolean {
+    const oldest = this.oldestInView();
+    if (oldest === undefined || oldest.nodeId === this.rt.selfId) return true;
+    if (oldest.nodeId !== this.tieBreakerId) {
+      this.tieBreakerId = oldest.nodeId;
+      this.tieBreakerEntry = this.rt.members.get(oldest.nodeId);
+    }
+    const state = this.tieBreakerEntry?.state;
+    return state === 'alive' || state === 'suspect';
+  }
+
+  /** An entry changed or was added (the only way a forgotten member comes back). */
+  onMemberChange(entry: MemberEntry): void {
+    if (entry.nodeId === this.tieBreakerId) this.tieBreakerEntry = entry;
+  }
+
   nextDeadline(): Millis | undefined {
     if (!this.active) return undefined;
     const forget = this.belowSince === undefined ? undefined : this.belowSince + this.rt.config.quorumExpectedSizeMemoryMs;
     const after = this.detector.partitionedAfter();
     // The detector turns partitioned strictly after `after`; one millisecond later is the first tick that sees it.
-    return earliest(forget, !this.partitioned && after !== undefined ? after + 1 : undefined);
+    return earlier(forget, !this.partitioned && after !== undefined ? after + 1 : undefined);
   }
 
   tick(now: Millis): void {
@@ -96,7 +126,10 @@ export class QuorumWatch {
   }
 
   private report(now: Millis): void {
-    const partitioned = this.detector.state(now).kind === 'partitioned';
+    // The detector's rule for 'partitioned' (below quorum for longer than the grace
+    // period), without building a state object on every tick.
+    const after = this.detector.partitionedAfter();
+    const partitioned = after !== undefined && now > after;
     if (partitioned === this.partitioned) return;
     this.partitioned = partitioned;
     this.rt.emit({ type: 'PartitionDetected', at: now, partitioned, liveCount: this.live, expectedSize: this.expected });

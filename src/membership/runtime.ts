@@ -16,6 +16,7 @@ import type { MembershipEvent } from './events.js';
 import { GossipQueue, retransmitLimit, type QueuedUpdate } from './gossip-queue.js';
 import { MemberList } from './member-list.js';
 import { ProbeOrder } from './probe-order.js';
+import { Rebuttals } from './rebuttals.js';
 import type { MessageSizer, UpdateSizer } from './size.js';
 import { newCounters, TrafficCounter, type SwimCounters } from './stats.js';
 
@@ -24,6 +25,8 @@ import { newCounters, TrafficCounter, type SwimCounters } from './stats.js';
  * grows from 1 to 3 bytes past 15 entries in msgpack, plus slack.
  */
 const UPDATES_ARRAY_SLACK_BYTES = 4;
+
+const NO_UPDATES: readonly GossipUpdate[] = Object.freeze([]);
 
 /** Messages that travel over TCP; everything else is a datagram. */
 const TCP_TYPES: ReadonlySet<MessageType> = new Set<MessageType>([
@@ -51,12 +54,15 @@ export class Runtime {
   readonly gossip: GossipQueue;
   readonly awareness: Awareness;
   readonly probeOrder: ProbeOrder;
+  readonly rebuttals: Rebuttals;
   readonly counters: SwimCounters = newCounters();
   readonly sent = new TrafficCounter();
   readonly received = new TrafficCounter();
   private readonly outbox: BoundedQueue<Transmit<Message>>;
   private readonly events: BoundedQueue<MembershipEvent>;
   private datagramBudgetBytes: number;
+  private transmitLimitFor = -1;
+  private transmitLimitCached = 0;
   /** Set while a graceful leave wants to know where its announcement went. */
   piggybackObserver: PiggybackObserver | undefined;
 
@@ -72,6 +78,7 @@ export class Runtime {
     this.gossip = new GossipQueue(config.gossipQueueMax, sizeOfUpdate);
     this.awareness = new Awareness(config.awarenessScoreMax);
     this.probeOrder = new ProbeOrder(random);
+    this.rebuttals = new Rebuttals(config.rebuttalIntervalMs);
     this.outbox = new BoundedQueue(config.transmitQueueMax);
     this.events = new BoundedQueue(config.eventQueueMax);
     this.datagramBudgetBytes = config.gossipMessageBytesMax;
@@ -95,7 +102,12 @@ export class Runtime {
 
   /** Times each update is sent, for the current cluster size. */
   transmitLimit(): number {
-    return retransmitLimit(this.config.retransmitMult, this.members.liveCount);
+    const n = this.members.liveCount;
+    if (n !== this.transmitLimitFor) {
+      this.transmitLimitFor = n;
+      this.transmitLimitCached = retransmitLimit(this.config.retransmitMult, n);
+    }
+    return this.transmitLimitCached;
   }
 
   /**
@@ -116,15 +128,23 @@ export class Runtime {
   sendWithGossip<M extends Extract<Message, { updates: readonly GossipUpdate[] }>>(
     to: Address,
     base: M,
-    prefix: readonly GossipUpdate[] = [],
+    prefix: readonly GossipUpdate[] = NO_UPDATES,
     onlyWithUpdates = false,
   ): M | undefined {
     const baseBytes = this.sizeOfMessage(base);
+    if (prefix.length === 0 && this.gossip.size === 0) {
+      // Nothing to add (the usual case in a quiet cluster): send the base as it is.
+      if (onlyWithUpdates) return undefined;
+      this.send(to, base, channelOf(base.type), baseBytes);
+      return base;
+    }
     let prefixBytes = 0;
     for (const update of prefix) prefixBytes += this.sizeOfUpdate(update);
     const countMax = this.config.gossipUpdatesPerMessageMax - prefix.length;
     const bytesMax = this.messageBudgetBytes - baseBytes - prefixBytes - UPDATES_ARRAY_SLACK_BYTES;
-    const picked = this.gossip.take({ transmitLimit: this.transmitLimit(), countMax, bytesMax });
+    // A queued update about a node the prefix already speaks for would only repeat it.
+    const excludeKeys = prefix.length === 0 ? undefined : prefix.map((u) => u.node);
+    const picked = this.gossip.take({ transmitLimit: this.transmitLimit(), countMax, bytesMax, excludeKeys });
     if (onlyWithUpdates && picked.length === 0 && prefix.length === 0) return undefined;
     if (picked.length > 0 && this.piggybackObserver !== undefined) this.piggybackObserver(to, picked);
     let updates: GossipUpdate[] = [...prefix];
@@ -165,9 +185,8 @@ export class Runtime {
   }
 }
 
-/** A time-ordered deadline helper: the earliest of the defined values. */
-export function earliest(...times: (Millis | undefined)[]): Millis | undefined {
-  let best: Millis | undefined;
-  for (const t of times) if (t !== undefined && (best === undefined || t < best)) best = t;
-  return best;
+/** The earlier of two optional deadlines (undefined means none). */
+export function earlier(a: Millis | undefined, b: Millis | undefined): Millis | undefined {
+  if (a === undefined) return b;
+  return b === undefined || a <= b ? a : b;
 }

@@ -26,6 +26,8 @@ export interface SwimCounters {
   suspicionsRaised: number;
   /** Times this node refuted a suspicion (or death) of itself. */
   refutations: number;
+  /** Direct Alives sent to members still spreading a suspicion of this node it already refuted. */
+  rebuttals: number;
   /** Suspicions of others later refuted (the member came back at a higher incarnation). */
   falseSuspicions: number;
   /** Deaths this node declared (its suspicion timed out). */
@@ -75,6 +77,7 @@ export function newCounters(): SwimCounters {
     suspicions: 0,
     suspicionsRaised: 0,
     refutations: 0,
+    rebuttals: 0,
     falseSuspicions: 0,
     deathsDeclared: 0,
     pushPulls: 0,
@@ -100,24 +103,49 @@ export function newCounters(): SwimCounters {
 
 /** Per-type message and byte counts in one direction. */
 export class TrafficCounter {
-  private readonly byType: Partial<Record<MessageType, TrafficCount>> = {};
+  /**
+   * Counts in small arrays indexed by type (`typeSlot`), in the order types were first
+   * counted: every message sent and received passes here, and a per-node table keyed by
+   * string would be one more cold hash lookup each time.
+   */
+  private readonly slots: number[] = [];
+  private readonly types: MessageType[] = [];
+  private readonly messages: number[] = [];
+  private readonly bytes: number[] = [];
 
   /** Counts one message of `type` weighing `bytes`. */
   add(type: MessageType, bytes: number): void {
-    const entry = this.byType[type];
-    if (entry === undefined) this.byType[type] = { messages: 1, bytes };
-    else {
-      entry.messages++;
-      entry.bytes += bytes;
+    const slot = typeSlot(type);
+    let i = this.slots[slot];
+    if (i === undefined) {
+      i = this.types.length;
+      this.slots[slot] = i;
+      this.types.push(type);
+      this.messages.push(0);
+      this.bytes.push(0);
     }
+    this.messages[i]!++;
+    this.bytes[i]! += bytes;
   }
 
   /** A copy of the counts. */
   snapshot(): Partial<Record<MessageType, TrafficCount>> {
     const out: Partial<Record<MessageType, TrafficCount>> = {};
-    for (const [type, count] of Object.entries(this.byType) as [MessageType, TrafficCount][]) out[type] = { ...count };
+    for (let i = 0; i < this.types.length; i++) out[this.types[i]!] = { messages: this.messages[i]!, bytes: this.bytes[i]! };
     return out;
   }
+}
+
+/** Process-wide small integer per message type (there are a few dozen types). */
+const TYPE_SLOTS = new Map<MessageType, number>();
+
+function typeSlot(type: MessageType): number {
+  let slot = TYPE_SLOTS.get(type);
+  if (slot === undefined) {
+    slot = TYPE_SLOTS.size;
+    TYPE_SLOTS.set(type, slot);
+  }
+  return slot;
 }
 
 /** A snapshot of the machine's statistics. */

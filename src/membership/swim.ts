@@ -25,10 +25,10 @@ import { Prober } from './prober.js';
 import { LeaveTracker } from './leave.js';
 import { QuorumWatch } from './quorum.js';
 import type { QuorumState } from './quorum-detector.js';
-import { earliest, Runtime } from './runtime.js';
+import { earlier, Runtime } from './runtime.js';
 import { estimateMessageSize, estimateUpdateSize, type MessageSizer, type UpdateSizer } from './size.js';
 import { buildStats, type SwimStats } from './stats.js';
-import { tagsEqual, tagsMatch, validateTags } from './tags.js';
+import { tagsMatcher, validateTags } from './tags.js';
 import { Transitions } from './transitions.js';
 
 /** Where the machine is in its life. */
@@ -75,6 +75,9 @@ export class SwimMachine implements SansIoMachine<Message, MembershipEvent> {
   private failure: FlotillaError | undefined;
   private leaveTracker: LeaveTracker | undefined;
   private pendingGracefulLeaves = 0;
+  /** `nextDeadline()` as last computed; drivers ask for it after every input and again before each tick. */
+  private deadlineCached: Millis | undefined;
+  private deadlineKnown = false;
 
   constructor(options: SwimMachineOptions) {
     this.config = resolveSwimConfig(options.config);
@@ -108,7 +111,7 @@ export class SwimMachine implements SansIoMachine<Message, MembershipEvent> {
       onSeedJoining: (address) => this.bootstrap.noteSeedJoining(address),
       probeSoon: (nodeId) => this.prober.probeSoon(nodeId),
     });
-    this.quorum = new QuorumWatch(this.rt);
+    this.quorum = new QuorumWatch(this.rt, () => this.coordinator.book.oldest());
     this.bootstrap = new Bootstrap(options.seeds, self.address, this.config, options.random);
     this.parts = {
       rt: this.rt,
@@ -130,6 +133,7 @@ export class SwimMachine implements SansIoMachine<Message, MembershipEvent> {
    */
   start(now: Millis): void {
     if (this.phase !== 'idle' && this.phase !== 'failed') return;
+    this.deadlineKnown = false;
     this.lastNow = now;
     this.failure = undefined;
     if (this.bootstrap.alone) {
@@ -149,6 +153,7 @@ export class SwimMachine implements SansIoMachine<Message, MembershipEvent> {
    */
   leave(now: Millis): void {
     this.lastNow = now;
+    this.deadlineKnown = false;
     if (this.phase === 'idle' || this.phase === 'joining' || this.phase === 'failed') {
       this.finishLeave();
       return;
@@ -190,6 +195,7 @@ export class SwimMachine implements SansIoMachine<Message, MembershipEvent> {
 
   handle(from: Address, message: Message, now: Millis): void {
     this.lastNow = now;
+    this.deadlineKnown = false;
     if (this.phase === 'idle' || this.phase === 'left' || this.phase === 'failed') {
       this.rt.counters.ignored++;
       return;
@@ -201,6 +207,7 @@ export class SwimMachine implements SansIoMachine<Message, MembershipEvent> {
 
   tick(now: Millis): void {
     this.lastNow = now;
+    this.deadlineKnown = false;
     if (this.phase === 'joining' && this.bootstrap.nextStepAt !== undefined && now >= this.bootstrap.nextStepAt) this.stepBootstrap(now);
     if (this.phase === 'running' || this.phase === 'leaving') {
       this.prober.tick(now);
@@ -214,19 +221,23 @@ export class SwimMachine implements SansIoMachine<Message, MembershipEvent> {
   }
 
   nextDeadline(): Millis | undefined {
+    if (!this.deadlineKnown) {
+      this.deadlineCached = this.computeDeadline();
+      this.deadlineKnown = true;
+    }
+    return this.deadlineCached;
+  }
+
+  private computeDeadline(): Millis | undefined {
     switch (this.phase) {
       case 'joining':
-        return earliest(this.bootstrap.nextStepAt, this.prober.nextDeadline());
+        return earlier(this.bootstrap.nextStepAt, this.prober.nextDeadline());
       case 'running':
       case 'leaving':
-        return earliest(
-          this.prober.nextDeadline(),
-          this.transitions.nextSuspicionDeadline(),
-          this.dissemination.nextDeadline(),
-          this.rt.members.nextReapAt(),
-          this.coordinator.nextDeadline(),
-          this.quorum.nextDeadline(),
-          this.leaveTracker?.deadline,
+        // Asked after every input: chained pairs instead of a rest-argument array.
+        return earlier(
+          earlier(earlier(this.prober.nextDeadline(), this.transitions.nextSuspicionDeadline()), earlier(this.dissemination.nextDeadline(), this.rt.members.nextReapAt())),
+          earlier(earlier(this.coordinator.nextDeadline(), this.quorum.nextDeadline()), this.leaveTracker?.deadline),
         );
       default:
         return undefined;
@@ -273,12 +284,12 @@ export class SwimMachine implements SansIoMachine<Message, MembershipEvent> {
 
   /** Alive members (self included) whose tag `key` equals `value`. */
   nodesWithTag(key: string, value: string): Member[] {
-    return this.aliveWhere((tags) => tags[key] === value);
+    return this.rt.members.aliveWhere((tags) => tags[key] === value);
   }
 
   /** Alive members (self included) carrying every pair of `tags`. */
   nodesWithAllTags(tags: Tags): Member[] {
-    return this.aliveWhere((t) => tagsMatch(t, tags));
+    return this.rt.members.aliveWhere(tagsMatcher(tags));
   }
 
   /** The master's members view as this node knows it. */
@@ -338,10 +349,12 @@ export class SwimMachine implements SansIoMachine<Message, MembershipEvent> {
   // -------------------------------------------------------------------------------------
 
   private afterInput(now: Millis): void {
+    if (this.phase === 'running') this.transitions.sendRebuttals();
+    else this.rt.rebuttals.drain();
     if (this.phase === 'running' || this.phase === 'leaving') {
       this.coordinator.afterInput(now);
       for (; this.pendingGracefulLeaves > 0; this.pendingGracefulLeaves--) this.quorum.onGracefulLeave(now);
-      this.quorum.observe(this.rt.members.liveCount, this.holdsTieBreaker(), now);
+      this.quorum.observe(this.rt.members.liveCount, this.quorum.holdsTieBreaker(), now);
       this.dissemination.arm(now);
     }
     if (this.phase === 'leaving' && this.leaveTracker?.done(now) !== false) this.finishLeave();
@@ -349,6 +362,7 @@ export class SwimMachine implements SansIoMachine<Message, MembershipEvent> {
   }
 
   private onMemberChange(entry: MemberEntry, previous: SwimState | undefined): void {
+    this.quorum.onMemberChange(entry);
     if (entry.state === 'left' && (previous === 'alive' || previous === 'suspect')) this.pendingGracefulLeaves++;
     if (entry.nodeId !== this.rt.selfId) {
       if (entry.state === 'dead') this.dissemination.failed.remember(entry, entry.stateChangedAt);
@@ -356,13 +370,6 @@ export class SwimMachine implements SansIoMachine<Message, MembershipEvent> {
     }
     if (entry.nodeId === this.rt.selfId) this.coordinator.markChanged();
     else this.coordinator.memberChanged(entry.nodeId);
-  }
-
-  private holdsTieBreaker(): boolean {
-    const oldest = this.coordinator.book.oldest();
-    if (oldest === undefined || oldest.nodeId === this.rt.selfId) return true;
-    const state = this.rt.members.get(oldest.nodeId)?.state;
-    return state === 'alive' || state === 'suspect';
   }
 
   private stepBootstrap(now: Millis): void {
@@ -421,20 +428,9 @@ export class SwimMachine implements SansIoMachine<Message, MembershipEvent> {
 
   private setTags(next: Tags): void {
     if (this.phase === 'left' || this.phase === 'leaving') throw new FlotillaError('FLO_NODE_STOPPED', 'cannot change tags after leaving');
-    const tags = validateTags(next);
-    const self = this.rt.members.self();
-    const previousTags = self.tags;
-    if (tagsEqual(previousTags, tags)) return;
-    this.transitions.bumpSelf(tags);
-    this.transitions.announceSelf(GossipPriority.High);
-    this.rt.emit({ type: 'NodeTagsUpdated', at: this.lastNow, member: snapshotMember(self), previousTags });
+    if (!this.transitions.retagSelf(validateTags(next), this.lastNow)) return;
+    this.deadlineKnown = false;
     this.coordinator.markChanged();
     this.afterInput(this.lastNow);
-  }
-
-  private aliveWhere(match: (tags: Tags) => boolean): Member[] {
-    const out: Member[] = [];
-    for (const entry of this.rt.members.all()) if (entry.state === 'alive' && match(entry.tags)) out.push(snapshotMember(entry));
-    return out;
   }
 }

@@ -62,6 +62,20 @@ export function tagsEqual(a: Tags, b: Tags): boolean {
 
 /** True when `tags` holds every key of `wanted` with the same value. */
 export function tagsMatch(tags: Tags, wanted: Tags): boolean {
-  for (const [key, value] of Object.entries(wanted)) if (tags[key] !== value) return false;
-  return true;
+  return tagsMatcher(wanted)(tags);
+}
+
+/**
+ * A predicate true for tags holding every pair of `wanted`; the pairs are listed once, so
+ * testing a whole member list allocates nothing per member.
+ */
+export function tagsMatcher(wanted: Tags): (tags: Tags) => boolean {
+  const pairs = Object.entries(wanted);
+  return (tags) => {
+    for (let i = 0; i < pairs.length; i++) {
+      const [key, value] = pairs[i]!;
+      if (tags[key] !== value) return false;
+    }
+    return true;
+  };
 }

@@ -8,7 +8,7 @@
 import type { Millis } from '../core/clock.js';
 import { assert } from '../core/errors.js';
 import { compareIncarnation, nextIncarnation } from '../core/incarnation.js';
-import type { NodeId, SwimState, Tags } from '../core/model.js';
+import type { Address, NodeId, SwimState, Tags } from '../core/model.js';
 import type { Alive, Dead, GossipUpdate, Suspect } from '../protocol/messages.js';
 import { GossipPriority } from './gossip-queue.js';
 import { snapshotMember, type MemberEntry } from './member-list.js';
@@ -30,15 +30,22 @@ export class Transitions {
     private readonly onChange: MemberChangeListener,
   ) {}
 
-  /** Applies any gossip update. */
-  apply(update: GossipUpdate, now: Millis): void {
+  /**
+   * Applies any gossip update. `from` is the address of the member that sent it, to be
+   * answered directly when it repeats an accusation of this node that was already refuted.
+   */
+  apply(update: GossipUpdate, now: Millis, from?: Address): void {
     if (update.type === 'Alive') this.applyAlive(update, now);
-    else if (update.type === 'Suspect') this.applySuspect(update, now);
-    else this.applyDead(update, now);
+    else if (update.type === 'Suspect') this.applySuspect(update, now, from);
+    else this.applyDead(update, now, from);
   }
 
-  /** An Alive claim: adds a new member, or revives/updates a known one at a higher incarnation. */
-  applyAlive(a: Alive, now: Millis): void {
+  /**
+   * An Alive claim: adds a new member, or revives/updates a known one at a higher
+   * incarnation. With `regossip` false the accepted claim is not queued for gossip: the
+   * caller learned it from something every member receives anyway (the master's view).
+   */
+  applyAlive(a: Alive, now: Millis, regossip = true): void {
     const { members } = this.rt;
     if (a.node === this.rt.selfId) return this.aliveAboutSelf(a);
     const entry = members.get(a.node);
@@ -50,7 +57,7 @@ export class Transitions {
       const added: MemberEntry = { nodeId: a.node, address: a.address, state: 'alive', incarnation: a.incarnation, tags: a.tags, stateChangedAt: now };
       members.add(added);
       this.rt.probeOrder.add(a.node);
-      this.rt.gossip.enqueue(a, GossipPriority.Medium);
+      if (regossip) this.rt.gossip.enqueue(a, GossipPriority.Medium);
       this.rt.emit({ type: 'NodeJoined', at: now, member: snapshotMember(added) });
       this.onChange(added, undefined);
       return;
@@ -73,18 +80,15 @@ export class Transitions {
     if (!tagsEqual(previousTags, a.tags)) {
       this.rt.emit({ type: 'NodeTagsUpdated', at: now, member: snapshotMember(entry), previousTags });
     }
-    this.rt.gossip.enqueue(a, GossipPriority.Medium);
+    if (regossip) this.rt.gossip.enqueue(a, GossipPriority.Medium);
     this.onChange(entry, previous);
   }
 
   /** A Suspect claim: starts (or confirms) a Lifeguard suspicion; about self, refutes. */
-  applySuspect(s: Suspect, now: Millis): void {
+  applySuspect(s: Suspect, now: Millis, from?: Address): void {
+    if (s.node === this.rt.selfId) return this.accusedSelf(s.incarnation, now, from);
     const entry = this.rt.members.get(s.node);
     if (entry === undefined || compareIncarnation(s.incarnation, entry.incarnation) < 0) return;
-    if (s.node === this.rt.selfId) {
-      if (!this.leaving) this.refute(s.incarnation);
-      return;
-    }
     if (entry.state === 'suspect') {
       const suspicion = this.suspicions.get(s.node);
       if (compareIncarnation(s.incarnation, entry.incarnation) > 0) this.setIncarnation(entry, s.incarnation);
@@ -106,14 +110,11 @@ export class Transitions {
   }
 
   /** A Dead claim: marks the member dead (or left); about self while running, refutes. */
-  applyDead(d: Dead, now: Millis): void {
+  applyDead(d: Dead, now: Millis, from?: Address): void {
+    if (d.node === this.rt.selfId) return this.accusedSelf(d.incarnation, now, from);
     const entry = this.rt.members.get(d.node);
     if (entry === undefined || compareIncarnation(d.incarnation, entry.incarnation) < 0) return;
     if (entry.state === 'dead' || entry.state === 'left') return;
-    if (d.node === this.rt.selfId) {
-      if (!this.leaving) this.refute(d.incarnation);
-      return;
-    }
     const previous = entry.state;
     this.suspicions.delete(d.node);
     this.setIncarnation(entry, d.incarnation);
@@ -187,17 +188,52 @@ export class Transitions {
     this.onChange(self, self.state);
   }
 
-  /** Gives this node new tags under a new incarnation (announce it with `announceSelf`). */
-  bumpSelf(tags: Tags): void {
+  /**
+   * Gives this node new (validated) tags under a new incarnation and gossips its Alive at
+   * High priority; false when the tags are unchanged.
+   */
+  retagSelf(tags: Tags, now: Millis): boolean {
     const self = this.rt.members.self();
+    const previousTags = self.tags;
+    if (tagsEqual(previousTags, tags)) return false;
     this.setIncarnation(self, nextIncarnation(self.incarnation));
     self.tags = tags;
+    this.announceSelf(GossipPriority.High);
+    this.rt.emit({ type: 'NodeTagsUpdated', at: now, member: snapshotMember(self), previousTags });
+    return true;
   }
 
   /** Queues an Alive about this node at its current incarnation. */
   announceSelf(priority: GossipPriority): void {
+    this.rt.gossip.enqueue(this.selfAlive(), priority);
+  }
+
+  /**
+   * This node is accused (Suspect or Dead) at `incarnation`. At or above its own, it
+   * refutes. Below, the accusation is one it already refuted and the sender missed that:
+   * the sender is owed this node's current Alive directly.
+   */
+  private accusedSelf(incarnation: number, now: Millis, from: Address | undefined): void {
+    if (this.leaving) return;
+    if (compareIncarnation(incarnation, this.rt.members.self().incarnation) >= 0) this.refute(incarnation);
+    else if (from !== undefined) this.rt.rebuttals.note(from, now);
+  }
+
+  /** Sends this node's current Alive to every member owed one (see `accusedSelf`). */
+  sendRebuttals(): void {
+    if (this.rt.rebuttals.pendingCount === 0) return;
+    const alive = this.selfAlive();
+    const bytes = this.rt.sizeOfMessage(alive);
+    for (const to of this.rt.rebuttals.drain()) {
+      this.rt.counters.rebuttals++;
+      this.rt.send(to, alive, 'udp', bytes);
+    }
+  }
+
+  /** This node's current Alive. */
+  selfAlive(): Alive {
     const self = this.rt.members.self();
-    this.rt.gossip.enqueue({ type: 'Alive', node: self.nodeId, incarnation: self.incarnation, address: self.address, tags: self.tags }, priority);
+    return { type: 'Alive', node: self.nodeId, incarnation: self.incarnation, address: self.address, tags: self.tags };
   }
 
   private aliveAboutSelf(a: Alive): void {
@@ -212,5 +248,7 @@ export class Transitions {
   private setIncarnation(entry: MemberEntry, incarnation: number): void {
     assert(compareIncarnation(incarnation, entry.incarnation) >= 0, `incarnation of ${entry.nodeId} must not go down`);
     entry.incarnation = incarnation;
+    // Address and tags only change along with the incarnation, so this covers them too.
+    this.rt.members.touch();
   }
 }

@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { GossipUpdate } from '../../src/protocol/messages.js';
-import { GossipPriority, GossipQueue, retransmitLimit } from '../../src/membership/gossip-queue.js';
+import { GossipPriority, GossipQueue, retransmitLimit, type QueuedUpdate } from '../../src/membership/gossip-queue.js';
+import { ReferenceGossipQueue } from './gossip-queue-reference.js';
 
 function alive(node: string, incarnation = 1): GossipUpdate {
   return { type: 'Alive', node, incarnation, address: `${node}:1`, tags: {} };
@@ -144,4 +145,42 @@ describe('GossipQueue', () => {
       { seed: 42, numRuns: 200 },
     );
   });
+
+  it('picks exactly what the reference Map-per-bucket queue picks', () => {
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant('enqueue' as const), node: fc.integer({ min: 0, max: 15 }), priority: fc.integer({ min: 0, max: 3 }), size: fc.integer({ min: 10, max: 200 }) }),
+      fc.record({
+        kind: fc.constant('take' as const),
+        count: fc.integer({ min: 0, max: 6 }),
+        bytes: fc.integer({ min: 0, max: 600 }),
+        limit: fc.integer({ min: 1, max: 5 }),
+        exclude: fc.array(fc.integer({ min: 0, max: 15 }), { maxLength: 2 }),
+      }),
+      fc.record({ kind: fc.constant('remove' as const), node: fc.integer({ min: 0, max: 15 }) }),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 300 }), (ops) => {
+        const sizes = new Map<string, number>();
+        const sizeOf = (u: GossipUpdate): number => sizes.get(u.node) ?? 0;
+        const q = new GossipQueue(10, sizeOf);
+        const ref = new ReferenceGossipQueue(10, sizeOf);
+        const view = (entries: readonly QueuedUpdate[]): string[] => entries.map((e) => `${e.key}/${e.priority}/${e.transmits}`);
+        for (const o of ops) {
+          if (o.kind === 'enqueue') {
+            sizes.set(`n${o.node}`, o.size);
+            q.enqueue(alive(`n${o.node}`), o.priority as GossipPriority);
+            ref.enqueue(alive(`n${o.node}`), o.priority as GossipPriority);
+          } else if (o.kind === 'remove') expect(q.remove(`n${o.node}`)).toBe(ref.remove(`n${o.node}`));
+          else {
+            const limits = { transmitLimit: o.limit, countMax: o.count, bytesMax: o.bytes, excludeKeys: o.exclude.map((n) => `n${n}`) };
+            expect(view(q.take(limits))).toEqual(view(ref.take(limits)));
+          }
+          expect(view(q.entries())).toEqual(view(ref.entries()));
+          expect(q.dropped).toBe(ref.dropped);
+        }
+      }),
+      { seed: 42, numRuns: 300 },
+    );
+  });
 });
+

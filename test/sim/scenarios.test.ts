@@ -22,3 +22,19 @@ describe('simulator scenarios at their default size', () => {
     );
   });
 });
+
+/**
+ * Runs that once failed, kept as regressions. loss-20 seed 106: a node kept an old
+ * suspicion of a member that had refuted it (the refutation never reached it) and
+ * declared it dead; the accused now answers a refuted accusation directly.
+ */
+const regressions: readonly { scenario: string; seed: number; nodes: number }[] = [{ scenario: 'loss-20', seed: 106, nodes: 10 }];
+
+describe('simulator scenarios: seeds that once failed', () => {
+  for (const r of regressions) {
+    it(`${r.scenario} holds (seed ${r.seed}, ${r.nodes} nodes)`, async () => {
+      const scenario = scenarios.find((s) => s.name === r.scenario)!;
+      assertScenarioOk(await runScenario(scenario, { nodes: r.nodes, seed: r.seed }));
+    });
+  }
+});
