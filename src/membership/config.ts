@@ -59,7 +59,8 @@ export interface SwimConfig {
   readonly suspicionConfirmationsExpected: number;
   /**
    * Lifeguard local health: highest awareness score. The probe interval and timeout are
-   * multiplied by (score + 1). Default 8. Higher lets an overloaded node back off more.
+   * multiplied by (score + 1), so the default 7 stretches them up to 8x (memberlist's
+   * awareness multiplier). Higher lets an overloaded node back off more, and detect later.
    */
   readonly awarenessScoreMax: number;
   /**
@@ -196,7 +197,7 @@ export const DEFAULT_SWIM_CONFIG: SwimConfig = Object.freeze({
   suspicionMult: 4,
   suspicionMaxTimeoutMult: 6,
   suspicionConfirmationsExpected: 3,
-  awarenessScoreMax: 8,
+  awarenessScoreMax: 7,
   retransmitMult: 4,
   gossipIntervalMs: 200,
   gossipNodes: 3,
