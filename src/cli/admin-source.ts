@@ -15,7 +15,7 @@ import type {
 } from '../gateway/admin-source.js';
 import type { FlotillaNode, NodeStats } from '../node/flotilla-node.js';
 import type { MigrationRecord } from '../partitions/migration-history.js';
-import type { TrafficStats } from '../transport/counters.js';
+import { sumTraffic, type TrafficStats } from '../transport/counters.js';
 
 /** The admin API's view of `node`. Every read is synchronous and cheap. */
 export function toAdminSource(node: FlotillaNode): AdminSource {
@@ -83,19 +83,10 @@ function migrationsReport(node: FlotillaNode): MigrationsReport {
 }
 
 function channel(parts: readonly TrafficStats[]): ChannelSnapshot {
-  const dropped: Record<string, number> = {};
-  let framesIn = 0;
-  let framesOut = 0;
-  let bytesIn = 0;
-  let bytesOut = 0;
-  for (const part of parts) {
-    framesIn += part.framesIn;
-    framesOut += part.framesOut;
-    bytesIn += part.bytesIn;
-    bytesOut += part.bytesOut;
-    for (const [reason, count] of Object.entries(part.dropped)) dropped[reason] = (dropped[reason] ?? 0) + (count ?? 0);
-  }
-  return { framesIn, framesOut, bytesIn, bytesOut, dropped };
+  const { framesIn, framesOut, bytesIn, bytesOut, dropped } = sumTraffic(parts);
+  const counts: Record<string, number> = {};
+  for (const [reason, count] of Object.entries(dropped)) if (count !== undefined) counts[reason] = count;
+  return { framesIn, framesOut, bytesIn, bytesOut, dropped: counts };
 }
 
 function transportSnapshot(stats: NodeStats): MetricsSnapshot['transport'] {

@@ -9,6 +9,7 @@ import type { Channel, Transmit } from '../core/machine.js';
 import type { Address, NodeId, NodeInfo } from '../core/model.js';
 import type { Random } from '../core/random.js';
 import type { GossipUpdate, Message, MessageType } from '../protocol/messages.js';
+import { DATAGRAM_MESSAGE_TYPES } from '../protocol/type-codes.js';
 import { Awareness } from './awareness.js';
 import { BoundedQueue } from './bounded-queue.js';
 import { GOSSIP_MESSAGE_BYTES_LIMIT, GOSSIP_MESSAGE_BYTES_MIN, type SwimConfig } from './config.js';
@@ -28,7 +29,7 @@ const UPDATES_ARRAY_SLACK_BYTES = 4;
 
 const NO_UPDATES: readonly GossipUpdate[] = Object.freeze([]);
 
-/** Messages that travel over TCP; everything else is a datagram. */
+/** Membership messages that travel over TCP; the others are datagrams. */
 const TCP_TYPES: ReadonlySet<MessageType> = new Set<MessageType>([
   'PushPull',
   'JoinRequest',
@@ -39,6 +40,9 @@ const TCP_TYPES: ReadonlySet<MessageType> = new Set<MessageType>([
   'HeartbeatComplaint',
   'ExplicitSuspicion',
 ]);
+
+/** Every message type the membership machine consumes: its datagrams and its TCP messages. */
+export const MEMBERSHIP_MESSAGE_TYPES: ReadonlySet<MessageType> = new Set<MessageType>([...DATAGRAM_MESSAGE_TYPES, ...TCP_TYPES]);
 
 /** The channel a message type travels on. */
 export function channelOf(type: MessageType): Channel {

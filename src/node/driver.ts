@@ -20,7 +20,8 @@ import type { DriverStats } from './driver-stats.js';
 import { EventLoopLagMonitor } from './event-loop-lag.js';
 import { LogLimiter } from './log-limiter.js';
 import type { NodeContext, NodeLogger, NodeService } from './service.js';
-import { MEMBERSHIP_MESSAGE_TYPES, type ServiceHost } from './service-host.js';
+import { MEMBERSHIP_MESSAGE_TYPES } from '../membership/index.js';
+import type { ServiceHost } from './service-host.js';
 import { TcpProbeTracker } from './tcp-probe-tracker.js';
 
 /** What the driver is given. */

@@ -10,29 +10,10 @@ import { FlotillaError } from '../core/errors.js';
 import type { Channel } from '../core/machine.js';
 import type { Address } from '../core/model.js';
 import type { MembershipEvent } from '../membership/events.js';
+import { MEMBERSHIP_MESSAGE_TYPES } from '../membership/index.js';
 import type { Message, MessageType } from '../protocol/messages.js';
 import { attempt, waitBounded } from './bounded-wait.js';
 import type { NodeContext, NodeLogger, NodeService } from './service.js';
-
-/** Every message type the membership machine consumes; no service may claim one. */
-export const MEMBERSHIP_MESSAGE_TYPES: ReadonlySet<MessageType> = new Set<MessageType>([
-  'Ping',
-  'PingReq',
-  'Ack',
-  'Nack',
-  'Gossip',
-  'Suspect',
-  'Alive',
-  'Dead',
-  'PushPull',
-  'JoinRequest',
-  'JoinResponse',
-  'MembersUpdate',
-  'LeaveRequest',
-  'Heartbeat',
-  'HeartbeatComplaint',
-  'ExplicitSuspicion',
-]);
 
 /** Most services one node hosts. */
 export const SERVICES_MAX = 32;

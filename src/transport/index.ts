@@ -13,7 +13,7 @@ export {
 export type { MessageCodec } from './codec.js';
 export { createProtocolCodec, protocolCodec } from './protocol-codec.js';
 export { silentLogger, type TransportLogger } from './logger.js';
-export type { DropReason, TrafficStats } from './counters.js';
+export { sumTraffic, type DropReason, type TrafficStats } from './counters.js';
 export type { UdpStats } from './udp-transport.js';
 export type { TcpStats, RequestHandler } from './tcp-transport.js';
 export type { PoolStats } from './connection-pool.js';
