@@ -150,8 +150,37 @@ export async function runDev(flags: DevFlags): Promise<number> {
   const render: RenderOptions = { colour: process.stdout.isTTY === true && process.env.NO_COLOR === undefined };
   const width = Math.max(...plan.nodes.map((n) => n.name.length));
   for (const line of devSummary(plan)) process.stdout.write(`${line}\n`);
-  const children = plan.nodes.map((node, index) => spawnNode(node, index, width, render));
+  // The seed goes first: the others would otherwise spend their first join attempts
+  // (and log lines) on a seed that is not up yet. Bounded, so a seed that never comes up
+  // still leaves the others to report their own errors. Without a known admin port
+  // there is nothing clean to poll, and the others' join backoff covers the gap.
+  const [first, ...rest] = plan.nodes;
+  const children = [spawnNode(first!, 0, width, render)];
+  if (first!.httpPort !== 0) await waitForHealthy(plan.httpHost, first!.httpPort, SEED_WAIT_MS);
+  rest.forEach((node, index) => children.push(spawnNode(node, index + 1, width, render)));
   return superviseChildren(children, plan.nodes);
+}
+
+/** Longest wait for the seed to report healthy before starting the other nodes. */
+const SEED_WAIT_MS = 15_000;
+
+/** Interval between health polls of the seed. */
+const SEED_POLL_MS = 100;
+
+/** Resolves once the admin API at host:port answers /health with 200, or after `timeoutMs`. */
+async function waitForHealthy(host: string, port: number, timeoutMs: number): Promise<void> {
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}/health`;
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(SEED_POLL_MS * 10) });
+      await response.body?.cancel();
+      if (response.ok) return;
+    } catch {
+      // Not listening yet.
+    }
+    await new Promise((resolve) => setTimeout(resolve, SEED_POLL_MS));
+  }
 }
 
 function spawnNode(node: DevNode, index: number, width: number, render: RenderOptions): ChildProcess {
