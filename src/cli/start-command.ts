@@ -102,7 +102,16 @@ export async function runStart(flags: StartFlags): Promise<number> {
   if (plan.http !== undefined) {
     const adminLog = log.child({ nodeId: node.nodeId, component: 'admin' });
     try {
-      admin = await startAdminServer({ source: toAdminSource(node), host: plan.http.host, port: plan.http.port, requestTimeoutMs: ADMIN_REQUEST_TIMEOUT_MS, logger: adminLog });
+      // One node per process here, so prom-client's process-wide collectors (RSS, heap,
+      // GC, handles) describe exactly this node.
+      admin = await startAdminServer({
+        source: toAdminSource(node),
+        host: plan.http.host,
+        port: plan.http.port,
+        requestTimeoutMs: ADMIN_REQUEST_TIMEOUT_MS,
+        logger: adminLog,
+        processMetrics: true,
+      });
     } catch (err) {
       await node.stop();
       fail(`cannot serve the admin API on ${plan.http.host}:${plan.http.port}: ${oneLine(err)}`);
