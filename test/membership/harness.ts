@@ -234,3 +234,16 @@ export class Harness {
     for (let e = machine.pollEvent(); e !== undefined; e = machine.pollEvent()) log.push(e);
   }
 }
+
+/**
+ * A harness whose nodes `names` have formed a cluster in which every node sees every
+ * other alive, then run 2 s more so the first gossip settles. Throws if they never do.
+ */
+export function joinedCluster(seed: number, names: readonly NodeId[]): Harness {
+  const h = new Harness(seed);
+  h.cluster(names);
+  const allAlive = (): boolean => names.every((o) => names.every((s) => h.stateOf(o, s) === 'alive'));
+  if (!h.runUntilTrue(allAlive, 10_000)) throw new Error(`seed ${seed}: ${names.length} nodes did not converge within 10 s`);
+  h.runFor(2_000);
+  return h;
+}

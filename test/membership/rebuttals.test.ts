@@ -1,17 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { REBUTTAL_PEERS_MAX, Rebuttals } from '../../src/membership/rebuttals.js';
 import type { Alive, Message } from '../../src/protocol/messages.js';
-import { Harness, addr } from './harness.js';
+import { Harness, addr, joinedCluster } from './harness.js';
 
 const names = ['n1', 'n2', 'n3', 'n4', 'n5'];
 
-function joined(seed: number): Harness {
-  const h = new Harness(seed);
-  h.cluster(names);
-  expect(h.runUntilTrue(() => names.every((o) => names.every((s) => h.stateOf(o, s) === 'alive')), 10_000)).toBe(true);
-  h.runFor(2_000);
-  return h;
-}
+const joined = (seed: number): Harness => joinedCluster(seed, names);
 
 /** Makes n3 refute once, so its incarnation moves past `old`; returns `old`. */
 function refuteOnce(h: Harness): number {

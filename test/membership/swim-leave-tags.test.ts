@@ -3,18 +3,12 @@ import { isFlotillaError } from '../../src/core/errors.js';
 import { TAGS_BYTES_MAX } from '../../src/protocol/limits.js';
 import { SwimMachine } from '../../src/membership/swim.js';
 import { SeededRandom } from '../../src/core/random.js';
-import { Harness } from './harness.js';
+import { Harness, joinedCluster } from './harness.js';
 
 const names = ['n1', 'n2', 'n3', 'n4'];
 const others = (n: string): string[] => names.filter((x) => x !== n);
 
-function joined(seed: number): Harness {
-  const h = new Harness(seed);
-  h.cluster(names);
-  expect(h.runUntilTrue(() => names.every((o) => names.every((s) => h.stateOf(o, s) === 'alive')), 10_000)).toBe(true);
-  h.runFor(2_000);
-  return h;
-}
+const joined = (seed: number): Harness => joinedCluster(seed, names);
 
 describe('SwimMachine: graceful leave', () => {
   it('others record the node as left (NodeLeft), never failed, and it stops', () => {

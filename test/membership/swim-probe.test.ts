@@ -1,15 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { addr, Harness } from './harness.js';
+import { Harness, addr, joinedCluster } from './harness.js';
 
 const names = ['n1', 'n2', 'n3', 'n4'];
 
-function joined(seed: number): Harness {
-  const h = new Harness(seed);
-  h.cluster(names);
-  expect(h.runUntilTrue(() => names.every((o) => names.every((s) => h.stateOf(o, s) === 'alive')), 10_000)).toBe(true);
-  h.runFor(2_000);
-  return h;
-}
+const joined = (seed: number): Harness => joinedCluster(seed, names);
 
 describe('SwimMachine: probing', () => {
   it('indirect probes through helpers save a node whose direct path is broken', () => {

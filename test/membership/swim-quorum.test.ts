@@ -1,17 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { Harness } from './harness.js';
+import { Harness, joinedCluster } from './harness.js';
 
 const names = ['n1', 'n2', 'n3', 'n4', 'n5'];
 const minority = ['n1', 'n2'];
 const majority = ['n3', 'n4', 'n5'];
 
-function joined(seed: number): Harness {
-  const h = new Harness(seed);
-  h.cluster(names);
-  expect(h.runUntilTrue(() => names.every((o) => names.every((s) => h.stateOf(o, s) === 'alive')), 10_000)).toBe(true);
-  h.runFor(2_000);
-  return h;
-}
+const joined = (seed: number): Harness => joinedCluster(seed, names);
 
 describe('SwimMachine: quorum', () => {
   it('is healthy in a whole cluster', () => {

@@ -4,7 +4,7 @@ import { FlotillaError, isFlotillaError } from '../../src/core/errors.js';
 import { ConnectionPool, type PoolConfig } from '../../src/transport/connection-pool.js';
 import { FrameKind } from '../../src/transport/envelope.js';
 import { silentLogger, WarnOnce } from '../../src/transport/logger.js';
-import { closedPort, Harness, ping, waitFor } from './helpers.js';
+import { closedPort, Harness, ping, waitFor, rejection } from './helpers.js';
 
 const harness = new Harness();
 const pools: ConnectionPool[] = [];
@@ -33,15 +33,6 @@ function pool(config: Partial<PoolConfig> = {}, dial?: (host: string, port: numb
   });
   pools.push(p);
   return p;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('ConnectionPool over ClusterTransport', () => {

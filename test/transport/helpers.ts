@@ -117,3 +117,13 @@ export function randomBytes(random: SeededRandom, length: number): Buffer {
   for (let i = 0; i < length; i++) out[i] = random.int(256);
   return out;
 }
+
+/** The error `promise` rejects with; throws if it resolves. */
+export async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected a rejection');
+}

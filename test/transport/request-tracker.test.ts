@@ -3,20 +3,12 @@ import { RequestTracker } from '../../src/transport/request-tracker.js';
 import { FlotillaError, isFlotillaError } from '../../src/core/errors.js';
 import type { FramedConnection } from '../../src/transport/tcp-connection.js';
 import type { Message } from '../../src/protocol/messages.js';
+import { rejection } from './helpers.js';
 
 const reply: Message = { type: 'Nack', seqNo: 1, from: 'n' };
 
 function fakeConnection(): FramedConnection {
   return { pendingRequests: 0 } as FramedConnection;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('RequestTracker', () => {

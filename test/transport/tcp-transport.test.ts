@@ -5,7 +5,7 @@ import { FlotillaError, isFlotillaError } from '../../src/core/errors.js';
 import { encode } from '../../src/protocol/index.js';
 import { encodeFrame, encodeHello, FrameKind } from '../../src/transport/envelope.js';
 import { parseAddress, type TransportConfig } from '../../src/transport/index.js';
-import { gossip, Harness, ping, randomBytes, RecordingLogger, waitFor } from './helpers.js';
+import { gossip, Harness, ping, randomBytes, RecordingLogger, waitFor, rejection } from './helpers.js';
 
 const harness = new Harness();
 afterEach(() => harness.closeAll());
@@ -23,15 +23,6 @@ async function rawClient(to: string): Promise<{ socket: Socket; closed: Promise<
 
 function hello(address = '127.0.0.1:1'): Buffer {
   return encodeFrame(FrameKind.Hello, 0, encodeHello({ address, nodeId: 'raw' }));
-}
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('TCP messages', () => {

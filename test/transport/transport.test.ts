@@ -3,19 +3,10 @@ import { createSocket } from 'node:dgram';
 import { connect, createServer } from 'node:net';
 import { isFlotillaError } from '../../src/core/errors.js';
 import { ClusterTransport, parseAddress } from '../../src/transport/index.js';
-import { Harness, ping, waitFor } from './helpers.js';
+import { Harness, ping, waitFor, rejection } from './helpers.js';
 
 const harness = new Harness();
 afterEach(() => harness.closeAll());
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a rejection');
-}
 
 function socketHandles(): string[] {
   return process.getActiveResourcesInfo().filter((r) => /TCP|UDP|Pipe/.test(r));
