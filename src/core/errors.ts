@@ -50,6 +50,15 @@ export const ErrorCatalog = {
   FLO_INTERNAL: spec('FLO_INTERNAL', 'Internal error', false, 500),
   FLO_NOT_FOUND: spec('FLO_NOT_FOUND', 'No such resource', false, 404),
   FLO_METHOD_NOT_ALLOWED: spec('FLO_METHOD_NOT_ALLOWED', 'Method not allowed on this resource', false, 405),
+  FLO_STORAGE: spec('FLO_STORAGE', 'Storage operation failed', true, 503),
+  FLO_STORAGE_SCHEMA: spec('FLO_STORAGE_SCHEMA', 'Storage schema is newer than this version of Flotilla', false, 500),
+  FLO_ENTITY_UNKNOWN: spec('FLO_ENTITY_UNKNOWN', 'Unknown entity type', false, 404),
+  FLO_HANDLER_UNKNOWN: spec('FLO_HANDLER_UNKNOWN', 'Unknown entity handler', false, 404),
+  FLO_HANDLER_FAILED: spec('FLO_HANDLER_FAILED', 'Entity handler failed', false, 500),
+  FLO_MAILBOX_FULL: spec('FLO_MAILBOX_FULL', 'Entity mailbox is full', true, 503),
+  FLO_CALL_DEPTH: spec('FLO_CALL_DEPTH', 'Entity call chain exceeds the depth limit', false, 508),
+  FLO_STATE_TOO_LARGE: spec('FLO_STATE_TOO_LARGE', 'Entity state exceeds the size limit', false, 413),
+  FLO_VERSION_CONFLICT: spec('FLO_VERSION_CONFLICT', 'Version conflict: the entity changed since the expected version', false, 409),
 } as const satisfies Record<string, ErrorSpec>;
 
 /** A catalogued error code. */
