@@ -133,4 +133,6 @@ export type StorageOptions =
       readonly poolSize?: number;
       /** Schema to keep Flotilla's tables in. Default `public`. */
       readonly schema?: string;
+      /** How long to wait for a connection before rejecting with FLO_STORAGE, ms. Default 5,000. */
+      readonly connectTimeoutMs?: number;
     };

@@ -1,0 +1,27 @@
+/**
+ * The one way the rest of Flotilla opens a store: pick the implementation from the
+ * options, open it, and apply schema migrations before resolving.
+ */
+import { FlotillaError } from '../core/errors.js';
+import { MemoryStorage } from './memory.js';
+import { PostgresStorage } from './postgres.js';
+import { SqliteStorage } from './sqlite.js';
+import type { Storage, StorageOptions } from './storage.js';
+
+/**
+ * Open a store, migrated and ready. Rejects with FLO_CONFIG_INVALID for bad options,
+ * FLO_STORAGE when the store cannot be reached or opened, and FLO_STORAGE_SCHEMA when the
+ * database was written by a newer Flotilla.
+ */
+export async function openStorage(options: StorageOptions): Promise<Storage> {
+  switch (options.kind) {
+    case 'memory':
+      return new MemoryStorage();
+    case 'sqlite':
+      return SqliteStorage.open(options);
+    case 'postgres':
+      return PostgresStorage.open(options);
+    default:
+      throw new FlotillaError('FLO_CONFIG_INVALID', `unknown storage kind ${JSON.stringify((options as { kind: unknown }).kind)}`);
+  }
+}

@@ -1,0 +1,206 @@
+/**
+ * The PostgreSQL store (`pg` Pool), for clusters across hosts. A claim is one upsert
+ * whose WHERE clause is the claim rule; a batch of writes is one call of
+ * `flotilla_write_entities` (schema version 1), which locks the batch's fence rows in
+ * partition order and applies every write in one transaction and one round trip.
+ */
+import pg from 'pg';
+import { assert, FlotillaError } from '../core/errors.js';
+import type { NodeId } from '../core/model.js';
+import { claimError, compareCodePoints, fenceError, versionConflictError } from './fence-rules.js';
+import { MIGRATIONS_TABLE, pendingMigrations } from './migrations.js';
+import { postgresError, resolvePostgresOptions, type PostgresStorageOptions, type ResolvedPostgresOptions } from './postgres-connection.js';
+import type { EntityCount, EntityWrite, PartitionFence, Storage, StoredEntity, WriteResult } from './storage.js';
+import { checkClaim, checkEntityKey, checkList, checkWrites } from './validation.js';
+
+/** First key of the advisory lock that serializes migrations (the second is the schema's hash). */
+const MIGRATION_LOCK_KEY = 0x466c6f74;
+
+const CLAIM_SQL = `
+INSERT INTO flotilla_partition_fences AS f (partition, epoch, owner, claimed_at) VALUES ($1, $2, $3, now())
+ON CONFLICT (partition) DO UPDATE SET epoch = excluded.epoch, owner = excluded.owner, claimed_at = excluded.claimed_at
+  WHERE f.epoch < excluded.epoch OR (f.epoch = excluded.epoch AND f.owner = excluded.owner)
+RETURNING partition, epoch, owner`;
+
+const WRITE_SQL = `
+SELECT r.fence_epoch, r.fence_owner, r.current_version, r.applied, r.new_version
+FROM flotilla_write_entities($1::integer[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::bytea[], $7::bigint[])
+  WITH ORDINALITY AS r(fence_epoch, fence_owner, current_version, applied, new_version, n)
+ORDER BY r.n`;
+
+interface FenceRow {
+  partition: number;
+  epoch: string;
+  owner: string;
+}
+interface WriteRow {
+  fence_epoch: string | null;
+  fence_owner: string | null;
+  current_version: string;
+  applied: boolean;
+  new_version: string;
+}
+
+function toFence(row: FenceRow): PartitionFence {
+  return { partition: row.partition, epoch: Number(row.epoch), owner: row.owner };
+}
+
+/** Create the schema and apply missing migrations inside one advisory-locked transaction. */
+async function migrate(pool: pg.Pool, resolved: ResolvedPostgresOptions): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [MIGRATION_LOCK_KEY, resolved.schema]);
+    const exists = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [resolved.schema]);
+    if (exists.rowCount === 0) await client.query(`CREATE SCHEMA "${resolved.schema}"`);
+    await client.query(
+      `CREATE TABLE IF NOT EXISTS ${MIGRATIONS_TABLE} (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
+    );
+    const applied = await client.query<{ version: number }>(`SELECT version FROM ${MIGRATIONS_TABLE}`);
+    for (const m of pendingMigrations(
+      applied.rows.map((r) => r.version),
+      resolved.description,
+    )) {
+      await client.query(m.postgres);
+      await client.query(`INSERT INTO ${MIGRATIONS_TABLE} (version, name) VALUES ($1, $2)`, [m.version, m.name]);
+    }
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+/** The PostgreSQL store. Open it with `PostgresStorage.open` (or `openStorage`). */
+export class PostgresStorage implements Storage {
+  readonly kind = 'postgres' as const;
+  readonly description: string;
+  private closing: Promise<void> | undefined;
+
+  private constructor(private readonly pool: pg.Pool, description: string) {
+    this.description = description;
+  }
+
+  /** Connect, create the schema when missing, and migrate. */
+  static async open(options: PostgresStorageOptions): Promise<PostgresStorage> {
+    const resolved = resolvePostgresOptions(options);
+    const pool = new pg.Pool({
+      connectionString: resolved.connectionString,
+      max: resolved.poolSize,
+      connectionTimeoutMillis: resolved.connectTimeoutMs,
+      keepAlive: true,
+    });
+    // An idle connection that breaks is dropped by the pool; the next query reconnects
+    // or rejects with FLO_STORAGE, so there is nothing to do here but not crash.
+    pool.on('error', () => undefined);
+    try {
+      await migrate(pool, resolved);
+    } catch (error) {
+      await pool.end().catch(() => undefined);
+      throw postgresError(resolved.description, error);
+    }
+    return new PostgresStorage(pool, resolved.description);
+  }
+
+  async claimPartition(partition: number, epoch: number, owner: NodeId): Promise<PartitionFence> {
+    checkClaim(partition, epoch, owner);
+    const claimed = await this.query<FenceRow>(CLAIM_SQL, [partition, epoch, owner]);
+    const row = claimed[0];
+    if (row !== undefined) return toFence(row);
+    const current = await this.query<FenceRow>('SELECT partition, epoch, owner FROM flotilla_partition_fences WHERE partition = $1', [partition]);
+    const fence = current[0] === undefined ? undefined : toFence(current[0]);
+    const error = claimError(fence, partition, epoch, owner);
+    assert(error !== undefined, `claim of partition ${partition} at epoch ${epoch} refused by a fence that allows it`);
+    throw error;
+  }
+
+  async fences(): Promise<PartitionFence[]> {
+    const rows = await this.query<FenceRow>('SELECT partition, epoch, owner FROM flotilla_partition_fences ORDER BY partition');
+    return rows.map(toFence);
+  }
+
+  async maxEpoch(): Promise<number> {
+    const rows = await this.query<{ max: string | null }>('SELECT max(epoch) AS max FROM flotilla_partition_fences');
+    return Number(rows[0]?.max ?? 0);
+  }
+
+  async loadEntity(type: string, id: string): Promise<StoredEntity | undefined> {
+    checkEntityKey(type, id);
+    const rows = await this.query<{ partition: number; state: Buffer; version: string }>(
+      'SELECT partition, state, version FROM flotilla_entities WHERE type = $1 AND id = $2',
+      [type, id],
+    );
+    const row = rows[0];
+    if (row === undefined) return undefined;
+    return { type, id, partition: row.partition, state: new Uint8Array(row.state), version: Number(row.version) };
+  }
+
+  async writeEntities(writes: readonly EntityWrite[]): Promise<WriteResult[]> {
+    checkWrites(writes);
+    if (writes.length === 0) {
+      this.checkOpen();
+      return [];
+    }
+    const rows = await this.query<WriteRow>(WRITE_SQL, [
+      writes.map((w) => w.partition),
+      writes.map((w) => w.epoch),
+      writes.map((w) => w.writer),
+      writes.map((w) => w.type),
+      writes.map((w) => w.id),
+      writes.map((w) => w.state ?? null),
+      writes.map((w) => w.expectedVersion),
+    ]);
+    assert(rows.length === writes.length, `flotilla_write_entities returned ${rows.length} rows for ${writes.length} writes`);
+    return writes.map((w, i) => writeResult(w, rows[i]!));
+  }
+
+  async countEntities(): Promise<EntityCount[]> {
+    const rows = await this.query<{ type: string; partition: number; count: string }>(
+      'SELECT type, partition, count(*) AS count FROM flotilla_entities GROUP BY type, partition',
+    );
+    return rows
+      .map((r) => ({ type: r.type, partition: r.partition, count: Number(r.count) }))
+      .sort((a, b) => compareCodePoints(a.type, b.type) || a.partition - b.partition);
+  }
+
+  async listEntities(type: string, partition: number, limit: number): Promise<string[]> {
+    checkList(type, partition, limit);
+    const rows = await this.query<{ id: string }>('SELECT id FROM flotilla_entities WHERE type = $1 AND partition = $2 ORDER BY id LIMIT $3', [
+      type,
+      partition,
+      limit,
+    ]);
+    return rows.map((r) => r.id);
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.pool.end().catch((error: unknown) => {
+      throw postgresError(this.description, error);
+    });
+    return this.closing;
+  }
+
+  private checkOpen(): void {
+    if (this.closing !== undefined) throw new FlotillaError('FLO_STORAGE', `${this.description}: storage is closed`);
+  }
+
+  private async query<R extends pg.QueryResultRow>(sql: string, values?: unknown[]): Promise<R[]> {
+    this.checkOpen();
+    try {
+      return (await this.pool.query<R>(sql, values)).rows;
+    } catch (error) {
+      throw postgresError(this.description, error);
+    }
+  }
+}
+
+function writeResult(w: EntityWrite, row: WriteRow): WriteResult {
+  if (row.applied) return { ok: true, version: Number(row.new_version) };
+  const fence = row.fence_epoch === null || row.fence_owner === null ? undefined : { epoch: Number(row.fence_epoch), owner: row.fence_owner };
+  const currentVersion = Number(row.current_version);
+  const error = fenceError(fence, w) ?? (currentVersion !== w.expectedVersion ? versionConflictError(w, currentVersion) : undefined);
+  assert(error !== undefined, `write of ${w.type}/${w.id} refused by a fence and version that allow it`);
+  return { ok: false, error };
+}

@@ -1,0 +1,230 @@
+/**
+ * The SQLite store (better-sqlite3): the embedded default, one file that every process of
+ * a local cluster opens. WAL lets readers run beside the writer; `synchronous = FULL`
+ * makes each commit durable before its promise resolves; every write transaction is
+ * `BEGIN IMMEDIATE`, so the fence check and the write it guards are atomic across
+ * processes. better-sqlite3 is synchronous: transactions stay short, statements prepared.
+ */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { FlotillaError, isFlotillaError } from '../core/errors.js';
+import type { NodeId } from '../core/model.js';
+import { claimError, compareCodePoints, fenceError, versionConflictError } from './fence-rules.js';
+import { MIGRATIONS_TABLE, pendingMigrations } from './migrations.js';
+import type { EntityCount, EntityWrite, PartitionFence, Storage, StorageOptions, StoredEntity, WriteResult } from './storage.js';
+import { checkClaim, checkEntityKey, checkList, checkWrites } from './validation.js';
+
+/** How to open a SQLite store (the fields are documented on `StorageOptions`). */
+export type SqliteStorageOptions = Omit<Extract<StorageOptions, { readonly kind: 'sqlite' }>, 'kind'>;
+
+/**
+ * Defaults of `SqliteStorageOptions`. `busyTimeoutMs`: a longer wait rides out bursts
+ * from many nodes writing one file; a shorter one surfaces a stuck process sooner.
+ */
+export const SQLITE_DEFAULTS = { busyTimeoutMs: 5000 } as const;
+
+interface FenceRow {
+  partition: number;
+  epoch: number;
+  owner: string;
+}
+interface EntityRow {
+  partition: number;
+  state: Buffer;
+  version: number;
+}
+
+/** Turn what better-sqlite3 throws into FLO_STORAGE (catalogued errors pass through). */
+function storageError(file: string, error: unknown): FlotillaError {
+  if (isFlotillaError(error)) return error;
+  const code = typeof error === 'object' && error !== null && 'code' in error ? String((error as { code: unknown }).code) : undefined;
+  const message = error instanceof Error ? error.message : String(error);
+  const detail = code === 'SQLITE_BUSY' ? `${message} (another process held the write lock past busy_timeout)` : message;
+  return new FlotillaError('FLO_STORAGE', `sqlite ${file}: ${detail}`, code === undefined ? undefined : { sqliteCode: code });
+}
+
+function prepareStatements(db: Database.Database) {
+  return {
+    fence: db.prepare<[number], FenceRow>('SELECT partition, epoch, owner FROM flotilla_partition_fences WHERE partition = ?'),
+    upsertFence: db.prepare<[number, number, string, number]>(
+      `INSERT INTO flotilla_partition_fences (partition, epoch, owner, claimed_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT (partition) DO UPDATE SET epoch = excluded.epoch, owner = excluded.owner, claimed_at = excluded.claimed_at`,
+    ),
+    fences: db.prepare<[], FenceRow>('SELECT partition, epoch, owner FROM flotilla_partition_fences ORDER BY partition'),
+    maxEpoch: db.prepare<[], { max: number | null }>('SELECT max(epoch) AS max FROM flotilla_partition_fences'),
+    entity: db.prepare<[string, string], EntityRow>('SELECT partition, state, version FROM flotilla_entities WHERE type = ? AND id = ?'),
+    entityVersion: db.prepare<[string, string], { version: number }>('SELECT version FROM flotilla_entities WHERE type = ? AND id = ?'),
+    upsertEntity: db.prepare<[string, string, number, Buffer, number, number]>(
+      `INSERT INTO flotilla_entities (type, id, partition, state, version, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (type, id) DO UPDATE SET partition = excluded.partition, state = excluded.state,
+         version = excluded.version, updated_at = excluded.updated_at`,
+    ),
+    deleteEntity: db.prepare<[string, string]>('DELETE FROM flotilla_entities WHERE type = ? AND id = ?'),
+    count: db.prepare<[], EntityCount>('SELECT type, partition, count(*) AS count FROM flotilla_entities GROUP BY type, partition'),
+    list: db.prepare<[string, number, number], { id: string }>(
+      'SELECT id FROM flotilla_entities WHERE type = ? AND partition = ? ORDER BY id LIMIT ?',
+    ),
+  };
+}
+type Statements = ReturnType<typeof prepareStatements>;
+
+/** Create the migrations table and apply what is missing, all under one write lock. */
+function migrate(db: Database.Database, file: string): void {
+  db.transaction(() => {
+    db.exec(`CREATE TABLE IF NOT EXISTS ${MIGRATIONS_TABLE} (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`);
+    const applied = db.prepare<[], { version: number }>(`SELECT version FROM ${MIGRATIONS_TABLE}`).all().map((r) => r.version);
+    const record = db.prepare<[number, string, number]>(`INSERT INTO ${MIGRATIONS_TABLE} (version, name, applied_at) VALUES (?, ?, ?)`);
+    for (const m of pendingMigrations(applied, `sqlite ${file}`)) {
+      db.exec(m.sqlite);
+      record.run(m.version, m.name, Date.now());
+    }
+  }).immediate();
+}
+
+/** Open the file, set durability pragmas, and migrate; closes the handle on failure. */
+function openDatabase(file: string, busyTimeoutMs: number): Database.Database {
+  mkdirSync(path.dirname(file), { recursive: true });
+  const db = new Database(file, { timeout: busyTimeoutMs });
+  try {
+    db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.pragma('foreign_keys = ON');
+    migrate(db, file);
+    return db;
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}
+
+/** The SQLite store. Open it with `SqliteStorage.open` (or `openStorage`). */
+export class SqliteStorage implements Storage {
+  readonly kind = 'sqlite' as const;
+  readonly description: string;
+  private readonly statements: Statements;
+  private readonly applyBatch: (writes: readonly EntityWrite[]) => WriteResult[];
+  private readonly claimTx: (partition: number, epoch: number, owner: NodeId) => PartitionFence;
+  private closed = false;
+
+  private constructor(
+    private readonly db: Database.Database,
+    private readonly file: string,
+  ) {
+    this.description = file;
+    this.statements = prepareStatements(db);
+    const batch = db.transaction((writes: readonly EntityWrite[]) => writes.map((w) => this.applyWrite(w)));
+    this.applyBatch = (writes) => batch.immediate(writes);
+    const claim = db.transaction((partition: number, epoch: number, owner: NodeId) => this.claimInTransaction(partition, epoch, owner));
+    this.claimTx = (partition, epoch, owner) => claim.immediate(partition, epoch, owner);
+  }
+
+  /** Open (creating when missing) and migrate the file at `options.path`. */
+  static open(options: SqliteStorageOptions): Promise<SqliteStorage> {
+    if (typeof options.path !== 'string' || options.path === '' || options.path === ':memory:') {
+      return Promise.reject(new FlotillaError('FLO_CONFIG_INVALID', 'a SQLite store needs a file path'));
+    }
+    const file = path.resolve(options.path);
+    const busyTimeoutMs = options.busyTimeoutMs ?? SQLITE_DEFAULTS.busyTimeoutMs;
+    if (!Number.isSafeInteger(busyTimeoutMs) || busyTimeoutMs < 0) {
+      return Promise.reject(new FlotillaError('FLO_CONFIG_INVALID', `busyTimeoutMs must be a non-negative integer, got ${busyTimeoutMs}`));
+    }
+    try {
+      return Promise.resolve(new SqliteStorage(openDatabase(file, busyTimeoutMs), file));
+    } catch (error) {
+      return Promise.reject(storageError(file, error));
+    }
+  }
+
+  claimPartition(partition: number, epoch: number, owner: NodeId): Promise<PartitionFence> {
+    return this.run(() => {
+      checkClaim(partition, epoch, owner);
+      return this.claimTx(partition, epoch, owner);
+    });
+  }
+
+  fences(): Promise<PartitionFence[]> {
+    return this.run(() => this.statements.fences.all().map((r) => ({ partition: r.partition, epoch: r.epoch, owner: r.owner })));
+  }
+
+  maxEpoch(): Promise<number> {
+    return this.run(() => this.statements.maxEpoch.get()?.max ?? 0);
+  }
+
+  loadEntity(type: string, id: string): Promise<StoredEntity | undefined> {
+    return this.run(() => {
+      checkEntityKey(type, id);
+      const row = this.statements.entity.get(type, id);
+      if (row === undefined) return undefined;
+      return { type, id, partition: row.partition, state: new Uint8Array(row.state), version: row.version };
+    });
+  }
+
+  writeEntities(writes: readonly EntityWrite[]): Promise<WriteResult[]> {
+    return this.run(() => {
+      checkWrites(writes);
+      return writes.length === 0 ? [] : this.applyBatch(writes);
+    });
+  }
+
+  countEntities(): Promise<EntityCount[]> {
+    return this.run(() =>
+      this.statements.count
+        .all()
+        .map((r) => ({ type: r.type, partition: r.partition, count: r.count }))
+        .sort((a, b) => compareCodePoints(a.type, b.type) || a.partition - b.partition),
+    );
+  }
+
+  listEntities(type: string, partition: number, limit: number): Promise<string[]> {
+    return this.run(() => {
+      checkList(type, partition, limit);
+      return this.statements.list.all(type, partition, limit).map((r) => r.id);
+    });
+  }
+
+  close(): Promise<void> {
+    if (!this.closed) {
+      this.closed = true;
+      try {
+        this.db.close();
+      } catch (error) {
+        return Promise.reject(storageError(this.file, error));
+      }
+    }
+    return Promise.resolve();
+  }
+
+  private claimInTransaction(partition: number, epoch: number, owner: NodeId): PartitionFence {
+    const error = claimError(this.statements.fence.get(partition), partition, epoch, owner);
+    if (error !== undefined) throw error;
+    this.statements.upsertFence.run(partition, epoch, owner, Date.now());
+    return { partition, epoch, owner };
+  }
+
+  private applyWrite(w: EntityWrite): WriteResult {
+    const error = fenceError(this.statements.fence.get(w.partition), w);
+    if (error !== undefined) return { ok: false, error };
+    const currentVersion = this.statements.entityVersion.get(w.type, w.id)?.version ?? 0;
+    if (currentVersion !== w.expectedVersion) return { ok: false, error: versionConflictError(w, currentVersion) };
+    if (w.state === undefined) {
+      this.statements.deleteEntity.run(w.type, w.id);
+      return { ok: true, version: 0 };
+    }
+    const version = currentVersion + 1;
+    const state = Buffer.from(w.state.buffer, w.state.byteOffset, w.state.byteLength);
+    this.statements.upsertEntity.run(w.type, w.id, w.partition, state, version, Date.now());
+    return { ok: true, version };
+  }
+
+  /** Run a synchronous body as a promise: closed stores and driver errors reject. */
+  private run<T>(body: () => T): Promise<T> {
+    if (this.closed) return Promise.reject(new FlotillaError('FLO_STORAGE', `sqlite ${this.file}: storage is closed`));
+    try {
+      return Promise.resolve(body());
+    } catch (error) {
+      return Promise.reject(storageError(this.file, error));
+    }
+  }
+}

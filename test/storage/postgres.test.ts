@@ -1,0 +1,108 @@
+// The storage contract against PostgreSQL (FLOTILLA_TEST_POSTGRES_URL; each test gets a
+// fresh schema, dropped afterwards), plus connection failures and schema isolation.
+import net from 'node:net';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PostgresStorage } from '../../src/storage/postgres.js';
+import { defineStorageContract } from './contract.js';
+import { rejectsWith, write } from './contract-support.js';
+
+const url = process.env.FLOTILLA_TEST_POSTGRES_URL;
+
+if (url === undefined || url === '') {
+  process.stderr.write('PostgreSQL storage suite skipped: FLOTILLA_TEST_POSTGRES_URL is not set\n');
+  describe.skip('postgres storage', () => {
+    it('needs FLOTILLA_TEST_POSTGRES_URL', () => undefined);
+  });
+} else {
+  definePostgresSuite(url);
+}
+
+function definePostgresSuite(url: string): void {
+  const admin = new pg.Pool({ connectionString: url, max: 2 });
+  const prefix = `flo_t_${process.pid}_${Date.now().toString(36)}`;
+  let counter = 0;
+  const freshSchema = (): string => `${prefix}_${++counter}`;
+  const dropSchema = async (schema: string): Promise<void> => {
+    await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  };
+  afterAll(async () => {
+    await admin.end();
+  });
+
+  defineStorageContract({
+    name: 'postgres',
+    shared: true,
+    freshDatabase: () => {
+      const schema = freshSchema();
+      return Promise.resolve({
+        open: () => PostgresStorage.open({ url, schema, poolSize: 4 }),
+        recordSchemaVersion: async (version: number) => {
+          await admin.query(`INSERT INTO "${schema}".flotilla_schema_migrations (version, name) VALUES ($1, 'from the future')`, [version]);
+        },
+        recordedMigrations: async () =>
+          (await admin.query<{ version: number }>(`SELECT version FROM "${schema}".flotilla_schema_migrations ORDER BY version`)).rows.map((r) => r.version),
+        dispose: () => dropSchema(schema),
+      });
+    },
+  });
+
+  describe('postgres specifics', () => {
+    it('describes itself by host, port, database and schema', async () => {
+      const schema = freshSchema();
+      const store = await PostgresStorage.open({ url, schema });
+      try {
+        const parsed = new URL(url);
+        expect(store.description).toBe(`postgres ${parsed.hostname}:${parsed.port || '5432'}${parsed.pathname} schema ${schema}`);
+      } finally {
+        await store.close();
+        await dropSchema(schema);
+      }
+    });
+
+    it('schemas isolate clusters sharing one database', async () => {
+      const [s1, s2] = [freshSchema(), freshSchema()];
+      const one = await PostgresStorage.open({ url, schema: s1 });
+      const two = await PostgresStorage.open({ url, schema: s2 });
+      try {
+        await one.claimPartition(1, 1, 'node-a');
+        await one.writeEntities([write({ id: 'only-in-one' })]);
+        expect(await two.fences()).toEqual([]);
+        expect(await two.loadEntity('counter', 'only-in-one')).toBeUndefined();
+      } finally {
+        await Promise.all([one.close(), two.close()]);
+        await Promise.all([dropSchema(s1), dropSchema(s2)]);
+      }
+    });
+
+    it('a refused port rejects with FLO_STORAGE naming the server, not the password', async () => {
+      const error = await rejectsWith(PostgresStorage.open({ url: 'postgres://flotilla:s3cr3t-pw@127.0.0.1:1/flotilla_test', connectTimeoutMs: 2000 }), 'FLO_STORAGE');
+      expect(error.message).toContain('127.0.0.1:1/flotilla_test');
+      expect(error.message).not.toContain('s3cr3t-pw');
+      expect(error.retryable).toBe(true);
+    });
+
+    describe('a server that accepts but never answers', () => {
+      const silent = net.createServer(() => undefined);
+      beforeAll(() => new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve)));
+      afterAll(() => {
+        silent.close();
+      });
+
+      it('rejects with FLO_STORAGE once connectTimeoutMs passes, instead of hanging', async () => {
+        const port = (silent.address() as net.AddressInfo).port;
+        const error = await rejectsWith(PostgresStorage.open({ url: `postgres://flotilla:pw@127.0.0.1:${port}/db`, connectTimeoutMs: 300 }), 'FLO_STORAGE');
+        expect(error.message).toContain(`127.0.0.1:${port}/db`);
+      });
+    });
+
+    it('a server error (bad credentials) is FLO_STORAGE with the SQLSTATE', async () => {
+      const parsed = new URL(url);
+      parsed.password = 'definitely-wrong';
+      parsed.username = 'flotilla_no_such_role';
+      const error = await rejectsWith(PostgresStorage.open({ url: parsed.toString() }), 'FLO_STORAGE');
+      expect(error.message).not.toContain('definitely-wrong');
+      expect(error.details).toEqual({ code: '28P01' });
+    });
+  });
+}

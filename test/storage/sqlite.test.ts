@@ -1,0 +1,98 @@
+// The storage contract against SQLite (temp files under os.tmpdir()), plus what only
+// SQLite has: file and directory creation, WAL, the busy timeout, bad paths.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, describe, expect, it } from 'vitest';
+import { SqliteStorage } from '../../src/storage/sqlite.js';
+import { defineStorageContract } from './contract.js';
+import { rejectsWith, write } from './contract-support.js';
+
+const root = mkdtempSync(path.join(os.tmpdir(), 'flotilla-sqlite-'));
+let counter = 0;
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+function freshFile(): string {
+  counter++;
+  return path.join(root, `db-${counter}`, 'flotilla.sqlite');
+}
+
+function withRaw<T>(file: string, body: (db: Database.Database) => T): T {
+  const db = new Database(file);
+  try {
+    return body(db);
+  } finally {
+    db.close();
+  }
+}
+
+defineStorageContract({
+  name: 'sqlite',
+  shared: true,
+  freshDatabase: () => {
+    const file = freshFile();
+    return Promise.resolve({
+      open: () => SqliteStorage.open({ path: file }),
+      recordSchemaVersion: (version: number) => {
+        withRaw(file, (db) => db.prepare('INSERT INTO flotilla_schema_migrations (version, name, applied_at) VALUES (?, ?, 0)').run(version, 'from the future'));
+        return Promise.resolve();
+      },
+      recordedMigrations: () =>
+        Promise.resolve(withRaw(file, (db) => db.prepare<[], { version: number }>('SELECT version FROM flotilla_schema_migrations ORDER BY version').all().map((r) => r.version))),
+      dispose: () => {
+        rmSync(path.dirname(file), { recursive: true, force: true });
+        return Promise.resolve();
+      },
+    });
+  },
+});
+
+describe('sqlite specifics', () => {
+  it('creates the file and its directories, in WAL mode, and describes itself by path', async () => {
+    const file = path.join(root, 'nested', 'deeper', 'store.sqlite');
+    const store = await SqliteStorage.open({ path: file });
+    expect(store.kind).toBe('sqlite');
+    expect(store.description).toBe(file);
+    await store.close();
+    expect(withRaw(file, (db) => db.pragma('journal_mode', { simple: true }))).toBe('wal');
+  });
+
+  it('a writer blocked past busyTimeoutMs by another connection rejects with a retryable FLO_STORAGE', async () => {
+    const file = freshFile();
+    const store = await SqliteStorage.open({ path: file, busyTimeoutMs: 20 });
+    const blocker = new Database(file);
+    try {
+      blocker.exec('BEGIN IMMEDIATE');
+      const error = await rejectsWith(store.claimPartition(1, 1, 'node-a'), 'FLO_STORAGE');
+      expect(error.retryable).toBe(true);
+      expect(error.message).toContain(file);
+      expect(error.details).toEqual({ sqliteCode: 'SQLITE_BUSY' });
+      // Reads do not wait for the writer (WAL).
+      await expect(store.fences()).resolves.toEqual([]);
+      blocker.exec('ROLLBACK');
+      await expect(store.claimPartition(1, 1, 'node-a')).resolves.toEqual({ partition: 1, epoch: 1, owner: 'node-a' });
+      const [result] = await store.writeEntities([write({ id: 'x' })]);
+      expect(result?.ok).toBe(true);
+    } finally {
+      blocker.close();
+      await store.close();
+    }
+  });
+
+  it('a path that cannot hold a database rejects with FLO_STORAGE naming it', async () => {
+    const notADirectory = path.join(root, 'plain-file');
+    writeFileSync(notADirectory, 'x');
+    const error = await rejectsWith(SqliteStorage.open({ path: path.join(notADirectory, 'db.sqlite') }), 'FLO_STORAGE');
+    expect(error.message).toContain(notADirectory);
+    const garbage = path.join(root, 'garbage.sqlite');
+    writeFileSync(garbage, 'this is not a database, just some text long enough to be read as a header'.repeat(10));
+    await rejectsWith(SqliteStorage.open({ path: garbage }), 'FLO_STORAGE');
+  });
+
+  it('a negative busyTimeoutMs or a missing path is FLO_CONFIG_INVALID', async () => {
+    await rejectsWith(SqliteStorage.open({ path: freshFile(), busyTimeoutMs: -1 }), 'FLO_CONFIG_INVALID');
+    await rejectsWith(SqliteStorage.open({ path: '' }), 'FLO_CONFIG_INVALID');
+    await rejectsWith(SqliteStorage.open({ path: ':memory:' }), 'FLO_CONFIG_INVALID');
+  });
+});
