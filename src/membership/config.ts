@@ -186,6 +186,29 @@ export interface SwimConfig {
   readonly eventQueueMax: number;
   /** Indirect probes this node runs for others at once; overflow drops the oldest. Default 1024. */
   readonly relaysPendingMax: number;
+  /**
+   * Split brain: the master sends a SplitBrainProbe this often to addresses it knows
+   * outside its view (seeds, failed members, live strangers). Default 10000. Shorter finds
+   * a healed split sooner (a foreign master telling this master to rejoin triggers a probe
+   * at once anyway); each round costs at most `splitBrainProbeTargetsMax` TCP messages.
+   */
+  readonly splitBrainProbeIntervalMs: number;
+  /** Most addresses one split-brain probe round reaches. Default 8. */
+  readonly splitBrainProbeTargetsMax: number;
+  /**
+   * The master of a cluster that merges into another tells its members first and merges
+   * itself this long after, so they do not see their master vanish and elect a new one
+   * meanwhile. Default 500.
+   */
+  readonly mergeMasterDelayMs: number;
+  /** A merging node sends its JoinRequest to the winner's addresses again this often. Default 1000. */
+  readonly mergeJoinRetryMs: number;
+  /**
+   * A merging node not admitted by the winner within this time forms a cluster of its
+   * own, which a later probe round merges again. Default 30000. Shorter recovers sooner
+   * from a winner that dissolved meanwhile; longer rides out a slow winner.
+   */
+  readonly mergeJoinTimeoutMs: number;
 }
 
 /** The defaults, tuned like memberlist's LAN profile. */
@@ -235,6 +258,11 @@ export const DEFAULT_SWIM_CONFIG: SwimConfig = Object.freeze({
   transmitQueueMax: 8192,
   eventQueueMax: 4096,
   relaysPendingMax: 1024,
+  splitBrainProbeIntervalMs: 10_000,
+  splitBrainProbeTargetsMax: 8,
+  mergeMasterDelayMs: 500,
+  mergeJoinRetryMs: 1_000,
+  mergeJoinTimeoutMs: 30_000,
 });
 
 type NumericKey = { [K in keyof SwimConfig]: SwimConfig[K] extends number ? K : never }[keyof SwimConfig];
@@ -248,11 +276,13 @@ const POSITIVE_INTEGERS: readonly NumericKey[] = [
   'complaintWindowMs', 'complaintThreshold', 'complaintsTrackedMax', 'admissionTimeoutMs', 'admissionsPendingMax',
   'explicitSuspicionIntervalMs', 'rejoinIntervalMinMs', 'quorumGraceMs', 'quorumExpectedSizeMemoryMs',
   'membersMax', 'transmitQueueMax', 'eventQueueMax', 'relaysPendingMax',
+  'splitBrainProbeIntervalMs', 'splitBrainProbeTargetsMax', 'mergeJoinRetryMs', 'mergeJoinTimeoutMs',
 ];
 
 /** Fields that must be integers >= 0. */
 const NON_NEGATIVE_INTEGERS: readonly NumericKey[] = [
   'indirectChecks', 'suspicionConfirmationsExpected', 'awarenessScoreMax', 'gossipToTheDeadMs', 'viewPublishIntervalMinMs',
+  'mergeMasterDelayMs',
 ];
 
 function invalid(detail: string, details: Record<string, unknown>): FlotillaError {
@@ -292,6 +322,9 @@ export function resolveSwimConfig(overrides: Partial<SwimConfig> = {}): SwimConf
   }
   if (config.tombstoneMs < config.gossipToTheDeadMs) {
     throw invalid('tombstoneMs must be at least gossipToTheDeadMs', { tombstoneMs: config.tombstoneMs, gossipToTheDeadMs: config.gossipToTheDeadMs });
+  }
+  if (config.mergeJoinRetryMs > config.mergeJoinTimeoutMs) {
+    throw invalid('mergeJoinRetryMs must not exceed mergeJoinTimeoutMs', { mergeJoinRetryMs: config.mergeJoinRetryMs, mergeJoinTimeoutMs: config.mergeJoinTimeoutMs });
   }
   if (typeof config.tcpFallbackProbe !== 'boolean') throw invalid('tcpFallbackProbe must be a boolean', { tcpFallbackProbe: config.tcpFallbackProbe });
   return Object.freeze(config);

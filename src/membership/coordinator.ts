@@ -45,6 +45,8 @@ export interface CoordinatorHooks {
   onSeedJoining(address: Address): void;
   /** Probe `nodeId` out of turn (a complaint the master could not yet confirm). */
   probeSoon(nodeId: NodeId): void;
+  /** The master of another cluster (at `address`) told this node, a member of its own live cluster, to rejoin. */
+  onForeignMaster(address: Address, now: Millis): void;
 }
 
 /** Master duties and member duties around the members view. */
@@ -67,6 +69,10 @@ export class Coordinator {
   private lastPublishAt: Millis | undefined;
   private masterCheck = false;
   private nextHeartbeatAt: Millis | undefined;
+  /** Set while this master's cluster merges into another: it publishes no more views. */
+  private publishHeld = false;
+  /** Set from leaving for a merge until this node sees itself in the winner's view. */
+  private mergeJoin = false;
 
   constructor(
     private readonly rt: Runtime,
@@ -91,6 +97,37 @@ export class Coordinator {
   masterAddress(): Address | undefined {
     if (this.masterId === undefined || this.masterId === this.rt.selfId) return undefined;
     return this.rt.members.get(this.masterId)?.address ?? this.book.record(this.masterId)?.address;
+  }
+
+  /** True while `nodeId` is admitted but not yet in the published view. */
+  isAdmitted(nodeId: NodeId): boolean {
+    return this.admitted.has(nodeId);
+  }
+
+  /**
+   * Leaves the current cluster to join another (a split-brain merge): forgets the view
+   * and the master and stops member duties until admitted again. The highest versions
+   * seen are kept, so a later publish by this node goes above them.
+   */
+  leaveForMerge(now: Millis): void {
+    this.joined = false;
+    this.mergeJoin = true;
+    this.publishHeld = false;
+    this.inViewOnce = false;
+    this.dirty = false;
+    this.dirtySince = undefined;
+    this.forcePublish = false;
+    this.leavingIds.clear();
+    this.book.forget();
+    this.updateMaster(now);
+  }
+
+  /**
+   * Stops publishing views: this master told its members to merge into another cluster,
+   * and a later view of this lineage must not reach them after they joined the winner.
+   */
+  holdPublishing(): void {
+    this.publishHeld = true;
   }
 
   /** Something changed that may change the view or the master. */
@@ -143,13 +180,13 @@ export class Coordinator {
   }
 
   nextDeadline(): Millis | undefined {
-    const publishAt = this.isMaster() && this.dirty ? this.publishDueAt() : undefined;
+    const publishAt = this.isMaster() && this.dirty && !this.publishHeld ? this.publishDueAt() : undefined;
     const heartbeatAt = this.joined && !this.isMaster() && this.masterId !== undefined ? this.nextHeartbeatAt : undefined;
     return earlier(publishAt, heartbeatAt);
   }
 
   tick(now: Millis): void {
-    if (this.isMaster() && this.dirty) {
+    if (this.isMaster() && this.dirty && !this.publishHeld) {
       const due = this.publishDueAt();
       if (due !== undefined && now >= due) this.publish(now);
     }
@@ -216,7 +253,10 @@ export class Coordinator {
 
   onHeartbeat(from: Address, hb: Heartbeat, now: Millis): void {
     if (!this.isMaster()) {
-      this.rt.counters.ignored++;
+      // A node outside this view still takes this node for its master (it missed a
+      // merge, or this node was master once): tell it to rejoin through here.
+      if (this.joined && this.book.record(hb.from) === undefined) this.tellToRejoin(hb.from, this.rt.members.get(hb.from)?.address ?? from, now);
+      else this.rt.counters.ignored++;
       return;
     }
     const address = this.rt.members.get(hb.from)?.address ?? this.book.record(hb.from)?.address ?? from;
@@ -241,7 +281,26 @@ export class Coordinator {
       this.rt.counters.ignored++;
       return;
     }
-    this.rejoin(now, this.rt.members.get(msg.from)?.address ?? this.book.record(msg.from)?.address);
+    const address = this.rt.members.get(msg.from)?.address ?? this.book.record(msg.from)?.address;
+    if (this.isForeignMaster(msg.from)) {
+      // Another cluster's master: a split brain for the masters to settle, not a rejoin.
+      if (address !== undefined && this.isMaster()) this.hooks.onForeignMaster(address, now);
+      else this.rt.counters.ignored++;
+      return;
+    }
+    this.rejoin(now, address);
+  }
+
+  /**
+   * True when `nodeId` is outside this node's view while this node is in the view of a
+   * live master other than `nodeId`: two clusters, not a member that fell out of one.
+   */
+  private isForeignMaster(nodeId: NodeId): boolean {
+    const master = this.masterId;
+    if (master === undefined || master === nodeId || this.book.record(nodeId) !== undefined || this.book.record(this.rt.selfId) === undefined) return false;
+    if (master === this.rt.selfId) return true;
+    const state = this.rt.members.get(master)?.state;
+    return state === 'alive' || state === 'suspect';
   }
 
   /**
@@ -250,8 +309,14 @@ export class Coordinator {
    */
   noteTalker(nodeId: NodeId, address: Address, now: Millis): boolean {
     if (!this.isMaster() || this.book.record(nodeId) !== undefined || this.admitted.has(nodeId)) return false;
+    this.tellToRejoin(nodeId, address, now);
+    return true;
+  }
+
+  /** Sends `nodeId` an ExplicitSuspicion (rejoin), at most once per `explicitSuspicionIntervalMs`. */
+  private tellToRejoin(nodeId: NodeId, address: Address, now: Millis): void {
     const last = this.explicitSentAt.get(nodeId);
-    if (last !== undefined && now - last < this.rt.config.explicitSuspicionIntervalMs) return true;
+    if (last !== undefined && now - last < this.rt.config.explicitSuspicionIntervalMs) return;
     this.boundedSet(this.explicitSentAt, nodeId, now);
     this.rt.counters.explicitSuspicionsSent++;
     this.rt.send(address, {
@@ -261,7 +326,6 @@ export class Coordinator {
       viewVersion: this.book.view?.version ?? 0,
       reason: 'not in the members view: rejoin',
     });
-    return true;
   }
 
   /** This node began suspecting `target` after its own probe failed: tell the master. */
@@ -328,13 +392,17 @@ export class Coordinator {
       if (r.nodeId === this.rt.selfId || r.status === 'dead') continue;
       // Mostly the members are known here at that incarnation already, which changes nothing.
       const known = this.rt.members.get(r.nodeId);
-      if (known !== undefined && compareIncarnation(r.incarnation, known.incarnation) <= 0) continue;
-      this.transitions.applyAlive({ type: 'Alive', node: r.nodeId, incarnation: r.incarnation, address: r.address, tags: r.tags }, now, false);
+      const revive = this.mergeJoin && known !== undefined && (known.state === 'dead' || known.state === 'left');
+      if (!revive && known !== undefined && compareIncarnation(r.incarnation, known.incarnation) <= 0) continue;
+      this.transitions.applyAlive({ type: 'Alive', node: r.nodeId, incarnation: r.incarnation, address: r.address, tags: r.tags }, now, false, this.mergeJoin);
     }
     this.rt.emit({ type: 'ViewChanged', at: now, view });
     this.masterCheck = true;
     this.dirty = true;
-    if (this.book.record(this.rt.selfId) !== undefined) this.inViewOnce = true;
+    if (this.book.record(this.rt.selfId) !== undefined) {
+      this.inViewOnce = true;
+      this.mergeJoin = false;
+    }
     else if (this.inViewOnce && this.joined && !this.transitions.leaving) this.rejoin(now, this.viewMasterAddress());
   }
 

@@ -10,6 +10,7 @@ import type { Coordinator } from './coordinator.js';
 import type { Dissemination } from './dissemination.js';
 import type { Prober } from './prober.js';
 import type { Runtime } from './runtime.js';
+import type { SplitBrain } from './split-brain.js';
 import type { Transitions } from './transitions.js';
 
 /** The parts of the machine a message can reach. */
@@ -19,6 +20,7 @@ export interface MachineParts {
   readonly prober: Prober;
   readonly dissemination: Dissemination;
   readonly coordinator: Coordinator;
+  readonly splitBrain: SplitBrain;
   /** Whether a JoinResponse means anything now (joining, or running and rejoining). */
   acceptsJoinResponse(): boolean;
 }
@@ -80,6 +82,15 @@ export function dispatchMessage(parts: MachineParts, from: Address, message: Mes
       return;
     case 'ExplicitSuspicion':
       coordinator.onExplicitSuspicion(message, now);
+      return;
+    case 'SplitBrainProbe':
+      parts.splitBrain.onProbe(message, now);
+      return;
+    case 'SplitBrainProbeResponse':
+      parts.splitBrain.onProbeResponse(message, now);
+      return;
+    case 'MergeRequest':
+      parts.splitBrain.onMergeRequest(message, now);
       return;
     default:
       // Partition, migration and forwarding messages belong to other machines.

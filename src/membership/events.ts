@@ -6,6 +6,7 @@
 import type { Millis } from '../core/clock.js';
 import type { FlotillaError } from '../core/errors.js';
 import type { Address, MembersViewData, NodeId, SwimState, Tags } from '../core/model.js';
+import type { ClusterSummary } from '../protocol/messages.js';
 
 /** A member as this node sees it (a snapshot; never mutated afterwards). */
 export interface Member {
@@ -102,6 +103,29 @@ export interface JoinFailed {
   readonly error: FlotillaError;
 }
 
+/**
+ * This node leaves its cluster to join another one after a healed split (its master
+ * decided so, or this node is that master): `local` is the cluster it leaves, `target`
+ * the one it joins. The node layer hands its partition data over.
+ */
+export interface MergeStarted {
+  readonly type: 'MergeStarted';
+  readonly at: Millis;
+  readonly local: ClusterSummary;
+  readonly target: ClusterSummary;
+}
+
+/**
+ * A merge ended: admitted by the winning cluster (`formed` false), or not admitted in
+ * time and alone in a new cluster (`formed` true), which a later probe round merges.
+ */
+export interface MergeCompleted {
+  readonly type: 'MergeCompleted';
+  readonly at: Millis;
+  readonly formed: boolean;
+  readonly master: NodeId | undefined;
+}
+
 /** Every event the membership machine emits. */
 export type MembershipEvent =
   | NodeJoined
@@ -114,7 +138,9 @@ export type MembershipEvent =
   | MasterChanged
   | ViewChanged
   | JoinCompleted
-  | JoinFailed;
+  | JoinFailed
+  | MergeStarted
+  | MergeCompleted;
 
 /** The `type` tag of any membership event. */
 export type MembershipEventType = MembershipEvent['type'];

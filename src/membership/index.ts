@@ -22,6 +22,8 @@ export type {
   Member,
   MembershipEvent,
   MembershipEventType,
+  MergeCompleted,
+  MergeStarted,
   NodeFailed,
   NodeJoined,
   NodeLeft,
@@ -43,6 +45,7 @@ export { Suspicion, expectedConfirmations, suspicionMinTimeoutMs, suspicionTimeo
 export { Awareness, failedProbeAwarenessDelta } from './awareness.js';
 export { joinBackoffMs } from './bootstrap.js';
 export { compareAge, compareViews, oldestRecord } from './master-view.js';
+export { compareClusters, shouldMerge } from './split-brain-decision.js';
 export type { FailureDetector } from './failure-detector.js';
 export { PHI_ACCRUAL_DEFAULTS, PHI_MAX, PHI_SAMPLES_MAX, PhiAccrualFailureDetector, phi } from './phi-accrual.js';
 export type { PhiAccrualConfig } from './phi-accrual.js';

@@ -111,6 +111,16 @@ export class ViewBook {
     if (version > this.versionSeen) this.versionSeen = version;
   }
 
+  /**
+   * Forgets the adopted view (this node leaves its cluster to join another), keeping the
+   * highest versions seen so a later publish by this node still goes above them.
+   */
+  forget(): void {
+    this.current = undefined;
+    this.byId = new Map();
+    this.oldestRecordCached = undefined;
+  }
+
   /** Adopts `view` when it is preferred over the current one; true when adopted. */
   offer(view: MembersViewData): boolean {
     if (view.version > this.versionSeen) this.versionSeen = view.version;

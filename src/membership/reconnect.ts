@@ -43,6 +43,11 @@ export class FailedMembers {
     this.byId.delete(nodeId);
   }
 
+  /** Addresses of the failed members remembered, most recent failure last. */
+  addresses(): Address[] {
+    return [...this.byId.values()].map((f) => f.address);
+  }
+
   /** A random failed member to try, after dropping those remembered too long. */
   pick(now: Millis, random: Random): FailedMember | undefined {
     for (const [id, failed] of this.byId) {

@@ -39,6 +39,9 @@ const TCP_TYPES: ReadonlySet<MessageType> = new Set<MessageType>([
   'Heartbeat',
   'HeartbeatComplaint',
   'ExplicitSuspicion',
+  'SplitBrainProbe',
+  'SplitBrainProbeResponse',
+  'MergeRequest',
 ]);
 
 /** Every message type the membership machine consumes: its datagrams and its TCP messages. */

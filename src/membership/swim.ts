@@ -21,6 +21,7 @@ import { Dissemination } from './dissemination.js';
 import type { Member, MembershipEvent } from './events.js';
 import { GossipPriority } from './gossip-queue.js';
 import { snapshotMember, type MemberEntry } from './member-list.js';
+import { SplitBrain } from './split-brain.js';
 import { Prober } from './prober.js';
 import { LeaveTracker } from './leave.js';
 import { QuorumWatch } from './quorum.js';
@@ -69,6 +70,7 @@ export class SwimMachine implements SansIoMachine<Message, MembershipEvent> {
   private readonly coordinator: Coordinator;
   private readonly quorum: QuorumWatch;
   private readonly bootstrap: Bootstrap;
+  private readonly splitBrain: SplitBrain;
   private readonly parts: MachineParts;
   private phase: SwimPhase = 'idle';
   private lastNow: Millis;
@@ -110,15 +112,22 @@ export class SwimMachine implements SansIoMachine<Message, MembershipEvent> {
       onRejected: (error, now) => this.failJoin(error, now),
       onSeedJoining: (address) => this.bootstrap.noteSeedJoining(address),
       probeSoon: (nodeId) => this.prober.probeSoon(nodeId),
+      onForeignMaster: (address, now) => this.splitBrain.onForeignMaster(address, now),
     });
     this.quorum = new QuorumWatch(this.rt, () => this.coordinator.book.oldest());
     this.bootstrap = new Bootstrap(options.seeds, self.address, this.config, options.random);
+    this.splitBrain = new SplitBrain(this.rt, this.coordinator, {
+      seeds: () => this.bootstrap.seeds,
+      failedAddresses: () => this.dissemination.failed.addresses(),
+      reannounce: () => this.transitions.reannounce(),
+    });
     this.parts = {
       rt: this.rt,
       transitions: this.transitions,
       prober: this.prober,
       dissemination: this.dissemination,
       coordinator: this.coordinator,
+      splitBrain: this.splitBrain,
       acceptsJoinResponse: () => this.phase === 'joining' || this.phase === 'running',
     };
   }
@@ -217,6 +226,7 @@ export class SwimMachine implements SansIoMachine<Message, MembershipEvent> {
       this.coordinator.tick(now);
       this.quorum.tick(now);
     }
+    if (this.phase === 'running') this.splitBrain.tick(now);
     this.afterInput(now);
   }
 
@@ -237,7 +247,7 @@ export class SwimMachine implements SansIoMachine<Message, MembershipEvent> {
         // Asked after every input: chained pairs instead of a rest-argument array.
         return earlier(
           earlier(earlier(this.prober.nextDeadline(), this.transitions.nextSuspicionDeadline()), earlier(this.dissemination.nextDeadline(), this.rt.members.nextReapAt())),
-          earlier(earlier(this.coordinator.nextDeadline(), this.quorum.nextDeadline()), this.leaveTracker?.deadline),
+          earlier(earlier(this.coordinator.nextDeadline(), this.quorum.nextDeadline()), earlier(this.leaveTracker?.deadline, this.splitBrain.nextDeadline())),
         );
       default:
         return undefined;
@@ -392,7 +402,9 @@ export class SwimMachine implements SansIoMachine<Message, MembershipEvent> {
 
   private onAdmitted(now: Millis, master: Address | undefined): void {
     this.bootstrap.stop();
-    this.becomeRunning(now, false);
+    // Admitted while running: a split-brain merge ended; the machine keeps running.
+    if (this.phase === 'running') this.splitBrain.onAdmitted(now);
+    else this.becomeRunning(now, false);
     // The joiner's first push-pull is its join: it makes the master see it alive at its incarnation.
     if (master !== undefined) this.dissemination.sendPushPull(master, true);
     this.transitions.announceSelf(GossipPriority.Medium);
@@ -404,6 +416,7 @@ export class SwimMachine implements SansIoMachine<Message, MembershipEvent> {
     this.dissemination.start(now);
     this.coordinator.start(now);
     this.quorum.start(now);
+    this.splitBrain.start(now);
     this.rt.emit({ type: 'JoinCompleted', at: now, formed });
   }
 
@@ -422,6 +435,7 @@ export class SwimMachine implements SansIoMachine<Message, MembershipEvent> {
     this.dissemination.stop();
     this.coordinator.stop();
     this.quorum.stop();
+    this.splitBrain.stop();
     this.leaveTracker = undefined;
     this.rt.piggybackObserver = undefined;
   }

@@ -44,8 +44,11 @@ export class Transitions {
    * An Alive claim: adds a new member, or revives/updates a known one at a higher
    * incarnation. With `regossip` false the accepted claim is not queued for gossip: the
    * caller learned it from something every member receives anyway (the master's view).
+   * With `reviveDead`, a member held dead or left at the claim's own incarnation comes
+   * back too: a node that merged into another cluster takes that cluster's view as proof
+   * of life for members it declared dead during the split.
    */
-  applyAlive(a: Alive, now: Millis, regossip = true): void {
+  applyAlive(a: Alive, now: Millis, regossip = true, reviveDead = false): void {
     const { members } = this.rt;
     if (a.node === this.rt.selfId) return this.aliveAboutSelf(a);
     const entry = members.get(a.node);
@@ -62,7 +65,8 @@ export class Transitions {
       this.onChange(added, undefined);
       return;
     }
-    if (compareIncarnation(a.incarnation, entry.incarnation) <= 0) return;
+    const order = compareIncarnation(a.incarnation, entry.incarnation);
+    if (order < 0 || (order === 0 && !(reviveDead && (entry.state === 'dead' || entry.state === 'left')))) return;
     const previous = entry.state;
     const previousTags = entry.tags;
     this.setIncarnation(entry, a.incarnation);

@@ -179,8 +179,19 @@ export class KvStore implements MigrationParticipant {
     if (side === 'destination') this.partitions.delete(partition);
   }
 
+  /**
+   * Last writer wins by HLC version, entry by entry. Applied as changes, so a merge that
+   * lands while the partition is being copied away also reaches the destination.
+   */
   merge(partition: number, bytes: Uint8Array): void {
-    this.applyChunk(partition, bytes);
+    const entries = decodeEntries(bytes, this.options.valueBytesMax);
+    this.mapOf(partition);
+    let newest: KvVersion | undefined;
+    for (const [key, entry] of entries) {
+      this.apply(partition, { kind: 'put', key, entry });
+      if (newest === undefined || compareVersions(newest, entry.version) < 0) newest = entry.version;
+    }
+    if (newest !== undefined) this.options.observeVersion?.(newest);
   }
 
   private mapOf(partition: number): Map<string, KvEntry> {

@@ -12,7 +12,7 @@ import { HybridLogicalClock } from '../core/hlc.js';
 import type { Channel } from '../core/machine.js';
 import type { Address, PartitionTableData } from '../core/model.js';
 import { partitionOf } from '../core/partition.js';
-import type { MembershipEvent } from '../membership/events.js';
+import type { MembershipEvent, MergeStarted } from '../membership/events.js';
 import { resolveCoordinatorConfig, type CoordinatorConfig } from '../partitions/coordinator-config.js';
 import type { PartitionEvent } from '../partitions/coordinator-events.js';
 import { PartitionCoordinator, type CoordinatorStatus, type PartitionTableReader } from '../partitions/coordinator.js';
@@ -34,8 +34,9 @@ import {
 import { MigrationExecutor, type ExecutorStatus } from './migration-executor.js';
 import type { MigrationParticipant, ParticipantRole } from './participant.js';
 import { PartitionDrain } from './migration-drain.js';
-import { RequestRouter, RoutingClient } from './routing.js';
+import { RequestRouter, RoutingClient, type PartitionHandler } from './routing.js';
 import type { NodeContext, NodeService } from './service.js';
+import { MergeHandover } from './split-brain-merge.js';
 
 /** How to build a partition service. */
 export interface PartitionServiceOptions {
@@ -43,6 +44,8 @@ export interface PartitionServiceOptions {
   readonly partitionConfig?: Partial<CoordinatorConfig>;
   /** Migration participants besides the built-in KV store (unique names; every node must host the same set). */
   readonly participants?: readonly MigrationParticipant[];
+  /** Request handlers besides the built-in KV ones (e.g. entities), registered on the router (unique services). */
+  readonly handlers?: readonly PartitionHandler[];
   readonly migration?: Partial<MigrationConfig>;
   readonly routing?: Partial<RoutingConfig>;
   readonly kv?: Partial<KvConfig>;
@@ -81,10 +84,14 @@ export class PartitionService implements NodeService {
   private readonly routingConfig: RoutingConfig;
   private readonly kvConfig: KvConfig;
   private readonly participants: readonly MigrationParticipant[];
+  private readonly extraHandlers: readonly PartitionHandler[];
   private running: Running | undefined;
   private stopped = false;
   private pumping = false;
   private pumpAgain = false;
+  /** Kept across merge resets, so versions this node hands out keep going up. */
+  private hlc: HybridLogicalClock | undefined;
+  private handover: MergeHandover | undefined;
   /** Pending sleeps: released at once by `stop`, so retry loops end promptly. */
   private readonly sleeps = new Map<NodeJS.Timeout, () => void>();
 
@@ -100,6 +107,7 @@ export class PartitionService implements NodeService {
       observeVersion: (v) => this.running?.kv.observe(v),
     });
     this.participants = [this.store, ...(options.participants ?? [])];
+    this.extraHandlers = options.handlers ?? [];
     const names = new Set<string>();
     for (const p of this.participants) {
       const bytes = utf8ByteLength(p.name);
@@ -112,6 +120,14 @@ export class PartitionService implements NodeService {
 
   start(ctx: NodeContext): void {
     if (this.running !== undefined) return;
+    this.running = this.build(ctx);
+    const view = ctx.membersView();
+    if (view.version > 0) this.running.coordinator.onMembersView(view, ctx.now());
+    this.pump();
+  }
+
+  /** A fresh coordinator, executor, router and KV handlers over the kept store and clock. */
+  private build(ctx: NodeContext): Running {
     const coordinator = new PartitionCoordinator({ self: ctx.nodeId, config: this.coordinatorConfig, now: ctx.now() });
     const table = (): PartitionTableReader => coordinator.table();
     const roleOf = (p: number): ParticipantRole => roleIn(coordinator.table(), p, ctx.nodeId);
@@ -137,7 +153,7 @@ export class PartitionService implements NodeService {
     const kv = new KvHandlers({
       self: ctx.nodeId,
       store: this.store,
-      hlc: new HybridLogicalClock(ctx.nodeId, { now: () => ctx.now() }),
+      hlc: (this.hlc ??= new HybridLogicalClock(ctx.nodeId, { now: () => ctx.now() })),
       config: this.kvConfig,
       table,
       roleOf,
@@ -148,6 +164,8 @@ export class PartitionService implements NodeService {
     });
     router.register(kv.owner());
     router.register(kv.replica());
+    for (const handler of this.extraHandlers) router.register(handler);
+    for (const handler of this.mergeHandover(ctx).handlers()) router.register(handler);
     const client = new RoutingClient({
       ...routingDeps,
       local: (req) => router.serve(undefined, req),
@@ -157,10 +175,7 @@ export class PartitionService implements NodeService {
       stopped: () => this.stopped,
     });
     const drain = new PartitionDrain({ ctx, table, busy: () => executor.status().outgoing > 0 });
-    this.running = { ctx, coordinator, executor, router, client, kv, drain };
-    const view = ctx.membersView();
-    if (view.version > 0) coordinator.onMembersView(view, ctx.now());
-    this.pump();
+    return { ctx, coordinator, executor, router, client, kv, drain };
   }
 
   onMessage(from: Address, message: Message, _channel: Channel): void {
@@ -187,9 +202,45 @@ export class PartitionService implements NodeService {
 
   onMembershipEvent(event: MembershipEvent): void {
     const r = this.running;
+    if (r !== undefined && !this.stopped && event.type === 'MergeStarted') return this.resetForMerge(r, event);
     if (r === undefined || this.stopped || event.type !== 'ViewChanged') return;
     r.coordinator.onMembersView(event.view, r.ctx.now());
     this.pump();
+  }
+
+  /**
+   * This node leaves its cluster for the winner of a healed split: its partition state
+   * starts over (a fresh coordinator takes the winner's view and table), and the data it
+   * held is exported now and handed to the new owners once it has joined.
+   */
+  private resetForMerge(r: Running, event: MergeStarted): void {
+    const { local, target } = event;
+    const fields = { event: event.type, master: target.masterId, members: target.memberCount, previousMaster: local.masterId, previousMembers: local.memberCount };
+    r.ctx.logger.warn(fields, `merging into cluster of ${target.masterId}: ${local.memberCount} members vs ${target.memberCount}`);
+    const oldTable = r.coordinator.table().toData();
+    r.executor.stop();
+    r.drain.stop();
+    this.running = this.build(r.ctx);
+    void this.mergeHandover(r.ctx).run(oldTable);
+    this.pump();
+  }
+
+  /** The merge handover (one per service; it outlives the resets). */
+  private mergeHandover(ctx: NodeContext): MergeHandover {
+    this.handover ??= new MergeHandover({
+      self: ctx.nodeId,
+      participants: this.participants,
+      logger: ctx.logger,
+      table: () => this.requireRunning().coordinator.table(),
+      joined: () => ctx.membersView().members.some((m) => m.nodeId === ctx.nodeId),
+      call: (service, partition, payload) => this.requireRunning().client.call(service, partition, payload),
+      request: (to, message, timeoutMs) => ctx.request(to, message, timeoutMs),
+      addressOf: (id) => ctx.addressOf(id),
+      now: () => ctx.now(),
+      sleep: (ms) => this.sleep(ms),
+      stopped: () => this.stopped,
+    });
+    return this.handover;
   }
 
   onTick(now: Millis): void {
@@ -280,6 +331,19 @@ export class PartitionService implements NodeService {
     };
     await Promise.all(Array.from({ length: Math.min(this.routingConfig.fanOutMax, count) }, worker));
     return total;
+  }
+
+  /**
+   * Run `payload` through `service` on the owner of `partition` (routing, NOT_OWNER
+   * retries and forwarding as for the KV API); resolves with the reply payload.
+   */
+  async call(service: string, partition: number, payload: Uint8Array, forward = false): Promise<Uint8Array | undefined> {
+    return await this.requireRunning().client.call(service, partition, payload, forward);
+  }
+
+  /** The live partition table (cheap to read on every request), or undefined before `start`. */
+  tableReader(): PartitionTableReader | undefined {
+    return this.stopped ? undefined : this.running?.coordinator.table();
   }
 
   private callKv(key: string, payload: Uint8Array): Promise<Uint8Array | undefined> {

@@ -11,7 +11,7 @@ import { converged, nodeOptions, stopAll, waitFor } from './helpers.js';
 
 class ProbeService implements NodeService {
   readonly name = 'probe';
-  readonly messageTypes: readonly MessageType[] = ['OpForward', 'MergeRequest'];
+  readonly messageTypes: readonly MessageType[] = ['OpForward', 'MigrateCancel'];
   readonly requestTypes: readonly MessageType[] = ['FetchPartitionTable'];
   ctx: NodeContext | undefined;
   readonly received: Message[] = [];
@@ -25,7 +25,7 @@ class ProbeService implements NodeService {
   }
 
   onMessage(_from: string, message: Message): void {
-    if (message.type === 'MergeRequest') throw new Error('this service chokes on merges');
+    if (message.type === 'MigrateCancel') throw new Error('this service chokes on cancels');
     this.received.push(message);
   }
 
@@ -102,7 +102,7 @@ describe('hosted services', () => {
   });
 
   it('contains a service that throws', async () => {
-    services[1]!.ctx!.send({ to: nodes[0]!.address, channel: 'tcp', message: { type: 'MergeRequest', from: 'b', target: { clusterId: 'flotilla', masterId: 'b', masterAddress: nodes[1]!.address, masterJoinVersion: 1, memberCount: 1, viewVersion: 1 }, seeds: [] } });
+    services[1]!.ctx!.send({ to: nodes[0]!.address, channel: 'tcp', message: { type: 'MigrateCancel', migrationId: 'm', partition: 0, reason: 'test' } });
     await waitFor(() => nodes[0]!.stats().driver.serviceErrors === 1, 'the failure to be counted');
     expect(converged(nodes)).toBe(true);
   });

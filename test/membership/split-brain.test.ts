@@ -1,0 +1,87 @@
+import { describe, expect, it } from 'vitest';
+import { isFlotillaError } from '../../src/core/errors.js';
+import { resolveSwimConfig } from '../../src/membership/config.js';
+import type { ClusterSummary } from '../../src/protocol/messages.js';
+import { addr, Harness, joinedCluster } from './harness.js';
+
+const names = ['n1', 'n2', 'n3', 'n4', 'n5'];
+
+/** Five nodes cut 2|3 until each side is a cluster of its own with its own master. */
+function splitCluster(seed: number): Harness {
+  const h = joinedCluster(seed, names);
+  h.partition([
+    ['n1', 'n2'],
+    ['n3', 'n4', 'n5'],
+  ]);
+  const side = (members: string[], master: string): boolean => members.every((n) => h.node(n).master() === master && h.node(n).membersView()?.members.length === members.length);
+  const twoMasters = (): boolean => side(['n1', 'n2'], 'n1') && side(['n3', 'n4', 'n5'], 'n3');
+  if (!h.runUntilTrue(twoMasters, 120_000)) throw new Error('the sides did not become two clusters');
+  return h;
+}
+
+function foreignSummary(clusterId: string): ClusterSummary {
+  return { clusterId, masterId: 'x1', masterAddress: addr('x1'), masterJoinVersion: 1, memberCount: 50, viewVersion: 9 };
+}
+
+describe('split-brain merge', () => {
+  it('the smaller side merges into the larger after the heal, though it holds the older master', () => {
+    const h = splitCluster(7);
+    h.heal();
+    const merged = (): boolean => names.every((n) => h.node(n).master() === 'n3' && h.node(n).membersView()?.members.length === 5);
+    expect(h.runUntilTrue(merged, 30_000)).toBe(true);
+    for (const n of ['n1', 'n2']) {
+      const started = h.eventsOf(n, 'MergeStarted');
+      expect(started).toHaveLength(1);
+      expect(started[0]!.target.masterId).toBe('n3');
+      expect(started[0]!.local).toMatchObject({ masterId: 'n1', memberCount: 2 });
+      expect(h.eventsOf(n, 'MergeCompleted').map((e) => e.formed)).toEqual([false]);
+    }
+    for (const n of ['n3', 'n4', 'n5']) expect(h.eventsOf(n, 'MergeStarted')).toEqual([]);
+    // Every member kept its SWIM life: nobody restarted or left.
+    for (const n of names) expect(h.node(n).status()).toBe('running');
+  });
+
+  it('ignores probes and merge orders of another cluster id, and merge orders not from its master', () => {
+    const h = joinedCluster(3, names);
+    const master = h.node('n1').master()!;
+    const member = names.find((n) => n !== master)!;
+    const before = h.sent.length;
+    h.act(master, (m, now) => m.handle(addr('x1'), { type: 'SplitBrainProbe', from: 'x1', summary: foreignSummary('other') }, now));
+    h.act(master, (m, now) => m.handle(addr('x1'), { type: 'SplitBrainProbeResponse', from: 'x1', summary: foreignSummary('other') }, now));
+    h.act(member, (m, now) => m.handle(addr('x1'), { type: 'MergeRequest', from: 'x1', target: foreignSummary('test-cluster'), seeds: [addr('x1')] }, now));
+    h.runFor(5_000);
+    const answers = h.sent.slice(before).filter((p) => p.to === addr('x1'));
+    expect(answers).toEqual([]);
+    for (const n of names) expect(h.eventsOf(n, 'MergeStarted')).toEqual([]);
+    expect(names.every((n) => h.node(n).master() === master)).toBe(true);
+  });
+
+  it('a master answers a probe of its own cluster id with its summary, and stays when it is the larger', () => {
+    const h = joinedCluster(5, names);
+    const master = h.node('n1').master()!;
+    const clusterId = 'test-cluster';
+    const small: ClusterSummary = { clusterId, masterId: 'x1', masterAddress: addr('x1'), masterJoinVersion: 1, memberCount: 1, viewVersion: 3 };
+    const before = h.sent.length;
+    h.act(master, (m, now) => m.handle(addr('x1'), { type: 'SplitBrainProbe', from: 'x1', summary: small }, now));
+    const reply = h.sent.slice(before).find((p) => p.to === addr('x1'));
+    expect(reply?.message).toMatchObject({ type: 'SplitBrainProbeResponse', from: master, summary: { masterId: master, memberCount: 5, clusterId } });
+    h.runFor(2_000);
+    expect(h.eventsOf(master, 'MergeStarted')).toEqual([]);
+  });
+});
+
+describe('split-brain config', () => {
+  it.each([
+    ['a join retry above the join timeout', { mergeJoinRetryMs: 40_000 }],
+    ['no probe targets', { splitBrainProbeTargetsMax: 0 }],
+    ['a negative master delay', { mergeMasterDelayMs: -1 }],
+  ])('rejects %s', (_name, overrides) => {
+    let caught: unknown;
+    try {
+      resolveSwimConfig(overrides);
+    } catch (err) {
+      caught = err;
+    }
+    expect(isFlotillaError(caught, 'FLO_CONFIG_INVALID')).toBe(true);
+  });
+});
