@@ -17,7 +17,7 @@ import type { FlotillaNode, NodeStats } from '../node/flotilla-node.js';
 import type { MigrationRecord } from '../partitions/migration-history.js';
 import { sumTraffic, type TrafficStats } from '../transport/counters.js';
 
-/** The admin API's view of `node`. Every read is synchronous and cheap. */
+/** The admin API's view of `node`. Every read is synchronous and cheap; `kv` (when the node has one) goes to the key's owner. */
 export function toAdminSource(node: FlotillaNode): AdminSource {
   return {
     nodeId: node.nodeId,
@@ -26,6 +26,7 @@ export function toAdminSource(node: FlotillaNode): AdminSource {
     partitions: () => partitionsReport(node),
     migrations: () => migrationsReport(node),
     metricsSnapshot: () => metricsSnapshot(node),
+    ...(node.kv === undefined ? {} : { kv: node.kv }),
   };
 }
 
@@ -131,6 +132,7 @@ function metricsSnapshot(node: FlotillaNode): MetricsSnapshot {
       inFlight: migrations.inFlight.length,
       completed: finished.filter((r) => r.outcome === 'completed').length,
       cancelled: finished.filter((r) => r.outcome !== 'completed').length,
+      ...(migrations.totals === undefined ? {} : { totals: migrations.totals }),
     },
     quorum: {
       state: stats.quorum.kind,

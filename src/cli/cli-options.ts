@@ -1,11 +1,13 @@
 /**
  * Parsing of the `flotilla` command-line values that are more than a string: tag lists,
- * seed lists, admin HTTP addresses, SWIM overrides, counts. Each mistake becomes a
+ * seed lists, admin HTTP addresses, SWIM overrides, counts, TLS files, the PostgreSQL
+ * URL. Each mistake becomes a
  * `UsageError`, which the entry point prints as one line before exiting with status 2.
  */
 import { isIP } from 'node:net';
 import { DEFAULT_SWIM_CONFIG, type SwimConfig } from '../membership/config.js';
 import { parseSeed } from '../node/listen-address.js';
+import { loadTlsFiles, type TlsMaterial } from '../transport/index.js';
 
 /** Exit status of a usage error: bad flags, bad values, an address that cannot be used. */
 export const USAGE_EXIT_CODE = 2;
@@ -81,6 +83,54 @@ export function parseSwimOverrides(text: string, option = '--swim'): Partial<Swi
 export function parseCount(text: string, option: string, min: number, max: number): number {
   const value = /^\d+$/.test(text.trim()) ? Number(text.trim()) : Number.NaN;
   if (!(value >= min && value <= max)) throw new UsageError(`${option}: expected a whole number in ${min}..${max}, got ${JSON.stringify(text)}`);
+  return value;
+}
+
+/** The three TLS flags as given (after environment fallbacks); empty strings count as absent. */
+export interface TlsFlags {
+  readonly tlsCert?: string | undefined;
+  readonly tlsKey?: string | undefined;
+  readonly tlsCa?: string | undefined;
+}
+
+const TLS_FLAG_NAMES = [
+  ['tlsCert', '--tls-cert', 'FLOTILLA_TLS_CERT'],
+  ['tlsKey', '--tls-key', 'FLOTILLA_TLS_KEY'],
+  ['tlsCa', '--tls-ca', 'FLOTILLA_TLS_CA'],
+] as const;
+
+/**
+ * Reads and checks the PEM files of `--tls-cert`, `--tls-key` and `--tls-ca`: all three
+ * or none (mutual TLS needs the CA as much as the identity). Undefined when none is given.
+ */
+export function loadTlsFlags(flags: TlsFlags): TlsMaterial | undefined {
+  const given = TLS_FLAG_NAMES.filter(([field]) => (flags[field] ?? '') !== '');
+  if (given.length === 0) return undefined;
+  const missing = TLS_FLAG_NAMES.filter(([field]) => (flags[field] ?? '') === '');
+  if (missing.length > 0) {
+    const names = missing.map(([, flag, env]) => `${flag} (${env})`).join(' and ');
+    throw new UsageError(`--tls-cert, --tls-key and --tls-ca go together: ${names} missing`);
+  }
+  try {
+    return loadTlsFiles({ cert: flags.tlsCert!, key: flags.tlsKey!, ca: flags.tlsCa! });
+  } catch (err) {
+    throw new UsageError(oneLine(err));
+  }
+}
+
+/** `postgres://user:password@host:port/database` (or `postgresql://`), checked; the password never appears in errors. */
+export function parsePostgresUrl(text: string, option = '--postgres'): string {
+  const value = text.trim();
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new UsageError(`${option}: not a URL; expected postgres://user:password@host:port/database`);
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    throw new UsageError(`${option}: expected a postgres:// or postgresql:// URL, got ${url.protocol}//`);
+  }
+  if (url.hostname === '' && !url.searchParams.has('host')) throw new UsageError(`${option}: the URL names no host`);
   return value;
 }
 

@@ -12,7 +12,8 @@ import { resolveNodeConfig, type StartNodeOptions } from '../node/node-config.js
 import { startNode } from '../node/start-node.js';
 import type { FlotillaNode } from '../node/flotilla-node.js';
 import { toAdminSource } from './admin-source.js';
-import { oneLine, parseHttpAddress, parseSeedList, parseSwimOverrides, parseTagList, UsageError, USAGE_EXIT_CODE } from './cli-options.js';
+import type { TlsMaterial } from '../transport/index.js';
+import { loadTlsFlags, oneLine, parseHttpAddress, parsePostgresUrl, parseSeedList, parseSwimOverrides, parseTagList, UsageError, USAGE_EXIT_CODE } from './cli-options.js';
 
 /** The flags of `flotilla start`, after commander applied the environment fallbacks. */
 export interface StartFlags {
@@ -28,12 +29,28 @@ export interface StartFlags {
   readonly clusterId?: string;
   readonly dev?: boolean;
   readonly swim?: string;
+  /** PEM files of mutual TLS (cluster TCP) and HTTPS (admin API); all three or none. */
+  readonly tlsCert?: string;
+  readonly tlsKey?: string;
+  readonly tlsCa?: string;
+  /** PostgreSQL URL of the node's storage. */
+  readonly postgres?: string;
+}
+
+/** Storage chosen on the command line (`--postgres`). */
+export interface PostgresStorageChoice {
+  readonly kind: 'postgres';
+  readonly url: string;
 }
 
 /** What `flotilla start` will run. */
 export interface StartPlan {
   readonly options: StartNodeOptions;
   readonly http: { readonly host: string; readonly port: number } | undefined;
+  /** TLS material for the cluster transport and the admin API, when the TLS flags are given. */
+  readonly tls: TlsMaterial | undefined;
+  /** PostgreSQL storage, when `--postgres` is given; also in `options.storage`. */
+  readonly storage: PostgresStorageChoice | undefined;
 }
 
 /** Deadline of one admin API request, in ms. */
@@ -63,12 +80,20 @@ export function planStart(flags: StartFlags): StartPlan {
     ...(flags.logLevel === undefined ? {} : { logLevel: flags.logLevel }),
     ...(flags.swim === undefined ? {} : { swim: parseSwimOverrides(flags.swim) }),
   };
+  const tls = loadTlsFlags(flags);
+  const storage: PostgresStorageChoice | undefined =
+    flags.postgres === undefined || flags.postgres === '' ? undefined : { kind: 'postgres', url: parsePostgresUrl(flags.postgres) };
+  const withExtras: StartNodeOptions = {
+    ...options,
+    ...(tls === undefined ? {} : { transport: { tls } }),
+    ...(storage === undefined ? {} : { storage }),
+  };
   try {
-    resolveNodeConfig(options);
+    resolveNodeConfig(withExtras);
   } catch (err) {
     throw new UsageError(oneLine(err));
   }
-  return { options, http: flags.http === undefined || flags.http === '' ? undefined : parseHttpAddress(flags.http) };
+  return { options: withExtras, http: flags.http === undefined || flags.http === '' ? undefined : parseHttpAddress(flags.http), tls, storage };
 }
 
 /** Prints one line to stderr. */
@@ -111,6 +136,7 @@ export async function runStart(flags: StartFlags): Promise<number> {
         requestTimeoutMs: ADMIN_REQUEST_TIMEOUT_MS,
         logger: adminLog,
         processMetrics: true,
+        ...(plan.tls === undefined ? {} : { tls: { cert: plan.tls.cert, key: plan.tls.key } }),
       });
     } catch (err) {
       await node.stop();
@@ -118,7 +144,7 @@ export async function runStart(flags: StartFlags): Promise<number> {
       return USAGE_EXIT_CODE;
     }
     const bound = admin.address();
-    adminLog.info({ url: `http://${bound.host.includes(':') ? `[${bound.host}]` : bound.host}:${bound.port}` }, 'admin API listening');
+    adminLog.info({ url: `${admin.protocol}://${bound.host.includes(':') ? `[${bound.host}]` : bound.host}:${bound.port}` }, 'admin API listening');
   }
   return waitForShutdown(node, admin);
 }

@@ -1,28 +1,47 @@
 /**
  * The HTTP admin server of one node: health, members, partitions, migrations and
- * Prometheus metrics as JSON/text over `node:http`. Every answer, errors included, is
+ * Prometheus metrics as JSON/text over `node:http`, or `node:https` when given a
+ * certificate and key. Every answer, errors included, is
  * JSON (or metrics text); each request has a deadline; bodies are refused unread past a
  * bound; a failing route yields a catalogued error, never a crash.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { Server as NetServer } from 'node:net';
+import { TLS_MIN_VERSION } from '../transport/tls-config.js';
 import { FlotillaError } from '../core/errors.js';
 import { resolveAdminConfig, type AdminServerConfig } from './admin-config.js';
 import { ADMIN_ROUTES, ALLOWED_METHODS, checkQuery, type AdminRoute } from './admin-routes.js';
 import type { AdminSource } from './admin-source.js';
 import { answerClientError, consumeBody, send, sendError, silentAdminLogger, toFlotillaError, type AdminLogger } from './http-io.js';
+import { serveKvRequest } from './kv-routes.js';
 import { createAdminMetrics, type AdminMetrics } from './metrics.js';
+
+/**
+ * HTTPS for the admin API: the server's certificate (intermediates may follow) and key,
+ * as PEM. Clients verify it against the CA that signed it (e.g. the cluster CA); they
+ * are not asked for certificates, so scrapers and `curl --cacert` work as they are.
+ */
+export interface AdminTlsOptions {
+  readonly cert: string | Uint8Array;
+  readonly key: string | Uint8Array;
+}
 
 /** Options of `startAdminServer`: the node to serve plus any `AdminServerConfig` field. */
 export interface AdminServerOptions extends Partial<AdminServerConfig> {
   readonly source: AdminSource;
   /** Structured logger (pino fits); defaults to silent. */
   readonly logger?: AdminLogger;
+  /** Serve HTTPS with this certificate and key. Default none: plain HTTP. */
+  readonly tls?: AdminTlsOptions;
 }
 
 /** A running admin server. */
 export interface AdminServer {
   /** The bound interface and port (the real port when 0 was asked for). */
   address(): { host: string; port: number };
+  /** `https` when serving TLS, else `http`. */
+  readonly protocol: 'http' | 'https';
   /** The server's metrics registry. */
   readonly metrics: AdminMetrics;
   /** Stops listening, drops open connections and stops the metric samplers. Idempotent. */
@@ -45,24 +64,28 @@ const URL_BASE = 'http://admin.invalid';
  * a bad option, or with the raw socket error (e.g. EADDRINUSE) when the bind fails.
  */
 export async function startAdminServer(options: AdminServerOptions): Promise<AdminServer> {
-  const { source, logger = silentAdminLogger, ...overrides } = options;
+  const { source, logger = silentAdminLogger, tls, ...overrides } = options;
   const config = resolveAdminConfig(overrides);
-  const metrics = createAdminMetrics(source, { processMetrics: config.processMetrics });
   const log = { nodeId: source.nodeId, component: 'admin' };
   const headersTimeoutMs = Math.min(config.requestTimeoutMs, HEADERS_TIMEOUT_MS_MAX);
-  const server = createServer({
+  const httpOptions: ServerOptions = {
     // Our deadline starts once headers are parsed and answers 504 as JSON; Node's own
     // request timeout counts from the first byte, so it is set past ours as a backstop.
     requestTimeout: config.requestTimeoutMs + headersTimeoutMs,
     headersTimeout: headersTimeoutMs,
     connectionsCheckingInterval: Math.min(config.requestTimeoutMs, CONNECTIONS_CHECK_INTERVAL_MS_MAX),
     keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
-  });
+  };
+  const server = tls === undefined ? createServer(httpOptions) : createTlsAdminServer(httpOptions, tls, config.requestTimeoutMs);
+  const metrics = createAdminMetrics(source, { processMetrics: config.processMetrics });
   server.maxConnections = config.connectionsMax;
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     serveWithDeadline(req, res, { source, metrics, config, logger, log });
   });
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => answerClientError(err, socket));
+  if (tls !== undefined) {
+    server.on('tlsClientError', (err: NodeJS.ErrnoException) => logger.debug?.({ ...log, code: err.code, error: err.message }, 'admin TLS handshake failed'));
+  }
   try {
     await listen(server, config.host, config.port);
   } catch (err) {
@@ -70,10 +93,26 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
     throw err;
   }
   server.on('error', (err) => logger.warn({ ...log, error: err.message }, 'admin server error'));
-  return adminServerHandle(server, metrics);
+  return adminServerHandle(server, metrics, tls === undefined ? 'http' : 'https');
 }
 
-function listen(server: Server, host: string, port: number): Promise<void> {
+/** An HTTPS server with the same limits; the TLS handshake gets the request deadline. */
+function createTlsAdminServer(httpOptions: ServerOptions, tls: AdminTlsOptions, handshakeTimeoutMs: number): Server {
+  let server;
+  try {
+    server = createHttpsServer({ ...httpOptions, cert: pemBuffer(tls.cert), key: pemBuffer(tls.key), minVersion: TLS_MIN_VERSION, handshakeTimeout: handshakeTimeoutMs });
+  } catch (err) {
+    throw new FlotillaError('FLO_CONFIG_INVALID', `admin API TLS certificate or key: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  // An https.Server serves requests exactly like an http.Server; only its sockets differ.
+  return server as unknown as Server;
+}
+
+function pemBuffer(value: string | Uint8Array): Buffer {
+  return typeof value === 'string' ? Buffer.from(value, 'utf8') : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+}
+
+function listen(server: NetServer, host: string, port: number): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen({ host, port, exclusive: true }, () => {
@@ -83,13 +122,14 @@ function listen(server: Server, host: string, port: number): Promise<void> {
   });
 }
 
-function adminServerHandle(server: Server, metrics: AdminMetrics): AdminServer {
+function adminServerHandle(server: Server, metrics: AdminMetrics, protocol: 'http' | 'https'): AdminServer {
   let closing: Promise<void> | undefined;
   const bound = server.address();
   if (typeof bound !== 'object' || bound === null) throw new FlotillaError('FLO_INTERNAL', 'admin server is not bound');
   const address = { host: bound.address, port: bound.port };
   return {
     address: () => ({ ...address }),
+    protocol,
     metrics,
     close(): Promise<void> {
       closing ??= new Promise<void>((resolve) => {
@@ -133,6 +173,7 @@ function serveWithDeadline(req: IncomingMessage, res: ServerResponse, ctx: Serve
 
 async function serve(req: IncomingMessage, res: ServerResponse, ctx: ServeContext): Promise<void> {
   const url = parseUrl(req.url);
+  if (await serveKvRequest(req, res, url, ctx.source)) return;
   const route = ROUTES_BY_PATH.get(url.pathname);
   if (route === undefined) throw new FlotillaError('FLO_NOT_FOUND', `no route ${url.pathname}`, { path: url.pathname });
   if (!(ALLOWED_METHODS as readonly string[]).includes(req.method ?? '')) {

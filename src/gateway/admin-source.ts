@@ -1,8 +1,9 @@
 /**
- * The read-only view of a node that the admin API serves: health, members, partitions,
- * migrations and metric values. The node runtime implements it; the HTTP layer only
- * reads it, so the server can be tested against a hand-written fixture.
+ * The view of a node that the admin API serves: health, members, partitions, migrations,
+ * metric values, and optionally the key/value store. The node runtime implements it; the
+ * HTTP layer only reads it, so the server can be tested against a hand-written fixture.
  */
+import type { KvValue } from '../node/kv-codec.js';
 import type { ReplicaRole } from '../protocol/messages.js';
 
 /** Overall health as the admin API reports it. */
@@ -164,6 +165,8 @@ export interface MetricsSnapshot {
     readonly inFlight: number;
     readonly completed: number;
     readonly cancelled: number;
+    /** Monotonic counts by this node's role; absent when the node keeps none. */
+    readonly totals?: MigrationTotals;
   };
   readonly quorum: {
     readonly state: QuorumStateName;
@@ -174,7 +177,34 @@ export interface MetricsSnapshot {
   };
 }
 
-/** A node as the admin API sees it. Every method is a cheap synchronous read. */
+/** From where this node takes part in a migration: running it, sending or receiving the data. */
+export type MigrationRole = 'master' | 'source' | 'destination';
+
+/** How a migration ended, as the runtime records it (finer than `MigrationOutcome`). */
+export type MigrationEnd = 'completed' | 'cancelled' | 'timed-out' | 'failed' | 'abandoned';
+
+/** Migrations started and finished over the node's life, by role (and by how they ended). */
+export interface MigrationTotals {
+  readonly started: Readonly<Record<MigrationRole, number>>;
+  readonly finished: Readonly<Record<MigrationRole, Readonly<Record<MigrationEnd, number>>>>;
+}
+
+/**
+ * The cluster's key/value store as the admin KV routes use it: each call is routed to the
+ * key's owner (the partition service answers it). Errors are catalogued `FlotillaError`s.
+ */
+export interface AdminKv {
+  /** Stores `value`; resolves once the owner and its backups hold it. */
+  kvPut(key: string, value: KvValue): Promise<void>;
+  /** The value under `key`, or undefined. */
+  kvGet(key: string): Promise<KvValue | undefined>;
+  /** Removes `key`; true when it was there. */
+  kvDelete(key: string): Promise<boolean>;
+  /** Entries in the whole store. */
+  kvSize(): Promise<number>;
+}
+
+/** A node as the admin API sees it. Every method is a cheap synchronous read, except the `kv` store, which goes over the network. */
 export interface AdminSource {
   readonly nodeId: string;
   /** 'ok' when running; 'joining' / 'leaving' / 'stopped' otherwise; 'degraded' / 'unhealthy' from user health checks. */
@@ -184,4 +214,6 @@ export interface AdminSource {
   migrations(): MigrationsReport;
   /** Values for the Prometheus gauges/counters, read at scrape time. */
   metricsSnapshot(): MetricsSnapshot;
+  /** The key/value store behind the `/kv` routes; without it those routes answer 404. */
+  readonly kv?: AdminKv;
 }

@@ -3,7 +3,7 @@
  * how its samples are read from a `MetricsSnapshot`. One table, so the names, their help
  * text and the docs cannot drift apart.
  */
-import type { AdminMemberState, MetricsSnapshot, QuorumStateName, TrafficCountSnapshot } from './admin-source.js';
+import type { AdminMemberState, MetricsSnapshot, MigrationEnd, MigrationRole, QuorumStateName, TrafficCountSnapshot } from './admin-source.js';
 
 /** One labelled value of a metric. */
 export interface MetricSample {
@@ -24,6 +24,8 @@ export interface MetricSpec {
 
 const MEMBER_STATES: readonly AdminMemberState[] = ['alive', 'suspect', 'dead', 'left'];
 const QUORUM_STATES: readonly QuorumStateName[] = ['unknown', 'healthy', 'suspect', 'partitioned'];
+const MIGRATION_ROLES: readonly MigrationRole[] = ['master', 'source', 'destination'];
+const MIGRATION_ENDS: readonly MigrationEnd[] = ['completed', 'cancelled', 'timed-out', 'failed', 'abandoned'];
 
 function one(value: number): readonly MetricSample[] {
   return [{ labels: {}, value }];
@@ -48,6 +50,19 @@ function byChannel(direction: 'in' | 'out', field: 'frames' | 'bytes') {
 
 function bothDirections(field: 'frames' | 'bytes') {
   return (s: MetricsSnapshot): MetricSample[] => [...byChannel('in', field)(s), ...byChannel('out', field)(s)];
+}
+
+// Every role (and outcome) is exported from the start, at 0, so rate() and alerts see a
+// series before the first migration; a node that keeps no totals exports none.
+function migrationsStarted(s: MetricsSnapshot): MetricSample[] {
+  const totals = s.migrations.totals;
+  return totals === undefined ? [] : MIGRATION_ROLES.map((role) => ({ labels: { role }, value: totals.started[role] }));
+}
+
+function migrationsFinished(s: MetricsSnapshot): MetricSample[] {
+  const totals = s.migrations.totals;
+  if (totals === undefined) return [];
+  return MIGRATION_ROLES.flatMap((role) => MIGRATION_ENDS.map((outcome) => ({ labels: { role, outcome }, value: totals.finished[role][outcome] })));
 }
 
 function drops(s: MetricsSnapshot): MetricSample[] {
@@ -106,6 +121,20 @@ const partitions: readonly MetricSpec[] = [
   scalar('flotilla_migrations_in_flight', 'Partition migrations in flight that involve this node.', 'gauge', (s) => s.migrations.inFlight),
   scalar('flotilla_migrations_completed_total', 'Partition migrations completed.', 'counter', (s) => s.migrations.completed),
   scalar('flotilla_migrations_cancelled_total', 'Partition migrations cancelled.', 'counter', (s) => s.migrations.cancelled),
+  {
+    name: 'flotilla_migrations_started_total',
+    help: 'Partition migrations this node took part in, by its role (master, source, destination).',
+    kind: 'counter',
+    labelNames: ['role'],
+    read: migrationsStarted,
+  },
+  {
+    name: 'flotilla_migrations_finished_total',
+    help: 'Partition migrations that ended, by this node\'s role and outcome (completed, cancelled, timed-out, failed, abandoned).',
+    kind: 'counter',
+    labelNames: ['role', 'outcome'],
+    read: migrationsFinished,
+  },
 ];
 
 const quorum: readonly MetricSpec[] = [

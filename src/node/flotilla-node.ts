@@ -7,8 +7,12 @@ import type { Address, MembersViewData, NodeId, PartitionTableData, Tags } from 
 import type { Member } from '../membership/events.js';
 import type { QuorumState } from '../membership/quorum-detector.js';
 import type { SwimStats } from '../membership/stats.js';
-import type { MigrationRecord } from '../partitions/migration-history.js';
+import type { MigrationRecord, MigrationTotals } from '../partitions/migration-history.js';
 import type { TransportStats } from '../transport/transport.js';
+import type { PartitionService } from './partition-service.js';
+import type { AnyEntityDefinition } from '../entities/definition.js';
+import type { EntityRef } from '../entities/ref.js';
+import type { ActiveEntity, ActiveEntityCount } from '../entities/runtime.js';
 import type { DriverStats } from './driver-stats.js';
 import type { HealthCheck, HealthStatus, NodeHealthReport } from './health.js';
 import type { NodeEvents } from './node-events.js';
@@ -21,7 +25,12 @@ export interface NodeMigrations {
   readonly inFlight: readonly MigrationRecord[];
   /** Most recently finished first, bounded. */
   readonly recent: readonly MigrationRecord[];
+  /** Migrations started and finished since the node started, by perspective; absent without a partition service. */
+  readonly totals?: MigrationTotals;
 }
+
+/** The partition service's key/value API: each call is routed to the key's owner. */
+export type NodeKv = Pick<PartitionService, 'kvPut' | 'kvGet' | 'kvDelete' | 'kvSize'>;
 
 /** The quorum verdict with the numbers behind it. */
 export interface NodeQuorum extends QuorumState {
@@ -81,6 +90,18 @@ export interface FlotillaNode {
   /** The newest partition table this node has (undefined without a partition service or before the first). */
   partitionTable(): PartitionTableData | undefined;
   migrations(): NodeMigrations;
+  /** The cluster's key/value store, through this node; undefined without a partition service. */
+  readonly kv: NodeKv | undefined;
+  /**
+   * A typed ref to entity `id` of `definition`'s type: its calls reach the entity's
+   * owner from any node, retried through moves and failover within `entity.callTimeoutMs`.
+   * Throws FLO_ENTITY_UNKNOWN when this node hosts no entities.
+   */
+  entity<D extends AnyEntityDefinition>(definition: D, id: string): EntityRef<D>;
+  /** Entities active (in memory) on this node. */
+  activeEntities(): ActiveEntity[];
+  /** Entities active on this node, per type and partition. */
+  entityCounts(): ActiveEntityCount[];
   /** Overall health and each check's verdict. */
   health(): NodeHealthReport;
   /**

@@ -18,3 +18,6 @@ export type { LogLevel } from './node-logger.js';
 export type { NodeContext, NodeLogger, NodeService } from './service.js';
 export { PartitionService } from './partition-service.js';
 export type { PartitionServiceOptions } from './partition-service.js';
+export { EntityService } from './entity-service.js';
+export type { EntityServiceOptions } from './entity-service.js';
+export { DEFAULT_STORAGE_FILE } from './entity-setup.js';

@@ -6,6 +6,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { FlotillaError, isFlotillaError } from '../core/errors.js';
+import type { AnyEntityDefinition } from '../entities/definition.js';
+import { DEFAULT_ENTITY_CONFIG, resolveEntityConfig, type EntityConfig } from '../entities/entity-config.js';
+import type { Storage, StorageOptions } from '../storage/storage.js';
 import type { Address, Tags } from '../core/model.js';
 import { DEFAULT_SWIM_CONFIG, resolveSwimConfig, type SwimConfig } from '../membership/config.js';
 import { validateTags } from '../membership/tags.js';
@@ -94,6 +97,16 @@ export interface StartNodeOptions {
   readonly lifecycle?: Partial<LifecycleConfig>;
   /** The driver loop's batch sizes and queue bounds. */
   readonly driver?: Partial<DriverConfig>;
+  /** Entity types this node hosts (made with `defineEntity`); every node of a cluster should host the same. Default none. */
+  readonly entities?: readonly AnyEntityDefinition[];
+  /**
+   * Where entity state lives: options to open a store, or an open `Storage` (the node
+   * then does not close it). Default: SQLite at `<dataDir>/flotilla.db` when `dataDir`
+   * is set, else in memory. Opened only when `entities` are given or this is set.
+   */
+  readonly storage?: StorageOptions | Storage;
+  /** Entity runtime settings (see `EntityConfig`). */
+  readonly entity?: Partial<EntityConfig>;
 }
 
 /** Secret used by `dev: true` nodes without one: public, so never for a real cluster. */
@@ -132,6 +145,7 @@ export interface NodeConfig {
   readonly partitions: Partial<CoordinatorConfig> | false;
   readonly lifecycle: LifecycleConfig;
   readonly driver: DriverConfig;
+  readonly entity: EntityConfig;
 }
 
 function invalid(detail: string, details?: Record<string, unknown>): FlotillaError {
@@ -157,6 +171,7 @@ export function resolveNodeConfig(options: StartNodeOptions): NodeConfig {
     if (options.transport !== undefined && key in options.transport) throw invalid(`transport.${key} cannot be set: use listen, advertise and nodeId`);
   }
   const transport = resolveSection('transport', { ...options.transport, host, port, advertiseHost, nodeId }, DEFAULT_TRANSPORT_CONFIG, resolveTransportConfig);
+  if (options.entities !== undefined && !Array.isArray(options.entities)) throw invalid('entities must be an array of entity definitions');
   const partitions = options.partitions ?? {};
   if (partitions !== false) resolveCoordinatorConfig(partitions);
   return Object.freeze({
@@ -176,6 +191,7 @@ export function resolveNodeConfig(options: StartNodeOptions): NodeConfig {
     partitions,
     lifecycle,
     driver: resolveDriverConfig(options.driver),
+    entity: resolveSection('entity', options.entity, DEFAULT_ENTITY_CONFIG, resolveEntityConfig),
   });
 }
 

@@ -12,12 +12,16 @@ import type { SwimMachine } from '../membership/swim.js';
 import type { ClusterTransport, TransportStats } from '../transport/transport.js';
 import { waitBounded } from './bounded-wait.js';
 import type { NodeDriver } from './driver.js';
-import type { FlotillaNode, NodeMigrations, NodeQuorum, NodeState, NodeStats } from './flotilla-node.js';
+import type { FlotillaNode, NodeKv, NodeMigrations, NodeQuorum, NodeState, NodeStats } from './flotilla-node.js';
 import { HEALTH_TAG, HealthChecks, overallStatus, worstOf, type HealthCheck, type NodeHealthReport } from './health.js';
 import type { NodeConfig } from './node-config.js';
 import { NodeEventStream } from './node-events.js';
 import { logMembershipEvent } from './node-logger.js';
 import type { PartitionService } from './partition-service.js';
+import type { EntityService } from './entity-service.js';
+import type { AnyEntityDefinition } from '../entities/definition.js';
+import type { EntityRef } from '../entities/ref.js';
+import type { ActiveEntity, ActiveEntityCount } from '../entities/runtime.js';
 import type { NodeLogger } from './service.js';
 import type { ServiceHost } from './service-host.js';
 
@@ -28,6 +32,8 @@ export interface NodeParts {
   readonly transport: ClusterTransport;
   readonly services: ServiceHost;
   readonly partitions: PartitionService | undefined;
+  /** The entity service, when the node hosts entities. */
+  readonly entities?: EntityService | undefined;
   readonly logger: NodeLogger;
   readonly clock: () => Millis;
   readonly address: Address;
@@ -163,6 +169,24 @@ export class NodeHandle implements FlotillaNode {
 
   migrations(): NodeMigrations {
     return this.parts.partitions?.migrations() ?? { inFlight: [], recent: [] };
+  }
+
+  get kv(): NodeKv | undefined {
+    return this.parts.partitions;
+  }
+
+  entity<D extends AnyEntityDefinition>(definition: D, id: string): EntityRef<D> {
+    const service = this.parts.entities;
+    if (service === undefined) throw new FlotillaError('FLO_ENTITY_UNKNOWN', `${definition.type}: this node hosts no entities (pass entities to startNode)`);
+    return service.ref(definition, id);
+  }
+
+  activeEntities(): ActiveEntity[] {
+    return this.parts.entities?.activeEntities() ?? [];
+  }
+
+  entityCounts(): ActiveEntityCount[] {
+    return this.parts.entities?.entityCounts() ?? [];
   }
 
   health(): NodeHealthReport {

@@ -16,7 +16,7 @@ import type { MembershipEvent, MergeStarted } from '../membership/events.js';
 import { resolveCoordinatorConfig, type CoordinatorConfig } from '../partitions/coordinator-config.js';
 import type { PartitionEvent } from '../partitions/coordinator-events.js';
 import { PartitionCoordinator, type CoordinatorStatus, type PartitionTableReader } from '../partitions/coordinator.js';
-import type { MigrationRecord } from '../partitions/migration-history.js';
+import type { MigrationRecord, MigrationTotals } from '../partitions/migration-history.js';
 import { SERVICE_NAME_BYTES_MAX } from '../protocol/limits.js';
 import type { Message, MessageType } from '../protocol/messages.js';
 import { utf8ByteLength } from '../protocol/validate.js';
@@ -279,10 +279,12 @@ export class PartitionService implements NodeService {
     return table === undefined || table.version === 0 ? undefined : table.toData();
   }
 
-  /** Migrations in flight here (as master, source or destination) and recently finished ones. */
-  migrations(): { inFlight: MigrationRecord[]; recent: MigrationRecord[] } {
-    const all = this.running?.coordinator.migrations() ?? [];
-    return { inFlight: all.filter((m) => m.state !== 'finished'), recent: all.filter((m) => m.state === 'finished') };
+  /** Migrations in flight here (as master, source or destination), recently finished ones, and totals since start. */
+  migrations(): { inFlight: MigrationRecord[]; recent: MigrationRecord[]; totals?: MigrationTotals } {
+    const coordinator = this.running?.coordinator;
+    const all = coordinator?.migrations() ?? [];
+    const lists = { inFlight: all.filter((m) => m.state !== 'finished'), recent: all.filter((m) => m.state === 'finished') };
+    return coordinator === undefined ? lists : { ...lists, totals: coordinator.migrationTotals() };
   }
 
   /** Coordinator, executor and KV counters. Throws FLO_NODE_STOPPED before `start`. */

@@ -12,6 +12,7 @@ import { SeededRandom } from '../core/random.js';
 import { SwimMachine } from '../membership/swim.js';
 import { encodedSize, encodedUpdateSize } from '../protocol/index.js';
 import { ClusterTransport } from '../transport/transport.js';
+import { deriveFrameAuthKey } from '../transport/frame-auth.js';
 import { AdmissionGuard, DEFAULT_ADMISSION_GUARD_CONFIG } from './admission-guard.js';
 import { authTokenMaker, joinVerifier } from './cluster-auth.js';
 import { NodeDriver } from './driver.js';
@@ -22,6 +23,7 @@ import { resolveNodeConfig, type NodeConfig, type StartNodeOptions } from './nod
 import { NodeEventStream } from './node-events.js';
 import { NodeHandle } from './node-handle.js';
 import { createNodeLogger } from './node-logger.js';
+import { setUpEntities, type EntitySetup } from './entity-setup.js';
 import { PartitionService } from './partition-service.js';
 import type { NodeLogger, NodeService } from './service.js';
 import { ServiceHost } from './service-host.js';
@@ -37,19 +39,35 @@ const wallClock = (): Millis => Date.now();
 export async function startNode(options: StartNodeOptions = {}): Promise<FlotillaNode> {
   const config = resolveNodeConfig(options);
   const log = createNodeLogger(config.nodeId, config.logLevel, options.logger);
-  const partitions = findOrCreatePartitionService(config, options.services ?? []);
+  if (config.dataDir !== undefined) await makeDataDir(config.dataDir);
+  const entities = await setUpEntities(options, config, log);
+  let partitions: PartitionService | undefined;
+  try {
+    partitions = findOrCreatePartitionService(config, options.services ?? [], entities);
+  } catch (err) {
+    await entities?.service.stop();
+    throw err;
+  }
+  if (partitions !== undefined) entities?.service.attach(partitions);
   const checks = new HealthChecks();
   for (const [name, check] of Object.entries(options.healthChecks ?? {})) checks.register(name, check);
   // The monitor is a service the handle's host runs, and it reports back to the handle.
   const ref: { node?: NodeHandle } = {};
   const monitor = new HealthMonitor(config.lifecycle.healthCheckIntervalMs, () => ref.node?.refreshHealthTag());
   const userServices = (options.services ?? []).filter((s) => s !== partitions);
-  const services = new ServiceHost([monitor, ...(partitions === undefined ? [] : [partitions]), ...userServices], log);
-  if (config.dataDir !== undefined) await makeDataDir(config.dataDir);
+  const services = new ServiceHost([monitor, ...(partitions === undefined ? [] : [partitions]), ...(entities === undefined ? [] : [entities.service]), ...userServices], log);
   warnIfDev(config, log);
 
-  const transport = new ClusterTransport(config.transport, { logger: log.child({ component: 'transport' }) });
-  const address = await transport.start();
+  // Every datagram and TCP connection proves the cluster secret, not just the join.
+  const authKey = deriveFrameAuthKey(config.secret, config.clusterId);
+  const transport = new ClusterTransport({ ...config.transport, authKey }, { logger: log.child({ component: 'transport' }) });
+  let address: string;
+  try {
+    address = await transport.start();
+  } catch (err) {
+    await entities?.service.stop();
+    throw err;
+  }
   const guard = new AdmissionGuard({ ...DEFAULT_ADMISSION_GUARD_CONFIG, verifiedTtlMs: config.swim.admissionTimeoutMs });
   let machine: SwimMachine;
   try {
@@ -65,13 +83,14 @@ export async function startNode(options: StartNodeOptions = {}): Promise<Flotill
       makeAuthToken: authTokenMaker(config.secret),
       verifyJoin: joinVerifier(config.secret, (request) => guard.noteVerified(request.node.nodeId, wallClock())),
     });
-    machine.setDatagramBudget(config.transport.udpDatagramBudgetBytes);
+    machine.setDatagramBudget(transport.udpMessageBytesMax);
   } catch (err) {
     await transport.close();
+    await entities?.service.stop();
     throw err;
   }
   const events = new NodeEventStream();
-  const node = new NodeHandle({ config, machine, transport, services, partitions, logger: log, clock: wallClock, address, events, checks });
+  const node = new NodeHandle({ config, machine, transport, services, partitions, entities: entities?.service, logger: log, clock: wallClock, address, events, checks });
   ref.node = node;
   const driver = new NodeDriver({
     machine,
@@ -88,12 +107,15 @@ export async function startNode(options: StartNodeOptions = {}): Promise<Flotill
   return node;
 }
 
-/** The caller's PartitionService if it passed one, else a new one unless `partitions: false`. */
-function findOrCreatePartitionService(config: NodeConfig, services: readonly NodeService[]): PartitionService | undefined {
+/** The caller's PartitionService if it passed one, else a new one (hosting entities, if any) unless `partitions: false`. */
+function findOrCreatePartitionService(config: NodeConfig, services: readonly NodeService[], entities: EntitySetup | undefined): PartitionService | undefined {
   const given = services.find((s): s is PartitionService => s instanceof PartitionService);
+  if (given !== undefined && entities !== undefined) throw new FlotillaError('FLO_CONFIG_INVALID', 'entities cannot be hosted by a PartitionService passed in services');
   if (given !== undefined) return given;
   if (config.partitions === false) return undefined;
-  return new PartitionService({ partitionConfig: config.partitions });
+  if (entities === undefined) return new PartitionService({ partitionConfig: config.partitions });
+  const epochFloor = Math.max(config.partitions.epochFloor ?? 0, entities.epochFloor);
+  return new PartitionService({ partitionConfig: { ...config.partitions, epochFloor }, participants: [entities.service.participant], handlers: [entities.service.handler] });
 }
 
 async function makeDataDir(dataDir: string): Promise<void> {

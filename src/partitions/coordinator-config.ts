@@ -82,6 +82,14 @@ export interface CoordinatorConfig extends PartitionConfig {
    * when it does not.
    */
   readonly eventsPendingMax: number;
+  /**
+   * Epochs of a fresh cluster's first table start above this. Storage fences outlive
+   * the cluster, so after a whole-cluster restart the new table's epochs must beat every
+   * epoch ever claimed (nodes pass the storage's highest epoch here). Only the master
+   * that creates table version 1 uses it; later tables raise epochs from their
+   * predecessor's. Unit: epoch. Default 0.
+   */
+  readonly epochFloor: number;
 }
 
 /** The defaults. */
@@ -99,6 +107,7 @@ export const DEFAULT_COORDINATOR_CONFIG: CoordinatorConfig = Object.freeze({
   migrationHistoryMax: 256,
   transmitsPendingMax: 65_536,
   eventsPendingMax: 16_384,
+  epochFloor: 0,
 });
 
 /** Upper bound on every duration field: a day. */
@@ -121,6 +130,7 @@ const ranges: Readonly<Record<NumericField, readonly [number, number]>> = {
   migrationHistoryMax: [0, COUNT_MAX],
   transmitsPendingMax: [1, COUNT_MAX * 16],
   eventsPendingMax: [1, COUNT_MAX],
+  epochFloor: [0, Math.floor(Number.MAX_SAFE_INTEGER / 2)],
 };
 
 /**

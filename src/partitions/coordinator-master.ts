@@ -309,7 +309,7 @@ export class MasterDuties {
   private commit(partitions: readonly number[], completedMigrations: readonly string[]): void {
     const entries: ReplicaAssignment[] = this.ctx.table.assignments();
     for (const p of partitions) entries[p] = this.plan.targetOf(p);
-    const change = this.ctx.changeTable((t) => t.applyAssignments(entries));
+    const change = this.ctx.changeTable((t) => t.applyAssignments(entries, this.ctx.config.epochFloor));
     assert(change.changed, `committing partitions ${partitions.join(',')} changed nothing`);
     this.publish(completedMigrations);
   }

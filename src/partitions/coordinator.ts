@@ -17,7 +17,7 @@ import type { PartitionEvent } from './coordinator-events.js';
 import { MasterDuties } from './coordinator-master.js';
 import { CoordinatorOutbox } from './coordinator-outbox.js';
 import { MembersView } from './members-view.js';
-import { MigrationHistory, type MigrationRecord } from './migration-history.js';
+import { MigrationHistory, type MigrationRecord, type MigrationTotals } from './migration-history.js';
 import { LocalMigrations } from './migration-local.js';
 import { LocalTable, type PartitionTableReader } from './coordinator-table.js';
 import type { ClusterPartitionTable } from './partition-table.js';
@@ -205,6 +205,11 @@ export class PartitionCoordinator implements SansIoMachine<Message, PartitionEve
   /** Migrations in flight here (as master, source or destination), then recently finished ones. */
   migrations(): MigrationRecord[] {
     return this.history.list();
+  }
+
+  /** Monotonic counts of the migrations this node started and finished, by perspective. */
+  migrationTotals(): MigrationTotals {
+    return this.history.totals();
   }
 
   /** True while this node is the master of its view. */

@@ -35,6 +35,18 @@ export interface MigrationRecord {
   readonly reason?: string;
 }
 
+/** Migrations started and finished over this node's life, by perspective (and outcome). */
+export interface MigrationTotals {
+  readonly started: Readonly<Record<MigrationPerspective, number>>;
+  readonly finished: Readonly<Record<MigrationPerspective, Readonly<Record<MigrationOutcome, number>>>>;
+}
+
+const PERSPECTIVES: readonly MigrationPerspective[] = ['master', 'source', 'destination'];
+
+function zeroOutcomes(): Record<MigrationOutcome, number> {
+  return { completed: 0, cancelled: 0, 'timed-out': 0, failed: 0, abandoned: 0 };
+}
+
 /** What `MigrationHistory.start` needs. */
 export type MigrationStartRecord = Pick<MigrationRecord, 'migrationId' | 'partition' | 'source' | 'destination' | 'role' | 'perspective' | 'startedAt'>;
 
@@ -45,11 +57,14 @@ export type MigrationStartRecord = Pick<MigrationRecord, 'migrationId' | 'partit
 export class MigrationHistory {
   private readonly running = new Map<string, MigrationRecord>();
   private finished: MigrationRecord[] = [];
+  private readonly started = { master: 0, source: 0, destination: 0 };
+  private readonly ended = { master: zeroOutcomes(), source: zeroOutcomes(), destination: zeroOutcomes() };
 
   constructor(private readonly historyMax: number) {}
 
   /** Record a migration this node now takes part in. */
   start(record: MigrationStartRecord): void {
+    if (!this.running.has(keyOf(record.perspective, record.migrationId))) this.started[record.perspective]++;
     this.running.set(keyOf(record.perspective, record.migrationId), { ...record, state: 'running' });
   }
 
@@ -66,6 +81,7 @@ export class MigrationHistory {
     const record = this.running.get(key);
     if (record === undefined) return;
     this.running.delete(key);
+    this.ended[perspective][outcome]++;
     if (this.historyMax === 0) return;
     const done: MigrationRecord = reason === undefined
       ? { ...record, state: 'finished', finishedAt: now, outcome }
@@ -78,6 +94,12 @@ export class MigrationHistory {
   list(): MigrationRecord[] {
     const running = [...this.running.values()].sort((a, b) => a.startedAt - b.startedAt);
     return [...running, ...this.finished.slice(-this.historyMax)];
+  }
+
+  /** Monotonic counts of every migration started and finished here. */
+  totals(): MigrationTotals {
+    const finished = Object.fromEntries(PERSPECTIVES.map((p) => [p, { ...this.ended[p] }])) as Record<MigrationPerspective, Record<MigrationOutcome, number>>;
+    return { started: { ...this.started }, finished };
   }
 
   /** Number of running records. */

@@ -109,11 +109,13 @@ export class ClusterPartitionTable {
   /**
    * Take a full new assignment (one entry per partition, e.g. from `computeAssignment`;
    * epochs in the input are ignored). Raises the epoch of each partition whose owner
-   * changed and, if anything changed, the table version by one.
+   * changed and, if anything changed, the table version by one. On the first table of a
+   * lineage (version 0), a new owner's epoch starts above `epochFloor`.
    * @throws FlotillaError FLO_ASSIGNMENT_INVALID when the input does not cover every
    *   partition exactly once, lacks an owner, or repeats a node within a partition.
    */
-  applyAssignments(assignments: readonly ReplicaAssignment[]): TableChange {
+  applyAssignments(assignments: readonly ReplicaAssignment[], epochFloor = 0): TableChange {
+    const floor = this.tableVersion === 0 ? epochFloor : 0;
     const byPartition = this.checkAssignments(assignments, false);
     const ownerChanged: number[] = [];
     let changed = false;
@@ -121,7 +123,7 @@ export class ClusterPartitionTable {
       const next = byPartition[p]!;
       if (next.owner !== this.owners[p]) {
         this.owners[p] = next.owner;
-        this.epochs[p]!++;
+        this.epochs[p] = Math.max(this.epochs[p]!, floor) + 1;
         ownerChanged.push(p);
         changed = true;
       }

@@ -7,6 +7,8 @@ import { isIP } from 'node:net';
 import { FlotillaError } from '../core/errors.js';
 import { ENVELOPE_HEADER_BYTES_MAX } from './envelope.js';
 import { FRAME_LENGTH_BYTES, TCP_FRAME_BYTES_MAX, UDP_DATAGRAM_BUDGET_BYTES } from '../protocol/index.js';
+import { checkTlsMaterial, type TlsMaterial } from './tls-config.js';
+import { FRAME_AUTH_KEY_BYTES_MIN } from './frame-auth.js';
 
 /** Transport settings. All sizes in bytes, all durations in milliseconds. */
 export interface TransportConfig {
@@ -101,6 +103,26 @@ export interface TransportConfig {
    * Attempts to find a port free for both UDP and TCP when `port` is 0. Default 16.
    */
   readonly bindAttemptsMax: number;
+  /**
+   * Mutual TLS for every TCP connection (joins, push-pull, tables, migrations, requests):
+   * this node's certificate and key, and the CA its peers must chain to. Default none
+   * (plain TCP). With it, plaintext peers and certificates from another CA are refused at
+   * the handshake, counted as `tls-handshake` and logged with the reason. Every node of a
+   * cluster must agree: a TLS node and a plain node cannot talk. UDP probes and gossip
+   * stay plaintext datagrams (see docs/transport.md). The handshake costs a round trip or
+   * two per new connection; pooled connections amortise it.
+   */
+  readonly tls: TlsMaterial | undefined;
+  /**
+   * The frame key that authenticates all cluster traffic (`startNode` derives it from the
+   * cluster secret and id with `deriveFrameAuthKey`; at least 16 bytes). With it, every UDP
+   * datagram carries a 16-byte HMAC tag, checked before decoding, and every TCP connection
+   * opens with a challenge-response in both directions; datagrams and connections without
+   * the key are dropped and counted as `auth`. The tag's bytes come out of
+   * `udpDatagramBudgetBytes`. Default none: unauthenticated, for the transport's own unit
+   * tests only. Every node of a cluster must hold the same key.
+   */
+  readonly authKey: Uint8Array | undefined;
 }
 
 /** The defaults, in one place. */
@@ -123,6 +145,8 @@ export const DEFAULT_TRANSPORT_CONFIG: TransportConfig = {
   requestTimeoutMs: 5_000,
   closeTimeoutMs: 5_000,
   bindAttemptsMax: 16,
+  tls: undefined,
+  authKey: undefined,
 };
 
 /** Largest UDP payload IPv4 can carry. */
@@ -192,6 +216,10 @@ export function resolveTransportConfig(partial: Partial<TransportConfig> = {}): 
       handshakeTimeoutMs: config.handshakeTimeoutMs,
       readIdleTimeoutMs: config.readIdleTimeoutMs,
     });
+  }
+  if (config.tls !== undefined) checkTlsMaterial(config.tls);
+  if (config.authKey !== undefined && (!(config.authKey instanceof Uint8Array) || config.authKey.length < FRAME_AUTH_KEY_BYTES_MIN)) {
+    throw invalid(`transport.authKey must be a Uint8Array of at least ${FRAME_AUTH_KEY_BYTES_MIN} bytes`);
   }
   return config;
 }

@@ -3,34 +3,43 @@
  * open (evicting the least recently used idle one when full), closes connections that sat
  * idle, bounds connect time, discards connections that failed, and counts all of it.
  */
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
 import type { Address } from '../core/model.js';
-import { FlotillaError } from '../core/errors.js';
+import { FlotillaError, isFlotillaError } from '../core/errors.js';
 import type { TransportConfig } from './config.js';
 import { TrafficCounters, type DropReason, type TrafficStats } from './counters.js';
 import type { WarnOnce } from './logger.js';
 import { parseAddress } from './address.js';
-import { encodeHello, FrameKind, type Envelope, type Hello } from './envelope.js';
+import { FrameKind, type Envelope, type Hello } from './envelope.js';
 import { FramedConnection } from './tcp-connection.js';
 import { toTransportError } from './socket-errors.js';
+import { describeTlsFailure, dialTcp, readyEventOf } from './tls-sockets.js';
 
 /** Settings the pool reads from the transport configuration. */
 export type PoolConfig = Pick<
   TransportConfig,
   'poolMaxConnections' | 'idleTimeoutMs' | 'connectTimeoutMs' | 'maxFrameBytes' | 'writeBufferBytesMax' | 'closeTimeoutMs'
->;
+> &
+  Partial<Pick<TransportConfig, 'tls' | 'authKey'>>;
 
 /** What the pool needs besides its configuration. */
 export interface PoolOptions {
   readonly config: PoolConfig;
-  /** Sent as the first frame of every connection, so peers know our listener address. */
+  /**
+   * Sent as the first frame of every connection, so peers know our listener address; with
+   * `config.authKey` it opens the challenge-response that proves the cluster secret.
+   */
   readonly hello: Hello;
   readonly warn: WarnOnce;
   /** Frames arriving on pooled connections (responses to our requests, mostly). */
   readonly onEnvelope: (connection: FramedConnection, envelope: Envelope) => void;
   /** A pooled connection closed; pending requests on it can be failed at once. */
   readonly onConnectionClosed?: (connection: FramedConnection, cause: FlotillaError | undefined) => void;
-  /** Opens the socket; defaults to `net.connect`. Tests inject sockets that never connect. */
+  /**
+   * Opens the socket; defaults to `net.connect`, or `tls.connect` with the configured
+   * material. Tests inject sockets that never connect.
+   */
   readonly dial?: (host: string, port: number) => Socket;
 }
 
@@ -66,7 +75,6 @@ export class ConnectionPool {
   private readonly dialing = new Map<Address, Dialing>();
   private readonly idleTimers = new Map<FramedConnection, NodeJS.Timeout>();
   private readonly counters = new TrafficCounters();
-  private readonly helloPayload: Uint8Array;
   private stopped = false;
   private created = 0;
   private closedCount = 0;
@@ -75,9 +83,7 @@ export class ConnectionPool {
   private evicted = 0;
   private idleClosed = 0;
 
-  constructor(private readonly options: PoolOptions) {
-    this.helloPayload = encodeHello(options.hello);
-  }
+  constructor(private readonly options: PoolOptions) {}
 
   /** Send one frame to `address` over its pooled connection, connecting first if needed. */
   send(address: Address, kind: FrameKind, correlationId: number, payload: Uint8Array): Promise<void> {
@@ -87,9 +93,11 @@ export class ConnectionPool {
   }
 
   /**
-   * The open connection to `address`, established if needed. Rejects with FLO_TIMEOUT
-   * (connect timeout), FLO_CONNECTION_FAILED (refused, unreachable), FLO_QUEUE_FULL (pool
-   * full of busy connections) or FLO_NODE_STOPPED (after `close()`).
+   * The open connection to `address`, established (and authenticated) if needed. Rejects
+   * with FLO_TIMEOUT (connect and handshake over `connectTimeoutMs`), FLO_CONNECTION_FAILED
+   * (refused, unreachable), FLO_AUTH_FAILED (the peer does not prove the cluster secret, or
+   * refuses ours), FLO_QUEUE_FULL (pool full of busy connections) or FLO_NODE_STOPPED
+   * (after `close()`).
    */
   acquire(address: Address): Promise<FramedConnection> {
     if (this.stopped) return Promise.reject(new FlotillaError('FLO_NODE_STOPPED', 'transport is closed'));
@@ -161,7 +169,11 @@ export class ConnectionPool {
 
   private dial(address: Address): Promise<FramedConnection> {
     const { host, port } = parseAddress(address);
-    const socket = this.options.dial === undefined ? connect({ host, port }) : this.options.dial(host, port);
+    const socket = this.options.dial === undefined ? dialTcp(this.options.config, host, port) : this.options.dial(host, port);
+    const tls = socket instanceof TLSSocket;
+    let tcpConnected = false;
+    let ready = false;
+    if (tls) socket.once('connect', () => (tcpConnected = true));
     const promise = new Promise<FramedConnection>((resolve, reject) => {
       let settled = false;
       const fail = (err: FlotillaError): void => {
@@ -170,47 +182,66 @@ export class ConnectionPool {
         clearTimeout(timer);
         socket.destroy();
         this.dialing.delete(address);
-        if (err.code !== 'FLO_NODE_STOPPED') {
-          this.connectFailures++;
-          if (err.code === 'FLO_TIMEOUT') this.connectTimeouts++;
-          this.options.warn.warn(address, `connect:${err.code}`, { error: err.message }, 'TCP connect failed');
-        }
+        this.countConnectFailure(address, err);
         reject(err);
       };
       const onError = (err: Error): void => {
-        fail(this.stopped ? new FlotillaError('FLO_NODE_STOPPED', 'transport is closed') : toTransportError(err, address));
+        if (this.stopped) fail(stoppedError());
+        else if (tls && tcpConnected && !isFlotillaError(err)) fail(tlsFailure(address, err));
+        else fail(toTransportError(err, address));
       };
       const timer = setTimeout(() => {
-        fail(new FlotillaError('FLO_TIMEOUT', `connect to ${address} took over ${this.options.config.connectTimeoutMs} ms`, { peer: address }));
+        fail(new FlotillaError('FLO_TIMEOUT', `connect to ${address} (handshake included) took over ${this.options.config.connectTimeoutMs} ms`, { peer: address }));
       }, this.options.config.connectTimeoutMs);
       socket.once('error', onError);
       socket.once('close', () => {
-        if (this.dialing.get(address)?.socket === socket) onError(new FlotillaError('FLO_NODE_STOPPED', 'transport is closed'));
+        if (!ready && this.dialing.get(address)?.socket === socket) onError(stoppedError());
       });
-      socket.once('connect', () => {
+      socket.once(readyEventOf(socket), () => {
         if (settled) return;
-        settled = true;
-        clearTimeout(timer);
+        ready = true;
         socket.off('error', onError);
-        this.dialing.delete(address);
         if (this.stopped) {
-          socket.destroy();
-          reject(new FlotillaError('FLO_NODE_STOPPED', 'transport is closed'));
+          fail(stoppedError());
           return;
         }
-        resolve(this.adopt(address, socket));
+        const connection = this.adopt(address, socket);
+        connection.open(this.options.hello).then(
+          () => {
+            if (settled) return; // the connect timer fired first and destroyed the socket
+            settled = true;
+            clearTimeout(timer);
+            this.dialing.delete(address);
+            this.connections.set(address, connection);
+            this.armIdleTimer(connection, this.options.config.idleTimeoutMs);
+            resolve(connection);
+          },
+          (err: unknown) => fail(this.stopped ? stoppedError() : toTransportError(err, address)),
+        );
       });
     });
     this.dialing.set(address, { promise, socket });
     return promise;
   }
 
-  /** Wrap a connected socket, send our Hello, and track it. */
+  /** Count a failed connect; refused handshakes were already counted and logged by the connection. */
+  private countConnectFailure(address: Address, err: FlotillaError): void {
+    if (err.code === 'FLO_NODE_STOPPED') return;
+    this.connectFailures++;
+    if (err.code === 'FLO_TIMEOUT') this.connectTimeouts++;
+    if (err.code === 'FLO_AUTH_FAILED' || err.code === 'FLO_PROTOCOL_VERSION') return;
+    if (err.details?.tls === true) this.counters.drop('tls-handshake');
+    const what = err.details?.tls === true ? 'TLS handshake failed' : 'TCP connect failed';
+    this.options.warn.warn(address, `connect:${err.code}`, { error: err.message }, what);
+  }
+
+  /** Wrap a connected socket; it joins the pool once its handshake (`open`) passed. */
   private adopt(address: Address, socket: Socket): FramedConnection {
     const connection = new FramedConnection(
       socket,
       {
         role: 'outbound',
+        authKey: this.options.config.authKey,
         maxFrameBytes: this.options.config.maxFrameBytes,
         writeBufferBytesMax: this.options.config.writeBufferBytesMax,
         readIdleTimeoutMs: 0,
@@ -223,9 +254,6 @@ export class ConnectionPool {
       address,
     );
     this.created++;
-    this.connections.set(address, connection);
-    connection.send(FrameKind.Hello, 0, this.helloPayload).catch(() => undefined);
-    this.armIdleTimer(connection, this.options.config.idleTimeoutMs);
     return connection;
   }
 
@@ -259,8 +287,23 @@ export class ConnectionPool {
     this.idleTimers.delete(connection);
     if (this.connections.get(address) === connection) this.connections.delete(address);
     this.closedCount++;
+    if (connection.tls && cause === undefined && connection.framesRead === 0 && connection.closedByPeer && !this.stopped) {
+      // Under TLS 1.3 a server refuses our certificate after our handshake completed: we
+      // only see the connection close before any answer.
+      this.options.warn.warn(address, 'tls-closed-early', {}, 'peer closed the TLS connection before any frame: it may not trust our certificate (check the CA on both sides)');
+    }
     this.options.onConnectionClosed?.(connection, cause);
   }
+}
+
+/** A handshake that failed after TCP connected: TLS refused it (or the peer speaks plain TCP). */
+function tlsFailure(address: Address, err: Error): FlotillaError {
+  const cause = (err as NodeJS.ErrnoException).code ?? 'unknown';
+  return new FlotillaError('FLO_CONNECTION_FAILED', `TLS handshake with ${address} failed: ${describeTlsFailure(err)}`, { peer: address, cause, tls: true });
+}
+
+function stoppedError(): FlotillaError {
+  return new FlotillaError('FLO_NODE_STOPPED', 'transport is closed');
 }
 
 function isIdle(connection: FramedConnection): boolean {

@@ -18,7 +18,9 @@ export type DropReason =
   | 'no-handler'
   | 'handler-error'
   | 'unmatched-response'
-  | 'socket-error';
+  | 'socket-error'
+  | 'tls-handshake'
+  | 'auth';
 
 /** A snapshot of one counter set. */
 export interface TrafficStats {

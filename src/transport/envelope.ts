@@ -9,10 +9,11 @@ import type { Address, NodeId } from '../core/model.js';
 import { FlotillaError, ErrorCatalog, type ErrorCode } from '../core/errors.js';
 import { parseAddress } from './address.js';
 import { FRAME_LENGTH_BYTES } from '../protocol/index.js';
+import { AUTH_NONCE_BYTES, HANDSHAKE_PROOF_BYTES } from './frame-auth.js';
 
 /** What a frame carries. */
 export const FrameKind = {
-  /** First frame on a connection: the dialer's advertised cluster address. */
+  /** First frame on a connection: the dialer's advertised cluster address and auth nonce. */
   Hello: 0,
   /** A one-way message. */
   Message: 1,
@@ -21,13 +22,17 @@ export const FrameKind = {
   Response: 3,
   /** The responder failed: a catalogued code and a reason instead of a message. */
   Error: 4,
+  /** Listener's answer to an authenticated Hello: its nonce and its proof of the key. */
+  Challenge: 5,
+  /** Dialer's proof of the key, the last handshake frame. */
+  Proof: 6,
 } as const;
 
 /** One of the `FrameKind` values. */
 export type FrameKind = (typeof FrameKind)[keyof typeof FrameKind];
 
-/** Version of the handshake; a peer with another one is refused. */
-export const HELLO_VERSION = 1;
+/** Version of the handshake; a peer with another one is refused. 2: authenticated. */
+export const HELLO_VERSION = 2;
 
 /** Largest envelope header: kind byte plus a 32-bit correlation id. */
 export const ENVELOPE_HEADER_BYTES_MAX = 5;
@@ -47,6 +52,14 @@ export interface Envelope {
 export interface Hello {
   readonly address: Address;
   readonly nodeId: NodeId | undefined;
+  /** The dialer's random challenge (`AUTH_NONCE_BYTES`); absent when it does not authenticate. */
+  readonly nonce?: Uint8Array | undefined;
+}
+
+/** The listener's Challenge frame: its own nonce and its proof over the transcript. */
+export interface Challenge {
+  readonly nonce: Uint8Array;
+  readonly proof: Uint8Array;
 }
 
 /** A failed request as carried back to the requester. */
@@ -81,7 +94,7 @@ export function encodeFrame(kind: FrameKind, correlationId: number, payload: Uin
 /** Split a frame body into its envelope; throws FLO_DECODE_MALFORMED when it is not one. */
 export function decodeEnvelope(body: Uint8Array): Envelope {
   const kind = body[0];
-  if (kind === undefined || kind > FrameKind.Error) {
+  if (kind === undefined || kind > FrameKind.Proof) {
     throw new FlotillaError('FLO_DECODE_MALFORMED', 'unknown frame kind', { kind });
   }
   const typed = kind as FrameKind;
@@ -95,7 +108,24 @@ export function decodeEnvelope(body: Uint8Array): Envelope {
 export function encodeHello(hello: Hello): Uint8Array {
   const map: Record<string, unknown> = { v: HELLO_VERSION, address: hello.address };
   if (hello.nodeId !== undefined) map['nodeId'] = hello.nodeId;
+  if (hello.nonce !== undefined) map['nonce'] = hello.nonce;
   return pack(map);
+}
+
+/** Encode a Challenge payload: the nonce, then the proof, both of fixed length. */
+export function encodeChallenge(challenge: Challenge): Uint8Array {
+  const out = new Uint8Array(AUTH_NONCE_BYTES + HANDSHAKE_PROOF_BYTES);
+  out.set(challenge.nonce, 0);
+  out.set(challenge.proof, AUTH_NONCE_BYTES);
+  return out;
+}
+
+/** Split a Challenge payload; throws FLO_DECODE_INVALID when it has the wrong length. */
+export function decodeChallenge(payload: Uint8Array): Challenge {
+  if (payload.length !== AUTH_NONCE_BYTES + HANDSHAKE_PROOF_BYTES) {
+    throw new FlotillaError('FLO_DECODE_INVALID', `challenge of ${payload.length} bytes, expected ${AUTH_NONCE_BYTES + HANDSHAKE_PROOF_BYTES}`);
+  }
+  return { nonce: payload.subarray(0, AUTH_NONCE_BYTES), proof: payload.subarray(AUTH_NONCE_BYTES) };
 }
 
 function unpackMap(payload: Uint8Array, what: string): Record<string, unknown> {
@@ -132,7 +162,12 @@ export function decodeHello(payload: Uint8Array): Hello {
   } catch {
     throw new FlotillaError('FLO_DECODE_INVALID', 'handshake address is not host:port');
   }
-  return { address, nodeId: optionalText(map['nodeId'], 'nodeId') };
+  const nonce = map['nonce'];
+  if (nonce !== undefined && (!(nonce instanceof Uint8Array) || nonce.length !== AUTH_NONCE_BYTES)) {
+    throw new FlotillaError('FLO_DECODE_INVALID', `handshake nonce must be ${AUTH_NONCE_BYTES} bytes`);
+  }
+  const hello = { address, nodeId: optionalText(map['nodeId'], 'nodeId') };
+  return nonce === undefined ? hello : { ...hello, nonce };
 }
 
 /** Encode a failed request's code and reason. */

@@ -1,6 +1,7 @@
 /**
  * The transport layer's public face: real UDP and TCP sockets for inter-node traffic,
- * the outbound connection pool, request/response, configuration and counters.
+ * the outbound connection pool, request/response, configuration (mutual TLS and frame
+ * authentication included) and counters.
  */
 export { ClusterTransport, type MessageHandler, type TransportDeps, type TransportStats } from './transport.js';
 export {
@@ -19,3 +20,13 @@ export type { TcpStats, RequestHandler } from './tcp-transport.js';
 export type { PoolStats } from './connection-pool.js';
 export type { RequestStats } from './request-tracker.js';
 export { formatAddress, parseAddress, type HostPort } from './address.js';
+export { DATAGRAM_TAG_BYTES, deriveFrameAuthKey, FRAME_AUTH_INFO, FRAME_AUTH_KEY_BYTES, FRAME_AUTH_KEY_BYTES_MIN } from './frame-auth.js';
+export {
+  checkTlsMaterial,
+  loadTlsFiles,
+  TLS_MIN_VERSION,
+  TLS_PEM_BYTES_MAX,
+  TLS_PEM_CERTIFICATES_MAX,
+  type TlsFiles,
+  type TlsMaterial,
+} from './tls-config.js';

@@ -1,41 +1,45 @@
 /**
  * One framed TCP connection, either direction: splits the byte stream into frames with a
- * size limit, enforces the handshake and the read idle timeout on inbound connections,
- * bounds the bytes queued for writing, and turns socket failures into counted, logged,
- * typed errors. Everything above this file sees envelopes, never raw bytes.
+ * size limit, runs the handshake (authenticated with the frame key) before any frame
+ * reaches the layer above, enforces the read idle timeout on inbound connections, bounds
+ * the bytes queued for writing, and turns socket failures into counted, logged, typed
+ * errors. Everything above this file sees envelopes, never raw bytes.
  */
 import type { Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
 import type { Address, NodeId } from '../core/model.js';
 import { FlotillaError, isFlotillaError } from '../core/errors.js';
 import type { TrafficCounters, DropReason } from './counters.js';
 import type { WarnOnce } from './logger.js';
 import { FrameDecoder } from '../protocol/index.js';
-import {
-  decodeEnvelope,
-  decodeHello,
-  encodeFrame,
-  ENVELOPE_HEADER_BYTES_MAX,
-  frameWireBytes,
-  FrameKind,
-  type Envelope,
-  type Hello,
-} from './envelope.js';
+import { decodeEnvelope, encodeFrame, ENVELOPE_HEADER_BYTES_MAX, frameWireBytes, FrameKind, type Envelope, type Hello } from './envelope.js';
+import { channelBindingOf } from './frame-auth.js';
+import { DialerHandshake, ListenerHandshake, type HandshakeFailure } from './tcp-handshake.js';
 import { toTransportError } from './socket-errors.js';
+import { describeTlsFailure, isTlsError } from './tls-sockets.js';
+
+/** Most time the last frame of a refused handshake may take to flush before the socket is destroyed. */
+export const HANDSHAKE_REFUSAL_FLUSH_MS = 1_000;
 
 /** Limits and hooks for one connection. */
 export interface ConnectionOptions {
-  /** `inbound` connections must open with a Hello frame; `outbound` ones send it. */
+  /** `inbound` connections must open with a Hello frame; `outbound` ones send it (`open`). */
   readonly role: 'inbound' | 'outbound';
+  /**
+   * The frame key both sides must prove they hold before any frame is accepted; undefined
+   * runs the handshake without authentication (the transport's own unit tests only).
+   */
+  readonly authKey?: Uint8Array | undefined;
   /** Largest message payload; the frame body may add the envelope header on top. */
   readonly maxFrameBytes: number;
   readonly writeBufferBytesMax: number;
   /** Inbound: close when nothing is read for this long. Outbound: 0 (the pool owns idleness). */
   readonly readIdleTimeoutMs: number;
-  /** Inbound: close when no Hello arrives within this long. */
+  /** Inbound: close when the handshake is not complete within this long. */
   readonly handshakeTimeoutMs: number;
   readonly counters: TrafficCounters;
   readonly warn: WarnOnce;
-  /** Every frame after the handshake. */
+  /** Every frame after the handshake (none before it). */
   readonly onEnvelope: (connection: FramedConnection, envelope: Envelope) => void;
   /** Called once, after the socket closed; `cause` is set when it closed on an error. */
   readonly onClose: (connection: FramedConnection, cause: FlotillaError | undefined) => void;
@@ -46,9 +50,9 @@ export class FramedConnection {
   /** `ip:port` of the socket's remote end (for logs; ephemeral for inbound peers). */
   readonly remote: string;
   private readonly remoteIp: string;
-  /** Peer's advertised cluster address: dialed (outbound) or from its Hello (inbound). */
+  /** Peer's advertised cluster address: dialed (outbound) or from its Hello once the handshake passed (inbound). */
   peerAddress: Address | undefined;
-  /** Peer's node id from its Hello (inbound), for logs. */
+  /** Peer's node id from its Hello once the handshake passed (inbound), for logs. */
   peerNodeId: NodeId | undefined;
   /** Time of the last frame read or written, from `Date.now()`. */
   lastActivityAt = Date.now();
@@ -56,13 +60,21 @@ export class FramedConnection {
   pendingRequests = 0;
   /** Requests received on this connection whose handler has not answered yet. */
   handlingRequests = 0;
+  /** Frames read on this connection so far (the handshake included). */
+  framesRead = 0;
+  /** Whether the socket is a (verified) TLS socket. */
+  readonly tls: boolean;
 
   private readonly splitter: FrameDecoder;
   private readIdleTimer: NodeJS.Timeout | undefined;
   private handshakeTimer: NodeJS.Timeout | undefined;
-  private awaitingHello: boolean;
+  /** False until the handshake completed: until then no frame reaches `onEnvelope`. */
+  private opened = false;
+  private inboundHandshake: ListenerHandshake | undefined;
+  private outboundHandshake: { readonly handshake: DialerHandshake; readonly resolve: () => void; readonly reject: (err: FlotillaError) => void } | undefined;
   private closeCause: FlotillaError | undefined;
   private isClosed = false;
+  private closedLocally = false;
   private readonly closedPromise: Promise<void>;
   private corked = false;
   private readonly uncork = (): void => {
@@ -78,14 +90,15 @@ export class FramedConnection {
     this.remoteIp = socket.remoteAddress ?? '?';
     this.remote = `${this.remoteIp}:${socket.remotePort ?? 0}`;
     this.peerAddress = peerAddress;
+    this.tls = socket instanceof TLSSocket;
     this.splitter = new FrameDecoder(options.maxFrameBytes + ENVELOPE_HEADER_BYTES_MAX);
-    this.awaitingHello = options.role === 'inbound';
     socket.setNoDelay(true);
     this.closedPromise = new Promise((resolve) => socket.once('close', () => resolve()));
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err) => this.onSocketError(err));
     socket.once('close', () => this.onSocketClose());
     if (options.role === 'inbound') {
+      this.inboundHandshake = new ListenerHandshake(options.authKey, () => channelBindingOf(socket));
       this.handshakeTimer = setTimeout(() => this.abort('handshake-timeout', 'no handshake in time'), options.handshakeTimeoutMs);
       this.handshakeTimer.unref();
       this.readIdleTimer = setTimeout(() => this.abort('read-idle-timeout', 'read idle timeout'), options.readIdleTimeoutMs);
@@ -93,9 +106,37 @@ export class FramedConnection {
     }
   }
 
+  /**
+   * Outbound: send the Hello and, with a frame key, wait for the listener's Challenge and
+   * answer it. Resolves once frames may flow both ways; rejects with FLO_AUTH_FAILED when
+   * the listener does not prove the cluster secret (or refuses ours), FLO_PROTOCOL_VERSION
+   * when it speaks another handshake version, or the error the connection closed with.
+   */
+  open(hello: Hello): Promise<void> {
+    const handshake = new DialerHandshake(this.options.authKey, hello, this.label, () => channelBindingOf(this.socket));
+    return new Promise((resolve, reject) => {
+      this.send(handshake.hello.kind, 0, handshake.hello.payload).catch(() => undefined);
+      if (handshake.opensAtOnce) {
+        this.opened = true;
+        resolve();
+        return;
+      }
+      if (this.isClosed) {
+        reject(this.closeCause ?? new FlotillaError('FLO_CONNECTION_FAILED', 'connection closed before the handshake', { peer: this.label }));
+        return;
+      }
+      this.outboundHandshake = { handshake, resolve, reject };
+    });
+  }
+
   /** True once the socket is closing or closed; sends then fail. */
   get closed(): boolean {
     return this.isClosed;
+  }
+
+  /** True when the peer closed the connection (not our `close`/`destroy`). */
+  get closedByPeer(): boolean {
+    return this.isClosed && !this.closedLocally;
   }
 
   /** Bytes queued in user space, not yet handed to the kernel. */
@@ -151,6 +192,7 @@ export class FramedConnection {
   close(timeoutMs: number): Promise<void> {
     if (!this.isClosed) {
       this.isClosed = true;
+      this.closedLocally = true;
       this.clearTimers();
       this.socket.end();
       const timer = setTimeout(() => this.socket.destroy(), timeoutMs);
@@ -163,6 +205,7 @@ export class FramedConnection {
   /** Close at once, dropping queued frames; pending sends fail with `cause`. */
   destroy(cause: FlotillaError): void {
     if (this.closeCause === undefined) this.closeCause = cause;
+    if (!this.isClosed) this.closedLocally = true;
     this.isClosed = true;
     this.clearTimers();
     this.socket.destroy();
@@ -203,6 +246,7 @@ export class FramedConnection {
     for (const body of bodies) {
       if (this.closeCause !== undefined) return;
       this.options.counters.framesIn++;
+      this.framesRead++;
       this.lastActivityAt = Date.now();
       this.onBody(body);
     }
@@ -216,35 +260,68 @@ export class FramedConnection {
       this.dropFrame(err);
       return;
     }
-    if (this.awaitingHello) {
-      this.onHandshake(envelope);
+    if (!this.opened) {
+      this.onHandshakeFrame(envelope);
       return;
     }
-    if (envelope.kind === FrameKind.Hello) {
+    if (envelope.kind === FrameKind.Hello || envelope.kind === FrameKind.Challenge || envelope.kind === FrameKind.Proof) {
       this.dropFrame(new FlotillaError('FLO_DECODE_INVALID', 'unexpected handshake frame'));
       return;
     }
     this.options.onEnvelope(this, envelope);
   }
 
-  private onHandshake(envelope: Envelope): void {
-    if (envelope.kind !== FrameKind.Hello) {
-      this.abort('handshake-missing', 'first frame is not a handshake');
+  private onHandshakeFrame(envelope: Envelope): void {
+    const step = this.inboundHandshake?.onFrame(envelope) ?? this.outboundHandshake?.handshake.onFrame(envelope);
+    if (step === undefined) {
+      // An outbound connection whose Hello is not sent yet: the peer spoke first.
+      this.abort('handshake-missing', 'peer sent a frame before our handshake');
       return;
     }
-    let hello: Hello;
-    try {
-      hello = decodeHello(envelope.payload);
-    } catch (err) {
-      const code = isFlotillaError(err) ? err.code : 'FLO_DECODE_INVALID';
-      this.abort(code, `bad handshake: ${String(err)}`);
-      return;
-    }
-    this.awaitingHello = false;
+    if (step.reply !== undefined) this.send(step.reply.kind, 0, step.reply.payload).catch(() => undefined);
+    if (step.result === 'pending') return;
+    if (step.result === 'open') this.onOpen();
+    else this.failHandshake(step.result, step.reply !== undefined);
+  }
+
+  private onOpen(): void {
+    this.opened = true;
     clearTimeout(this.handshakeTimer);
     this.handshakeTimer = undefined;
-    this.peerAddress = hello.address;
-    this.peerNodeId = hello.nodeId;
+    const hello = this.inboundHandshake?.hello;
+    if (hello !== undefined) {
+      this.peerAddress = hello.address;
+      this.peerNodeId = hello.nodeId;
+    }
+    this.inboundHandshake = undefined;
+    const waiting = this.outboundHandshake;
+    this.outboundHandshake = undefined;
+    waiting?.resolve();
+  }
+
+  /**
+   * Count and log (once per peer and reason) a refused handshake, then close: after the
+   * reply frame is flushed when there is one, at once otherwise. The log names the
+   * address the peer claimed, never trusted as its identity.
+   */
+  private failHandshake(failure: HandshakeFailure, flushReply: boolean): void {
+    const claimed = this.inboundHandshake?.hello;
+    this.options.counters.drop(failure.reason);
+    this.options.warn.warn(
+      this.logSource,
+      failure.reason,
+      { remote: this.remote, claimedAddress: claimed?.address, claimedNodeId: claimed?.nodeId, error: failure.error.message },
+      `closing connection: handshake failed: ${failure.error.message}`,
+    );
+    const waiting = this.outboundHandshake;
+    this.outboundHandshake = undefined;
+    if (flushReply) {
+      if (this.closeCause === undefined) this.closeCause = failure.error;
+      void this.close(HANDSHAKE_REFUSAL_FLUSH_MS);
+    } else {
+      this.destroy(failure.error);
+    }
+    waiting?.reject(failure.error);
   }
 
   /**
@@ -260,6 +337,12 @@ export class FramedConnection {
   private onSocketError(err: Error): void {
     const mapped = toTransportError(err, this.label);
     if (this.closeCause === undefined) this.closeCause = mapped;
+    if (this.tls && isTlsError(err)) {
+      this.options.counters.drop('tls-handshake');
+      const reason = describeTlsFailure(err);
+      this.options.warn.warn(this.logSource, `tls:${(err as NodeJS.ErrnoException).code ?? 'error'}`, { remote: this.remote, reason }, `TLS connection failed: ${reason}`);
+      return;
+    }
     this.options.counters.drop('socket-error');
     this.options.warn.warn(this.logSource, `socket:${(err as NodeJS.ErrnoException).code ?? 'error'}`, { remote: this.remote, error: err.message }, 'TCP connection error');
   }
@@ -267,6 +350,9 @@ export class FramedConnection {
   private onSocketClose(): void {
     this.isClosed = true;
     this.clearTimers();
+    const waiting = this.outboundHandshake;
+    this.outboundHandshake = undefined;
+    waiting?.reject(this.closeCause ?? new FlotillaError('FLO_CONNECTION_FAILED', `${this.label} closed the connection during the handshake`, { peer: this.label }));
     if (this.splitter.bufferedBytes > 0) {
       this.options.counters.drop('FLO_DECODE_TRUNCATED');
       this.options.warn.warn(this.logSource, 'FLO_DECODE_TRUNCATED', { remote: this.remote, pendingBytes: this.splitter.bufferedBytes }, 'connection closed mid-frame');

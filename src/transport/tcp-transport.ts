@@ -3,7 +3,8 @@
  * connection pool, and request/response with correlation ids on top. Inbound and pooled
  * connections share one dispatcher, so a reply is handled the same whichever way it came.
  */
-import { createServer, type Server, type Socket } from 'node:net';
+import type { Server, Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import type { Address } from '../core/model.js';
 import { FlotillaError, isFlotillaError } from '../core/errors.js';
 import type { Message } from '../protocol/messages.js';
@@ -16,6 +17,7 @@ import { ConnectionPool, type PoolStats } from './connection-pool.js';
 import { decodeErrorPayload, encodeErrorPayload, FrameKind, type Envelope } from './envelope.js';
 import { RequestTracker, type RequestStats } from './request-tracker.js';
 import { FramedConnection } from './tcp-connection.js';
+import { createTcpListener, describeTlsFailure, RemoteBook, type TcpListener } from './tls-sockets.js';
 
 /** Answers a request; a thrown FlotillaError reaches the requester with its code. */
 export type RequestHandler = (from: Address, message: Message) => Message | Promise<Message>;
@@ -55,13 +57,17 @@ export class TcpTransport {
   private accepted = 0;
   private refused = 0;
   private stopped = false;
+  private readonly tlsRemotes = new RemoteBook();
+
+  private readonly server: Server;
 
   private constructor(
-    private readonly server: Server,
+    listener: TcpListener,
     private readonly options: TcpTransportOptions,
     /** The address peers use to reach this listener. */
     readonly advertised: Address,
   ) {
+    this.server = listener.server;
     this.requests = new RequestTracker(options.config.pendingRequestsMax);
     this.pool = new ConnectionPool({
       config: options.config,
@@ -70,7 +76,17 @@ export class TcpTransport {
       onEnvelope: (connection, envelope) => this.onEnvelope(connection, envelope),
       onConnectionClosed: (connection, cause) => this.failPending(connection, cause),
     });
-    server.on('connection', (socket: Socket) => this.onConnection(socket));
+    const { server } = listener;
+    server.on(listener.readyEvent, (socket: Socket) => this.onConnection(socket));
+    if (options.config.tls !== undefined) {
+      server.on('connection', (raw: Socket) => this.tlsRemotes.note(raw));
+      server.on('tlsClientError', (err: Error, socket: TLSSocket) => this.onTlsRefused(err, socket));
+    }
+    server.on('drop', (data?: { remoteAddress?: string }) => {
+      this.refused++;
+      this.inboundCounters.drop('inbound-limit');
+      options.warn.warn(data?.remoteAddress ?? '?', 'inbound-limit', {}, 'refused inbound TCP connection: too many connections or handshakes');
+    });
     server.on('error', (err) => options.warn.base.warn({ error: err.message }, 'TCP listener error'));
   }
 
@@ -79,14 +95,19 @@ export class TcpTransport {
    * EADDRINUSE) so the caller can retry. `advertiseHost` defaults to `host`.
    */
   static listen(host: string, port: number, advertiseHost: string | undefined, options: TcpTransportOptions): Promise<TcpTransport> {
-    const server = createServer({ noDelay: true });
+    const listener = createTcpListener(options.config);
+    const { server } = listener;
+    if (options.config.tls !== undefined) {
+      // Handshakes in progress hold sockets before `secureConnection`; bound them too.
+      server.maxConnections = options.config.inboundConnectionsMax;
+    }
     return new Promise((resolve, reject) => {
       server.once('error', reject);
       server.listen({ host, port, exclusive: true }, () => {
         server.off('error', reject);
         const bound = server.address();
         const boundPort = typeof bound === 'object' && bound !== null ? bound.port : port;
-        resolve(new TcpTransport(server, options, formatAddress(advertiseHost ?? host, boundPort)));
+        resolve(new TcpTransport(listener, options, formatAddress(advertiseHost ?? host, boundPort)));
       });
     });
   }
@@ -171,6 +192,7 @@ export class TcpTransport {
     const { config } = this.options;
     const connection = new FramedConnection(socket, {
       role: 'inbound',
+      authKey: config.authKey,
       maxFrameBytes: config.maxFrameBytes,
       writeBufferBytesMax: config.writeBufferBytesMax,
       readIdleTimeoutMs: config.readIdleTimeoutMs,
@@ -184,6 +206,19 @@ export class TcpTransport {
       },
     });
     this.inbound.add(connection);
+  }
+
+  /**
+   * A peer failed the TLS handshake: plaintext, no certificate, or one our CA did not
+   * sign. Counted and logged once per peer IP and reason; the socket is already closed.
+   */
+  private onTlsRefused(err: Error, socket: TLSSocket): void {
+    this.refused++;
+    this.inboundCounters.drop('tls-handshake');
+    const remote = this.tlsRemotes.remoteOf(socket);
+    const reason = describeTlsFailure(err, socket.authorizationError);
+    const code = socket.authorizationError ?? (err as NodeJS.ErrnoException).code ?? 'tls';
+    this.options.warn.warn(remote.address, `tls:${String(code)}`, { remote: `${remote.address}:${remote.port}`, reason }, `refused TLS connection: ${reason}`);
   }
 
   private failPending(connection: FramedConnection, cause: FlotillaError | undefined): void {

@@ -13,6 +13,7 @@ import { silentLogger, WarnOnce, type TransportLogger } from './logger.js';
 import { createProtocolCodec } from './protocol-codec.js';
 import { TcpTransport, type RequestHandler, type TcpStats } from './tcp-transport.js';
 import { UdpTransport, type UdpStats } from './udp-transport.js';
+import { DATAGRAM_TAG_BYTES, DatagramAuthenticator } from './frame-auth.js';
 
 /** Receives every valid inbound message; `from` is the sender's cluster address. */
 export type MessageHandler = (from: Address, message: Message, channel: Channel) => void;
@@ -49,6 +50,12 @@ export class ClusterTransport {
   static testOnlyLinkFilter: TestOnlyLinkFilter | undefined;
   /** The resolved configuration (defaults filled in, validated). */
   readonly config: TransportConfig;
+  /**
+   * Largest encoded message one UDP datagram carries: `udpDatagramBudgetBytes`, less the
+   * auth tag when `authKey` is set. This is what the gossip queue may fill.
+   */
+  readonly udpMessageBytesMax: number;
+  private readonly datagramAuth: DatagramAuthenticator | undefined;
   private readonly udpCodec: MessageCodec;
   private readonly tcpCodec: MessageCodec;
   private readonly warn: WarnOnce;
@@ -62,7 +69,9 @@ export class ClusterTransport {
   /** Throws FLO_CONFIG_INVALID when the configuration breaks a rule. */
   constructor(config: Partial<TransportConfig> = {}, deps: TransportDeps = {}) {
     this.config = resolveTransportConfig(config);
-    this.udpCodec = deps.codec ?? createProtocolCodec({ frameBytesMax: this.config.udpDatagramBudgetBytes });
+    this.datagramAuth = this.config.authKey === undefined ? undefined : new DatagramAuthenticator(this.config.authKey);
+    this.udpMessageBytesMax = this.config.udpDatagramBudgetBytes - (this.datagramAuth === undefined ? 0 : DATAGRAM_TAG_BYTES);
+    this.udpCodec = deps.codec ?? createProtocolCodec({ frameBytesMax: this.udpMessageBytesMax });
     this.tcpCodec = deps.codec ?? createProtocolCodec({ frameBytesMax: this.config.maxFrameBytes });
     this.warn = new WarnOnce(deps.logger ?? silentLogger);
   }
@@ -96,6 +105,7 @@ export class ClusterTransport {
           config: this.config,
           codec: this.udpCodec,
           warn: this.warn,
+          auth: this.datagramAuth,
           onMessage: (from, message) => this.deliver(from, message, 'udp'),
         });
         this.tcp = tcp;

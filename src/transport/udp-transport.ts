@@ -1,7 +1,9 @@
 /**
  * The UDP side of the transport: one socket, one message per datagram, for SWIM probes
- * and gossip. Outbound datagrams over the budget are refused; inbound ones are size-checked
- * and decoded, and any that fail are counted, logged once per source and code, and dropped.
+ * and gossip. Outbound datagrams over the budget are refused; with a frame key each one
+ * carries an HMAC tag. Inbound ones are size-checked, their tag verified before anything
+ * is decoded, then decoded; any that fail are counted, logged once per source and code,
+ * and dropped.
  */
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { isIP } from 'node:net';
@@ -14,12 +16,15 @@ import { TrafficCounters, type DropReason } from './counters.js';
 import type { WarnOnce } from './logger.js';
 import { formatAddress, parseAddress } from './address.js';
 import { toTransportError } from './socket-errors.js';
+import { DATAGRAM_TAG_BYTES, type DatagramAuthenticator } from './frame-auth.js';
 
 /** What the UDP transport needs. */
 export interface UdpTransportOptions {
   readonly config: Pick<TransportConfig, 'udpDatagramBudgetBytes' | 'udpSendsInFlightMax'>;
   readonly codec: MessageCodec;
   readonly warn: WarnOnce;
+  /** Tags outbound and checks inbound datagrams; undefined sends and accepts them bare (unit tests only). */
+  readonly auth?: DatagramAuthenticator | undefined;
   /**
    * Each valid inbound message, with the sender's `ip:port` (its cluster address).
    * Returns false when nobody is listening (the message is counted as dropped).
@@ -97,19 +102,28 @@ export class UdpTransport {
     return this.sendBytes(to, bytes);
   }
 
-  /** Send already-encoded bytes as one datagram, with the same checks as `send`. */
+  /**
+   * Largest encoded message one datagram carries: the datagram budget, less the auth tag
+   * when datagrams are authenticated.
+   */
+  get messageBytesMax(): number {
+    return this.options.config.udpDatagramBudgetBytes - (this.options.auth === undefined ? 0 : DATAGRAM_TAG_BYTES);
+  }
+
+  /** Send already-encoded message bytes as one datagram (tagged), with the same checks as `send`. */
   sendBytes(to: Address, bytes: Uint8Array): Promise<void> {
     if (this.stopped) return Promise.reject(new FlotillaError('FLO_NODE_STOPPED', 'transport is closed'));
-    const budget = this.options.config.udpDatagramBudgetBytes;
+    const budget = this.messageBytesMax;
     if (bytes.length > budget) {
       this.counters.drop('FLO_ENCODE_OVERSIZED');
       return Promise.reject(
-        new FlotillaError('FLO_ENCODE_OVERSIZED', `datagram of ${bytes.length} bytes exceeds the ${budget}-byte budget`, {
+        new FlotillaError('FLO_ENCODE_OVERSIZED', `message of ${bytes.length} bytes exceeds the ${budget}-byte datagram budget`, {
           bytes: bytes.length,
           budget,
         }),
       );
     }
+    const datagram = this.options.auth === undefined ? bytes : this.options.auth.seal(bytes);
     if (this.sendsInFlight >= this.options.config.udpSendsInFlightMax) {
       this.counters.drop('FLO_QUEUE_FULL');
       return Promise.reject(new FlotillaError('FLO_QUEUE_FULL', 'too many UDP sends in flight', { max: this.options.config.udpSendsInFlightMax }));
@@ -123,7 +137,7 @@ export class UdpTransport {
     }
     this.sendsInFlight++;
     return new Promise((resolve, reject) => {
-      this.socket.send(bytes, port, host, (err) => {
+      this.socket.send(datagram, port, host, (err) => {
         this.sendsInFlight--;
         if (err) {
           this.counters.drop('socket-error');
@@ -131,7 +145,7 @@ export class UdpTransport {
           return;
         }
         this.counters.framesOut++;
-        this.counters.bytesOut += bytes.length;
+        this.counters.bytesOut += datagram.length;
         resolve();
       });
     });
@@ -166,9 +180,14 @@ export class UdpTransport {
       this.drop(from, 'FLO_DECODE_OVERSIZED', `datagram of ${datagram.length} bytes exceeds the ${budget}-byte budget`);
       return;
     }
+    const bytes = this.options.auth === undefined ? datagram : this.options.auth.open(datagram);
+    if (bytes === undefined) {
+      this.drop(from, 'auth', 'datagram without a valid auth tag: the sender does not hold the cluster secret');
+      return;
+    }
     let message: Message;
     try {
-      message = this.options.codec.decode(datagram);
+      message = this.options.codec.decode(bytes);
     } catch (err) {
       this.drop(from, isFlotillaError(err) ? err.code : 'FLO_DECODE_MALFORMED', String(err));
       return;

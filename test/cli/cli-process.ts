@@ -47,3 +47,93 @@ export function jsonLines(lines: readonly string[]): Record<string, unknown>[] {
   }
   return out;
 }
+
+// ---------------------------------------------------------------------------------------
+// Clusters of `flotilla start` processes, reached through their admin APIs.
+// ---------------------------------------------------------------------------------------
+
+/** The documented `--swim` flag, scaled down so failures are detected within seconds. */
+export const FAST_SWIM = 'probeIntervalMs=200,probeTimeoutMs=100,gossipIntervalMs=50,suspicionMult=2,joinBackoffInitialMs=50,joinBackoffMaxMs=500,leaveTimeoutMs=2000';
+
+/** A `flotilla start` process that is (or was meant to be) one cluster node. */
+export interface NodeProcess {
+  readonly name: string;
+  /** Cluster address (`127.0.0.1:port`, UDP and TCP). */
+  readonly address: string;
+  readonly proc: CliProcess;
+}
+
+/** Options of `startNodeProcess`. */
+export interface NodeProcessOptions {
+  readonly name: string;
+  readonly address: string;
+  readonly seed: string;
+  /** The cluster secret (FLOTILLA_SECRET). */
+  readonly secret: string;
+  /** Overrides of the `--swim` settings; FAST_SWIM by default. */
+  readonly swim?: string;
+}
+
+/** Spawns `flotilla start` for one node, with its admin API on a free loopback port. */
+export function startNodeProcess(options: NodeProcessOptions): NodeProcess {
+  const args = ['start', '--node-id', options.name, '--listen', options.address, '--seeds', options.seed, '--http', '127.0.0.1:0', '--swim', options.swim ?? FAST_SWIM];
+  return { name: options.name, address: options.address, proc: runCli(args, { FLOTILLA_SECRET: options.secret, LOG_LEVEL: 'info' }) };
+}
+
+/** The URL the node's admin API logged once listening, or undefined before that. */
+export function adminUrlOf(node: NodeProcess): string | undefined {
+  const line = jsonLines(node.proc.stdout).find((l) => l.msg === 'admin API listening');
+  return typeof line?.url === 'string' ? line.url : undefined;
+}
+
+/** An admin API answer: the status and the parsed JSON (or raw text) body. */
+export interface AdminAnswer {
+  readonly status: number;
+  readonly body: unknown;
+}
+
+/** One request to an admin API; rejects on a network error or after `timeoutMs`. */
+export async function adminCall(url: string, method: string, path: string, body?: unknown, timeoutMs = 10_000): Promise<AdminAnswer> {
+  const init: RequestInit = { method, signal: AbortSignal.timeout(timeoutMs) };
+  if (body !== undefined) {
+    init.body = JSON.stringify(body);
+    init.headers = { 'content-type': 'application/json' };
+  }
+  const res = await fetch(new URL(path, url), init);
+  const text = await res.text();
+  try {
+    return { status: res.status, body: JSON.parse(text) as unknown };
+  } catch {
+    return { status: res.status, body: text };
+  }
+}
+
+/** Polls `check` every `intervalMs` until it holds; throws with `describe()` after `timeoutMs`. */
+export async function pollUntil(check: () => Promise<boolean> | boolean, what: string, timeoutMs = 30_000, describe?: () => string, intervalMs = 100): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    let ok = false;
+    try {
+      ok = await check();
+    } catch {
+      ok = false;
+    }
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${describe === undefined ? '' : `; ${describe()}`}`);
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
+
+/** Sum of the samples of `name` in Prometheus text whose labels include `labels`. */
+export function metricSum(text: string, name: string, labels: Record<string, string> = {}): number {
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#')) continue;
+    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (match === null || match[1] !== name) continue;
+    const have: Record<string, string> = {};
+    for (const [, key, value] of (match[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) have[key!] = value!;
+    if (Object.entries(labels).every(([k, v]) => have[k] === v)) sum += Number(match[3]);
+  }
+  return sum;
+}

@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ADMIN_ROUTES, METRIC_SPECS } from '../../src/gateway/index.js';
+import { KV_ROUTES } from '../../src/gateway/kv-routes.js';
 
 const doc = readFileSync(new URL('../../docs/admin-api.md', import.meta.url), 'utf8');
 const EVENT_LOOP = ['', '_min', '_max', '_p50', '_p90', '_p99'].map((s) => `flotilla_eventloop_lag${s}_seconds`);
@@ -10,6 +11,10 @@ const EVENT_LOOP = ['', '_min', '_max', '_p50', '_p90', '_p99'].map((s) => `flot
 describe('docs/admin-api.md', () => {
   it.each(ADMIN_ROUTES.map((r) => r.path))('has a section for GET %s', (path) => {
     expect(doc).toContain(`## \`GET ${path}\``);
+  });
+
+  it.each(KV_ROUTES.map((r) => `${r.method} ${r.path}`))('has a section for %s', (route) => {
+    expect(doc).toContain(`## \`${route}\``);
   });
 
   it('lists every metric with its type, and only those', () => {

@@ -84,7 +84,19 @@ export function fixtureSnapshot(): MetricsSnapshot {
       },
     },
     partitions: { tableVersion: 9, partitionCount: 271, owned: 91, backedUp: 90 },
-    migrations: { inFlight: 1, completed: 5, cancelled: 1 },
+    migrations: {
+      inFlight: 1,
+      completed: 5,
+      cancelled: 1,
+      totals: {
+        started: { master: 6, source: 4, destination: 3 },
+        finished: {
+          master: { completed: 3, cancelled: 1, 'timed-out': 0, failed: 1, abandoned: 0 },
+          source: { completed: 2, cancelled: 0, 'timed-out': 0, failed: 1, abandoned: 0 },
+          destination: { completed: 2, cancelled: 0, 'timed-out': 1, failed: 0, abandoned: 0 },
+        },
+      },
+    },
     quorum: { state: 'healthy', minority: false, liveMembers: 3, expectedSize: 3 },
   };
 }

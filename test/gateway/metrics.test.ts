@@ -104,6 +104,11 @@ describe('GET /metrics', () => {
     expect(value(exp, 'flotilla_partition_table_version')).toBe(9);
     expect(value(exp, 'flotilla_migrations_in_flight')).toBe(1);
     expect(value(exp, 'flotilla_migrations_cancelled_total')).toBe(1);
+    expect(value(exp, 'flotilla_migrations_started_total', { role: 'master' })).toBe(6);
+    expect(value(exp, 'flotilla_migrations_started_total', { role: 'destination' })).toBe(3);
+    expect(value(exp, 'flotilla_migrations_finished_total', { role: 'source', outcome: 'failed' })).toBe(1);
+    expect(value(exp, 'flotilla_migrations_finished_total', { role: 'destination', outcome: 'timed-out' })).toBe(1);
+    expect(value(exp, 'flotilla_migrations_finished_total', { role: 'master', outcome: 'abandoned' })).toBe(0);
     expect(value(exp, 'flotilla_quorum_state', { state: 'healthy' })).toBe(1);
     expect(value(exp, 'flotilla_quorum_state', { state: 'partitioned' })).toBe(0);
     expect(value(exp, 'flotilla_quorum_minority')).toBe(0);
@@ -130,6 +135,15 @@ describe('GET /metrics', () => {
     expect(value(after, 'flotilla_quorum_state', { state: 'partitioned' })).toBe(1);
     expect(value(after, 'flotilla_quorum_state', { state: 'healthy' })).toBe(0);
     expect(value(after, 'flotilla_quorum_minority')).toBe(1);
+    source.snapshot = fixtureSnapshot();
+  });
+
+  it('exports no migration totals for a node that keeps none', async () => {
+    const next = fixtureSnapshot();
+    source.snapshot = { ...next, migrations: { inFlight: 0, completed: 0, cancelled: 0 } };
+    const exp = await scrape();
+    expect(exp.types.get('flotilla_migrations_started_total')).toBe('counter');
+    expect(exp.samples.filter((s) => s.name.startsWith('flotilla_migrations_started') || s.name.startsWith('flotilla_migrations_finished'))).toEqual([]);
     source.snapshot = fixtureSnapshot();
   });
 

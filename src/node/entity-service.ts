@@ -1,0 +1,189 @@
+/**
+ * The entity service: binds the entity runtime to the node. It answers `entities`
+ * requests on the partition router (owner only), takes part in migrations, routes calls
+ * from this node (refs and handlers' nested calls) to each entity's owner through the
+ * partition service's routing client, and runs the passivation sweep.
+ */
+import { FlotillaError, isFlotillaError } from '../core/errors.js';
+import type { NodeId } from '../core/model.js';
+import type { EntityCall } from '../entities/call.js';
+import type { AnyEntityDefinition } from '../entities/definition.js';
+import type { EntityConfig } from '../entities/entity-config.js';
+import { makeEntityRef, type EntityRef } from '../entities/ref.js';
+import { EntityRuntime, type ActiveEntity, type ActiveEntityCount } from '../entities/runtime.js';
+import type { Message } from '../protocol/messages.js';
+import type { Storage } from '../storage/storage.js';
+import { decodeCall, decodeOutcome, encodeCall, encodeOutcome, ENTITY_SERVICE } from './entity-codec.js';
+import { NodeEntityGate } from './entity-gate.js';
+import { EntityParticipant } from './entity-participant.js';
+import type { PartitionService } from './partition-service.js';
+import type { PartitionHandler } from './routing.js';
+import type { NodeContext, NodeLogger, NodeService } from './service.js';
+
+/** How to build the entity service. */
+export interface EntityServiceOptions {
+  readonly nodeId: NodeId;
+  readonly definitions: readonly AnyEntityDefinition[];
+  readonly storage: Storage;
+  /** Close `storage` when the service stops (true when the node opened it). */
+  readonly ownsStorage: boolean;
+  readonly config: EntityConfig;
+  readonly partitionCount: number;
+  readonly logger: NodeLogger;
+}
+
+/** The entity service of one node. */
+export class EntityService implements NodeService {
+  readonly name = 'entities';
+  readonly messageTypes = [] as const;
+  /** Registered on the partition router. */
+  readonly handler: PartitionHandler;
+  /** Registered with the migration executor. */
+  readonly participant: EntityParticipant;
+  readonly gate: NodeEntityGate;
+  private runtimeValue: EntityRuntime | undefined;
+  private partitions: PartitionService | undefined;
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private callSeq = 0;
+  private stopped = false;
+
+  constructor(private readonly options: EntityServiceOptions) {
+    this.gate = new NodeEntityGate({
+      self: options.nodeId,
+      storage: options.storage,
+      logger: options.logger,
+      claimWaitMs: options.config.callTimeoutMs,
+      table: () => this.partitions?.tableReader(),
+    });
+    this.handler = { service: ENTITY_SERVICE, ownerOnly: true, handle: (request) => this.serve(request.payload) };
+    this.participant = new EntityParticipant({
+      self: options.nodeId,
+      gate: this.gate,
+      logger: options.logger,
+      passivateWaitMs: options.config.callTimeoutMs,
+      runtime: () => this.runtimeValue,
+      movingOwnerOut: (p) => this.movingOwnerOut(p),
+    });
+  }
+
+  /** The partition service calls are routed through (set before `start`). */
+  attach(partitions: PartitionService): void {
+    this.partitions = partitions;
+  }
+
+  /** The runtime; throws FLO_NODE_STOPPED before `start` or after `stop`. */
+  get runtime(): EntityRuntime {
+    if (this.runtimeValue === undefined || this.stopped) throw new FlotillaError('FLO_NODE_STOPPED', 'entity service is not running');
+    return this.runtimeValue;
+  }
+
+  start(ctx: NodeContext): void {
+    this.runtimeValue = new EntityRuntime({
+      nodeId: this.options.nodeId,
+      definitions: this.options.definitions,
+      storage: this.options.storage,
+      clock: { now: () => ctx.now() },
+      config: this.options.config,
+      partitionCount: this.options.partitionCount,
+      gate: this.gate,
+      dispatch: (call) => this.call(call),
+    });
+    this.sweepTimer = setInterval(() => this.sweep(), this.options.config.passivationSweepMs);
+    this.sweepTimer.unref();
+    ctx.logger.info({ types: this.options.definitions.map((d) => d.type), storage: this.options.storage.description }, 'entities: serving');
+  }
+
+  onMessage(): void {
+    // Entities take requests only, through the partition router.
+  }
+
+  onRequest(_from: string, message: Message): Message {
+    throw new FlotillaError('FLO_INVALID_ARGUMENT', `entities do not answer ${message.type}`);
+  }
+
+  /** A ref whose calls are routed to the entity's owner (from any node). */
+  ref<D extends AnyEntityDefinition>(definition: D, id: string): EntityRef<D> {
+    return makeEntityRef(definition, id, (handler, args, meta) => this.call({ type: definition.type, id, handler, args, meta, chain: [] }));
+  }
+
+  /**
+   * Route one call to its entity's owner; retried through moves and failover by the
+   * routing client. Rejects with the call's error, or FLO_TIMEOUT after `callTimeoutMs`.
+   */
+  async call(call: EntityCall): Promise<unknown> {
+    const partitions = this.partitions;
+    if (partitions === undefined || this.stopped) throw new FlotillaError('FLO_NODE_STOPPED', 'entity service is not running');
+    const partition = this.runtime.partitionOf(call.type, call.id);
+    const payload = encodeCall({ ...call, callId: call.callId ?? `${this.options.nodeId}/${(++this.callSeq).toString(36)}` });
+    const reply = await withTimeout(partitions.call(ENTITY_SERVICE, partition, payload), this.options.config.callTimeoutMs, `${call.type}/${call.id}.${call.handler}`);
+    return decodeOutcome(reply);
+  }
+
+  /** Entities active on this node. */
+  activeEntities(): ActiveEntity[] {
+    return this.runtimeValue?.activeEntities() ?? [];
+  }
+
+  /** Active entities here per type and partition. */
+  entityCounts(): ActiveEntityCount[] {
+    return this.runtimeValue?.entityCounts() ?? [];
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.sweepTimer !== undefined) clearInterval(this.sweepTimer);
+    this.runtimeValue?.stop();
+    if (this.options.ownsStorage) await this.options.storage.close();
+  }
+
+  /** Run a call that reached this node as owner; handler outcomes travel in the answer. */
+  private async serve(payload: Uint8Array): Promise<Uint8Array> {
+    const call = decodeCall(payload);
+    const runtime = this.runtime;
+    if (runtime.typeOf(call.type) === undefined) return encodeOutcome({ ok: false, error: new FlotillaError('FLO_ENTITY_UNKNOWN', call.type) });
+    try {
+      return encodeOutcome({ ok: true, result: await runtime.invoke(call) });
+    } catch (error) {
+      // Routing-level: the router answers NOT_OWNER with the owner it knows; the caller follows.
+      if (isFlotillaError(error, 'FLO_NOT_OWNER')) throw error;
+      const err = isFlotillaError(error) ? error : new FlotillaError('FLO_INTERNAL', error instanceof Error ? error.message : String(error));
+      return encodeOutcome({ ok: false, error: err });
+    }
+  }
+
+  private movingOwnerOut(partition: number): boolean {
+    const partitions = this.partitions;
+    const table = partitions?.tableReader();
+    if (partitions === undefined || table === undefined || table.owner(partition) !== this.options.nodeId) return false;
+    return partitions.migrations().inFlight.some((m) => m.partition === partition && m.role === 'owner' && m.destination !== this.options.nodeId);
+  }
+
+  /** Passivate idle entities, and forget those of partitions this node no longer owns. */
+  private sweep(): void {
+    const runtime = this.runtimeValue;
+    if (runtime === undefined || this.stopped) return;
+    runtime.sweep();
+    const table = this.partitions?.tableReader();
+    if (table === undefined || table.version === 0) return;
+    const stale = new Set<number>();
+    for (const c of runtime.entityCounts()) if (table.owner(c.partition) !== this.options.nodeId && !this.gate.isSealed(c.partition)) stale.add(c.partition);
+    for (const p of stale) runtime.dropPartition(p);
+  }
+}
+
+function withTimeout<T>(work: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new FlotillaError('FLO_TIMEOUT', `${what} did not complete in ${timeoutMs} ms`)), timeoutMs);
+    timer.unref();
+    work.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+  });
+}

@@ -1,0 +1,65 @@
+/**
+ * Entity wiring at node start: opens the entity store (or takes the caller's), reads
+ * the highest epoch it ever fenced (the next cluster's first table must start above it)
+ * and builds the entity service the partition service hosts.
+ */
+import { join } from 'node:path';
+import { FlotillaError } from '../core/errors.js';
+import { resolveCoordinatorConfig } from '../partitions/coordinator-config.js';
+import { openStorage } from '../storage/open-storage.js';
+import type { Storage, StorageOptions } from '../storage/storage.js';
+import { EntityService } from './entity-service.js';
+import type { NodeConfig, StartNodeOptions } from './node-config.js';
+import type { NodeLogger } from './service.js';
+
+/** The entity service and what the partition service must know for it. */
+export interface EntitySetup {
+  readonly service: EntityService;
+  /** The store's highest claimed epoch: the floor of a fresh cluster's first table. */
+  readonly epochFloor: number;
+}
+
+/** File name of the default SQLite store inside `dataDir`. */
+export const DEFAULT_STORAGE_FILE = 'flotilla.db';
+
+/** Whether `value` is an open store rather than options to open one. */
+export function isStorage(value: StorageOptions | Storage): value is Storage {
+  return typeof (value as Partial<Storage>).claimPartition === 'function';
+}
+
+/**
+ * Build the entity service, or undefined when the node hosts no entities and was given
+ * no storage. Rejects with FLO_CONFIG_INVALID (entities without a partition service),
+ * FLO_STORAGE or FLO_STORAGE_SCHEMA (the store cannot be opened).
+ */
+export async function setUpEntities(options: StartNodeOptions, config: NodeConfig, log: NodeLogger): Promise<EntitySetup | undefined> {
+  const definitions = options.entities ?? [];
+  if (definitions.length === 0 && options.storage === undefined) return undefined;
+  if (config.partitions === false) throw new FlotillaError('FLO_CONFIG_INVALID', 'entities need the partition service (partitions must not be false)');
+  const given = options.storage !== undefined && isStorage(options.storage) ? options.storage : undefined;
+  const storageOptions: StorageOptions =
+    options.storage !== undefined && !isStorage(options.storage)
+      ? options.storage
+      : config.dataDir !== undefined
+        ? { kind: 'sqlite', path: join(config.dataDir, DEFAULT_STORAGE_FILE) }
+        : { kind: 'memory' };
+  const storage = given ?? (await openStorage(storageOptions));
+  let epochFloor: number;
+  try {
+    epochFloor = await storage.maxEpoch();
+  } catch (error) {
+    if (given === undefined) await storage.close();
+    throw error;
+  }
+  log.info({ storage: storage.kind, location: storage.description, epochFloor, types: definitions.map((d) => d.type) }, 'entity storage ready');
+  const service = new EntityService({
+    nodeId: config.nodeId,
+    definitions,
+    storage,
+    ownsStorage: given === undefined,
+    config: config.entity,
+    partitionCount: resolveCoordinatorConfig(config.partitions).partitionCount,
+    logger: log.child({ component: 'entities' }),
+  });
+  return { service, epochFloor };
+}

@@ -1,0 +1,166 @@
+/**
+ * The opening of a framed TCP connection, one object per side. The dialer says who it is
+ * (Hello); with a frame key, the listener answers with its nonce and proof (Challenge) and
+ * the dialer with its proof (Proof), so each side proves it holds the cluster secret before
+ * the other accepts a single frame. Pure decisions over frames: the connection does the I/O.
+ */
+import { FlotillaError, isFlotillaError, type ErrorCode } from '../core/errors.js';
+import type { DropReason } from './counters.js';
+import {
+  decodeChallenge,
+  decodeErrorPayload,
+  decodeHello,
+  encodeChallenge,
+  encodeErrorPayload,
+  encodeHello,
+  FrameKind,
+  HELLO_VERSION,
+  type Envelope,
+  type Hello,
+} from './envelope.js';
+import { freshNonce, handshakeProof, macsEqual } from './frame-auth.js';
+
+/** Why a handshake failed: the drop reason to count and the error to close with. */
+export interface HandshakeFailure {
+  readonly reason: DropReason;
+  readonly error: FlotillaError;
+}
+
+/** A frame one side sends while handshaking. */
+export interface HandshakeFrame {
+  readonly kind: FrameKind;
+  readonly payload: Uint8Array;
+}
+
+/** The result of one inbound handshake frame. */
+export interface HandshakeStep {
+  /** Sent back before anything else (also when the step fails: see `DialerHandshake`). */
+  readonly reply?: HandshakeFrame;
+  /** `pending`: more frames needed; `open`: frames may flow; else the connection must close. */
+  readonly result: 'pending' | 'open' | HandshakeFailure;
+}
+
+/** The listener's view: Hello, then (with a key) the dialer's Proof. */
+export class ListenerHandshake {
+  /** The dialer's Hello, once read. Its address is trusted only once the step says `open`. */
+  hello: Hello | undefined;
+  private expectedProof: Uint8Array | undefined;
+
+  /**
+   * @param key the frame key; undefined accepts any Hello (transport unit tests only).
+   * @param channelBinding TLS keying material of the connection, read when needed.
+   */
+  constructor(
+    private readonly key: Uint8Array | undefined,
+    private readonly channelBinding: () => Uint8Array,
+  ) {}
+
+  /** Handle the next frame read before the connection is open. */
+  onFrame(envelope: Envelope): HandshakeStep {
+    return this.expectedProof === undefined ? this.onHello(envelope) : this.onProof(envelope, this.expectedProof);
+  }
+
+  private onHello(envelope: Envelope): HandshakeStep {
+    if (envelope.kind !== FrameKind.Hello) return fail('handshake-missing', 'FLO_CONNECTION_FAILED', 'first frame is not a handshake');
+    let hello: Hello;
+    try {
+      hello = decodeHello(envelope.payload);
+    } catch (err) {
+      const code = isFlotillaError(err) ? err.code : 'FLO_DECODE_INVALID';
+      if (code === 'FLO_PROTOCOL_VERSION') return refuse(code, code, `unsupported handshake version: this node speaks version ${HELLO_VERSION}`);
+      return fail(code, 'FLO_CONNECTION_FAILED', `bad handshake: ${String(err)}`);
+    }
+    this.hello = hello;
+    if (this.key === undefined) return { result: 'open' };
+    if (hello.nonce === undefined) {
+      return refuse('auth', 'FLO_AUTH_FAILED', 'this node requires the cluster secret and the dialer did not offer to authenticate');
+    }
+    const nonce = freshNonce();
+    const binding = this.channelBinding();
+    this.expectedProof = handshakeProof(this.key, 'dialer', envelope.payload, nonce, binding);
+    const proof = handshakeProof(this.key, 'listener', envelope.payload, nonce, binding);
+    return { reply: { kind: FrameKind.Challenge, payload: encodeChallenge({ nonce, proof }) }, result: 'pending' };
+  }
+
+  private onProof(envelope: Envelope, expected: Uint8Array): HandshakeStep {
+    if (envelope.kind !== FrameKind.Proof) return refuse('auth', 'FLO_AUTH_FAILED', `expected the handshake proof, got a frame of kind ${envelope.kind}`);
+    if (!macsEqual(expected, envelope.payload)) {
+      return refuse('auth', 'FLO_AUTH_FAILED', 'the dialer did not prove the cluster secret (another secret or cluster id, or a replayed handshake)');
+    }
+    return { result: 'open' };
+  }
+}
+
+/** The dialer's view: send Hello, then (with a key) check the Challenge and send Proof. */
+export class DialerHandshake {
+  /** The Hello frame to send first, with a fresh nonce when authenticating. */
+  readonly hello: HandshakeFrame;
+
+  /**
+   * @param key the frame key; undefined opens at once after the Hello (unit tests only).
+   * @param peer the dialed address, for error messages.
+   */
+  constructor(
+    private readonly key: Uint8Array | undefined,
+    hello: Hello,
+    private readonly peer: string,
+    private readonly channelBinding: () => Uint8Array,
+  ) {
+    const nonce = key === undefined ? undefined : freshNonce();
+    this.hello = { kind: FrameKind.Hello, payload: encodeHello({ address: hello.address, nodeId: hello.nodeId, nonce }) };
+  }
+
+  /** Whether the connection is open as soon as the Hello is sent. */
+  get opensAtOnce(): boolean {
+    return this.key === undefined;
+  }
+
+  /**
+   * Handle the listener's answer. Our Proof is sent even when the listener's proof is
+   * wrong, so the listener learns of the mismatch and counts it too; it only ever covers
+   * a transcript with our fresh nonce, so it is of no use to anyone else.
+   */
+  onFrame(envelope: Envelope): HandshakeStep {
+    const key = this.key;
+    if (key === undefined) return { result: 'open' };
+    if (envelope.kind === FrameKind.Error) {
+      const remote = safeErrorPayload(envelope.payload);
+      const reason = remote.code === 'FLO_AUTH_FAILED' ? 'auth' : remote.code;
+      return fail(reason, remote.code, `handshake with ${this.peer} refused: ${remote.message}`, this.peer);
+    }
+    if (envelope.kind !== FrameKind.Challenge) {
+      return fail('auth', 'FLO_AUTH_FAILED', `${this.peer} answered the handshake without a challenge: it does not authenticate (no cluster secret?)`, this.peer);
+    }
+    let challenge;
+    try {
+      challenge = decodeChallenge(envelope.payload);
+    } catch (err) {
+      return fail('auth', 'FLO_AUTH_FAILED', `${this.peer} sent a malformed challenge: ${String(err)}`, this.peer);
+    }
+    const binding = this.channelBinding();
+    const reply = { kind: FrameKind.Proof, payload: handshakeProof(key, 'dialer', this.hello.payload, challenge.nonce, binding) };
+    const expected = handshakeProof(key, 'listener', this.hello.payload, challenge.nonce, binding);
+    if (!macsEqual(expected, challenge.proof)) {
+      const failure = fail('auth', 'FLO_AUTH_FAILED', `${this.peer} did not prove the cluster secret: it runs with another secret or cluster id`, this.peer);
+      return { reply, result: failure.result };
+    }
+    return { reply, result: 'open' };
+  }
+}
+
+function fail(reason: DropReason, code: ErrorCode, message: string, peer?: string): HandshakeStep {
+  return { result: { reason, error: new FlotillaError(code, message, peer === undefined ? undefined : { peer }) } };
+}
+
+/** A listener's refusal the dialer should hear about: an Error frame, then the close. */
+function refuse(reason: DropReason, code: 'FLO_AUTH_FAILED' | 'FLO_PROTOCOL_VERSION', message: string): HandshakeStep {
+  return { reply: { kind: FrameKind.Error, payload: encodeErrorPayload(code, message) }, result: { reason, error: new FlotillaError(code, message) } };
+}
+
+function safeErrorPayload(payload: Uint8Array): FlotillaError {
+  try {
+    return decodeErrorPayload(payload);
+  } catch {
+    return new FlotillaError('FLO_CONNECTION_FAILED', 'peer refused the handshake with an unreadable error');
+  }
+}
