@@ -1,10 +1,9 @@
 // The runner's environment parsing: defaults inside and outside a container, cluster
 // addresses by host name, and every bad value refused with FLO_CONFIG_INVALID.
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { isFlotillaError } from '../../../src/core/errors.js';
 import { loadRunnerConfig, parseHostPort, sqlitePath } from '../../../examples/cluster-tests/src/config.js';
 
-vi.mock('flotilla', async () => await import('../../../src/index.js'));
 
 describe('loadRunnerConfig', () => {
   it('defaults outside a container', () => {

@@ -1,11 +1,10 @@
 // In-process tests of the runner's HTTP layer: routing, bodies, error shapes and the
 // per-request deadline, with routes made up for the test (no cluster needed).
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FlotillaError } from '../../../src/core/errors.js';
 import { errorResponse, RouteAnswer, startHttpApi, type HttpApi, type Route } from '../../../examples/cluster-tests/src/http-api.js';
 
 // The runner imports `flotilla` as a user would; here it is the source tree.
-vi.mock('flotilla', async () => await import('../../../src/index.js'));
 
 let aborted = false;
 const routes: Route[] = [

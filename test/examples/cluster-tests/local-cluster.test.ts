@@ -1,8 +1,7 @@
 // The local-cluster launcher's pure parts: its flags and how it renders runner logs.
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseLocalClusterArgs, renderLine } from '../../../examples/cluster-tests/src/local-cluster.js';
 
-vi.mock('flotilla', async () => await import('../../../src/index.js'));
 
 describe('local cluster launcher', () => {
   it('defaults to 3 runners on 8080.. and 7946..', () => {

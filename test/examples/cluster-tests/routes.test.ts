@@ -1,13 +1,12 @@
 // The runner's routes over a fake node: bodies checked before any call, results passed
 // through as the spec lists them, health and debug views, and the cluster-wide entity
 // list that merges peers and skips the ones that do not answer.
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { isFlotillaError } from '../../../src/core/errors.js';
 import { amountOf, keyValueOf, runnerRoutes, type EntityRow, type PeerLister, type RunnerNode } from '../../../examples/cluster-tests/src/routes.js';
 import type { Route } from '../../../examples/cluster-tests/src/http-api.js';
 import { RouteAnswer } from '../../../examples/cluster-tests/src/http-api.js';
 
-vi.mock('flotilla', async () => await import('../../../src/index.js'));
 
 interface FakeOptions {
   readonly status?: string;
