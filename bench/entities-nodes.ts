@@ -43,8 +43,12 @@ export const MemoryCounter = defineEntity('BenchMemoryCounter', {
 /** Either counter type. */
 export type BenchCounter = typeof DurableCounter | typeof MemoryCounter;
 
-/** Where a benchmark node keeps entity state. */
-export type BenchStorage = 'memory' | 'sqlite' | 'postgres';
+/**
+ * Where a benchmark node keeps entity state. `sqlite` runs the store's default
+ * `synchronous = FULL` (an fsync per commit); `sqlite-normal` runs `synchronous = NORMAL`
+ * (survives a process crash, not a power loss), to compare with stores that run that way.
+ */
+export type BenchStorage = 'memory' | 'sqlite' | 'sqlite-normal' | 'postgres';
 
 /** Nodes started for one measurement, and how to get rid of them (and their files). */
 export interface BenchCluster {
@@ -66,6 +70,7 @@ export function postgresUrl(): string | undefined {
 function storageOptions(kind: BenchStorage, dir: string): StorageOptions {
   if (kind === 'memory') return { kind: 'memory' };
   if (kind === 'sqlite') return { kind: 'sqlite', path: path.join(dir, 'flotilla.db') };
+  if (kind === 'sqlite-normal') return { kind: 'sqlite', path: path.join(dir, 'flotilla.db'), synchronous: 'normal' };
   const url = postgresUrl();
   if (url === undefined) throw new Error('FLOTILLA_TEST_POSTGRES_URL is not set');
   return { kind: 'postgres', url };

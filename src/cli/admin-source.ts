@@ -4,20 +4,27 @@
  * the gateway (the gateway may not depend on how a node is built, nor the node on HTTP).
  */
 import type {
+  AdminEntities,
   AdminMember,
   AdminSource,
   ChannelSnapshot,
+  EntityMetricsSnapshot,
   MembersReport,
   MetricsSnapshot,
   MigrationInfo,
   MigrationsReport,
   PartitionsReport,
 } from '../gateway/admin-source.js';
+import type { EntityServiceStats } from '../node/entity-service.js';
 import type { FlotillaNode, NodeStats } from '../node/flotilla-node.js';
 import type { MigrationRecord } from '../partitions/migration-history.js';
 import { sumTraffic, type TrafficStats } from '../transport/counters.js';
 
-/** The admin API's view of `node`. Every read is synchronous and cheap; `kv` (when the node has one) goes to the key's owner. */
+/**
+ * The admin API's view of `node`. Every read is synchronous and cheap; `kv` (when the node
+ * has one) goes to the key's owner. `entities` is always there: a node hosting none
+ * reports no types and no active entities.
+ */
 export function toAdminSource(node: FlotillaNode): AdminSource {
   return {
     nodeId: node.nodeId,
@@ -26,7 +33,32 @@ export function toAdminSource(node: FlotillaNode): AdminSource {
     partitions: () => partitionsReport(node),
     migrations: () => migrationsReport(node),
     metricsSnapshot: () => metricsSnapshot(node),
+    entities: adminEntities(node),
     ...(node.kv === undefined ? {} : { kv: node.kv }),
+  };
+}
+
+function adminEntities(node: FlotillaNode): AdminEntities {
+  return {
+    types: () => Object.keys(node.entityStats()?.activeByType ?? {}),
+    active: () => node.activeEntities(),
+  };
+}
+
+/** The entity counters as the metrics read them; undefined when the node hosts no entities. */
+export function entityMetrics(stats: EntityServiceStats | undefined): EntityMetricsSnapshot | undefined {
+  if (stats === undefined) return undefined;
+  return {
+    activeByType: stats.activeByType,
+    activations: stats.activations,
+    passivations: stats.passivations,
+    evictions: stats.evictions,
+    callOutcomes: stats.callOutcomes,
+    mailboxRejections: stats.mailboxRejections,
+    loads: stats.loads,
+    writes: stats.writes,
+    staleEpochWrites: stats.staleEpochWrites,
+    callLatency: { boundsMs: stats.callLatencyBoundsMs, counts: stats.callLatencyCounts, sumMs: stats.callLatencySumMs },
   };
 }
 
@@ -112,6 +144,7 @@ function metricsSnapshot(node: FlotillaNode): MetricsSnapshot {
     else if (a.backups.includes(node.nodeId)) backedUp++;
   }
   const finished = migrations.recent.filter((r) => r.state === 'finished');
+  const entities = entityMetrics(node.entityStats());
   return {
     membership: {
       members: m.members,
@@ -140,5 +173,6 @@ function metricsSnapshot(node: FlotillaNode): MetricsSnapshot {
       liveMembers: stats.quorum.liveMembers,
       expectedSize: stats.quorum.expectedSize,
     },
+    ...(entities === undefined ? {} : { entities }),
   };
 }

@@ -1,6 +1,6 @@
 /**
- * `flotilla status`: asks one node's admin API for its health, members, partitions and
- * migrations, and renders them as tables (or one JSON object). Returns the text and an
+ * `flotilla status`: asks one node's admin API for its health, members, partitions,
+ * migrations and entities, and renders them as tables (or one JSON object). Returns the text and an
  * exit code instead of printing, so the command is testable and the CLI entry point stays
  * a thin wrapper.
  */
@@ -12,6 +12,7 @@ import type {
   MigrationsReport,
   PartitionsReport,
 } from '../gateway/admin-source.js';
+import type { EntitiesReport } from '../gateway/entity-routes.js';
 import { formatPairs, renderTable } from './format.js';
 
 /** Options of `runStatus`. */
@@ -53,6 +54,8 @@ export interface StatusReport {
   readonly partitions: PartitionsReport;
   readonly partitionsByNode: Readonly<Record<string, NodePartitionCount>>;
   readonly migrations: MigrationsReport;
+  /** Entities active on the node, per type; absent when the node serves no `/entities`. */
+  readonly entities?: EntitiesReport;
 }
 
 class StatusError extends Error {}
@@ -87,13 +90,15 @@ async function gather(options: StatusOptions): Promise<StatusReport> {
   const base = baseUrl(options.url);
   const doFetch = options.fetch ?? globalThis.fetch;
   const timeoutMs = options.timeoutMs ?? STATUS_TIMEOUT_MS;
-  const get = (path: string, accept503 = false): Promise<{ status: number; body: unknown }> =>
-    getJson(doFetch, new URL(path, base), timeoutMs, accept503);
-  const [health, members, partitions, migrations] = await Promise.all([
-    get('health', true),
+  const get = (path: string, also: readonly number[] = []): Promise<{ status: number; body: unknown }> =>
+    getJson(doFetch, new URL(path, base), timeoutMs, also);
+  const [health, members, partitions, migrations, entities] = await Promise.all([
+    get('health', [503]),
     get('cluster/members'),
     get('cluster/partitions'),
     get('cluster/migrations'),
+    // Counts only (limit 0); a source without entities (or an older node) answers 404.
+    get('entities?limit=0', [404]),
   ]);
   const table = expectShape<PartitionsReport>(partitions.body, 'partitions', 'cluster/partitions');
   return {
@@ -104,10 +109,11 @@ async function gather(options: StatusOptions): Promise<StatusReport> {
     partitions: table,
     partitionsByNode: countByNode(table.partitions),
     migrations: expectShape<MigrationsReport>(migrations.body, 'inFlight', 'cluster/migrations'),
+    ...(entities.status === 200 ? { entities: expectShape<EntitiesReport>(entities.body, 'types', 'entities') } : {}),
   };
 }
 
-async function getJson(doFetch: typeof globalThis.fetch, url: URL, timeoutMs: number, accept503: boolean): Promise<{ status: number; body: unknown }> {
+async function getJson(doFetch: typeof globalThis.fetch, url: URL, timeoutMs: number, also: readonly number[]): Promise<{ status: number; body: unknown }> {
   let response: Response;
   let text: string;
   try {
@@ -122,7 +128,7 @@ async function getJson(doFetch: typeof globalThis.fetch, url: URL, timeoutMs: nu
   } catch {
     throw new StatusError(`${url.href} answered ${response.status} with a body that is not JSON`);
   }
-  if (response.status !== 200 && !(accept503 && response.status === 503)) {
+  if (response.status !== 200 && !also.includes(response.status)) {
     throw new StatusError(`${url.href} answered ${response.status}${describeError(body)}`);
   }
   return { status: response.status, body };
@@ -172,7 +178,9 @@ export function countByNode(partitions: readonly AdminPartition[]): Record<strin
 
 /** Renders a report as the tables `flotilla status` prints. */
 export function renderStatus(report: StatusReport): string {
-  return [renderHealth(report), renderMembers(report.members), renderPartitions(report), renderMigrations(report.migrations.inFlight)].join('\n\n');
+  const sections = [renderHealth(report), renderMembers(report.members), renderPartitions(report), renderMigrations(report.migrations.inFlight)];
+  if (report.entities !== undefined && report.entities.types.length > 0) sections.push(renderEntities(report.entities));
+  return sections.join('\n\n');
 }
 
 function renderHealth({ url, health }: StatusReport): string {
@@ -224,4 +232,9 @@ function renderMigrations(inFlight: readonly MigrationInfo[]): string {
     { header: 'STARTED' },
   ];
   return `Migrations in flight: ${inFlight.length}\n${renderTable(columns, rows)}`;
+}
+
+function renderEntities(report: EntitiesReport): string {
+  const rows = report.types.map((t) => [t.type, String(t.active)]);
+  return `Entities active on ${report.nodeId}: ${report.active}\n${renderTable([{ header: 'TYPE' }, { header: 'ACTIVE', align: 'right' }], rows)}`;
 }

@@ -64,12 +64,26 @@ export interface EntityRuntimeStats {
   writes: number;
   reentrantCalls: number;
   dedupedCalls: number;
+  /** Calls refused because the entity's mailbox was full (FLO_MAILBOX_FULL). */
+  mailboxRejections: number;
+  /** Saves refused by storage because a newer owner holds the partition (stale epoch). */
+  staleEpochWrites: number;
+  /** Every `invoke` by how it ended: `ok`, the error code, or `other` for an uncoded error. */
+  callOutcomes: Record<string, number>;
+  /** Calls by duration, in ms: `callLatencyCounts[i]` counts those within `CALL_LATENCY_BOUNDS_MS[i]`; the last slot, longer ones. */
+  callLatencyCounts: number[];
+  /** Sum of every call's duration, in ms. */
+  callLatencySumMs: number;
 }
+
+/** Upper bounds of the call latency buckets, in ms (the runtime's clock ticks in ms). */
+export const CALL_LATENCY_BOUNDS_MS: readonly number[] = [1, 5, 10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000];
 
 /** The entity runtime of one node. */
 export class EntityRuntime {
   readonly config: EntityConfig;
-  readonly stats: EntityRuntimeStats = { calls: 0, failedCalls: 0, activations: 0, passivations: 0, evictions: 0, loads: 0, writes: 0, reentrantCalls: 0, dedupedCalls: 0 };
+  readonly stats: EntityRuntimeStats = { calls: 0, failedCalls: 0, activations: 0, passivations: 0, evictions: 0, loads: 0, writes: 0, reentrantCalls: 0, dedupedCalls: 0,
+    mailboxRejections: 0, staleEpochWrites: 0, callOutcomes: {}, callLatencyCounts: new Array<number>(CALL_LATENCY_BOUNDS_MS.length + 1).fill(0), callLatencySumMs: 0 };
   private readonly types: Map<string, EntityType>;
   /** Activations in least-recently-used order (a use moves one to the end). */
   private readonly active = new Map<string, Activation>();
@@ -121,12 +135,32 @@ export class EntityRuntime {
    * gate refused), the handler's error, or a storage error.
    */
   invoke(call: EntityCall): Promise<unknown> {
+    const startedAt = this.options.clock.now();
+    let outcome: Promise<unknown>;
     try {
-      return this.enqueue(call);
+      outcome = this.enqueue(call);
     } catch (error) {
       this.stats.failedCalls++;
-      return Promise.reject(error);
+      outcome = Promise.reject(error);
     }
+    this.observe(outcome, startedAt);
+    return outcome;
+  }
+
+  /** Count how a call ended and how long it took (a side observer: the caller gets `outcome` itself). */
+  private observe(outcome: Promise<unknown>, startedAt: number): void {
+    const done = (key: string): void => {
+      const stats = this.stats;
+      const elapsedMs = Math.max(0, this.options.clock.now() - startedAt);
+      stats.callOutcomes[key] = (stats.callOutcomes[key] ?? 0) + 1;
+      const bucket = CALL_LATENCY_BOUNDS_MS.findIndex((bound) => elapsedMs <= bound);
+      stats.callLatencyCounts[bucket === -1 ? CALL_LATENCY_BOUNDS_MS.length : bucket]!++;
+      stats.callLatencySumMs += elapsedMs;
+    };
+    outcome.then(
+      () => done('ok'),
+      (error: unknown) => done(isFlotillaError(error) ? error.code : 'other'),
+    );
   }
 
   private enqueue(call: EntityCall): Promise<unknown> {
@@ -151,6 +185,7 @@ export class EntityRuntime {
     if (act !== undefined && act.running > 0 && call.chain.includes(key)) return this.reenter(act, call);
     act ??= this.activate(type, call.id);
     if (act.mailbox.length >= type.mailboxCapacity) {
+      this.stats.mailboxRejections++;
       throw new FlotillaError('FLO_MAILBOX_FULL', `${key}: ${act.mailbox.length} calls waiting`, { capacity: type.mailboxCapacity });
     }
     this.touch(act);
@@ -272,6 +307,7 @@ export class EntityRuntime {
     }
     act.restore();
     if (isFlotillaError(result.error, 'FLO_STALE_EPOCH')) {
+      this.stats.staleEpochWrites++;
       this.gate.deposed(act.partition, act.epoch);
       this.dropPartition(act.partition);
       throw new FlotillaError('FLO_NOT_OWNER', `${act.key}: partition ${act.partition} is fenced by a newer owner`, { partition: act.partition });

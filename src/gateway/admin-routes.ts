@@ -4,41 +4,14 @@
  * the server handles methods, bodies, deadlines and error mapping around them.
  */
 import { FlotillaError } from '../core/errors.js';
-import type { AdminMember, AdminPartition, AdminSource, HealthStatus, MigrationInfo } from './admin-source.js';
-import type { AdminMetrics } from './metrics.js';
+import type { AdminMember, AdminPartition, HealthStatus, MigrationInfo } from './admin-source.js';
+import { ENTITY_ROUTES } from './entity-routes.js';
+import { json, singleParam, type AdminRoute, type RouteContext, type RouteResponse } from './route-kit.js';
 
-/** What a route answers. */
-export interface RouteResponse {
-  readonly status: number;
-  readonly contentType: string;
-  readonly body: string;
-}
-
-/** What a route gets. */
-export interface RouteContext {
-  readonly source: AdminSource;
-  readonly metrics: AdminMetrics;
-  readonly query: URLSearchParams;
-}
-
-/** One path of the admin API. */
-export interface AdminRoute {
-  readonly path: string;
-  /** Query parameters the route accepts; any other is refused with 400. */
-  readonly queryParams: readonly string[];
-  readonly handle: (ctx: RouteContext) => RouteResponse | Promise<RouteResponse>;
-}
-
-/** Content type of every JSON answer. */
-export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
+export { json, JSON_CONTENT_TYPE, type AdminRoute, type RouteContext, type RouteResponse } from './route-kit.js';
 
 /** Health states answered with 503: the node should not receive traffic. */
 export const UNAVAILABLE_HEALTH: ReadonlySet<HealthStatus> = new Set(['joining', 'leaving', 'stopped', 'unhealthy']);
-
-/** A JSON response. */
-export function json(status: number, value: unknown): RouteResponse {
-  return { status, contentType: JSON_CONTENT_TYPE, body: JSON.stringify(value) };
-}
 
 function health({ source }: RouteContext): RouteResponse {
   const h = source.health();
@@ -55,15 +28,6 @@ function member(m: AdminMember): AdminMember {
 function members({ source }: RouteContext): RouteResponse {
   const view = source.members();
   return json(200, { version: view.version, master: view.master, members: view.members.map(member) });
-}
-
-function singleParam(query: URLSearchParams, name: string): string | undefined {
-  const values = query.getAll(name);
-  if (values.length === 0) return undefined;
-  if (values.length > 1) throw new FlotillaError('FLO_INVALID_ARGUMENT', `query parameter "${name}" given more than once`);
-  const value = values[0]!;
-  if (value === '') throw new FlotillaError('FLO_INVALID_ARGUMENT', `query parameter "${name}" is empty`);
-  return value;
 }
 
 function partitionParam(query: URLSearchParams, partitionCount: number): number | undefined {
@@ -124,6 +88,7 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
   { path: '/cluster/partitions', queryParams: ['node', 'partition'], handle: partitions },
   { path: '/cluster/migrations', queryParams: [], handle: migrations },
   { path: '/metrics', queryParams: [], handle: metrics },
+  ...ENTITY_ROUTES,
 ];
 
 /** Methods every admin route accepts, as the `Allow` header lists them. */

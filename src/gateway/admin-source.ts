@@ -1,6 +1,6 @@
 /**
  * The view of a node that the admin API serves: health, members, partitions, migrations,
- * metric values, and optionally the key/value store. The node runtime implements it; the
+ * metric values, and optionally the key/value store and the entities it holds. The node runtime implements it; the
  * HTTP layer only reads it, so the server can be tested against a hand-written fixture.
  */
 import type { KvValue } from '../node/kv-codec.js';
@@ -175,6 +175,41 @@ export interface MetricsSnapshot {
     readonly liveMembers: number;
     readonly expectedSize: number;
   };
+  /** Entity counters; absent when the node hosts no entities. */
+  readonly entities?: EntityMetricsSnapshot;
+}
+
+/** Values behind the entity metrics. Counters are monotonic over the node's life. */
+export interface EntityMetricsSnapshot {
+  /** Active (in-memory) entities by type, every registered type included. */
+  readonly activeByType: Readonly<Record<string, number>>;
+  readonly activations: number;
+  /** Idle entities passivated (by the sweep or a planned partition move). */
+  readonly passivations: number;
+  /** Idle entities passivated early to stay within `maxActiveEntities`. */
+  readonly evictions: number;
+  /** Calls by how they ended: `ok`, an error code, or `other`. */
+  readonly callOutcomes: Readonly<Record<string, number>>;
+  /** Calls refused with FLO_MAILBOX_FULL. */
+  readonly mailboxRejections: number;
+  /** State loads from storage. */
+  readonly loads: number;
+  /** State writes sent to storage. */
+  readonly writes: number;
+  /** Writes storage refused because a newer owner holds the partition (stale epoch). */
+  readonly staleEpochWrites: number;
+  /** Call durations; absent when the runtime does not measure them. */
+  readonly callLatency?: LatencyHistogramSnapshot;
+}
+
+/** A latency histogram as bucket counts (not cumulative) over fixed upper bounds. */
+export interface LatencyHistogramSnapshot {
+  /** Upper bounds of the buckets, in ms, ascending. */
+  readonly boundsMs: readonly number[];
+  /** `counts[i]` counts observations within `boundsMs[i]` (and above the previous bound); one more slot for longer ones. */
+  readonly counts: readonly number[];
+  /** Sum of every observation, in ms. */
+  readonly sumMs: number;
 }
 
 /** From where this node takes part in a migration: running it, sending or receiving the data. */
@@ -204,6 +239,21 @@ export interface AdminKv {
   kvSize(): Promise<number>;
 }
 
+/** One entity held in memory on this node. */
+export interface AdminActiveEntity {
+  readonly type: string;
+  readonly id: string;
+  readonly partition: number;
+}
+
+/** The entities a node hosts, as the `/entities` routes read them. */
+export interface AdminEntities {
+  /** Entity types this node can host (registered), whether any is active or not. */
+  types(): readonly string[];
+  /** Entities active (in memory) on this node, in no particular order. */
+  active(): readonly AdminActiveEntity[];
+}
+
 /** A node as the admin API sees it. Every method is a cheap synchronous read, except the `kv` store, which goes over the network. */
 export interface AdminSource {
   readonly nodeId: string;
@@ -216,4 +266,6 @@ export interface AdminSource {
   metricsSnapshot(): MetricsSnapshot;
   /** The key/value store behind the `/kv` routes; without it those routes answer 404. */
   readonly kv?: AdminKv;
+  /** The entities behind the `/entities` routes; without it those routes answer 404. */
+  readonly entities?: AdminEntities;
 }

@@ -1,6 +1,6 @@
 /**
  * The gateway layer's public face: the HTTP admin API (health, members, partitions,
- * migrations, Prometheus metrics) and the `AdminSource` contract a node implements for it.
+ * migrations, entities, Prometheus metrics) and the `AdminSource` contract a node implements for it.
  */
 export { startAdminServer, type AdminServer, type AdminServerOptions } from './admin-server.js';
 export {
@@ -13,15 +13,19 @@ export {
   type AdminServerConfig,
 } from './admin-config.js';
 export type {
+  AdminActiveEntity,
+  AdminEntities,
   AdminMember,
   AdminMemberState,
   AdminPartition,
   AdminSource,
   ChannelSnapshot,
   CheckStatus,
+  EntityMetricsSnapshot,
   HealthCheckResult,
   HealthReport,
   HealthStatus,
+  LatencyHistogramSnapshot,
   MembersReport,
   MetricsSnapshot,
   MigrationInfo,
@@ -34,5 +38,14 @@ export type {
 } from './admin-source.js';
 export { ADMIN_ROUTES, UNAVAILABLE_HEALTH } from './admin-routes.js';
 export { createAdminMetrics, type AdminMetrics, type AdminMetricsOptions } from './metrics.js';
-export { METRIC_SPECS, type MetricSample, type MetricSpec } from './metric-specs.js';
+export { HISTOGRAM_SPECS, METRIC_SPECS, type HistogramSpec, type MetricSample, type MetricSpec } from './metric-specs.js';
+export {
+  ENTITIES_LIMIT_DEFAULT,
+  ENTITIES_LIMIT_MAX,
+  ENTITY_ROUTES,
+  type EntitiesReport,
+  type EntityPartitionCount,
+  type EntityPartitionsReport,
+  type EntityTypeCount,
+} from './entity-routes.js';
 export { silentAdminLogger, type AdminLogger } from './http-io.js';

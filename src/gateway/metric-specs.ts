@@ -3,7 +3,16 @@
  * how its samples are read from a `MetricsSnapshot`. One table, so the names, their help
  * text and the docs cannot drift apart.
  */
-import type { AdminMemberState, MetricsSnapshot, MigrationEnd, MigrationRole, QuorumStateName, TrafficCountSnapshot } from './admin-source.js';
+import type {
+  AdminMemberState,
+  EntityMetricsSnapshot,
+  LatencyHistogramSnapshot,
+  MetricsSnapshot,
+  MigrationEnd,
+  MigrationRole,
+  QuorumStateName,
+  TrafficCountSnapshot,
+} from './admin-source.js';
 
 /** One labelled value of a metric. */
 export interface MetricSample {
@@ -150,5 +159,47 @@ const quorum: readonly MetricSpec[] = [
   scalar('flotilla_quorum_expected_size', 'Expected cluster size the quorum detector compares against.', 'gauge', (s) => s.quorum.expectedSize),
 ];
 
-/** Every Flotilla metric read from a `MetricsSnapshot`, in export order. */
-export const METRIC_SPECS: readonly MetricSpec[] = [...membership, ...messages, ...transport, ...partitions, ...quorum];
+// On a node that hosts no entities the labelled entity metrics have no series, and the
+// unlabelled counters read 0 (prom-client always renders those).
+function entityScalar(name: string, help: string, read: (e: EntityMetricsSnapshot) => number): MetricSpec {
+  return { name, help, kind: 'counter', labelNames: [], read: (s) => (s.entities === undefined ? [] : one(read(s.entities))) };
+}
+
+function entityLabelled(label: string, pick: (e: EntityMetricsSnapshot) => Readonly<Record<string, number>>) {
+  return (s: MetricsSnapshot): MetricSample[] =>
+    s.entities === undefined ? [] : Object.entries(pick(s.entities)).map(([key, value]) => ({ labels: { [label]: key }, value }));
+}
+
+const entities: readonly MetricSpec[] = [
+  { name: 'flotilla_entities_active', help: 'Entities active (in memory) on this node, by type.', kind: 'gauge', labelNames: ['type'], read: entityLabelled('type', (e) => e.activeByType) },
+  entityScalar('flotilla_entity_activations_total', 'Entities activated on this node.', (e) => e.activations),
+  entityScalar('flotilla_entity_passivations_total', 'Idle entities passivated (idle sweep or partition move).', (e) => e.passivations),
+  entityScalar('flotilla_entity_evictions_total', 'Idle entities passivated early to stay within maxActiveEntities.', (e) => e.evictions),
+  {
+    name: 'flotilla_entity_calls_total',
+    help: 'Entity calls run on this node, by outcome (ok, or the error code).',
+    kind: 'counter',
+    labelNames: ['outcome'],
+    read: entityLabelled('outcome', (e) => e.callOutcomes),
+  },
+  entityScalar('flotilla_entity_mailbox_rejections_total', 'Entity calls refused because the mailbox was full.', (e) => e.mailboxRejections),
+  entityScalar('flotilla_entity_loads_total', 'Entity states loaded from storage.', (e) => e.loads),
+  entityScalar('flotilla_entity_writes_total', 'Entity state writes sent to storage.', (e) => e.writes),
+  entityScalar('flotilla_entity_stale_epoch_writes_total', 'Entity writes refused by storage for a stale partition epoch (a newer owner).', (e) => e.staleEpochWrites),
+];
+
+/** Every Flotilla counter and gauge read from a `MetricsSnapshot`, in export order. */
+export const METRIC_SPECS: readonly MetricSpec[] = [...membership, ...messages, ...transport, ...partitions, ...quorum, ...entities];
+
+/** How to export one histogram kept by the node as bucket counts. */
+export interface HistogramSpec {
+  readonly name: string;
+  readonly help: string;
+  /** The histogram, in ms; undefined exports no series. */
+  readonly read: (snapshot: MetricsSnapshot) => LatencyHistogramSnapshot | undefined;
+}
+
+/** Every Flotilla histogram, exported in seconds. */
+export const HISTOGRAM_SPECS: readonly HistogramSpec[] = [
+  { name: 'flotilla_entity_call_duration_seconds', help: 'Duration of entity calls run on this node, from arrival to outcome.', read: (s) => s.entities?.callLatency },
+];

@@ -7,7 +7,8 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { AdminSource, MetricsSnapshot } from './admin-source.js';
 import { registerEventLoopMetrics } from './event-loop-metrics.js';
-import { METRIC_SPECS, type MetricSpec } from './metric-specs.js';
+import { HISTOGRAM_SPECS, METRIC_SPECS, type MetricSpec } from './metric-specs.js';
+import { registerSnapshotHistogram } from './snapshot-histogram.js';
 
 /** Options of `createAdminMetrics`. */
 export interface AdminMetricsOptions {
@@ -36,6 +37,7 @@ export function createAdminMetrics(source: Pick<AdminSource, 'nodeId' | 'metrics
   let current: MetricsSnapshot | undefined;
   const snapshot = (): MetricsSnapshot => current ?? source.metricsSnapshot();
   for (const spec of METRIC_SPECS) registerSpec(registry, spec, snapshot);
+  for (const spec of HISTOGRAM_SPECS) registerSnapshotHistogram(registry, spec, snapshot);
   const eventLoop = registerEventLoopMetrics(registry);
   if (options.processMetrics === true) collectDefaultMetrics({ register: registry });
   return {

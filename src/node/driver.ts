@@ -6,7 +6,7 @@
  * peer sends, and no failing send, can throw out of it.
  */
 import type { Millis } from '../core/clock.js';
-import { FlotillaError, isFlotillaError } from '../core/errors.js';
+import { ErrorCatalog, FlotillaError, isFlotillaError } from '../core/errors.js';
 import type { Channel, Transmit } from '../core/machine.js';
 import type { Address, MembersViewData, NodeId } from '../core/model.js';
 import { BoundedQueue } from '../membership/bounded-queue.js';
@@ -335,6 +335,14 @@ export class NodeDriver {
     const code = isFlotillaError(err) ? err.code : 'error';
     this.sendErrors[code] = (this.sendErrors[code] ?? 0) + 1;
     if (code === 'FLO_NODE_STOPPED') return;
+    if (code === 'FLO_AUTH_FAILED' && transmit.message.type === 'JoinRequest') {
+      // The seed and this node do not prove the same cluster secret to each other: as final
+      // an answer as a master refusing the join token, so the join fails with it at once.
+      const prefix = `${ErrorCatalog[code].message}: `;
+      const message = err instanceof Error ? err.message : String(err);
+      const reason = message.startsWith(prefix) ? message.slice(prefix.length) : message;
+      this.receive(transmit.to, { type: 'JoinResponse', accepted: false, rejectCode: code, reason }, 'tcp');
+    }
     const suppressed = this.limiter.allow(`send|${transmit.to}|${code}`, now);
     if (suppressed === undefined) return;
     const fields = { to: transmit.to, channel: transmit.channel, type: transmit.message.type, code, error: err instanceof Error ? err.message : String(err), suppressed };

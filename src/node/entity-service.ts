@@ -10,7 +10,7 @@ import type { EntityCall } from '../entities/call.js';
 import type { AnyEntityDefinition } from '../entities/definition.js';
 import type { EntityConfig } from '../entities/entity-config.js';
 import { makeEntityRef, type EntityRef } from '../entities/ref.js';
-import { EntityRuntime, type ActiveEntity, type ActiveEntityCount } from '../entities/runtime.js';
+import { CALL_LATENCY_BOUNDS_MS, EntityRuntime, type ActiveEntity, type ActiveEntityCount, type EntityRuntimeStats } from '../entities/runtime.js';
 import type { Message } from '../protocol/messages.js';
 import type { Storage } from '../storage/storage.js';
 import { decodeCall, decodeOutcome, encodeCall, encodeOutcome, ENTITY_SERVICE } from './entity-codec.js';
@@ -30,6 +30,13 @@ export interface EntityServiceOptions {
   readonly config: EntityConfig;
   readonly partitionCount: number;
   readonly logger: NodeLogger;
+}
+
+/** The entity runtime's counters, copied, with active entities per registered type (0 included). */
+export interface EntityServiceStats extends Readonly<EntityRuntimeStats> {
+  readonly activeByType: Readonly<Record<string, number>>;
+  /** Upper bounds of `callLatencyCounts`' buckets, in ms. */
+  readonly callLatencyBoundsMs: readonly number[];
 }
 
 /** The entity service of one node. */
@@ -127,6 +134,16 @@ export class EntityService implements NodeService {
   /** Active entities here per type and partition. */
   entityCounts(): ActiveEntityCount[] {
     return this.runtimeValue?.entityCounts() ?? [];
+  }
+
+  /** A copy of the runtime's counters; undefined before `start`. */
+  stats(): EntityServiceStats | undefined {
+    const runtime = this.runtimeValue;
+    if (runtime === undefined) return undefined;
+    const activeByType: Record<string, number> = Object.fromEntries(this.options.definitions.map((d) => [d.type, 0]));
+    for (const c of runtime.entityCounts()) activeByType[c.type] = (activeByType[c.type] ?? 0) + c.count;
+    const s = runtime.stats;
+    return { ...s, callOutcomes: { ...s.callOutcomes }, callLatencyCounts: [...s.callLatencyCounts], callLatencyBoundsMs: CALL_LATENCY_BOUNDS_MS, activeByType };
   }
 
   async stop(): Promise<void> {

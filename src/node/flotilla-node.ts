@@ -14,6 +14,7 @@ import type { AnyEntityDefinition } from '../entities/definition.js';
 import type { EntityRef } from '../entities/ref.js';
 import type { ActiveEntity, ActiveEntityCount } from '../entities/runtime.js';
 import type { DriverStats } from './driver-stats.js';
+import type { EntityServiceStats } from './entity-service.js';
 import type { HealthCheck, HealthStatus, NodeHealthReport } from './health.js';
 import type { NodeEvents } from './node-events.js';
 
@@ -102,6 +103,8 @@ export interface FlotillaNode {
   activeEntities(): ActiveEntity[];
   /** Entities active on this node, per type and partition. */
   entityCounts(): ActiveEntityCount[];
+  /** Entity counters and active entities per registered type; undefined when this node hosts no entities. */
+  entityStats(): EntityServiceStats | undefined;
   /** Overall health and each check's verdict. */
   health(): NodeHealthReport;
   /**

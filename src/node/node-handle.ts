@@ -18,7 +18,7 @@ import type { NodeConfig } from './node-config.js';
 import { NodeEventStream } from './node-events.js';
 import { logMembershipEvent } from './node-logger.js';
 import type { PartitionService } from './partition-service.js';
-import type { EntityService } from './entity-service.js';
+import type { EntityService, EntityServiceStats } from './entity-service.js';
 import type { AnyEntityDefinition } from '../entities/definition.js';
 import type { EntityRef } from '../entities/ref.js';
 import type { ActiveEntity, ActiveEntityCount } from '../entities/runtime.js';
@@ -187,6 +187,10 @@ export class NodeHandle implements FlotillaNode {
 
   entityCounts(): ActiveEntityCount[] {
     return this.parts.entities?.entityCounts() ?? [];
+  }
+
+  entityStats(): EntityServiceStats | undefined {
+    return this.parts.entities?.stats();
   }
 
   health(): NodeHealthReport {

@@ -1,7 +1,8 @@
 /**
  * The SQLite store (better-sqlite3): the embedded default, one file that every process of
- * a local cluster opens. WAL lets readers run beside the writer; `synchronous = FULL`
- * makes each commit durable before its promise resolves; every write transaction is
+ * a local cluster opens. WAL lets readers run beside the writer; `synchronous = FULL` (the
+ * default) makes each commit durable before its promise resolves, `NORMAL` trades power-loss
+ * durability of the last commits for speed; every write transaction is
  * `BEGIN IMMEDIATE`, so the fence check and the write it guards are atomic across
  * processes. better-sqlite3 is synchronous: transactions stay short, statements prepared.
  */
@@ -18,11 +19,20 @@ import { checkClaim, checkEntityKey, checkList, checkWrites } from './validation
 /** How to open a SQLite store (the fields are documented on `StorageOptions`). */
 export type SqliteStorageOptions = Omit<Extract<StorageOptions, { readonly kind: 'sqlite' }>, 'kind'>;
 
+/** The values of the `synchronous` option. */
+export type SqliteSynchronous = NonNullable<SqliteStorageOptions['synchronous']>;
+
 /**
  * Defaults of `SqliteStorageOptions`. `busyTimeoutMs`: a longer wait rides out bursts
  * from many nodes writing one file; a shorter one surfaces a stuck process sooner.
+ * `synchronous`: `'full'` keeps every resolved write through a power loss; `'normal'`
+ * keeps it through a process crash only, for cheaper commits.
  */
-export const SQLITE_DEFAULTS = { busyTimeoutMs: 5000 } as const;
+export const SQLITE_DEFAULTS: { readonly busyTimeoutMs: number; readonly synchronous: SqliteSynchronous } = { busyTimeoutMs: 5000, synchronous: 'full' };
+
+const SYNCHRONOUS_PRAGMAS: Readonly<Record<SqliteSynchronous, string>> = { full: 'FULL', normal: 'NORMAL' };
+/** What `PRAGMA synchronous` reads back as, per option value. */
+const SYNCHRONOUS_LEVELS: Readonly<Record<SqliteSynchronous, number>> = { full: 2, normal: 1 };
 
 interface FenceRow {
   partition: number;
@@ -83,13 +93,13 @@ function migrate(db: Database.Database, file: string): void {
 }
 
 /** Open the file, set durability pragmas, and migrate; closes the handle on failure. */
-function openDatabase(file: string, busyTimeoutMs: number): Database.Database {
+function openDatabase(file: string, busyTimeoutMs: number, synchronous: SqliteSynchronous): Database.Database {
   mkdirSync(path.dirname(file), { recursive: true });
   const db = new Database(file, { timeout: busyTimeoutMs });
   try {
     db.pragma(`busy_timeout = ${busyTimeoutMs}`);
     db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = FULL');
+    db.pragma(`synchronous = ${SYNCHRONOUS_PRAGMAS[synchronous]}`);
     db.pragma('foreign_keys = ON');
     migrate(db, file);
     return db;
@@ -130,8 +140,12 @@ export class SqliteStorage implements Storage {
     if (!Number.isSafeInteger(busyTimeoutMs) || busyTimeoutMs < 0) {
       return Promise.reject(new FlotillaError('FLO_CONFIG_INVALID', `busyTimeoutMs must be a non-negative integer, got ${busyTimeoutMs}`));
     }
+    const synchronous = options.synchronous ?? SQLITE_DEFAULTS.synchronous;
+    if (!Object.hasOwn(SYNCHRONOUS_PRAGMAS, synchronous)) {
+      return Promise.reject(new FlotillaError('FLO_CONFIG_INVALID', `synchronous must be 'full' or 'normal', got ${JSON.stringify(synchronous)}`));
+    }
     try {
-      return Promise.resolve(new SqliteStorage(openDatabase(file, busyTimeoutMs), file));
+      return Promise.resolve(new SqliteStorage(openDatabase(file, busyTimeoutMs, synchronous), file));
     } catch (error) {
       return Promise.reject(storageError(file, error));
     }
@@ -181,6 +195,16 @@ export class SqliteStorage implements Storage {
     return this.run(() => {
       checkList(type, partition, limit);
       return this.statements.list.all(type, partition, limit).map((r) => r.id);
+    });
+  }
+
+  /** The connection's `synchronous` level as SQLite reports it (read back, not remembered). */
+  synchronous(): Promise<SqliteSynchronous> {
+    return this.run(() => {
+      const level = this.db.pragma('synchronous', { simple: true });
+      const name = (Object.keys(SYNCHRONOUS_LEVELS) as SqliteSynchronous[]).find((k) => SYNCHRONOUS_LEVELS[k] === level);
+      if (name === undefined) throw new FlotillaError('FLO_STORAGE', `sqlite ${this.file}: unexpected synchronous level ${String(level)}`);
+      return name;
     });
   }
 

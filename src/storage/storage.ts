@@ -124,6 +124,14 @@ export type StorageOptions =
       readonly path: string;
       /** How long a writer waits for another process's lock, ms. Default 5,000. */
       readonly busyTimeoutMs?: number;
+      /**
+       * SQLite's `synchronous` pragma. `'full'` (default): the WAL is fsynced at every
+       * commit, so a write that resolved survives a power loss. `'normal'`: fsync only at
+       * checkpoints; a committed write survives a process crash (kill -9) but a power loss
+       * or OS crash can lose the last commits. Faster per commit; trade durability for it
+       * knowingly.
+       */
+      readonly synchronous?: 'full' | 'normal';
     }
   | {
       readonly kind: 'postgres';

@@ -40,7 +40,8 @@ export interface TransportConfig {
   /**
    * Largest UDP datagram sent or accepted. Default 1,400 bytes, under the usual 1,500-byte
    * Ethernet MTU minus IP/UDP headers, so datagrams do not fragment. Every node of a
-   * cluster must use the same value: larger inbound datagrams are dropped.
+   * cluster must use the same value: larger inbound datagrams are dropped. With `authKey`
+   * the 16-byte tag is part of it, so messages get 16 bytes less (`udpMessageBytesMax`).
    */
   readonly udpDatagramBudgetBytes: number;
   /**

@@ -176,11 +176,12 @@ export class ConnectionPool {
     if (tls) socket.once('connect', () => (tcpConnected = true));
     const promise = new Promise<FramedConnection>((resolve, reject) => {
       let settled = false;
-      const fail = (err: FlotillaError): void => {
+      /** `closing`: the connection already closes the socket itself, after flushing its last frame. */
+      const fail = (err: FlotillaError, closing = false): void => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
-        socket.destroy();
+        if (!closing) socket.destroy();
         this.dialing.delete(address);
         this.countConnectFailure(address, err);
         reject(err);
@@ -216,7 +217,7 @@ export class ConnectionPool {
             this.armIdleTimer(connection, this.options.config.idleTimeoutMs);
             resolve(connection);
           },
-          (err: unknown) => fail(this.stopped ? stoppedError() : toTransportError(err, address)),
+          (err: unknown) => fail(this.stopped ? stoppedError() : toTransportError(err, address), true),
         );
       });
     });

@@ -1,7 +1,8 @@
 /**
  * The transport's own header inside each TCP frame body: one kind byte, a correlation id
- * for requests and responses, then the payload (a protocol-encoded message, or for the
- * handshake and error kinds a small msgpack map). It keeps connection bookkeeping (who is
+ * for requests and responses, then the payload (a protocol-encoded message; for the
+ * Hello and Error kinds a small msgpack map; for Challenge and Proof fixed-length nonce and
+ * proof bytes). It keeps connection bookkeeping (who is
  * the peer, which reply answers which request) out of the protocol's message types.
  */
 import { pack, unpack } from 'msgpackr';

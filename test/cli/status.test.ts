@@ -1,11 +1,12 @@
 // `flotilla status` against a real admin server backed by the gateway's fixture source:
-// tables with the master and per-node partition counts, --json as one parseable object,
+// tables with the master, per-node partition counts and the node's active entities per
+// type (only when it hosts entities), --json as one parseable object,
 // and every failure as one line with exit code 1. Also the table helpers it renders with.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { formatPairs, renderTable } from '../../src/cli/format.js';
 import { countByNode, runStatus } from '../../src/cli/status.js';
 import { startAdminServer, type AdminServer } from '../../src/gateway/index.js';
-import { FixtureSource, fixtureHealth, fixtureMembers, fixtureMigrations } from '../gateway/fixture.js';
+import { FixtureEntities, FixtureSource, fixtureHealth, fixtureMembers, fixtureMigrations } from '../gateway/fixture.js';
 
 const source = new FixtureSource();
 let server: AdminServer;
@@ -25,6 +26,7 @@ beforeEach(() => {
   source.membersReport = fixtureMembers();
   source.migrationsReport = fixtureMigrations();
   source.failing = undefined;
+  source.entities = undefined;
 });
 
 function expectOneLineFailure(result: { exitCode: number; output: string }, contains: string): void {
@@ -67,6 +69,47 @@ describe('runStatus tables', () => {
     const { exitCode, output } = await runStatus({ url });
     expect(exitCode).toBe(2);
     expect(output).toContain('Node n1: joining (state joining)');
+  });
+});
+
+describe('runStatus entities', () => {
+  it('adds the node\'s active entities per type, registered types at 0', async () => {
+    source.entities = new FixtureEntities();
+    const { exitCode, output } = await runStatus({ url });
+    expect(exitCode).toBe(0);
+    expect(output).toMatch(/\n\nEntities active on n1: 5\nTYPE\s+ACTIVE\nCart\s+1\nCounter\s+4\nIdle\s+0$/);
+  });
+
+  it('leaves the section out when the node hosts no entity types or has no /entities', async () => {
+    expect((await runStatus({ url })).output).not.toContain('Entities');
+    const none = new FixtureEntities();
+    none.registered = [];
+    none.held = [];
+    source.entities = none;
+    const { exitCode, output } = await runStatus({ url });
+    expect(exitCode).toBe(0);
+    expect(output).not.toContain('Entities');
+  });
+
+  it('puts the /entities counts in --json, without listing entities', async () => {
+    source.entities = new FixtureEntities();
+    const parsed = JSON.parse((await runStatus({ url, json: true })).output) as { entities: unknown };
+    expect(parsed.entities).toEqual({
+      nodeId: 'n1',
+      active: 5,
+      types: [
+        { type: 'Cart', active: 1 },
+        { type: 'Counter', active: 4 },
+        { type: 'Idle', active: 0 },
+      ],
+      entities: [],
+      truncated: true,
+    });
+  });
+
+  it('reports an /entities error answer like any other', async () => {
+    source.entities = { types: () => [], active: () => { throw new Error('boom'); } };
+    expectOneLineFailure(await runStatus({ url }), '/entities?limit=0 answered 500 FLO_INTERNAL');
   });
 });
 
@@ -135,6 +178,7 @@ describe('runStatus URLs', () => {
       'http://proxy.invalid/admin/cluster/members',
       'http://proxy.invalid/admin/cluster/migrations',
       'http://proxy.invalid/admin/cluster/partitions',
+      'http://proxy.invalid/admin/entities?limit=0',
       'http://proxy.invalid/admin/health',
     ]);
   });

@@ -53,6 +53,7 @@ let launcher: ChildProcess | undefined;
 let baseUrl = '';
 const output: string[] = [];
 let dataDir = '';
+let adminUrl = '';
 
 function keep(line: string): void {
   output.push(line);
@@ -62,7 +63,7 @@ function keep(line: string): void {
 describe.skipIf(missing.length > 0)('cluster-tests e2e', () => {
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'flotilla-e2e-'));
-    launcher = spawn(process.execPath, ['--import', 'tsx', 'examples/cluster-tests/src/local-cluster.ts', '--http', '127.0.0.1:0', '--cluster-port', '0', '--data', dataDir], {
+    launcher = spawn(process.execPath, ['--import', 'tsx', 'examples/cluster-tests/src/local-cluster.ts', '--http', '127.0.0.1:0', '--cluster-port', '0', '--admin', '127.0.0.1:0', '--data', dataDir], {
       cwd: repo,
       env: { ...process.env, LOG_LEVEL: 'warn' },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -74,6 +75,7 @@ describe.skipIf(missing.length > 0)('cluster-tests e2e', () => {
       createInterface({ input: child.stdout! }).on('line', (line) => {
         keep(line);
         first ||= /runner-1 .* API (http:\/\/\S+)/.exec(line)?.[1] ?? '';
+        adminUrl ||= /runner-1 .* admin (http:\/\/\S+)/.exec(line)?.[1] ?? '';
         if (line === 'READY') {
           clearTimeout(timer);
           done(first);
@@ -118,4 +120,19 @@ describe.skipIf(missing.length > 0)('cluster-tests e2e', () => {
     },
     E2E_TIMEOUT_MS,
   );
+
+  it('serves the admin API beside the runner API, with the entities it hosts', async () => {
+    expect(adminUrl).not.toBe('');
+    const id = `admin-check-${process.pid}`;
+    const inc = await fetch(`${baseUrl}/counter/${id}/increment`, { method: 'POST', body: '3', headers: { 'content-type': 'application/json' } });
+    expect(await inc.json()).toBe(3);
+    const health = (await (await fetch(`${adminUrl}/health`)).json()) as { status: string };
+    expect(health.status).toBe('ok');
+    const members = (await (await fetch(`${adminUrl}/cluster/members`)).json()) as { members: unknown[] };
+    expect(members.members).toHaveLength(3);
+    const metrics = await (await fetch(`${adminUrl}/metrics`)).text();
+    expect(metrics).toContain('flotilla_entity_calls_total');
+    const entities = (await (await fetch(`${adminUrl}/entities?type=Counter&limit=10000`)).json()) as { types: { type: string }[] };
+    expect(entities.types.map((t) => t.type)).toContain('Counter');
+  });
 });

@@ -2,7 +2,7 @@
 // has its section or table row, and the metrics table names nothing the server lacks.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ADMIN_ROUTES, METRIC_SPECS } from '../../src/gateway/index.js';
+import { ADMIN_ROUTES, HISTOGRAM_SPECS, METRIC_SPECS } from '../../src/gateway/index.js';
 import { KV_ROUTES } from '../../src/gateway/kv-routes.js';
 
 const doc = readFileSync(new URL('../../docs/admin-api.md', import.meta.url), 'utf8');
@@ -18,8 +18,12 @@ describe('docs/admin-api.md', () => {
   });
 
   it('lists every metric with its type, and only those', () => {
-    const rows = [...doc.matchAll(/^\| `(flotilla_[a-z0-9_]+)` \| (counter|gauge) \|/gm)].map((m) => [m[1]!, m[2]!] as const);
-    const expected = [...METRIC_SPECS.map((s) => [s.name, s.kind] as const), ...EVENT_LOOP.map((n) => [n, 'gauge'] as const)];
+    const rows = [...doc.matchAll(/^\| `(flotilla_[a-z0-9_]+)` \| (counter|gauge|histogram) \|/gm)].map((m) => [m[1]!, m[2]!] as const);
+    const expected = [
+      ...METRIC_SPECS.map((s) => [s.name, s.kind] as const),
+      ...HISTOGRAM_SPECS.map((s) => [s.name, 'histogram'] as const),
+      ...EVENT_LOOP.map((n) => [n, 'gauge'] as const),
+    ];
     expect(new Map(rows)).toEqual(new Map(expected));
     expect(rows).toHaveLength(expected.length);
   });

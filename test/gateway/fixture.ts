@@ -1,7 +1,10 @@
 // A hand-written AdminSource for testing the HTTP layer alone: plain mutable data, a
 // three-node cluster with a full 271-partition table, and switches to make a method throw.
 import type {
+  AdminActiveEntity,
+  AdminEntities,
   AdminSource,
+  EntityMetricsSnapshot,
   HealthReport,
   MembersReport,
   MetricsSnapshot,
@@ -101,6 +104,46 @@ export function fixtureSnapshot(): MetricsSnapshot {
   };
 }
 
+/** Entities held by the fixture node: four Counters and one Cart over three partitions; Idle is registered, none active. */
+export function fixtureActiveEntities(): AdminActiveEntity[] {
+  return [
+    { type: 'Counter', id: 'c-2', partition: 17 },
+    { type: 'Cart', id: 'u-1', partition: 5 },
+    { type: 'Counter', id: 'c-10', partition: 5 },
+    { type: 'Counter', id: 'c-1', partition: 200 },
+    { type: 'Counter', id: 'c-3', partition: 17 },
+  ];
+}
+
+/** Plain mutable entity data for the `/entities` routes. */
+export class FixtureEntities implements AdminEntities {
+  registered: string[] = ['Counter', 'Cart', 'Idle'];
+  held: AdminActiveEntity[] = fixtureActiveEntities();
+
+  types(): readonly string[] {
+    return this.registered;
+  }
+  active(): readonly AdminActiveEntity[] {
+    return this.held;
+  }
+}
+
+/** Entity counters of the fixture node, with a call latency histogram. */
+export function fixtureEntityMetrics(): EntityMetricsSnapshot {
+  return {
+    activeByType: { Cart: 1, Counter: 4, Idle: 0 },
+    activations: 12,
+    passivations: 6,
+    evictions: 1,
+    callOutcomes: { ok: 40, FLO_HANDLER_FAILED: 2, FLO_MAILBOX_FULL: 1 },
+    mailboxRejections: 1,
+    loads: 9,
+    writes: 30,
+    staleEpochWrites: 1,
+    callLatency: { boundsMs: [1, 10, 100], counts: [20, 15, 7, 1], sumMs: 512 },
+  };
+}
+
 /** A source whose answers tests can swap, and whose methods can be made to throw. */
 export class FixtureSource implements AdminSource {
   readonly nodeId = 'n1';
@@ -110,6 +153,8 @@ export class FixtureSource implements AdminSource {
   migrationsReport = fixtureMigrations();
   snapshot = fixtureSnapshot();
   snapshotReads = 0;
+  /** The `/entities` data; undefined (the default) makes those routes answer 404. */
+  entities: AdminEntities | undefined = undefined;
   /** When set, the named method throws this value. */
   failing: { method: 'health' | 'members' | 'partitions' | 'migrations' | 'metricsSnapshot'; error: unknown } | undefined;
 

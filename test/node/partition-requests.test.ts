@@ -5,7 +5,8 @@ import { encode } from '../../src/protocol/codec.js';
 import { MAX_FORWARD_HOPS, PAYLOAD_BYTES_MAX } from '../../src/protocol/limits.js';
 import type { Message, ServiceRequest, ServiceResponse } from '../../src/protocol/messages.js';
 import { ClusterTransport } from '../../src/transport/transport.js';
-import { waitFor } from './helpers.js';
+import { deriveFrameAuthKey } from '../../src/transport/frame-auth.js';
+import { SECRET, waitFor } from './helpers.js';
 import { startPartitionCluster, stopNodes, tableProblem, type PartitionNode } from './partition-harness.js';
 
 let nodes: PartitionNode[] = [];
@@ -14,7 +15,7 @@ let client: ClusterTransport;
 beforeAll(async () => {
   nodes = await startPartitionCluster(3);
   await waitFor(() => tableProblem(nodes) === undefined, 'a complete table on 3 nodes', 20_000);
-  client = new ClusterTransport({ nodeId: 'raw-client' });
+  client = new ClusterTransport({ nodeId: 'raw-client', authKey: deriveFrameAuthKey(SECRET, 'flotilla') });
   await client.start();
   await nodes[0]!.service.kvPut('hello', 'world');
 }, 60_000);

@@ -6,10 +6,10 @@ import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Alive } from '../../src/protocol/messages.js';
-import { ClusterTransport } from '../../src/transport/index.js';
+import { ClusterTransport, deriveFrameAuthKey } from '../../src/transport/index.js';
 import { parseAddress } from '../../src/transport/address.js';
 import type { FlotillaNode } from '../../src/node/index.js';
-import { converged, startCluster, stopAll, waitFor, waitForProbeRounds } from './helpers.js';
+import { converged, SECRET, startCluster, stopAll, waitFor, waitForProbeRounds } from './helpers.js';
 
 function droppedTotal(dropped: Readonly<Partial<Record<string, number>>>): number {
   return Object.values(dropped).reduce<number>((sum, n) => sum + (n ?? 0), 0);
@@ -41,7 +41,9 @@ describe('a cluster under garbage and forged rumours', () => {
   beforeAll(async () => {
     nodes = await startCluster(3);
     await waitFor(() => converged(nodes), 'three nodes to converge');
-    rogue = new ClusterTransport({ host: '127.0.0.1', port: 0 });
+    // The rogue holds the cluster secret (its frames pass authentication) but no master
+    // ever admitted it: what is left to stop its rumours is the admission guard.
+    rogue = new ClusterTransport({ host: '127.0.0.1', port: 0, authKey: deriveFrameAuthKey(SECRET, 'flotilla') });
     await rogue.start();
   });
 

@@ -1,10 +1,12 @@
 // The storage contract against SQLite (temp files under os.tmpdir()), plus what only
-// SQLite has: file and directory creation, WAL, the busy timeout, bad paths.
+// SQLite has: file and directory creation, WAL, the busy timeout, the synchronous level,
+// bad paths.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
+import { openStorage } from '../../src/storage/open-storage.js';
 import { SqliteStorage } from '../../src/storage/sqlite.js';
 import { defineStorageContract } from './contract.js';
 import { rejectsWith, write } from './contract-support.js';
@@ -88,6 +90,39 @@ describe('sqlite specifics', () => {
     const garbage = path.join(root, 'garbage.sqlite');
     writeFileSync(garbage, 'this is not a database, just some text long enough to be read as a header'.repeat(10));
     await rejectsWith(SqliteStorage.open({ path: garbage }), 'FLO_STORAGE');
+  });
+
+  it.each([
+    { option: undefined, expected: 'full' },
+    { option: 'full', expected: 'full' },
+    { option: 'normal', expected: 'normal' },
+  ] as const)('synchronous $option opens, sets the pragma to $expected, and stores', async ({ option, expected }) => {
+    const file = freshFile();
+    const store = await SqliteStorage.open(option === undefined ? { path: file } : { path: file, synchronous: option });
+    try {
+      expect(await store.synchronous()).toBe(expected);
+      await store.claimPartition(1, 1, 'node-a');
+      expect((await store.writeEntities([write({ id: 'x' })]))[0]?.ok).toBe(true);
+    } finally {
+      await store.close();
+    }
+    expect(withRaw(file, (db) => db.pragma('journal_mode', { simple: true }))).toBe('wal');
+  });
+
+  it('openStorage passes synchronous through', async () => {
+    const store = await openStorage({ kind: 'sqlite', path: freshFile(), synchronous: 'normal' });
+    try {
+      expect(store).toBeInstanceOf(SqliteStorage);
+      expect(await (store as SqliteStorage).synchronous()).toBe('normal');
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('an unknown synchronous value is FLO_CONFIG_INVALID', async () => {
+    for (const bad of ['off', 'FULL', 'extra', 2, '']) {
+      await rejectsWith(SqliteStorage.open({ path: freshFile(), synchronous: bad as 'full' }), 'FLO_CONFIG_INVALID');
+    }
   });
 
   it('a negative busyTimeoutMs or a missing path is FLO_CONFIG_INVALID', async () => {

@@ -28,6 +28,8 @@ describe('resolveTransportConfig', () => {
     ['write buffer below one frame', { maxFrameBytes: 1024, writeBufferBytesMax: 1024 }],
     ['read idle not above pool idle', { idleTimeoutMs: 1000, readIdleTimeoutMs: 1000 }],
     ['handshake longer than read idle', { idleTimeoutMs: 10, readIdleTimeoutMs: 100, handshakeTimeoutMs: 200 }],
+    ['auth key shorter than 16 bytes', { authKey: new Uint8Array(15) }],
+    ['auth key that is not bytes', { authKey: 'secret' as unknown as Uint8Array }],
   ];
   it.each(bad)('rejects %s with FLO_CONFIG_INVALID', (_name, partial) => {
     let caught: unknown;
@@ -37,6 +39,11 @@ describe('resolveTransportConfig', () => {
       caught = err;
     }
     expect(isFlotillaError(caught, 'FLO_CONFIG_INVALID')).toBe(true);
+  });
+
+  it('accepts an auth key of 16 bytes or more, and none by default', () => {
+    expect(DEFAULT_TRANSPORT_CONFIG.authKey).toBeUndefined();
+    expect(resolveTransportConfig({ authKey: new Uint8Array(16) }).authKey).toHaveLength(16);
   });
 
   it('accepts a wildcard host with advertiseHost', () => {

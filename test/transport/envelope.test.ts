@@ -1,14 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { pack } from 'msgpackr';
 import {
+  decodeChallenge,
   decodeEnvelope,
   decodeErrorPayload,
   decodeHello,
+  encodeChallenge,
   encodeErrorPayload,
   encodeFrame,
   encodeHello,
   frameWireBytes,
   FrameKind,
+  HELLO_VERSION,
 } from '../../src/transport/envelope.js';
 import { FRAME_LENGTH_BYTES as FRAME_HEADER_BYTES, FrameDecoder } from '../../src/protocol/index.js';
 import { isFlotillaError, type ErrorCode } from '../../src/core/errors.js';
@@ -29,6 +32,8 @@ describe('envelope', () => {
     ['request', FrameKind.Request, 7],
     ['response', FrameKind.Response, 0xffff_ffff],
     ['error', FrameKind.Error, 1],
+    ['challenge', FrameKind.Challenge, 0],
+    ['proof', FrameKind.Proof, 0],
   ];
   it.each(kinds)('round-trips a %s frame', (_name, kind, correlationId) => {
     const payload = Uint8Array.from([1, 2, 3]);
@@ -53,12 +58,27 @@ describe('envelope', () => {
   it('round-trips a hello and validates it', () => {
     expect(decodeHello(encodeHello({ address: '127.0.0.1:5000', nodeId: 'n1' }))).toEqual({ address: '127.0.0.1:5000', nodeId: 'n1' });
     expect(decodeHello(encodeHello({ address: '[::1]:5000', nodeId: undefined }))).toEqual({ address: '[::1]:5000', nodeId: undefined });
-    expect(codeOf(() => decodeHello(pack({ v: 2, address: '127.0.0.1:1' })))).toBe('FLO_PROTOCOL_VERSION');
-    expect(codeOf(() => decodeHello(pack({ v: 1, address: 'nope' })))).toBe('FLO_DECODE_INVALID');
-    expect(codeOf(() => decodeHello(pack({ v: 1, address: '127.0.0.1:1', nodeId: 5 })))).toBe('FLO_DECODE_INVALID');
+    expect(codeOf(() => decodeHello(pack({ v: HELLO_VERSION + 1, address: '127.0.0.1:1' })))).toBe('FLO_PROTOCOL_VERSION');
+    expect(codeOf(() => decodeHello(pack({ v: 1, address: '127.0.0.1:1' })))).toBe('FLO_PROTOCOL_VERSION');
+    expect(codeOf(() => decodeHello(pack({ v: HELLO_VERSION, address: 'nope' })))).toBe('FLO_DECODE_INVALID');
+    expect(codeOf(() => decodeHello(pack({ v: HELLO_VERSION, address: '127.0.0.1:1', nodeId: 5 })))).toBe('FLO_DECODE_INVALID');
+    expect(codeOf(() => decodeHello(pack({ v: HELLO_VERSION, address: '127.0.0.1:1', nonce: new Uint8Array(15) })))).toBe('FLO_DECODE_INVALID');
+    expect(codeOf(() => decodeHello(pack({ v: HELLO_VERSION, address: '127.0.0.1:1', nonce: 'x'.repeat(16) })))).toBe('FLO_DECODE_INVALID');
     expect(codeOf(() => decodeHello(pack([1, 2])))).toBe('FLO_DECODE_INVALID');
     expect(codeOf(() => decodeHello(Uint8Array.from([0xc1])))).toBe('FLO_DECODE_INVALID');
     expect(codeOf(() => decodeHello(Uint8Array.from([0x82])))).toBe('FLO_DECODE_MALFORMED');
+  });
+
+  it('round-trips a hello with its auth nonce, and a challenge of fixed length', () => {
+    const nonce = Uint8Array.from({ length: 16 }, (_, i) => i);
+    const hello = decodeHello(encodeHello({ address: '127.0.0.1:5000', nodeId: 'n1', nonce }));
+    expect(Array.from(hello.nonce ?? [])).toEqual(Array.from(nonce));
+    const proof = new Uint8Array(32).fill(7);
+    const challenge = decodeChallenge(encodeChallenge({ nonce, proof }));
+    expect(Array.from(challenge.nonce)).toEqual(Array.from(nonce));
+    expect(Array.from(challenge.proof)).toEqual(Array.from(proof));
+    expect(codeOf(() => decodeChallenge(new Uint8Array(47)))).toBe('FLO_DECODE_INVALID');
+    expect(codeOf(() => decodeChallenge(new Uint8Array(49)))).toBe('FLO_DECODE_INVALID');
   });
 
   it('carries a catalogued error code back, and maps unknown ones to FLO_INTERNAL', () => {

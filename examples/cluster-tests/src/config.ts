@@ -38,6 +38,8 @@ export const RUNNER_DEFAULTS = Object.freeze({
 export interface RunnerConfig {
   /** Where the HTTP API listens. */
   readonly http: { readonly host: string; readonly port: number };
+  /** Where Flotilla's admin API (health, members, partitions, entities, metrics) listens; undefined: not served. */
+  readonly admin: { readonly host: string; readonly port: number } | undefined;
   /** `host:port` other runners use to reach this runner's HTTP API (published as a tag). */
   readonly httpAdvertise: string;
   /** `ip:port` the cluster sockets bind. */
@@ -150,8 +152,10 @@ export function loadRunnerConfig(env: Env, inContainer = detectContainer(env)): 
   if (!(RUNNER_LOG_LEVELS as readonly string[]).includes(logLevel)) throw invalid(`LOG_LEVEL=${logLevel}: expected one of ${RUNNER_LOG_LEVELS.join(', ')}`);
   const postgresUrl = nonEmpty(env.POSTGRES_URL);
   if (postgresUrl !== undefined && !/^postgres(ql)?:\/\//.test(postgresUrl)) throw invalid('POSTGRES_URL must start with postgres:// or postgresql://');
+  const adminAddr = nonEmpty(env.ADMIN_ADDR);
   return Object.freeze({
     http,
+    admin: adminAddr === undefined ? undefined : parseHostPort('ADMIN_ADDR', adminAddr),
     httpAdvertise: httpAdvertiseOf(env, http, parseHostPort('RUNNER_ADDRESS', runnerAddress).host),
     clusterListen: cluster.listen,
     clusterAdvertise: cluster.advertise,

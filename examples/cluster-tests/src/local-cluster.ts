@@ -22,6 +22,8 @@ export const LOCAL_NODES_MAX = 16;
 export const CLUSTER_PORT_DEFAULT = 7946;
 /** HTTP API of runner 1 by default; runner i gets port + i - 1. */
 export const HTTP_ADDR_DEFAULT = '127.0.0.1:8080';
+/** Admin API of runner 1 by default; runner i gets port + i - 1. */
+export const ADMIN_ADDR_DEFAULT = '127.0.0.1:9080';
 /** Shared data directory by default, relative to the working directory. */
 export const DATA_DIR_DEFAULT = '.flotilla-dev';
 /** How long a runner gets to answer `/health` with 200 after it is spawned, ms. */
@@ -40,6 +42,8 @@ export interface LocalRunner {
   readonly name: string;
   readonly clusterAddress: string;
   readonly httpAddress: string;
+  /** Flotilla's admin API (health, members, partitions, entities, metrics). */
+  readonly adminAddress: string;
 }
 
 /** Options of the launcher (from its flags). */
@@ -49,6 +53,8 @@ export interface LocalClusterOptions {
   readonly http: string;
   /** Cluster port of runner 1; 0 picks free ports. */
   readonly clusterPort: number;
+  /** `host:port` of runner 1's admin API; port 0 picks free ports. */
+  readonly admin: string;
   readonly dataDir: string;
 }
 
@@ -60,7 +66,7 @@ function usage(message: string): Error {
 export function parseLocalClusterArgs(argv: readonly string[], env: NodeJS.ProcessEnv): LocalClusterOptions {
   const { values } = parseArgs({
     args: [...argv],
-    options: { nodes: { type: 'string' }, http: { type: 'string' }, 'cluster-port': { type: 'string' }, data: { type: 'string' } },
+    options: { nodes: { type: 'string' }, http: { type: 'string' }, admin: { type: 'string' }, 'cluster-port': { type: 'string' }, data: { type: 'string' } },
     strict: true,
   });
   const nodes = Number(values.nodes ?? LOCAL_NODES_DEFAULT);
@@ -69,7 +75,9 @@ export function parseLocalClusterArgs(argv: readonly string[], env: NodeJS.Proce
   parseHostPort('--http', http);
   const clusterPort = Number(values['cluster-port'] ?? CLUSTER_PORT_DEFAULT);
   if (!Number.isInteger(clusterPort) || clusterPort < 0 || clusterPort + nodes - 1 > 65_535) throw usage('--cluster-port must be a port (0 picks free ones)');
-  return { nodes, http, clusterPort, dataDir: resolvePath(values.data ?? env.DATA_DIR ?? DATA_DIR_DEFAULT) };
+  const admin = values.admin ?? env.ADMIN_ADDR ?? ADMIN_ADDR_DEFAULT;
+  parseHostPort('--admin', admin);
+  return { nodes, http, clusterPort, admin, dataDir: resolvePath(values.data ?? env.DATA_DIR ?? DATA_DIR_DEFAULT) };
 }
 
 function tcpFreePort(host: string, port: number): Promise<number | undefined> {
@@ -106,6 +114,7 @@ async function freePort(host: string, udp: boolean): Promise<number> {
 /** Picks every runner's addresses; fixed ports must be free now. */
 export async function planLocalCluster(options: LocalClusterOptions): Promise<LocalRunner[]> {
   const http = parseHostPort('--http', options.http);
+  const admin = parseHostPort('--admin', options.admin);
   const runners: LocalRunner[] = [];
   for (let i = 0; i < options.nodes; i++) {
     const clusterPort = options.clusterPort === 0 ? await freePort(LOOPBACK, true) : options.clusterPort + i;
@@ -114,7 +123,9 @@ export async function planLocalCluster(options: LocalClusterOptions): Promise<Lo
     if (options.clusterPort !== 0 && ((await tcpFreePort(LOOPBACK, clusterPort)) === undefined || !(await udpFree(LOOPBACK, clusterPort)))) {
       throw usage(`cluster port ${clusterPort} is in use (pick another base with --cluster-port)`);
     }
-    runners.push({ name: `runner-${i + 1}`, clusterAddress: `${LOOPBACK}:${clusterPort}`, httpAddress: `${http.host}:${httpPort}` });
+    const adminPort = admin.port === 0 ? await freePort(admin.host, false) : admin.port + i;
+    if (admin.port !== 0 && (await tcpFreePort(admin.host, adminPort)) === undefined) throw usage(`admin port ${adminPort} is in use (pick another base with --admin)`);
+    runners.push({ name: `runner-${i + 1}`, clusterAddress: `${LOOPBACK}:${clusterPort}`, httpAddress: `${http.host}:${httpPort}`, adminAddress: `${admin.host}:${adminPort}` });
   }
   return runners;
 }
@@ -149,6 +160,7 @@ function spawnRunner(runner: LocalRunner, seed: string, dataDir: string): ChildP
       ...process.env,
       NODE_ID: runner.name,
       LISTEN_ADDR: runner.httpAddress,
+      ADMIN_ADDR: runner.adminAddress,
       RUNNER_ADDRESS: runner.clusterAddress,
       SEEDS: seed,
       DATA_DIR: dataDir,
@@ -193,7 +205,7 @@ function stopAll(children: readonly ChildProcess[], force: boolean): Promise<voi
 
 function summary(runners: readonly LocalRunner[], dataDir: string): string[] {
   const lines = [`local cluster: ${runners.length} runner${runners.length === 1 ? '' : 's'}, data in ${dataDir}`];
-  for (const r of runners) lines.push(`  ${r.name}  cluster ${r.clusterAddress}  API http://${r.httpAddress}`);
+  for (const r of runners) lines.push(`  ${r.name}  cluster ${r.clusterAddress}  API http://${r.httpAddress}  admin http://${r.adminAddress}`);
   lines.push(`run the tests: BASE_URL=http://${runners[0]!.httpAddress} bash examples/cluster-tests/tests/e2e.sh`);
   lines.push('Ctrl-C stops every runner gracefully; press it twice to kill them.');
   lines.push('READY');

@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
-import { startNode, type FlotillaNode, type StartNodeOptions } from 'flotilla';
+import { serveAdmin, startNode, type AdminServer, type FlotillaNode, type StartNodeOptions } from 'flotilla';
 import { loadRunnerConfig, sqlitePath, type RunnerConfig } from './config.js';
 import { RUNNER_ENTITIES } from './entities.js';
 import { startHttpApi, type HttpApi } from './http-api.js';
@@ -42,16 +42,18 @@ function warnings(config: RunnerConfig, log: Logger): void {
   if (config.etcdEndpoints.length > 0) log.warn({ etcdEndpoints: config.etcdEndpoints }, 'ETCD_ENDPOINTS is set but this runner uses gossip membership only; ignoring it');
 }
 
-function waitForShutdown(node: FlotillaNode, api: HttpApi, log: Logger): Promise<number> {
+function waitForShutdown(node: FlotillaNode, api: HttpApi, admin: AdminServer | undefined, log: Logger): Promise<number> {
   return new Promise((resolve) => {
     let requests = 0;
     const shutdown = (): void => {
       requests++;
       if (requests === 1) {
         log.info('leaving the cluster');
-        void Promise.allSettled([api.close(), node.leave()]).then(() => resolve(0));
+        void Promise.allSettled([api.close(), node.leave()])
+          .then(() => admin?.close())
+          .then(() => resolve(0));
       } else if (requests === 2) {
-        void node.stop().finally(() => resolve(FORCED_EXIT_CODE));
+        void Promise.allSettled([node.stop(), admin?.close()]).finally(() => resolve(FORCED_EXIT_CODE));
       }
     };
     process.on('SIGINT', shutdown);
@@ -100,6 +102,16 @@ export async function runRunner(env: NodeJS.ProcessEnv): Promise<number> {
     await node.stop();
     return CONFIG_EXIT_CODE;
   }
-  apiLog.info({ url: `http://${config.httpAdvertise}`, cluster: node.address, storage: config.postgresUrl === undefined ? sqlitePath(config) : 'postgres' }, 'runner API listening');
-  return waitForShutdown(node, api, log);
+  let admin: AdminServer | undefined;
+  if (config.admin !== undefined) {
+    try {
+      admin = await serveAdmin(node, { host: config.admin.host, port: config.admin.port, processMetrics: true, logger: log.child({ nodeId: node.nodeId, component: 'admin' }) });
+    } catch (err) {
+      apiLog.error({ err, listen: config.admin }, 'cannot serve the admin API');
+      await Promise.allSettled([api.close(), node.stop()]);
+      return CONFIG_EXIT_CODE;
+    }
+  }
+  apiLog.info({ url: `http://${config.httpAdvertise}`, admin: config.admin === undefined ? undefined : `http://${config.admin.host}:${admin?.address().port ?? config.admin.port}`, cluster: node.address, storage: config.postgresUrl === undefined ? sqlitePath(config) : 'postgres' }, 'runner API listening');
+  return waitForShutdown(node, api, admin, log);
 }

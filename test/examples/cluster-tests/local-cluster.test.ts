@@ -5,12 +5,12 @@ import { parseLocalClusterArgs, renderLine } from '../../../examples/cluster-tes
 
 describe('local cluster launcher', () => {
   it('defaults to 3 runners on 8080.. and 7946..', () => {
-    expect(parseLocalClusterArgs([], {})).toMatchObject({ nodes: 3, http: '127.0.0.1:8080', clusterPort: 7946 });
+    expect(parseLocalClusterArgs([], {})).toMatchObject({ nodes: 3, http: '127.0.0.1:8080', admin: '127.0.0.1:9080', clusterPort: 7946 });
   });
 
   it('takes flags over the environment', () => {
-    const options = parseLocalClusterArgs(['--nodes', '5', '--http', '127.0.0.1:0', '--cluster-port', '0', '--data', '/tmp/d'], { LISTEN_ADDR: '127.0.0.1:1' });
-    expect(options).toEqual({ nodes: 5, http: '127.0.0.1:0', clusterPort: 0, dataDir: '/tmp/d' });
+    const options = parseLocalClusterArgs(['--nodes', '5', '--http', '127.0.0.1:0', '--cluster-port', '0', '--admin', '127.0.0.1:0', '--data', '/tmp/d'], { LISTEN_ADDR: '127.0.0.1:1' });
+    expect(options).toEqual({ nodes: 5, http: '127.0.0.1:0', clusterPort: 0, admin: '127.0.0.1:0', dataDir: '/tmp/d' });
   });
 
   it.each([[['--nodes', '0']], [['--nodes', '17']], [['--http', 'nope']], [['--cluster-port', '65535', '--nodes', '2']], [['--bogus']]])('refuses %j', (argv) => {
