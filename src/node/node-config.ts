@@ -65,8 +65,10 @@ export interface StartNodeOptions {
   /** Joins are refused across cluster ids. Default `flotilla`. */
   readonly clusterId?: string;
   /**
-   * Shared secret: a joiner proves it holds it with an HMAC; the master refuses others
-   * (FLO_AUTH_FAILED). At least 16 characters. Required unless `dev` is true.
+   * Shared secret. A joiner proves it holds it with an HMAC (the master refuses others
+   * with FLO_AUTH_FAILED), and a key derived from it authenticates every cluster frame:
+   * each UDP datagram carries a tag, each TCP connection opens with a challenge-response.
+   * At least 16 characters. Required unless `dev` is true.
    */
   readonly secret?: string;
   /** Development mode: without a `secret`, use a well-known dev secret (logged loudly). Default false. */

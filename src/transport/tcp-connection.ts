@@ -8,7 +8,7 @@
 import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import type { Address, NodeId } from '../core/model.js';
-import { FlotillaError, isFlotillaError } from '../core/errors.js';
+import { assert, FlotillaError, isFlotillaError } from '../core/errors.js';
 import type { TrafficCounters, DropReason } from './counters.js';
 import type { WarnOnce } from './logger.js';
 import { FrameDecoder } from '../protocol/index.js';
@@ -113,6 +113,7 @@ export class FramedConnection {
    * when it speaks another handshake version, or the error the connection closed with.
    */
   open(hello: Hello): Promise<void> {
+    assert(this.options.role === 'outbound' && !this.opened && this.outboundHandshake === undefined, 'open() is called once, on an outbound connection');
     const handshake = new DialerHandshake(this.options.authKey, hello, this.label, () => channelBindingOf(this.socket));
     return new Promise((resolve, reject) => {
       this.send(handshake.hello.kind, 0, handshake.hello.payload).catch(() => undefined);
