@@ -26,7 +26,7 @@ export interface CounterWorkloadSpec {
 
 /** The workloads of the issue: sequential, and 1,000 entities x 20 calls with 256 in flight. */
 export const COUNTER_WORKLOAD_DEFAULTS: Readonly<Record<EntityBenchMode, CounterWorkloadSpec>> = {
-  memory: { sequentialCalls: 10_000, entityCount: 1_000, callsPerEntity: 20, inFlightMax: 256, warmupCalls: 1_000 },
+  memory: { sequentialCalls: 50_000, entityCount: 1_000, callsPerEntity: 20, inFlightMax: 256, warmupCalls: 5_000 },
   sqlite: { sequentialCalls: 2_000, entityCount: 1_000, callsPerEntity: 20, inFlightMax: 256, warmupCalls: 200 },
 };
 

@@ -10,6 +10,7 @@ import type { EntityCall } from '../entities/call.js';
 import type { AnyEntityDefinition } from '../entities/definition.js';
 import type { EntityConfig } from '../entities/entity-config.js';
 import { makeEntityRef, type EntityRef } from '../entities/ref.js';
+import { decodeValue, encodeValue } from '../entities/state-codec.js';
 import { CALL_LATENCY_BOUNDS_MS, EntityRuntime, type ActiveEntity, type ActiveEntityCount, type EntityRuntimeStats } from '../entities/runtime.js';
 import type { Message } from '../protocol/messages.js';
 import type { Storage } from '../storage/storage.js';
@@ -121,9 +122,34 @@ export class EntityService implements NodeService {
     const partitions = this.partitions;
     if (partitions === undefined || this.stopped) throw new FlotillaError('FLO_NODE_STOPPED', 'entity service is not running');
     const partition = this.runtime.partitionOf(call.type, call.id);
-    const payload = encodeCall({ ...call, callId: call.callId ?? `${this.options.nodeId}/${(++this.callSeq).toString(36)}` });
-    const reply = await withTimeout(partitions.call(ENTITY_SERVICE, partition, payload), this.options.config.callTimeoutMs, `${call.type}/${call.id}.${call.handler}`);
+    const identified: EntityCall = { ...call, callId: call.callId ?? `${this.options.nodeId}/${(++this.callSeq).toString(36)}` };
+    const what = `${call.type}/${call.id}.${call.handler}`;
+    const table = partitions.tableReader();
+    if (table !== undefined && table.version > 0 && table.owner(partition) === this.options.nodeId && !this.gate.isSealed(partition)) {
+      const local = await withTimeout(this.callHere(identified), this.options.config.callTimeoutMs, what);
+      if (local !== ROUTE_IT) return local;
+    }
+    const reply = await withTimeout(partitions.call(ENTITY_SERVICE, partition, encodeCall(identified)), this.options.config.callTimeoutMs, what);
     return decodeOutcome(reply);
+  }
+
+  /**
+   * A call whose entity this node owns, run without the wire: arguments and result are
+   * still copied (through msgpack, unless they are immutable primitives), so caller and
+   * entity never share mutable objects and a value that could not cross the wire fails
+   * here too. NOT_OWNER (sealed, deposed, moved meanwhile) hands the call to the routed
+   * path, which retries it at the owner under the same call id.
+   */
+  private async callHere(call: EntityCall): Promise<unknown> {
+    const runtime = this.runtime;
+    if (runtime.typeOf(call.type) === undefined) throw new FlotillaError('FLO_ENTITY_UNKNOWN', call.type);
+    const copied: EntityCall = { ...call, args: copyArgs(call.args), meta: Object.keys(call.meta).length === 0 ? {} : (copyValue(call.meta) as Record<string, unknown>) };
+    try {
+      return copyValue(await runtime.invoke(copied));
+    } catch (error) {
+      if (isFlotillaError(error, 'FLO_NOT_OWNER')) return ROUTE_IT;
+      throw isFlotillaError(error) ? error : new FlotillaError('FLO_INTERNAL', error instanceof Error ? error.message : String(error));
+    }
   }
 
   /** Entities active on this node. */
@@ -186,6 +212,22 @@ export class EntityService implements NodeService {
     for (const c of runtime.entityCounts()) if (table.owner(c.partition) !== this.options.nodeId && !this.gate.isSealed(c.partition)) stale.add(c.partition);
     for (const p of stale) runtime.dropPartition(p);
   }
+}
+
+/** `callHere`'s answer when the call must take the routed path instead. */
+const ROUTE_IT: unique symbol = Symbol('route it');
+
+function isImmutable(value: unknown): boolean {
+  return value === null || value === undefined || typeof value === 'number' || typeof value === 'string' || typeof value === 'boolean';
+}
+
+/** A copy of `value` as the wire would deliver it (primitives are their own copy). */
+function copyValue(value: unknown): unknown {
+  return isImmutable(value) ? value : decodeValue(encodeValue(value));
+}
+
+function copyArgs(args: readonly unknown[]): unknown[] {
+  return args.every(isImmutable) ? args.slice() : (decodeValue(encodeValue(args)) as unknown[]);
 }
 
 function withTimeout<T>(work: Promise<T>, timeoutMs: number, what: string): Promise<T> {
