@@ -3,6 +3,7 @@
  * membership leave, closing sockets) gets a deadline, so a stuck peer or service delays
  * the exit by at most that much instead of forever.
  */
+import { FlotillaError } from '../core/errors.js';
 
 /** How a bounded wait ended. */
 export type WaitOutcome = 'done' | 'failed' | 'timeout';
@@ -38,4 +39,25 @@ export function attempt(fn: () => unknown): Promise<unknown> {
   } catch (err) {
     return Promise.reject(err instanceof Error ? err : new Error(String(err)));
   }
+}
+
+/**
+ * Resolves or rejects as `work` does, or rejects with FLO_TIMEOUT (`what` did not
+ * complete) after `timeoutMs`. The timer does not keep the process alive.
+ */
+export function withTimeout<T>(work: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new FlotillaError('FLO_TIMEOUT', `${what} did not complete in ${timeoutMs} ms`)), timeoutMs);
+    timer.unref();
+    work.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+  });
 }

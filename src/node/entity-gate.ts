@@ -6,6 +6,7 @@
  * moves the epoch on.
  */
 import { FlotillaError, isFlotillaError } from '../core/errors.js';
+import { withTimeout } from './bounded-wait.js';
 import type { NodeId } from '../core/model.js';
 import type { PartitionGate } from '../entities/partition-gate.js';
 import type { PartitionTableReader } from '../partitions/coordinator.js';
@@ -104,21 +105,9 @@ export class NodeEntityGate implements PartitionGate {
   }
 
   private withDeadline(partition: number, done: Promise<number>): Promise<number> {
-    return new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new FlotillaError('FLO_TIMEOUT', `claim of partition ${partition} did not complete in ${this.deps.claimWaitMs} ms`)), this.deps.claimWaitMs);
-      timer.unref();
-      done.then(
-        (epoch) => {
-          clearTimeout(timer);
-          resolve(epoch);
-        },
-        (error: unknown) => {
-          clearTimeout(timer);
-          reject(error instanceof Error ? error : new Error(String(error)));
-        },
-      );
-    });
+    return withTimeout(done, this.deps.claimWaitMs, `claim of partition ${partition}`);
   }
+
 }
 
 function notOwner(partition: number, why: string): FlotillaError {

@@ -15,6 +15,7 @@ import { CALL_LATENCY_BOUNDS_MS, EntityRuntime, type ActiveEntity, type ActiveEn
 import type { Message } from '../protocol/messages.js';
 import type { Storage } from '../storage/storage.js';
 import { decodeCall, decodeOutcome, encodeCall, encodeOutcome, ENTITY_SERVICE } from './entity-codec.js';
+import { withTimeout } from './bounded-wait.js';
 import { NodeEntityGate } from './entity-gate.js';
 import { EntityParticipant } from './entity-participant.js';
 import type { PartitionService } from './partition-service.js';
@@ -228,21 +229,4 @@ function copyValue(value: unknown): unknown {
 
 function copyArgs(args: readonly unknown[]): unknown[] {
   return args.every(isImmutable) ? args.slice() : (decodeValue(encodeValue(args)) as unknown[]);
-}
-
-function withTimeout<T>(work: Promise<T>, timeoutMs: number, what: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new FlotillaError('FLO_TIMEOUT', `${what} did not complete in ${timeoutMs} ms`)), timeoutMs);
-    timer.unref();
-    work.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error instanceof Error ? error : new Error(String(error)));
-      },
-    );
-  });
 }
