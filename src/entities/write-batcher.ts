@@ -25,7 +25,7 @@ export interface WriteBatcherStats {
 /** Batches entity writes into `writeEntities` transactions, one in flight at a time. */
 export class WriteBatcher {
   readonly stats: WriteBatcherStats = { batches: 0, writes: 0, largestBatch: 0 };
-  private queue: Pending[] = [];
+  private readonly queue: Pending[] = [];
   private flushing = false;
   private scheduled = false;
 
@@ -68,9 +68,7 @@ export class WriteBatcher {
     this.flushing = true;
     try {
       while (this.queue.length > 0) {
-        const batch = this.queue.slice(0, this.writeBatchMax);
-        this.queue = this.queue.slice(batch.length);
-        await this.commit(batch);
+        await this.commit(this.queue.splice(0, this.writeBatchMax));
       }
     } finally {
       this.flushing = false;

@@ -7,16 +7,15 @@ import { PostgresStorage } from '../../src/storage/postgres.js';
 import { defineStorageContract } from './contract.js';
 import { rejectsWith, write } from './contract-support.js';
 
-const url = process.env.FLOTILLA_TEST_POSTGRES_URL;
+const rawUrl = process.env.FLOTILLA_TEST_POSTGRES_URL;
+const postgresUrl = rawUrl === undefined || rawUrl === '' ? undefined : rawUrl;
 
-if (url === undefined || url === '') {
-  process.stderr.write('PostgreSQL storage suite skipped: FLOTILLA_TEST_POSTGRES_URL is not set\n');
-  describe.skip('postgres storage', () => {
-    it('needs FLOTILLA_TEST_POSTGRES_URL', () => undefined);
-  });
-} else {
-  definePostgresSuite(url);
-}
+// Skipped only when no server is given: `.ci/run` starts PostgreSQL and sets the variable;
+// a machine without one runs the memory and SQLite halves of the contract and says so.
+if (postgresUrl === undefined) process.stderr.write('PostgreSQL storage suite skipped: FLOTILLA_TEST_POSTGRES_URL is not set\n');
+describe.skipIf(postgresUrl === undefined)('postgres storage', () => {
+  if (postgresUrl !== undefined) definePostgresSuite(postgresUrl);
+});
 
 function definePostgresSuite(url: string): void {
   const admin = new pg.Pool({ connectionString: url, max: 2 });
