@@ -9,9 +9,49 @@ const sansIoLayers = [
   'src/membership/**/*.ts',
   'src/partitions/**/*.ts',
   'src/protocol/**/*.ts',
+  'src/sharding/**/*.ts',
+  'src/grid/**/*.ts',
+  'src/entities/**/*.ts',
   'src/client/**/*.ts',
   'src/cluster.ts',
 ];
+
+/**
+ * The layer table of docs/architecture.md: each layer may import only the layers listed
+ * here (all of them below it). Kept in one place so the lint rule and the doc agree.
+ */
+const layerImports = {
+  core: [],
+  protocol: ['core'],
+  membership: ['core', 'protocol'],
+  partitions: ['core', 'protocol'],
+  transport: ['core', 'protocol'],
+  storage: ['core'],
+  sharding: ['core', 'partitions', 'protocol', 'storage'],
+  grid: ['core', 'partitions', 'protocol', 'storage', 'sharding'],
+  entities: ['core', 'partitions', 'protocol', 'storage', 'sharding'],
+  node: ['core', 'membership', 'partitions', 'protocol', 'transport', 'storage', 'sharding', 'grid', 'entities'],
+  gateway: ['core', 'membership', 'partitions', 'protocol', 'transport', 'storage', 'sharding', 'grid', 'entities', 'node'],
+  client: ['core', 'protocol'],
+  cli: ['core', 'membership', 'partitions', 'protocol', 'transport', 'storage', 'sharding', 'grid', 'entities', 'node', 'gateway'],
+};
+const layers = Object.keys(layerImports);
+
+const nodeBuiltins = [
+  { group: ['node:*'], message: 'Sans-IO layers must not import Node built-ins.' },
+  {
+    group: ['fs', 'net', 'dgram', 'os', 'crypto', 'http', 'https', 'child_process', 'timers', 'worker_threads'],
+    message: 'Sans-IO layers must not import Node built-ins.',
+  },
+];
+
+/** The import rule of one layer: no layer it may not use, and no Node built-ins when sans-IO. */
+function layerRule(layer) {
+  const forbidden = layers.filter((other) => other !== layer && !layerImports[layer].includes(other));
+  const patterns = forbidden.length === 0 ? [] : [{ group: forbidden.map((other) => `../${other}/*`), message: `${layer}/ imports only ${layerImports[layer].join(', ') || 'nothing of other layers'} (docs/architecture.md).` }];
+  const sansIo = sansIoLayers.some((glob) => glob.startsWith(`src/${layer}/`));
+  return ['error', { patterns: sansIo ? [...nodeBuiltins, ...patterns] : patterns }];
+}
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'coverage/**'] },
@@ -32,18 +72,6 @@ export default tseslint.config(
   {
     files: sansIoLayers,
     rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            { group: ['node:*'], message: 'Sans-IO layers must not import Node built-ins.' },
-            {
-              group: ['fs', 'net', 'dgram', 'os', 'crypto', 'http', 'https', 'child_process', 'timers', 'worker_threads'],
-              message: 'Sans-IO layers must not import Node built-ins.',
-            },
-          ],
-        },
-      ],
       'no-restricted-globals': [
         'error',
         { name: 'setTimeout', message: 'Sans-IO: return a timer effect; the driver owns real timers.' },
@@ -63,18 +91,6 @@ export default tseslint.config(
       ],
     },
   },
-  {
-    files: ['src/client/**/*.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            { group: ['node:*'], message: 'The client is isomorphic.' },
-            { group: ['../node/*', '../transport/*', '../storage/*', '../gateway/*', '../cli/*'], message: 'The client imports only core and protocol.' },
-          ],
-        },
-      ],
-    },
-  },
+  ...layers.map((layer) => ({ files: [`src/${layer}/**/*.ts`], rules: { 'no-restricted-imports': layerRule(layer) } })),
+  { files: ['src/cluster.ts'], rules: { 'no-restricted-imports': ['error', { patterns: nodeBuiltins }] } },
 );

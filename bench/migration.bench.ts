@@ -7,9 +7,10 @@
  */
 import { performance } from 'node:perf_hooks';
 import { partitionOf } from '../src/core/partition.js';
-import { encodeValue } from '../src/node/kv-codec.js';
-import { startNode, type FlotillaNode } from '../src/node/index.js';
-import { PartitionService, type PartitionServiceOptions } from '../src/node/partition-service.js';
+import { encodeValue } from '../src/grid/kv-codec.js';
+import type { KvStore } from '../src/grid/kv-store.js';
+import { startNode, type FlotillaNode, type StartNodeOptions } from '../src/node/index.js';
+import type { RunningNode } from '../src/node/running-node.js';
 import type { Row, Suite } from './harness.js';
 
 const SECRET = 'bench-secret-0123456789abcdef';
@@ -19,13 +20,15 @@ const SETTLE_TIMEOUT_MS = 600_000;
 
 interface BenchNode {
   readonly node: FlotillaNode;
-  readonly service: PartitionService;
+  readonly service: { table: FlotillaNode['partitionTable']; migrations: FlotillaNode['migrations']; store: KvStore };
 }
 
-async function start(id: string, seeds: readonly string[], options: PartitionServiceOptions): Promise<BenchNode> {
-  const service = new PartitionService(options);
-  const node = await startNode({ nodeId: id, listen: '127.0.0.1:0', secret: SECRET, logLevel: 'silent', seeds, swim: SWIM, services: [service] });
-  return { node, service };
+type BenchOptions = Pick<StartNodeOptions, 'partitions'>;
+
+async function start(id: string, seeds: readonly string[], options: BenchOptions): Promise<BenchNode> {
+  const node = await startNode({ nodeId: id, listen: '127.0.0.1:0', secret: SECRET, logLevel: 'silent', seeds, swim: SWIM, ...options });
+  const store = (node as RunningNode).kvService!.store;
+  return { node, service: { table: () => node.partitionTable(), migrations: () => node.migrations(), store } };
 }
 
 /** Resolves once `check` holds (checked every 5 ms); rejects after `timeoutMs`. */
@@ -66,7 +69,7 @@ async function stopAll(nodes: readonly BenchNode[]): Promise<void> {
 
 /** One partition of `keys` keys copied to a joining node (its new backup). */
 async function onePartition(keys: number): Promise<Row> {
-  const options: PartitionServiceOptions = { partitionConfig: { partitionCount: 1, tableRefreshIntervalMs: 500, tableFetchMinIntervalMs: 20 } };
+  const options: BenchOptions = { partitions: { partitionCount: 1, tableRefreshIntervalMs: 500, tableFetchMinIntervalMs: 20 } };
   const first = await start('b1', [], options);
   const nodes = [first];
   try {
@@ -86,7 +89,7 @@ async function onePartition(keys: number): Promise<Row> {
 
 /** A 4th node joins 3 holding `keys` keys over 271 partitions. */
 async function rebalance(keys: number): Promise<Row> {
-  const options: PartitionServiceOptions = { partitionConfig: { tableRefreshIntervalMs: 500, tableFetchMinIntervalMs: 20, maxParallelMigrationsPerNode: 4 } };
+  const options: BenchOptions = { partitions: { tableRefreshIntervalMs: 500, tableFetchMinIntervalMs: 20, maxParallelMigrationsPerNode: 4 } };
   const nodes = [await start('r1', [], options)];
   try {
     for (const id of ['r2', 'r3']) nodes.push(await start(id, [nodes[0]!.node.address], options));

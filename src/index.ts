@@ -2,5 +2,7 @@
 export * from './cluster.js';
 export * from './node/index.js';
 export * from './entities/index.js';
+export * from './sharding/index.js';
+export * from './grid/index.js';
 export { serveAdmin, type ServeAdminOptions } from './cli/serve-admin.js';
 export type { AdminServer } from './gateway/admin-server.js';

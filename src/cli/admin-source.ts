@@ -15,8 +15,8 @@ import type {
   MigrationsReport,
   PartitionsReport,
 } from '../gateway/admin-source.js';
-import type { EntityServiceStats } from '../node/entity-service.js';
-import type { FlotillaNode, NodeStats } from '../node/flotilla-node.js';
+import type { EntityServiceStats } from '../entities/entity-service.js';
+import type { FlotillaNode, NodeStats } from '../node/node-api.js';
 import type { MigrationRecord } from '../partitions/migration-history.js';
 import { sumTraffic, type TrafficStats } from '../transport/counters.js';
 

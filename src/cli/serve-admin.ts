@@ -6,7 +6,7 @@
  */
 import type { AdminServer, AdminServerOptions } from '../gateway/admin-server.js';
 import { startAdminServer } from '../gateway/admin-server.js';
-import type { FlotillaNode } from '../node/flotilla-node.js';
+import type { FlotillaNode } from '../node/node-api.js';
 import { toAdminSource } from './admin-source.js';
 
 /** Options of `serveAdmin`: the admin server's, minus the source (the node is it). */

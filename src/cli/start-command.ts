@@ -10,7 +10,7 @@ import { startAdminServer, type AdminServer } from '../gateway/index.js';
 import { isLogLevel } from '../node/node-logger.js';
 import { resolveNodeConfig, type StartNodeOptions } from '../node/node-config.js';
 import { startNode } from '../node/start-node.js';
-import type { FlotillaNode } from '../node/flotilla-node.js';
+import type { FlotillaNode } from '../node/node-api.js';
 import { toAdminSource } from './admin-source.js';
 import type { TlsMaterial } from '../transport/index.js';
 import { loadTlsFlags, oneLine, parseHttpAddress, parsePostgresUrl, parseSeedList, parseSwimOverrides, parseTagList, UsageError, USAGE_EXIT_CODE } from './cli-options.js';

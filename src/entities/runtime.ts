@@ -35,8 +35,13 @@ export interface EntityRuntimeOptions {
   readonly gate?: PartitionGate;
   /** Where calls made by handlers (`ctx.entity`) go. Default: this runtime. */
   readonly dispatch?: CallDispatcher;
-  /** Schedules group commits (default `setImmediate`). */
-  readonly defer?: (fn: () => void) => void;
+  /** Schedules group commits: the host's batching point (`Timers.defer`). */
+  readonly defer: (fn: () => void) => void;
+  /**
+   * The node's quorum verdict: while true, a call that changed state fails with
+   * FLO_READ_ONLY and its change is rolled back; calls that change nothing still run.
+   */
+  readonly readOnly?: () => boolean;
 }
 
 /** One active entity, for introspection. */
@@ -288,6 +293,10 @@ export class EntityRuntime {
   }
 
   private async persist(act: Activation, bytes: Uint8Array): Promise<void> {
+    if (this.options.readOnly?.() === true) {
+      act.restore();
+      throw new FlotillaError('FLO_READ_ONLY', `${act.key}: this node is on the minority side and refuses state changes`);
+    }
     if (!act.type.durable || this.writer === undefined) {
       act.saved(bytes, act.version + 1);
       return;

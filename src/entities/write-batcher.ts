@@ -32,13 +32,14 @@ export class WriteBatcher {
   /**
    * @param storage where writes go
    * @param writeBatchMax most writes per transaction
-   * @param defer schedules the first flush of a quiet period (default `setImmediate`), so
-   *   writes that become ready in the same turn of the event loop share it
+   * @param defer schedules the first flush of a quiet period (the host's batching point:
+   *   `setImmediate` under the node driver), so writes that become ready in the same turn
+   *   of the event loop share it
    */
   constructor(
     private readonly storage: Storage,
     private readonly writeBatchMax: number,
-    private readonly defer: (fn: () => void) => void = (fn) => setImmediate(fn),
+    private readonly defer: (fn: () => void) => void,
   ) {}
 
   /** Queue one write; resolves with its result once the transaction holding it committed. */

@@ -3,7 +3,7 @@
  * metric values, and optionally the key/value store and the entities it holds. The node runtime implements it; the
  * HTTP layer only reads it, so the server can be tested against a hand-written fixture.
  */
-import type { KvValue } from '../node/kv-codec.js';
+import type { KvValue } from '../grid/kv-codec.js';
 import type { ReplicaRole } from '../protocol/messages.js';
 
 /** Overall health as the admin API reports it. */

@@ -6,7 +6,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { FlotillaError } from '../core/errors.js';
-import type { KvValue } from '../node/kv-codec.js';
+import type { KvValue } from '../grid/kv-codec.js';
 import { json, JSON_CONTENT_TYPE, type RouteResponse } from './admin-routes.js';
 import type { AdminKv, AdminSource } from './admin-source.js';
 import { consumeBody, send } from './http-io.js';

@@ -11,7 +11,7 @@ import type { Random } from '../core/random.js';
 import type { GossipUpdate, Message, MessageType } from '../protocol/messages.js';
 import { DATAGRAM_MESSAGE_TYPES } from '../protocol/type-codes.js';
 import { Awareness } from './awareness.js';
-import { BoundedQueue } from './bounded-queue.js';
+import { BoundedQueue } from '../core/bounded-queue.js';
 import { GOSSIP_MESSAGE_BYTES_LIMIT, GOSSIP_MESSAGE_BYTES_MIN, type SwimConfig } from './config.js';
 import type { MembershipEvent } from './events.js';
 import { GossipQueue, retransmitLimit, type QueuedUpdate } from './gossip-queue.js';

@@ -48,6 +48,14 @@ export interface DriverConfig {
    * least this often, so a wall-clock jump cannot park the loop for long.
    */
   readonly timerWaitMaxMs: number;
+  /**
+   * Most service timers pending at once (sleeps, call deadlines, sweeps). Default
+   * 1,000,000: about 100 MB at worst. One more is refused with FLO_QUEUE_FULL, which the
+   * caller sees as a retryable error instead of the node growing without bound.
+   */
+  readonly serviceTimersMax: number;
+  /** Service timers run per turn at most, so a burst of due timers cannot starve inputs. Default 4,096. */
+  readonly timersPerTurnMax: number;
 }
 
 /** The defaults, in one place. */
@@ -62,6 +70,8 @@ export const DEFAULT_DRIVER_CONFIG: DriverConfig = Object.freeze({
   sendErrorLogIntervalMs: 30_000,
   logKeysMax: 4_096,
   timerWaitMaxMs: 60_000,
+  serviceTimersMax: 1_000_000,
+  timersPerTurnMax: 4_096,
 });
 
 /** Fills in defaults and checks every field (FLO_CONFIG_INVALID). */

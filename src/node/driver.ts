@@ -9,7 +9,7 @@ import type { Millis } from '../core/clock.js';
 import { ErrorCatalog, FlotillaError, isFlotillaError } from '../core/errors.js';
 import type { Channel, Transmit } from '../core/machine.js';
 import type { Address, MembersViewData, NodeId } from '../core/model.js';
-import { BoundedQueue } from '../membership/bounded-queue.js';
+import { BoundedQueue } from '../core/bounded-queue.js';
 import type { MembershipEvent } from '../membership/events.js';
 import type { SwimMachine } from '../membership/swim.js';
 import type { Message, MessageType } from '../protocol/messages.js';
@@ -23,6 +23,8 @@ import type { NodeContext, NodeLogger, NodeService } from './service.js';
 import { MEMBERSHIP_MESSAGE_TYPES } from '../membership/index.js';
 import type { ServiceHost } from './service-host.js';
 import { TcpProbeTracker } from './tcp-probe-tracker.js';
+import type { Timers } from '../core/timers.js';
+import { TimerHeap } from './timer-heap.js';
 
 /** What the driver is given. */
 export interface NodeDriverOptions {
@@ -67,6 +69,9 @@ export class NodeDriver {
   private readonly tcpProbes: TcpProbeTracker;
   private readonly limiter: LogLimiter;
   private readonly lag = new EventLoopLagMonitor();
+  private readonly timerHeap: TimerHeap;
+  /** The services' clock and timers: fired in turns, from the driver's one OS timer. */
+  readonly timers: Timers;
   private readonly waiters = new Set<Waiter>();
   private readonly idleWaiters: (() => void)[] = [];
   private phase: Phase = 'new';
@@ -91,6 +96,20 @@ export class NodeDriver {
     this.serviceOutbox = new BoundedQueue(options.config.serviceOutboxMax);
     this.tcpProbes = new TcpProbeTracker(options.config.tcpPingAckWindowMs, options.config.tcpPingsTrackedMax);
     this.limiter = new LogLimiter(options.config.sendErrorLogIntervalMs, options.config.logKeysMax);
+    this.timerHeap = new TimerHeap(options.config.serviceTimersMax);
+    this.timers = {
+      now: () => this.clock(),
+      at: (at, fn) => {
+        if (this.phase === 'closed') {
+          queueMicrotask(fn);
+          return { cancel: () => undefined };
+        }
+        const handle = this.timerHeap.add(at, fn);
+        if (!this.inTurn) this.armTimer();
+        return handle;
+      },
+      defer: (fn) => setImmediate(fn),
+    };
   }
 
   /** Takes over the transport's inbound messages and requests. */
@@ -126,6 +145,8 @@ export class NodeDriver {
       address: local.address,
       logger: this.log.child({ service: service.name }),
       now: () => this.clock(),
+      timers: this.timers,
+      wake: () => this.scheduleTurn(),
       send: (transmit) => this.enqueueServiceTransmit(transmit),
       request: (to, message, timeoutMs) => this.transport.request(to, message, timeoutMs),
       membersView: () => this.machine.membersView() ?? { version: 0, members: [] },
@@ -183,6 +204,8 @@ export class NodeDriver {
     this.timer = undefined;
     this.lag.stop();
     for (const waiter of [...this.waiters]) waiter.resolve(false);
+    // Pending service timers run now, so loops waiting on them see the stop and end.
+    this.timerHeap.flushAll((err) => this.log.error({ err }, 'service timer failed'));
   }
 
   /** Counters. */
@@ -199,6 +222,11 @@ export class NodeDriver {
       tcpAcksSent: this.tcpProbes.answered,
       eventLoopLag: this.lag.read(),
     };
+  }
+
+  private timerFailed(err: unknown): void {
+    this.counts.turnFailures++;
+    this.log.error({ err }, 'service timer failed');
   }
 
   private receive(from: Address, message: Message, channel: Channel): void {
@@ -231,7 +259,9 @@ export class NodeDriver {
       const deadline = this.machine.nextDeadline();
       if (deadline !== undefined && now >= deadline) this.machine.tick(now);
       this.services.tickDue(now);
+      backlog = this.timerHeap.runDue(now, this.config.timersPerTurnMax, (err) => this.timerFailed(err)) || backlog;
       backlog = this.deliverEvents() || backlog;
+      this.services.turnAll(now);
       backlog = this.flushTransmits(now, this.config.transmitsPerTurnMax) || backlog;
     } catch (err) {
       this.counts.turnFailures++;
@@ -366,8 +396,7 @@ export class NodeDriver {
   private armTimer(): void {
     if (this.phase !== 'running') return;
     const machineAt = this.machine.nextDeadline();
-    const serviceAt = this.services.nextWake();
-    const next = machineAt === undefined ? serviceAt : serviceAt === undefined ? machineAt : Math.min(machineAt, serviceAt);
+    const next = earliest(earliest(machineAt, this.services.nextWake()), this.timerHeap.nextDue());
     if (next === this.timerAt && this.timer !== undefined) return;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
@@ -389,4 +418,8 @@ export class NodeDriver {
     }
     return this.viewCache.addresses.get(nodeId);
   }
+}
+
+function earliest(a: Millis | undefined, b: Millis | undefined): Millis | undefined {
+  return a === undefined ? b : b === undefined ? a : Math.min(a, b);
 }

@@ -1,18 +1,17 @@
 /**
  * Entity wiring at node start: opens the entity store (or takes the caller's), reads
  * the highest epoch it ever fenced (the next cluster's first table must start above it)
- * and builds the entity service the partition service hosts.
+ * and builds the entity service the sharding layer hosts.
  */
 import { join } from 'node:path';
 import { FlotillaError } from '../core/errors.js';
-import { resolveCoordinatorConfig } from '../partitions/coordinator-config.js';
 import { openStorage } from '../storage/open-storage.js';
 import type { Storage, StorageOptions } from '../storage/storage.js';
-import { EntityService } from './entity-service.js';
+import { EntityService } from '../entities/entity-service.js';
 import type { NodeConfig, StartNodeOptions } from './node-config.js';
 import type { NodeLogger } from './service.js';
 
-/** The entity service and what the partition service must know for it. */
+/** The entity service and what the sharding layer must know for it. */
 export interface EntitySetup {
   readonly service: EntityService;
   /** The store's highest claimed epoch: the floor of a fresh cluster's first table. */
@@ -35,7 +34,7 @@ export function isStorage(value: StorageOptions | Storage): value is Storage {
 export async function setUpEntities(options: StartNodeOptions, config: NodeConfig, log: NodeLogger): Promise<EntitySetup | undefined> {
   const definitions = options.entities ?? [];
   if (definitions.length === 0 && options.storage === undefined) return undefined;
-  if (config.partitions === false) throw new FlotillaError('FLO_CONFIG_INVALID', 'entities need the partition service (partitions must not be false)');
+  if (config.partitions === false) throw new FlotillaError('FLO_CONFIG_INVALID', 'entities need the sharding layer (partitions must not be false)');
   const given = options.storage !== undefined && isStorage(options.storage) ? options.storage : undefined;
   const storageOptions: StorageOptions =
     options.storage !== undefined && !isStorage(options.storage)
@@ -58,7 +57,6 @@ export async function setUpEntities(options: StartNodeOptions, config: NodeConfi
     storage,
     ownsStorage: given === undefined,
     config: config.entity,
-    partitionCount: resolveCoordinatorConfig(config.partitions).partitionCount,
     logger: log.child({ component: 'entities' }),
   });
   return { service, epochFloor };

@@ -5,7 +5,7 @@
 export { startNode } from './start-node.js';
 export { DEFAULT_NODE_OPTIONS, DEV_SECRET, SECRET_CHARS_MIN, resolveNodeConfig } from './node-config.js';
 export type { LifecycleConfig, NodeConfig, NodeTransportOptions, StartNodeOptions } from './node-config.js';
-export type { FlotillaNode, NodeMigrations, NodeQuorum, NodeState, NodeStats } from './flotilla-node.js';
+export type { FlotillaNode, NodeKv, NodeMigrations, NodeQuorum, NodeState, NodeStats } from './node-api.js';
 export { HEALTH_TAG, HEALTH_CHECKS_MAX } from './health.js';
 export type { CheckStatus, HealthCheck, HealthCheckResult, HealthStatus, NodeHealthReport } from './health.js';
 export type { NodeEventItem, NodeEvents, NodeEventSubscription } from './node-events.js';
@@ -16,8 +16,4 @@ export type { EventLoopLag } from './event-loop-lag.js';
 export { LOG_LEVELS } from './node-logger.js';
 export type { LogLevel } from './node-logger.js';
 export type { NodeContext, NodeLogger, NodeService } from './service.js';
-export { PartitionService } from './partition-service.js';
-export type { PartitionServiceOptions } from './partition-service.js';
-export { EntityService } from './entity-service.js';
-export type { EntityServiceOptions } from './entity-service.js';
 export { DEFAULT_STORAGE_FILE } from './entity-setup.js';

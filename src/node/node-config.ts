@@ -12,7 +12,10 @@ import type { Storage, StorageOptions } from '../storage/storage.js';
 import type { Address, Tags } from '../core/model.js';
 import { DEFAULT_SWIM_CONFIG, resolveSwimConfig, type SwimConfig } from '../membership/config.js';
 import { validateTags } from '../membership/tags.js';
+import { resolveKvConfig, type KvConfig } from '../grid/kv-config.js';
 import { resolveCoordinatorConfig, type CoordinatorConfig } from '../partitions/coordinator-config.js';
+import { resolveMigrationConfig, resolveRoutingConfig, type MigrationConfig, type RoutingConfig } from '../sharding/config.js';
+import type { PartitionedService } from '../sharding/service.js';
 import { CLUSTER_ID_BYTES_MAX, NODE_ID_BYTES_MAX, SEEDS_MAX } from '../protocol/limits.js';
 import { DEFAULT_TRANSPORT_CONFIG, resolveTransportConfig, type TransportConfig } from '../transport/config.js';
 import { resolveDriverConfig, type DriverConfig } from './driver-config.js';
@@ -91,6 +94,17 @@ export interface StartNodeOptions {
    * one backup).
    */
   readonly partitions?: Partial<CoordinatorConfig> | false;
+  /** How routed calls retry (see `RoutingConfig`). */
+  readonly routing?: Partial<RoutingConfig>;
+  /** How migrations stream data (see `MigrationConfig`). */
+  readonly migration?: Partial<MigrationConfig>;
+  /** The KV store's bounds (see `KvConfig`). */
+  readonly kv?: Partial<KvConfig>;
+  /**
+   * Partitioned services of your own, registered with the sharding layer after the
+   * built-in ones (the KV store, entities). Every node of a cluster must register the same.
+   */
+  readonly partitionedServices?: readonly PartitionedService[];
   /** Extra services to host, started in order after the built-in ones. */
   readonly services?: readonly NodeService[];
   /** Named health checks, as `registerHealthCheck` would add them. */
@@ -145,6 +159,9 @@ export interface NodeConfig {
   readonly swim: SwimConfig;
   readonly transport: TransportConfig;
   readonly partitions: Partial<CoordinatorConfig> | false;
+  readonly routing: RoutingConfig;
+  readonly migration: MigrationConfig;
+  readonly kv: KvConfig;
   readonly lifecycle: LifecycleConfig;
   readonly driver: DriverConfig;
   readonly entity: EntityConfig;
@@ -191,6 +208,9 @@ export function resolveNodeConfig(options: StartNodeOptions): NodeConfig {
     swim,
     transport,
     partitions,
+    routing: resolveRoutingConfig(options.routing),
+    migration: resolveMigrationConfig(options.migration),
+    kv: resolveKvConfig(options.kv),
     lifecycle,
     driver: resolveDriverConfig(options.driver),
     entity: resolveSection('entity', options.entity, DEFAULT_ENTITY_CONFIG, resolveEntityConfig),

@@ -97,6 +97,13 @@ export class ServiceHost {
     });
   }
 
+  /** Calls `onTurn` of every service that has one. */
+  turnAll(now: Millis): void {
+    for (const service of this.services) {
+      if (service.onTurn !== undefined) this.guard(service, 'onTurn', () => service.onTurn?.(now));
+    }
+  }
+
   /** Hands a membership event to every service, in order. */
   deliverEvent(event: MembershipEvent): void {
     for (const service of this.services) {

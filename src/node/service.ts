@@ -1,23 +1,20 @@
 /**
- * The contract between the node driver and the services it hosts (the partition
- * service, and later the grid and entities). The driver owns sockets, timers and the
- * membership machine; a service receives the messages and events it asked for and
- * sends through the context, so services never touch the transport directly.
+ * The contract between the node driver and the services it hosts (the sharding layer,
+ * the health monitor, a user's own). The driver owns sockets, timers and the membership
+ * machine; a service receives the messages and events it asked for, sends through the
+ * context, and waits on the context's timers, so services never touch the transport or
+ * the OS clock directly.
  */
 import type { Millis } from '../core/clock.js';
 import type { Address, MembersViewData, NodeId } from '../core/model.js';
+import type { Logger } from '../core/logger.js';
 import type { Channel, Transmit } from '../core/machine.js';
+import type { Timers } from '../core/timers.js';
 import type { MembershipEvent } from '../membership/events.js';
 import type { Message, MessageType } from '../protocol/messages.js';
 
 /** Structured logger (pino-compatible subset). */
-export interface NodeLogger {
-  debug(fields: Record<string, unknown>, message: string): void;
-  info(fields: Record<string, unknown>, message: string): void;
-  warn(fields: Record<string, unknown>, message: string): void;
-  error(fields: Record<string, unknown>, message: string): void;
-  child(bindings: Record<string, unknown>): NodeLogger;
-}
+export type NodeLogger = Logger;
 
 /** What the driver gives each service. */
 export interface NodeContext {
@@ -27,6 +24,10 @@ export interface NodeContext {
   readonly logger: NodeLogger;
   /** Wall-clock time as the driver sees it (the services' only clock). */
   now(): Millis;
+  /** The driver's timers: fired in its turns, from its one OS timer. */
+  readonly timers: Timers;
+  /** Ask for a driver turn soon (something changed outside a turn: `onTurn` should look). */
+  wake(): void;
   /** Fire-and-forget send; failures are counted and logged by the driver, never thrown. */
   send(transmit: Transmit<Message>): void;
   /** Request/response over TCP; rejects with a typed FlotillaError (FLO_TIMEOUT, FLO_CONNECTION_FAILED, ...). */
@@ -59,6 +60,8 @@ export interface NodeService {
   onMembershipEvent?(event: MembershipEvent): void;
   /** Called when the time asked for with `wakeAt` has come. */
   onTick?(now: Millis): void;
+  /** Called once in every driver turn, after inputs and due timers: drain machine outputs here. */
+  onTurn?(now: Millis): void;
   /**
    * Graceful leave, before the node leaves the membership: hand over what this node holds
    * (e.g. migrate partitions out). Must settle within `deadline`.

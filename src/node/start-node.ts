@@ -16,17 +16,19 @@ import { deriveFrameAuthKey } from '../transport/frame-auth.js';
 import { AdmissionGuard, DEFAULT_ADMISSION_GUARD_CONFIG } from './admission-guard.js';
 import { authTokenMaker, joinVerifier } from './cluster-auth.js';
 import { NodeDriver } from './driver.js';
-import type { FlotillaNode } from './flotilla-node.js';
+import type { FlotillaNode } from './node-api.js';
 import { HealthChecks } from './health.js';
 import { HealthMonitor } from './health-monitor.js';
 import { resolveNodeConfig, type NodeConfig, type StartNodeOptions } from './node-config.js';
 import { NodeEventStream } from './node-events.js';
-import { NodeHandle } from './node-handle.js';
+import { RunningNode } from './running-node.js';
 import { createNodeLogger } from './node-logger.js';
 import { setUpEntities, type EntitySetup } from './entity-setup.js';
-import { PartitionService } from './partition-service.js';
-import type { NodeLogger, NodeService } from './service.js';
+import { KvService } from '../grid/kv-service.js';
+import { Sharding } from '../sharding/sharding.js';
+import type { NodeLogger } from './service.js';
 import { ServiceHost } from './service-host.js';
+import { ShardingService } from './sharding-service.js';
 
 const wallClock = (): Millis => Date.now();
 
@@ -41,21 +43,22 @@ export async function startNode(options: StartNodeOptions = {}): Promise<Flotill
   const log = createNodeLogger(config.nodeId, config.logLevel, options.logger);
   if (config.dataDir !== undefined) await makeDataDir(config.dataDir);
   const entities = await setUpEntities(options, config, log);
-  let partitions: PartitionService | undefined;
+  let layer: { sharding: Sharding; kv: KvService } | undefined;
   try {
-    partitions = findOrCreatePartitionService(config, options.services ?? [], entities);
+    layer = buildSharding(config, options, entities);
   } catch (err) {
     await entities?.service.stop();
     throw err;
   }
-  if (partitions !== undefined) entities?.service.attach(partitions);
+  // The quorum verdict is the membership machine's; it exists only further down.
+  const quorum: { readOnly: () => boolean } = { readOnly: () => false };
+  const sharding = layer === undefined ? undefined : new ShardingService(layer.sharding, () => quorum.readOnly());
   const checks = new HealthChecks();
   for (const [name, check] of Object.entries(options.healthChecks ?? {})) checks.register(name, check);
   // The monitor is a service the handle's host runs, and it reports back to the handle.
-  const ref: { node?: NodeHandle } = {};
+  const ref: { node?: RunningNode } = {};
   const monitor = new HealthMonitor(config.lifecycle.healthCheckIntervalMs, () => ref.node?.refreshHealthTag());
-  const userServices = (options.services ?? []).filter((s) => s !== partitions);
-  const services = new ServiceHost([monitor, ...(partitions === undefined ? [] : [partitions]), ...(entities === undefined ? [] : [entities.service]), ...userServices], log);
+  const services = new ServiceHost([monitor, ...(sharding === undefined ? [] : [sharding]), ...(options.services ?? [])], log);
   warnIfDev(config, log);
 
   // Every datagram and TCP connection proves the cluster secret, not just the join.
@@ -90,7 +93,8 @@ export async function startNode(options: StartNodeOptions = {}): Promise<Flotill
     throw err;
   }
   const events = new NodeEventStream();
-  const node = new NodeHandle({ config, machine, transport, services, partitions, entities: entities?.service, logger: log, clock: wallClock, address, events, checks });
+  quorum.readOnly = () => machine.isReadOnly(wallClock());
+  const node = new RunningNode({ config, machine, transport, services, sharding: layer?.sharding, kv: layer?.kv, entities: entities?.service, logger: log, clock: wallClock, address, events, checks });
   ref.node = node;
   const driver = new NodeDriver({
     machine,
@@ -107,15 +111,23 @@ export async function startNode(options: StartNodeOptions = {}): Promise<Flotill
   return node;
 }
 
-/** The caller's PartitionService if it passed one, else a new one (hosting entities, if any) unless `partitions: false`. */
-function findOrCreatePartitionService(config: NodeConfig, services: readonly NodeService[], entities: EntitySetup | undefined): PartitionService | undefined {
-  const given = services.find((s): s is PartitionService => s instanceof PartitionService);
-  if (given !== undefined && entities !== undefined) throw new FlotillaError('FLO_CONFIG_INVALID', 'entities cannot be hosted by a PartitionService passed in services');
-  if (given !== undefined) return given;
-  if (config.partitions === false) return undefined;
-  if (entities === undefined) return new PartitionService({ partitionConfig: config.partitions });
-  const epochFloor = Math.max(config.partitions.epochFloor ?? 0, entities.epochFloor);
-  return new PartitionService({ partitionConfig: { ...config.partitions, epochFloor }, participants: [entities.service.participant], handlers: [entities.service.handler] });
+/**
+ * The sharding layer with its services, unless `partitions: false`: the KV store, then
+ * entities (when the node hosts them), then the caller's own. Adding a built-in service
+ * is one `register` line here.
+ */
+function buildSharding(config: NodeConfig, options: StartNodeOptions, entities: EntitySetup | undefined): { sharding: Sharding; kv: KvService } | undefined {
+  if (config.partitions === false) {
+    if ((options.partitionedServices ?? []).length > 0) throw new FlotillaError('FLO_CONFIG_INVALID', 'partitionedServices need the sharding layer (partitions must not be false)');
+    return undefined;
+  }
+  const epochFloor = Math.max(config.partitions.epochFloor ?? 0, entities?.epochFloor ?? 0);
+  const sharding = new Sharding({ partitions: { ...config.partitions, epochFloor }, routing: config.routing, migration: config.migration });
+  const kv = new KvService(config.kv);
+  sharding.register(kv);
+  if (entities !== undefined) sharding.register(entities.service);
+  for (const service of options.partitionedServices ?? []) sharding.register(service);
+  return { sharding, kv };
 }
 
 async function makeDataDir(dataDir: string): Promise<void> {

@@ -8,7 +8,7 @@ import { runStatus } from '../../src/cli/status.js';
 import { partitionOf } from '../../src/core/partition.js';
 import { defineEntity } from '../../src/entities/index.js';
 import { startAdminServer, type AdminServer, type EntitiesReport, type EntityPartitionsReport } from '../../src/gateway/index.js';
-import type { EntityServiceStats } from '../../src/node/entity-service.js';
+import type { EntityServiceStats } from '../../src/entities/entity-service.js';
 import type { FlotillaNode } from '../../src/node/index.js';
 import type { MigrationRecord } from '../../src/partitions/migration-history.js';
 import { MemoryStorage } from '../../src/storage/memory.js';

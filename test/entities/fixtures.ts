@@ -121,6 +121,7 @@ export function makeRig(
     storage: storage as Storage,
     clock,
     config: options.config,
+    defer: (fn) => setImmediate(fn),
     ...(options.gate === undefined ? {} : { gate: options.gate }),
   });
   return { runtime, storage, clock };

@@ -9,7 +9,7 @@ import type { AdminKv, AdminSource } from '../../src/gateway/admin-source.js';
 import { startAdminServer } from '../../src/gateway/admin-server.js';
 import { sendError, toFlotillaError } from '../../src/gateway/http-io.js';
 import { KV_BODY_BYTES_MAX, matchKvPath, parseJsonBody, serveKvRequest } from '../../src/gateway/kv-routes.js';
-import type { KvValue } from '../../src/node/kv-codec.js';
+import type { KvValue } from '../../src/grid/kv-codec.js';
 import { FixtureSource } from './fixture.js';
 import { request, type HttpAnswer } from './http-helpers.js';
 

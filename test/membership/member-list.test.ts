@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { SeededRandom } from '../../src/core/random.js';
-import { BoundedQueue } from '../../src/membership/bounded-queue.js';
+import { BoundedQueue } from '../../src/core/bounded-queue.js';
 import { MemberList, type MemberEntry } from '../../src/membership/member-list.js';
 import { ProbeOrder } from '../../src/membership/probe-order.js';
 

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { MigrationParticipant, ParticipantRole } from '../../src/node/participant.js';
+import type { MigrationParticipant, ParticipantRole } from '../../src/sharding/participant.js';
 import { waitFor } from './helpers.js';
 import {
   eachLimited,

@@ -1,15 +1,36 @@
-// Helpers for the partition service tests: in-process nodes started with `startNode` on
-// loopback, each hosting its own PartitionService with fast coordinator timings, plus
-// checks on the tables they hold and bulk KV helpers.
+// Helpers for the sharding tests: in-process nodes started with `startNode` on loopback,
+// each with its sharding layer and KV store on fast coordinator timings, plus checks on
+// the tables they hold and bulk KV helpers.
 import type { PartitionTableData } from '../../src/core/model.js';
-import type { FlotillaNode } from '../../src/node/index.js';
+import type { KvStore } from '../../src/grid/kv-store.js';
+import type { KvValue } from '../../src/grid/kv-codec.js';
+import type { FlotillaNode, NodeMigrations, StartNodeOptions } from '../../src/node/index.js';
 import { startNode } from '../../src/node/index.js';
-import { PartitionService, type PartitionServiceOptions } from '../../src/node/partition-service.js';
+import type { RunningNode } from '../../src/node/running-node.js';
+import type { MigrationParticipant } from '../../src/sharding/participant.js';
 import { nodeOptions } from './helpers.js';
 
+/** Sharding settings of a test node, and extra migration participants it hosts. */
+export interface ShardingTestOptions extends Pick<StartNodeOptions, 'routing' | 'migration' | 'kv'> {
+  readonly partitions?: Exclude<StartNodeOptions['partitions'], false>;
+  readonly participants?: readonly MigrationParticipant[];
+}
+
+/** A node's sharding layer and KV store, as the tests read them. */
+export interface ShardingView {
+  table(): PartitionTableData | undefined;
+  migrations(): NodeMigrations;
+  kvPut(key: string, value: KvValue): Promise<void>;
+  kvGet(key: string): Promise<KvValue | undefined>;
+  kvDelete(key: string): Promise<boolean>;
+  kvSize(): Promise<number>;
+  /** The KV entries this node holds. */
+  readonly store: KvStore;
+}
+
 /** Coordinator timings for tests: fast table refresh and retries. */
-export const FAST_PARTITIONS: PartitionServiceOptions = {
-  partitionConfig: {
+export const FAST_PARTITIONS: ShardingTestOptions = {
+  partitions: {
     tableRefreshIntervalMs: 300,
     tableFetchMinIntervalMs: 20,
     handoverTimeoutMs: 500,
@@ -22,24 +43,45 @@ export const FAST_PARTITIONS: PartitionServiceOptions = {
   migration: { dataRequestTimeoutMs: 3_000 },
 };
 
-/** One test node and its partition service. */
+/** One test node and its sharding layer. */
 export interface PartitionNode {
   readonly id: string;
   readonly node: FlotillaNode;
-  readonly service: PartitionService;
+  readonly service: ShardingView;
 }
 
 /** Start node `id`, joining through `seeds` (none: form a cluster). */
-export async function startPartitionNode(id: string, seeds: readonly string[] = [], options: PartitionServiceOptions = FAST_PARTITIONS): Promise<PartitionNode> {
-  const service = new PartitionService(options);
+export async function startPartitionNode(id: string, seeds: readonly string[] = [], options: ShardingTestOptions = FAST_PARTITIONS): Promise<PartitionNode> {
+  const { participants = [], ...settings } = options;
   const node = await startNode(
-    nodeOptions({ nodeId: id, seeds, partitions: undefined, services: [service], lifecycle: { drainTimeoutMs: 30_000, leaveTimeoutMs: 3_000, closeTimeoutMs: 2_000, healthCheckIntervalMs: 50 } }),
+    nodeOptions({
+      nodeId: id,
+      seeds,
+      ...settings,
+      partitions: settings.partitions ?? {},
+      partitionedServices: participants.map((participant) => ({ name: participant.name, handlers: [], participant })),
+      lifecycle: { drainTimeoutMs: 30_000, leaveTimeoutMs: 3_000, closeTimeoutMs: 2_000, healthCheckIntervalMs: 50 },
+    }),
   );
-  return { id, node, service };
+  return { id, node, service: viewOf(node) };
+}
+
+/** The sharding view of a node started by `startNode`. */
+export function viewOf(node: FlotillaNode): ShardingView {
+  const kv = (node as RunningNode).kvService!;
+  return {
+    table: () => node.partitionTable(),
+    migrations: () => node.migrations(),
+    kvPut: (key, value) => kv.kvPut(key, value),
+    kvGet: (key) => kv.kvGet(key),
+    kvDelete: (key) => kv.kvDelete(key),
+    kvSize: () => kv.kvSize(),
+    store: kv.store,
+  };
 }
 
 /** Start `count` nodes n1..n<count>: n1 forms, the others join through it. */
-export async function startPartitionCluster(count: number, options?: PartitionServiceOptions): Promise<PartitionNode[]> {
+export async function startPartitionCluster(count: number, options?: ShardingTestOptions): Promise<PartitionNode[]> {
   const first = await startPartitionNode('n1', [], options);
   const rest: PartitionNode[] = [];
   for (let i = 2; i <= count; i++) rest.push(await startPartitionNode(`n${i}`, [first.node.address], options));

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { partitionOf } from '../../src/core/partition.js';
-import { encodeOp } from '../../src/node/kv-codec.js';
+import { encodeOp } from '../../src/grid/kv-codec.js';
 import { encode } from '../../src/protocol/codec.js';
 import { MAX_FORWARD_HOPS, PAYLOAD_BYTES_MAX } from '../../src/protocol/limits.js';
 import type { Message, ServiceRequest, ServiceResponse } from '../../src/protocol/messages.js';

@@ -1,26 +1,25 @@
 /**
- * The entity service: binds the entity runtime to the node. It answers `entities`
- * requests on the partition router (owner only), takes part in migrations, routes calls
- * from this node (refs and handlers' nested calls) to each entity's owner through the
- * partition service's routing client, and runs the passivation sweep.
+ * The entity service: entities as a partitioned service of the sharding layer. It
+ * answers `entities` requests for owned partitions, takes part in migrations, routes calls
+ * from this node (refs and handlers' nested calls) to each entity's owner with one
+ * deadline per call, refuses state changes while the node lacks quorum, and runs the
+ * passivation sweep on the host's timers.
  */
 import { FlotillaError, isFlotillaError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
 import type { NodeId } from '../core/model.js';
-import type { EntityCall } from '../entities/call.js';
-import type { AnyEntityDefinition } from '../entities/definition.js';
-import type { EntityConfig } from '../entities/entity-config.js';
-import { makeEntityRef, type EntityRef } from '../entities/ref.js';
-import { decodeValue, encodeValue } from '../entities/state-codec.js';
-import { CALL_LATENCY_BOUNDS_MS, EntityRuntime, type ActiveEntity, type ActiveEntityCount, type EntityRuntimeStats } from '../entities/runtime.js';
-import type { Message } from '../protocol/messages.js';
+import { sleep, withDeadline, type Timers } from '../core/timers.js';
+import type { PartitionedService, PartitionHandler, ShardContext } from '../sharding/service.js';
 import type { Storage } from '../storage/storage.js';
-import { decodeCall, decodeOutcome, encodeCall, encodeOutcome, ENTITY_SERVICE } from './entity-codec.js';
-import { withTimeout } from './bounded-wait.js';
-import { NodeEntityGate } from './entity-gate.js';
+import type { EntityCall } from './call.js';
+import { decodeCall, decodeOutcome, encodeCall, encodeOutcome, ENTITY_SERVICE } from './call-codec.js';
+import type { AnyEntityDefinition } from './definition.js';
+import type { EntityConfig } from './entity-config.js';
 import { EntityParticipant } from './entity-participant.js';
-import type { PartitionService } from './partition-service.js';
-import type { PartitionHandler } from './routing.js';
-import type { NodeContext, NodeLogger, NodeService } from './service.js';
+import { NodeEntityGate } from './node-gate.js';
+import { makeEntityRef, type EntityRef } from './ref.js';
+import { CALL_LATENCY_BOUNDS_MS, EntityRuntime, type ActiveEntity, type ActiveEntityCount, type EntityRuntimeStats } from './runtime.js';
+import { decodeValue, encodeValue } from './state-codec.js';
 
 /** How to build the entity service. */
 export interface EntityServiceOptions {
@@ -30,8 +29,7 @@ export interface EntityServiceOptions {
   /** Close `storage` when the service stops (true when the node opened it). */
   readonly ownsStorage: boolean;
   readonly config: EntityConfig;
-  readonly partitionCount: number;
-  readonly logger: NodeLogger;
+  readonly logger: Logger;
 }
 
 /** The entity runtime's counters, copied, with active entities per registered type (0 included). */
@@ -42,17 +40,13 @@ export interface EntityServiceStats extends Readonly<EntityRuntimeStats> {
 }
 
 /** The entity service of one node. */
-export class EntityService implements NodeService {
-  readonly name = 'entities';
-  readonly messageTypes = [] as const;
-  /** Registered on the partition router. */
-  readonly handler: PartitionHandler;
-  /** Registered with the migration executor. */
+export class EntityService implements PartitionedService {
+  readonly name = ENTITY_SERVICE;
+  readonly handlers: readonly PartitionHandler[];
   readonly participant: EntityParticipant;
   readonly gate: NodeEntityGate;
   private runtimeValue: EntityRuntime | undefined;
-  private partitions: PartitionService | undefined;
-  private sweepTimer: NodeJS.Timeout | undefined;
+  private ctx: ShardContext | undefined;
   private callSeq = 0;
   private stopped = false;
 
@@ -62,22 +56,20 @@ export class EntityService implements NodeService {
       storage: options.storage,
       logger: options.logger,
       claimWaitMs: options.config.callTimeoutMs,
-      table: () => this.partitions?.tableReader(),
+      timers: () => this.requireCtx().timers,
+      table: () => (this.ctx === undefined || this.ctx.stopped() ? undefined : this.ctx.table()),
     });
-    this.handler = { service: ENTITY_SERVICE, ownerOnly: true, handle: (request) => this.serve(request.payload) };
+    // Whether a call writes is known only once its handler ran: the runtime checks quorum at the save.
+    this.handlers = [{ service: ENTITY_SERVICE, ownerOnly: true, isWrite: () => false, handle: (request) => this.serve(request.payload) }];
     this.participant = new EntityParticipant({
       self: options.nodeId,
       gate: this.gate,
       logger: options.logger,
       passivateWaitMs: options.config.callTimeoutMs,
+      timers: () => this.requireCtx().timers,
       runtime: () => this.runtimeValue,
-      movingOwnerOut: (p) => this.movingOwnerOut(p),
+      movingOwnerOut: (p) => this.ctx?.movingOwnerOut(p) ?? false,
     });
-  }
-
-  /** The partition service calls are routed through (set before `start`). */
-  attach(partitions: PartitionService): void {
-    this.partitions = partitions;
   }
 
   /** The runtime; throws FLO_NODE_STOPPED before `start` or after `stop`. */
@@ -86,28 +78,22 @@ export class EntityService implements NodeService {
     return this.runtimeValue;
   }
 
-  start(ctx: NodeContext): void {
+  start(ctx: ShardContext): void {
+    this.ctx = ctx;
     this.runtimeValue = new EntityRuntime({
       nodeId: this.options.nodeId,
       definitions: this.options.definitions,
       storage: this.options.storage,
-      clock: { now: () => ctx.now() },
+      clock: { now: () => ctx.timers.now() },
       config: this.options.config,
-      partitionCount: this.options.partitionCount,
+      partitionCount: ctx.partitionCount,
       gate: this.gate,
       dispatch: (call) => this.call(call),
+      defer: (fn) => ctx.timers.defer(fn),
+      readOnly: () => ctx.readOnly(),
     });
-    this.sweepTimer = setInterval(() => this.sweep(), this.options.config.passivationSweepMs);
-    this.sweepTimer.unref();
-    ctx.logger.info({ types: this.options.definitions.map((d) => d.type), storage: this.options.storage.description }, 'entities: serving');
-  }
-
-  onMessage(): void {
-    // Entities take requests only, through the partition router.
-  }
-
-  onRequest(_from: string, message: Message): Message {
-    throw new FlotillaError('FLO_INVALID_ARGUMENT', `entities do not answer ${message.type}`);
+    void this.sweepLoop(ctx.timers);
+    this.options.logger.info({ types: this.options.definitions.map((d) => d.type), storage: this.options.storage.description }, 'entities: serving');
   }
 
   /** A ref whose calls are routed to the entity's owner (from any node). */
@@ -117,21 +103,21 @@ export class EntityService implements NodeService {
 
   /**
    * Route one call to its entity's owner; retried through moves and failover by the
-   * routing client. Rejects with the call's error, or FLO_TIMEOUT after `callTimeoutMs`.
+   * routing client until one deadline, `callTimeoutMs` from now, for the whole call
+   * (the local fast path and the routed attempts alike). Rejects with the call's error,
+   * or FLO_TIMEOUT.
    */
   async call(call: EntityCall): Promise<unknown> {
-    const partitions = this.partitions;
-    if (partitions === undefined || this.stopped) throw new FlotillaError('FLO_NODE_STOPPED', 'entity service is not running');
+    const ctx = this.requireCtx();
+    const deadline = ctx.timers.now() + this.options.config.callTimeoutMs;
     const partition = this.runtime.partitionOf(call.type, call.id);
     const identified: EntityCall = { ...call, callId: call.callId ?? `${this.options.nodeId}/${(++this.callSeq).toString(36)}` };
-    const what = `${call.type}/${call.id}.${call.handler}`;
-    const table = partitions.tableReader();
-    if (table !== undefined && table.version > 0 && table.owner(partition) === this.options.nodeId && !this.gate.isSealed(partition)) {
-      const local = await withTimeout(this.callHere(identified), this.options.config.callTimeoutMs, what);
+    const table = ctx.table();
+    if (table.version > 0 && table.owner(partition) === this.options.nodeId && !this.gate.isSealed(partition)) {
+      const local = await withDeadline(this.callHere(identified), deadline, ctx.timers, `${call.type}/${call.id}.${call.handler}`);
       if (local !== ROUTE_IT) return local;
     }
-    const reply = await withTimeout(partitions.call(ENTITY_SERVICE, partition, encodeCall(identified)), this.options.config.callTimeoutMs, what);
-    return decodeOutcome(reply);
+    return decodeOutcome(await ctx.route(ENTITY_SERVICE, partition, encodeCall(identified), { deadline }));
   }
 
   /**
@@ -175,7 +161,6 @@ export class EntityService implements NodeService {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.sweepTimer !== undefined) clearInterval(this.sweepTimer);
     this.runtimeValue?.stop();
     if (this.options.ownsStorage) await this.options.storage.close();
   }
@@ -195,11 +180,22 @@ export class EntityService implements NodeService {
     }
   }
 
-  private movingOwnerOut(partition: number): boolean {
-    const partitions = this.partitions;
-    const table = partitions?.tableReader();
-    if (partitions === undefined || table === undefined || table.owner(partition) !== this.options.nodeId) return false;
-    return partitions.migrations().inFlight.some((m) => m.partition === partition && m.role === 'owner' && m.destination !== this.options.nodeId);
+  private requireCtx(): ShardContext {
+    if (this.ctx === undefined || this.stopped || this.ctx.stopped()) throw new FlotillaError('FLO_NODE_STOPPED', 'entity service is not running');
+    return this.ctx;
+  }
+
+  /** Sweeps every `passivationSweepMs` until the service or its host stops. */
+  private async sweepLoop(timers: Timers): Promise<void> {
+    while (!this.stopped && this.ctx?.stopped() === false) {
+      await sleep(timers, this.options.config.passivationSweepMs);
+      if (this.stopped || this.ctx.stopped()) return;
+      try {
+        this.sweep();
+      } catch (err) {
+        this.options.logger.error({ err }, 'entities: sweep failed');
+      }
+    }
   }
 
   /** Passivate idle entities, and forget those of partitions this node no longer owns. */
@@ -207,7 +203,7 @@ export class EntityService implements NodeService {
     const runtime = this.runtimeValue;
     if (runtime === undefined || this.stopped) return;
     runtime.sweep();
-    const table = this.partitions?.tableReader();
+    const table = this.ctx?.table();
     if (table === undefined || table.version === 0) return;
     const stale = new Set<number>();
     for (const c of runtime.entityCounts()) if (table.owner(c.partition) !== this.options.nodeId && !this.gate.isSealed(c.partition)) stale.add(c.partition);

@@ -1,11 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/core/clock.js';
 import { defineEntity, EntityRuntime } from '../../src/entities/index.js';
-import { NodeEntityGate } from '../../src/node/entity-gate.js';
-import { EntityParticipant } from '../../src/node/entity-participant.js';
+import { NodeEntityGate } from '../../src/entities/node-gate.js';
+import { EntityParticipant } from '../../src/entities/entity-participant.js';
 import type { NodeLogger } from '../../src/node/service.js';
 import { ClusterPartitionTable } from '../../src/partitions/partition-table.js';
 import { MemoryStorage } from '../../src/storage/memory.js';
+import { realTimers } from '../fixtures/timers.js';
+
+const timers = realTimers();
 
 const silent: NodeLogger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined, child: () => silent };
 
@@ -28,9 +31,9 @@ function rig(movingOut: boolean) {
   const table = new ClusterPartitionTable(271);
   table.applyAssignments(Array.from({ length: 271 }, (_, partition) => ({ partition, owner: 'me', backups: [] })));
   const storage = new MemoryStorage();
-  const gate = new NodeEntityGate({ self: 'me', storage, logger: silent, claimWaitMs: 1_000, table: () => table });
-  const runtime = new EntityRuntime({ nodeId: 'me', definitions: [Slow], storage, clock: new ManualClock(0), gate });
-  const participant = new EntityParticipant({ self: 'me', gate, logger: silent, passivateWaitMs: 5_000, runtime: () => runtime, movingOwnerOut: () => movingOut });
+  const gate = new NodeEntityGate({ self: 'me', storage, logger: silent, claimWaitMs: 1_000, timers: () => timers, table: () => table });
+  const runtime = new EntityRuntime({ nodeId: 'me', definitions: [Slow], storage, clock: new ManualClock(0), gate, defer: (fn) => setImmediate(fn) });
+  const participant = new EntityParticipant({ self: 'me', gate, logger: silent, passivateWaitMs: 5_000, timers: () => timers, runtime: () => runtime, movingOwnerOut: () => movingOut });
   return { gate, runtime, participant, storage };
 }
 

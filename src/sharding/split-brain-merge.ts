@@ -13,8 +13,8 @@ import type { PartitionTableReader } from '../partitions/coordinator.js';
 import { packBody, unpackBody } from '../protocol/msgpack.js';
 import type { Message, ServiceRequest } from '../protocol/messages.js';
 import type { MigrationParticipant } from './participant.js';
-import type { PartitionHandler } from './routing.js';
-import type { NodeLogger } from './service.js';
+import type { PartitionHandler } from './service.js';
+import type { Logger as NodeLogger } from '../core/logger.js';
 
 /** Service that reconciles a merged chunk on the partition's owner. */
 export const MERGE_SERVICE = 'merge';
@@ -92,11 +92,15 @@ export class MergeHandover {
     this.config = { ...DEFAULT_MERGE_HANDOVER_CONFIG, ...deps.config };
   }
 
-  /** The owner-side and backup-side reconciliation handlers, for the request router. */
+  /**
+   * The owner-side and backup-side reconciliation handlers, for the request router. Not
+   * writes for the read-only check: they bring in data another side acknowledged, and
+   * refusing them on a node that lost quorum would lose it.
+   */
   handlers(): PartitionHandler[] {
     return [
-      { service: MERGE_SERVICE, ownerOnly: true, handle: (request) => this.onOwner(request) },
-      { service: MERGE_REPLICA_SERVICE, ownerOnly: false, handle: (request) => Promise.resolve(this.onReplica(request)) },
+      { service: MERGE_SERVICE, ownerOnly: true, isWrite: () => false, handle: (request) => this.onOwner(request) },
+      { service: MERGE_REPLICA_SERVICE, ownerOnly: false, isWrite: () => false, handle: (request) => Promise.resolve(this.onReplica(request)) },
     ];
   }
 

@@ -1,9 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { isFlotillaError } from '../../src/core/errors.js';
-import { NodeEntityGate } from '../../src/node/entity-gate.js';
+import { NodeEntityGate } from '../../src/entities/node-gate.js';
 import type { NodeLogger } from '../../src/node/service.js';
 import { ClusterPartitionTable } from '../../src/partitions/partition-table.js';
 import { MemoryStorage } from '../../src/storage/memory.js';
+import { realTimers } from '../fixtures/timers.js';
+
+const timers = realTimers();
 
 const silent: NodeLogger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined, child: () => silent };
 
@@ -11,7 +14,7 @@ function rig(owner: (p: number) => string = () => 'me') {
   const table = new ClusterPartitionTable(4);
   table.applyAssignments(Array.from({ length: 4 }, (_, partition) => ({ partition, owner: owner(partition), backups: [] })));
   const storage = new MemoryStorage();
-  const gate = new NodeEntityGate({ self: 'me', storage, logger: silent, claimWaitMs: 1_000, table: () => table });
+  const gate = new NodeEntityGate({ self: 'me', storage, logger: silent, claimWaitMs: 1_000, timers: () => timers, table: () => table });
   return { table, storage, gate };
 }
 

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeChanges, decodeEntries, encodeValue, type KvChange, type KvVersion } from '../../src/node/kv-codec.js';
-import { KvStore } from '../../src/node/kv-store.js';
-import { MIGRATION_CHUNK_BYTES_MAX } from '../../src/node/participant.js';
+import { decodeChanges, decodeEntries, encodeValue, type KvChange, type KvVersion } from '../../src/grid/kv-codec.js';
+import { KvStore } from '../../src/grid/kv-store.js';
+import { MIGRATION_CHUNK_BYTES_MAX } from '../../src/sharding/participant.js';
 
 const v = (millis: number, counter = 0, node = 'n1'): KvVersion => ({ millis, counter, node });
 const put = (key: string, value: string, version: KvVersion): KvChange => ({ kind: 'put', key, entry: { value: encodeValue(value), version } });

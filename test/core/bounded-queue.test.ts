@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { BoundedQueue } from '../../src/membership/bounded-queue.js';
+import { BoundedQueue } from '../../src/core/bounded-queue.js';
 
 describe('BoundedQueue', () => {
   it('behaves as a FIFO that drops its oldest item beyond capacityMax, while it grows and wraps', () => {

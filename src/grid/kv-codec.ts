@@ -201,6 +201,17 @@ export function encodeOp(op: KvOp): Uint8Array {
   }
 }
 
+/**
+ * Whether an encoded operation may change the store, read from its first bytes without
+ * decoding it (a fixarray whose first element is the op code). Anything that does not
+ * look like a read counts as a write, so the read-only check errs on the safe side.
+ */
+export function isWriteOp(bytes: Uint8Array): boolean {
+  const header = bytes[0];
+  if (header === undefined || header < 0x91 || header > 0x9f) return true;
+  return bytes[1] !== opCodes.get && bytes[1] !== opCodes.size;
+}
+
 /** Decode a client operation; FLO_INVALID_ARGUMENT on anything malformed. */
 export function decodeOp(bytes: Uint8Array, valueBytesMax: number): KvOp {
   const f = unpack(bytes, 'operation');

@@ -1,10 +1,10 @@
 /**
- * Settings of the partition service's data plane: how migrations stream (window,
- * timeouts, catch-up), how the routing client retries, and the KV store's bounds. One
- * defaults object per concept, validated once when the service is built.
+ * Settings of the sharding layer's data plane: how migrations stream (window, timeouts,
+ * catch-up) and how the routing client retries. One defaults object per concept,
+ * validated once when the layer is built; the checks are shared with the services'
+ * own configs.
  */
 import { FlotillaError } from '../core/errors.js';
-import { PAYLOAD_BYTES_MAX } from '../protocol/limits.js';
 import { MIGRATION_CHUNK_BYTES_MAX } from './participant.js';
 
 /** How migrations move data between nodes. */
@@ -77,8 +77,6 @@ export interface RoutingConfig {
   readonly backoffInitialMs: number;
   /** Longest pause between attempts. Unit: ms. Default 200. At least `backoffInitialMs`. */
   readonly backoffMaxMs: number;
-  /** Operations this node runs at once through `kvSize` and other fan-outs. Unit: operations. Default 32. */
-  readonly fanOutMax: number;
 }
 
 /** The defaults. */
@@ -88,37 +86,15 @@ export const DEFAULT_ROUTING_CONFIG: RoutingConfig = Object.freeze({
   attemptsMax: 200,
   backoffInitialMs: 5,
   backoffMaxMs: 200,
-  fanOutMax: 32,
 });
 
-/** The KV store's bounds. */
-export interface KvConfig {
-  /** Largest value, encoded, in bytes. Default 1 MiB. Bigger values are refused with FLO_INVALID_ARGUMENT. */
-  readonly valueBytesMax: number;
-  /**
-   * How long the owner waits for each backup to acknowledge a write. Unit: ms. Default
-   * 3,000. A write is acknowledged only once every live backup has it.
-   */
-  readonly replicationTimeoutMs: number;
-  /**
-   * Bytes of changes one partition records for migrations between two collections.
-   * Unit: bytes. Default 64 MiB; past it writes fail with FLO_QUEUE_FULL (retryable).
-   */
-  readonly captureBytesMax: number;
-}
 
-/** The defaults. */
-export const DEFAULT_KV_CONFIG: KvConfig = Object.freeze({
-  valueBytesMax: 1024 * 1024,
-  replicationTimeoutMs: 3_000,
-  captureBytesMax: 64 * 1024 * 1024,
-});
 
-function check(ok: boolean, rule: string, details?: Record<string, unknown>): void {
+export function check(ok: boolean, rule: string, details?: Record<string, unknown>): void {
   if (!ok) throw new FlotillaError('FLO_CONFIG_INVALID', rule, details);
 }
 
-function checkFields<T extends object>(prefix: string, config: T, ranges: Readonly<Record<keyof T, readonly [number, number]>>): void {
+export function checkFields<T extends object>(prefix: string, config: T, ranges: Readonly<Record<keyof T, readonly [number, number]>>): void {
   for (const field of Object.keys(ranges) as (keyof T & string)[]) {
     const [min, max] = ranges[field];
     const value = config[field];
@@ -129,7 +105,7 @@ function checkFields<T extends object>(prefix: string, config: T, ranges: Readon
   }
 }
 
-const DAY_MS = 86_400_000;
+export const DAY_MS = 86_400_000;
 
 /** Defaults with `overrides`, validated. @throws FlotillaError FLO_CONFIG_INVALID */
 export function resolveMigrationConfig(overrides: Partial<MigrationConfig> = {}): MigrationConfig {
@@ -157,20 +133,8 @@ export function resolveRoutingConfig(overrides: Partial<RoutingConfig> = {}): Ro
     attemptsMax: [1, 100_000],
     backoffInitialMs: [0, 60_000],
     backoffMaxMs: [0, 600_000],
-    fanOutMax: [1, 10_000],
   });
   check(c.attemptTimeoutMs <= c.opTimeoutMs, 'routing.attemptTimeoutMs must not exceed opTimeoutMs');
   check(c.backoffMaxMs >= c.backoffInitialMs, 'routing.backoffMaxMs must be at least backoffInitialMs');
-  return Object.freeze(c);
-}
-
-/** Defaults with `overrides`, validated. @throws FlotillaError FLO_CONFIG_INVALID */
-export function resolveKvConfig(overrides: Partial<KvConfig> = {}): KvConfig {
-  const c: KvConfig = { ...DEFAULT_KV_CONFIG, ...overrides };
-  checkFields('kv', c, {
-    valueBytesMax: [1, PAYLOAD_BYTES_MAX - 4096],
-    replicationTimeoutMs: [1, DAY_MS],
-    captureBytesMax: [MIGRATION_CHUNK_BYTES_MAX, 16 * 1024 * 1024 * 1024],
-  });
   return Object.freeze(c);
 }

@@ -9,14 +9,14 @@
 import type { Millis } from '../core/clock.js';
 import type { PartitionTableReader } from '../partitions/coordinator.js';
 import { MembersView } from '../partitions/members-view.js';
-import type { NodeContext } from './service.js';
+import type { ShardingEnv } from './service.js';
 
 /** How often the leave request is repeated while the view does not show this node leaving (a new master forgets it). */
 export const DRAIN_ASK_INTERVAL_MS = 500;
 
 /** What a drain needs. */
 export interface DrainDeps {
-  readonly ctx: NodeContext;
+  readonly env: ShardingEnv;
   table(): PartitionTableReader;
   /** True while migrations stream data out of this node. */
   busy(): boolean;
@@ -44,24 +44,24 @@ export class PartitionDrain {
   done(): boolean {
     const table = this.deps.table();
     if (table.version === 0) return !this.deps.busy();
-    const held = table.partitionsForNode(this.deps.ctx.nodeId);
+    const held = table.partitionsForNode(this.deps.env.self);
     return held.owned.length === 0 && held.backups.length === 0 && !this.deps.busy();
   }
 
   /** Ask for the move and wait for it, until `deadline`. Resolves early when there is nowhere to move to. */
   async run(deadline: Millis): Promise<void> {
-    const { ctx } = this.deps;
+    const { env } = this.deps;
     let askedAt = Number.NEGATIVE_INFINITY;
-    while (!this.stopped && ctx.now() < deadline && !this.done()) {
-      const view = new MembersView(ctx.membersView());
-      const me = view.member(ctx.nodeId);
-      const others = view.members().filter((m) => m.nodeId !== ctx.nodeId && (m.status === 'active' || m.status === 'suspect'));
+    while (!this.stopped && env.timers.now() < deadline && !this.done()) {
+      const view = new MembersView(env.membersView());
+      const me = view.member(env.self);
+      const others = view.members().filter((m) => m.nodeId !== env.self && (m.status === 'active' || m.status === 'suspect'));
       if (others.length === 0) return;
-      const now = ctx.now();
+      const now = env.timers.now();
       if (me?.status !== 'leaving' && now - askedAt >= DRAIN_ASK_INTERVAL_MS) {
         const master = view.master();
         if (master !== undefined) {
-          ctx.send({ to: master.address, channel: 'tcp', message: { type: 'LeaveRequest', nodeId: ctx.nodeId, reason: 'draining partitions' } });
+          env.send({ to: master.address, channel: 'tcp', message: { type: 'LeaveRequest', nodeId: env.self, reason: 'draining partitions' } });
           askedAt = now;
         }
       }
@@ -70,14 +70,14 @@ export class PartitionDrain {
   }
 
   private changeOr(timeoutMs: number): Promise<void> {
+    const { timers } = this.deps.env;
     return new Promise((resolve) => {
-      const timer = setTimeout(done, timeoutMs);
-      const waiters = this.waiters;
+      const timer = timers.at(timers.now() + timeoutMs, done);
       function done(): void {
-        clearTimeout(timer);
+        timer.cancel();
         resolve();
       }
-      waiters.push(done);
+      this.waiters.push(done);
     });
   }
 }

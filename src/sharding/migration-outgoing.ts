@@ -10,7 +10,7 @@ import { ErrorCatalog, FlotillaError, isFlotillaError, type ErrorCode } from '..
 import type { Address } from '../core/model.js';
 import type { MigrationInfo } from '../partitions/coordinator-events.js';
 import type { Message, MigrateData } from '../protocol/messages.js';
-import type { MigrationConfig } from './migration-config.js';
+import type { MigrationConfig } from './config.js';
 import type { MigrationParticipant } from './participant.js';
 
 /** Where an outgoing migration is. */

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FlotillaError } from '../../src/core/errors.js';
 import type { EntityCall } from '../../src/entities/call.js';
-import { decodeCall, decodeOutcome, encodeCall, encodeOutcome } from '../../src/node/entity-codec.js';
+import { decodeCall, decodeOutcome, encodeCall, encodeOutcome } from '../../src/entities/call-codec.js';
 import { encodeValue } from '../../src/entities/state-codec.js';
 
 describe('entity wire codec', () => {

@@ -6,29 +6,16 @@
  * operations to the owner in the local table and retries NOT_OWNER and connection
  * failures against the newer owner, within a deadline and with backoff.
  */
-import type { Millis } from '../core/clock.js';
 import { FlotillaError, isFlotillaError } from '../core/errors.js';
 import type { Address, NodeId } from '../core/model.js';
 import type { PartitionTableReader } from '../partitions/coordinator.js';
 import { decode, encode } from '../protocol/codec.js';
 import { canForward, forwardOp } from '../protocol/forward.js';
 import type { Message, OpForward, ServiceRequest, ServiceResponse } from '../protocol/messages.js';
-import type { RoutingConfig } from './migration-config.js';
+import { sleep, type Timers } from '../core/timers.js';
+import type { RoutingConfig } from './config.js';
 import { remoteError } from './migration-outgoing.js';
-
-/** A service reachable through `ServiceRequest` (e.g. the KV store). */
-export interface PartitionHandler {
-  /** `ServiceRequest.service` it answers. */
-  readonly service: string;
-  /** Whether only the partition's owner may run it (others answer NOT_OWNER or forward). */
-  readonly ownerOnly: boolean;
-  /**
-   * Run one request; resolves with the reply payload. Must do its local state change
-   * synchronously, before its first await, so no table change can slip between the
-   * router's ownership check and the change. Throws FlotillaError for expected failures.
-   */
-  handle(request: ServiceRequest, from: Address | undefined): Promise<Uint8Array | undefined>;
-}
+import type { PartitionHandler, RouteOptions } from './service.js';
 
 /** What both ends need from the node. */
 export interface RoutingDeps {
@@ -39,11 +26,17 @@ export interface RoutingDeps {
   request(to: Address, message: Message, timeoutMs: number): Promise<Message>;
 }
 
+/** What the router needs beyond the shared deps. */
+export interface RequestRouterDeps extends RoutingDeps {
+  /** The quorum verdict: writes are refused with FLO_READ_ONLY while it holds. */
+  readOnly(): boolean;
+}
+
 /** Answers `ServiceRequest` and `OpForward` requests. */
 export class RequestRouter {
   private readonly handlers = new Map<string, PartitionHandler>();
 
-  constructor(private readonly deps: RoutingDeps) {}
+  constructor(private readonly deps: RequestRouterDeps) {}
 
   /** Make `handler` reachable. Throws FLO_CONFIG_INVALID for a name taken twice. */
   register(handler: PartitionHandler): void {
@@ -106,6 +99,9 @@ export class RequestRouter {
   }
 
   private async run(handler: PartitionHandler, from: Address | undefined, request: ServiceRequest): Promise<ServiceResponse> {
+    if (this.deps.readOnly() && (handler.isWrite?.(request) ?? true)) {
+      return this.failure(request.opId, new FlotillaError('FLO_READ_ONLY', `${request.service} write on partition ${request.partition}: this node is on the minority side`));
+    }
     try {
       const payload = await handler.handle(request, from);
       return payload === undefined ? { type: 'ServiceResponse', opId: request.opId, ok: true } : { type: 'ServiceResponse', opId: request.opId, ok: true, payload };
@@ -147,8 +143,7 @@ export interface RoutingClientDeps extends RoutingDeps {
   local(request: ServiceRequest): Promise<ServiceResponse>;
   /** A peer knows table `version`: fetch it if newer. */
   observeTableVersion(version: number): void;
-  now(): Millis;
-  sleep(ms: number): Promise<void>;
+  readonly timers: Timers;
   /** True once the node is stopping: retries end with FLO_NODE_STOPPED. */
   stopped(): boolean;
 }
@@ -168,18 +163,21 @@ export class RoutingClient {
   /**
    * Run `payload` on the owner of `partition` through `service`; resolves with the reply
    * payload. Retries NOT_OWNER, NO_OWNER and retryable transport errors (with backoff,
-   * following newer owner hints) for up to `opTimeoutMs` / `attemptsMax`; then rejects
-   * with FLO_TIMEOUT (details name the last error). A non-retryable error rejects at once.
+   * following newer owner hints) until the caller's deadline (default `opTimeoutMs` from
+   * now) or `attemptsMax`; then rejects with FLO_TIMEOUT (details name the last error). A
+   * non-retryable error, and FLO_READ_ONLY (the owner's side lacks quorum: retrying within
+   * one call does not help), reject at once.
    */
-  async call(service: string, partition: number, payload: Uint8Array, forward = false): Promise<Uint8Array | undefined> {
-    const { config } = this.deps;
-    const deadline = this.deps.now() + config.opTimeoutMs;
+  async call(service: string, partition: number, payload: Uint8Array, options: RouteOptions = {}): Promise<Uint8Array | undefined> {
+    const { config, timers } = this.deps;
+    const forward = options.forward ?? false;
+    const deadline = options.deadline ?? timers.now() + config.opTimeoutMs;
     let hint: Target | undefined;
     let lastError: FlotillaError | undefined;
     let backoff = config.backoffInitialMs;
     for (let attempt = 0; attempt < config.attemptsMax; attempt++) {
       if (this.deps.stopped()) throw new FlotillaError('FLO_NODE_STOPPED', `${service} operation on partition ${partition}`);
-      const remaining = deadline - this.deps.now();
+      const remaining = deadline - timers.now();
       if (remaining <= 0) break;
       const target = hint ?? this.ownerTarget(partition);
       hint = undefined;
@@ -187,10 +185,10 @@ export class RoutingClient {
       const outcome = await this.attempt(target, request, Math.min(remaining, config.attemptTimeoutMs));
       if (outcome.ok) return outcome.payload;
       lastError = outcome.error;
-      if (!lastError.retryable) throw lastError;
+      if (!lastError.retryable || lastError.code === 'FLO_READ_ONLY') throw lastError;
       hint = outcome.hint;
       if (hint !== undefined && attempt === 0) continue;
-      await this.deps.sleep(Math.min(backoff, Math.max(0, deadline - this.deps.now())));
+      await sleep(timers, Math.min(backoff, Math.max(0, deadline - timers.now())));
       backoff = Math.min(config.backoffMaxMs, Math.max(1, backoff * 2));
     }
     throw new FlotillaError('FLO_TIMEOUT', `${service} operation on partition ${partition} did not complete`, {

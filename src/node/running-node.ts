@@ -1,5 +1,5 @@
 /**
- * The running node behind `FlotillaNode`: owns the membership machine, the driver, the
+ * The running node behind the `FlotillaNode` interface: owns the membership machine, the driver, the
  * hosted services and the transport, answers queries from the machine, turns health
  * checks into the `health` tag, and runs the lifecycle (join, graceful leave in bounded
  * phases, immediate stop).
@@ -12,13 +12,14 @@ import type { SwimMachine } from '../membership/swim.js';
 import type { ClusterTransport, TransportStats } from '../transport/transport.js';
 import { waitBounded } from './bounded-wait.js';
 import type { NodeDriver } from './driver.js';
-import type { FlotillaNode, NodeKv, NodeMigrations, NodeQuorum, NodeState, NodeStats } from './flotilla-node.js';
+import type { FlotillaNode, NodeKv, NodeMigrations, NodeQuorum, NodeState, NodeStats } from './node-api.js';
 import { HEALTH_TAG, HealthChecks, overallStatus, worstOf, type HealthCheck, type NodeHealthReport } from './health.js';
 import type { NodeConfig } from './node-config.js';
 import { NodeEventStream } from './node-events.js';
 import { logMembershipEvent } from './node-logger.js';
-import type { PartitionService } from './partition-service.js';
-import type { EntityService, EntityServiceStats } from './entity-service.js';
+import type { EntityService, EntityServiceStats } from '../entities/entity-service.js';
+import type { KvService } from '../grid/kv-service.js';
+import type { Sharding } from '../sharding/sharding.js';
 import type { AnyEntityDefinition } from '../entities/definition.js';
 import type { EntityRef } from '../entities/ref.js';
 import type { ActiveEntity, ActiveEntityCount } from '../entities/runtime.js';
@@ -31,7 +32,10 @@ export interface NodeParts {
   readonly machine: SwimMachine;
   readonly transport: ClusterTransport;
   readonly services: ServiceHost;
-  readonly partitions: PartitionService | undefined;
+  /** The sharding layer, unless the node was started with `partitions: false`. */
+  readonly sharding: Sharding | undefined;
+  /** The KV store, a service of the sharding layer. */
+  readonly kv: KvService | undefined;
   /** The entity service, when the node hosts entities. */
   readonly entities?: EntityService | undefined;
   readonly logger: NodeLogger;
@@ -42,7 +46,7 @@ export interface NodeParts {
 }
 
 /** A running node. Create with `startNode`. */
-export class NodeHandle implements FlotillaNode {
+export class RunningNode implements FlotillaNode {
   readonly nodeId: NodeId;
   readonly address: Address;
   readonly clusterId: string;
@@ -164,15 +168,25 @@ export class NodeHandle implements FlotillaNode {
   }
 
   partitionTable(): PartitionTableData | undefined {
-    return this.parts.partitions?.table();
+    return this.parts.sharding?.table();
   }
 
   migrations(): NodeMigrations {
-    return this.parts.partitions?.migrations() ?? { inFlight: [], recent: [] };
+    return this.parts.sharding?.migrations() ?? { inFlight: [], recent: [] };
   }
 
   get kv(): NodeKv | undefined {
-    return this.parts.partitions;
+    return this.parts.kv;
+  }
+
+  /** The sharding layer (not part of `FlotillaNode`: for the admin API and tests). */
+  get sharding(): Sharding | undefined {
+    return this.parts.sharding;
+  }
+
+  /** The KV service with its local store (not part of `FlotillaNode`: for the admin API and tests). */
+  get kvService(): KvService | undefined {
+    return this.parts.kv;
   }
 
   entity<D extends AnyEntityDefinition>(definition: D, id: string): EntityRef<D> {

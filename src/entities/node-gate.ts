@@ -6,12 +6,12 @@
  * moves the epoch on.
  */
 import { FlotillaError, isFlotillaError } from '../core/errors.js';
-import { withTimeout } from './bounded-wait.js';
+import type { Logger as NodeLogger } from '../core/logger.js';
 import type { NodeId } from '../core/model.js';
-import type { PartitionGate } from '../entities/partition-gate.js';
+import { withDeadline, type Timers } from '../core/timers.js';
 import type { PartitionTableReader } from '../partitions/coordinator.js';
 import type { Storage } from '../storage/storage.js';
-import type { NodeLogger } from './service.js';
+import type { PartitionGate } from './partition-gate.js';
 
 /** What the gate needs from the node. */
 export interface EntityGateDeps {
@@ -20,6 +20,8 @@ export interface EntityGateDeps {
   readonly logger: NodeLogger;
   /** How long a call waits for a claim, ms; then FLO_TIMEOUT. */
   readonly claimWaitMs: number;
+  /** The host's timers (known once the service starts). */
+  timers(): Timers;
   table(): PartitionTableReader | undefined;
 }
 
@@ -105,7 +107,8 @@ export class NodeEntityGate implements PartitionGate {
   }
 
   private withDeadline(partition: number, done: Promise<number>): Promise<number> {
-    return withTimeout(done, this.deps.claimWaitMs, `claim of partition ${partition}`);
+    const timers = this.deps.timers();
+    return withDeadline(done, timers.now() + this.deps.claimWaitMs, timers, `claim of partition ${partition}`);
   }
 
 }

@@ -2,8 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { FlotillaError } from '../../src/core/errors.js';
 import { ClusterPartitionTable } from '../../src/partitions/partition-table.js';
 import type { Message, ServiceRequest, ServiceResponse } from '../../src/protocol/messages.js';
-import { resolveRoutingConfig } from '../../src/node/migration-config.js';
-import { RequestRouter, RoutingClient, type PartitionHandler } from '../../src/node/routing.js';
+import { resolveRoutingConfig } from '../../src/sharding/config.js';
+import { RequestRouter, RoutingClient } from '../../src/sharding/routing.js';
+import type { PartitionHandler } from '../../src/sharding/service.js';
+import { SteppedTimers } from '../fixtures/timers.js';
 
 /** A table of 4 partitions owned by `owners[p]`, at `version`. */
 function tableOf(owners: readonly string[], version: number): ClusterPartitionTable {
@@ -32,9 +34,9 @@ function client(
   answer: (to: string, request: ServiceRequest) => ServiceResponse | Error,
   onSleep: (count: number) => void = () => undefined,
 ) {
-  let now = 1_000;
+  const timers = new SteppedTimers(1_000, onSleep);
   const sent: string[] = [];
-  const slept: number[] = [];
+  const slept = timers.waits;
   const observed: number[] = [];
   const c = new RoutingClient({
     self,
@@ -43,7 +45,7 @@ function client(
     addressOf: (id) => `${id}:1`,
     request: (to: string, message: Message) => {
       sent.push(to);
-      now += 1;
+      timers.time += 1;
       const reply = answer(to, message as ServiceRequest);
       return reply instanceof Error ? Promise.reject(reply) : Promise.resolve(reply);
     },
@@ -52,13 +54,7 @@ function client(
       return Promise.resolve(ok(request.opId, new Uint8Array([7])));
     },
     observeTableVersion: (v) => observed.push(v),
-    now: () => now,
-    sleep: (ms) => {
-      slept.push(ms);
-      onSleep(slept.length);
-      now += ms;
-      return Promise.resolve();
-    },
+    timers,
     stopped: () => false,
   });
   return { c, sent, slept, observed };
@@ -133,7 +129,7 @@ describe('RequestRouter', () => {
   const echo: PartitionHandler = { service: 'kv', ownerOnly: true, handle: (r) => Promise.resolve(r.payload) };
   const request = (partition: number, forward = false): ServiceRequest => ({ type: 'ServiceRequest', service: 'kv', partition, opId: 'o1', forward, payload: new Uint8Array([3]) });
 
-  function router(self: string, forwards: Message[] = []): RequestRouter {
+  function router(self: string, forwards: Message[] = [], readOnly = false): RequestRouter {
     const table = tableOf(['a', 'b', 'c', 'a'], 9);
     const r = new RequestRouter({
       self,
@@ -144,6 +140,7 @@ describe('RequestRouter', () => {
         forwards.push(message);
         return Promise.resolve(ok('o1', new Uint8Array([4])));
       },
+      readOnly: () => readOnly,
     });
     r.register(echo);
     return r;
@@ -175,4 +172,25 @@ describe('RequestRouter', () => {
     expect((again[0] as { op: Uint8Array }).op).toEqual((first as { op: Uint8Array }).op);
     expect(await router('a').serveForward('c:1', again[0] as never)).toEqual(ok('o1', new Uint8Array([3])));
   });
+
+  it('refuses writes with FLO_READ_ONLY while the node lacks quorum, and lets reads through', async () => {
+    const r = router('a', [], true);
+    const refused = await r.serve('x:1', request(0));
+    expect(refused).toMatchObject({ ok: false, errorCode: 'FLO_READ_ONLY' });
+    r.register({ service: 'reads', ownerOnly: true, isWrite: () => false, handle: (req) => Promise.resolve(req.payload) });
+    const read = await r.serve('x:1', { ...request(0), service: 'reads' });
+    expect(read).toEqual(ok('o1', new Uint8Array([3])));
+    expect(await router('a', [], false).serve('x:1', request(0))).toEqual(ok('o1', new Uint8Array([3])));
+  });
 });
+
+describe('RoutingClient and the read-only verdict', () => {
+  it('fails a write refused as read-only at once, without retrying', async () => {
+    const table = tableOf(['a', 'b', 'c', 'a'], 5);
+    const t = client('a', () => table, (_to, r) => ({ type: 'ServiceResponse', opId: r.opId, ok: false, errorCode: 'FLO_READ_ONLY', tableVersion: 5 }));
+    await expect(t.c.call('kv', 1, new Uint8Array())).rejects.toMatchObject({ code: 'FLO_READ_ONLY', retryable: true });
+    expect(t.sent).toEqual(['b:1']);
+    expect(t.slept).toEqual([]);
+  });
+});
+

@@ -19,7 +19,7 @@ import {
   KV_KEY_BYTES_MAX,
   type KvChange,
   type KvOp,
-} from '../../src/node/kv-codec.js';
+} from '../../src/grid/kv-codec.js';
 
 const version = { millis: 1_700_000_000_000, counter: 3, node: 'n1' };
 

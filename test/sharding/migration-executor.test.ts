@@ -2,12 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { FlotillaError } from '../../src/core/errors.js';
 import type { MigrationInfo } from '../../src/partitions/coordinator-events.js';
 import type { Message, MigrateData } from '../../src/protocol/messages.js';
-import { encodeValue, type KvChange } from '../../src/node/kv-codec.js';
-import { KvStore } from '../../src/node/kv-store.js';
-import { resolveMigrationConfig } from '../../src/node/migration-config.js';
-import { MigrationExecutor } from '../../src/node/migration-executor.js';
-import { IncomingMigration } from '../../src/node/migration-incoming.js';
-import type { ParticipantRole } from '../../src/node/participant.js';
+import { encodeValue, type KvChange } from '../../src/grid/kv-codec.js';
+import { KvStore } from '../../src/grid/kv-store.js';
+import { resolveMigrationConfig } from '../../src/sharding/config.js';
+import { MigrationExecutor } from '../../src/sharding/migration-executor.js';
+import { IncomingMigration } from '../../src/sharding/migration-incoming.js';
+import type { ParticipantRole } from '../../src/sharding/participant.js';
 import type { NodeLogger } from '../../src/node/service.js';
 
 const P = 5;

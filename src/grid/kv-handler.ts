@@ -12,6 +12,7 @@ import { partitionOf } from '../core/partition.js';
 import type { PartitionTableReader } from '../partitions/coordinator.js';
 import type { Message, ServiceRequest } from '../protocol/messages.js';
 import {
+  isWriteOp,
   decodeOp,
   decodeReplication,
   encodeReplication,
@@ -20,15 +21,16 @@ import {
   type KvVersion,
 } from './kv-codec.js';
 import { KV_SERVICE, type KvStore } from './kv-store.js';
-import type { KvConfig } from './migration-config.js';
-import { remoteError } from './migration-outgoing.js';
-import type { ParticipantRole } from './participant.js';
-import { peerError, type PartitionHandler } from './routing.js';
+import type { KvConfig } from './kv-config.js';
+import { remoteError } from '../sharding/migration-outgoing.js';
+import type { ParticipantRole } from '../sharding/participant.js';
+import { peerError } from '../sharding/routing.js';
+import type { PartitionHandler } from '../sharding/service.js';
 
 /** Service name of owner-to-backup replication. */
 export const KV_REPLICA_SERVICE = 'kv.replica';
 
-/** What the KV handlers need from the partition service. */
+/** What the KV handlers need from the sharding layer. */
 export interface KvHandlerDeps {
   readonly self: NodeId;
   readonly store: KvStore;
@@ -46,6 +48,8 @@ export interface KvHandlerDeps {
 /** Counters of the KV handlers. */
 export interface KvCounters {
   writes: number;
+  /** Writes refused because the stored version was newer than the owner's clock. */
+  writesRefused: number;
   reads: number;
   replicated: number;
   replicasRefused: number;
@@ -53,19 +57,22 @@ export interface KvCounters {
 
 /** The owner-side `kv` handler and the backup-side `kv.replica` handler. */
 export class KvHandlers {
-  readonly counters: KvCounters = { writes: 0, reads: 0, replicated: 0, replicasRefused: 0 };
+  readonly counters: KvCounters = { writes: 0, writesRefused: 0, reads: 0, replicated: 0, replicasRefused: 0 };
   private replicaSeq = 0;
 
   constructor(private readonly deps: KvHandlerDeps) {}
 
   /** The handler of client operations, run on the owner. */
   owner(): PartitionHandler {
-    return { service: KV_SERVICE, ownerOnly: true, handle: (request) => this.onOwner(request) };
+    return { service: KV_SERVICE, ownerOnly: true, isWrite: (request) => isWriteOp(request.payload), handle: (request) => this.onOwner(request) };
   }
 
-  /** The handler of replicated changes, run on backups. */
+  /**
+   * The handler of replicated changes, run on backups. Not a write for the read-only
+   * check: the owner decided, and the owner is where quorum is checked.
+   */
   replica(): PartitionHandler {
-    return { service: KV_REPLICA_SERVICE, ownerOnly: false, handle: (request) => this.onReplica(request) };
+    return { service: KV_REPLICA_SERVICE, ownerOnly: false, isWrite: () => false, handle: (request) => this.onReplica(request) };
   }
 
   private onOwner(request: ServiceRequest): Promise<Uint8Array | undefined> {
@@ -88,10 +95,18 @@ export class KvHandlers {
     }
   }
 
-  /** Apply, then wait for sealed migrations and backups. The apply and the sends happen before any await. */
+  /**
+   * Apply, then wait for sealed migrations and backups. The apply and the sends happen
+   * before any await. A change the store refuses (it holds a newer version, written by a
+   * node whose clock runs ahead of this one beyond the drift bound) is an error to the
+   * caller, never an acknowledgement.
+   */
   private async write(partition: number, change: KvChange): Promise<void> {
+    if (!this.deps.store.apply(partition, change)) {
+      this.counters.writesRefused++;
+      throw new FlotillaError('FLO_HLC_DRIFT', `${change.key}: the stored version is newer than this node's clock`, { partition });
+    }
     this.counters.writes++;
-    this.deps.store.apply(partition, change);
     const flushed = this.deps.flushSealed(partition);
     const replicated = this.replicate(partition, change);
     await Promise.all([flushed, replicated]);

@@ -7,11 +7,12 @@
  * entities on demand. A cancelled move unseals.
  */
 import type { NodeId } from '../core/model.js';
-import type { EntityRuntime } from '../entities/runtime.js';
-import type { NodeEntityGate } from './entity-gate.js';
-import { ENTITY_SERVICE } from './entity-codec.js';
-import type { MigrationParticipant, ParticipantRole, ParticipantSide } from './participant.js';
-import type { NodeLogger } from './service.js';
+import type { Logger as NodeLogger } from '../core/logger.js';
+import type { Timers } from '../core/timers.js';
+import type { MigrationParticipant, ParticipantRole, ParticipantSide } from '../sharding/participant.js';
+import { ENTITY_SERVICE } from './call-codec.js';
+import type { NodeEntityGate } from './node-gate.js';
+import type { EntityRuntime } from './runtime.js';
 
 /** What the participant needs. */
 export interface EntityParticipantDeps {
@@ -20,6 +21,8 @@ export interface EntityParticipantDeps {
   readonly logger: NodeLogger;
   /** Longest wait for running calls before a sealed partition's activations are dropped, ms. */
   readonly passivateWaitMs: number;
+  /** The host's timers (known once the service starts). */
+  timers(): Timers;
   runtime(): EntityRuntime | undefined;
   /** Whether this node is the source of an in-flight migration moving `partition`'s ownership. */
   movingOwnerOut(partition: number): boolean;
@@ -99,13 +102,13 @@ export class EntityParticipant implements MigrationParticipant {
   private async passivate(partition: number): Promise<void> {
     const runtime = this.deps.runtime();
     if (runtime === undefined) return;
-    let timer: NodeJS.Timeout | undefined;
+    const timers = this.deps.timers();
+    let timer: { cancel(): void } | undefined;
     const timeout = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), this.deps.passivateWaitMs);
-      timer.unref();
+      timer = timers.at(timers.now() + this.deps.passivateWaitMs, () => resolve('timeout'));
     });
     const outcome = await Promise.race([runtime.passivatePartition(partition), timeout]);
-    clearTimeout(timer);
+    timer?.cancel();
     if (outcome !== 'timeout') {
       this.stats.passivated += outcome;
     } else {

@@ -17,7 +17,7 @@ import {
   type KvEntry,
   type KvVersion,
 } from './kv-codec.js';
-import { MIGRATION_CHUNK_BYTES_MAX, type MigrationParticipant, type ParticipantRole, type ParticipantSide } from './participant.js';
+import { MIGRATION_CHUNK_BYTES_MAX, type MigrationParticipant, type ParticipantRole, type ParticipantSide } from '../sharding/participant.js';
 
 /** Name the KV store carries in `MigrateData.service` and `ServiceRequest.service`. */
 export const KV_SERVICE = 'kv';

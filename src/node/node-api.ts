@@ -9,19 +9,19 @@ import type { QuorumState } from '../membership/quorum-detector.js';
 import type { SwimStats } from '../membership/stats.js';
 import type { MigrationRecord, MigrationTotals } from '../partitions/migration-history.js';
 import type { TransportStats } from '../transport/transport.js';
-import type { PartitionService } from './partition-service.js';
+import type { KvService } from '../grid/kv-service.js';
 import type { AnyEntityDefinition } from '../entities/definition.js';
 import type { EntityRef } from '../entities/ref.js';
 import type { ActiveEntity, ActiveEntityCount } from '../entities/runtime.js';
 import type { DriverStats } from './driver-stats.js';
-import type { EntityServiceStats } from './entity-service.js';
+import type { EntityServiceStats } from '../entities/entity-service.js';
 import type { HealthCheck, HealthStatus, NodeHealthReport } from './health.js';
 import type { NodeEvents } from './node-events.js';
 
 /** Where a node is in its life. */
 export type NodeState = 'joining' | 'running' | 'leaving' | 'stopped';
 
-/** Migrations this node runs or takes part in (from the partition service). */
+/** Migrations this node runs or takes part in (from the sharding layer). */
 export interface NodeMigrations {
   readonly inFlight: readonly MigrationRecord[];
   /** Most recently finished first, bounded. */
@@ -30,8 +30,8 @@ export interface NodeMigrations {
   readonly totals?: MigrationTotals;
 }
 
-/** The partition service's key/value API: each call is routed to the key's owner. */
-export type NodeKv = Pick<PartitionService, 'kvPut' | 'kvGet' | 'kvDelete' | 'kvSize'>;
+/** The key/value store's API: each call is routed to the key's owner. */
+export type NodeKv = Pick<KvService, 'kvPut' | 'kvGet' | 'kvDelete' | 'kvSize'>;
 
 /** The quorum verdict with the numbers behind it. */
 export interface NodeQuorum extends QuorumState {

@@ -12,10 +12,10 @@ import { FlotillaError, isFlotillaError } from '../core/errors.js';
 import type { MigrationInfo, MigrationSide, TableChangedEvent } from '../partitions/coordinator-events.js';
 import type { Message, MigrateData, ServiceResponse } from '../protocol/messages.js';
 import { IncomingMigration } from './migration-incoming.js';
-import type { MigrationConfig } from './migration-config.js';
+import type { MigrationConfig } from './config.js';
 import { OutgoingMigration } from './migration-outgoing.js';
 import type { MigrationParticipant, ParticipantRole } from './participant.js';
-import type { NodeLogger } from './service.js';
+import type { Logger as NodeLogger } from '../core/logger.js';
 
 /** What the executor needs from the partition service. */
 export interface ExecutorDeps {

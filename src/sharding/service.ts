@@ -1,0 +1,107 @@
+/**
+ * What a partitioned service is to the sharding layer, and what the layer gives it. A
+ * service registers once (`Sharding.register`) with its request handlers and, when it
+ * keeps partition data, a migration participant; the layer routes requests to the
+ * partition's owner, enforces the minority's read-only verdict on writes, moves the
+ * participant's data with migrations and merges it after a split. The service reaches
+ * the rest of the cluster only through its `ShardContext`.
+ */
+import type { Millis } from '../core/clock.js';
+import type { Logger } from '../core/logger.js';
+import type { Transmit } from '../core/machine.js';
+import type { Address, MembersViewData, NodeId } from '../core/model.js';
+import type { Timers } from '../core/timers.js';
+import type { PartitionTableReader } from '../partitions/coordinator.js';
+import type { Message, ServiceRequest } from '../protocol/messages.js';
+import type { MigrationParticipant, ParticipantRole } from './participant.js';
+
+/** A request handler reachable through `ServiceRequest.service`. */
+export interface PartitionHandler {
+  /** `ServiceRequest.service` it answers (unique across every registered service). */
+  readonly service: string;
+  /** Whether only the partition's owner may run it (others answer NOT_OWNER or forward). */
+  readonly ownerOnly: boolean;
+  /**
+   * Whether `request` changes state. A node without quorum refuses those with
+   * FLO_READ_ONLY before `handle` runs. Absent: every request is a write. A service
+   * that only learns while running whether it writes (entities) answers false here and
+   * asks `ShardContext.readOnly()` at its write.
+   */
+  isWrite?(request: ServiceRequest): boolean;
+  /**
+   * Run one request; resolves with the reply payload. Must do its local state change
+   * synchronously, before its first await, so no table change can slip between the
+   * router's ownership check and the change. Throws FlotillaError for expected failures.
+   */
+  handle(request: ServiceRequest, from: Address | undefined): Promise<Uint8Array | undefined>;
+}
+
+/** How one routed call runs. */
+export interface RouteOptions {
+  /**
+   * When the whole call must be over, in the host's time (`timers.now()`): every attempt,
+   * retry and backoff fits inside it; then FLO_TIMEOUT. Default: now + `routing.opTimeoutMs`.
+   */
+  readonly deadline?: Millis;
+  /** Ask a node that is not the owner to forward the call instead of answering NOT_OWNER. */
+  readonly forward?: boolean;
+}
+
+/** What the sharding layer gives each registered service once it starts. */
+export interface ShardContext {
+  readonly self: NodeId;
+  readonly logger: Logger;
+  /** The host's one clock and timer source. */
+  readonly timers: Timers;
+  readonly partitionCount: number;
+  /** The live partition table (cheap to read on every request). */
+  table(): PartitionTableReader;
+  /** This node's role for `partition` in the current table. */
+  roleOf(partition: number): ParticipantRole;
+  addressOf(nodeId: NodeId): Address | undefined;
+  /** Request/response to a peer (FLO_TIMEOUT, FLO_CONNECTION_FAILED, ... on failure). */
+  request(to: Address, message: Message, timeoutMs: number): Promise<Message>;
+  /** Run `payload` through `service` on the owner of `partition`, with retries until the deadline. */
+  route(service: string, partition: number, payload: Uint8Array, options?: RouteOptions): Promise<Uint8Array | undefined>;
+  /** Send the partition's captured changes to its sealed migrations; resolves once they have them. */
+  flushSealed(partition: number): Promise<void>;
+  /** A peer knows partition table `version`: fetch it if newer. */
+  observeTableVersion(version: number): void;
+  /** True while this node lacks quorum: writes must fail with FLO_READ_ONLY. */
+  readOnly(): boolean;
+  /** True while a migration moves `partition`'s ownership from this node to another. */
+  movingOwnerOut(partition: number): boolean;
+  /** True once the host is stopping. */
+  stopped(): boolean;
+}
+
+/** A partitioned service, as registered. */
+export interface PartitionedService {
+  /** Unique name (logs, metrics). */
+  readonly name: string;
+  /** Its request handlers. */
+  readonly handlers: readonly PartitionHandler[];
+  /** Set when the service keeps partition data: it then moves with migrations and merges after splits. */
+  readonly participant?: MigrationParticipant;
+  /** Called once when the layer starts, before any request reaches a handler. */
+  start?(ctx: ShardContext): void;
+  /** Called once when the layer stops, last started first. */
+  stop?(): Promise<void> | void;
+}
+
+/** What the node gives the sharding layer: its identity, the wire, the view and the clock. */
+export interface ShardingEnv {
+  readonly self: NodeId;
+  readonly logger: Logger;
+  readonly timers: Timers;
+  /** Fire-and-forget send; failures are the host's to count, never thrown. */
+  send(transmit: Transmit<Message>): void;
+  request(to: Address, message: Message, timeoutMs: number): Promise<Message>;
+  /** The master's members view as this node knows it. */
+  membersView(): MembersViewData;
+  addressOf(nodeId: NodeId): Address | undefined;
+  /** Ask the host for a turn soon: the layer has machine output to drain. */
+  wake(): void;
+  /** The quorum verdict: true on the minority side of a split. */
+  readOnly(): boolean;
+}

@@ -1,0 +1,388 @@
+/**
+ * The sharding layer: the one host of every partitioned service. It runs the partition
+ * coordinator machine (fed the master's members view and the partition messages, drained
+ * in the host's turns), the migration executor that moves the registered participants'
+ * data, the router that answers requests for owned partitions (NOT_OWNER hints,
+ * forwarding, the read-only verdict on writes), the routing client with one deadline per
+ * call, graceful drain and the split-brain merge handover. Services register once and
+ * reach the cluster through their `ShardContext`.
+ */
+import type { Millis } from '../core/clock.js';
+import { FlotillaError } from '../core/errors.js';
+import type { Transmit } from '../core/machine.js';
+import type { Address, MembersViewData, PartitionTableData } from '../core/model.js';
+import { sleep } from '../core/timers.js';
+import { resolveCoordinatorConfig, type CoordinatorConfig } from '../partitions/coordinator-config.js';
+import type { PartitionEvent } from '../partitions/coordinator-events.js';
+import { PartitionCoordinator, type CoordinatorStatus, type PartitionTableReader } from '../partitions/coordinator.js';
+import type { MigrationRecord, MigrationTotals } from '../partitions/migration-history.js';
+import { SERVICE_NAME_BYTES_MAX } from '../protocol/limits.js';
+import type { Message, MessageType } from '../protocol/messages.js';
+import { utf8ByteLength } from '../protocol/validate.js';
+import { resolveMigrationConfig, resolveRoutingConfig, type MigrationConfig, type RoutingConfig } from './config.js';
+import { PartitionDrain } from './migration-drain.js';
+import { MigrationExecutor, type ExecutorStatus } from './migration-executor.js';
+import type { MigrationParticipant, ParticipantRole } from './participant.js';
+import { RequestRouter, RoutingClient } from './routing.js';
+import type { PartitionedService, RouteOptions, ShardContext, ShardingEnv } from './service.js';
+import { MergeHandover } from './split-brain-merge.js';
+
+/** Most services one sharding layer hosts. */
+export const PARTITIONED_SERVICES_MAX = 32;
+
+/** One-way partition messages the layer takes. */
+export const SHARDING_MESSAGE_TYPES: readonly MessageType[] = ['PartitionTableUpdate', 'FetchPartitionTable', 'MigrateStart', 'MigrateReady', 'MigrateFinalize', 'MigrateCancel'];
+/** Requests the layer answers. */
+export const SHARDING_REQUEST_TYPES: readonly MessageType[] = ['ServiceRequest', 'OpForward', 'MigrateData'];
+
+/** How to build the layer. */
+export interface ShardingOptions {
+  /** Partition layout and coordinator timings (overrides of `DEFAULT_COORDINATOR_CONFIG`). */
+  readonly partitions?: Partial<CoordinatorConfig>;
+  readonly migration?: Partial<MigrationConfig>;
+  readonly routing?: Partial<RoutingConfig>;
+}
+
+/** A snapshot for the admin API and tests. */
+export interface ShardingStatus {
+  readonly coordinator: CoordinatorStatus;
+  readonly executor: ExecutorStatus;
+}
+
+/** This side of a healed split is merging into another cluster. */
+export interface MergeNotice {
+  readonly previousMaster: string;
+  readonly previousMembers: number;
+  readonly targetMaster: string;
+  readonly targetMembers: number;
+}
+
+/** Everything that exists once the layer has started (rebuilt by a merge). */
+interface Running {
+  readonly coordinator: PartitionCoordinator;
+  readonly executor: MigrationExecutor;
+  readonly router: RequestRouter;
+  readonly client: RoutingClient;
+  readonly drain: PartitionDrain;
+}
+
+/** The partitioned-service host of one node. */
+export class Sharding {
+  readonly config: CoordinatorConfig;
+  private readonly migrationConfig: MigrationConfig;
+  private readonly routingConfig: RoutingConfig;
+  private readonly services: PartitionedService[] = [];
+  private env: ShardingEnv | undefined;
+  private running: Running | undefined;
+  private handover: MergeHandover | undefined;
+  private stopped = false;
+
+  /** @throws FlotillaError FLO_CONFIG_INVALID on a bad config. */
+  constructor(options: ShardingOptions = {}) {
+    this.config = resolveCoordinatorConfig(options.partitions);
+    this.migrationConfig = resolveMigrationConfig(options.migration);
+    this.routingConfig = resolveRoutingConfig(options.routing);
+  }
+
+  /**
+   * Host `service` (before `start`). Every node of a cluster must register the same
+   * services. @throws FlotillaError FLO_CONFIG_INVALID for a duplicate or invalid name,
+   * a handler name taken twice, or a registration after start.
+   */
+  register(service: PartitionedService): void {
+    if (this.env !== undefined) throw new FlotillaError('FLO_CONFIG_INVALID', `service ${service.name} registered after the sharding layer started`);
+    if (this.services.length >= PARTITIONED_SERVICES_MAX) throw new FlotillaError('FLO_CONFIG_INVALID', `at most ${PARTITIONED_SERVICES_MAX} partitioned services`);
+    if (this.services.some((s) => s.name === service.name)) throw new FlotillaError('FLO_CONFIG_INVALID', `two partitioned services are named ${service.name}`);
+    const handlerNames = new Set(this.services.flatMap((s) => s.handlers.map((h) => h.service)));
+    for (const h of service.handlers) {
+      if (handlerNames.has(h.service)) throw new FlotillaError('FLO_CONFIG_INVALID', `two handlers for service ${h.service}`);
+      handlerNames.add(h.service);
+    }
+    const name = service.participant?.name;
+    if (name !== undefined) {
+      const bytes = utf8ByteLength(name);
+      if (bytes < 1 || bytes > SERVICE_NAME_BYTES_MAX || this.participants().some((p) => p.name === name)) {
+        throw new FlotillaError('FLO_CONFIG_INVALID', `participant names must be unique, 1..${SERVICE_NAME_BYTES_MAX} bytes: ${name}`);
+      }
+    }
+    this.services.push(service);
+  }
+
+  /** Starts the layer and every registered service, in registration order. */
+  start(env: ShardingEnv): void {
+    if (this.env !== undefined) return;
+    this.env = env;
+    this.running = this.build(env);
+    const context = this.context(env);
+    for (const service of this.services) service.start?.(context);
+    const view = env.membersView();
+    if (view.version > 0) this.running.coordinator.onMembersView(view, env.timers.now());
+  }
+
+  // -------------------------------------------------------------------------------------
+  // Inputs from the host
+  // -------------------------------------------------------------------------------------
+
+  /** A partition message from a peer. */
+  handle(from: Address, message: Message): void {
+    const r = this.live();
+    if (r === undefined) return;
+    r.coordinator.handle(from, message, this.env!.timers.now());
+  }
+
+  /** A new members view from the master. */
+  onMembersView(view: MembersViewData): void {
+    this.live()?.coordinator.onMembersView(view, this.env!.timers.now());
+  }
+
+  /** A request from a peer; the returned message is the reply. */
+  answer(from: Address, message: Message): Promise<Message> {
+    const r = this.live();
+    if (r === undefined) return Promise.reject(new FlotillaError('FLO_NODE_STOPPED', 'sharding layer is not running'));
+    switch (message.type) {
+      case 'ServiceRequest':
+        return r.router.serve(from, message);
+      case 'OpForward':
+        return r.router.serveForward(from, message);
+      case 'MigrateData':
+        return Promise.resolve(r.executor.onData(from, message));
+      default:
+        return Promise.reject(new FlotillaError('FLO_INVALID_ARGUMENT', `the sharding layer does not answer ${message.type}`));
+    }
+  }
+
+  /**
+   * One host turn: tick the coordinator when due, then drain what it wants sent and
+   * what happened (events drive the executor). Returns the coordinator's next deadline.
+   */
+  turn(now: Millis): Millis | undefined {
+    const r = this.live();
+    if (r === undefined) return undefined;
+    const due = r.coordinator.nextDeadline();
+    if (due !== undefined && now >= due) r.coordinator.tick(now);
+    // Executor reactions may feed the coordinator again; loop until both are quiet.
+    let round = 0;
+    for (; round < DRAIN_ROUNDS_MAX; round++) {
+      let moved = false;
+      for (let t: Transmit<Message> | undefined = r.coordinator.pollTransmit(); t !== undefined; t = r.coordinator.pollTransmit()) {
+        this.env!.send(t);
+        moved = true;
+      }
+      for (let e = r.coordinator.pollEvent(); e !== undefined; e = r.coordinator.pollEvent()) {
+        this.onPartitionEvent(r, e);
+        moved = true;
+      }
+      if (!moved) break;
+    }
+    if (round === DRAIN_ROUNDS_MAX) this.env!.wake();
+    r.drain.poke();
+    return r.coordinator.nextDeadline();
+  }
+
+  /**
+   * This node leaves its cluster for the winner of a healed split: partition state starts
+   * over (a fresh coordinator takes the winner's view and table), and the data it held is
+   * exported now and handed to the new owners once it has joined.
+   */
+  onMerge(notice: MergeNotice): void {
+    const r = this.live();
+    const env = this.env;
+    if (r === undefined || env === undefined) return;
+    env.logger.warn({ ...notice }, `merging into cluster of ${notice.targetMaster}: ${notice.previousMembers} members vs ${notice.targetMembers}`);
+    const oldTable = r.coordinator.table().toData();
+    r.executor.stop();
+    r.drain.stop();
+    this.running = this.build(env);
+    void this.mergeHandover(env).run(oldTable);
+    env.wake();
+  }
+
+  /** Hand every partition this node holds to the others (graceful leave); settles by `deadline`. */
+  async drain(deadline: Millis): Promise<void> {
+    const r = this.live();
+    if (r !== undefined) await r.drain.run(deadline);
+  }
+
+  /** Stops the layer, then the services, last registered first. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.running?.executor.stop();
+    this.running?.drain.stop();
+    for (const service of [...this.services].reverse()) await service.stop?.();
+  }
+
+  // -------------------------------------------------------------------------------------
+  // Calls and queries
+  // -------------------------------------------------------------------------------------
+
+  /** Run `payload` through `service` on the owner of `partition`; one deadline for the whole call. */
+  route(service: string, partition: number, payload: Uint8Array, options?: RouteOptions): Promise<Uint8Array | undefined> {
+    const r = this.live();
+    if (r === undefined) return Promise.reject(new FlotillaError('FLO_NODE_STOPPED', 'sharding layer is not running'));
+    return r.client.call(service, partition, payload, options);
+  }
+
+  /** The newest partition table this node has, or undefined before the first one. */
+  table(): PartitionTableData | undefined {
+    const table = this.running?.coordinator.table();
+    return table === undefined || table.version === 0 ? undefined : table.toData();
+  }
+
+  /** The live partition table (cheap to read on every request), or undefined before `start`. */
+  tableReader(): PartitionTableReader | undefined {
+    return this.stopped ? undefined : this.running?.coordinator.table();
+  }
+
+  /** Migrations in flight here (as master, source or destination), recently finished ones, and totals since start. */
+  migrations(): { inFlight: MigrationRecord[]; recent: MigrationRecord[]; totals?: MigrationTotals } {
+    const coordinator = this.running?.coordinator;
+    const all = coordinator?.migrations() ?? [];
+    const lists = { inFlight: all.filter((m) => m.state !== 'finished'), recent: all.filter((m) => m.state === 'finished') };
+    return coordinator === undefined ? lists : { ...lists, totals: coordinator.migrationTotals() };
+  }
+
+  /** Coordinator and executor counters. Throws FLO_NODE_STOPPED before `start`. */
+  status(): ShardingStatus {
+    const r = this.live();
+    if (r === undefined) throw new FlotillaError('FLO_NODE_STOPPED', 'sharding layer is not running');
+    return { coordinator: r.coordinator.status(), executor: r.executor.status() };
+  }
+
+  // -------------------------------------------------------------------------------------
+  // Plumbing
+  // -------------------------------------------------------------------------------------
+
+  private live(): Running | undefined {
+    return this.stopped ? undefined : this.running;
+  }
+
+  private participants(): MigrationParticipant[] {
+    return this.services.flatMap((s) => (s.participant === undefined ? [] : [s.participant]));
+  }
+
+  /** A fresh coordinator, executor, router and client. */
+  private build(env: ShardingEnv): Running {
+    const { timers } = env;
+    const coordinator = new PartitionCoordinator({ self: env.self, config: this.config, now: timers.now() });
+    const table = (): PartitionTableReader => coordinator.table();
+    const request = (to: Address, message: Message, timeoutMs: number): Promise<Message> => env.request(to, message, timeoutMs);
+    const observeTableVersion = (version: number): void => {
+      coordinator.observeTableVersion(version, timers.now());
+      env.wake();
+    };
+    const afterCoordinator = (input: () => unknown): void => {
+      if (this.stopped) return;
+      input();
+      env.wake();
+    };
+    const executor = new MigrationExecutor({
+      self: env.self,
+      participants: this.participants(),
+      config: this.migrationConfig,
+      logger: env.logger,
+      request,
+      addressOf: (id) => env.addressOf(id),
+      roleOf: (p) => roleIn(coordinator.table(), p, env.self),
+      ready: (id, lastSeq) => afterCoordinator(() => coordinator.localMigrationReady(id, lastSeq, timers.now())),
+      failed: (id, reason) => afterCoordinator(() => coordinator.localMigrationFailed(id, reason, timers.now())),
+      sleep: (ms) => sleep(timers, ms),
+    });
+    const routingDeps = { self: env.self, config: this.routingConfig, table, addressOf: (id: string) => env.addressOf(id), request };
+    const router = new RequestRouter({ ...routingDeps, readOnly: () => env.readOnly() });
+    for (const service of this.services) for (const handler of service.handlers) router.register(handler);
+    for (const handler of this.mergeHandover(env).handlers()) router.register(handler);
+    const client = new RoutingClient({
+      ...routingDeps,
+      local: (req) => router.serve(undefined, req),
+      observeTableVersion,
+      timers,
+      stopped: () => this.stopped,
+    });
+    const drain = new PartitionDrain({ env, table, busy: () => executor.status().outgoing > 0 });
+    return { coordinator, executor, router, client, drain };
+  }
+
+  /** What services see; every call reaches the current parts, so it survives merge rebuilds. */
+  private context(env: ShardingEnv): ShardContext {
+    const parts = (): Running => {
+      const r = this.live();
+      if (r === undefined) throw new FlotillaError('FLO_NODE_STOPPED', 'sharding layer is not running');
+      return r;
+    };
+    return {
+      self: env.self,
+      logger: env.logger,
+      timers: env.timers,
+      partitionCount: this.config.partitionCount,
+      table: () => parts().coordinator.table(),
+      roleOf: (p) => roleIn(parts().coordinator.table(), p, env.self),
+      addressOf: (id) => env.addressOf(id),
+      request: (to, message, timeoutMs) => env.request(to, message, timeoutMs),
+      route: (service, partition, payload, options) => this.route(service, partition, payload, options),
+      flushSealed: (p) => parts().executor.flushSealed(p),
+      observeTableVersion: (v) => {
+        this.live()?.coordinator.observeTableVersion(v, env.timers.now());
+        env.wake();
+      },
+      readOnly: () => env.readOnly(),
+      movingOwnerOut: (p) => this.movingOwnerOut(p),
+      stopped: () => this.stopped,
+    };
+  }
+
+  private movingOwnerOut(partition: number): boolean {
+    const r = this.live();
+    const self = this.env?.self;
+    if (r === undefined || r.coordinator.table().owner(partition) !== self) return false;
+    return r.coordinator.migrations().some((m) => m.state !== 'finished' && m.partition === partition && m.role === 'owner' && m.destination !== self);
+  }
+
+  /** The merge handover (one per layer; it outlives the merge rebuilds). */
+  private mergeHandover(env: ShardingEnv): MergeHandover {
+    this.handover ??= new MergeHandover({
+      self: env.self,
+      participants: this.participants(),
+      logger: env.logger,
+      table: () => {
+        const r = this.live();
+        if (r === undefined) throw new FlotillaError('FLO_NODE_STOPPED', 'sharding layer is not running');
+        return r.coordinator.table();
+      },
+      joined: () => env.membersView().members.some((m) => m.nodeId === env.self),
+      call: (service, partition, payload) => this.route(service, partition, payload),
+      request: (to, message, timeoutMs) => env.request(to, message, timeoutMs),
+      addressOf: (id) => env.addressOf(id),
+      now: () => env.timers.now(),
+      sleep: (ms) => sleep(env.timers, ms),
+      stopped: () => this.stopped,
+    });
+    return this.handover;
+  }
+
+  private onPartitionEvent(r: Running, event: PartitionEvent): void {
+    switch (event.type) {
+      case 'TableChanged':
+        r.executor.onTableChanged(event);
+        return;
+      case 'MigrationStart':
+        r.executor.onStart(event.migration, event.localRole);
+        return;
+      case 'MigrationFinalize':
+        r.executor.onFinalize(event.migration, event.localRole);
+        return;
+      case 'MigrationCancel':
+        r.executor.onCancel(event.migration, event.localRole);
+        return;
+    }
+  }
+}
+
+/** Rounds of coordinator draining per turn; the executor's reactions rarely need a second. */
+const DRAIN_ROUNDS_MAX = 8;
+
+/** `self`'s role for `partition` in `table`. */
+export function roleIn(table: PartitionTableReader, partition: number, self: string): ParticipantRole {
+  if (table.owner(partition) === self) return 'owner';
+  return table.backups(partition).includes(self) ? 'backup' : 'none';
+}
