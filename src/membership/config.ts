@@ -163,9 +163,13 @@ export interface SwimConfig {
   /** A member removed from the view asks to rejoin at most this often. Default 2000. */
   readonly rejoinIntervalMinMs: number;
   /**
-   * Quorum: a node that sees fewer than half of the expected members alive for this long
-   * reports 'partitioned' and turns read-only. Default 30000 (the quorum detector's own
-   * default): long enough to ride out a rolling restart.
+   * Quorum: a node that sees no more than half of the expected members alive (suspects
+   * do not count) for this long reports 'partitioned' and turns read-only: every write
+   * of every partitioned service then fails with FLO_READ_ONLY. Unit: ms. Default 1000,
+   * one probe interval: the minority of a split refuses writes a few probe periods after
+   * the link goes down, before the majority's failure detector hands its partitions to
+   * new owners. Longer rides out brief mass suspicions (a long local pause) at the cost
+   * of a longer window in which both sides accept writes.
    */
   readonly quorumGraceMs: number;
   /**
@@ -252,7 +256,7 @@ export const DEFAULT_SWIM_CONFIG: SwimConfig = Object.freeze({
   admissionsPendingMax: 1024,
   explicitSuspicionIntervalMs: 5_000,
   rejoinIntervalMinMs: 2_000,
-  quorumGraceMs: 30_000,
+  quorumGraceMs: 1_000,
   quorumExpectedSizeMemoryMs: 300_000,
   membersMax: 16_384,
   transmitQueueMax: 8192,

@@ -1,10 +1,10 @@
 /**
- * Wires the quorum detector to SWIM: the live count is the members alive or suspect (this
- * node included); the expected size is the largest count seen recently, lowered at once
+ * Wires the quorum detector to SWIM: the live count is the members alive (this node
+ * included; a suspect does not answer probes, so it does not count); the expected size is the largest count seen recently, lowered at once
  * by graceful leaves and otherwise only after the count stayed lower for
  * `quorumExpectedSizeMemoryMs`. The master's view is not used for the expectation because
  * a minority side computes its own master, whose view shrinks with the split. The side
- * that still sees the view's oldest member holds the tie-breaker at exactly half.
+ * that still sees the view's oldest member alive holds the tie-breaker at exactly half.
  */
 import type { Millis } from '../core/clock.js';
 import type { MemberRecord, NodeId } from '../core/model.js';
@@ -90,8 +90,7 @@ export class QuorumWatch {
       this.tieBreakerId = oldest.nodeId;
       this.tieBreakerEntry = this.rt.members.get(oldest.nodeId);
     }
-    const state = this.tieBreakerEntry?.state;
-    return state === 'alive' || state === 'suspect';
+    return this.tieBreakerEntry?.state === 'alive';
   }
 
   /** An entry changed or was added (the only way a forgotten member comes back). */

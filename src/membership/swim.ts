@@ -364,7 +364,9 @@ export class SwimMachine implements SansIoMachine<Message, MembershipEvent> {
     if (this.phase === 'running' || this.phase === 'leaving') {
       this.coordinator.afterInput(now);
       for (; this.pendingGracefulLeaves > 0; this.pendingGracefulLeaves--) this.quorum.onGracefulLeave(now);
-      this.quorum.observe(this.rt.members.liveCount, this.quorum.holdsTieBreaker(), now);
+      // Only members answering probes count: a side that merely suspects the others is
+      // already cut off from them, and must stop writing before they fail over.
+      this.quorum.observe(this.rt.members.count('alive'), this.quorum.holdsTieBreaker(), now);
       this.dissemination.arm(now);
     }
     if (this.phase === 'leaving' && this.leaveTracker?.done(now) !== false) this.finishLeave();
