@@ -18,7 +18,8 @@ import type { EntityConfig } from './entity-config.js';
 import { EntityParticipant } from './entity-participant.js';
 import { NodeEntityGate } from './node-gate.js';
 import { makeEntityRef, type EntityRef } from './ref.js';
-import { CALL_LATENCY_BOUNDS_MS, EntityRuntime, type ActiveEntity, type ActiveEntityCount, type EntityRuntimeStats } from './runtime.js';
+import { EntityRuntime } from './runtime.js';
+import { CALL_LATENCY_BOUNDS_MS, type ActiveEntity, type ActiveEntityCount, type EntityRuntimeStats } from './runtime-stats.js';
 import { decodeValue, encodeValue } from './state-codec.js';
 
 /** How to build the entity service. */

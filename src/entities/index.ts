@@ -12,3 +12,4 @@ export * from './entity-config.js';
 export * from './call.js';
 export * from './partition-gate.js';
 export * from './runtime.js';
+export * from './runtime-stats.js';

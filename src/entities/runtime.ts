@@ -19,6 +19,7 @@ import { resolveEntityConfig, type EntityConfig } from './entity-config.js';
 import { buildRegistry, type EntityType } from './entity-type.js';
 import { StaticGate, type PartitionGate } from './partition-gate.js';
 import { makeEntityRef, type EntityRef } from './ref.js';
+import { newRuntimeStats, recordCall, type ActiveEntity, type ActiveEntityCount, type EntityRuntimeStats } from './runtime-stats.js';
 import { WriteBatcher } from './write-batcher.js';
 
 /** How to build a runtime. */
@@ -44,51 +45,10 @@ export interface EntityRuntimeOptions {
   readonly readOnly?: () => boolean;
 }
 
-/** One active entity, for introspection. */
-export interface ActiveEntity {
-  readonly type: string;
-  readonly id: string;
-  readonly partition: number;
-}
-
-/** Active entities per type and partition. */
-export interface ActiveEntityCount {
-  readonly type: string;
-  readonly partition: number;
-  readonly count: number;
-}
-
-/** Counters of the runtime. */
-export interface EntityRuntimeStats {
-  calls: number;
-  failedCalls: number;
-  activations: number;
-  passivations: number;
-  evictions: number;
-  loads: number;
-  writes: number;
-  reentrantCalls: number;
-  dedupedCalls: number;
-  /** Calls refused because the entity's mailbox was full (FLO_MAILBOX_FULL). */
-  mailboxRejections: number;
-  /** Saves refused by storage because a newer owner holds the partition (stale epoch). */
-  staleEpochWrites: number;
-  /** Every `invoke` by how it ended: `ok`, the error code, or `other` for an uncoded error. */
-  callOutcomes: Record<string, number>;
-  /** Calls by duration, in ms: `callLatencyCounts[i]` counts those within `CALL_LATENCY_BOUNDS_MS[i]`; the last slot, longer ones. */
-  callLatencyCounts: number[];
-  /** Sum of every call's duration, in ms. */
-  callLatencySumMs: number;
-}
-
-/** Upper bounds of the call latency buckets, in ms (the runtime's clock ticks in ms). */
-export const CALL_LATENCY_BOUNDS_MS: readonly number[] = [1, 5, 10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000];
-
 /** The entity runtime of one node. */
 export class EntityRuntime {
   readonly config: EntityConfig;
-  readonly stats: EntityRuntimeStats = { calls: 0, failedCalls: 0, activations: 0, passivations: 0, evictions: 0, loads: 0, writes: 0, reentrantCalls: 0, dedupedCalls: 0,
-    mailboxRejections: 0, staleEpochWrites: 0, callOutcomes: {}, callLatencyCounts: new Array<number>(CALL_LATENCY_BOUNDS_MS.length + 1).fill(0), callLatencySumMs: 0 };
+  readonly stats: EntityRuntimeStats = newRuntimeStats();
   private readonly types: Map<string, EntityType>;
   /** Activations in least-recently-used order (a use moves one to the end). */
   private readonly active = new Map<string, Activation>();
@@ -154,14 +114,7 @@ export class EntityRuntime {
 
   /** Count how a call ended and how long it took (a side observer: the caller gets `outcome` itself). */
   private observe(outcome: Promise<unknown>, startedAt: number): void {
-    const done = (key: string): void => {
-      const stats = this.stats;
-      const elapsedMs = Math.max(0, this.options.clock.now() - startedAt);
-      stats.callOutcomes[key] = (stats.callOutcomes[key] ?? 0) + 1;
-      const bucket = CALL_LATENCY_BOUNDS_MS.findIndex((bound) => elapsedMs <= bound);
-      stats.callLatencyCounts[bucket === -1 ? CALL_LATENCY_BOUNDS_MS.length : bucket]!++;
-      stats.callLatencySumMs += elapsedMs;
-    };
+    const done = (key: string): void => recordCall(this.stats, key, Math.max(0, this.options.clock.now() - startedAt));
     outcome.then(
       () => done('ok'),
       (error: unknown) => done(isFlotillaError(error) ? error.code : 'other'),

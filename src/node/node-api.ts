@@ -12,7 +12,7 @@ import type { TransportStats } from '../transport/transport.js';
 import type { KvService } from '../grid/kv-service.js';
 import type { AnyEntityDefinition } from '../entities/definition.js';
 import type { EntityRef } from '../entities/ref.js';
-import type { ActiveEntity, ActiveEntityCount } from '../entities/runtime.js';
+import type { ActiveEntity, ActiveEntityCount } from '../entities/runtime-stats.js';
 import type { DriverStats } from './driver-stats.js';
 import type { EntityServiceStats } from '../entities/entity-service.js';
 import type { HealthCheck, HealthStatus, NodeHealthReport } from './health.js';

@@ -22,7 +22,7 @@ import type { KvService } from '../grid/kv-service.js';
 import type { Sharding } from '../sharding/sharding.js';
 import type { AnyEntityDefinition } from '../entities/definition.js';
 import type { EntityRef } from '../entities/ref.js';
-import type { ActiveEntity, ActiveEntityCount } from '../entities/runtime.js';
+import type { ActiveEntity, ActiveEntityCount } from '../entities/runtime-stats.js';
 import type { NodeLogger } from './service.js';
 import type { ServiceHost } from './service-host.js';
 
