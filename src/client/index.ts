@@ -1,5 +1,6 @@
 /**
- * `flotilla/client`: the smart client (isomorphic: browser and Node, no `node:*`).
+ * `flotilla/client`: the isomorphic entry point (browser and Node, no `node:*`), where the
+ * smart client will live.
  * It shares partition hashing and the error catalog with the server, so a client
  * routes a key to exactly the partition the cluster does.
  */
