@@ -118,7 +118,7 @@ function settleHeap(gc: (() => void) | undefined): NodeJS.MemoryUsage {
  */
 export async function runActivation(storage: BenchStorage, def: BenchCounter, count: number, inFlightMax: number): Promise<ActivationResult> {
   // Room above `count` so nothing is evicted while measuring, and no passivation mid-run.
-  const cluster = await startBenchCluster(1, storage, { maxActiveEntities: count + inFlightMax, passivateAfterMs: 3_600_000 });
+  const cluster = await startBenchCluster(1, storage, { activeEntitiesMax: count + inFlightMax, passivateAfterMs: 3_600_000 });
   try {
     const node = cluster.nodes[0]!;
     await node.entity(def, WARMUP_ENTITY_ID).get();

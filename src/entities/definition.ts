@@ -26,8 +26,8 @@ export interface EntitySpec<S, H extends EntityHandlers<S>, Tr extends readonly 
   readonly traits?: Tr;
   /** Idle time before an activation is evicted from memory, ms. Default: the node's `passivateAfterMs`. */
   readonly passivateAfterMs?: number;
-  /** Calls queued per activation before FLO_MAILBOX_FULL. Default: the node's `mailboxCapacity`. */
-  readonly mailboxCapacity?: number;
+  /** Calls queued per activation before FLO_MAILBOX_FULL. Default: the node's `mailboxCapacityMax`. */
+  readonly mailboxCapacityMax?: number;
   /** `durable` (default): state is loaded from and saved to storage. `memory`: never touches storage. */
   readonly persistence?: EntityPersistence;
 }
@@ -44,7 +44,7 @@ export interface AnyEntityDefinition {
   readonly handlers: { readonly [name: string]: (ctx: never, ...args: never[]) => unknown };
   readonly traits: readonly AnyTraitDefinition[];
   readonly passivateAfterMs: number | undefined;
-  readonly mailboxCapacity: number | undefined;
+  readonly mailboxCapacityMax: number | undefined;
   readonly persistence: EntityPersistence;
 }
 
@@ -78,7 +78,7 @@ export function defineEntity<const T extends string, S, H extends EntityHandlers
   const traits = (spec.traits ?? []) as unknown as Tr;
   checkHandlerNames(type, spec.handlers, traits);
   checkPositive(type, 'passivateAfterMs', spec.passivateAfterMs);
-  checkPositive(type, 'mailboxCapacity', spec.mailboxCapacity);
+  checkPositive(type, 'mailboxCapacityMax', spec.mailboxCapacityMax);
   return {
     kind: 'entity',
     type,
@@ -86,7 +86,7 @@ export function defineEntity<const T extends string, S, H extends EntityHandlers
     handlers: spec.handlers,
     traits,
     passivateAfterMs: spec.passivateAfterMs,
-    mailboxCapacity: spec.mailboxCapacity,
+    mailboxCapacityMax: spec.mailboxCapacityMax,
     persistence: spec.persistence ?? 'durable',
   };
 }

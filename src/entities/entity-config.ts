@@ -12,13 +12,13 @@ export interface EntityConfig {
    * refused with FLO_QUEUE_FULL. Default 100,000. Higher holds more state in memory
    * (fewer reloads), lower bounds the heap.
    */
-  readonly maxActiveEntities: number;
+  readonly activeEntitiesMax: number;
   /**
    * Calls queued per activation (behind the running one) before FLO_MAILBOX_FULL.
-   * Default 1,000. Per-type override: `defineEntity(..., { mailboxCapacity })`. Higher
+   * Default 1,000. Per-type override: `defineEntity(..., { mailboxCapacityMax })`. Higher
    * absorbs bursts on a hot entity, lower fails fast and bounds memory.
    */
-  readonly mailboxCapacity: number;
+  readonly mailboxCapacityMax: number;
   /**
    * Idle time after which an activation is evicted from memory, ms. Default 60,000.
    * Per-type override: `defineEntity(..., { passivateAfterMs })`. Shorter frees memory
@@ -51,8 +51,8 @@ export interface EntityConfig {
 
 /** Defaults of every entity runtime setting. */
 export const DEFAULT_ENTITY_CONFIG: EntityConfig = {
-  maxActiveEntities: 100_000,
-  mailboxCapacity: 1_000,
+  activeEntitiesMax: 100_000,
+  mailboxCapacityMax: 1_000,
   passivateAfterMs: 60_000,
   callTimeoutMs: 30_000,
   callDepthMax: 32,

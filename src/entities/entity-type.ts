@@ -23,7 +23,7 @@ export interface EntityType {
   readonly definition: AnyEntityDefinition;
   readonly handlers: ReadonlyMap<string, HandlerEntry>;
   readonly passivateAfterMs: number;
-  readonly mailboxCapacity: number;
+  readonly mailboxCapacityMax: number;
   readonly durable: boolean;
 }
 
@@ -42,7 +42,7 @@ export function buildRegistry(definitions: readonly AnyEntityDefinition[], confi
       definition,
       handlers,
       passivateAfterMs: definition.passivateAfterMs ?? config.passivateAfterMs,
-      mailboxCapacity: definition.mailboxCapacity ?? config.mailboxCapacity,
+      mailboxCapacityMax: definition.mailboxCapacityMax ?? config.mailboxCapacityMax,
       durable: definition.persistence === 'durable',
     });
   }

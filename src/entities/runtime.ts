@@ -96,7 +96,7 @@ export class EntityRuntime {
    * Run one call on this node. Queues it in the entity's mailbox (activating the entity
    * if needed), or runs it at once when its chain already holds the entity. Rejects with
    * FLO_ENTITY_UNKNOWN, FLO_HANDLER_UNKNOWN, FLO_CALL_DEPTH, FLO_MAILBOX_FULL,
-   * FLO_QUEUE_FULL (every activation busy at `maxActiveEntities`), FLO_NOT_OWNER (the
+   * FLO_QUEUE_FULL (every activation busy at `activeEntitiesMax`), FLO_NOT_OWNER (the
    * gate refused), the handler's error, or a storage error.
    */
   invoke(call: EntityCall): Promise<unknown> {
@@ -142,9 +142,9 @@ export class EntityRuntime {
     }
     if (act !== undefined && act.running > 0 && call.chain.includes(key)) return this.reenter(act, call);
     act ??= this.activate(type, call.id);
-    if (act.mailbox.length >= type.mailboxCapacity) {
+    if (act.mailbox.length >= type.mailboxCapacityMax) {
       this.stats.mailboxRejections++;
-      throw new FlotillaError('FLO_MAILBOX_FULL', `${key}: ${act.mailbox.length} calls waiting`, { capacity: type.mailboxCapacity });
+      throw new FlotillaError('FLO_MAILBOX_FULL', `${key}: ${act.mailbox.length} calls waiting`, { capacity: type.mailboxCapacityMax });
     }
     this.touch(act);
     const outcome = new Promise<unknown>((resolve, reject) => act.mailbox.push({ call, resolve, reject }));
@@ -160,8 +160,8 @@ export class EntityRuntime {
   }
 
   private activate(type: EntityType, id: string): Activation {
-    if (this.active.size >= this.config.maxActiveEntities && !this.evictOne()) {
-      throw new FlotillaError('FLO_QUEUE_FULL', `all ${this.active.size} activations are busy (maxActiveEntities)`);
+    if (this.active.size >= this.config.activeEntitiesMax && !this.evictOne()) {
+      throw new FlotillaError('FLO_QUEUE_FULL', `all ${this.active.size} activations are busy (activeEntitiesMax)`);
     }
     const act = new Activation(type, id, this.partitionOf(type.definition.type, id), this.options.clock.now());
     this.active.set(act.key, act);

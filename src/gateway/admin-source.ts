@@ -186,7 +186,7 @@ export interface EntityMetricsSnapshot {
   readonly activations: number;
   /** Idle entities passivated (by the sweep or a planned partition move). */
   readonly passivations: number;
-  /** Idle entities passivated early to stay within `maxActiveEntities`. */
+  /** Idle entities passivated early to stay within `activeEntitiesMax`. */
   readonly evictions: number;
   /** Calls by how they ended: `ok`, an error code, or `other`. */
   readonly callOutcomes: Readonly<Record<string, number>>;

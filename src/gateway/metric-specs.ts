@@ -174,7 +174,7 @@ const entities: readonly MetricSpec[] = [
   { name: 'flotilla_entities_active', help: 'Entities active (in memory) on this node, by type.', kind: 'gauge', labelNames: ['type'], read: entityLabelled('type', (e) => e.activeByType) },
   entityScalar('flotilla_entity_activations_total', 'Entities activated on this node.', (e) => e.activations),
   entityScalar('flotilla_entity_passivations_total', 'Idle entities passivated (idle sweep or partition move).', (e) => e.passivations),
-  entityScalar('flotilla_entity_evictions_total', 'Idle entities passivated early to stay within maxActiveEntities.', (e) => e.evictions),
+  entityScalar('flotilla_entity_evictions_total', 'Idle entities passivated early to stay within activeEntitiesMax.', (e) => e.evictions),
   {
     name: 'flotilla_entity_calls_total',
     help: 'Entity calls run on this node, by outcome (ok, or the error code).',

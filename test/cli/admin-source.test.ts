@@ -116,7 +116,7 @@ let holds = 0;
 /** Holds its one-call mailbox busy until the test releases it. */
 const Slow = defineEntity('Slow', {
   state: () => ({ n: 0 }),
-  mailboxCapacity: 1,
+  mailboxCapacityMax: 1,
   handlers: {
     async hold(ctx) {
       holds++;

@@ -63,7 +63,7 @@ describe('EntityRuntime: calls and persistence', () => {
   });
 
   it('bounds the mailbox with FLO_MAILBOX_FULL', async () => {
-    const { runtime } = makeRig({ config: { mailboxCapacity: 3 } });
+    const { runtime } = makeRig({ config: { mailboxCapacityMax: 3 } });
     const ref = runtime.ref(Counter, 'busy');
     const running = ref.slowIncrement(1, 'mailbox');
     await settle();
@@ -179,8 +179,8 @@ describe('EntityRuntime: passivation and bounds', () => {
     expect(await runtime.ref(Scratch, 's').bump()).toBe(1);
   });
 
-  it('maxActiveEntities evicts the least recently used idle activation', async () => {
-    const { runtime } = makeRig({ config: { maxActiveEntities: 3 } });
+  it('activeEntitiesMax evicts the least recently used idle activation', async () => {
+    const { runtime } = makeRig({ config: { activeEntitiesMax: 3 } });
     for (const id of ['a', 'b', 'c']) await runtime.ref(Counter, id).increment(1);
     await runtime.ref(Counter, 'a').get();
     await runtime.ref(Counter, 'd').increment(1);
@@ -190,7 +190,7 @@ describe('EntityRuntime: passivation and bounds', () => {
   });
 
   it('refuses a new activation with FLO_QUEUE_FULL when every held one is busy', async () => {
-    const { runtime } = makeRig({ config: { maxActiveEntities: 1 } });
+    const { runtime } = makeRig({ config: { activeEntitiesMax: 1 } });
     const busy = runtime.ref(Counter, 'x').slowIncrement(1, 'full');
     await settle();
     expect(await codeOf(runtime.ref(Counter, 'y').get())).toBe('FLO_QUEUE_FULL');
