@@ -17,6 +17,7 @@ import { ConnectionPool, type PoolStats } from './connection-pool.js';
 import { decodeErrorPayload, encodeErrorPayload, FrameKind, type Envelope } from './envelope.js';
 import { RequestTracker, type RequestStats } from './request-tracker.js';
 import { FramedConnection } from './tcp-connection.js';
+import { admitInbound } from './inbound-admission.js';
 import { createTcpListener, describeTlsFailure, RemoteBook, type TcpListener } from './tls-sockets.js';
 
 /** Answers a request; a thrown FlotillaError reaches the requester with its code. */
@@ -42,7 +43,7 @@ export interface TcpTransportOptions {
 /** TCP counters. */
 export interface TcpStats {
   /** Inbound connections (accepted by the listener) and their traffic. */
-  readonly inbound: TrafficStats & { readonly open: number; readonly accepted: number; readonly refused: number };
+  readonly inbound: TrafficStats & { readonly open: number; readonly accepted: number; readonly refused: number; readonly evicted: number };
   /** Outbound (pooled) connections and their traffic. */
   readonly pool: PoolStats;
   readonly requests: RequestStats;
@@ -56,6 +57,7 @@ export class TcpTransport {
   private readonly pool: ConnectionPool;
   private accepted = 0;
   private refused = 0;
+  private evicted = 0;
   private stopped = false;
   private readonly tlsRemotes = new RemoteBook();
 
@@ -158,7 +160,7 @@ export class TcpTransport {
   /** Counters and gauges. */
   stats(): TcpStats {
     return {
-      inbound: { ...this.inboundCounters.snapshot(), open: this.inbound.size, accepted: this.accepted, refused: this.refused },
+      inbound: { ...this.inboundCounters.snapshot(), open: this.inbound.size, accepted: this.accepted, refused: this.refused, evicted: this.evicted },
       pool: this.pool.stats(),
       requests: this.requests.stats(),
     };
@@ -179,7 +181,12 @@ export class TcpTransport {
   }
 
   private onConnection(socket: Socket): void {
-    if (this.stopped || this.inbound.size >= this.options.config.inboundConnectionsMax) {
+    const admission = this.stopped ? { admit: false as const } : admitInbound(this.inbound, socket.remoteAddress ?? '?', this.options.config);
+    if (admission.admit && admission.evict !== undefined) {
+      this.evicted++;
+      admission.evict.evict(admission.why === 'per-source' ? 'too many handshakes from its address' : 'the listener is full');
+    }
+    if (!admission.admit) {
       this.refused++;
       this.inboundCounters.drop('inbound-limit');
       const remote = socket.remoteAddress ?? '?';
