@@ -137,9 +137,9 @@ describe('flotilla dev', () => {
       expect(summary).toMatch(/WARNING: dev mode/);
       expect(summary).toContain(`WARNING: the admin APIs accept the public dev token ${DEV_ADMIN_TOKEN}`);
       const second: Node = { name: 'node-2', address: '', proc: dev, url: `http://127.0.0.1:${base + 1}`, token: DEV_ADMIN_TOKEN };
+      await waitForMembers(second, 'two alive members', (r) => r.members.filter((m) => m.state === 'alive').length === 2 && r.master === 'node-1');
       // `flotilla status` with no token sends the dev token, so a dev cluster needs no setup.
       expect((await runCliToEnd(['status', '--json', '--url', second.url!], { FLOTILLA_ADMIN_TOKEN: '' })).code).toBe(0);
-      await waitForMembers(second, 'two alive members', (r) => r.members.filter((m) => m.state === 'alive').length === 2 && r.master === 'node-1');
       expect(dev.stdout.some((l) => l.startsWith('node-1 | ') && l.includes('formed a new cluster'))).toBe(true);
       dev.child.kill('SIGINT');
       expect(await dev.exited).toBe(0);
