@@ -44,6 +44,55 @@ async function open(address: string, bytes?: Uint8Array | string): Promise<{ soc
   return { socket, received, closed };
 }
 
+/** Delay before a flood connection the node closed is reopened, in ms: keeps the churn modest. */
+const FLOOD_REOPEN_MS = 100;
+
+/**
+ * Idle TCP connections to `address` from `sources` loopback addresses (127.0.1.x), each
+ * reopened `FLOOD_REOPEN_MS` after the node closes it, until `stop()`.
+ */
+class Flood {
+  opened = 0;
+  readonly started: Promise<void>;
+  private stopped = false;
+  private readonly timers = new Set<NodeJS.Timeout>();
+
+  constructor(
+    private readonly address: string,
+    count: number,
+    private readonly sources: number,
+  ) {
+    this.started = (async () => {
+      for (let i = 0; i < count; i++) await this.connect(i);
+    })();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const timer of this.timers) clearTimeout(timer);
+  }
+
+  private async connect(i: number): Promise<void> {
+    if (this.stopped) return;
+    const socket = connect({ ...hostPort(this.address), localAddress: `127.0.1.${1 + (i % this.sources)}` });
+    held.push(socket);
+    this.opened++;
+    socket.on('error', () => undefined);
+    socket.once('close', () => {
+      if (this.stopped) return;
+      const timer = setTimeout(() => {
+        this.timers.delete(timer);
+        void this.connect(i);
+      }, FLOOD_REOPEN_MS);
+      this.timers.add(timer);
+    });
+    await new Promise<void>((resolve) => {
+      socket.once('connect', () => resolve());
+      socket.once('close', () => resolve());
+    });
+  }
+}
+
 function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   return Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms)))]).finally(() =>
@@ -90,15 +139,23 @@ describe('hostile probes against a cluster of flotilla processes', () => {
     await Promise.all(nodes.map((n) => n.process.proc.exited));
   });
 
-  it('lets a member join through a seed whose cluster port holds 1,000 idle connections', async () => {
+  it('lets a member join through a seed whose cluster port a flood of idle connections keeps full', async () => {
     const seed = nodes[0]!;
-    for (let i = 0; i < 1_000; i++) await open(seed.process.address);
-    const address = `127.0.0.1:${await freeClusterPort('127.0.0.1')}`;
-    const joiner: Node = { process: startNodeProcess({ name: 'q4', address, seed: seed.process.address, secret: SECRET }), url: '' };
-    nodes.push(joiner);
-    await pollUntil(async () => (await members(seed)).members.some((m) => m.nodeId === 'q4' && m.state === 'alive'), 'q4 alive at the seed', PROBE_MS, () =>
-      joiner.process.proc.stderr.join('\n'),
-    );
+    // 300 idle connections from 150 addresses, each reopened shortly after the node closes
+    // it: the listener's 256 slots stay full of strangers for as long as the flood runs.
+    const flood = new Flood(seed.process.address, 300, 150);
+    try {
+      await flood.started;
+      const address = `127.0.0.1:${await freeClusterPort('127.0.0.1')}`;
+      const joiner: Node = { process: startNodeProcess({ name: 'q4', address, seed: seed.process.address, secret: SECRET }), url: '' };
+      nodes.push(joiner);
+      await pollUntil(async () => (await members(seed)).members.some((m) => m.nodeId === 'q4' && m.state === 'alive'), 'q4 alive at the seed', PROBE_MS, () =>
+        joiner.process.proc.stderr.join('\n'),
+      );
+    } finally {
+      flood.stop();
+    }
+    expect(flood.opened).toBeGreaterThan(300);
     const text = await scrape(seed);
     expect(metricSum(text, 'flotilla_transport_dropped_total', { channel: 'tcp', reason: 'inbound-evicted' })).toBeGreaterThan(0);
   }, PROBE_MS * 2);
