@@ -91,6 +91,7 @@ export interface TransportConfig {
    * new connection evicts the oldest connection that has not completed the handshake
    * (counted as `inbound-evicted`); only a listener full of authenticated peers refuses
    * (counted as `inbound-limit`). So a flood of idle connections cannot lock members out.
+   * With TLS, sockets still in their TLS handshake count as unauthenticated connections.
    */
   readonly inboundConnectionsMax: number;
   /**

@@ -56,3 +56,47 @@ export function admitInbound<T extends InboundSlot>(open: Iterable<T>, remoteIp:
   if (total < limits.inboundConnectionsMax) return { admit: true };
   return oldest === undefined ? { admit: false } : { admit: true, evict: oldest, why: 'total' };
 }
+
+/**
+ * Raw TCP sockets a TLS listener accepted whose TLS handshake is still running: they hold
+ * a slot as unauthenticated connections do, so the same admission covers them and a flood
+ * of stalled TLS handshakes is evicted oldest-first too. Keyed by the remote `ip:port`,
+ * which the TLS socket that completes the handshake shares.
+ */
+export class PendingTlsSockets {
+  private readonly pending = new Map<string, PendingTlsSlot>();
+
+  /** Track a freshly accepted raw socket until its TLS handshake completes or it closes. */
+  add(raw: { readonly remoteAddress?: string | undefined; readonly remotePort?: number | undefined; readonly destroyed: boolean; destroy(): void; once(event: 'close', listener: () => void): unknown }): PendingTlsSlot {
+    const key = `${raw.remoteAddress ?? '?'}:${raw.remotePort ?? 0}`;
+    const slot: PendingTlsSlot = {
+      remoteIp: raw.remoteAddress ?? '?',
+      authenticated: false,
+      acceptedAt: Date.now(),
+      get closed(): boolean {
+        return raw.destroyed;
+      },
+      evict: () => raw.destroy(),
+    };
+    this.pending.set(key, slot);
+    raw.once('close', () => {
+      if (this.pending.get(key) === slot) this.pending.delete(key);
+    });
+    return slot;
+  }
+
+  /** The TLS handshake of the socket from `remoteAddress:remotePort` completed: it no longer counts here. */
+  completed(remoteAddress: string | undefined, remotePort: number | undefined): void {
+    this.pending.delete(`${remoteAddress ?? '?'}:${remotePort ?? 0}`);
+  }
+
+  /** The sockets still in their TLS handshake. */
+  values(): IterableIterator<PendingTlsSlot> {
+    return this.pending.values();
+  }
+}
+
+/** A raw socket in its TLS handshake, as the admission sees it. */
+export interface PendingTlsSlot extends InboundSlot {
+  evict(why: string): void;
+}
