@@ -82,8 +82,9 @@ export function isAllowedHost(name: string, policy: AccessPolicy): boolean {
 
 /**
  * Refuses (FLO_FORBIDDEN) a request whose Host does not name this server, or that a
- * browser sends from another origin. Requests without a Host (HTTP/1.0 tools) pass: every
- * browser sends one.
+ * browser sends from another origin (an `Origin` other than this host and port, or a
+ * `Sec-Fetch-Site` other than same-origin). Requests without a Host (HTTP/1.0 tools)
+ * pass: every browser sends one.
  */
 export function checkHostAndOrigin(headers: AccessHeaders, policy: AccessPolicy): void {
   if (headers.host !== undefined && !isAllowedHost(hostNameOf(headers.host), policy)) {
@@ -99,7 +100,10 @@ export function checkHostAndOrigin(headers: AccessHeaders, policy: AccessPolicy)
   } catch {
     throw new FlotillaError('FLO_FORBIDDEN', `origin ${JSON.stringify(origin)} is not allowed`);
   }
-  if (originHost === '' || !isAllowedHost(hostNameOf(originHost), policy)) {
+  // Same origin means the page was served from this very host and port: another local
+  // web app (localhost:3000) is another origin even though its host name is allowed.
+  const sameOrigin = headers.host !== undefined && originHost === headers.host.trim().toLowerCase();
+  if (originHost === '' || !sameOrigin || !isAllowedHost(hostNameOf(originHost), policy)) {
     throw new FlotillaError('FLO_FORBIDDEN', `origin ${JSON.stringify(origin)} is not allowed: cross-origin browser requests are refused`);
   }
 }

@@ -116,7 +116,15 @@ describe('Host and Origin', () => {
 
   it('refuses browser requests from another origin, writes included, even with the token', async () => {
     const { port, kv } = await start();
-    const foreign: Record<string, string>[] = [{ origin: 'http://attacker.example' }, { origin: 'null' }, { 'sec-fetch-site': 'cross-site' }];
+    const foreign: Record<string, string>[] = [
+      { origin: 'http://attacker.example' },
+      { origin: 'null' },
+      // Another web app on this machine is another origin, though its host name is allowed.
+      { origin: 'http://localhost:3000' },
+      { origin: `http://127.0.0.1:${port + 1}` },
+      { 'sec-fetch-site': 'cross-site' },
+      { 'sec-fetch-site': 'same-site' },
+    ];
     for (const headers of foreign) {
       const answer = await request(port, '/kv/x', { method: 'PUT', body: '1', headers });
       expect(answer.status, JSON.stringify(headers)).toBe(403);
