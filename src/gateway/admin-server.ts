@@ -55,8 +55,9 @@ export interface AdminServer {
 
 /** How often Node sweeps connections for header and request timeouts, at most, in ms. */
 const CONNECTIONS_CHECK_INTERVAL_MS_MAX = 500;
-/** Paths served without the admin token whatever the configuration: load balancers and orchestrators probe it. */
+/** Served without the admin token whatever the configuration: load balancers and orchestrators probe it. */
 const HEALTH_PATH = '/health';
+/** Served without the admin token while `metricsPublic`, so scrapers need no credentials. */
 const METRICS_PATH = '/metrics';
 
 const ROUTES_BY_PATH: ReadonlyMap<string, AdminRoute> = new Map(ADMIN_ROUTES.map((r) => [r.path, r]));
