@@ -3,6 +3,7 @@
  * cluster from the build in `dist/` (or from the sources through tsx), reading each node's
  * admin API, waiting for the cluster to settle, and killing every child at the end.
  */
+import { randomBytes } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
@@ -15,7 +16,10 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** The built command; `npm run build` (or `npm install`'s prepare) writes it. */
 export const DIST_MAIN = fileURLToPath(new URL('../dist/src/cli/main.js', import.meta.url));
 /** Secret shared by the benchmark clusters (loopback only, never a real cluster). */
-const SECRET = 'node-benchmark-secret-0123456789';
+/** Fresh per run, as the docs say to make them: `flotilla start` refuses weak ones. */
+const SECRET = randomBytes(32).toString('base64');
+const ADMIN_TOKEN = randomBytes(32).toString('base64');
+const AUTH = { authorization: `Bearer ${ADMIN_TOKEN}` };
 const LOOPBACK = '127.0.0.1';
 /** Log lines kept per process for diagnostics; older ones are dropped. */
 const LOG_LINES_MAX = 2_000;
@@ -86,7 +90,7 @@ export function spawnNode(runner: NodeRunner, name: string, address: string, see
   const args = ['start', '--node-id', name, '--listen', address, '--seeds', seeds.join(','), '--http', `${LOOPBACK}:0`];
   if (swim !== undefined) args.push('--swim', swim);
   // Stdin stays open: if the bench dies without cleaning up, its end makes the node leave.
-  const child = spawnChild(runner, args, { FLOTILLA_SECRET: SECRET, LOG_LEVEL: 'info', FLOTILLA_STOP_ON_STDIN_END: '1' });
+  const child = spawnChild(runner, args, { FLOTILLA_SECRET: SECRET, FLOTILLA_ADMIN_TOKEN: ADMIN_TOKEN, LOG_LEVEL: 'info', FLOTILLA_STOP_ON_STDIN_END: '1' });
   if (child.pid === undefined) throw new Error(`node benchmarks: could not spawn ${name}`);
   const lines: string[] = [];
   const node: BenchNode = { name, address, child, pid: child.pid, lines, exited: new Promise((resolve) => child.on('close', (code, signal) => resolve(code ?? signal ?? 'unknown'))) };
@@ -134,7 +138,7 @@ export async function waitForAdmin(node: BenchNode): Promise<void> {
 export async function getJson<T>(node: BenchNode, path: string): Promise<T | undefined> {
   if (node.url === undefined) return undefined;
   try {
-    const response = await fetch(new URL(path, node.url), { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+    const response = await fetch(new URL(path, node.url), { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS), headers: AUTH });
     if (!response.ok) return undefined;
     return (await response.json()) as T;
   } catch {
@@ -146,7 +150,7 @@ export async function getJson<T>(node: BenchNode, path: string): Promise<T | und
 export async function getMetrics(node: BenchNode): Promise<string | undefined> {
   if (node.url === undefined) return undefined;
   try {
-    const response = await fetch(new URL('/metrics', node.url), { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+    const response = await fetch(new URL('/metrics', node.url), { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS), headers: AUTH });
     return response.ok ? await response.text() : undefined;
   } catch {
     return undefined;

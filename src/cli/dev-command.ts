@@ -13,6 +13,7 @@ import { createInterface } from 'node:readline';
 import { isLogLevel } from '../node/node-logger.js';
 import { parseCount, parseHttpAddress, parseSwimOverrides, UsageError, USAGE_EXIT_CODE, oneLine } from './cli-options.js';
 import { namePrefix, renderLogLine, type RenderOptions } from './log-lines.js';
+import { DEV_ADMIN_TOKEN } from '../gateway/admin-access.js';
 
 /** The flags of `flotilla dev`. */
 export interface DevFlags {
@@ -41,7 +42,18 @@ export const PORT_ATTEMPTS_MAX = 32;
 const LOOPBACK = '127.0.0.1';
 
 /** Environment variables `flotilla start` reads, kept from leaking into the children. */
-const START_ENV = ['LISTEN_ADDR', 'SEEDS', 'RUNNER_ADDRESS', 'FLOTILLA_SECRET', 'FLOTILLA_TAGS', 'FLOTILLA_NODE_ID', 'FLOTILLA_HTTP', 'FLOTILLA_DATA_DIR'];
+const START_ENV = [
+  'LISTEN_ADDR',
+  'SEEDS',
+  'RUNNER_ADDRESS',
+  'FLOTILLA_SECRET',
+  'FLOTILLA_TAGS',
+  'FLOTILLA_NODE_ID',
+  'FLOTILLA_HTTP',
+  'FLOTILLA_DATA_DIR',
+  'FLOTILLA_ADMIN_TOKEN',
+  'FLOTILLA_ADMIN_HOSTS',
+];
 
 /** One node of the dev cluster. */
 export interface DevNode {
@@ -127,6 +139,7 @@ export function devSummary(plan: DevPlan): string[] {
   const lines = [
     `flotilla dev: ${plan.nodes.length} node${plan.nodes.length === 1 ? '' : 's'} on ${LOOPBACK}`,
     'WARNING: dev mode uses the public development secret; anyone who can reach these ports can join. Never use it for a real cluster.',
+    `WARNING: the admin APIs accept the public dev token ${DEV_ADMIN_TOKEN}; anyone on this machine can read and write through them.`,
   ];
   for (const node of plan.nodes) {
     const admin = node.httpPort === 0 ? 'admin API on a random port (see its log)' : `admin http://${host}:${node.httpPort}`;

@@ -10,6 +10,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { oneLine, USAGE_EXIT_CODE } from './cli-options.js';
 import { DEV_HTTP_PORT_DEFAULT, DEV_NODES_DEFAULT, runDev, type DevFlags } from './dev-command.js';
 import { runStart, type StartFlags } from './start-command.js';
+import { DEV_ADMIN_TOKEN } from '../gateway/admin-access.js';
 import { runStatus } from './status.js';
 
 /** Default admin API URL of `flotilla status`: node 1 of `flotilla dev`. */
@@ -37,6 +38,8 @@ function startCommand(exit: ExitHandler): Command {
     .addOption(new Option('--tls-key <file>', 'PEM private key of --tls-cert').env('FLOTILLA_TLS_KEY'))
     .addOption(new Option('--tls-ca <file>', 'PEM CA certificate(s) every peer\'s certificate must chain to').env('FLOTILLA_TLS_CA'))
     .addOption(new Option('--postgres <url>', 'store durable state in PostgreSQL (postgres://user:password@host:port/db)').env('POSTGRES_URL'))
+    .addOption(new Option('--admin-token <token>', 'bearer token of the admin API, required with --http (prefer the environment variable)').env('FLOTILLA_ADMIN_TOKEN'))
+    .addOption(new Option('--admin-hosts <list>', 'host names the admin API accepts besides its IP and localhost, e.g. node1.example.com').env('FLOTILLA_ADMIN_HOSTS'))
     .action(async (flags: StartFlags) => exit(await runStart(flags)));
 }
 
@@ -57,8 +60,10 @@ function statusCommand(exit: ExitHandler): Command {
     .description('show a node\'s view of the cluster through its admin API')
     .addOption(new Option('--url <url>', 'admin API base URL').env('FLOTILLA_URL').default(STATUS_URL_DEFAULT))
     .addOption(new Option('--json', 'print one JSON object'))
-    .action(async (flags: { url: string; json?: boolean }) => {
-      const result = await runStatus({ url: flags.url, json: flags.json === true });
+    .addOption(new Option('--token <token>', 'admin token of the node (default: the dev token of `flotilla dev`)').env('FLOTILLA_ADMIN_TOKEN'))
+    .action(async (flags: { url: string; json?: boolean; token?: string }) => {
+      const token = flags.token === undefined || flags.token === '' ? DEV_ADMIN_TOKEN : flags.token;
+      const result = await runStatus({ url: flags.url, json: flags.json === true, token });
       // Exit 2 still carries a report (the node answered but is not serving); 1 is an error line.
       (result.exitCode === 1 ? process.stderr : process.stdout).write(`${result.output}\n`);
       exit(result.exitCode);

@@ -6,12 +6,13 @@
  */
 import { pino } from 'pino';
 import { isFlotillaError } from '../core/errors.js';
-import { startAdminServer, type AdminServer } from '../gateway/index.js';
+import { DEV_ADMIN_TOKEN, startAdminServer, type AdminServer } from '../gateway/index.js';
 import { isLogLevel } from '../node/node-logger.js';
-import { resolveNodeConfig, type StartNodeOptions } from '../node/node-config.js';
+import { DEV_SECRET, resolveNodeConfig, type StartNodeOptions } from '../node/node-config.js';
 import { startNode } from '../node/start-node.js';
 import type { FlotillaNode } from '../node/node-api.js';
 import { toAdminSource } from './admin-source.js';
+import { SECRET_GENERATOR, weakSecretReason } from './secret-strength.js';
 import type { TlsMaterial } from '../transport/index.js';
 import { loadTlsFlags, oneLine, parseHttpAddress, parsePostgresUrl, parseSeedList, parseSwimOverrides, parseTagList, UsageError, USAGE_EXIT_CODE } from './cli-options.js';
 
@@ -35,6 +36,18 @@ export interface StartFlags {
   readonly tlsCa?: string;
   /** PostgreSQL URL of the node's storage. */
   readonly postgres?: string;
+  /** Bearer token of the admin API (required with `--http` outside dev mode). */
+  readonly adminToken?: string;
+  /** Comma-separated host names the admin API accepts in Host headers, besides its IP and localhost. */
+  readonly adminHosts?: string;
+}
+
+/** How the admin API is protected. */
+export interface AdminAccessPlan {
+  readonly token: string;
+  /** True when the public dev token stands in for a missing one (dev mode only). */
+  readonly devToken: boolean;
+  readonly allowedHosts: readonly string[];
 }
 
 /** Storage chosen on the command line (`--postgres`). */
@@ -47,11 +60,16 @@ export interface PostgresStorageChoice {
 export interface StartPlan {
   readonly options: StartNodeOptions;
   readonly http: { readonly host: string; readonly port: number } | undefined;
+  /** The admin API's token and allowed hosts, when `http` is set. */
+  readonly admin: AdminAccessPlan | undefined;
   /** TLS material for the cluster transport and the admin API, when the TLS flags are given. */
   readonly tls: TlsMaterial | undefined;
   /** PostgreSQL storage, when `--postgres` is given; also in `options.storage`. */
   readonly storage: PostgresStorageChoice | undefined;
 }
+
+/** Public values a real cluster must never use as its secret or admin token. */
+const PUBLISHED_DEV_VALUES: readonly string[] = [DEV_SECRET, DEV_ADMIN_TOKEN];
 
 /** Deadline of one admin API request, in ms. */
 export const ADMIN_REQUEST_TIMEOUT_MS = 5_000;
@@ -80,6 +98,10 @@ export function planStart(flags: StartFlags): StartPlan {
     ...(flags.logLevel === undefined ? {} : { logLevel: flags.logLevel }),
     ...(flags.swim === undefined ? {} : { swim: parseSwimOverrides(flags.swim) }),
   };
+  if (flags.dev !== true && flags.secret !== undefined && flags.secret !== '') {
+    const weak = weakSecretReason(flags.secret, PUBLISHED_DEV_VALUES);
+    if (weak !== undefined) throw new UsageError(`--secret (FLOTILLA_SECRET): ${weak}`);
+  }
   const tls = loadTlsFlags(flags);
   const storage: PostgresStorageChoice | undefined =
     flags.postgres === undefined || flags.postgres === '' ? undefined : { kind: 'postgres', url: parsePostgresUrl(flags.postgres) };
@@ -93,7 +115,26 @@ export function planStart(flags: StartFlags): StartPlan {
   } catch (err) {
     throw new UsageError(oneLine(err));
   }
-  return { options: withExtras, http: flags.http === undefined || flags.http === '' ? undefined : parseHttpAddress(flags.http), tls, storage };
+  const http = flags.http === undefined || flags.http === '' ? undefined : parseHttpAddress(flags.http);
+  return { options: withExtras, http, admin: http === undefined ? undefined : planAdminAccess(flags), tls, storage };
+}
+
+/**
+ * The admin API's token: `--admin-token` (or FLOTILLA_ADMIN_TOKEN), held to the same
+ * strength as the cluster secret; in dev mode without one, the public dev token.
+ */
+function planAdminAccess(flags: StartFlags): AdminAccessPlan {
+  const allowedHosts = (flags.adminHosts ?? '').split(',').map((h) => h.trim()).filter((h) => h !== '');
+  const given = flags.adminToken ?? '';
+  if (given === '') {
+    if (flags.dev === true) return { token: DEV_ADMIN_TOKEN, devToken: true, allowedHosts };
+    throw new UsageError(`--http needs an admin token: set FLOTILLA_ADMIN_TOKEN (or --admin-token); make one with \`${SECRET_GENERATOR}\``);
+  }
+  if (flags.dev !== true) {
+    const weak = weakSecretReason(given, PUBLISHED_DEV_VALUES);
+    if (weak !== undefined) throw new UsageError(`--admin-token (FLOTILLA_ADMIN_TOKEN): ${weak.replace('the cluster secret', 'the admin token')}`);
+  }
+  return { token: given, devToken: false, allowedHosts };
 }
 
 /** Prints one line to stderr. */
@@ -134,6 +175,8 @@ export async function runStart(flags: StartFlags): Promise<number> {
         host: plan.http.host,
         port: plan.http.port,
         requestTimeoutMs: ADMIN_REQUEST_TIMEOUT_MS,
+        token: plan.admin?.token,
+        allowedHosts: plan.admin?.allowedHosts,
         logger: adminLog,
         processMetrics: true,
         ...(plan.tls === undefined ? {} : { tls: { cert: plan.tls.cert, key: plan.tls.key } }),
@@ -144,6 +187,9 @@ export async function runStart(flags: StartFlags): Promise<number> {
       return USAGE_EXIT_CODE;
     }
     const bound = admin.address();
+    if (plan.admin?.devToken === true) {
+      adminLog.warn({ adminToken: DEV_ADMIN_TOKEN }, 'DEV MODE: the admin API accepts the public dev token; anyone on this machine can read and write through it. Never use dev mode for a real cluster.');
+    }
     adminLog.info({ url: `${admin.protocol}://${bound.host.includes(':') ? `[${bound.host}]` : bound.host}:${bound.port}` }, 'admin API listening');
   }
   return waitForShutdown(node, admin);

@@ -21,6 +21,8 @@ export interface StatusOptions {
   readonly url: string;
   /** Print one JSON object instead of tables. */
   readonly json?: boolean;
+  /** The node's admin token, sent as `Authorization: Bearer`; without it, protected routes answer 401. */
+  readonly token?: string;
   /** The fetch to use; defaults to the global one. */
   readonly fetch?: typeof globalThis.fetch;
   /** Deadline of each request, in ms. Default `STATUS_TIMEOUT_MS`. */
@@ -90,8 +92,10 @@ async function gather(options: StatusOptions): Promise<StatusReport> {
   const base = baseUrl(options.url);
   const doFetch = options.fetch ?? globalThis.fetch;
   const timeoutMs = options.timeoutMs ?? STATUS_TIMEOUT_MS;
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (options.token !== undefined) headers['authorization'] = `Bearer ${options.token}`;
   const get = (path: string, also: readonly number[] = []): Promise<{ status: number; body: unknown }> =>
-    getJson(doFetch, new URL(path, base), timeoutMs, also);
+    getJson(doFetch, new URL(path, base), timeoutMs, also, headers);
   const [health, members, partitions, migrations, entities] = await Promise.all([
     get('health', [503]),
     get('cluster/members'),
@@ -113,11 +117,17 @@ async function gather(options: StatusOptions): Promise<StatusReport> {
   };
 }
 
-async function getJson(doFetch: typeof globalThis.fetch, url: URL, timeoutMs: number, also: readonly number[]): Promise<{ status: number; body: unknown }> {
+async function getJson(
+  doFetch: typeof globalThis.fetch,
+  url: URL,
+  timeoutMs: number,
+  also: readonly number[],
+  headers: Record<string, string>,
+): Promise<{ status: number; body: unknown }> {
   let response: Response;
   let text: string;
   try {
-    response = await doFetch(url, { signal: AbortSignal.timeout(timeoutMs), headers: { accept: 'application/json' } });
+    response = await doFetch(url, { signal: AbortSignal.timeout(timeoutMs), headers });
     text = await response.text();
   } catch (err) {
     throw new StatusError(`cannot reach ${url.href}: ${fetchFailure(err, timeoutMs)}`);
@@ -129,7 +139,8 @@ async function getJson(doFetch: typeof globalThis.fetch, url: URL, timeoutMs: nu
     throw new StatusError(`${url.href} answered ${response.status} with a body that is not JSON`);
   }
   if (response.status !== 200 && !also.includes(response.status)) {
-    throw new StatusError(`${url.href} answered ${response.status}${describeError(body)}`);
+    const hint = response.status === 401 ? ' (give the admin token with --token or FLOTILLA_ADMIN_TOKEN)' : '';
+    throw new StatusError(`${url.href} answered ${response.status}${describeError(body)}${hint}`);
   }
   return { status: response.status, body };
 }

@@ -59,6 +59,9 @@ export const ErrorCatalog = {
   FLO_CALL_DEPTH: spec('FLO_CALL_DEPTH', 'Entity call chain exceeds the depth limit', false, 508),
   FLO_STATE_TOO_LARGE: spec('FLO_STATE_TOO_LARGE', 'Entity state exceeds the size limit', false, 413),
   FLO_VERSION_CONFLICT: spec('FLO_VERSION_CONFLICT', 'Version conflict: the entity changed since the expected version', false, 409),
+  FLO_UNAUTHORIZED: spec('FLO_UNAUTHORIZED', 'Missing or wrong admin token', false, 401),
+  FLO_FORBIDDEN: spec('FLO_FORBIDDEN', 'Request refused: host or origin not allowed', false, 403),
+  FLO_INVALID_UTF8: spec('FLO_INVALID_UTF8', 'Text is not valid UTF-8', false, 400),
 } as const satisfies Record<string, ErrorSpec>;
 
 /** A catalogued error code. */

@@ -3,7 +3,10 @@
  * Prometheus metrics as JSON/text over `node:http`, or `node:https` when given a
  * certificate and key. Every answer, errors included, is
  * JSON (or metrics text); each request has a deadline; bodies are refused unread past a
- * bound; a failing route yields a catalogued error, never a crash.
+ * bound; a failing route yields a catalogued error, never a crash. Requests must name
+ * this server in their Host, come from no foreign origin, and (but for `/health` and,
+ * by default, `/metrics`) carry the admin token; idle and slow connections give way to
+ * new ones at the connection limits.
  */
 import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -16,6 +19,8 @@ import type { AdminSource } from './admin-source.js';
 import { answerClientError, consumeBody, send, sendError, silentAdminLogger, toFlotillaError, type AdminLogger } from './http-io.js';
 import { serveKvRequest } from './kv-routes.js';
 import { createAdminMetrics, type AdminMetrics } from './metrics.js';
+import { checkHostAndOrigin, checkToken, tokenDigestOf, type AccessPolicy } from './admin-access.js';
+import { ConnectionGuard } from './connection-guard.js';
 
 /**
  * HTTPS for the admin API: the server's certificate (intermediates may follow) and key,
@@ -48,12 +53,12 @@ export interface AdminServer {
   close(): Promise<void>;
 }
 
-/** Longest Node may wait for request headers, in ms, whatever the request deadline. */
-const HEADERS_TIMEOUT_MS_MAX = 60_000;
 /** How often Node sweeps connections for header and request timeouts, at most, in ms. */
-const CONNECTIONS_CHECK_INTERVAL_MS_MAX = 1_000;
-/** Idle keep-alive connections are closed after this long, in ms. */
-const KEEP_ALIVE_TIMEOUT_MS = 5_000;
+const CONNECTIONS_CHECK_INTERVAL_MS_MAX = 500;
+/** Served without the admin token whatever the configuration: load balancers and orchestrators probe it. */
+const HEALTH_PATH = '/health';
+/** Served without the admin token while `metricsPublic`, so scrapers need no credentials. */
+const METRICS_PATH = '/metrics';
 
 const ROUTES_BY_PATH: ReadonlyMap<string, AdminRoute> = new Map(ADMIN_ROUTES.map((r) => [r.path, r]));
 const ALLOW_HEADER = ALLOWED_METHODS.join(', ');
@@ -67,20 +72,22 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   const { source, logger = silentAdminLogger, tls, ...overrides } = options;
   const config = resolveAdminConfig(overrides);
   const log = { nodeId: source.nodeId, component: 'admin' };
-  const headersTimeoutMs = Math.min(config.requestTimeoutMs, HEADERS_TIMEOUT_MS_MAX);
   const httpOptions: ServerOptions = {
     // Our deadline starts once headers are parsed and answers 504 as JSON; Node's own
     // request timeout counts from the first byte, so it is set past ours as a backstop.
-    requestTimeout: config.requestTimeoutMs + headersTimeoutMs,
-    headersTimeout: headersTimeoutMs,
-    connectionsCheckingInterval: Math.min(config.requestTimeoutMs, CONNECTIONS_CHECK_INTERVAL_MS_MAX),
-    keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+    requestTimeout: config.requestTimeoutMs + config.headersTimeoutMs,
+    headersTimeout: config.headersTimeoutMs,
+    connectionsCheckingInterval: Math.min(config.headersTimeoutMs, CONNECTIONS_CHECK_INTERVAL_MS_MAX),
+    keepAliveTimeout: config.idleTimeoutMs,
   };
-  const server = tls === undefined ? createServer(httpOptions) : createTlsAdminServer(httpOptions, tls, config.requestTimeoutMs);
+  const server = tls === undefined ? createServer(httpOptions) : createTlsAdminServer(httpOptions, tls, config.headersTimeoutMs);
+  // Backstop for a socket silent for longer than any request may take.
+  server.setTimeout(config.requestTimeoutMs + config.headersTimeoutMs);
   const metrics = createAdminMetrics(source, { processMetrics: config.processMetrics });
-  server.maxConnections = config.connectionsMax;
+  new ConnectionGuard(config).attach(server);
+  const policy: AccessPolicy = { boundHost: config.host, allowedHosts: config.allowedHosts, tokenDigest: config.token === undefined ? undefined : tokenDigestOf(config.token) };
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    serveWithDeadline(req, res, { source, metrics, config, logger, log });
+    serveWithDeadline(req, res, { source, metrics, config, policy, logger, log });
   });
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => answerClientError(err, socket));
   if (tls !== undefined) {
@@ -146,6 +153,7 @@ interface ServeContext {
   readonly source: AdminSource;
   readonly metrics: AdminMetrics;
   readonly config: AdminServerConfig;
+  readonly policy: AccessPolicy;
   readonly logger: AdminLogger;
   readonly log: Record<string, unknown>;
 }
@@ -171,8 +179,20 @@ function serveWithDeadline(req: IncomingMessage, res: ServerResponse, ctx: Serve
   });
 }
 
+/** Refuses a request from the wrong host or origin, or without the token where one is needed. */
+function checkAccess(req: IncomingMessage, res: ServerResponse, url: URL, ctx: ServeContext): void {
+  checkHostAndOrigin(req.headers, ctx.policy);
+  const open = url.pathname === HEALTH_PATH || (url.pathname === METRICS_PATH && ctx.config.metricsPublic);
+  if (open) return;
+  // The challenge header must ride on the 401; set it before the check may throw.
+  if (ctx.policy.tokenDigest !== undefined) res.setHeader('www-authenticate', 'Bearer realm="flotilla-admin"');
+  checkToken(req.headers, ctx.policy);
+  res.removeHeader('www-authenticate');
+}
+
 async function serve(req: IncomingMessage, res: ServerResponse, ctx: ServeContext): Promise<void> {
   const url = parseUrl(req.url);
+  checkAccess(req, res, url, ctx);
   if (await serveKvRequest(req, res, url, ctx.source)) return;
   const route = ROUTES_BY_PATH.get(url.pathname);
   if (route === undefined) throw new FlotillaError('FLO_NOT_FOUND', `no route ${url.pathname}`, { path: url.pathname });

@@ -49,3 +49,4 @@ export {
   type EntityTypeCount,
 } from './entity-routes.js';
 export { silentAdminLogger, type AdminLogger } from './http-io.js';
+export { ADMIN_TOKEN_CHARS_MIN, DEV_ADMIN_TOKEN } from './admin-access.js';

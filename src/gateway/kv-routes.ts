@@ -10,6 +10,7 @@ import type { KvValue } from '../grid/kv-codec.js';
 import { json, JSON_CONTENT_TYPE, type RouteResponse } from './admin-routes.js';
 import type { AdminKv, AdminSource } from './admin-source.js';
 import { consumeBody, send } from './http-io.js';
+import { assertWellFormedStrings, decodeUtf8Strict } from './json-text.js';
 
 /** Path of the store's size; keys live under `/kv/`. */
 export const KV_PATH = '/kv';
@@ -113,13 +114,21 @@ async function readRequest(req: IncomingMessage, method: string, path: KvPath): 
   return method === 'DELETE' ? { op: 'delete', key: path.key } : { op: 'get', key: path.key };
 }
 
-/** The parsed JSON value of `body`. @throws FlotillaError FLO_INVALID_ARGUMENT when it is not JSON. */
+/**
+ * The parsed JSON value of `body`. @throws FlotillaError FLO_INVALID_UTF8 when the bytes
+ * are not UTF-8 or a string holds a lone surrogate (either would be stored altered),
+ * FLO_INVALID_ARGUMENT when it is not JSON.
+ */
 export function parseJsonBody(body: Buffer): KvValue {
+  const text = decodeUtf8Strict(body, 'request body');
+  let value: KvValue;
   try {
-    return JSON.parse(body.toString('utf8')) as KvValue;
+    value = JSON.parse(text) as KvValue;
   } catch {
     throw new FlotillaError('FLO_INVALID_ARGUMENT', 'request body must be one JSON value');
   }
+  assertWellFormedStrings(value, 'request body');
+  return value;
 }
 
 /**

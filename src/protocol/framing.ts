@@ -42,6 +42,15 @@ export function frame(payload: Uint8Array, frameBytesMax: number = TCP_FRAME_BYT
 const PAYLOAD_INITIAL_BYTES = 64 * 1024;
 
 /**
+ * A tighter limit for the first frames of a stream, e.g. a handshake read before the peer
+ * is trusted: `leadingFrames` frames of at most `leadingFrameBytesMax` bytes each.
+ */
+export interface LeadingFrameLimit {
+  readonly leadingFrames: number;
+  readonly leadingFrameBytesMax: number;
+}
+
+/**
  * Splits a byte stream back into frame payloads; one per connection. Each completed
  * payload is a fresh copy (it never aliases a pushed chunk). Zero-length frames come out
  * as empty payloads. After an oversized length the stream cannot be resynchronised: every
@@ -49,6 +58,9 @@ const PAYLOAD_INITIAL_BYTES = 64 * 1024;
  */
 export class FrameDecoder {
   private readonly frameBytesMax: number;
+  private readonly leading: LeadingFrameLimit | undefined;
+  /** Frames whose length prefix has been read so far. */
+  private framesStarted = 0;
   private readonly header = new Uint8Array(FRAME_LENGTH_BYTES);
   private headerFilled = 0;
   /** Announced payload length of the frame in progress, or -1 while reading a header. */
@@ -61,9 +73,25 @@ export class FrameDecoder {
   private filled = 0;
   private failed = false;
 
-  /** @param frameBytesMax largest payload accepted, in bytes (default TCP_FRAME_BYTES_MAX) */
-  constructor(frameBytesMax: number = TCP_FRAME_BYTES_MAX) {
+  /**
+   * @param frameBytesMax largest payload accepted, in bytes (default TCP_FRAME_BYTES_MAX)
+   * @param leading a tighter limit for the first frames (default none)
+   */
+  constructor(frameBytesMax: number = TCP_FRAME_BYTES_MAX, leading?: LeadingFrameLimit) {
     this.frameBytesMax = checkFrameMax(frameBytesMax);
+    if (leading !== undefined) {
+      if (!Number.isSafeInteger(leading.leadingFrames) || leading.leadingFrames < 0) {
+        throw new FlotillaError('FLO_INVALID_ARGUMENT', 'leadingFrames must be a non-negative integer', { leadingFrames: leading.leadingFrames });
+      }
+      checkFrameMax(leading.leadingFrameBytesMax);
+    }
+    this.leading = leading;
+  }
+
+  /** The limit of the frame whose length prefix is being read. */
+  private get currentFrameBytesMax(): number {
+    const leading = this.leading;
+    return leading !== undefined && this.framesStarted < leading.leadingFrames ? Math.min(leading.leadingFrameBytesMax, this.frameBytesMax) : this.frameBytesMax;
   }
 
   /** Bytes received for the frame in progress (header included); at most 4 + frameBytesMax. */
@@ -112,13 +140,12 @@ export class FrameDecoder {
     this.headerFilled += take;
     if (this.headerFilled < FRAME_LENGTH_BYTES) return offset + take;
     const length = new DataView(this.header.buffer).getUint32(0);
-    if (length > this.frameBytesMax) {
+    const limit = this.currentFrameBytesMax;
+    if (length > limit) {
       this.failed = true;
-      throw new FlotillaError('FLO_DECODE_OVERSIZED', `frame of ${length} bytes exceeds ${this.frameBytesMax}`, {
-        size: length,
-        limit: this.frameBytesMax,
-      });
+      throw new FlotillaError('FLO_DECODE_OVERSIZED', `frame of ${length} bytes exceeds ${limit}`, { size: length, limit });
     }
+    this.framesStarted++;
     this.headerFilled = 0;
     this.expected = length;
     return offset + take;

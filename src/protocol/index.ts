@@ -19,5 +19,5 @@ export { encodedUpdateSize, fillUpdates, UpdateBudget } from './gossip-packing.j
 export type { UpdateCarrier } from './gossip-packing.js';
 export { forwardOp, canForward, isOpForward } from './forward.js';
 export type { ForwardContext } from './forward.js';
-export { frame, FrameDecoder, FRAME_LENGTH_BYTES } from './framing.js';
+export { frame, FrameDecoder, FRAME_LENGTH_BYTES, type LeadingFrameLimit } from './framing.js';
 export { NESTING_DEPTH_MAX } from './msgpack-scan.js';

@@ -79,15 +79,30 @@ export interface TransportConfig {
    */
   readonly readIdleTimeoutMs: number;
   /**
-   * An inbound connection must send its handshake frame within this time or be closed.
-   * Default 5,000 ms. Keeps connect-and-say-nothing sockets from holding slots.
+   * An inbound connection must complete the handshake (Hello, and with a key the proof of
+   * the cluster secret) within this time or be closed; with TLS it also bounds the TLS
+   * handshake. Default 2,000 ms: a member authenticates within a round trip or two, so
+   * this is generous on a LAN while a connect-and-say-nothing socket holds a slot for at
+   * most 2 s. Raise it for links with round trips near a second.
    */
   readonly handshakeTimeoutMs: number;
   /**
-   * Most inbound TCP connections at once. Default 256; further connections are closed
-   * on accept and counted.
+   * Most inbound TCP connections at once, authenticated or not. Default 256. When full, a
+   * new connection evicts the oldest connection that has not completed the handshake
+   * (counted as `inbound-evicted`); only a listener full of authenticated peers refuses
+   * (counted as `inbound-limit`). So a flood of idle connections cannot lock members out.
+   * With TLS, sockets still in their TLS handshake count as unauthenticated connections.
    */
   readonly inboundConnectionsMax: number;
+  /**
+   * Most inbound connections from one source IP that have not completed the handshake.
+   * Default 8. A new one past it evicts that address's oldest unauthenticated connection,
+   * so one host cannot fill the listener, and a member redialing from it still gets in.
+   * Authenticated connections do not count: every node of a loopback test cluster shares
+   * one address. Lower bounds one address's share tighter; a NAT hiding many members that
+   * reconnect at once may need more.
+   */
+  readonly inboundHandshakesPerSourceMax: number;
   /**
    * Most requests awaiting a response at once (`request()`). Default 1,024; beyond it
    * `request()` fails with FLO_QUEUE_FULL.
@@ -140,8 +155,9 @@ export const DEFAULT_TRANSPORT_CONFIG: TransportConfig = {
   connectTimeoutMs: 2_000,
   writeBufferBytesMax: 2 * TCP_FRAME_BYTES_MAX,
   readIdleTimeoutMs: 90_000,
-  handshakeTimeoutMs: 5_000,
+  handshakeTimeoutMs: 2_000,
   inboundConnectionsMax: 256,
+  inboundHandshakesPerSourceMax: 8,
   pendingRequestsMax: 1024,
   requestTimeoutMs: 5_000,
   closeTimeoutMs: 5_000,
@@ -167,6 +183,7 @@ const positiveIntegerFields = [
   'readIdleTimeoutMs',
   'handshakeTimeoutMs',
   'inboundConnectionsMax',
+  'inboundHandshakesPerSourceMax',
   'pendingRequestsMax',
   'requestTimeoutMs',
   'closeTimeoutMs',

@@ -15,6 +15,7 @@ export type DropReason =
   | 'handshake-missing'
   | 'read-idle-timeout'
   | 'inbound-limit'
+  | 'inbound-evicted'
   | 'no-handler'
   | 'handler-error'
   | 'unmatched-response'

@@ -1,16 +1,16 @@
 /**
  * The transport's own header inside each TCP frame body: one kind byte, a correlation id
  * for requests and responses, then the payload (a protocol-encoded message; for the
- * Hello and Error kinds a small msgpack map; for Challenge and Proof fixed-length nonce and
- * proof bytes). It keeps connection bookkeeping (who is
- * the peer, which reply answers which request) out of the protocol's message types.
+ * Hello and Error kinds a small msgpack map; for Challenge a fixed-length nonce, for Proof
+ * and Confirm fixed-length proof bytes). It keeps connection bookkeeping (who is the peer,
+ * which reply answers which request) out of the protocol's message types.
  */
 import { pack, unpack } from 'msgpackr';
 import type { Address, NodeId } from '../core/model.js';
 import { FlotillaError, ErrorCatalog, type ErrorCode } from '../core/errors.js';
 import { parseAddress } from './address.js';
 import { FRAME_LENGTH_BYTES } from '../protocol/index.js';
-import { AUTH_NONCE_BYTES, HANDSHAKE_PROOF_BYTES } from './frame-auth.js';
+import { AUTH_NONCE_BYTES } from './frame-auth.js';
 
 /** What a frame carries. */
 export const FrameKind = {
@@ -23,23 +23,37 @@ export const FrameKind = {
   Response: 3,
   /** The responder failed: a catalogued code and a reason instead of a message. */
   Error: 4,
-  /** Listener's answer to an authenticated Hello: its nonce and its proof of the key. */
+  /** Listener's answer to an authenticated Hello: its nonce, and nothing derived from the key. */
   Challenge: 5,
-  /** Dialer's proof of the key, the last handshake frame. */
+  /** Dialer's proof of the key over both nonces. */
   Proof: 6,
+  /** Listener's proof of the key, sent only after the dialer's Proof checked out; the last handshake frame. */
+  Confirm: 7,
 } as const;
 
 /** One of the `FrameKind` values. */
 export type FrameKind = (typeof FrameKind)[keyof typeof FrameKind];
 
-/** Version of the handshake; a peer with another one is refused. 2: authenticated. */
-export const HELLO_VERSION = 2;
+/**
+ * Version of the handshake; a peer with another one is refused. 2: authenticated, the
+ * listener proving first; 3: the dialer proves first (the listener's Confirm follows).
+ */
+export const HELLO_VERSION = 3;
 
 /** Largest envelope header: kind byte plus a 32-bit correlation id. */
 export const ENVELOPE_HEADER_BYTES_MAX = 5;
 
 /** Longest node id or error text carried in a handshake or error frame. */
 export const ENVELOPE_TEXT_CHARS_MAX = 1024;
+
+/**
+ * Largest frame body (envelope header included) read before a connection is
+ * authenticated. A Hello (address, node id of at most 1,024 characters, nonce) or an
+ * Error frame (code, text of at most 1,024 characters) fits; anything announcing more is
+ * refused on its length prefix, before a byte of it is buffered, so an unauthenticated
+ * peer can make a node hold at most this much per connection.
+ */
+export const HANDSHAKE_FRAME_BYTES_MAX = 4 * 1024;
 
 /** A decoded frame body. `payload` is a view into the body, not a copy. */
 export interface Envelope {
@@ -57,10 +71,9 @@ export interface Hello {
   readonly nonce?: Uint8Array | undefined;
 }
 
-/** The listener's Challenge frame: its own nonce and its proof over the transcript. */
+/** The listener's Challenge frame: its own nonce. */
 export interface Challenge {
   readonly nonce: Uint8Array;
-  readonly proof: Uint8Array;
 }
 
 /** A failed request as carried back to the requester. */
@@ -95,7 +108,7 @@ export function encodeFrame(kind: FrameKind, correlationId: number, payload: Uin
 /** Split a frame body into its envelope; throws FLO_DECODE_MALFORMED when it is not one. */
 export function decodeEnvelope(body: Uint8Array): Envelope {
   const kind = body[0];
-  if (kind === undefined || kind > FrameKind.Proof) {
+  if (kind === undefined || kind > FrameKind.Confirm) {
     throw new FlotillaError('FLO_DECODE_MALFORMED', 'unknown frame kind', { kind });
   }
   const typed = kind as FrameKind;
@@ -113,20 +126,17 @@ export function encodeHello(hello: Hello): Uint8Array {
   return pack(map);
 }
 
-/** Encode a Challenge payload: the nonce, then the proof, both of fixed length. */
+/** Encode a Challenge payload: the nonce, of fixed length. */
 export function encodeChallenge(challenge: Challenge): Uint8Array {
-  const out = new Uint8Array(AUTH_NONCE_BYTES + HANDSHAKE_PROOF_BYTES);
-  out.set(challenge.nonce, 0);
-  out.set(challenge.proof, AUTH_NONCE_BYTES);
-  return out;
+  return Uint8Array.from(challenge.nonce);
 }
 
-/** Split a Challenge payload; throws FLO_DECODE_INVALID when it has the wrong length. */
+/** Read a Challenge payload; throws FLO_DECODE_INVALID when it has the wrong length. */
 export function decodeChallenge(payload: Uint8Array): Challenge {
-  if (payload.length !== AUTH_NONCE_BYTES + HANDSHAKE_PROOF_BYTES) {
-    throw new FlotillaError('FLO_DECODE_INVALID', `challenge of ${payload.length} bytes, expected ${AUTH_NONCE_BYTES + HANDSHAKE_PROOF_BYTES}`);
+  if (payload.length !== AUTH_NONCE_BYTES) {
+    throw new FlotillaError('FLO_DECODE_INVALID', `challenge of ${payload.length} bytes, expected ${AUTH_NONCE_BYTES}`);
   }
-  return { nonce: payload.subarray(0, AUTH_NONCE_BYTES), proof: payload.subarray(AUTH_NONCE_BYTES) };
+  return { nonce: payload };
 }
 
 function unpackMap(payload: Uint8Array, what: string): Record<string, unknown> {

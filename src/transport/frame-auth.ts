@@ -1,7 +1,7 @@
 /**
  * The cryptography that authenticates cluster traffic with the cluster secret: one key
  * derived from the secret and the cluster id, a truncated HMAC tag on every UDP datagram,
- * and the proofs of the TCP handshake's challenge-response. A host without the secret can
+ * and the proofs of the TCP handshake's challenge-response (the dialer proves first). A host without the secret can
  * neither forge a datagram nor complete a handshake, and cannot replay one.
  */
 import { createHmac, createSecretKey, hkdfSync, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
@@ -36,8 +36,8 @@ const CHANNEL_BINDING_LABEL = 'EXPERIMENTAL-flotilla-cluster-auth';
 // Distinct prefixes keep a tag computed for one purpose from being valid for another.
 const DATAGRAM_LABEL = Buffer.from('flotilla udp datagram v1\u0000', 'utf8');
 const ROLE_LABELS = {
-  dialer: Buffer.from('flotilla tcp dialer proof v1\u0000', 'utf8'),
-  listener: Buffer.from('flotilla tcp listener proof v1\u0000', 'utf8'),
+  dialer: Buffer.from('flotilla tcp dialer proof v2\u0000', 'utf8'),
+  listener: Buffer.from('flotilla tcp listener proof v2\u0000', 'utf8'),
 } as const;
 
 /** Which side of a TCP handshake a proof comes from. */

@@ -13,7 +13,7 @@ export {
 } from './config.js';
 export type { MessageCodec } from './codec.js';
 export { createProtocolCodec, protocolCodec } from './protocol-codec.js';
-export { silentLogger, type TransportLogger } from './logger.js';
+export { silentLogger, warnLinesPerWindowMax, warnWindowMs, type TransportLogger, type WarnStats } from './logger.js';
 export { sumTraffic, type DropReason, type TrafficStats } from './counters.js';
 export type { UdpStats } from './udp-transport.js';
 export type { TcpStats, RequestHandler } from './tcp-transport.js';

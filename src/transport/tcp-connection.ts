@@ -12,7 +12,7 @@ import { assert, FlotillaError, isFlotillaError } from '../core/errors.js';
 import type { TrafficCounters, DropReason } from './counters.js';
 import type { WarnOnce } from './logger.js';
 import { FrameDecoder } from '../protocol/index.js';
-import { decodeEnvelope, encodeFrame, ENVELOPE_HEADER_BYTES_MAX, frameWireBytes, FrameKind, type Envelope, type Hello } from './envelope.js';
+import { decodeEnvelope, encodeFrame, ENVELOPE_HEADER_BYTES_MAX, frameWireBytes, FrameKind, HANDSHAKE_FRAME_BYTES_MAX, type Envelope, type Hello } from './envelope.js';
 import { channelBindingOf } from './frame-auth.js';
 import { DialerHandshake, ListenerHandshake, type HandshakeFailure } from './tcp-handshake.js';
 import { toTransportError } from './socket-errors.js';
@@ -45,11 +45,24 @@ export interface ConnectionOptions {
   readonly onClose: (connection: FramedConnection, cause: FlotillaError | undefined) => void;
 }
 
+/**
+ * Frames this side reads before the connection opens, all held to the handshake frame
+ * size: with a key, Hello and Proof (listener) or Challenge and Confirm (dialer, whose
+ * second may instead be the Error frame of a refusal); without one, the listener's Hello.
+ */
+function handshakeFramesRead(options: ConnectionOptions): number {
+  if (options.authKey !== undefined) return 2;
+  return options.role === 'inbound' ? 1 : 0;
+}
+
 /** A framed connection over one socket. */
 export class FramedConnection {
   /** `ip:port` of the socket's remote end (for logs; ephemeral for inbound peers). */
   readonly remote: string;
-  private readonly remoteIp: string;
+  /** IP of the socket's remote end, without the port. */
+  readonly remoteIp: string;
+  /** When the socket was accepted or dialed, from `Date.now()`. */
+  readonly acceptedAt = Date.now();
   /** Peer's advertised cluster address: dialed (outbound) or from its Hello once the handshake passed (inbound). */
   peerAddress: Address | undefined;
   /** Peer's node id from its Hello once the handshake passed (inbound), for logs. */
@@ -91,7 +104,10 @@ export class FramedConnection {
     this.remote = `${this.remoteIp}:${socket.remotePort ?? 0}`;
     this.peerAddress = peerAddress;
     this.tls = socket instanceof TLSSocket;
-    this.splitter = new FrameDecoder(options.maxFrameBytes + ENVELOPE_HEADER_BYTES_MAX);
+    this.splitter = new FrameDecoder(options.maxFrameBytes + ENVELOPE_HEADER_BYTES_MAX, {
+      leadingFrames: handshakeFramesRead(options),
+      leadingFrameBytesMax: HANDSHAKE_FRAME_BYTES_MAX,
+    });
     socket.setNoDelay(true);
     this.closedPromise = new Promise((resolve) => socket.once('close', () => resolve()));
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -128,6 +144,19 @@ export class FramedConnection {
       }
       this.outboundHandshake = { handshake, resolve, reject };
     });
+  }
+
+  /** True once the handshake completed: the peer proved the cluster secret (when there is one). */
+  get authenticated(): boolean {
+    return this.opened;
+  }
+
+  /**
+   * Close an unauthenticated connection to make room for a newer one; counted as
+   * `inbound-evicted` and logged once per source address.
+   */
+  evict(why: string): void {
+    this.abort('inbound-evicted', `evicted before completing the handshake (${why})`);
   }
 
   /** True once the socket is closing or closed; sends then fail. */
@@ -265,7 +294,7 @@ export class FramedConnection {
       this.onHandshakeFrame(envelope);
       return;
     }
-    if (envelope.kind === FrameKind.Hello || envelope.kind === FrameKind.Challenge || envelope.kind === FrameKind.Proof) {
+    if (envelope.kind === FrameKind.Hello || envelope.kind === FrameKind.Challenge || envelope.kind === FrameKind.Proof || envelope.kind === FrameKind.Confirm) {
       this.dropFrame(new FlotillaError('FLO_DECODE_INVALID', 'unexpected handshake frame'));
       return;
     }

@@ -1,8 +1,11 @@
 /**
  * The opening of a framed TCP connection, one object per side. The dialer says who it is
- * (Hello); with a frame key, the listener answers with its nonce and proof (Challenge) and
- * the dialer with its proof (Proof), so each side proves it holds the cluster secret before
- * the other accepts a single frame. Pure decisions over frames: the connection does the I/O.
+ * (Hello, with its nonce); with a frame key, the listener answers with its own nonce only
+ * (Challenge), the dialer proves the cluster secret over both (Proof), and only then does
+ * the listener prove it back (Confirm). So each side proves it holds the secret before the
+ * other accepts a single frame, and a party without the secret that dials a node learns
+ * nothing derived from the secret: it gets a random nonce, never a proof to guess against
+ * offline. Pure decisions over frames: the connection does the I/O.
  */
 import { FlotillaError, isFlotillaError, type ErrorCode } from '../core/errors.js';
 import type { DropReason } from './counters.js';
@@ -40,11 +43,12 @@ export interface HandshakeStep {
   readonly result: 'pending' | 'open' | HandshakeFailure;
 }
 
-/** The listener's view: Hello, then (with a key) the dialer's Proof. */
+/** The listener's view: Hello, then (with a key) the dialer's Proof, answered by Confirm. */
 export class ListenerHandshake {
   /** The dialer's Hello, once read. Its address is trusted only once the step says `open`. */
   hello: Hello | undefined;
   private expectedProof: Uint8Array | undefined;
+  private confirmation: Uint8Array | undefined;
 
   /**
    * @param key the frame key; undefined accepts any Hello (transport unit tests only).
@@ -78,23 +82,26 @@ export class ListenerHandshake {
     const nonce = freshNonce();
     const binding = this.channelBinding();
     this.expectedProof = handshakeProof(this.key, 'dialer', envelope.payload, nonce, binding);
-    const proof = handshakeProof(this.key, 'listener', envelope.payload, nonce, binding);
-    return { reply: { kind: FrameKind.Challenge, payload: encodeChallenge({ nonce, proof }) }, result: 'pending' };
+    // Our own proof is computed now but sent only once the dialer proved the secret.
+    this.confirmation = handshakeProof(this.key, 'listener', envelope.payload, nonce, binding);
+    return { reply: { kind: FrameKind.Challenge, payload: encodeChallenge({ nonce }) }, result: 'pending' };
   }
 
   private onProof(envelope: Envelope, expected: Uint8Array): HandshakeStep {
     if (envelope.kind !== FrameKind.Proof) return refuse('auth', 'FLO_AUTH_FAILED', `expected the handshake proof, got a frame of kind ${envelope.kind}`);
-    if (!macsEqual(expected, envelope.payload)) {
+    if (!macsEqual(expected, envelope.payload) || this.confirmation === undefined) {
       return refuse('auth', 'FLO_AUTH_FAILED', 'the dialer did not prove the cluster secret (another secret or cluster id, or a replayed handshake)');
     }
-    return { result: 'open' };
+    return { reply: { kind: FrameKind.Confirm, payload: this.confirmation }, result: 'open' };
   }
 }
 
-/** The dialer's view: send Hello, then (with a key) check the Challenge and send Proof. */
+/** The dialer's view: send Hello, then (with a key) answer the Challenge with Proof and check Confirm. */
 export class DialerHandshake {
   /** The Hello frame to send first, with a fresh nonce when authenticating. */
   readonly hello: HandshakeFrame;
+  /** The listener's proof we expect in its Confirm, once our Proof is sent. */
+  private expectedConfirmation: Uint8Array | undefined;
 
   /**
    * @param key the frame key; undefined opens at once after the Hello (unit tests only).
@@ -116,9 +123,10 @@ export class DialerHandshake {
   }
 
   /**
-   * Handle the listener's answer. Our Proof is sent even when the listener's proof is
-   * wrong, so the listener learns of the mismatch and counts it too; it only ever covers
-   * a transcript with our fresh nonce, so it is of no use to anyone else.
+   * Handle the listener's next frame: its Challenge (answered with our Proof), then its
+   * Confirm (checked), or an Error frame saying why it refused us. Our Proof covers a
+   * transcript with our fresh nonce and the listener's, so it is of no use on any other
+   * connection; it only ever goes to the address we chose to dial.
    */
   onFrame(envelope: Envelope): HandshakeStep {
     const key = this.key;
@@ -128,6 +136,10 @@ export class DialerHandshake {
       const reason = remote.code === 'FLO_AUTH_FAILED' ? 'auth' : remote.code;
       return fail(reason, remote.code, `handshake with ${this.peer} refused: ${remote.message}`, this.peer);
     }
+    return this.expectedConfirmation === undefined ? this.onChallenge(key, envelope) : this.onConfirm(envelope, this.expectedConfirmation);
+  }
+
+  private onChallenge(key: Uint8Array, envelope: Envelope): HandshakeStep {
     if (envelope.kind !== FrameKind.Challenge) {
       return fail('auth', 'FLO_AUTH_FAILED', `${this.peer} answered the handshake without a challenge: it does not authenticate (no cluster secret?)`, this.peer);
     }
@@ -138,13 +150,16 @@ export class DialerHandshake {
       return fail('auth', 'FLO_AUTH_FAILED', `${this.peer} sent a malformed challenge: ${String(err)}`, this.peer);
     }
     const binding = this.channelBinding();
+    this.expectedConfirmation = handshakeProof(key, 'listener', this.hello.payload, challenge.nonce, binding);
     const reply = { kind: FrameKind.Proof, payload: handshakeProof(key, 'dialer', this.hello.payload, challenge.nonce, binding) };
-    const expected = handshakeProof(key, 'listener', this.hello.payload, challenge.nonce, binding);
-    if (!macsEqual(expected, challenge.proof)) {
-      const failure = fail('auth', 'FLO_AUTH_FAILED', `${this.peer} did not prove the cluster secret: it runs with another secret or cluster id`, this.peer);
-      return { reply, result: failure.result };
+    return { reply, result: 'pending' };
+  }
+
+  private onConfirm(envelope: Envelope, expected: Uint8Array): HandshakeStep {
+    if (envelope.kind !== FrameKind.Confirm || !macsEqual(expected, envelope.payload)) {
+      return fail('auth', 'FLO_AUTH_FAILED', `${this.peer} did not prove the cluster secret: it runs with another secret or cluster id`, this.peer);
     }
-    return { reply, result: 'open' };
+    return { result: 'open' };
   }
 }
 

@@ -17,6 +17,7 @@ import { ConnectionPool, type PoolStats } from './connection-pool.js';
 import { decodeErrorPayload, encodeErrorPayload, FrameKind, type Envelope } from './envelope.js';
 import { RequestTracker, type RequestStats } from './request-tracker.js';
 import { FramedConnection } from './tcp-connection.js';
+import { admitInbound, PendingTlsSockets } from './inbound-admission.js';
 import { createTcpListener, describeTlsFailure, RemoteBook, type TcpListener } from './tls-sockets.js';
 
 /** Answers a request; a thrown FlotillaError reaches the requester with its code. */
@@ -42,7 +43,7 @@ export interface TcpTransportOptions {
 /** TCP counters. */
 export interface TcpStats {
   /** Inbound connections (accepted by the listener) and their traffic. */
-  readonly inbound: TrafficStats & { readonly open: number; readonly accepted: number; readonly refused: number };
+  readonly inbound: TrafficStats & { readonly open: number; readonly accepted: number; readonly refused: number; readonly evicted: number };
   /** Outbound (pooled) connections and their traffic. */
   readonly pool: PoolStats;
   readonly requests: RequestStats;
@@ -56,8 +57,10 @@ export class TcpTransport {
   private readonly pool: ConnectionPool;
   private accepted = 0;
   private refused = 0;
+  private evicted = 0;
   private stopped = false;
   private readonly tlsRemotes = new RemoteBook();
+  private readonly pendingTls = new PendingTlsSockets();
 
   private readonly server: Server;
 
@@ -79,7 +82,7 @@ export class TcpTransport {
     const { server } = listener;
     server.on(listener.readyEvent, (socket: Socket) => this.onConnection(socket));
     if (options.config.tls !== undefined) {
-      server.on('connection', (raw: Socket) => this.tlsRemotes.note(raw));
+      server.on('connection', (raw: Socket) => this.onRawTlsConnection(raw));
       server.on('tlsClientError', (err: Error, socket: TLSSocket) => this.onTlsRefused(err, socket));
     }
     server.on('drop', (data?: { remoteAddress?: string }) => {
@@ -98,8 +101,9 @@ export class TcpTransport {
     const listener = createTcpListener(options.config);
     const { server } = listener;
     if (options.config.tls !== undefined) {
-      // Handshakes in progress hold sockets before `secureConnection`; bound them too.
-      server.maxConnections = options.config.inboundConnectionsMax;
+      // Admission (with eviction) happens on each raw socket; this only backstops sockets
+      // already evicted but not yet closed, which Node still counts.
+      server.maxConnections = 2 * options.config.inboundConnectionsMax;
     }
     return new Promise((resolve, reject) => {
       server.once('error', reject);
@@ -158,7 +162,7 @@ export class TcpTransport {
   /** Counters and gauges. */
   stats(): TcpStats {
     return {
-      inbound: { ...this.inboundCounters.snapshot(), open: this.inbound.size, accepted: this.accepted, refused: this.refused },
+      inbound: { ...this.inboundCounters.snapshot(), open: this.inbound.size, accepted: this.accepted, refused: this.refused, evicted: this.evicted },
       pool: this.pool.stats(),
       requests: this.requests.stats(),
     };
@@ -178,14 +182,49 @@ export class TcpTransport {
     await listenerClosed;
   }
 
+  /**
+   * Admit or refuse a new inbound socket, evicting an unauthenticated one when the limits
+   * say so; true when it may stay. Open connections and sockets still in their TLS
+   * handshake compete for the same slots.
+   */
+  private admit(socket: Socket): boolean {
+    if (this.stopped) return false;
+    const open = [...this.inbound, ...this.pendingTls.values()];
+    const admission = admitInbound(open, socket.remoteAddress ?? '?', this.options.config);
+    if (admission.admit && admission.evict !== undefined) {
+      this.evicted++;
+      if (!(admission.evict instanceof FramedConnection)) this.inboundCounters.drop('inbound-evicted');
+      admission.evict.evict(admission.why === 'per-source' ? 'too many handshakes from its address' : 'the listener is full');
+    }
+    return admission.admit;
+  }
+
+  /** TLS only: a raw socket before its TLS handshake, admitted like any inbound connection. */
+  private onRawTlsConnection(raw: Socket): void {
+    this.tlsRemotes.note(raw);
+    if (!this.admit(raw)) {
+      this.refuse(raw);
+      return;
+    }
+    this.pendingTls.add(raw);
+  }
+
+  private refuse(socket: Socket): void {
+    this.refused++;
+    this.inboundCounters.drop('inbound-limit');
+    const remote = socket.remoteAddress ?? '?';
+    this.options.warn.warn(remote, 'inbound-limit', { open: this.inbound.size, remotePort: socket.remotePort }, 'refused inbound TCP connection');
+    socket.on('error', () => undefined);
+    socket.destroy();
+  }
+
   private onConnection(socket: Socket): void {
-    if (this.stopped || this.inbound.size >= this.options.config.inboundConnectionsMax) {
-      this.refused++;
-      this.inboundCounters.drop('inbound-limit');
-      const remote = socket.remoteAddress ?? '?';
-      this.options.warn.warn(remote, 'inbound-limit', { open: this.inbound.size, remotePort: socket.remotePort }, 'refused inbound TCP connection');
-      socket.on('error', () => undefined);
-      socket.destroy();
+    const tls = this.options.config.tls !== undefined;
+    // With TLS the raw socket was admitted before its handshake; it now leaves that list.
+    if (tls) this.pendingTls.completed(socket.remoteAddress, socket.remotePort);
+    const admitted = tls ? !this.stopped : this.admit(socket);
+    if (!admitted) {
+      this.refuse(socket);
       return;
     }
     this.accepted++;

@@ -9,7 +9,7 @@ import { FlotillaError } from '../core/errors.js';
 import type { Message } from '../protocol/messages.js';
 import type { MessageCodec } from './codec.js';
 import { resolveTransportConfig, type TransportConfig } from './config.js';
-import { silentLogger, WarnOnce, type TransportLogger } from './logger.js';
+import { silentLogger, WarnOnce, type TransportLogger, type WarnStats } from './logger.js';
 import { createProtocolCodec } from './protocol-codec.js';
 import { TcpTransport, type RequestHandler, type TcpStats } from './tcp-transport.js';
 import { UdpTransport, type UdpStats } from './udp-transport.js';
@@ -33,6 +33,8 @@ export interface TransportDeps {
 export interface TransportStats {
   readonly udp: UdpStats;
   readonly tcp: TcpStats;
+  /** Warning lines about peers written, and held back (repeats, or over the overall budget). */
+  readonly warnings: WarnStats;
 }
 
 type Lifecycle = 'new' | 'starting' | 'running' | 'closing' | 'closed';
@@ -174,7 +176,7 @@ export class ClusterTransport {
   /** Counters and gauges of both channels, the pool and requests. */
   stats(): TransportStats {
     const { udp, tcp } = this.running();
-    return { udp: udp.stats(), tcp: tcp.stats() };
+    return { udp: udp.stats(), tcp: tcp.stats(), warnings: this.warn.stats() };
   }
 
   /**

@@ -2,8 +2,9 @@
  * The UDP side of the transport: one socket, one message per datagram, for SWIM probes
  * and gossip. Outbound datagrams over the budget are refused; with a frame key each one
  * carries an HMAC tag. Inbound ones are size-checked, their tag verified before anything
- * is decoded, then decoded; any that fail are counted, logged once per source and code,
- * and dropped.
+ * is decoded, then decoded; any that fail are counted, logged once per source address
+ * and code (not per port: a sender rotating its source port must not get a line per
+ * datagram), and dropped.
  */
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { isIP } from 'node:net';
@@ -177,30 +178,31 @@ export class UdpTransport {
     const from = formatAddress(remote.address, remote.port);
     const budget = this.options.config.udpDatagramBudgetBytes;
     if (datagram.length > budget) {
-      this.drop(from, 'FLO_DECODE_OVERSIZED', `datagram of ${datagram.length} bytes exceeds the ${budget}-byte budget`);
+      this.drop(from, remote.address, 'FLO_DECODE_OVERSIZED', `datagram of ${datagram.length} bytes exceeds the ${budget}-byte budget`);
       return;
     }
     const bytes = this.options.auth === undefined ? datagram : this.options.auth.open(datagram);
     if (bytes === undefined) {
-      this.drop(from, 'auth', 'datagram without a valid auth tag: the sender does not hold the cluster secret');
+      this.drop(from, remote.address, 'auth', 'datagram without a valid auth tag: the sender does not hold the cluster secret');
       return;
     }
     let message: Message;
     try {
       message = this.options.codec.decode(bytes);
     } catch (err) {
-      this.drop(from, isFlotillaError(err) ? err.code : 'FLO_DECODE_MALFORMED', String(err));
+      this.drop(from, remote.address, isFlotillaError(err) ? err.code : 'FLO_DECODE_MALFORMED', String(err));
       return;
     }
     try {
-      if (!this.options.onMessage(from, message)) this.drop(from, 'no-handler', 'no message handler');
+      if (!this.options.onMessage(from, message)) this.drop(from, remote.address, 'no-handler', 'no message handler');
     } catch (err) {
-      this.drop(from, 'handler-error', String(err));
+      this.drop(from, remote.address, 'handler-error', String(err));
     }
   }
 
-  private drop(from: Address, reason: DropReason, error: string): void {
+  /** Count a dropped datagram and log it once per source IP and reason. */
+  private drop(from: Address, sourceIp: string, reason: DropReason, error: string): void {
     this.counters.drop(reason);
-    this.options.warn.warn(from, reason, { channel: 'udp', error }, 'dropped UDP datagram');
+    this.options.warn.warn(sourceIp, reason, { channel: 'udp', from, error }, 'dropped UDP datagram');
   }
 }

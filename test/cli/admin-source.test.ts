@@ -15,6 +15,9 @@ import { MemoryStorage } from '../../src/storage/memory.js';
 import { parseExposition, value } from '../gateway/exposition.js';
 import { Counter, PingA, PingB, startEntityCluster, waitForSettledTable } from '../node/entity-harness.js';
 import { startCluster, stopAll, waitFor } from '../node/helpers.js';
+import { TEST_ADMIN_TOKEN, TEST_AUTHORIZATION } from '../gateway/http-helpers.js';
+
+const AUTH = { headers: { authorization: TEST_AUTHORIZATION } };
 
 const record = (overrides: Partial<MigrationRecord>): MigrationRecord => ({
   migrationId: 'm1',
@@ -138,8 +141,8 @@ describe('a real node with entities behind the admin API', () => {
     nodes = await startEntityCluster(1, new MemoryStorage(), { entities: [Counter, PingA, PingB, Slow] });
     await waitForSettledTable(nodes);
     bare = await startCluster(1);
-    admin = await startAdminServer({ source: toAdminSource(nodes[0]!), host: '127.0.0.1', port: 0 });
-    bareAdmin = await startAdminServer({ source: toAdminSource(bare[0]!), host: '127.0.0.1', port: 0 });
+    admin = await startAdminServer({ token: TEST_ADMIN_TOKEN, source: toAdminSource(nodes[0]!), host: '127.0.0.1', port: 0 });
+    bareAdmin = await startAdminServer({ token: TEST_ADMIN_TOKEN, source: toAdminSource(bare[0]!), host: '127.0.0.1', port: 0 });
   }, 60_000);
 
   afterAll(async () => {
@@ -153,7 +156,7 @@ describe('a real node with entities behind the admin API', () => {
     for (const id of ['a', 'b', 'c']) expect(await node.entity(Counter, id).increment(2)).toBe(2);
     await expect(node.entity(Counter, 'a').fail('nope')).rejects.toMatchObject({ code: 'FLO_HANDLER_FAILED' });
 
-    const list = (await (await fetch(`${base(admin)}/entities?type=Counter`)).json()) as EntitiesReport;
+    const list = (await (await fetch(`${base(admin)}/entities?type=Counter`, AUTH)).json()) as EntitiesReport;
     expect(list).toEqual({
       nodeId: node.nodeId,
       active: 3,
@@ -161,14 +164,14 @@ describe('a real node with entities behind the admin API', () => {
       entities: ['a', 'b', 'c'].map((id) => ({ type: 'Counter', id, partition: partitionOf(`Counter/${id}`, 271) })),
       truncated: false,
     });
-    const all = (await (await fetch(`${base(admin)}/entities?limit=0`)).json()) as EntitiesReport;
+    const all = (await (await fetch(`${base(admin)}/entities?limit=0`, AUTH)).json()) as EntitiesReport;
     expect(all.types).toEqual([
       { type: 'Counter', active: 3 },
       { type: 'PingA', active: 0 },
       { type: 'PingB', active: 0 },
       { type: 'Slow', active: 0 },
     ]);
-    const parts = (await (await fetch(`${base(admin)}/entities/partitions`)).json()) as EntityPartitionsReport;
+    const parts = (await (await fetch(`${base(admin)}/entities/partitions`, AUTH)).json()) as EntityPartitionsReport;
     expect(parts.active).toBe(3);
     expect(parts.partitions.reduce((n, p) => n + p.active, 0)).toBe(3);
 
@@ -182,7 +185,7 @@ describe('a real node with entities behind the admin API', () => {
     expect(value(exp, 'flotilla_entity_writes_total')).toBe(3);
     expect(value(exp, 'flotilla_entity_call_duration_seconds_count')).toBe(4);
 
-    const status = await runStatus({ url: base(admin) });
+    const status = await runStatus({ token: TEST_ADMIN_TOKEN, url: base(admin) });
     expect(status.output).toMatch(new RegExp(`Entities active on ${node.nodeId}: 3\\nTYPE\\s+ACTIVE\\nCounter\\s+3\\nPingA\\s+0\\nPingB\\s+0\\nSlow\\s+0$`));
   });
 
@@ -207,12 +210,12 @@ describe('a real node with entities behind the admin API', () => {
   });
 
   it('reports no entity types on a node that hosts none, and status leaves the section out', async () => {
-    const answer = await fetch(`${base(bareAdmin)}/entities`);
+    const answer = await fetch(`${base(bareAdmin)}/entities`, AUTH);
     expect(answer.status).toBe(200);
     expect(await answer.json()).toEqual({ nodeId: bare[0]!.nodeId, active: 0, types: [], entities: [], truncated: false });
     const exp = parseExposition(await (await fetch(`${base(bareAdmin)}/metrics`)).text());
     expect(exp.samples.filter((s) => s.name === 'flotilla_entities_active')).toEqual([]);
-    const status = await runStatus({ url: base(bareAdmin) });
+    const status = await runStatus({ token: TEST_ADMIN_TOKEN, url: base(bareAdmin) });
     expect(status.exitCode).toBe(0);
     expect(status.output).not.toContain('Entities');
   });

@@ -3,6 +3,11 @@
 import { describe, expect, it } from 'vitest';
 import { parseCount, parseHttpAddress, parseSeedList, parseSwimOverrides, parseTagList, UsageError } from '../../src/cli/cli-options.js';
 import { planStart } from '../../src/cli/start-command.js';
+import { DEV_ADMIN_TOKEN } from '../../src/gateway/index.js';
+import { DEV_SECRET } from '../../src/node/index.js';
+
+const SECRET = 'k3Jq9vX2mW8pL5tR7yB4nC6dF1gH0sZ+aE/uQwIoPx=';
+const TOKEN = 'Tz8Ue1Rk4Wq7Yn2Lm5Ps9Vb3Xc6Hd0Jf+Ga/KiOjNl=';
 
 function usage(fn: () => unknown): string {
   try {
@@ -59,7 +64,9 @@ describe('planStart', () => {
     const plan = planStart({
       listen: '127.0.0.1:0',
       seeds: '127.0.0.1:7000,127.0.0.1:7001',
-      secret: 'a-long-enough-secret',
+      secret: SECRET,
+      adminToken: TOKEN,
+      adminHosts: 'node1.example, node1',
       tags: 'zone=a',
       logLevel: 'warn',
       nodeId: 'n1',
@@ -71,7 +78,7 @@ describe('planStart', () => {
     expect(plan.options).toEqual({
       listen: '127.0.0.1:0',
       seeds: ['127.0.0.1:7000', '127.0.0.1:7001'],
-      secret: 'a-long-enough-secret',
+      secret: SECRET,
       tags: { zone: 'a' },
       logLevel: 'warn',
       nodeId: 'n1',
@@ -80,6 +87,12 @@ describe('planStart', () => {
       dataDir: '/tmp/flotilla-n1',
     });
     expect(plan.http).toEqual({ host: '127.0.0.1', port: 9180 });
+    expect(plan.admin).toEqual({ token: TOKEN, devToken: false, allowedHosts: ['node1.example', 'node1'] });
+  });
+
+  it('gives a dev node without a token the public dev token, and a node without --http none', () => {
+    expect(planStart({ dev: true, http: '0' }).admin).toEqual({ token: DEV_ADMIN_TOKEN, devToken: true, allowedHosts: [] });
+    expect(planStart({ secret: SECRET }).admin).toBeUndefined();
   });
 
   it.each([
@@ -88,5 +101,9 @@ describe('planStart', () => {
     [{ dev: true, logLevel: 'chatty' }, /--log-level/],
     [{ dev: true, swim: 'probeTimeoutMs=5000' }, /probeTimeoutMs/],
     [{ dev: true, tags: 'health=bad' }, /reserved/],
+    [{ secret: 'a-long-enough-secret' }, /--secret \(FLOTILLA_SECRET\): the cluster secret is too short/],
+    [{ secret: DEV_SECRET }, /public development value/],
+    [{ secret: SECRET, http: '0' }, /--http needs an admin token/],
+    [{ secret: SECRET, http: '0', adminToken: DEV_ADMIN_TOKEN }, /--admin-token \(FLOTILLA_ADMIN_TOKEN\): the admin token is the public development value/],
   ])('refuses %j with one line', (flags, message) => expect(usage(() => planStart(flags))).toMatch(message));
 });

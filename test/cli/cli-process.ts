@@ -1,6 +1,7 @@
 // Runs the `flotilla` command as a real child process (through tsx, so the test always
 // runs the current sources, never a stale build) and collects its output by line.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 
@@ -52,6 +53,14 @@ export function jsonLines(lines: readonly string[]): Record<string, unknown>[] {
 // Clusters of `flotilla start` processes, reached through their admin APIs.
 // ---------------------------------------------------------------------------------------
 
+/** A fresh random secret or token, as the docs say to make one (`openssl rand -base64 32`). */
+export function randomSecret(): string {
+  return randomBytes(32).toString('base64');
+}
+
+/** The admin token every `startNodeProcess` node serves its admin API with. */
+export const PROCESS_ADMIN_TOKEN = randomSecret();
+
 /** The documented `--swim` flag, scaled down so failures are detected within seconds. */
 export const FAST_SWIM = 'probeIntervalMs=200,probeTimeoutMs=100,gossipIntervalMs=50,suspicionMult=2,joinBackoffInitialMs=50,joinBackoffMaxMs=500,leaveTimeoutMs=2000';
 
@@ -77,7 +86,8 @@ export interface NodeProcessOptions {
 /** Spawns `flotilla start` for one node, with its admin API on a free loopback port. */
 export function startNodeProcess(options: NodeProcessOptions): NodeProcess {
   const args = ['start', '--node-id', options.name, '--listen', options.address, '--seeds', options.seed, '--http', '127.0.0.1:0', '--swim', options.swim ?? FAST_SWIM];
-  return { name: options.name, address: options.address, proc: runCli(args, { FLOTILLA_SECRET: options.secret, LOG_LEVEL: 'info' }) };
+  const env = { FLOTILLA_SECRET: options.secret, FLOTILLA_ADMIN_TOKEN: PROCESS_ADMIN_TOKEN, LOG_LEVEL: 'info' };
+  return { name: options.name, address: options.address, proc: runCli(args, env) };
 }
 
 /** The URL the node's admin API logged once listening, or undefined before that. */
@@ -92,12 +102,13 @@ export interface AdminAnswer {
   readonly body: unknown;
 }
 
-/** One request to an admin API; rejects on a network error or after `timeoutMs`. */
+/** One request to an admin API, with the admin token; rejects on a network error or after `timeoutMs`. */
 export async function adminCall(url: string, method: string, path: string, body?: unknown, timeoutMs = 10_000): Promise<AdminAnswer> {
-  const init: RequestInit = { method, signal: AbortSignal.timeout(timeoutMs) };
+  const headers: Record<string, string> = { authorization: `Bearer ${PROCESS_ADMIN_TOKEN}` };
+  const init: RequestInit = { method, signal: AbortSignal.timeout(timeoutMs), headers };
   if (body !== undefined) {
     init.body = JSON.stringify(body);
-    init.headers = { 'content-type': 'application/json' };
+    headers['content-type'] = 'application/json';
   }
   const res = await fetch(new URL(path, url), init);
   const text = await res.text();

@@ -8,9 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { partitionOf } from '../../src/core/partition.js';
 import { freeClusterPort } from '../../src/cli/dev-command.js';
 import type { MembersReport, MigrationsReport, PartitionsReport } from '../../src/gateway/admin-source.js';
-import { adminCall, adminUrlOf, metricSum, pollUntil, startNodeProcess, type AdminAnswer, type NodeProcess } from './cli-process.js';
+import { adminCall, adminUrlOf, metricSum, pollUntil, randomSecret, startNodeProcess, type AdminAnswer, type NodeProcess } from './cli-process.js';
 
-const SECRET = 'cluster-data-test-secret-0123456789';
+const SECRET = randomSecret();
 const PARTITIONS = 271;
 /** Keys written before the fourth node joins. */
 const KEY_COUNT = 2_000;

@@ -8,9 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SeededRandom } from '../../src/core/random.js';
 import { freeClusterPort } from '../../src/cli/dev-command.js';
 import type { MembersReport } from '../../src/gateway/admin-source.js';
-import { adminCall, adminUrlOf, metricSum, pollUntil, startNodeProcess, type NodeProcess } from './cli-process.js';
+import { adminCall, adminUrlOf, metricSum, pollUntil, randomSecret, startNodeProcess, type NodeProcess } from './cli-process.js';
 
-const SECRET = 'cluster-hostile-test-secret-0123456789';
+const SECRET = randomSecret();
 const SETTLE_MS = 45_000;
 /** Garbage datagrams sent to one node. */
 const DATAGRAMS = 20;
@@ -102,7 +102,7 @@ describe('hostile input against a cluster of flotilla processes', () => {
 
   it('refuses a node with the wrong secret: it exits non-zero saying why and is never listed', async () => {
     const address = `127.0.0.1:${await freeClusterPort('127.0.0.1')}`;
-    const intruder = startNodeProcess({ name: 'intruder', address, seed: nodes[0]!.process.address, secret: 'not-the-cluster-secret-9876543210' });
+    const intruder = startNodeProcess({ name: 'intruder', address, seed: nodes[0]!.process.address, secret: randomSecret() });
     const seen: string[] = [];
     let exit: number | string | undefined;
     void intruder.proc.exited.then((code) => (exit = code));

@@ -4,11 +4,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freeClusterPort, tcpFree } from '../../src/cli/dev-command.js';
 import { runStatus } from '../../src/cli/status.js';
+import { DEV_ADMIN_TOKEN } from '../../src/gateway/index.js';
 import type { MembersReport } from '../../src/gateway/admin-source.js';
-import { jsonLines, runCli, runCliToEnd, type CliProcess } from './cli-process.js';
+import { jsonLines, randomSecret, runCli, runCliToEnd, type CliProcess } from './cli-process.js';
 import { waitFor } from '../node/helpers.js';
 
-const ENV = { FLOTILLA_SECRET: 'process-test-secret-0123456789', LOG_LEVEL: 'info' };
+const ENV = { FLOTILLA_SECRET: randomSecret(), FLOTILLA_ADMIN_TOKEN: randomSecret(), LOG_LEVEL: 'info' };
 /** The documented `--swim` flag, scaled down so failures are detected within seconds. */
 const FAST = 'probeIntervalMs=200,probeTimeoutMs=100,gossipIntervalMs=50,suspicionMult=2,joinBackoffInitialMs=50,joinBackoffMaxMs=500,leaveTimeoutMs=2000';
 
@@ -17,6 +18,8 @@ interface Node {
   readonly address: string;
   readonly proc: CliProcess;
   url?: string;
+  /** Admin token of the node; the `flotilla start` nodes' when absent. */
+  readonly token?: string;
 }
 
 function adminUrl(node: Node): string | undefined {
@@ -25,7 +28,7 @@ function adminUrl(node: Node): string | undefined {
 }
 
 async function members(node: Node): Promise<MembersReport | undefined> {
-  const result = await runStatus({ url: node.url!, json: true, timeoutMs: 2_000 });
+  const result = await runStatus({ url: node.url!, json: true, timeoutMs: 2_000, token: node.token ?? ENV.FLOTILLA_ADMIN_TOKEN });
   if (result.exitCode !== 0) return undefined;
   return (JSON.parse(result.output) as { members: MembersReport }).members;
 }
@@ -67,7 +70,7 @@ describe('flotilla start, as processes', () => {
     for (const node of nodes) {
       await waitForMembers(node, 'three alive members and a master', (r) => r.members.filter((m) => m.state === 'alive').length === 3 && r.master === 'p1');
     }
-    const status = await runCliToEnd(['status', '--json', '--url', nodes[1]!.url!]);
+    const status = await runCliToEnd(['status', '--json', '--url', nodes[1]!.url!], { FLOTILLA_ADMIN_TOKEN: ENV.FLOTILLA_ADMIN_TOKEN });
     expect(status.code).toBe(0);
     const report = JSON.parse(status.stdout.join('\n')) as { health: { status: string }; members: MembersReport; partitions: { partitionCount: number } };
     expect(report.health.status).toBe('ok');
@@ -104,6 +107,18 @@ describe.concurrent('flotilla command-line errors', () => {
     expect(result.stderr).toHaveLength(1);
     expect(result.stderr[0]).toMatch(/^flotilla/);
   });
+
+  it.each([
+    ['a short secret', { FLOTILLA_SECRET: 'a-long-cluster-secret-0123' }, /the cluster secret is too short: 26 characters.*openssl rand -base64 32/],
+    ['a repetitive secret', { FLOTILLA_SECRET: 'abababababababababababababababababababab' }, /the cluster secret has too little entropy.*openssl rand -base64 32/],
+    ['--http without an admin token', { FLOTILLA_SECRET: randomSecret(), FLOTILLA_ADMIN_TOKEN: '' }, /--http needs an admin token: set FLOTILLA_ADMIN_TOKEN/],
+    ['a weak admin token', { FLOTILLA_SECRET: randomSecret(), FLOTILLA_ADMIN_TOKEN: 'admin-admin-admin-admin-admin-admin' }, /--admin-token \(FLOTILLA_ADMIN_TOKEN\): the admin token has too little entropy/],
+  ])('flotilla start with %s exits with 2 and says how to make a good one', async (_name, env, message) => {
+    const result = await runCliToEnd(['start', '--listen', '127.0.0.1:0', '--http', '127.0.0.1:0'], env);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toHaveLength(1);
+    expect(result.stderr[0]).toMatch(message);
+  });
 });
 
 describe('flotilla dev', () => {
@@ -120,8 +135,11 @@ describe('flotilla dev', () => {
       expect(summary).toContain(`admin http://127.0.0.1:${base}`);
       expect(summary).toContain(`admin http://127.0.0.1:${base + 1}`);
       expect(summary).toMatch(/WARNING: dev mode/);
-      const second: Node = { name: 'node-2', address: '', proc: dev, url: `http://127.0.0.1:${base + 1}` };
+      expect(summary).toContain(`WARNING: the admin APIs accept the public dev token ${DEV_ADMIN_TOKEN}`);
+      const second: Node = { name: 'node-2', address: '', proc: dev, url: `http://127.0.0.1:${base + 1}`, token: DEV_ADMIN_TOKEN };
       await waitForMembers(second, 'two alive members', (r) => r.members.filter((m) => m.state === 'alive').length === 2 && r.master === 'node-1');
+      // `flotilla status` with no token sends the dev token, so a dev cluster needs no setup.
+      expect((await runCliToEnd(['status', '--json', '--url', second.url!], { FLOTILLA_ADMIN_TOKEN: '' })).code).toBe(0);
       expect(dev.stdout.some((l) => l.startsWith('node-1 | ') && l.includes('formed a new cluster'))).toBe(true);
       dev.child.kill('SIGINT');
       expect(await dev.exited).toBe(0);

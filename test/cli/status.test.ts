@@ -7,13 +7,14 @@ import { formatPairs, renderTable } from '../../src/cli/format.js';
 import { countByNode, runStatus } from '../../src/cli/status.js';
 import { startAdminServer, type AdminServer } from '../../src/gateway/index.js';
 import { FixtureEntities, FixtureSource, fixtureHealth, fixtureMembers, fixtureMigrations } from '../gateway/fixture.js';
+import { TEST_ADMIN_TOKEN } from '../gateway/http-helpers.js';
 
 const source = new FixtureSource();
 let server: AdminServer;
 let url: string;
 
 beforeAll(async () => {
-  server = await startAdminServer({ source, port: 0 });
+  server = await startAdminServer({ token: TEST_ADMIN_TOKEN, source, port: 0 });
   url = `http://127.0.0.1:${server.address().port}`;
 });
 
@@ -39,7 +40,7 @@ function expectOneLineFailure(result: { exitCode: number; output: string }, cont
 
 describe('runStatus tables', () => {
   it('shows health, members with the master marked, per-node partition counts and migrations', async () => {
-    const { exitCode, output } = await runStatus({ url });
+    const { exitCode, output } = await runStatus({ token: TEST_ADMIN_TOKEN, url });
     expect(exitCode).toBe(0);
     expect(output).toContain('Node n1: ok (state running)');
     expect(output).toContain('Checks: storage=healthy');
@@ -58,7 +59,7 @@ describe('runStatus tables', () => {
   it('says when no migration is in flight and when the master is unknown', async () => {
     source.migrationsReport = { inFlight: [], recent: [] };
     source.membersReport = { ...fixtureMembers(), master: null };
-    const { output } = await runStatus({ url });
+    const { output } = await runStatus({ token: TEST_ADMIN_TOKEN, url });
     expect(output).toContain('Migrations in flight: none');
     expect(output).toContain('master unknown');
     expect(output).not.toMatch(/^n1 \*/m);
@@ -66,7 +67,7 @@ describe('runStatus tables', () => {
 
   it('still reports a node that is not serving, with exit code 2', async () => {
     source.healthReport = { status: 'joining', nodeId: 'n1', state: 'joining', checks: {} };
-    const { exitCode, output } = await runStatus({ url });
+    const { exitCode, output } = await runStatus({ token: TEST_ADMIN_TOKEN, url });
     expect(exitCode).toBe(2);
     expect(output).toContain('Node n1: joining (state joining)');
   });
@@ -75,25 +76,25 @@ describe('runStatus tables', () => {
 describe('runStatus entities', () => {
   it('adds the node\'s active entities per type, registered types at 0', async () => {
     source.entities = new FixtureEntities();
-    const { exitCode, output } = await runStatus({ url });
+    const { exitCode, output } = await runStatus({ token: TEST_ADMIN_TOKEN, url });
     expect(exitCode).toBe(0);
     expect(output).toMatch(/\n\nEntities active on n1: 5\nTYPE\s+ACTIVE\nCart\s+1\nCounter\s+4\nIdle\s+0$/);
   });
 
   it('leaves the section out when the node hosts no entity types or has no /entities', async () => {
-    expect((await runStatus({ url })).output).not.toContain('Entities');
+    expect((await runStatus({ token: TEST_ADMIN_TOKEN, url })).output).not.toContain('Entities');
     const none = new FixtureEntities();
     none.registered = [];
     none.held = [];
     source.entities = none;
-    const { exitCode, output } = await runStatus({ url });
+    const { exitCode, output } = await runStatus({ token: TEST_ADMIN_TOKEN, url });
     expect(exitCode).toBe(0);
     expect(output).not.toContain('Entities');
   });
 
   it('puts the /entities counts in --json, without listing entities', async () => {
     source.entities = new FixtureEntities();
-    const parsed = JSON.parse((await runStatus({ url, json: true })).output) as { entities: unknown };
+    const parsed = JSON.parse((await runStatus({ token: TEST_ADMIN_TOKEN, url, json: true })).output) as { entities: unknown };
     expect(parsed.entities).toEqual({
       nodeId: 'n1',
       active: 5,
@@ -109,13 +110,13 @@ describe('runStatus entities', () => {
 
   it('reports an /entities error answer like any other', async () => {
     source.entities = { types: () => [], active: () => { throw new Error('boom'); } };
-    expectOneLineFailure(await runStatus({ url }), '/entities?limit=0 answered 500 FLO_INTERNAL');
+    expectOneLineFailure(await runStatus({ token: TEST_ADMIN_TOKEN, url }), '/entities?limit=0 answered 500 FLO_INTERNAL');
   });
 });
 
 describe('runStatus --json', () => {
   it('prints one JSON object with every section and the per-node counts', async () => {
-    const { exitCode, output } = await runStatus({ url, json: true });
+    const { exitCode, output } = await runStatus({ token: TEST_ADMIN_TOKEN, url, json: true });
     expect(exitCode).toBe(0);
     const parsed = JSON.parse(output) as Record<string, unknown>;
     expect(Object.keys(parsed).sort()).toEqual(['health', 'members', 'migrations', 'partitions', 'partitionsByNode', 'serving', 'url']);
@@ -130,20 +131,27 @@ describe('runStatus --json', () => {
 });
 
 describe('runStatus failures', () => {
+  it('sends the admin token; without it (or with another) the node refuses and status says how to give one', async () => {
+    expectOneLineFailure(await runStatus({ url }), 'answered 401 FLO_UNAUTHORIZED');
+    const wrong = await runStatus({ url, token: 'not-the-token-0123456789-abcdefghijklmnop' });
+    expectOneLineFailure(wrong, 'answered 401 FLO_UNAUTHORIZED');
+    expect(wrong.output).toMatch(/--token or FLOTILLA_ADMIN_TOKEN/);
+  });
+
   it('reports an unreachable URL in one line with exit code 1', async () => {
-    const gone = await startAdminServer({ source, port: 0 });
+    const gone = await startAdminServer({ token: TEST_ADMIN_TOKEN, source, port: 0 });
     const port = gone.address().port;
     await gone.close();
-    expectOneLineFailure(await runStatus({ url: `http://127.0.0.1:${port}` }), 'ECONNREFUSED');
+    expectOneLineFailure(await runStatus({ token: TEST_ADMIN_TOKEN, url: `http://127.0.0.1:${port}` }), 'ECONNREFUSED');
   });
 
   it.each(['not a url', 'ftp://127.0.0.1/'])('reports the bad URL %j in one line', async (bad) => {
-    expectOneLineFailure(await runStatus({ url: bad }), 'URL');
+    expectOneLineFailure(await runStatus({ token: TEST_ADMIN_TOKEN, url: bad }), 'URL');
   });
 
   it('reports an error answer with its code', async () => {
     source.failing = { method: 'members', error: new Error('boom') };
-    expectOneLineFailure(await runStatus({ url }), '500 FLO_INTERNAL: Internal error');
+    expectOneLineFailure(await runStatus({ token: TEST_ADMIN_TOKEN, url }), '500 FLO_INTERNAL: Internal error');
   });
 
   it('reports a node that does not answer in time', async () => {
@@ -151,17 +159,17 @@ describe('runStatus failures', () => {
       new Promise((_resolve, reject) => {
         init?.signal?.addEventListener('abort', () => reject(init.signal?.reason as Error));
       });
-    expectOneLineFailure(await runStatus({ url, fetch: silent, timeoutMs: 20 }), 'no answer within 20 ms');
+    expectOneLineFailure(await runStatus({ token: TEST_ADMIN_TOKEN, url, fetch: silent, timeoutMs: 20 }), 'no answer within 20 ms');
   });
 
   it('reports a body that is not JSON', async () => {
     const html: typeof fetch = () => Promise.resolve(new Response('<html>oops</html>', { status: 200 }));
-    expectOneLineFailure(await runStatus({ url, fetch: html }), 'not JSON');
+    expectOneLineFailure(await runStatus({ token: TEST_ADMIN_TOKEN, url, fetch: html }), 'not JSON');
   });
 
   it('reports a JSON body of the wrong shape', async () => {
     const wrong: typeof fetch = () => Promise.resolve(new Response('{"hello":1}', { status: 200 }));
-    expectOneLineFailure(await runStatus({ url, fetch: wrong }), 'unexpected shape');
+    expectOneLineFailure(await runStatus({ token: TEST_ADMIN_TOKEN, url, fetch: wrong }), 'unexpected shape');
   });
 });
 
@@ -172,7 +180,7 @@ describe('runStatus URLs', () => {
       seen.push(String(input));
       return fetch(`${url}${new URL(String(input)).pathname.replace(/^\/admin/, '')}`, init);
     };
-    const { exitCode } = await runStatus({ url: 'http://proxy.invalid/admin?x=1#y', fetch: recording });
+    const { exitCode } = await runStatus({ token: TEST_ADMIN_TOKEN, url: 'http://proxy.invalid/admin?x=1#y', fetch: recording });
     expect(exitCode).toBe(0);
     expect(seen.sort()).toEqual([
       'http://proxy.invalid/admin/cluster/members',

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadTlsFlags, parsePostgresUrl, UsageError } from '../../src/cli/cli-options.js';
 import { planStart } from '../../src/cli/start-command.js';
 import { makeTlsFixture, type TlsFixture } from '../transport/tls-fixtures.js';
-import { jsonLines, runCli, runCliToEnd } from './cli-process.js';
+import { jsonLines, randomSecret, runCli, runCliToEnd } from './cli-process.js';
 import { waitFor } from '../node/helpers.js';
 
 let fx: TlsFixture;
@@ -15,7 +15,7 @@ beforeAll(() => {
 });
 afterAll(() => fx.remove());
 
-const SECRET = { FLOTILLA_SECRET: 'tls-flags-test-secret-0123456789' };
+const SECRET = { FLOTILLA_SECRET: randomSecret(), FLOTILLA_ADMIN_TOKEN: randomSecret() };
 
 function usage(fn: () => unknown): string {
   try {

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEV_ADMIN_TOKEN } from '../../src/gateway/index.js';
 
 const repo = resolve(import.meta.dirname, '../..');
 const tests = join(repo, 'examples/cluster-tests/tests');
@@ -128,11 +129,14 @@ describe.skipIf(missing.length > 0)('cluster-tests e2e', () => {
     expect(await inc.json()).toBe(3);
     const health = (await (await fetch(`${adminUrl}/health`)).json()) as { status: string };
     expect(health.status).toBe('ok');
-    const members = (await (await fetch(`${adminUrl}/cluster/members`)).json()) as { members: unknown[] };
+    // The launcher runs without a secret (dev mode), so the admin API takes the public dev token.
+    const auth = { headers: { authorization: `Bearer ${DEV_ADMIN_TOKEN}` } };
+    expect((await fetch(`${adminUrl}/cluster/members`)).status).toBe(401);
+    const members = (await (await fetch(`${adminUrl}/cluster/members`, auth)).json()) as { members: unknown[] };
     expect(members.members).toHaveLength(3);
     const metrics = await (await fetch(`${adminUrl}/metrics`)).text();
     expect(metrics).toContain('flotilla_entity_calls_total');
-    const entities = (await (await fetch(`${adminUrl}/entities?type=Counter&limit=10000`)).json()) as { types: { type: string }[] };
+    const entities = (await (await fetch(`${adminUrl}/entities?type=Counter&limit=10000`, auth)).json()) as { types: { type: string }[] };
     expect(entities.types.map((t) => t.type)).toContain('Counter');
   });
 });

@@ -6,14 +6,14 @@ import { FlotillaError } from '../../src/core/errors.js';
 import { startAdminServer, type AdminServer } from '../../src/gateway/index.js';
 import type { HealthStatus } from '../../src/gateway/admin-source.js';
 import { FixtureSource, fixtureHealth, fixtureMembers, fixtureMigrations, fixturePartitions, fixtureSnapshot } from './fixture.js';
-import { expectJsonContentType, getJson, parseRaw, rawExchange, request } from './http-helpers.js';
+import { TEST_ADMIN_TOKEN, expectJsonContentType, getJson, parseRaw, rawExchange, request } from './http-helpers.js';
 
 const source = new FixtureSource();
 let server: AdminServer;
 let port: number;
 
 beforeAll(async () => {
-  server = await startAdminServer({ source, host: '127.0.0.1', port: 0, requestTimeoutMs: 10_000 });
+  server = await startAdminServer({ token: TEST_ADMIN_TOKEN, source, host: '127.0.0.1', port: 0, requestTimeoutMs: 10_000 });
   port = server.address().port;
 });
 
@@ -182,7 +182,7 @@ describe('request bodies and malformed requests', () => {
   });
 
   it('refuses a huge declared body at once, before any of it arrives', async () => {
-    const raw = await rawExchange(port, 'GET /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000000\r\n\r\n', (r) => r.includes('}'));
+    const raw = await rawExchange(port, 'GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000000000\r\n\r\n', (r) => r.includes('}'));
     const answer = parseRaw(raw);
     expect(answer.status).toBe(413);
     expect(answer.headers.connection).toBe('close');
@@ -192,7 +192,7 @@ describe('request bodies and malformed requests', () => {
   it('refuses a chunked body after its first byte, without reading the rest', async () => {
     const raw = await rawExchange(
       port,
-      'GET /health HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n',
+      'GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n',
       (received) => received.includes('}'),
     );
     const answer = parseRaw(raw);
@@ -201,7 +201,7 @@ describe('request bodies and malformed requests', () => {
   });
 
   it('accepts an empty chunked body', async () => {
-    const raw = await rawExchange(port, 'GET /health HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n0\r\n\r\n');
+    const raw = await rawExchange(port, 'GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n0\r\n\r\n');
     expect(parseRaw(raw).status).toBe(200);
   });
 
@@ -213,16 +213,16 @@ describe('request bodies and malformed requests', () => {
   });
 
   it('answers oversized headers with JSON 413', async () => {
-    const answer = parseRaw(await rawExchange(port, `GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`));
+    const answer = parseRaw(await rawExchange(port, `GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`));
     expect(answer.status).toBe(413);
     expect(JSON.parse(answer.body)).toMatchObject({ code: 'FLO_DECODE_OVERSIZED' });
   });
 
   it('answers 504 FLO_TIMEOUT when a request is not complete by its deadline', async () => {
-    const quick = await startAdminServer({ source, port: 0, requestTimeoutMs: 100 });
+    const quick = await startAdminServer({ token: TEST_ADMIN_TOKEN, source, port: 0, requestTimeoutMs: 100 });
     try {
       // Headers announce a chunked body that never comes; the deadline must answer.
-      const raw = await rawExchange(quick.address().port, 'GET /health HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n', (r) => r.includes('}'));
+      const raw = await rawExchange(quick.address().port, 'GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n', (r) => r.includes('}'));
       const answer = parseRaw(raw);
       expect(answer.status).toBe(504);
       expect(answer.headers.connection).toBe('close');

@@ -7,7 +7,7 @@ import { ENTITIES_LIMIT_DEFAULT, ENTITIES_LIMIT_MAX, ENTITY_ROUTES, startAdminSe
 import type { AdminActiveEntity } from '../../src/gateway/admin-source.js';
 import type { AdminMetrics } from '../../src/gateway/metrics.js';
 import { FixtureEntities, FixtureSource } from './fixture.js';
-import { getJson, request } from './http-helpers.js';
+import { TEST_ADMIN_TOKEN, getJson, request } from './http-helpers.js';
 
 const source = new FixtureSource();
 let entities: FixtureEntities;
@@ -15,7 +15,7 @@ let server: AdminServer;
 let port: number;
 
 beforeAll(async () => {
-  server = await startAdminServer({ source, host: '127.0.0.1', port: 0, requestTimeoutMs: 10_000 });
+  server = await startAdminServer({ token: TEST_ADMIN_TOKEN, source, host: '127.0.0.1', port: 0, requestTimeoutMs: 10_000 });
   port = server.address().port;
 });
 

@@ -12,14 +12,26 @@ export interface HttpAnswer {
 
 export interface HttpOptions {
   method?: string;
-  headers?: Record<string, string>;
-  body?: string;
+  /** Sent as given; `authorization` defaults to the test token (pass `null` to send none). */
+  headers?: Record<string, string | null>;
+  body?: string | Uint8Array;
+}
+
+/** The admin token the test servers are started with (`token: TEST_ADMIN_TOKEN`). */
+export const TEST_ADMIN_TOKEN = 'test-admin-token-0123456789-abcdefghijklmnop';
+
+/** `Authorization` header value carrying the test token. */
+export const TEST_AUTHORIZATION = `Bearer ${TEST_ADMIN_TOKEN}`;
+
+function headersOf(options: HttpOptions): Record<string, string> {
+  const merged = Object.entries({ authorization: TEST_AUTHORIZATION, ...options.headers });
+  return Object.fromEntries(merged.filter((entry): entry is [string, string] => entry[1] !== null));
 }
 
 /** One request on its own connection (`agent: false`), collecting the whole answer. */
 export function request(port: number, path: string, options: HttpOptions = {}): Promise<HttpAnswer> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: '127.0.0.1', port, path, method: options.method ?? 'GET', headers: options.headers, agent: false }, (res) => {
+    const req = httpRequest({ host: '127.0.0.1', port, path, method: options.method ?? 'GET', headers: headersOf(options), agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));

@@ -11,7 +11,7 @@ import { sendError, toFlotillaError } from '../../src/gateway/http-io.js';
 import { KV_BODY_BYTES_MAX, matchKvPath, parseJsonBody, serveKvRequest } from '../../src/gateway/kv-routes.js';
 import type { KvValue } from '../../src/grid/kv-codec.js';
 import { FixtureSource } from './fixture.js';
-import { request, type HttpAnswer } from './http-helpers.js';
+import { TEST_ADMIN_TOKEN, request, type HttpAnswer } from './http-helpers.js';
 
 /** An in-memory store; `failWith` makes the next call throw. */
 class MapKv implements AdminKv {
@@ -203,7 +203,7 @@ describe('the /kv routes', () => {
 describe('the admin server', () => {
   it('serves the /kv routes beside its own', async () => {
     const store = new MapKv();
-    const server = await startAdminServer({ source: Object.assign(new FixtureSource(), { kv: store }), port: 0, requestTimeoutMs: 2_000 });
+    const server = await startAdminServer({ token: TEST_ADMIN_TOKEN, source: Object.assign(new FixtureSource(), { kv: store }), port: 0, requestTimeoutMs: 2_000 });
     try {
       const at = server.address().port;
       expect((await request(at, '/kv/a', { method: 'PUT', body: '[1]', headers: { 'content-length': '3' } })).status).toBe(200);

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAdminMetrics, METRIC_SPECS, startAdminServer, type AdminServer } from '../../src/gateway/index.js';
 import { FixtureSource, fixtureSnapshot } from './fixture.js';
 import { parseExposition, value, type Exposition } from './exposition.js';
-import { request } from './http-helpers.js';
+import { TEST_ADMIN_TOKEN, request } from './http-helpers.js';
 
 const source = new FixtureSource();
 let server: AdminServer;
@@ -19,7 +19,7 @@ async function scrape(p = port): Promise<Exposition> {
 }
 
 beforeAll(async () => {
-  server = await startAdminServer({ source, port: 0, requestTimeoutMs: 2_000 });
+  server = await startAdminServer({ token: TEST_ADMIN_TOKEN, source, port: 0, requestTimeoutMs: 2_000 });
   port = server.address().port;
 });
 
@@ -115,7 +115,7 @@ describe('GET /metrics', () => {
     const other = new FixtureSource();
     Object.assign(other, { nodeId: 'n2' });
     other.snapshot = { ...fixtureSnapshot(), partitions: { tableVersion: 9, partitionCount: 271, owned: 7, backedUp: 8 } };
-    const second = await startAdminServer({ source: other, port: 0 });
+    const second = await startAdminServer({ token: TEST_ADMIN_TOKEN, source: other, port: 0 });
     try {
       const mine = await scrape();
       const theirs = await scrape(second.address().port);

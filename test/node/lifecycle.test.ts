@@ -7,6 +7,7 @@ import { startAdminServer, type AdminServer } from '../../src/gateway/index.js';
 import type { MembershipEvent } from '../../src/membership/events.js';
 import type { CheckStatus, FlotillaNode, NodeEventItem } from '../../src/node/index.js';
 import { converged, startCluster, stopAll, waitFor } from './helpers.js';
+import { TEST_ADMIN_TOKEN } from '../gateway/http-helpers.js';
 
 async function getHealth(admin: AdminServer): Promise<{ code: number; body: { status: string; checks: Record<string, { status: string }> } }> {
   const { host, port } = admin.address();
@@ -32,7 +33,7 @@ describe('node lifecycle', () => {
     const [n1, n2] = nodes as [FlotillaNode, FlotillaNode];
     let disk: CheckStatus = 'healthy';
     const remove = n2.registerHealthCheck('disk', () => (disk === 'healthy' ? 'healthy' : { status: disk, detail: `disk is ${disk}` }));
-    const admin = await startAdminServer({ source: toAdminSource(n2), host: '127.0.0.1', port: 0 });
+    const admin = await startAdminServer({ token: TEST_ADMIN_TOKEN, source: toAdminSource(n2), host: '127.0.0.1', port: 0 });
     try {
       expect(await getHealth(admin)).toMatchObject({ code: 200, body: { status: 'ok', checks: { disk: { status: 'healthy' } } } });
       disk = 'degraded';

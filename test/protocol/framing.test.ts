@@ -65,6 +65,18 @@ describe('FrameDecoder', () => {
     expect(decoder.push(frame(new Uint8Array([1])))).toEqual([new Uint8Array([1])]);
   });
 
+  it('holds the leading frames to their tighter limit, then allows the full one, even within one chunk', () => {
+    const leading = { leadingFrames: 2, leadingFrameBytesMax: 4 };
+    const decoder = new FrameDecoder(64, leading);
+    const big = new Uint8Array(40).fill(7);
+    expect(decoder.push(new Uint8Array([...frame(new Uint8Array(4)), ...frame(new Uint8Array(3)), ...frame(big)]))).toEqual([new Uint8Array(4), new Uint8Array(3), big]);
+    expectCode(() => new FrameDecoder(64, leading).push(frame(new Uint8Array(5))), 'FLO_DECODE_OVERSIZED');
+    const second = new FrameDecoder(64, leading);
+    expect(second.push(frame(new Uint8Array(1)))).toHaveLength(1);
+    expectCode(() => second.push(new Uint8Array([0, 0, 0, 5])), 'FLO_DECODE_OVERSIZED');
+    expectCode(() => new FrameDecoder(64, { leadingFrames: -1, leadingFrameBytesMax: 4 }), 'FLO_INVALID_ARGUMENT');
+  });
+
   it('buffers only what arrived, not what a header announces', () => {
     const decoder = new FrameDecoder();
     decoder.push(new Uint8Array([0, 0xff, 0xff, 0xff, 1, 2, 3]));

@@ -132,10 +132,11 @@ describe('TCP garbage', () => {
     expect(b.t.stats().tcp.inbound.open).toBe(1);
   });
 
-  it('refuses inbound connections past inboundConnectionsMax', async () => {
+  it('refuses inbound connections past inboundConnectionsMax when every open one completed its handshake', async () => {
     const b = await harness.transport({ ...fast, inboundConnectionsMax: 1 });
     const first = await rawClient(b.t.address());
     first.socket.write(hello());
+    await waitFor(() => b.t.stats().tcp.inbound.framesIn === 1, 5_000, 'the first handshake');
     const second = await rawClient(b.t.address());
     await second.closed;
     expect(b.t.stats().tcp.inbound).toMatchObject({ accepted: 1, refused: 1, open: 1 });

@@ -7,6 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startAdminServer, type AdminServer } from '../../src/gateway/index.js';
 import { FixtureSource } from '../gateway/fixture.js';
 import { makeTlsFixture, type TlsFixture } from './tls-fixtures.js';
+import { TEST_ADMIN_TOKEN } from '../gateway/http-helpers.js';
 
 let fx: TlsFixture;
 let server: AdminServer | undefined;
@@ -36,7 +37,7 @@ function httpsGet(port: number, path: string, ca: string | Uint8Array): Promise<
 describe('admin API over HTTPS', () => {
   it('answers /health to a client trusting the CA', async () => {
     const { cert, key, ca } = fx.material('node');
-    server = await startAdminServer({ source: new FixtureSource(), host: '127.0.0.1', port: 0, tls: { cert, key } });
+    server = await startAdminServer({ token: TEST_ADMIN_TOKEN, source: new FixtureSource(), host: '127.0.0.1', port: 0, tls: { cert, key } });
     expect(server.protocol).toBe('https');
     const answer = await httpsGet(server.address().port, '/health', ca);
     expect(answer.status).toBe(200);
@@ -45,13 +46,13 @@ describe('admin API over HTTPS', () => {
 
   it('is refused by a client trusting another CA', async () => {
     const { cert, key } = fx.material('node');
-    server = await startAdminServer({ source: new FixtureSource(), host: '127.0.0.1', port: 0, tls: { cert, key } });
+    server = await startAdminServer({ token: TEST_ADMIN_TOKEN, source: new FixtureSource(), host: '127.0.0.1', port: 0, tls: { cert, key } });
     await expect(httpsGet(server.address().port, '/health', fx.material('rogue', 'rogue-ca').ca)).rejects.toThrow(/certificate/);
   });
 
   it('does not answer plain HTTP on the HTTPS port', async () => {
     const { cert, key } = fx.material('node');
-    server = await startAdminServer({ source: new FixtureSource(), host: '127.0.0.1', port: 0, tls: { cert, key } });
+    server = await startAdminServer({ token: TEST_ADMIN_TOKEN, source: new FixtureSource(), host: '127.0.0.1', port: 0, tls: { cert, key } });
     const port = server.address().port;
     const outcome = await new Promise<string>((resolve) => {
       const req = httpRequest({ host: '127.0.0.1', port, path: '/health', timeout: 15_000 }, (res) => resolve(`status ${res.statusCode ?? 0}`));
@@ -63,14 +64,14 @@ describe('admin API over HTTPS', () => {
   });
 
   it('stays plain HTTP without tls', async () => {
-    server = await startAdminServer({ source: new FixtureSource(), host: '127.0.0.1', port: 0 });
+    server = await startAdminServer({ token: TEST_ADMIN_TOKEN, source: new FixtureSource(), host: '127.0.0.1', port: 0 });
     expect(server.protocol).toBe('http');
   });
 
   it('rejects a key that does not match with FLO_CONFIG_INVALID', async () => {
     const { cert } = fx.material('node');
     const { key } = fx.material('rogue');
-    await expect(startAdminServer({ source: new FixtureSource(), host: '127.0.0.1', port: 0, tls: { cert, key } })).rejects.toMatchObject({
+    await expect(startAdminServer({ token: TEST_ADMIN_TOKEN, source: new FixtureSource(), host: '127.0.0.1', port: 0, tls: { cert, key } })).rejects.toMatchObject({
       code: 'FLO_CONFIG_INVALID',
       message: expect.stringMatching(/admin API TLS certificate or key/) as unknown as string,
     });

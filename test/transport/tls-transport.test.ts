@@ -123,3 +123,28 @@ describe('TLS refusals', () => {
     await waitFor(() => (plain.t.stats().tcp.inbound.dropped.FLO_DECODE_OVERSIZED ?? 0) === 1, DEADLINE_MS, 'the plain side to drop the ClientHello');
   });
 });
+
+describe('TLS handshakes that never happen', () => {
+  it('hold no slot a member needs: 300 stalled TLS sockets are evicted oldest-first, then a member connects', async () => {
+    const key = new Uint8Array(32).fill(3);
+    const b = await harness.transport({ ...tls(), authKey: key, handshakeTimeoutMs: 60_000, readIdleTimeoutMs: 120_000, inboundConnectionsMax: 16 });
+    b.t.onRequest((_from, message) => ack(message));
+    const { host, port } = parseAddress(b.t.address());
+    const stalled: { closed: boolean }[] = [];
+    for (let i = 0; i < 300; i++) {
+      const socket = harness.track(connect({ host, port, localAddress: `127.0.2.${1 + (i % 100)}` }));
+      const entry = { closed: false };
+      socket.once('close', () => (entry.closed = true));
+      stalled.push(entry);
+      await new Promise<void>((resolve) => {
+        socket.once('connect', () => resolve());
+        socket.once('close', () => resolve());
+      });
+    }
+    await waitFor(() => stalled.filter((s) => !s.closed).length <= 16, DEADLINE_MS, 'the oldest stalled sockets to be evicted');
+    const a = await harness.transport({ ...tls(), authKey: key });
+    expect(await a.t.request(b.t.address(), ping(3), DEADLINE_MS)).toEqual(ack(ping(3)));
+    expect(b.t.stats().tcp.inbound.evicted).toBeGreaterThanOrEqual(300 - 16);
+    expect(b.t.stats().tcp.inbound.dropped['inbound-evicted']).toBe(b.t.stats().tcp.inbound.evicted);
+  });
+});

@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
-import { FlotillaError } from 'flotilla';
+import { DEV_ADMIN_TOKEN, FlotillaError } from 'flotilla';
 
 /** Log levels the runner accepts in `LOG_LEVEL` (pino's). */
 export const RUNNER_LOG_LEVELS = ['silent', 'fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
@@ -53,6 +53,8 @@ export interface RunnerConfig {
   readonly logLevel: RunnerLogLevel;
   /** Cluster secret; undefined means dev mode (public secret, loud warning). */
   readonly secret: string | undefined;
+  /** Bearer token of the admin API (`FLOTILLA_ADMIN_TOKEN`); in dev mode without one, the public dev token. */
+  readonly adminToken: string | undefined;
   /** Data directory: `<dataDir>/flotilla.db` when SQLite, `<dataDir>/<nodeId>/` for node files. */
   readonly dataDir: string;
   readonly nodeId: string | undefined;
@@ -164,6 +166,7 @@ export function loadRunnerConfig(env: Env, inContainer = detectContainer(env)): 
     etcdEndpoints: list(env.ETCD_ENDPOINTS),
     logLevel: logLevel as RunnerLogLevel,
     secret: nonEmpty(env.FLOTILLA_SECRET),
+    adminToken: adminTokenOf(env, adminAddr !== undefined),
     dataDir: nonEmpty(env.DATA_DIR) ?? RUNNER_DEFAULTS.dataDir,
     nodeId: nonEmpty(env.NODE_ID),
     passivateAfterMs: positiveInt('ENTITY_PASSIVATE_AFTER_MS', env.ENTITY_PASSIVATE_AFTER_MS),
@@ -171,6 +174,17 @@ export function loadRunnerConfig(env: Env, inContainer = detectContainer(env)): 
     bodyBytesMax: RUNNER_DEFAULTS.bodyBytesMax,
     swim: swimOverrides(env.SWIM_OVERRIDES),
   });
+}
+
+/**
+ * The admin API's token: FLOTILLA_ADMIN_TOKEN, or in dev mode (no FLOTILLA_SECRET) the
+ * public dev token; a runner with a secret and an admin API but no token is refused.
+ */
+function adminTokenOf(env: Env, serving: boolean): string | undefined {
+  const token = nonEmpty(env.FLOTILLA_ADMIN_TOKEN);
+  if (token !== undefined || !serving) return token;
+  if (nonEmpty(env.FLOTILLA_SECRET) === undefined) return DEV_ADMIN_TOKEN;
+  throw invalid('ADMIN_ADDR is set: give the admin API a token with FLOTILLA_ADMIN_TOKEN (make one with `openssl rand -base64 32`)');
 }
 
 /** The SQLite file of a runner cluster that shares `dataDir`. */

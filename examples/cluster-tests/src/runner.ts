@@ -105,7 +105,13 @@ export async function runRunner(env: NodeJS.ProcessEnv): Promise<number> {
   let admin: AdminServer | undefined;
   if (config.admin !== undefined) {
     try {
-      admin = await serveAdmin(node, { host: config.admin.host, port: config.admin.port, processMetrics: true, logger: log.child({ nodeId: node.nodeId, component: 'admin' }) });
+      admin = await serveAdmin(node, {
+        host: config.admin.host,
+        port: config.admin.port,
+        token: config.adminToken,
+        processMetrics: true,
+        logger: log.child({ nodeId: node.nodeId, component: 'admin' }),
+      });
     } catch (err) {
       apiLog.error({ err, listen: config.admin }, 'cannot serve the admin API');
       await Promise.allSettled([api.close(), node.stop()]);

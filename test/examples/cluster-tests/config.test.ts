@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { isFlotillaError } from '../../../src/core/errors.js';
 import { loadRunnerConfig, parseHostPort, sqlitePath } from '../../../examples/cluster-tests/src/config.js';
+import { DEV_ADMIN_TOKEN } from '../../../src/gateway/index.js';
 
 
 describe('loadRunnerConfig', () => {
@@ -62,6 +63,13 @@ describe('loadRunnerConfig', () => {
       requestTimeoutMs: 1000,
       swim: { probeIntervalMs: 500, suspicionMult: 2 },
     });
+  });
+
+  it('gives the admin API a token: FLOTILLA_ADMIN_TOKEN, or the dev token in dev mode; a secret without one is refused', () => {
+    expect(loadRunnerConfig({ ADMIN_ADDR: '127.0.0.1:9080' }, false).adminToken).toBe(DEV_ADMIN_TOKEN);
+    expect(loadRunnerConfig({ ADMIN_ADDR: '127.0.0.1:9080', FLOTILLA_ADMIN_TOKEN: 'given-token' }, false).adminToken).toBe('given-token');
+    expect(loadRunnerConfig({ FLOTILLA_SECRET: 'a-secret-of-enough-length' }, false).adminToken).toBeUndefined();
+    expect(() => loadRunnerConfig({ ADMIN_ADDR: '127.0.0.1:9080', FLOTILLA_SECRET: 'a-secret-of-enough-length' }, false)).toThrow(/FLOTILLA_ADMIN_TOKEN/);
   });
 
   it.each([
