@@ -7,7 +7,7 @@ import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AdminKv } from '../../src/gateway/admin-source.js';
 import { DEFAULT_ADMIN_CONFIG, startAdminServer, type AdminServer, type AdminServerConfig } from '../../src/gateway/index.js';
-import type { KvValue } from '../../src/node/kv-codec.js';
+import type { KvValue } from '../../src/grid/kv-codec.js';
 import { FixtureSource } from './fixture.js';
 import { request, TEST_ADMIN_TOKEN, waitFor, withDeadline } from './http-helpers.js';
 
