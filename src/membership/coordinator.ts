@@ -237,9 +237,21 @@ export class Coordinator {
     this.hooks.onAdmitted(now, this.masterAddress());
   }
 
-  onMembersUpdate(msg: MembersUpdate, now: Millis): void {
+  /**
+   * A view published by the node at `from`. Only a publisher in this node's own view is
+   * listened to: after a split heals, views the other side's master sent during the split
+   * (held by TCP while the link was down) arrive, and adopting one would move this node
+   * into that cluster without a merge, keeping its own partition table and data. On a
+   * master, such a view is a sign of another cluster: it probes the sender.
+   */
+  onMembersUpdate(from: Address, msg: MembersUpdate, now: Millis): void {
     if (!this.joined) {
       this.rt.counters.ignored++;
+      return;
+    }
+    if (this.isOtherCluster(from)) {
+      this.rt.counters.ignored++;
+      if (this.isMaster()) this.hooks.onForeignMaster(from, now);
       return;
     }
     this.adopt(msg.view, now);
@@ -289,6 +301,18 @@ export class Coordinator {
       return;
     }
     this.rejoin(now, address);
+  }
+
+  /**
+   * True when the node at `address` is outside the members view this node is in (and not
+   * being admitted): a member of another cluster, or a node that fell out of this one.
+   * Before this node is in a view (joining, merging) nobody is.
+   */
+  isOtherCluster(address: Address): boolean {
+    const view = this.book.view;
+    if (!this.joined || view === undefined || this.book.record(this.rt.selfId) === undefined) return false;
+    for (const r of view.members) if (r.address === address) return false;
+    return true;
   }
 
   /**

@@ -34,6 +34,10 @@ export function dispatchMessage(parts: MachineParts, from: Address, message: Mes
       let accused = false;
       for (const u of message.updates) {
         if (u.type !== 'Alive' && u.node === parts.rt.selfId) accused = true;
+        else if (u.type !== 'Alive' && transitions.foreignAccusation(from, u.node)) {
+          parts.rt.counters.ignored++;
+          continue;
+        }
         transitions.apply(u, now);
       }
       prober.onPing(from, message, accused);
@@ -69,7 +73,7 @@ export function dispatchMessage(parts: MachineParts, from: Address, message: Mes
       if (parts.acceptsJoinResponse()) coordinator.onJoinResponse(message, now);
       return;
     case 'MembersUpdate':
-      coordinator.onMembersUpdate(message, now);
+      coordinator.onMembersUpdate(from, message, now);
       return;
     case 'LeaveRequest':
       coordinator.onLeaveRequest(message);

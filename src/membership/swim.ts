@@ -114,6 +114,7 @@ export class SwimMachine implements SansIoMachine<Message, MembershipEvent> {
       probeSoon: (nodeId) => this.prober.probeSoon(nodeId),
       onForeignMaster: (address, now) => this.splitBrain.onForeignMaster(address, now),
     });
+    this.transitions.foreignAccusation = (from, accused) => this.coordinator.book.record(accused) !== undefined && this.coordinator.isOtherCluster(from);
     this.quorum = new QuorumWatch(this.rt, () => this.coordinator.book.oldest());
     this.bootstrap = new Bootstrap(options.seeds, self.address, this.config, options.random);
     this.splitBrain = new SplitBrain(this.rt, this.coordinator, {

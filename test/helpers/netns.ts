@@ -16,7 +16,7 @@ import { FAST_SWIM, jsonLines, type AdminAnswer } from '../cli/cli-process.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
-const RELAY = fileURLToPath(new URL('./netns-relay.mjs', import.meta.url));
+const RELAY = fileURLToPath(new URL('./netns-relay.ts', import.meta.url));
 
 /** Prefix of every namespace and interface a lab creates (then the creating pid). */
 const NAME_PREFIX = 'flo';
@@ -137,7 +137,7 @@ export class NetLab {
 
   private async startRelay(site: Site): Promise<void> {
     rmSync(site.relaySocket, { force: true });
-    const child = spawn('ip', ['netns', 'exec', site.ns, process.execPath, RELAY, site.relaySocket], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('ip', ['netns', 'exec', site.ns, process.execPath, '--import', 'tsx', RELAY, site.relaySocket], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     site.relay = child;
     const deadline = Date.now() + RELAY_START_MS;
     await new Promise<void>((resolve, reject) => {

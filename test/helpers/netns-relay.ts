@@ -1,21 +1,21 @@
-// Runs inside a network namespace (`ip netns exec NS node netns-relay.mjs SOCKET`) and lets
+// Runs inside a network namespace (`ip netns exec NS node --import tsx netns-relay.ts SOCKET`) and lets
 // the test process, outside it, open TCP connections there: a Unix socket lives in the
 // file system, which network namespaces do not separate. Each client writes one line,
 // `host:port\n`, then the relay pipes the connection to that address both ways.
-import { createConnection, createServer } from 'node:net';
+import { createConnection, createServer, type Socket } from 'node:net';
 
 /** Longest target line accepted, so a bad client cannot make the relay buffer without end. */
 const TARGET_LINE_BYTES_MAX = 256;
 
 const socketPath = process.argv[2];
 if (socketPath === undefined) {
-  process.stderr.write('usage: netns-relay.mjs SOCKET\n');
+  process.stderr.write('usage: netns-relay.ts SOCKET\n');
   process.exit(2);
 }
 
-const server = createServer((client) => {
+const server = createServer((client: Socket) => {
   let head = Buffer.alloc(0);
-  const onData = (chunk) => {
+  const onData = (chunk: Buffer): void => {
     head = Buffer.concat([head, chunk]);
     const newline = head.indexOf(10);
     if (newline < 0) {
