@@ -5,19 +5,16 @@
 // acknowledged write readable from every node, the later write winning each conflict, and
 // never two owners of one partition at one epoch. Writes are counted only when
 // acknowledged: whether a minority accepts writes is not this test's business.
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { clusterProblem, EpochLedger, unreadable, waitFor, type AckedWrite } from '../helpers/cluster-checks.js';
+import { ALL, closeLab, expectedValues, put, SITE0, SITE1, startFive } from '../helpers/netns-cluster.js';
 import { NetLab, netnsUnavailable, reportSkip } from '../helpers/netns.js';
 
 const unavailable = netnsUnavailable();
 reportSkip('split-brain (network namespaces)', unavailable);
 
-const SECRET = 'split-brain-test-secret-0123456789';
-const MINORITY = ['n1', 'n2'];
-const MAJORITY = ['n3', 'n4', 'n5'];
-const ALL = [...MINORITY, ...MAJORITY];
+const MINORITY = SITE0;
+const MAJORITY = SITE1;
 /** Distinct keys written on each side during the split. */
 const KEYS_PER_SIDE = 60;
 /** Keys written on both sides (the later write must win). */
@@ -28,37 +25,9 @@ const CONVERGE_BOUND_MS = 20_000;
 let lab: NetLab | undefined;
 
 afterEach(async (ctx) => {
-  if (ctx.task.result?.state === 'fail' && lab !== undefined) {
-    const dir = join(tmpdir(), `${lab.id}-logs`);
-    lab.saveLogs(dir);
-    process.stderr.write(`node logs of the failed test: ${dir}\n`);
-  }
-  await lab?.destroy();
+  await closeLab(lab, ctx.task.result?.state === 'fail');
   lab = undefined;
 });
-
-/** Starts n1 (the oldest, hence master) in site 0, then the others, and waits for one cluster of five. */
-async function startFive(current: NetLab): Promise<void> {
-  const seeds = [NetLab.addressOf(0, 0), NetLab.addressOf(1, 0)];
-  current.startNode({ name: 'n1', site: 0, seeds, secret: SECRET, logLevel: process.env.NETNS_LOG_LEVEL });
-  await waitFor('n1 up', 30_000, async () => ((await current.admin('n1', 'GET', '/cluster/members')).status === 200 ? undefined : 'not yet'));
-  current.startNode({ name: 'n2', site: 0, seeds, secret: SECRET, logLevel: process.env.NETNS_LOG_LEVEL });
-  for (const name of MAJORITY) current.startNode({ name, site: 1, seeds, secret: SECRET, logLevel: process.env.NETNS_LOG_LEVEL });
-  await waitFor('one cluster of five with one table', 60_000, () => clusterProblem(current, ALL));
-}
-
-/** PUT `key` = `value` through `via`; the write counts only when acknowledged. */
-async function put(current: NetLab, via: string, key: string, value: string, acked: AckedWrite[]): Promise<void> {
-  const answer = await current.admin(via, 'PUT', `/kv/${encodeURIComponent(key)}`, value, 3_000).catch(() => undefined);
-  if (answer?.status === 200) acked.push({ key, value, ackedAt: Date.now() });
-}
-
-/** The value each key must end with: the last acknowledged write of it. */
-function expectedValues(acked: readonly AckedWrite[]): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const w of [...acked].sort((a, b) => a.ackedAt - b.ackedAt)) out.set(w.key, w.value);
-  return out;
-}
 
 describe.skipIf(unavailable !== undefined)('split brain over network namespaces', () => {
   it('cut 2|3, write on both sides, heal: one table wins, every acknowledged write is readable everywhere', { timeout: 90_000 }, async () => {
