@@ -58,7 +58,7 @@ export interface PartitionServiceStatus {
   readonly kv: Readonly<KvCounters> & { readonly localEntries: number };
 }
 
-const MESSAGE_TYPES: readonly MessageType[] = ['PartitionTableUpdate', 'FetchPartitionTable', 'MigrateStart', 'MigrateReady', 'MigrateFinalize', 'MigrateCancel'];
+const MESSAGE_TYPES: readonly MessageType[] = ['PartitionTableUpdate', 'FetchPartitionTable', 'MergedTable', 'MigrateStart', 'MigrateReady', 'MigrateFinalize', 'MigrateCancel'];
 const REQUEST_TYPES: readonly MessageType[] = ['ServiceRequest', 'OpForward', 'MigrateData'];
 
 /** Everything that exists once the service has started. */
@@ -127,8 +127,8 @@ export class PartitionService implements NodeService {
   }
 
   /** A fresh coordinator, executor, router and KV handlers over the kept store and clock. */
-  private build(ctx: NodeContext): Running {
-    const coordinator = new PartitionCoordinator({ self: ctx.nodeId, config: this.coordinatorConfig, now: ctx.now() });
+  private build(ctx: NodeContext, mergedFrom?: PartitionTableData): Running {
+    const coordinator = new PartitionCoordinator({ self: ctx.nodeId, config: this.coordinatorConfig, now: ctx.now(), ...(mergedFrom === undefined ? {} : { mergedFrom }) });
     const table = (): PartitionTableReader => coordinator.table();
     const roleOf = (p: number): ParticipantRole => roleIn(coordinator.table(), p, ctx.nodeId);
     const request = (to: Address, message: Message, timeoutMs: number): Promise<Message> => ctx.request(to, message, timeoutMs);
@@ -220,7 +220,7 @@ export class PartitionService implements NodeService {
     const oldTable = r.coordinator.table().toData();
     r.executor.stop();
     r.drain.stop();
-    this.running = this.build(r.ctx);
+    this.running = this.build(r.ctx, oldTable);
     void this.mergeHandover(r.ctx).run(oldTable);
     this.pump();
   }
