@@ -86,6 +86,26 @@ export interface NetworkOptions<M> {
 export interface PartitionOptions {
   /** Cut only messages from group A to group B; B still reaches A. Default false. */
   readonly oneWay?: boolean;
+  /**
+   * Hold TCP messages across the cut instead of losing them, and deliver them in order
+   * when the cut heals, as the kernel does when a link goes down for less than TCP's
+   * retransmission timeout: what one side sent before and during the split reaches the
+   * other side right after the heal. UDP is still lost. Default false.
+   */
+  readonly holdTcp?: boolean;
+}
+
+/** Most TCP messages one cut holds (a socket's send buffer is bounded too); later ones are lost. */
+export const HELD_TCP_MESSAGES_MAX = 10_000;
+
+/** A TCP message held by a cut until it heals. */
+interface HeldTcp<M> {
+  readonly from: Address;
+  readonly to: Address;
+  readonly message: M;
+  readonly bytes: Uint8Array | undefined;
+  readonly type: string;
+  readonly index: number;
 }
 
 /** Sees every message as it is sent, before the network decides its fate. */
@@ -96,6 +116,8 @@ interface Cut {
   readonly a: ReadonlySet<Address>;
   readonly b: ReadonlySet<Address>;
   readonly oneWay: boolean;
+  /** TCP messages held for delivery at the heal, or undefined when the cut loses them. */
+  readonly held: HeldTcp<unknown>[] | undefined;
 }
 
 /** The simulated network. */
@@ -176,23 +198,50 @@ export class SimNetwork<M> {
    * Messages already in flight across the cut are lost when they arrive.
    */
   partition(groupA: Iterable<Address>, groupB: Iterable<Address>, options: PartitionOptions = {}): number {
-    const cut: Cut = { id: this.nextCutId++, a: new Set(groupA), b: new Set(groupB), oneWay: options.oneWay ?? false };
+    const cut: Cut = { id: this.nextCutId++, a: new Set(groupA), b: new Set(groupB), oneWay: options.oneWay ?? false, held: options.holdTcp === true ? [] : undefined };
     this.cuts.push(cut);
     return cut.id;
   }
 
   /** Remove one cut, or every cut when no id is given. */
   heal(id?: number): void {
+    const healed = this.cuts.filter((c) => id === undefined || c.id === id);
     this.cuts = id === undefined ? [] : this.cuts.filter((c) => c.id !== id);
+    for (const cut of healed) {
+      // By send order, so each stream stays in order (in-flight messages were held on arrival).
+      const held = [...((cut.held ?? []) as HeldTcp<M>[])].sort((x, y) => x.index - y.index);
+      for (const h of held) {
+        // Another cut may still separate the two; it then decides (holds or loses).
+        if (this.holdOrDrop(h)) continue;
+        const link = this.link(h.from, h.to);
+        this.sendTcp(h.from, h.to, h.message, h.bytes, link.latencyMs, h.type, h.index);
+      }
+    }
   }
 
   /** Whether `from` currently cannot reach `to`. */
   isCut(from: Address, to: Address): boolean {
+    return this.cutBetween(from, to) !== undefined;
+  }
+
+  private cutBetween(from: Address, to: Address): Cut | undefined {
     for (const c of this.cuts) {
-      if (c.a.has(from) && c.b.has(to)) return true;
-      if (!c.oneWay && c.b.has(from) && c.a.has(to)) return true;
+      if (c.a.has(from) && c.b.has(to)) return c;
+      if (!c.oneWay && c.b.has(from) && c.a.has(to)) return c;
     }
-    return false;
+    return undefined;
+  }
+
+  /**
+   * True when a cut stands between the ends of TCP message `h`: the cut holds it (or
+   * loses it, counted, when it does not hold TCP or is full).
+   */
+  private holdOrDrop(h: HeldTcp<M>): boolean {
+    const cut = this.cutBetween(h.from, h.to);
+    if (cut === undefined) return false;
+    if (cut.held !== undefined && cut.held.length < HELD_TCP_MESSAGES_MAX) cut.held.push(h);
+    else this.counters.drop('partition', h.to);
+    return true;
   }
 
   /** Counters since construction (or since `resetStats`). */
@@ -232,6 +281,7 @@ export class SimNetwork<M> {
     const type = this.typeOf(message);
     const bytes = this.decodedCopies ? this.codec!.encode(message) : undefined;
     this.counters.sent(from, type, message, bytes?.byteLength);
+    if (channel === 'tcp' && this.holdOrDrop({ from, to, message, bytes, type, index })) return;
     if (this.isCut(from, to)) {
       this.counters.drop('partition', to);
       return;
@@ -277,6 +327,7 @@ export class SimNetwork<M> {
     index: number,
   ): void {
     this.scheduler.after(delay, () => {
+      if (channel === 'tcp' && this.holdOrDrop({ from, to, message, bytes, type, index })) return;
       if (this.isCut(from, to)) {
         this.counters.drop('partition', to);
         return;

@@ -8,7 +8,7 @@ import type { Millis } from '../src/core/clock.js';
 import type { Channel, SansIoMachine } from '../src/core/machine.js';
 import type { Address, NodeId } from '../src/core/model.js';
 import { SeededRandom } from '../src/core/random.js';
-import { SimNetwork, type ArrivalOutcome, type NetworkOptions, type NetworkStats } from './network.js';
+import { SimNetwork, type ArrivalOutcome, type NetworkOptions, type NetworkStats, type PartitionOptions } from './network.js';
 import { Scheduler, SIM_EPOCH_MS } from './scheduler.js';
 import { SimNode, simAddress, simNodeId, type LoggedEvent, type MachineFactory, type NodeContext } from './sim-node.js';
 import { SimulationError } from './simulation-error.js';
@@ -230,7 +230,7 @@ export class Simulation<M, E, N extends SansIoMachine<M, E> = SansIoMachine<M, E
   }
 
   /** Cut the network between two groups of nodes (by id); see `SimNetwork.partition`. */
-  partition(groupA: readonly NodeId[], groupB: readonly NodeId[], options: { oneWay?: boolean } = {}): number {
+  partition(groupA: readonly NodeId[], groupB: readonly NodeId[], options: PartitionOptions = {}): number {
     this.trace?.record('L', this.now, 'partition', groupA.join(','), groupB.join(','), options.oneWay === true);
     return this.network.partition(groupA.map((id) => this.node(id).address), groupB.map((id) => this.node(id).address), options);
   }

@@ -11,7 +11,7 @@ import { pauseScenario } from './pause.js';
 import { pingScenario } from './ping.js';
 import { scaleScenario } from './scale.js';
 import { seedsDownScenario } from './seeds-down.js';
-import { splitBrain32Scenario, splitBrain3WayScenario, splitBrainTieScenario } from './split-brain.js';
+import { splitBrain32Scenario, splitBrain3WayScenario, splitBrainHeldTcpScenario, splitBrainTieScenario } from './split-brain.js';
 import { tagRaceScenario } from './tag-race.js';
 
 /** Every registered scenario, in the order the CLI lists them. */
@@ -28,6 +28,7 @@ export const scenarios: readonly Scenario[] = [
   splitBrain32Scenario,
   splitBrainTieScenario,
   splitBrain3WayScenario,
+  splitBrainHeldTcpScenario,
   scaleScenario,
 ];
 

@@ -6,7 +6,7 @@
 import type { Millis } from '../core/clock.js';
 import type { Address } from '../core/model.js';
 import type { Message } from '../protocol/messages.js';
-import type { Coordinator } from './coordinator.js';
+import type { Mastership } from './mastership.js';
 import type { Dissemination } from './dissemination.js';
 import type { Prober } from './prober.js';
 import type { Runtime } from './runtime.js';
@@ -19,7 +19,7 @@ export interface MachineParts {
   readonly transitions: Transitions;
   readonly prober: Prober;
   readonly dissemination: Dissemination;
-  readonly coordinator: Coordinator;
+  readonly mastership: Mastership;
   readonly splitBrain: SplitBrain;
   /** Whether a JoinResponse means anything now (joining, or running and rejoining). */
   acceptsJoinResponse(): boolean;
@@ -27,17 +27,21 @@ export interface MachineParts {
 
 /** Hands `message` from `from` to its handler. */
 export function dispatchMessage(parts: MachineParts, from: Address, message: Message, now: Millis): void {
-  const { transitions, prober, dissemination, coordinator } = parts;
+  const { transitions, prober, dissemination, mastership } = parts;
   switch (message.type) {
     case 'Ping': {
       // An accusation of this node on a Ping is answered on the Ack itself, not separately.
       let accused = false;
       for (const u of message.updates) {
         if (u.type !== 'Alive' && u.node === parts.rt.selfId) accused = true;
+        else if (u.type !== 'Alive' && transitions.foreignAccusation(from, u.node)) {
+          parts.rt.counters.ignored++;
+          continue;
+        }
         transitions.apply(u, now);
       }
       prober.onPing(from, message, accused);
-      coordinator.noteTalker(message.from, from, now);
+      mastership.noteTalker(message.from, from, now);
       return;
     }
     case 'PingReq':
@@ -63,25 +67,25 @@ export function dispatchMessage(parts: MachineParts, from: Address, message: Mes
       dissemination.onPushPull(from, message, now);
       return;
     case 'JoinRequest':
-      coordinator.onJoinRequest(message, now);
+      mastership.onJoinRequest(message, now);
       return;
     case 'JoinResponse':
-      if (parts.acceptsJoinResponse()) coordinator.onJoinResponse(message, now);
+      if (parts.acceptsJoinResponse()) mastership.onJoinResponse(message, now);
       return;
     case 'MembersUpdate':
-      coordinator.onMembersUpdate(message, now);
+      mastership.onMembersUpdate(from, message, now);
       return;
     case 'LeaveRequest':
-      coordinator.onLeaveRequest(message);
+      mastership.onLeaveRequest(message);
       return;
     case 'Heartbeat':
-      coordinator.onHeartbeat(from, message, now);
+      mastership.onHeartbeat(from, message, now);
       return;
     case 'HeartbeatComplaint':
-      coordinator.onComplaint(message, now);
+      mastership.onComplaint(message, now);
       return;
     case 'ExplicitSuspicion':
-      coordinator.onExplicitSuspicion(message, now);
+      mastership.onExplicitSuspicion(message, now);
       return;
     case 'SplitBrainProbe':
       parts.splitBrain.onProbe(message, now);

@@ -33,7 +33,7 @@ export type {
   PartitionDetected,
   ViewChanged,
 } from './events.js';
-export { SEED_STILL_JOINING } from './coordinator.js';
+export { SEED_STILL_JOINING } from './mastership.js';
 export type { AuthTokenMaker, JoinVerdict, JoinVerifier } from './admission.js';
 export type { SwimCounters, SwimStats, TrafficCount } from './stats.js';
 export { estimateMessageSize, estimateUpdateSize } from './size.js';

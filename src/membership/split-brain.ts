@@ -11,7 +11,7 @@ import type { Millis } from '../core/clock.js';
 import type { Address, NodeId } from '../core/model.js';
 import { shuffleInPlace } from '../core/random.js';
 import type { ClusterSummary, MergeRequest, SplitBrainProbe, SplitBrainProbeResponse } from '../protocol/messages.js';
-import type { Coordinator } from './coordinator.js';
+import type { Mastership } from './mastership.js';
 import type { Runtime } from './runtime.js';
 import { earlier } from './runtime.js';
 import { shouldMerge } from './split-brain-decision.js';
@@ -61,7 +61,7 @@ export class SplitBrain {
 
   constructor(
     private readonly rt: Runtime,
-    private readonly coordinator: Coordinator,
+    private readonly mastership: Mastership,
     private readonly hooks: SplitBrainHooks,
   ) {}
 
@@ -100,27 +100,27 @@ export class SplitBrain {
     }
     if (this.nextProbeAt !== undefined && now >= this.nextProbeAt) {
       this.nextProbeAt = now + this.rt.config.splitBrainProbeIntervalMs;
-      if (this.coordinator.isMaster() && !this.merging) this.probeRound();
+      if (this.mastership.isMaster() && !this.merging) this.probeRound();
     }
   }
 
   /** This node's cluster as its view describes it, or undefined outside any cluster. */
   summary(): ClusterSummary | undefined {
-    const { coordinator } = this;
-    const view = coordinator.book.view;
-    const masterId = coordinator.master;
-    if (!coordinator.joined || view === undefined || masterId === undefined) return undefined;
-    const record = coordinator.book.record(masterId);
-    const masterAddress = masterId === this.rt.selfId ? this.rt.members.self().address : coordinator.masterAddress();
+    const { mastership } = this;
+    const view = mastership.book.view;
+    const masterId = mastership.master;
+    if (!mastership.joined || view === undefined || masterId === undefined) return undefined;
+    const record = mastership.book.record(masterId);
+    const masterAddress = masterId === this.rt.selfId ? this.rt.members.self().address : mastership.masterAddress();
     if (record === undefined || masterAddress === undefined) return undefined;
     let memberCount = 0;
     for (const r of view.members) if (r.status !== 'dead') memberCount++;
     return { clusterId: this.rt.clusterId, masterId, masterAddress, masterJoinVersion: record.joinVersion, memberCount, viewVersion: view.version };
   }
 
-  /** A master outside this node's view told it to rejoin: probe that master now. */
+  /** A node of another cluster showed itself (see `MastershipHooks.onForeignMaster`): probe it now. */
   onForeignMaster(address: Address, now: Millis): void {
-    if (!this.running || !this.coordinator.isMaster() || this.merging) return;
+    if (!this.running || !this.mastership.isMaster() || this.merging) return;
     const own = this.summary();
     if (own !== undefined && this.allow(`a|${address}`, now)) this.rt.send(address, { type: 'SplitBrainProbe', from: this.rt.selfId, summary: own });
   }
@@ -134,8 +134,8 @@ export class SplitBrain {
     const theirs = probe.summary;
     const own = this.acceptable(theirs);
     if (own === undefined) return;
-    if (!this.coordinator.isMaster()) {
-      const master = this.coordinator.masterAddress();
+    if (!this.mastership.isMaster()) {
+      const master = this.mastership.masterAddress();
       if (master !== undefined && this.allow(`f|${theirs.masterId}`, now)) this.rt.send(master, probe);
       return;
     }
@@ -149,14 +149,14 @@ export class SplitBrain {
   onProbeResponse(response: SplitBrainProbeResponse, now: Millis): void {
     const theirs = response.summary;
     const own = this.acceptable(theirs);
-    if (own === undefined || !this.coordinator.isMaster() || !shouldMerge(own, theirs)) return;
+    if (own === undefined || !this.mastership.isMaster() || !shouldMerge(own, theirs)) return;
     this.beginMasterMerge(own, theirs, now);
   }
 
   /** This node's master says their cluster merges into `request.target`. */
   onMergeRequest(request: MergeRequest, now: Millis): void {
     const own = this.summary();
-    const valid = own !== undefined && !this.merging && request.from !== this.rt.selfId && request.from === this.coordinator.master;
+    const valid = own !== undefined && !this.merging && request.from !== this.rt.selfId && request.from === this.mastership.master;
     if (!valid || request.target.clusterId !== this.rt.clusterId) {
       this.rt.counters.ignored++;
       return;
@@ -168,7 +168,7 @@ export class SplitBrain {
   onAdmitted(now: Millis): boolean {
     if (this.merge === undefined) return false;
     this.merge = undefined;
-    this.rt.emit({ type: 'MergeCompleted', at: now, formed: false, master: this.coordinator.master });
+    this.rt.emit({ type: 'MergeCompleted', at: now, formed: false, master: this.mastership.master });
     return true;
   }
 
@@ -185,8 +185,8 @@ export class SplitBrain {
   private beginMasterMerge(own: ClusterSummary, target: ClusterSummary, now: Millis): void {
     const seeds = [target.masterAddress];
     const request: MergeRequest = { type: 'MergeRequest', from: this.rt.selfId, target, seeds };
-    this.coordinator.holdPublishing();
-    for (const r of this.coordinator.book.view?.members ?? []) {
+    this.mastership.holdPublishing();
+    for (const r of this.mastership.book.view?.members ?? []) {
       if (r.nodeId !== this.rt.selfId && r.status !== 'dead') this.rt.send(r.address, request);
     }
     this.masterMerge = { at: now + this.rt.config.mergeMasterDelayMs, local: own, target, seeds };
@@ -196,7 +196,7 @@ export class SplitBrain {
   private rejoin(local: ClusterSummary, target: ClusterSummary, seeds: readonly Address[], now: Millis): void {
     this.masterMerge = undefined;
     this.rt.emit({ type: 'MergeStarted', at: now, local, target });
-    this.coordinator.leaveForMerge(now);
+    this.mastership.leaveForMerge(now);
     this.hooks.reannounce();
     const merge: Merge = { target, seeds: seeds.length > 0 ? seeds : [target.masterAddress], nextAttemptAt: now, giveUpAt: now + this.rt.config.mergeJoinTimeoutMs };
     this.merge = merge;
@@ -206,15 +206,15 @@ export class SplitBrain {
   private sendJoin(merge: Merge, now: Millis): void {
     merge.nextAttemptAt = now + this.rt.config.mergeJoinRetryMs;
     this.rt.counters.joinAttempts++;
-    const request = this.coordinator.joinRequest();
+    const request = this.mastership.joinRequest();
     for (const seed of merge.seeds) this.rt.send(seed, request);
   }
 
   /** Not admitted in time: a cluster of one, which a later probe round merges. */
   private giveUp(now: Millis): void {
     this.merge = undefined;
-    this.coordinator.form(now);
-    this.rt.emit({ type: 'MergeCompleted', at: now, formed: true, master: this.coordinator.master });
+    this.mastership.form(now);
+    this.rt.emit({ type: 'MergeCompleted', at: now, formed: true, master: this.mastership.master });
   }
 
   /** Probes up to `splitBrainProbeTargetsMax` addresses outside the view. */
@@ -222,11 +222,11 @@ export class SplitBrain {
     const own = this.summary();
     if (own === undefined) return;
     const inView = new Set<Address>();
-    for (const r of this.coordinator.book.view?.members ?? []) inView.add(r.address);
+    for (const r of this.mastership.book.view?.members ?? []) inView.add(r.address);
     const candidates = new Set<Address>();
     for (const entry of this.rt.members.all()) {
       const live = entry.state === 'alive' || entry.state === 'suspect';
-      if (live && entry.nodeId !== this.rt.selfId && this.coordinator.book.record(entry.nodeId) === undefined && !this.coordinator.isAdmitted(entry.nodeId)) {
+      if (live && entry.nodeId !== this.rt.selfId && this.mastership.book.record(entry.nodeId) === undefined && !this.mastership.isAdmitted(entry.nodeId)) {
         candidates.add(entry.address);
       }
     }

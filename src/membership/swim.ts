@@ -15,7 +15,7 @@ import type { Message } from '../protocol/messages.js';
 import { Bootstrap } from './bootstrap.js';
 import { resolveSwimConfig, type SwimConfig } from './config.js';
 import type { AuthTokenMaker, JoinVerifier } from './admission.js';
-import { Coordinator } from './coordinator.js';
+import { Mastership } from './mastership.js';
 import { dispatchMessage, type MachineParts } from './dispatch.js';
 import { Dissemination } from './dissemination.js';
 import type { Member, MembershipEvent } from './events.js';
@@ -67,7 +67,7 @@ export class SwimMachine implements SansIoMachine<Message, MembershipEvent> {
   private readonly transitions: Transitions;
   private readonly prober: Prober;
   private readonly dissemination: Dissemination;
-  private readonly coordinator: Coordinator;
+  private readonly mastership: Mastership;
   private readonly quorum: QuorumWatch;
   private readonly bootstrap: Bootstrap;
   private readonly splitBrain: SplitBrain;
@@ -103,9 +103,9 @@ export class SwimMachine implements SansIoMachine<Message, MembershipEvent> {
       stateChangedAt: options.now,
     });
     this.transitions = new Transitions(this.rt, (entry, previous) => this.onMemberChange(entry, previous));
-    this.prober = new Prober(this.rt, this.transitions, (target) => this.coordinator.onOwnSuspicion(target));
+    this.prober = new Prober(this.rt, this.transitions, (target) => this.mastership.onOwnSuspicion(target));
     this.dissemination = new Dissemination(this.rt, this.transitions);
-    this.coordinator = new Coordinator(this.rt, this.transitions, {
+    this.mastership = new Mastership(this.rt, this.transitions, {
       verifyJoin: options.verifyJoin ?? acceptAll,
       makeAuthToken: options.makeAuthToken ?? noToken,
       onAdmitted: (now, master) => this.onAdmitted(now, master),
@@ -114,9 +114,10 @@ export class SwimMachine implements SansIoMachine<Message, MembershipEvent> {
       probeSoon: (nodeId) => this.prober.probeSoon(nodeId),
       onForeignMaster: (address, now) => this.splitBrain.onForeignMaster(address, now),
     });
-    this.quorum = new QuorumWatch(this.rt, () => this.coordinator.book.oldest());
+    this.transitions.foreignAccusation = (from, accused) => this.mastership.boundary.isForeignAccusation(from, accused);
+    this.quorum = new QuorumWatch(this.rt, () => this.mastership.book.oldest());
     this.bootstrap = new Bootstrap(options.seeds, self.address, this.config, options.random);
-    this.splitBrain = new SplitBrain(this.rt, this.coordinator, {
+    this.splitBrain = new SplitBrain(this.rt, this.mastership, {
       seeds: () => this.bootstrap.seeds,
       failedAddresses: () => this.dissemination.failed.addresses(),
       reannounce: () => this.transitions.reannounce(),
@@ -126,7 +127,7 @@ export class SwimMachine implements SansIoMachine<Message, MembershipEvent> {
       transitions: this.transitions,
       prober: this.prober,
       dissemination: this.dissemination,
-      coordinator: this.coordinator,
+      mastership: this.mastership,
       splitBrain: this.splitBrain,
       acceptsJoinResponse: () => this.phase === 'joining' || this.phase === 'running',
     };
@@ -174,8 +175,8 @@ export class SwimMachine implements SansIoMachine<Message, MembershipEvent> {
     const othersAlive = this.rt.members.count('alive') - 1;
     this.rt.members.setState(self, 'left', now);
     this.rt.gossip.enqueue({ type: 'Dead', node: self.nodeId, incarnation: self.incarnation, from: self.nodeId, left: true }, GossipPriority.Critical);
-    this.coordinator.announceLeave();
-    this.coordinator.markChanged();
+    this.mastership.announceLeave();
+    this.mastership.markChanged();
     const tracker = new LeaveTracker(self.nodeId, Math.min(othersAlive, this.config.leaveFanout), now + this.config.leaveTimeoutMs);
     this.leaveTracker = tracker;
     this.rt.piggybackObserver = (to, picked) => tracker.observe(to, picked);
@@ -223,7 +224,7 @@ export class SwimMachine implements SansIoMachine<Message, MembershipEvent> {
       this.transitions.expireSuspicions(now);
       this.dissemination.tick(now);
       this.rt.members.reap(now);
-      this.coordinator.tick(now);
+      this.mastership.tick(now);
       this.quorum.tick(now);
     }
     if (this.phase === 'running') this.splitBrain.tick(now);
@@ -247,7 +248,7 @@ export class SwimMachine implements SansIoMachine<Message, MembershipEvent> {
         // Asked after every input: chained pairs instead of a rest-argument array.
         return earlier(
           earlier(earlier(this.prober.nextDeadline(), this.transitions.nextSuspicionDeadline()), earlier(this.dissemination.nextDeadline(), this.rt.members.nextReapAt())),
-          earlier(earlier(this.coordinator.nextDeadline(), this.quorum.nextDeadline()), earlier(this.leaveTracker?.deadline, this.splitBrain.nextDeadline())),
+          earlier(earlier(this.mastership.nextDeadline(), this.quorum.nextDeadline()), earlier(this.leaveTracker?.deadline, this.splitBrain.nextDeadline())),
         );
       default:
         return undefined;
@@ -304,17 +305,17 @@ export class SwimMachine implements SansIoMachine<Message, MembershipEvent> {
 
   /** The master's members view as this node knows it. */
   membersView(): MembersViewData | undefined {
-    return this.coordinator.book.view;
+    return this.mastership.book.view;
   }
 
   /** The master this node computes from its view. */
   master(): NodeId | undefined {
-    return this.coordinator.master;
+    return this.mastership.master;
   }
 
   /** True when this node is the master. */
   isMaster(): boolean {
-    return this.coordinator.isMaster();
+    return this.mastership.isMaster();
   }
 
   /** The quorum verdict at `now`. */
@@ -330,7 +331,7 @@ export class SwimMachine implements SansIoMachine<Message, MembershipEvent> {
   /** Counters and gauges. */
   stats(): SwimStats {
     this.rt.syncDropCounters();
-    return buildStats(this.rt, this.coordinator.book.view?.version ?? 0);
+    return buildStats(this.rt, this.mastership.book.view?.version ?? 0);
   }
 
   // -------------------------------------------------------------------------------------
@@ -362,7 +363,7 @@ export class SwimMachine implements SansIoMachine<Message, MembershipEvent> {
     if (this.phase === 'running') this.transitions.sendRebuttals();
     else this.rt.rebuttals.drain();
     if (this.phase === 'running' || this.phase === 'leaving') {
-      this.coordinator.afterInput(now);
+      this.mastership.afterInput(now);
       for (; this.pendingGracefulLeaves > 0; this.pendingGracefulLeaves--) this.quorum.onGracefulLeave(now);
       // Only members answering probes count: a side that merely suspects the others is
       // already cut off from them, and must stop writing before they fail over.
@@ -380,8 +381,8 @@ export class SwimMachine implements SansIoMachine<Message, MembershipEvent> {
       if (entry.state === 'dead') this.dissemination.failed.remember(entry, entry.stateChangedAt);
       else this.dissemination.failed.forget(entry.nodeId);
     }
-    if (entry.nodeId === this.rt.selfId) this.coordinator.markChanged();
-    else this.coordinator.memberChanged(entry.nodeId);
+    if (entry.nodeId === this.rt.selfId) this.mastership.markChanged();
+    else this.mastership.memberChanged(entry.nodeId);
   }
 
   private stepBootstrap(now: Millis): void {
@@ -392,13 +393,13 @@ export class SwimMachine implements SansIoMachine<Message, MembershipEvent> {
       return this.failJoin(new FlotillaError('FLO_NO_SEEDS_REACHABLE', `${this.bootstrap.attempts} attempts through ${seeds}`), now);
     }
     this.rt.counters.joinAttempts++;
-    const request = this.coordinator.joinRequest();
+    const request = this.mastership.joinRequest();
     for (const seed of step.seeds) this.rt.send(seed, request);
   }
 
   private form(now: Millis): void {
     this.bootstrap.stop();
-    this.coordinator.form(now);
+    this.mastership.form(now);
     this.becomeRunning(now, true);
   }
 
@@ -416,7 +417,7 @@ export class SwimMachine implements SansIoMachine<Message, MembershipEvent> {
     this.phase = 'running';
     this.prober.start(now);
     this.dissemination.start(now);
-    this.coordinator.start(now);
+    this.mastership.start(now);
     this.quorum.start(now);
     this.splitBrain.start(now);
     this.rt.emit({ type: 'JoinCompleted', at: now, formed });
@@ -435,7 +436,7 @@ export class SwimMachine implements SansIoMachine<Message, MembershipEvent> {
     this.bootstrap.stop();
     this.prober.stop();
     this.dissemination.stop();
-    this.coordinator.stop();
+    this.mastership.stop();
     this.quorum.stop();
     this.splitBrain.stop();
     this.leaveTracker = undefined;
@@ -446,7 +447,7 @@ export class SwimMachine implements SansIoMachine<Message, MembershipEvent> {
     if (this.phase === 'left' || this.phase === 'leaving') throw new FlotillaError('FLO_NODE_STOPPED', 'cannot change tags after leaving');
     if (!this.transitions.retagSelf(validateTags(next), this.lastNow)) return;
     this.deadlineKnown = false;
-    this.coordinator.markChanged();
+    this.mastership.markChanged();
     this.afterInput(this.lastNow);
   }
 }

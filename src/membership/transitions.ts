@@ -25,6 +25,14 @@ export class Transitions {
   /** True once this node announced its own leave: its own Dead(left) is then expected. */
   leaving = false;
 
+  /**
+   * True when the sender at `from` is outside this node's members view while `accused` is
+   * in it: another cluster's opinion of this cluster's member, which is not taken. After a
+   * split heals each side still holds the other side's members dead, and a stale Dead of
+   * one's own members would tear one's own cluster apart before the masters merge the two.
+   */
+  foreignAccusation: (from: Address, accused: NodeId) => boolean = () => false;
+
   constructor(
     private readonly rt: Runtime,
     private readonly onChange: MemberChangeListener,
@@ -91,6 +99,7 @@ export class Transitions {
   /** A Suspect claim: starts (or confirms) a Lifeguard suspicion; about self, refutes. */
   applySuspect(s: Suspect, now: Millis, from?: Address): void {
     if (s.node === this.rt.selfId) return this.accusedSelf(s.incarnation, now, from);
+    if (from !== undefined && this.foreignAccusation(from, s.node)) return this.ignoreForeignAccusation();
     const entry = this.rt.members.get(s.node);
     if (entry === undefined || compareIncarnation(s.incarnation, entry.incarnation) < 0) return;
     if (entry.state === 'suspect') {
@@ -116,6 +125,7 @@ export class Transitions {
   /** A Dead claim: marks the member dead (or left); about self while running, refutes. */
   applyDead(d: Dead, now: Millis, from?: Address): void {
     if (d.node === this.rt.selfId) return this.accusedSelf(d.incarnation, now, from);
+    if (from !== undefined && !d.left && this.foreignAccusation(from, d.node)) return this.ignoreForeignAccusation();
     const entry = this.rt.members.get(d.node);
     if (entry === undefined || compareIncarnation(d.incarnation, entry.incarnation) < 0) return;
     if (entry.state === 'dead' || entry.state === 'left') return;
@@ -127,6 +137,10 @@ export class Transitions {
     const member = snapshotMember(entry);
     this.rt.emit(d.left ? { type: 'NodeLeft', at: now, member } : { type: 'NodeFailed', at: now, member });
     this.onChange(entry, previous);
+  }
+
+  private ignoreForeignAccusation(): void {
+    this.rt.counters.ignored++;
   }
 
   /** Declares dead every suspect whose suspicion timed out by `now`. */

@@ -128,6 +128,16 @@ export class MasterDuties {
     return true;
   }
 
+  /**
+   * A node that merged into this cluster reports the table of the cluster it left: raise
+   * every epoch that does not beat it, and publish. Ignored while syncing (it re-reports).
+   */
+  onMergedTable(table: PartitionTableData): void {
+    if (this.phaseValue !== 'active') return;
+    const change = this.ctx.changeTable((t) => t.raiseEpochsAbove(table));
+    if (change.changed) this.publish([]);
+  }
+
   /** The destination reports a migration copied. */
   onReady(from: NodeId, msg: MigrateReady, now: Millis): void {
     const known = this.plan.active(msg.migrationId);

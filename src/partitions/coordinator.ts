@@ -18,6 +18,7 @@ import { MasterDuties } from './coordinator-master.js';
 import { CoordinatorOutbox } from './coordinator-outbox.js';
 import { MembersView } from './members-view.js';
 import { MigrationHistory, type MigrationRecord, type MigrationTotals } from './migration-history.js';
+import { MergedEpochs } from './merged-epochs.js';
 import { LocalMigrations } from './migration-local.js';
 import { LocalTable, type PartitionTableReader } from './coordinator-table.js';
 import type { ClusterPartitionTable } from './partition-table.js';
@@ -35,6 +36,8 @@ export interface PartitionCoordinatorOptions {
   readonly now: Millis;
   /** A table to start from (from the `JoinResponse` or storage); version 0 (nothing) otherwise. */
   readonly table?: PartitionTableData;
+  /** The table this node held in a cluster it left for this one (a split-brain merge); see `MergedEpochs`. */
+  readonly mergedFrom?: PartitionTableData;
 }
 
 /** A message to this node itself; `toMaster` marks a member-side report for the master side. */
@@ -80,6 +83,7 @@ export class PartitionCoordinator implements SansIoMachine<Message, PartitionEve
   private lastFetchAt: Millis | undefined;
   private lastSyncAnswerAt: Millis | undefined;
   private readonly ctx: CoordinatorContext;
+  private readonly merged: MergedEpochs;
 
   /** @throws FlotillaError FLO_CONFIG_INVALID on a bad config; FLO_ASSIGNMENT_INVALID on a bad starting table. */
   constructor(options: PartitionCoordinatorOptions) {
@@ -90,6 +94,7 @@ export class PartitionCoordinator implements SansIoMachine<Message, PartitionEve
     this.localTable = new LocalTable(this.self, this.config.partitionCount, this.counters, (event) => this.events.push(event));
     this.tableValue = this.localTable.table;
     if (options.table !== undefined) this.tableValue.applyData(options.table);
+    this.merged = new MergedEpochs(this.self, options.mergedFrom);
     this.history = new MigrationHistory(this.config.migrationHistoryMax);
     this.local = new LocalMigrations(this.self, this.config.localMigrationsMax, this.history);
     this.ctx = {
@@ -272,6 +277,10 @@ export class PartitionCoordinator implements SansIoMachine<Message, PartitionEve
         return;
       case 'MigrateCancel':
         return this.onMigrateCancel(fromId, message, now);
+      case 'MergedTable':
+        if (this.master === undefined || fromId === undefined) this.counters.notFromMaster++;
+        else this.master.onMergedTable(message.table);
+        return;
       default:
         this.counters.ignored++;
     }
@@ -279,8 +288,12 @@ export class PartitionCoordinator implements SansIoMachine<Message, PartitionEve
 
   private onTableUpdate(fromId: NodeId | undefined, msg: PartitionTableUpdate, now: Millis): void {
     if (fromId !== undefined && fromId === this.masterId && fromId !== this.self) {
+      const first = !this.masterHeard;
       this.masterHeard = true;
       this.localTable.adopt(msg.table);
+      // A merged node reports its old table as soon as it holds the winner's.
+      const report = first ? this.merged.report(this.tableValue) : undefined;
+      if (report !== undefined) this.send(fromId, report);
       for (const event of this.local.completed(msg.completedMigrations, this.tableValue, now)) this.events.push(event);
       for (const event of this.local.resolveOrphans(this.tableValue, now)) this.events.push(event);
       return;
@@ -374,6 +387,8 @@ export class PartitionCoordinator implements SansIoMachine<Message, PartitionEve
   }
 
   private sendFetch(now: Millis): void {
+    const report = this.masterHeard ? this.merged.report(this.tableValue) : undefined;
+    if (report !== undefined) this.send(this.masterId!, report);
     this.send(this.masterId!, { type: 'FetchPartitionTable', from: this.self, knownVersion: this.tableValue.version });
     this.lastFetchAt = now;
     this.nextFetchAt = now + this.config.tableRefreshIntervalMs;
@@ -386,6 +401,10 @@ export class PartitionCoordinator implements SansIoMachine<Message, PartitionEve
   private afterInput(now: Millis): void {
     if (this.master?.phase === 'active' && this.local.hasOrphans()) {
       for (const event of this.local.resolveOrphans(this.tableValue, now)) this.events.push(event);
+    }
+    if (this.master?.phase === 'active') {
+      const old = this.merged.uncovered(this.tableValue);
+      if (old !== undefined) this.master.onMergedTable(old);
     }
     const roundsMax = 2 * this.config.partitionCount + LOOPBACK_EXTRA_ROUNDS_MAX;
     for (let round = 0; this.loopback.length > 0; round++) {

@@ -137,6 +137,25 @@ export class ClusterPartitionTable {
   }
 
   /**
+   * After a split-brain merge: raises the epoch of every partition where `other` (the
+   * table of the cluster that merged in) has a later epoch, or the same epoch under
+   * another owner, to one above it, owners unchanged. The table version goes up by one if
+   * anything changed. Tables of another partition count change nothing.
+   */
+  raiseEpochsAbove(other: PartitionTableData): TableChange {
+    const raised: number[] = [];
+    if (other.partitionCount === this.partitionCount) {
+      for (const a of other.assignments) {
+        if (epochCovers(this.epochs[a.partition]!, this.owners[a.partition]!, a)) continue;
+        this.epochs[a.partition] = a.epoch + 1;
+        raised.push(a.partition);
+      }
+    }
+    if (raised.length > 0) this.tableVersion++;
+    return { changed: raised.length > 0, version: this.tableVersion, ownerChanged: [] };
+  }
+
+  /**
    * Failover, at once and without balancing: drop the dead nodes from every backup list,
    * and give every partition whose owner is dead (or missing) its first live backup as
    * owner, raising its epoch. A partition with no live backup gets the `NO_OWNER` marker
@@ -247,4 +266,12 @@ export class ClusterPartitionTable {
 
 function sameList(a: readonly NodeId[], b: readonly NodeId[]): boolean {
   return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+/**
+ * True when a partition at `epoch` under `owner` needs no raise over `other`'s assignment
+ * of it: a later epoch, or the same epoch and owner (one claim, not two).
+ */
+export function epochCovers(epoch: number, owner: NodeId, other: PartitionAssignment): boolean {
+  return epoch > other.epoch || (epoch === other.epoch && owner === other.owner);
 }

@@ -32,6 +32,7 @@ import {
 } from './wire-membership.js';
 import {
   fetchPartitionTableCodec,
+  mergedTableCodec,
   migrateCancelCodec,
   migrateDataCodec,
   migrateFinalizeCodec,
@@ -73,6 +74,7 @@ const codecs: WireCodecTable = {
   ExplicitSuspicion: explicitSuspicionCodec,
   PartitionTableUpdate: partitionTableUpdateCodec,
   FetchPartitionTable: fetchPartitionTableCodec,
+  MergedTable: mergedTableCodec,
   MigrateStart: migrateStartCodec,
   MigrateData: migrateDataCodec,
   MigrateReady: migrateReadyCodec,

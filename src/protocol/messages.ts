@@ -92,6 +92,18 @@ export interface PartitionTableUpdate {
   readonly completedMigrations: readonly string[];
 }
 
+/**
+ * From a node that merged into this cluster after a split, to its new master: the table
+ * it held in the cluster it left. The master raises its own epochs above that table's
+ * where they do not already beat them, so no epoch the losing side used is used again by
+ * another owner (storage fences by epoch).
+ */
+export interface MergedTable {
+  readonly type: 'MergedTable';
+  readonly from: NodeId;
+  readonly table: PartitionTableData;
+}
+
 /** Ask for the newest partition table; `knownVersion` lets the master skip a no-op reply. */
 export interface FetchPartitionTable {
   readonly type: 'FetchPartitionTable';
@@ -362,6 +374,7 @@ export type Message =
   | ExplicitSuspicion
   | PartitionTableUpdate
   | FetchPartitionTable
+  | MergedTable
   | MigrateStart
   | MigrateData
   | MigrateReady

@@ -42,6 +42,7 @@ export const MESSAGE_TYPE_CODES = {
   // Partitions
   PartitionTableUpdate: 32,
   FetchPartitionTable: 33,
+  MergedTable: 34,
   // Migration
   MigrateStart: 48,
   MigrateData: 49,

@@ -4,6 +4,7 @@
  */
 import type {
   FetchPartitionTable,
+  MergedTable,
   MigrateCancel,
   MigrateData,
   MigrateFinalize,
@@ -59,6 +60,17 @@ export const fetchPartitionTableCodec: WireCodec<FetchPartitionTable> = {
     type: 'FetchPartitionTable',
     from: readNodeId(f[0], 'from'),
     knownVersion: readUint(f[1], 'knownVersion'),
+  }),
+};
+
+/** `[from, table]` */
+export const mergedTableCodec: WireCodec<MergedTable> = {
+  arity: 2,
+  toWire: (m) => [m.from, tableToWire(m.table)],
+  fromWire: (_ctx, f) => ({
+    type: 'MergedTable',
+    from: readNodeId(f[0], 'from'),
+    table: nested('table', readTable, f[1]),
   }),
 };
 

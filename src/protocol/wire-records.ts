@@ -136,11 +136,17 @@ function assignmentToWire(a: PartitionAssignment): unknown {
   return recordToWire(a, (r) => [r.partition, r.owner, r.backups, r.epoch]);
 }
 
+/**
+ * The owner of a partition nobody owns: the empty string, the marker a master writes when
+ * an owner died with no live backup (its epoch raised to fence the dead owner).
+ */
+const UNOWNED = '';
+
 function readAssignment(v: unknown, partitionCount: number): PartitionAssignment {
   const f = readFields(v, 4);
   return {
     partition: readUint(f[0], 'partition', partitionCount - 1),
-    owner: readNodeId(f[1], 'owner'),
+    owner: f[1] === UNOWNED ? UNOWNED : readNodeId(f[1], 'owner'),
     backups: readArray(f[2], 'backups', BACKUPS_MAX, readNodeId),
     epoch: readUint(f[3], 'epoch'),
   };

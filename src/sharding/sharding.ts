@@ -31,7 +31,7 @@ import { MergeHandover } from './split-brain-merge.js';
 export const PARTITIONED_SERVICES_MAX = 32;
 
 /** One-way partition messages the layer takes. */
-export const SHARDING_MESSAGE_TYPES: readonly MessageType[] = ['PartitionTableUpdate', 'FetchPartitionTable', 'MigrateStart', 'MigrateReady', 'MigrateFinalize', 'MigrateCancel'];
+export const SHARDING_MESSAGE_TYPES: readonly MessageType[] = ['PartitionTableUpdate', 'FetchPartitionTable', 'MergedTable', 'MigrateStart', 'MigrateReady', 'MigrateFinalize', 'MigrateCancel'];
 /** Requests the layer answers. */
 export const SHARDING_REQUEST_TYPES: readonly MessageType[] = ['ServiceRequest', 'OpForward', 'MigrateData'];
 
@@ -192,7 +192,7 @@ export class Sharding {
     const oldTable = r.coordinator.table().toData();
     r.executor.stop();
     r.drain.stop();
-    this.running = this.build(env);
+    this.running = this.build(env, oldTable);
     void this.mergeHandover(env).run(oldTable);
     env.wake();
   }
@@ -261,10 +261,14 @@ export class Sharding {
     return this.services.flatMap((s) => (s.participant === undefined ? [] : [s.participant]));
   }
 
-  /** A fresh coordinator, executor, router and client. */
-  private build(env: ShardingEnv): Running {
+  /**
+   * A fresh coordinator, executor, router and client. After a merge, `mergedFrom` is the
+   * table this node left: the coordinator reports it to the new master, which raises the
+   * epochs the losing side used so storage fences stay unambiguous.
+   */
+  private build(env: ShardingEnv, mergedFrom?: PartitionTableData): Running {
     const { timers } = env;
-    const coordinator = new PartitionCoordinator({ self: env.self, config: this.config, now: timers.now() });
+    const coordinator = new PartitionCoordinator({ self: env.self, config: this.config, now: timers.now(), ...(mergedFrom === undefined ? {} : { mergedFrom }) });
     const table = (): PartitionTableReader => coordinator.table();
     const request = (to: Address, message: Message, timeoutMs: number): Promise<Message> => env.request(to, message, timeoutMs);
     const observeTableVersion = (version: number): void => {

@@ -39,17 +39,8 @@ export interface TransportStats {
 
 type Lifecycle = 'new' | 'starting' | 'running' | 'closing' | 'closed';
 
-/** Test-only: false when a message from `from` to `to` must be lost, as across a cut network. */
-export type TestOnlyLinkFilter = (from: Address, to: Address) => boolean;
-
 /** Real-socket transport for one node: UDP datagrams and framed TCP on one address. */
 export class ClusterTransport {
-  /**
-   * Test-only fault injection for every transport in this process (tests of network
-   * splits between in-process nodes): outbound datagrams it refuses vanish, TCP sends and
-   * requests it refuses fail with FLO_CONNECTION_FAILED. Never set outside tests.
-   */
-  static testOnlyLinkFilter: TestOnlyLinkFilter | undefined;
   /** The resolved configuration (defaults filled in, validated). */
   readonly config: TransportConfig;
   /**
@@ -139,7 +130,6 @@ export class ClusterTransport {
    */
   send(transmit: Transmit<Message>): Promise<void> {
     if (this.state !== 'running') return Promise.reject(this.notRunning());
-    if (this.cut(transmit.to)) return transmit.channel === 'udp' ? Promise.resolve() : Promise.reject(cutError(transmit.to));
     const { udp, tcp } = this.running();
     return transmit.channel === 'udp' ? udp.send(transmit.to, transmit.message) : tcp.send(transmit.to, transmit.message);
   }
@@ -153,7 +143,6 @@ export class ClusterTransport {
     if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
       return Promise.reject(new FlotillaError('FLO_INVALID_ARGUMENT', 'timeoutMs must be positive', { timeoutMs }));
     }
-    if (this.cut(to)) return Promise.reject(cutError(to));
     return this.running().tcp.request(to, message, timeoutMs);
   }
 
@@ -200,11 +189,6 @@ export class ClusterTransport {
     return true;
   }
 
-  private cut(to: Address): boolean {
-    const filter = ClusterTransport.testOnlyLinkFilter;
-    return filter !== undefined && !filter(this.address(), to);
-  }
-
   private running(): { udp: UdpTransport; tcp: TcpTransport } {
     if (this.udp === undefined || this.tcp === undefined) throw this.notRunning();
     return { udp: this.udp, tcp: this.tcp };
@@ -219,10 +203,6 @@ export class ClusterTransport {
     const cause = errnoOf(err) ?? String(err);
     return new FlotillaError('FLO_CONFIG_INVALID', `cannot bind ${this.config.host}:${port}: ${cause}`, { host: this.config.host, port, cause });
   }
-}
-
-function cutError(to: Address): FlotillaError {
-  return new FlotillaError('FLO_CONNECTION_FAILED', `link to ${to} cut by the test-only link filter`, { to });
 }
 
 function errnoOf(err: unknown): string | undefined {

@@ -30,8 +30,11 @@ function pushPull(from: string, states: PushPullEntry[], flags: { join: boolean;
 describe('SwimMachine: what is re-gossiped', () => {
   it('does not re-gossip members it learns from the master\'s view, which every member receives', () => {
     const m = alone();
-    const queued = m.stats().gossipQueued;
     const record = (nodeId: string, joinVersion: number): MemberRecord => ({ nodeId, address: `${nodeId}:1`, joinVersion, status: 'active', incarnation: 1, tags: {} });
+    // Views are taken from a publisher in this node's view only: b admitted it first.
+    m.handle('b:1', { type: 'JoinResponse', accepted: true, view: { version: 49, members: [record('a', 1), record('b', 2)] } }, T0 + 5);
+    drain(m);
+    const queued = m.stats().gossipQueued;
     m.handle('b:1', { type: 'MembersUpdate', view: { version: 50, members: [record('a', 1), record('b', 2), record('x', 3)] } }, T0 + 10);
     drain(m);
     expect(m.member('x')?.state).toBe('alive');

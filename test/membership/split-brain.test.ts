@@ -70,6 +70,39 @@ describe('split-brain merge', () => {
   });
 });
 
+describe('the boundary of a cluster after a split', () => {
+  it('a member takes no view from a publisher outside its view; a master probes such a publisher at once', () => {
+    const h = splitCluster(11);
+    const before = h.sent.length;
+    const foreignView = h.node('n3').membersView()!;
+    const version = h.node('n2').membersView()!.version;
+    // n3's view (of n3, n4, n5) at a version above everything n1's side has seen.
+    const newer = { ...foreignView, version: version + 100 };
+    h.act('n2', (m, now) => m.handle(addr('n3'), { type: 'MembersUpdate', view: newer }, now));
+    h.act('n1', (m, now) => m.handle(addr('n3'), { type: 'MembersUpdate', view: newer }, now));
+    expect(h.node('n2').membersView()!.version).toBe(version);
+    expect(h.node('n2').master()).toBe('n1');
+    expect(h.node('n1').master()).toBe('n1');
+    const probes = h.sent.slice(before).filter((p) => p.message.type === 'SplitBrainProbe');
+    expect(probes.map((p) => [p.from, p.to])).toEqual([[addr('n1'), addr('n3')]]);
+  });
+
+  it('a member takes no accusation of its own members from a sender outside its view, but does from inside', () => {
+    const h = splitCluster(12);
+    const n3 = h.node('n3');
+    const incarnation = n3.member('n5')!.incarnation;
+    const dead = { type: 'Dead' as const, node: 'n5', incarnation, from: 'n1', left: false };
+    h.act('n3', (m, now) => m.handle(addr('n1'), dead, now));
+    h.act('n3', (m, now) => m.handle(addr('n1'), { type: 'Suspect', node: 'n5', incarnation, from: 'n1' }, now));
+    h.act('n3', (m, now) => m.handle(addr('n1'), { type: 'Ping', seqNo: 1, from: 'n1', target: 'n3', updates: [dead] }, now));
+    h.act('n3', (m, now) => m.handle(addr('n1'), { type: 'Gossip', from: 'n1', updates: [dead] }, now));
+    expect(n3.member('n5')!.state).toBe('alive');
+    // The same news from a member of its own view counts.
+    h.act('n3', (m, now) => m.handle(addr('n4'), { ...dead, from: 'n4' }, now));
+    expect(n3.member('n5')!.state).toBe('dead');
+  });
+});
+
 describe('split-brain config', () => {
   it.each([
     ['a join retry above the join timeout', { mergeJoinRetryMs: 40_000 }],

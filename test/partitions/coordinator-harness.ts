@@ -97,8 +97,8 @@ export class CoordinatorHarness {
    * Admit a node (next join version) and deliver the new view to everyone. Like a
    * `JoinResponse`, admission hands the joiner the master's current table.
    */
-  join(id: NodeId, tags: Record<string, string> = {}): HarnessNode {
-    const node = this.create(id);
+  join(id: NodeId, tags: Record<string, string> = {}, mergedFrom?: PartitionTableData): HarnessNode {
+    const node = this.create(id, mergedFrom);
     const masterId = this.view.master()?.nodeId;
     if (masterId !== undefined && this.node(masterId).up) node.coordinator.adoptTable(this.coordinator(masterId).table().toData(), this.now);
     this.setView(this.view.withMember(this.recordOf(node, tags)));
@@ -115,11 +115,12 @@ export class CoordinatorHarness {
     return { nodeId: node.id, address: node.address, joinVersion, status: 'active', incarnation: 1, tags };
   }
 
-  private create(id: NodeId): HarnessNode {
+  private create(id: NodeId, mergedFrom?: PartitionTableData): HarnessNode {
     const address = `${id}:7000`;
     const coordinator = new PartitionCoordinator({
       self: id,
       now: this.now,
+      ...(mergedFrom === undefined ? {} : { mergedFrom }),
       config: { partitionCount: this.options.partitionCount ?? 271, backupCount: this.options.backupCount ?? 1, ...this.options.config },
     });
     const node: HarnessNode = { id, address, coordinator, up: true, events: [], copying: new Set(), sourcing: new Set(), open: new Set() };

@@ -116,6 +116,7 @@ export const messageArbitraries: Arbs = {
   ExplicitSuspicion: fc.record({ type: t('ExplicitSuspicion'), from: id, target: id, viewVersion: uint, reason }),
   PartitionTableUpdate: fc.record({ type: t('PartitionTableUpdate'), table, completedMigrations: fc.array(id, { maxLength: 10 }) }),
   FetchPartitionTable: fc.record({ type: t('FetchPartitionTable'), from: id, knownVersion: uint }),
+  MergedTable: fc.record({ type: t('MergedTable'), from: id, table }),
   MigrateStart: fc.record({
     type: t('MigrateStart'),
     migrationId: id,

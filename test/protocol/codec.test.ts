@@ -16,7 +16,7 @@ const messageTypes = Object.keys(MESSAGE_TYPE_CODES) as MessageType[];
 
 describe('samples', () => {
   it('cover every message type with at least one sample', () => {
-    expect(messageTypes).toHaveLength(29);
+    expect(messageTypes).toHaveLength(30);
     expect(Object.keys(samples).sort()).toEqual([...messageTypes].sort());
     for (const type of messageTypes) {
       expect(samples[type].length, type).toBeGreaterThan(0);
@@ -61,12 +61,12 @@ describe('encode/decode round trip', () => {
     expect(MESSAGE_TYPE_CODES).toEqual({
       Ping: 1, PingReq: 2, Ack: 3, Nack: 4, Gossip: 5, PushPull: 6, Suspect: 7, Alive: 8, Dead: 9,
       JoinRequest: 16, JoinResponse: 17, MembersUpdate: 18, LeaveRequest: 19, Heartbeat: 20,
-      HeartbeatComplaint: 21, ExplicitSuspicion: 22, PartitionTableUpdate: 32, FetchPartitionTable: 33,
+      HeartbeatComplaint: 21, ExplicitSuspicion: 22, PartitionTableUpdate: 32, FetchPartitionTable: 33, MergedTable: 34,
       MigrateStart: 48, MigrateData: 49, MigrateReady: 50, MigrateFinalize: 51, MigrateCancel: 52,
       SplitBrainProbe: 64, SplitBrainProbeResponse: 65, MergeRequest: 66, OpForward: 80,
       ServiceRequest: 96, ServiceResponse: 97,
     });
-    expect(new Set(Object.values(MESSAGE_TYPE_CODES)).size).toBe(29);
+    expect(new Set(Object.values(MESSAGE_TYPE_CODES)).size).toBe(30);
   });
 
   it('matches golden bytes for small messages', () => {

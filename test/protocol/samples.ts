@@ -119,8 +119,11 @@ export const samples: { readonly [T in MessageType]: readonly MessageOf<T>[] } =
   PartitionTableUpdate: [
     { type: 'PartitionTableUpdate', table, completedMigrations: ['m-1', 'm-2'] },
     { type: 'PartitionTableUpdate', table: { version: 0, partitionCount: 1, assignments: [] }, completedMigrations: [] },
+    // An owner died with no live backup: the partition is unowned (owner '') until reassigned.
+    { type: 'PartitionTableUpdate', table: { version: 9, partitionCount: 2, assignments: [{ partition: 0, owner: '', backups: [], epoch: 3 }, { partition: 1, owner: 'n2', backups: [], epoch: 1 }] }, completedMigrations: [] },
   ],
   FetchPartitionTable: [{ type: 'FetchPartitionTable', from: 'n3', knownVersion: 2 }],
+  MergedTable: [{ type: 'MergedTable', from: 'n4', table }],
   MigrateStart: [
     { type: 'MigrateStart', migrationId: 'm-1', partition: 17, source: 'n1', destination: 'n2', role: 'owner', epoch: 4, tableVersion: 3 },
     { type: 'MigrateStart', migrationId: 'm-2', partition: 2 ** 32 - 1, source: 'n1', destination: 'n3', role: 'backup', epoch: 5, tableVersion: 3 },

@@ -97,6 +97,23 @@ describe('SimNetwork', () => {
     expect(net.isCut('a', 'b')).toBe(false);
   });
 
+  it('with holdTcp, delivers TCP sent across the cut (and in flight when it came) in order at the heal, and loses UDP', () => {
+    const { net, scheduler, arrivals } = setup({ link: { latencyMs: 10 } });
+    net.send('a', 'b', 'tcp', { type: 'T', seq: 0 });
+    scheduler.runFor(5);
+    const cut = net.partition(['a'], ['b'], { holdTcp: true });
+    net.send('a', 'b', 'tcp', { type: 'T', seq: 1 });
+    net.send('a', 'b', 'udp', { type: 'T', seq: 2 });
+    net.send('b', 'a', 'tcp', { type: 'T', seq: 3 });
+    net.send('a', 'b', 'tcp', { type: 'T', seq: 4 });
+    scheduler.runFor(1_000);
+    expect(arrivals).toEqual([]);
+    net.heal(cut);
+    scheduler.runFor(100);
+    expect(arrivals.map((a) => `${a.from}>${a.to} ${a.channel} ${a.message.seq}`)).toEqual(['a>b tcp 0', 'a>b tcp 1', 'b>a tcp 3', 'a>b tcp 4']);
+    expect(net.stats().dropped.partition).toBe(1);
+  });
+
   it('loses messages in flight across a cut made after they left', () => {
     const { net, scheduler, arrivals } = setup({ link: { latencyMs: 50 } });
     net.send('a', 'b', 'tcp', { type: 'T', seq: 0 });

@@ -4,12 +4,14 @@
  * versioned MembersView that it publishes to every member, hears members' heartbeats and
  * complaints and decides on them, and tells nodes outside its view to rejoin. A member
  * forwards joins to the master, complains when it starts suspecting someone, sends
- * periodic heartbeats, and rejoins when a newer view leaves it out.
+ * periodic heartbeats, and rejoins when a newer view leaves it out. Joins are answered by
+ * the `JoinDesk`, view records built by `ViewRecords`, and what belongs to another
+ * cluster (after a split) decided by the `ClusterBoundary`.
  */
 import type { Millis } from '../core/clock.js';
 import { assert, ErrorCatalog, FlotillaError, type ErrorCode } from '../core/errors.js';
 import { compareIncarnation } from '../core/incarnation.js';
-import type { Address, MemberRecord, MembersViewData, NodeId, NodeInfo } from '../core/model.js';
+import type { Address, MembersViewData, NodeId, NodeInfo } from '../core/model.js';
 import type {
   ExplicitSuspicion,
   Heartbeat,
@@ -20,21 +22,20 @@ import type {
   MembersUpdate,
 } from '../protocol/messages.js';
 import { PROTOCOL_VERSION } from '../protocol/messages.js';
-import { Admissions, screenJoin, type AuthTokenMaker, type JoinVerifier } from './admission.js';
+import { Admissions, type AuthTokenMaker, type JoinVerifier } from './admission.js';
+import { ClusterBoundary } from './cluster-boundary.js';
 import { Complaints } from './complaints.js';
-import { compareAge, sameRecords, statusFor, ViewBook } from './master-view.js';
+import { JoinDesk } from './join-desk.js';
+import { compareAge, sameRecords, ViewBook } from './master-view.js';
 import type { Runtime } from './runtime.js';
 import { earlier } from './runtime.js';
 import type { Transitions } from './transitions.js';
+import { ViewRecords } from './view-records.js';
 
-/** Reason sent by a seed that is itself still joining. */
-export const SEED_STILL_JOINING = 'seed is still joining';
+export { JOIN_FORWARD_DEDUP_MS, SEED_STILL_JOINING } from './join-desk.js';
 
-/** A join request is forwarded to the master at most once per node within this time, breaking loops. */
-export const JOIN_FORWARD_DEDUP_MS = 1000;
-
-/** What the coordinator asks of the machine. */
-export interface CoordinatorHooks {
+/** What the mastership asks of the machine. */
+export interface MastershipHooks {
   readonly verifyJoin: JoinVerifier;
   readonly makeAuthToken: AuthTokenMaker;
   /** This node was admitted by a master whose address is `master`. */
@@ -45,22 +46,26 @@ export interface CoordinatorHooks {
   onSeedJoining(address: Address): void;
   /** Probe `nodeId` out of turn (a complaint the master could not yet confirm). */
   probeSoon(nodeId: NodeId): void;
-  /** The master of another cluster (at `address`) told this node, a member of its own live cluster, to rejoin. */
+  /**
+   * The node at `address` seems to be of another cluster of this id (its master told this
+   * node to rejoin, or it sent a view or a ping from outside this node's view): on a master,
+   * probe it for a split brain.
+   */
   onForeignMaster(address: Address, now: Millis): void;
 }
 
 /** Master duties and member duties around the members view. */
-export class Coordinator {
+export class Mastership {
   readonly book = new ViewBook();
   /** True once this node is part of a cluster (admitted or formed). */
   joined = false;
   private masterId: NodeId | undefined;
   private readonly admitted: Admissions;
-  private readonly leavingIds = new Set<NodeId>();
+  private readonly records: ViewRecords;
   private readonly complaints: Complaints;
-  private readonly explicitSentAt = new Map<NodeId, Millis>();
-  private readonly forwardedAt = new Map<NodeId, Millis>();
-  private lastRejoinAt: Millis | undefined;
+  private readonly desk: JoinDesk;
+  /** Foreign-cluster rules, merge state and rejoin answers. */
+  readonly boundary: ClusterBoundary;
   private inViewOnce = false;
   private dirty = false;
   /** Publish even when the records did not change (a member missed itself in the view). */
@@ -69,18 +74,27 @@ export class Coordinator {
   private lastPublishAt: Millis | undefined;
   private masterCheck = false;
   private nextHeartbeatAt: Millis | undefined;
-  /** Set while this master's cluster merges into another: it publishes no more views. */
-  private publishHeld = false;
-  /** Set from leaving for a merge until this node sees itself in the winner's view. */
-  private mergeJoin = false;
 
   constructor(
     private readonly rt: Runtime,
     private readonly transitions: Transitions,
-    private readonly hooks: CoordinatorHooks,
+    private readonly hooks: MastershipHooks,
   ) {
     this.admitted = new Admissions(rt.config.admissionsPendingMax, rt.config.admissionTimeoutMs);
     this.complaints = new Complaints(rt.config.complaintsTrackedMax, rt.config.complaintWindowMs);
+    this.records = new ViewRecords(rt, this.book, this.admitted);
+    this.desk = new JoinDesk(rt, this.book, this.admitted, {
+      verifyJoin: hooks.verifyJoin,
+      joined: () => this.joined,
+      isMaster: () => this.isMaster(),
+      masterAddress: () => this.masterAddress(),
+      onSeedJoining: (address) => hooks.onSeedJoining(address),
+      forcePublish: () => {
+        this.forcePublish = true;
+      },
+      markChanged: () => this.markChanged(),
+    });
+    this.boundary = new ClusterBoundary(rt, this.book, { joined: () => this.joined, master: () => this.masterId });
   }
 
   /** The master this node computes, if any. */
@@ -111,13 +125,12 @@ export class Coordinator {
    */
   leaveForMerge(now: Millis): void {
     this.joined = false;
-    this.mergeJoin = true;
-    this.publishHeld = false;
+    this.boundary.leaveForMerge();
     this.inViewOnce = false;
     this.dirty = false;
     this.dirtySince = undefined;
     this.forcePublish = false;
-    this.leavingIds.clear();
+    this.records.leavingIds.clear();
     this.book.forget();
     this.updateMaster(now);
   }
@@ -127,7 +140,7 @@ export class Coordinator {
    * and a later view of this lineage must not reach them after they joined the winner.
    */
   holdPublishing(): void {
-    this.publishHeld = true;
+    this.boundary.publishHeld = true;
   }
 
   /** Something changed that may change the view or the master. */
@@ -155,7 +168,7 @@ export class Coordinator {
     const self = this.rt.members.self();
     const joinVersion = this.book.maxJoinVersionSeen + 1;
     this.book.noteJoinVersion(joinVersion);
-    const record = this.recordFor(self.nodeId, joinVersion, this.rt.self.clientAddress);
+    const record = this.records.recordFor(self.nodeId, joinVersion, this.rt.self.clientAddress);
     const view: MembersViewData = { version: this.book.maxVersionSeen + 1, members: record === undefined ? [] : [record] };
     this.joined = true;
     this.adopt(view, now);
@@ -180,13 +193,13 @@ export class Coordinator {
   }
 
   nextDeadline(): Millis | undefined {
-    const publishAt = this.isMaster() && this.dirty && !this.publishHeld ? this.publishDueAt() : undefined;
+    const publishAt = this.isMaster() && this.dirty && !this.boundary.publishHeld ? this.publishDueAt() : undefined;
     const heartbeatAt = this.joined && !this.isMaster() && this.masterId !== undefined ? this.nextHeartbeatAt : undefined;
     return earlier(publishAt, heartbeatAt);
   }
 
   tick(now: Millis): void {
-    if (this.isMaster() && this.dirty && !this.publishHeld) {
+    if (this.isMaster() && this.dirty && !this.boundary.publishHeld) {
       const due = this.publishDueAt();
       if (due !== undefined && now >= due) this.publish(now);
     }
@@ -205,21 +218,7 @@ export class Coordinator {
   }
 
   onJoinRequest(req: JoinRequest, now: Millis): void {
-    if (!this.joined) {
-      this.hooks.onSeedJoining(req.node.address);
-      this.reply(req.node.address, { type: 'JoinResponse', accepted: false, rejectCode: 'FLO_NO_SEEDS_REACHABLE', reason: SEED_STILL_JOINING });
-      return;
-    }
-    if (this.isMaster()) return this.admit(req, now);
-    const master = this.masterAddress();
-    const last = this.forwardedAt.get(req.node.nodeId);
-    if (master === undefined || (last !== undefined && now - last < JOIN_FORWARD_DEDUP_MS)) {
-      this.rt.counters.ignored++;
-      return;
-    }
-    this.boundedSet(this.forwardedAt, req.node.nodeId, now);
-    this.rt.counters.joinsForwarded++;
-    this.rt.send(master, req);
+    this.desk.onJoinRequest(req, now);
   }
 
   onJoinResponse(resp: JoinResponse, now: Millis): void {
@@ -237,9 +236,21 @@ export class Coordinator {
     this.hooks.onAdmitted(now, this.masterAddress());
   }
 
-  onMembersUpdate(msg: MembersUpdate, now: Millis): void {
+  /**
+   * A view published by the node at `from`. Only a publisher in this node's own view is
+   * listened to: after a split heals, views the other side's master sent during the split
+   * (held by TCP while the link was down) arrive, and adopting one would move this node
+   * into that cluster without a merge, keeping its own partition table and data. On a
+   * master, such a view is a sign of another cluster: it probes the sender.
+   */
+  onMembersUpdate(from: Address, msg: MembersUpdate, now: Millis): void {
     if (!this.joined) {
       this.rt.counters.ignored++;
+      return;
+    }
+    if (this.boundary.isOtherCluster(from)) {
+      this.rt.counters.ignored++;
+      if (this.isMaster()) this.hooks.onForeignMaster(from, now);
       return;
     }
     this.adopt(msg.view, now);
@@ -247,7 +258,7 @@ export class Coordinator {
 
   onLeaveRequest(msg: LeaveRequest): void {
     if (!this.isMaster() || this.book.record(msg.nodeId) === undefined) return;
-    this.leavingIds.add(msg.nodeId);
+    this.records.leavingIds.add(msg.nodeId);
     this.markChanged();
   }
 
@@ -255,7 +266,7 @@ export class Coordinator {
     if (!this.isMaster()) {
       // A node outside this view still takes this node for its master (it missed a
       // merge, or this node was master once): tell it to rejoin through here.
-      if (this.joined && this.book.record(hb.from) === undefined) this.tellToRejoin(hb.from, this.rt.members.get(hb.from)?.address ?? from, now);
+      if (this.joined && this.book.record(hb.from) === undefined) this.boundary.tellToRejoin(hb.from, this.rt.members.get(hb.from)?.address ?? from, now);
       else this.rt.counters.ignored++;
       return;
     }
@@ -282,7 +293,7 @@ export class Coordinator {
       return;
     }
     const address = this.rt.members.get(msg.from)?.address ?? this.book.record(msg.from)?.address;
-    if (this.isForeignMaster(msg.from)) {
+    if (this.boundary.isForeignMaster(msg.from)) {
       // Another cluster's master: a split brain for the masters to settle, not a rejoin.
       if (address !== undefined && this.isMaster()) this.hooks.onForeignMaster(address, now);
       else this.rt.counters.ignored++;
@@ -292,40 +303,16 @@ export class Coordinator {
   }
 
   /**
-   * True when `nodeId` is outside this node's view while this node is in the view of a
-   * live master other than `nodeId`: two clusters, not a member that fell out of one.
-   */
-  private isForeignMaster(nodeId: NodeId): boolean {
-    const master = this.masterId;
-    if (master === undefined || master === nodeId || this.book.record(nodeId) !== undefined || this.book.record(this.rt.selfId) === undefined) return false;
-    if (master === this.rt.selfId) return true;
-    const state = this.rt.members.get(master)?.state;
-    return state === 'alive' || state === 'suspect';
-  }
-
-  /**
    * On the master: a node talking to it that is neither in the view nor admitted is told
-   * to rejoin (rate-limited per node). True when it was such a stranger.
+   * to rejoin (rate-limited per node) and probed for a split brain (a member passes the
+   * probe to its own master). True when it was such a stranger.
    */
   noteTalker(nodeId: NodeId, address: Address, now: Millis): boolean {
     if (!this.isMaster() || this.book.record(nodeId) !== undefined || this.admitted.has(nodeId)) return false;
-    this.tellToRejoin(nodeId, address, now);
+    this.boundary.tellToRejoin(nodeId, address, now);
+    // It may be a member of another cluster (a healed split): its master hears of this one now.
+    this.hooks.onForeignMaster(address, now);
     return true;
-  }
-
-  /** Sends `nodeId` an ExplicitSuspicion (rejoin), at most once per `explicitSuspicionIntervalMs`. */
-  private tellToRejoin(nodeId: NodeId, address: Address, now: Millis): void {
-    const last = this.explicitSentAt.get(nodeId);
-    if (last !== undefined && now - last < this.rt.config.explicitSuspicionIntervalMs) return;
-    this.boundedSet(this.explicitSentAt, nodeId, now);
-    this.rt.counters.explicitSuspicionsSent++;
-    this.rt.send(address, {
-      type: 'ExplicitSuspicion',
-      from: this.rt.selfId,
-      target: nodeId,
-      viewVersion: this.book.view?.version ?? 0,
-      reason: 'not in the members view: rejoin',
-    });
   }
 
   /** This node began suspecting `target` after its own probe failed: tell the master. */
@@ -340,38 +327,6 @@ export class Coordinator {
   announceLeave(): void {
     const master = this.masterAddress();
     if (master !== undefined) this.rt.send(master, { type: 'LeaveRequest', nodeId: this.rt.selfId, reason: 'graceful leave' });
-  }
-
-  private admit(req: JoinRequest, now: Millis): void {
-    const verdict = screenJoin(req, {
-      clusterId: this.rt.clusterId,
-      selfId: this.rt.selfId,
-      verifyJoin: this.hooks.verifyJoin,
-      liveAddressOf: (id) => {
-        const entry = this.rt.members.get(id);
-        return entry !== undefined && (entry.state === 'alive' || entry.state === 'suspect') ? entry.address : undefined;
-      },
-    });
-    if (!verdict.ok) {
-      this.reply(req.node.address, { type: 'JoinResponse', accepted: false, rejectCode: verdict.code, reason: verdict.reason });
-      return;
-    }
-    const id = req.node.nodeId;
-    const inView = this.book.record(id);
-    const pending = this.admitted.get(id);
-    let joinVersion: number;
-    if (inView !== undefined && inView.address === req.node.address) {
-      joinVersion = inView.joinVersion;
-      // It is in this view but asks again: it must have seen a view without itself.
-      this.forcePublish = true;
-    } else if (pending !== undefined && pending.info.address === req.node.address) joinVersion = pending.joinVersion;
-    else joinVersion = this.book.maxJoinVersionSeen + 1;
-    this.book.noteJoinVersion(joinVersion);
-    if (this.admitted.add({ info: req.node, joinVersion, admittedAt: now })) this.rt.counters.admissionsDropped++;
-    this.rt.counters.admissions++;
-    const view = this.book.view;
-    this.reply(req.node.address, view === undefined ? { type: 'JoinResponse', accepted: true } : { type: 'JoinResponse', accepted: true, view });
-    this.markChanged();
   }
 
   private complaint(from: NodeId, suspect: NodeId, now: Millis): void {
@@ -392,16 +347,16 @@ export class Coordinator {
       if (r.nodeId === this.rt.selfId || r.status === 'dead') continue;
       // Mostly the members are known here at that incarnation already, which changes nothing.
       const known = this.rt.members.get(r.nodeId);
-      const revive = this.mergeJoin && known !== undefined && (known.state === 'dead' || known.state === 'left');
+      const revive = this.boundary.mergeJoin && known !== undefined && (known.state === 'dead' || known.state === 'left');
       if (!revive && known !== undefined && compareIncarnation(r.incarnation, known.incarnation) <= 0) continue;
-      this.transitions.applyAlive({ type: 'Alive', node: r.nodeId, incarnation: r.incarnation, address: r.address, tags: r.tags }, now, false, this.mergeJoin);
+      this.transitions.applyAlive({ type: 'Alive', node: r.nodeId, incarnation: r.incarnation, address: r.address, tags: r.tags }, now, false, this.boundary.mergeJoin);
     }
     this.rt.emit({ type: 'ViewChanged', at: now, view });
     this.masterCheck = true;
     this.dirty = true;
     if (this.book.record(this.rt.selfId) !== undefined) {
       this.inViewOnce = true;
-      this.mergeJoin = false;
+      this.boundary.inView();
     }
     else if (this.inViewOnce && this.joined && !this.transitions.leaving) this.rejoin(now, this.viewMasterAddress());
   }
@@ -430,7 +385,7 @@ export class Coordinator {
   private publish(now: Millis): void {
     this.dirty = false;
     this.dirtySince = undefined;
-    const records = this.buildRecords(now);
+    const records = this.records.build(now);
     const current = this.book.view;
     const force = this.forcePublish;
     this.forcePublish = false;
@@ -447,36 +402,6 @@ export class Coordinator {
     for (const r of records) if (r.nodeId !== this.rt.selfId) this.rt.send(r.address, update, 'tcp', bytes);
   }
 
-  private buildRecords(now: Millis): MemberRecord[] {
-    const out: MemberRecord[] = [];
-    const seen = new Set<NodeId>();
-    for (const r of this.book.view?.members ?? []) {
-      const record = this.recordFor(r.nodeId, r.joinVersion, r.clientAddress);
-      if (record === undefined) {
-        this.leavingIds.delete(r.nodeId);
-        continue;
-      }
-      out.push(record);
-      seen.add(r.nodeId);
-    }
-    const ready = (id: NodeId): boolean => this.rt.members.get(id)?.state === 'alive';
-    for (const admission of this.admitted.collect(now, (id) => seen.has(id), ready)) {
-      const record = this.recordFor(admission.info.nodeId, admission.joinVersion, admission.info.clientAddress);
-      if (record !== undefined) out.push(record);
-    }
-    return out.sort(compareAge);
-  }
-
-  /** The view record of a member from its SWIM state, or undefined when it is out. */
-  private recordFor(nodeId: NodeId, joinVersion: number, clientAddress: string | undefined): MemberRecord | undefined {
-    const entry = this.rt.members.get(nodeId);
-    if (entry === undefined) return undefined;
-    const status = statusFor(entry.state, this.leavingIds.has(nodeId));
-    if (status === undefined) return undefined;
-    const record: MemberRecord = { nodeId, address: entry.address, joinVersion, status, incarnation: entry.incarnation, tags: entry.tags };
-    return clientAddress === undefined ? record : { ...record, clientAddress };
-  }
-
   private sendHeartbeat(): void {
     const master = this.masterAddress();
     if (!this.joined || master === undefined) return;
@@ -485,9 +410,7 @@ export class Coordinator {
   }
 
   private rejoin(now: Millis, to: Address | undefined): void {
-    if (to === undefined) return;
-    if (this.lastRejoinAt !== undefined && now - this.lastRejoinAt < this.rt.config.rejoinIntervalMinMs) return;
-    this.lastRejoinAt = now;
+    if (to === undefined || !this.boundary.mayRejoin(now)) return;
     this.rt.counters.rejoins++;
     this.transitions.reannounce();
     this.rt.send(to, this.joinRequest());
@@ -498,13 +421,5 @@ export class Coordinator {
     return this.book.master(isLive)?.address;
   }
 
-  private reply(to: Address, resp: JoinResponse): void {
-    this.rt.send(to, resp);
-  }
 
-  private boundedSet(map: Map<NodeId, Millis>, key: NodeId, value: Millis): void {
-    map.delete(key);
-    if (map.size >= this.rt.config.complaintsTrackedMax) map.delete(map.keys().next().value as NodeId);
-    map.set(key, value);
-  }
 }

@@ -1,0 +1,107 @@
+/**
+ * Where this node's cluster ends, for the mastership: which senders belong to another
+ * cluster (after a split heals, two clusters of one id talk to each other, and neither may
+ * take the other's views or accusations), the state a split-brain merge holds while this
+ * node leaves its cluster for the winner, and the rate-limited "rejoin" answers to nodes
+ * outside the view.
+ */
+import type { Millis } from '../core/clock.js';
+import type { Address, NodeId } from '../core/model.js';
+import type { ViewBook } from './master-view.js';
+import type { Runtime } from './runtime.js';
+
+/** What the boundary needs to know about this node's place in its cluster. */
+export interface BoundaryContext {
+  /** True once this node is part of a cluster (admitted or formed). */
+  joined(): boolean;
+  /** The master this node computes from its view. */
+  master(): NodeId | undefined;
+}
+
+/** Foreign-cluster rules and merge state of one node. */
+export class ClusterBoundary {
+  /** Set while this master's cluster merges into another: it publishes no more views. */
+  publishHeld = false;
+  /** Set from leaving for a merge until this node sees itself in the winner's view. */
+  mergeJoin = false;
+  private readonly explicitSentAt = new Map<NodeId, Millis>();
+  private lastRejoinAt: Millis | undefined;
+
+  constructor(
+    private readonly rt: Runtime,
+    private readonly book: ViewBook,
+    private readonly ctx: BoundaryContext,
+  ) {}
+
+  /** This node leaves its cluster to join another (a split-brain merge). */
+  leaveForMerge(): void {
+    this.mergeJoin = true;
+    this.publishHeld = false;
+  }
+
+  /** This node saw itself in an adopted view: any merge join is over. */
+  inView(): void {
+    this.mergeJoin = false;
+  }
+
+  /**
+   * True when the node at `address` is outside the members view this node is in: a member
+   * of another cluster, or a node that fell out of this one. Before this node is in a view
+   * (joining, merging) nobody is.
+   */
+  isOtherCluster(address: Address): boolean {
+    const view = this.book.view;
+    if (!this.ctx.joined() || view === undefined || this.book.record(this.rt.selfId) === undefined) return false;
+    for (const r of view.members) if (r.address === address) return false;
+    return true;
+  }
+
+  /**
+   * True when the node at `from` is outside this node's view while `accused` is in it:
+   * another cluster's opinion of this cluster's member, which is not taken.
+   */
+  isForeignAccusation(from: Address, accused: NodeId): boolean {
+    return this.book.record(accused) !== undefined && this.isOtherCluster(from);
+  }
+
+  /**
+   * True when `nodeId` is outside this node's view while this node is in the view of a
+   * live master other than `nodeId`: two clusters, not a member that fell out of one.
+   */
+  isForeignMaster(nodeId: NodeId): boolean {
+    const master = this.ctx.master();
+    if (master === undefined || master === nodeId || this.book.record(nodeId) !== undefined || this.book.record(this.rt.selfId) === undefined) return false;
+    if (master === this.rt.selfId) return true;
+    const state = this.rt.members.get(master)?.state;
+    return state === 'alive' || state === 'suspect';
+  }
+
+  /** Sends `nodeId` an ExplicitSuspicion (rejoin), at most once per `explicitSuspicionIntervalMs`. */
+  tellToRejoin(nodeId: NodeId, address: Address, now: Millis): void {
+    const last = this.explicitSentAt.get(nodeId);
+    if (last !== undefined && now - last < this.rt.config.explicitSuspicionIntervalMs) return;
+    boundedSet(this.explicitSentAt, nodeId, now, this.rt.config.complaintsTrackedMax);
+    this.rt.counters.explicitSuspicionsSent++;
+    this.rt.send(address, {
+      type: 'ExplicitSuspicion',
+      from: this.rt.selfId,
+      target: nodeId,
+      viewVersion: this.book.view?.version ?? 0,
+      reason: 'not in the members view: rejoin',
+    });
+  }
+
+  /** True (and the time noted) when this node may rejoin now: at most once per `rejoinIntervalMinMs`. */
+  mayRejoin(now: Millis): boolean {
+    if (this.lastRejoinAt !== undefined && now - this.lastRejoinAt < this.rt.config.rejoinIntervalMinMs) return false;
+    this.lastRejoinAt = now;
+    return true;
+  }
+}
+
+/** Sets `key` in `map`, evicting the oldest entry beyond `sizeMax`. */
+export function boundedSet(map: Map<NodeId, Millis>, key: NodeId, value: Millis, sizeMax: number): void {
+  map.delete(key);
+  if (map.size >= sizeMax) map.delete(map.keys().next().value as NodeId);
+  map.set(key, value);
+}

@@ -1,0 +1,126 @@
+// What the real-network tests ask of a cluster through its nodes' admin APIs: views,
+// tables, and acknowledged KV writes readable everywhere. Each check returns what is still
+// wrong (a sentence) or undefined, so a wait can report the last reason on its deadline.
+import type { NetLab } from './netns.js';
+
+/** A node's members view as `/cluster/members` answers it. */
+export interface ViewAnswer {
+  readonly version: number;
+  readonly master?: string;
+  readonly members: readonly { nodeId: string; state: string; joinVersion: number | null }[];
+}
+
+/** A node's partition table as `/cluster/partitions` answers it. */
+export interface TableAnswer {
+  readonly version: number;
+  readonly partitionCount: number;
+  readonly partitions: readonly { partition: number; owner: string; backups: string[]; epoch: number }[];
+}
+
+/** An acknowledged KV write. */
+export interface AckedWrite {
+  readonly key: string;
+  readonly value: string;
+  /** Wall time the acknowledgement arrived (ms). */
+  readonly ackedAt: number;
+}
+
+/** Polls `check` until it returns undefined; throws with its last reason after `timeoutMs`. */
+export async function waitFor(what: string, timeoutMs: number, check: () => Promise<string | undefined>, intervalMs = 100): Promise<number> {
+  const start = Date.now();
+  const deadline = start + timeoutMs;
+  for (;;) {
+    let reason: string | undefined;
+    try {
+      reason = await check();
+    } catch (err) {
+      reason = err instanceof Error ? err.message : String(err);
+    }
+    if (reason === undefined) return Date.now() - start;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}: ${reason}`);
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
+
+export async function viewOf(lab: NetLab, name: string): Promise<ViewAnswer> {
+  const answer = await lab.admin(name, 'GET', '/cluster/members');
+  if (answer.status !== 200) throw new Error(`${name}: /cluster/members answered ${answer.status}`);
+  return answer.body as ViewAnswer;
+}
+
+export async function tableOf(lab: NetLab, name: string): Promise<TableAnswer> {
+  const answer = await lab.admin(name, 'GET', '/cluster/partitions');
+  if (answer.status !== 200) throw new Error(`${name}: /cluster/partitions answered ${answer.status}`);
+  return answer.body as TableAnswer;
+}
+
+/**
+ * Why `group` is not one cluster of exactly its own nodes: each lists exactly `group` as
+ * live members under one master from `group`, and all hold one complete table (same
+ * version, every partition owned by a member of `group`, every member owning some).
+ */
+export async function clusterProblem(lab: NetLab, group: readonly string[]): Promise<string | undefined> {
+  const names = new Set(group);
+  const masters = new Set<string | undefined>();
+  const versions = new Set<number>();
+  for (const name of group) {
+    const view = await viewOf(lab, name);
+    // In the master's view (a join version) and alive here.
+    const live = view.members.filter((m) => m.state === 'alive' && m.joinVersion !== null).map((m) => m.nodeId);
+    if (live.length !== group.length || !live.every((id) => names.has(id))) return `${name}'s view (v${view.version}) has ${live.join(',')}`;
+    masters.add(view.master);
+    const table = await tableOf(lab, name);
+    versions.add(table.version);
+    const owners = new Set(table.partitions.map((p) => p.owner));
+    if (table.partitions.length !== table.partitionCount) return `${name} has ${table.partitions.length} of ${table.partitionCount} partitions`;
+    for (const owner of owners) if (!names.has(owner)) return `${name}'s table (v${table.version}) has partitions owned by ${owner}`;
+    for (const member of group) if (!owners.has(member)) return `${name}'s table (v${table.version}) gives ${member} nothing`;
+  }
+  if (masters.size !== 1 || !names.has([...masters][0]!)) return `masters ${[...masters].join(',')}`;
+  if (versions.size !== 1) return `table versions ${[...versions].join(',')}`;
+  return undefined;
+}
+
+/** The first acknowledged write that `reader` does not read back with its value. */
+export async function unreadable(lab: NetLab, readers: readonly string[], writes: ReadonlyMap<string, string>): Promise<string | undefined> {
+  let missing = 0;
+  let first: string | undefined;
+  for (const reader of readers) {
+    for (const [key, value] of writes) {
+      const answer = await lab.admin(reader, 'GET', `/kv/${encodeURIComponent(key)}`).catch((err: Error) => ({ status: 0, body: err.message }));
+      const got = (answer.body as { value?: unknown } | undefined)?.value;
+      if (answer.status === 200 && got === value) continue;
+      missing++;
+      first ??= `${reader} reads ${key} as ${answer.status} ${JSON.stringify(answer.body)}, expected ${value}`;
+    }
+  }
+  return first === undefined ? undefined : `${missing} reads wrong; first: ${first}`;
+}
+
+/**
+ * Records, for every partition, the owner each node's table names at each epoch, and
+ * reports the pairs where two nodes name different owners for one partition at one epoch.
+ */
+export class EpochLedger {
+  private readonly owners = new Map<string, { owner: string; node: string; version: number }>();
+  readonly conflicts: string[] = [];
+
+  note(node: string, table: TableAnswer): void {
+    for (const p of table.partitions) {
+      if (p.owner === '') continue;
+      const key = `${p.partition}@${p.epoch}`;
+      const seen = this.owners.get(key);
+      if (seen === undefined) this.owners.set(key, { owner: p.owner, node, version: table.version });
+      else if (seen.owner !== p.owner && this.conflicts.length < 20) {
+        this.conflicts.push(`partition ${p.partition} epoch ${p.epoch}: ${seen.node} (v${seen.version}) says ${seen.owner}, ${node} (v${table.version}) says ${p.owner}`);
+      }
+    }
+  }
+
+  async sample(lab: NetLab, names: readonly string[]): Promise<void> {
+    for (const name of names) {
+      const table = await tableOf(lab, name).catch(() => undefined);
+      if (table !== undefined) this.note(name, table);
+    }
+  }
+}
