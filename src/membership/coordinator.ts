@@ -23,8 +23,8 @@ import { PROTOCOL_VERSION } from '../protocol/messages.js';
 import { Admissions, screenJoin, type AuthTokenMaker, type JoinVerifier } from './admission.js';
 import { Complaints } from './complaints.js';
 import { compareAge, sameRecords, statusFor, ViewBook } from './master-view.js';
-import type { Runtime } from './runtime.js';
-import { earlier } from './runtime.js';
+import type { SwimContext as Runtime } from './swim-context.js';
+import { earlier } from './swim-context.js';
 import type { Transitions } from './transitions.js';
 
 /** Reason sent by a seed that is itself still joining. */

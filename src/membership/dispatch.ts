@@ -9,13 +9,13 @@ import type { Message } from '../protocol/messages.js';
 import type { Coordinator } from './coordinator.js';
 import type { Dissemination } from './dissemination.js';
 import type { Prober } from './prober.js';
-import type { Runtime } from './runtime.js';
+import type { SwimContext } from './swim-context.js';
 import type { SplitBrain } from './split-brain.js';
 import type { Transitions } from './transitions.js';
 
 /** The parts of the machine a message can reach. */
 export interface MachineParts {
-  readonly rt: Runtime;
+  readonly rt: SwimContext;
   readonly transitions: Transitions;
   readonly prober: Prober;
   readonly dissemination: Dissemination;

@@ -12,8 +12,8 @@ import type { Gossip, PushPull, PushPullEntry } from '../protocol/messages.js';
 import { pushPullIntervalFor } from './config.js';
 import type { MemberEntry } from './member-list.js';
 import { FailedMembers } from './reconnect.js';
-import type { Runtime } from './runtime.js';
-import { earlier } from './runtime.js';
+import type { SwimContext } from './swim-context.js';
+import { earlier } from './swim-context.js';
 import type { Transitions } from './transitions.js';
 
 /** Gossip rounds and push-pull anti-entropy. */
@@ -28,7 +28,7 @@ export class Dissemination {
   readonly failed: FailedMembers;
 
   constructor(
-    private readonly rt: Runtime,
+    private readonly rt: SwimContext,
     private readonly transitions: Transitions,
   ) {
     this.failed = new FailedMembers(rt.config.failedMembersMax, rt.config.reconnectTimeoutMs);

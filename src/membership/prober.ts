@@ -10,8 +10,8 @@ import type { Address, NodeId } from '../core/model.js';
 import type { Ack, GossipUpdate, Nack, Ping, PingReq } from '../protocol/messages.js';
 import { failedProbeAwarenessDelta } from './awareness.js';
 import type { MemberEntry } from './member-list.js';
-import type { Runtime } from './runtime.js';
-import { earlier } from './runtime.js';
+import type { SwimContext } from './swim-context.js';
+import { earlier } from './swim-context.js';
 import type { Transitions } from './transitions.js';
 
 /**
@@ -58,7 +58,7 @@ export class Prober {
   private lastProbeable: MemberEntry | undefined;
 
   constructor(
-    private readonly rt: Runtime,
+    private readonly rt: SwimContext,
     private readonly transitions: Transitions,
     private readonly onProbeFailed: ProbeFailureListener,
   ) {}

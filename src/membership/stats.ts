@@ -4,7 +4,7 @@
  * never changes the machine.
  */
 import type { MessageType } from '../protocol/messages.js';
-import type { Runtime } from './runtime.js';
+import type { SwimContext } from './swim-context.js';
 
 /** Messages and bytes of one message type. */
 export interface TrafficCount {
@@ -149,7 +149,7 @@ function typeSlot(type: MessageType): number {
 }
 
 /** A snapshot of the machine's statistics. */
-export function buildStats(rt: Runtime, viewVersion: number): SwimStats {
+export function buildStats(rt: SwimContext, viewVersion: number): SwimStats {
   const m = rt.members;
   return {
     ...rt.counters,

@@ -19,21 +19,19 @@ import { Coordinator } from './coordinator.js';
 import { dispatchMessage, type MachineParts } from './dispatch.js';
 import { Dissemination } from './dissemination.js';
 import type { Member, MembershipEvent } from './events.js';
-import { GossipPriority } from './gossip-queue.js';
 import { snapshotMember, type MemberEntry } from './member-list.js';
 import { SplitBrain } from './split-brain.js';
 import { Prober } from './prober.js';
-import { LeaveTracker } from './leave.js';
 import { QuorumWatch } from './quorum.js';
 import type { QuorumState } from './quorum-detector.js';
-import { earlier, Runtime } from './runtime.js';
+import { earlier, SwimContext } from './swim-context.js';
 import { estimateMessageSize, estimateUpdateSize, type MessageSizer, type UpdateSizer } from './size.js';
 import { buildStats, type SwimStats } from './stats.js';
 import { tagsMatcher, validateTags } from './tags.js';
 import { Transitions } from './transitions.js';
+import { SwimLifecycle, type SwimPhase } from './swim-lifecycle.js';
 
-/** Where the machine is in its life. */
-export type SwimPhase = 'idle' | 'joining' | 'running' | 'leaving' | 'left' | 'failed';
+export type { SwimPhase } from './swim-lifecycle.js';
 
 /** Everything a `SwimMachine` needs. */
 export interface SwimMachineOptions {
@@ -63,7 +61,7 @@ const noToken: AuthTokenMaker = () => '';
 /** SWIM + Lifeguard membership as a sans-IO machine. */
 export class SwimMachine implements SansIoMachine<Message, MembershipEvent> {
   readonly config: SwimConfig;
-  private readonly rt: Runtime;
+  private readonly rt: SwimContext;
   private readonly transitions: Transitions;
   private readonly prober: Prober;
   private readonly dissemination: Dissemination;
@@ -72,10 +70,8 @@ export class SwimMachine implements SansIoMachine<Message, MembershipEvent> {
   private readonly bootstrap: Bootstrap;
   private readonly splitBrain: SplitBrain;
   private readonly parts: MachineParts;
-  private phase: SwimPhase = 'idle';
+  private readonly life: SwimLifecycle;
   private lastNow: Millis;
-  private failure: FlotillaError | undefined;
-  private leaveTracker: LeaveTracker | undefined;
   private pendingGracefulLeaves = 0;
   /** `nextDeadline()` as last computed; drivers ask for it after every input and again before each tick. */
   private deadlineCached: Millis | undefined;
@@ -86,7 +82,7 @@ export class SwimMachine implements SansIoMachine<Message, MembershipEvent> {
     const tags = validateTags(options.self.tags);
     const self: NodeInfo = { ...options.self, tags };
     this.lastNow = options.now;
-    this.rt = new Runtime(
+    this.rt = new SwimContext(
       self,
       options.clusterId,
       this.config,
@@ -108,8 +104,8 @@ export class SwimMachine implements SansIoMachine<Message, MembershipEvent> {
     this.coordinator = new Coordinator(this.rt, this.transitions, {
       verifyJoin: options.verifyJoin ?? acceptAll,
       makeAuthToken: options.makeAuthToken ?? noToken,
-      onAdmitted: (now, master) => this.onAdmitted(now, master),
-      onRejected: (error, now) => this.failJoin(error, now),
+      onAdmitted: (now, master) => this.life.onAdmitted(now, master),
+      onRejected: (error, now) => this.life.failJoin(error, now),
       onSeedJoining: (address) => this.bootstrap.noteSeedJoining(address),
       probeSoon: (nodeId) => this.prober.probeSoon(nodeId),
       onForeignMaster: (address, now) => this.splitBrain.onForeignMaster(address, now),
@@ -128,8 +124,18 @@ export class SwimMachine implements SansIoMachine<Message, MembershipEvent> {
       dissemination: this.dissemination,
       coordinator: this.coordinator,
       splitBrain: this.splitBrain,
-      acceptsJoinResponse: () => this.phase === 'joining' || this.phase === 'running',
+      acceptsJoinResponse: () => this.life.phase === 'joining' || this.life.phase === 'running',
     };
+    this.life = new SwimLifecycle({
+      rt: this.rt,
+      transitions: this.transitions,
+      prober: this.prober,
+      dissemination: this.dissemination,
+      coordinator: this.coordinator,
+      quorum: this.quorum,
+      bootstrap: this.bootstrap,
+      splitBrain: this.splitBrain,
+    });
   }
 
   // -------------------------------------------------------------------------------------
@@ -141,17 +147,10 @@ export class SwimMachine implements SansIoMachine<Message, MembershipEvent> {
    * no seed but itself, forms a new cluster at once. Also retries after a failed join.
    */
   start(now: Millis): void {
-    if (this.phase !== 'idle' && this.phase !== 'failed') return;
+    if (this.life.phase !== 'idle' && this.life.phase !== 'failed') return;
     this.deadlineKnown = false;
     this.lastNow = now;
-    this.failure = undefined;
-    if (this.bootstrap.alone) {
-      this.form(now);
-    } else {
-      this.phase = 'joining';
-      this.bootstrap.begin(now);
-      this.stepBootstrap(now);
-    }
+    this.life.start(now);
     this.afterInput(now);
   }
 
@@ -163,39 +162,24 @@ export class SwimMachine implements SansIoMachine<Message, MembershipEvent> {
   leave(now: Millis): void {
     this.lastNow = now;
     this.deadlineKnown = false;
-    if (this.phase === 'idle' || this.phase === 'joining' || this.phase === 'failed') {
-      this.finishLeave();
-      return;
-    }
-    if (this.phase !== 'running') return;
-    this.phase = 'leaving';
-    this.transitions.leaving = true;
-    const self = this.rt.members.self();
-    const othersAlive = this.rt.members.count('alive') - 1;
-    this.rt.members.setState(self, 'left', now);
-    this.rt.gossip.enqueue({ type: 'Dead', node: self.nodeId, incarnation: self.incarnation, from: self.nodeId, left: true }, GossipPriority.Critical);
-    this.coordinator.announceLeave();
-    this.coordinator.markChanged();
-    const tracker = new LeaveTracker(self.nodeId, Math.min(othersAlive, this.config.leaveFanout), now + this.config.leaveTimeoutMs);
-    this.leaveTracker = tracker;
-    this.rt.piggybackObserver = (to, picked) => tracker.observe(to, picked);
-    this.dissemination.gossipNow(now);
-    this.afterInput(now);
+    const before = this.life.phase;
+    this.life.leave(now);
+    if (before === 'running') this.afterInput(now);
   }
 
   /** True once a graceful leave completed (or the node left before joining). */
   hasLeft(): boolean {
-    return this.phase === 'left';
+    return this.life.phase === 'left';
   }
 
   /** The join failure (FLO_NO_SEEDS_REACHABLE, FLO_JOIN_REJECTED, ...), if joining failed. */
   joinError(): FlotillaError | undefined {
-    return this.failure;
+    return this.life.joinError;
   }
 
   /** Where the machine is in its life. */
   status(): SwimPhase {
-    return this.phase;
+    return this.life.phase;
   }
 
   // -------------------------------------------------------------------------------------
@@ -205,7 +189,7 @@ export class SwimMachine implements SansIoMachine<Message, MembershipEvent> {
   handle(from: Address, message: Message, now: Millis): void {
     this.lastNow = now;
     this.deadlineKnown = false;
-    if (this.phase === 'idle' || this.phase === 'left' || this.phase === 'failed') {
+    if (this.life.phase === 'idle' || this.life.phase === 'left' || this.life.phase === 'failed') {
       this.rt.counters.ignored++;
       return;
     }
@@ -217,8 +201,8 @@ export class SwimMachine implements SansIoMachine<Message, MembershipEvent> {
   tick(now: Millis): void {
     this.lastNow = now;
     this.deadlineKnown = false;
-    if (this.phase === 'joining' && this.bootstrap.nextStepAt !== undefined && now >= this.bootstrap.nextStepAt) this.stepBootstrap(now);
-    if (this.phase === 'running' || this.phase === 'leaving') {
+    this.life.tickJoin(now);
+    if (this.life.phase === 'running' || this.life.phase === 'leaving') {
       this.prober.tick(now);
       this.transitions.expireSuspicions(now);
       this.dissemination.tick(now);
@@ -226,7 +210,7 @@ export class SwimMachine implements SansIoMachine<Message, MembershipEvent> {
       this.coordinator.tick(now);
       this.quorum.tick(now);
     }
-    if (this.phase === 'running') this.splitBrain.tick(now);
+    if (this.life.phase === 'running') this.splitBrain.tick(now);
     this.afterInput(now);
   }
 
@@ -239,7 +223,7 @@ export class SwimMachine implements SansIoMachine<Message, MembershipEvent> {
   }
 
   private computeDeadline(): Millis | undefined {
-    switch (this.phase) {
+    switch (this.life.phase) {
       case 'joining':
         return earlier(this.bootstrap.nextStepAt, this.prober.nextDeadline());
       case 'running':
@@ -247,7 +231,7 @@ export class SwimMachine implements SansIoMachine<Message, MembershipEvent> {
         // Asked after every input: chained pairs instead of a rest-argument array.
         return earlier(
           earlier(earlier(this.prober.nextDeadline(), this.transitions.nextSuspicionDeadline()), earlier(this.dissemination.nextDeadline(), this.rt.members.nextReapAt())),
-          earlier(earlier(this.coordinator.nextDeadline(), this.quorum.nextDeadline()), earlier(this.leaveTracker?.deadline, this.splitBrain.nextDeadline())),
+          earlier(earlier(this.coordinator.nextDeadline(), this.quorum.nextDeadline()), earlier(this.life.leaveDeadline, this.splitBrain.nextDeadline())),
         );
       default:
         return undefined;
@@ -359,15 +343,15 @@ export class SwimMachine implements SansIoMachine<Message, MembershipEvent> {
   // -------------------------------------------------------------------------------------
 
   private afterInput(now: Millis): void {
-    if (this.phase === 'running') this.transitions.sendRebuttals();
+    if (this.life.phase === 'running') this.transitions.sendRebuttals();
     else this.rt.rebuttals.drain();
-    if (this.phase === 'running' || this.phase === 'leaving') {
+    if (this.life.phase === 'running' || this.life.phase === 'leaving') {
       this.coordinator.afterInput(now);
       for (; this.pendingGracefulLeaves > 0; this.pendingGracefulLeaves--) this.quorum.onGracefulLeave(now);
       this.quorum.observe(this.rt.members.liveCount, this.quorum.holdsTieBreaker(), now);
       this.dissemination.arm(now);
     }
-    if (this.phase === 'leaving' && this.leaveTracker?.done(now) !== false) this.finishLeave();
+    this.life.afterInput(now);
     this.rt.syncDropCounters();
   }
 
@@ -382,66 +366,8 @@ export class SwimMachine implements SansIoMachine<Message, MembershipEvent> {
     else this.coordinator.memberChanged(entry.nodeId);
   }
 
-  private stepBootstrap(now: Millis): void {
-    const step = this.bootstrap.step(now);
-    if (step.kind === 'form') return this.form(now);
-    if (step.kind === 'give-up') {
-      const seeds = this.bootstrap.seeds.join(', ');
-      return this.failJoin(new FlotillaError('FLO_NO_SEEDS_REACHABLE', `${this.bootstrap.attempts} attempts through ${seeds}`), now);
-    }
-    this.rt.counters.joinAttempts++;
-    const request = this.coordinator.joinRequest();
-    for (const seed of step.seeds) this.rt.send(seed, request);
-  }
-
-  private form(now: Millis): void {
-    this.bootstrap.stop();
-    this.coordinator.form(now);
-    this.becomeRunning(now, true);
-  }
-
-  private onAdmitted(now: Millis, master: Address | undefined): void {
-    this.bootstrap.stop();
-    // Admitted while running: a split-brain merge ended; the machine keeps running.
-    if (this.phase === 'running') this.splitBrain.onAdmitted(now);
-    else this.becomeRunning(now, false);
-    // The joiner's first push-pull is its join: it makes the master see it alive at its incarnation.
-    if (master !== undefined) this.dissemination.sendPushPull(master, true);
-    this.transitions.announceSelf(GossipPriority.Medium);
-  }
-
-  private becomeRunning(now: Millis, formed: boolean): void {
-    this.phase = 'running';
-    this.prober.start(now);
-    this.dissemination.start(now);
-    this.coordinator.start(now);
-    this.quorum.start(now);
-    this.splitBrain.start(now);
-    this.rt.emit({ type: 'JoinCompleted', at: now, formed });
-  }
-
-  private failJoin(error: FlotillaError, now: Millis): void {
-    if (this.phase !== 'joining') return;
-    this.bootstrap.stop();
-    this.phase = 'failed';
-    this.failure = error;
-    this.rt.emit({ type: 'JoinFailed', at: now, error });
-  }
-
-  private finishLeave(): void {
-    this.phase = 'left';
-    this.bootstrap.stop();
-    this.prober.stop();
-    this.dissemination.stop();
-    this.coordinator.stop();
-    this.quorum.stop();
-    this.splitBrain.stop();
-    this.leaveTracker = undefined;
-    this.rt.piggybackObserver = undefined;
-  }
-
   private setTags(next: Tags): void {
-    if (this.phase === 'left' || this.phase === 'leaving') throw new FlotillaError('FLO_NODE_STOPPED', 'cannot change tags after leaving');
+    if (this.life.phase === 'left' || this.life.phase === 'leaving') throw new FlotillaError('FLO_NODE_STOPPED', 'cannot change tags after leaving');
     if (!this.transitions.retagSelf(validateTags(next), this.lastNow)) return;
     this.deadlineKnown = false;
     this.coordinator.markChanged();

@@ -12,7 +12,7 @@ import type { Address, NodeId, SwimState, Tags } from '../core/model.js';
 import type { Alive, Dead, GossipUpdate, Suspect } from '../protocol/messages.js';
 import { GossipPriority } from './gossip-queue.js';
 import { snapshotMember, type MemberEntry } from './member-list.js';
-import type { Runtime } from './runtime.js';
+import type { SwimContext } from './swim-context.js';
 import { expectedConfirmations, Suspicion, suspicionMinTimeoutMs } from './suspicion.js';
 import { tagsEqual } from './tags.js';
 
@@ -26,7 +26,7 @@ export class Transitions {
   leaving = false;
 
   constructor(
-    private readonly rt: Runtime,
+    private readonly rt: SwimContext,
     private readonly onChange: MemberChangeListener,
   ) {}
 

@@ -1,5 +1,5 @@
 /**
- * The state every part of the membership machine shares: configuration, randomness, the
+ * The context every part of the membership machine shares: configuration, randomness, the
  * member list, the gossip queue, local health, counters, and the two bounded output
  * queues. Sending goes through here so that every message is counted, gets its channel,
  * and picks up piggybacked gossip within the byte budget in one place.
@@ -56,7 +56,7 @@ export function channelOf(type: MessageType): Channel {
 export type PiggybackObserver = (to: Address, picked: readonly QueuedUpdate[]) => void;
 
 /** Shared state and output of one membership machine. */
-export class Runtime {
+export class SwimContext {
   readonly members: MemberList;
   readonly gossip: GossipQueue;
   readonly awareness: Awareness;
