@@ -4,6 +4,7 @@
  * they trigger rides back on the Ack itself.
  */
 import type { Millis } from '../core/clock.js';
+import type { Channel } from '../core/machine.js';
 import type { Address } from '../core/model.js';
 import type { Message } from '../protocol/messages.js';
 import type { Coordinator } from './coordinator.js';
@@ -25,8 +26,8 @@ export interface MachineParts {
   acceptsJoinResponse(): boolean;
 }
 
-/** Hands `message` from `from` to its handler. */
-export function dispatchMessage(parts: MachineParts, from: Address, message: Message, now: Millis): void {
+/** Hands `message` from `from`, which came on `channel`, to its handler. */
+export function dispatchMessage(parts: MachineParts, from: Address, message: Message, now: Millis, channel: Channel): void {
   const { transitions, prober, dissemination, coordinator } = parts;
   switch (message.type) {
     case 'Ping': {
@@ -36,7 +37,7 @@ export function dispatchMessage(parts: MachineParts, from: Address, message: Mes
         if (u.type !== 'Alive' && u.node === parts.rt.selfId) accused = true;
         transitions.apply(u, now);
       }
-      prober.onPing(from, message, accused);
+      prober.onPing(from, message, accused, channel);
       coordinator.noteTalker(message.from, from, now);
       return;
     }

@@ -6,6 +6,7 @@
  * answering with a Nack. Both the period and the timeout are stretched by local health.
  */
 import type { Millis } from '../core/clock.js';
+import type { Channel } from '../core/machine.js';
 import type { Address, NodeId } from '../core/model.js';
 import type { Ack, GossipUpdate, Nack, Ping, PingReq } from '../protocol/messages.js';
 import { failedProbeAwarenessDelta } from './awareness.js';
@@ -101,11 +102,13 @@ export class Prober {
   }
 
   /**
-   * A direct probe of this node: answer with an Ack carrying gossip. When the Ping
-   * `accused` this node (a Suspect or Dead about it), the Ack leads with this node's
-   * current Alive, so a prober that missed the refutation learns it from its own probe.
+   * A direct probe of this node: answer with an Ack carrying gossip, on the channel the
+   * Ping came on (a Ping over TCP is the prober's fallback after its UDP probe failed,
+   * so a UDP Ack could be lost the same way). When the Ping `accused` this node (a
+   * Suspect or Dead about it), the Ack leads with this node's current Alive, so a prober
+   * that missed the refutation learns it from its own probe.
    */
-  onPing(from: Address, ping: Ping, accused = false): void {
+  onPing(from: Address, ping: Ping, accused = false, channel: Channel = 'udp'): void {
     if (ping.target !== this.rt.selfId) {
       // Meant for a previous owner of this address.
       this.rt.counters.ignored++;
@@ -120,7 +123,8 @@ export class Prober {
     if (sender !== undefined && (sender.state === 'dead' || sender.state === 'suspect')) {
       prefix.push({ type: 'Suspect', node: ping.from, incarnation: sender.incarnation, from: this.rt.selfId });
     }
-    this.rt.sendWithGossip(from, base, prefix);
+    if (channel === 'tcp') this.rt.counters.tcpAcksSent++;
+    this.rt.sendWithGossip(from, base, prefix, false, channel);
   }
 
   /** Another node asks this one to probe `req.target` for it. */

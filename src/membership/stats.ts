@@ -18,6 +18,10 @@ export interface SwimCounters {
   probeFailures: number;
   indirectProbes: number;
   tcpFallbackProbes: number;
+  /** Acks sent back over TCP to a Ping that came over TCP (a peer's fallback probe). */
+  tcpAcksSent: number;
+  /** Alive claims (and push-pull entries) about never-admitted nodes stripped from inbound messages. */
+  rumoursRejected: number;
   nacksReceived: number;
   /** Pings this node ran on behalf of others (PingReq). */
   relays: number;
@@ -72,6 +76,8 @@ export function newCounters(): SwimCounters {
     probeFailures: 0,
     indirectProbes: 0,
     tcpFallbackProbes: 0,
+    tcpAcksSent: 0,
+    rumoursRejected: 0,
     nacksReceived: 0,
     relays: 0,
     suspicions: 0,

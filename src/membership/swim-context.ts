@@ -130,19 +130,21 @@ export class SwimContext {
   /**
    * Sends `base` to `to` with the `prefix` updates and as much queued gossip as fits the
    * count and byte budgets after the message's own bytes. With `onlyWithUpdates`, sends
-   * nothing (and returns undefined) when no update fits.
+   * nothing (and returns undefined) when no update fits. `channel` overrides the type's
+   * own (an Ack answers a Ping on the channel the Ping came on).
    */
   sendWithGossip<M extends Extract<Message, { updates: readonly GossipUpdate[] }>>(
     to: Address,
     base: M,
     prefix: readonly GossipUpdate[] = NO_UPDATES,
     onlyWithUpdates = false,
+    channel: Channel = channelOf(base.type),
   ): M | undefined {
     const baseBytes = this.sizeOfMessage(base);
     if (prefix.length === 0 && this.gossip.size === 0) {
       // Nothing to add (the usual case in a quiet cluster): send the base as it is.
       if (onlyWithUpdates) return undefined;
-      this.send(to, base, channelOf(base.type), baseBytes);
+      this.send(to, base, channel, baseBytes);
       return base;
     }
     let prefixBytes = 0;
@@ -161,7 +163,7 @@ export class SwimContext {
       for (const entry of picked) bytes += entry.sizeBytes;
     }
     const message = { ...base, updates };
-    this.send(to, message, channelOf(base.type), updates.length > 15 ? bytes + UPDATES_ARRAY_SLACK_BYTES : bytes);
+    this.send(to, message, channel, updates.length > 15 ? bytes + UPDATES_ARRAY_SLACK_BYTES : bytes);
     return message;
   }
 

@@ -8,10 +8,11 @@
 import type { Millis } from '../core/clock.js';
 import { FlotillaError } from '../core/errors.js';
 import { initialIncarnation } from '../core/incarnation.js';
-import type { SansIoMachine, Transmit } from '../core/machine.js';
+import type { Channel, SansIoMachine, Transmit } from '../core/machine.js';
 import type { Address, MembersViewData, NodeId, NodeInfo, SwimState, Tags } from '../core/model.js';
 import type { Random } from '../core/random.js';
 import type { Message } from '../protocol/messages.js';
+import { AdmissionGuard } from './admission-guard.js';
 import { Bootstrap } from './bootstrap.js';
 import { resolveSwimConfig, type SwimConfig } from './config.js';
 import type { AuthTokenMaker, JoinVerifier } from './admission.js';
@@ -24,7 +25,7 @@ import { SplitBrain } from './split-brain.js';
 import { Prober } from './prober.js';
 import { QuorumWatch } from './quorum.js';
 import type { QuorumState } from './quorum-detector.js';
-import { earlier, SwimContext } from './swim-context.js';
+import { channelOf, earlier, SwimContext } from './swim-context.js';
 import { estimateMessageSize, estimateUpdateSize, type MessageSizer, type UpdateSizer } from './size.js';
 import { buildStats, type SwimStats } from './stats.js';
 import { tagsMatcher, validateTags } from './tags.js';
@@ -72,6 +73,9 @@ export class SwimMachine implements SansIoMachine<Message, MembershipEvent> {
   private readonly parts: MachineParts;
   private readonly life: SwimLifecycle;
   private lastNow: Millis;
+  private readonly admission: AdmissionGuard;
+  /** The members view last shown to the admission guard. */
+  private viewNoted: MembersViewData | undefined;
   private pendingGracefulLeaves = 0;
   /** `nextDeadline()` as last computed; drivers ask for it after every input and again before each tick. */
   private deadlineCached: Millis | undefined;
@@ -82,6 +86,11 @@ export class SwimMachine implements SansIoMachine<Message, MembershipEvent> {
     const tags = validateTags(options.self.tags);
     const self: NodeInfo = { ...options.self, tags };
     this.lastNow = options.now;
+    this.admission = new AdmissionGuard({
+      verifiedTtlMs: this.config.admissionTimeoutMs,
+      verifiedMax: this.config.admissionsPendingMax,
+      rosterMax: this.config.membersMax,
+    });
     this.rt = new SwimContext(
       self,
       options.clusterId,
@@ -102,7 +111,7 @@ export class SwimMachine implements SansIoMachine<Message, MembershipEvent> {
     this.prober = new Prober(this.rt, this.transitions, (target) => this.coordinator.onOwnSuspicion(target));
     this.dissemination = new Dissemination(this.rt, this.transitions);
     this.coordinator = new Coordinator(this.rt, this.transitions, {
-      verifyJoin: options.verifyJoin ?? acceptAll,
+      verifyJoin: this.noteVerified(options.verifyJoin ?? acceptAll),
       makeAuthToken: options.makeAuthToken ?? noToken,
       onAdmitted: (now, master) => this.life.onAdmitted(now, master),
       onRejected: (error, now) => this.life.failJoin(error, now),
@@ -186,15 +195,20 @@ export class SwimMachine implements SansIoMachine<Message, MembershipEvent> {
   // SansIoMachine
   // -------------------------------------------------------------------------------------
 
-  handle(from: Address, message: Message, now: Millis): void {
+  /**
+   * An inbound message from `from`, which came on `channel` (default: the type's usual
+   * channel). Alive claims about nodes no master admitted are stripped first.
+   */
+  handle(from: Address, message: Message, now: Millis, channel: Channel = channelOf(message.type)): void {
     this.lastNow = now;
     this.deadlineKnown = false;
     if (this.life.phase === 'idle' || this.life.phase === 'left' || this.life.phase === 'failed') {
       this.rt.counters.ignored++;
       return;
     }
-    this.rt.countReceived(message);
-    dispatchMessage(this.parts, from, message, now);
+    const admitted = this.admission.filter(message, now, this.isKnown);
+    this.rt.countReceived(admitted);
+    dispatchMessage(this.parts, from, admitted, now, channel);
     this.afterInput(now);
   }
 
@@ -314,6 +328,7 @@ export class SwimMachine implements SansIoMachine<Message, MembershipEvent> {
   /** Counters and gauges. */
   stats(): SwimStats {
     this.rt.syncDropCounters();
+    this.rt.counters.rumoursRejected = this.admission.rejected;
     return buildStats(this.rt, this.coordinator.book.view?.version ?? 0);
   }
 
@@ -347,6 +362,11 @@ export class SwimMachine implements SansIoMachine<Message, MembershipEvent> {
     else this.rt.rebuttals.drain();
     if (this.life.phase === 'running' || this.life.phase === 'leaving') {
       this.coordinator.afterInput(now);
+      const view = this.coordinator.book.view;
+      if (view !== undefined && view !== this.viewNoted) {
+        this.viewNoted = view;
+        this.admission.noteView(view);
+      }
       for (; this.pendingGracefulLeaves > 0; this.pendingGracefulLeaves--) this.quorum.onGracefulLeave(now);
       this.quorum.observe(this.rt.members.liveCount, this.quorum.holdsTieBreaker(), now);
       this.dissemination.arm(now);
@@ -365,6 +385,17 @@ export class SwimMachine implements SansIoMachine<Message, MembershipEvent> {
     if (entry.nodeId === this.rt.selfId) this.coordinator.markChanged();
     else this.coordinator.memberChanged(entry.nodeId);
   }
+
+  /** `verify`, noting each joiner it accepts so rumours may introduce it until the view does. */
+  private noteVerified(verify: JoinVerifier): JoinVerifier {
+    return (request) => {
+      const verdict = verify(request);
+      if (verdict.ok) this.admission.noteVerified(request.node.nodeId, this.lastNow);
+      return verdict;
+    };
+  }
+
+  private readonly isKnown = (nodeId: NodeId): boolean => this.rt.members.get(nodeId) !== undefined;
 
   private setTags(next: Tags): void {
     if (this.life.phase === 'left' || this.life.phase === 'leaving') throw new FlotillaError('FLO_NODE_STOPPED', 'cannot change tags after leaving');
