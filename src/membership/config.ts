@@ -12,6 +12,12 @@ export const GOSSIP_MESSAGE_BYTES_MIN = 256;
 /** Largest per-message gossip byte budget accepted: the wire codec's hard cap on one SWIM message. */
 export const GOSSIP_MESSAGE_BYTES_LIMIT = GOSSIP_MESSAGE_BYTES_MAX;
 
+/** Largest `roundTripSamplesMax` accepted (per-member memory is 8 bytes per sample). */
+export const ROUND_TRIP_SAMPLES_LIMIT = 1_024;
+
+/** Largest `probeTimeoutPhi` accepted: beyond it the timeout is the upper bound anyway. */
+export const PROBE_TIMEOUT_PHI_MAX = 100;
+
 /** Cluster size above which the push-pull interval grows (memberlist's pushPullScaleThreshold). */
 export const PUSH_PULL_SCALE_THRESHOLD = 32;
 
@@ -29,6 +35,44 @@ export interface SwimConfig {
    * Nacks to arrive in time. Too short turns ordinary latency spikes into indirect probes.
    */
   readonly probeTimeoutMs: number;
+  /**
+   * Lower bound of the adaptive probe timeout. Each member's timeout is the round trip at
+   * which phi over its own observed round trips (Akka's phi accrual, see `probeTimeoutPhi`)
+   * reaches the threshold, clamped to [this, `probeTimeoutMaxMs`] (`probeTimeoutMs` until
+   * a first round trip is seen). The probe's verdict comes at the timeout plus the
+   * indirect window (`probeIntervalMs - probeTimeoutMs`), so a member on a steady link is
+   * suspected sooner than at the end of the period. Default 200. Lower detects crashes of
+   * steady members sooner but sends indirect probes on smaller hiccups (an event-loop
+   * stall of the target); equal to `probeTimeoutMs` never shortens a timeout.
+   */
+  readonly probeTimeoutMinMs: number;
+  /**
+   * Upper bound of the adaptive probe timeout (see `probeTimeoutMinMs`). Default 4000.
+   * Higher spares members on slow, jittery links from false suspicions, and a crash of
+   * such a member is noticed up to this much later; their probes overlap the next ones
+   * instead of delaying them. `probeTimeoutMinMs = probeTimeoutMs = probeTimeoutMaxMs`
+   * gives fixed timeouts.
+   */
+  readonly probeTimeoutMaxMs: number;
+  /**
+   * Phi at which a member's adaptive probe timeout is set: the timeout is
+   * mean + y * stdDeviation of its round trips, where y makes phi equal this (8 -> y ~ 5.2,
+   * 1 chance in 10^8 under a normal fit). Default 8. Lower times out sooner on jitter.
+   */
+  readonly probeTimeoutPhi: number;
+  /** Round trips kept per member for its adaptive timeout (8 bytes each). Default 64. */
+  readonly roundTripSamplesMax: number;
+  /**
+   * Round trips observed before a member's history is trusted as it is; until then its
+   * standard deviation counts as at least its mean (a wider, safer timeout). With no
+   * round trip yet, the timeout is `probeTimeoutMs`. Default 5; at most `roundTripSamplesMax`.
+   */
+  readonly roundTripSamplesMin: number;
+  /**
+   * Floor on the standard deviation of round trips, ms, so a perfectly steady link does
+   * not make the smallest delay look fatal. Default 10.
+   */
+  readonly roundTripStdDeviationMinMs: number;
   /**
    * K: members asked to probe indirectly after a direct probe times out. Default 3. More
    * helpers make a false suspicion from one lossy path less likely, at K messages each.
@@ -215,6 +259,12 @@ export interface SwimConfig {
 export const DEFAULT_SWIM_CONFIG: SwimConfig = Object.freeze({
   probeIntervalMs: 1000,
   probeTimeoutMs: 500,
+  probeTimeoutMinMs: 200,
+  probeTimeoutMaxMs: 4_000,
+  probeTimeoutPhi: 8,
+  roundTripSamplesMax: 64,
+  roundTripSamplesMin: 5,
+  roundTripStdDeviationMinMs: 10,
   indirectChecks: 3,
   tcpFallbackProbe: true,
   suspicionMult: 4,
@@ -269,7 +319,7 @@ type NumericKey = { [K in keyof SwimConfig]: SwimConfig[K] extends number ? K : 
 
 /** Fields that must be integers >= 1. */
 const POSITIVE_INTEGERS: readonly NumericKey[] = [
-  'probeIntervalMs', 'probeTimeoutMs', 'suspicionMult', 'suspicionMaxTimeoutMult', 'retransmitMult',
+  'probeIntervalMs', 'probeTimeoutMs', 'probeTimeoutMinMs', 'probeTimeoutMaxMs', 'roundTripSamplesMax', 'roundTripSamplesMin', 'roundTripStdDeviationMinMs', 'suspicionMult', 'suspicionMaxTimeoutMult', 'retransmitMult',
   'gossipIntervalMs', 'gossipNodes', 'rebuttalIntervalMs', 'gossipUpdatesPerMessageMax', 'gossipMessageBytesMax', 'gossipQueueMax',
   'pushPullIntervalMs', 'pushPullStatesMax', 'tombstoneMs', 'reconnectIntervalMs', 'reconnectTimeoutMs', 'failedMembersMax', 'leaveTimeoutMs', 'leaveFanout', 'joinAttemptsMax',
   'joinBackoffInitialMs', 'joinBackoffMaxMs', 'seedFormAfterAttempts', 'heartbeatIntervalMs', 'heartbeatSuspectedMax',
@@ -305,6 +355,22 @@ export function resolveSwimConfig(overrides: Partial<SwimConfig> = {}): SwimConf
   }
   if (config.probeTimeoutMs >= config.probeIntervalMs) {
     throw invalid('probeTimeoutMs must be below probeIntervalMs', { probeTimeoutMs: config.probeTimeoutMs, probeIntervalMs: config.probeIntervalMs });
+  }
+  if (config.probeTimeoutMinMs > config.probeTimeoutMs || config.probeTimeoutMs > config.probeTimeoutMaxMs) {
+    throw invalid('probeTimeoutMinMs <= probeTimeoutMs <= probeTimeoutMaxMs must hold', {
+      probeTimeoutMinMs: config.probeTimeoutMinMs,
+      probeTimeoutMs: config.probeTimeoutMs,
+      probeTimeoutMaxMs: config.probeTimeoutMaxMs,
+    });
+  }
+  if (config.roundTripSamplesMin > config.roundTripSamplesMax || config.roundTripSamplesMax > ROUND_TRIP_SAMPLES_LIMIT) {
+    throw invalid(`roundTripSamplesMin must not exceed roundTripSamplesMax, itself at most ${ROUND_TRIP_SAMPLES_LIMIT}`, {
+      roundTripSamplesMin: config.roundTripSamplesMin,
+      roundTripSamplesMax: config.roundTripSamplesMax,
+    });
+  }
+  if (!(Number.isFinite(config.probeTimeoutPhi) && config.probeTimeoutPhi > 0 && config.probeTimeoutPhi <= PROBE_TIMEOUT_PHI_MAX)) {
+    throw invalid(`probeTimeoutPhi must be in (0, ${PROBE_TIMEOUT_PHI_MAX}]`, { probeTimeoutPhi: config.probeTimeoutPhi });
   }
   if (config.joinBackoffInitialMs > config.joinBackoffMaxMs) {
     throw invalid('joinBackoffInitialMs must not exceed joinBackoffMaxMs', {

@@ -46,7 +46,7 @@ export function dispatchMessage(parts: MachineParts, from: Address, message: Mes
       prober.onPingReq(from, message, now);
       return;
     case 'Ack':
-      prober.onAck(message);
+      prober.onAck(message, now);
       for (const u of message.updates) transitions.apply(u, now, from);
       return;
     case 'Nack':

@@ -2,7 +2,9 @@
  * SWIM failure detection: one probe per protocol period on the shuffled round-robin
  * order; no Ack within the probe timeout -> PingReq through K helpers (and a TCP Ping
  * through the transport's fallback); still no Ack by the end of the period -> Suspect.
- * Also runs the indirect probes other nodes ask of this one, relaying the Ack or
+ * The timeout adapts to each member's observed round trips (`round-trips.ts`): a member
+ * on a slow link gets a longer one, and its probe's verdict waits that much longer, while
+ * the next probes start on time (so probes overlap). Also runs the indirect probes other nodes ask of this one, relaying the Ack or
  * answering with a Nack. Both the period and the timeout are stretched by local health.
  */
 import type { Millis } from '../core/clock.js';
@@ -22,6 +24,12 @@ import type { Transitions } from './transitions.js';
  */
 export const NACK_TIMEOUT_FRACTION = 0.8;
 
+/** Own probes awaiting their verdict at once; past it the oldest gets its verdict early. */
+export const PROBES_IN_FLIGHT_MAX = 16;
+
+/** Finished probes remembered so that their late Acks still count as round trips. */
+export const FINISHED_PROBES_KEPT = 8;
+
 /** Nodes the master may ask to have probed out of turn (complaints). */
 export const PRIORITY_PROBES_MAX = 16;
 
@@ -30,7 +38,11 @@ interface ActiveProbe {
   readonly target: NodeId;
   readonly address: Address;
   readonly incarnation: number;
+  readonly sentAt: Millis;
+  /** When the helpers are asked (PingReq) if no Ack came. */
   readonly timeoutAt: Millis;
+  /** When an unanswered probe makes the target suspect. */
+  readonly verdictAt: Millis;
   indirectSent: boolean;
   acked: boolean;
   expectedNacks: number;
@@ -41,8 +53,18 @@ interface Relay {
   readonly requester: Address;
   readonly originalSeqNo: number;
   readonly target: NodeId;
-  readonly wantNack: boolean;
-  readonly deadline: Millis;
+  readonly sentAt: Millis;
+  /** When a requester that wants one gets a Nack; cleared once sent. */
+  nackAt: Millis | undefined;
+  /** Until when a late Ack is still relayed (the requester may wait that long). */
+  readonly expiresAt: Millis;
+}
+
+/** A finished probe, kept so that an Ack arriving after the verdict still counts as a round trip. */
+interface FinishedProbe {
+  readonly seqNo: number;
+  readonly target: NodeId;
+  readonly sentAt: Millis;
 }
 
 /** Called when this node's own probe of `target` failed and it began suspecting it. */
@@ -51,7 +73,9 @@ export type ProbeFailureListener = (target: NodeId, now: Millis) => void;
 /** The probing half of SWIM. */
 export class Prober {
   private seqNo = 0;
-  private probe: ActiveProbe | undefined;
+  /** Own probes awaiting their verdict, oldest first (bounded by PROBES_IN_FLIGHT_MAX). */
+  private readonly probes: ActiveProbe[] = [];
+  private readonly finished: FinishedProbe[] = [];
   private nextProbeAt: Millis | undefined;
   /** Indirect probes run for others, in creation (and so deadline) order. */
   private readonly relays = new Map<number, Relay>();
@@ -73,7 +97,8 @@ export class Prober {
   /** Stops probing; relays in flight are dropped. */
   stop(): void {
     this.nextProbeAt = undefined;
-    this.probe = undefined;
+    this.probes.length = 0;
+    this.finished.length = 0;
     this.relays.clear();
   }
 
@@ -85,18 +110,28 @@ export class Prober {
 
   /** Earliest time this component has work. */
   nextDeadline(): Millis | undefined {
-    const probe = this.probe;
-    const indirectAt = probe !== undefined && !probe.acked && !probe.indirectSent ? probe.timeoutAt : undefined;
-    const firstRelayAt = this.relays.size === 0 ? undefined : this.relays.values().next().value?.deadline;
-    return earlier(earlier(this.nextProbeAt, indirectAt), firstRelayAt);
+    let at = earlier(this.nextProbeAt, this.nextRelayDeadline());
+    for (const probe of this.probes) {
+      at = earlier(at, probe.verdictAt);
+      if (!probe.acked && !probe.indirectSent) at = earlier(at, probe.timeoutAt);
+    }
+    return at;
   }
 
   tick(now: Millis): void {
     this.expireRelays(now);
-    const probe = this.probe;
-    if (probe !== undefined && !probe.acked && !probe.indirectSent && now >= probe.timeoutAt) this.sendIndirect(probe);
+    for (let i = 0; i < this.probes.length; ) {
+      const probe = this.probes[i]!;
+      if (!probe.acked && !probe.indirectSent && now >= probe.timeoutAt) this.sendIndirect(probe);
+      if (now >= probe.verdictAt) {
+        this.probes.splice(i, 1);
+        this.finish(probe, now);
+      } else {
+        i++;
+      }
+    }
     if (this.nextProbeAt !== undefined && now >= this.nextProbeAt) {
-      if (this.probe !== undefined) this.finish(this.probe, now);
+      if (this.probes.length >= PROBES_IN_FLIGHT_MAX) this.finish(this.probes.shift()!, now);
       this.startProbe(now);
     }
   }
@@ -140,63 +175,82 @@ export class Prober {
       this.rt.counters.relaysDropped++;
     }
     const seqNo = ++this.seqNo;
+    const { probeTimeoutMs, probeTimeoutMaxMs } = this.rt.config;
     this.relays.set(seqNo, {
       requester: from,
       originalSeqNo: req.seqNo,
       target: req.target,
-      wantNack: req.wantNack,
-      deadline: now + Math.floor(this.rt.config.probeTimeoutMs * NACK_TIMEOUT_FRACTION),
+      sentAt: now,
+      nackAt: req.wantNack ? now + Math.floor(probeTimeoutMs * NACK_TIMEOUT_FRACTION) : undefined,
+      // The requester may wait up to the longest adaptive timeout for a slow target.
+      expiresAt: now + Math.floor(probeTimeoutMaxMs * NACK_TIMEOUT_FRACTION),
     });
     this.rt.counters.relays++;
     const base: Ping = { type: 'Ping', seqNo, from: this.rt.selfId, target: req.target, updates: [] };
     this.rt.sendWithGossip(req.targetAddress, base);
   }
 
-  /** An Ack: completes this node's probe, or is relayed to whoever asked for it. */
-  onAck(ack: Ack): void {
+  /** An Ack: completes this node's probe (a round trip), or is relayed to whoever asked for it. */
+  onAck(ack: Ack, now: Millis): void {
     const relay = this.relays.get(ack.seqNo);
     if (relay !== undefined) {
       this.relays.delete(ack.seqNo);
+      // This node's own Ping went there and back: a round trip like any other.
+      this.rt.roundTrips.record(relay.target, now - relay.sentAt);
       const base: Ack = { type: 'Ack', seqNo: relay.originalSeqNo, from: relay.target, updates: [] };
       this.rt.sendWithGossip(relay.requester, base);
       return;
     }
-    const probe = this.probe;
-    if (probe === undefined || probe.seqNo !== ack.seqNo || probe.acked) {
+    const probe = this.probes.find((p) => p.seqNo === ack.seqNo);
+    const lateAt = probe === undefined ? this.finished.findIndex((f) => f.seqNo === ack.seqNo) : -1;
+    if (lateAt >= 0) {
+      // Answered after the verdict: the round trip is what the next timeout must allow for.
+      const late = this.finished.splice(lateAt, 1)[0]!;
+      this.rt.counters.lateAcks++;
+      this.rt.roundTrips.record(late.target, now - late.sentAt);
+      return;
+    }
+    if (probe === undefined || probe.acked) {
       this.rt.counters.ignored++;
       return;
     }
     probe.acked = true;
+    this.rt.roundTrips.record(probe.target, now - probe.sentAt);
     this.rt.awareness.applyDelta(-1);
   }
 
   /** A helper could not reach the target either. */
   onNack(nack: Nack): void {
-    const probe = this.probe;
-    if (probe === undefined || probe.seqNo !== nack.seqNo || probe.acked) return;
+    const probe = this.probes.find((p) => p.seqNo === nack.seqNo);
+    if (probe === undefined || probe.acked) return;
     probe.nacks++;
     this.rt.counters.nacksReceived++;
   }
 
   private startProbe(now: Millis): void {
     const { config, awareness } = this.rt;
-    this.probe = undefined;
     this.nextProbeAt = now + awareness.scale(config.probeIntervalMs);
     const entry = this.pickTarget();
     if (entry === undefined) return;
     const target = entry.nodeId;
     const seqNo = ++this.seqNo;
-    this.probe = {
+    const timeoutMs = this.rt.roundTrips.timeoutFor(target);
+    // The whole indirect window follows the timeout, whatever its length: the verdict moves with it.
+    const verdictMs = timeoutMs + config.probeIntervalMs - config.probeTimeoutMs;
+    if (verdictMs > config.probeIntervalMs) this.rt.counters.probesStretched++;
+    this.probes.push({
       seqNo,
       target,
       address: entry.address,
       incarnation: entry.incarnation,
-      timeoutAt: now + awareness.scale(config.probeTimeoutMs),
+      sentAt: now,
+      timeoutAt: now + awareness.scale(timeoutMs),
+      verdictAt: now + awareness.scale(verdictMs),
       indirectSent: false,
       acked: false,
       expectedNacks: 0,
       nacks: 0,
-    };
+    });
     this.rt.counters.probes++;
     const base: Ping = { type: 'Ping', seqNo, from: this.rt.selfId, target, updates: [] };
     // A suspect hears of its suspicion on the probe itself, so it can refute at once.
@@ -256,8 +310,9 @@ export class Prober {
   }
 
   private finish(probe: ActiveProbe, now: Millis): void {
-    this.probe = undefined;
     if (probe.acked) return;
+    if (this.finished.length >= FINISHED_PROBES_KEPT) this.finished.shift();
+    this.finished.push({ seqNo: probe.seqNo, target: probe.target, sentAt: probe.sentAt });
     this.rt.counters.probeFailures++;
     this.rt.awareness.applyDelta(failedProbeAwarenessDelta(probe.expectedNacks, probe.nacks));
     const entry = this.rt.members.get(probe.target);
@@ -270,11 +325,37 @@ export class Prober {
     }
   }
 
+  /**
+   * Nacks the relays whose Nack is due and forgets those past their expiry. Both times
+   * are the same offsets from creation for every relay, so the map (in creation order) is
+   * in order of both: the walk stops at the first relay with nothing due.
+   */
   private expireRelays(now: Millis): void {
     for (const [seqNo, relay] of this.relays) {
-      if (relay.deadline > now) break;
-      this.relays.delete(seqNo);
-      if (relay.wantNack) this.rt.send(relay.requester, { type: 'Nack', seqNo: relay.originalSeqNo, from: this.rt.selfId });
+      if (relay.expiresAt <= now) {
+        this.relays.delete(seqNo);
+        this.sendNack(relay);
+        continue;
+      }
+      if (relay.nackAt === undefined) continue;
+      if (relay.nackAt > now) break;
+      this.sendNack(relay);
     }
+  }
+
+  private sendNack(relay: Relay): void {
+    if (relay.nackAt === undefined) return;
+    relay.nackAt = undefined;
+    this.rt.send(relay.requester, { type: 'Nack', seqNo: relay.originalSeqNo, from: this.rt.selfId });
+  }
+
+  /** The earliest Nack or expiry among the relays (see `expireRelays` for the order). */
+  private nextRelayDeadline(): Millis | undefined {
+    let at: Millis | undefined;
+    for (const relay of this.relays.values()) {
+      at = earlier(at, relay.expiresAt);
+      if (relay.nackAt !== undefined) return earlier(at, relay.nackAt);
+    }
+    return at;
   }
 }

@@ -18,6 +18,10 @@ export interface SwimCounters {
   probeFailures: number;
   indirectProbes: number;
   tcpFallbackProbes: number;
+  /** Probes whose period stretched past `probeIntervalMs` for a member's longer adaptive timeout. */
+  probesStretched: number;
+  /** Acks that arrived after their probe's verdict (recorded as round trips all the same). */
+  lateAcks: number;
   /** Acks sent back over TCP to a Ping that came over TCP (a peer's fallback probe). */
   tcpAcksSent: number;
   /** Alive claims (and push-pull entries) about never-admitted nodes stripped from inbound messages. */
@@ -76,6 +80,8 @@ export function newCounters(): SwimCounters {
     probeFailures: 0,
     indirectProbes: 0,
     tcpFallbackProbes: 0,
+    probesStretched: 0,
+    lateAcks: 0,
     tcpAcksSent: 0,
     rumoursRejected: 0,
     nacksReceived: 0,

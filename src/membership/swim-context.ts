@@ -18,6 +18,7 @@ import { GossipQueue, retransmitLimit, type QueuedUpdate } from './gossip-queue.
 import { MemberList } from './member-list.js';
 import { ProbeOrder } from './probe-order.js';
 import { Rebuttals } from './rebuttals.js';
+import { RoundTrips } from './round-trips.js';
 import type { MessageSizer, UpdateSizer } from './size.js';
 import { newCounters, TrafficCounter, type SwimCounters } from './stats.js';
 
@@ -62,6 +63,8 @@ export class SwimContext {
   readonly awareness: Awareness;
   readonly probeOrder: ProbeOrder;
   readonly rebuttals: Rebuttals;
+  /** Round trips of this node's probes, per member, and the adaptive timeouts they earn. */
+  readonly roundTrips: RoundTrips;
   readonly counters: SwimCounters = newCounters();
   readonly sent = new TrafficCounter();
   readonly received = new TrafficCounter();
@@ -86,6 +89,7 @@ export class SwimContext {
     this.awareness = new Awareness(config.awarenessScoreMax);
     this.probeOrder = new ProbeOrder(random);
     this.rebuttals = new Rebuttals(config.rebuttalIntervalMs);
+    this.roundTrips = new RoundTrips(config);
     this.outbox = new BoundedQueue(config.transmitQueueMax);
     this.events = new BoundedQueue(config.eventQueueMax);
     this.datagramBudgetBytes = config.gossipMessageBytesMax;

@@ -381,6 +381,7 @@ export class SwimMachine implements SansIoMachine<Message, MembershipEvent> {
     if (entry.nodeId !== this.rt.selfId) {
       if (entry.state === 'dead') this.dissemination.failed.remember(entry, entry.stateChangedAt);
       else this.dissemination.failed.forget(entry.nodeId);
+      if (entry.state === 'dead' || entry.state === 'left') this.rt.roundTrips.forget(entry.nodeId);
     }
     if (entry.nodeId === this.rt.selfId) this.coordinator.markChanged();
     else this.coordinator.memberChanged(entry.nodeId);
