@@ -43,6 +43,10 @@ export interface VariantResult {
   readonly firstSuspectMs: number | null;
   /** Mean time from a crash until every survivor declared the victim dead, ms. */
   readonly allDeadMs: number | null;
+  /** Each crash's time to its first suspicion, ms. */
+  readonly firstSuspectSamples: readonly number[];
+  /** Each crash's time until every survivor declared the victim dead, ms. */
+  readonly allDeadSamples: readonly number[];
 
   readonly probesStretched: number;
   readonly probes: number;
@@ -87,6 +91,8 @@ export function runVariant(nodes: number, seed: number, variant: 'fixed' | 'adap
     falseDeaths,
     firstSuspectMs: firsts.length === victims.length ? mean(firsts) : null,
     allDeadMs: deads.length === victims.length ? mean(deads) : null,
+    firstSuspectSamples: firsts,
+    allDeadSamples: deads,
     probesStretched: sumCounter(all, 'probesStretched'),
     probes,
     traffic,
