@@ -35,7 +35,7 @@ const allDeadBoundMs = 90_000;
 
 /** What one variant measured. */
 export interface VariantResult {
-  /** Suspicions raised by a prober's own failed probe of a live member. */
+  /** Suspicions of live members raised by a prober's own failed probe, or by the master's heartbeat check. */
   readonly falseSuspicions: number;
   /** Live members declared dead (must stay 0). */
   readonly falseDeaths: number;
@@ -64,12 +64,13 @@ export function runVariant(nodes: number, seed: number, variant: 'fixed' | 'adap
   const slow = all.filter((n) => n.index > 0 && n.index % SLOW_EVERY === 1);
   sim.network.setDefaults(JITTERY_LINK);
   for (const member of slow) for (const other of all) if (other !== member) sim.network.setLink(member.address, other.address, SLOW_LINK);
-  const raisedBefore = sumCounter(all, 'suspicionsRaised');
+  const raised = (): number => sumCounter(all, 'suspicionsRaised') + sumCounter(all, 'healthSuspicions');
+  const raisedBefore = raised();
   const start = sim.now;
   sim.network.resetStats();
   sim.runFor(STEADY_MS);
   const traffic = trafficRates(sim.stats(), nodes, STEADY_MS);
-  const falseSuspicions = sumCounter(all, 'suspicionsRaised') - raisedBefore;
+  const falseSuspicions = raised() - raisedBefore;
   const falseDeaths = rec.failed.filter((f) => f.at >= start).length;
 
   const victims = all.filter((n) => n.index > 0 && !slow.includes(n)).slice(-CRASHES);
@@ -99,7 +100,7 @@ export function runVariant(nodes: number, seed: number, variant: 'fixed' | 'adap
   };
 }
 
-function sumCounter(nodes: readonly SwimNode[], key: 'suspicionsRaised' | 'probesStretched' | 'probes'): number {
+function sumCounter(nodes: readonly SwimNode[], key: 'suspicionsRaised' | 'healthSuspicions' | 'probesStretched' | 'probes'): number {
   return nodes.reduce((sum, n) => sum + n.machine.stats()[key], 0);
 }
 

@@ -10,6 +10,7 @@
 import type { Millis } from '../core/clock.js';
 import type { MembersViewData, NodeId } from '../core/model.js';
 import type { GossipUpdate, Message, PushPullEntry } from '../protocol/messages.js';
+import type { JoinVerifier } from './admission.js';
 
 /** Bounds of the guard's memory. */
 export interface AdmissionGuardConfig {
@@ -113,4 +114,13 @@ export class AdmissionGuard {
     this.rejectedCount++;
     return replacement;
   }
+}
+
+/** `verify`, telling `guard` of each joiner it accepts (at `now()`) so rumours may introduce it until a view does. */
+export function notingVerified(guard: AdmissionGuard, verify: JoinVerifier, now: () => Millis): JoinVerifier {
+  return (request) => {
+    const verdict = verify(request);
+    if (verdict.ok) guard.noteVerified(request.node.nodeId, now());
+    return verdict;
+  };
 }

@@ -1,10 +1,11 @@
 /**
  * Configuration of the SWIM + Lifeguard membership machine: one typed defaults object,
- * every field with its meaning, unit, default and trade-off, and the cross-field rules
- * checked once at construction so a bad combination fails loudly instead of misbehaving.
+ * every field with its meaning, unit, default and trade-off. The rules every value and
+ * combination must meet are checked once at construction (`config-rules.ts`).
  */
-import { FlotillaError } from '../core/errors.js';
 import { GOSSIP_MESSAGE_BYTES_MAX } from '../protocol/limits.js';
+
+export { resolveSwimConfig } from './config-rules.js';
 
 /** Smallest per-message gossip byte budget that still fits one typical update. */
 export const GOSSIP_MESSAGE_BYTES_MIN = 256;
@@ -15,7 +16,7 @@ export const GOSSIP_MESSAGE_BYTES_LIMIT = GOSSIP_MESSAGE_BYTES_MAX;
 /** Largest `roundTripSamplesMax` accepted (per-member memory is 8 bytes per sample). */
 export const ROUND_TRIP_SAMPLES_LIMIT = 1_024;
 
-/** Largest `probeTimeoutPhi` accepted: beyond it the timeout is the upper bound anyway. */
+/** Largest `probeTimeoutPhi` and `heartbeatPhiThreshold` accepted (phi is capped at 1000; past 100 is no tuning). */
 export const PROBE_TIMEOUT_PHI_MAX = 100;
 
 /** Cluster size above which the push-pull interval grows (memberlist's pushPullScaleThreshold). */
@@ -181,6 +182,15 @@ export interface SwimConfig {
   readonly seedFormAfterAttempts: number;
   /** Members send a Heartbeat (with the nodes they suspect) to the master this often. Default 5000. */
   readonly heartbeatIntervalMs: number;
+  /**
+   * The master runs a phi accrual detector over each member's heartbeats (expected every
+   * `heartbeatIntervalMs`, deviation floored at a quarter of it); when phi reaches this,
+   * the member's health check fails (`HealthCheckFailed`) and the master suspects it, so
+   * Lifeguard lets it refute or declares it dead. Default 8 (a silence of about 2.3
+   * intervals at a steady rhythm). Lower reacts sooner to a member that still answers
+   * probes but cannot reach the master; higher spares jittery links.
+   */
+  readonly heartbeatPhiThreshold: number;
   /** Most suspected node ids carried by one Heartbeat. Default 64. */
   readonly heartbeatSuspectedMax: number;
   /** Complaints older than this are forgotten by the master. Default 15000. */
@@ -294,6 +304,7 @@ export const DEFAULT_SWIM_CONFIG: SwimConfig = Object.freeze({
   seedFormAfterAttempts: 3,
   heartbeatIntervalMs: 5_000,
   heartbeatSuspectedMax: 64,
+  heartbeatPhiThreshold: 8,
   complaintWindowMs: 15_000,
   complaintThreshold: 2,
   complaintsTrackedMax: 1024,
@@ -314,87 +325,6 @@ export const DEFAULT_SWIM_CONFIG: SwimConfig = Object.freeze({
   mergeJoinRetryMs: 1_000,
   mergeJoinTimeoutMs: 30_000,
 });
-
-type NumericKey = { [K in keyof SwimConfig]: SwimConfig[K] extends number ? K : never }[keyof SwimConfig];
-
-/** Fields that must be integers >= 1. */
-const POSITIVE_INTEGERS: readonly NumericKey[] = [
-  'probeIntervalMs', 'probeTimeoutMs', 'probeTimeoutMinMs', 'probeTimeoutMaxMs', 'roundTripSamplesMax', 'roundTripSamplesMin', 'roundTripStdDeviationMinMs', 'suspicionMult', 'suspicionMaxTimeoutMult', 'retransmitMult',
-  'gossipIntervalMs', 'gossipNodes', 'rebuttalIntervalMs', 'gossipUpdatesPerMessageMax', 'gossipMessageBytesMax', 'gossipQueueMax',
-  'pushPullIntervalMs', 'pushPullStatesMax', 'tombstoneMs', 'reconnectIntervalMs', 'reconnectTimeoutMs', 'failedMembersMax', 'leaveTimeoutMs', 'leaveFanout', 'joinAttemptsMax',
-  'joinBackoffInitialMs', 'joinBackoffMaxMs', 'seedFormAfterAttempts', 'heartbeatIntervalMs', 'heartbeatSuspectedMax',
-  'complaintWindowMs', 'complaintThreshold', 'complaintsTrackedMax', 'admissionTimeoutMs', 'admissionsPendingMax',
-  'explicitSuspicionIntervalMs', 'rejoinIntervalMinMs', 'quorumGraceMs', 'quorumExpectedSizeMemoryMs',
-  'membersMax', 'transmitQueueMax', 'eventQueueMax', 'relaysPendingMax',
-  'splitBrainProbeIntervalMs', 'splitBrainProbeTargetsMax', 'mergeJoinRetryMs', 'mergeJoinTimeoutMs',
-];
-
-/** Fields that must be integers >= 0. */
-const NON_NEGATIVE_INTEGERS: readonly NumericKey[] = [
-  'indirectChecks', 'suspicionConfirmationsExpected', 'awarenessScoreMax', 'gossipToTheDeadMs', 'viewPublishIntervalMinMs',
-  'mergeMasterDelayMs',
-];
-
-function invalid(detail: string, details: Record<string, unknown>): FlotillaError {
-  return new FlotillaError('FLO_CONFIG_INVALID', detail, details);
-}
-
-/**
- * Merges `overrides` over the defaults and checks every rule; throws
- * FLO_CONFIG_INVALID on the first violation.
- */
-export function resolveSwimConfig(overrides: Partial<SwimConfig> = {}): SwimConfig {
-  const config: SwimConfig = { ...DEFAULT_SWIM_CONFIG, ...overrides };
-  for (const key of POSITIVE_INTEGERS) {
-    const value = config[key];
-    if (!Number.isSafeInteger(value) || value < 1) throw invalid(`${key} must be an integer >= 1`, { [key]: value });
-  }
-  for (const key of NON_NEGATIVE_INTEGERS) {
-    const value = config[key];
-    if (!Number.isSafeInteger(value) || value < 0) throw invalid(`${key} must be an integer >= 0`, { [key]: value });
-  }
-  if (config.probeTimeoutMs >= config.probeIntervalMs) {
-    throw invalid('probeTimeoutMs must be below probeIntervalMs', { probeTimeoutMs: config.probeTimeoutMs, probeIntervalMs: config.probeIntervalMs });
-  }
-  if (config.probeTimeoutMinMs > config.probeTimeoutMs || config.probeTimeoutMs > config.probeTimeoutMaxMs) {
-    throw invalid('probeTimeoutMinMs <= probeTimeoutMs <= probeTimeoutMaxMs must hold', {
-      probeTimeoutMinMs: config.probeTimeoutMinMs,
-      probeTimeoutMs: config.probeTimeoutMs,
-      probeTimeoutMaxMs: config.probeTimeoutMaxMs,
-    });
-  }
-  if (config.roundTripSamplesMin > config.roundTripSamplesMax || config.roundTripSamplesMax > ROUND_TRIP_SAMPLES_LIMIT) {
-    throw invalid(`roundTripSamplesMin must not exceed roundTripSamplesMax, itself at most ${ROUND_TRIP_SAMPLES_LIMIT}`, {
-      roundTripSamplesMin: config.roundTripSamplesMin,
-      roundTripSamplesMax: config.roundTripSamplesMax,
-    });
-  }
-  if (!(Number.isFinite(config.probeTimeoutPhi) && config.probeTimeoutPhi > 0 && config.probeTimeoutPhi <= PROBE_TIMEOUT_PHI_MAX)) {
-    throw invalid(`probeTimeoutPhi must be in (0, ${PROBE_TIMEOUT_PHI_MAX}]`, { probeTimeoutPhi: config.probeTimeoutPhi });
-  }
-  if (config.joinBackoffInitialMs > config.joinBackoffMaxMs) {
-    throw invalid('joinBackoffInitialMs must not exceed joinBackoffMaxMs', {
-      joinBackoffInitialMs: config.joinBackoffInitialMs,
-      joinBackoffMaxMs: config.joinBackoffMaxMs,
-    });
-  }
-  if (!(config.joinBackoffJitter >= 0 && config.joinBackoffJitter < 1)) {
-    throw invalid('joinBackoffJitter must be in [0, 1)', { joinBackoffJitter: config.joinBackoffJitter });
-  }
-  if (config.gossipMessageBytesMax < GOSSIP_MESSAGE_BYTES_MIN || config.gossipMessageBytesMax > GOSSIP_MESSAGE_BYTES_LIMIT) {
-    throw invalid(`gossipMessageBytesMax must be in [${GOSSIP_MESSAGE_BYTES_MIN}, ${GOSSIP_MESSAGE_BYTES_LIMIT}]`, {
-      gossipMessageBytesMax: config.gossipMessageBytesMax,
-    });
-  }
-  if (config.tombstoneMs < config.gossipToTheDeadMs) {
-    throw invalid('tombstoneMs must be at least gossipToTheDeadMs', { tombstoneMs: config.tombstoneMs, gossipToTheDeadMs: config.gossipToTheDeadMs });
-  }
-  if (config.mergeJoinRetryMs > config.mergeJoinTimeoutMs) {
-    throw invalid('mergeJoinRetryMs must not exceed mergeJoinTimeoutMs', { mergeJoinRetryMs: config.mergeJoinRetryMs, mergeJoinTimeoutMs: config.mergeJoinTimeoutMs });
-  }
-  if (typeof config.tcpFallbackProbe !== 'boolean') throw invalid('tcpFallbackProbe must be a boolean', { tcpFallbackProbe: config.tcpFallbackProbe });
-  return Object.freeze(config);
-}
 
 /**
  * memberlist's pushPullScale: the push-pull interval for a cluster of `n` members, one

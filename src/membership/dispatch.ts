@@ -7,9 +7,12 @@ import type { Millis } from '../core/clock.js';
 import type { Channel } from '../core/machine.js';
 import type { Address } from '../core/model.js';
 import type { Message } from '../protocol/messages.js';
+import type { Bootstrap } from './bootstrap.js';
 import type { Coordinator } from './coordinator.js';
 import type { Dissemination } from './dissemination.js';
+import type { HealthWatch } from './health-watch.js';
 import type { Prober } from './prober.js';
+import type { QuorumWatch } from './quorum.js';
 import type { SwimContext } from './swim-context.js';
 import type { SplitBrain } from './split-brain.js';
 import type { Transitions } from './transitions.js';
@@ -22,6 +25,9 @@ export interface MachineParts {
   readonly dissemination: Dissemination;
   readonly coordinator: Coordinator;
   readonly splitBrain: SplitBrain;
+  readonly quorum: QuorumWatch;
+  readonly bootstrap: Bootstrap;
+  readonly health: HealthWatch;
   /** Whether a JoinResponse means anything now (joining, or running and rejoining). */
   acceptsJoinResponse(): boolean;
 }
@@ -76,6 +82,7 @@ export function dispatchMessage(parts: MachineParts, from: Address, message: Mes
       coordinator.onLeaveRequest(message);
       return;
     case 'Heartbeat':
+      parts.health.onHeartbeat(message.from, now);
       coordinator.onHeartbeat(from, message, now);
       return;
     case 'HeartbeatComplaint':

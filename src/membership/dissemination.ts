@@ -126,6 +126,12 @@ export class Dissemination {
         const known = this.rt.members.get(s.nodeId);
         if (known !== undefined && compareIncarnation(s.incarnation, known.incarnation) <= 0) continue;
       }
+      if (s.state === 'suspect' && s.nodeId !== selfId) {
+        // A suspicion this node already holds at that incarnation: a state copy is no new
+        // accusation (the sender may only relay a member's own report of failing health).
+        const known = this.rt.members.get(s.nodeId);
+        if (known?.state === 'suspect' && compareIncarnation(s.incarnation, known.incarnation) === 0) continue;
+      }
       switch (s.state) {
         case 'alive':
           this.transitions.applyAlive({ type: 'Alive', node: s.nodeId, incarnation: s.incarnation, address: s.address, tags: s.tags }, now, regossip);

@@ -16,6 +16,9 @@ export {
 } from './config.js';
 export type { SwimConfig } from './config.js';
 export type {
+  HealthCheckFailed,
+  HealthCheckPassed,
+  HealthCheckSource,
   JoinCompleted,
   JoinFailed,
   MasterChanged,

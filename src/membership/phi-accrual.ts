@@ -203,6 +203,14 @@ export class PhiAccrualFailureDetector implements FailureDetector {
     this.histories.delete(nodeId);
   }
 
+  /** When `nodeId`'s phi reaches the threshold if no heartbeat comes first; undefined if unknown. */
+  thresholdAt(nodeId: NodeId): Millis | undefined {
+    const history = this.histories.get(nodeId);
+    if (history === undefined) return undefined;
+    const { meanMs, stdDeviationMs } = this.distribution(history);
+    return history.lastHeartbeat + phiElapsedAt(this.config.threshold, meanMs + this.config.acceptableHeartbeatPauseMs, stdDeviationMs);
+  }
+
   /** Mean and (floored) standard deviation of `nodeId`'s intervals, or undefined if unknown. */
   intervalStats(nodeId: NodeId): { meanMs: number; stdDeviationMs: number; samples: number } | undefined {
     const history = this.histories.get(nodeId);

@@ -32,6 +32,8 @@ export interface SwimCounters {
   suspicions: number;
   /** Suspicions this node raised from its own failed probes. */
   suspicionsRaised: number;
+  /** Suspicions this node raised as master because a member's heartbeat phi crossed the threshold. */
+  healthSuspicions: number;
   /** Times this node refuted a suspicion (or death) of itself. */
   refutations: number;
   /** Direct Alives sent to members still spreading a suspicion of this node it already refuted. */
@@ -88,6 +90,7 @@ export function newCounters(): SwimCounters {
     relays: 0,
     suspicions: 0,
     suspicionsRaised: 0,
+    healthSuspicions: 0,
     refutations: 0,
     rebuttals: 0,
     falseSuspicions: 0,

@@ -10,12 +10,11 @@ import { FlotillaError } from '../core/errors.js';
 import { initialIncarnation } from '../core/incarnation.js';
 import type { Channel, SansIoMachine, Transmit } from '../core/machine.js';
 import type { Address, MembersViewData, NodeId, NodeInfo, SwimState, Tags } from '../core/model.js';
-import type { Random } from '../core/random.js';
 import type { Message } from '../protocol/messages.js';
-import { AdmissionGuard } from './admission-guard.js';
+import { AdmissionGuard, notingVerified } from './admission-guard.js';
+import { HealthWatch } from './health-watch.js';
 import { Bootstrap } from './bootstrap.js';
 import { resolveSwimConfig, type SwimConfig } from './config.js';
-import type { AuthTokenMaker, JoinVerifier } from './admission.js';
 import { Coordinator } from './coordinator.js';
 import { dispatchMessage, type MachineParts } from './dispatch.js';
 import { Dissemination } from './dissemination.js';
@@ -26,38 +25,16 @@ import { Prober } from './prober.js';
 import { QuorumWatch } from './quorum.js';
 import type { QuorumState } from './quorum-detector.js';
 import { channelOf, earlier, SwimContext } from './swim-context.js';
-import { estimateMessageSize, estimateUpdateSize, type MessageSizer, type UpdateSizer } from './size.js';
+import { estimateMessageSize, estimateUpdateSize } from './size.js';
 import { buildStats, type SwimStats } from './stats.js';
 import { tagsMatcher, validateTags } from './tags.js';
 import { Transitions } from './transitions.js';
 import { SwimLifecycle, type SwimPhase } from './swim-lifecycle.js';
+import { acceptAll, noToken, type SwimMachineOptions } from './swim-options.js';
 
 export type { SwimPhase } from './swim-lifecycle.js';
 
-/** Everything a `SwimMachine` needs. */
-export interface SwimMachineOptions {
-  /** This node: id, cluster address, client address, initial tags. */
-  readonly self: NodeInfo;
-  /** Joins are refused across clusters with different ids. */
-  readonly clusterId: string;
-  /** Addresses to join through; may include this node's own address. */
-  readonly seeds: readonly Address[];
-  readonly random: Random;
-  /** Construction time: the initial incarnation derives from it. */
-  readonly now: Millis;
-  readonly config?: Partial<SwimConfig>;
-  /** Encoded size of one gossip update (default: a conservative estimate). */
-  readonly sizeOf?: UpdateSizer;
-  /** Encoded size of one message (default: a conservative estimate). */
-  readonly sizeOfMessage?: MessageSizer;
-  /** Checks a joiner's credentials when this node is master (default: accept). */
-  readonly verifyJoin?: JoinVerifier;
-  /** Makes this node's JoinRequest auth token (default: empty). */
-  readonly makeAuthToken?: AuthTokenMaker;
-}
-
-const acceptAll: JoinVerifier = () => ({ ok: true });
-const noToken: AuthTokenMaker = () => '';
+export type { SwimMachineOptions } from './swim-options.js';
 
 /** SWIM + Lifeguard membership as a sans-IO machine. */
 export class SwimMachine implements SansIoMachine<Message, MembershipEvent> {
@@ -70,6 +47,7 @@ export class SwimMachine implements SansIoMachine<Message, MembershipEvent> {
   private readonly quorum: QuorumWatch;
   private readonly bootstrap: Bootstrap;
   private readonly splitBrain: SplitBrain;
+  private readonly health: HealthWatch;
   private readonly parts: MachineParts;
   private readonly life: SwimLifecycle;
   private lastNow: Millis;
@@ -111,7 +89,7 @@ export class SwimMachine implements SansIoMachine<Message, MembershipEvent> {
     this.prober = new Prober(this.rt, this.transitions, (target) => this.coordinator.onOwnSuspicion(target));
     this.dissemination = new Dissemination(this.rt, this.transitions);
     this.coordinator = new Coordinator(this.rt, this.transitions, {
-      verifyJoin: this.noteVerified(options.verifyJoin ?? acceptAll),
+      verifyJoin: notingVerified(this.admission, options.verifyJoin ?? acceptAll, () => this.lastNow),
       makeAuthToken: options.makeAuthToken ?? noToken,
       onAdmitted: (now, master) => this.life.onAdmitted(now, master),
       onRejected: (error, now) => this.life.failJoin(error, now),
@@ -126,6 +104,7 @@ export class SwimMachine implements SansIoMachine<Message, MembershipEvent> {
       failedAddresses: () => this.dissemination.failed.addresses(),
       reannounce: () => this.transitions.reannounce(),
     });
+    this.health = new HealthWatch(this.rt, this.transitions, () => this.coordinator.isMaster());
     this.parts = {
       rt: this.rt,
       transitions: this.transitions,
@@ -133,18 +112,12 @@ export class SwimMachine implements SansIoMachine<Message, MembershipEvent> {
       dissemination: this.dissemination,
       coordinator: this.coordinator,
       splitBrain: this.splitBrain,
-      acceptsJoinResponse: () => this.life.phase === 'joining' || this.life.phase === 'running',
-    };
-    this.life = new SwimLifecycle({
-      rt: this.rt,
-      transitions: this.transitions,
-      prober: this.prober,
-      dissemination: this.dissemination,
-      coordinator: this.coordinator,
       quorum: this.quorum,
       bootstrap: this.bootstrap,
-      splitBrain: this.splitBrain,
-    });
+      health: this.health,
+      acceptsJoinResponse: () => this.life.phase === 'joining' || this.life.phase === 'running',
+    };
+    this.life = new SwimLifecycle(this.parts);
   }
 
   // -------------------------------------------------------------------------------------
@@ -223,6 +196,7 @@ export class SwimMachine implements SansIoMachine<Message, MembershipEvent> {
       this.rt.members.reap(now);
       this.coordinator.tick(now);
       this.quorum.tick(now);
+      this.health.tick(now);
     }
     if (this.life.phase === 'running') this.splitBrain.tick(now);
     this.afterInput(now);
@@ -245,7 +219,7 @@ export class SwimMachine implements SansIoMachine<Message, MembershipEvent> {
         // Asked after every input: chained pairs instead of a rest-argument array.
         return earlier(
           earlier(earlier(this.prober.nextDeadline(), this.transitions.nextSuspicionDeadline()), earlier(this.dissemination.nextDeadline(), this.rt.members.nextReapAt())),
-          earlier(earlier(this.coordinator.nextDeadline(), this.quorum.nextDeadline()), earlier(this.life.leaveDeadline, this.splitBrain.nextDeadline())),
+          earlier(earlier(this.coordinator.nextDeadline(), this.quorum.nextDeadline()), earlier(earlier(this.life.leaveDeadline, this.health.nextDeadline()), this.splitBrain.nextDeadline())),
         );
       default:
         return undefined;
@@ -333,8 +307,22 @@ export class SwimMachine implements SansIoMachine<Message, MembershipEvent> {
   }
 
   // -------------------------------------------------------------------------------------
-  // Tags
+  // Tags and health
   // -------------------------------------------------------------------------------------
+
+  /**
+   * The owner's verdict of this node's own (pluggable, possibly async) health check.
+   * Failing: emits `HealthCheckFailed` and reports this node suspect to every member,
+   * without refuting, until a later report says healthy; then it refutes (a new
+   * incarnation), is alive everywhere again and emits `HealthCheckPassed`.
+   */
+  reportHealth(healthy: boolean, now: Millis, detail = ''): void {
+    if (this.life.phase !== 'running') return;
+    this.lastNow = now;
+    this.deadlineKnown = false;
+    this.health.reportSelf(!healthy, detail, now);
+    this.afterInput(now);
+  }
 
   /** Sets one tag; raises the incarnation and gossips Alive at High priority. */
   updateTag(key: string, value: string): void {
@@ -381,19 +369,13 @@ export class SwimMachine implements SansIoMachine<Message, MembershipEvent> {
     if (entry.nodeId !== this.rt.selfId) {
       if (entry.state === 'dead') this.dissemination.failed.remember(entry, entry.stateChangedAt);
       else this.dissemination.failed.forget(entry.nodeId);
-      if (entry.state === 'dead' || entry.state === 'left') this.rt.roundTrips.forget(entry.nodeId);
+      if (entry.state === 'dead' || entry.state === 'left') {
+        this.rt.roundTrips.forget(entry.nodeId);
+        this.health.forget(entry.nodeId);
+      }
     }
     if (entry.nodeId === this.rt.selfId) this.coordinator.markChanged();
     else this.coordinator.memberChanged(entry.nodeId);
-  }
-
-  /** `verify`, noting each joiner it accepts so rumours may introduce it until the view does. */
-  private noteVerified(verify: JoinVerifier): JoinVerifier {
-    return (request) => {
-      const verdict = verify(request);
-      if (verdict.ok) this.admission.noteVerified(request.node.nodeId, this.lastNow);
-      return verdict;
-    };
   }
 
   private readonly isKnown = (nodeId: NodeId): boolean => this.rt.members.get(nodeId) !== undefined;
