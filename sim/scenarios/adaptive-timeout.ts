@@ -20,9 +20,9 @@ export const SLOW_LINK: Partial<LinkConfig> = { latencyMs: 5, jitterMs: 400, jit
 /** One member in this many is slow (by index, never the first). */
 export const SLOW_EVERY = 4;
 /** Virtual time each variant runs on the jittery network before the crashes. */
-export const STEADY_MS = 600_000;
+export const STEADY_MS = 1_200_000;
 /** Fast members crashed one after another in each variant. */
-export const CRASHES = 5;
+export const CRASHES = 8;
 /** Adaptive must raise at least this many times fewer false suspicions. */
 export const FALSE_SUSPICION_RATIO_MIN = 5;
 /**
@@ -155,7 +155,7 @@ function run(params: ScenarioParams): ScenarioResult {
 export const adaptiveTimeoutScenario: Scenario = {
   name: 'adaptive-timeout',
   description: 'heavy-tailed jitter, some members slower: adaptive probe timeouts vs fixed (false suspicions, crash detection)',
-  defaultNodes: 12,
+  defaultNodes: 16,
   minNodes: 6,
   run,
 };
