@@ -56,7 +56,7 @@ export function dispatchMessage(parts: MachineParts, from: Address, message: Mes
       for (const u of message.updates) transitions.apply(u, now, from);
       return;
     case 'Nack':
-      prober.onNack(message);
+      prober.onNack(message, now);
       return;
     case 'Gossip':
       dissemination.onGossip(from, message, now);

@@ -1,10 +1,13 @@
 /**
  * SWIM failure detection: one probe per protocol period on the shuffled round-robin
  * order; no Ack within the probe timeout -> PingReq through K helpers (and a TCP Ping
- * through the transport's fallback); still no Ack by the end of the period -> Suspect.
- * The timeout adapts to each member's observed round trips (`round-trips.ts`): a member
- * on a slow link gets a longer one, and its probe's verdict waits that much longer, while
- * the next probes start on time (so probes overlap). Also runs the indirect probes other nodes ask of this one, relaying the Ack or
+ * through the transport's fallback); still no Ack when the verdict is due -> Suspect.
+ * Timeouts adapt to each member's observed round trips (`round-trips.ts`): the verdict
+ * comes at the member's timeout plus the indirect window, so a member on a slow link is
+ * given longer while the next probes start on time (probes overlap). Helpers are asked
+ * no later than `probeTimeoutMs` (their own paths may be fast), each Nacks by its own
+ * learned timeout for the target, and when every helper Nacked the verdict comes at once.
+ * Also runs the indirect probes other nodes ask of this one, relaying the Ack or
  * answering with a Nack. Both the period and the timeout are stretched by local health.
  */
 import type { Millis } from '../core/clock.js';
@@ -18,9 +21,9 @@ import { earlier } from './swim-context.js';
 import type { Transitions } from './transitions.js';
 
 /**
- * A helper's indirect probe waits this fraction of the probe timeout before answering
- * with a Nack (Lifeguard's 80 %), so the Nack reaches the prober within its period: the
- * prober asks at `probeTimeoutMs` and decides at `probeIntervalMs`.
+ * A helper's indirect probe waits this fraction of its timeout for the target before
+ * answering with a Nack (Lifeguard's 80 %), so the Nack reaches the prober before its
+ * verdict: the prober asks at its timeout and decides one indirect window later.
  */
 export const NACK_TIMEOUT_FRACTION = 0.8;
 
@@ -41,8 +44,8 @@ interface ActiveProbe {
   readonly sentAt: Millis;
   /** When the helpers are asked (PingReq) if no Ack came. */
   readonly timeoutAt: Millis;
-  /** When an unanswered probe makes the target suspect. */
-  readonly verdictAt: Millis;
+  /** When an unanswered probe makes the target suspect (sooner once every helper Nacked). */
+  verdictAt: Millis;
   indirectSent: boolean;
   acked: boolean;
   expectedNacks: number;
@@ -175,13 +178,14 @@ export class Prober {
       this.rt.counters.relaysDropped++;
     }
     const seqNo = ++this.seqNo;
-    const { probeTimeoutMs, probeTimeoutMaxMs } = this.rt.config;
+    const { probeTimeoutMaxMs } = this.rt.config;
     this.relays.set(seqNo, {
       requester: from,
       originalSeqNo: req.seqNo,
       target: req.target,
       sentAt: now,
-      nackAt: req.wantNack ? now + Math.floor(probeTimeoutMs * NACK_TIMEOUT_FRACTION) : undefined,
+      // Nack once the target is late by this helper's own record of it (its adaptive timeout).
+      nackAt: req.wantNack ? now + Math.floor(this.rt.roundTrips.timeoutFor(req.target) * NACK_TIMEOUT_FRACTION) : undefined,
       // The requester may wait up to the longest adaptive timeout for a slow target.
       expiresAt: now + Math.floor(probeTimeoutMaxMs * NACK_TIMEOUT_FRACTION),
     });
@@ -220,11 +224,14 @@ export class Prober {
   }
 
   /** A helper could not reach the target either. */
-  onNack(nack: Nack): void {
+  onNack(nack: Nack, now: Millis): void {
     const probe = this.probes.find((p) => p.seqNo === nack.seqNo);
     if (probe === undefined || probe.acked) return;
     probe.nacks++;
     this.rt.counters.nacksReceived++;
+    // Every helper, each judging by its own round trips to the target, heard nothing in
+    // time: the verdict need not wait for this node's own (slower) path.
+    if (probe.nacks >= probe.expectedNacks && now < probe.verdictAt) probe.verdictAt = now;
   }
 
   private startProbe(now: Millis): void {
@@ -244,7 +251,8 @@ export class Prober {
       address: entry.address,
       incarnation: entry.incarnation,
       sentAt: now,
-      timeoutAt: now + awareness.scale(timeoutMs),
+      // Helpers are asked no later than the configured timeout: their paths may be fast even when this node's is slow.
+      timeoutAt: now + awareness.scale(Math.min(timeoutMs, config.probeTimeoutMs)),
       verdictAt: now + awareness.scale(verdictMs),
       indirectSent: false,
       acked: false,
@@ -326,9 +334,8 @@ export class Prober {
   }
 
   /**
-   * Nacks the relays whose Nack is due and forgets those past their expiry. Both times
-   * are the same offsets from creation for every relay, so the map (in creation order) is
-   * in order of both: the walk stops at the first relay with nothing due.
+   * Nacks the relays whose Nack is due and forgets those past their expiry. Nack times
+   * differ per target, so every relay is looked at (at most `relaysPendingMax`).
    */
   private expireRelays(now: Millis): void {
     for (const [seqNo, relay] of this.relays) {
@@ -337,9 +344,7 @@ export class Prober {
         this.sendNack(relay);
         continue;
       }
-      if (relay.nackAt === undefined) continue;
-      if (relay.nackAt > now) break;
-      this.sendNack(relay);
+      if (relay.nackAt !== undefined && relay.nackAt <= now) this.sendNack(relay);
     }
   }
 
@@ -349,13 +354,10 @@ export class Prober {
     this.rt.send(relay.requester, { type: 'Nack', seqNo: relay.originalSeqNo, from: this.rt.selfId });
   }
 
-  /** The earliest Nack or expiry among the relays (see `expireRelays` for the order). */
+  /** The earliest Nack or expiry among the relays. */
   private nextRelayDeadline(): Millis | undefined {
     let at: Millis | undefined;
-    for (const relay of this.relays.values()) {
-      at = earlier(at, relay.expiresAt);
-      if (relay.nackAt !== undefined) return earlier(at, relay.nackAt);
-    }
+    for (const relay of this.relays.values()) at = earlier(earlier(at, relay.expiresAt), relay.nackAt);
     return at;
   }
 }
