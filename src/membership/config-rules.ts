@@ -54,12 +54,8 @@ export function resolveSwimConfig(overrides: Partial<SwimConfig> = {}): SwimConf
   if (config.probeTimeoutMs >= config.probeIntervalMs) {
     throw invalid('probeTimeoutMs must be below probeIntervalMs', { probeTimeoutMs: config.probeTimeoutMs, probeIntervalMs: config.probeIntervalMs });
   }
-  if (config.probeTimeoutMinMs > config.probeTimeoutMs || config.probeTimeoutMs > config.probeTimeoutMaxMs) {
-    throw invalid('probeTimeoutMinMs <= probeTimeoutMs <= probeTimeoutMaxMs must hold', {
-      probeTimeoutMinMs: config.probeTimeoutMinMs,
-      probeTimeoutMs: config.probeTimeoutMs,
-      probeTimeoutMaxMs: config.probeTimeoutMaxMs,
-    });
+  if (config.probeTimeoutMinMs > config.probeTimeoutMaxMs) {
+    throw invalid('probeTimeoutMinMs must not exceed probeTimeoutMaxMs', { probeTimeoutMinMs: config.probeTimeoutMinMs, probeTimeoutMaxMs: config.probeTimeoutMaxMs });
   }
   if (config.roundTripSamplesMin > config.roundTripSamplesMax || config.roundTripSamplesMax > ROUND_TRIP_SAMPLES_LIMIT) {
     throw invalid(`roundTripSamplesMin must not exceed roundTripSamplesMax, itself at most ${ROUND_TRIP_SAMPLES_LIMIT}`, {

@@ -40,7 +40,8 @@ export interface SwimConfig {
    * Lower bound of the adaptive probe timeout. Each member's timeout is the round trip at
    * which phi over its own observed round trips (Akka's phi accrual, see `probeTimeoutPhi`)
    * reaches the threshold, clamped to [this, `probeTimeoutMaxMs`] (`probeTimeoutMs` until
-   * a first round trip is seen). The probe's verdict comes at the timeout plus the
+   * a first round trip is seen; the bounds widen to include `probeTimeoutMs`, so a probe
+   * timeout configured below this floor lowers it, and above the ceiling raises it). The probe's verdict comes at the timeout plus the
    * indirect window (`probeIntervalMs - probeTimeoutMs`), so a member on a steady link is
    * suspected sooner than at the end of the period. Default 200. Lower detects crashes of
    * steady members sooner but sends indirect probes on smaller hiccups (an event-loop
@@ -52,7 +53,7 @@ export interface SwimConfig {
    * Higher spares members on slow, jittery links from false suspicions, and a crash of
    * such a member is noticed up to this much later; their probes overlap the next ones
    * instead of delaying them. `probeTimeoutMinMs = probeTimeoutMs = probeTimeoutMaxMs`
-   * gives fixed timeouts.
+   * gives fixed timeouts. Must not be below `probeTimeoutMinMs`.
    */
   readonly probeTimeoutMaxMs: number;
   /**

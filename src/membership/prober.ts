@@ -16,6 +16,7 @@ import type { Address, NodeId } from '../core/model.js';
 import type { Ack, GossipUpdate, Nack, Ping, PingReq } from '../protocol/messages.js';
 import { failedProbeAwarenessDelta } from './awareness.js';
 import type { MemberEntry } from './member-list.js';
+import { probeTimeoutBounds } from './round-trips.js';
 import type { SwimContext } from './swim-context.js';
 import { earlier } from './swim-context.js';
 import type { Transitions } from './transitions.js';
@@ -178,7 +179,7 @@ export class Prober {
       this.rt.counters.relaysDropped++;
     }
     const seqNo = ++this.seqNo;
-    const { probeTimeoutMaxMs } = this.rt.config;
+    const { maxMs } = probeTimeoutBounds(this.rt.config);
     this.relays.set(seqNo, {
       requester: from,
       originalSeqNo: req.seqNo,
@@ -187,7 +188,7 @@ export class Prober {
       // Nack once the target is late by this helper's own record of it (its adaptive timeout).
       nackAt: req.wantNack ? now + Math.floor(this.rt.roundTrips.timeoutFor(req.target) * NACK_TIMEOUT_FRACTION) : undefined,
       // The requester may wait up to the longest adaptive timeout for a slow target.
-      expiresAt: now + Math.floor(probeTimeoutMaxMs * NACK_TIMEOUT_FRACTION),
+      expiresAt: now + Math.floor(maxMs * NACK_TIMEOUT_FRACTION),
     });
     this.rt.counters.relays++;
     const base: Ping = { type: 'Ping', seqNo, from: this.rt.selfId, target: req.target, updates: [] };

@@ -16,11 +16,24 @@ type RoundTripConfig = Pick<
   'probeTimeoutMs' | 'probeTimeoutMinMs' | 'probeTimeoutMaxMs' | 'probeTimeoutPhi' | 'roundTripSamplesMax' | 'roundTripSamplesMin' | 'roundTripStdDeviationMinMs' | 'membersMax'
 >;
 
+/**
+ * The bounds the adaptive timeout lies in: [probeTimeoutMinMs, probeTimeoutMaxMs], widened
+ * to include `probeTimeoutMs` (a configured timeout below the floor lowers the floor to it;
+ * above the ceiling, raises the ceiling), so a probe timeout set on its own stays valid.
+ */
+export function probeTimeoutBounds(config: Pick<SwimConfig, 'probeTimeoutMs' | 'probeTimeoutMinMs' | 'probeTimeoutMaxMs'>): { minMs: Millis; maxMs: Millis } {
+  return { minMs: Math.min(config.probeTimeoutMinMs, config.probeTimeoutMs), maxMs: Math.max(config.probeTimeoutMaxMs, config.probeTimeoutMs) };
+}
+
 /** Round-trip history and adaptive probe timeouts of the members this node probes. */
 export class RoundTrips {
   private readonly windows = new Map<NodeId, SampleWindow>();
+  private readonly minMs: Millis;
+  private readonly maxMs: Millis;
 
-  constructor(private readonly config: RoundTripConfig) {}
+  constructor(private readonly config: RoundTripConfig) {
+    ({ minMs: this.minMs, maxMs: this.maxMs } = probeTimeoutBounds(config));
+  }
 
   /** Members tracked. */
   get size(): number {
@@ -39,16 +52,16 @@ export class RoundTrips {
       window = new SampleWindow(this.config.roundTripSamplesMax);
       this.windows.set(nodeId, window);
     }
-    window.add(Math.max(0, Math.min(rttMs, this.config.probeTimeoutMaxMs)));
+    window.add(Math.max(0, Math.min(rttMs, this.maxMs)));
   }
 
   /**
-   * The direct-probe timeout `nodeId` has earned, within [probeTimeoutMinMs,
-   * probeTimeoutMaxMs]; `probeTimeoutMs` before its first round trip.
+   * The direct-probe timeout `nodeId` has earned, within `probeTimeoutBounds`;
+   * `probeTimeoutMs` before its first round trip.
    */
   timeoutFor(nodeId: NodeId): Millis {
-    const { probeTimeoutMs, probeTimeoutMinMs, probeTimeoutMaxMs } = this.config;
-    if (probeTimeoutMaxMs === probeTimeoutMinMs) return probeTimeoutMs;
+    const { probeTimeoutMs } = this.config;
+    if (this.maxMs === this.minMs) return probeTimeoutMs;
     const window = this.windows.get(nodeId);
     if (window === undefined) return probeTimeoutMs;
     // A short history is a poor guide: until it has `roundTripSamplesMin` samples, its
@@ -57,7 +70,7 @@ export class RoundTrips {
     const learning = window.count < this.config.roundTripSamplesMin ? window.mean : 0;
     const stdDeviation = Math.max(window.stdDeviation, this.config.roundTripStdDeviationMinMs, learning);
     const timeout = Math.ceil(phiElapsedAt(this.config.probeTimeoutPhi, window.mean, stdDeviation));
-    return Math.max(probeTimeoutMinMs, Math.min(probeTimeoutMaxMs, timeout));
+    return Math.max(this.minMs, Math.min(this.maxMs, timeout));
   }
 
   /** Mean and standard deviation of `nodeId`'s round trips, if any were recorded. */

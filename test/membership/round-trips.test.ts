@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_SWIM_CONFIG, resolveSwimConfig } from '../../src/membership/config.js';
 import { phiElapsedAt } from '../../src/membership/phi-accrual.js';
-import { RoundTrips } from '../../src/membership/round-trips.js';
+import { probeTimeoutBounds, RoundTrips } from '../../src/membership/round-trips.js';
 
 function tracker(overrides = {}): RoundTrips {
   return new RoundTrips(resolveSwimConfig(overrides));
@@ -68,3 +68,13 @@ function expected(samples: readonly number[]): number {
   const deviation = Math.sqrt(samples.reduce((a, b) => a + (b - mean) ** 2, 0) / samples.length);
   return Math.ceil(phiElapsedAt(8, mean, Math.max(deviation, 10)));
 }
+
+describe('probeTimeoutBounds', () => {
+  it.each([
+    [{ probeTimeoutMs: 500, probeTimeoutMinMs: 200, probeTimeoutMaxMs: 4_000 }, { minMs: 200, maxMs: 4_000 }],
+    [{ probeTimeoutMs: 100, probeTimeoutMinMs: 200, probeTimeoutMaxMs: 4_000 }, { minMs: 100, maxMs: 4_000 }],
+    [{ probeTimeoutMs: 5_000, probeTimeoutMinMs: 200, probeTimeoutMaxMs: 4_000 }, { minMs: 200, maxMs: 5_000 }],
+  ])('widen %o to include the probe timeout: %o', (config, bounds) => {
+    expect(probeTimeoutBounds(config)).toEqual(bounds);
+  });
+});
