@@ -9,7 +9,7 @@ import { SeededRandom } from '../src/core/random.js';
 import type { NodeId } from '../src/core/model.js';
 import { DEFAULT_SWIM_CONFIG, pushPullIntervalFor } from '../src/membership/config.js';
 import { SwimMachine } from '../src/membership/swim.js';
-import { channelOf } from '../src/membership/runtime.js';
+import { channelOf } from '../src/membership/swim-context.js';
 import type { MessageType } from '../src/protocol/messages.js';
 import { formCluster, swimSimulation, type SwimNode, type SwimSimulation } from '../sim/swim/swim-simulation.js';
 import { type Row, type Suite } from './harness.js';

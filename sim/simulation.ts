@@ -294,7 +294,7 @@ export class Simulation<M, E, N extends SansIoMachine<M, E> = SansIoMachine<M, E
 
   private deliver(node: SimNode<N, M, E>, from: Address, channel: Channel, message: M): void {
     this.trace?.record('D', this.now, from, node.address, channel, message);
-    this.guard(node.nodeId, () => node.machine.handle(from, message, this.now));
+    this.guard(node.nodeId, () => node.machine.handle(from, message, this.now, channel));
     this.drain(node);
   }
 

@@ -2,6 +2,7 @@
  * The scenario registry: every scenario the CLI and the scenario tests know, by name.
  */
 import type { Scenario } from '../scenario.js';
+import { adaptiveTimeoutScenario } from './adaptive-timeout.js';
 import { cascadeScenario } from './cascade-3-of-5.js';
 import { detectScenario } from './detect.js';
 import { disseminateScenario } from './disseminate.js';
@@ -29,6 +30,7 @@ export const scenarios: readonly Scenario[] = [
   splitBrainTieScenario,
   splitBrain3WayScenario,
   splitBrainHeldTcpScenario,
+  adaptiveTimeoutScenario,
   scaleScenario,
 ];
 

@@ -19,13 +19,17 @@ export interface Transmit<M> {
 
 /**
  * A sans-IO state machine. Call order contract for drivers:
- * 1. deliver inputs with `handle(from, message, now)`;
+ * 1. deliver inputs with `handle(from, message, now, channel)`;
  * 2. when `now >= nextDeadline()`, call `tick(now)`;
  * 3. after either, drain `pollTransmit()` and `pollEvent()` until they return undefined.
  * The machine never reads a clock, sets a timer, or touches a socket.
  */
 export interface SansIoMachine<M, E> {
-  handle(from: Address, message: M, now: Millis): void;
+  /**
+   * `channel` is how the message arrived; a machine may answer on the same channel (a
+   * machine that does not care ignores it; absent, the message type's usual channel).
+   */
+  handle(from: Address, message: M, now: Millis, channel?: Channel): void;
   tick(now: Millis): void;
   /** Earliest time at which `tick` has work to do, or undefined when idle. */
   nextDeadline(): Millis | undefined;

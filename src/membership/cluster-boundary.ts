@@ -8,7 +8,7 @@
 import type { Millis } from '../core/clock.js';
 import type { Address, NodeId } from '../core/model.js';
 import type { ViewBook } from './master-view.js';
-import type { Runtime } from './runtime.js';
+import type { SwimContext as Runtime } from './swim-context.js';
 
 /** What the boundary needs to know about this node's place in its cluster. */
 export interface BoundaryContext {

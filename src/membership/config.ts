@@ -1,16 +1,23 @@
 /**
  * Configuration of the SWIM + Lifeguard membership machine: one typed defaults object,
- * every field with its meaning, unit, default and trade-off, and the cross-field rules
- * checked once at construction so a bad combination fails loudly instead of misbehaving.
+ * every field with its meaning, unit, default and trade-off. The rules every value and
+ * combination must meet are checked once at construction (`config-rules.ts`).
  */
-import { FlotillaError } from '../core/errors.js';
 import { GOSSIP_MESSAGE_BYTES_MAX } from '../protocol/limits.js';
+
+export { resolveSwimConfig } from './config-rules.js';
 
 /** Smallest per-message gossip byte budget that still fits one typical update. */
 export const GOSSIP_MESSAGE_BYTES_MIN = 256;
 
 /** Largest per-message gossip byte budget accepted: the wire codec's hard cap on one SWIM message. */
 export const GOSSIP_MESSAGE_BYTES_LIMIT = GOSSIP_MESSAGE_BYTES_MAX;
+
+/** Largest `roundTripSamplesMax` accepted (per-member memory is 8 bytes per sample). */
+export const ROUND_TRIP_SAMPLES_LIMIT = 1_024;
+
+/** Largest `probeTimeoutPhi` and `heartbeatPhiThreshold` accepted (phi is capped at 1000; past 100 is no tuning). */
+export const PROBE_TIMEOUT_PHI_MAX = 100;
 
 /** Cluster size above which the push-pull interval grows (memberlist's pushPullScaleThreshold). */
 export const PUSH_PULL_SCALE_THRESHOLD = 32;
@@ -29,6 +36,45 @@ export interface SwimConfig {
    * Nacks to arrive in time. Too short turns ordinary latency spikes into indirect probes.
    */
   readonly probeTimeoutMs: number;
+  /**
+   * Lower bound of the adaptive probe timeout. Each member's timeout is the round trip at
+   * which phi over its own observed round trips (Akka's phi accrual, see `probeTimeoutPhi`)
+   * reaches the threshold, clamped to [this, `probeTimeoutMaxMs`] (`probeTimeoutMs` until
+   * a first round trip is seen; the bounds widen to include `probeTimeoutMs`, so a probe
+   * timeout configured below this floor lowers it, and above the ceiling raises it). The probe's verdict comes at the timeout plus the
+   * indirect window (`probeIntervalMs - probeTimeoutMs`), so a member on a steady link is
+   * suspected sooner than at the end of the period. Default 200. Lower detects crashes of
+   * steady members sooner but sends indirect probes on smaller hiccups (an event-loop
+   * stall of the target); equal to `probeTimeoutMs` never shortens a timeout.
+   */
+  readonly probeTimeoutMinMs: number;
+  /**
+   * Upper bound of the adaptive probe timeout (see `probeTimeoutMinMs`). Default 4000.
+   * Higher spares members on slow, jittery links from false suspicions, and a crash of
+   * such a member is noticed up to this much later; their probes overlap the next ones
+   * instead of delaying them. `probeTimeoutMinMs = probeTimeoutMs = probeTimeoutMaxMs`
+   * gives fixed timeouts. Must not be below `probeTimeoutMinMs`.
+   */
+  readonly probeTimeoutMaxMs: number;
+  /**
+   * Phi at which a member's adaptive probe timeout is set: the timeout is
+   * mean + y * stdDeviation of its round trips, where y makes phi equal this (8 -> y ~ 5.2,
+   * 1 chance in 10^8 under a normal fit). Default 8. Lower times out sooner on jitter.
+   */
+  readonly probeTimeoutPhi: number;
+  /** Round trips kept per member for its adaptive timeout (8 bytes each). Default 64. */
+  readonly roundTripSamplesMax: number;
+  /**
+   * Round trips observed before a member's history is trusted as it is; until then its
+   * standard deviation counts as at least its mean (a wider, safer timeout). With no
+   * round trip yet, the timeout is `probeTimeoutMs`. Default 5; at most `roundTripSamplesMax`.
+   */
+  readonly roundTripSamplesMin: number;
+  /**
+   * Floor on the standard deviation of round trips, ms, so a perfectly steady link does
+   * not make the smallest delay look fatal. Default 10.
+   */
+  readonly roundTripStdDeviationMinMs: number;
   /**
    * K: members asked to probe indirectly after a direct probe times out. Default 3. More
    * helpers make a false suspicion from one lossy path less likely, at K messages each.
@@ -137,6 +183,15 @@ export interface SwimConfig {
   readonly seedFormAfterAttempts: number;
   /** Members send a Heartbeat (with the nodes they suspect) to the master this often. Default 5000. */
   readonly heartbeatIntervalMs: number;
+  /**
+   * The master runs a phi accrual detector over each member's heartbeats (expected every
+   * `heartbeatIntervalMs`, deviation floored at a quarter of it); when phi reaches this,
+   * the member's health check fails (`HealthCheckFailed`) and the master suspects it, so
+   * Lifeguard lets it refute or declares it dead. Default 8 (a silence of about 2.3
+   * intervals at a steady rhythm). Lower reacts sooner to a member that still answers
+   * probes but cannot reach the master; higher spares jittery links.
+   */
+  readonly heartbeatPhiThreshold: number;
   /** Most suspected node ids carried by one Heartbeat. Default 64. */
   readonly heartbeatSuspectedMax: number;
   /** Complaints older than this are forgotten by the master. Default 15000. */
@@ -219,6 +274,12 @@ export interface SwimConfig {
 export const DEFAULT_SWIM_CONFIG: SwimConfig = Object.freeze({
   probeIntervalMs: 1000,
   probeTimeoutMs: 500,
+  probeTimeoutMinMs: 200,
+  probeTimeoutMaxMs: 4_000,
+  probeTimeoutPhi: 8,
+  roundTripSamplesMax: 64,
+  roundTripSamplesMin: 5,
+  roundTripStdDeviationMinMs: 10,
   indirectChecks: 3,
   tcpFallbackProbe: true,
   suspicionMult: 4,
@@ -248,6 +309,7 @@ export const DEFAULT_SWIM_CONFIG: SwimConfig = Object.freeze({
   seedFormAfterAttempts: 3,
   heartbeatIntervalMs: 5_000,
   heartbeatSuspectedMax: 64,
+  heartbeatPhiThreshold: 8,
   complaintWindowMs: 15_000,
   complaintThreshold: 2,
   complaintsTrackedMax: 1024,
@@ -268,71 +330,6 @@ export const DEFAULT_SWIM_CONFIG: SwimConfig = Object.freeze({
   mergeJoinRetryMs: 1_000,
   mergeJoinTimeoutMs: 30_000,
 });
-
-type NumericKey = { [K in keyof SwimConfig]: SwimConfig[K] extends number ? K : never }[keyof SwimConfig];
-
-/** Fields that must be integers >= 1. */
-const POSITIVE_INTEGERS: readonly NumericKey[] = [
-  'probeIntervalMs', 'probeTimeoutMs', 'suspicionMult', 'suspicionMaxTimeoutMult', 'retransmitMult',
-  'gossipIntervalMs', 'gossipNodes', 'rebuttalIntervalMs', 'gossipUpdatesPerMessageMax', 'gossipMessageBytesMax', 'gossipQueueMax',
-  'pushPullIntervalMs', 'pushPullStatesMax', 'tombstoneMs', 'reconnectIntervalMs', 'reconnectTimeoutMs', 'failedMembersMax', 'leaveTimeoutMs', 'leaveFanout', 'joinAttemptsMax',
-  'joinBackoffInitialMs', 'joinBackoffMaxMs', 'seedFormAfterAttempts', 'heartbeatIntervalMs', 'heartbeatSuspectedMax',
-  'complaintWindowMs', 'complaintThreshold', 'complaintsTrackedMax', 'admissionTimeoutMs', 'admissionsPendingMax',
-  'explicitSuspicionIntervalMs', 'rejoinIntervalMinMs', 'quorumGraceMs', 'quorumExpectedSizeMemoryMs',
-  'membersMax', 'transmitQueueMax', 'eventQueueMax', 'relaysPendingMax',
-  'splitBrainProbeIntervalMs', 'splitBrainProbeTargetsMax', 'mergeJoinRetryMs', 'mergeJoinTimeoutMs',
-];
-
-/** Fields that must be integers >= 0. */
-const NON_NEGATIVE_INTEGERS: readonly NumericKey[] = [
-  'indirectChecks', 'suspicionConfirmationsExpected', 'awarenessScoreMax', 'gossipToTheDeadMs', 'viewPublishIntervalMinMs',
-  'mergeMasterDelayMs',
-];
-
-function invalid(detail: string, details: Record<string, unknown>): FlotillaError {
-  return new FlotillaError('FLO_CONFIG_INVALID', detail, details);
-}
-
-/**
- * Merges `overrides` over the defaults and checks every rule; throws
- * FLO_CONFIG_INVALID on the first violation.
- */
-export function resolveSwimConfig(overrides: Partial<SwimConfig> = {}): SwimConfig {
-  const config: SwimConfig = { ...DEFAULT_SWIM_CONFIG, ...overrides };
-  for (const key of POSITIVE_INTEGERS) {
-    const value = config[key];
-    if (!Number.isSafeInteger(value) || value < 1) throw invalid(`${key} must be an integer >= 1`, { [key]: value });
-  }
-  for (const key of NON_NEGATIVE_INTEGERS) {
-    const value = config[key];
-    if (!Number.isSafeInteger(value) || value < 0) throw invalid(`${key} must be an integer >= 0`, { [key]: value });
-  }
-  if (config.probeTimeoutMs >= config.probeIntervalMs) {
-    throw invalid('probeTimeoutMs must be below probeIntervalMs', { probeTimeoutMs: config.probeTimeoutMs, probeIntervalMs: config.probeIntervalMs });
-  }
-  if (config.joinBackoffInitialMs > config.joinBackoffMaxMs) {
-    throw invalid('joinBackoffInitialMs must not exceed joinBackoffMaxMs', {
-      joinBackoffInitialMs: config.joinBackoffInitialMs,
-      joinBackoffMaxMs: config.joinBackoffMaxMs,
-    });
-  }
-  if (!(config.joinBackoffJitter >= 0 && config.joinBackoffJitter < 1)) {
-    throw invalid('joinBackoffJitter must be in [0, 1)', { joinBackoffJitter: config.joinBackoffJitter });
-  }
-  if (config.gossipMessageBytesMax < GOSSIP_MESSAGE_BYTES_MIN || config.gossipMessageBytesMax > GOSSIP_MESSAGE_BYTES_LIMIT) {
-    throw invalid(`gossipMessageBytesMax must be in [${GOSSIP_MESSAGE_BYTES_MIN}, ${GOSSIP_MESSAGE_BYTES_LIMIT}]`, {
-      gossipMessageBytesMax: config.gossipMessageBytesMax,
-    });
-  }
-  if (config.tombstoneMs < config.gossipToTheDeadMs) {
-    throw invalid('tombstoneMs must be at least gossipToTheDeadMs', { tombstoneMs: config.tombstoneMs, gossipToTheDeadMs: config.gossipToTheDeadMs });
-  }
-  if (config.mergeJoinRetryMs > config.mergeJoinTimeoutMs) {
-    throw invalid('mergeJoinRetryMs must not exceed mergeJoinTimeoutMs', { mergeJoinRetryMs: config.mergeJoinRetryMs, mergeJoinTimeoutMs: config.mergeJoinTimeoutMs });
-  }
-  if (typeof config.tcpFallbackProbe !== 'boolean') throw invalid('tcpFallbackProbe must be a boolean', { tcpFallbackProbe: config.tcpFallbackProbe });
-  return Object.freeze(config);
-}
 
 /**
  * memberlist's pushPullScale: the push-pull interval for a cluster of `n` members, one

@@ -4,29 +4,36 @@
  * they trigger rides back on the Ack itself.
  */
 import type { Millis } from '../core/clock.js';
+import type { Channel } from '../core/machine.js';
 import type { Address } from '../core/model.js';
 import type { Message } from '../protocol/messages.js';
+import type { Bootstrap } from './bootstrap.js';
 import type { Mastership } from './mastership.js';
 import type { Dissemination } from './dissemination.js';
+import type { HealthWatch } from './health-watch.js';
 import type { Prober } from './prober.js';
-import type { Runtime } from './runtime.js';
+import type { QuorumWatch } from './quorum.js';
+import type { SwimContext } from './swim-context.js';
 import type { SplitBrain } from './split-brain.js';
 import type { Transitions } from './transitions.js';
 
 /** The parts of the machine a message can reach. */
 export interface MachineParts {
-  readonly rt: Runtime;
+  readonly rt: SwimContext;
   readonly transitions: Transitions;
   readonly prober: Prober;
   readonly dissemination: Dissemination;
   readonly mastership: Mastership;
   readonly splitBrain: SplitBrain;
+  readonly quorum: QuorumWatch;
+  readonly bootstrap: Bootstrap;
+  readonly health: HealthWatch;
   /** Whether a JoinResponse means anything now (joining, or running and rejoining). */
   acceptsJoinResponse(): boolean;
 }
 
-/** Hands `message` from `from` to its handler. */
-export function dispatchMessage(parts: MachineParts, from: Address, message: Message, now: Millis): void {
+/** Hands `message` from `from`, which came on `channel`, to its handler. */
+export function dispatchMessage(parts: MachineParts, from: Address, message: Message, now: Millis, channel: Channel): void {
   const { transitions, prober, dissemination, mastership } = parts;
   switch (message.type) {
     case 'Ping': {
@@ -40,7 +47,7 @@ export function dispatchMessage(parts: MachineParts, from: Address, message: Mes
         }
         transitions.apply(u, now);
       }
-      prober.onPing(from, message, accused);
+      prober.onPing(from, message, accused, channel);
       mastership.noteTalker(message.from, from, now);
       return;
     }
@@ -49,11 +56,11 @@ export function dispatchMessage(parts: MachineParts, from: Address, message: Mes
       prober.onPingReq(from, message, now);
       return;
     case 'Ack':
-      prober.onAck(message);
+      prober.onAck(message, now);
       for (const u of message.updates) transitions.apply(u, now, from);
       return;
     case 'Nack':
-      prober.onNack(message);
+      prober.onNack(message, now);
       return;
     case 'Gossip':
       dissemination.onGossip(from, message, now);
@@ -79,6 +86,7 @@ export function dispatchMessage(parts: MachineParts, from: Address, message: Mes
       mastership.onLeaveRequest(message);
       return;
     case 'Heartbeat':
+      parts.health.onHeartbeat(message.from, now);
       mastership.onHeartbeat(from, message, now);
       return;
     case 'HeartbeatComplaint':

@@ -12,8 +12,8 @@ import type { Gossip, PushPull, PushPullEntry } from '../protocol/messages.js';
 import { pushPullIntervalFor } from './config.js';
 import type { MemberEntry } from './member-list.js';
 import { FailedMembers } from './reconnect.js';
-import type { Runtime } from './runtime.js';
-import { earlier } from './runtime.js';
+import type { SwimContext } from './swim-context.js';
+import { earlier } from './swim-context.js';
 import type { Transitions } from './transitions.js';
 
 /** Gossip rounds and push-pull anti-entropy. */
@@ -28,7 +28,7 @@ export class Dissemination {
   readonly failed: FailedMembers;
 
   constructor(
-    private readonly rt: Runtime,
+    private readonly rt: SwimContext,
     private readonly transitions: Transitions,
   ) {
     this.failed = new FailedMembers(rt.config.failedMembersMax, rt.config.reconnectTimeoutMs);
@@ -125,6 +125,12 @@ export class Dissemination {
         // The common case, an alive member known here at that incarnation or later, changes nothing.
         const known = this.rt.members.get(s.nodeId);
         if (known !== undefined && compareIncarnation(s.incarnation, known.incarnation) <= 0) continue;
+      }
+      if (s.state === 'suspect' && s.nodeId !== selfId) {
+        // A suspicion this node already holds at that incarnation: a state copy is no new
+        // accusation (the sender may only relay a member's own report of failing health).
+        const known = this.rt.members.get(s.nodeId);
+        if (known?.state === 'suspect' && compareIncarnation(s.incarnation, known.incarnation) === 0) continue;
       }
       switch (s.state) {
         case 'alive':

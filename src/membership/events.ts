@@ -126,6 +126,31 @@ export interface MergeCompleted {
   readonly master: NodeId | undefined;
 }
 
+/** What a health check judged: heartbeats to the master (phi), or the node's own checks. */
+export type HealthCheckSource = 'heartbeats' | 'check';
+
+/**
+ * A member's health check failed: on the master, its heartbeats' phi crossed
+ * `heartbeatPhiThreshold` (the master then suspects it); on the member itself, its own
+ * check reported failure (it then reports itself suspect until healthy).
+ */
+export interface HealthCheckFailed {
+  readonly type: 'HealthCheckFailed';
+  readonly at: Millis;
+  readonly member: Member;
+  readonly source: HealthCheckSource;
+  /** The check's explanation, or the phi reached. */
+  readonly detail: string;
+}
+
+/** A member whose health check had failed is healthy again (heartbeats resumed, or its check passed). */
+export interface HealthCheckPassed {
+  readonly type: 'HealthCheckPassed';
+  readonly at: Millis;
+  readonly member: Member;
+  readonly source: HealthCheckSource;
+}
+
 /** Every event the membership machine emits. */
 export type MembershipEvent =
   | NodeJoined
@@ -140,7 +165,9 @@ export type MembershipEvent =
   | JoinCompleted
   | JoinFailed
   | MergeStarted
-  | MergeCompleted;
+  | MergeCompleted
+  | HealthCheckFailed
+  | HealthCheckPassed;
 
 /** The `type` tag of any membership event. */
 export type MembershipEventType = MembershipEvent['type'];

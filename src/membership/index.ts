@@ -16,6 +16,9 @@ export {
 } from './config.js';
 export type { SwimConfig } from './config.js';
 export type {
+  HealthCheckFailed,
+  HealthCheckPassed,
+  HealthCheckSource,
   JoinCompleted,
   JoinFailed,
   MasterChanged,
@@ -54,4 +57,4 @@ export { QUORUM_DEFAULTS, QuorumDetector, hasQuorum } from './quorum-detector.js
 export type { QuorumDetectorConfig, QuorumKind, QuorumState, QuorumUpdateOptions } from './quorum-detector.js';
 export { DEFAULT_EVENT_BUFFER_SIZE, EVENT_BROADCASTER_DEFAULTS, EVENT_BUFFER_SIZE_MAX, EventBroadcaster } from './event-broadcaster.js';
 export type { EventBroadcasterConfig, EventSubscription, EventsDropped, SubscribeOptions } from './event-broadcaster.js';
-export { MEMBERSHIP_MESSAGE_TYPES } from './runtime.js';
+export { MEMBERSHIP_MESSAGE_TYPES } from './swim-context.js';

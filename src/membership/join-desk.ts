@@ -11,7 +11,7 @@ import type { JoinRequest, JoinResponse } from '../protocol/messages.js';
 import { screenJoin, type Admissions, type JoinVerifier } from './admission.js';
 import { boundedSet } from './cluster-boundary.js';
 import type { ViewBook } from './master-view.js';
-import type { Runtime } from './runtime.js';
+import type { SwimContext as Runtime } from './swim-context.js';
 
 /** Reason sent by a seed that is itself still joining. */
 export const SEED_STILL_JOINING = 'seed is still joining';

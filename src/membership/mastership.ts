@@ -27,8 +27,8 @@ import { ClusterBoundary } from './cluster-boundary.js';
 import { Complaints } from './complaints.js';
 import { JoinDesk } from './join-desk.js';
 import { compareAge, sameRecords, ViewBook } from './master-view.js';
-import type { Runtime } from './runtime.js';
-import { earlier } from './runtime.js';
+import type { SwimContext as Runtime } from './swim-context.js';
+import { earlier } from './swim-context.js';
 import type { Transitions } from './transitions.js';
 import { ViewRecords } from './view-records.js';
 

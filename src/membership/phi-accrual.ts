@@ -7,6 +7,7 @@ import type { Millis } from '../core/clock.js';
 import { assert, FlotillaError } from '../core/errors.js';
 import type { NodeId } from '../core/model.js';
 import type { FailureDetector } from './failure-detector.js';
+import { SampleWindow } from './sample-window.js';
 
 /** Configuration of a `PhiAccrualFailureDetector`. */
 export interface PhiAccrualConfig {
@@ -84,53 +85,46 @@ export function phi(elapsedMs: number, meanMs: number, stdDeviationMs: number): 
   return value < PHI_MAX ? value : PHI_MAX;
 }
 
-// Recompute the running sums from scratch this often, so rounding error cannot accumulate.
-const RESUM_EVERY_SAMPLES = 1_000;
+/**
+ * The silence at which `phi` reaches `threshold` for a normal distribution of intervals
+ * with `meanMs` and `stdDeviationMs`: the inverse of `phi` in `elapsedMs`. It solves
+ * log10(1 + e^z) = threshold for z, then z = y (1.5976 + 0.070566 y^2) for y (strictly
+ * increasing, so by bisection), and returns mean + y * stdDeviation.
+ */
+export function phiElapsedAt(threshold: number, meanMs: number, stdDeviationMs: number): number {
+  assert(threshold > 0 && threshold < PHI_MAX, 'phi threshold must be in (0, PHI_MAX)');
+  return meanMs + phiDeviations(threshold) * stdDeviationMs;
+}
 
-/** Heartbeat history of one node: a ring of intervals with running sums. */
+// y for the last threshold asked: callers use one threshold, and bisection is 60 steps.
+let lastThreshold = Number.NaN;
+let lastDeviations = 0;
+
+function phiDeviations(threshold: number): number {
+  if (threshold === lastThreshold) return lastDeviations;
+  // e^z = 10^threshold - 1, computed without overflow for large thresholds.
+  const z = threshold * Math.LN10 + Math.log1p(-(10 ** -threshold));
+  let low = -100;
+  let high = 100;
+  for (let i = 0; i < 60; i++) {
+    const mid = (low + high) / 2;
+    if (mid * (1.5976 + 0.070566 * mid * mid) < z) low = mid;
+    else high = mid;
+  }
+  lastThreshold = threshold;
+  lastDeviations = (low + high) / 2;
+  return lastDeviations;
+}
+
+/** Heartbeat history of one node: a window of intervals and the last arrival. */
 class History {
-  readonly intervals: Float64Array;
-  head = 0;
-  count = 0;
-  sum = 0;
-  sumSquares = 0;
-  sinceResum = 0;
+  readonly intervals: SampleWindow;
 
   constructor(
     samplesMax: number,
     public lastHeartbeat: Millis,
   ) {
-    this.intervals = new Float64Array(samplesMax);
-  }
-
-  add(interval: number): void {
-    const capacity = this.intervals.length;
-    if (this.count === capacity) {
-      const evicted = this.intervals[this.head]!;
-      this.sum -= evicted;
-      this.sumSquares -= evicted * evicted;
-    } else {
-      this.count++;
-    }
-    this.intervals[this.head] = interval;
-    this.head = (this.head + 1) % capacity;
-    this.sum += interval;
-    this.sumSquares += interval * interval;
-    if (++this.sinceResum >= RESUM_EVERY_SAMPLES) this.resum();
-  }
-
-  private resum(): void {
-    let sum = 0;
-    let sumSquares = 0;
-    // The filled slots are [0, count) until the ring is full, then all of them.
-    for (let i = 0; i < this.count; i++) {
-      const v = this.intervals[i]!;
-      sum += v;
-      sumSquares += v * v;
-    }
-    this.sum = sum;
-    this.sumSquares = sumSquares;
-    this.sinceResum = 0;
+    this.intervals = new SampleWindow(samplesMax);
   }
 }
 
@@ -189,7 +183,7 @@ export class PhiAccrualFailureDetector implements FailureDetector {
     const interval = now - history.lastHeartbeat;
     // Duplicates and out-of-order deliveries say nothing about the rhythm.
     if (interval <= 0) return;
-    if (interval <= this.config.sampleIntervalMaxMs) history.add(interval);
+    if (interval <= this.config.sampleIntervalMaxMs) history.intervals.add(interval);
     history.lastHeartbeat = now;
   }
 
@@ -209,20 +203,26 @@ export class PhiAccrualFailureDetector implements FailureDetector {
     this.histories.delete(nodeId);
   }
 
+  /** When `nodeId`'s phi reaches the threshold if no heartbeat comes first; undefined if unknown. */
+  thresholdAt(nodeId: NodeId): Millis | undefined {
+    const history = this.histories.get(nodeId);
+    if (history === undefined) return undefined;
+    const { meanMs, stdDeviationMs } = this.distribution(history);
+    return history.lastHeartbeat + phiElapsedAt(this.config.threshold, meanMs + this.config.acceptableHeartbeatPauseMs, stdDeviationMs);
+  }
+
   /** Mean and (floored) standard deviation of `nodeId`'s intervals, or undefined if unknown. */
   intervalStats(nodeId: NodeId): { meanMs: number; stdDeviationMs: number; samples: number } | undefined {
     const history = this.histories.get(nodeId);
     if (history === undefined) return undefined;
-    return { ...this.distribution(history), samples: history.count };
+    return { ...this.distribution(history), samples: history.intervals.count };
   }
 
   private distribution(history: History): { meanMs: number; stdDeviationMs: number } {
     const { minSamples, firstHeartbeatEstimateMs, minStdDeviationMs } = this.config;
-    if (history.count < minSamples) {
+    if (history.intervals.count < minSamples) {
       return { meanMs: firstHeartbeatEstimateMs, stdDeviationMs: Math.max(firstHeartbeatEstimateMs / 4, minStdDeviationMs) };
     }
-    const meanMs = history.sum / history.count;
-    const variance = Math.max(0, history.sumSquares / history.count - meanMs * meanMs);
-    return { meanMs, stdDeviationMs: Math.max(Math.sqrt(variance), minStdDeviationMs) };
+    return { meanMs: history.intervals.mean, stdDeviationMs: Math.max(history.intervals.stdDeviation, minStdDeviationMs) };
   }
 }

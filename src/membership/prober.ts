@@ -1,25 +1,38 @@
 /**
  * SWIM failure detection: one probe per protocol period on the shuffled round-robin
  * order; no Ack within the probe timeout -> PingReq through K helpers (and a TCP Ping
- * through the transport's fallback); still no Ack by the end of the period -> Suspect.
+ * through the transport's fallback); still no Ack when the verdict is due -> Suspect.
+ * Timeouts adapt to each member's observed round trips (`round-trips.ts`): the verdict
+ * comes at the member's timeout plus the indirect window, so a member on a slow link is
+ * given longer while the next probes start on time (probes overlap). Helpers are asked
+ * no later than `probeTimeoutMs` (their own paths may be fast), each Nacks by its own
+ * learned timeout for the target, and when every helper Nacked the verdict comes at once.
  * Also runs the indirect probes other nodes ask of this one, relaying the Ack or
  * answering with a Nack. Both the period and the timeout are stretched by local health.
  */
 import type { Millis } from '../core/clock.js';
+import type { Channel } from '../core/machine.js';
 import type { Address, NodeId } from '../core/model.js';
 import type { Ack, GossipUpdate, Nack, Ping, PingReq } from '../protocol/messages.js';
 import { failedProbeAwarenessDelta } from './awareness.js';
 import type { MemberEntry } from './member-list.js';
-import type { Runtime } from './runtime.js';
-import { earlier } from './runtime.js';
+import { probeTimeoutBounds } from './round-trips.js';
+import type { SwimContext } from './swim-context.js';
+import { earlier } from './swim-context.js';
 import type { Transitions } from './transitions.js';
 
 /**
- * A helper's indirect probe waits this fraction of the probe timeout before answering
- * with a Nack (Lifeguard's 80 %), so the Nack reaches the prober within its period: the
- * prober asks at `probeTimeoutMs` and decides at `probeIntervalMs`.
+ * A helper's indirect probe waits this fraction of its timeout for the target before
+ * answering with a Nack (Lifeguard's 80 %), so the Nack reaches the prober before its
+ * verdict: the prober asks at its timeout and decides one indirect window later.
  */
 export const NACK_TIMEOUT_FRACTION = 0.8;
+
+/** Own probes awaiting their verdict at once; past it the oldest gets its verdict early. */
+export const PROBES_IN_FLIGHT_MAX = 16;
+
+/** Finished probes remembered so that their late Acks still count as round trips. */
+export const FINISHED_PROBES_KEPT = 8;
 
 /** Nodes the master may ask to have probed out of turn (complaints). */
 export const PRIORITY_PROBES_MAX = 16;
@@ -29,7 +42,11 @@ interface ActiveProbe {
   readonly target: NodeId;
   readonly address: Address;
   readonly incarnation: number;
+  readonly sentAt: Millis;
+  /** When the helpers are asked (PingReq) if no Ack came. */
   readonly timeoutAt: Millis;
+  /** When an unanswered probe makes the target suspect (sooner once every helper Nacked). */
+  verdictAt: Millis;
   indirectSent: boolean;
   acked: boolean;
   expectedNacks: number;
@@ -40,8 +57,18 @@ interface Relay {
   readonly requester: Address;
   readonly originalSeqNo: number;
   readonly target: NodeId;
-  readonly wantNack: boolean;
-  readonly deadline: Millis;
+  readonly sentAt: Millis;
+  /** When a requester that wants one gets a Nack; cleared once sent. */
+  nackAt: Millis | undefined;
+  /** Until when a late Ack is still relayed (the requester may wait that long). */
+  readonly expiresAt: Millis;
+}
+
+/** A finished probe, kept so that an Ack arriving after the verdict still counts as a round trip. */
+interface FinishedProbe {
+  readonly seqNo: number;
+  readonly target: NodeId;
+  readonly sentAt: Millis;
 }
 
 /** Called when this node's own probe of `target` failed and it began suspecting it. */
@@ -50,7 +77,9 @@ export type ProbeFailureListener = (target: NodeId, now: Millis) => void;
 /** The probing half of SWIM. */
 export class Prober {
   private seqNo = 0;
-  private probe: ActiveProbe | undefined;
+  /** Own probes awaiting their verdict, oldest first (bounded by PROBES_IN_FLIGHT_MAX). */
+  private readonly probes: ActiveProbe[] = [];
+  private readonly finished: FinishedProbe[] = [];
   private nextProbeAt: Millis | undefined;
   /** Indirect probes run for others, in creation (and so deadline) order. */
   private readonly relays = new Map<number, Relay>();
@@ -58,7 +87,7 @@ export class Prober {
   private lastProbeable: MemberEntry | undefined;
 
   constructor(
-    private readonly rt: Runtime,
+    private readonly rt: SwimContext,
     private readonly transitions: Transitions,
     private readonly onProbeFailed: ProbeFailureListener,
   ) {}
@@ -72,7 +101,8 @@ export class Prober {
   /** Stops probing; relays in flight are dropped. */
   stop(): void {
     this.nextProbeAt = undefined;
-    this.probe = undefined;
+    this.probes.length = 0;
+    this.finished.length = 0;
     this.relays.clear();
   }
 
@@ -84,28 +114,40 @@ export class Prober {
 
   /** Earliest time this component has work. */
   nextDeadline(): Millis | undefined {
-    const probe = this.probe;
-    const indirectAt = probe !== undefined && !probe.acked && !probe.indirectSent ? probe.timeoutAt : undefined;
-    const firstRelayAt = this.relays.size === 0 ? undefined : this.relays.values().next().value?.deadline;
-    return earlier(earlier(this.nextProbeAt, indirectAt), firstRelayAt);
+    let at = earlier(this.nextProbeAt, this.nextRelayDeadline());
+    for (const probe of this.probes) {
+      at = earlier(at, probe.verdictAt);
+      if (!probe.acked && !probe.indirectSent) at = earlier(at, probe.timeoutAt);
+    }
+    return at;
   }
 
   tick(now: Millis): void {
     this.expireRelays(now);
-    const probe = this.probe;
-    if (probe !== undefined && !probe.acked && !probe.indirectSent && now >= probe.timeoutAt) this.sendIndirect(probe);
+    for (let i = 0; i < this.probes.length; ) {
+      const probe = this.probes[i]!;
+      if (!probe.acked && !probe.indirectSent && now >= probe.timeoutAt) this.sendIndirect(probe);
+      if (now >= probe.verdictAt) {
+        this.probes.splice(i, 1);
+        this.finish(probe, now);
+      } else {
+        i++;
+      }
+    }
     if (this.nextProbeAt !== undefined && now >= this.nextProbeAt) {
-      if (this.probe !== undefined) this.finish(this.probe, now);
+      if (this.probes.length >= PROBES_IN_FLIGHT_MAX) this.finish(this.probes.shift()!, now);
       this.startProbe(now);
     }
   }
 
   /**
-   * A direct probe of this node: answer with an Ack carrying gossip. When the Ping
-   * `accused` this node (a Suspect or Dead about it), the Ack leads with this node's
-   * current Alive, so a prober that missed the refutation learns it from its own probe.
+   * A direct probe of this node: answer with an Ack carrying gossip, on the channel the
+   * Ping came on (a Ping over TCP is the prober's fallback after its UDP probe failed,
+   * so a UDP Ack could be lost the same way). When the Ping `accused` this node (a
+   * Suspect or Dead about it), the Ack leads with this node's current Alive, so a prober
+   * that missed the refutation learns it from its own probe.
    */
-  onPing(from: Address, ping: Ping, accused = false): void {
+  onPing(from: Address, ping: Ping, accused = false, channel: Channel = 'udp'): void {
     if (ping.target !== this.rt.selfId) {
       // Meant for a previous owner of this address.
       this.rt.counters.ignored++;
@@ -120,7 +162,8 @@ export class Prober {
     if (sender !== undefined && (sender.state === 'dead' || sender.state === 'suspect')) {
       prefix.push({ type: 'Suspect', node: ping.from, incarnation: sender.incarnation, from: this.rt.selfId });
     }
-    this.rt.sendWithGossip(from, base, prefix);
+    if (channel === 'tcp') this.rt.counters.tcpAcksSent++;
+    this.rt.sendWithGossip(from, base, prefix, false, channel);
   }
 
   /** Another node asks this one to probe `req.target` for it. */
@@ -136,63 +179,87 @@ export class Prober {
       this.rt.counters.relaysDropped++;
     }
     const seqNo = ++this.seqNo;
+    const { maxMs } = probeTimeoutBounds(this.rt.config);
     this.relays.set(seqNo, {
       requester: from,
       originalSeqNo: req.seqNo,
       target: req.target,
-      wantNack: req.wantNack,
-      deadline: now + Math.floor(this.rt.config.probeTimeoutMs * NACK_TIMEOUT_FRACTION),
+      sentAt: now,
+      // Nack once the target is late by this helper's own record of it (its adaptive timeout).
+      nackAt: req.wantNack ? now + Math.floor(this.rt.roundTrips.timeoutFor(req.target) * NACK_TIMEOUT_FRACTION) : undefined,
+      // The requester may wait up to the longest adaptive timeout for a slow target.
+      expiresAt: now + Math.floor(maxMs * NACK_TIMEOUT_FRACTION),
     });
     this.rt.counters.relays++;
     const base: Ping = { type: 'Ping', seqNo, from: this.rt.selfId, target: req.target, updates: [] };
     this.rt.sendWithGossip(req.targetAddress, base);
   }
 
-  /** An Ack: completes this node's probe, or is relayed to whoever asked for it. */
-  onAck(ack: Ack): void {
+  /** An Ack: completes this node's probe (a round trip), or is relayed to whoever asked for it. */
+  onAck(ack: Ack, now: Millis): void {
     const relay = this.relays.get(ack.seqNo);
     if (relay !== undefined) {
       this.relays.delete(ack.seqNo);
+      // This node's own Ping went there and back: a round trip like any other.
+      this.rt.roundTrips.record(relay.target, now - relay.sentAt);
       const base: Ack = { type: 'Ack', seqNo: relay.originalSeqNo, from: relay.target, updates: [] };
       this.rt.sendWithGossip(relay.requester, base);
       return;
     }
-    const probe = this.probe;
-    if (probe === undefined || probe.seqNo !== ack.seqNo || probe.acked) {
+    const probe = this.probes.find((p) => p.seqNo === ack.seqNo);
+    const lateAt = probe === undefined ? this.finished.findIndex((f) => f.seqNo === ack.seqNo) : -1;
+    if (lateAt >= 0) {
+      // Answered after the verdict: the round trip is what the next timeout must allow for.
+      const late = this.finished.splice(lateAt, 1)[0]!;
+      this.rt.counters.lateAcks++;
+      this.rt.roundTrips.record(late.target, now - late.sentAt);
+      return;
+    }
+    if (probe === undefined || probe.acked) {
       this.rt.counters.ignored++;
       return;
     }
     probe.acked = true;
+    this.rt.roundTrips.record(probe.target, now - probe.sentAt);
     this.rt.awareness.applyDelta(-1);
   }
 
   /** A helper could not reach the target either. */
-  onNack(nack: Nack): void {
-    const probe = this.probe;
-    if (probe === undefined || probe.seqNo !== nack.seqNo || probe.acked) return;
+  onNack(nack: Nack, now: Millis): void {
+    const probe = this.probes.find((p) => p.seqNo === nack.seqNo);
+    if (probe === undefined || probe.acked) return;
     probe.nacks++;
     this.rt.counters.nacksReceived++;
+    // Every helper, each judging by its own round trips to the target, heard nothing in
+    // time: the verdict need not wait for this node's own (slower) path.
+    if (probe.nacks >= probe.expectedNacks && now < probe.verdictAt) probe.verdictAt = now;
   }
 
   private startProbe(now: Millis): void {
     const { config, awareness } = this.rt;
-    this.probe = undefined;
     this.nextProbeAt = now + awareness.scale(config.probeIntervalMs);
     const entry = this.pickTarget();
     if (entry === undefined) return;
     const target = entry.nodeId;
     const seqNo = ++this.seqNo;
-    this.probe = {
+    const timeoutMs = this.rt.roundTrips.timeoutFor(target);
+    // The whole indirect window follows the timeout, whatever its length: the verdict moves with it.
+    const verdictMs = timeoutMs + config.probeIntervalMs - config.probeTimeoutMs;
+    if (verdictMs > config.probeIntervalMs) this.rt.counters.probesStretched++;
+    this.probes.push({
       seqNo,
       target,
       address: entry.address,
       incarnation: entry.incarnation,
-      timeoutAt: now + awareness.scale(config.probeTimeoutMs),
+      sentAt: now,
+      // Helpers are asked no later than the configured timeout: their paths may be fast even when this node's is slow.
+      timeoutAt: now + awareness.scale(Math.min(timeoutMs, config.probeTimeoutMs)),
+      verdictAt: now + awareness.scale(verdictMs),
       indirectSent: false,
       acked: false,
       expectedNacks: 0,
       nacks: 0,
-    };
+    });
     this.rt.counters.probes++;
     const base: Ping = { type: 'Ping', seqNo, from: this.rt.selfId, target, updates: [] };
     // A suspect hears of its suspicion on the probe itself, so it can refute at once.
@@ -252,8 +319,9 @@ export class Prober {
   }
 
   private finish(probe: ActiveProbe, now: Millis): void {
-    this.probe = undefined;
     if (probe.acked) return;
+    if (this.finished.length >= FINISHED_PROBES_KEPT) this.finished.shift();
+    this.finished.push({ seqNo: probe.seqNo, target: probe.target, sentAt: probe.sentAt });
     this.rt.counters.probeFailures++;
     this.rt.awareness.applyDelta(failedProbeAwarenessDelta(probe.expectedNacks, probe.nacks));
     const entry = this.rt.members.get(probe.target);
@@ -266,11 +334,31 @@ export class Prober {
     }
   }
 
+  /**
+   * Nacks the relays whose Nack is due and forgets those past their expiry. Nack times
+   * differ per target, so every relay is looked at (at most `relaysPendingMax`).
+   */
   private expireRelays(now: Millis): void {
     for (const [seqNo, relay] of this.relays) {
-      if (relay.deadline > now) break;
-      this.relays.delete(seqNo);
-      if (relay.wantNack) this.rt.send(relay.requester, { type: 'Nack', seqNo: relay.originalSeqNo, from: this.rt.selfId });
+      if (relay.expiresAt <= now) {
+        this.relays.delete(seqNo);
+        this.sendNack(relay);
+        continue;
+      }
+      if (relay.nackAt !== undefined && relay.nackAt <= now) this.sendNack(relay);
     }
+  }
+
+  private sendNack(relay: Relay): void {
+    if (relay.nackAt === undefined) return;
+    relay.nackAt = undefined;
+    this.rt.send(relay.requester, { type: 'Nack', seqNo: relay.originalSeqNo, from: this.rt.selfId });
+  }
+
+  /** The earliest Nack or expiry among the relays. */
+  private nextRelayDeadline(): Millis | undefined {
+    let at: Millis | undefined;
+    for (const relay of this.relays.values()) at = earlier(earlier(at, relay.expiresAt), relay.nackAt);
+    return at;
   }
 }

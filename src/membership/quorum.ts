@@ -10,8 +10,8 @@ import type { Millis } from '../core/clock.js';
 import type { MemberRecord, NodeId } from '../core/model.js';
 import type { MemberEntry } from './member-list.js';
 import { QuorumDetector, type QuorumState } from './quorum-detector.js';
-import type { Runtime } from './runtime.js';
-import { earlier } from './runtime.js';
+import type { SwimContext } from './swim-context.js';
+import { earlier } from './swim-context.js';
 
 /** Expected size, live count and the PartitionDetected events. */
 export class QuorumWatch {
@@ -30,7 +30,7 @@ export class QuorumWatch {
   private tieBreakerEntry: MemberEntry | undefined;
 
   constructor(
-    private readonly rt: Runtime,
+    private readonly rt: SwimContext,
     private readonly oldestInView: () => MemberRecord | undefined,
   ) {
     this.detector = new QuorumDetector({ expectedSize: 1, gracePeriodMs: rt.config.quorumGraceMs });

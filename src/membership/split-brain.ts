@@ -12,8 +12,8 @@ import type { Address, NodeId } from '../core/model.js';
 import { shuffleInPlace } from '../core/random.js';
 import type { ClusterSummary, MergeRequest, SplitBrainProbe, SplitBrainProbeResponse } from '../protocol/messages.js';
 import type { Mastership } from './mastership.js';
-import type { Runtime } from './runtime.js';
-import { earlier } from './runtime.js';
+import type { SwimContext } from './swim-context.js';
+import { earlier } from './swim-context.js';
 import { shouldMerge } from './split-brain-decision.js';
 
 /**
@@ -60,7 +60,7 @@ export class SplitBrain {
   private readonly sentAt = new Map<string, Millis>();
 
   constructor(
-    private readonly rt: Runtime,
+    private readonly rt: SwimContext,
     private readonly mastership: Mastership,
     private readonly hooks: SplitBrainHooks,
   ) {}

@@ -4,7 +4,7 @@
  * never changes the machine.
  */
 import type { MessageType } from '../protocol/messages.js';
-import type { Runtime } from './runtime.js';
+import type { SwimContext } from './swim-context.js';
 
 /** Messages and bytes of one message type. */
 export interface TrafficCount {
@@ -18,12 +18,22 @@ export interface SwimCounters {
   probeFailures: number;
   indirectProbes: number;
   tcpFallbackProbes: number;
+  /** Probes whose period stretched past `probeIntervalMs` for a member's longer adaptive timeout. */
+  probesStretched: number;
+  /** Acks that arrived after their probe's verdict (recorded as round trips all the same). */
+  lateAcks: number;
+  /** Acks sent back over TCP to a Ping that came over TCP (a peer's fallback probe). */
+  tcpAcksSent: number;
+  /** Alive claims (and push-pull entries) about never-admitted nodes stripped from inbound messages. */
+  rumoursRejected: number;
   nacksReceived: number;
   /** Pings this node ran on behalf of others (PingReq). */
   relays: number;
   suspicions: number;
   /** Suspicions this node raised from its own failed probes. */
   suspicionsRaised: number;
+  /** Suspicions this node raised as master because a member's heartbeat phi crossed the threshold. */
+  healthSuspicions: number;
   /** Times this node refuted a suspicion (or death) of itself. */
   refutations: number;
   /** Direct Alives sent to members still spreading a suspicion of this node it already refuted. */
@@ -72,10 +82,15 @@ export function newCounters(): SwimCounters {
     probeFailures: 0,
     indirectProbes: 0,
     tcpFallbackProbes: 0,
+    probesStretched: 0,
+    lateAcks: 0,
+    tcpAcksSent: 0,
+    rumoursRejected: 0,
     nacksReceived: 0,
     relays: 0,
     suspicions: 0,
     suspicionsRaised: 0,
+    healthSuspicions: 0,
     refutations: 0,
     rebuttals: 0,
     falseSuspicions: 0,
@@ -149,7 +164,7 @@ function typeSlot(type: MessageType): number {
 }
 
 /** A snapshot of the machine's statistics. */
-export function buildStats(rt: Runtime, viewVersion: number): SwimStats {
+export function buildStats(rt: SwimContext, viewVersion: number): SwimStats {
   const m = rt.members;
   return {
     ...rt.counters,

@@ -8,62 +8,38 @@
 import type { Millis } from '../core/clock.js';
 import { FlotillaError } from '../core/errors.js';
 import { initialIncarnation } from '../core/incarnation.js';
-import type { SansIoMachine, Transmit } from '../core/machine.js';
+import type { Channel, SansIoMachine, Transmit } from '../core/machine.js';
 import type { Address, MembersViewData, NodeId, NodeInfo, SwimState, Tags } from '../core/model.js';
-import type { Random } from '../core/random.js';
 import type { Message } from '../protocol/messages.js';
+import { AdmissionGuard, notingVerified } from './admission-guard.js';
+import { HealthWatch } from './health-watch.js';
 import { Bootstrap } from './bootstrap.js';
 import { resolveSwimConfig, type SwimConfig } from './config.js';
-import type { AuthTokenMaker, JoinVerifier } from './admission.js';
 import { Mastership } from './mastership.js';
 import { dispatchMessage, type MachineParts } from './dispatch.js';
 import { Dissemination } from './dissemination.js';
 import type { Member, MembershipEvent } from './events.js';
-import { GossipPriority } from './gossip-queue.js';
 import { snapshotMember, type MemberEntry } from './member-list.js';
 import { SplitBrain } from './split-brain.js';
 import { Prober } from './prober.js';
-import { LeaveTracker } from './leave.js';
 import { QuorumWatch } from './quorum.js';
 import type { QuorumState } from './quorum-detector.js';
-import { earlier, Runtime } from './runtime.js';
-import { estimateMessageSize, estimateUpdateSize, type MessageSizer, type UpdateSizer } from './size.js';
+import { channelOf, earlier, SwimContext } from './swim-context.js';
+import { estimateMessageSize, estimateUpdateSize } from './size.js';
 import { buildStats, type SwimStats } from './stats.js';
 import { tagsMatcher, validateTags } from './tags.js';
 import { Transitions } from './transitions.js';
+import { SwimLifecycle, type SwimPhase } from './swim-lifecycle.js';
+import { acceptAll, noToken, type SwimMachineOptions } from './swim-options.js';
 
-/** Where the machine is in its life. */
-export type SwimPhase = 'idle' | 'joining' | 'running' | 'leaving' | 'left' | 'failed';
+export type { SwimPhase } from './swim-lifecycle.js';
 
-/** Everything a `SwimMachine` needs. */
-export interface SwimMachineOptions {
-  /** This node: id, cluster address, client address, initial tags. */
-  readonly self: NodeInfo;
-  /** Joins are refused across clusters with different ids. */
-  readonly clusterId: string;
-  /** Addresses to join through; may include this node's own address. */
-  readonly seeds: readonly Address[];
-  readonly random: Random;
-  /** Construction time: the initial incarnation derives from it. */
-  readonly now: Millis;
-  readonly config?: Partial<SwimConfig>;
-  /** Encoded size of one gossip update (default: a conservative estimate). */
-  readonly sizeOf?: UpdateSizer;
-  /** Encoded size of one message (default: a conservative estimate). */
-  readonly sizeOfMessage?: MessageSizer;
-  /** Checks a joiner's credentials when this node is master (default: accept). */
-  readonly verifyJoin?: JoinVerifier;
-  /** Makes this node's JoinRequest auth token (default: empty). */
-  readonly makeAuthToken?: AuthTokenMaker;
-}
-
-const acceptAll: JoinVerifier = () => ({ ok: true });
-const noToken: AuthTokenMaker = () => '';
+export type { SwimMachineOptions } from './swim-options.js';
 
 /** SWIM + Lifeguard membership as a sans-IO machine. */
 export class SwimMachine implements SansIoMachine<Message, MembershipEvent> {
   readonly config: SwimConfig;
-  private readonly rt: Runtime;
+  private readonly rt: SwimContext;
   private readonly transitions: Transitions;
   private readonly prober: Prober;
   private readonly dissemination: Dissemination;
@@ -71,11 +47,13 @@ export class SwimMachine implements SansIoMachine<Message, MembershipEvent> {
   private readonly quorum: QuorumWatch;
   private readonly bootstrap: Bootstrap;
   private readonly splitBrain: SplitBrain;
+  private readonly health: HealthWatch;
   private readonly parts: MachineParts;
-  private phase: SwimPhase = 'idle';
+  private readonly life: SwimLifecycle;
   private lastNow: Millis;
-  private failure: FlotillaError | undefined;
-  private leaveTracker: LeaveTracker | undefined;
+  private readonly admission: AdmissionGuard;
+  /** The members view last shown to the admission guard. */
+  private viewNoted: MembersViewData | undefined;
   private pendingGracefulLeaves = 0;
   /** `nextDeadline()` as last computed; drivers ask for it after every input and again before each tick. */
   private deadlineCached: Millis | undefined;
@@ -86,7 +64,12 @@ export class SwimMachine implements SansIoMachine<Message, MembershipEvent> {
     const tags = validateTags(options.self.tags);
     const self: NodeInfo = { ...options.self, tags };
     this.lastNow = options.now;
-    this.rt = new Runtime(
+    this.admission = new AdmissionGuard({
+      verifiedTtlMs: this.config.admissionTimeoutMs,
+      verifiedMax: this.config.admissionsPendingMax,
+      rosterMax: this.config.membersMax,
+    });
+    this.rt = new SwimContext(
       self,
       options.clusterId,
       this.config,
@@ -106,10 +89,10 @@ export class SwimMachine implements SansIoMachine<Message, MembershipEvent> {
     this.prober = new Prober(this.rt, this.transitions, (target) => this.mastership.onOwnSuspicion(target));
     this.dissemination = new Dissemination(this.rt, this.transitions);
     this.mastership = new Mastership(this.rt, this.transitions, {
-      verifyJoin: options.verifyJoin ?? acceptAll,
+      verifyJoin: notingVerified(this.admission, options.verifyJoin ?? acceptAll, () => this.lastNow),
       makeAuthToken: options.makeAuthToken ?? noToken,
-      onAdmitted: (now, master) => this.onAdmitted(now, master),
-      onRejected: (error, now) => this.failJoin(error, now),
+      onAdmitted: (now, master) => this.life.onAdmitted(now, master),
+      onRejected: (error, now) => this.life.failJoin(error, now),
       onSeedJoining: (address) => this.bootstrap.noteSeedJoining(address),
       probeSoon: (nodeId) => this.prober.probeSoon(nodeId),
       onForeignMaster: (address, now) => this.splitBrain.onForeignMaster(address, now),
@@ -122,6 +105,7 @@ export class SwimMachine implements SansIoMachine<Message, MembershipEvent> {
       failedAddresses: () => this.dissemination.failed.addresses(),
       reannounce: () => this.transitions.reannounce(),
     });
+    this.health = new HealthWatch(this.rt, this.transitions, () => this.mastership.isMaster());
     this.parts = {
       rt: this.rt,
       transitions: this.transitions,
@@ -129,8 +113,12 @@ export class SwimMachine implements SansIoMachine<Message, MembershipEvent> {
       dissemination: this.dissemination,
       mastership: this.mastership,
       splitBrain: this.splitBrain,
-      acceptsJoinResponse: () => this.phase === 'joining' || this.phase === 'running',
+      quorum: this.quorum,
+      bootstrap: this.bootstrap,
+      health: this.health,
+      acceptsJoinResponse: () => this.life.phase === 'joining' || this.life.phase === 'running',
     };
+    this.life = new SwimLifecycle(this.parts);
   }
 
   // -------------------------------------------------------------------------------------
@@ -142,17 +130,10 @@ export class SwimMachine implements SansIoMachine<Message, MembershipEvent> {
    * no seed but itself, forms a new cluster at once. Also retries after a failed join.
    */
   start(now: Millis): void {
-    if (this.phase !== 'idle' && this.phase !== 'failed') return;
+    if (this.life.phase !== 'idle' && this.life.phase !== 'failed') return;
     this.deadlineKnown = false;
     this.lastNow = now;
-    this.failure = undefined;
-    if (this.bootstrap.alone) {
-      this.form(now);
-    } else {
-      this.phase = 'joining';
-      this.bootstrap.begin(now);
-      this.stepBootstrap(now);
-    }
+    this.life.start(now);
     this.afterInput(now);
   }
 
@@ -164,70 +145,61 @@ export class SwimMachine implements SansIoMachine<Message, MembershipEvent> {
   leave(now: Millis): void {
     this.lastNow = now;
     this.deadlineKnown = false;
-    if (this.phase === 'idle' || this.phase === 'joining' || this.phase === 'failed') {
-      this.finishLeave();
-      return;
-    }
-    if (this.phase !== 'running') return;
-    this.phase = 'leaving';
-    this.transitions.leaving = true;
-    const self = this.rt.members.self();
-    const othersAlive = this.rt.members.count('alive') - 1;
-    this.rt.members.setState(self, 'left', now);
-    this.rt.gossip.enqueue({ type: 'Dead', node: self.nodeId, incarnation: self.incarnation, from: self.nodeId, left: true }, GossipPriority.Critical);
-    this.mastership.announceLeave();
-    this.mastership.markChanged();
-    const tracker = new LeaveTracker(self.nodeId, Math.min(othersAlive, this.config.leaveFanout), now + this.config.leaveTimeoutMs);
-    this.leaveTracker = tracker;
-    this.rt.piggybackObserver = (to, picked) => tracker.observe(to, picked);
-    this.dissemination.gossipNow(now);
-    this.afterInput(now);
+    const before = this.life.phase;
+    this.life.leave(now);
+    if (before === 'running') this.afterInput(now);
   }
 
   /** True once a graceful leave completed (or the node left before joining). */
   hasLeft(): boolean {
-    return this.phase === 'left';
+    return this.life.phase === 'left';
   }
 
   /** The join failure (FLO_NO_SEEDS_REACHABLE, FLO_JOIN_REJECTED, ...), if joining failed. */
   joinError(): FlotillaError | undefined {
-    return this.failure;
+    return this.life.joinError;
   }
 
   /** Where the machine is in its life. */
   status(): SwimPhase {
-    return this.phase;
+    return this.life.phase;
   }
 
   // -------------------------------------------------------------------------------------
   // SansIoMachine
   // -------------------------------------------------------------------------------------
 
-  handle(from: Address, message: Message, now: Millis): void {
+  /**
+   * An inbound message from `from`, which came on `channel` (default: the type's usual
+   * channel). Alive claims about nodes no master admitted are stripped first.
+   */
+  handle(from: Address, message: Message, now: Millis, channel: Channel = channelOf(message.type)): void {
     this.lastNow = now;
     this.deadlineKnown = false;
-    if (this.phase === 'idle' || this.phase === 'left' || this.phase === 'failed') {
+    if (this.life.phase === 'idle' || this.life.phase === 'left' || this.life.phase === 'failed') {
       this.rt.counters.ignored++;
       return;
     }
-    this.rt.countReceived(message);
-    dispatchMessage(this.parts, from, message, now);
+    const admitted = this.admission.filter(message, now, this.isKnown);
+    this.rt.countReceived(admitted);
+    dispatchMessage(this.parts, from, admitted, now, channel);
     this.afterInput(now);
   }
 
   tick(now: Millis): void {
     this.lastNow = now;
     this.deadlineKnown = false;
-    if (this.phase === 'joining' && this.bootstrap.nextStepAt !== undefined && now >= this.bootstrap.nextStepAt) this.stepBootstrap(now);
-    if (this.phase === 'running' || this.phase === 'leaving') {
+    this.life.tickJoin(now);
+    if (this.life.phase === 'running' || this.life.phase === 'leaving') {
       this.prober.tick(now);
       this.transitions.expireSuspicions(now);
       this.dissemination.tick(now);
       this.rt.members.reap(now);
       this.mastership.tick(now);
       this.quorum.tick(now);
+      this.health.tick(now);
     }
-    if (this.phase === 'running') this.splitBrain.tick(now);
+    if (this.life.phase === 'running') this.splitBrain.tick(now);
     this.afterInput(now);
   }
 
@@ -240,7 +212,7 @@ export class SwimMachine implements SansIoMachine<Message, MembershipEvent> {
   }
 
   private computeDeadline(): Millis | undefined {
-    switch (this.phase) {
+    switch (this.life.phase) {
       case 'joining':
         return earlier(this.bootstrap.nextStepAt, this.prober.nextDeadline());
       case 'running':
@@ -248,7 +220,7 @@ export class SwimMachine implements SansIoMachine<Message, MembershipEvent> {
         // Asked after every input: chained pairs instead of a rest-argument array.
         return earlier(
           earlier(earlier(this.prober.nextDeadline(), this.transitions.nextSuspicionDeadline()), earlier(this.dissemination.nextDeadline(), this.rt.members.nextReapAt())),
-          earlier(earlier(this.mastership.nextDeadline(), this.quorum.nextDeadline()), earlier(this.leaveTracker?.deadline, this.splitBrain.nextDeadline())),
+          earlier(earlier(this.mastership.nextDeadline(), this.quorum.nextDeadline()), earlier(earlier(this.life.leaveDeadline, this.health.nextDeadline()), this.splitBrain.nextDeadline())),
         );
       default:
         return undefined;
@@ -331,12 +303,27 @@ export class SwimMachine implements SansIoMachine<Message, MembershipEvent> {
   /** Counters and gauges. */
   stats(): SwimStats {
     this.rt.syncDropCounters();
+    this.rt.counters.rumoursRejected = this.admission.rejected;
     return buildStats(this.rt, this.mastership.book.view?.version ?? 0);
   }
 
   // -------------------------------------------------------------------------------------
-  // Tags
+  // Tags and health
   // -------------------------------------------------------------------------------------
+
+  /**
+   * The owner's verdict of this node's own (pluggable, possibly async) health check.
+   * Failing: emits `HealthCheckFailed` and reports this node suspect to every member,
+   * without refuting, until a later report says healthy; then it refutes (a new
+   * incarnation), is alive everywhere again and emits `HealthCheckPassed`.
+   */
+  reportHealth(healthy: boolean, now: Millis, detail = ''): void {
+    if (this.life.phase !== 'running') return;
+    this.lastNow = now;
+    this.deadlineKnown = false;
+    this.health.reportSelf(!healthy, detail, now);
+    this.afterInput(now);
+  }
 
   /** Sets one tag; raises the incarnation and gossips Alive at High priority. */
   updateTag(key: string, value: string): void {
@@ -360,17 +347,22 @@ export class SwimMachine implements SansIoMachine<Message, MembershipEvent> {
   // -------------------------------------------------------------------------------------
 
   private afterInput(now: Millis): void {
-    if (this.phase === 'running') this.transitions.sendRebuttals();
+    if (this.life.phase === 'running') this.transitions.sendRebuttals();
     else this.rt.rebuttals.drain();
-    if (this.phase === 'running' || this.phase === 'leaving') {
+    if (this.life.phase === 'running' || this.life.phase === 'leaving') {
       this.mastership.afterInput(now);
+      const view = this.mastership.book.view;
+      if (view !== undefined && view !== this.viewNoted) {
+        this.viewNoted = view;
+        this.admission.noteView(view);
+      }
       for (; this.pendingGracefulLeaves > 0; this.pendingGracefulLeaves--) this.quorum.onGracefulLeave(now);
       // Only members answering probes count: a side that merely suspects the others is
       // already cut off from them, and must stop writing before they fail over.
       this.quorum.observe(this.rt.members.count('alive'), this.quorum.holdsTieBreaker(), now);
       this.dissemination.arm(now);
     }
-    if (this.phase === 'leaving' && this.leaveTracker?.done(now) !== false) this.finishLeave();
+    this.life.afterInput(now);
     this.rt.syncDropCounters();
   }
 
@@ -380,71 +372,19 @@ export class SwimMachine implements SansIoMachine<Message, MembershipEvent> {
     if (entry.nodeId !== this.rt.selfId) {
       if (entry.state === 'dead') this.dissemination.failed.remember(entry, entry.stateChangedAt);
       else this.dissemination.failed.forget(entry.nodeId);
+      if (entry.state === 'dead' || entry.state === 'left') {
+        this.rt.roundTrips.forget(entry.nodeId);
+        this.health.forget(entry.nodeId);
+      }
     }
     if (entry.nodeId === this.rt.selfId) this.mastership.markChanged();
     else this.mastership.memberChanged(entry.nodeId);
   }
 
-  private stepBootstrap(now: Millis): void {
-    const step = this.bootstrap.step(now);
-    if (step.kind === 'form') return this.form(now);
-    if (step.kind === 'give-up') {
-      const seeds = this.bootstrap.seeds.join(', ');
-      return this.failJoin(new FlotillaError('FLO_NO_SEEDS_REACHABLE', `${this.bootstrap.attempts} attempts through ${seeds}`), now);
-    }
-    this.rt.counters.joinAttempts++;
-    const request = this.mastership.joinRequest();
-    for (const seed of step.seeds) this.rt.send(seed, request);
-  }
-
-  private form(now: Millis): void {
-    this.bootstrap.stop();
-    this.mastership.form(now);
-    this.becomeRunning(now, true);
-  }
-
-  private onAdmitted(now: Millis, master: Address | undefined): void {
-    this.bootstrap.stop();
-    // Admitted while running: a split-brain merge ended; the machine keeps running.
-    if (this.phase === 'running') this.splitBrain.onAdmitted(now);
-    else this.becomeRunning(now, false);
-    // The joiner's first push-pull is its join: it makes the master see it alive at its incarnation.
-    if (master !== undefined) this.dissemination.sendPushPull(master, true);
-    this.transitions.announceSelf(GossipPriority.Medium);
-  }
-
-  private becomeRunning(now: Millis, formed: boolean): void {
-    this.phase = 'running';
-    this.prober.start(now);
-    this.dissemination.start(now);
-    this.mastership.start(now);
-    this.quorum.start(now);
-    this.splitBrain.start(now);
-    this.rt.emit({ type: 'JoinCompleted', at: now, formed });
-  }
-
-  private failJoin(error: FlotillaError, now: Millis): void {
-    if (this.phase !== 'joining') return;
-    this.bootstrap.stop();
-    this.phase = 'failed';
-    this.failure = error;
-    this.rt.emit({ type: 'JoinFailed', at: now, error });
-  }
-
-  private finishLeave(): void {
-    this.phase = 'left';
-    this.bootstrap.stop();
-    this.prober.stop();
-    this.dissemination.stop();
-    this.mastership.stop();
-    this.quorum.stop();
-    this.splitBrain.stop();
-    this.leaveTracker = undefined;
-    this.rt.piggybackObserver = undefined;
-  }
+  private readonly isKnown = (nodeId: NodeId): boolean => this.rt.members.get(nodeId) !== undefined;
 
   private setTags(next: Tags): void {
-    if (this.phase === 'left' || this.phase === 'leaving') throw new FlotillaError('FLO_NODE_STOPPED', 'cannot change tags after leaving');
+    if (this.life.phase === 'left' || this.life.phase === 'leaving') throw new FlotillaError('FLO_NODE_STOPPED', 'cannot change tags after leaving');
     if (!this.transitions.retagSelf(validateTags(next), this.lastNow)) return;
     this.deadlineKnown = false;
     this.mastership.markChanged();

@@ -12,7 +12,7 @@ import type { Address, NodeId, SwimState, Tags } from '../core/model.js';
 import type { Alive, Dead, GossipUpdate, Suspect } from '../protocol/messages.js';
 import { GossipPriority } from './gossip-queue.js';
 import { snapshotMember, type MemberEntry } from './member-list.js';
-import type { Runtime } from './runtime.js';
+import type { SwimContext } from './swim-context.js';
 import { expectedConfirmations, Suspicion, suspicionMinTimeoutMs } from './suspicion.js';
 import { tagsEqual } from './tags.js';
 
@@ -24,6 +24,8 @@ export class Transitions {
   private readonly suspicions = new Map<NodeId, Suspicion>();
   /** True once this node announced its own leave: its own Dead(left) is then expected. */
   leaving = false;
+  /** True while this node's own health check fails: it reports itself suspect and does not refute. */
+  unhealthy = false;
 
   /**
    * True when the sender at `from` is outside this node's members view while `accused` is
@@ -34,7 +36,7 @@ export class Transitions {
   foreignAccusation: (from: Address, accused: NodeId) => boolean = () => false;
 
   constructor(
-    private readonly rt: Runtime,
+    private readonly rt: SwimContext,
     private readonly onChange: MemberChangeListener,
   ) {}
 
@@ -105,21 +107,28 @@ export class Transitions {
     if (entry.state === 'suspect') {
       const suspicion = this.suspicions.get(s.node);
       if (compareIncarnation(s.incarnation, entry.incarnation) > 0) this.setIncarnation(entry, s.incarnation);
-      if (suspicion !== undefined && suspicion.confirm(s.from)) this.rt.gossip.enqueue(s, GossipPriority.High);
+      // A member that reported itself suspect (failing health check) runs no timer until
+      // somebody else accuses it: then it must answer like any suspect, or die.
+      if (suspicion === undefined && s.from !== s.node) this.startSuspicion(s, now);
+      else if (suspicion !== undefined && suspicion.confirm(s.from)) this.rt.gossip.enqueue(s, GossipPriority.High);
       return;
     }
     if (entry.state !== 'alive') return;
     this.setIncarnation(entry, s.incarnation);
     this.rt.members.setState(entry, 'suspect', now);
+    if (s.from !== s.node) this.startSuspicion(s, now);
+    this.rt.counters.suspicions++;
+    this.rt.gossip.enqueue(s, GossipPriority.High);
+    this.rt.emit({ type: 'NodeSuspected', at: now, member: snapshotMember(entry), accuser: s.from });
+    this.onChange(entry, 'alive');
+  }
+
+  private startSuspicion(s: Suspect, now: Millis): void {
     const n = this.rt.members.liveCount;
     const { suspicionMult, suspicionMaxTimeoutMult, probeIntervalMs, suspicionConfirmationsExpected } = this.rt.config;
     const minMs = suspicionMinTimeoutMs(suspicionMult, n, probeIntervalMs);
     const k = expectedConfirmations(suspicionConfirmationsExpected, n);
     this.suspicions.set(s.node, new Suspicion(now, minMs, minMs * suspicionMaxTimeoutMult, k, s.from));
-    this.rt.counters.suspicions++;
-    this.rt.gossip.enqueue(s, GossipPriority.High);
-    this.rt.emit({ type: 'NodeSuspected', at: now, member: snapshotMember(entry), accuser: s.from });
-    this.onChange(entry, 'alive');
   }
 
   /** A Dead claim: marks the member dead (or left); about self while running, refutes. */
@@ -232,7 +241,7 @@ export class Transitions {
    * the sender is owed this node's current Alive directly.
    */
   private accusedSelf(incarnation: number, now: Millis, from: Address | undefined): void {
-    if (this.leaving) return;
+    if (this.leaving || this.unhealthy) return;
     if (compareIncarnation(incarnation, this.rt.members.self().incarnation) >= 0) this.refute(incarnation);
     else if (from !== undefined) this.rt.rebuttals.note(from, now);
   }

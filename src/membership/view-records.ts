@@ -8,7 +8,7 @@ import type { Millis } from '../core/clock.js';
 import type { MemberRecord, NodeId } from '../core/model.js';
 import type { Admissions } from './admission.js';
 import { compareAge, statusFor, type ViewBook } from './master-view.js';
-import type { Runtime } from './runtime.js';
+import type { SwimContext as Runtime } from './swim-context.js';
 
 /** Who is in the next view, and with which record. */
 export class ViewRecords {

@@ -29,7 +29,7 @@ export function authTokenMaker(secret: string): AuthTokenMaker {
 /**
  * The `verifyJoin` hook for a master holding `secret`: accepts a JoinRequest whose token
  * is the HMAC of its own fields, refuses anything else with FLO_AUTH_FAILED. `onVerified`
- * hears of each node that passed (the driver admits its rumours from then on).
+ * hears of each node that passed (the membership machine notes accepted joiners itself).
  */
 export function joinVerifier(secret: string, onVerified?: (request: JoinRequest) => void): JoinVerifier {
   return (request): JoinVerdict => {

@@ -30,13 +30,6 @@ export interface DriverConfig {
   /** Service transmits waiting for a turn. Default 8,192; the oldest is dropped when full. */
   readonly serviceOutboxMax: number;
   /**
-   * Pings received over TCP (the peer's UDP probe failed) whose Ack must go back over
-   * TCP too. Default 1,024 remembered at once; each for `tcpPingAckWindowMs`.
-   */
-  readonly tcpPingsTrackedMax: number;
-  /** How long a TCP Ping waits for the machine's Ack to be rerouted. Default 5,000. */
-  readonly tcpPingAckWindowMs: number;
-  /**
    * A failing destination (a dead peer) logs a warning at most once per error code in
    * this window; every failure is still counted. Default 30,000.
    */
@@ -65,8 +58,6 @@ export const DEFAULT_DRIVER_CONFIG: DriverConfig = Object.freeze({
   eventsPerTurnMax: 1_024,
   inboxMax: 16_384,
   serviceOutboxMax: 8_192,
-  tcpPingsTrackedMax: 1_024,
-  tcpPingAckWindowMs: 5_000,
   sendErrorLogIntervalMs: 30_000,
   logKeysMax: 4_096,
   timerWaitMaxMs: 60_000,

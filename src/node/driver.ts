@@ -14,7 +14,6 @@ import type { MembershipEvent } from '../membership/events.js';
 import type { SwimMachine } from '../membership/swim.js';
 import type { Message, MessageType } from '../protocol/messages.js';
 import type { ClusterTransport } from '../transport/transport.js';
-import type { AdmissionGuard } from './admission-guard.js';
 import type { DriverConfig } from './driver-config.js';
 import type { DriverStats } from './driver-stats.js';
 import { EventLoopLagMonitor } from './event-loop-lag.js';
@@ -22,7 +21,6 @@ import { LogLimiter } from './log-limiter.js';
 import type { NodeContext, NodeLogger, NodeService } from './service.js';
 import { MEMBERSHIP_MESSAGE_TYPES } from '../membership/index.js';
 import type { ServiceHost } from './service-host.js';
-import { TcpProbeTracker } from './tcp-probe-tracker.js';
 import type { Timers } from '../core/timers.js';
 import { TimerHeap } from './timer-heap.js';
 
@@ -31,7 +29,6 @@ export interface NodeDriverOptions {
   readonly machine: SwimMachine;
   readonly transport: ClusterTransport;
   readonly services: ServiceHost;
-  readonly guard: AdmissionGuard;
   readonly logger: NodeLogger;
   readonly config: DriverConfig;
   /** Wall-clock milliseconds. */
@@ -66,7 +63,6 @@ export class NodeDriver {
   private readonly log: NodeLogger;
   private readonly inbox: BoundedQueue<Inbound>;
   private readonly serviceOutbox: BoundedQueue<Transmit<Message>>;
-  private readonly tcpProbes: TcpProbeTracker;
   private readonly limiter: LogLimiter;
   private readonly lag = new EventLoopLagMonitor();
   private readonly timerHeap: TimerHeap;
@@ -94,7 +90,6 @@ export class NodeDriver {
     this.log = options.logger;
     this.inbox = new BoundedQueue(options.config.inboxMax);
     this.serviceOutbox = new BoundedQueue(options.config.serviceOutboxMax);
-    this.tcpProbes = new TcpProbeTracker(options.config.tcpPingAckWindowMs, options.config.tcpPingsTrackedMax);
     this.limiter = new LogLimiter(options.config.sendErrorLogIntervalMs, options.config.logKeysMax);
     this.timerHeap = new TimerHeap(options.config.serviceTimersMax);
     this.timers = {
@@ -210,6 +205,7 @@ export class NodeDriver {
 
   /** Counters. */
   stats(): DriverStats {
+    const machine = this.machine.stats();
     return {
       ...this.counts,
       inboxQueued: this.inbox.size,
@@ -217,9 +213,9 @@ export class NodeDriver {
       serviceOutboxDropped: this.serviceOutbox.dropped,
       sendErrors: { ...this.sendErrors },
       unrouted: { ...this.unrouted },
-      rumoursRejected: this.options.guard.rejected,
+      rumoursRejected: machine.rumoursRejected,
       serviceErrors: this.services.errors,
-      tcpAcksSent: this.tcpProbes.answered,
+      tcpAcksSent: machine.tcpAcksSent,
       eventLoopLag: this.lag.read(),
     };
   }
@@ -288,9 +284,9 @@ export class NodeDriver {
 
   private route({ from, message, channel }: Inbound, now: Millis): void {
     if (MEMBERSHIP_MESSAGE_TYPES.has(message.type)) {
-      if (channel === 'tcp') this.noteTcpProbe(from, message, now);
-      const known = (id: NodeId): boolean => this.machine.member(id) !== undefined;
-      this.machine.handle(from, this.options.guard.filter(message, now, known), now);
+      if (channel === 'tcp' && message.type === 'Ack') this.noteTcpAck(from, now);
+      // The machine strips rumours about never-admitted nodes and answers a Ping on its channel.
+      this.machine.handle(from, message, now, channel);
       return;
     }
     if (this.services.deliverMessage(from, message, channel)) return;
@@ -299,9 +295,7 @@ export class NodeDriver {
     if (suppressed !== undefined) this.log.warn({ type: message.type, from, channel, suppressed }, 'dropped a message no service takes');
   }
 
-  private noteTcpProbe(from: Address, message: Message, now: Millis): void {
-    if (message.type === 'Ping') this.tcpProbes.notePing(from, message.seqNo, now);
-    if (message.type !== 'Ack') return;
+  private noteTcpAck(from: Address, now: Millis): void {
     this.counts.tcpAcksReceived++;
     const suppressed = this.limiter.allow(`tcp-ack|${from}`, now);
     if (suppressed !== undefined) {
@@ -314,7 +308,6 @@ export class NodeDriver {
     for (let i = 0; i < this.config.eventsPerTurnMax; i++) {
       const event = this.machine.pollEvent();
       if (event === undefined) return false;
-      if (event.type === 'ViewChanged') this.options.guard.noteView(event.view);
       this.services.deliverEvent(event);
       this.options.onEvent(event);
     }
@@ -327,7 +320,7 @@ export class NodeDriver {
     for (; budget > 0; budget--) {
       const transmit = this.machine.pollTransmit();
       if (transmit === undefined) break;
-      this.send(this.tcpProbes.route(transmit, now), now);
+      this.send(transmit, now);
     }
     for (; budget > 0; budget--) {
       const transmit = this.serviceOutbox.shift();

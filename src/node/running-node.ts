@@ -219,7 +219,11 @@ export class RunningNode implements FlotillaNode {
   /** Runs the checks and keeps the `health` tag in step (from the health monitor's tick). */
   refreshHealthTag(): void {
     if (this.machine.status() !== 'running') return;
-    const worst = worstOf(this.parts.checks.evaluate());
+    const results = this.parts.checks.evaluate();
+    const worst = worstOf(results);
+    // An unhealthy check reports this node suspect cluster-wide until it passes again.
+    const failed = Object.entries(results).filter(([, r]) => r.status === 'unhealthy').map(([name, r]) => (r.detail === undefined ? name : `${name}: ${r.detail}`));
+    this.machine.reportHealth(worst !== 'unhealthy', this.clock(), failed.join('; '));
     const wanted = worst === 'healthy' ? undefined : worst;
     const current = this.machine.localState().tags[HEALTH_TAG];
     if (wanted === current) return;

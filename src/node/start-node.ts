@@ -13,7 +13,6 @@ import { SwimMachine } from '../membership/swim.js';
 import { encodedSize, encodedUpdateSize } from '../protocol/index.js';
 import { ClusterTransport } from '../transport/transport.js';
 import { deriveFrameAuthKey } from '../transport/frame-auth.js';
-import { AdmissionGuard, DEFAULT_ADMISSION_GUARD_CONFIG } from './admission-guard.js';
 import { authTokenMaker, joinVerifier } from './cluster-auth.js';
 import { NodeDriver } from './driver.js';
 import type { FlotillaNode } from './node-api.js';
@@ -71,7 +70,6 @@ export async function startNode(options: StartNodeOptions = {}): Promise<Flotill
     await entities?.service.stop();
     throw err;
   }
-  const guard = new AdmissionGuard({ ...DEFAULT_ADMISSION_GUARD_CONFIG, verifiedTtlMs: config.swim.admissionTimeoutMs });
   let machine: SwimMachine;
   try {
     machine = new SwimMachine({
@@ -84,7 +82,7 @@ export async function startNode(options: StartNodeOptions = {}): Promise<Flotill
       sizeOf: encodedUpdateSize,
       sizeOfMessage: encodedSize,
       makeAuthToken: authTokenMaker(config.secret),
-      verifyJoin: joinVerifier(config.secret, (request) => guard.noteVerified(request.node.nodeId, wallClock())),
+      verifyJoin: joinVerifier(config.secret),
     });
     machine.setDatagramBudget(transport.udpMessageBytesMax);
   } catch (err) {
@@ -100,7 +98,6 @@ export async function startNode(options: StartNodeOptions = {}): Promise<Flotill
     machine,
     transport,
     services,
-    guard,
     logger: log,
     config: config.driver,
     clock: wallClock,

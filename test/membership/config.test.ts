@@ -24,7 +24,23 @@ describe('resolveSwimConfig', () => {
     ['byte budget above the wire cap', { gossipMessageBytesMax: 4097 }],
     ['tombstones shorter than gossip to the dead', { tombstoneMs: 1000 }],
     ['NaN queue size', { transmitQueueMax: Number.NaN }],
+    ['adaptive floor above the ceiling', { probeTimeoutMinMs: 600, probeTimeoutMaxMs: 550 }],
+    ['fractional adaptive ceiling', { probeTimeoutMaxMs: 1000.5 }],
+    ['round-trip minimum above the window', { roundTripSamplesMin: 65 }],
+    ['round-trip window above its limit', { roundTripSamplesMax: 5000 }],
+    ['zero phi for timeouts', { probeTimeoutPhi: 0 }],
+    ['phi for timeouts beyond its limit', { probeTimeoutPhi: 101 }],
   ];
+  it('accepts a probe timeout outside the adaptive bounds (they widen to include it)', () => {
+    expect(resolveSwimConfig({ probeIntervalMs: 200, probeTimeoutMs: 100 }).probeTimeoutMs).toBe(100);
+    expect(resolveSwimConfig({ probeIntervalMs: 10_000, probeTimeoutMs: 5_000 }).probeTimeoutMs).toBe(5_000);
+  });
+
+  it('accepts fixed timeouts: floor, timeout and ceiling equal', () => {
+    const config = resolveSwimConfig({ probeTimeoutMinMs: 500, probeTimeoutMs: 500, probeTimeoutMaxMs: 500 });
+    expect(config.probeTimeoutMaxMs).toBe(500);
+  });
+
   it.each(bad)('rejects %s', (_name, overrides) => {
     let caught: unknown;
     try {

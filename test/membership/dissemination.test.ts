@@ -3,13 +3,16 @@ import { SeededRandom } from '../../src/core/random.js';
 import type { MemberRecord } from '../../src/core/model.js';
 import { SwimMachine } from '../../src/membership/swim.js';
 import type { Message, PushPull, PushPullEntry } from '../../src/protocol/messages.js';
+import { admitJoiners } from './harness.js';
 
 const T0 = 1_700_000_000_000;
 
-/** A machine that formed a cluster of its own (so it is joined and master). */
+/** A machine that formed a cluster of its own (so it is joined and master) and admitted the others. */
 function alone(): SwimMachine {
   const m = new SwimMachine({ self: { nodeId: 'a', address: 'a:1', tags: {} }, clusterId: 'c', seeds: [], random: new SeededRandom(1), now: T0 });
   m.start(T0);
+  // Admitted as real joiners are, so rumours may introduce them.
+  admitJoiners(m, ['b', 'c', 'j', 'x', 'y', 'z'], T0, 'c');
   drain(m);
   return m;
 }

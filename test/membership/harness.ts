@@ -11,7 +11,7 @@ import { SeededRandom } from '../../src/core/random.js';
 import type { SwimConfig } from '../../src/membership/config.js';
 import type { MembershipEvent } from '../../src/membership/events.js';
 import { SwimMachine, type SwimMachineOptions } from '../../src/membership/swim.js';
-import type { Message } from '../../src/protocol/messages.js';
+import { PROTOCOL_VERSION, type Message } from '../../src/protocol/messages.js';
 
 /** A message on the simulated wire. */
 export interface Packet {
@@ -218,7 +218,7 @@ export class Harness {
       const packet = this.queue.shift()!;
       const to = this.byAddress.get(packet.to);
       if (to === undefined || !this.isUp(to) || this.drop(packet)) continue;
-      this.node(to).handle(packet.from, packet.message, this.now);
+      this.node(to).handle(packet.from, packet.message, this.now, packet.channel);
       this.drain(to);
     }
   }
@@ -246,4 +246,18 @@ export function joinedCluster(seed: number, names: readonly NodeId[]): Harness {
   if (!h.runUntilTrue(allAlive, 10_000)) throw new Error(`seed ${seed}: ${names.length} nodes did not converge within 10 s`);
   h.runFor(2_000);
   return h;
+}
+
+/**
+ * Has master `m` (a node that formed its cluster alone) admit `ids` the way a real join
+ * does, with a JoinRequest, so rumours may introduce them; the join's own output is
+ * drained. Tests that script a member list by hand need this: the machine strips Alive
+ * claims about nodes no master admitted.
+ */
+export function admitJoiners(m: SwimMachine, ids: readonly NodeId[], now: Millis, clusterId: string): void {
+  for (const nodeId of ids) {
+    m.handle(`${nodeId}:1`, { type: 'JoinRequest', node: { nodeId, address: `${nodeId}:1`, tags: {} }, clusterId, protocolVersion: PROTOCOL_VERSION, authToken: '' }, now);
+  }
+  while (m.pollTransmit() !== undefined);
+  while (m.pollEvent() !== undefined);
 }

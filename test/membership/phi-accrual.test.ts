@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isFlotillaError } from '../../src/core/errors.js';
 import { SeededRandom } from '../../src/core/random.js';
-import { PHI_ACCRUAL_DEFAULTS, PHI_MAX, PhiAccrualFailureDetector, phi, type PhiAccrualConfig } from '../../src/membership/phi-accrual.js';
+import { PHI_ACCRUAL_DEFAULTS, PHI_MAX, PhiAccrualFailureDetector, phi, phiElapsedAt, type PhiAccrualConfig } from '../../src/membership/phi-accrual.js';
 
 /** Akka's two-branch formula, written as Akka writes it; valid where exp does not overflow. */
 function akkaPhi(timeDiff: number, mean: number, stdDeviation: number): number {
@@ -221,5 +221,19 @@ describe('PhiAccrualFailureDetector', () => {
   it('documents its defaults', () => {
     expect(new PhiAccrualFailureDetector().config).toEqual(PHI_ACCRUAL_DEFAULTS);
     expect(PHI_ACCRUAL_DEFAULTS).toMatchObject({ threshold: 8, samplesMax: 100, minSamples: 5, minStdDeviationMs: 100 });
+  });
+});
+
+describe('phiElapsedAt()', () => {
+  it.each([0.5, 1, 3, 8, 12, 16, 50])('is the inverse of phi in the silence (threshold %d)', (threshold) => {
+    for (const [mean, deviation] of [[1_000, 100], [20, 10], [500, 400]] as const) {
+      const t = phiElapsedAt(threshold, mean, deviation);
+      expect(phi(t, mean, deviation)).toBeCloseTo(threshold, 6);
+    }
+  });
+
+  it('puts phi 8 about 5.2 deviations past the mean', () => {
+    expect(phiElapsedAt(8, 0, 1)).toBeGreaterThan(5.1);
+    expect(phiElapsedAt(8, 0, 1)).toBeLessThan(5.3);
   });
 });

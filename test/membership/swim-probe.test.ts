@@ -68,3 +68,44 @@ describe('SwimMachine: stats', () => {
     expect(acks).toBeGreaterThan(total - 8);
   });
 });
+
+describe('SwimMachine: adaptive probe timeouts', () => {
+  const slowNames = ['s1', 's2', 's3', 's4'];
+
+  /** Four members on links of 600 ms each way: every round trip outlasts the 1 s period. */
+  function slowCluster(seed: number, config: Record<string, number>): Harness {
+    const h = new Harness(seed, 600);
+    h.cluster(slowNames, { config });
+    const allAlive = (): boolean => slowNames.every((o) => slowNames.every((s) => h.stateOf(o, s) === 'alive'));
+    if (!h.runUntilTrue(allAlive, 60_000)) throw new Error(`seed ${seed}: the slow cluster did not form`);
+    return h;
+  }
+
+  const raised = (h: Harness): number => slowNames.reduce((sum, n) => sum + h.node(n).stats().suspicionsRaised, 0);
+
+  it('learns a slow member from its late Acks and stops suspecting it; fixed timeouts suspect it every time', () => {
+    const adaptive = slowCluster(91, {});
+    adaptive.runFor(20_000);
+    const learned = raised(adaptive);
+    adaptive.runFor(60_000);
+    expect(raised(adaptive)).toBe(learned);
+    expect(slowNames.reduce((sum, n) => sum + adaptive.node(n).stats().lateAcks, 0)).toBeGreaterThan(0);
+    expect(adaptive.node('s1').stats().probesStretched).toBeGreaterThan(0);
+
+    const fixed = slowCluster(91, { probeTimeoutMinMs: 500, probeTimeoutMaxMs: 500 });
+    fixed.runFor(20_000);
+    const before = raised(fixed);
+    fixed.runFor(60_000);
+    expect(raised(fixed) - before).toBeGreaterThan(20);
+  });
+
+  it('keeps probing once per period while a slow probe awaits its verdict (probes overlap)', () => {
+    const h = slowCluster(92, {});
+    h.runFor(20_000);
+    const before = h.node('s2').stats().probes;
+    h.runFor(30_000);
+    const probes = h.node('s2').stats().probes - before;
+    expect(probes).toBeGreaterThanOrEqual(29);
+    expect(probes).toBeLessThanOrEqual(31);
+  });
+});

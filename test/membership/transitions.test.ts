@@ -3,13 +3,16 @@ import { SeededRandom } from '../../src/core/random.js';
 import type { SwimState } from '../../src/core/model.js';
 import { SwimMachine } from '../../src/membership/swim.js';
 import type { GossipUpdate } from '../../src/protocol/messages.js';
+import { admitJoiners } from './harness.js';
 
 const T0 = 1_700_000_000_000;
 
-/** A formed single-node cluster that knows `peer` in `state` at incarnation 10. */
+/** A formed single-node cluster (its master) that knows `peer` in `state` at incarnation 10. */
 function machineWithPeer(state: SwimState): SwimMachine {
   const m = new SwimMachine({ self: { nodeId: 'self', address: 'self:1', tags: {} }, clusterId: 'c', seeds: [], random: new SeededRandom(1), now: T0 });
   m.start(T0);
+  // Admitted by this node as master, as a real joiner would be; 'remote' too, for push-pulls.
+  admitJoiners(m, ['peer', 'remote'], T0, 'c');
   m.handle('peer:1', { type: 'Alive', node: 'peer', incarnation: 10, address: 'peer:1', tags: {} }, T0);
   if (state === 'suspect') m.handle('x:1', { type: 'Suspect', node: 'peer', incarnation: 10, from: 'x' }, T0);
   if (state === 'dead') m.handle('x:1', { type: 'Dead', node: 'peer', incarnation: 10, from: 'x', left: false }, T0);

@@ -1,36 +1,9 @@
-// The driver's small bounded helpers: the TCP leg of fallback probes, the log rate
-// limiter, and the event stream's waiting readers.
+// The driver's small bounded helpers: the log rate limiter and the event stream's
+// waiting readers.
 import { describe, expect, it } from 'vitest';
-import type { Transmit } from '../../src/core/machine.js';
 import type { MembershipEvent } from '../../src/membership/events.js';
-import type { Message } from '../../src/protocol/messages.js';
 import { LogLimiter } from '../../src/node/log-limiter.js';
 import { NodeEventStream } from '../../src/node/node-events.js';
-import { TcpProbeTracker } from '../../src/node/tcp-probe-tracker.js';
-
-const ack = (to: string, seqNo: number): Transmit<Message> => ({ to, channel: 'udp', message: { type: 'Ack', seqNo, from: 'me', updates: [] } });
-
-describe('TcpProbeTracker', () => {
-  it('sends the Ack of a Ping that came over TCP back over TCP, once, within the window', () => {
-    const tracker = new TcpProbeTracker(1_000, 8);
-    tracker.notePing('peer:1', 7, 0);
-    expect(tracker.route(ack('peer:1', 8), 10).channel).toBe('udp');
-    expect(tracker.route(ack('other:1', 7), 10).channel).toBe('udp');
-    expect(tracker.route(ack('peer:1', 7), 10).channel).toBe('tcp');
-    expect(tracker.route(ack('peer:1', 7), 20).channel).toBe('udp');
-    expect(tracker.answered).toBe(1);
-  });
-
-  it('lets late Acks go over UDP and forgets the oldest beyond its bound', () => {
-    const tracker = new TcpProbeTracker(1_000, 2);
-    tracker.notePing('p:1', 1, 0);
-    expect(tracker.route(ack('p:1', 1), 1_001).channel).toBe('udp');
-    tracker.notePing('p:1', 2, 2_000);
-    tracker.notePing('p:1', 3, 2_000);
-    tracker.notePing('p:1', 4, 2_000);
-    expect([2, 3, 4].map((seq) => tracker.route(ack('p:1', seq), 2_001).channel)).toEqual(['udp', 'tcp', 'tcp']);
-  });
-});
 
 describe('LogLimiter', () => {
   it('allows one line per key per window and reports how many were held back', () => {

@@ -201,3 +201,29 @@ describe('SimNetwork', () => {
     expect(() => setup({ deliverDecodedCopy: true })).toThrow(expect.objectContaining({ code: 'FLO_CONFIG_INVALID' }));
   });
 });
+
+describe('SimNetwork: heavy-tailed jitter', () => {
+  it('draws Pareto jitter: mostly small, a long tail, capped, and reproducible from the seed', () => {
+    const run = () => {
+      const { net, scheduler, arrivals } = setup({ link: { latencyMs: 1, jitterMs: 30, jitterDistribution: 'pareto', jitterTailIndex: 3, jitterMaxMs: 2_000 } });
+      sendMany(net, scheduler, 20_000, 'udp');
+      return arrivals.map((a) => a.at).sort((x, y) => x - y);
+    };
+    const delays = run();
+    const quantile = (q: number): number => delays[Math.floor(q * (delays.length - 1))]!;
+    // Lomax(scale 30, index 3): median 7.8, p99 109 (plus 1 ms of latency, floored).
+    expect(quantile(0.5)).toBeGreaterThanOrEqual(6);
+    expect(quantile(0.5)).toBeLessThanOrEqual(10);
+    expect(quantile(0.99)).toBeGreaterThanOrEqual(90);
+    expect(quantile(0.99)).toBeLessThanOrEqual(130);
+    expect(delays[delays.length - 1]).toBeGreaterThan(300);
+    expect(delays[delays.length - 1]).toBeLessThanOrEqual(2_001);
+    expect(delays[0]).toBe(1);
+    expect(run()).toEqual(delays);
+  });
+
+  it('refuses a bad distribution or tail index', () => {
+    expect(() => setup({ link: { jitterDistribution: 'normal' as never } })).toThrow(/jitterDistribution/);
+    expect(() => setup({ link: { jitterTailIndex: 0 } })).toThrow(/jitterTailIndex/);
+  });
+});

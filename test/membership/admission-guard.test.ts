@@ -2,7 +2,7 @@
 // leaves everything about known, viewed or freshly verified nodes untouched.
 import { describe, expect, it } from 'vitest';
 import type { Alive, Message, PushPullEntry } from '../../src/protocol/messages.js';
-import { AdmissionGuard } from '../../src/node/admission-guard.js';
+import { AdmissionGuard } from '../../src/membership/admission-guard.js';
 
 const alive = (node: string): Alive => ({ type: 'Alive', node, incarnation: 1, address: `${node}:1`, tags: {} });
 const entry = (nodeId: string): PushPullEntry => ({ nodeId, address: `${nodeId}:1`, incarnation: 1, state: 'alive', tags: {} });

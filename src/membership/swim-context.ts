@@ -1,5 +1,5 @@
 /**
- * The state every part of the membership machine shares: configuration, randomness, the
+ * The context every part of the membership machine shares: configuration, randomness, the
  * member list, the gossip queue, local health, counters, and the two bounded output
  * queues. Sending goes through here so that every message is counted, gets its channel,
  * and picks up piggybacked gossip within the byte budget in one place.
@@ -18,6 +18,7 @@ import { GossipQueue, retransmitLimit, type QueuedUpdate } from './gossip-queue.
 import { MemberList } from './member-list.js';
 import { ProbeOrder } from './probe-order.js';
 import { Rebuttals } from './rebuttals.js';
+import { RoundTrips } from './round-trips.js';
 import type { MessageSizer, UpdateSizer } from './size.js';
 import { newCounters, TrafficCounter, type SwimCounters } from './stats.js';
 
@@ -56,12 +57,14 @@ export function channelOf(type: MessageType): Channel {
 export type PiggybackObserver = (to: Address, picked: readonly QueuedUpdate[]) => void;
 
 /** Shared state and output of one membership machine. */
-export class Runtime {
+export class SwimContext {
   readonly members: MemberList;
   readonly gossip: GossipQueue;
   readonly awareness: Awareness;
   readonly probeOrder: ProbeOrder;
   readonly rebuttals: Rebuttals;
+  /** Round trips of this node's probes, per member, and the adaptive timeouts they earn. */
+  readonly roundTrips: RoundTrips;
   readonly counters: SwimCounters = newCounters();
   readonly sent = new TrafficCounter();
   readonly received = new TrafficCounter();
@@ -86,6 +89,7 @@ export class Runtime {
     this.awareness = new Awareness(config.awarenessScoreMax);
     this.probeOrder = new ProbeOrder(random);
     this.rebuttals = new Rebuttals(config.rebuttalIntervalMs);
+    this.roundTrips = new RoundTrips(config);
     this.outbox = new BoundedQueue(config.transmitQueueMax);
     this.events = new BoundedQueue(config.eventQueueMax);
     this.datagramBudgetBytes = config.gossipMessageBytesMax;
@@ -130,19 +134,21 @@ export class Runtime {
   /**
    * Sends `base` to `to` with the `prefix` updates and as much queued gossip as fits the
    * count and byte budgets after the message's own bytes. With `onlyWithUpdates`, sends
-   * nothing (and returns undefined) when no update fits.
+   * nothing (and returns undefined) when no update fits. `channel` overrides the type's
+   * own (an Ack answers a Ping on the channel the Ping came on).
    */
   sendWithGossip<M extends Extract<Message, { updates: readonly GossipUpdate[] }>>(
     to: Address,
     base: M,
     prefix: readonly GossipUpdate[] = NO_UPDATES,
     onlyWithUpdates = false,
+    channel: Channel = channelOf(base.type),
   ): M | undefined {
     const baseBytes = this.sizeOfMessage(base);
     if (prefix.length === 0 && this.gossip.size === 0) {
       // Nothing to add (the usual case in a quiet cluster): send the base as it is.
       if (onlyWithUpdates) return undefined;
-      this.send(to, base, channelOf(base.type), baseBytes);
+      this.send(to, base, channel, baseBytes);
       return base;
     }
     let prefixBytes = 0;
@@ -161,7 +167,7 @@ export class Runtime {
       for (const entry of picked) bytes += entry.sizeBytes;
     }
     const message = { ...base, updates };
-    this.send(to, message, channelOf(base.type), updates.length > 15 ? bytes + UPDATES_ARRAY_SLACK_BYTES : bytes);
+    this.send(to, message, channel, updates.length > 15 ? bytes + UPDATES_ARRAY_SLACK_BYTES : bytes);
     return message;
   }
 

@@ -2,37 +2,31 @@
  * Keeps nodes the master never admitted out of this node's member list. The membership
  * machine adds any node an Alive rumour (gossip, piggybacked update or push-pull entry)
  * names; a node refused at the door (a wrong secret) could otherwise start a rumour about
- * itself and be probed and listed like a member. The driver passes every inbound
- * membership message through here first and strips Alive claims about unknown nodes
- * unless they were admitted: seen in a members view, or just verified by this node as
- * master. Admitted nodes still reach everyone through the master's view.
+ * itself and be probed and listed like a member. The machine passes every inbound
+ * message through here before it dispatches it and strips Alive claims about unknown
+ * nodes unless they were admitted: seen in a members view, or just verified by this node
+ * as master. Admitted nodes still reach everyone through the master's view.
  */
 import type { Millis } from '../core/clock.js';
 import type { MembersViewData, NodeId } from '../core/model.js';
 import type { GossipUpdate, Message, PushPullEntry } from '../protocol/messages.js';
+import type { JoinVerifier } from './admission.js';
 
 /** Bounds of the guard's memory. */
 export interface AdmissionGuardConfig {
   /**
    * How long a node verified by this node's `verifyJoin` may be introduced by rumour
-   * before it shows up in a view. Default 30,000 ms (the machine's admission timeout).
+   * before it shows up in a view, ms. The machine uses its `admissionTimeoutMs`.
    */
   readonly verifiedTtlMs: number;
-  /** Verified nodes remembered at once. Default 1,024; the oldest is forgotten first. */
+  /** Verified nodes remembered at once; the oldest is forgotten first. The machine uses `admissionsPendingMax`. */
   readonly verifiedMax: number;
   /**
    * Node ids ever seen in a members view (the cluster's roster, so a member that was
-   * forgotten after a split or a restart is still recognised). Default 16,384.
+   * forgotten after a split or a restart is still recognised). The machine uses `membersMax`.
    */
   readonly rosterMax: number;
 }
-
-/** The defaults. */
-export const DEFAULT_ADMISSION_GUARD_CONFIG: AdmissionGuardConfig = Object.freeze({
-  verifiedTtlMs: 30_000,
-  verifiedMax: 1_024,
-  rosterMax: 16_384,
-});
 
 /** Whether this node already knows `nodeId` (in its member list, tombstones included). */
 export type KnownMember = (nodeId: NodeId) => boolean;
@@ -43,7 +37,7 @@ export class AdmissionGuard {
   private readonly roster = new Set<NodeId>();
   private rejectedCount = 0;
 
-  constructor(private readonly config: AdmissionGuardConfig = DEFAULT_ADMISSION_GUARD_CONFIG) {}
+  constructor(private readonly config: AdmissionGuardConfig) {}
 
   /** Claims stripped so far. */
   get rejected(): number {
@@ -120,4 +114,13 @@ export class AdmissionGuard {
     this.rejectedCount++;
     return replacement;
   }
+}
+
+/** `verify`, telling `guard` of each joiner it accepts (at `now()`) so rumours may introduce it until a view does. */
+export function notingVerified(guard: AdmissionGuard, verify: JoinVerifier, now: () => Millis): JoinVerifier {
+  return (request) => {
+    const verdict = verify(request);
+    if (verdict.ok) guard.noteVerified(request.node.nodeId, now());
+    return verdict;
+  };
 }
