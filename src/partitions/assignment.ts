@@ -157,7 +157,8 @@ function readPrevious(
   partitionCount: number,
 ): { prevOwner: Int32Array; prevBackups: number[][] } {
   const prevOwner = new Int32Array(partitionCount).fill(-1);
-  const prevBackups: number[][] = Array.from({ length: partitionCount }, () => []);
+  const prevBackups = new Array<number[]>(partitionCount);
+  for (let p = 0; p < partitionCount; p++) prevBackups[p] = [];
   if (previous === undefined) return { prevOwner, prevBackups };
   const entries = assignmentEntries(previous);
   const seen = new Uint8Array(partitionCount);
