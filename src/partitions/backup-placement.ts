@@ -13,7 +13,9 @@ import { type BackupPlacementInput, type Placement, sharesZone, valid, zonesExha
 /** Backups per partition, as member ranks in promotion order. */
 export function placeBackups(input: BackupPlacementInput): number[][] {
   const { n, partitionCount, backupCount } = input;
-  const lists: number[][] = Array.from({ length: partitionCount }, () => []);
+  // Plain loops rather than Array.from/TypedArray.from with a callback: several times faster at thousands.
+  const lists = new Array<number[]>(partitionCount);
+  for (let p = 0; p < partitionCount; p++) lists[p] = [];
   if (backupCount === 0) return lists;
   const count = new Int32Array(n);
   keepPrevious(input, lists, count);
@@ -24,7 +26,7 @@ export function placeBackups(input: BackupPlacementInput): number[][] {
     count,
     quota,
     ring: new DeficitRing(n, (m) => count[m]! < quota[m]!),
-    cursorAfter: Int32Array.from({ length: n }, (_, m) => m),
+    cursorAfter: identity(n),
   };
   handOff(state, 'clashing');
   handOff(state, 'keep-zones');
@@ -34,6 +36,13 @@ export function placeBackups(input: BackupPlacementInput): number[][] {
   repairBalance(state);
   repairZones(state);
   return lists;
+}
+
+/** `[0, 1, ..., n - 1]`. */
+function identity(n: number): Int32Array {
+  const out = new Int32Array(n);
+  for (let m = 0; m < n; m++) out[m] = m;
+  return out;
 }
 
 /**
@@ -65,7 +74,8 @@ function backupQuotas(input: BackupPlacementInput, count: Int32Array): Int32Arra
   const { n, partitionCount, backupCount, owner } = input;
   const owned = new Int32Array(n);
   for (let p = 0; p < partitionCount; p++) owned[owner[p]!]!++;
-  const cap = Int32Array.from(owned, (o) => partitionCount - o);
+  const cap = new Int32Array(n);
+  for (let m = 0; m < n; m++) cap[m] = partitionCount - owned[m]!;
   return balancedQuotas(partitionCount * backupCount, byKeyDescending(count, owned), cap);
 }
 
