@@ -15,8 +15,10 @@ export function placeBackups(input: BackupPlacementInput): number[][] {
   const { n, partitionCount, backupCount } = input;
   // Plain loops rather than Array.from/TypedArray.from with a callback: several times faster at thousands.
   const lists = new Array<number[]>(partitionCount);
-  for (let p = 0; p < partitionCount; p++) lists[p] = [];
-  if (backupCount === 0) return lists;
+  if (backupCount === 0) {
+    for (let p = 0; p < partitionCount; p++) lists[p] = [];
+    return lists;
+  }
   const count = new Int32Array(n);
   keepPrevious(input, lists, count);
   const quota = backupQuotas(input, count);
@@ -52,11 +54,18 @@ function identity(n: number): Int32Array {
  */
 function keepPrevious(input: BackupPlacementInput, lists: number[][], count: Int32Array): void {
   for (let p = 0; p < input.partitionCount; p++) {
-    const list = lists[p]!;
     const owner = input.owner[p]!;
-    for (const b of input.prevBackups[p]!) {
-      if (list.length < input.backupCount && b !== owner) list.push(b);
+    const previous = input.prevBackups[p]!;
+    let list: number[];
+    // Usually every previous backup stays: copy the list at its size (a push onto an empty
+    // array reserves room for 16, thousands of times per call).
+    if (previous.length <= input.backupCount && !previous.includes(owner)) {
+      list = previous.slice();
+    } else {
+      list = [];
+      for (const b of previous) if (list.length < input.backupCount && b !== owner) list.push(b);
     }
+    lists[p] = list;
     const formerOwner = input.prevOwner[p]!;
     if (list.length < input.backupCount && formerOwner >= 0 && formerOwner !== owner && !list.includes(formerOwner)) {
       list.push(formerOwner);
