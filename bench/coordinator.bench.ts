@@ -213,11 +213,13 @@ function timeViewChange(cluster: Cluster, vc: ViewChangeCase, random: SeededRand
   if (before.phase !== 'active' || before.migrationsInFlight !== 0 || before.pendingPartitions !== 0) throw new Error('bench: master not settled');
   const next = vc.next(cluster, random);
   cluster.view = next;
+  // The driver hands the coordinator the membership layer's data form, which it validates and indexes.
+  const data = next.toData();
   let transmits = 0;
   const held: Transmit<Message>[] = [];
   const events: PartitionEvent[] = [];
   const cost = measure(() => {
-    c.onMembersView(next, cluster.now);
+    c.onMembersView(data, cluster.now);
     for (let t = c.pollTransmit(); t !== undefined; t = c.pollTransmit()) {
       transmits++;
       held.push(t);
