@@ -135,7 +135,9 @@ export class MembersView {
  * Tags already frozen (membership freezes them, and so does every view) are shared.
  */
 function frozenCopy(member: MemberRecord): MemberRecord {
-  const tags = Object.isFrozen(member.tags) ? member.tags : Object.freeze({ ...member.tags });
+  const given: unknown = member.tags;
+  // Object.isFrozen is true of every primitive too; only a frozen object is shared.
+  const tags = typeof given === 'object' && given !== null && Object.isFrozen(given) ? member.tags : Object.freeze({ ...member.tags });
   const { nodeId, address, clientAddress, joinVersion, status, incarnation } = member;
   return Object.freeze(
     clientAddress === undefined

@@ -73,6 +73,10 @@ describe('MembersView queries', () => {
     const shared = new MembersView({ version: 1, members: [member('a', 0, 'active', tags)] });
     expect(shared.member('a')!.tags).toBe(tags);
     expect(new MembersView(shared.toData()).member('a')!.tags).toBe(tags);
+    // A record without tags (malformed input) still gets an empty frozen map of its own.
+    const untagged = new MembersView({ version: 1, members: [{ ...member('b', 0), tags: undefined as unknown as Record<string, string> }] });
+    expect(untagged.member('b')!.tags).toEqual({});
+    expect(Object.isFrozen(untagged.member('b')!.tags)).toBe(true);
   });
 
   it('gives the next join version above every member', () => {
