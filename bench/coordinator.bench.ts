@@ -6,7 +6,7 @@
  * taken on a master past its handover sync, so the view change runs failover, assignment,
  * the plan and the migration starts rather than the sync's early return.
  */
-import type { MemberRecord, NodeId } from '../src/core/model.js';
+import type { MemberRecord, MembersViewData, NodeId } from '../src/core/model.js';
 import { SeededRandom } from '../src/core/random.js';
 import type { Transmit } from '../src/core/machine.js';
 import type { Message, MigrateReady } from '../src/protocol/messages.js';
@@ -213,8 +213,9 @@ function timeViewChange(cluster: Cluster, vc: ViewChangeCase, random: SeededRand
   if (before.phase !== 'active' || before.migrationsInFlight !== 0 || before.pendingPartitions !== 0) throw new Error('bench: master not settled');
   const next = vc.next(cluster, random);
   cluster.view = next;
-  // The driver hands the coordinator the membership layer's data form, which it validates and indexes.
-  const data = next.toData();
+  // The driver hands the coordinator the membership layer's data form: fresh records each
+  // view (their tags frozen, as membership's are), which the coordinator copies and indexes.
+  const data: MembersViewData = { version: next.version, members: next.members().map((m) => ({ ...m })) };
   let transmits = 0;
   const held: Transmit<Message>[] = [];
   const events: PartitionEvent[] = [];
