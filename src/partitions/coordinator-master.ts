@@ -236,7 +236,7 @@ export class MasterDuties {
     let update: PartitionTableUpdate | undefined;
     for (const m of this.ctx.view().members()) {
       if (m.status === 'dead' || m.nodeId === this.ctx.self || this.informed.has(m.nodeId)) continue;
-      update ??= { type: 'PartitionTableUpdate', table: this.ctx.table.toData(), completedMigrations: [] };
+      update ??= tableUpdate(this.ctx.table.toData(), []);
       this.ctx.send(m.nodeId, update);
       this.informed.add(m.nodeId);
     }
@@ -349,8 +349,9 @@ export class MasterDuties {
 
   private broadcast(completedMigrations: readonly string[], data: PartitionTableData = this.ctx.table.toData()): void {
     const informed = new Set<NodeId>();
-    // One immutable message for every member: a large cluster's publish is a thousand sends.
-    const update: PartitionTableUpdate = { type: 'PartitionTableUpdate', table: data, completedMigrations };
+    // One frozen message for every member: a large cluster's publish is a thousand sends,
+    // and the transport encodes a frozen message once.
+    const update = tableUpdate(data, completedMigrations);
     for (const m of this.ctx.view().members()) {
       if (m.status === 'dead' || m.nodeId === this.ctx.self) continue;
       this.ctx.send(m.nodeId, update);
@@ -358,4 +359,12 @@ export class MasterDuties {
     }
     this.informed = informed;
   }
+}
+
+/**
+ * A table update frozen to the leaves (the table's data form already is), so that it may
+ * be shared by every send and encoded once.
+ */
+function tableUpdate(table: PartitionTableData, completedMigrations: readonly string[]): PartitionTableUpdate {
+  return Object.freeze({ type: 'PartitionTableUpdate', table, completedMigrations: Object.freeze([...completedMigrations]) });
 }

@@ -16,6 +16,9 @@ import { NO_OWNER, type ReplicaAssignment } from './assignment.js';
 import type { MembersView } from './members-view.js';
 import { buildPartitionMap, type PartitionMap } from './partition-map.js';
 
+/** Backups of a partition that has none; shared, like every list the table hands out, frozen. */
+const NO_BACKUPS: readonly NodeId[] = Object.freeze([]);
+
 /** What a change to the table did. */
 export interface TableChange {
   /** False when the input matched the table; the version did not move. */
@@ -35,11 +38,12 @@ export interface NodePartitions {
 /**
  * The versioned partition table. A new table is version 0 with every partition unowned at epoch 0.
  *
- * Entries handed out (`assignment`, `assignments`, `toData`) are frozen and cached per
- * partition until that partition changes, and `toData` is cached per version: the
- * master reads the whole table several times per view change (failover, assignment,
- * plan, publish), and at thousands of partitions rebuilding it each time was most of
- * that cost. Unchanged partitions keep the same entry object across versions.
+ * Entries handed out (`assignment`, `assignments`, `toData`) are frozen, down to their
+ * backup lists, and cached per partition until that partition changes; `toData` is
+ * cached per version. The master reads the whole table several times per view change
+ * (failover, assignment, plan, publish), and at thousands of partitions rebuilding it
+ * each time was most of that cost. Unchanged partitions keep the same entry object
+ * across versions, and a published table can be shared and encoded once.
  */
 export class ClusterPartitionTable {
   private tableVersion = 0;
@@ -57,7 +61,7 @@ export class ClusterPartitionTable {
       throw new FlotillaError('FLO_INVALID_ARGUMENT', `partitionCount must be a positive integer, got ${String(partitionCount)}`);
     }
     this.owners = new Array<NodeId>(partitionCount).fill(NO_OWNER);
-    this.backupLists = Array.from({ length: partitionCount }, () => []);
+    this.backupLists = new Array<readonly NodeId[]>(partitionCount).fill(NO_BACKUPS);
     this.epochs = new Array<number>(partitionCount).fill(0);
     this.entries = new Array<PartitionAssignment | undefined>(partitionCount).fill(undefined);
   }

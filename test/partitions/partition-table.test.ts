@@ -173,6 +173,19 @@ describe('ClusterPartitionTable', () => {
     expect(table.assignment(0)).toEqual({ partition: 0, owner: 'b', backups: ['c'], epoch: 2 });
   });
 
+  it('hands out its data form frozen to the leaves, even partitions without backups', () => {
+    const deeplyFrozen = (value: unknown): boolean =>
+      typeof value !== 'object' || value === null || (Object.isFrozen(value) && Object.values(value).every(deeplyFrozen));
+    const table = new ClusterPartitionTable(4);
+    expect(deeplyFrozen(table.toData())).toBe(true);
+    table.applyAssignments([entry(0, 'a'), entry(1, 'a', 'b'), entry(2, 'b'), entry(3, 'b', 'a')]);
+    expect(deeplyFrozen(table.toData())).toBe(true);
+    table.promoteBackups(['b']);
+    expect(deeplyFrozen(table.toData())).toBe(true);
+    table.applyData({ ...table.toData(), version: 9, assignments: table.toData().assignments.map((a) => ({ ...a, backups: [...a.backups] })) });
+    expect(deeplyFrozen(table.toData())).toBe(true);
+  });
+
   it('shares an unchanged partition entry between versions, and rebuilds a changed one', () => {
     const table = smallTable();
     const before = table.assignments();
