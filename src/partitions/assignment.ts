@@ -150,14 +150,17 @@ function compareStrings(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/** The previous backups of a partition that had none (shared: nothing downstream edits these lists). */
+const NO_BACKUPS: readonly number[] = Object.freeze([]);
+
 /** Previous owners and backups as member ranks; non-members become -1 (owner) or are left out (backups). */
 function readPrevious(
   previous: AssignmentInput | undefined,
   rankOf: ReadonlyMap<NodeId, number>,
   partitionCount: number,
-): { prevOwner: Int32Array; prevBackups: number[][] } {
+): { prevOwner: Int32Array; prevBackups: (readonly number[])[] } {
   const prevOwner = new Int32Array(partitionCount).fill(-1);
-  const prevBackups: number[][] = Array.from({ length: partitionCount }, () => []);
+  const prevBackups = new Array<readonly number[]>(partitionCount).fill(NO_BACKUPS);
   if (previous === undefined) return { prevOwner, prevBackups };
   const entries = assignmentEntries(previous);
   const seen = new Uint8Array(partitionCount);
@@ -170,11 +173,14 @@ function readPrevious(
     seen[p] = 1;
     const ownerRank = rankOf.get(entry.owner) ?? -1;
     prevOwner[p] = ownerRank;
-    const list = prevBackups[p]!;
+    let list: number[] | undefined;
     for (const b of entry.backups) {
       const rank = rankOf.get(b);
-      if (rank !== undefined && rank !== ownerRank && !list.includes(rank)) list.push(rank);
+      if (rank === undefined || rank === ownerRank) continue;
+      if (list === undefined) list = [rank];
+      else if (!list.includes(rank)) list.push(rank);
     }
+    if (list !== undefined) prevBackups[p] = list;
   }
   return { prevOwner, prevBackups };
 }
@@ -187,9 +193,9 @@ function readPrevious(
  * left is dealt round-robin to the members still under quota, preferring one whose zone
  * no remaining backup of the partition uses.
  */
-function placeOwners(ranked: RankedMembers, partitionCount: number, prevOwner: Int32Array, prevBackups: readonly number[][]): Int32Array {
+function placeOwners(ranked: RankedMembers, partitionCount: number, prevOwner: Int32Array, prevBackups: readonly (readonly number[])[]): Int32Array {
   const n = ranked.ids.length;
-  const owner = Int32Array.from(prevOwner);
+  const owner = new Int32Array(prevOwner);
   const count = new Int32Array(n);
   const demand = new Int32Array(n);
   for (let p = 0; p < partitionCount; p++) {
@@ -197,7 +203,9 @@ function placeOwners(ranked: RankedMembers, partitionCount: number, prevOwner: I
     else if (prevBackups[p]!.length > 0) demand[prevBackups[p]![0]!]!++;
   }
   // Extra partitions go where they are already owned, or about to be by promotion.
-  const quota = balancedQuotas(partitionCount, byKeyDescending(Int32Array.from(count, (c, m) => c + demand[m]!)));
+  const held = new Int32Array(n);
+  for (let m = 0; m < n; m++) held[m] = count[m]! + demand[m]!;
+  const quota = balancedQuotas(partitionCount, byKeyDescending(held));
   const room = (m: number): boolean => count[m]! < quota[m]!;
   const over = (m: number): boolean => m >= 0 && count[m]! > quota[m]!;
   const move = (p: number, to: number): void => {
@@ -223,7 +231,7 @@ function placeOwners(ranked: RankedMembers, partitionCount: number, prevOwner: I
 }
 
 /** Give every ownerless partition a member under quota, round-robin, avoiding its backups' zones when possible. */
-function dealOwners(ranked: RankedMembers, owner: Int32Array, count: Int32Array, quota: Int32Array, prevBackups: readonly number[][]): void {
+function dealOwners(ranked: RankedMembers, owner: Int32Array, count: Int32Array, quota: Int32Array, prevBackups: readonly (readonly number[])[]): void {
   const ring = new DeficitRing(ranked.ids.length, (m) => count[m]! < quota[m]!);
   let cursor = ring.head();
   for (let p = 0; p < owner.length; p++) {

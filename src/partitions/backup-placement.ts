@@ -13,8 +13,12 @@ import { type BackupPlacementInput, type Placement, sharesZone, valid, zonesExha
 /** Backups per partition, as member ranks in promotion order. */
 export function placeBackups(input: BackupPlacementInput): number[][] {
   const { n, partitionCount, backupCount } = input;
-  const lists: number[][] = Array.from({ length: partitionCount }, () => []);
-  if (backupCount === 0) return lists;
+  // Plain loops rather than Array.from/TypedArray.from with a callback: several times faster at thousands.
+  const lists = new Array<number[]>(partitionCount);
+  if (backupCount === 0) {
+    for (let p = 0; p < partitionCount; p++) lists[p] = [];
+    return lists;
+  }
   const count = new Int32Array(n);
   keepPrevious(input, lists, count);
   const quota = backupQuotas(input, count);
@@ -24,7 +28,7 @@ export function placeBackups(input: BackupPlacementInput): number[][] {
     count,
     quota,
     ring: new DeficitRing(n, (m) => count[m]! < quota[m]!),
-    cursorAfter: Int32Array.from({ length: n }, (_, m) => m),
+    cursorAfter: identity(n),
   };
   handOff(state, 'clashing');
   handOff(state, 'keep-zones');
@@ -36,6 +40,13 @@ export function placeBackups(input: BackupPlacementInput): number[][] {
   return lists;
 }
 
+/** `[0, 1, ..., n - 1]`. */
+function identity(n: number): Int32Array {
+  const out = new Int32Array(n);
+  for (let m = 0; m < n; m++) out[m] = m;
+  return out;
+}
+
 /**
  * Keep every previous backup that is still a member and not the owner, in its order;
  * then, if a slot is free, the previous owner when it lost ownership but is still a
@@ -43,11 +54,18 @@ export function placeBackups(input: BackupPlacementInput): number[][] {
  */
 function keepPrevious(input: BackupPlacementInput, lists: number[][], count: Int32Array): void {
   for (let p = 0; p < input.partitionCount; p++) {
-    const list = lists[p]!;
     const owner = input.owner[p]!;
-    for (const b of input.prevBackups[p]!) {
-      if (list.length < input.backupCount && b !== owner) list.push(b);
+    const previous = input.prevBackups[p]!;
+    let list: number[];
+    // Usually every previous backup stays: copy the list at its size (a push onto an empty
+    // array reserves room for 16, thousands of times per call).
+    if (previous.length <= input.backupCount && !previous.includes(owner)) {
+      list = previous.slice();
+    } else {
+      list = [];
+      for (const b of previous) if (list.length < input.backupCount && b !== owner) list.push(b);
     }
+    lists[p] = list;
     const formerOwner = input.prevOwner[p]!;
     if (list.length < input.backupCount && formerOwner >= 0 && formerOwner !== owner && !list.includes(formerOwner)) {
       list.push(formerOwner);
@@ -65,7 +83,8 @@ function backupQuotas(input: BackupPlacementInput, count: Int32Array): Int32Arra
   const { n, partitionCount, backupCount, owner } = input;
   const owned = new Int32Array(n);
   for (let p = 0; p < partitionCount; p++) owned[owner[p]!]!++;
-  const cap = Int32Array.from(owned, (o) => partitionCount - o);
+  const cap = new Int32Array(n);
+  for (let m = 0; m < n; m++) cap[m] = partitionCount - owned[m]!;
   return balancedQuotas(partitionCount * backupCount, byKeyDescending(count, owned), cap);
 }
 

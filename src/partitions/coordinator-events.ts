@@ -116,6 +116,8 @@ export function diffTables(before: PartitionTableData, after: PartitionTableData
   for (const next of current) {
     if (next === undefined) continue;
     const prev = previous[next.partition];
+    // The table shares an unchanged partition's entry between versions.
+    if (prev === next) continue;
     const prevOwner = prev?.owner ?? NO_OWNER;
     const prevBackups = prev?.backups ?? [];
     const prevEpoch = prev?.epoch ?? 0;

@@ -9,7 +9,7 @@ import type { Millis } from '../core/clock.js';
 import { assert } from '../core/errors.js';
 import type { NodeId, PartitionTableData } from '../core/model.js';
 import { murmur3Utf8 } from '../core/murmur3.js';
-import type { MigrateCancel, MigrateReady, MigrateStart } from '../protocol/messages.js';
+import type { MigrateCancel, MigrateReady, MigrateStart, PartitionTableUpdate } from '../protocol/messages.js';
 import { computeAssignment, NO_OWNER, type AssignableMember, type ReplicaAssignment } from './assignment.js';
 import type { CoordinatorContext } from './coordinator-context.js';
 import type { MigrationOutcome } from './migration-history.js';
@@ -243,11 +243,11 @@ export class MasterDuties {
   /** Members new to the view get the table now rather than at the next publish or their next fetch. */
   private welcomeNewcomers(): void {
     if (this.ctx.table.version === 0) return;
-    let data: PartitionTableData | undefined;
+    let update: PartitionTableUpdate | undefined;
     for (const m of this.ctx.view().members()) {
       if (m.status === 'dead' || m.nodeId === this.ctx.self || this.informed.has(m.nodeId)) continue;
-      data ??= this.ctx.table.toData();
-      this.ctx.send(m.nodeId, { type: 'PartitionTableUpdate', table: data, completedMigrations: [] });
+      update ??= tableUpdate(this.ctx.table.toData(), []);
+      this.ctx.send(m.nodeId, update);
       this.informed.add(m.nodeId);
     }
   }
@@ -359,11 +359,22 @@ export class MasterDuties {
 
   private broadcast(completedMigrations: readonly string[], data: PartitionTableData = this.ctx.table.toData()): void {
     const informed = new Set<NodeId>();
+    // One frozen message for every member: a large cluster's publish is a thousand sends,
+    // and the transport encodes a frozen message once.
+    const update = tableUpdate(data, completedMigrations);
     for (const m of this.ctx.view().members()) {
       if (m.status === 'dead' || m.nodeId === this.ctx.self) continue;
-      this.ctx.send(m.nodeId, { type: 'PartitionTableUpdate', table: data, completedMigrations });
+      this.ctx.send(m.nodeId, update);
       informed.add(m.nodeId);
     }
     this.informed = informed;
   }
+}
+
+/**
+ * A table update frozen to the leaves (the table's data form already is), so that it may
+ * be shared by every send and encoded once.
+ */
+function tableUpdate(table: PartitionTableData, completedMigrations: readonly string[]): PartitionTableUpdate {
+  return Object.freeze({ type: 'PartitionTableUpdate', table, completedMigrations: Object.freeze([...completedMigrations]) });
 }

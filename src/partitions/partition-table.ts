@@ -16,6 +16,9 @@ import { NO_OWNER, type ReplicaAssignment } from './assignment.js';
 import type { MembersView } from './members-view.js';
 import { buildPartitionMap, type PartitionMap } from './partition-map.js';
 
+/** Backups of a partition that has none; shared, like every list the table hands out, frozen. */
+const NO_BACKUPS: readonly NodeId[] = Object.freeze([]);
+
 /** What a change to the table did. */
 export interface TableChange {
   /** False when the input matched the table; the version did not move. */
@@ -32,12 +35,25 @@ export interface NodePartitions {
   readonly backups: readonly number[];
 }
 
-/** The versioned partition table. A new table is version 0 with every partition unowned at epoch 0. */
+/**
+ * The versioned partition table. A new table is version 0 with every partition unowned at epoch 0.
+ *
+ * Entries handed out (`assignment`, `assignments`, `toData`) are frozen, down to their
+ * backup lists, and cached per partition until that partition changes; `toData` is
+ * cached per version. The master reads the whole table several times per view change
+ * (failover, assignment, plan, publish), and at thousands of partitions rebuilding it
+ * each time was most of that cost. Unchanged partitions keep the same entry object
+ * across versions, and a published table can be shared and encoded once.
+ */
 export class ClusterPartitionTable {
   private tableVersion = 0;
   private readonly owners: NodeId[];
   private readonly backupLists: (readonly NodeId[])[];
   private readonly epochs: number[];
+  /** Frozen entry per partition; undefined once the partition changed, until next read. */
+  private readonly entries: (PartitionAssignment | undefined)[];
+  /** Frozen data form of the current version; undefined after any change, until next read. */
+  private snapshot: PartitionTableData | undefined;
 
   /** @throws FlotillaError FLO_INVALID_ARGUMENT when `partitionCount` is not a positive integer. */
   constructor(readonly partitionCount: number = DEFAULT_PARTITION_COUNT) {
@@ -45,8 +61,9 @@ export class ClusterPartitionTable {
       throw new FlotillaError('FLO_INVALID_ARGUMENT', `partitionCount must be a positive integer, got ${String(partitionCount)}`);
     }
     this.owners = new Array<NodeId>(partitionCount).fill(NO_OWNER);
-    this.backupLists = Array.from({ length: partitionCount }, () => []);
+    this.backupLists = new Array<readonly NodeId[]>(partitionCount).fill(NO_BACKUPS);
     this.epochs = new Array<number>(partitionCount).fill(0);
+    this.entries = new Array<PartitionAssignment | undefined>(partitionCount).fill(undefined);
   }
 
   /** A table holding exactly `data`. @throws FlotillaError FLO_ASSIGNMENT_INVALID when `data` is malformed. */
@@ -79,13 +96,14 @@ export class ClusterPartitionTable {
 
   /** Owner, backups and epoch of `partition`; the owner is `NO_OWNER` when it has none. */
   assignment(partition: number): PartitionAssignment {
-    const p = this.checkPartition(partition);
-    return { partition: p, owner: this.owners[p]!, backups: this.backupLists[p]!, epoch: this.epochs[p]! };
+    return this.entryOf(this.checkPartition(partition));
   }
 
-  /** Every partition's assignment, by partition. */
+  /** Every partition's assignment, by partition (a new array; the entries are shared and frozen). */
   assignments(): PartitionAssignment[] {
-    return Array.from({ length: this.partitionCount }, (_, p) => this.assignment(p));
+    const out = new Array<PartitionAssignment>(this.partitionCount);
+    for (let p = 0; p < this.partitionCount; p++) out[p] = this.entryOf(p);
+    return out;
   }
 
   /** Partitions owned by `nodeId` and those it backs up, ascending. */
@@ -125,10 +143,12 @@ export class ClusterPartitionTable {
         this.owners[p] = next.owner;
         this.epochs[p] = Math.max(this.epochs[p]!, floor) + 1;
         ownerChanged.push(p);
+        this.touch(p);
         changed = true;
       }
       if (!sameList(next.backups, this.backupLists[p]!)) {
         this.backupLists[p] = Object.freeze([...next.backups]);
+        this.touch(p);
         changed = true;
       }
     }
@@ -169,19 +189,24 @@ export class ClusterPartitionTable {
     let changed = false;
     for (let p = 0; p < this.partitionCount; p++) {
       const before = this.backupLists[p]!;
-      const live = before.filter((b) => !dead.has(b));
       const owner = this.owners[p]!;
-      if (owner === NO_OWNER || dead.has(owner)) {
+      const ownerGone = owner === NO_OWNER || dead.has(owner);
+      // Most partitions hold no dead node: leave them (and their cached entry) untouched.
+      if (!ownerGone && !before.some((b) => dead.has(b))) continue;
+      const live = before.filter((b) => !dead.has(b));
+      if (ownerGone) {
         const promoted = live.shift() ?? NO_OWNER;
         if (promoted !== owner) {
           this.owners[p] = promoted;
           this.epochs[p]!++;
           ownerChanged.push(p);
+          this.touch(p);
           changed = true;
         }
       }
       if (!sameList(live, before)) {
         this.backupLists[p] = Object.freeze(live);
+        this.touch(p);
         changed = true;
       }
     }
@@ -213,7 +238,12 @@ export class ClusterPartitionTable {
 
   /** Data form, for the wire and for storage (a snapshot: later changes do not show in it). */
   toData(): PartitionTableData {
-    return { version: this.tableVersion, partitionCount: this.partitionCount, assignments: this.assignments() };
+    this.snapshot ??= Object.freeze({
+      version: this.tableVersion,
+      partitionCount: this.partitionCount,
+      assignments: Object.freeze(this.assignments()),
+    });
+    return this.snapshot;
   }
 
   /** The client routing map, with node endpoints and statuses from `members`. */
@@ -234,11 +264,30 @@ export class ClusterPartitionTable {
     }
     const byPartition = this.checkAssignments(data.assignments, true);
     byPartition.forEach((a, p) => {
+      if (a.owner === this.owners[p] && a.epoch === this.epochs[p] && sameList(a.backups, this.backupLists[p]!)) return;
       this.owners[p] = a.owner;
       this.backupLists[p] = Object.freeze([...a.backups]);
       this.epochs[p] = a.epoch;
+      this.touch(p);
     });
     this.tableVersion = data.version;
+    this.snapshot = undefined;
+  }
+
+  /** The cached frozen entry of `p` (a valid index), built on first read after a change. */
+  private entryOf(p: number): PartitionAssignment {
+    let entry = this.entries[p];
+    if (entry === undefined) {
+      entry = Object.freeze({ partition: p, owner: this.owners[p]!, backups: this.backupLists[p]!, epoch: this.epochs[p]! });
+      this.entries[p] = entry;
+    }
+    return entry;
+  }
+
+  /** Partition `p` changed: drop its cached entry and the cached data form. */
+  private touch(p: number): void {
+    this.entries[p] = undefined;
+    this.snapshot = undefined;
   }
 
   /** Validate a full assignment and index it by partition. */
@@ -252,8 +301,7 @@ export class ClusterPartitionTable {
       if (!Number.isSafeInteger(p) || p < 0 || p >= this.partitionCount) fail(`outside 0..${this.partitionCount - 1}`);
       if (byPartition[p] !== undefined) fail('listed twice');
       if (entry.owner === NO_OWNER && (!fromData || entry.backups.length > 0)) fail('has no owner');
-      const nodes = new Set<NodeId>([entry.owner, ...entry.backups]);
-      if (nodes.size !== entry.backups.length + 1 || entry.backups.includes(NO_OWNER)) fail('repeats a node or names an empty one');
+      if (repeatsOrEmpty(entry.owner, entry.backups)) fail('repeats a node or names an empty one');
       if (fromData && (!Number.isSafeInteger(entry.epoch) || entry.epoch! < 0)) fail('epoch must be a non-negative integer');
       byPartition[p] = entry;
     }
@@ -262,6 +310,19 @@ export class ClusterPartitionTable {
     }
     return byPartition as T[];
   }
+}
+
+/**
+ * True when a backup is empty or repeats the owner or another backup. Replica lists are
+ * a handful of nodes, so pairwise comparison beats building a set for each partition.
+ */
+function repeatsOrEmpty(owner: NodeId, backups: readonly NodeId[]): boolean {
+  for (let i = 0; i < backups.length; i++) {
+    const b = backups[i]!;
+    if (b === NO_OWNER || b === owner) return true;
+    for (let j = 0; j < i; j++) if (backups[j] === b) return true;
+  }
+  return false;
 }
 
 function sameList(a: readonly NodeId[], b: readonly NodeId[]): boolean {

@@ -40,7 +40,8 @@ export function balancedQuotas(total: number, priority: readonly number[], cap?:
  * are ranks, so ties resolve deterministically).
  */
 export function byKeyDescending(keys: Int32Array, secondary?: Int32Array): number[] {
-  const order = Array.from(keys, (_, i) => i);
+  const order = new Array<number>(keys.length);
+  for (let i = 0; i < keys.length; i++) order[i] = i;
   order.sort((a, b) => keys[b]! - keys[a]! || (secondary === undefined ? 0 : secondary[a]! - secondary[b]!) || a - b);
   return order;
 }

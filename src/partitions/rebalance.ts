@@ -56,6 +56,12 @@ function byPartition(input: AssignmentInput): Map<number, ReplicaAssignment> {
   return map;
 }
 
+/** True when entry `i` is partition `i` throughout (a table's data form, an assignment). */
+function isDense(entries: readonly ReplicaAssignment[]): boolean {
+  for (let i = 0; i < entries.length; i++) if (entries[i]!.partition !== i) return false;
+  return true;
+}
+
 /**
  * Every move needed to go from `current` to `target`, sorted by partition then replica
  * index; empty when they are equal. Applying the moves slot by slot (`applyMoves`) to
@@ -63,14 +69,32 @@ function byPartition(input: AssignmentInput): Map<number, ReplicaAssignment> {
  * an empty replica set.
  */
 export function planRebalance(current: AssignmentInput, target: AssignmentInput): RebalanceMove[] {
-  const before = byPartition(current);
-  const after = byPartition(target);
-  const partitions = [...new Set([...before.keys(), ...after.keys()])].sort((a, b) => a - b);
+  const beforeEntries = assignmentEntries(current);
+  const afterEntries = assignmentEntries(target);
   const moves: RebalanceMove[] = [];
-  for (const partition of partitions) {
-    planPartition(partition, replicaSlots(before.get(partition)), replicaSlots(after.get(partition)), moves);
+  // Tables and assignments list partition p at index p: walk them side by side, no maps.
+  if (isDense(beforeEntries) && isDense(afterEntries)) {
+    const count = Math.max(beforeEntries.length, afterEntries.length);
+    for (let p = 0; p < count; p++) planIfChanged(p, beforeEntries[p], afterEntries[p], moves);
+    return moves;
   }
+  const before = byPartition(beforeEntries);
+  const after = byPartition(afterEntries);
+  const partitions = [...new Set([...before.keys(), ...after.keys()])].sort((a, b) => a - b);
+  for (const partition of partitions) planIfChanged(partition, before.get(partition), after.get(partition), moves);
   return moves;
+}
+
+/** Plan one partition, skipping (without allocating) one whose replicas stay as they are, as most do. */
+function planIfChanged(partition: number, from: ReplicaAssignment | undefined, to: ReplicaAssignment | undefined, out: RebalanceMove[]): void {
+  if (from !== undefined && to !== undefined && from.owner === to.owner && sameList(from.backups, to.backups)) return;
+  planPartition(partition, replicaSlots(from), replicaSlots(to), out);
+}
+
+function sameList(a: readonly NodeId[], b: readonly NodeId[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function planPartition(partition: number, from: readonly (NodeId | undefined)[], to: readonly (NodeId | undefined)[], out: RebalanceMove[]): void {

@@ -3,9 +3,10 @@
 // refresh, and what a node ignores.
 import { describe, expect, it } from 'vitest';
 import type { NodeId } from '../../src/core/model.js';
-import { computeAssignment, planRebalance, type ReplicaAssignment } from '../../src/partitions/index.js';
+import type { Message } from '../../src/protocol/messages.js';
+import { computeAssignment, MembersView, PartitionCoordinator, planRebalance, type ReplicaAssignment } from '../../src/partitions/index.js';
 import { CoordinatorHarness } from './coordinator-harness.js';
-import { expectBalanced } from './fixtures.js';
+import { expectBalanced, member } from './fixtures.js';
 
 function entries(h: CoordinatorHarness, id: NodeId): ReplicaAssignment[] {
   return h.coordinator(id).table().assignments().map(({ partition, owner, backups }) => ({ partition, owner, backups }));
@@ -192,6 +193,31 @@ describe('PartitionCoordinator: keeping tables fresh', () => {
     b.handle(h.node('a').address, { type: 'PartitionTableUpdate', table: lowered, completedMigrations: [] }, h.now);
     expect(b.table().version).toBe(data.version);
     expect(b.status().counters.tablesRejected).toBe(1);
+  });
+
+  it('publishes one update object, frozen to the leaves, to every member', () => {
+    const ids = ['a', 'b', 'c', 'd'];
+    const view = new MembersView({ version: 1, members: ids.map((id, i) => member(id, i)) });
+    const master = new PartitionCoordinator({ self: 'a', now: 0, config: { partitionCount: 16, backupCount: 1 } });
+    master.onMembersView(view, 0);
+    for (const id of ids.slice(1)) master.handle(`${id}.local:7000`, { type: 'FetchPartitionTable', from: id, knownVersion: 0 }, 1);
+    const updatesTo = (): Map<string, Message> => {
+      const out = new Map<string, Message>();
+      for (let t = master.pollTransmit(); t !== undefined; t = master.pollTransmit()) if (t.message.type === 'PartitionTableUpdate') out.set(t.to, t.message);
+      return out;
+    };
+    const deeplyFrozen = (value: unknown): boolean =>
+      typeof value !== 'object' || value === null || (Object.isFrozen(value) && Object.values(value).every(deeplyFrozen));
+    const first = updatesTo();
+    expect([...first.keys()].sort()).toEqual(['b.local:7000', 'c.local:7000', 'd.local:7000']);
+    expect(new Set(first.values()).size).toBe(1);
+    expect(deeplyFrozen([...first.values()][0])).toBe(true);
+    // A death publishes the failover at once, again as one frozen object.
+    master.onMembersView(view.withStatus('d', 'dead'), 2);
+    const failover = updatesTo();
+    expect([...failover.keys()].sort()).toEqual(['b.local:7000', 'c.local:7000']);
+    expect(new Set(failover.values()).size).toBe(1);
+    expect(deeplyFrozen([...failover.values()][0])).toBe(true);
   });
 
   it('ignores an older members view', () => {

@@ -55,6 +55,30 @@ describe('MembersView queries', () => {
     expect(again.version).toBe(1);
   });
 
+  it('holds frozen copies: editing the input afterwards changes nothing', () => {
+    const tags: Record<string, string> = { zone: 'z1' };
+    const input: { -readonly [K in keyof MemberRecord]: MemberRecord[K] } = { ...member('a', 0), tags };
+    const copied = new MembersView({ version: 1, members: [input, { ...member('b', 1), clientAddress: 'b.example:443' }] });
+    input.status = 'dead';
+    tags.zone = 'z2';
+    const a = copied.member('a')!;
+    expect(a).toStrictEqual({ nodeId: 'a', address: 'a.local:7000', joinVersion: 0, status: 'active', incarnation: 1, tags: { zone: 'z1' } });
+    expect(Object.isFrozen(a) && Object.isFrozen(a.tags)).toBe(true);
+    expect(copied.member('b')?.clientAddress).toBe('b.example:443');
+    expect(copied.master()?.nodeId).toBe('a');
+  });
+
+  it('shares tags that are already frozen, since nothing can change them', () => {
+    const tags = Object.freeze({ zone: 'z1' });
+    const shared = new MembersView({ version: 1, members: [member('a', 0, 'active', tags)] });
+    expect(shared.member('a')!.tags).toBe(tags);
+    expect(new MembersView(shared.toData()).member('a')!.tags).toBe(tags);
+    // A record without tags (malformed input) still gets an empty frozen map of its own.
+    const untagged = new MembersView({ version: 1, members: [{ ...member('b', 0), tags: undefined as unknown as Record<string, string> }] });
+    expect(untagged.member('b')!.tags).toEqual({});
+    expect(Object.isFrozen(untagged.member('b')!.tags)).toBe(true);
+  });
+
   it('gives the next join version above every member', () => {
     expect(v.nextJoinVersion()).toBe(3);
     expect(MembersView.empty().nextJoinVersion()).toBe(0);

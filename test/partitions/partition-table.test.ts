@@ -151,11 +151,69 @@ describe('ClusterPartitionTable', () => {
     { name: 'no owner', input: [entry(0, NO_OWNER), entry(1, 'a'), entry(2, 'a'), entry(3, 'a')] },
     { name: 'owner also a backup', input: [entry(0, 'a', 'a'), entry(1, 'a'), entry(2, 'a'), entry(3, 'a')] },
     { name: 'repeated backup', input: [entry(0, 'a', 'b', 'b'), entry(1, 'a'), entry(2, 'a'), entry(3, 'a')] },
+    { name: 'repeated backup after another', input: [entry(0, 'a', 'b', 'c', 'b'), entry(1, 'a'), entry(2, 'a'), entry(3, 'a')] },
+    { name: 'an empty backup', input: [entry(0, 'a', NO_OWNER), entry(1, 'a'), entry(2, 'a'), entry(3, 'a')] },
   ])('applyAssignments rejects $name with FLO_ASSIGNMENT_INVALID and changes nothing', ({ input }) => {
     const table = smallTable();
     const before = table.toData();
     expect(codeOf(() => table.applyAssignments(input))).toBe('FLO_ASSIGNMENT_INVALID');
     expect(table.toData()).toEqual(before);
+  });
+
+  it('toData is a frozen snapshot: later changes do not show in it', () => {
+    const table = smallTable();
+    const v1 = table.toData();
+    expect(table.toData()).toBe(v1);
+    expect(Object.isFrozen(v1) && Object.isFrozen(v1.assignments) && v1.assignments.every((a) => Object.isFrozen(a))).toBe(true);
+    const copy = structuredClone(v1);
+    table.promoteBackups(['a']);
+    expect(v1).toEqual(copy);
+    expect(table.toData()).not.toBe(v1);
+    expect(table.toData().version).toBe(2);
+    expect(table.assignment(0)).toEqual({ partition: 0, owner: 'b', backups: ['c'], epoch: 2 });
+  });
+
+  it('hands out its data form frozen to the leaves, even partitions without backups', () => {
+    const deeplyFrozen = (value: unknown): boolean =>
+      typeof value !== 'object' || value === null || (Object.isFrozen(value) && Object.values(value).every(deeplyFrozen));
+    const table = new ClusterPartitionTable(4);
+    expect(deeplyFrozen(table.toData())).toBe(true);
+    table.applyAssignments([entry(0, 'a'), entry(1, 'a', 'b'), entry(2, 'b'), entry(3, 'b', 'a')]);
+    expect(deeplyFrozen(table.toData())).toBe(true);
+    table.promoteBackups(['b']);
+    expect(deeplyFrozen(table.toData())).toBe(true);
+    table.applyData({ ...table.toData(), version: 9, assignments: table.toData().assignments.map((a) => ({ ...a, backups: [...a.backups] })) });
+    expect(deeplyFrozen(table.toData())).toBe(true);
+  });
+
+  it('shares an unchanged partition entry between versions, and rebuilds a changed one', () => {
+    const table = smallTable();
+    const before = table.assignments();
+    table.promoteBackups(['c']);
+    const after = table.assignments();
+    expect(after).not.toBe(before);
+    // c owns 3 and backs up 1: those change; 0 lists c as its second backup, so it changes too.
+    expect([0, 1, 2, 3].filter((p) => after[p] !== before[p])).toEqual([0, 1, 3]);
+    expect(after[2]).toBe(before[2]);
+    expect(after.map((a) => a.partition)).toEqual([0, 1, 2, 3]);
+  });
+
+  it('assignments() returns a new array each call, so a caller may edit it', () => {
+    const table = smallTable();
+    const edited = table.assignments();
+    edited[0] = { partition: 0, owner: 'zz', backups: [], epoch: 9 };
+    expect(table.owner(0)).toBe('a');
+    expect(table.toData().assignments[0]!.owner).toBe('a');
+  });
+
+  it('applyData of a newer version with the same content takes the version and keeps the entries', () => {
+    const table = smallTable();
+    const before = table.toData();
+    expect(table.applyData({ ...before, version: 7 })).toBe(true);
+    expect(table.version).toBe(7);
+    expect(table.toData()).not.toBe(before);
+    expect(table.toData().assignments).toEqual(before.assignments);
+    expect(table.assignment(1)).toBe(before.assignments[1]);
   });
 
   it('rejects bad partition numbers and counts', () => {

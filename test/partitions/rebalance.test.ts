@@ -59,6 +59,33 @@ describe('planRebalance', () => {
     expect(planRebalance(data, b)).toEqual(planRebalance(a, b));
   });
 
+  it('plans the same for entries in any order as for entries by partition (property)', () => {
+    const shuffled = <T>(items: readonly T[], keys: readonly number[]): T[] =>
+      items.map((item, i) => ({ item, key: keys[i % keys.length]! })).sort((x, y) => x.key - y.key).map((x) => x.item);
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 2, max: 7 }),
+        fc.integer({ min: 1, max: 40 }),
+        fc.array(fc.integer(), { minLength: 1, maxLength: 40 }),
+        fc.integer({ min: 0, max: 39 }),
+        (n, partitionCount, keys, dropAt) => {
+          const current = computeAssignment(members(n), partitionCount, 1);
+          const target = computeAssignment(members(n + 1), partitionCount, 1, current);
+          const dense = planRebalance(current, target);
+          expect(planRebalance([...current].reverse(), target)).toEqual(dense);
+          expect(planRebalance(shuffled(current, keys), shuffled(target, keys))).toEqual(dense);
+          // A partition missing on one side is planned against an empty replica set.
+          const gap = dropAt % partitionCount;
+          const withGap = planRebalance(current.filter((a) => a.partition !== gap), target);
+          expect(withGap.filter((m) => m.partition !== gap)).toEqual(dense.filter((m) => m.partition !== gap));
+          const slots = 1 + target[gap]!.backups.length;
+          expect(withGap.filter((m) => m.partition === gap).map((m) => m.source)).toEqual(new Array(slots).fill(undefined));
+        },
+      ),
+      { seed: 7, numRuns: 200 },
+    );
+  });
+
   it('applying the plan to the current assignment yields the target (property)', () => {
     const pool = ['a', 'b', 'c', 'd', 'e', 'f'];
     const replicaSet = fc
