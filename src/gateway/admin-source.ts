@@ -226,7 +226,7 @@ export interface MigrationTotals {
 
 /**
  * The cluster's key/value store as the admin KV routes use it: each call is routed to the
- * key's owner (the partition service answers it). Errors are catalogued `FlotillaError`s.
+ * key's owner (the KV service of the sharding layer answers it). Errors are catalogued `FlotillaError`s.
  */
 export interface AdminKv {
   /** Stores `value`; resolves once the owner and its backups hold it. */

@@ -1,6 +1,6 @@
 /**
  * The admin API's key/value routes: `PUT`, `GET` and `DELETE /kv/{key}` and `GET /kv`,
- * answered by the node's `AdminKv` (the partition service, which routes each key to its
+ * answered by the node's `AdminKv` (the KV service of the sharding layer, which routes each key to its
  * owner). They let operators and process-level tests write and read cluster data over
  * plain HTTP, with the same JSON error shape as every other admin route.
  */

@@ -28,7 +28,7 @@ export function isStorage(value: StorageOptions | Storage): value is Storage {
 
 /**
  * Build the entity service, or undefined when the node hosts no entities and was given
- * no storage. Rejects with FLO_CONFIG_INVALID (entities without a partition service),
+ * no storage. Rejects with FLO_CONFIG_INVALID (entities without the sharding layer),
  * FLO_STORAGE or FLO_STORAGE_SCHEMA (the store cannot be opened).
  */
 export async function setUpEntities(options: StartNodeOptions, config: NodeConfig, log: NodeLogger): Promise<EntitySetup | undefined> {

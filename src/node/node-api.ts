@@ -26,7 +26,7 @@ export interface NodeMigrations {
   readonly inFlight: readonly MigrationRecord[];
   /** Most recently finished first, bounded. */
   readonly recent: readonly MigrationRecord[];
-  /** Migrations started and finished since the node started, by perspective; absent without a partition service. */
+  /** Migrations started and finished since the node started, by perspective; absent without the sharding layer. */
   readonly totals?: MigrationTotals;
 }
 
@@ -88,10 +88,10 @@ export interface FlotillaNode {
   nodesWithTag(key: string, value: string): Member[];
   /** Alive members (this node included) carrying every given tag. */
   nodesWithAllTags(tags: Tags): Member[];
-  /** The newest partition table this node has (undefined without a partition service or before the first). */
+  /** The newest partition table this node has (undefined without the sharding layer or before the first). */
   partitionTable(): PartitionTableData | undefined;
   migrations(): NodeMigrations;
-  /** The cluster's key/value store, through this node; undefined without a partition service. */
+  /** The cluster's key/value store, through this node; undefined without the sharding layer. */
   readonly kv: NodeKv | undefined;
   /**
    * A typed ref to entity `id` of `definition`'s type: its calls reach the entity's

@@ -89,9 +89,9 @@ export interface StartNodeOptions {
   /** Transport overrides (see `TransportConfig`). */
   readonly transport?: NodeTransportOptions;
   /**
-   * Partition service settings (see `CoordinatorConfig`), or `false` to host no
-   * partition service. Default: a partition service with the defaults (271 partitions,
-   * one backup).
+   * Partition layout and coordinator settings of the sharding layer (see
+   * `CoordinatorConfig`), or `false` to host no sharding layer (membership only). Default:
+   * the defaults (271 partitions, one backup).
    */
   readonly partitions?: Partial<CoordinatorConfig> | false;
   /** How routed calls retry (see `RoutingConfig`). */

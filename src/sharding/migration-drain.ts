@@ -1,5 +1,5 @@
 /**
- * Graceful leave for the partition service: before the node leaves the membership, it
+ * Graceful leave for the sharding layer: before the node leaves the membership, it
  * asks the master (with a `LeaveRequest`, which the master's membership machine turns
  * into a `leaving` status in the members view) to move its partitions out; the master's
  * coordinator no longer places partitions on a leaving member, so it migrates every

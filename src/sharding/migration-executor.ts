@@ -17,7 +17,7 @@ import { OutgoingMigration } from './migration-outgoing.js';
 import type { MigrationParticipant, ParticipantRole } from './participant.js';
 import type { Logger as NodeLogger } from '../core/logger.js';
 
-/** What the executor needs from the partition service. */
+/** What the executor needs from the sharding layer. */
 export interface ExecutorDeps {
   readonly self: NodeId;
   readonly participants: readonly MigrationParticipant[];

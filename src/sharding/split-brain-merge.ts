@@ -48,7 +48,7 @@ export const DEFAULT_MERGE_HANDOVER_CONFIG: MergeHandoverConfig = Object.freeze(
   replicaTimeoutMs: 5_000,
 });
 
-/** What the handover needs from the partition service (which is rebuilt by the merge). */
+/** What the handover needs from the sharding layer (whose parts a merge rebuilds). */
 export interface MergeHandoverDeps {
   readonly self: NodeId;
   readonly participants: readonly MigrationParticipant[];
