@@ -6,7 +6,7 @@
  * peer sends, and no failing send, can throw out of it.
  */
 import type { Millis } from '../core/clock.js';
-import { ErrorCatalog, FlotillaError, isFlotillaError } from '../core/errors.js';
+import { FlotillaError } from '../core/errors.js';
 import type { Channel, Transmit } from '../core/machine.js';
 import type { Address, MembersViewData, NodeId } from '../core/model.js';
 import { BoundedQueue } from '../core/bounded-queue.js';
@@ -18,6 +18,7 @@ import type { DriverConfig } from './driver-config.js';
 import type { DriverStats } from './driver-stats.js';
 import { EventLoopLagMonitor } from './event-loop-lag.js';
 import { LogLimiter } from './log-limiter.js';
+import { Outbound } from './outbound.js';
 import type { NodeContext, NodeLogger, NodeService } from './service.js';
 import { MEMBERSHIP_MESSAGE_TYPES } from '../membership/index.js';
 import type { ServiceHost } from './service-host.js';
@@ -50,8 +51,6 @@ interface Waiter {
 
 type Phase = 'new' | 'running' | 'closed';
 
-/** Send failures that mean the peer is unreachable, not that the message was wrong. */
-const PEER_FAILURES: ReadonlySet<string> = new Set(['FLO_CONNECTION_FAILED', 'FLO_TIMEOUT']);
 
 /** Runs one node's machine and services. */
 export class NodeDriver {
@@ -69,16 +68,14 @@ export class NodeDriver {
   /** The services' clock and timers: fired in turns, from the driver's one OS timer. */
   readonly timers: Timers;
   private readonly waiters = new Set<Waiter>();
-  private readonly idleWaiters: (() => void)[] = [];
   private phase: Phase = 'new';
   private inTurn = false;
   private turnScheduled = false;
   private timer: NodeJS.Timeout | undefined;
   private timerAt: Millis | undefined;
-  private sendsInFlight = 0;
   private viewCache: { view: MembersViewData; addresses: Map<NodeId, Address> } | undefined;
   private readonly counts = { turns: 0, inputs: 0, transmits: 0, turnFailures: 0, tcpAcksReceived: 0 };
-  private readonly sendErrors: Record<string, number> = {};
+  private readonly outbound: Outbound;
   private readonly unrouted: Partial<Record<MessageType, number>> = {};
 
   constructor(private readonly options: NodeDriverOptions) {
@@ -91,6 +88,7 @@ export class NodeDriver {
     this.inbox = new BoundedQueue(options.config.inboxMax);
     this.serviceOutbox = new BoundedQueue(options.config.serviceOutboxMax);
     this.limiter = new LogLimiter(options.config.sendErrorLogIntervalMs, options.config.logKeysMax);
+    this.outbound = new Outbound(options.transport, this.limiter, options.logger, (from, response) => this.receive(from, response, 'tcp'));
     this.timerHeap = new TimerHeap(options.config.serviceTimersMax);
     this.timers = {
       now: () => this.clock(),
@@ -192,7 +190,7 @@ export class NodeDriver {
     if (this.phase === 'closed') return;
     if (flush && this.phase === 'running') {
       this.flushAll();
-      await this.sendsSettled(flushTimeoutMs);
+      await this.outbound.idle(flushTimeoutMs);
     }
     this.phase = 'closed';
     if (this.timer !== undefined) clearTimeout(this.timer);
@@ -211,7 +209,7 @@ export class NodeDriver {
       inboxQueued: this.inbox.size,
       inboxDropped: this.inbox.dropped,
       serviceOutboxDropped: this.serviceOutbox.dropped,
-      sendErrors: { ...this.sendErrors },
+      sendErrors: { ...this.outbound.errors },
       unrouted: { ...this.unrouted },
       rumoursRejected: machine.rumoursRejected,
       serviceErrors: this.services.errors,
@@ -339,51 +337,7 @@ export class NodeDriver {
 
   private send(transmit: Transmit<Message>, now: Millis): void {
     this.counts.transmits++;
-    this.sendsInFlight++;
-    this.transport.send(transmit).then(
-      () => this.sendSettled(),
-      (err: unknown) => {
-        this.sendSettled();
-        this.sendFailed(transmit, err, now);
-      },
-    );
-  }
-
-  private sendSettled(): void {
-    this.sendsInFlight--;
-    if (this.sendsInFlight === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
-  }
-
-  private sendFailed(transmit: Transmit<Message>, err: unknown, now: Millis): void {
-    const code = isFlotillaError(err) ? err.code : 'error';
-    this.sendErrors[code] = (this.sendErrors[code] ?? 0) + 1;
-    if (code === 'FLO_NODE_STOPPED') return;
-    if (code === 'FLO_AUTH_FAILED' && transmit.message.type === 'JoinRequest') {
-      // The seed and this node do not prove the same cluster secret to each other: as final
-      // an answer as a master refusing the join token, so the join fails with it at once.
-      const prefix = `${ErrorCatalog[code].message}: `;
-      const message = err instanceof Error ? err.message : String(err);
-      const reason = message.startsWith(prefix) ? message.slice(prefix.length) : message;
-      this.receive(transmit.to, { type: 'JoinResponse', accepted: false, rejectCode: code, reason }, 'tcp');
-    }
-    const suppressed = this.limiter.allow(`send|${transmit.to}|${code}`, now);
-    if (suppressed === undefined) return;
-    const fields = { to: transmit.to, channel: transmit.channel, type: transmit.message.type, code, error: err instanceof Error ? err.message : String(err), suppressed };
-    // An unreachable peer is the failure detector's business (and the transport warns of
-    // it once); a message that cannot be sent at all is a bug worth a warning.
-    if (PEER_FAILURES.has(code)) this.log.debug(fields, 'send failed');
-    else this.log.warn(fields, 'send failed');
-  }
-
-  private sendsSettled(timeoutMs: number): Promise<void> {
-    if (this.sendsInFlight === 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, timeoutMs);
-      this.idleWaiters.push(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
+    this.outbound.send(transmit, now);
   }
 
   private armTimer(): void {
