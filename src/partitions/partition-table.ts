@@ -168,6 +168,7 @@ export class ClusterPartitionTable {
       for (const a of other.assignments) {
         if (epochCovers(this.epochs[a.partition]!, this.owners[a.partition]!, a)) continue;
         this.epochs[a.partition] = a.epoch + 1;
+        this.touch(a.partition);
         raised.push(a.partition);
       }
     }
