@@ -10,6 +10,9 @@ import { partition32Scenario } from './partition-3-2.js';
 import { pauseScenario } from './pause.js';
 import { pingScenario } from './ping.js';
 import { scaleScenario } from './scale.js';
+import { killOwnerMidMigrationScenario, masterCrashMidWaveScenario } from './sharding-crashes.js';
+import { joinUnderWritesScenario, leaveUnderWritesScenario } from './sharding-planned.js';
+import { flappingMemberScenario, split32WritesScenario } from './sharding-splits.js';
 import { seedsDownScenario } from './seeds-down.js';
 import { splitBrain32Scenario, splitBrain3WayScenario, splitBrainTieScenario } from './split-brain.js';
 import { tagRaceScenario } from './tag-race.js';
@@ -28,6 +31,12 @@ export const scenarios: readonly Scenario[] = [
   splitBrain32Scenario,
   splitBrainTieScenario,
   splitBrain3WayScenario,
+  joinUnderWritesScenario,
+  leaveUnderWritesScenario,
+  killOwnerMidMigrationScenario,
+  masterCrashMidWaveScenario,
+  split32WritesScenario,
+  flappingMemberScenario,
   scaleScenario,
 ];
 

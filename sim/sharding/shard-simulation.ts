@@ -120,7 +120,7 @@ export function membershipAgreed(nodes: readonly ShardNode[]): boolean {
  */
 export function tablesUnsettled(nodes: readonly ShardNode[], backupCount: number): string | undefined {
   if (nodes.length === 0) return 'no live node';
-  const versions = new Set(nodes.map((n) => n.machine.sharding.table()?.version ?? 0));
+  const versions = new Set(nodes.map((n) => n.machine.sharding.tableReader()?.version ?? 0));
   if (versions.size !== 1) return `table versions differ: ${[...versions].join(', ')}`;
   const table = nodes[0]!.machine.sharding.tableReader();
   if (table === undefined || table.version === 0) return 'no table yet';
