@@ -8,7 +8,7 @@
  */
 import type { Scenario, ScenarioParams, ScenarioResult } from '../scenario.js';
 import { ShardStage } from '../sharding/shard-kit.js';
-import { membershipAgreed, type ShardNode } from '../sharding/shard-simulation.js';
+import { separated, type ShardNode } from '../sharding/shard-simulation.js';
 
 /** Writes before the fault, ms of virtual time. */
 const WARM_UP_MS = 2_000;
@@ -42,7 +42,7 @@ async function split32(params: ScenarioParams): Promise<ScenarioResult> {
   const cutAt = s.sim.now;
   s.sim.partition(minority.map((n) => n.nodeId), majority.map((n) => n.nodeId));
   const ackedBefore = s.workload.acked.size;
-  const splitMs = await s.until(() => membershipAgreed(minority) && membershipAgreed(majority), SPLIT_BOUND_MS);
+  const splitMs = await s.until(() => separated(minority, majority) && separated(majority, minority), SPLIT_BOUND_MS);
   s.checks.check(splitMs !== undefined, `the sides did not become two clusters within ${SPLIT_BOUND_MS} ms: ${s.whyUnsettled()}`);
   s.checks.check(majority.every((n) => !n.machine.swim.isReadOnly(s.sim.now)), 'a node of the majority is read-only');
   s.checks.check(minority.every((n) => n.machine.swim.isReadOnly(s.sim.now)), 'a node of the minority is not read-only');

@@ -11,7 +11,7 @@ import { DEFAULT_PARTITION_CONFIG } from '../../src/partitions/config.js';
 import { Checks, trafficRates, type ScenarioParams, type ScenarioResult } from '../scenario.js';
 import { ShardInvariants } from './invariants.js';
 import { KvWorkload } from './kv-workload.js';
-import { isActiveMember, liveNodes, membershipAgreed, shardSimulation, tablesUnsettled, type ShardNode, type ShardSimulation, type ShardSimulationOptions } from './shard-simulation.js';
+import { describeNodes, isActiveMember, liveNodes, membershipAgreed, shardSimulation, tablesUnsettled, type ShardNode, type ShardSimulation, type ShardSimulationOptions } from './shard-simulation.js';
 import type { SimLog } from './sim-logger.js';
 
 /** Longest wait for the first cluster to form and place every partition, ms of virtual time. */
@@ -114,7 +114,8 @@ export class ShardStage {
       const views = live.map((n) => `${n.nodeId}: v${n.machine.swim.membersView()?.version ?? 0} master ${n.machine.swim.master() ?? '-'} active ${n.machine.swim.membersView()?.members.filter((m) => m.status === 'active').length ?? 0}`);
       return `membership not agreed (${views.join('; ')})`;
     }
-    return tablesUnsettled(live, this.backupCount) ?? 'settled';
+    const why = tablesUnsettled(live, this.backupCount);
+    return why === undefined ? 'settled' : `${why} [${describeNodes(this.sim.nodes(), this.sim.now)}]`;
   }
 
   /** A random node among `nodes`. */

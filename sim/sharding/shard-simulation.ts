@@ -50,7 +50,7 @@ export function shardSimulation(options: ShardSimulationOptions): ShardCluster {
   const every = options.sizeSampleEvery ?? 16;
   const holder: { sim?: ShardSimulation } = {};
   const clock = (): number => holder.sim!.now;
-  const log = new SimLog(() => holder.sim?.now ?? 0);
+  const log = new SimLog(() => holder.sim?.elapsedMs ?? 0);
   const sim: ShardSimulation = new Simulation<SimWire, MembershipEvent, ShardHost>({
     seed: options.seed,
     trace: options.trace ?? false,
@@ -114,6 +114,17 @@ export function membershipAgreed(nodes: readonly ShardNode[]): boolean {
 }
 
 /**
+ * Whether `side` runs as a cluster of its own: its members agree on membership, and each
+ * holds every node of `others` dead (or does not know it), so a heal has to merge two
+ * clusters rather than refute suspicions.
+ */
+export function separated(side: readonly ShardNode[], others: readonly ShardNode[]): boolean {
+  if (!membershipAgreed(side)) return false;
+  const away = new Set<NodeId>(others.map((n) => n.nodeId));
+  return side.every((n) => (n.machine.swim.membersView()?.members ?? []).every((m) => !away.has(m.nodeId) || m.status === 'dead'));
+}
+
+/**
  * Why the tables of `nodes` have not converged, or undefined when they have: every node
  * holds the same table version, every partition is owned by one of `nodes`, has
  * `min(backupCount, nodes - 1)` backups among them, and no node has a migration in flight.
@@ -137,4 +148,18 @@ export function tablesUnsettled(nodes: readonly ShardNode[], backupCount: number
     if (moving > 0) return `${n.nodeId} has ${moving} migrations in flight`;
   }
   return undefined;
+}
+
+/** One line per node: state, members view, master, table version, in-flight migrations, read-only; for failure messages. */
+export function describeNodes(nodes: readonly ShardNode[], now: number): string {
+  return nodes
+    .map((n) => {
+      const h = n.machine;
+      const view = h.swim.membersView();
+      const active = view?.members.filter((m) => m.status === 'active').length ?? 0;
+      const table = h.sharding.tableReader()?.version ?? 0;
+      const moving = n.state === 'down' ? 0 : h.sharding.migrations().inFlight.length;
+      return `${n.nodeId} ${n.state} view v${view?.version ?? 0}/${active} active, master ${h.swim.master() ?? '-'}, table ${table}, ${moving} moving${n.state !== 'down' && h.swim.isReadOnly(now) ? ', read-only' : ''}`;
+    })
+    .join('; ');
 }

@@ -188,7 +188,7 @@ export class ClusterPartitionTable {
         throw new FlotillaError('FLO_ASSIGNMENT_INVALID', `table version ${data.version} lowers the epoch of partition ${p}`, { partition: p });
       }
     });
-    this.load(data);
+    this.install(data.version, byPartition);
     return true;
   }
 
@@ -213,29 +213,31 @@ export class ClusterPartitionTable {
     if (!Number.isSafeInteger(data.version) || data.version < 0) {
       throw new FlotillaError('FLO_ASSIGNMENT_INVALID', `table version must be a non-negative integer, got ${String(data.version)}`);
     }
-    const byPartition = this.checkAssignments(data.assignments, true);
+    this.install(data.version, this.checkAssignments(data.assignments, true));
+  }
+
+  /** Take a checked assignment (every partition once, in order) as version `version`. */
+  private install(version: number, byPartition: readonly PartitionAssignment[]): void {
     byPartition.forEach((a, p) => {
       this.owners[p] = a.owner;
       this.backupLists[p] = Object.freeze([...a.backups]);
       this.epochs[p] = a.epoch;
     });
-    this.tableVersion = data.version;
+    this.tableVersion = version;
   }
 
   /** Validate a full assignment and index it by partition. */
   private checkAssignments<T extends ReplicaAssignment & { readonly epoch?: number }>(entries: readonly T[], fromData: boolean): T[] {
     const byPartition = new Array<T | undefined>(this.partitionCount);
+    // Runs on every table a node adopts (one per master commit, on every node): no
+    // allocation per entry beyond the index.
     for (const entry of entries) {
       const p = entry.partition;
-      const fail = (why: string): never => {
-        throw new FlotillaError('FLO_ASSIGNMENT_INVALID', `partition ${String(p)}: ${why}`, { partition: p });
-      };
-      if (!Number.isSafeInteger(p) || p < 0 || p >= this.partitionCount) fail(`outside 0..${this.partitionCount - 1}`);
-      if (byPartition[p] !== undefined) fail('listed twice');
-      if (entry.owner === NO_OWNER && (!fromData || entry.backups.length > 0)) fail('has no owner');
-      const nodes = new Set<NodeId>([entry.owner, ...entry.backups]);
-      if (nodes.size !== entry.backups.length + 1 || entry.backups.includes(NO_OWNER)) fail('repeats a node or names an empty one');
-      if (fromData && (!Number.isSafeInteger(entry.epoch) || entry.epoch! < 0)) fail('epoch must be a non-negative integer');
+      if (!Number.isSafeInteger(p) || p < 0 || p >= this.partitionCount) invalidEntry(p, `outside 0..${this.partitionCount - 1}`);
+      if (byPartition[p] !== undefined) invalidEntry(p, 'listed twice');
+      if (entry.owner === NO_OWNER && (!fromData || entry.backups.length > 0)) invalidEntry(p, 'has no owner');
+      if (!distinctReplicas(entry.owner, entry.backups)) invalidEntry(p, 'repeats a node or names an empty one');
+      if (fromData && (!Number.isSafeInteger(entry.epoch) || entry.epoch! < 0)) invalidEntry(p, 'epoch must be a non-negative integer');
       byPartition[p] = entry;
     }
     if (entries.length !== this.partitionCount) {
@@ -243,6 +245,20 @@ export class ClusterPartitionTable {
     }
     return byPartition as T[];
   }
+}
+
+function invalidEntry(partition: number, why: string): never {
+  throw new FlotillaError('FLO_ASSIGNMENT_INVALID', `partition ${String(partition)}: ${why}`, { partition });
+}
+
+/** The owner and backups name distinct nodes, and no backup is empty (backup lists are short). */
+function distinctReplicas(owner: NodeId, backups: readonly NodeId[]): boolean {
+  for (let i = 0; i < backups.length; i++) {
+    const b = backups[i]!;
+    if (b === NO_OWNER || b === owner) return false;
+    for (let j = 0; j < i; j++) if (backups[j] === b) return false;
+  }
+  return true;
 }
 
 function sameList(a: readonly NodeId[], b: readonly NodeId[]): boolean {
