@@ -12,7 +12,7 @@ import { pingScenario } from './ping.js';
 import { scaleScenario } from './scale.js';
 import { killOwnerMidMigrationScenario, masterCrashMidWaveScenario } from './sharding-crashes.js';
 import { joinUnderWritesScenario, leaveUnderWritesScenario } from './sharding-planned.js';
-import { flappingMemberScenario, split32WritesScenario } from './sharding-splits.js';
+import { flappingMasterScenario, flappingMemberScenario, split32ShortHealScenario, split32WritesScenario } from './sharding-splits.js';
 import { seedsDownScenario } from './seeds-down.js';
 import { splitBrain32Scenario, splitBrain3WayScenario, splitBrainTieScenario } from './split-brain.js';
 import { tagRaceScenario } from './tag-race.js';
@@ -37,6 +37,8 @@ export const scenarios: readonly Scenario[] = [
   masterCrashMidWaveScenario,
   split32WritesScenario,
   flappingMemberScenario,
+  split32ShortHealScenario,
+  flappingMasterScenario,
   scaleScenario,
 ];
 

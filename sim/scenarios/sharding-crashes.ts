@@ -8,7 +8,7 @@
  */
 import type { MigrationRecord } from '../../src/partitions/migration-history.js';
 import type { Scenario, ScenarioParams, ScenarioResult } from '../scenario.js';
-import { ShardStage, SETTLE_BOUND_MS } from '../sharding/shard-kit.js';
+import { ShardStage, SETTLE_BOUND_MS, type StageOptions } from '../sharding/shard-kit.js';
 import type { ShardNode } from '../sharding/shard-simulation.js';
 
 /** Writes before the join, ms of virtual time. */
@@ -49,8 +49,9 @@ async function crashMidWave(s: ShardStage, nodes: number, victim: (running: Migr
   return { victim: chosen, waveMs };
 }
 
-async function killOwnerMidMigration(params: ScenarioParams): Promise<ScenarioResult> {
-  const s = await ShardStage.form(params, params.nodes - 1);
+/** The source of an ownership move crashes mid-copy. */
+export async function killOwnerMidMigration(params: ScenarioParams, options: StageOptions = {}): Promise<ScenarioResult> {
+  const s = await ShardStage.form(params, params.nodes - 1, options);
   if (!s.checks.ok) return s.finish({});
   let partition: number | undefined;
   const { victim, waveMs } = await crashMidWave(s, params.nodes, (running, master, joiner) => {
@@ -68,8 +69,9 @@ async function killOwnerMidMigration(params: ScenarioParams): Promise<ScenarioRe
   return s.finish({ waveMs, partition, failoverMs: settledMs, ...end });
 }
 
-async function masterCrashMidWave(params: ScenarioParams): Promise<ScenarioResult> {
-  const s = await ShardStage.form(params, params.nodes - 1);
+/** The master crashes while its wave runs. */
+export async function masterCrashMidWave(params: ScenarioParams, options: StageOptions = {}): Promise<ScenarioResult> {
+  const s = await ShardStage.form(params, params.nodes - 1, options);
   if (!s.checks.ok) return s.finish({});
   let inFlight = 0;
   const { victim, waveMs } = await crashMidWave(s, params.nodes, (running, master) => {
@@ -92,7 +94,7 @@ export const killOwnerMidMigrationScenario: Scenario = {
   description: 'KV writes; a node joins; the owner streaming a partition to it crashes mid-copy: failover, one table, no acknowledged write lost',
   defaultNodes: 5,
   minNodes: 4,
-  run: killOwnerMidMigration,
+  run: (params) => killOwnerMidMigration(params),
 };
 
 /** `master-crash-mid-wave`: the master crashes while its migration wave runs. */
@@ -101,5 +103,5 @@ export const masterCrashMidWaveScenario: Scenario = {
   description: 'KV writes; a node joins; the master crashes while migrations run: a new master finishes the job, no acknowledged write lost',
   defaultNodes: 5,
   minNodes: 3,
-  run: masterCrashMidWave,
+  run: (params) => masterCrashMidWave(params),
 };

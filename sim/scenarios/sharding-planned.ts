@@ -7,7 +7,7 @@
  * the routing client retries whatever the move causes.
  */
 import type { Scenario, ScenarioParams, ScenarioResult } from '../scenario.js';
-import { ShardStage, SETTLE_BOUND_MS } from '../sharding/shard-kit.js';
+import { ShardStage, SETTLE_BOUND_MS, type StageOptions } from '../sharding/shard-kit.js';
 import { liveNodes } from '../sharding/shard-simulation.js';
 
 /** Writes before the move starts, ms of virtual time. */
@@ -19,8 +19,9 @@ const DRAIN_TIMEOUT_MS = 10_000;
 /** Longest wait for the membership leave to complete after the drain, ms (the node's `lifecycle.leaveTimeoutMs`). */
 const LEAVE_TIMEOUT_MS = 10_000;
 
-async function joinUnderWrites(params: ScenarioParams): Promise<ScenarioResult> {
-  const s = await ShardStage.form(params, params.nodes - 1);
+/** A node joins a cluster taking writes. */
+export async function joinUnderWrites(params: ScenarioParams, options: StageOptions = {}): Promise<ScenarioResult> {
+  const s = await ShardStage.form(params, params.nodes - 1, options);
   if (!s.checks.ok) return s.finish({});
   s.workload.start();
   await s.run(WARM_UP_MS);
@@ -35,8 +36,9 @@ async function joinUnderWrites(params: ScenarioParams): Promise<ScenarioResult> 
   return s.finish({ joinedMs, joinerOwns: owned, ...end });
 }
 
-async function leaveUnderWrites(params: ScenarioParams): Promise<ScenarioResult> {
-  const s = await ShardStage.form(params, params.nodes);
+/** A random node drains and leaves a cluster taking writes. */
+export async function leaveUnderWrites(params: ScenarioParams, options: StageOptions = {}): Promise<ScenarioResult> {
+  const s = await ShardStage.form(params, params.nodes, options);
   if (!s.checks.ok) return s.finish({});
   s.workload.start();
   await s.run(WARM_UP_MS);
@@ -69,7 +71,7 @@ export const joinUnderWritesScenario: Scenario = {
   description: 'KV writes while a node joins and partitions migrate to it: replicas never below target, no write fails or is lost',
   defaultNodes: 5,
   minNodes: 2,
-  run: joinUnderWrites,
+  run: (params) => joinUnderWrites(params),
 };
 
 /** `leave-under-writes`: a random node (the master, sometimes) drains and leaves gracefully. */
@@ -78,5 +80,5 @@ export const leaveUnderWritesScenario: Scenario = {
   description: 'KV writes while a random node drains its partitions and leaves: replicas never below target, no write fails or is lost',
   defaultNodes: 5,
   minNodes: 3,
-  run: leaveUnderWrites,
+  run: (params) => leaveUnderWrites(params),
 };

@@ -23,6 +23,9 @@ export const SETTLE_BOUND_MS = 120_000;
 /** Longest the final read-back may take, ms of virtual time. */
 export const READ_BACK_BOUND_MS = 60_000;
 
+/** How a traced run reports its digest among the result's notes. */
+export const TRACE_NOTE_PREFIX = 'trace digest: ';
+
 /** Virtual ms between two client writes. */
 export const WRITE_INTERVAL_MS = 25;
 
@@ -30,6 +33,9 @@ export const WRITE_INTERVAL_MS = 25;
 const WORKLOAD_SEED_SALT = 0x5eed_c0de;
 /** Mixed into the seed for the scenario's own choices. */
 const CHOICE_SEED_SALT = 0x0c40_1ce5;
+
+/** Simulation options a scenario passes on (tracing, the codec round trip, network, configs). */
+export type StageOptions = Omit<ShardSimulationOptions, 'seed' | 'onServed'>;
 
 /** A formed cluster with its clients and checks, ready for a scenario's fault. */
 export class ShardStage {
@@ -47,10 +53,13 @@ export class ShardStage {
   /** Set once the cluster first settled: placing partitions at formation is not a move. */
   private formed = false;
 
+  private readonly tracing: boolean;
+
   private constructor(
     readonly params: ScenarioParams,
-    options: Omit<ShardSimulationOptions, 'seed' | 'onServed'>,
+    options: StageOptions,
   ) {
+    this.tracing = options.trace === true;
     const holder: { invariants?: ShardInvariants } = {};
     const cluster = shardSimulation({ ...options, seed: params.seed, onServed: (w) => holder.invariants?.onServed(w) });
     this.sim = cluster.sim;
@@ -72,7 +81,7 @@ export class ShardStage {
   }
 
   /** Build the simulation and form a cluster of `nodes`; check that it formed and placed every partition. */
-  static async form(params: ScenarioParams, nodes: number, options: Omit<ShardSimulationOptions, 'seed' | 'onServed'> = {}): Promise<ShardStage> {
+  static async form(params: ScenarioParams, nodes: number, options: StageOptions = {}): Promise<ShardStage> {
     const stage = new ShardStage(params, options);
     stage.sim.addNodes(nodes);
     const formed = await stage.until(() => stage.settled(), FORM_BOUND_MS);
@@ -156,6 +165,7 @@ export class ShardStage {
     clean['writesFailed'] = this.workload.failedCount;
     clean['servedWrites'] = this.invariants.served;
     const notes = [`write failures by code: ${JSON.stringify(this.workload.failed)}`];
+    if (this.tracing) notes.push(`${TRACE_NOTE_PREFIX}${this.sim.traceDigest()}`);
     if (!this.checks.ok) notes.push('recent warnings and errors:', ...this.log.recent().slice(-20));
     return {
       ok: this.checks.ok,
