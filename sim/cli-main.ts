@@ -1,6 +1,6 @@
 /**
  * The simulator command line, as a function: parses `<scenario> [--nodes N] [--seed S]
- * [--runs K] [--json]`, runs the scenario, prints a readable summary (with `--json`, the
+ * [--runs K | --seeds K] [--json]`, runs the scenario, prints a readable summary (with `--json`, the
  * last line is one JSON object) and returns the exit code: 0 when the checks hold, 1 when
  * they do not, 2 on bad usage. `sim/cli.ts` is the entry point that calls it.
  */
@@ -31,10 +31,11 @@ function usage(scenarios: readonly Scenario[]): string {
   const width = Math.max(...scenarios.map((s) => s.name.length));
   const rows = scenarios.map((s) => `  ${s.name.padEnd(width)}  ${s.description} (default ${s.defaultNodes} nodes)`);
   return [
-    'usage: npm run sim -- <scenario> [--nodes N] [--seed S] [--runs K] [--json]',
+    'usage: npm run sim -- <scenario> [--nodes N] [--seed S] [--runs K | --seeds K] [--json]',
     '  --nodes N  cluster size (default: the scenario\'s)',
     '  --seed S   seed of the run (default 1); the run replays exactly from it',
     '  --runs K   run seeds S, S+1, ... S+K-1 and report the failing ones',
+    '  --seeds K  the same as --runs K',
     '  --json     end with one JSON line of results',
     '',
     'scenarios:',
@@ -57,6 +58,7 @@ function parse(argv: readonly string[], scenarios: readonly Scenario[]): CliArgs
       nodes: { type: 'string' },
       seed: { type: 'string' },
       runs: { type: 'string' },
+      seeds: { type: 'string' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -67,8 +69,9 @@ function parse(argv: readonly string[], scenarios: readonly Scenario[]): CliArgs
   if (scenario === undefined) throw new UsageError(`unknown scenario '${name}'`);
   const nodes = integer('nodes', values.nodes, scenario.defaultNodes, scenario.minNodes ?? 1);
   const seed = integer('seed', values.seed, 1, 0);
-  const runs = integer('runs', values.runs, 1, 1);
-  if (runs > RUNS_MAX) throw new UsageError(`--runs is at most ${RUNS_MAX}`);
+  if (values.runs !== undefined && values.seeds !== undefined) throw new UsageError('give --runs or --seeds, not both');
+  const runs = values.seeds !== undefined ? integer('seeds', values.seeds, 1, 1) : integer('runs', values.runs, 1, 1);
+  if (runs > RUNS_MAX) throw new UsageError(`--runs and --seeds are at most ${RUNS_MAX}`);
   return { scenario, nodes, seed, runs, json: values.json === true };
 }
 

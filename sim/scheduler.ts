@@ -104,6 +104,40 @@ export class Scheduler {
     return undefined;
   }
 
+  /**
+   * `runUntil` for hosts whose machines do asynchronous work: after every action,
+   * `settle()` is awaited (it lets the promise continuations the action started run), so
+   * each action's consequences are complete before the next action runs, as they would
+   * be between two events of a real process. The order stays a pure function of what was
+   * scheduled.
+   */
+  async runUntilAsync(t: Millis, settle: () => Promise<void>): Promise<void> {
+    t = Math.floor(t);
+    await settle();
+    while (this.heap.length > 0 && this.heap[0]!.at <= t) {
+      this.step();
+      await settle();
+    }
+    if (t > this.current) this.current = t;
+  }
+
+  /** `runUntilCondition` with `settle()` awaited after every action (see `runUntilAsync`). */
+  async runUntilConditionAsync(pred: () => boolean, deadlineMs: Millis, settle: () => Promise<void>): Promise<Millis | undefined> {
+    deadlineMs = Math.floor(deadlineMs);
+    await settle();
+    if (pred()) return this.current;
+    while (this.heap.length > 0 && this.heap[0]!.at <= deadlineMs) {
+      const instant = this.heap[0]!.at;
+      while (this.heap.length > 0 && this.heap[0]!.at === instant) {
+        this.step();
+        await settle();
+      }
+      if (pred()) return this.current;
+    }
+    if (deadlineMs > this.current) this.current = deadlineMs;
+    return undefined;
+  }
+
   private step(): void {
     const entry = this.pop();
     if (entry.at !== this.current) {

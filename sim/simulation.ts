@@ -18,6 +18,14 @@ export type { NodeState, LoggedEvent, NodeContext, MachineFactory } from './sim-
 export { simAddress, simNodeId } from './sim-node.js';
 export { SimulationError } from './simulation-error.js';
 
+/**
+ * Resolves once every promise continuation queued so far, and every one those queue in
+ * turn, has run: the microtask queue is emptied before the next macrotask starts.
+ */
+export function settleMicrotasks(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 /** Observer of every event any machine emits. */
 export type EventObserver<E> = (nodeId: NodeId, event: E, now: Millis) => void;
 
@@ -261,6 +269,39 @@ export class Simulation<M, E, N extends SansIoMachine<M, E> = SansIoMachine<M, E
     const start = this.now;
     const at = this.scheduler.runUntilCondition(pred, start + timeoutMs);
     return at === undefined ? undefined : at - start;
+  }
+
+  /**
+   * `runUntil` for machines that do asynchronous work (promises): every action is
+   * followed by `settle()`, which lets the promise continuations it started run before
+   * the next action (see `Scheduler.runUntilAsync`).
+   */
+  runUntilAsync(t: Millis): Promise<void> {
+    return this.scheduler.runUntilAsync(t, settleMicrotasks);
+  }
+
+  /** `runFor` with asynchronous work settled after every action. */
+  runForAsync(ms: Millis): Promise<void> {
+    return this.runUntilAsync(this.now + ms);
+  }
+
+  /** `waitFor` with asynchronous work settled after every action; how long it took, or undefined. */
+  async waitForAsync(pred: () => boolean, timeoutMs: Millis): Promise<Millis | undefined> {
+    const start = this.now;
+    const at = await this.scheduler.runUntilConditionAsync(pred, start + timeoutMs, settleMicrotasks);
+    return at === undefined ? undefined : at - start;
+  }
+
+  /**
+   * A running node's machine changed outside an input or a tick (asynchronous work it
+   * started finished and left output or an earlier deadline): drain it and re-read its
+   * deadline. Ignored unless `machine` is the node's current one and the node is up (a
+   * paused node is drained when it resumes; a crashed one never).
+   */
+  poke(nodeId: NodeId, machine: N): void {
+    const node = this.byId.get(nodeId);
+    if (node === undefined || node.machine !== machine || node.state !== 'up') return;
+    this.drain(node);
   }
 
   /** Network counters. */

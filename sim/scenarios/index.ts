@@ -11,6 +11,9 @@ import { partition32Scenario } from './partition-3-2.js';
 import { pauseScenario } from './pause.js';
 import { pingScenario } from './ping.js';
 import { scaleScenario } from './scale.js';
+import { killOwnerMidMigrationScenario, masterCrashMidWaveScenario } from './sharding-crashes.js';
+import { joinUnderWritesScenario, leaveUnderWritesScenario } from './sharding-planned.js';
+import { flappingMasterScenario, flappingMemberScenario, split32ShortHealScenario, split32WritesScenario } from './sharding-splits.js';
 import { seedsDownScenario } from './seeds-down.js';
 import { splitBrain32Scenario, splitBrain3WayScenario, splitBrainHeldTcpScenario, splitBrainTieScenario } from './split-brain.js';
 import { tagRaceScenario } from './tag-race.js';
@@ -31,6 +34,14 @@ export const scenarios: readonly Scenario[] = [
   splitBrain3WayScenario,
   splitBrainHeldTcpScenario,
   adaptiveTimeoutScenario,
+  joinUnderWritesScenario,
+  leaveUnderWritesScenario,
+  killOwnerMidMigrationScenario,
+  masterCrashMidWaveScenario,
+  split32WritesScenario,
+  flappingMemberScenario,
+  split32ShortHealScenario,
+  flappingMasterScenario,
   scaleScenario,
 ];
 

@@ -55,6 +55,8 @@ const LOOPBACK_EXTRA_ROUNDS_MAX = 16;
 
 /** Reason sent when this node cannot take another migration. */
 const LOCAL_FULL_REASON = 'too many local migrations';
+/** Why a member refuses a `MigrateStart` from its master before it has the master's table. */
+const NOT_HEARD_REASON = 'no table from this master yet';
 
 /** One node's partition coordinator. */
 export class PartitionCoordinator implements SansIoMachine<Message, PartitionEvent> {
@@ -96,7 +98,7 @@ export class PartitionCoordinator implements SansIoMachine<Message, PartitionEve
     if (options.table !== undefined) this.tableValue.applyData(options.table);
     this.merged = new MergedEpochs(this.self, options.mergedFrom);
     this.history = new MigrationHistory(this.config.migrationHistoryMax);
-    this.local = new LocalMigrations(this.self, this.config.localMigrationsMax, this.history);
+    this.local = new LocalMigrations(this.self, this.config.localMigrationsMax, this.history, this.config.migrationTimeoutMs + this.config.handoverTimeoutMs);
     this.ctx = {
       self: this.self,
       config: this.config,
@@ -155,6 +157,10 @@ export class PartitionCoordinator implements SansIoMachine<Message, PartitionEve
     this.master?.tick(now);
     if (this.master === undefined && this.nextFetchAt !== undefined && now >= this.nextFetchAt) this.sendFetch(now);
     for (const event of this.local.expireOrphans(now)) this.events.push(event);
+    for (const event of this.local.expireStale(now)) {
+      this.events.push(event);
+      this.toMaster({ type: 'MigrateCancel', migrationId: event.migration.migrationId, partition: event.migration.partition, reason: event.reason });
+    }
     this.afterInput(now);
   }
 
@@ -295,6 +301,7 @@ export class PartitionCoordinator implements SansIoMachine<Message, PartitionEve
       const report = first ? this.merged.report(this.tableValue) : undefined;
       if (report !== undefined) this.send(fromId, report);
       for (const event of this.local.completed(msg.completedMigrations, this.tableValue, now)) this.events.push(event);
+      for (const event of this.local.settleCommitted(this.tableValue, now)) this.events.push(event);
       for (const event of this.local.resolveOrphans(this.tableValue, now)) this.events.push(event);
       return;
     }
@@ -332,6 +339,13 @@ export class PartitionCoordinator implements SansIoMachine<Message, PartitionEve
   private onMigrateStart(fromId: NodeId | undefined, msg: MigrateStart, now: Millis): void {
     if (!this.fromCurrentMaster(fromId)) {
       this.counters.notFromMaster++;
+      // Our master, whose table we have not had yet in its current mastership (its publish
+      // reached us before our view named it): say no at once, so it retries after its
+      // retry delay instead of waiting out the migration timeout, and ask for its table.
+      if (fromId !== undefined && fromId === this.masterId && fromId !== this.self) {
+        this.send(fromId, { type: 'MigrateCancel', migrationId: msg.migrationId, partition: msg.partition, reason: NOT_HEARD_REASON });
+        if (this.lastFetchAt === undefined || now - this.lastFetchAt >= this.config.tableFetchMinIntervalMs) this.sendFetch(now);
+      }
       return;
     }
     this.observeTableVersion(msg.tableVersion, now);

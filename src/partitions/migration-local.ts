@@ -22,12 +22,16 @@ import type { ClusterPartitionTable } from './partition-table.js';
 /** Reason given when a master change leaves a migration behind and the new table does not complete it. */
 export const MASTER_CHANGED_REASON = 'master changed';
 
+/** Reason given when an incoming copy never became ready and the master must have given up on it. */
+export const STALE_REASON = 'never became ready; the master has given up on it';
+
 /** One migration this node takes part in. */
 export interface LocalMigration {
   readonly info: MigrationInfo;
   readonly side: MigrationSide;
   state: 'running' | 'ready' | 'orphaned';
   orphanDeadlineAt: Millis | undefined;
+  readonly startedAt: Millis;
 }
 
 /** Why a `MigrateStart` was not taken. */
@@ -37,10 +41,17 @@ export type StartRefusal = 'duplicate' | 'full' | 'not-participant';
 export class LocalMigrations {
   private readonly byId = new Map<string, LocalMigration>();
 
+  /**
+   * @param staleAfterMs how long an incoming copy may stay short of ready before it is
+   *   called off here: the master times a copy out after its `migrationTimeoutMs`, and can
+   *   only commit a copy that reported ready, so past this (a little longer) its cancel
+   *   was lost on the way.
+   */
   constructor(
     private readonly self: NodeId,
     private readonly localMigrationsMax: number,
     private readonly history: MigrationHistory,
+    private readonly staleAfterMs: number,
   ) {}
 
   /** Migrations this node takes part in now. */
@@ -68,7 +79,7 @@ export class LocalMigrations {
       epoch: msg.epoch,
       tableVersion: msg.tableVersion,
     };
-    this.byId.set(info.migrationId, { info, side, state: 'running', orphanDeadlineAt: undefined });
+    this.byId.set(info.migrationId, { info, side, state: 'running', orphanDeadlineAt: undefined, startedAt: now });
     this.history.start({ ...info, perspective: side, startedAt: now });
     return { type: 'MigrationStart', migration: info, localRole: side };
   }
@@ -114,6 +125,39 @@ export class LocalMigrations {
   }
 
   /**
+   * Finalize the migrations that a table from the current master shows committed (the
+   * destination holds the migration's role), though their `MigrateFinalize` never
+   * arrived: the master sends it once, and a cut or a stall can lose it. Only the commit
+   * gives the destination that role, and the master commits only copies that reported
+   * ready, so an incoming copy here must be ready.
+   */
+  settleCommitted(table: ClusterPartitionTable, now: Millis): PartitionEvent[] {
+    const events: PartitionEvent[] = [];
+    for (const [id, local] of [...this.byId]) {
+      if (local.state === 'orphaned' || (local.side === 'destination' && local.state !== 'ready')) continue;
+      if (!holdsRole(table, local.info)) continue;
+      const event = this.finalize(id, table.epoch(local.info.partition), now);
+      if (event !== undefined) events.push(event);
+    }
+    return events;
+  }
+
+  /**
+   * Call off incoming copies that are still short of ready `staleAfterMs` after they
+   * started (see the constructor). Calling off an incoming copy loses nothing: the source
+   * keeps everything, and the master cannot commit a copy that never reported ready.
+   */
+  expireStale(now: Millis): MigrationCancelEvent[] {
+    const events: MigrationCancelEvent[] = [];
+    for (const [id, local] of [...this.byId]) {
+      if (local.side !== 'destination' || local.state !== 'running' || now < local.startedAt + this.staleAfterMs) continue;
+      const event = this.cancel(id, STALE_REASON, now);
+      if (event !== undefined) events.push(event);
+    }
+    return events;
+  }
+
+  /**
    * The master changed: every migration becomes an orphan until `deadlineAt` (even one
    * started by the new master, which can only date from an earlier mastership of it).
    */
@@ -133,9 +177,8 @@ export class LocalMigrations {
     const events: PartitionEvent[] = [];
     for (const [id, local] of [...this.byId]) {
       if (local.state !== 'orphaned') continue;
-      const { partition, destination, role } = local.info;
-      const holds = role === 'owner' ? table.owner(partition) === destination : table.backups(partition).includes(destination);
-      const event = holds ? this.finalize(id, table.epoch(partition), now) : this.cancel(id, MASTER_CHANGED_REASON, now);
+      const partition = local.info.partition;
+      const event = holdsRole(table, local.info) ? this.finalize(id, table.epoch(partition), now) : this.cancel(id, MASTER_CHANGED_REASON, now);
       if (event !== undefined) events.push(event);
     }
     return events;
@@ -152,11 +195,12 @@ export class LocalMigrations {
     return events;
   }
 
-  /** Earliest orphan deadline, if any. */
+  /** Earliest orphan deadline or stale incoming copy, if any. */
   nextDeadline(): Millis | undefined {
     let next: Millis | undefined;
     for (const local of this.byId.values()) {
-      if (local.orphanDeadlineAt !== undefined && (next === undefined || local.orphanDeadlineAt < next)) next = local.orphanDeadlineAt;
+      const at = local.state === 'orphaned' ? local.orphanDeadlineAt : local.side === 'destination' && local.state === 'running' ? local.startedAt + this.staleAfterMs : undefined;
+      if (at !== undefined && (next === undefined || at < next)) next = at;
     }
     return next;
   }
@@ -174,4 +218,9 @@ export class LocalMigrations {
     this.history.finish(local.side, migrationId, outcome, now, reason);
     return local;
   }
+}
+
+/** Whether `table` gives the migration's destination the role the migration moves: then it committed. */
+function holdsRole(table: ClusterPartitionTable, info: MigrationInfo): boolean {
+  return info.role === 'owner' ? table.owner(info.partition) === info.destination : table.backups(info.partition).includes(info.destination);
 }

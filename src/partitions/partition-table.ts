@@ -233,7 +233,7 @@ export class ClusterPartitionTable {
         throw new FlotillaError('FLO_ASSIGNMENT_INVALID', `table version ${data.version} lowers the epoch of partition ${p}`, { partition: p });
       }
     });
-    this.load(data);
+    this.install(data.version, byPartition);
     return true;
   }
 
@@ -263,7 +263,11 @@ export class ClusterPartitionTable {
     if (!Number.isSafeInteger(data.version) || data.version < 0) {
       throw new FlotillaError('FLO_ASSIGNMENT_INVALID', `table version must be a non-negative integer, got ${String(data.version)}`);
     }
-    const byPartition = this.checkAssignments(data.assignments, true);
+    this.install(data.version, this.checkAssignments(data.assignments, true));
+  }
+
+  /** Take a checked assignment (every partition once, in order) as version `version`. */
+  private install(version: number, byPartition: readonly PartitionAssignment[]): void {
     byPartition.forEach((a, p) => {
       if (a.owner === this.owners[p] && a.epoch === this.epochs[p] && sameList(a.backups, this.backupLists[p]!)) return;
       this.owners[p] = a.owner;
@@ -271,7 +275,7 @@ export class ClusterPartitionTable {
       this.epochs[p] = a.epoch;
       this.touch(p);
     });
-    this.tableVersion = data.version;
+    this.tableVersion = version;
     this.snapshot = undefined;
   }
 
@@ -294,16 +298,15 @@ export class ClusterPartitionTable {
   /** Validate a full assignment and index it by partition. */
   private checkAssignments<T extends ReplicaAssignment & { readonly epoch?: number }>(entries: readonly T[], fromData: boolean): T[] {
     const byPartition = new Array<T | undefined>(this.partitionCount);
+    // Runs on every table a node adopts (one per master commit, on every node): no
+    // allocation per entry beyond the index.
     for (const entry of entries) {
       const p = entry.partition;
-      const fail = (why: string): never => {
-        throw new FlotillaError('FLO_ASSIGNMENT_INVALID', `partition ${String(p)}: ${why}`, { partition: p });
-      };
-      if (!Number.isSafeInteger(p) || p < 0 || p >= this.partitionCount) fail(`outside 0..${this.partitionCount - 1}`);
-      if (byPartition[p] !== undefined) fail('listed twice');
-      if (entry.owner === NO_OWNER && (!fromData || entry.backups.length > 0)) fail('has no owner');
-      if (repeatsOrEmpty(entry.owner, entry.backups)) fail('repeats a node or names an empty one');
-      if (fromData && (!Number.isSafeInteger(entry.epoch) || entry.epoch! < 0)) fail('epoch must be a non-negative integer');
+      if (!Number.isSafeInteger(p) || p < 0 || p >= this.partitionCount) invalidEntry(p, `outside 0..${this.partitionCount - 1}`);
+      if (byPartition[p] !== undefined) invalidEntry(p, 'listed twice');
+      if (entry.owner === NO_OWNER && (!fromData || entry.backups.length > 0)) invalidEntry(p, 'has no owner');
+      if (!distinctReplicas(entry.owner, entry.backups)) invalidEntry(p, 'repeats a node or names an empty one');
+      if (fromData && (!Number.isSafeInteger(entry.epoch) || entry.epoch! < 0)) invalidEntry(p, 'epoch must be a non-negative integer');
       byPartition[p] = entry;
     }
     if (entries.length !== this.partitionCount) {
@@ -313,17 +316,18 @@ export class ClusterPartitionTable {
   }
 }
 
-/**
- * True when a backup is empty or repeats the owner or another backup. Replica lists are
- * a handful of nodes, so pairwise comparison beats building a set for each partition.
- */
-function repeatsOrEmpty(owner: NodeId, backups: readonly NodeId[]): boolean {
+function invalidEntry(partition: number, why: string): never {
+  throw new FlotillaError('FLO_ASSIGNMENT_INVALID', `partition ${String(partition)}: ${why}`, { partition });
+}
+
+/** The owner and backups name distinct nodes, and no backup is empty (backup lists are short). */
+function distinctReplicas(owner: NodeId, backups: readonly NodeId[]): boolean {
   for (let i = 0; i < backups.length; i++) {
     const b = backups[i]!;
-    if (b === NO_OWNER || b === owner) return true;
-    for (let j = 0; j < i; j++) if (backups[j] === b) return true;
+    if (b === NO_OWNER || b === owner) return false;
+    for (let j = 0; j < i; j++) if (backups[j] === b) return false;
   }
-  return false;
+  return true;
 }
 
 function sameList(a: readonly NodeId[], b: readonly NodeId[]): boolean {

@@ -144,12 +144,13 @@ const UNOWNED = '';
 
 function readAssignment(v: unknown, partitionCount: number): PartitionAssignment {
   const f = readFields(v, 4);
-  return {
-    partition: readUint(f[0], 'partition', partitionCount - 1),
-    owner: f[1] === UNOWNED ? UNOWNED : readNodeId(f[1], 'owner'),
-    backups: readArray(f[2], 'backups', BACKUPS_MAX, readNodeId),
-    epoch: readUint(f[3], 'epoch'),
-  };
+  const partition = readUint(f[0], 'partition', partitionCount - 1);
+  // A partition that lost every replica at once (owner and backups died together) stays
+  // unowned, with no backups, until the next rebalance: the master publishes it so.
+  const owner = f[1] === UNOWNED ? UNOWNED : readNodeId(f[1], 'owner');
+  const backups = readArray(f[2], 'backups', BACKUPS_MAX, readNodeId);
+  if (owner === UNOWNED && backups.length > 0) invalid('owner', 'an unowned partition has no backups');
+  return { partition, owner, backups, epoch: readUint(f[3], 'epoch') };
 }
 
 /** PartitionTableData: `[version, partitionCount, assignments[]]`. */

@@ -1,10 +1,13 @@
 // A node's own side of migrations: taking starts, refusing what it cannot take, and
-// settling orphans against the next master's table.
+// settling orphans against the next master's table, and settling what a lost finalize
+// or cancel left behind.
 import { describe, expect, it } from 'vitest';
 import type { MigrateStart } from '../../src/protocol/messages.js';
 import { ClusterPartitionTable } from '../../src/partitions/index.js';
-import { LocalMigrations, MASTER_CHANGED_REASON } from '../../src/partitions/migration-local.js';
+import { LocalMigrations, MASTER_CHANGED_REASON, STALE_REASON } from '../../src/partitions/migration-local.js';
 import { MigrationHistory } from '../../src/partitions/migration-history.js';
+
+const STALE_MS = 1_000;
 
 function start(migrationId: string, partition: number, source = 'a', destination = 'me'): MigrateStart {
   return { type: 'MigrateStart', migrationId, partition, source, destination, role: 'owner', epoch: 2, tableVersion: 1 };
@@ -12,7 +15,7 @@ function start(migrationId: string, partition: number, source = 'a', destination
 
 describe('LocalMigrations', () => {
   it('takes a start it is part of, once, and refuses beyond its maximum', () => {
-    const local = new LocalMigrations('me', 2, new MigrationHistory(8));
+    const local = new LocalMigrations('me', 2, new MigrationHistory(8), STALE_MS);
     expect(local.start(start('m1', 0), 0)).toMatchObject({ type: 'MigrationStart', localRole: 'destination' });
     expect(local.start(start('m1', 0), 0)).toBe('duplicate');
     expect(local.start(start('m2', 1, 'x', 'y'), 0)).toBe('not-participant');
@@ -21,7 +24,7 @@ describe('LocalMigrations', () => {
   });
 
   it('only a running destination can report ready, once', () => {
-    const local = new LocalMigrations('me', 8, new MigrationHistory(8));
+    const local = new LocalMigrations('me', 8, new MigrationHistory(8), STALE_MS);
     local.start(start('m1', 0), 0);
     local.start(start('m2', 1, 'me', 'y'), 0);
     expect(local.markReady('m2')).toBeUndefined();
@@ -31,7 +34,7 @@ describe('LocalMigrations', () => {
 
   it('settles orphans: finalized when the table lists the destination in its role, else cancelled', () => {
     const history = new MigrationHistory(8);
-    const local = new LocalMigrations('me', 8, history);
+    const local = new LocalMigrations('me', 8, history, STALE_MS);
     local.start(start('m1', 0), 0);
     local.start(start('m2', 1), 0);
     local.orphanAll(500);
@@ -53,7 +56,7 @@ describe('LocalMigrations', () => {
   });
 
   it('cancels orphans whose deadline passes', () => {
-    const local = new LocalMigrations('me', 8, new MigrationHistory(8));
+    const local = new LocalMigrations('me', 8, new MigrationHistory(8), STALE_MS);
     local.start(start('m1', 0), 0);
     local.orphanAll(500);
     expect(local.expireOrphans(499)).toEqual([]);
@@ -61,11 +64,46 @@ describe('LocalMigrations', () => {
   });
 
   it('finalizes the migrations a table update lists as completed', () => {
-    const local = new LocalMigrations('me', 8, new MigrationHistory(8));
+    const local = new LocalMigrations('me', 8, new MigrationHistory(8), STALE_MS);
     local.start(start('m1', 0), 0);
     const table = new ClusterPartitionTable(1);
     table.applyAssignments([{ partition: 0, owner: 'me', backups: [] }]);
     expect(local.completed(['m0', 'm1'], table, 5)).toMatchObject([{ type: 'MigrationFinalize', epoch: 1 }]);
     expect(local.finalize('m1', 1, 6)).toBeUndefined();
+  });
+
+  it('finalizes, when a table shows the commit, a ready copy and a source whose MigrateFinalize was lost', () => {
+    const local = new LocalMigrations('me', 8, new MigrationHistory(8), STALE_MS);
+    local.start(start('in-ready', 0), 0);
+    local.markReady('in-ready');
+    local.start(start('in-running', 1), 0);
+    local.start(start('out', 2, 'me', 'b'), 0);
+    local.start(start('out-pending', 3, 'me', 'b'), 0);
+    const table = new ClusterPartitionTable(4);
+    table.applyAssignments([
+      { partition: 0, owner: 'me', backups: [] },
+      { partition: 1, owner: 'me', backups: [] },
+      { partition: 2, owner: 'b', backups: [] },
+      { partition: 3, owner: 'me', backups: [] },
+    ]);
+    const events = local.settleCommitted(table, 5);
+    expect(events.map((e) => [e.type, 'migration' in e ? e.migration.migrationId : ''])).toEqual([
+      ['MigrationFinalize', 'in-ready'],
+      ['MigrationFinalize', 'out'],
+    ]);
+    expect(local.size).toBe(2);
+  });
+
+  it('calls off an incoming copy still short of ready after the stale bound, and only that', () => {
+    const local = new LocalMigrations('me', 8, new MigrationHistory(8), STALE_MS);
+    local.start(start('in-running', 0), 100);
+    local.start(start('in-ready', 1), 100);
+    local.markReady('in-ready');
+    local.start(start('out', 2, 'me', 'b'), 100);
+    expect(local.nextDeadline()).toBe(100 + STALE_MS);
+    expect(local.expireStale(100 + STALE_MS - 1)).toEqual([]);
+    expect(local.expireStale(100 + STALE_MS)).toMatchObject([{ type: 'MigrationCancel', reason: STALE_REASON, migration: { migrationId: 'in-running' } }]);
+    expect(local.nextDeadline()).toBeUndefined();
+    expect(local.size).toBe(2);
   });
 });

@@ -37,6 +37,14 @@ describe('encode/decode round trip', () => {
     expect(comparable(encode(decoded))).toEqual(comparable(bytes));
   });
 
+  it('carries a partition that lost every replica (no owner, no backups), as the master publishes it', () => {
+    const table = { version: 7, partitionCount: 2, assignments: [{ partition: 0, owner: 'a', backups: ['b'], epoch: 2 }, { partition: 1, owner: '', backups: [], epoch: 3 }] };
+    const message: Message = { ...samples.PartitionTableUpdate[0]!, table };
+    const decoded = decode(encode(message)) as Message & { type: 'PartitionTableUpdate' };
+    expect(decoded.table).toEqual(table);
+    expect(encodedSize(message)).toBe(encode(message).byteLength);
+  });
+
   it('leaves absent optional fields absent, not undefined', () => {
     const response = decode(encode(samples.JoinResponse[0]!)) as Message & { type: 'JoinResponse' };
     expect(Object.keys(response).sort()).toEqual(['accepted', 'type', 'view']);
@@ -151,6 +159,7 @@ describe('encode validation', () => {
     ['assignment out of range', { ...samples.PartitionTableUpdate[0]!, table: { version: 1, partitionCount: 2, assignments: [{ partition: 2, owner: 'a', backups: [], epoch: 0 }] } }],
     ['duplicate assignment', { ...samples.PartitionTableUpdate[0]!, table: { version: 1, partitionCount: 2, assignments: [{ partition: 1, owner: 'a', backups: [], epoch: 0 }, { partition: 1, owner: 'b', backups: [], epoch: 0 }] } }],
     ['zero partitions', { ...samples.PartitionTableUpdate[0]!, table: { version: 1, partitionCount: 0, assignments: [] } }],
+    ['unowned partition with a backup', { ...samples.PartitionTableUpdate[0]!, table: { version: 1, partitionCount: 1, assignments: [{ partition: 0, owner: '', backups: ['b'], epoch: 3 }] } }],
     ['summary missing', { type: 'SplitBrainProbe', from: 'a' }],
     ['empty seed', { type: 'MergeRequest', from: 'a', target: summary, seeds: [''] }],
     ['null optional is fine but a number is not', { type: 'LeaveRequest', nodeId: 'a', reason: 5 }],

@@ -55,12 +55,19 @@ describe('sim CLI', () => {
     expect(JSON.parse(out.at(-1)!)).toMatchObject({ ok: false, runs: 3, failedSeeds: [10, 11, 12] });
   });
 
+  it('takes --seeds K as --runs K: seeds 1..K by default', async () => {
+    const { code, out } = await cli(['bad', '--seeds', '2', '--json']);
+    expect(code).toBe(1);
+    expect(JSON.parse(out.at(-1)!)).toMatchObject({ ok: false, runs: 2, failedSeeds: [1, 2] });
+  });
+
   it.each([
     [['nope'], /unknown scenario 'nope'/],
     [[], /usage/],
     [['good', '--nodes', '1'], /--nodes must be an integer >= 2/],
     [['good', '--seed', 'x'], /--seed must be/],
     [['good', '--bogus'], /Unknown option/],
+    [['good', '--runs', '2', '--seeds', '2'], /not both/],
   ])('exits 2 on bad usage %j and lists the scenarios', async (argv, message) => {
     const { code, err } = await cli(argv);
     expect(code).toBe(2);

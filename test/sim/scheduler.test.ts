@@ -84,4 +84,25 @@ describe('Scheduler', () => {
     s.at(1, spin);
     expect(() => s.runFor(10)).toThrow(/reschedules itself/);
   });
+
+  it('runUntilAsync lets the promise chain of each action finish before the next action runs', async () => {
+    const s = new Scheduler(0);
+    const log: string[] = [];
+    const chain = async (name: string): Promise<void> => {
+      log.push(`${name} start`);
+      await Promise.resolve();
+      await new Promise<void>((resolve) => queueMicrotask(resolve));
+      log.push(`${name} end`);
+      // Work a continuation schedules at the same instant runs in that instant, after it.
+      if (name === 'a') s.after(0, () => log.push('a follow-up'));
+    };
+    s.at(1, () => void chain('a'));
+    s.at(1, () => void chain('b'));
+    s.at(5, () => void chain('c'));
+    await s.runUntilAsync(3, () => new Promise((resolve) => setImmediate(resolve)));
+    expect(log).toEqual(['a start', 'a end', 'b start', 'b end', 'a follow-up']);
+    expect(s.now).toBe(3);
+    const at = await s.runUntilConditionAsync(() => log.includes('c end'), 10, () => new Promise((resolve) => setImmediate(resolve)));
+    expect(at).toBe(5);
+  });
 });
