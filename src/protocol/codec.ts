@@ -17,7 +17,7 @@ import {
   WIRE_MAGIC,
 } from './type-codes.js';
 import { asCheckError, DECODE_CONTEXT, ENCODE_CONTEXT, type ReadContext } from './validate.js';
-import type { WireCodec, WireCodecTable } from './wire-codec.js';
+import type { MessageLayout, MessageLayoutTable } from './message-layout.js';
 import {
   explicitSuspicionCodec,
   heartbeatCodec,
@@ -55,7 +55,7 @@ import {
   suspectCodec,
 } from './wire-swim.js';
 
-const codecs: WireCodecTable = {
+const codecs: MessageLayoutTable = {
   Ping: pingCodec,
   PingReq: pingReqCodec,
   Ack: ackCodec,
@@ -88,8 +88,8 @@ const codecs: WireCodecTable = {
   ServiceResponse: serviceResponseCodec,
 };
 
-function codecOf(type: MessageType): WireCodec<Message> {
-  return codecs[type] as WireCodec<Message>;
+function codecOf(type: MessageType): MessageLayout<Message> {
+  return codecs[type] as MessageLayout<Message>;
 }
 
 /** Check `fields` as a `type` message and rebuild it; failures name the field under the type. */

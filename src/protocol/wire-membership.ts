@@ -16,7 +16,7 @@ import type {
   SplitBrainProbeResponse,
 } from './messages.js';
 import { AUTH_TOKEN_BYTES_MAX, ERROR_CODE_BYTES_MAX, MEMBERS_MAX, REASON_BYTES_MAX, SEEDS_MAX } from './limits.js';
-import type { WireCodec } from './wire-codec.js';
+import type { MessageLayout } from './message-layout.js';
 import {
   nodeInfoToWire,
   readClusterId,
@@ -50,7 +50,7 @@ function readRejectCode(v: unknown): string {
 }
 
 /** `[node, clusterId, protocolVersion, authToken]`, node `[nodeId, address, clientAddress | nil, tags]` */
-export const joinRequestCodec: WireCodec<JoinRequest> = {
+export const joinRequestCodec: MessageLayout<JoinRequest> = {
   arity: 4,
   toWire: (m) => [nodeInfoToWire(m.node), m.clusterId, m.protocolVersion, m.authToken],
   fromWire: (_ctx, f) => ({
@@ -66,7 +66,7 @@ export const joinRequestCodec: WireCodec<JoinRequest> = {
  * `[accepted, view | nil, table | nil, rejectCode | nil, reason | nil]`. Accepted needs a
  * view; rejected needs a rejectCode and carries neither view nor table.
  */
-export const joinResponseCodec: WireCodec<JoinResponse> = {
+export const joinResponseCodec: MessageLayout<JoinResponse> = {
   arity: 5,
   toWire: (m) => [
     m.accepted,
@@ -98,14 +98,14 @@ export const joinResponseCodec: WireCodec<JoinResponse> = {
 };
 
 /** `[view]`, view `[version, members[]]` */
-export const membersUpdateCodec: WireCodec<MembersUpdate> = {
+export const membersUpdateCodec: MessageLayout<MembersUpdate> = {
   arity: 1,
   toWire: (m) => [viewToWire(m.view)],
   fromWire: (_ctx, f) => ({ type: 'MembersUpdate', view: nested('view', readView, f[0]) }),
 };
 
 /** `[nodeId, reason | nil]` */
-export const leaveRequestCodec: WireCodec<LeaveRequest> = {
+export const leaveRequestCodec: MessageLayout<LeaveRequest> = {
   arity: 2,
   toWire: (m) => [m.nodeId, m.reason ?? null],
   fromWire: (_ctx, f) => {
@@ -119,7 +119,7 @@ export const leaveRequestCodec: WireCodec<LeaveRequest> = {
 };
 
 /** `[from, viewVersion, suspected[]]` */
-export const heartbeatCodec: WireCodec<Heartbeat> = {
+export const heartbeatCodec: MessageLayout<Heartbeat> = {
   arity: 3,
   toWire: (m) => [m.from, m.viewVersion, m.suspected],
   fromWire: (_ctx, f) => ({
@@ -131,7 +131,7 @@ export const heartbeatCodec: WireCodec<Heartbeat> = {
 };
 
 /** `[from, suspect, viewVersion]` */
-export const heartbeatComplaintCodec: WireCodec<HeartbeatComplaint> = {
+export const heartbeatComplaintCodec: MessageLayout<HeartbeatComplaint> = {
   arity: 3,
   toWire: (m) => [m.from, m.suspect, m.viewVersion],
   fromWire: (_ctx, f) => ({
@@ -143,7 +143,7 @@ export const heartbeatComplaintCodec: WireCodec<HeartbeatComplaint> = {
 };
 
 /** `[from, target, viewVersion, reason]` */
-export const explicitSuspicionCodec: WireCodec<ExplicitSuspicion> = {
+export const explicitSuspicionCodec: MessageLayout<ExplicitSuspicion> = {
   arity: 4,
   toWire: (m) => [m.from, m.target, m.viewVersion, m.reason],
   fromWire: (_ctx, f) => ({
@@ -156,7 +156,7 @@ export const explicitSuspicionCodec: WireCodec<ExplicitSuspicion> = {
 };
 
 /** `[from, summary]`, summary `[clusterId, masterId, masterAddress, masterJoinVersion, memberCount, viewVersion]` */
-export const splitBrainProbeCodec: WireCodec<SplitBrainProbe> = {
+export const splitBrainProbeCodec: MessageLayout<SplitBrainProbe> = {
   arity: 2,
   toWire: (m) => [m.from, summaryToWire(m.summary)],
   fromWire: (_ctx, f) => ({
@@ -167,7 +167,7 @@ export const splitBrainProbeCodec: WireCodec<SplitBrainProbe> = {
 };
 
 /** `[from, summary]` */
-export const splitBrainProbeResponseCodec: WireCodec<SplitBrainProbeResponse> = {
+export const splitBrainProbeResponseCodec: MessageLayout<SplitBrainProbeResponse> = {
   arity: 2,
   toWire: (m) => [m.from, summaryToWire(m.summary)],
   fromWire: (_ctx, f) => ({
@@ -178,7 +178,7 @@ export const splitBrainProbeResponseCodec: WireCodec<SplitBrainProbeResponse> = 
 };
 
 /** `[from, target, seeds[]]` */
-export const mergeRequestCodec: WireCodec<MergeRequest> = {
+export const mergeRequestCodec: MessageLayout<MergeRequest> = {
   arity: 3,
   toWire: (m) => [m.from, summaryToWire(m.target), m.seeds],
   fromWire: (_ctx, f) => ({

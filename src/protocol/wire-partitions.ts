@@ -23,7 +23,7 @@ import {
   SERVICE_NAME_BYTES_MAX,
 } from './limits.js';
 import { MIGRATE_DATA_KIND_CODES, REPLICA_ROLE_CODES } from './type-codes.js';
-import type { WireCodec } from './wire-codec.js';
+import type { MessageLayout } from './message-layout.js';
 import { enumToWire, readTable, tableToWire } from './wire-records.js';
 import {
   nested,
@@ -42,7 +42,7 @@ function readMigrationId(v: unknown, path = ''): string {
 }
 
 /** `[table, completedMigrations[]]`, table `[version, partitionCount, assignments[]]` */
-export const partitionTableUpdateCodec: WireCodec<PartitionTableUpdate> = {
+export const partitionTableUpdateCodec: MessageLayout<PartitionTableUpdate> = {
   arity: 2,
   toWire: (m) => [tableToWire(m.table), m.completedMigrations],
   fromWire: (_ctx, f) => ({
@@ -53,7 +53,7 @@ export const partitionTableUpdateCodec: WireCodec<PartitionTableUpdate> = {
 };
 
 /** `[from, knownVersion]` */
-export const fetchPartitionTableCodec: WireCodec<FetchPartitionTable> = {
+export const fetchPartitionTableCodec: MessageLayout<FetchPartitionTable> = {
   arity: 2,
   toWire: (m) => [m.from, m.knownVersion],
   fromWire: (_ctx, f) => ({
@@ -64,7 +64,7 @@ export const fetchPartitionTableCodec: WireCodec<FetchPartitionTable> = {
 };
 
 /** `[from, table]` */
-export const mergedTableCodec: WireCodec<MergedTable> = {
+export const mergedTableCodec: MessageLayout<MergedTable> = {
   arity: 2,
   toWire: (m) => [m.from, tableToWire(m.table)],
   fromWire: (_ctx, f) => ({
@@ -75,7 +75,7 @@ export const mergedTableCodec: WireCodec<MergedTable> = {
 };
 
 /** `[migrationId, partition, source, destination, role, epoch, tableVersion]` */
-export const migrateStartCodec: WireCodec<MigrateStart> = {
+export const migrateStartCodec: MessageLayout<MigrateStart> = {
   arity: 7,
   toWire: (m) => [
     m.migrationId,
@@ -99,7 +99,7 @@ export const migrateStartCodec: WireCodec<MigrateStart> = {
 };
 
 /** `[migrationId, partition, service, kind, seq, payload (bin), last]` */
-export const migrateDataCodec: WireCodec<MigrateData> = {
+export const migrateDataCodec: MessageLayout<MigrateData> = {
   arity: 7,
   toWire: (m) => [
     m.migrationId,
@@ -123,7 +123,7 @@ export const migrateDataCodec: WireCodec<MigrateData> = {
 };
 
 /** `[migrationId, partition, lastSeq]` */
-export const migrateReadyCodec: WireCodec<MigrateReady> = {
+export const migrateReadyCodec: MessageLayout<MigrateReady> = {
   arity: 3,
   toWire: (m) => [m.migrationId, m.partition, m.lastSeq],
   fromWire: (_ctx, f) => ({
@@ -135,7 +135,7 @@ export const migrateReadyCodec: WireCodec<MigrateReady> = {
 };
 
 /** `[migrationId, partition, epoch]` */
-export const migrateFinalizeCodec: WireCodec<MigrateFinalize> = {
+export const migrateFinalizeCodec: MessageLayout<MigrateFinalize> = {
   arity: 3,
   toWire: (m) => [m.migrationId, m.partition, m.epoch],
   fromWire: (_ctx, f) => ({
@@ -147,7 +147,7 @@ export const migrateFinalizeCodec: WireCodec<MigrateFinalize> = {
 };
 
 /** `[migrationId, partition, reason]` */
-export const migrateCancelCodec: WireCodec<MigrateCancel> = {
+export const migrateCancelCodec: MessageLayout<MigrateCancel> = {
   arity: 3,
   toWire: (m) => [m.migrationId, m.partition, m.reason],
   fromWire: (_ctx, f) => ({
@@ -159,7 +159,7 @@ export const migrateCancelCodec: WireCodec<MigrateCancel> = {
 };
 
 /** `[opId, partition, origin, hops, op (bin)]`; hops in 1..MAX_FORWARD_HOPS */
-export const opForwardCodec: WireCodec<OpForward> = {
+export const opForwardCodec: MessageLayout<OpForward> = {
   arity: 5,
   toWire: (m) => [m.opId, m.partition, m.origin, m.hops, m.op],
   fromWire: (ctx, f) => ({

@@ -5,7 +5,7 @@
  */
 import type { ServiceRequest, ServiceResponse } from './messages.js';
 import { ERROR_CODE_BYTES_MAX, OP_ID_BYTES_MAX, PAYLOAD_BYTES_MAX, REASON_BYTES_MAX, SERVICE_NAME_BYTES_MAX } from './limits.js';
-import type { WireCodec } from './wire-codec.js';
+import type { MessageLayout } from './message-layout.js';
 import { invalid, readAddress, readBool, readBytes, readNodeId, readOptional, readString, readUint, readUint32 } from './validate.js';
 
 function readOpId(v: unknown, path: string): string {
@@ -13,7 +13,7 @@ function readOpId(v: unknown, path: string): string {
 }
 
 /** `[service, partition, opId, forward, payload (bin)]` */
-export const serviceRequestCodec: WireCodec<ServiceRequest> = {
+export const serviceRequestCodec: MessageLayout<ServiceRequest> = {
   arity: 5,
   toWire: (m) => [m.service, m.partition, m.opId, m.forward, m.payload],
   fromWire: (ctx, f) => ({
@@ -30,7 +30,7 @@ export const serviceRequestCodec: WireCodec<ServiceRequest> = {
  * `[opId, ok, payload | nil, errorCode | nil, errorMessage | nil, owner | nil,
  * ownerAddress | nil, tableVersion | nil]`. A failure needs an errorCode; a success has none.
  */
-export const serviceResponseCodec: WireCodec<ServiceResponse> = {
+export const serviceResponseCodec: MessageLayout<ServiceResponse> = {
   arity: 8,
   toWire: (m) => [
     m.opId,

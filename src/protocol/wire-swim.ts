@@ -4,7 +4,7 @@
  */
 import type { Ack, Alive, Dead, Gossip, GossipUpdate, Nack, Ping, PingReq, PushPull, Suspect } from './messages.js';
 import { GOSSIP_UPDATES_MAX, PUSH_PULL_STATES_MAX } from './limits.js';
-import type { WireCodec } from './wire-codec.js';
+import type { MessageLayout } from './message-layout.js';
 import {
   entryToWire,
   listToWire,
@@ -29,7 +29,7 @@ function readUpdates(v: unknown): GossipUpdate[] {
 }
 
 /** `[seqNo, from, target, updates[]]` */
-export const pingCodec: WireCodec<Ping> = {
+export const pingCodec: MessageLayout<Ping> = {
   arity: 4,
   toWire: (m) => [m.seqNo, m.from, m.target, updatesToWire(m.updates)],
   fromWire: (_ctx, f) => ({
@@ -42,7 +42,7 @@ export const pingCodec: WireCodec<Ping> = {
 };
 
 /** `[seqNo, from, target, targetAddress, wantNack, updates[]]` */
-export const pingReqCodec: WireCodec<PingReq> = {
+export const pingReqCodec: MessageLayout<PingReq> = {
   arity: 6,
   toWire: (m) => [m.seqNo, m.from, m.target, m.targetAddress, m.wantNack, updatesToWire(m.updates)],
   fromWire: (_ctx, f) => ({
@@ -57,7 +57,7 @@ export const pingReqCodec: WireCodec<PingReq> = {
 };
 
 /** `[seqNo, from, updates[]]` */
-export const ackCodec: WireCodec<Ack> = {
+export const ackCodec: MessageLayout<Ack> = {
   arity: 3,
   toWire: (m) => [m.seqNo, m.from, updatesToWire(m.updates)],
   fromWire: (_ctx, f) => ({
@@ -69,7 +69,7 @@ export const ackCodec: WireCodec<Ack> = {
 };
 
 /** `[seqNo, from]` */
-export const nackCodec: WireCodec<Nack> = {
+export const nackCodec: MessageLayout<Nack> = {
   arity: 2,
   toWire: (m) => [m.seqNo, m.from],
   fromWire: (_ctx, f) => ({
@@ -80,7 +80,7 @@ export const nackCodec: WireCodec<Nack> = {
 };
 
 /** `[from, updates[]]` */
-export const gossipCodec: WireCodec<Gossip> = {
+export const gossipCodec: MessageLayout<Gossip> = {
   arity: 2,
   toWire: (m) => [m.from, updatesToWire(m.updates)],
   fromWire: (_ctx, f) => ({
@@ -91,7 +91,7 @@ export const gossipCodec: WireCodec<Gossip> = {
 };
 
 /** `[from, join, reply, clusterId, states[]]`, each state `[nodeId, address, incarnation, state, tags]` */
-export const pushPullCodec: WireCodec<PushPull> = {
+export const pushPullCodec: MessageLayout<PushPull> = {
   arity: 5,
   toWire: (m) => [m.from, m.join, m.reply, m.clusterId, listToWire(m.states, entryToWire)],
   fromWire: (_ctx, f) => ({
@@ -105,21 +105,21 @@ export const pushPullCodec: WireCodec<PushPull> = {
 };
 
 /** `[node, incarnation, from]` */
-export const suspectCodec: WireCodec<Suspect> = {
+export const suspectCodec: MessageLayout<Suspect> = {
   arity: UPDATE_ARITY.Suspect,
   toWire: (m) => updateFieldsToWire(m),
   fromWire: (_ctx, f) => readSuspectAt(f, 0),
 };
 
 /** `[node, incarnation, address, tags]` */
-export const aliveCodec: WireCodec<Alive> = {
+export const aliveCodec: MessageLayout<Alive> = {
   arity: UPDATE_ARITY.Alive,
   toWire: (m) => updateFieldsToWire(m),
   fromWire: (_ctx, f) => readAliveAt(f, 0),
 };
 
 /** `[node, incarnation, from, left]` */
-export const deadCodec: WireCodec<Dead> = {
+export const deadCodec: MessageLayout<Dead> = {
   arity: UPDATE_ARITY.Dead,
   toWire: (m) => updateFieldsToWire(m),
   fromWire: (_ctx, f) => readDeadAt(f, 0),

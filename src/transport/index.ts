@@ -11,8 +11,8 @@ export {
   UDP_PAYLOAD_BYTES_MAX,
   type TransportConfig,
 } from './config.js';
-export type { MessageCodec } from './codec.js';
-export { createProtocolCodec, protocolCodec } from './protocol-codec.js';
+export type { MessageCodec } from './message-codec.js';
+export { createProtocolCodec, protocolCodec } from './message-codec.js';
 export { silentLogger, warnLinesPerWindowMax, warnWindowMs, type TransportLogger, type WarnStats } from './logger.js';
 export { sumTraffic, type DropReason, type TrafficStats } from './counters.js';
 export type { UdpStats } from './udp-transport.js';

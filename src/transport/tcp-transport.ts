@@ -8,7 +8,7 @@ import type { TLSSocket } from 'node:tls';
 import type { Address } from '../core/model.js';
 import { FlotillaError, isFlotillaError } from '../core/errors.js';
 import type { Message } from '../protocol/messages.js';
-import type { MessageCodec } from './codec.js';
+import type { MessageCodec } from './message-codec.js';
 import type { TransportConfig } from './config.js';
 import { TrafficCounters, type TrafficStats } from './counters.js';
 import type { WarnOnce } from './logger.js';

@@ -11,7 +11,7 @@ import { isIP } from 'node:net';
 import type { Address } from '../core/model.js';
 import { FlotillaError, isFlotillaError } from '../core/errors.js';
 import type { Message } from '../protocol/messages.js';
-import type { MessageCodec } from './codec.js';
+import type { MessageCodec } from './message-codec.js';
 import type { TransportConfig } from './config.js';
 import { TrafficCounters, type DropReason } from './counters.js';
 import type { WarnOnce } from './logger.js';

@@ -1,7 +1,8 @@
 /**
- * The default codec: the protocol layer's validating `encode`/`decode` behind the
- * transport's `MessageCodec` interface, with the frame limit of the channel it serves
- * (the datagram budget for UDP, the frame limit for TCP).
+ * The message codec the transport is given (bytes <-> protocol messages), injected so the
+ * transport can be tested and benchmarked on its own, and its default: the protocol
+ * layer's validating `encode`/`decode` with the frame limit of the channel it serves (the
+ * datagram budget for UDP, the frame limit for TCP).
  *
  * A frozen message is taken to be immutable throughout (the master freezes the table
  * updates it publishes, whose table is frozen to the leaves), so its bytes are kept per
@@ -11,7 +12,12 @@
  */
 import { decode, encode, type CodecOptions } from '../protocol/index.js';
 import type { Message } from '../protocol/messages.js';
-import type { MessageCodec } from './codec.js';
+
+/** Turns messages into bytes and back. `decode` throws a FlotillaError (FLO_DECODE_*). */
+export interface MessageCodec {
+  encode(message: Message): Uint8Array;
+  decode(bytes: Uint8Array): Message;
+}
 
 /** A `MessageCodec` over the protocol codec with the given limits. */
 export function createProtocolCodec(options: CodecOptions = {}): MessageCodec {

@@ -1,12 +1,13 @@
 /**
- * The shape every per-message codec has: how many positional fields its body holds, how
- * to lay a message out as those fields, and how to check and rebuild it from them.
+ * The layout of one message type on the wire: how many positional fields its body
+ * holds, how to lay a message out as those fields, and how to check and rebuild it from
+ * them. `codec.ts` holds one layout per type.
  */
 import type { Message, MessageOf, MessageType } from './messages.js';
 import type { ReadContext } from './validate.js';
 
 /** Encode/decode pair for one message type. */
-export interface WireCodec<M extends Message> {
+export interface MessageLayout<M extends Message> {
   /** Number of positional fields in the body array (the type itself is not one). */
   readonly arity: number;
   /**
@@ -19,4 +20,4 @@ export interface WireCodec<M extends Message> {
 }
 
 /** One codec per message type; the mapped type makes a missing one a compile error. */
-export type WireCodecTable = { readonly [T in MessageType]: WireCodec<MessageOf<T>> };
+export type MessageLayoutTable = { readonly [T in MessageType]: MessageLayout<MessageOf<T>> };
