@@ -7,9 +7,8 @@
  */
 import { FlotillaError } from '../core/errors.js';
 import type { HybridLogicalClock } from '../core/hlc.js';
-import type { Address, NodeId } from '../core/model.js';
+import type { NodeId } from '../core/model.js';
 import { partitionOf } from '../core/partition.js';
-import type { PartitionTableReader } from '../partitions/coordinator.js';
 import type { Message, ServiceRequest } from '../protocol/messages.js';
 import {
   isWriteOp,
@@ -23,26 +22,17 @@ import {
 import { KV_SERVICE, type KvStore } from './kv-store.js';
 import type { KvConfig } from './kv-config.js';
 import { remoteError } from '../sharding/migration-outgoing.js';
-import type { ParticipantRole } from '../sharding/participant.js';
 import { peerError } from '../sharding/routing.js';
-import type { PartitionHandler } from '../sharding/service.js';
+import type { PartitionHandler, ShardContext } from '../sharding/service.js';
 
 /** Service name of owner-to-backup replication. */
 export const KV_REPLICA_SERVICE = 'kv.replica';
 
-/** What the KV handlers need from the sharding layer. */
-export interface KvHandlerDeps {
-  readonly self: NodeId;
+/** What the KV handlers need: the store and its clock, and the sharding layer's context. */
+export interface KvHandlerDeps extends Pick<ShardContext, 'self' | 'table' | 'roleOf' | 'addressOf' | 'request' | 'flushSealed' | 'observeTableVersion'> {
   readonly store: KvStore;
   readonly hlc: HybridLogicalClock;
   readonly config: KvConfig;
-  table(): PartitionTableReader;
-  roleOf(partition: number): ParticipantRole;
-  addressOf(nodeId: NodeId): Address | undefined;
-  request(to: Address, message: Message, timeoutMs: number): Promise<Message>;
-  /** Send the partition's captured changes to its sealed migrations; resolves once they have them. */
-  flushSealed(partition: number): Promise<void>;
-  observeTableVersion(version: number): void;
 }
 
 /** Counters of the KV handlers. */

@@ -51,18 +51,7 @@ export class KvService implements PartitionedService {
     this.ctx = ctx;
     // One clock for the node's life: versions this node hands out keep going up across merges.
     const hlc = new HybridLogicalClock(ctx.self, { now: () => ctx.timers.now() });
-    this.kv = new KvHandlers({
-      self: ctx.self,
-      store: this.store,
-      hlc,
-      config: this.config,
-      table: () => ctx.table(),
-      roleOf: (p) => ctx.roleOf(p),
-      addressOf: (id) => ctx.addressOf(id),
-      request: (to, message, timeoutMs) => ctx.request(to, message, timeoutMs),
-      flushSealed: (p) => ctx.flushSealed(p),
-      observeTableVersion: (v) => ctx.observeTableVersion(v),
-    });
+    this.kv = new KvHandlers({ ...ctx, store: this.store, hlc, config: this.config });
     this.built = { owner: this.kv.owner(), replica: this.kv.replica() };
   }
 
