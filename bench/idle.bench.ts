@@ -197,7 +197,7 @@ export const suites: Suite[] = [
     title: `Node: idle cluster cost (${IDLE_NODE_COUNT} processes, default settings)`,
     notes: [
       `${IDLE_NODE_COUNT} \`flotilla start\` processes on 127.0.0.1 with the default settings (SWIM, 271 partitions, one backup) and the admin API on. ${RUNNER_NOTE}`,
-      `After the cluster settled (views agree, partitions assigned, no migration) it idles ${fmt(IDLE_SETTLE_MS / 1000)} s more; then, over a ${fmt(IDLE_WINDOW_MS / 1000)} s window with no admin API request:`,
+      `After the cluster settled (views agree, partitions assigned, no migration) it idles ${IDLE_SETTLE_MS / 1000} s more; then, over a ${IDLE_WINDOW_MS / 1000} s window with no admin API request:`,
       `CPU from \`/proc/<pid>/stat\` (utime + stime delta, as % of one core; ${CPU_TICK_MS} ms ticks over the window give a resolution of ${fmt((CPU_TICK_MS * 100) / IDLE_WINDOW_MS)} %),`,
       'RSS and peak RSS from `/proc/<pid>/status` (VmRSS, VmHWM) at the end of the window, PSS and private (`Private_Dirty`)',
       'from `/proc/<pid>/smaps_rollup`, heap used from `/metrics`',
@@ -208,7 +208,7 @@ export const suites: Suite[] = [
       'RSS counts every page a process touches, shared or not: bare `node` idling in a timer holds about 40 MiB RSS on',
       'this machine, most of it the `node` executable\'s own pages, which the ten processes share. PSS splits shared',
       'pages among their users and *private* is the memory one more node adds; both are shown beside RSS for that reason.',
-      'The target is on RSS as the issue states it.',
+      'The target is on RSS.',
     ].join('\n'),
     run: runIdle,
   },
