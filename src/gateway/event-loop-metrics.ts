@@ -10,13 +10,14 @@ import type { ExpositionFamily } from './exposition.js';
  * Sampling period of the delay histogram, in ms: the sampler is a timer that wakes the
  * process this often even when it has nothing else to do. At 10 ms (prom-client's default)
  * those wake-ups alone cost an idle node about 0.35% of a core; at 100 ms, a tenth of that.
- * A stall longer than the period is always seen (as a delay within one period of its
- * length); shorter stalls are caught only when a sample falls inside them, which matters
- * little next to the 500 ms probe timeout a stall would have to threaten.
+ * A stall longer than the period shows as a delay within one period of its length;
+ * shorter ones only when a sample falls due inside them, which matters little next to the
+ * 500 ms probe timeout a stall would have to threaten.
  */
 export const EVENT_LOOP_RESOLUTION_MS = 100;
 
 const NS_PER_S = 1e9;
+const NS_PER_MS = 1e6;
 
 /** Handle on the event-loop gauges. */
 export interface EventLoopMetrics {
@@ -26,7 +27,10 @@ export interface EventLoopMetrics {
   close(): void;
 }
 
-const GAUGES: readonly (readonly [string, string, (h: IntervalHistogram) => number])[] = [
+/** What the gauges read from the sampler: `monitorEventLoopDelay`'s histogram, in ns. */
+export type EventLoopHistogram = Pick<IntervalHistogram, 'count' | 'mean' | 'min' | 'max' | 'percentile' | 'reset' | 'enable' | 'disable'>;
+
+const GAUGES: readonly (readonly [string, string, (h: EventLoopHistogram) => number])[] = [
   ['flotilla_eventloop_lag_seconds', 'Mean event-loop delay since the previous scrape, in seconds.', (h) => h.mean],
   ['flotilla_eventloop_lag_min_seconds', 'Smallest event-loop delay since the previous scrape, in seconds.', (h) => h.min],
   ['flotilla_eventloop_lag_max_seconds', 'Largest event-loop delay since the previous scrape, in seconds.', (h) => h.max],
@@ -37,17 +41,22 @@ const GAUGES: readonly (readonly [string, string, (h: IntervalHistogram) => numb
 
 /**
  * Starts sampling; each `families()` call reports the delays seen since the previous one,
- * all six values over the same interval, then starts the next window.
+ * all six values over the same interval, then starts the next window. The first sample of
+ * a window only restarts the sampler's clock, so a stall that begins within one period
+ * after a scrape goes unseen.
  */
-export function startEventLoopMetrics(): EventLoopMetrics {
-  const histogram: IntervalHistogram = monitorEventLoopDelay({ resolution: EVENT_LOOP_RESOLUTION_MS });
+export function startEventLoopMetrics(
+  histogram: EventLoopHistogram = monitorEventLoopDelay({ resolution: EVENT_LOOP_RESOLUTION_MS }),
+): EventLoopMetrics {
   histogram.enable();
   return {
     families(): ExpositionFamily[] {
       const empty = histogram.count === 0;
+      // The histogram holds the time between two samples, period included; the delay is
+      // what exceeds the period.
       const families = GAUGES.map(([name, help, read]): ExpositionFamily => {
-        const seconds = empty ? 0 : read(histogram) / NS_PER_S;
-        return { name, help, type: 'gauge', samples: [{ labels: {}, value: Number.isFinite(seconds) ? seconds : 0 }] };
+        const seconds = empty ? 0 : (read(histogram) - EVENT_LOOP_RESOLUTION_MS * NS_PER_MS) / NS_PER_S;
+        return { name, help, type: 'gauge', samples: [{ labels: {}, value: Number.isFinite(seconds) ? Math.max(0, seconds) : 0 }] };
       });
       histogram.reset();
       return families;

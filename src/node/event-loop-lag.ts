@@ -44,7 +44,10 @@ export class EventLoopLagMonitor {
   read(): EventLoopLag {
     const h = this.histogram;
     if (h.count === 0) return { meanMs: 0, p50Ms: 0, p99Ms: 0, maxMs: 0 };
-    const ms = (ns: number): number => (Number.isFinite(ns) ? Math.round((ns / NS_PER_MS) * 1000) / 1000 : 0);
+    // The histogram holds the time between two samples, period included; the delay is
+    // what exceeds the period.
+    const ms = (ns: number): number =>
+      Number.isFinite(ns) ? Math.max(0, Math.round((ns / NS_PER_MS - EVENT_LOOP_LAG_RESOLUTION_MS) * 1000) / 1000) : 0;
     return { meanMs: ms(h.mean), p50Ms: ms(h.percentile(50)), p99Ms: ms(h.percentile(99)), maxMs: ms(h.max) };
   }
 }
