@@ -84,20 +84,23 @@ describe('a node without quorum', () => {
 
     const stoppedAt = Date.now();
     for (const name of frozen) nodes.get(name)!.process.proc.child.kill('SIGSTOP');
+    // Each minority node reaches its own verdict (a probe period or so apart): wait for both.
     const probe = ownedHere[0]!;
-    let last: unknown;
-    await pollUntil(
-      async () => {
-        // The same value as before: writes acknowledged before the verdict change nothing the test checks.
-        const answer = await adminCall(url('n4'), 'PUT', `/kv/${probe}`, { v: probe }, 5_000);
-        last = answer.body;
-        return answer.status === 503 && (answer.body as { code?: string }).code === 'FLO_READ_ONLY';
-      },
-      'n4 refusing writes as read-only',
-      30_000,
-      () => JSON.stringify(last),
-      100,
-    );
+    for (const name of minority) {
+      let last: unknown;
+      await pollUntil(
+        async () => {
+          // The same value as before: writes acknowledged before the verdict change nothing the test checks.
+          const answer = await adminCall(url(name), 'PUT', `/kv/${probe}`, { v: probe }, 5_000);
+          last = answer.body;
+          return answer.status === 503 && (answer.body as { code?: string }).code === 'FLO_READ_ONLY';
+        },
+        `${name} refusing writes as read-only`,
+        30_000,
+        () => JSON.stringify(last),
+        100,
+      );
+    }
     const readOnlyAfterMs = Date.now() - stoppedAt;
     process.stderr.write(`read-only-minority: writes refused ${readOnlyAfterMs} ms after the majority froze\n`);
 
