@@ -209,11 +209,11 @@ export class Mastership {
     }
   }
 
-  /** This node's JoinRequest. */
-  joinRequest(): JoinRequest {
+  /** This node's JoinRequest, sent at `now` (its clock, which the master checks against its own). */
+  joinRequest(now: Millis): JoinRequest {
     const self = this.rt.members.self();
     const node: NodeInfo = { ...this.rt.self, address: self.address, tags: self.tags };
-    const base = { type: 'JoinRequest' as const, node, clusterId: this.rt.clusterId, protocolVersion: PROTOCOL_VERSION };
+    const base = { type: 'JoinRequest' as const, node, clusterId: this.rt.clusterId, protocolVersion: PROTOCOL_VERSION, sentAt: now };
     return { ...base, authToken: this.hooks.makeAuthToken(base) };
   }
 
@@ -413,7 +413,7 @@ export class Mastership {
     if (to === undefined || !this.boundary.mayRejoin(now)) return;
     this.rt.counters.rejoins++;
     this.transitions.reannounce();
-    this.rt.send(to, this.joinRequest());
+    this.rt.send(to, this.joinRequest(now));
   }
 
   private viewMasterAddress(): Address | undefined {
