@@ -1,17 +1,22 @@
 /**
  * The Effect Cluster side of the entity comparison: the same counter workloads as
  * Flotilla's (`entities-workload.ts`) on `@effect/cluster` 0.60 with `effect` 3.22, in
- * memory (`TestRunner.layer`) and persisted (`SingleRunner.layer` on a temporary SQLite
- * file through `@effect/sql-sqlite-node`), so both sides are measured in the same run.
+ * memory (`TestRunner.layer`) and on a temporary SQLite file (`SingleRunner.layer` through
+ * `@effect/sql-sqlite-node`), so both sides are measured in the same run.
  *
- * Persisted mode does what Effect does by default for a `ClusterSchema.Persisted` RPC,
- * plus what it does not do for us: Effect journals messages and replies, never entity
- * state, so the counter's handler writes its new value to SQLite itself before it
- * replies, and loads it on activation. The connection runs `synchronous=FULL` by default,
- * like Flotilla's SQLite storage, so each commit is on disk when it returns; `NORMAL`
- * (Effect's own default through better-sqlite3) is there to reproduce the usual figures.
- * Per persisted call Effect commits four times: the request, the storage poll marking it
- * read, the handler's state upsert, and the reply with the request marked processed.
+ * Effect journals messages and replies, never entity state, so on SQLite the counter's
+ * handler writes its new value itself before it replies, and loads it on activation. Two
+ * variants of `Increment` run there:
+ * - `plain`: a plain RPC. The only commit per call is the handler's upsert, so the state
+ *   is durable before the reply, as Flotilla's; the request itself is not journaled (a
+ *   crash before the handler ran loses the call, and the caller sees an error).
+ * - `persisted`: annotated `ClusterSchema.Persisted`, a durable mailbox. Per call Effect
+ *   commits four times: the request, the storage poll marking it read, the handler's
+ *   state upsert, and the reply with the request marked processed; a request survives a
+ *   crash and its reply is kept. More than Flotilla guarantees, at three extra commits.
+ * The connection runs `synchronous=FULL` by default, like Flotilla's SQLite storage, so
+ * each commit is on disk when it returns; `NORMAL` (Effect's own default through
+ * better-sqlite3) is there to reproduce the usual figures.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -48,9 +53,20 @@ const MemoryGetCount = Rpc.make('GetCount', { success: Schema.Number });
 const MemoryCounter = Entity.make('MemoryCounter', [MemoryIncrement, MemoryGetCount]);
 
 /** Persisted counter: `Increment` is a persisted message (journaled request and reply). */
-const DurableIncrement = Rpc.make('Increment', incrementFields).annotate(ClusterSchema.Persisted, true);
-const DurableGetCount = Rpc.make('GetCount', { success: Schema.Number });
-const DurableCounter = Entity.make('DurableCounter', [DurableIncrement, DurableGetCount]);
+const PersistedIncrement = Rpc.make('Increment', incrementFields).annotate(ClusterSchema.Persisted, true);
+const PersistedGetCount = Rpc.make('GetCount', { success: Schema.Number });
+const PersistedCounter = Entity.make('PersistedCounter', [PersistedIncrement, PersistedGetCount]);
+
+/** Plain-RPC counter whose handler still saves its state before replying. */
+const PlainIncrement = Rpc.make('Increment', incrementFields);
+const PlainGetCount = Rpc.make('GetCount', { success: Schema.Number });
+const PlainDurableCounter = Entity.make('PlainDurableCounter', [PlainIncrement, PlainGetCount]);
+
+/** How `Increment` travels on SQLite (see the file comment). */
+export type EffectSqliteVariant = 'plain' | 'persisted';
+
+/** The counter entity of each SQLite variant; both share one handler. */
+const SQLITE_COUNTERS = { plain: PlainDurableCounter, persisted: PersistedCounter } as const;
 
 const MemoryCounterLive = MemoryCounter.toLayer(
   Effect.sync(() => {
@@ -62,26 +78,33 @@ const MemoryCounterLive = MemoryCounter.toLayer(
   }),
 );
 
-const DurableCounterLive = DurableCounter.toLayer(
-  Effect.gen(function* () {
-    const sql = yield* SqlClient.SqlClient;
-    const { entityId } = yield* Entity.CurrentAddress;
-    const rows = yield* sql<{ value: number }>`SELECT value FROM ${sql(COUNTER_TABLE)} WHERE id = ${entityId}`.pipe(Effect.orDie);
-    let count = rows[0]?.value ?? 0;
-    return DurableCounter.of({
-      Increment: ({ payload }) =>
-        Effect.gen(function* () {
-          const next = count + payload.amount;
-          // Durable before the reply: the reply is only saved once this commit returned.
-          yield* sql`INSERT INTO ${sql(COUNTER_TABLE)} (id, value) VALUES (${entityId}, ${next})
-            ON CONFLICT(id) DO UPDATE SET value = excluded.value`.pipe(Effect.orDie);
-          count = next;
-          return next;
-        }),
-      GetCount: () => Effect.succeed(count),
-    });
-  }),
-);
+type SqliteCounter = (typeof SQLITE_COUNTERS)[EffectSqliteVariant];
+
+/**
+ * The SQLite counter's behaviour, for either variant: load on activation, upsert the new
+ * value before the reply (the reply only leaves once this commit returned).
+ */
+function durableCounterLayer(counter: SqliteCounter) {
+  return (counter as typeof PlainDurableCounter).toLayer(
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient;
+      const { entityId } = yield* Entity.CurrentAddress;
+      const rows = yield* sql<{ value: number }>`SELECT value FROM ${sql(COUNTER_TABLE)} WHERE id = ${entityId}`.pipe(Effect.orDie);
+      let count = rows[0]?.value ?? 0;
+      return {
+        Increment: ({ payload }: { payload: { amount: number } }) =>
+          Effect.gen(function* () {
+            const next = count + payload.amount;
+            yield* sql`INSERT INTO ${sql(COUNTER_TABLE)} (id, value) VALUES (${entityId}, ${next})
+              ON CONFLICT(id) DO UPDATE SET value = excluded.value`.pipe(Effect.orDie);
+            count = next;
+            return next;
+          }),
+        GetCount: () => Effect.succeed(count),
+      };
+    }),
+  );
+}
 
 /** Effect's default logger is chatty about shards; keep warnings only. */
 const quietLogs = Logger.minimumLogLevel(LogLevel.Warning);
@@ -160,11 +183,14 @@ async function runMemory(spec: CounterWorkloadSpec): Promise<CounterWorkloadResu
   }
 }
 
-async function runSqlite(spec: CounterWorkloadSpec, synchronous: SqliteSynchronous): Promise<CounterWorkloadResults> {
+async function runSqlite(spec: CounterWorkloadSpec, synchronous: SqliteSynchronous, variant: EffectSqliteVariant): Promise<CounterWorkloadResults> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'flotilla-bench-effect-'));
   const sqlite = SqliteClient.layer({ filename: path.join(dir, 'cluster.db') });
   const cluster = SingleRunner.layer().pipe(Layer.provideMerge(sqlite));
-  const runtime = ManagedRuntime.make(DurableCounterLive.pipe(Layer.provideMerge(cluster), Layer.provide(quietLogs)));
+  // Both variants have the same shape; only the `Persisted` annotation differs, so one
+  // typed view serves them (the annotation changes what Effect does, not the types).
+  const counter = SQLITE_COUNTERS[variant] as typeof PlainDurableCounter;
+  const runtime = ManagedRuntime.make(durableCounterLayer(counter).pipe(Layer.provideMerge(cluster), Layer.provide(quietLogs)));
   try {
     return await runtime.runPromise(
       Effect.gen(function* () {
@@ -173,7 +199,7 @@ async function runSqlite(spec: CounterWorkloadSpec, synchronous: SqliteSynchrono
         const mode = yield* sql<{ synchronous: number }>`PRAGMA synchronous`;
         if (mode[0]?.synchronous !== SYNCHRONOUS_LEVEL[synchronous]) yield* Effect.dieMessage(`effect-cluster: synchronous=${synchronous} did not take`);
         yield* sql`CREATE TABLE IF NOT EXISTS ${sql(COUNTER_TABLE)} (id TEXT PRIMARY KEY, value INTEGER NOT NULL)`;
-        const client = yield* DurableCounter.client;
+        const client = yield* counter.client;
         return yield* workloads(
           spec,
           (id) => client(id).Increment({ amount: 1 }),
@@ -189,7 +215,7 @@ async function runSqlite(spec: CounterWorkloadSpec, synchronous: SqliteSynchrono
 }
 
 /**
- * SQLite durability of the persisted runs. `FULL`: every commit is fsynced before it
+ * SQLite durability of the SQLite runs. `FULL`: every commit is fsynced before it
  * returns (what "acknowledged only after durable" needs). `NORMAL`: what Effect gets by
  * default (better-sqlite3 builds SQLite with WAL synchronous=NORMAL): survives a process
  * crash, not a power loss, because WAL commits are not fsynced.
@@ -204,14 +230,16 @@ export interface EffectClusterRunOptions {
   readonly spec?: CounterWorkloadSpec;
   /** `sqlite` mode only; default `FULL`, the durability the comparison requires. */
   readonly synchronous?: SqliteSynchronous;
+  /** `sqlite` mode only: how `Increment` travels; default `plain`, the like-for-like one. */
+  readonly variant?: EffectSqliteVariant;
 }
 
 /**
  * Runs both counter workloads on Effect Cluster in `mode` and returns what they measured.
  * `memory`: `TestRunner.layer` (in-memory storage), plain RPCs. `sqlite`: `SingleRunner.layer()`
- * on a fresh temporary SQLite file, persisted `Increment`, state written by the handler.
+ * on a fresh temporary SQLite file, `Increment` plain or persisted, state written by the handler.
  */
 export async function runEffectClusterWorkloads(mode: EntityBenchMode, options: EffectClusterRunOptions = {}): Promise<CounterWorkloadResults> {
   const spec = options.spec ?? COUNTER_WORKLOAD_DEFAULTS[mode];
-  return mode === 'memory' ? runMemory(spec) : runSqlite(spec, options.synchronous ?? 'FULL');
+  return mode === 'memory' ? runMemory(spec) : runSqlite(spec, options.synchronous ?? 'FULL', options.variant ?? 'plain');
 }

@@ -30,6 +30,42 @@ export const COUNTER_WORKLOAD_DEFAULTS: Readonly<Record<EntityBenchMode, Counter
   sqlite: { sequentialCalls: 2_000, entityCount: 1_000, callsPerEntity: 20, inFlightMax: 256, warmupCalls: 200 },
 };
 
+/**
+ * Fraction of the workload sizes to run, from `FLOTILLA_BENCH_ENTITY_SCALE` (default 1):
+ * smoke runs of the benchmark code use e.g. 0.05. Every table labels the sizes it ran.
+ */
+export function workloadScale(): number {
+  const scale = Number(process.env.FLOTILLA_BENCH_ENTITY_SCALE ?? 1);
+  return Number.isFinite(scale) && scale > 0 && scale <= 1 ? scale : 1;
+}
+
+/** `spec` with every call count scaled by `scale` (at least one call each; in flight unchanged). */
+export function scaleSpec(spec: CounterWorkloadSpec, scale = workloadScale()): CounterWorkloadSpec {
+  const scaled = (n: number): number => (n === 0 ? 0 : Math.max(1, Math.round(n * scale)));
+  return {
+    ...spec,
+    sequentialCalls: scaled(spec.sequentialCalls),
+    entityCount: scaled(spec.entityCount),
+    warmupCalls: scaled(spec.warmupCalls),
+  };
+}
+
+const count = (v: number): string => v.toLocaleString('en-US');
+
+/** Which of the two workloads. */
+export type WorkloadKind = 'sequential' | 'concurrent';
+
+/** The name of a workload as `spec` sizes it (without its call count). */
+export function workloadLabel(spec: CounterWorkloadSpec, kind: WorkloadKind): string {
+  return kind === 'sequential' ? 'sequential, 1 entity' : `${count(spec.entityCount)} entities @ ${count(spec.inFlightMax)} in flight`;
+}
+
+/** The calls a workload makes as `spec` sizes it: `2,000`, or `20,000 (1,000 x 20)`. */
+export function callsLabel(spec: CounterWorkloadSpec, kind: WorkloadKind): string {
+  if (kind === 'sequential') return count(spec.sequentialCalls);
+  return `${count(spec.entityCount * spec.callsPerEntity)} (${count(spec.entityCount)} x ${count(spec.callsPerEntity)})`;
+}
+
 /** What one workload measured. */
 export interface WorkloadResult {
   /** Calls completed (all of them: a failed call aborts the workload). */

@@ -1,14 +1,12 @@
 /**
  * Node benchmarks on real processes: `flotilla start` children on 127.0.0.1 with the
- * default SWIM settings, measured from outside through their admin APIs and `/proc`.
- * Failover (kill -9 to death declared everywhere and to every partition served again) and
- * the cost of an idle cluster (CPU and memory per node).
+ * default SWIM settings, measured from outside through their admin APIs: failover (kill -9
+ * to death declared everywhere and to every partition served again).
  */
 import { performance } from 'node:perf_hooks';
 import { type Row, type Suite } from './harness.js';
 import {
   assertRunnable,
-  cpuTimeMs,
   freeAddress,
   getJson,
   getMetrics,
@@ -20,10 +18,8 @@ import {
   sleep,
   spawnNode,
   startCluster,
-  statusBytes,
   tableServedBy,
   waitForAdmin,
-  waitSettled,
   waitUntil,
   type BenchNode,
   type NodeRunner,
@@ -42,12 +38,7 @@ const FAILOVER_POLL_MS = 50;
 const FAILOVER_TIMEOUT_MS = 40_000;
 /** Longest wait for a cluster to settle (formed, table agreed, no migration), ms. */
 const SETTLE_TIMEOUT_MS = 60_000;
-/** Idle cluster: how long it runs after settling before the measurement, ms. */
-const IDLE_SETTLE_MS = 30_000;
-/** Idle cluster: the measurement window, ms. */
-const IDLE_WINDOW_MS = 20_000;
 const NODE_NAMES = ['n1', 'n2', 'n3'] as const;
-const MIB = 2 ** 20;
 
 type FailoverCase = 'non-master' | 'master';
 const CASES: readonly FailoverCase[] = ['non-master', 'master'];
@@ -202,108 +193,12 @@ async function replace(runner: NodeRunner, survivors: readonly BenchNode[], name
   return node;
 }
 
-/** One node's readings over the idle window. */
-interface IdleReading {
-  readonly node: BenchNode;
-  readonly cpuPercent: number;
-  readonly rssBytes: number;
-  readonly peakRssBytes: number;
-  readonly heapUsedBytes: number | undefined;
-  readonly framesOutPerSec: number | undefined;
-}
-
-/** Datagrams and frames sent so far, from `/metrics`. */
-async function framesOut(node: BenchNode): Promise<{ frames: number | undefined; at: number; heap: number | undefined }> {
-  const text = await getMetrics(node);
-  const at = performance.now();
-  if (text === undefined) return { frames: undefined, at, heap: undefined };
-  const frames = text.split('\n').filter((l) => l.startsWith('flotilla_transport_frames_total{') && l.includes('direction="out"')).reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
-  return { frames, at, heap: metricSum(text, 'nodejs_heap_size_used_bytes') };
-}
-
-/** Measures CPU (from /proc, no admin API calls inside the window) and memory of each node. */
-async function measureIdle(nodes: readonly BenchNode[]): Promise<IdleReading[]> {
-  const before = await Promise.all(nodes.map((n) => framesOut(n)));
-  const cpuBefore = nodes.map((n) => cpuTimeMs(n.pid));
-  const start = performance.now();
-  await sleep(IDLE_WINDOW_MS);
-  const cpuAfter = nodes.map((n) => cpuTimeMs(n.pid));
-  const elapsedMs = performance.now() - start;
-  const memory = nodes.map((n) => ({ rss: statusBytes(n.pid, 'VmRSS'), peak: statusBytes(n.pid, 'VmHWM') }));
-  const after = await Promise.all(nodes.map((n) => framesOut(n)));
-  return nodes.map((node, i) => {
-    const b = before[i]!;
-    const a = after[i]!;
-    const frames = a.frames !== undefined && b.frames !== undefined ? ((a.frames - b.frames) * 1000) / (a.at - b.at) : undefined;
-    return {
-      node,
-      cpuPercent: ((cpuAfter[i]! - cpuBefore[i]!) * 100) / elapsedMs,
-      rssBytes: memory[i]!.rss,
-      peakRssBytes: memory[i]!.peak,
-      heapUsedBytes: a.heap,
-      framesOutPerSec: frames,
-    };
-  });
-}
-
-function idleRow(name: string, role: string, r: Omit<IdleReading, 'node'>, withHeap: boolean): Row {
-  const row: Row = {
-    node: name,
-    role,
-    'CPU (% of one core)': r.cpuPercent,
-    'RSS (MiB)': r.rssBytes / MIB,
-    'peak RSS (MiB)': r.peakRssBytes / MIB,
-  };
-  if (withHeap) row['heap used (MiB)'] = r.heapUsedBytes === undefined ? 'n/a' : r.heapUsedBytes / MIB;
-  row['frames sent /s'] = r.framesOutPerSec ?? 'n/a';
-  return row;
-}
-
-const mean = (values: readonly number[]): number => values.reduce((s, v) => s + v, 0) / Math.max(1, values.length);
-
-/** Starts an idle cluster, lets it settle, and reads each node's CPU and memory. */
-async function runIdle(): Promise<Row[]> {
-  const runner = nodeRunner();
-  assertRunnable(runner);
-  const spawned: BenchNode[] = [];
-  const began = performance.now();
-  try {
-    const nodes = await startCluster(runner, NODE_NAMES, spawned);
-    await waitSettled(nodes, SETTLE_TIMEOUT_MS);
-    await sleep(IDLE_SETTLE_MS);
-    const master = await masterOf(nodes);
-    const readings = await measureIdle(nodes);
-    const withHeap = readings.some((r) => r.heapUsedBytes !== undefined);
-    const rows = readings.map((r) => idleRow(r.node.name, r.node.name === master ? 'master' : 'member', r, withHeap));
-    const frames = readings.map((r) => r.framesOutPerSec).filter((f): f is number => f !== undefined);
-    const heaps = readings.map((r) => r.heapUsedBytes).filter((h): h is number => h !== undefined);
-    rows.push(
-      idleRow(
-        'mean',
-        '',
-        {
-          cpuPercent: mean(readings.map((r) => r.cpuPercent)),
-          rssBytes: mean(readings.map((r) => r.rssBytes)),
-          peakRssBytes: mean(readings.map((r) => r.peakRssBytes)),
-          heapUsedBytes: heaps.length === 0 ? undefined : mean(heaps),
-          framesOutPerSec: frames.length === 0 ? undefined : mean(frames),
-        },
-        withHeap,
-      ),
-    );
-    return rows;
-  } finally {
-    await killAll(spawned);
-    console.log(`  idle suite took ${seconds(performance.now() - began).toFixed(0)} s`);
-  }
-}
-
 const RUNNER_NOTE =
   nodeRunner() === 'dist'
     ? 'Each node is `node dist/src/cli/main.js start ...` (the build: run `npm run build` first; set `FLOTILLA_BENCH_RUNNER=tsx` to run the sources instead).'
     : 'Each node is `node --import tsx src/cli/main.ts start ...` (`FLOTILLA_BENCH_RUNNER=tsx`): the sources, transpiled at start.';
 
-/** The node suites: failover after kill -9, and an idle cluster's cost. */
+/** The node suite: failover after kill -9 (the idle cluster's cost is `idle.bench.ts`). */
 export const suites: Suite[] = [
   {
     id: 'node-failover',
@@ -317,15 +212,5 @@ export const suites: Suite[] = [
       'Target: all dead p50 under 6 s; live owners under 1 s after that. With the defaults in a 3-node cluster the minimum suspicion timeout is `suspicionMult * max(1, log10 3) * probeIntervalMs` = 4 s (it starts at 6 x that, 24 s, and falls to the minimum with one independent confirmation, the most 3 nodes can give), after a probe period or two to suspect.',
     ].join('\n'),
     run: runFailover,
-  },
-  {
-    id: 'node-idle',
-    title: 'Node: idle cluster cost (3 processes, default SWIM)',
-    notes: [
-      `Three \`flotilla start\` processes on 127.0.0.1 with the default settings and the admin API on. ${RUNNER_NOTE}`,
-      `After the cluster settled (views agree, partitions assigned, no migration) it idles ${seconds(IDLE_SETTLE_MS)} s more; then, over a ${seconds(IDLE_WINDOW_MS)} s window with no admin API request: CPU from \`/proc/<pid>/stat\` (utime + stime delta, as % of one core; 10 ms ticks over the window give a resolution of 0.05 %), RSS and peak RSS from \`/proc/<pid>/status\` (VmRSS, VmHWM) at the end of the window, and datagrams plus TCP frames sent per second from \`/metrics\` (read just before and after the window).`,
-      '`flotilla start` does not turn on prom-client\'s process metrics (`processMetrics`), so `process_resident_memory_bytes` and the `nodejs_heap_*` gauges are not exposed; a heap column appears when they are.',
-    ].join('\n'),
-    run: runIdle,
   },
 ];

@@ -168,8 +168,8 @@ export async function runStart(flags: StartFlags): Promise<number> {
   if (plan.http !== undefined) {
     const adminLog = log.child({ nodeId: node.nodeId, component: 'admin' });
     try {
-      // One node per process here, so prom-client's process-wide collectors (RSS, heap,
-      // GC, handles) describe exactly this node.
+      // One node per process here, so the process metrics (CPU, RSS, heap) describe
+      // exactly this node.
       admin = await startAdminServer({
         source: toAdminSource(node),
         host: plan.http.host,

@@ -80,9 +80,10 @@ export interface AdminServerConfig {
    */
   readonly allowedHosts: readonly string[];
   /**
-   * Also register prom-client's process metrics (memory, CPU, handles, GC, event loop).
-   * Default false: prom-client installs process-wide observers for them that are never
-   * released, so enable it on at most one admin server per process.
+   * Also export process metrics under prom-client's names (`process_cpu_*`,
+   * `process_resident_memory_bytes`, `nodejs_heap_*`), read at scrape time. Default false:
+   * they describe the whole process, so in a process hosting several nodes each server
+   * would repeat the same values under its own `node_id`.
    */
   readonly processMetrics: boolean;
 }

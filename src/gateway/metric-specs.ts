@@ -169,7 +169,7 @@ const quorum: readonly MetricSpec[] = [
 ];
 
 // On a node that hosts no entities the labelled entity metrics have no series, and the
-// unlabelled counters read 0 (prom-client always renders those).
+// unlabelled counters read 0 (`metrics.ts` gives them a series from the start).
 function entityScalar(name: string, help: string, read: (e: EntityMetricsSnapshot) => number): MetricSpec {
   return { name, help, kind: 'counter', labelNames: [], read: (s) => (s.entities === undefined ? [] : one(read(s.entities))) };
 }

@@ -1,79 +1,69 @@
 /**
- * The Prometheus registry of one admin server. Values are not pushed: each scrape reads
- * one `MetricsSnapshot` from the node and the collect callbacks copy it into the metrics.
- * Each server owns its registry (never prom-client's global one), so several nodes in one
- * process do not clash.
+ * The Prometheus metrics of one admin server. Values are not pushed: each scrape reads
+ * one `MetricsSnapshot` from the node and renders every family from it, in the text
+ * format written by `exposition.ts`. Nothing is registered process-wide, so several nodes
+ * in one process do not clash, and nothing is held between scrapes but the event-loop
+ * sampler.
  */
-import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { AdminSource, MetricsSnapshot } from './admin-source.js';
-import { registerEventLoopMetrics } from './event-loop-metrics.js';
+import { startEventLoopMetrics } from './event-loop-metrics.js';
+import { EXPOSITION_CONTENT_TYPE, renderExposition, type ExpositionFamily } from './exposition.js';
 import { HISTOGRAM_SPECS, METRIC_SPECS, type MetricSpec } from './metric-specs.js';
-import { registerSnapshotHistogram } from './snapshot-histogram.js';
+import { processFamilies } from './process-metrics.js';
+import { histogramFamily } from './snapshot-histogram.js';
 
 /** Options of `createAdminMetrics`. */
 export interface AdminMetricsOptions {
-  /** Also register prom-client's process metrics (see `AdminServerConfig.processMetrics`). */
+  /** Also export process metrics (see `AdminServerConfig.processMetrics`). */
   readonly processMetrics?: boolean;
 }
 
-/** A registry bound to one node. */
+/** The metrics of one node. */
 export interface AdminMetrics {
-  /** The registry itself, for callers that add their own metrics. */
-  readonly registry: Registry;
-  /** Content type of `scrape()`'s text (Prometheus text exposition format). */
+  /** Content type of `scrape()`'s text (Prometheus text exposition format 0.0.4). */
   readonly contentType: string;
   /** Reads one snapshot from the node and renders every metric. */
   scrape(): Promise<string>;
-  /** Stops the event-loop sampler. The registry still renders, with stale lag values. */
+  /** Stops the event-loop sampler. Scrapes still render, with empty lag windows. */
   close(): void;
 }
 
-/** Builds the registry for `source`; every metric carries the label `node_id`. */
+/**
+ * A family from its spec. An unlabelled metric with no sample reads 0, so a counter such
+ * as `flotilla_entity_loads_total` has a series from the start, as Prometheus clients do.
+ */
+function specFamily(spec: MetricSpec, snapshot: MetricsSnapshot): ExpositionFamily {
+  const samples = spec.read(snapshot);
+  const filled = samples.length === 0 && spec.labelNames.length === 0 ? [{ labels: {}, value: 0 }] : samples;
+  return { name: spec.name, help: spec.help, type: spec.kind, samples: filled };
+}
+
+/** Builds the metrics of `source`; every sample carries the label `node_id`. */
 export function createAdminMetrics(source: Pick<AdminSource, 'nodeId' | 'metricsSnapshot'>, options: AdminMetricsOptions = {}): AdminMetrics {
-  const registry = new Registry();
-  registry.setDefaultLabels({ node_id: source.nodeId });
-  // One snapshot per scrape: every collect callback reads the same one, so values taken
-  // together (owned vs backed-up partitions, members by state) are consistent.
-  let current: MetricsSnapshot | undefined;
-  const snapshot = (): MetricsSnapshot => current ?? source.metricsSnapshot();
-  for (const spec of METRIC_SPECS) registerSpec(registry, spec, snapshot);
-  for (const spec of HISTOGRAM_SPECS) registerSnapshotHistogram(registry, spec, snapshot);
-  const eventLoop = registerEventLoopMetrics(registry);
-  if (options.processMetrics === true) collectDefaultMetrics({ register: registry });
+  const eventLoop = startEventLoopMetrics();
+  const common = { node_id: source.nodeId };
   return {
-    registry,
-    contentType: registry.contentType,
-    async scrape(): Promise<string> {
-      current = source.metricsSnapshot();
+    contentType: EXPOSITION_CONTENT_TYPE,
+    scrape(): Promise<string> {
       try {
-        return await registry.metrics();
-      } finally {
-        current = undefined;
+        return Promise.resolve(render());
+      } catch (error) {
+        return Promise.reject(error instanceof Error ? error : new Error(String(error)));
       }
     },
     close: () => eventLoop.close(),
   };
-}
 
-function registerSpec(registry: Registry, spec: MetricSpec, snapshot: () => MetricsSnapshot): void {
-  const base = { name: spec.name, help: spec.help, labelNames: [...spec.labelNames], registers: [registry] };
-  // Reset before refilling so label sets that disappeared (a message type, a drop reason)
-  // vanish instead of repeating their last value.
-  if (spec.kind === 'counter') {
-    const counter: Counter = new Counter({
-      ...base,
-      collect: () => {
-        counter.reset();
-        for (const sample of spec.read(snapshot())) counter.inc({ ...sample.labels }, sample.value);
-      },
-    });
-  } else {
-    const gauge: Gauge = new Gauge({
-      ...base,
-      collect: () => {
-        gauge.reset();
-        for (const sample of spec.read(snapshot())) gauge.set({ ...sample.labels }, sample.value);
-      },
-    });
+  function render(): string {
+    // One snapshot per scrape, so values read together (owned vs backed-up partitions,
+    // members by state) are consistent.
+    const snapshot = source.metricsSnapshot();
+    const families = [
+      ...METRIC_SPECS.map((spec) => specFamily(spec, snapshot)),
+      ...HISTOGRAM_SPECS.map((spec) => histogramFamily(spec, spec.read(snapshot))),
+      ...eventLoop.families(),
+      ...(options.processMetrics === true ? processFamilies() : []),
+    ];
+    return renderExposition(families, common);
   }
 }

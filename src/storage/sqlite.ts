@@ -9,7 +9,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { FlotillaError, isFlotillaError } from '../core/errors.js';
+import { assert, FlotillaError, isFlotillaError } from '../core/errors.js';
 import type { NodeId } from '../core/model.js';
 import { claimError, compareCodePoints, fenceError, versionConflictError } from './fence-rules.js';
 import { MIGRATIONS_TABLE, pendingMigrations } from './migrations.js';
@@ -65,10 +65,15 @@ function prepareStatements(db: Database.Database) {
     maxEpoch: db.prepare<[], { max: number | null }>('SELECT max(epoch) AS max FROM flotilla_partition_fences'),
     entity: db.prepare<[string, string], EntityRow>('SELECT partition, state, version FROM flotilla_entities WHERE type = ? AND id = ?'),
     entityVersion: db.prepare<[string, string], { version: number }>('SELECT version FROM flotilla_entities WHERE type = ? AND id = ?'),
-    upsertEntity: db.prepare<[string, string, number, Buffer, number, number]>(
-      `INSERT INTO flotilla_entities (type, id, partition, state, version, updated_at) VALUES (?, ?, ?, ?, ?, ?)
-       ON CONFLICT (type, id) DO UPDATE SET partition = excluded.partition, state = excluded.state,
-         version = excluded.version, updated_at = excluded.updated_at`,
+    // The version check rides in the write itself: an insert that finds the row, or an
+    // update that finds another version, changes nothing, and only then is the version read.
+    insertEntity: db.prepare<[string, string, number, Buffer, number]>(
+      `INSERT INTO flotilla_entities (type, id, partition, state, version, updated_at) VALUES (?, ?, ?, ?, 1, ?)
+       ON CONFLICT (type, id) DO NOTHING`,
+    ),
+    updateEntity: db.prepare<[number, Buffer, number, string, string, number]>(
+      `UPDATE flotilla_entities SET partition = ?, state = ?, version = version + 1, updated_at = ?
+       WHERE type = ? AND id = ? AND version = ?`,
     ),
     deleteEntity: db.prepare<[string, string]>('DELETE FROM flotilla_entities WHERE type = ? AND id = ?'),
     count: db.prepare<[], EntityCount>('SELECT type, partition, count(*) AS count FROM flotilla_entities GROUP BY type, partition'),
@@ -124,7 +129,7 @@ export class SqliteStorage implements Storage {
   ) {
     this.description = file;
     this.statements = prepareStatements(db);
-    const batch = db.transaction((writes: readonly EntityWrite[]) => writes.map((w) => this.applyWrite(w)));
+    const batch = db.transaction((writes: readonly EntityWrite[]) => this.applyWrites(writes));
     this.applyBatch = (writes) => batch.immediate(writes);
     const claim = db.transaction((partition: number, epoch: number, owner: NodeId) => this.claimInTransaction(partition, epoch, owner));
     this.claimTx = (partition, epoch, owner) => claim.immediate(partition, epoch, owner);
@@ -227,19 +232,36 @@ export class SqliteStorage implements Storage {
     return { partition, epoch, owner };
   }
 
-  private applyWrite(w: EntityWrite): WriteResult {
-    const error = fenceError(this.statements.fence.get(w.partition), w);
-    if (error !== undefined) return { ok: false, error };
-    const currentVersion = this.statements.entityVersion.get(w.type, w.id)?.version ?? 0;
-    if (currentVersion !== w.expectedVersion) return { ok: false, error: versionConflictError(w, currentVersion) };
+  /**
+   * Applies a batch inside its transaction. The transaction holds the write lock, so a
+   * fence cannot change under it: each partition's fence is read once per batch.
+   */
+  private applyWrites(writes: readonly EntityWrite[]): WriteResult[] {
+    const fences = new Map<number, FenceRow | undefined>();
+    const now = Date.now();
+    return writes.map((w) => {
+      if (!fences.has(w.partition)) fences.set(w.partition, this.statements.fence.get(w.partition));
+      const error = fenceError(fences.get(w.partition), w);
+      return error === undefined ? this.applyWrite(w, now) : { ok: false, error };
+    });
+  }
+
+  private applyWrite(w: EntityWrite, now: number): WriteResult {
     if (w.state === undefined) {
+      const currentVersion = this.statements.entityVersion.get(w.type, w.id)?.version ?? 0;
+      if (currentVersion !== w.expectedVersion) return { ok: false, error: versionConflictError(w, currentVersion) };
       this.statements.deleteEntity.run(w.type, w.id);
       return { ok: true, version: 0 };
     }
-    const version = currentVersion + 1;
     const state = Buffer.from(w.state.buffer, w.state.byteOffset, w.state.byteLength);
-    this.statements.upsertEntity.run(w.type, w.id, w.partition, state, version, Date.now());
-    return { ok: true, version };
+    const changed =
+      w.expectedVersion === 0
+        ? this.statements.insertEntity.run(w.type, w.id, w.partition, state, now).changes
+        : this.statements.updateEntity.run(w.partition, state, now, w.type, w.id, w.expectedVersion).changes;
+    if (changed === 1) return { ok: true, version: w.expectedVersion + 1 };
+    const currentVersion = this.statements.entityVersion.get(w.type, w.id)?.version ?? 0;
+    assert(currentVersion !== w.expectedVersion, `write of ${w.type}/${w.id} at version ${currentVersion} changed nothing`);
+    return { ok: false, error: versionConflictError(w, currentVersion) };
   }
 
   /** Run a synchronous body as a promise: closed stores and driver errors reject. */

@@ -82,13 +82,13 @@ describe('histogramValues', () => {
     { counts: [2, 3, 4, 5], sumMs: 100, buckets: [2, 5, 9, 14] },
   ])('counts $counts give cumulative buckets $buckets', ({ counts, sumMs, buckets }) => {
     const values = histogramValues('h', { boundsMs: [1, 10, 100], counts, sumMs });
-    expect(values.filter((v) => v.metricName === 'h_bucket').map((v) => [v.labels.le, v.value])).toEqual([
+    expect(values.filter((v) => v.name === 'h_bucket').map((v) => [v.labels.le, v.value])).toEqual([
       ['0.001', buckets[0]],
       ['0.01', buckets[1]],
       ['0.1', buckets[2]],
       ['+Inf', buckets[3]],
     ]);
-    expect(values.find((v) => v.metricName === 'h_count')?.value).toBe(buckets[3]);
-    expect(values.find((v) => v.metricName === 'h_sum')?.value).toBe(sumMs / 1000);
+    expect(values.find((v) => v.name === 'h_count')?.value).toBe(buckets[3]);
+    expect(values.find((v) => v.name === 'h_sum')?.value).toBe(sumMs / 1000);
   });
 });

@@ -129,7 +129,7 @@ describe('GET /metrics', () => {
 });
 
 describe('createAdminMetrics', () => {
-  it('adds prom-client process metrics, labelled node_id, only when asked', async () => {
+  it('adds process metrics under prom-client\'s names, labelled node_id, only when asked', async () => {
     const plain = createAdminMetrics(source);
     const withProcess = createAdminMetrics(source, { processMetrics: true });
     try {
@@ -137,7 +137,10 @@ describe('createAdminMetrics', () => {
       const exp = parseExposition(await withProcess.scrape());
       const cpu = exp.samples.find((s) => s.name === 'process_cpu_user_seconds_total');
       expect(cpu?.labels.node_id).toBe('n1');
-      expect(exp.types.get('nodejs_eventloop_lag_seconds')).toBe('gauge');
+      expect(exp.types.get('process_cpu_user_seconds_total')).toBe('counter');
+      expect(value(exp, 'process_resident_memory_bytes')).toBeGreaterThan(0);
+      expect(value(exp, 'nodejs_heap_size_used_bytes')).toBeGreaterThan(0);
+      expect(value(exp, 'nodejs_heap_space_size_used_bytes', { space: 'new' })).toBeGreaterThanOrEqual(0);
     } finally {
       plain.close();
       withProcess.close();

@@ -49,6 +49,9 @@ export function defineWriteTests(ctx: ContractContext): void {
       const [stale] = await store.writeEntities([write({ id: 'e1', state: bytes(3), expectedVersion: 1 })]);
       expect(outcome(stale!)).toBe('FLO_VERSION_CONFLICT');
       if (!stale!.ok) expect(stale!.error.details).toEqual({ type: 'counter', id: 'e1', version: 2, expectedVersion: 1 });
+      const [recreate] = await store.writeEntities([write({ id: 'e1', state: bytes(4), expectedVersion: 0 })]);
+      if (!recreate!.ok) expect(recreate!.error.details).toEqual({ type: 'counter', id: 'e1', version: 2, expectedVersion: 0 });
+      expect(outcome(recreate!)).toBe('FLO_VERSION_CONFLICT');
       const [missing] = await store.writeEntities([write({ id: 'nobody', expectedVersion: 4 })]);
       expect(outcome(missing!)).toBe('FLO_VERSION_CONFLICT');
       expect(await store.loadEntity('counter', 'e1')).toEqual({ type: 'counter', id: 'e1', partition: 1, state: bytes(2), version: 2 });
