@@ -213,8 +213,10 @@ export class Mastership {
   joinRequest(now: Millis): JoinRequest {
     const self = this.rt.members.self();
     const node: NodeInfo = { ...this.rt.self, address: self.address, tags: self.tags };
-    const base = { type: 'JoinRequest' as const, node, clusterId: this.rt.clusterId, protocolVersion: PROTOCOL_VERSION, sentAt: now };
-    return { ...base, authToken: this.hooks.makeAuthToken(base) };
+    const base = { type: 'JoinRequest' as const, node, clusterId: this.rt.clusterId, protocolVersion: PROTOCOL_VERSION, sentAt: Math.floor(now) };
+    // Fields in wire order, as a decoded copy has them (traces compare messages as JSON).
+    const { sentAt, ...head } = base;
+    return { ...head, authToken: this.hooks.makeAuthToken(base), sentAt };
   }
 
   onJoinRequest(req: JoinRequest, now: Millis): void {

@@ -154,7 +154,8 @@ export class Prober {
       return;
     }
     // This node's clock rides on the Ack: the prober learns the offset from its round trip.
-    const base: Ack = { type: 'Ack', seqNo: ping.seqNo, from: this.rt.selfId, updates: [], sentAt: now };
+    // Whole ms on the wire (a simulator's clock may carry fractions).
+    const base: Ack = { type: 'Ack', seqNo: ping.seqNo, from: this.rt.selfId, updates: [], sentAt: Math.floor(now) };
     const prefix: GossipUpdate[] = [];
     if (accused && !this.transitions.leaving) prefix.push(this.transitions.selfAlive());
     // A member this node suspects or holds dead is told so on the Ack, so it refutes at once.
