@@ -73,6 +73,7 @@ function membersReport(node: FlotillaNode): MembersReport {
       joinVersion: joinVersions.get(m.nodeId) ?? null,
       incarnation: m.incarnation,
       tags: m.tags,
+      clockOffsetMs: m.clockOffsetMs ?? null,
     }),
   );
   members.sort((a, b) => (a.joinVersion ?? Infinity) - (b.joinVersion ?? Infinity) || a.nodeId.localeCompare(b.nodeId));
@@ -132,6 +133,13 @@ function transportSnapshot(stats: NodeStats): MetricsSnapshot['transport'] {
   };
 }
 
+/** The measured clock offset of every live member that has one. */
+function clockOffsets(node: FlotillaNode): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const m of node.members()) if (m.clockOffsetMs !== undefined && (m.state === 'alive' || m.state === 'suspect')) out[m.nodeId] = m.clockOffsetMs;
+  return out;
+}
+
 function metricsSnapshot(node: FlotillaNode): MetricsSnapshot {
   const stats = node.stats();
   const m = stats.membership;
@@ -157,6 +165,9 @@ function metricsSnapshot(node: FlotillaNode): MetricsSnapshot {
       suspicions: m.suspicions,
       refutations: m.refutations,
       deathsDeclared: m.deathsDeclared,
+      clockOffsetsMs: clockOffsets(node),
+      clockSkewWarnings: m.clockSkewWarnings,
+      clockSkewRefusals: m.clockSkewRefusals,
     },
     messages: { sent: { ...m.sent }, received: { ...m.received } },
     transport: transportSnapshot(stats),

@@ -36,6 +36,7 @@ export const ErrorCatalog = {
   FLO_NO_SEEDS_REACHABLE: spec('FLO_NO_SEEDS_REACHABLE', 'No seed node could be reached', true, 503),
   FLO_JOIN_REJECTED: spec('FLO_JOIN_REJECTED', 'Join rejected by the cluster', false, 403),
   FLO_AUTH_FAILED: spec('FLO_AUTH_FAILED', 'Authentication failed', false, 401),
+  FLO_CLOCK_SKEW: spec('FLO_CLOCK_SKEW', "Node's clock is off from the cluster's beyond the allowed drift", false, 409),
   FLO_NODE_STOPPED: spec('FLO_NODE_STOPPED', 'The node has stopped', false, 503),
   FLO_EVENTS_DROPPED: spec('FLO_EVENTS_DROPPED', 'Subscriber lagged; events were dropped', false, 500),
   FLO_READ_ONLY: spec('FLO_READ_ONLY', 'Node is in the minority side of a partition and read-only', true, 503),

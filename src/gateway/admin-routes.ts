@@ -22,7 +22,7 @@ function health({ source }: RouteContext): RouteResponse {
 }
 
 function member(m: AdminMember): AdminMember {
-  return { nodeId: m.nodeId, address: m.address, state: m.state, joinVersion: m.joinVersion, incarnation: m.incarnation, tags: { ...m.tags } };
+  return { nodeId: m.nodeId, address: m.address, state: m.state, joinVersion: m.joinVersion, incarnation: m.incarnation, tags: { ...m.tags }, clockOffsetMs: m.clockOffsetMs };
 }
 
 function members({ source }: RouteContext): RouteResponse {

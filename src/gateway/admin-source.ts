@@ -44,6 +44,11 @@ export interface AdminMember {
   readonly joinVersion: number | null;
   readonly incarnation: number;
   readonly tags: Readonly<Record<string, string>>;
+  /**
+   * The member's clock minus this node's, ms, measured from this node's probes; null for
+   * this node itself and for members not probed yet.
+   */
+  readonly clockOffsetMs: number | null;
 }
 
 /** What `GET /cluster/members` reports. */
@@ -142,6 +147,12 @@ export interface MetricsSnapshot {
     readonly suspicions: number;
     readonly refutations: number;
     readonly deathsDeclared: number;
+    /** Each probed member's clock minus this node's, ms, by node id. */
+    readonly clockOffsetsMs: Readonly<Record<string, number>>;
+    /** Clock-skew warnings about members (at most one per member per warning interval). */
+    readonly clockSkewWarnings: number;
+    /** Joiners refused (as master) for a clock beyond the drift bound. */
+    readonly clockSkewRefusals: number;
   };
   /** Protocol messages by message type. */
   readonly messages: {

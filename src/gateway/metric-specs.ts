@@ -97,6 +97,15 @@ const membership: readonly MetricSpec[] = [
   scalar('flotilla_suspicions_total', 'Members this node came to suspect.', 'counter', (s) => s.membership.suspicions),
   scalar('flotilla_refutations_total', 'Suspicions of this node that it refuted.', 'counter', (s) => s.membership.refutations),
   scalar('flotilla_deaths_declared_total', 'Members this node declared dead.', 'counter', (s) => s.membership.deathsDeclared),
+  {
+    name: 'flotilla_member_clock_offset_ms',
+    help: 'A member\'s clock minus this node\'s, in ms, from probe round trips (exact within half a round trip).',
+    kind: 'gauge',
+    labelNames: ['member'],
+    read: (s) => Object.entries(s.membership.clockOffsetsMs).map(([member, value]) => ({ labels: { member }, value })),
+  },
+  scalar('flotilla_clock_skew_warnings_total', 'Warnings about members whose clock is off beyond the warning threshold.', 'counter', (s) => s.membership.clockSkewWarnings),
+  scalar('flotilla_clock_skew_refusals_total', 'Joiners this node refused as master for a clock beyond the drift bound (FLO_CLOCK_SKEW).', 'counter', (s) => s.membership.clockSkewRefusals),
 ];
 
 const messages: readonly MetricSpec[] = [

@@ -1,6 +1,6 @@
 /**
  * Admission on the master: screening a JoinRequest (cluster id, protocol version, the
- * node layer's credential check, node id collisions) and remembering admitted joiners
+ * node layer's credential check, the joiner's clock, node id collisions) and remembering admitted joiners
  * until they show up alive in SWIM (their first push-pull) and enter the published view.
  * Pending admissions are bounded in count and in time.
  */
@@ -23,6 +23,10 @@ export interface JoinScreen {
   readonly clusterId: string;
   readonly selfId: NodeId;
   readonly verifyJoin: JoinVerifier;
+  /** The master's clock when the request arrived. */
+  readonly now: Millis;
+  /** A joiner's clock may be off from the master's by at most this, ms (`clockOffsetMaxMs`). */
+  readonly clockOffsetMaxMs: number;
   /** Address of a live (alive or suspect) member with this id, if any. */
   liveAddressOf(nodeId: NodeId): Address | undefined;
 }
@@ -35,11 +39,30 @@ export function screenJoin(req: JoinRequest, screen: JoinScreen): JoinVerdict {
   }
   const verdict = screen.verifyJoin(req);
   if (!verdict.ok) return verdict;
+  const clock = screenClock(req.sentAt, screen.now, screen.clockOffsetMaxMs);
+  if (!clock.ok) return clock;
   const live = screen.liveAddressOf(req.node.nodeId);
   if (req.node.nodeId === screen.selfId || (live !== undefined && live !== req.node.address)) {
     return { ok: false, code: 'FLO_JOIN_REJECTED', reason: 'node id in use' };
   }
   return { ok: true };
+}
+
+/**
+ * Refuses a joiner whose clock read `sentAt` when the master's read `now` on arrival,
+ * when the two are further apart than `maxMs`. The estimate is the joiner's offset less
+ * the request's transit time (milliseconds on a LAN, against a bound of a minute): a
+ * joiner just behind the bound may be refused, one ahead of it never admitted.
+ */
+export function screenClock(sentAt: Millis, now: Millis, maxMs: number): JoinVerdict {
+  const offsetMs = sentAt - now;
+  if (Math.abs(offsetMs) <= maxMs) return { ok: true };
+  const side = offsetMs > 0 ? 'ahead of' : 'behind';
+  return {
+    ok: false,
+    code: 'FLO_CLOCK_SKEW',
+    reason: `the joining node's clock is ${Math.abs(offsetMs)} ms ${side} the master's, beyond the ${maxMs} ms drift bound: synchronise its clock (NTP) and start it again`,
+  };
 }
 
 /** One admitted joiner not yet in the view. */

@@ -25,6 +25,7 @@ const POSITIVE_INTEGERS: readonly NumericKey[] = [
   'explicitSuspicionIntervalMs', 'rejoinIntervalMinMs', 'quorumGraceMs', 'quorumExpectedSizeMemoryMs',
   'membersMax', 'transmitQueueMax', 'eventQueueMax', 'relaysPendingMax',
   'splitBrainProbeIntervalMs', 'splitBrainProbeTargetsMax', 'mergeJoinRetryMs', 'mergeJoinTimeoutMs',
+  'clockOffsetWarnMs', 'clockOffsetMaxMs', 'clockSkewWarnIntervalMs',
 ];
 
 /** Fields that must be integers >= 0. */
@@ -53,6 +54,9 @@ export function resolveSwimConfig(overrides: Partial<SwimConfig> = {}): SwimConf
   }
   if (config.probeTimeoutMs >= config.probeIntervalMs) {
     throw invalid('probeTimeoutMs must be below probeIntervalMs', { probeTimeoutMs: config.probeTimeoutMs, probeIntervalMs: config.probeIntervalMs });
+  }
+  if (config.clockOffsetWarnMs > config.clockOffsetMaxMs) {
+    throw invalid('clockOffsetWarnMs must not exceed clockOffsetMaxMs', { clockOffsetWarnMs: config.clockOffsetWarnMs, clockOffsetMaxMs: config.clockOffsetMaxMs });
   }
   if (config.probeTimeoutMinMs > config.probeTimeoutMaxMs) {
     throw invalid('probeTimeoutMinMs must not exceed probeTimeoutMaxMs', { probeTimeoutMinMs: config.probeTimeoutMinMs, probeTimeoutMaxMs: config.probeTimeoutMaxMs });

@@ -3,6 +3,7 @@
  * every field with its meaning, unit, default and trade-off. The rules every value and
  * combination must meet are checked once at construction (`config-rules.ts`).
  */
+import { HLC_DEFAULTS } from '../core/hlc.js';
 import { GOSSIP_MESSAGE_BYTES_MAX } from '../protocol/limits.js';
 
 export { resolveSwimConfig } from './config-rules.js';
@@ -268,6 +269,23 @@ export interface SwimConfig {
    * from a winner that dissolved meanwhile; longer rides out a slow winner.
    */
   readonly mergeJoinTimeoutMs: number;
+  /**
+   * A member whose clock is off from this node's by more than this (measured from probe
+   * round trips) is warned about, once per `clockSkewWarnIntervalMs`. Default 1000.
+   * Last-writer-wins orders writes by hybrid logical clocks: a write on a clock this far
+   * ahead beats later writes elsewhere for this long. Lower is noisier on busy links (the
+   * estimate is exact within half a round trip).
+   */
+  readonly clockOffsetWarnMs: number;
+  /**
+   * The master refuses a joiner whose clock is off from its own by more than this, with
+   * FLO_CLOCK_SKEW; a member found beyond it later is warned about at `error` level.
+   * Default 60000, the HLC drift bound (`HLC_DEFAULTS.maxDriftMs`): past it, replicas
+   * refuse the node's writes as too far in the future. Must be at least `clockOffsetWarnMs`.
+   */
+  readonly clockOffsetMaxMs: number;
+  /** One clock-skew warning per member at most this often. Default 60000. */
+  readonly clockSkewWarnIntervalMs: number;
 }
 
 /** The defaults, tuned like memberlist's LAN profile. */
@@ -329,6 +347,9 @@ export const DEFAULT_SWIM_CONFIG: SwimConfig = Object.freeze({
   mergeMasterDelayMs: 500,
   mergeJoinRetryMs: 1_000,
   mergeJoinTimeoutMs: 30_000,
+  clockOffsetWarnMs: 1_000,
+  clockOffsetMaxMs: HLC_DEFAULTS.maxDriftMs,
+  clockSkewWarnIntervalMs: 60_000,
 });
 
 /**

@@ -47,7 +47,7 @@ export function dispatchMessage(parts: MachineParts, from: Address, message: Mes
         }
         transitions.apply(u, now);
       }
-      prober.onPing(from, message, accused, channel);
+      prober.onPing(from, message, now, accused, channel);
       mastership.noteTalker(message.from, from, now);
       return;
     }

@@ -17,6 +17,11 @@ export interface Member {
   readonly tags: Tags;
   /** When this node last saw the member change state. */
   readonly stateChangedAt: Millis;
+  /**
+   * The member's clock minus this node's, ms, from this node's probes of it; absent for
+   * this node itself and for members not probed yet.
+   */
+  readonly clockOffsetMs?: number;
 }
 
 /** A node became known alive for the first time (or again after leaving). */
@@ -151,6 +156,23 @@ export interface HealthCheckPassed {
   readonly source: HealthCheckSource;
 }
 
+/**
+ * A member's clock is off from this node's beyond `clockOffsetWarnMs` (at most once per
+ * member per `clockSkewWarnIntervalMs`). `offsetMs` is the member's clock minus this
+ * node's, exact within half of `rttMs`; `beyondBound` when past `clockOffsetMaxMs`, the
+ * HLC drift bound, where replicas refuse the faster clock's writes.
+ */
+export interface ClockSkewDetected {
+  readonly type: 'ClockSkewDetected';
+  readonly at: Millis;
+  readonly nodeId: NodeId;
+  readonly address: Address | undefined;
+  readonly offsetMs: number;
+  readonly rttMs: number;
+  readonly boundMs: number;
+  readonly beyondBound: boolean;
+}
+
 /** Every event the membership machine emits. */
 export type MembershipEvent =
   | NodeJoined
@@ -167,7 +189,8 @@ export type MembershipEvent =
   | MergeStarted
   | MergeCompleted
   | HealthCheckFailed
-  | HealthCheckPassed;
+  | HealthCheckPassed
+  | ClockSkewDetected;
 
 /** The `type` tag of any membership event. */
 export type MembershipEventType = MembershipEvent['type'];

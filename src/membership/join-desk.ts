@@ -2,7 +2,7 @@
  * The receiving end of JoinRequests. A node still joining turns joiners away (retryable);
  * a member forwards the request to its master (once per joiner within
  * `JOIN_FORWARD_DEDUP_MS`, breaking loops); the master screens it (cluster id, auth token,
- * node id not held by another live address), hands out a join version and answers with
+ * the joiner's clock against its own, node id not held by another live address), hands out a join version and answers with
  * its view. The joiner enters the view in the master's next publish, once SWIM sees it alive.
  */
 import type { Millis } from '../core/clock.js';
@@ -67,12 +67,15 @@ export class JoinDesk {
       clusterId: this.rt.clusterId,
       selfId: this.rt.selfId,
       verifyJoin: this.host.verifyJoin,
+      now,
+      clockOffsetMaxMs: this.rt.config.clockOffsetMaxMs,
       liveAddressOf: (id) => {
         const entry = this.rt.members.get(id);
         return entry !== undefined && (entry.state === 'alive' || entry.state === 'suspect') ? entry.address : undefined;
       },
     });
     if (!verdict.ok) {
+      if (verdict.code === 'FLO_CLOCK_SKEW') this.rt.counters.clockSkewRefusals++;
       this.reply(req.node.address, { type: 'JoinResponse', accepted: false, rejectCode: verdict.code, reason: verdict.reason });
       return;
     }

@@ -209,12 +209,14 @@ export class Mastership {
     }
   }
 
-  /** This node's JoinRequest. */
-  joinRequest(): JoinRequest {
+  /** This node's JoinRequest, sent at `now` (its clock, which the master checks against its own). */
+  joinRequest(now: Millis): JoinRequest {
     const self = this.rt.members.self();
     const node: NodeInfo = { ...this.rt.self, address: self.address, tags: self.tags };
-    const base = { type: 'JoinRequest' as const, node, clusterId: this.rt.clusterId, protocolVersion: PROTOCOL_VERSION };
-    return { ...base, authToken: this.hooks.makeAuthToken(base) };
+    const base = { type: 'JoinRequest' as const, node, clusterId: this.rt.clusterId, protocolVersion: PROTOCOL_VERSION, sentAt: Math.floor(now) };
+    // Fields in wire order, as a decoded copy has them (traces compare messages as JSON).
+    const { sentAt, ...head } = base;
+    return { ...head, authToken: this.hooks.makeAuthToken(base), sentAt };
   }
 
   onJoinRequest(req: JoinRequest, now: Millis): void {
@@ -413,7 +415,7 @@ export class Mastership {
     if (to === undefined || !this.boundary.mayRejoin(now)) return;
     this.rt.counters.rejoins++;
     this.transitions.reannounce();
-    this.rt.send(to, this.joinRequest());
+    this.rt.send(to, this.joinRequest(now));
   }
 
   private viewMasterAddress(): Address | undefined {

@@ -147,13 +147,15 @@ export class Prober {
    * Suspect or Dead about it), the Ack leads with this node's current Alive, so a prober
    * that missed the refutation learns it from its own probe.
    */
-  onPing(from: Address, ping: Ping, accused = false, channel: Channel = 'udp'): void {
+  onPing(from: Address, ping: Ping, now: Millis, accused = false, channel: Channel = 'udp'): void {
     if (ping.target !== this.rt.selfId) {
       // Meant for a previous owner of this address.
       this.rt.counters.ignored++;
       return;
     }
-    const base: Ack = { type: 'Ack', seqNo: ping.seqNo, from: this.rt.selfId, updates: [] };
+    // This node's clock rides on the Ack: the prober learns the offset from its round trip.
+    // Whole ms on the wire (a simulator's clock may carry fractions).
+    const base: Ack = { type: 'Ack', seqNo: ping.seqNo, from: this.rt.selfId, updates: [], sentAt: Math.floor(now) };
     const prefix: GossipUpdate[] = [];
     if (accused && !this.transitions.leaving) prefix.push(this.transitions.selfAlive());
     // A member this node suspects or holds dead is told so on the Ack, so it refutes at once.
@@ -213,6 +215,7 @@ export class Prober {
       const late = this.finished.splice(lateAt, 1)[0]!;
       this.rt.counters.lateAcks++;
       this.rt.roundTrips.record(late.target, now - late.sentAt);
+      this.noteClock(late.target, late.sentAt, ack, now);
       return;
     }
     if (probe === undefined || probe.acked) {
@@ -221,7 +224,21 @@ export class Prober {
     }
     probe.acked = true;
     this.rt.roundTrips.record(probe.target, now - probe.sentAt);
+    this.noteClock(probe.target, probe.sentAt, ack, now);
     this.rt.awareness.applyDelta(-1);
+  }
+
+  /** An Ack of `target` to a probe sent at `sentAt` carried its clock: one offset sample. */
+  private noteClock(target: NodeId, sentAt: Millis, ack: Ack, now: Millis): void {
+    // A relayed Ack carries no clock; an Ack from another node than probed says nothing of the target's.
+    if (ack.sentAt === undefined || ack.from !== target) return;
+    const warning = this.rt.clockOffsets.record(target, sentAt, ack.sentAt, now);
+    if (warning === undefined) return;
+    this.rt.counters.clockSkewWarnings++;
+    const { offsetMs, rttMs } = warning.offset;
+    const address = this.rt.members.get(target)?.address;
+    const boundMs = this.rt.config.clockOffsetMaxMs;
+    this.rt.emit({ type: 'ClockSkewDetected', at: now, nodeId: target, address, offsetMs, rttMs, boundMs, beyondBound: warning.beyondBound });
   }
 
   /** A helper could not reach the target either. */

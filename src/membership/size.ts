@@ -104,6 +104,7 @@ const K_MEMBERS = key('members');
 const K_CLIENT_ADDRESS = key('clientAddress');
 const K_JOIN_VERSION = key('joinVersion');
 const K_STATUS = key('status');
+const K_SENT_AT = key('sentAt');
 
 const typeField = (type: string): number => K_TYPE + stringBytes(type);
 const T_ALIVE = typeField('Alive');
@@ -202,7 +203,10 @@ function messageMapSize(m: Message): number {
     case 'Ping':
       return 1 + T_PING + K_SEQ_NO + numberBytes(m.seqNo) + K_FROM + stringBytes(m.from) + K_TARGET + stringBytes(m.target) + K_UPDATES + updatesSize(m.updates);
     case 'Ack':
-      return 1 + T_ACK + K_SEQ_NO + numberBytes(m.seqNo) + K_FROM + stringBytes(m.from) + K_UPDATES + updatesSize(m.updates);
+      return (
+        1 + T_ACK + K_SEQ_NO + numberBytes(m.seqNo) + K_FROM + stringBytes(m.from) + K_UPDATES + updatesSize(m.updates) +
+        (m.sentAt === undefined ? 0 : K_SENT_AT + numberBytes(m.sentAt))
+      );
     case 'Nack':
       return 1 + T_NACK + K_SEQ_NO + numberBytes(m.seqNo) + K_FROM + stringBytes(m.from);
     case 'PingReq':

@@ -206,7 +206,7 @@ export class SplitBrain {
   private sendJoin(merge: Merge, now: Millis): void {
     merge.nextAttemptAt = now + this.rt.config.mergeJoinRetryMs;
     this.rt.counters.joinAttempts++;
-    const request = this.mastership.joinRequest();
+    const request = this.mastership.joinRequest(now);
     for (const seed of merge.seeds) this.rt.send(seed, request);
   }
 

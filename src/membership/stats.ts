@@ -62,6 +62,10 @@ export interface SwimCounters {
   pushPullTruncated: number;
   /** New members refused because `membersMax` was reached. */
   membersRefused: number;
+  /** Warnings about members whose clock is off beyond `clockOffsetWarnMs` (rate-limited per member). */
+  clockSkewWarnings: number;
+  /** Joiners this node refused as master because their clock was off beyond `clockOffsetMaxMs`. */
+  clockSkewRefusals: number;
 }
 
 /** A snapshot of the machine's statistics. */
@@ -73,6 +77,8 @@ export interface SwimStats extends SwimCounters {
   readonly incarnation: number;
   readonly viewVersion: number;
   readonly gossipQueued: number;
+  /** The largest clock offset magnitude among the members this node probes, ms. */
+  readonly clockOffsetMaxAbsMs: number;
 }
 
 /** A fresh set of zeroed counters. */
@@ -113,6 +119,8 @@ export function newCounters(): SwimCounters {
     admissionsDropped: 0,
     pushPullTruncated: 0,
     membersRefused: 0,
+    clockSkewWarnings: 0,
+    clockSkewRefusals: 0,
   };
 }
 
@@ -175,5 +183,6 @@ export function buildStats(rt: SwimContext, viewVersion: number): SwimStats {
     incarnation: m.self().incarnation,
     viewVersion,
     gossipQueued: rt.gossip.size,
+    clockOffsetMaxAbsMs: rt.clockOffsets.maxAbsOffsetMs(),
   };
 }

@@ -18,6 +18,7 @@ import { GossipQueue, retransmitLimit, type QueuedUpdate } from './gossip-queue.
 import { MemberList } from './member-list.js';
 import { ProbeOrder } from './probe-order.js';
 import { Rebuttals } from './rebuttals.js';
+import { ClockOffsets } from './clock-offsets.js';
 import { RoundTrips } from './round-trips.js';
 import type { MessageSizer, UpdateSizer } from './size.js';
 import { newCounters, TrafficCounter, type SwimCounters } from './stats.js';
@@ -65,6 +66,8 @@ export class SwimContext {
   readonly rebuttals: Rebuttals;
   /** Round trips of this node's probes, per member, and the adaptive timeouts they earn. */
   readonly roundTrips: RoundTrips;
+  /** Clock offsets of the members this node probes, from the same round trips. */
+  readonly clockOffsets: ClockOffsets;
   readonly counters: SwimCounters = newCounters();
   readonly sent = new TrafficCounter();
   readonly received = new TrafficCounter();
@@ -90,6 +93,7 @@ export class SwimContext {
     this.probeOrder = new ProbeOrder(random);
     this.rebuttals = new Rebuttals(config.rebuttalIntervalMs);
     this.roundTrips = new RoundTrips(config);
+    this.clockOffsets = new ClockOffsets(config);
     this.outbox = new BoundedQueue(config.transmitQueueMax);
     this.events = new BoundedQueue(config.eventQueueMax);
     this.datagramBudgetBytes = config.gossipMessageBytesMax;

@@ -132,7 +132,7 @@ export class SwimLifecycle {
       return this.failJoin(new FlotillaError('FLO_NO_SEEDS_REACHABLE', `${bootstrap.attempts} attempts through ${seeds}`), now);
     }
     rt.counters.joinAttempts++;
-    const request = mastership.joinRequest();
+    const request = mastership.joinRequest(now);
     for (const seed of step.seeds) rt.send(seed, request);
   }
 

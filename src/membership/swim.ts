@@ -250,14 +250,20 @@ export class SwimMachine implements SansIoMachine<Message, MembershipEvent> {
   /** Every known member (self included, tombstones included). */
   members(): Member[] {
     const out: Member[] = [];
-    for (const entry of this.rt.members.all()) out.push(snapshotMember(entry));
+    for (const entry of this.rt.members.all()) out.push(this.snapshot(entry));
     return out;
   }
 
   /** One member, if known. */
   member(nodeId: NodeId): Member | undefined {
     const entry = this.rt.members.get(nodeId);
-    return entry === undefined ? undefined : snapshotMember(entry);
+    return entry === undefined ? undefined : this.snapshot(entry);
+  }
+
+  /** `entry` as a `Member`, with the clock offset this node measured of it. */
+  private snapshot(entry: MemberEntry): Member {
+    const offset = this.rt.clockOffsets.offsetOf(entry.nodeId);
+    return offset === undefined ? snapshotMember(entry) : { ...snapshotMember(entry), clockOffsetMs: offset.offsetMs };
   }
 
   /** This node as it advertises itself. */
@@ -374,6 +380,7 @@ export class SwimMachine implements SansIoMachine<Message, MembershipEvent> {
       else this.dissemination.failed.forget(entry.nodeId);
       if (entry.state === 'dead' || entry.state === 'left') {
         this.rt.roundTrips.forget(entry.nodeId);
+        this.rt.clockOffsets.forget(entry.nodeId);
         this.health.forget(entry.nodeId);
       }
     }

@@ -56,6 +56,13 @@ export function logMembershipEvent(log: NodeLogger, event: MembershipEvent): voi
     case 'NodeTagsUpdated':
       log.debug({ event: event.type, member: event.member.nodeId, tags: event.member.tags }, 'member tags changed');
       return;
+    case 'ClockSkewDetected': {
+      const fields = { event: event.type, code: 'FLO_CLOCK_SKEW', member: event.nodeId, address: event.address ?? null, offsetMs: event.offsetMs, rttMs: event.rttMs, boundMs: event.boundMs };
+      // Past the bound, replicas refuse the faster clock's writes (FLO_HLC_DRIFT): an error, not a hint.
+      if (event.beyondBound) log.error(fields, 'member clock offset beyond the drift bound: synchronise clocks (NTP)');
+      else log.warn(fields, 'member clock offset: synchronise clocks (NTP)');
+      return;
+    }
     case 'ViewChanged':
       log.debug({ event: event.type, version: event.view.version, members: event.view.members.length }, 'members view changed');
       return;

@@ -13,8 +13,11 @@ import type {
   Tags,
 } from '../core/model.js';
 
-/** Version of this wire protocol; a JoinRequest with another version is rejected. */
-export const PROTOCOL_VERSION = 1;
+/**
+ * Version of this wire protocol; a JoinRequest with another version is rejected.
+ * 2: JoinRequest and Ack carry the sender's wall clock (`sentAt`), for clock offsets.
+ */
+export const PROTOCOL_VERSION = 2;
 
 // ---------------------------------------------------------------------------------------
 // Membership: the master's decisions
@@ -28,6 +31,11 @@ export interface JoinRequest {
   readonly protocolVersion: number;
   /** Proof of the cluster secret (e.g. an HMAC over the request; never the secret itself). */
   readonly authToken: string;
+  /**
+   * The joiner's wall clock when it sent the request, ms since the epoch: the master
+   * refuses a joiner whose clock is off from its own beyond the HLC drift bound.
+   */
+  readonly sentAt: number;
 }
 
 /** The master's answer: admitted with the current view and table, or rejected with why. */
@@ -320,11 +328,18 @@ export interface PingReq {
   readonly updates: readonly GossipUpdate[];
 }
 
+/** Answer to a Ping (or relayed by a helper for a PingReq). */
 export interface Ack {
   readonly type: 'Ack';
   readonly seqNo: number;
   readonly from: NodeId;
   readonly updates: readonly GossipUpdate[];
+  /**
+   * The answering node's wall clock when it sent the Ack, ms since the epoch: with the
+   * probe's round trip, the prober's estimate of that node's clock offset. Absent on an
+   * Ack a helper relays, whose round trip says nothing about one link.
+   */
+  readonly sentAt?: number;
 }
 
 /** An indirect prober could not reach the target either: evidence the problem may be ours. */

@@ -49,16 +49,17 @@ function readRejectCode(v: unknown): string {
   return readString(v, 'rejectCode', ERROR_CODE_BYTES_MAX, 1);
 }
 
-/** `[node, clusterId, protocolVersion, authToken]`, node `[nodeId, address, clientAddress | nil, tags]` */
+/** `[node, clusterId, protocolVersion, authToken, sentAt]`, node `[nodeId, address, clientAddress | nil, tags]` */
 export const joinRequestCodec: MessageLayout<JoinRequest> = {
-  arity: 4,
-  toWire: (m) => [nodeInfoToWire(m.node), m.clusterId, m.protocolVersion, m.authToken],
+  arity: 5,
+  toWire: (m) => [nodeInfoToWire(m.node), m.clusterId, m.protocolVersion, m.authToken, m.sentAt],
   fromWire: (_ctx, f) => ({
     type: 'JoinRequest',
     node: nested('node', readNodeInfo, f[0]),
     clusterId: readClusterId(f[1], 'clusterId'),
     protocolVersion: readUint32(f[2], 'protocolVersion'),
     authToken: readString(f[3], 'authToken', AUTH_TOKEN_BYTES_MAX),
+    sentAt: readUint(f[4], 'sentAt'),
   }),
 };
 

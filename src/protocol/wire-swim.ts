@@ -18,7 +18,7 @@ import {
   updateToWire,
   UPDATE_ARITY,
 } from './wire-records.js';
-import { readAddress, readArray, readBool, readNodeId, readUint } from './validate.js';
+import { readAddress, readArray, readBool, readNodeId, readOptional, readUint } from './validate.js';
 
 function updatesToWire(updates: readonly GossipUpdate[]): unknown {
   return listToWire(updates, updateToWire);
@@ -56,16 +56,15 @@ export const pingReqCodec: MessageLayout<PingReq> = {
   }),
 };
 
-/** `[seqNo, from, updates[]]` */
+/** `[seqNo, from, updates[], sentAt | nil]` */
 export const ackCodec: MessageLayout<Ack> = {
-  arity: 3,
-  toWire: (m) => [m.seqNo, m.from, updatesToWire(m.updates)],
-  fromWire: (_ctx, f) => ({
-    type: 'Ack',
-    seqNo: readUint(f[0], 'seqNo'),
-    from: readNodeId(f[1], 'from'),
-    updates: readUpdates(f[2]),
-  }),
+  arity: 4,
+  toWire: (m) => [m.seqNo, m.from, updatesToWire(m.updates), m.sentAt ?? null],
+  fromWire: (_ctx, f) => {
+    const sentAt = readOptional(f[3], (v) => readUint(v, 'sentAt'));
+    const ack: Ack = { type: 'Ack', seqNo: readUint(f[0], 'seqNo'), from: readNodeId(f[1], 'from'), updates: readUpdates(f[2]) };
+    return sentAt === undefined ? ack : { ...ack, sentAt };
+  },
 };
 
 /** `[seqNo, from]` */

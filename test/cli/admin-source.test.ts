@@ -35,7 +35,7 @@ function stubNode(): FlotillaNode {
   const member = (nodeId: string, state: 'alive' | 'dead') => ({ nodeId, address: `${nodeId}:1`, state, incarnation: 3, tags: { z: nodeId }, stateChangedAt: 0 });
   return {
     nodeId: 'a',
-    members: () => [member('c', 'dead'), member('b', 'alive'), member('a', 'alive')],
+    members: () => [member('c', 'dead'), { ...member('b', 'alive'), clockOffsetMs: -10_012 }, member('a', 'alive')],
     membersView: () => ({
       version: 5,
       members: [
@@ -56,14 +56,14 @@ function stubNode(): FlotillaNode {
 }
 
 describe('toAdminSource', () => {
-  it('lists members oldest first with their join versions (null outside the view)', () => {
+  it('lists members oldest first with their join versions (null outside the view) and measured clock offsets', () => {
     expect(toAdminSource(stubNode()).members()).toEqual({
       version: 5,
       master: 'a',
       members: [
-        { nodeId: 'a', address: 'a:1', state: 'alive', joinVersion: 1, incarnation: 3, tags: { z: 'a' } },
-        { nodeId: 'b', address: 'b:1', state: 'alive', joinVersion: 2, incarnation: 3, tags: { z: 'b' } },
-        { nodeId: 'c', address: 'c:1', state: 'dead', joinVersion: null, incarnation: 3, tags: { z: 'c' } },
+        { nodeId: 'a', address: 'a:1', state: 'alive', joinVersion: 1, incarnation: 3, tags: { z: 'a' }, clockOffsetMs: null },
+        { nodeId: 'b', address: 'b:1', state: 'alive', joinVersion: 2, incarnation: 3, tags: { z: 'b' }, clockOffsetMs: -10_012 },
+        { nodeId: 'c', address: 'c:1', state: 'dead', joinVersion: null, incarnation: 3, tags: { z: 'c' }, clockOffsetMs: null },
       ],
     });
   });

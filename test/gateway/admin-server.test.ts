@@ -68,7 +68,7 @@ describe('GET /cluster/members', () => {
   });
 
   it('reports a null master and null joinVersion as null', async () => {
-    source.membersReport = { version: 0, master: null, members: [{ nodeId: 'n1', address: '127.0.0.1:7001', state: 'alive', joinVersion: null, incarnation: 1, tags: {} }] };
+    source.membersReport = { version: 0, master: null, members: [{ nodeId: 'n1', address: '127.0.0.1:7001', state: 'alive', joinVersion: null, incarnation: 1, tags: {}, clockOffsetMs: null }] };
     const { json } = await getJson(port, '/cluster/members');
     expect(json).toEqual(source.membersReport);
   });

@@ -23,9 +23,9 @@ export function fixtureMembers(): MembersReport {
     version: 4,
     master: 'n1',
     members: [
-      { nodeId: 'n1', address: '127.0.0.1:7001', state: 'alive', joinVersion: 1, incarnation: 11, tags: { zone: 'a' } },
-      { nodeId: 'n2', address: '127.0.0.1:7002', state: 'alive', joinVersion: 2, incarnation: 12, tags: { zone: 'b', role: 'web' } },
-      { nodeId: 'n3', address: '127.0.0.1:7003', state: 'suspect', joinVersion: 3, incarnation: 13, tags: {} },
+      { nodeId: 'n1', address: '127.0.0.1:7001', state: 'alive', joinVersion: 1, incarnation: 11, tags: { zone: 'a' }, clockOffsetMs: null },
+      { nodeId: 'n2', address: '127.0.0.1:7002', state: 'alive', joinVersion: 2, incarnation: 12, tags: { zone: 'b', role: 'web' }, clockOffsetMs: 3 },
+      { nodeId: 'n3', address: '127.0.0.1:7003', state: 'suspect', joinVersion: 3, incarnation: 13, tags: {}, clockOffsetMs: -10_012 },
     ],
   };
 }
@@ -74,6 +74,9 @@ export function fixtureSnapshot(): MetricsSnapshot {
       suspicions: 1,
       refutations: 0,
       deathsDeclared: 0,
+      clockOffsetsMs: { n2: 3, n3: -10_012 },
+      clockSkewWarnings: 1,
+      clockSkewRefusals: 0,
     },
     messages: {
       sent: { Ping: { messages: 100, bytes: 4_000 }, Ack: { messages: 90, bytes: 2_700 } },

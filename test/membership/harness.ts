@@ -1,8 +1,9 @@
 /**
  * A small deterministic network for membership machine tests: machines by address, a
  * message queue delivered after a fixed delay (in send order), virtual time that jumps to
- * the next delivery or the earliest `nextDeadline()`, a drop predicate, and crash / stall
- * / restart of nodes. Everything derives from one seed.
+ * the next delivery or the earliest `nextDeadline()`, a drop predicate, crash / stall
+ * / restart of nodes, and per-node clock offsets (a node's `now` is the harness's plus its
+ * offset). Everything derives from one seed.
  */
 import type { Millis } from '../../src/core/clock.js';
 import type { Channel } from '../../src/core/machine.js';
@@ -37,6 +38,8 @@ export interface NodeOptions {
   readonly sizeOfMessage?: SwimMachineOptions['sizeOfMessage'];
   /** Per-message gossip byte budget, as a UDP driver would ask. */
   readonly datagramBudget?: number;
+  /** How far this node's wall clock is ahead of the harness's (negative: behind), ms. */
+  readonly clockOffsetMs?: number;
 }
 
 /** Virtual time starts here, so initial incarnations look like real ones. */
@@ -59,6 +62,7 @@ export class Harness {
   private readonly byAddress = new Map<Address, NodeId>();
   private readonly down = new Set<NodeId>();
   private readonly stalled = new Set<NodeId>();
+  private readonly clockOffsets = new Map<NodeId, Millis>();
   private queue: Packet[] = [];
   private seq = 0;
 
@@ -71,12 +75,13 @@ export class Harness {
 
   /** Creates (or replaces, for a restart) node `name` at the current time. */
   add(name: NodeId, options: NodeOptions = {}): SwimMachine {
+    this.clockOffsets.set(name, options.clockOffsetMs ?? 0);
     const machine = new SwimMachine({
       self: { nodeId: name, address: addr(name), tags: options.tags ?? {} },
       clusterId: options.clusterId ?? 'test-cluster',
       seeds: options.seeds ?? [],
       random: this.root.fork(),
-      now: this.now,
+      now: this.clockOf(name),
       ...(options.config === undefined ? {} : { config: options.config }),
       ...(options.verifyJoin === undefined ? {} : { verifyJoin: options.verifyJoin }),
       ...(options.sizeOf === undefined ? {} : { sizeOf: options.sizeOf }),
@@ -108,8 +113,24 @@ export class Harness {
     return machine;
   }
 
+  /** Node `name`'s clock steps to `offsetMs` off the harness's (an operator or NTP stepped it). */
+  setClockOffset(name: NodeId, offsetMs: Millis): void {
+    this.clockOffsets.set(name, offsetMs);
+  }
+
+  /** Node `name`'s wall clock now: the harness's time plus its offset. */
+  clockOf(name: NodeId): Millis {
+    return this.now + (this.clockOffsets.get(name) ?? 0);
+  }
+
+  /** `name`'s next deadline, on the harness's time line. */
+  private deadlineOf(name: NodeId, machine: SwimMachine): Millis | undefined {
+    const deadline = machine.nextDeadline();
+    return deadline === undefined ? undefined : deadline - (this.clockOffsets.get(name) ?? 0);
+  }
+
   start(name: NodeId): void {
-    this.node(name).start(this.now);
+    this.node(name).start(this.clockOf(name));
     this.drain(name);
   }
 
@@ -134,7 +155,7 @@ export class Harness {
 
   /** Runs an action on a node now, then collects its output. */
   act(name: NodeId, action: (m: SwimMachine, now: Millis) => void): void {
-    action(this.node(name), this.now);
+    action(this.node(name), this.clockOf(name));
     this.drain(name);
   }
 
@@ -165,9 +186,9 @@ export class Harness {
       this.deliverDue();
       for (const [name, machine] of this.machines) {
         if (!this.isUp(name)) continue;
-        const deadline = machine.nextDeadline();
+        const deadline = this.deadlineOf(name, machine);
         if (deadline !== undefined && deadline <= this.now) {
-          machine.tick(this.now);
+          machine.tick(this.clockOf(name));
           this.drain(name);
         }
       }
@@ -207,7 +228,7 @@ export class Harness {
     let best = this.queue[0]?.at;
     for (const [name, machine] of this.machines) {
       if (!this.isUp(name)) continue;
-      const deadline = machine.nextDeadline();
+      const deadline = this.deadlineOf(name, machine);
       if (deadline !== undefined && (best === undefined || deadline < best)) best = Math.max(deadline, this.now);
     }
     return best;
@@ -218,7 +239,7 @@ export class Harness {
       const packet = this.queue.shift()!;
       const to = this.byAddress.get(packet.to);
       if (to === undefined || !this.isUp(to) || this.drop(packet)) continue;
-      this.node(to).handle(packet.from, packet.message, this.now, packet.channel);
+      this.node(to).handle(packet.from, packet.message, this.clockOf(to), packet.channel);
       this.drain(to);
     }
   }
@@ -256,7 +277,7 @@ export function joinedCluster(seed: number, names: readonly NodeId[]): Harness {
  */
 export function admitJoiners(m: SwimMachine, ids: readonly NodeId[], now: Millis, clusterId: string): void {
   for (const nodeId of ids) {
-    m.handle(`${nodeId}:1`, { type: 'JoinRequest', node: { nodeId, address: `${nodeId}:1`, tags: {} }, clusterId, protocolVersion: PROTOCOL_VERSION, authToken: '' }, now);
+    m.handle(`${nodeId}:1`, { type: 'JoinRequest', node: { nodeId, address: `${nodeId}:1`, tags: {} }, clusterId, protocolVersion: PROTOCOL_VERSION, authToken: '', sentAt: now }, now);
   }
   while (m.pollTransmit() !== undefined);
   while (m.pollEvent() !== undefined);

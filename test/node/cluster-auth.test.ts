@@ -8,7 +8,7 @@ import { authTokenMaker, joinToken, joinVerifier } from '../../src/node/cluster-
 const SECRET = 'a-cluster-secret-of-some-length';
 
 function request(overrides: Partial<JoinRequest> = {}): JoinRequest {
-  const base = { type: 'JoinRequest' as const, node: { nodeId: 'n2', address: '10.0.0.2:7946', tags: {} }, clusterId: 'prod', protocolVersion: PROTOCOL_VERSION };
+  const base = { type: 'JoinRequest' as const, node: { nodeId: 'n2', address: '10.0.0.2:7946', tags: {} }, clusterId: 'prod', protocolVersion: PROTOCOL_VERSION, sentAt: 1_700_000_000_000 };
   return { ...base, authToken: authTokenMaker(SECRET)(base), ...overrides };
 }
 
@@ -46,7 +46,7 @@ describe('join authentication', () => {
   it('accepts exactly the tokens made with its secret', () => {
     fc.assert(
       fc.property(fc.string({ minLength: 16 }), fc.string({ minLength: 16 }), fc.string({ minLength: 1, maxLength: 64 }), (mine, theirs, nodeId) => {
-        const base = { type: 'JoinRequest' as const, node: { nodeId, address: '10.0.0.2:7946', tags: {} }, clusterId: 'prod', protocolVersion: PROTOCOL_VERSION };
+        const base = { type: 'JoinRequest' as const, node: { nodeId, address: '10.0.0.2:7946', tags: {} }, clusterId: 'prod', protocolVersion: PROTOCOL_VERSION, sentAt: 1_700_000_000_000 };
         const verdict = joinVerifier(mine)({ ...base, authToken: authTokenMaker(theirs)(base) });
         expect(verdict.ok).toBe(mine === theirs);
       }),

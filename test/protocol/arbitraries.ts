@@ -89,7 +89,7 @@ const t = <T extends MessageType>(type: T) => fc.constant(type);
 export const messageArbitraries: Arbs = {
   Ping: fc.record({ type: t('Ping'), seqNo: uint, from: id, target: id, updates }),
   PingReq: fc.record({ type: t('PingReq'), seqNo: uint, from: id, target: id, targetAddress: address, wantNack: fc.boolean(), updates }),
-  Ack: fc.record({ type: t('Ack'), seqNo: uint, from: id, updates }),
+  Ack: fc.record({ type: t('Ack'), seqNo: uint, from: id, updates, sentAt: fc.option(uint, { nil: undefined }) }).map(compact),
   Nack: fc.record({ type: t('Nack'), seqNo: uint, from: id }),
   Gossip: fc.record({ type: t('Gossip'), from: id, updates }),
   PushPull: fc.record({ type: t('PushPull'), from: id, join: fc.boolean(), reply: fc.boolean(), clusterId: id, states: fc.array(entry, { maxLength: 8 }) }),
@@ -102,6 +102,7 @@ export const messageArbitraries: Arbs = {
     clusterId: id,
     protocolVersion: uint32,
     authToken: text(64),
+    sentAt: uint,
   }),
   JoinResponse: fc.oneof(
     fc

@@ -10,7 +10,7 @@ describe('protocol index', () => {
     expect(protocol.GOSSIP_MESSAGE_BYTES_MAX).toBe(4096);
     expect(protocol.UDP_DATAGRAM_BUDGET_BYTES).toBe(1400);
     expect(protocol.MAX_FORWARD_HOPS).toBe(3);
-    expect(protocol.PROTOCOL_VERSION).toBe(1);
+    expect(protocol.PROTOCOL_VERSION).toBe(2);
     for (const name of ['encodedSize', 'encodedUpdateSize', 'fillUpdates', 'UpdateBudget', 'forwardOp', 'canForward', 'messageTypeOfCode']) {
       expect(typeof (protocol as Record<string, unknown>)[name], name).toBe('function');
     }

@@ -58,6 +58,8 @@ export const samples: { readonly [T in MessageType]: readonly MessageOf<T>[] } =
   Ack: [
     { type: 'Ack', seqNo: 77, from: 'n3', updates: [] },
     { type: 'Ack', seqNo: 1, from: 'n3', updates: [dead, dead] },
+    { type: 'Ack', seqNo: 78, from: 'n3', updates: [alive], sentAt: 1_700_000_000_123 },
+    { type: 'Ack', seqNo: 79, from: 'n3', updates: [], sentAt: 0 },
   ],
   Nack: [{ type: 'Nack', seqNo: 65_535, from: 'n2' }],
   Gossip: [{ type: 'Gossip', from: 'n1', updates: [suspect, alive, dead, suspect, alive, dead, suspect, alive, dead, suspect, alive, dead, suspect, alive, dead, suspect, alive] }],
@@ -90,6 +92,7 @@ export const samples: { readonly [T in MessageType]: readonly MessageOf<T>[] } =
       clusterId: 'prod',
       protocolVersion: 1,
       authToken: 'hmac-sha256:abcdef',
+      sentAt: 1_700_000_000_000,
     },
     {
       type: 'JoinRequest',
@@ -97,6 +100,7 @@ export const samples: { readonly [T in MessageType]: readonly MessageOf<T>[] } =
       clusterId: 'prod',
       protocolVersion: 2,
       authToken: '',
+      sentAt: 0,
     },
   ],
   JoinResponse: [
