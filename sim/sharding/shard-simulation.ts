@@ -146,6 +146,8 @@ export function tablesUnsettled(nodes: readonly ShardNode[], backupCount: number
   for (const n of nodes) {
     const moving = n.machine.sharding.migrations().inFlight.length;
     if (moving > 0) return `${n.nodeId} has ${moving} migrations in flight`;
+    const handovers = n.machine.sharding.status().mergeHandovers;
+    if (handovers > 0) return `${n.nodeId} is still handing over its data from before a merge`;
   }
   return undefined;
 }

@@ -93,8 +93,28 @@ export interface MigrationCancelEvent {
   readonly reason: string;
 }
 
+/**
+ * The master of this node's view publishes a table of another lineage than this node's:
+ * one this node cannot take (it lowers an epoch), or one older than (or as old as, but
+ * unlike) this node's. That happens when this node followed another master for a while
+ * (a split, or a false death of the master) and the network healed without a split-brain
+ * merge. This node's table and the data it holds under it belong to the other lineage:
+ * the driver starts the partition state over, as a merged node does (a fresh coordinator
+ * that reports `table` to the master, which raises its epochs above it), and hands the
+ * data it held under `table` to the owners of the master's table. Emitted at most once
+ * per coordinator, which takes no table from the master after it.
+ */
+export interface LineageDivergedEvent {
+  readonly type: 'LineageDiverged';
+  readonly master: NodeId;
+  /** The version of the master's table. */
+  readonly masterTableVersion: number;
+  /** This node's table, of the other lineage. */
+  readonly table: PartitionTableData;
+}
+
 /** Everything the coordinator emits. */
-export type PartitionEvent = TableChangedEvent | MigrationStartEvent | MigrationFinalizeEvent | MigrationCancelEvent;
+export type PartitionEvent = TableChangedEvent | MigrationStartEvent | MigrationFinalizeEvent | MigrationCancelEvent | LineageDivergedEvent;
 
 function roleOf(owner: NodeId, backups: readonly NodeId[], self: NodeId): LocalRole {
   if (owner === self) return 'owner';

@@ -24,6 +24,8 @@ export const PLAN_CHANGED_REASON = 'plan changed';
 export const PARTICIPANT_LEFT_REASON = 'participant left';
 /** Reason sent to a destination that reports ready a migration the master does not run. */
 export const UNKNOWN_MIGRATION_REASON = 'unknown migration';
+/** Reason sent with a cancel when a participant's partition state started over (a merge). */
+export const PARTICIPANT_RESTARTED_REASON = 'participant started over';
 /** Reason recorded when the master times a migration out. */
 export const TIMED_OUT_REASON = 'timed out';
 
@@ -111,7 +113,9 @@ export class MasterDuties {
       if (this.syncAwaiting.delete(from) && this.syncAwaiting.size === 0) this.finishSync(now);
       return;
     }
-    if (this.ctx.table.version > knownVersion) {
+    // A member ahead of the master holds a table of another lineage (it followed another
+    // master for a while): it must see this one to find out and hand its data over.
+    if (this.ctx.table.version !== knownVersion) {
       this.ctx.send(from, { type: 'PartitionTableUpdate', table: this.ctx.table.toData(), completedMigrations: [] });
     }
   }
@@ -129,13 +133,22 @@ export class MasterDuties {
   }
 
   /**
-   * A node that merged into this cluster reports the table of the cluster it left: raise
-   * every epoch that does not beat it, and publish. Ignored while syncing (it re-reports).
+   * A node that merged into this cluster, or left another table lineage for this one,
+   * reports the table it held there: raise every epoch that does not beat it, and
+   * publish. Its partition state started over, so the migrations it took part in are
+   * gone on its side: call them off now rather than at their timeout. `from` is
+   * undefined for this node's own report. Ignored while syncing (it re-reports).
    */
-  onMergedTable(table: PartitionTableData): void {
+  onMergedTable(from: NodeId | undefined, table: PartitionTableData, now: Millis): void {
     if (this.phaseValue !== 'active') return;
+    if (from !== undefined) {
+      for (const id of this.plan.involving(from)) {
+        if (this.plan.active(id) !== undefined) this.failPartition(id, 'failed', PARTICIPANT_RESTARTED_REASON, now);
+      }
+    }
     const change = this.ctx.changeTable((t) => t.raiseEpochsAbove(table));
     if (change.changed) this.publish([]);
+    if (from !== undefined) this.startMigrations(now);
   }
 
   /** The destination reports a migration copied. */

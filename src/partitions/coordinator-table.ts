@@ -4,6 +4,7 @@
  * (taken only if newer and well formed). Every change becomes a `TableChanged` event.
  */
 import { assert, isFlotillaError } from '../core/errors.js';
+import { NO_OWNER } from './assignment.js';
 import type { NodeId, PartitionTableData } from '../core/model.js';
 import type { CoordinatorCounters } from './coordinator-context.js';
 import { diffTables, type TableChangedEvent } from './coordinator-events.js';
@@ -56,4 +57,22 @@ export class LocalTable {
     this.emit(diffTables(before, data, this.self));
     return true;
   }
+
+  /**
+   * Whether `data`, a table of the master that `adopt` did not take, comes from another
+   * lineage than this node's: older, as old but unlike, or newer yet refused (it lowers
+   * an epoch). The master only ever publishes newer versions of its own table, on FIFO
+   * links, so none of these is a stale copy. A node without a table yet has no lineage;
+   * a table of another partition count is a misconfiguration, not a lineage.
+   */
+  diverges(data: PartitionTableData): boolean {
+    const table = this.table;
+    if (table.version === 0 || data.partitionCount !== table.partitionCount) return false;
+    if (data.version !== table.version) return true;
+    return data.assignments.some((a) => a.owner !== (table.owner(a.partition) ?? NO_OWNER) || a.epoch !== table.epoch(a.partition) || !sameList(a.backups, table.backups(a.partition)));
+  }
+}
+
+function sameList(a: readonly NodeId[], b: readonly NodeId[]): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
 }

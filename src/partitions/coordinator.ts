@@ -86,6 +86,8 @@ export class PartitionCoordinator implements SansIoMachine<Message, PartitionEve
   private lastSyncAnswerAt: Millis | undefined;
   private readonly ctx: CoordinatorContext;
   private readonly merged: MergedEpochs;
+  /** Set once this node's table turned out to be of another lineage than its master's. */
+  private diverged = false;
 
   /** @throws FlotillaError FLO_CONFIG_INVALID on a bad config; FLO_ASSIGNMENT_INVALID on a bad starting table. */
   constructor(options: PartitionCoordinatorOptions) {
@@ -285,7 +287,7 @@ export class PartitionCoordinator implements SansIoMachine<Message, PartitionEve
         return this.onMigrateCancel(fromId, message, now);
       case 'MergedTable':
         if (this.master === undefined || fromId === undefined) this.counters.notFromMaster++;
-        else this.master.onMergedTable(message.table);
+        else this.master.onMergedTable(fromId, message.table, now);
         return;
       default:
         this.counters.ignored++;
@@ -294,9 +296,14 @@ export class PartitionCoordinator implements SansIoMachine<Message, PartitionEve
 
   private onTableUpdate(fromId: NodeId | undefined, msg: PartitionTableUpdate, now: Millis): void {
     if (fromId !== undefined && fromId === this.masterId && fromId !== this.self) {
+      if (this.diverged) return;
       const first = !this.masterHeard;
       this.masterHeard = true;
-      this.localTable.adopt(msg.table);
+      if (!this.localTable.adopt(msg.table) && this.localTable.diverges(msg.table)) {
+        this.diverged = true;
+        this.events.push({ type: 'LineageDiverged', master: fromId, masterTableVersion: msg.table.version, table: this.tableValue.toData() });
+        return;
+      }
       // A merged node reports its old table as soon as it holds the winner's.
       const report = first ? this.merged.report(this.tableValue) : undefined;
       if (report !== undefined) this.send(fromId, report);
@@ -418,7 +425,7 @@ export class PartitionCoordinator implements SansIoMachine<Message, PartitionEve
     }
     if (this.master?.phase === 'active') {
       const old = this.merged.uncovered(this.tableValue);
-      if (old !== undefined) this.master.onMergedTable(old);
+      if (old !== undefined) this.master.onMergedTable(undefined, old, now);
     }
     const roundsMax = 2 * this.config.partitionCount + LOOPBACK_EXTRA_ROUNDS_MAX;
     for (let round = 0; this.loopback.length > 0; round++) {

@@ -249,6 +249,13 @@ export class MigrationPlan {
     return { cancelled, parked: false };
   }
 
+  /** Ids of started migrations that `nodeId` streams or receives. */
+  involving(nodeId: NodeId): string[] {
+    const ids: string[] = [];
+    for (const [id, step] of this.byId) if (step.active!.source === nodeId || step.active!.destination === nodeId) ids.push(id);
+    return ids;
+  }
+
   /** Ids of streaming migrations whose deadline has passed. */
   expired(now: Millis): string[] {
     const ids: string[] = [];

@@ -13,7 +13,7 @@ import type { Transmit } from '../core/machine.js';
 import type { Address, MembersViewData, PartitionTableData } from '../core/model.js';
 import { sleep } from '../core/timers.js';
 import { resolveCoordinatorConfig, type CoordinatorConfig } from '../partitions/coordinator-config.js';
-import type { PartitionEvent } from '../partitions/coordinator-events.js';
+import type { LineageDivergedEvent, PartitionEvent } from '../partitions/coordinator-events.js';
 import { PartitionCoordinator, type CoordinatorStatus, type PartitionTableReader } from '../partitions/coordinator.js';
 import type { MigrationRecord, MigrationTotals } from '../partitions/migration-history.js';
 import { SERVICE_NAME_BYTES_MAX } from '../protocol/limits.js';
@@ -47,6 +47,8 @@ export interface ShardingOptions {
 export interface ShardingStatus {
   readonly coordinator: CoordinatorStatus;
   readonly executor: ExecutorStatus;
+  /** Split-brain merge handovers (and lineage changes) still handing this node's data over. */
+  readonly mergeHandovers: number;
 }
 
 /** This side of a healed split is merging into another cluster. */
@@ -168,10 +170,12 @@ export class Sharding {
         this.env!.send(t);
         moved = true;
       }
-      for (let e = r.coordinator.pollEvent(); e !== undefined; e = r.coordinator.pollEvent()) {
+      for (let e = r.coordinator.pollEvent(); e !== undefined && this.running === r; e = r.coordinator.pollEvent()) {
         this.onPartitionEvent(r, e);
         moved = true;
       }
+      // The layer started over (`leaveLineage`): the old parts have nothing more to say.
+      if (this.running !== r) return this.turn(now);
       if (!moved) break;
     }
     if (round === DRAIN_ROUNDS_MAX) this.env!.wake();
@@ -189,12 +193,41 @@ export class Sharding {
     const env = this.env;
     if (r === undefined || env === undefined) return;
     env.logger.warn({ ...notice }, `merging into cluster of ${notice.targetMaster}: ${notice.previousMembers} members vs ${notice.targetMembers}`);
-    const oldTable = r.coordinator.table().toData();
+    this.startOver(r, env, r.coordinator.table().toData());
+  }
+
+  /**
+   * Partition state starts over from `oldTable`, of a lineage this node leaves: the
+   * executor stops, a fresh coordinator reports `oldTable` to its master (which raises
+   * its epochs above it), and the data held under `oldTable` is exported now and handed
+   * to the new owners once this node holds its master's table.
+   */
+  private startOver(r: Running, env: ShardingEnv, oldTable: PartitionTableData): Running {
     r.executor.stop();
     r.drain.stop();
-    this.running = this.build(env, oldTable);
+    const next = this.build(env, oldTable);
+    this.running = next;
     void this.mergeHandover(env).run(oldTable);
     env.wake();
+    return next;
+  }
+
+  /**
+   * The master publishes a table of another lineage than this node's (a heal without a
+   * split-brain merge): what this node served under its own table is handed over through
+   * the merge path, and it follows the master's table from scratch. It stays in its view,
+   * so the fresh coordinator takes that view and fetches the master's table at once.
+   */
+  private leaveLineage(r: Running, event: LineageDivergedEvent): void {
+    const env = this.env!;
+    env.logger.warn(
+      { event: 'LineageDiverged', master: event.master, masterTableVersion: event.masterTableVersion, tableVersion: event.table.version },
+      `partition table of master ${event.master} is of another lineage: handing this node's partitions over`,
+    );
+    const next = this.startOver(r, env, event.table);
+    const now = env.timers.now();
+    next.coordinator.onMembersView(env.membersView(), now);
+    next.coordinator.observeTableVersion(event.masterTableVersion, now);
   }
 
   /** Hand every partition this node holds to the others (graceful leave); settles by `deadline`. */
@@ -246,7 +279,7 @@ export class Sharding {
   status(): ShardingStatus {
     const r = this.live();
     if (r === undefined) throw new FlotillaError('FLO_NODE_STOPPED', 'sharding layer is not running');
-    return { coordinator: r.coordinator.status(), executor: r.executor.status() };
+    return { coordinator: r.coordinator.status(), executor: r.executor.status(), mergeHandovers: this.handover?.running ?? 0 };
   }
 
   // -------------------------------------------------------------------------------------
@@ -377,6 +410,9 @@ export class Sharding {
         return;
       case 'MigrationCancel':
         r.executor.onCancel(event.migration, event.localRole);
+        return;
+      case 'LineageDiverged':
+        this.leaveLineage(r, event);
         return;
     }
   }
