@@ -48,6 +48,13 @@ export async function viewOf(lab: NetLab, name: string): Promise<ViewAnswer> {
   return answer.body as ViewAnswer;
 }
 
+/** Whether `name` reports the quorum verdict that makes it refuse writes (`flotilla_quorum_state{state="partitioned"} 1`). */
+export async function isReadOnly(lab: NetLab, name: string): Promise<boolean> {
+  const answer = await lab.admin(name, 'GET', '/metrics');
+  if (answer.status !== 200 || typeof answer.body !== 'string') throw new Error(`${name}: /metrics answered ${answer.status}`);
+  return /^flotilla_quorum_state\{[^}]*state="partitioned"[^}]*\} 1$/m.test(answer.body);
+}
+
 export async function tableOf(lab: NetLab, name: string): Promise<TableAnswer> {
   const answer = await lab.admin(name, 'GET', '/cluster/partitions');
   if (answer.status !== 200) throw new Error(`${name}: /cluster/partitions answered ${answer.status}`);
@@ -117,10 +124,17 @@ export class EpochLedger {
     }
   }
 
+  /**
+   * Notes the tables of `names` that may serve writes. A node whose quorum verdict is
+   * `partitioned` refuses every write (FLO_READ_ONLY), so the owners its table names serve
+   * nothing under those epochs: the invariant is about writers, and during a split both
+   * sides can count a partition's epoch up from the same table (the merge raises them
+   * apart afterwards), so such a node's table is left out.
+   */
   async sample(lab: NetLab, names: readonly string[]): Promise<void> {
     for (const name of names) {
-      const table = await tableOf(lab, name).catch(() => undefined);
-      if (table !== undefined) this.note(name, table);
+      const [table, readOnly] = await Promise.all([tableOf(lab, name).catch(() => undefined), isReadOnly(lab, name).catch(() => true)]);
+      if (table !== undefined && !readOnly) this.note(name, table);
     }
   }
 }
