@@ -81,11 +81,14 @@ export interface NodeProcessOptions {
   readonly secret: string;
   /** Overrides of the `--swim` settings; FAST_SWIM by default. */
   readonly swim?: string;
+  /** The node's data directory (`--data`); none by default. */
+  readonly dataDir?: string;
 }
 
 /** Spawns `flotilla start` for one node, with its admin API on a free loopback port. */
 export function startNodeProcess(options: NodeProcessOptions): NodeProcess {
   const args = ['start', '--node-id', options.name, '--listen', options.address, '--seeds', options.seed, '--http', '127.0.0.1:0', '--swim', options.swim ?? FAST_SWIM];
+  if (options.dataDir !== undefined) args.push('--data', options.dataDir);
   const env = { FLOTILLA_SECRET: options.secret, FLOTILLA_ADMIN_TOKEN: PROCESS_ADMIN_TOKEN, LOG_LEVEL: 'info' };
   return { name: options.name, address: options.address, proc: runCli(args, env) };
 }
