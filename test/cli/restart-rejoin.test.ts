@@ -3,7 +3,8 @@
 // `--seeds` naming only itself. Its data directory says it was a member, so it rejoins
 // through the addresses it last knew instead of forming a cluster of its own: it never
 // answers 404 for an existing key, and `/health` is 503 `joining` (with a reason) until
-// it is back in the others' cluster.
+// it is back in the others' cluster. With the whole cluster gone, it waits (503) and
+// fails with FLO_REJOIN_NO_PEERS, until an operator starts it with --force-form.
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -109,4 +110,26 @@ describe('a restarted member whose seeds name only itself', () => {
     // Every key is there, read through the restarted node.
     for (let i = 0; i < KEY_COUNT; i++) expect(await adminCall(url, 'GET', `/kv/key-${i}`)).toEqual({ status: 200, body: { key: `key-${i}`, value: { i } } });
   }, 180_000);
+
+  it('with every peer gone: 503 joining while it tries, exit 1 with FLO_REJOIN_NO_PEERS; --force-form forms', async () => {
+    for (const p of processes) p.proc.child.kill('SIGKILL');
+    await Promise.all(processes.map((p) => p.proc.exited));
+    const address = `127.0.0.1:${await freeClusterPort('127.0.0.1')}`;
+    const lonely = startNodeProcess({ name: 'r3', address, seed: address, secret: SECRET, dataDir: join(root, 'r3') });
+    processes.push(lonely);
+    let url = '';
+    await pollUntil(() => (url = adminUrlOf(lonely) ?? '') !== '', "r3's admin API", SETTLE_MS, () => lonely.proc.stderr.join('\n'));
+    const health = await adminCall(url, 'GET', '/health');
+    expect(health.status).toBe(503);
+    expect(health.body).toMatchObject({ status: 'joining', reason: expect.stringContaining('does not form a new cluster') });
+    expect(await lonely.proc.exited).toBe(1);
+    expect(lonely.proc.stderr.join('\n')).toContain('A former member reached none of its seeds or last-known peers');
+    expect(jsonLines(lonely.proc.stdout).filter((l) => l.event === 'JoinCompleted')).toEqual([]);
+
+    const forced = startNodeProcess({ name: 'r3', address, seed: address, secret: SECRET, dataDir: join(root, 'r3'), extraArgs: ['--force-form'] });
+    processes.push(forced);
+    await pollUntil(() => (url = adminUrlOf(forced) ?? '') !== '', "the forced r3's admin API", SETTLE_MS, () => forced.proc.stderr.join('\n'));
+    await pollUntil(async () => (await adminCall(url, 'GET', '/health')).status === 200, 'the forced r3 serving', SETTLE_MS);
+    expect(jsonLines(forced.proc.stdout).filter((l) => l.event === 'JoinCompleted').map((l) => l.formed)).toEqual([true]);
+  }, 120_000);
 });
