@@ -123,7 +123,9 @@ export async function planDev(flags: DevFlags): Promise<DevPlan> {
       throw new UsageError(`--http: port ${httpPort} (admin API of ${name}) is in use; pick another base port with --http`);
     }
     const args = ['start', '--dev', '--node-id', name, '--listen', address, '--seeds', seed, '--http', `${http.host.includes(':') ? `[${http.host}]` : http.host}:${httpPort}`];
-    if (flags.data !== undefined) args.push('--data', join(flags.data, name));
+    // The whole cluster starts here, through the first node: it forms even when its data
+    // directory remembers a former cluster (whose ports were other ones).
+    if (flags.data !== undefined) args.push('--data', join(flags.data, name), ...(i === 1 ? ['--force-form'] : []));
     if (flags.logLevel !== undefined) args.push('--log-level', flags.logLevel);
     if (flags.clusterId !== undefined) args.push('--cluster-id', flags.clusterId);
     if (flags.swim !== undefined) args.push('--swim', flags.swim);

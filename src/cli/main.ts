@@ -27,6 +27,7 @@ function startCommand(exit: ExitHandler): Command {
     .addOption(new Option('--advertise <host>', 'host (or host:port) other nodes use to reach this one').env('RUNNER_ADDRESS'))
     .addOption(new Option('--http <[host:]port>', 'serve the admin API (health, members, partitions, metrics) here').env('FLOTILLA_HTTP'))
     .addOption(new Option('--data <dir>', 'data directory of this node').env('FLOTILLA_DATA_DIR'))
+    .addOption(new Option('--force-form', 'form a new cluster when no seed answers, even as a former member (only after losing the whole cluster)'))
     .addOption(new Option('--secret <secret>', 'cluster secret (prefer the environment variable)').env('FLOTILLA_SECRET'))
     .addOption(new Option('--tags <k=v,...>', 'tags of this node').env('FLOTILLA_TAGS'))
     .addOption(new Option('--log-level <level>', 'silent, fatal, error, warn, info, debug or trace').env('LOG_LEVEL'))

@@ -40,6 +40,8 @@ export interface StartFlags {
   readonly adminToken?: string;
   /** Comma-separated host names the admin API accepts in Host headers, besides its IP and localhost. */
   readonly adminHosts?: string;
+  /** Form a new cluster even though the data directory says this node was a member (`forceForm`). */
+  readonly forceForm?: boolean;
 }
 
 /** How the admin API is protected. */
@@ -95,6 +97,7 @@ export function planStart(flags: StartFlags): StartPlan {
     ...(flags.dev === true ? { dev: true } : {}),
     ...(flags.tags === undefined ? {} : { tags: parseTagList(flags.tags) }),
     ...(flags.data === undefined ? {} : { dataDir: flags.data }),
+    ...(flags.forceForm === true ? { forceForm: true } : {}),
     ...(flags.logLevel === undefined ? {} : { logLevel: flags.logLevel }),
     ...(flags.swim === undefined ? {} : { swim: parseSwimOverrides(flags.swim) }),
   };
@@ -157,42 +160,53 @@ export async function runStart(flags: StartFlags): Promise<number> {
   }
   // One pino logger for the node and the admin server; the node binds its id to its lines.
   const log = pino({ level: plan.options.logLevel ?? 'info' });
+  let admin: AdminServer | undefined;
+  let adminFailed = false;
+  // The admin API listens before the join, so `/health` says 503 `joining` (with why)
+  // instead of refusing connections, and never 200 before this node is in its cluster.
+  const onJoining = async (joining: FlotillaNode): Promise<void> => {
+    if (plan.http === undefined) return;
+    try {
+      admin = await serveAdmin(plan, joining, log);
+    } catch (err) {
+      adminFailed = true;
+      throw new Error(`cannot serve the admin API on ${plan.http.host}:${plan.http.port}: ${oneLine(err)}`);
+    }
+  };
   let node: FlotillaNode;
   try {
-    node = await startNode({ ...plan.options, logger: log });
+    node = await startNode({ ...plan.options, logger: log, onJoining });
   } catch (err) {
+    await admin?.close();
     fail(oneLine(err));
-    return isFlotillaError(err, 'FLO_CONFIG_INVALID') ? USAGE_EXIT_CODE : JOIN_FAILED_EXIT_CODE;
-  }
-  let admin: AdminServer | undefined;
-  if (plan.http !== undefined) {
-    const adminLog = log.child({ nodeId: node.nodeId, component: 'admin' });
-    try {
-      // One node per process here, so the process metrics (CPU, RSS, heap) describe
-      // exactly this node.
-      admin = await startAdminServer({
-        source: toAdminSource(node),
-        host: plan.http.host,
-        port: plan.http.port,
-        requestTimeoutMs: ADMIN_REQUEST_TIMEOUT_MS,
-        token: plan.admin?.token,
-        allowedHosts: plan.admin?.allowedHosts,
-        logger: adminLog,
-        processMetrics: true,
-        ...(plan.tls === undefined ? {} : { tls: { cert: plan.tls.cert, key: plan.tls.key } }),
-      });
-    } catch (err) {
-      await node.stop();
-      fail(`cannot serve the admin API on ${plan.http.host}:${plan.http.port}: ${oneLine(err)}`);
-      return USAGE_EXIT_CODE;
-    }
-    const bound = admin.address();
-    if (plan.admin?.devToken === true) {
-      adminLog.warn({ adminToken: DEV_ADMIN_TOKEN }, 'DEV MODE: the admin API accepts the public dev token; anyone on this machine can read and write through it. Never use dev mode for a real cluster.');
-    }
-    adminLog.info({ url: `${admin.protocol}://${bound.host.includes(':') ? `[${bound.host}]` : bound.host}:${bound.port}` }, 'admin API listening');
+    return adminFailed || isFlotillaError(err, 'FLO_CONFIG_INVALID') ? USAGE_EXIT_CODE : JOIN_FAILED_EXIT_CODE;
   }
   return waitForShutdown(node, admin);
+}
+
+/** Serves the admin API of `node` as `plan` says. */
+async function serveAdmin(plan: StartPlan, node: FlotillaNode, log: pino.Logger): Promise<AdminServer> {
+  const http = plan.http!;
+  const adminLog = log.child({ nodeId: node.nodeId, component: 'admin' });
+  // One node per process here, so the process metrics (CPU, RSS, heap) describe
+  // exactly this node.
+  const admin = await startAdminServer({
+    source: toAdminSource(node),
+    host: http.host,
+    port: http.port,
+    requestTimeoutMs: ADMIN_REQUEST_TIMEOUT_MS,
+    token: plan.admin?.token,
+    allowedHosts: plan.admin?.allowedHosts,
+    logger: adminLog,
+    processMetrics: true,
+    ...(plan.tls === undefined ? {} : { tls: { cert: plan.tls.cert, key: plan.tls.key } }),
+  });
+  const bound = admin.address();
+  if (plan.admin?.devToken === true) {
+    adminLog.warn({ adminToken: DEV_ADMIN_TOKEN }, 'DEV MODE: the admin API accepts the public dev token; anyone on this machine can read and write through it. Never use dev mode for a real cluster.');
+  }
+  adminLog.info({ url: `${admin.protocol}://${bound.host.includes(':') ? `[${bound.host}]` : bound.host}:${bound.port}` }, 'admin API listening');
+  return admin;
 }
 
 /**

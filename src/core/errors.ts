@@ -34,6 +34,8 @@ export const ErrorCatalog = {
   FLO_HLC_DRIFT: spec('FLO_HLC_DRIFT', 'Remote clock is ahead beyond the allowed drift', true, 409),
   FLO_TAGS_TOO_LARGE: spec('FLO_TAGS_TOO_LARGE', 'Node tags exceed the size limit', false, 413),
   FLO_NO_SEEDS_REACHABLE: spec('FLO_NO_SEEDS_REACHABLE', 'No seed node could be reached', true, 503),
+  FLO_REJOIN_NO_PEERS: spec('FLO_REJOIN_NO_PEERS', 'A former member reached none of its seeds or last-known peers and will not form a new cluster', true, 503),
+  FLO_NOT_JOINED: spec('FLO_NOT_JOINED', 'The node has not joined its cluster yet', true, 503),
   FLO_JOIN_REJECTED: spec('FLO_JOIN_REJECTED', 'Join rejected by the cluster', false, 403),
   FLO_AUTH_FAILED: spec('FLO_AUTH_FAILED', 'Authentication failed', false, 401),
   FLO_CLOCK_SKEW: spec('FLO_CLOCK_SKEW', "Node's clock is off from the cluster's beyond the allowed drift", false, 409),

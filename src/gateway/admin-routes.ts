@@ -18,7 +18,8 @@ function health({ source }: RouteContext): RouteResponse {
   const checks = Object.fromEntries(
     Object.entries(h.checks).map(([name, c]) => [name, c.detail === undefined ? { status: c.status } : { status: c.status, detail: c.detail }]),
   );
-  return json(UNAVAILABLE_HEALTH.has(h.status) ? 503 : 200, { status: h.status, nodeId: h.nodeId, state: h.state, checks });
+  const reason = h.reason === undefined ? {} : { reason: h.reason };
+  return json(UNAVAILABLE_HEALTH.has(h.status) ? 503 : 200, { status: h.status, nodeId: h.nodeId, state: h.state, checks, ...reason });
 }
 
 function member(m: AdminMember): AdminMember {

@@ -29,6 +29,8 @@ export interface HealthReport {
   /** The node's lifecycle state, free text (e.g. `running`, `joining`). */
   readonly state: string;
   readonly checks: Readonly<Record<string, HealthCheckResult>>;
+  /** Why the node is not serving (while it joins). */
+  readonly reason?: string;
 }
 
 /** Liveness of a member as this node sees it. */

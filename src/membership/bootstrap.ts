@@ -2,7 +2,11 @@
  * Joining through seeds: which seeds to try, when to try again (exponential backoff with
  * jitter from the injected Random), when to give up, and when a node that is itself a
  * seed should start a new cluster instead (no seed admitted it, and it has the lowest
- * address among the seeds that answered "still joining"). It decides; the machine sends.
+ * address among the seeds that answered "still joining"). A node that was a member before
+ * (`formAllowed: false`) never forms alone: its cluster may still be running and hold data
+ * a new cluster would answer 404 for; it forms only together with a former peer that is
+ * restarting too (the whole cluster restarts), and otherwise gives up. It decides; the
+ * machine sends.
  */
 import type { Millis } from '../core/clock.js';
 import type { Address } from '../core/model.js';
@@ -40,11 +44,16 @@ export class Bootstrap {
   /** Seeds known to be up but still joining themselves (bounded by the seed list). */
   private readonly joiningSeeds = new Set<Address>();
 
+  /**
+   * @param formAllowed false for a node that was a member before: it must find its old
+   *   cluster (or a former peer restarting with it) and never forms a cluster of its own.
+   */
   constructor(
     seeds: readonly Address[],
     private readonly selfAddress: Address,
     private readonly config: SwimConfig,
     private readonly random: Random,
+    readonly formAllowed = true,
   ) {
     this.seeds = [...new Set(seeds.filter((s) => s !== selfAddress))];
     this.selfIsSeed = seeds.includes(selfAddress);
@@ -60,9 +69,9 @@ export class Bootstrap {
     return this.nextAt;
   }
 
-  /** True when there is nobody to join: this node forms a new cluster at once. */
+  /** True when there is nobody to join and forming is allowed: this node forms a new cluster at once. */
   get alone(): boolean {
-    return this.seeds.length === 0;
+    return this.seeds.length === 0 && this.formAllowed;
   }
 
   /** Starts (or restarts) the schedule: the first attempt is due at `now`. */
@@ -99,7 +108,10 @@ export class Bootstrap {
   }
 
   private shouldForm(): boolean {
-    if (!this.selfIsSeed || this.attemptsMade < this.config.seedFormAfterAttempts) return false;
+    if (this.attemptsMade < this.config.seedFormAfterAttempts) return false;
+    // A former member forms only with evidence that its peers are restarting too: one
+    // answered "still joining". Silence may be a live cluster it cannot reach yet.
+    if (this.formAllowed ? !this.selfIsSeed : this.joiningSeeds.size === 0) return false;
     for (const seed of this.joiningSeeds) if (seed < this.selfAddress) return false;
     return true;
   }

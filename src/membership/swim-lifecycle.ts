@@ -128,8 +128,10 @@ export class SwimLifecycle {
     const step = bootstrap.step(now);
     if (step.kind === 'form') return this.form(now);
     if (step.kind === 'give-up') {
-      const seeds = bootstrap.seeds.join(', ');
-      return this.failJoin(new FlotillaError('FLO_NO_SEEDS_REACHABLE', `${bootstrap.attempts} attempts through ${seeds}`), now);
+      const seeds = bootstrap.seeds.join(', ') || 'no address';
+      if (bootstrap.formAllowed) return this.failJoin(new FlotillaError('FLO_NO_SEEDS_REACHABLE', `${bootstrap.attempts} attempts through ${seeds}`), now);
+      const why = `${bootstrap.attempts} attempts through ${seeds}; a former member does not form a new cluster`;
+      return this.failJoin(new FlotillaError('FLO_REJOIN_NO_PEERS', why), now);
     }
     rt.counters.joinAttempts++;
     const request = mastership.joinRequest(now);

@@ -18,6 +18,13 @@ export interface SwimMachineOptions {
   readonly clusterId: string;
   /** Addresses to join through; may include this node's own address. */
   readonly seeds: readonly Address[];
+  /**
+   * Whether this node may start a new cluster when no seed admits it (default true).
+   * False for a node that was a member before: it keeps trying its seeds and gives up
+   * with FLO_REJOIN_NO_PEERS rather than form a cluster of its own beside a running one;
+   * it forms only with a former peer that answers "still joining" (a whole-cluster restart).
+   */
+  readonly formAllowed?: boolean;
   readonly random: Random;
   /** Construction time: the initial incarnation derives from it. */
   readonly now: Millis;

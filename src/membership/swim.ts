@@ -99,7 +99,7 @@ export class SwimMachine implements SansIoMachine<Message, MembershipEvent> {
     });
     this.transitions.foreignAccusation = (from, accused) => this.mastership.boundary.isForeignAccusation(from, accused);
     this.quorum = new QuorumWatch(this.rt, () => this.mastership.book.oldest());
-    this.bootstrap = new Bootstrap(options.seeds, self.address, this.config, options.random);
+    this.bootstrap = new Bootstrap(options.seeds, self.address, this.config, options.random, options.formAllowed ?? true);
     this.splitBrain = new SplitBrain(this.rt, this.mastership, {
       seeds: () => this.bootstrap.seeds,
       failedAddresses: () => this.dissemination.failed.addresses(),

@@ -28,6 +28,8 @@ export interface NodeHealthReport {
   /** The node's lifecycle state. */
   readonly state: string;
   readonly checks: Readonly<Record<string, HealthCheckResult>>;
+  /** Why the node is not serving, while it joins. */
+  readonly reason?: string;
 }
 
 /** The gossip tag carrying a node's worst check status; absent while healthy. */

@@ -21,6 +21,7 @@ import { DEFAULT_TRANSPORT_CONFIG, resolveTransportConfig, type TransportConfig 
 import { resolveDriverConfig, type DriverConfig } from './driver-config.js';
 import { HEALTH_TAG, type HealthCheck } from './health.js';
 import { parseAdvertise, parseListen, parseSeed } from './listen-address.js';
+import type { FlotillaNode } from './node-api.js';
 import { isLogLevel, type LogLevel } from './node-logger.js';
 import type { NodeLogger, NodeService } from './service.js';
 
@@ -78,8 +79,19 @@ export interface StartNodeOptions {
   readonly dev?: boolean;
   /** This node's initial tags (at most 512 bytes encoded; `health` is reserved). Default none. */
   readonly tags?: Tags;
-  /** Directory for this node's files; created when missing. Default none (nothing on disk). */
+  /**
+   * Directory for this node's files; created when missing. Default none (nothing on disk).
+   * It holds the membership record: once this node was a member, a restart rejoins the
+   * cluster through the addresses it last knew and never forms a new one on its own.
+   */
   readonly dataDir?: string;
+  /**
+   * Start a new cluster when no seed answers even though `dataDir` says this node was a
+   * member (its record is then ignored). Only for recovering after losing the whole
+   * cluster: beside a running cluster it makes a second one that answers 404 for its keys
+   * until a split-brain merge. Default false.
+   */
+  readonly forceForm?: boolean;
   /** Log level of the built-in pino logger. Default `info`. Ignored when `logger` is given. */
   readonly logLevel?: LogLevel;
   /** Your own pino-compatible logger; the node logs through a child bound to its id. */
@@ -123,6 +135,12 @@ export interface StartNodeOptions {
   readonly storage?: StorageOptions | Storage;
   /** Entity runtime settings (see `EntityConfig`). */
   readonly entity?: Partial<EntityConfig>;
+  /**
+   * Called with the node once its services run, before it joins: e.g. to serve `/health`,
+   * which answers `joining` (503, with a reason) until the join completes. The join waits
+   * for the returned promise; a rejection stops the node and fails `startNode` with it.
+   */
+  readonly onJoining?: (node: FlotillaNode) => void | Promise<void>;
 }
 
 /** Secret used by `dev: true` nodes without one: public, so never for a real cluster. */
@@ -155,6 +173,7 @@ export interface NodeConfig {
   readonly devSecret: boolean;
   readonly tags: Tags;
   readonly dataDir: string | undefined;
+  readonly forceForm: boolean;
   readonly logLevel: LogLevel;
   readonly swim: SwimConfig;
   readonly transport: TransportConfig;
@@ -204,6 +223,7 @@ export function resolveNodeConfig(options: StartNodeOptions): NodeConfig {
     devSecret,
     tags: resolveTags(options.tags),
     dataDir: resolveDataDir(options.dataDir),
+    forceForm: resolveFlag('forceForm', options.forceForm),
     logLevel: resolveLogLevel(options.logLevel),
     swim,
     transport,
@@ -253,6 +273,11 @@ function resolveTags(tags: Tags | undefined): Tags {
   } catch (err) {
     throw invalid(`tags: ${err instanceof Error ? err.message : String(err)}`);
   }
+}
+
+function resolveFlag(option: string, value: boolean | undefined): boolean {
+  if (value !== undefined && typeof value !== 'boolean') throw invalid(`${option} must be a boolean`, { [option]: value });
+  return value ?? false;
 }
 
 function resolveDataDir(dataDir: string | undefined): string | undefined {

@@ -23,6 +23,7 @@ import type { Sharding } from '../sharding/sharding.js';
 import type { AnyEntityDefinition } from '../entities/definition.js';
 import type { EntityRef } from '../entities/ref.js';
 import type { ActiveEntity, ActiveEntityCount } from '../entities/runtime-stats.js';
+import type { MembershipRecorder } from './membership-record.js';
 import type { NodeLogger } from './service.js';
 import type { ServiceHost } from './service-host.js';
 
@@ -43,6 +44,10 @@ export interface NodeParts {
   readonly address: Address;
   readonly events: NodeEventStream;
   readonly checks: HealthChecks;
+  /** Keeps the membership record in the data directory, when there is one. */
+  readonly recorder?: MembershipRecorder | undefined;
+  /** False for a former member, which rejoins and never forms a new cluster. */
+  readonly formAllowed?: boolean;
 }
 
 /** A running node. Create with `startNode`. */
@@ -73,14 +78,15 @@ export class RunningNode implements FlotillaNode {
   }
 
   /**
-   * Starts services and the machine, and waits for the join. Rejects with the join error
+   * Starts services, hands the node to `onJoining`, starts the machine and waits for the join. Rejects with the join error
    * (FLO_NO_SEEDS_REACHABLE, FLO_AUTH_FAILED, FLO_JOIN_REJECTED...) after closing everything.
    */
-  async start(driver: NodeDriver): Promise<void> {
+  async start(driver: NodeDriver, onJoining?: (node: FlotillaNode) => void | Promise<void>): Promise<void> {
     this.driver = driver;
     driver.attach();
     try {
       await this.parts.services.startAll((service, index) => driver.contextFor(service, index));
+      await onJoining?.(this);
     } catch (err) {
       await this.stop();
       throw err;
@@ -103,6 +109,7 @@ export class RunningNode implements FlotillaNode {
   onEvent(event: MembershipEvent): void {
     logMembershipEvent(this.log, event);
     if (event.type === 'PartitionDetected') this.expectedSize = event.expectedSize;
+    if (event.type === 'ViewChanged') this.parts.recorder?.noteView(event.view);
     this.events.publish(event);
   }
 
@@ -209,7 +216,16 @@ export class RunningNode implements FlotillaNode {
 
   health(): NodeHealthReport {
     const checks = this.parts.checks.evaluate();
-    return { status: overallStatus(this.lifecycle, worstOf(checks)), nodeId: this.nodeId, state: this.lifecycle, checks };
+    const status = overallStatus(this.lifecycle, worstOf(checks));
+    const reason = this.lifecycle === 'joining' ? this.joiningReason() : undefined;
+    return { status, nodeId: this.nodeId, state: this.lifecycle, checks, ...(reason === undefined ? {} : { reason }) };
+  }
+
+  private joiningReason(): string {
+    const phase = this.machine.status();
+    if (phase === 'failed') return `join failed: ${this.machine.joinError()?.code ?? 'unknown'}`;
+    if (this.parts.formAllowed === false) return 'not joined yet: rejoining through its seeds and last-known members; a former member does not form a new cluster';
+    return 'not joined yet: trying its seeds';
   }
 
   registerHealthCheck(name: string, check: HealthCheck): () => void {
@@ -287,6 +303,7 @@ export class RunningNode implements FlotillaNode {
     await this.parts.services.stopAll(closeTimeoutMs);
     const outcome = await waitBounded(this.parts.transport.close(), closeTimeoutMs);
     if (outcome === 'timeout') this.log.warn({ closeTimeoutMs }, 'transport did not close in time');
+    if (this.parts.recorder !== undefined && (await waitBounded(this.parts.recorder.flush(), closeTimeoutMs)) === 'timeout') this.log.warn({ closeTimeoutMs }, 'membership record not flushed in time');
     this.lifecycle = 'stopped';
     this.events.closeAll();
     this.log.info({}, 'node stopped');

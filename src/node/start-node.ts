@@ -21,6 +21,7 @@ import { HealthMonitor } from './health-monitor.js';
 import { resolveNodeConfig, type NodeConfig, type StartNodeOptions } from './node-config.js';
 import { NodeEventStream } from './node-events.js';
 import { RunningNode } from './running-node.js';
+import { MembershipRecorder, readMembershipRecord, rejoinPlan, type RejoinPlan } from './membership-record.js';
 import { createNodeLogger } from './node-logger.js';
 import { setUpEntities, type EntitySetup } from './entity-setup.js';
 import { KvService } from '../grid/kv-service.js';
@@ -41,6 +42,7 @@ export async function startNode(options: StartNodeOptions = {}): Promise<Flotill
   const config = resolveNodeConfig(options);
   const log = createNodeLogger(config.nodeId, config.logLevel, options.logger);
   if (config.dataDir !== undefined) await makeDataDir(config.dataDir);
+  const rejoin = await planJoin(config, log);
   const entities = await setUpEntities(options, config, log);
   let layer: { sharding: Sharding; kv: KvService } | undefined;
   try {
@@ -75,7 +77,8 @@ export async function startNode(options: StartNodeOptions = {}): Promise<Flotill
     machine = new SwimMachine({
       self: { nodeId: config.nodeId, address, tags: config.tags },
       clusterId: config.clusterId,
-      seeds: config.seeds,
+      seeds: rejoin.seeds,
+      formAllowed: rejoin.formAllowed,
       random: new SeededRandom(randomBytes(4).readUInt32LE(0)),
       now: wallClock(),
       config: config.swim,
@@ -92,7 +95,8 @@ export async function startNode(options: StartNodeOptions = {}): Promise<Flotill
   }
   const events = new NodeEventStream();
   quorum.readOnly = () => machine.isReadOnly(wallClock());
-  const node = new RunningNode({ config, machine, transport, services, sharding: layer?.sharding, kv: layer?.kv, entities: entities?.service, logger: log, clock: wallClock, address, events, checks });
+  const recorder = config.dataDir === undefined ? undefined : new MembershipRecorder(config.dataDir, config.clusterId, config.nodeId, log, wallClock);
+  const node = new RunningNode({ config, machine, transport, services, sharding: layer?.sharding, kv: layer?.kv, entities: entities?.service, logger: log, clock: wallClock, address, events, checks, recorder, formAllowed: rejoin.formAllowed });
   ref.node = node;
   const driver = new NodeDriver({
     machine,
@@ -103,8 +107,8 @@ export async function startNode(options: StartNodeOptions = {}): Promise<Flotill
     clock: wallClock,
     onEvent: (event) => node.onEvent(event),
   });
-  log.info({ address, clusterId: config.clusterId, seeds: config.seeds, tags: config.tags }, 'node starting');
-  await node.start(driver);
+  log.info({ address, clusterId: config.clusterId, seeds: rejoin.seeds, formAllowed: rejoin.formAllowed, tags: config.tags }, 'node starting');
+  await node.start(driver, options.onJoining);
   return node;
 }
 
@@ -125,6 +129,15 @@ function buildSharding(config: NodeConfig, options: StartNodeOptions, entities: 
   if (entities !== undefined) sharding.register(entities.service);
   for (const service of options.partitionedServices ?? []) sharding.register(service);
   return { sharding, kv };
+}
+
+/** The seeds and the forming rule, from the membership record when `dataDir` holds one. */
+async function planJoin(config: NodeConfig, log: NodeLogger): Promise<RejoinPlan> {
+  const record = config.dataDir === undefined ? undefined : await readMembershipRecord(config.dataDir);
+  const plan = rejoinPlan(record, config.seeds, config.clusterId, config.forceForm);
+  if (plan.ignored !== undefined) log.warn({ reason: plan.ignored, recorded: record?.addresses }, 'membership record ignored: this node may form a new cluster');
+  else if (!plan.formAllowed) log.info({ known: record?.addresses }, 'former member: rejoining through the addresses it last knew; it will not form a new cluster');
+  return plan;
 }
 
 async function makeDataDir(dataDir: string): Promise<void> {

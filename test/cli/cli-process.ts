@@ -83,11 +83,17 @@ export interface NodeProcessOptions {
   readonly swim?: string;
   /** More environment for the node (e.g. libfaketime's `LD_PRELOAD` and `FAKETIME`). */
   readonly env?: Readonly<Record<string, string>>;
+  /** The node's data directory (`--data`); none by default. */
+  readonly dataDir?: string;
+  /** More `flotilla start` flags. */
+  readonly extraArgs?: readonly string[];
 }
 
 /** Spawns `flotilla start` for one node, with its admin API on a free loopback port. */
 export function startNodeProcess(options: NodeProcessOptions): NodeProcess {
   const args = ['start', '--node-id', options.name, '--listen', options.address, '--seeds', options.seed, '--http', '127.0.0.1:0', '--swim', options.swim ?? FAST_SWIM];
+  if (options.dataDir !== undefined) args.push('--data', options.dataDir);
+  args.push(...(options.extraArgs ?? []));
   const env = { FLOTILLA_SECRET: options.secret, FLOTILLA_ADMIN_TOKEN: PROCESS_ADMIN_TOKEN, LOG_LEVEL: 'info', ...options.env };
   return { name: options.name, address: options.address, proc: runCli(args, env) };
 }

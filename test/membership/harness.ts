@@ -30,6 +30,8 @@ export type DropPredicate = (packet: Packet) => boolean;
 /** Options of one simulated node. */
 export interface NodeOptions {
   readonly seeds?: readonly Address[];
+  /** False for a node that was a member before (see `SwimMachineOptions.formAllowed`). */
+  readonly formAllowed?: boolean;
   readonly config?: Partial<SwimConfig>;
   readonly tags?: Tags;
   readonly clusterId?: string;
@@ -82,6 +84,7 @@ export class Harness {
       seeds: options.seeds ?? [],
       random: this.root.fork(),
       now: this.clockOf(name),
+      ...(options.formAllowed === undefined ? {} : { formAllowed: options.formAllowed }),
       ...(options.config === undefined ? {} : { config: options.config }),
       ...(options.verifyJoin === undefined ? {} : { verifyJoin: options.verifyJoin }),
       ...(options.sizeOf === undefined ? {} : { sizeOf: options.sizeOf }),
