@@ -57,6 +57,13 @@ export interface RunnerConfig {
   readonly adminToken: string | undefined;
   /** Data directory: `<dataDir>/flotilla.db` when SQLite, `<dataDir>/<nodeId>/` for node files. */
   readonly dataDir: string;
+  /**
+   * Form a cluster even when the data directory says this runner was a member before
+   * (`FORCE_FORM=1`). The local launcher sets it on its first runner, which it starts
+   * alone and waits for, so a second `npm start` over the same directory does not wait
+   * for peers that are started only after it.
+   */
+  readonly forceForm: boolean;
   readonly nodeId: string | undefined;
   /** Idle time before an entity is passivated, ms; undefined keeps Flotilla's default. */
   readonly passivateAfterMs: number | undefined;
@@ -168,6 +175,7 @@ export function loadRunnerConfig(env: Env, inContainer = detectContainer(env)): 
     secret: nonEmpty(env.FLOTILLA_SECRET),
     adminToken: adminTokenOf(env, adminAddr !== undefined),
     dataDir: nonEmpty(env.DATA_DIR) ?? RUNNER_DEFAULTS.dataDir,
+    forceForm: env.FORCE_FORM === '1' || env.FORCE_FORM === 'true',
     nodeId: nonEmpty(env.NODE_ID),
     passivateAfterMs: positiveInt('ENTITY_PASSIVATE_AFTER_MS', env.ENTITY_PASSIVATE_AFTER_MS),
     requestTimeoutMs: positiveInt('REQUEST_TIMEOUT_MS', env.REQUEST_TIMEOUT_MS) ?? RUNNER_DEFAULTS.requestTimeoutMs,

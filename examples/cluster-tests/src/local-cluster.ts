@@ -150,7 +150,7 @@ export function renderLine(name: string, line: string): string {
   }
 }
 
-function spawnRunner(runner: LocalRunner, seed: string, dataDir: string): ChildProcess {
+function spawnRunner(runner: LocalRunner, seed: string, dataDir: string, first = false): ChildProcess {
   // Detached (its own process group): a terminal's Ctrl-C reaches only the launcher, which
   // then sends each runner one SIGTERM; a second signal would make the runner stop at once.
   const child = spawn(process.execPath, [...process.execArgv, runnerEntry()], {
@@ -165,6 +165,7 @@ function spawnRunner(runner: LocalRunner, seed: string, dataDir: string): ChildP
       SEEDS: seed,
       DATA_DIR: dataDir,
       RUNNER_STOP_ON_STDIN_END: '1',
+      ...(first ? { FORCE_FORM: '1' } : {}),
     },
   });
   // The runner stops when its stdin ends, i.e. when the launcher dies without stopping it.
@@ -227,7 +228,7 @@ export async function runLocalCluster(options: LocalClusterOptions): Promise<num
   process.on('SIGTERM', onSignal);
   try {
     // The seed first: the others join through it, so it must be up before they try.
-    children.push(spawnRunner(runners[0]!, seed, options.dataDir));
+    children.push(spawnRunner(runners[0]!, seed, options.dataDir, true));
     await waitHealthy(runners[0]!, children[0]!);
     for (const runner of runners.slice(1)) children.push(spawnRunner(runner, seed, options.dataDir));
     await Promise.all(runners.slice(1).map((r, i) => waitHealthy(r, children[i + 1]!)));

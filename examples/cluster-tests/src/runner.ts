@@ -28,6 +28,7 @@ export function nodeOptionsOf(config: RunnerConfig, logger: Logger): StartNodeOp
     seeds: config.seeds,
     ...(config.secret === undefined ? { dev: true } : { secret: config.secret }),
     ...(nodeDir === undefined ? {} : { dataDir: nodeDir }),
+    ...(config.forceForm ? { forceForm: true } : {}),
     tags: { [HTTP_TAG]: config.httpAdvertise },
     logger,
     entities: [...RUNNER_ENTITIES],
