@@ -46,12 +46,13 @@ port_in_use() {
   (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
-# start_runner I: spawns runner I in the background (its log in CLUSTER_DIR).
+# start_runner I [form]: spawns runner I in the background (its log in CLUSTER_DIR); with
+# "form" it may form a new cluster over an existing data directory (FORCE_FORM=1).
 start_runner() {
-  local i="$1" cmd
+  local i="$1" form="${2:-}" cmd
   cmd="$(runner_cmd)"
   # shellcheck disable=SC2086 # the command is words on purpose
-  (cd "$REPO_ROOT" && exec env NODE_ID="$(runner_node_id "$i")" LISTEN_ADDR="$(runner_http "$i")" \
+  (cd "$REPO_ROOT" && exec env ${form:+FORCE_FORM=1} NODE_ID="$(runner_node_id "$i")" LISTEN_ADDR="$(runner_http "$i")" \
     RUNNER_ADDRESS="127.0.0.1:$((CLUSTER_PORT_BASE + i - 1))" SEEDS="127.0.0.1:$CLUSTER_PORT_BASE" \
     DATA_DIR="$CLUSTER_DIR/data" $cmd >>"$(runner_log "$i")" 2>&1) &
   RUNNER_PIDS[$i]=$!
@@ -99,7 +100,9 @@ start_cluster() {
       fi
     done
   done
-  start_runner 1
+  # The first runner starts alone and the others only once it is healthy: it may form a
+  # cluster over data of an earlier one (a former member otherwise waits for its peers).
+  start_runner 1 form
   wait_healthy 1 || return 1
   for i in $(seq 2 "$CLUSTER_NODES"); do start_runner "$i"; done
   for i in $(seq 2 "$CLUSTER_NODES"); do wait_healthy "$i" || return 1; done
