@@ -68,9 +68,9 @@ export class UdpTransport {
   static bind(host: string, port: number, options: UdpTransportOptions): Promise<UdpTransport> {
     const socket = createSocket({ type: isIP(host) === 6 ? 'udp6' : 'udp4' });
     return new Promise((resolve, reject) => {
+      // Rejected once the socket is closed, so a failed start leaves no handle behind.
       const onError = (err: Error): void => {
-        socket.close();
-        reject(err);
+        socket.close(() => reject(err));
       };
       socket.once('error', onError);
       socket.bind(port, host, () => {
