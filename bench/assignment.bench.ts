@@ -53,7 +53,7 @@ function rebalanceRow(): Row {
   const t = measureLatencyMs(() => {
     const plan = planRebalance(before, after);
     moves = plan.length;
-    waves = orderMigrations(plan, { maxParallelPerNode: 2 }).length;
+    waves = orderMigrations(plan, { parallelPerNodeMax: 2 }).length;
   }, repeats);
   return {
     case: `planRebalance + orderMigrations (${moves} moves, ${waves} waves)`,

@@ -333,7 +333,7 @@ export const suites: Suite[] = [
       "garbage collector's helpers and the optimizing compiler when they run meanwhile, and the kernel adds up",
       "other threads' time in scheduler ticks (Node 20 has no per-thread CPU clock); wall ms is elapsed time on",
       'the main thread, which other processes on a shared machine inflate.',
-      'Migrations started: the joiner takes at most 2 copies at once (`maxParallelMigrationsPerNode`), the others',
+      'Migrations started: the joiner takes at most 2 copies at once (`migrationsParallelPerNodeMax`), the others',
       "wait for those; a death starts the copies that rebuild the dead member's backups. The row under each case",
       "times encoding every message that change sent with the transport's TCP codec, one call per message as the",
       'TCP transport makes them (framing and socket writes not included): a publish is one table update per member.',

@@ -89,7 +89,7 @@ async function onePartition(keys: number): Promise<Row> {
 
 /** A 4th node joins 3 holding `keys` keys over 271 partitions. */
 async function rebalance(keys: number): Promise<Row> {
-  const options: BenchOptions = { partitions: { tableRefreshIntervalMs: 500, tableFetchMinIntervalMs: 20, maxParallelMigrationsPerNode: 4 } };
+  const options: BenchOptions = { partitions: { tableRefreshIntervalMs: 500, tableFetchMinIntervalMs: 20, migrationsParallelPerNodeMax: 4 } };
   const nodes = [await start('r1', [], options)];
   try {
     for (const id of ['r2', 'r3']) nodes.push(await start(id, [nodes[0]!.node.address], options));

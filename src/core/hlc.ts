@@ -35,11 +35,11 @@ export interface HlcOptions {
    * then win every last-writer-wins merge until real time catches up). `Infinity`
    * disables the check.
    */
-  readonly maxDriftMs: number;
+  readonly driftMaxMs: number;
 }
 
 /** Defaults for `HlcOptions`. */
-export const HLC_DEFAULTS: HlcOptions = { maxDriftMs: 60_000 };
+export const HLC_DEFAULTS: HlcOptions = { driftMaxMs: 60_000 };
 
 /** Total order: -1, 0 or 1 comparing millis, then counter, then node id (code unit order). */
 export function compareHlc(a: HlcTimestamp, b: HlcTimestamp): -1 | 0 | 1 {
@@ -89,18 +89,18 @@ export function hlcFromString(text: string): HlcTimestamp {
 export class HybridLogicalClock {
   readonly nodeId: NodeId;
   private readonly clock: Clock;
-  private readonly maxDriftMs: number;
+  private readonly driftMaxMs: number;
   private millis: Millis = 0;
   private counter = 0;
 
   constructor(nodeId: NodeId, clock: Clock, options: Partial<HlcOptions> = {}) {
-    const maxDriftMs = options.maxDriftMs ?? HLC_DEFAULTS.maxDriftMs;
-    if (typeof maxDriftMs !== 'number' || Number.isNaN(maxDriftMs) || maxDriftMs < 0) {
-      throw new FlotillaError('FLO_CONFIG_INVALID', 'maxDriftMs must be a non-negative number', { maxDriftMs });
+    const driftMaxMs = options.driftMaxMs ?? HLC_DEFAULTS.driftMaxMs;
+    if (typeof driftMaxMs !== 'number' || Number.isNaN(driftMaxMs) || driftMaxMs < 0) {
+      throw new FlotillaError('FLO_CONFIG_INVALID', 'driftMaxMs must be a non-negative number', { driftMaxMs });
     }
     this.nodeId = nodeId;
     this.clock = clock;
-    this.maxDriftMs = maxDriftMs;
+    this.driftMaxMs = driftMaxMs;
   }
 
   /** The last timestamp issued (millis 0, counter 0 before the first one). */
@@ -123,16 +123,16 @@ export class HybridLogicalClock {
   /**
    * Merges `remote` (a receive event) and returns the timestamp of that event, greater
    * than both `remote` and every timestamp issued before. Throws FLO_HLC_DRIFT, leaving
-   * the clock unchanged, when `remote` is more than `maxDriftMs` ahead of physical time.
+   * the clock unchanged, when `remote` is more than `driftMaxMs` ahead of physical time.
    */
   receive(remote: HlcTimestamp): HlcTimestamp {
     validateHlc(remote);
     const physical = this.physicalNow();
-    if (remote.millis - physical > this.maxDriftMs) {
+    if (remote.millis - physical > this.driftMaxMs) {
       throw new FlotillaError('FLO_HLC_DRIFT', `remote ${remote.nodeId} is ${remote.millis - physical} ms ahead`, {
         remoteMillis: remote.millis,
         physicalMillis: physical,
-        maxDriftMs: this.maxDriftMs,
+        driftMaxMs: this.driftMaxMs,
       });
     }
     const top = Math.max(this.millis, remote.millis, physical);

@@ -280,7 +280,7 @@ export interface SwimConfig {
   /**
    * The master refuses a joiner whose clock is off from its own by more than this, with
    * FLO_CLOCK_SKEW; a member found beyond it later is warned about at `error` level.
-   * Default 60000, the HLC drift bound (`HLC_DEFAULTS.maxDriftMs`): past it, replicas
+   * Default 60000, the HLC drift bound (`HLC_DEFAULTS.driftMaxMs`): past it, replicas
    * refuse the node's writes as too far in the future. Must be at least `clockOffsetWarnMs`.
    */
   readonly clockOffsetMaxMs: number;
@@ -348,7 +348,7 @@ export const DEFAULT_SWIM_CONFIG: SwimConfig = Object.freeze({
   mergeJoinRetryMs: 1_000,
   mergeJoinTimeoutMs: 30_000,
   clockOffsetWarnMs: 1_000,
-  clockOffsetMaxMs: HLC_DEFAULTS.maxDriftMs,
+  clockOffsetMaxMs: HLC_DEFAULTS.driftMaxMs,
   clockSkewWarnIntervalMs: 60_000,
 });
 

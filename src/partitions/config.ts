@@ -28,21 +28,21 @@ export interface PartitionConfig {
    * data source) within a wave. Unit: steps. Default 2. Higher rebalances faster but
    * takes more bandwidth and CPU from serving traffic. 1..`PARALLEL_MIGRATIONS_PER_NODE_MAX`.
    */
-  readonly maxParallelMigrationsPerNode: number;
+  readonly migrationsParallelPerNodeMax: number;
 }
 
 
 /** Upper bound on `backupCount`: beyond this, replication costs more than it protects. */
 export const BACKUP_COUNT_MAX = 6;
 
-/** Upper bound on `maxParallelMigrationsPerNode`. */
+/** Upper bound on `migrationsParallelPerNodeMax`. */
 export const PARALLEL_MIGRATIONS_PER_NODE_MAX = 64;
 
 /** The defaults. */
 export const DEFAULT_PARTITION_CONFIG: PartitionConfig = Object.freeze({
   partitionCount: DEFAULT_PARTITION_COUNT,
   backupCount: DEFAULT_BACKUP_COUNT,
-  maxParallelMigrationsPerNode: 2,
+  migrationsParallelPerNodeMax: 2,
 });
 
 /**
@@ -55,11 +55,11 @@ export function resolvePartitionConfig(overrides: Partial<PartitionConfig> = {})
   const config: PartitionConfig = {
     partitionCount: overrides.partitionCount ?? DEFAULT_PARTITION_CONFIG.partitionCount,
     backupCount: overrides.backupCount ?? DEFAULT_PARTITION_CONFIG.backupCount,
-    maxParallelMigrationsPerNode: overrides.maxParallelMigrationsPerNode ?? DEFAULT_PARTITION_CONFIG.maxParallelMigrationsPerNode,
+    migrationsParallelPerNodeMax: overrides.migrationsParallelPerNodeMax ?? DEFAULT_PARTITION_CONFIG.migrationsParallelPerNodeMax,
   };
   checkRange('partitionCount', config.partitionCount, 1, PARTITION_COUNT_MAX);
   checkRange('backupCount', config.backupCount, 0, BACKUP_COUNT_MAX);
-  checkRange('maxParallelMigrationsPerNode', config.maxParallelMigrationsPerNode, 1, PARALLEL_MIGRATIONS_PER_NODE_MAX);
+  checkRange('migrationsParallelPerNodeMax', config.migrationsParallelPerNodeMax, 1, PARALLEL_MIGRATIONS_PER_NODE_MAX);
   return Object.freeze(config);
 }
 

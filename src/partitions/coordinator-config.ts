@@ -58,7 +58,7 @@ export interface CoordinatorConfig extends PartitionConfig {
   /**
    * Most migrations the master has started and not yet finalized or cancelled, cluster
    * wide. Unit: migrations. Default 512. Bounds the master's bookkeeping; per-node load
-   * is bounded by `maxParallelMigrationsPerNode`.
+   * is bounded by `migrationsParallelPerNodeMax`.
    */
   readonly migrationsInFlightMax: number;
   /**

@@ -64,7 +64,7 @@ export class MasterDuties {
   ) {
     const c = ctx.config;
     this.plan = new MigrationPlan({
-      maxParallelPerNode: c.maxParallelMigrationsPerNode,
+      parallelPerNodeMax: c.migrationsParallelPerNodeMax,
       inFlightMax: c.migrationsInFlightMax,
       timeoutMs: c.migrationTimeoutMs,
       retryDelayMs: c.migrationRetryDelayMs,

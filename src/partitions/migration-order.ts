@@ -14,7 +14,7 @@ export interface MigrationOrderOptions {
    * Most steps one node takes part in (as source, destination or data source) within a
    * wave. Default 2. Higher finishes a rebalance in fewer waves but loads each node more.
    */
-  readonly maxParallelPerNode?: number;
+  readonly parallelPerNodeMax?: number;
 }
 
 /** A move placed in a wave; every step of wave `k` runs after all steps of wave `k - 1` finish. */
@@ -60,16 +60,16 @@ interface PartitionProgress {
  * Order `moves` (from `planRebalance`) into waves. Within a partition: copies to new
  * replicas come before anything that drops one, and a promotion comes before the old
  * owner is demoted or drops its replica, so the live replica count never falls below
- * `min(before, after)`. Within a wave no node occupies more than `maxParallelPerNode`
+ * `min(before, after)`. Within a wave no node occupies more than `parallelPerNodeMax`
  * steps. Steps inside a wave are sorted by partition, then stage, then replica index,
  * which is also a safe order to apply them in.
  *
- * @throws FlotillaError FLO_INVALID_ARGUMENT when `maxParallelPerNode` is not a positive integer.
+ * @throws FlotillaError FLO_INVALID_ARGUMENT when `parallelPerNodeMax` is not a positive integer.
  */
 export function orderMigrations(moves: readonly RebalanceMove[], options: MigrationOrderOptions = {}): MigrationStep[][] {
-  const maxParallelPerNode = options.maxParallelPerNode ?? 2;
-  if (!Number.isSafeInteger(maxParallelPerNode) || maxParallelPerNode < 1) {
-    throw new FlotillaError('FLO_INVALID_ARGUMENT', `maxParallelPerNode must be a positive integer, got ${String(maxParallelPerNode)}`);
+  const parallelPerNodeMax = options.parallelPerNodeMax ?? 2;
+  if (!Number.isSafeInteger(parallelPerNodeMax) || parallelPerNodeMax < 1) {
+    throw new FlotillaError('FLO_INVALID_ARGUMENT', `parallelPerNodeMax must be a positive integer, got ${String(parallelPerNodeMax)}`);
   }
   let pending = groupByPartition(moves);
   const waves: MigrationStep[][] = [];
@@ -80,7 +80,7 @@ export function orderMigrations(moves: readonly RebalanceMove[], options: Migrat
     assert(wave < waveCountMax, 'migration ordering made no progress');
     const load = new Map<NodeId, number>();
     const steps: MigrationStep[] = [];
-    for (const progress of pending) scheduleWave(progress, wave, load, maxParallelPerNode, steps);
+    for (const progress of pending) scheduleWave(progress, wave, load, parallelPerNodeMax, steps);
     waves.push(steps);
     pending = pending.filter((p) => p.remaining > 0);
   }
@@ -103,14 +103,14 @@ function groupByPartition(moves: readonly RebalanceMove[]): PartitionProgress[] 
 }
 
 /** Place what this partition can in `wave`, stage by stage, stopping at the first stage not finished. */
-function scheduleWave(progress: PartitionProgress, wave: number, load: Map<NodeId, number>, maxParallelPerNode: number, out: MigrationStep[]): void {
+function scheduleWave(progress: PartitionProgress, wave: number, load: Map<NodeId, number>, parallelPerNodeMax: number, out: MigrationStep[]): void {
   for (let stage = 0; stage < stageCount; stage++) {
     const queue = progress.stages[stage]!;
     if (queue.length === 0) continue;
     if (!stageMayStart(progress, stage, wave)) return;
     for (let i = 0; i < queue.length; ) {
       const { move, nodes } = queue[i]!;
-      if (nodes.some((node) => (load.get(node) ?? 0) >= maxParallelPerNode)) {
+      if (nodes.some((node) => (load.get(node) ?? 0) >= parallelPerNodeMax)) {
         i++;
         continue;
       }

@@ -25,7 +25,7 @@ export interface ActiveMigration extends MigrationInfo {
 
 /** Limits and timings of a plan (from `CoordinatorConfig`). */
 export interface MigrationPlanOptions {
-  readonly maxParallelPerNode: number;
+  readonly parallelPerNodeMax: number;
   readonly inFlightMax: number;
   readonly timeoutMs: number;
   readonly retryDelayMs: number;
@@ -122,7 +122,7 @@ export class MigrationPlan {
     this.byId.clear();
     this.parkedSet.clear();
     const touched = new Set<number>();
-    const waves = orderMigrations(planRebalance(table.toData(), target), { maxParallelPerNode: this.options.maxParallelPerNode });
+    const waves = orderMigrations(planRebalance(table.toData(), target), { parallelPerNodeMax: this.options.parallelPerNodeMax });
     for (const wave of waves) {
       for (const move of wave) {
         touched.add(move.partition);
@@ -151,13 +151,13 @@ export class MigrationPlan {
   /**
    * Start what may start now: steps in wave order whose partition is not waiting out a
    * retry, whose earlier-wave steps in the same partition are copied, and whose source
-   * and destination stream fewer than `maxParallelPerNode` migrations; at most
+   * and destination stream fewer than `parallelPerNodeMax` migrations; at most
    * `inFlightMax` started in all.
    */
   start(now: Millis, tableVersion: number, nextId: () => string): ActiveMigration[] {
     const streaming = new Map<NodeId, number>();
     const bump = (node: NodeId): void => void streaming.set(node, (streaming.get(node) ?? 0) + 1);
-    const busy = (node: NodeId): boolean => (streaming.get(node) ?? 0) >= this.options.maxParallelPerNode;
+    const busy = (node: NodeId): boolean => (streaming.get(node) ?? 0) >= this.options.parallelPerNodeMax;
     for (const step of this.byId.values()) {
       if (step.ready) continue;
       bump(step.source);

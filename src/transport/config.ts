@@ -36,7 +36,7 @@ export interface TransportConfig {
    * us hold at most this much per connection. Larger allows bigger migration chunks;
    * smaller caps memory per peer.
    */
-  readonly maxFrameBytes: number;
+  readonly frameBytesMax: number;
   /**
    * Largest UDP datagram sent or accepted. Default 1,400 bytes, under the usual 1,500-byte
    * Ethernet MTU minus IP/UDP headers, so datagrams do not fragment. Every node of a
@@ -54,7 +54,7 @@ export interface TransportConfig {
    * When full, the least recently used idle connection is closed to make room; when none
    * is idle, the send fails with FLO_QUEUE_FULL.
    */
-  readonly poolMaxConnections: number;
+  readonly poolConnectionsMax: number;
   /**
    * An outbound connection with no traffic for this long is closed. Default 60,000 ms.
    * Longer saves reconnects for sparse traffic; shorter frees sockets sooner.
@@ -147,10 +147,10 @@ export const DEFAULT_TRANSPORT_CONFIG: TransportConfig = {
   port: 0,
   advertiseHost: undefined,
   nodeId: undefined,
-  maxFrameBytes: TCP_FRAME_BYTES_MAX,
+  frameBytesMax: TCP_FRAME_BYTES_MAX,
   udpDatagramBudgetBytes: UDP_DATAGRAM_BUDGET_BYTES,
   udpSendsInFlightMax: 1024,
-  poolMaxConnections: 50,
+  poolConnectionsMax: 50,
   idleTimeoutMs: 60_000,
   connectTimeoutMs: 2_000,
   writeBufferBytesMax: 2 * TCP_FRAME_BYTES_MAX,
@@ -173,10 +173,10 @@ export const UDP_PAYLOAD_BYTES_MAX = 65_507;
 export const UDP_BUDGET_BYTES_MIN = 256;
 
 const positiveIntegerFields = [
-  'maxFrameBytes',
+  'frameBytesMax',
   'udpDatagramBudgetBytes',
   'udpSendsInFlightMax',
-  'poolMaxConnections',
+  'poolConnectionsMax',
   'idleTimeoutMs',
   'connectTimeoutMs',
   'writeBufferBytesMax',
@@ -216,11 +216,11 @@ export function resolveTransportConfig(partial: Partial<TransportConfig> = {}): 
       udpDatagramBudgetBytes: config.udpDatagramBudgetBytes,
     });
   }
-  const largestFrameOnWire = config.maxFrameBytes + FRAME_LENGTH_BYTES + ENVELOPE_HEADER_BYTES_MAX;
+  const largestFrameOnWire = config.frameBytesMax + FRAME_LENGTH_BYTES + ENVELOPE_HEADER_BYTES_MAX;
   if (config.writeBufferBytesMax < largestFrameOnWire) {
-    throw invalid('transport.writeBufferBytesMax must hold at least one frame of maxFrameBytes', {
+    throw invalid('transport.writeBufferBytesMax must hold at least one frame of frameBytesMax', {
       writeBufferBytesMax: config.writeBufferBytesMax,
-      maxFrameBytes: config.maxFrameBytes,
+      frameBytesMax: config.frameBytesMax,
     });
   }
   if (config.readIdleTimeoutMs <= config.idleTimeoutMs) {

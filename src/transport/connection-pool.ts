@@ -19,7 +19,7 @@ import { describeTlsFailure, dialTcp, readyEventOf } from './tls-sockets.js';
 /** Settings the pool reads from the transport configuration. */
 export type PoolConfig = Pick<
   TransportConfig,
-  'poolMaxConnections' | 'idleTimeoutMs' | 'connectTimeoutMs' | 'maxFrameBytes' | 'writeBufferBytesMax' | 'closeTimeoutMs'
+  'poolConnectionsMax' | 'idleTimeoutMs' | 'connectTimeoutMs' | 'frameBytesMax' | 'writeBufferBytesMax' | 'closeTimeoutMs'
 > &
   Partial<Pick<TransportConfig, 'tls' | 'authKey'>>;
 
@@ -57,7 +57,7 @@ export interface PoolStats extends TrafficStats {
   readonly connectFailures: number;
   /** Of those, the ones that ran out of `connectTimeoutMs`. */
   readonly connectTimeouts: number;
-  /** Idle connections closed to make room under `poolMaxConnections`. */
+  /** Idle connections closed to make room under `poolConnectionsMax`. */
   readonly evicted: number;
   /** Connections closed after `idleTimeoutMs` without traffic. */
   readonly idleClosed: number;
@@ -155,7 +155,7 @@ export class ConnectionPool {
 
   /** Evict the least recently used idle connection when at the cap; throw when none is idle. */
   private makeRoom(): void {
-    const max = this.options.config.poolMaxConnections;
+    const max = this.options.config.poolConnectionsMax;
     if (this.connections.size + this.dialing.size < max) return;
     for (const [address, connection] of this.connections) {
       if (!isIdle(connection)) continue;
@@ -164,7 +164,7 @@ export class ConnectionPool {
       void connection.close(this.options.config.closeTimeoutMs);
       return;
     }
-    throw new FlotillaError('FLO_QUEUE_FULL', `connection pool is full (${max} busy connections)`, { poolMaxConnections: max });
+    throw new FlotillaError('FLO_QUEUE_FULL', `connection pool is full (${max} busy connections)`, { poolConnectionsMax: max });
   }
 
   private dial(address: Address): Promise<FramedConnection> {
@@ -243,7 +243,7 @@ export class ConnectionPool {
       {
         role: 'outbound',
         authKey: this.options.config.authKey,
-        maxFrameBytes: this.options.config.maxFrameBytes,
+        frameBytesMax: this.options.config.frameBytesMax,
         writeBufferBytesMax: this.options.config.writeBufferBytesMax,
         readIdleTimeoutMs: 0,
         handshakeTimeoutMs: 0,

@@ -31,7 +31,7 @@ export interface ConnectionOptions {
    */
   readonly authKey?: Uint8Array | undefined;
   /** Largest message payload; the frame body may add the envelope header on top. */
-  readonly maxFrameBytes: number;
+  readonly frameBytesMax: number;
   readonly writeBufferBytesMax: number;
   /** Inbound: close when nothing is read for this long. Outbound: 0 (the pool owns idleness). */
   readonly readIdleTimeoutMs: number;
@@ -104,7 +104,7 @@ export class FramedConnection {
     this.remote = `${this.remoteIp}:${socket.remotePort ?? 0}`;
     this.peerAddress = peerAddress;
     this.tls = socket instanceof TLSSocket;
-    this.splitter = new FrameDecoder(options.maxFrameBytes + ENVELOPE_HEADER_BYTES_MAX, {
+    this.splitter = new FrameDecoder(options.frameBytesMax + ENVELOPE_HEADER_BYTES_MAX, {
       leadingFrames: handshakeFramesRead(options),
       leadingFrameBytesMax: HANDSHAKE_FRAME_BYTES_MAX,
     });
@@ -184,10 +184,10 @@ export class FramedConnection {
     if (this.isClosed) {
       return Promise.reject(this.closeCause ?? new FlotillaError('FLO_CONNECTION_FAILED', 'connection closed', { peer: this.label }));
     }
-    if (payload.length > this.options.maxFrameBytes) {
+    if (payload.length > this.options.frameBytesMax) {
       this.options.counters.drop('FLO_ENCODE_OVERSIZED');
       return Promise.reject(
-        new FlotillaError('FLO_ENCODE_OVERSIZED', `frame of ${payload.length} bytes exceeds ${this.options.maxFrameBytes}`, {
+        new FlotillaError('FLO_ENCODE_OVERSIZED', `frame of ${payload.length} bytes exceeds ${this.options.frameBytesMax}`, {
           bytes: payload.length,
         }),
       );

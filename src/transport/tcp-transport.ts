@@ -232,7 +232,7 @@ export class TcpTransport {
     const connection = new FramedConnection(socket, {
       role: 'inbound',
       authKey: config.authKey,
-      maxFrameBytes: config.maxFrameBytes,
+      frameBytesMax: config.frameBytesMax,
       writeBufferBytesMax: config.writeBufferBytesMax,
       readIdleTimeoutMs: config.readIdleTimeoutMs,
       handshakeTimeoutMs: config.handshakeTimeoutMs,

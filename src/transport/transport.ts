@@ -22,7 +22,7 @@ export type MessageHandler = (from: Address, message: Message, channel: Channel)
 export interface TransportDeps {
   /**
    * Message codec for both channels; defaults to the protocol layer's validating codec
-   * with the datagram budget as the UDP frame limit and `maxFrameBytes` for TCP.
+   * with the datagram budget as the UDP frame limit and `frameBytesMax` for TCP.
    */
   readonly codec?: MessageCodec;
   /** Structured logger (pino fits); defaults to silent. */
@@ -65,7 +65,7 @@ export class ClusterTransport {
     this.datagramAuth = this.config.authKey === undefined ? undefined : new DatagramAuthenticator(this.config.authKey);
     this.udpMessageBytesMax = this.config.udpDatagramBudgetBytes - (this.datagramAuth === undefined ? 0 : DATAGRAM_TAG_BYTES);
     this.udpCodec = deps.codec ?? createProtocolCodec({ frameBytesMax: this.udpMessageBytesMax });
-    this.tcpCodec = deps.codec ?? createProtocolCodec({ frameBytesMax: this.config.maxFrameBytes });
+    this.tcpCodec = deps.codec ?? createProtocolCodec({ frameBytesMax: this.config.frameBytesMax });
     this.warn = new WarnOnce(deps.logger ?? silentLogger);
   }
 

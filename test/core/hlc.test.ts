@@ -36,7 +36,7 @@ function codeOf(fn: () => unknown): string | undefined {
 /** A clock whose last issued timestamp is (millis, counter), millis > 0. */
 function clockAt(millis: number, counter: number): { clock: JumpyClock; hlc: HybridLogicalClock } {
   const clock = new JumpyClock(millis);
-  const hlc = new HybridLogicalClock('local', clock, { maxDriftMs: Number.POSITIVE_INFINITY });
+  const hlc = new HybridLogicalClock('local', clock, { driftMaxMs: Number.POSITIVE_INFINITY });
   if (counter === 0) hlc.now();
   else hlc.receive(ts(millis, counter - 1, 'seed'));
   expect(pair(hlc.last())).toEqual([millis, counter]);
@@ -106,7 +106,7 @@ describe('receive()', () => {
 
   it('refuses a remote too far ahead and leaves the clock unchanged', () => {
     const clock = new JumpyClock(1_000);
-    const hlc = new HybridLogicalClock('n1', clock, { maxDriftMs: 100 });
+    const hlc = new HybridLogicalClock('n1', clock, { driftMaxMs: 100 });
     hlc.now();
     const before = hlc.last();
     let thrown: unknown;
@@ -116,7 +116,7 @@ describe('receive()', () => {
       thrown = err;
     }
     expect(isFlotillaError(thrown, 'FLO_HLC_DRIFT')).toBe(true);
-    expect((thrown as { details: unknown }).details).toEqual({ remoteMillis: 1_101, physicalMillis: 1_000, maxDriftMs: 100 });
+    expect((thrown as { details: unknown }).details).toEqual({ remoteMillis: 1_101, physicalMillis: 1_000, driftMaxMs: 100 });
     expect(hlc.last()).toEqual(before);
     expect(pair(hlc.receive(ts(1_100, 0)))).toEqual([1_100, 1]);
   });
@@ -138,9 +138,9 @@ describe('receive()', () => {
     expect(codeOf(() => hlc.receive(remote))).toBe('FLO_INVALID_ARGUMENT');
   });
 
-  it('rejects a negative or NaN maxDriftMs', () => {
-    expect(codeOf(() => new HybridLogicalClock('n1', new JumpyClock(), { maxDriftMs: -1 }))).toBe('FLO_CONFIG_INVALID');
-    expect(codeOf(() => new HybridLogicalClock('n1', new JumpyClock(), { maxDriftMs: Number.NaN }))).toBe('FLO_CONFIG_INVALID');
+  it('rejects a negative or NaN driftMaxMs', () => {
+    expect(codeOf(() => new HybridLogicalClock('n1', new JumpyClock(), { driftMaxMs: -1 }))).toBe('FLO_CONFIG_INVALID');
+    expect(codeOf(() => new HybridLogicalClock('n1', new JumpyClock(), { driftMaxMs: Number.NaN }))).toBe('FLO_CONFIG_INVALID');
   });
 });
 
@@ -201,7 +201,7 @@ describe('monotonicity under random interleavings', () => {
     fc.assert(
       fc.property(fc.array(op, { maxLength: 200 }), (ops) => {
         const clock = new JumpyClock(1_000_000);
-        const hlc = new HybridLogicalClock('local', clock, { maxDriftMs: 1_000 });
+        const hlc = new HybridLogicalClock('local', clock, { driftMaxMs: 1_000 });
         let previous = hlc.last();
         for (const o of ops) {
           if (o.kind === 'jump') {

@@ -55,7 +55,7 @@ export const FAST_TABLE = {
   handoverTimeoutMs: 500,
   migrationTimeoutMs: 10_000,
   migrationRetryDelayMs: 100,
-  maxParallelMigrationsPerNode: 8,
+  migrationsParallelPerNodeMax: 8,
 };
 
 /** `count` nodes hosting the test entities over `storage`. */

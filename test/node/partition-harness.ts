@@ -36,7 +36,7 @@ export const FAST_PARTITIONS: ShardingTestOptions = {
     handoverTimeoutMs: 500,
     migrationTimeoutMs: 10_000,
     migrationRetryDelayMs: 100,
-    maxParallelMigrationsPerNode: 4,
+    migrationsParallelPerNodeMax: 4,
   },
   routing: { opTimeoutMs: 20_000, attemptTimeoutMs: 2_000, backoffMaxMs: 100 },
   kv: { replicationTimeoutMs: 2_000 },

@@ -5,7 +5,7 @@ import { DEFAULT_PARTITION_CONFIG, type PartitionConfig, resolvePartitionConfig 
 
 describe('resolvePartitionConfig', () => {
   it('returns the defaults: 271 partitions, 1 backup, 2 parallel migrations per node', () => {
-    expect(resolvePartitionConfig()).toEqual({ partitionCount: 271, backupCount: 1, maxParallelMigrationsPerNode: 2 });
+    expect(resolvePartitionConfig()).toEqual({ partitionCount: 271, backupCount: 1, migrationsParallelPerNodeMax: 2 });
     expect(resolvePartitionConfig()).toEqual(DEFAULT_PARTITION_CONFIG);
   });
 
@@ -19,8 +19,8 @@ describe('resolvePartitionConfig', () => {
     ['too many partitions', { partitionCount: 70_000 }],
     ['negative backups', { backupCount: -1 }],
     ['too many backups', { backupCount: 7 }],
-    ['zero parallel migrations', { maxParallelMigrationsPerNode: 0 }],
-    ['too many parallel migrations', { maxParallelMigrationsPerNode: 65 }],
+    ['zero parallel migrations', { migrationsParallelPerNodeMax: 0 }],
+    ['too many parallel migrations', { migrationsParallelPerNodeMax: 65 }],
   ])('rejects %s with FLO_CONFIG_INVALID', (_, overrides) => {
     try {
       resolvePartitionConfig(overrides);

@@ -112,8 +112,8 @@ describe('PartitionCoordinator: a 4th member joins', () => {
     }
   });
 
-  it('never runs more than maxParallelMigrationsPerNode copies on one node at once', () => {
-    const h = cluster(['a', 'b', 'c'], new CoordinatorHarness({ config: { maxParallelMigrationsPerNode: 3 } }));
+  it('never runs more than migrationsParallelPerNodeMax copies on one node at once', () => {
+    const h = cluster(['a', 'b', 'c'], new CoordinatorHarness({ config: { migrationsParallelPerNodeMax: 3 } }));
     let peak = 0;
     h.join('d');
     h.runUntilTrue(() => {

@@ -68,14 +68,14 @@ export function ownersMoved(before: readonly ReplicaAssignment[], after: readonl
  * end (unless it is the step's own source, which streams before it lets go). Checked
  * after each change: each partition keeps at least min(|before|, |after|) live replicas
  * and every node named in a slot holds data; per wave, no node takes part in more than
- * `maxParallelPerNode` steps. At the end the slots must equal `target`. Returns the
+ * `parallelPerNodeMax` steps. At the end the slots must equal `target`. Returns the
  * number of steps applied.
  */
 export function replayWaves(
   current: readonly ReplicaAssignment[],
   target: readonly ReplicaAssignment[],
   waves: readonly (readonly MigrationStep[])[],
-  maxParallelPerNode: number,
+  parallelPerNodeMax: number,
 ): number {
   const slots = new Map<number, (NodeId | undefined)[]>();
   const holders = new Map<number, Set<NodeId>>();
@@ -116,7 +116,7 @@ export function replayWaves(
         if (node !== undefined) load.set(node, (load.get(node) ?? 0) + 1);
       }
     }
-    for (const [node, count] of load) check(count <= maxParallelPerNode, `wave ${w}: ${node} takes part in ${count} steps`);
+    for (const [node, count] of load) check(count <= parallelPerNodeMax, `wave ${w}: ${node} takes part in ${count} steps`);
     const copies = wave.filter((step) => step.needsData);
     for (const step of copies) check(holdsData(step), `wave ${w}, partition ${step.partition}: data source ${String(step.dataSource)} holds no data`);
     for (const step of wave.filter((x) => !x.needsData)) apply(step, `wave ${w}, partition ${step.partition}, slot ${step.replicaIndex}`);

@@ -21,9 +21,9 @@ const entry = (partition: number, owner: string, ...backups: string[]): ReplicaA
 const brief = (waves: MigrationStep[][]): string[] =>
   waves.flatMap((wave, w) => wave.map((s) => `${w}:${s.partition}.${s.replicaIndex}:${s.source ?? '-'}>${s.destination ?? '-'} ${s.kind}`));
 
-function order(current: ReplicaAssignment[], target: ReplicaAssignment[], maxParallelPerNode = 2): MigrationStep[][] {
-  const waves = orderMigrations(planRebalance(current, target), { maxParallelPerNode });
-  replayWaves(current, target, waves, maxParallelPerNode);
+function order(current: ReplicaAssignment[], target: ReplicaAssignment[], parallelPerNodeMax = 2): MigrationStep[][] {
+  const waves = orderMigrations(planRebalance(current, target), { parallelPerNodeMax });
+  replayWaves(current, target, waves, parallelPerNodeMax);
   return waves;
 }
 
@@ -53,7 +53,7 @@ describe('orderMigrations', () => {
     expect(brief(order([entry(0, 'a')], [entry(0, 'c', 'a')]))).toEqual(['0:0.0:a>c copy', '1:0.1:->a demote']);
   });
 
-  it('spreads a node\'s migrations over waves to respect maxParallelPerNode', () => {
+  it('spreads a node\'s migrations over waves to respect parallelPerNodeMax', () => {
     const current = [0, 1, 2, 3, 4].map((p) => entry(p, `o${p}`));
     const target = [0, 1, 2, 3, 4].map((p) => entry(p, `o${p}`, 'new'));
     expect(order(current, target, 2)).toHaveLength(3);
@@ -72,10 +72,10 @@ describe('orderMigrations', () => {
     expect(() => replayWaves([entry(0, 'a'), entry(1, 'b')], [entry(0, 'a', 'n'), entry(1, 'b', 'n')], [twoCopies], 1)).toThrow(/takes part in 2/);
   });
 
-  it('rejects a non-positive maxParallelPerNode', () => {
+  it('rejects a non-positive parallelPerNodeMax', () => {
     for (const bad of [0, -1, 1.5]) {
       try {
-        orderMigrations([], { maxParallelPerNode: bad });
+        orderMigrations([], { parallelPerNodeMax: bad });
         expect.unreachable();
       } catch (err) {
         expect(isFlotillaError(err, 'FLO_INVALID_ARGUMENT')).toBe(true);
@@ -109,7 +109,7 @@ describe('orderMigrations under random membership changes (property)', () => {
         fc.integer({ min: 1, max: 6 }),
         fc.integer({ min: 1, max: 3 }),
         fc.array(change, { minLength: 1, maxLength: 6 }),
-        (partitionCount, backupCount, initial, maxParallelPerNode, changes) => {
+        (partitionCount, backupCount, initial, parallelPerNodeMax, changes) => {
           let next = 0;
           const joiner = (): { nodeId: string } => ({ nodeId: `m${next++}` });
           let live = Array.from({ length: initial }, joiner);
@@ -126,8 +126,8 @@ describe('orderMigrations under random membership changes (property)', () => {
             }
             const current = table.toData().assignments;
             const target = computeAssignment(live, partitionCount, backupCount, current);
-            const waves = orderMigrations(planRebalance(current, target), { maxParallelPerNode });
-            replayWaves(current, target, waves, maxParallelPerNode);
+            const waves = orderMigrations(planRebalance(current, target), { parallelPerNodeMax });
+            replayWaves(current, target, waves, parallelPerNodeMax);
             table.applyAssignments(target);
           }
         },

@@ -6,7 +6,7 @@ import { ClusterPartitionTable, computeAssignment, type ReplicaAssignment } from
 import { MigrationPlan, type MigrationPlanOptions } from '../../src/partitions/migration-plan.js';
 
 const P = 31;
-const options: MigrationPlanOptions = { maxParallelPerNode: 2, inFlightMax: 100, timeoutMs: 1_000, retryDelayMs: 50, attemptsMax: 3 };
+const options: MigrationPlanOptions = { parallelPerNodeMax: 2, inFlightMax: 100, timeoutMs: 1_000, retryDelayMs: 50, attemptsMax: 3 };
 
 function setup(overrides: Partial<MigrationPlanOptions> = {}): { table: ClusterPartitionTable; target: ReplicaAssignment[]; plan: MigrationPlan } {
   const table = new ClusterPartitionTable(P);
@@ -21,7 +21,7 @@ function ids(): () => string {
 }
 
 describe('MigrationPlan', () => {
-  it('needs one copy per partition that gains the new member, and starts at most maxParallelPerNode on it', () => {
+  it('needs one copy per partition that gains the new member, and starts at most parallelPerNodeMax on it', () => {
     const { table, target, plan } = setup();
     const result = plan.replan(table, target);
     const gaining = target.filter((t) => t.owner === 'd' || t.backups.includes('d')).map((t) => t.partition);
@@ -53,13 +53,13 @@ describe('MigrationPlan', () => {
   });
 
   it('respects inFlightMax across all nodes', () => {
-    const { table, target, plan } = setup({ inFlightMax: 1, maxParallelPerNode: 8 });
+    const { table, target, plan } = setup({ inFlightMax: 1, parallelPerNodeMax: 8 });
     plan.replan(table, target);
     expect(plan.start(0, table.version, ids())).toHaveLength(1);
   });
 
   it('retries a failed partition after retryDelayMs and parks it after attemptsMax', () => {
-    const { table, target, plan } = setup({ maxParallelPerNode: 1, attemptsMax: 2 });
+    const { table, target, plan } = setup({ parallelPerNodeMax: 1, attemptsMax: 2 });
     plan.replan(table, target);
     const next = ids();
     const [m] = plan.start(0, table.version, next);

@@ -6,26 +6,26 @@ import { TCP_FRAME_BYTES_MAX, UDP_DATAGRAM_BUDGET_BYTES } from '../../src/protoc
 describe('resolveTransportConfig', () => {
   it('accepts the defaults and fills them in', () => {
     expect(resolveTransportConfig()).toEqual(DEFAULT_TRANSPORT_CONFIG);
-    expect(DEFAULT_TRANSPORT_CONFIG.poolMaxConnections).toBe(50);
+    expect(DEFAULT_TRANSPORT_CONFIG.poolConnectionsMax).toBe(50);
     expect(DEFAULT_TRANSPORT_CONFIG.idleTimeoutMs).toBe(60_000);
     expect(DEFAULT_TRANSPORT_CONFIG.udpDatagramBudgetBytes).toBe(UDP_DATAGRAM_BUDGET_BYTES);
-    expect(DEFAULT_TRANSPORT_CONFIG.maxFrameBytes).toBe(TCP_FRAME_BYTES_MAX);
+    expect(DEFAULT_TRANSPORT_CONFIG.frameBytesMax).toBe(TCP_FRAME_BYTES_MAX);
   });
 
   it('ignores fields given as undefined', () => {
-    expect(resolveTransportConfig({ poolMaxConnections: undefined }).poolMaxConnections).toBe(50);
+    expect(resolveTransportConfig({ poolConnectionsMax: undefined }).poolConnectionsMax).toBe(50);
   });
 
   const bad: [string, Partial<TransportConfig>][] = [
-    ['non-integer size', { maxFrameBytes: 1.5 }],
-    ['zero pool', { poolMaxConnections: 0 }],
+    ['non-integer size', { frameBytesMax: 1.5 }],
+    ['zero pool', { poolConnectionsMax: 0 }],
     ['negative timeout', { connectTimeoutMs: -1 }],
     ['hostname instead of IP', { host: 'localhost' }],
     ['port out of range', { port: 70_000 }],
     ['wildcard without advertiseHost', { host: '0.0.0.0' }],
     ['datagram budget too small', { udpDatagramBudgetBytes: 100 }],
     ['datagram budget too large', { udpDatagramBudgetBytes: 70_000 }],
-    ['write buffer below one frame', { maxFrameBytes: 1024, writeBufferBytesMax: 1024 }],
+    ['write buffer below one frame', { frameBytesMax: 1024, writeBufferBytesMax: 1024 }],
     ['read idle not above pool idle', { idleTimeoutMs: 1000, readIdleTimeoutMs: 1000 }],
     ['handshake longer than read idle', { idleTimeoutMs: 10, readIdleTimeoutMs: 100, handshakeTimeoutMs: 200 }],
     ['auth key shorter than 16 bytes', { authKey: new Uint8Array(15) }],

@@ -15,10 +15,10 @@ afterEach(async () => {
 });
 
 const poolConfig: PoolConfig = {
-  poolMaxConnections: 50,
+  poolConnectionsMax: 50,
   idleTimeoutMs: 60_000,
   connectTimeoutMs: 2_000,
-  maxFrameBytes: 1024 * 1024,
+  frameBytesMax: 1024 * 1024,
   writeBufferBytesMax: 4 * 1024 * 1024,
   closeTimeoutMs: 500,
 };
@@ -53,7 +53,7 @@ describe('ConnectionPool over ClusterTransport', () => {
   });
 
   it('caps connections and evicts the least recently used idle one', async () => {
-    const a = await harness.transport({ poolMaxConnections: 2 });
+    const a = await harness.transport({ poolConnectionsMax: 2 });
     const peers = await Promise.all([harness.transport(), harness.transport(), harness.transport()]);
     const [p0, p1, p2] = peers.map((p) => p.t.address()) as [string, string, string];
     await a.t.send({ to: p0, channel: 'tcp', message: ping(1) });
@@ -68,7 +68,7 @@ describe('ConnectionPool over ClusterTransport', () => {
   });
 
   it('fails with FLO_QUEUE_FULL when every connection is busy', async () => {
-    const a = await harness.transport({ poolMaxConnections: 1 });
+    const a = await harness.transport({ poolConnectionsMax: 1 });
     const b = await harness.transport();
     const c = await harness.transport();
     b.t.onRequest(() => new Promise(() => undefined));

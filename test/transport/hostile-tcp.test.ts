@@ -122,7 +122,7 @@ describe('frames before the handshake', () => {
     expect(b.stats().tcp.inbound.dropped['FLO_DECODE_OVERSIZED']).toBe(1);
   });
 
-  it('still carries frames up to maxFrameBytes once authenticated', async () => {
+  it('still carries frames up to frameBytesMax once authenticated', async () => {
     const b = await harness.transport({ authKey: KEY });
     const a = await harness.transport({ authKey: KEY });
     const states = Array.from({ length: 100 }, (_, i) => ({ nodeId: `n-${i}`, address: '127.0.0.1:1', incarnation: 1, state: 'alive' as const, tags: { pad: 'x'.repeat(400) } }));

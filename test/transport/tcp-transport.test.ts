@@ -48,8 +48,8 @@ describe('TCP messages', () => {
     expect(b.inbox.map((r) => (r.message.type === 'Ping' ? r.message.seqNo : -1))).toEqual(Array.from({ length: 200 }, (_, i) => i));
   });
 
-  it('refuses a message over maxFrameBytes with FLO_ENCODE_OVERSIZED, counted', async () => {
-    const a = await harness.transport({ maxFrameBytes: 1024, writeBufferBytesMax: 4096 });
+  it('refuses a message over frameBytesMax with FLO_ENCODE_OVERSIZED, counted', async () => {
+    const a = await harness.transport({ frameBytesMax: 1024, writeBufferBytesMax: 4096 });
     const b = await harness.transport();
     const err = await rejection(a.t.send({ to: b.t.address(), channel: 'tcp', message: gossip('node-a', 3) }));
     expect(isFlotillaError(err, 'FLO_ENCODE_OVERSIZED')).toBe(true);
@@ -156,7 +156,7 @@ describe('TCP garbage', () => {
 describe('TCP backpressure', () => {
   it('fails sends with FLO_QUEUE_FULL when the peer does not read, and bounds the buffer', async () => {
     const writeBufferBytesMax = 256 * 1024;
-    const a = await harness.transport({ maxFrameBytes: 64 * 1024, writeBufferBytesMax, closeTimeoutMs: 200 });
+    const a = await harness.transport({ frameBytesMax: 64 * 1024, writeBufferBytesMax, closeTimeoutMs: 200 });
     const silent = await harness.silentServer();
     const payload = gossip('node-a', 10, 300);
     await a.t.send({ to: silent, channel: 'tcp', message: payload });

@@ -51,7 +51,7 @@ describe('ClusterTransport lifecycle', () => {
   });
 
   it('validates its configuration at construction', () => {
-    expect(() => new ClusterTransport({ poolMaxConnections: -1 })).toThrow(expect.objectContaining({ code: 'FLO_CONFIG_INVALID' }));
+    expect(() => new ClusterTransport({ poolConnectionsMax: -1 })).toThrow(expect.objectContaining({ code: 'FLO_CONFIG_INVALID' }));
   });
 
   it('fails with FLO_CONFIG_INVALID when the fixed TCP port is taken', async () => {
@@ -86,7 +86,7 @@ describe('ClusterTransport lifecycle', () => {
 
   it('closes within closeTimeoutMs even when a peer stops reading, leaving no socket handles', async () => {
     const before = socketHandles().length;
-    const a = new ClusterTransport({ maxFrameBytes: 64 * 1024, writeBufferBytesMax: 128 * 1024, closeTimeoutMs: 100 });
+    const a = new ClusterTransport({ frameBytesMax: 64 * 1024, writeBufferBytesMax: 128 * 1024, closeTimeoutMs: 100 });
     const b = new ClusterTransport();
     b.onMessage(() => undefined);
     await a.start();
