@@ -4,10 +4,11 @@
  * exits at once). Flags fall back to environment variables, so the same image runs
  * from a compose file or a shell.
  */
-import { pino } from 'pino';
 import { isFlotillaError } from '../core/errors.js';
 import { DEV_ADMIN_TOKEN, startAdminServer, type AdminServer } from '../gateway/index.js';
 import { isLogLevel } from '../node/node-logger.js';
+import { createJsonLogger } from '../node/json-logger.js';
+import type { Logger } from '../core/logger.js';
 import { DEV_SECRET, resolveNodeConfig, type StartNodeOptions } from '../node/node-config.js';
 import { startNode } from '../node/start-node.js';
 import type { FlotillaNode } from '../node/node-api.js';
@@ -158,16 +159,22 @@ export async function runStart(flags: StartFlags): Promise<number> {
     fail(oneLine(err));
     return USAGE_EXIT_CODE;
   }
-  // One pino logger for the node and the admin server; the node binds its id to its lines.
-  const log = pino({ level: plan.options.logLevel ?? 'info' });
+  // One logger for the node and the admin server; the node binds its id to its lines.
+  const log = createJsonLogger({ level: plan.options.logLevel ?? 'info' });
+  // Signals are caught from the start: a SIGTERM while the node is still joining stops it
+  // cleanly (exit 0) instead of killing the process mid-join.
+  const signals = new ShutdownSignals();
   let admin: AdminServer | undefined;
   let adminFailed = false;
+  let joining: FlotillaNode | undefined;
+  signals.onFirst(() => void joining?.stop());
   // The admin API listens before the join, so `/health` says 503 `joining` (with why)
   // instead of refusing connections, and never 200 before this node is in its cluster.
-  const onJoining = async (joining: FlotillaNode): Promise<void> => {
+  const onJoining = async (node: FlotillaNode): Promise<void> => {
+    joining = node;
     if (plan.http === undefined) return;
     try {
-      admin = await serveAdmin(plan, joining, log);
+      admin = await serveAdmin(plan, node, log);
     } catch (err) {
       adminFailed = true;
       throw new Error(`cannot serve the admin API on ${plan.http.host}:${plan.http.port}: ${oneLine(err)}`);
@@ -176,16 +183,19 @@ export async function runStart(flags: StartFlags): Promise<number> {
   let node: FlotillaNode;
   try {
     node = await startNode({ ...plan.options, logger: log, onJoining });
+    joining = undefined;
   } catch (err) {
     await admin?.close();
+    signals.dispose();
+    if (signals.requests > 0) return 0;
     fail(oneLine(err));
     return adminFailed || isFlotillaError(err, 'FLO_CONFIG_INVALID') ? USAGE_EXIT_CODE : JOIN_FAILED_EXIT_CODE;
   }
-  return waitForShutdown(node, admin);
+  return waitForShutdown(node, admin, signals);
 }
 
 /** Serves the admin API of `node` as `plan` says. */
-async function serveAdmin(plan: StartPlan, node: FlotillaNode, log: pino.Logger): Promise<AdminServer> {
+async function serveAdmin(plan: StartPlan, node: FlotillaNode, log: Logger): Promise<AdminServer> {
   const http = plan.http!;
   const adminLog = log.child({ nodeId: node.nodeId, component: 'admin' });
   // One node per process here, so the process metrics (CPU, RSS, heap) describe
@@ -213,24 +223,57 @@ async function serveAdmin(plan: StartPlan, node: FlotillaNode, log: pino.Logger)
  * Resolves with the exit status once a signal (or, for `flotilla dev` children, the end
  * of stdin) made the node leave; a second signal stops it at once.
  */
-function waitForShutdown(node: FlotillaNode, admin: AdminServer | undefined): Promise<number> {
+function waitForShutdown(node: FlotillaNode, admin: AdminServer | undefined, signals: ShutdownSignals): Promise<number> {
   return new Promise((resolve) => {
-    let requests = 0;
-    const shutdown = (): void => {
-      requests++;
+    const shutdown = (requests: number): void => {
       if (requests === 1) {
         void Promise.allSettled([admin?.close(), node.leave()]).then(() => resolve(0));
       } else if (requests === 2) {
         void node.stop().finally(() => resolve(FORCED_EXIT_CODE));
       }
     };
-    process.on('SIGINT', shutdown);
-    process.on('SIGTERM', shutdown);
+    signals.onEach(shutdown);
     if (process.env.FLOTILLA_STOP_ON_STDIN_END === '1') {
       // A `flotilla dev` parent that dies without signalling still ends our stdin.
-      process.stdin.on('end', shutdown);
-      process.stdin.on('error', shutdown);
+      const end = (): void => signals.request();
+      process.stdin.on('end', end);
+      process.stdin.on('error', end);
       process.stdin.resume();
     }
   });
+}
+
+/** SIGINT and SIGTERM, counted from the moment the command starts; handlers see each request. */
+class ShutdownSignals {
+  requests = 0;
+  private readonly handlers: ((requests: number) => void)[] = [];
+  private readonly onSignal = (): void => this.request();
+
+  constructor() {
+    process.on('SIGINT', this.onSignal);
+    process.on('SIGTERM', this.onSignal);
+  }
+
+  request(): void {
+    this.requests++;
+    for (const handler of this.handlers) handler(this.requests);
+  }
+
+  /** `fn` runs on every request from now on, and at once for those already made. */
+  onEach(fn: (requests: number) => void): void {
+    this.handlers.push(fn);
+    for (let i = 1; i <= this.requests; i++) fn(i);
+  }
+
+  /** `fn` runs on the first request (at once if one was made). */
+  onFirst(fn: () => void): void {
+    this.onEach((requests) => {
+      if (requests === 1) fn();
+    });
+  }
+
+  dispose(): void {
+    process.off('SIGINT', this.onSignal);
+    process.off('SIGTERM', this.onSignal);
+  }
 }

@@ -92,7 +92,7 @@ export interface StartNodeOptions {
    * until a split-brain merge. Default false.
    */
   readonly forceForm?: boolean;
-  /** Log level of the built-in pino logger. Default `info`. Ignored when `logger` is given. */
+  /** Log level of the built-in JSON-line logger (pino's format). Default `info`. Ignored when `logger` is given. */
   readonly logLevel?: LogLevel;
   /** Your own pino-compatible logger; the node logs through a child bound to its id. */
   readonly logger?: NodeLogger;

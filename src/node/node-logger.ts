@@ -1,10 +1,10 @@
 /**
- * The node's structured logger: pino, one JSON line per event, every line carrying the
- * node id. A caller may pass its own pino-compatible logger instead; the node then logs
- * through a child of it. Also the one place that says how each membership event is
+ * The node's structured logger: one JSON line per event (pino's format), every line
+ * carrying the node id. A caller may pass its own pino-compatible logger instead; the
+ * node then logs through a child of it. Also the one place that says how each membership event is
  * logged, so operators find joins, failures and master changes at `info`.
  */
-import { pino } from 'pino';
+import { createJsonLogger } from './json-logger.js';
 import type { MembershipEvent } from '../membership/events.js';
 import type { NodeLogger } from './service.js';
 
@@ -19,10 +19,10 @@ export function isLogLevel(value: unknown): value is LogLevel {
   return typeof value === 'string' && (LOG_LEVELS as readonly string[]).includes(value);
 }
 
-/** A child of `logger` when given, else a pino logger to stdout at `level`; bound to the node id. */
+/** A child of `logger` when given, else a JSON-line logger to stdout at `level`; bound to the node id. */
 export function createNodeLogger(nodeId: string, level: LogLevel, logger?: NodeLogger): NodeLogger {
   if (logger !== undefined) return logger.child({ nodeId });
-  return pino({ level, base: { nodeId } });
+  return createJsonLogger({ level, base: { nodeId } });
 }
 
 /** Writes one line for `event` at the level operators expect for it. */

@@ -121,6 +121,21 @@ describe.concurrent('flotilla command-line errors', () => {
   });
 });
 
+describe('flotilla start, stopped while joining', () => {
+  it('exits 0 on SIGTERM while its seeds do not answer, without waiting for the join', async () => {
+    const silentSeed = `127.0.0.1:${await freeClusterPort('127.0.0.1')}`;
+    const proc = runCli(['start', '--listen', '127.0.0.1:0', '--http', '127.0.0.1:0', '--seeds', silentSeed, '--swim', FAST], ENV);
+    try {
+      // The admin API listens before the join; its line says the node is past start-up.
+      await waitFor(() => jsonLines(proc.stdout).some((l) => l.msg === 'admin API listening'), 'the admin API to listen', 30_000);
+      expect(jsonLines(proc.stdout).some((l) => l.msg === 'joined the cluster' || l.msg === 'formed a new cluster')).toBe(false);
+    } finally {
+      proc.child.kill('SIGTERM');
+    }
+    expect(await proc.exited).toBe(0);
+  });
+});
+
 describe('flotilla dev', () => {
   it('runs a local cluster of processes and stops it gracefully on SIGINT', async () => {
     let base = 0;
