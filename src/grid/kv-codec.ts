@@ -5,13 +5,13 @@
  * unpacker and checks every field, so bytes from a peer can only ever fail with
  * FLO_INVALID_ARGUMENT. Client operations are in `map-ops.ts`.
  */
-import { FlotillaError, isFlotillaError } from '../core/errors.js';
-import { packBody, unpackBody } from '../protocol/msgpack.js';
+import { FlotillaError } from '../core/errors.js';
+import { packBody } from '../protocol/msgpack.js';
+import { unpackValue } from '../protocol/map-values.js';
 import { NODE_ID_BYTES_MAX } from '../protocol/limits.js';
 import { utf8ByteLength } from '../protocol/validate.js';
 
-/** What a map value may be: anything msgpack carries without extensions (JSON-like, plus bytes). */
-export type KvValue = null | boolean | number | string | Uint8Array | readonly KvValue[] | { readonly [key: string]: KvValue };
+export { checkEncodedValue, decodeValue, encodeValue, type KvValue } from '../protocol/map-values.js';
 
 /** The version of an entry: an HLC timestamp, flattened. Ordered by millis, counter, node. */
 export interface KvVersion {
@@ -105,49 +105,7 @@ export function bad(what: string): never {
 }
 
 /** Unpack untrusted bytes; every failure is FLO_INVALID_ARGUMENT. */
-export function unpack(bytes: Uint8Array, what: string): unknown {
-  try {
-    return unpackBody(bytes);
-  } catch (error) {
-    if (isFlotillaError(error)) bad(`${what} is not msgpack (${error.code})`);
-    throw error;
-  }
-}
-
-/** Encode a user value. Throws FLO_INVALID_ARGUMENT for what msgpack cannot carry as a KvValue. */
-export function encodeValue(value: KvValue): Uint8Array {
-  if (value === undefined) bad('undefined is not a value (use delete)');
-  try {
-    return pack(value);
-  } catch {
-    return bad('value cannot be encoded');
-  }
-}
-
-/** Decode a stored value; maps come back as plain objects. */
-export function decodeValue(bytes: Uint8Array): KvValue {
-  return toPlain(unpack(bytes, 'value'));
-}
-
-/** Check that `bytes` hold exactly one msgpack value (an encoded value from a client). */
-export function checkEncodedValue(bytes: Uint8Array): Uint8Array {
-  unpack(bytes, 'value');
-  return bytes;
-}
-
-function toPlain(v: unknown): KvValue {
-  if (v instanceof Map) {
-    const out: Record<string, KvValue> = {};
-    for (const [k, item] of v) {
-      // defineProperty, so a "__proto__" key stays an ordinary own property.
-      Object.defineProperty(out, String(k), { value: toPlain(item), enumerable: true, writable: true, configurable: true });
-    }
-    return out;
-  }
-  if (Array.isArray(v)) return v.map(toPlain);
-  if (v instanceof Uint8Array) return new Uint8Array(v);
-  return v as KvValue;
-}
+export const unpack = unpackValue;
 
 function readName(v: unknown, maxBytes: number, what: string): string {
   const bytes = typeof v === 'string' && v.length <= maxBytes ? utf8ByteLength(v) : -1;
