@@ -197,6 +197,7 @@ export class NodeConnection {
         this.nodeId = frame.nodeId;
         this.state = 'ready';
         this.attempts = 0;
+        this.failures = 0;
         if (first) this.parts.hooks.onReady(this);
         return;
       }

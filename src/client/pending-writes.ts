@@ -20,6 +20,8 @@ export class PendingWrites {
   private readonly inFlight = new Set<number>();
   private readonly busyKeys = new Set<string>();
   private readonly waiters = new Map<number, Waiter>();
+  /** Pending writes per (map, key), so `has` is O(1). */
+  private readonly perSlot = new Map<string, number>();
   private lastSeq = 0;
 
   constructor(private readonly max: number) {}
@@ -28,6 +30,7 @@ export class PendingWrites {
   restore(writes: readonly PendingWrite[]): void {
     for (const w of [...writes].sort((a, b) => a.seq - b.seq)) {
       this.writes.push(w);
+      this.count(w, 1);
       this.lastSeq = Math.max(this.lastSeq, w.seq);
     }
   }
@@ -37,13 +40,14 @@ export class PendingWrites {
     if (this.writes.length >= this.max) throw new FlotillaError('FLO_QUEUE_FULL', `${this.max} writes are waiting for the cluster`);
     const write: PendingWrite = { seq: ++this.lastSeq, map, key, value };
     this.writes.push(write);
+    this.count(write, 1);
     const acked = new Promise<Uint8Array | null>((resolve, reject) => this.waiters.set(write.seq, { resolve, reject }));
     return { write, acked };
   }
 
   /** Whether `key` of `map` has a write not yet acknowledged. */
   has(map: string, key: string): boolean {
-    return this.writes.some((w) => w.map === map && w.key === key);
+    return this.perSlot.has(`${map}\u0000${key}`);
   }
 
   size(): number {
@@ -77,11 +81,21 @@ export class PendingWrites {
   finish(write: PendingWrite, payload: Uint8Array | null, error?: unknown): void {
     this.release(write);
     const at = this.writes.findIndex((w) => w.seq === write.seq);
-    if (at >= 0) this.writes.splice(at, 1);
+    if (at >= 0) {
+      this.writes.splice(at, 1);
+      this.count(write, -1);
+    }
     const waiter = this.waiters.get(write.seq);
     this.waiters.delete(write.seq);
     if (error === undefined) waiter?.resolve(payload);
     else waiter?.reject(error);
+  }
+
+  private count(w: PendingWrite, delta: number): void {
+    const id = slotId(w);
+    const n = (this.perSlot.get(id) ?? 0) + delta;
+    if (n <= 0) this.perSlot.delete(id);
+    else this.perSlot.set(id, n);
   }
 
   /** Fail every caller still waiting (the client closed); the writes stay in storage. */
