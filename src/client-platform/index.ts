@@ -18,8 +18,12 @@ export const platformTimers: Timers = {
     const handle = setTimeout(fn, Math.max(0, at - Date.now()));
     return { cancel: () => clearTimeout(handle) };
   },
+  // setImmediate (Node) runs after the I/O in hand without the 1 ms floor setTimeout has;
+  // browsers have no setImmediate and get setTimeout(0).
   defer: (fn) => {
-    setTimeout(fn, 0);
+    const immediate = (globalThis as { setImmediate?: (fn: () => void) => unknown }).setImmediate;
+    if (immediate !== undefined) immediate(fn);
+    else setTimeout(fn, 0);
   },
 };
 
