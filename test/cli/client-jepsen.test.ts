@@ -43,7 +43,9 @@ async function workload(client: FlotillaClient, id: number, history: History, ru
     history.wrote++;
     try {
       const read = await map.get(key);
-      history.reads.get(key)?.push(read ?? 0) ?? history.reads.set(key, [read ?? 0]);
+      const reads = history.reads.get(key) ?? [];
+      reads.push(read ?? 0);
+      history.reads.set(key, reads);
     } catch {
       history.readFailures++;
     }
