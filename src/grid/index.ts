@@ -9,3 +9,5 @@ export { DEFAULT_KV_CONFIG } from './kv-config.js';
 export type { KvConfig } from './kv-config.js';
 export { DEFAULT_MAP, MAP_NAME_BYTES_MAX, KV_KEY_BYTES_MAX } from './kv-codec.js';
 export type { KvValue } from './kv-codec.js';
+export { checkMergePolicies } from './merge-policy.js';
+export type { MergeFunction, MergePolicies, MergePolicy } from './merge-policy.js';

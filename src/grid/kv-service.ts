@@ -16,6 +16,7 @@ import { resolveKvConfig, type KvConfig } from './kv-config.js';
 import { KvHandlers, KV_REPLICA_SERVICE, type KvCounters } from './kv-handler.js';
 import { KV_SERVICE, KvStore } from './kv-store.js';
 import { GridMap, type MapRouter } from './grid-map.js';
+import { checkMergePolicies, type MergePolicies } from './merge-policy.js';
 import { decodeEntriesPage, decodeResult, encodeOp, type KvOp } from './map-ops.js';
 
 /** Partitions asked at once by whole-map scans (size, entries). */
@@ -39,13 +40,14 @@ export class KvService implements PartitionedService, MapRouter {
   private gcTimer: TimerHandle | undefined;
   private tombstonesCollected = 0;
 
-  /** @throws FlotillaError FLO_CONFIG_INVALID on a bad config. */
-  constructor(config: Partial<KvConfig> = {}) {
+  /** @throws FlotillaError FLO_CONFIG_INVALID on a bad config or merge policy. */
+  constructor(config: Partial<KvConfig> = {}, mergePolicies: MergePolicies = {}) {
     this.config = resolveKvConfig(config);
     this.store = new KvStore({
       valueBytesMax: this.config.valueBytesMax,
       captureBytesMax: this.config.captureBytesMax,
       observeVersion: (v) => this.kv?.observe(v),
+      mergePolicies: checkMergePolicies(mergePolicies),
     });
     this.participant = this.store;
     this.defaultMap = new GridMap(DEFAULT_MAP, this);

@@ -24,6 +24,7 @@ import {
   type KvSlot,
   type KvVersion,
 } from './kv-codec.js';
+import { mergeSlot, type MergePolicies } from './merge-policy.js';
 import { MIGRATION_CHUNK_BYTES_MAX, type MigrationParticipant, type ParticipantRole, type ParticipantSide } from '../sharding/participant.js';
 
 /** Name the map store carries in `MigrateData.service` and `ServiceRequest.service`. */
@@ -47,6 +48,8 @@ export interface KvStoreOptions {
   readonly captureBytesMax: number;
   /** Called with the newest version of each applied chunk or delta batch (the node's HLC follows it). */
   readonly observeVersion?: (version: KvVersion) => void;
+  /** Merge policies by map name (default: latest update wins everywhere). */
+  readonly mergePolicies?: MergePolicies;
 }
 
 type Maps = Map<string, Map<string, KvSlot>>;
@@ -251,21 +254,37 @@ export class KvStore implements MigrationParticipant {
   }
 
   /**
-   * Last writer wins by HLC version, slot by slot, tombstones included (a delete newer
-   * than the other side's value wins the merge). Applied as changes, so a merge that
-   * lands while the partition is being copied away also reaches the destination.
+   * Reconcile another side's records after a split, slot by slot, by each map's merge
+   * policy: latest update wins by default (tombstones included, so a delete newer than
+   * the other side's value wins). Applied as changes, so a merge that lands while the
+   * partition is being copied away also reaches the destination.
    */
   merge(partition: number, bytes: Uint8Array): void {
     const records = decodeRecords(bytes, this.options.valueBytesMax);
     this.partitionOf(partition);
     let newest: KvVersion | undefined;
-    for (const { map, key, slot } of records) {
-      const named = map === DEFAULT_MAP ? {} : { map };
-      const change: KvChange = slot.value === null ? { kind: 'delete', ...named, key, version: slot.version } : { kind: 'put', ...named, key, entry: slot as KvEntry };
-      this.apply(partition, change);
-      if (newest === undefined || compareVersions(newest, slot.version) < 0) newest = slot.version;
+    for (const { map, key, slot: incoming } of records) {
+      const slot = this.mergedSlot(partition, map, key, incoming);
+      if (slot !== undefined) {
+        const named = map === DEFAULT_MAP ? {} : { map };
+        const change: KvChange = slot.value === null ? { kind: 'delete', ...named, key, version: slot.version } : { kind: 'put', ...named, key, entry: slot as KvEntry };
+        this.apply(partition, change);
+      }
+      if (newest === undefined || compareVersions(newest, incoming.version) < 0) newest = incoming.version;
     }
     if (newest !== undefined) this.options.observeVersion?.(newest);
+  }
+
+  /** The slot a merge stores for one incoming record, or undefined to keep what is here. */
+  private mergedSlot(partition: number, map: string, key: string, incoming: KvSlot): KvSlot | undefined {
+    const policy = this.options.mergePolicies?.[map] ?? 'latest-update';
+    if (policy === 'latest-update') return incoming;
+    try {
+      return mergeSlot(policy, key, this.slot(partition, map, key), incoming);
+    } catch {
+      // A merge function that throws (or returns what cannot be encoded) keeps this side's entry.
+      return undefined;
+    }
   }
 
   private partitionOf(partition: number): Maps {
