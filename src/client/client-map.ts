@@ -4,9 +4,11 @@
  * while a write of the key is pending, or while no node is reachable); `subscribe`
  * tells of changes this client makes or observes.
  */
+import { FlotillaError } from '../core/errors.js';
 import { checkKeyName, checkMapName } from './names.js';
 import type { KvValue } from '../protocol/map-values.js';
 import type { MapListener } from './local-store.js';
+import type { SubscriptionFilter } from './subscriptions.js';
 
 /** What a map handle needs from its client. */
 export interface MapBackend {
@@ -14,7 +16,7 @@ export interface MapBackend {
   read(map: string, key: string): Promise<KvValue | undefined>;
   entries(map: string): Promise<[string, KvValue][]>;
   size(map: string): Promise<number>;
-  subscribe(map: string, listener: MapListener): () => void;
+  subscribe(map: string, listener: MapListener, filter?: SubscriptionFilter): () => void;
 }
 
 /** A named map of the cluster, through the smart client. */
@@ -55,8 +57,15 @@ export class ClientMap<V extends KvValue = KvValue> {
     return this.backend.size(this.name);
   }
 
-  /** Calls `listener` on each change this client makes or observes; returns the unsubscribe function. */
-  subscribe(listener: MapListener<V>): () => void {
-    return this.backend.subscribe(this.name, listener as MapListener);
+  /**
+   * Calls `listener` on each change of the map (or of one `key`, or of keys starting with
+   * `prefix`): this client's writes at once, other writers' as the owners report them
+   * (and reads and resyncs that find a changed value). Returns the unsubscribe function.
+   */
+  subscribe(listener: MapListener<V>, filter: SubscriptionFilter = {}): () => void {
+    if (filter.key !== undefined) checkKeyName(filter.key);
+    if (filter.prefix !== undefined) checkKeyName(filter.prefix);
+    if (filter.key !== undefined && filter.prefix !== undefined) throw new FlotillaError('FLO_INVALID_ARGUMENT', 'subscribe to a key or a prefix, not both');
+    return this.backend.subscribe(this.name, listener as MapListener, filter);
   }
 }

@@ -18,6 +18,7 @@ import { ClientMap, type MapBackend } from './client-map.js';
 import { LocalStore, type MapListener } from './local-store.js';
 import { NodeConnection, type ConnectionHooks } from './node-connection.js';
 import { PendingWrites } from './pending-writes.js';
+import { SubscriptionSet, type SubscriptionFilter } from './subscriptions.js';
 import { RoutingTable, type ClusterStats } from './routing-table.js';
 import type { SocketConstructor } from './socket.js';
 import { MemoryStorageAdapter, type PendingWrite, type StorageAdapter } from './storage.js';
@@ -66,6 +67,7 @@ export class FlotillaClient implements MapBackend {
   private readonly writes: PendingWrites;
   private readonly local: LocalStore;
   private readonly hooks: ConnectionHooks;
+  private readonly subs: SubscriptionSet;
   private readonly loaded: Promise<void>;
   private token: string | undefined;
   private closed = false;
@@ -92,11 +94,17 @@ export class FlotillaClient implements MapBackend {
     this.token = options.authToken;
     this.writes = new PendingWrites(this.config.pendingWritesMax);
     this.local = new LocalStore(this.config.cacheKeysMax, (map, key) => this.writes.has(map, key));
+    this.subs = new SubscriptionSet(this.config.cacheKeysMax);
     this.hooks = {
       onMap: (map) => this.onMap(map),
       onReady: () => this.onReady(),
       onDown: () => this.pump(),
       onAuthFailed: (_conn, code, message) => (this.authError = { code, message }),
+      onEvent: (event) => {
+        const sub = this.subs.get(event.id);
+        if (sub === undefined || this.writes.has(sub.map, event.key) || !this.subs.newer(sub.map, event.key, event.version)) return;
+        this.local.set(sub.map, event.key, event.value === null ? undefined : decodeValue(event.value), 'remote');
+      },
     };
     this.loaded = this.restore();
     for (const url of this.seeds) this.connection(url).open();
@@ -189,8 +197,20 @@ export class FlotillaClient implements MapBackend {
     return typeof n === 'number' ? n : 0;
   }
 
-  subscribe(map: string, listener: MapListener): () => void {
-    return this.local.subscribe(map, listener);
+  subscribe(map: string, listener: MapListener, filter: SubscriptionFilter = {}): () => void {
+    const { key, prefix } = filter;
+    const stopLocal = this.local.subscribe(map, (change) => {
+      if ((key === undefined || change.key === key) && (prefix === undefined || change.key.startsWith(prefix))) listener(change);
+    });
+    const { sub, created } = this.subs.acquire(map, filter);
+    if (created) for (const conn of this.connections.values()) conn.subscription(sub, true);
+    let active = true;
+    return () => {
+      if (!active) return;
+      active = false;
+      stopLocal();
+      if (this.subs.release(sub)) for (const conn of this.connections.values()) conn.subscription(sub, false);
+    };
   }
 
   // --- routing ----------------------------------------------------------------------
@@ -239,7 +259,7 @@ export class FlotillaClient implements MapBackend {
   private connection(url: string): NodeConnection {
     let conn = this.connections.get(url);
     if (conn === undefined) {
-      conn = new NodeConnection({ url, config: this.config, timers: this.timers, random: this.random, Socket: this.Socket, token: () => this.token, hooks: this.hooks });
+      conn = new NodeConnection({ url, config: this.config, timers: this.timers, random: this.random, Socket: this.Socket, token: () => this.token, hooks: this.hooks, subscriptions: () => this.subs.all() });
       this.connections.set(url, conn);
     }
     return conn;

@@ -12,6 +12,7 @@ import {
   encodeClientFrame,
   type ClientOp,
   type ClientPartitionMap,
+  type ClientSubscription,
   type ServerFrame,
 } from '../protocol/client-frames.js';
 import { PAYLOAD_BYTES_MAX } from '../protocol/limits.js';
@@ -29,6 +30,8 @@ export interface ConnectionHooks {
   /** Lost, or refused: calls in flight were failed. */
   onDown(conn: NodeConnection): void;
   onAuthFailed(conn: NodeConnection, code: string, message: string): void;
+  /** A change event of one of the client's subscriptions. */
+  onEvent(event: Extract<ServerFrame, { type: 'EVENT' }>): void;
 }
 
 /** What a connection is built with. */
@@ -40,6 +43,8 @@ export interface ConnectionParts {
   readonly Socket: SocketConstructor;
   readonly token: () => string | undefined;
   readonly hooks: ConnectionHooks;
+  /** The client's subscriptions, (re)sent on every authentication. */
+  readonly subscriptions: () => readonly ClientSubscription[];
 }
 
 interface Call {
@@ -112,6 +117,12 @@ export class NodeConnection {
       this.state = 'idle';
       this.open();
     }
+  }
+
+  /** Start (or stop, with `subscribe` false) a subscription on this connection, when ready. */
+  subscription(sub: ClientSubscription, subscribe: boolean): void {
+    if (this.state !== 'ready') return;
+    this.sendFrame(subscribe ? { type: 'SUBSCRIBE', sub } : { type: 'UNSUBSCRIBE', id: sub.id });
   }
 
   /** Ask for the partition map (answered with PARTITION_MAP). */
@@ -198,7 +209,10 @@ export class NodeConnection {
         this.state = 'ready';
         this.attempts = 0;
         this.failures = 0;
-        if (first) this.parts.hooks.onReady(this);
+        if (first) {
+          for (const sub of this.parts.subscriptions()) this.sendFrame({ type: 'SUBSCRIBE', sub });
+          this.parts.hooks.onReady(this);
+        }
         return;
       }
       case 'AUTH_FAIL':
@@ -207,6 +221,9 @@ export class NodeConnection {
         return;
       case 'PARTITION_MAP':
         this.parts.hooks.onMap(frame.map);
+        return;
+      case 'EVENT':
+        this.parts.hooks.onEvent(frame);
         return;
       case 'RESULT':
       case 'ERROR': {

@@ -29,6 +29,8 @@ export interface ClientGatewayConfig {
    * Default 250. Lower pushes table changes sooner, at the cost of a little CPU per node.
    */
   readonly mapPushIntervalMs: number;
+  /** Map change subscriptions one connection may hold. Default 256; past it SUBSCRIBE is answered FLO_QUEUE_FULL. */
+  readonly subscriptionsMax: number;
 }
 
 /** The defaults. */
@@ -38,6 +40,7 @@ export const DEFAULT_CLIENT_GATEWAY_CONFIG: ClientGatewayConfig = Object.freeze(
   connectionsMax: 10_000,
   opsInFlightMax: 1_024,
   mapPushIntervalMs: 250,
+  subscriptionsMax: 256,
 });
 
 /** Defaults with `overrides`, validated. @throws FlotillaError FLO_CONFIG_INVALID */
@@ -49,6 +52,7 @@ export function resolveClientGatewayConfig(overrides: Partial<ClientGatewayConfi
     connectionsMax: [1, 1_000_000],
     opsInFlightMax: [1, 1_000_000],
     mapPushIntervalMs: [10, 60_000],
+    subscriptionsMax: [1, 100_000],
   });
   return Object.freeze(c);
 }

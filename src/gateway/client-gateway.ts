@@ -5,7 +5,8 @@
  * socket closed, and nothing but the socket and one timer is held for it until then.
  * Once authenticated it is pushed the partition map (and again whenever it changes),
  * runs ops (bounded in flight), and is closed when its token expires unless a fresh
- * AUTH extended it. The node advertises the gateway's URL as its `clientUrl` tag.
+ * AUTH extended it. Subscribed connections get an EVENT for each write this node
+ * acknowledges as the key's owner. The node advertises the gateway's URL as its `clientUrl` tag.
  */
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
@@ -24,6 +25,7 @@ import { createClientAuthenticator, type ClientAuthConfig, type ClientAuthentica
 import { resolveClientGatewayConfig, type ClientGatewayConfig } from './client-gateway-config.js';
 import { buildClientMap, CLIENT_URL_TAG, mapSignature } from './client-map.js';
 import { runClientOp, type ClientOpContext } from './client-ops.js';
+import { ClientSubscriptions } from './client-subscriptions.js';
 import { silentAdminLogger, type AdminLogger } from './http-io.js';
 
 /** WebSocket close codes the gateway uses. */
@@ -86,6 +88,8 @@ class Gateway implements ClientGateway {
   private readonly pushTimer: ReturnType<typeof setInterval>;
   private readonly ops: ClientOpContext;
   private lastSignature = '';
+  private readonly subscriptions: ClientSubscriptions<WebSocket>;
+  private readonly stopChanges: () => void;
   private closing: Promise<void> | undefined;
 
   constructor(
@@ -98,6 +102,10 @@ class Gateway implements ClientGateway {
     this.log = options.logger ?? silentAdminLogger;
     const node = options.node;
     this.ops = { self: node.nodeId, table: () => node.partitionTable(), clientMap: () => this.currentMap(), maps: options.maps };
+    this.subscriptions = new ClientSubscriptions(config.subscriptionsMax);
+    this.stopChanges = options.maps.onChange?.((change) => {
+      for (const [ws, frame] of this.subscriptions.match(change)) this.send(ws, frame);
+    }) ?? (() => undefined);
     server.on('connection', (ws) => this.accept(ws));
     this.pushTimer = setInterval(() => this.pushIfChanged(), config.mapPushIntervalMs);
     this.pushTimer.unref();
@@ -130,6 +138,7 @@ class Gateway implements ClientGateway {
       const session = this.sessions.get(ws);
       if (session?.expiry !== undefined) clearTimeout(session.expiry);
       this.sessions.delete(ws);
+      this.subscriptions.drop(ws);
     });
     ws.on('message', (data: RawData, isBinary: boolean) => {
       const bytes = toBytes(data);
@@ -226,6 +235,18 @@ class Gateway implements ClientGateway {
       case 'BATCH':
         for (const op of frame.ops) this.run(ws, session, op);
         return;
+      case 'SUBSCRIBE':
+        try {
+          this.subscriptions.add(ws, frame.sub);
+          this.send(ws, { type: 'RESULT', id: frame.sub.id, payload: null });
+        } catch (error) {
+          const e = isFlotillaError(error) ? error : new FlotillaError('FLO_INTERNAL');
+          this.send(ws, { type: 'ERROR', id: frame.sub.id, code: e.code, message: e.message, owner: null, mapVersion: null });
+        }
+        return;
+      case 'UNSUBSCRIBE':
+        this.subscriptions.remove(ws, frame.id);
+        return;
     }
   }
 
@@ -267,6 +288,7 @@ class Gateway implements ClientGateway {
 
   private async runClose(): Promise<void> {
     clearInterval(this.pushTimer);
+    this.stopChanges();
     try {
       if (this.options.node.state() !== 'stopped') this.options.node.removeTag(CLIENT_URL_TAG);
     } catch {

@@ -4,7 +4,7 @@
  * backups before acknowledging it.
  */
 import type { RouteOptions } from '../sharding/service.js';
-import { checkKey, checkMapName, decodeValue, encodeValue, type KvValue } from './kv-codec.js';
+import { checkKey, checkMapName, decodeValue, encodeValue, type KvChange, type KvValue } from './kv-codec.js';
 import type { KvOp } from './map-ops.js';
 
 /** What a map needs from the map service: one routed operation, and the whole-map scans. */
@@ -15,6 +15,8 @@ export interface MapRouter {
   runBoolean(key: string, op: KvOp, options?: RouteOptions): Promise<boolean>;
   size(map: string): Promise<number>;
   entries(map: string): Promise<[string, Uint8Array][]>;
+  /** Subscribe to the changes this node acknowledges as owner; returns the unsubscribe function. */
+  onChange?(listener: (change: KvChange) => void): () => void;
 }
 
 /** A named last-writer-wins map spread over the cluster's partitions. */

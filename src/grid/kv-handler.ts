@@ -27,6 +27,8 @@ export interface KvHandlerDeps extends Pick<ShardContext, 'self' | 'table' | 'ro
   readonly store: KvStore;
   readonly hlc: HybridLogicalClock;
   readonly config: KvConfig;
+  /** Told of each owner write once it is acknowledged (the map change events). */
+  readonly onChange?: (change: KvChange) => void;
 }
 
 /** Counters of the KV handlers. */
@@ -101,9 +103,10 @@ export class KvHandlers {
     if (this.deps.config.backupMode === 'async') {
       replicated.catch(() => this.counters.asyncReplicationFailures++);
       await flushed;
-      return;
+    } else {
+      await Promise.all([flushed, replicated]);
     }
-    await Promise.all([flushed, replicated]);
+    this.deps.onChange?.(change);
   }
 
   private replicate(partition: number, change: KvChange): Promise<unknown> {

@@ -11,7 +11,7 @@ import { partitionOf } from '../core/partition.js';
 import type { TimerHandle } from '../core/timers.js';
 import type { MigrationParticipant } from '../sharding/participant.js';
 import type { PartitionedService, PartitionHandler, RouteOptions, ShardContext } from '../sharding/service.js';
-import { DEFAULT_MAP, type KvValue } from './kv-codec.js';
+import { DEFAULT_MAP, type KvChange, type KvValue } from './kv-codec.js';
 import { resolveKvConfig, type KvConfig } from './kv-config.js';
 import { KvHandlers, KV_REPLICA_SERVICE, type KvCounters } from './kv-handler.js';
 import { KV_SERVICE, KvStore } from './kv-store.js';
@@ -38,6 +38,7 @@ export class KvService implements PartitionedService, MapRouter {
   private built: { owner: PartitionHandler; replica: PartitionHandler } | undefined;
   private readonly defaultMap: GridMap;
   private gcTimer: TimerHandle | undefined;
+  private readonly changeListeners = new Set<(change: KvChange) => void>();
   private tombstonesCollected = 0;
 
   /** @throws FlotillaError FLO_CONFIG_INVALID on a bad config or merge policy. */
@@ -61,7 +62,7 @@ export class KvService implements PartitionedService, MapRouter {
     this.ctx = ctx;
     // One clock for the node's life: versions this node hands out keep going up across merges.
     const hlc = new HybridLogicalClock(ctx.self, { now: () => ctx.timers.now() });
-    this.kv = new KvHandlers({ ...ctx, store: this.store, hlc, config: this.config });
+    this.kv = new KvHandlers({ ...ctx, store: this.store, hlc, config: this.config, onChange: (change) => this.emit(change) });
     this.built = { owner: this.kv.owner(), replica: this.kv.replica() };
     this.scheduleGc();
   }
@@ -69,6 +70,25 @@ export class KvService implements PartitionedService, MapRouter {
   stop(): void {
     this.gcTimer?.cancel();
     this.gcTimer = undefined;
+  }
+
+  /**
+   * Calls `listener` with each write this node acknowledges as the key's owner (not
+   * replicas, migrations or merges). Returns the unsubscribe function.
+   */
+  onChange(listener: (change: KvChange) => void): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
+  }
+
+  private emit(change: KvChange): void {
+    for (const listener of this.changeListeners) {
+      try {
+        listener(change);
+      } catch (error) {
+        this.ctx?.logger.warn({ error: error instanceof Error ? error.message : String(error) }, 'map change listener threw');
+      }
+    }
   }
 
   private scheduleGc(): void {

@@ -53,6 +53,13 @@ export interface ClientNode {
   readonly url: string;
 }
 
+/** The HLC version of a change, so a client can order events that reach it through different nodes. */
+export interface EventVersion {
+  readonly millis: number;
+  readonly counter: number;
+  readonly node: string;
+}
+
 /** The partition map pushed to clients: who owns each partition, and where to reach them. */
 export interface ClientPartitionMap {
   /** The partition table version it was built from. */
@@ -63,9 +70,23 @@ export interface ClientPartitionMap {
   readonly nodes: readonly ClientNode[];
 }
 
+/** A subscription to a map's changes: every key, one key, or keys with a prefix. */
+export interface ClientSubscription {
+  /** The client's id of the subscribe call (answered RESULT or ERROR), then of its events. */
+  readonly id: number;
+  readonly map: string;
+  readonly key: string | null;
+  readonly prefix: string | null;
+}
+
+/** Longest subscription prefix, in bytes (a key's bound). */
+const PREFIX_BYTES_MAX = NAME_BYTES_MAX;
+
 /** Frames a client sends. */
 export type ClientFrame =
   | { readonly type: 'AUTH'; readonly token: string }
+  | { readonly type: 'SUBSCRIBE'; readonly sub: ClientSubscription }
+  | { readonly type: 'UNSUBSCRIBE'; readonly id: number }
   | { readonly type: 'OP'; readonly op: ClientOp }
   | { readonly type: 'BATCH'; readonly ops: readonly ClientOp[] }
   | { readonly type: 'MAP_REQUEST'; readonly version: number };
@@ -77,6 +98,8 @@ export type ServerFrame =
   | { readonly type: 'AUTH_FAIL'; readonly code: string; readonly message: string }
   | { readonly type: 'PARTITION_MAP'; readonly map: ClientPartitionMap }
   | { readonly type: 'RESULT'; readonly id: number; readonly payload: Uint8Array | null }
+  /** A change applied by this node as the key's owner, for subscription `id`; `value` null for a delete. */
+  | { readonly type: 'EVENT'; readonly id: number; readonly key: string; readonly value: Uint8Array | null; readonly version: EventVersion }
   | {
       readonly type: 'ERROR';
       readonly id: number;
@@ -88,8 +111,8 @@ export type ServerFrame =
       readonly mapVersion: number | null;
     };
 
-const C = { AUTH: 1, OP: 2, BATCH: 3, MAP_REQUEST: 4 } as const;
-const S = { AUTH_REQUIRED: 101, AUTH_ACK: 102, AUTH_FAIL: 103, PARTITION_MAP: 104, RESULT: 105, ERROR: 106 } as const;
+const C = { AUTH: 1, OP: 2, BATCH: 3, MAP_REQUEST: 4, SUBSCRIBE: 5, UNSUBSCRIBE: 6 } as const;
+const S = { AUTH_REQUIRED: 101, AUTH_ACK: 102, AUTH_FAIL: 103, PARTITION_MAP: 104, RESULT: 105, ERROR: 106, EVENT: 107 } as const;
 
 function pack(value: unknown): Uint8Array {
   return new Uint8Array(packBody(value));
@@ -110,7 +133,18 @@ export function encodeClientFrame(frame: ClientFrame): Uint8Array {
       return pack([C.BATCH, frame.ops.map(flatOp)]);
     case 'MAP_REQUEST':
       return pack([C.MAP_REQUEST, frame.version]);
+    case 'SUBSCRIBE':
+      return pack([C.SUBSCRIBE, frame.sub.id, frame.sub.map, frame.sub.key, frame.sub.prefix]);
+    case 'UNSUBSCRIBE':
+      return pack([C.UNSUBSCRIBE, frame.id]);
   }
+}
+
+function readSubscription(f: readonly unknown[]): ClientSubscription {
+  const key = readOptional(f[2], (k) => readString(k, 'key', NAME_BYTES_MAX, 1)) ?? null;
+  const prefix = readOptional(f[3], (k) => readString(k, 'prefix', PREFIX_BYTES_MAX, 1)) ?? null;
+  if (key !== null && prefix !== null) invalid('prefix', 'nil when a key is given');
+  return { id: readUint(f[0], 'id'), map: readString(f[1], 'map', NAME_BYTES_MAX, 1), key, prefix };
 }
 
 function readOp(ctx: ReadContext, valueBytesMax: number, v: unknown): ClientOp {
@@ -144,6 +178,10 @@ export function decodeClientFrame(bytes: Uint8Array, valueBytesMax: number): Cli
         return { type: 'BATCH', ops: readArray(readFields(rest, 1)[0], 'ops', CLIENT_BATCH_OPS_MAX, (o) => readOp(DECODE_CONTEXT, valueBytesMax, o)) };
       case C.MAP_REQUEST:
         return { type: 'MAP_REQUEST', version: readUint(readFields(rest, 1)[0], 'version') };
+      case C.SUBSCRIBE:
+        return { type: 'SUBSCRIBE', sub: readSubscription(readFields(rest, 4)) };
+      case C.UNSUBSCRIBE:
+        return { type: 'UNSUBSCRIBE', id: readUint(readFields(rest, 1)[0], 'id') };
       default:
         return invalid('type', 'a client frame code');
     }
@@ -172,6 +210,8 @@ export function encodeServerFrame(frame: ServerFrame): Uint8Array {
     }
     case 'RESULT':
       return pack([S.RESULT, frame.id, frame.payload]);
+    case 'EVENT':
+      return pack([S.EVENT, frame.id, frame.key, frame.value, frame.version.millis, frame.version.counter, frame.version.node]);
     case 'ERROR':
       return pack([S.ERROR, frame.id, frame.code, clip(frame.message), frame.owner === null ? null : [frame.owner.nodeId, frame.owner.url], frame.mapVersion]);
   }
@@ -215,6 +255,16 @@ export function decodeServerFrame(bytes: Uint8Array, valueBytesMax: number): Ser
       case S.RESULT: {
         const f = readFields(rest, 2);
         return { type: 'RESULT', id: readUint(f[0], 'id'), payload: readOptional(f[1], (b) => readBytes(DECODE_CONTEXT, b, 'payload', valueBytesMax)) ?? null };
+      }
+      case S.EVENT: {
+        const f = readFields(rest, 6);
+        return {
+          type: 'EVENT',
+          id: readUint(f[0], 'id'),
+          key: readString(f[1], 'key', NAME_BYTES_MAX, 1),
+          value: readOptional(f[2], (b) => readBytes(DECODE_CONTEXT, b, 'value', valueBytesMax)) ?? null,
+          version: { millis: readUint(f[3], 'millis'), counter: readUint(f[4], 'counter'), node: readString(f[5], 'node', NODE_ID_BYTES_MAX, 1) },
+        };
       }
       case S.ERROR: {
         const f = readFields(rest, 5);

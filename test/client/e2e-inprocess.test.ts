@@ -98,4 +98,45 @@ describe('FlotillaClient against an in-process cluster', () => {
     expect(await map.delete('k')).toBe(true);
     expect(await nodes[2]!.node.getMap('offline').get('k')).toBeUndefined();
   }, 120_000);
+
+  it('pushes other writers` changes to subscribers: whole map, one key, a prefix; deletes too', async () => {
+    await cluster();
+    const seeds = { cluster: { seeds: gateways.map((g) => g.url) }, authToken: await token(), WebSocket: WebSocket as unknown as SocketConstructor };
+    const watcher = new FlotillaClient(seeds);
+    const writer = new FlotillaClient(seeds);
+    clients.push(watcher, writer);
+    await waitFor(() => watcher.getConnectedNodes().length === 3 && writer.isRoutingActive(), 'both clients connected to every node', 20_000);
+    const all: [string, unknown][] = [];
+    const one: [string, unknown][] = [];
+    const prefixed: [string, unknown][] = [];
+    const map = watcher.getMap<number>('live');
+    map.subscribe((c) => all.push([c.key, c.value]));
+    map.subscribe((c) => one.push([c.key, c.value]), { key: 'a-1' });
+    const stop = map.subscribe((c) => prefixed.push([c.key, c.value]), { prefix: 'b-' });
+    // Subscriptions reach the nodes asynchronously: probe writes until one is reported.
+    let probes = 0;
+    await waitFor(() => {
+      if (all.length > 0) return true;
+      void writer.getMap<number>('live').set(`probe-${probes++}`, 0);
+      return false;
+    }, 'a probe event', 20_000);
+    const real = (): [string, unknown][] => all.filter(([k]) => !k.startsWith('probe-'));
+    const sorted = (xs: [string, unknown][]): string[] => xs.map((x) => JSON.stringify(x)).sort();
+    const w = writer.getMap<number>('live');
+    await w.set('a-1', 1);
+    await w.set('b-1', 2);
+    await w.set('b-2', 3);
+    await nodes[1]!.node.getMap<number>('live').set('c-1', 4);
+    await w.delete('a-1');
+    await waitFor(() => real().length === 5, 'five events', 20_000);
+    // Events of different keys come from their owners over separate sockets: compare as sets.
+    expect(sorted(real())).toEqual(sorted([['a-1', 1], ['b-1', 2], ['b-2', 3], ['c-1', 4], ['a-1', undefined]]));
+    expect(one).toEqual([['a-1', 1], ['a-1', undefined]]);
+    expect(sorted(prefixed)).toEqual(sorted([['b-1', 2], ['b-2', 3]]));
+    expect(await map.get('c-1')).toBe(4);
+    stop();
+    await w.set('b-3', 5);
+    await waitFor(() => all.some(([k]) => k === 'b-3'), 'the event after unsubscribing the prefix', 20_000);
+    expect(prefixed).toHaveLength(2);
+  }, 120_000);
 });

@@ -168,4 +168,23 @@ describe('client gateway: maps', () => {
     expect((await c.next('RESULT', (f) => f.id === 10)).payload).toBeNull();
     expect(c.closeCode).toBeUndefined();
   }, 60_000);
+
+  it('sends EVENTs of owner writes to matching subscriptions, and bounds subscriptions per connection', async () => {
+    await cluster(1);
+    const c = connect();
+    await c.next('AUTH_REQUIRED');
+    c.send({ type: 'AUTH', token: await token() });
+    await c.next('AUTH_ACK');
+    c.send({ type: 'SUBSCRIBE', sub: { id: 100, map: 'm', key: null, prefix: 'p-' } });
+    await c.next('RESULT', (f) => f.id === 100);
+    await nodes[0]!.node.getMap('m').set('p-1', 'x');
+    await nodes[0]!.node.getMap('m').set('q-1', 'y');
+    await nodes[0]!.node.getMap('m').delete('p-1');
+    await waitFor(() => c.frames.filter((f) => f.type === 'EVENT').length === 2, 'two events', 10_000);
+    const events = c.frames.filter((f): f is Extract<ServerFrame, { type: 'EVENT' }> => f.type === 'EVENT');
+    expect(events.map((e) => [e.id, e.key, e.value === null ? null : decodeValue(e.value)])).toEqual([[100, 'p-1', 'x'], [100, 'p-1', null]]);
+    expect(events[1]!.version.millis).toBeGreaterThanOrEqual(events[0]!.version.millis);
+    for (let i = 0; i < 256; i++) c.send({ type: 'SUBSCRIBE', sub: { id: 1000 + i, map: 'm', key: `k${i}`, prefix: null } });
+    expect((await c.next('ERROR', (f) => f.code === 'FLO_QUEUE_FULL')).id).toBe(1255);
+  }, 60_000);
 });

@@ -12,6 +12,9 @@ describe('client frames', () => {
     ['OP size', { type: 'OP', op: { id: 1, map: 'm', op: 'size', key: null, value: null, forward: true } }],
     ['BATCH', { type: 'BATCH', ops: [put, { ...put, id: 8, op: 'get', value: null }] }],
     ['MAP_REQUEST', { type: 'MAP_REQUEST', version: 12 }],
+    ['SUBSCRIBE to a map', { type: 'SUBSCRIBE', sub: { id: 2 ** 40, map: 'm', key: null, prefix: null } }],
+    ['SUBSCRIBE to a prefix', { type: 'SUBSCRIBE', sub: { id: 3, map: 'm', key: null, prefix: 'user-' } }],
+    ['UNSUBSCRIBE', { type: 'UNSUBSCRIBE', id: 3 }],
   ])('round-trips a client %s', (_name, frame) => {
     expect(decodeClientFrame(encodeClientFrame(frame), 1024)).toEqual(frame);
   });
@@ -22,6 +25,8 @@ describe('client frames', () => {
     ['AUTH_FAIL', { type: 'AUTH_FAIL', code: 'FLO_AUTH_FAILED', message: 'no' }],
     ['PARTITION_MAP', { type: 'PARTITION_MAP', map: { version: 3, partitionCount: 3, owners: [0, 1, -1], nodes: [{ nodeId: 'a', url: 'ws://a:1' }, { nodeId: 'b', url: 'ws://b:1' }] } }],
     ['RESULT', { type: 'RESULT', id: 4, payload: null }],
+    ['EVENT', { type: 'EVENT', id: 9, key: 'k', value: new Uint8Array([1]), version: { millis: 5, counter: 1, node: 'n1' } }],
+    ['EVENT of a delete', { type: 'EVENT', id: 9, key: 'k', value: null, version: { millis: 5, counter: 1, node: 'n1' } }],
     ['ERROR', { type: 'ERROR', id: 4, code: 'FLO_NOT_OWNER', message: 'x', owner: { nodeId: 'b', url: 'ws://b:1' }, mapVersion: 3 }],
   ])('round-trips a server %s', (_name, frame) => {
     expect(decodeServerFrame(encodeServerFrame(frame), 1024)).toEqual(frame);
@@ -32,6 +37,7 @@ describe('client frames', () => {
     ['a get with a value', { type: 'OP', op: { ...put, op: 'get' } }],
     ['a size with a key', { type: 'OP', op: { ...put, op: 'size', value: null } }],
     ['an empty map name', { type: 'OP', op: { ...put, map: '' } }],
+    ['a subscription to a key and a prefix', { type: 'SUBSCRIBE', sub: { id: 1, map: 'm', key: 'k', prefix: 'p' } }],
   ])('refuses %s', (_name, frame) => {
     expect(() => decodeClientFrame(encodeClientFrame(frame), 1024)).toThrow(expect.objectContaining({ code: 'FLO_DECODE_INVALID' }));
   });
