@@ -33,6 +33,7 @@ const layerImports = {
   node: ['core', 'membership', 'partitions', 'protocol', 'transport', 'storage', 'sharding', 'grid', 'entities'],
   gateway: ['core', 'membership', 'partitions', 'protocol', 'transport', 'storage', 'sharding', 'grid', 'entities', 'node'],
   client: ['core', 'protocol'],
+  'client-platform': ['core', 'protocol', 'client'],
   cli: ['core', 'membership', 'partitions', 'protocol', 'transport', 'storage', 'sharding', 'grid', 'entities', 'node', 'gateway'],
 };
 const layers = Object.keys(layerImports);
@@ -93,4 +94,9 @@ export default tseslint.config(
   },
   ...layers.map((layer) => ({ files: [`src/${layer}/**/*.ts`], rules: { 'no-restricted-imports': layerRule(layer) } })),
   { files: ['src/cluster.ts'], rules: { 'no-restricted-imports': ['error', { patterns: nodeBuiltins }] } },
+  // The client's platform layer reads the platform's timers and WebSocket, but stays isomorphic: no Node built-ins.
+  {
+    files: ['src/client-platform/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [...nodeBuiltins, ...layerRule('client-platform')[1].patterns] }] },
+  },
 );

@@ -84,13 +84,20 @@ function spawnChild(runner: NodeRunner, args: readonly string[], env: Record<str
 
 /**
  * Spawns `flotilla start` for node `name` at `address`, joining through `seeds`, with the
- * admin API on a port the OS picks and `swim` overrides when given.
+ * admin API on a port the OS picks, `swim` overrides when given, and `extra` flags and environment.
  */
-export function spawnNode(runner: NodeRunner, name: string, address: string, seeds: readonly string[], swim?: string): BenchNode {
-  const args = ['start', '--node-id', name, '--listen', address, '--seeds', seeds.join(','), '--http', `${LOOPBACK}:0`];
+export function spawnNode(
+  runner: NodeRunner,
+  name: string,
+  address: string,
+  seeds: readonly string[],
+  swim?: string,
+  extra: { readonly args?: readonly string[]; readonly env?: Readonly<Record<string, string>> } = {},
+): BenchNode {
+  const args = ['start', '--node-id', name, '--listen', address, '--seeds', seeds.join(','), '--http', `${LOOPBACK}:0`, ...(extra.args ?? [])];
   if (swim !== undefined) args.push('--swim', swim);
   // Stdin stays open: if the bench dies without cleaning up, its end makes the node leave.
-  const child = spawnChild(runner, args, { FLOTILLA_SECRET: SECRET, FLOTILLA_ADMIN_TOKEN: ADMIN_TOKEN, LOG_LEVEL: 'info', FLOTILLA_STOP_ON_STDIN_END: '1' });
+  const child = spawnChild(runner, args, { FLOTILLA_SECRET: SECRET, FLOTILLA_ADMIN_TOKEN: ADMIN_TOKEN, LOG_LEVEL: 'info', FLOTILLA_STOP_ON_STDIN_END: '1', ...extra.env });
   if (child.pid === undefined) throw new Error(`node benchmarks: could not spawn ${name}`);
   const lines: string[] = [];
   const node: BenchNode = { name, address, child, pid: child.pid, lines, exited: new Promise((resolve) => child.on('close', (code, signal) => resolve(code ?? signal ?? 'unknown'))) };

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { DEFAULT_ADMIN_CONFIG } from '../../src/gateway/admin-config.js';
 import { DEFAULT_KV_CONFIG } from '../../src/grid/kv-config.js';
+import { DEFAULT_CLIENT_GATEWAY_CONFIG } from '../../src/gateway/client-gateway-config.js';
 import { DEFAULT_ENTITY_CONFIG } from '../../src/entities/entity-config.js';
 import { DEFAULT_SWIM_CONFIG } from '../../src/membership/config.js';
 import { DEFAULT_DRIVER_CONFIG } from '../../src/node/driver-config.js';
@@ -55,6 +56,7 @@ const SECTIONS: readonly Section[] = [
   { option: '`driver`', file: 'src/node/driver-config.ts', interfaceName: 'DriverConfig', defaults: DEFAULT_DRIVER_CONFIG },
   { option: '`lifecycle`', file: 'src/node/node-config.ts', interfaceName: 'LifecycleConfig', defaults: DEFAULT_NODE_OPTIONS.lifecycle },
   { option: 'admin API (`serveAdmin`, `--http`)', file: 'src/gateway/admin-config.ts', interfaceName: 'AdminServerConfig', defaults: DEFAULT_ADMIN_CONFIG },
+  { option: 'client gateway (`serveClients`, `--client`)', file: 'src/gateway/client-gateway-config.ts', interfaceName: 'ClientGatewayConfig', defaults: DEFAULT_CLIENT_GATEWAY_CONFIG },
 ];
 
 /** A field as documented. */

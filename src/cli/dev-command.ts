@@ -50,6 +50,10 @@ const START_ENV = [
   'FLOTILLA_TAGS',
   'FLOTILLA_NODE_ID',
   'FLOTILLA_HTTP',
+  'FLOTILLA_CLIENT',
+  'FLOTILLA_CLIENT_ADVERTISE',
+  'FLOTILLA_JWT_SECRET',
+  'FLOTILLA_JWKS_URL',
   'FLOTILLA_DATA_DIR',
   'FLOTILLA_ADMIN_TOKEN',
   'FLOTILLA_ADMIN_HOSTS',
@@ -129,6 +133,8 @@ export async function planDev(flags: DevFlags): Promise<DevPlan> {
     if (flags.logLevel !== undefined) args.push('--log-level', flags.logLevel);
     if (flags.clusterId !== undefined) args.push('--cluster-id', flags.clusterId);
     if (flags.swim !== undefined) args.push('--swim', flags.swim);
+    // Every dev node serves clients on a port of its own, with the public dev JWT secret (it says so in its log).
+    args.push('--client', `${LOOPBACK}:0`);
     nodes.push({ name, address, httpPort, args });
   }
   return { nodes, httpHost: http.host };

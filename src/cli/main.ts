@@ -40,6 +40,10 @@ function startCommand(exit: ExitHandler): Command {
     .addOption(new Option('--tls-ca <file>', 'PEM CA certificate(s) every peer\'s certificate must chain to').env('FLOTILLA_TLS_CA'))
     .addOption(new Option('--postgres <url>', 'store durable state in PostgreSQL (postgres://user:password@host:port/db)').env('POSTGRES_URL'))
     .addOption(new Option('--admin-token <token>', 'bearer token of the admin API, required with --http (prefer the environment variable)').env('FLOTILLA_ADMIN_TOKEN'))
+    .addOption(new Option('--client <[host:]port>', 'serve smart clients (WebSocket, JWT) here').env('FLOTILLA_CLIENT'))
+    .addOption(new Option('--client-advertise <url>', 'ws:// URL clients reach this node at, when not the bound address').env('FLOTILLA_CLIENT_ADVERTISE'))
+    .addOption(new Option('--jwt-secret <secret>', 'HS256 secret of client tokens (prefer the environment variable)').env('FLOTILLA_JWT_SECRET'))
+    .addOption(new Option('--jwks-url <url>', 'JWKS URL of client tokens (RS256/ES256)').env('FLOTILLA_JWKS_URL'))
     .addOption(new Option('--admin-hosts <list>', 'host names the admin API accepts besides its IP and localhost, e.g. node1.example.com').env('FLOTILLA_ADMIN_HOSTS'))
     .action(async (flags: StartFlags) => exit(await runStart(flags)));
 }

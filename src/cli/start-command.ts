@@ -13,6 +13,9 @@ import { DEV_SECRET, resolveNodeConfig, type StartNodeOptions } from '../node/no
 import { startNode } from '../node/start-node.js';
 import type { FlotillaNode } from '../node/node-api.js';
 import { toAdminSource } from './admin-source.js';
+import { DEV_JWT_SECRET, planClientGateway, type ClientGatewayPlan } from './client-gateway-plan.js';
+import { serveClients } from './serve-clients.js';
+import type { ClientGateway } from '../gateway/client-gateway.js';
 import { SECRET_GENERATOR, weakSecretReason } from './secret-strength.js';
 import type { TlsMaterial } from '../transport/index.js';
 import { loadTlsFlags, oneLine, parseHttpAddress, parsePostgresUrl, parseSeedList, parseSwimOverrides, parseTagList, UsageError, USAGE_EXIT_CODE } from './cli-options.js';
@@ -43,6 +46,14 @@ export interface StartFlags {
   readonly adminHosts?: string;
   /** Form a new cluster even though the data directory says this node was a member (`forceForm`). */
   readonly forceForm?: boolean;
+  /** Where the client gateway listens (`[host:]port`); none: no gateway. */
+  readonly client?: string;
+  /** URL clients reach the gateway at, when not the bound address (behind NAT or a proxy). */
+  readonly clientAdvertise?: string;
+  /** HS256 secret of client JWTs. */
+  readonly jwtSecret?: string;
+  /** JWKS URL of client JWTs (RS256 / ES256). */
+  readonly jwksUrl?: string;
 }
 
 /** How the admin API is protected. */
@@ -69,6 +80,8 @@ export interface StartPlan {
   readonly tls: TlsMaterial | undefined;
   /** PostgreSQL storage, when `--postgres` is given; also in `options.storage`. */
   readonly storage: PostgresStorageChoice | undefined;
+  /** Whether and how the client gateway runs. */
+  readonly client: ClientGatewayPlan;
 }
 
 /** Public values a real cluster must never use as its secret or admin token. */
@@ -120,7 +133,8 @@ export function planStart(flags: StartFlags): StartPlan {
     throw new UsageError(oneLine(err));
   }
   const http = flags.http === undefined || flags.http === '' ? undefined : parseHttpAddress(flags.http);
-  return { options: withExtras, http, admin: http === undefined ? undefined : planAdminAccess(flags), tls, storage };
+  const client = planClientGateway(flags);
+  return { options: withExtras, http, admin: http === undefined ? undefined : planAdminAccess(flags), tls, storage, client };
 }
 
 /**
@@ -191,7 +205,30 @@ export async function runStart(flags: StartFlags): Promise<number> {
     fail(oneLine(err));
     return adminFailed || isFlotillaError(err, 'FLO_CONFIG_INVALID') ? USAGE_EXIT_CODE : JOIN_FAILED_EXIT_CODE;
   }
-  return waitForShutdown(node, admin, signals);
+  let gateway: ClientGateway | undefined;
+  try {
+    gateway = await startGateway(plan.client, node, log);
+  } catch (err) {
+    fail(oneLine(err));
+    await Promise.allSettled([admin?.close(), node.stop()]);
+    return USAGE_EXIT_CODE;
+  }
+  return waitForShutdown(node, admin, gateway, signals);
+}
+
+/** Starts the client gateway as `plan` says, or logs why there is none. */
+async function startGateway(plan: ClientGatewayPlan, node: FlotillaNode, log: Logger): Promise<ClientGateway | undefined> {
+  const gatewayLog = log.child({ nodeId: node.nodeId, component: 'client-gateway' });
+  if (!plan.serve) {
+    gatewayLog.warn({ reason: plan.reason }, 'client gateway off');
+    return undefined;
+  }
+  const gateway = await serveClients(node, { host: plan.host, port: plan.port, auth: plan.auth, logger: gatewayLog, ...(plan.advertiseUrl === undefined ? {} : { advertiseUrl: plan.advertiseUrl }) });
+  if (plan.devSecret) {
+    gatewayLog.warn({ jwtSecret: DEV_JWT_SECRET }, 'DEV MODE: the client gateway accepts tokens signed with the PUBLIC dev JWT secret; anyone can mint one. Never use dev mode for a real cluster.');
+  }
+  gatewayLog.info({ url: gateway.url }, 'client gateway listening');
+  return gateway;
 }
 
 /** Serves the admin API of `node` as `plan` says. */
@@ -223,11 +260,11 @@ async function serveAdmin(plan: StartPlan, node: FlotillaNode, log: Logger): Pro
  * Resolves with the exit status once a signal (or, for `flotilla dev` children, the end
  * of stdin) made the node leave; a second signal stops it at once.
  */
-function waitForShutdown(node: FlotillaNode, admin: AdminServer | undefined, signals: ShutdownSignals): Promise<number> {
+function waitForShutdown(node: FlotillaNode, admin: AdminServer | undefined, gateway: ClientGateway | undefined, signals: ShutdownSignals): Promise<number> {
   return new Promise((resolve) => {
     const shutdown = (requests: number): void => {
       if (requests === 1) {
-        void Promise.allSettled([admin?.close(), node.leave()]).then(() => resolve(0));
+        void Promise.allSettled([admin?.close(), gateway?.close(), node.leave()]).then(() => resolve(0));
       } else if (requests === 2) {
         void node.stop().finally(() => resolve(FORCED_EXIT_CODE));
       }

@@ -1,9 +1,22 @@
 /**
- * `flotilla/client`: the isomorphic entry point (browser and Node, no `node:*`), where the
- * smart client will live.
- * It shares partition hashing and the error catalog with the server, so a client
- * routes a key to exactly the partition the cluster does.
+ * The sans-IO smart client: routing by partition map, per-node connections with backoff
+ * and circuit breakers, offline-first writes. It takes its WebSocket, timers and
+ * randomness as inputs; `flotilla/client` (src/client-platform/) fills them in from the
+ * platform. It shares partition hashing and the error catalog with the server, so a
+ * client routes a key to exactly the partition the cluster does.
  */
+export { FlotillaClient } from './flotilla-client.js';
+export type { FlotillaClientOptions, ConnectedNode } from './flotilla-client.js';
+export { ClientMap } from './client-map.js';
+export type { MapChange, MapListener } from './local-store.js';
+export type { SubscriptionFilter } from './subscriptions.js';
+export { MemoryStorageAdapter } from './storage.js';
+export type { PendingWrite, StorageAdapter } from './storage.js';
+export type { ClusterStats } from './routing-table.js';
+export { DEFAULT_CLIENT_CONFIG } from './client-config.js';
+export type { ClientConfig } from './client-config.js';
+export type { ClientSocket, SocketConstructor } from './socket.js';
+export type { KvValue } from '../protocol/map-values.js';
 export { FlotillaError, isFlotillaError, ErrorCatalog } from '../core/errors.js';
 export type { ErrorCode } from '../core/errors.js';
 export { partitionOf } from '../core/partition.js';

@@ -65,6 +65,7 @@ export const ErrorCatalog = {
   FLO_UNAUTHORIZED: spec('FLO_UNAUTHORIZED', 'Missing or wrong admin token', false, 401),
   FLO_FORBIDDEN: spec('FLO_FORBIDDEN', 'Request refused: host or origin not allowed', false, 403),
   FLO_INVALID_UTF8: spec('FLO_INVALID_UTF8', 'Text is not valid UTF-8', false, 400),
+  FLO_TOKEN_EXPIRED: spec('FLO_TOKEN_EXPIRED', 'The client token has expired', false, 401),
 } as const satisfies Record<string, ErrorSpec>;
 
 /** A catalogued error code. */

@@ -1,12 +1,13 @@
 /**
- * The KV store's bounds: value size, replication wait, migration capture budget. One
- * defaults object, validated once when the store is built.
+ * The map store's bounds: value size, replication mode and wait, migration capture
+ * budget, tombstone lifetime. One defaults object, validated once when the store is built.
  */
+import { FlotillaError } from '../core/errors.js';
 import { PAYLOAD_BYTES_MAX } from '../protocol/limits.js';
 import { checkFields, DAY_MS } from '../sharding/config.js';
 import { MIGRATION_CHUNK_BYTES_MAX } from '../sharding/participant.js';
 
-/** The KV store's bounds. */
+/** The map store's bounds. */
 export interface KvConfig {
   /** Largest value, encoded, in bytes. Default 1 MiB. Bigger values are refused with FLO_INVALID_ARGUMENT. */
   readonly valueBytesMax: number;
@@ -20,6 +21,22 @@ export interface KvConfig {
    * Unit: bytes. Default 64 MiB; past it writes fail with FLO_QUEUE_FULL (retryable).
    */
   readonly captureBytesMax: number;
+  /**
+   * When a write is acknowledged. 'sync' (default): once the owner and every live backup
+   * hold it, so the owner's crash loses no acknowledged write. 'async': once the owner
+   * holds it; backups are sent the change without waiting (lower latency, but writes
+   * acknowledged in the last moments before an owner's crash can be lost).
+   */
+  readonly backupMode: 'sync' | 'async';
+  /**
+   * How long a delete's tombstone is kept. Unit: ms. Default 86,400,000 (one day). A
+   * delete survives a split-brain merge when the split heals within it; past it, a
+   * replica that still holds the old value can bring the key back. Longer costs memory
+   * per deleted key (its key and version).
+   */
+  readonly tombstoneTtlMs: number;
+  /** How often tombstones older than `tombstoneTtlMs` are collected. Unit: ms. Default 60,000. */
+  readonly tombstoneGcIntervalMs: number;
 }
 
 /** The defaults. */
@@ -27,15 +44,24 @@ export const DEFAULT_KV_CONFIG: KvConfig = Object.freeze({
   valueBytesMax: 1024 * 1024,
   replicationTimeoutMs: 3_000,
   captureBytesMax: 64 * 1024 * 1024,
+  backupMode: 'sync',
+  tombstoneTtlMs: 86_400_000,
+  tombstoneGcIntervalMs: 60_000,
 });
 
 /** Defaults with `overrides`, validated. @throws FlotillaError FLO_CONFIG_INVALID */
 export function resolveKvConfig(overrides: Partial<KvConfig> = {}): KvConfig {
   const c: KvConfig = { ...DEFAULT_KV_CONFIG, ...overrides };
-  checkFields('kv', c, {
+  const { backupMode, ...numbers } = c;
+  checkFields('kv', numbers, {
     valueBytesMax: [1, PAYLOAD_BYTES_MAX - 4096],
     replicationTimeoutMs: [1, DAY_MS],
     captureBytesMax: [MIGRATION_CHUNK_BYTES_MAX, 16 * 1024 * 1024 * 1024],
+    tombstoneTtlMs: [1_000, 365 * DAY_MS],
+    tombstoneGcIntervalMs: [100, DAY_MS],
   });
+  if (backupMode !== 'sync' && backupMode !== 'async') {
+    throw new FlotillaError('FLO_CONFIG_INVALID', `kv.backupMode must be 'sync' or 'async'`, { field: 'backupMode', value: String(backupMode) });
+  }
   return Object.freeze(c);
 }

@@ -1,24 +1,18 @@
 /**
- * The KV store's request handlers. On the owner (`kv`): reads, and writes that are
+ * The map store's request handlers. On the owner (`kv`): reads, and writes that are
  * versioned with the node's HLC, applied, sent to every sealed migration of the
- * partition and replicated to every backup in the table before they are acknowledged, so
- * an owner's crash loses no acknowledged write once its first backup is promoted. On a
- * backup (`kv.replica`): changes from the owner, refused from a deposed one.
+ * partition and replicated to every backup in the table before they are acknowledged
+ * (in the default sync backup mode), so an owner's crash loses no acknowledged write once
+ * its first backup is promoted. On a backup (`kv.replica`): changes from the owner,
+ * refused from a deposed one.
  */
 import { FlotillaError } from '../core/errors.js';
 import type { HybridLogicalClock } from '../core/hlc.js';
 import type { NodeId } from '../core/model.js';
 import { partitionOf } from '../core/partition.js';
 import type { Message, ServiceRequest } from '../protocol/messages.js';
-import {
-  isWriteOp,
-  decodeOp,
-  decodeReplication,
-  encodeReplication,
-  encodeResult,
-  type KvChange,
-  type KvVersion,
-} from './kv-codec.js';
+import { decodeReplication, encodeReplication, versionOfChange, type KvChange, type KvVersion } from './kv-codec.js';
+import { decodeOp, encodeEntriesPage, encodeResult, ENTRIES_PAGE_BYTES_MAX, isWriteOp } from './map-ops.js';
 import { KV_SERVICE, type KvStore } from './kv-store.js';
 import type { KvConfig } from './kv-config.js';
 import { remoteError } from '../sharding/migration-outgoing.js';
@@ -33,6 +27,8 @@ export interface KvHandlerDeps extends Pick<ShardContext, 'self' | 'table' | 'ro
   readonly store: KvStore;
   readonly hlc: HybridLogicalClock;
   readonly config: KvConfig;
+  /** Told of each owner write once it is acknowledged (the map change events). */
+  readonly onChange?: (change: KvChange) => void;
 }
 
 /** Counters of the KV handlers. */
@@ -43,11 +39,13 @@ export interface KvCounters {
   reads: number;
   replicated: number;
   replicasRefused: number;
+  /** Backup sends that failed in async backup mode (the write was already acknowledged). */
+  asyncReplicationFailures: number;
 }
 
 /** The owner-side `kv` handler and the backup-side `kv.replica` handler. */
 export class KvHandlers {
-  readonly counters: KvCounters = { writes: 0, writesRefused: 0, reads: 0, replicated: 0, replicasRefused: 0 };
+  readonly counters: KvCounters = { writes: 0, writesRefused: 0, reads: 0, replicated: 0, replicasRefused: 0, asyncReplicationFailures: 0 };
   private replicaSeq = 0;
 
   constructor(private readonly deps: KvHandlerDeps) {}
@@ -69,18 +67,21 @@ export class KvHandlers {
     const { store } = this.deps;
     const op = decodeOp(request.payload, this.deps.config.valueBytesMax);
     const p = request.partition;
-    if (op.op !== 'size') this.checkPartition(op.key, p);
+    if (op.op !== 'size' && op.op !== 'entries') this.checkPartition(op.key, p);
     switch (op.op) {
       case 'get':
         this.counters.reads++;
-        return Promise.resolve(store.get(p, op.key)?.value);
+        return Promise.resolve(store.get(p, op.key, op.map)?.value);
       case 'size':
-        return Promise.resolve(encodeResult(store.partitionSize(p)));
+        return Promise.resolve(encodeResult(store.partitionSize(p, op.map)));
+      case 'entries':
+        this.counters.reads++;
+        return Promise.resolve(encodeEntriesPage(store.entriesPage(p, op.map, op.after, ENTRIES_PAGE_BYTES_MAX)));
       case 'put':
-        return this.write(p, { kind: 'put', key: op.key, entry: { value: op.value, version: this.version() } }).then(() => undefined);
+        return this.write(p, { kind: 'put', map: op.map, key: op.key, entry: { value: op.value, version: this.version() } }).then(() => undefined);
       case 'delete': {
-        if (store.get(p, op.key) === undefined) return Promise.resolve(encodeResult(false));
-        return this.write(p, { kind: 'delete', key: op.key, version: this.version() }).then(() => encodeResult(true));
+        if (store.get(p, op.key, op.map) === undefined) return Promise.resolve(encodeResult(false));
+        return this.write(p, { kind: 'delete', map: op.map, key: op.key, version: this.version() }).then(() => encodeResult(true));
       }
     }
   }
@@ -99,7 +100,13 @@ export class KvHandlers {
     this.counters.writes++;
     const flushed = this.deps.flushSealed(partition);
     const replicated = this.replicate(partition, change);
-    await Promise.all([flushed, replicated]);
+    if (this.deps.config.backupMode === 'async') {
+      replicated.catch(() => this.counters.asyncReplicationFailures++);
+      await flushed;
+    } else {
+      await Promise.all([flushed, replicated]);
+    }
+    this.deps.onChange?.(change);
   }
 
   private replicate(partition: number, change: KvChange): Promise<unknown> {
@@ -152,7 +159,7 @@ export class KvHandlers {
     }
     this.counters.replicated++;
     this.deps.store.apply(p, change);
-    this.observe(change.kind === 'put' ? change.entry.version : change.version);
+    this.observe(versionOfChange(change));
     // A backup that streams the partition (a migration's data source) passes the change on.
     return this.deps.flushSealed(p).then(() => undefined);
   }

@@ -1,46 +1,57 @@
 /**
- * The cluster's key/value store as a partitioned service: an LWW map per partition held
- * by the owner and its backups, registered with the sharding layer (handlers for the
- * owner and the backups, the store as migration participant), and the API that routes
- * each operation to its key's owner.
+ * The cluster's map store as a partitioned service: named LWW maps per partition held by
+ * the owner and its backups, registered with the sharding layer (handlers for the owner
+ * and the backups, the store as migration participant), the API that routes each
+ * operation to its key's owner (`getMap`, and the default map behind `kvPut`...), and
+ * the periodic collection of old tombstones.
  */
 import { FlotillaError } from '../core/errors.js';
 import { HybridLogicalClock } from '../core/hlc.js';
 import { partitionOf } from '../core/partition.js';
+import type { TimerHandle } from '../core/timers.js';
 import type { MigrationParticipant } from '../sharding/participant.js';
 import type { PartitionedService, PartitionHandler, RouteOptions, ShardContext } from '../sharding/service.js';
-import { checkKey, decodeResult, decodeValue, encodeOp, encodeValue, type KvValue } from './kv-codec.js';
+import { DEFAULT_MAP, type KvChange, type KvValue } from './kv-codec.js';
 import { resolveKvConfig, type KvConfig } from './kv-config.js';
 import { KvHandlers, KV_REPLICA_SERVICE, type KvCounters } from './kv-handler.js';
 import { KV_SERVICE, KvStore } from './kv-store.js';
+import { GridMap, type MapRouter } from './grid-map.js';
+import { checkMergePolicies, type MergePolicies } from './merge-policy.js';
+import { decodeEntriesPage, decodeResult, encodeOp, type KvOp } from './map-ops.js';
 
-/** Partitions asked at once by `kvSize`. */
+/** Partitions asked at once by whole-map scans (size, entries). */
 export const KV_SIZE_FAN_OUT_MAX = 32;
 
-/** KV counters with the entries held here. */
-export type KvStatus = Readonly<KvCounters> & { readonly localEntries: number };
+/** Map counters with the entries and tombstones held here. */
+export type KvStatus = Readonly<KvCounters> & { readonly localEntries: number; readonly localTombstones: number; readonly tombstonesCollected: number };
 
-/** The KV store of one node. */
-export class KvService implements PartitionedService {
+/** The map store of one node. */
+export class KvService implements PartitionedService, MapRouter {
   readonly name = KV_SERVICE;
   readonly handlers: readonly PartitionHandler[];
   readonly participant: MigrationParticipant;
-  /** The partitions' entries held on this node (owned and backed up). */
+  /** The partitions' maps held on this node (owned and backed up). */
   readonly store: KvStore;
-  private readonly config: KvConfig;
+  readonly config: KvConfig;
   private ctx: ShardContext | undefined;
   private kv: KvHandlers | undefined;
   private built: { owner: PartitionHandler; replica: PartitionHandler } | undefined;
+  private readonly defaultMap: GridMap;
+  private gcTimer: TimerHandle | undefined;
+  private readonly changeListeners = new Set<(change: KvChange) => void>();
+  private tombstonesCollected = 0;
 
-  /** @throws FlotillaError FLO_CONFIG_INVALID on a bad config. */
-  constructor(config: Partial<KvConfig> = {}) {
+  /** @throws FlotillaError FLO_CONFIG_INVALID on a bad config or merge policy. */
+  constructor(config: Partial<KvConfig> = {}, mergePolicies: MergePolicies = {}) {
     this.config = resolveKvConfig(config);
     this.store = new KvStore({
       valueBytesMax: this.config.valueBytesMax,
       captureBytesMax: this.config.captureBytesMax,
       observeVersion: (v) => this.kv?.observe(v),
+      mergePolicies: checkMergePolicies(mergePolicies),
     });
     this.participant = this.store;
+    this.defaultMap = new GridMap(DEFAULT_MAP, this);
     this.handlers = [
       { service: KV_SERVICE, ownerOnly: true, isWrite: (r) => this.running().owner.isWrite!(r), handle: (r, from) => this.running().owner.handle(r, from) },
       { service: KV_REPLICA_SERVICE, ownerOnly: false, isWrite: () => false, handle: (r, from) => this.running().replica.handle(r, from) },
@@ -51,65 +62,134 @@ export class KvService implements PartitionedService {
     this.ctx = ctx;
     // One clock for the node's life: versions this node hands out keep going up across merges.
     const hlc = new HybridLogicalClock(ctx.self, { now: () => ctx.timers.now() });
-    this.kv = new KvHandlers({ ...ctx, store: this.store, hlc, config: this.config });
+    this.kv = new KvHandlers({ ...ctx, store: this.store, hlc, config: this.config, onChange: (change) => this.emit(change) });
     this.built = { owner: this.kv.owner(), replica: this.kv.replica() };
+    this.scheduleGc();
+  }
+
+  stop(): void {
+    this.gcTimer?.cancel();
+    this.gcTimer = undefined;
+  }
+
+  /**
+   * Calls `listener` with each write this node acknowledges as the key's owner (not
+   * replicas, migrations or merges). Returns the unsubscribe function.
+   */
+  onChange(listener: (change: KvChange) => void): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
+  }
+
+  private emit(change: KvChange): void {
+    for (const listener of this.changeListeners) {
+      try {
+        listener(change);
+      } catch (error) {
+        this.ctx?.logger.warn({ error: error instanceof Error ? error.message : String(error) }, 'map change listener threw');
+      }
+    }
+  }
+
+  private scheduleGc(): void {
+    const ctx = this.ctx;
+    if (ctx === undefined || ctx.stopped()) return;
+    this.gcTimer = ctx.timers.at(ctx.timers.now() + this.config.tombstoneGcIntervalMs, () => {
+      if (ctx.stopped()) return;
+      this.tombstonesCollected += this.store.collectTombstones(ctx.timers.now() - this.config.tombstoneTtlMs);
+      this.scheduleGc();
+    });
   }
 
   private running(): { owner: PartitionHandler; replica: PartitionHandler } {
-    if (this.built === undefined) throw new FlotillaError('FLO_NODE_STOPPED', 'the KV store is not running');
+    if (this.built === undefined) throw new FlotillaError('FLO_NODE_STOPPED', 'the map store is not running');
     return this.built;
   }
 
   /** Counters and the entries held here. */
   status(): KvStatus {
-    return { ...(this.kv?.counters ?? { writes: 0, writesRefused: 0, reads: 0, replicated: 0, replicasRefused: 0 }), localEntries: this.store.size() };
+    const counters = this.kv?.counters ?? { writes: 0, writesRefused: 0, reads: 0, replicated: 0, replicasRefused: 0, asyncReplicationFailures: 0 };
+    return { ...counters, localEntries: this.store.size(), localTombstones: this.store.tombstones(), tombstonesCollected: this.tombstonesCollected };
   }
 
-  /** Store `value` under `key`; resolves once the owner and every backup have it. */
-  async kvPut(key: string, value: KvValue, options?: RouteOptions): Promise<void> {
-    const bytes = encodeValue(value);
+  /** The named map `name` (cheap: a handle, no state of its own). @throws FLO_INVALID_ARGUMENT for a bad name. */
+  getMap<V extends KvValue = KvValue>(name: string): GridMap<V> {
+    return new GridMap<V>(name, this);
+  }
+
+  /** Store `value` under `key` in the default map; resolves once the owner and every backup have it. */
+  kvPut(key: string, value: KvValue, options?: RouteOptions): Promise<void> {
+    return this.defaultMap.set(key, value, options);
+  }
+
+  /** The value under `key` in the default map, or undefined. */
+  kvGet(key: string, options?: RouteOptions): Promise<KvValue | undefined> {
+    return this.defaultMap.get(key, options);
+  }
+
+  /** Remove `key` from the default map; true when it was there. */
+  kvDelete(key: string, options?: RouteOptions): Promise<boolean> {
+    return this.defaultMap.delete(key, options);
+  }
+
+  /** Entries in the default map: each partition counted at its owner. */
+  kvSize(): Promise<number> {
+    return this.defaultMap.size();
+  }
+
+  checkValueSize(bytes: Uint8Array): void {
     if (bytes.byteLength > this.config.valueBytesMax) {
       throw new FlotillaError('FLO_INVALID_ARGUMENT', `value of ${bytes.byteLength} bytes exceeds ${this.config.valueBytesMax}`);
     }
-    await this.route(key, encodeOp({ op: 'put', key: checkKey(key), value: bytes }), options);
   }
 
-  /** The value under `key`, or undefined. */
-  async kvGet(key: string, options?: RouteOptions): Promise<KvValue | undefined> {
-    const payload = await this.route(key, encodeOp({ op: 'get', key: checkKey(key) }), options);
-    return payload === undefined ? undefined : decodeValue(payload);
-  }
-
-  /** Remove `key`; true when it was there. */
-  async kvDelete(key: string, options?: RouteOptions): Promise<boolean> {
-    return decodeResult(await this.route(key, encodeOp({ op: 'delete', key: checkKey(key) }), options)) === true;
-  }
-
-  /** Entries in the whole store: each partition counted at its owner. */
-  async kvSize(): Promise<number> {
+  /** Run one operation at the owner of `key`'s partition; the raw reply. */
+  run(key: string, op: KvOp, options?: RouteOptions): Promise<Uint8Array | undefined> {
     const ctx = this.requireCtx();
-    const count = ctx.partitionCount;
-    const payload = encodeOp({ op: 'size' });
+    return ctx.route(KV_SERVICE, partitionOf(key, ctx.partitionCount), encodeOp(op), options);
+  }
+
+  async runBoolean(key: string, op: KvOp, options?: RouteOptions): Promise<boolean> {
+    return decodeResult(await this.run(key, op, options)) === true;
+  }
+
+  async size(map: string): Promise<number> {
     let total = 0;
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < count) {
-        const p = next++;
-        const n = decodeResult(await ctx.route(KV_SERVICE, p, payload));
-        total += typeof n === 'number' ? n : 0;
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(KV_SIZE_FAN_OUT_MAX, count) }, worker));
+    await this.eachPartition(async (ctx, p) => {
+      const n = decodeResult(await ctx.route(KV_SERVICE, p, encodeOp({ op: 'size', map })));
+      total += typeof n === 'number' ? n : 0;
+    });
     return total;
   }
 
-  private route(key: string, payload: Uint8Array, options?: RouteOptions): Promise<Uint8Array | undefined> {
+  async entries(map: string): Promise<[string, Uint8Array][]> {
+    const perPartition: [string, Uint8Array][][] = [];
+    await this.eachPartition(async (ctx, p) => {
+      const out: [string, Uint8Array][] = [];
+      let after: string | null = null;
+      for (;;) {
+        const page = decodeEntriesPage(await ctx.route(KV_SERVICE, p, encodeOp({ op: 'entries', map, after })), this.config.valueBytesMax);
+        out.push(...page.entries);
+        if (!page.more || page.entries.length === 0) break;
+        after = page.entries[page.entries.length - 1]![0];
+      }
+      perPartition[p] = out;
+    });
+    return perPartition.flat();
+  }
+
+  private async eachPartition(visit: (ctx: ShardContext, partition: number) => Promise<void>): Promise<void> {
     const ctx = this.requireCtx();
-    return ctx.route(KV_SERVICE, partitionOf(key, ctx.partitionCount), payload, options);
+    const count = ctx.partitionCount;
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < count) await visit(ctx, next++);
+    };
+    await Promise.all(Array.from({ length: Math.min(KV_SIZE_FAN_OUT_MAX, count) }, worker));
   }
 
   private requireCtx(): ShardContext {
-    if (this.ctx === undefined || this.ctx.stopped()) throw new FlotillaError('FLO_NODE_STOPPED', 'the KV store is not running');
+    if (this.ctx === undefined || this.ctx.stopped()) throw new FlotillaError('FLO_NODE_STOPPED', 'the map store is not running');
     return this.ctx;
   }
 }

@@ -1,25 +1,33 @@
 /**
- * The KV store's data: one in-memory map per partition of versioned entries, held by the
- * partition's owner and backups. It is also a migration participant: it exports its
- * partitions in bounded chunks, records changes while a partition is being copied, and
- * applies chunks, deltas and merges by last-writer-wins on the entries' HLC versions, so
- * the order in which copies and changes meet does not matter for puts.
+ * The map store's data: per partition, named maps of versioned slots (live entries and
+ * tombstones), held by the partition's owner and backups. It is also a migration
+ * participant: it exports its partitions in bounded chunks, records changes while a
+ * partition is being copied, and applies chunks, deltas and merges by last-writer-wins on
+ * the slots' HLC versions, so the order in which copies and changes meet does not matter.
+ * A delete leaves a tombstone, so a merge with a replica that still holds the old value
+ * does not bring it back; tombstones older than the configured TTL are collected.
  */
 import { FlotillaError } from '../core/errors.js';
 import {
   compareVersions,
   decodeChanges,
-  decodeEntries,
+  decodeRecords,
+  DEFAULT_MAP,
   encodeChanges,
-  encodeEntries,
-  entrySize,
+  encodeRecords,
+  mapOfChange,
+  recordSize,
+  versionOfChange,
   type KvChange,
   type KvEntry,
+  type KvRecord,
+  type KvSlot,
   type KvVersion,
 } from './kv-codec.js';
+import { mergeSlot, type MergePolicies } from './merge-policy.js';
 import { MIGRATION_CHUNK_BYTES_MAX, type MigrationParticipant, type ParticipantRole, type ParticipantSide } from '../sharding/participant.js';
 
-/** Name the KV store carries in `MigrateData.service` and `ServiceRequest.service`. */
+/** Name the map store carries in `MigrateData.service` and `ServiceRequest.service`. */
 export const KV_SERVICE = 'kv';
 
 /** The msgpack array header of a chunk or delta batch, at most. */
@@ -40,76 +48,141 @@ export interface KvStoreOptions {
   readonly captureBytesMax: number;
   /** Called with the newest version of each applied chunk or delta batch (the node's HLC follows it). */
   readonly observeVersion?: (version: KvVersion) => void;
+  /** Merge policies by map name (default: latest update wins everywhere). */
+  readonly mergePolicies?: MergePolicies;
 }
 
-/** Per-partition versioned maps; the KV store's migration participant. */
+type Maps = Map<string, Map<string, KvSlot>>;
+
+/** Per-partition named maps; the map store's migration participant. */
 export class KvStore implements MigrationParticipant {
   readonly name = KV_SERVICE;
-  private readonly partitions = new Map<number, Map<string, KvEntry>>();
+  private readonly partitions = new Map<number, Maps>();
   private readonly captures = new Map<number, Capture>();
 
   constructor(private readonly options: KvStoreOptions) {}
 
-  /** The entry of `key` in `partition`, if present. */
-  get(partition: number, key: string): KvEntry | undefined {
-    return this.partitions.get(partition)?.get(key);
+  /** The live entry of `key` in `map` of `partition`, if present (a tombstone is absent). */
+  get(partition: number, key: string, map: string = DEFAULT_MAP): KvEntry | undefined {
+    const slot = this.slot(partition, map, key);
+    return slot === undefined || slot.value === null ? undefined : (slot as KvEntry);
+  }
+
+  /** The slot of `key` (live or tombstone), if any. */
+  slot(partition: number, map: string, key: string): KvSlot | undefined {
+    return this.partitions.get(partition)?.get(map)?.get(key);
   }
 
   /**
-   * Apply a change if it is newer than what is stored (a put older than the entry is
-   * dropped; a delete removes an entry no newer than itself). Recorded for migrations
-   * when applied. True when it changed something.
+   * Apply a change if it is newer than what is stored (live entry or tombstone). A delete
+   * leaves a tombstone. Recorded for migrations when applied. True when it changed something.
    */
   apply(partition: number, change: KvChange): boolean {
-    const map = this.partitions.get(partition);
-    const current = map?.get(change.key);
-    if (change.kind === 'put') {
-      if (current !== undefined && compareVersions(current.version, change.entry.version) >= 0) return false;
-      this.record(partition, change);
-      this.mapOf(partition).set(change.key, change.entry);
-      return true;
-    }
-    if (current === undefined || compareVersions(current.version, change.version) > 0) return false;
+    const map = mapOfChange(change);
+    const version = versionOfChange(change);
+    const current = this.slot(partition, map, change.key);
+    if (current !== undefined && compareVersions(current.version, version) >= 0) return false;
     this.record(partition, change);
-    map!.delete(change.key);
+    this.slotsOf(partition, map).set(change.key, change.kind === 'put' ? change.entry : { value: null, version });
     return true;
   }
 
-  /** Entries in `partition`. */
-  partitionSize(partition: number): number {
-    return this.partitions.get(partition)?.size ?? 0;
-  }
-
-  /** Entries over every partition held here (owned, backed up or arriving). */
-  size(): number {
+  /** Live entries in `partition`: of one map, or of all of them. */
+  partitionSize(partition: number, map?: string): number {
+    const maps = this.partitions.get(partition);
+    if (maps === undefined) return 0;
+    const which = map === undefined ? [...maps.values()] : [maps.get(map)];
     let n = 0;
-    for (const map of this.partitions.values()) n += map.size;
+    for (const slots of which) for (const slot of slots?.values() ?? []) if (slot.value !== null) n++;
     return n;
   }
 
-  /** Partitions with a map here, ascending. */
+  /** Live entries over every partition held here (owned, backed up or arriving). */
+  size(): number {
+    let n = 0;
+    for (const p of this.partitions.keys()) n += this.partitionSize(p);
+    return n;
+  }
+
+  /** Tombstones over every partition held here. */
+  tombstones(): number {
+    let n = 0;
+    for (const maps of this.partitions.values()) for (const slots of maps.values()) for (const slot of slots.values()) if (slot.value === null) n++;
+    return n;
+  }
+
+  /** Names of the maps with a slot in `partition`. */
+  mapNames(partition: number): string[] {
+    return [...(this.partitions.get(partition)?.keys() ?? [])];
+  }
+
+  /**
+   * Live entries of `map` in `partition` after key `after`, by key order, up to `bytesMax`
+   * of keys and values (at least one entry); `more` when some were left.
+   */
+  entriesPage(partition: number, map: string, after: string | null, bytesMax: number): { entries: [string, Uint8Array][]; more: boolean } {
+    const slots = this.partitions.get(partition)?.get(map);
+    if (slots === undefined) return { entries: [], more: false };
+    const keys = [...slots.keys()].filter((k) => (after === null || k > after) && slots.get(k)!.value !== null).sort();
+    const entries: [string, Uint8Array][] = [];
+    let bytes = 0;
+    for (const key of keys) {
+      const value = slots.get(key)!.value!;
+      if (entries.length > 0 && bytes + key.length * 3 + value.byteLength > bytesMax) return { entries, more: true };
+      entries.push([key, value]);
+      bytes += key.length * 3 + value.byteLength;
+    }
+    return { entries, more: false };
+  }
+
+  /**
+   * Drop tombstones written before `beforeMillis` (HLC millis). After that, an older put
+   * of the key that was still travelling (a merge from a split longer than the TTL) would
+   * bring the key back: the TTL bounds both the memory and that window. Returns how many.
+   */
+  collectTombstones(beforeMillis: number): number {
+    let n = 0;
+    for (const [p, maps] of this.partitions) {
+      // A partition being copied keeps its tombstones until the copy is over.
+      if (this.captures.has(p)) continue;
+      for (const [name, slots] of maps) {
+        for (const [key, slot] of slots) {
+          if (slot.value === null && slot.version.millis < beforeMillis) {
+            slots.delete(key);
+            n++;
+          }
+        }
+        if (slots.size === 0) maps.delete(name);
+      }
+    }
+    return n;
+  }
+
+  /** Partitions with data here, ascending. */
   heldPartitions(): number[] {
     return [...this.partitions.keys()].sort((a, b) => a - b);
   }
 
   async *exportChunks(partition: number): AsyncIterable<Uint8Array> {
-    const map = this.partitions.get(partition);
-    if (map === undefined) return;
-    let batch: [string, KvEntry][] = [];
+    const maps = this.partitions.get(partition);
+    if (maps === undefined) return;
+    let batch: KvRecord[] = [];
     let bytes = BATCH_HEADER_BYTES;
-    // Iterating the live map is safe: changes made meanwhile are captured as deltas, and
-    // applying an entry twice is harmless.
-    for (const [key, entry] of map) {
-      const size = entrySize(key, entry);
-      if (batch.length > 0 && bytes + size > MIGRATION_CHUNK_BYTES_MAX) {
-        yield encodeEntries(batch);
-        batch = [];
-        bytes = BATCH_HEADER_BYTES;
+    // Iterating the live maps is safe: changes made meanwhile are captured as deltas, and
+    // applying a slot twice is harmless.
+    for (const [map, slots] of maps) {
+      for (const [key, slot] of slots) {
+        const size = recordSize(map, key, slot);
+        if (batch.length > 0 && bytes + size > MIGRATION_CHUNK_BYTES_MAX) {
+          yield encodeRecords(batch);
+          batch = [];
+          bytes = BATCH_HEADER_BYTES;
+        }
+        batch.push({ map, key, slot });
+        bytes += size;
       }
-      batch.push([key, entry]);
-      bytes += size;
     }
-    if (batch.length > 0) yield encodeEntries(batch);
+    if (batch.length > 0) yield encodeRecords(batch);
   }
 
   beginCapture(partition: number): void {
@@ -147,24 +220,25 @@ export class KvStore implements MigrationParticipant {
   }
 
   applyChunk(partition: number, bytes: Uint8Array): void {
-    const entries = decodeEntries(bytes, this.options.valueBytesMax);
-    const map = this.mapOf(partition);
+    const records = decodeRecords(bytes, this.options.valueBytesMax);
+    this.partitionOf(partition);
     let newest: KvVersion | undefined;
-    for (const [key, entry] of entries) {
-      const current = map.get(key);
-      if (current === undefined || compareVersions(current.version, entry.version) < 0) map.set(key, entry);
-      if (newest === undefined || compareVersions(newest, entry.version) < 0) newest = entry.version;
+    for (const { map, key, slot } of records) {
+      const slots = this.slotsOf(partition, map);
+      const current = slots.get(key);
+      if (current === undefined || compareVersions(current.version, slot.version) < 0) slots.set(key, slot);
+      if (newest === undefined || compareVersions(newest, slot.version) < 0) newest = slot.version;
     }
     if (newest !== undefined) this.options.observeVersion?.(newest);
   }
 
   applyDelta(partition: number, bytes: Uint8Array): void {
     const changes = decodeChanges(bytes, this.options.valueBytesMax);
-    this.mapOf(partition);
+    this.partitionOf(partition);
     let newest: KvVersion | undefined;
     for (const change of changes) {
       this.apply(partition, change);
-      const v = change.kind === 'put' ? change.entry.version : change.version;
+      const v = versionOfChange(change);
       if (newest === undefined || compareVersions(newest, v) < 0) newest = v;
     }
     if (newest !== undefined) this.options.observeVersion?.(newest);
@@ -172,7 +246,7 @@ export class KvStore implements MigrationParticipant {
 
   finalize(partition: number, role: ParticipantRole): void {
     if (role === 'none') this.partitions.delete(partition);
-    else this.mapOf(partition);
+    else this.partitionOf(partition);
   }
 
   cancel(partition: number, side: ParticipantSide): void {
@@ -180,27 +254,56 @@ export class KvStore implements MigrationParticipant {
   }
 
   /**
-   * Last writer wins by HLC version, entry by entry. Applied as changes, so a merge that
-   * lands while the partition is being copied away also reaches the destination.
+   * Reconcile another side's records after a split, slot by slot, by each map's merge
+   * policy: latest update wins by default (tombstones included, so a delete newer than
+   * the other side's value wins). Applied as changes, so a merge that lands while the
+   * partition is being copied away also reaches the destination.
    */
   merge(partition: number, bytes: Uint8Array): void {
-    const entries = decodeEntries(bytes, this.options.valueBytesMax);
-    this.mapOf(partition);
+    const records = decodeRecords(bytes, this.options.valueBytesMax);
+    this.partitionOf(partition);
     let newest: KvVersion | undefined;
-    for (const [key, entry] of entries) {
-      this.apply(partition, { kind: 'put', key, entry });
-      if (newest === undefined || compareVersions(newest, entry.version) < 0) newest = entry.version;
+    for (const { map, key, slot: incoming } of records) {
+      const slot = this.mergedSlot(partition, map, key, incoming);
+      if (slot !== undefined) {
+        const named = map === DEFAULT_MAP ? {} : { map };
+        const change: KvChange = slot.value === null ? { kind: 'delete', ...named, key, version: slot.version } : { kind: 'put', ...named, key, entry: slot as KvEntry };
+        this.apply(partition, change);
+      }
+      if (newest === undefined || compareVersions(newest, incoming.version) < 0) newest = incoming.version;
     }
     if (newest !== undefined) this.options.observeVersion?.(newest);
   }
 
-  private mapOf(partition: number): Map<string, KvEntry> {
-    let map = this.partitions.get(partition);
-    if (map === undefined) {
-      map = new Map();
-      this.partitions.set(partition, map);
+  /** The slot a merge stores for one incoming record, or undefined to keep what is here. */
+  private mergedSlot(partition: number, map: string, key: string, incoming: KvSlot): KvSlot | undefined {
+    const policy = this.options.mergePolicies?.[map] ?? 'latest-update';
+    if (policy === 'latest-update') return incoming;
+    try {
+      return mergeSlot(policy, key, this.slot(partition, map, key), incoming);
+    } catch {
+      // A merge function that throws (or returns what cannot be encoded) keeps this side's entry.
+      return undefined;
     }
-    return map;
+  }
+
+  private partitionOf(partition: number): Maps {
+    let maps = this.partitions.get(partition);
+    if (maps === undefined) {
+      maps = new Map();
+      this.partitions.set(partition, maps);
+    }
+    return maps;
+  }
+
+  private slotsOf(partition: number, map: string): Map<string, KvSlot> {
+    const maps = this.partitionOf(partition);
+    let slots = maps.get(map);
+    if (slots === undefined) {
+      slots = new Map();
+      maps.set(map, slots);
+    }
+    return slots;
   }
 
   private record(partition: number, change: KvChange): void {
@@ -216,8 +319,6 @@ export class KvStore implements MigrationParticipant {
 }
 
 function changeSize(change: KvChange): number {
-  // A change adds its kind (1 byte) and, for a delete, a nil value to an entry's layout.
-  return change.kind === 'put' ? entrySize(change.key, change.entry) + 1 : entrySize(change.key, { value: EMPTY, version: change.version }) + 2;
+  // A change adds its kind (1 byte) to a record's layout.
+  return recordSize(mapOfChange(change), change.key, change.kind === 'put' ? change.entry : { value: null, version: change.version }) + 1;
 }
-
-const EMPTY = new Uint8Array(0);

@@ -10,6 +10,8 @@ import type { SwimStats } from '../membership/stats.js';
 import type { MigrationRecord, MigrationTotals } from '../partitions/migration-history.js';
 import type { TransportStats } from '../transport/transport.js';
 import type { KvService } from '../grid/kv-service.js';
+import type { GridMap } from '../grid/grid-map.js';
+import type { KvValue } from '../grid/kv-codec.js';
 import type { AnyEntityDefinition } from '../entities/definition.js';
 import type { EntityRef } from '../entities/ref.js';
 import type { ActiveEntity, ActiveEntityCount } from '../entities/runtime-stats.js';
@@ -93,6 +95,12 @@ export interface FlotillaNode {
   migrations(): NodeMigrations;
   /** The cluster's key/value store, through this node; undefined without the sharding layer. */
   readonly kv: NodeKv | undefined;
+  /**
+   * The named map `name`: get/set/delete/entries/size, each routed to the key's owner
+   * from this node. Throws FLO_INVALID_ARGUMENT for a bad name, FLO_NOT_FOUND when the
+   * node runs without the sharding layer.
+   */
+  getMap<V extends KvValue = KvValue>(name: string): GridMap<V>;
   /**
    * A typed ref to entity `id` of `definition`'s type: its calls reach the entity's
    * owner from any node, retried through moves and failover within `entity.callTimeoutMs`.

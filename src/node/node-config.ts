@@ -13,6 +13,7 @@ import type { Address, Tags } from '../core/model.js';
 import { DEFAULT_SWIM_CONFIG, resolveSwimConfig, type SwimConfig } from '../membership/config.js';
 import { validateTags } from '../membership/tags.js';
 import { resolveKvConfig, type KvConfig } from '../grid/kv-config.js';
+import type { MergePolicies } from '../grid/merge-policy.js';
 import { resolveCoordinatorConfig, type CoordinatorConfig } from '../partitions/coordinator-config.js';
 import { resolveMigrationConfig, resolveRoutingConfig, type MigrationConfig, type RoutingConfig } from '../sharding/config.js';
 import type { PartitionedService } from '../sharding/service.js';
@@ -110,8 +111,14 @@ export interface StartNodeOptions {
   readonly routing?: Partial<RoutingConfig>;
   /** How migrations stream data (see `MigrationConfig`). */
   readonly migration?: Partial<MigrationConfig>;
-  /** The KV store's bounds (see `KvConfig`). */
+  /** The map store's bounds (see `KvConfig`). */
   readonly kv?: Partial<KvConfig>;
+  /**
+   * Merge policies of named maps after a split-brain heal: `latest-update` (default),
+   * `put-if-absent`, `pass-through` or a function `(key, existing, incoming) => value`.
+   * Every node of a cluster must give the same.
+   */
+  readonly mapMergePolicies?: MergePolicies;
   /**
    * Partitioned services of your own, registered with the sharding layer after the
    * built-in ones (the KV store, entities). Every node of a cluster must register the same.

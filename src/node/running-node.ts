@@ -19,6 +19,8 @@ import { NodeEventStream } from './node-events.js';
 import { logMembershipEvent } from './node-logger.js';
 import type { EntityService, EntityServiceStats } from '../entities/entity-service.js';
 import type { KvService } from '../grid/kv-service.js';
+import type { GridMap } from '../grid/grid-map.js';
+import type { KvValue } from '../grid/kv-codec.js';
 import type { Sharding } from '../sharding/sharding.js';
 import type { AnyEntityDefinition } from '../entities/definition.js';
 import type { EntityRef } from '../entities/ref.js';
@@ -184,6 +186,11 @@ export class RunningNode implements FlotillaNode {
 
   get kv(): NodeKv | undefined {
     return this.parts.kv;
+  }
+
+  getMap<V extends KvValue = KvValue>(name: string): GridMap<V> {
+    if (this.parts.kv === undefined) throw new FlotillaError('FLO_NOT_FOUND', 'this node runs without the sharding layer, so it holds no maps');
+    return this.parts.kv.getMap<V>(name);
   }
 
   /** The sharding layer (not part of `FlotillaNode`: for the admin API and tests). */

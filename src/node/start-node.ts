@@ -124,7 +124,7 @@ function buildSharding(config: NodeConfig, options: StartNodeOptions, entities: 
   }
   const epochFloor = Math.max(config.partitions.epochFloor ?? 0, entities?.epochFloor ?? 0);
   const sharding = new Sharding({ partitions: { ...config.partitions, epochFloor }, routing: config.routing, migration: config.migration });
-  const kv = new KvService(config.kv);
+  const kv = new KvService(config.kv, options.mapMergePolicies);
   sharding.register(kv);
   if (entities !== undefined) sharding.register(entities.service);
   for (const service of options.partitionedServices ?? []) sharding.register(service);

@@ -5,32 +5,32 @@ import {
   checkKey,
   compareVersions,
   decodeChanges,
-  decodeEntries,
-  decodeOp,
+  decodeRecords,
   decodeReplication,
-  decodeResult,
   decodeValue,
   encodeChanges,
-  encodeEntries,
-  encodeOp,
+  encodeRecords,
   encodeReplication,
-  encodeResult,
   encodeValue,
   KV_KEY_BYTES_MAX,
   type KvChange,
-  type KvOp,
+  type KvRecord,
 } from '../../src/grid/kv-codec.js';
+import { decodeEntriesPage, decodeOp, decodeResult, encodeEntriesPage, encodeOp, encodeResult, isWriteOp, type KvOp } from '../../src/grid/map-ops.js';
 
 const version = { millis: 1_700_000_000_000, counter: 3, node: 'n1' };
 
 describe('kv codec', () => {
   it.each<[string, KvOp]>([
-    ['put', { op: 'put', key: 'k', value: new Uint8Array([1, 2]) }],
-    ['get', { op: 'get', key: 'ключ 🚀' }],
-    ['delete', { op: 'delete', key: 'k' }],
-    ['size', { op: 'size' }],
+    ['put', { op: 'put', map: 'default', key: 'k', value: new Uint8Array([1, 2]) }],
+    ['get', { op: 'get', map: 'users', key: 'ключ 🚀' }],
+    ['delete', { op: 'delete', map: 'm', key: 'k' }],
+    ['size', { op: 'size', map: 'm' }],
+    ['entries', { op: 'entries', map: 'm', after: null }],
+    ['entries after a key', { op: 'entries', map: 'm', after: 'k7' }],
   ])('round-trips a %s operation', (_name, op) => {
     expect(decodeOp(encodeOp(op), 1024)).toEqual(op);
+    expect(isWriteOp(encodeOp(op))).toBe(op.op === 'put' || op.op === 'delete');
   });
 
   it('round-trips values, entries, changes, replication and results', () => {
@@ -39,14 +39,22 @@ describe('kv codec', () => {
     const proto = decodeValue(encodeValue(JSON.parse('{"__proto__": {"polluted": 1}}') as Record<string, number>)) as Record<string, unknown>;
     expect(Object.keys(proto)).toEqual(['__proto__']);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
-    const entries: [string, { value: Uint8Array; version: typeof version }][] = [['k', { value: encodeValue('v'), version }]];
-    expect(decodeEntries(encodeEntries(entries), 1024)).toEqual(entries);
+    const records: KvRecord[] = [
+      { map: 'default', key: 'k', slot: { value: encodeValue('v'), version } },
+      { map: 'users', key: 'gone', slot: { value: null, version } },
+    ];
+    expect(decodeRecords(encodeRecords(records), 1024)).toEqual(records);
     const changes: KvChange[] = [
       { kind: 'put', key: 'a', entry: { value: encodeValue(1), version } },
       { kind: 'delete', key: 'b', version },
+      { kind: 'put', map: 'users', key: 'c', entry: { value: encodeValue(2), version } },
+      { kind: 'delete', map: 'users', key: 'd', version },
     ];
     expect(decodeChanges(encodeChanges(changes), 1024)).toEqual(changes);
     expect(decodeReplication(encodeReplication({ epoch: 4, tableVersion: 9, change: changes[1]! }), 1024)).toEqual({ epoch: 4, tableVersion: 9, change: changes[1] });
+    expect(decodeReplication(encodeReplication({ epoch: 4, tableVersion: 9, change: changes[2]! }), 1024)).toEqual({ epoch: 4, tableVersion: 9, change: changes[2] });
+    const page = { entries: [['a', encodeValue(1)], ['b', encodeValue('x')]] as [string, Uint8Array][], more: true };
+    expect(decodeEntriesPage(encodeEntriesPage(page), 1024)).toEqual(page);
     expect(decodeResult(encodeResult(true))).toBe(true);
     expect(decodeResult(encodeResult(42))).toBe(42);
     expect(decodeResult(undefined)).toBeUndefined();
@@ -68,20 +76,25 @@ describe('kv codec', () => {
   });
 
   it('refuses values and entries over the value bound', () => {
-    expect(() => decodeOp(encodeOp({ op: 'put', key: 'k', value: new Uint8Array(11) }), 10)).toThrow(expect.objectContaining({ code: 'FLO_INVALID_ARGUMENT' }));
+    expect(() => decodeOp(encodeOp({ op: 'put', map: 'm', key: 'k', value: new Uint8Array(11) }), 10)).toThrow(expect.objectContaining({ code: 'FLO_INVALID_ARGUMENT' }));
     expect(() => encodeValue(undefined as never)).toThrow(expect.objectContaining({ code: 'FLO_INVALID_ARGUMENT' }));
   });
 
   it('turns any bytes into a decoded value or FLO_INVALID_ARGUMENT, never anything else', () => {
     const decoders = [
       (b: Uint8Array) => decodeOp(b, 1024),
-      (b: Uint8Array) => decodeEntries(b, 1024),
+      (b: Uint8Array) => decodeRecords(b, 1024),
+      (b: Uint8Array) => decodeEntriesPage(b, 1024),
       (b: Uint8Array) => decodeChanges(b, 1024),
       (b: Uint8Array) => decodeReplication(b, 1024),
       (b: Uint8Array) => decodeResult(b),
     ];
     // Valid messages with bytes flipped reach deeper than random bytes alone.
-    const seeds = [encodeOp({ op: 'put', key: 'k', value: new Uint8Array(3) }), encodeChanges([{ kind: 'delete', key: 'b', version }])];
+    const seeds = [
+      encodeOp({ op: 'put', map: 'm', key: 'k', value: new Uint8Array(3) }),
+      encodeChanges([{ kind: 'delete', key: 'b', version }]),
+      encodeRecords([{ map: 'm', key: 'k', slot: { value: null, version } }]),
+    ];
     const bytes = fc.oneof(
       fc.uint8Array({ maxLength: 64 }),
       fc.tuple(fc.constantFrom(...seeds), fc.nat(), fc.nat(255)).map(([s, at, value]) => {

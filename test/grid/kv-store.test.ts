@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeChanges, decodeEntries, encodeValue, type KvChange, type KvVersion } from '../../src/grid/kv-codec.js';
+import { decodeChanges, decodeRecords, encodeValue, type KvChange, type KvVersion } from '../../src/grid/kv-codec.js';
 import { KvStore } from '../../src/grid/kv-store.js';
 import { MIGRATION_CHUNK_BYTES_MAX } from '../../src/sharding/participant.js';
 
@@ -62,7 +62,7 @@ describe('KvStore as a migration participant', () => {
     const dest = newStore();
     for (const c of chunks) dest.applyChunk(3, c);
     expect(dest.partitionSize(3)).toBe(200);
-    expect(decodeEntries(chunks[0]!, 1024 * 1024)[0]![1].value).toEqual(encodeValue(big));
+    expect(decodeRecords(chunks[0]!, 1024 * 1024)[0]!.slot.value).toEqual(encodeValue(big));
     expect(await exportAll(newStore(), 3)).toEqual([]);
   });
 
@@ -157,6 +157,104 @@ describe('KvStore as a migration participant', () => {
         expect(contents(dest, 0, keys)).toEqual(contents(source, 0, keys));
       }),
       { seed: 42, numRuns: 100 },
+    );
+  });
+});
+
+describe('KvStore: named maps and tombstones', () => {
+  const putIn = (map: string, key: string, value: string, version: KvVersion): KvChange => ({ kind: 'put', map, key, entry: { value: encodeValue(value), version } });
+  const delIn = (map: string, key: string, version: KvVersion): KvChange => ({ kind: 'delete', map, key, version });
+
+  it('keeps maps of one partition apart', () => {
+    const store = newStore();
+    store.apply(1, putIn('users', 'k', 'u', v(1)));
+    store.apply(1, putIn('orders', 'k', 'o', v(2)));
+    store.apply(1, put('k', 'd', v(3)));
+    expect(store.get(1, 'k', 'users')?.value).toEqual(encodeValue('u'));
+    expect(store.get(1, 'k', 'orders')?.value).toEqual(encodeValue('o'));
+    expect(store.get(1, 'k')?.value).toEqual(encodeValue('d'));
+    expect(store.partitionSize(1, 'users')).toBe(1);
+    expect(store.partitionSize(1)).toBe(3);
+    store.apply(1, delIn('users', 'k', v(4)));
+    expect(store.get(1, 'k', 'orders')).toBeDefined();
+    expect(store.partitionSize(1)).toBe(2);
+    expect(store.tombstones()).toBe(1);
+  });
+
+  it('a tombstone refuses an older put, and a newer put replaces it', () => {
+    const store = newStore();
+    store.apply(1, putIn('m', 'k', 'x', v(1)));
+    store.apply(1, delIn('m', 'k', v(5)));
+    expect(store.apply(1, putIn('m', 'k', 'late', v(3)))).toBe(false);
+    expect(store.get(1, 'k', 'm')).toBeUndefined();
+    expect(store.apply(1, putIn('m', 'k', 'new', v(6)))).toBe(true);
+    expect(store.get(1, 'k', 'm')?.value).toEqual(encodeValue('new'));
+    expect(store.tombstones()).toBe(0);
+  });
+
+  it('a delete survives a merge with a replica that still holds the old value, both ways', async () => {
+    const a = newStore();
+    const b = newStore();
+    for (const s of [a, b]) s.apply(1, putIn('m', 'k', 'old', v(1)));
+    a.apply(1, delIn('m', 'k', v(2)));
+    for (const c of await exportAll(b, 1)) a.merge(1, c);
+    expect(a.get(1, 'k', 'm')).toBeUndefined();
+    for (const c of await exportAll(a, 1)) b.merge(1, c);
+    expect(b.get(1, 'k', 'm')).toBeUndefined();
+    // A tombstone also travels with a migration copy.
+    const dest = newStore();
+    for (const c of await exportAll(a, 1)) dest.applyChunk(1, c);
+    dest.apply(1, putIn('m', 'k', 'older', v(1, 5)));
+    expect(dest.get(1, 'k', 'm')).toBeUndefined();
+  });
+
+  it('collects tombstones older than the cut-off, never live entries, never while a partition is copied', () => {
+    const store = newStore();
+    store.apply(1, putIn('m', 'live', 'x', v(1)));
+    store.apply(1, delIn('m', 'old', v(10)));
+    store.apply(1, delIn('m', 'recent', v(100)));
+    store.apply(2, delIn('m', 'copied', v(10)));
+    store.beginCapture(2);
+    expect(store.collectTombstones(50)).toBe(1);
+    expect(store.slot(1, 'm', 'old')).toBeUndefined();
+    expect(store.slot(1, 'm', 'recent')?.value).toBeNull();
+    expect(store.slot(2, 'm', 'copied')?.value).toBeNull();
+    expect(store.get(1, 'live', 'm')).toBeDefined();
+    store.endCapture(2);
+    expect(store.collectTombstones(50)).toBe(1);
+    expect(store.tombstones()).toBe(1);
+  });
+
+  it('pages entries by key order within a byte budget, skipping tombstones', () => {
+    const store = newStore();
+    for (const k of ['c', 'a', 'e', 'b', 'd']) store.apply(1, putIn('m', k, 'x'.repeat(100), v(1)));
+    store.apply(1, delIn('m', 'b', v(2)));
+    const first = store.entriesPage(1, 'm', null, 250);
+    expect(first.entries.map(([k]) => k)).toEqual(['a', 'c']);
+    expect(first.more).toBe(true);
+    const second = store.entriesPage(1, 'm', 'c', 250);
+    expect(second.entries.map(([k]) => k)).toEqual(['d', 'e']);
+    expect(second.more).toBe(false);
+    expect(store.entriesPage(1, 'none', null, 250)).toEqual({ entries: [], more: false });
+  });
+
+  it('converges under random puts and deletes merged in any order (seeded)', async () => {
+    const op = fc.record({ replica: fc.nat(2), key: fc.constantFrom('a', 'b', 'c'), del: fc.boolean(), millis: fc.nat(50) });
+    await fc.assert(
+      fc.asyncProperty(fc.array(op, { maxLength: 40 }), async (ops) => {
+        const replicas = [newStore(), newStore(), newStore()];
+        ops.forEach((o, i) => {
+          const version = v(o.millis, i, `n${o.replica}`);
+          replicas[o.replica]!.apply(0, o.del ? delIn('m', o.key, version) : putIn('m', o.key, `${i}`, version));
+        });
+        const merged = [newStore(), newStore()];
+        for (const order of [[0, 1, 2], [2, 1, 0]]) {
+          const target = merged[order[0] === 0 ? 0 : 1]!;
+          for (const r of order) for (const c of await exportAll(replicas[r]!, 0)) target.merge(0, c);
+        }
+        for (const k of ['a', 'b', 'c']) expect(merged[0]!.slot(0, 'm', k)).toEqual(merged[1]!.slot(0, 'm', k));
+      }),
+      { seed: 7, numRuns: 200 },
     );
   });
 });

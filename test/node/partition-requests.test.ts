@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { partitionOf } from '../../src/core/partition.js';
-import { encodeOp } from '../../src/grid/kv-codec.js';
+import { encodeOp } from '../../src/grid/map-ops.js';
 import { encode } from '../../src/protocol/codec.js';
 import { MAX_FORWARD_HOPS, PAYLOAD_BYTES_MAX } from '../../src/protocol/limits.js';
 import type { Message, ServiceRequest, ServiceResponse } from '../../src/protocol/messages.js';
@@ -39,7 +39,7 @@ function notOwner(): PartitionNode {
 }
 
 function req(fields: Partial<ServiceRequest>): ServiceRequest {
-  return { type: 'ServiceRequest', service: 'kv', partition: p, opId: 'op-1', forward: false, payload: encodeOp({ op: 'get', key: 'hello' }), ...fields };
+  return { type: 'ServiceRequest', service: 'kv', partition: p, opId: 'op-1', forward: false, payload: encodeOp({ op: 'get', map: 'default', key: 'hello' }), ...fields };
 }
 
 async function ask(to: PartitionNode, message: Message): Promise<ServiceResponse> {
@@ -84,8 +84,8 @@ describe('ServiceRequest handling on a node', () => {
     ['garbage payload', req({ payload: new Uint8Array([0xc1, 0xff, 0x00]) })],
     ['empty payload', req({ payload: new Uint8Array(0) })],
     ['an unknown operation', req({ payload: new Uint8Array([0x91, 0x09]) })],
-    ['a value over the KV limit', req({ payload: encodeOp({ op: 'put', key: 'hello', value: new Uint8Array(2 * 1024 * 1024) }) })],
-    ['a key of another partition', req({ payload: encodeOp({ op: 'get', key: otherKey }) })],
+    ['a value over the KV limit', req({ payload: encodeOp({ op: 'put', map: 'default', key: 'hello', value: new Uint8Array(2 * 1024 * 1024) }) })],
+    ['a key of another partition', req({ payload: encodeOp({ op: 'get', map: 'default', key: otherKey }) })],
     ['an unknown service', req({ service: 'nope' })],
     ['a partition out of range', req({ partition: 5_000 })],
     ['a malformed replication', req({ service: 'kv.replica', payload: new Uint8Array([0x90]) })],

@@ -1,0 +1,23 @@
+/**
+ * `serveClients`: the client gateway (WebSocket + JWT) of a node, for `flotilla start`
+ * and for programs that embed a node. It lives beside the CLI because this layer may
+ * import both the node and the gateway.
+ */
+import { FlotillaError } from '../core/errors.js';
+import { startClientGateway, type ClientGateway, type ClientGatewayOptions } from '../gateway/client-gateway.js';
+import type { FlotillaNode } from '../node/node-api.js';
+import type { RunningNode } from '../node/running-node.js';
+
+/** Options of `serveClients`: the gateway's, minus what the node provides. */
+export type ServeClientsOptions = Omit<ClientGatewayOptions, 'node' | 'maps' | 'valueBytesMax'>;
+
+/**
+ * Serves clients of `node` (started by `startNode`, with its sharding layer). Rejects
+ * with FLO_CONFIG_INVALID for bad options or a failed bind, FLO_NOT_FOUND for a node
+ * without maps. Close it before stopping the node.
+ */
+export function serveClients(node: FlotillaNode, options: ServeClientsOptions): Promise<ClientGateway> {
+  const kv = (node as Partial<RunningNode>).kvService;
+  if (kv === undefined) return Promise.reject(new FlotillaError('FLO_NOT_FOUND', 'this node runs without the sharding layer, so it has no maps to serve'));
+  return startClientGateway({ ...options, node, maps: kv, valueBytesMax: kv.config.valueBytesMax });
+}

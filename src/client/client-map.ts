@@ -1,0 +1,71 @@
+/**
+ * A named map as the client sees it: writes apply locally at once and resolve when the
+ * cluster acknowledged them; reads go to the key's owner (or come from the local copy
+ * while a write of the key is pending, or while no node is reachable); `subscribe`
+ * tells of changes this client makes or observes.
+ */
+import { FlotillaError } from '../core/errors.js';
+import { checkKeyName, checkMapName } from './names.js';
+import type { KvValue } from '../protocol/map-values.js';
+import type { MapListener } from './local-store.js';
+import type { SubscriptionFilter } from './subscriptions.js';
+
+/** What a map handle needs from its client. */
+export interface MapBackend {
+  write(map: string, key: string, value: KvValue | undefined): Promise<Uint8Array | null>;
+  read(map: string, key: string): Promise<KvValue | undefined>;
+  entries(map: string): Promise<[string, KvValue][]>;
+  size(map: string): Promise<number>;
+  subscribe(map: string, listener: MapListener, filter?: SubscriptionFilter): () => void;
+}
+
+/** A named map of the cluster, through the smart client. */
+export class ClientMap<V extends KvValue = KvValue> {
+  readonly name: string;
+
+  constructor(
+    name: string,
+    private readonly backend: MapBackend,
+  ) {
+    this.name = checkMapName(name);
+  }
+
+  /** Set `key` to `value`: visible to this client at once; resolves once the cluster acknowledged it. */
+  async set(key: string, value: V): Promise<void> {
+    await this.backend.write(this.name, checkKeyName(key), value);
+  }
+
+  /** The value of `key` (undefined when absent). */
+  async get(key: string): Promise<V | undefined> {
+    return (await this.backend.read(this.name, checkKeyName(key))) as V | undefined;
+  }
+
+  /** Delete `key`: gone for this client at once; resolves once acknowledged, true when the cluster held it. */
+  async delete(key: string): Promise<boolean> {
+    const payload = await this.backend.write(this.name, checkKeyName(key), undefined);
+    // The node answers a msgpack boolean: 0xc3 is true.
+    return payload !== null && payload[0] === 0xc3;
+  }
+
+  /** Every entry: from the cluster when a node is reachable (with this client's pending writes on top), else the local copy. */
+  async entries(): Promise<[string, V][]> {
+    return (await this.backend.entries(this.name)) as [string, V][];
+  }
+
+  /** Entries in the whole map (from the cluster; the local copy's count while offline). */
+  size(): Promise<number> {
+    return this.backend.size(this.name);
+  }
+
+  /**
+   * Calls `listener` on each change of the map (or of one `key`, or of keys starting with
+   * `prefix`): this client's writes at once, other writers' as the owners report them
+   * (and reads and resyncs that find a changed value). Returns the unsubscribe function.
+   */
+  subscribe(listener: MapListener<V>, filter: SubscriptionFilter = {}): () => void {
+    if (filter.key !== undefined) checkKeyName(filter.key);
+    if (filter.prefix !== undefined) checkKeyName(filter.prefix);
+    if (filter.key !== undefined && filter.prefix !== undefined) throw new FlotillaError('FLO_INVALID_ARGUMENT', 'subscribe to a key or a prefix, not both');
+    return this.backend.subscribe(this.name, listener as MapListener, filter);
+  }
+}

@@ -1,0 +1,275 @@
+/**
+ * One client connection to one node's gateway: connect, authenticate, send operations
+ * (batched per turn into BATCH frames), match answers to calls, time calls out, and
+ * reconnect after a loss with exponential backoff and jitter. A circuit breaker keeps a
+ * node that keeps failing out of routing for a cooldown, then lets one trial through.
+ */
+import { FlotillaError } from '../core/errors.js';
+import type { Random } from '../core/random.js';
+import type { Timers, TimerHandle } from '../core/timers.js';
+import {
+  decodeServerFrame,
+  encodeClientFrame,
+  type ClientOp,
+  type ClientPartitionMap,
+  type ClientSubscription,
+  type ServerFrame,
+} from '../protocol/client-frames.js';
+import { PAYLOAD_BYTES_MAX } from '../protocol/limits.js';
+import type { ClientConfig } from './client-config.js';
+import { messageBytes, SOCKET_OPEN, type ClientSocket, type SocketConstructor } from './socket.js';
+
+/** An answer to one op: its RESULT or ERROR frame. */
+export type OpAnswer = Extract<ServerFrame, { type: 'RESULT' | 'ERROR' }>;
+
+/** What a connection reports to its client. */
+export interface ConnectionHooks {
+  onMap(map: ClientPartitionMap): void;
+  /** Authenticated (again): work may flow. */
+  onReady(conn: NodeConnection): void;
+  /** Lost, or refused: calls in flight were failed. */
+  onDown(conn: NodeConnection): void;
+  onAuthFailed(conn: NodeConnection, code: string, message: string): void;
+  /** A change event of one of the client's subscriptions. */
+  onEvent(event: Extract<ServerFrame, { type: 'EVENT' }>): void;
+}
+
+/** What a connection is built with. */
+export interface ConnectionParts {
+  readonly url: string;
+  readonly config: ClientConfig;
+  readonly timers: Timers;
+  readonly random: Random;
+  readonly Socket: SocketConstructor;
+  readonly token: () => string | undefined;
+  readonly hooks: ConnectionHooks;
+  /** The client's subscriptions, (re)sent on every authentication. */
+  readonly subscriptions: () => readonly ClientSubscription[];
+}
+
+interface Call {
+  resolve(answer: OpAnswer): void;
+  reject(error: FlotillaError): void;
+  timer: TimerHandle;
+}
+
+type State = 'idle' | 'connecting' | 'authenticating' | 'ready' | 'unauthorized' | 'closed';
+
+/** A connection to one gateway. */
+export class NodeConnection {
+  readonly url: string;
+  /** The node id the gateway reported in AUTH_ACK. */
+  nodeId: string | undefined;
+  private state: State = 'idle';
+  private socket: ClientSocket | undefined;
+  private readonly calls = new Map<number, Call>();
+  private outbox: ClientOp[] = [];
+  private flushScheduled = false;
+  private nextId = 1;
+  private attempts = 0;
+  private failures = 0;
+  private breakerOpenUntil = 0;
+  private reconnectTimer: TimerHandle | undefined;
+
+  constructor(private readonly parts: ConnectionParts) {
+    this.url = parts.url;
+  }
+
+  /** Authenticated, and the breaker lets calls through. */
+  usable(): boolean {
+    return this.state === 'ready' && this.parts.timers.now() >= this.breakerOpenUntil;
+  }
+
+  isReady(): boolean {
+    return this.state === 'ready';
+  }
+
+  /** Start connecting unless already connected, connecting, waiting to retry, or closed. */
+  open(): void {
+    if (this.state !== 'idle' || this.reconnectTimer !== undefined) return;
+    if (this.parts.token() === undefined) {
+      this.state = 'unauthorized';
+      return;
+    }
+    this.state = 'connecting';
+    let socket: ClientSocket;
+    try {
+      socket = new this.parts.Socket(this.url);
+    } catch {
+      this.lost();
+      return;
+    }
+    this.socket = socket;
+    socket.binaryType = 'arraybuffer';
+    socket.onmessage = (event) => this.onMessage(socket, event.data);
+    socket.onclose = () => {
+      if (this.socket === socket) this.lost();
+    };
+    socket.onerror = () => undefined;
+  }
+
+  /** A new token: sent at once on a ready connection (extending it), or used by the next connect. */
+  tokenChanged(): void {
+    const token = this.parts.token();
+    if (token === undefined) return;
+    if (this.state === 'ready') this.sendFrame({ type: 'AUTH', token });
+    else if (this.state === 'unauthorized') {
+      this.state = 'idle';
+      this.open();
+    }
+  }
+
+  /** Start (or stop, with `subscribe` false) a subscription on this connection, when ready. */
+  subscription(sub: ClientSubscription, subscribe: boolean): void {
+    if (this.state !== 'ready') return;
+    this.sendFrame(subscribe ? { type: 'SUBSCRIBE', sub } : { type: 'UNSUBSCRIBE', id: sub.id });
+  }
+
+  /** Ask for the partition map (answered with PARTITION_MAP). */
+  requestMap(version: number): void {
+    if (this.state === 'ready') this.sendFrame({ type: 'MAP_REQUEST', version });
+  }
+
+  /** Send `op` (batched with others of this turn); resolves with its answer. */
+  call(op: Omit<ClientOp, 'id'>): Promise<OpAnswer> {
+    if (this.state !== 'ready') return Promise.reject(new FlotillaError('FLO_CONNECTION_FAILED', `${this.url} is not connected`));
+    const id = this.nextId++;
+    return new Promise<OpAnswer>((resolve, reject) => {
+      const timer = this.parts.timers.at(this.parts.timers.now() + this.parts.config.requestTimeoutMs, () => {
+        if (!this.calls.delete(id)) return;
+        this.noteFailure();
+        reject(new FlotillaError('FLO_TIMEOUT', `${this.url} did not answer in ${this.parts.config.requestTimeoutMs} ms`));
+      });
+      this.calls.set(id, { resolve, reject, timer });
+      this.outbox.push({ ...op, id });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        this.parts.timers.defer(() => this.flush());
+      }
+    });
+  }
+
+  /** Close for good: calls in flight fail, no reconnect. */
+  close(): void {
+    this.state = 'closed';
+    this.reconnectTimer?.cancel();
+    this.reconnectTimer = undefined;
+    const socket = this.socket;
+    this.socket = undefined;
+    socket?.close(1000, 'client closed');
+    this.failCalls('the client closed');
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const ops = this.outbox;
+    this.outbox = [];
+    const max = this.parts.config.batchOpsMax;
+    for (let i = 0; i < ops.length; i += max) {
+      const chunk = ops.slice(i, i + max);
+      this.sendFrame(chunk.length === 1 ? { type: 'OP', op: chunk[0]! } : { type: 'BATCH', ops: chunk });
+    }
+  }
+
+  private sendFrame(frame: Parameters<typeof encodeClientFrame>[0]): void {
+    const socket = this.socket;
+    if (socket === undefined || socket.readyState !== SOCKET_OPEN) return;
+    try {
+      socket.send(encodeClientFrame(frame));
+    } catch {
+      // The close event follows and fails the calls.
+    }
+  }
+
+  private onMessage(socket: ClientSocket, data: unknown): void {
+    const bytes = messageBytes(data);
+    let frame: ServerFrame;
+    try {
+      if (bytes === undefined) throw new FlotillaError('FLO_DECODE_INVALID', 'text frame');
+      frame = decodeServerFrame(bytes, PAYLOAD_BYTES_MAX);
+    } catch {
+      // A gateway speaking garbage is a broken node: drop the connection and retry later.
+      socket.close(1002, 'malformed frame');
+      return;
+    }
+    this.onFrame(frame);
+  }
+
+  private onFrame(frame: ServerFrame): void {
+    switch (frame.type) {
+      case 'AUTH_REQUIRED': {
+        const token = this.parts.token();
+        this.state = 'authenticating';
+        if (token !== undefined) this.sendFrame({ type: 'AUTH', token });
+        return;
+      }
+      case 'AUTH_ACK': {
+        const first = this.state !== 'ready';
+        this.nodeId = frame.nodeId;
+        this.state = 'ready';
+        this.attempts = 0;
+        this.failures = 0;
+        if (first) {
+          for (const sub of this.parts.subscriptions()) this.sendFrame({ type: 'SUBSCRIBE', sub });
+          this.parts.hooks.onReady(this);
+        }
+        return;
+      }
+      case 'AUTH_FAIL':
+        this.state = 'unauthorized';
+        this.parts.hooks.onAuthFailed(this, frame.code, frame.message);
+        return;
+      case 'PARTITION_MAP':
+        this.parts.hooks.onMap(frame.map);
+        return;
+      case 'EVENT':
+        this.parts.hooks.onEvent(frame);
+        return;
+      case 'RESULT':
+      case 'ERROR': {
+        const call = this.calls.get(frame.id);
+        if (call === undefined) return;
+        this.calls.delete(frame.id);
+        call.timer.cancel();
+        this.failures = 0;
+        call.resolve(frame);
+      }
+    }
+  }
+
+  private noteFailure(): void {
+    this.failures++;
+    if (this.failures >= this.parts.config.breakerFailuresMax) this.breakerOpenUntil = this.parts.timers.now() + this.parts.config.breakerCooldownMs;
+  }
+
+  private lost(): void {
+    const wasUnauthorized = this.state === 'unauthorized';
+    this.socket = undefined;
+    this.failCalls(`lost the connection to ${this.url}`);
+    if (this.state === 'closed') return;
+    this.noteFailure();
+    this.parts.hooks.onDown(this);
+    // Refused credentials wait for `setAuthToken`; anything else retries with backoff.
+    this.state = wasUnauthorized ? 'unauthorized' : 'idle';
+    if (wasUnauthorized) return;
+    const { reconnectBaseMs, reconnectMaxMs } = this.parts.config;
+    const backoff = Math.min(reconnectMaxMs, reconnectBaseMs * 2 ** Math.min(this.attempts, 30));
+    this.attempts++;
+    const now = this.parts.timers.now();
+    const at = Math.max(now + backoff * (0.5 + this.parts.random.next() / 2), this.breakerOpenUntil);
+    this.reconnectTimer = this.parts.timers.at(at, () => {
+      this.reconnectTimer = undefined;
+      if (this.state === 'idle') this.open();
+    });
+  }
+
+  private failCalls(why: string): void {
+    const calls = [...this.calls.values()];
+    this.calls.clear();
+    this.outbox = [];
+    for (const call of calls) {
+      call.timer.cancel();
+      call.reject(new FlotillaError('FLO_CONNECTION_FAILED', why));
+    }
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * The client's map change subscriptions on the server side: one per (map, key or prefix)
+ * however many local listeners share it, re-sent to every node on each (re)connect (each
+ * node reports the writes it acknowledges as owner). Events can reach the client through
+ * several nodes around a failover, so the newest version seen per key is kept, bounded,
+ * and older events are dropped.
+ */
+import type { ClientSubscription, EventVersion } from '../protocol/client-frames.js';
+
+/** What a subscriber filters on: nothing (every key), one key, or a key prefix. */
+export interface SubscriptionFilter {
+  readonly key?: string;
+  readonly prefix?: string;
+}
+
+/** First subscription id: far above any op id a connection hands out, so the two never meet. */
+const FIRST_ID = 2 ** 40;
+
+/** The client's subscriptions and the event versions seen. */
+export class SubscriptionSet {
+  private readonly byFilter = new Map<string, { sub: ClientSubscription; refs: number }>();
+  private readonly byId = new Map<number, ClientSubscription>();
+  private readonly versions = new Map<string, EventVersion>();
+  private nextId = FIRST_ID;
+
+  constructor(private readonly versionsMax: number) {}
+
+  /** Take a reference to the subscription of `filter` on `map`; `created` when it is new (send it). */
+  acquire(map: string, filter: SubscriptionFilter): { sub: ClientSubscription; created: boolean } {
+    const id = `${map}\u0000${filter.key ?? ''}\u0000${filter.prefix ?? ''}`;
+    const held = this.byFilter.get(id);
+    if (held !== undefined) {
+      held.refs++;
+      return { sub: held.sub, created: false };
+    }
+    const sub: ClientSubscription = { id: this.nextId++, map, key: filter.key ?? null, prefix: filter.prefix ?? null };
+    this.byFilter.set(id, { sub, refs: 1 });
+    this.byId.set(sub.id, sub);
+    return { sub, created: true };
+  }
+
+  /** Drop a reference; true when it was the last (send UNSUBSCRIBE). */
+  release(sub: ClientSubscription): boolean {
+    const id = `${sub.map}\u0000${sub.key ?? ''}\u0000${sub.prefix ?? ''}`;
+    const held = this.byFilter.get(id);
+    if (held === undefined || --held.refs > 0) return false;
+    this.byFilter.delete(id);
+    this.byId.delete(sub.id);
+    return true;
+  }
+
+  all(): ClientSubscription[] {
+    return [...this.byId.values()];
+  }
+
+  /** The subscription an event names, if still held. */
+  get(id: number): ClientSubscription | undefined {
+    return this.byId.get(id);
+  }
+
+  /** True (and remembered) when `version` is newer than any event seen for the key. */
+  newer(map: string, key: string, version: EventVersion): boolean {
+    const slot = `${map}\u0000${key}`;
+    const seen = this.versions.get(slot);
+    if (seen !== undefined && compare(seen, version) >= 0) return false;
+    this.versions.delete(slot);
+    this.versions.set(slot, version);
+    // Oldest first out; a dropped key accepts the next event it gets.
+    if (this.versions.size > this.versionsMax) this.versions.delete(this.versions.keys().next().value!);
+    return true;
+  }
+}
+
+function compare(a: EventVersion, b: EventVersion): number {
+  if (a.millis !== b.millis) return a.millis < b.millis ? -1 : 1;
+  if (a.counter !== b.counter) return a.counter < b.counter ? -1 : 1;
+  return a.node === b.node ? 0 : a.node < b.node ? -1 : 1;
+}

@@ -1,0 +1,58 @@
+/**
+ * The client gateway's bounds: frame size, time allowed to authenticate, connections,
+ * operations in flight per connection, and how often the partition map is checked for
+ * changes to push. One defaults object, validated once when the gateway starts.
+ */
+import { checkFields, DAY_MS } from '../sharding/config.js';
+import { CLIENT_PREAUTH_FRAME_BYTES_MAX } from '../protocol/client-frames.js';
+import { PAYLOAD_BYTES_MAX } from '../protocol/limits.js';
+
+/** The client gateway's bounds. */
+export interface ClientGatewayConfig {
+  /**
+   * Largest frame a client may send once authenticated, in bytes. Default 2 MiB (a 1 MiB
+   * value with room to spare). Bigger frames close the socket (WebSocket code 1009).
+   * Before authentication the bound is 16 KiB whatever this says.
+   */
+  readonly frameBytesMax: number;
+  /** Time a new connection has to send a valid AUTH frame. Unit: ms. Default 5,000; then the socket is closed. */
+  readonly authTimeoutMs: number;
+  /** Open client connections, at most. Default 10,000; beyond it new sockets are closed at once (code 1013). */
+  readonly connectionsMax: number;
+  /**
+   * Operations one connection may have running at once. Default 1,024; past it an op is
+   * answered FLO_QUEUE_FULL (retryable), so one client cannot hold unbounded work.
+   */
+  readonly opsInFlightMax: number;
+  /**
+   * How often the gateway compares the partition map with the last one pushed. Unit: ms.
+   * Default 250. Lower pushes table changes sooner, at the cost of a little CPU per node.
+   */
+  readonly mapPushIntervalMs: number;
+  /** Map change subscriptions one connection may hold. Default 256; past it SUBSCRIBE is answered FLO_QUEUE_FULL. */
+  readonly subscriptionsMax: number;
+}
+
+/** The defaults. */
+export const DEFAULT_CLIENT_GATEWAY_CONFIG: ClientGatewayConfig = Object.freeze({
+  frameBytesMax: 2 * 1024 * 1024,
+  authTimeoutMs: 5_000,
+  connectionsMax: 10_000,
+  opsInFlightMax: 1_024,
+  mapPushIntervalMs: 250,
+  subscriptionsMax: 256,
+});
+
+/** Defaults with `overrides`, validated. @throws FlotillaError FLO_CONFIG_INVALID */
+export function resolveClientGatewayConfig(overrides: Partial<ClientGatewayConfig> = {}): ClientGatewayConfig {
+  const c: ClientGatewayConfig = { ...DEFAULT_CLIENT_GATEWAY_CONFIG, ...overrides };
+  checkFields('gateway', c, {
+    frameBytesMax: [CLIENT_PREAUTH_FRAME_BYTES_MAX, PAYLOAD_BYTES_MAX],
+    authTimeoutMs: [1, DAY_MS],
+    connectionsMax: [1, 1_000_000],
+    opsInFlightMax: [1, 1_000_000],
+    mapPushIntervalMs: [10, 60_000],
+    subscriptionsMax: [1, 100_000],
+  });
+  return Object.freeze(c);
+}

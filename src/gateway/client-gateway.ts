@@ -1,0 +1,308 @@
+/**
+ * The client gateway: a WebSocket endpoint (package `ws`) where smart clients run map
+ * operations. A connection first gets AUTH_REQUIRED and must answer with a valid JWT
+ * (AUTH) within `authTimeoutMs`; any other frame before AUTH_ACK is refused and the
+ * socket closed, and nothing but the socket and one timer is held for it until then.
+ * Once authenticated it is pushed the partition map (and again whenever it changes),
+ * runs ops (bounded in flight), and is closed when its token expires unless a fresh
+ * AUTH extended it. Subscribed connections get an EVENT for each write this node
+ * acknowledges as the key's owner. The node advertises the gateway's URL as its `clientUrl` tag.
+ */
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { FlotillaError, isFlotillaError } from '../core/errors.js';
+import type { MapRouter } from '../grid/grid-map.js';
+import type { FlotillaNode } from '../node/node-api.js';
+import {
+  CLIENT_PREAUTH_FRAME_BYTES_MAX,
+  decodeClientFrame,
+  encodeServerFrame,
+  type ClientOp,
+  type ClientPartitionMap,
+  type ServerFrame,
+} from '../protocol/client-frames.js';
+import { createClientAuthenticator, type ClientAuthConfig, type ClientAuthenticator } from './client-auth.js';
+import { resolveClientGatewayConfig, type ClientGatewayConfig } from './client-gateway-config.js';
+import { buildClientMap, CLIENT_URL_TAG, mapSignature } from './client-map.js';
+import { runClientOp, type ClientOpContext } from './client-ops.js';
+import { ClientSubscriptions } from './client-subscriptions.js';
+import { silentAdminLogger, type AdminLogger } from './http-io.js';
+
+/** WebSocket close codes the gateway uses. */
+export const CLOSE_CODES = Object.freeze({ authFailed: 4001, tokenExpired: 4002, overloaded: 1013, shuttingDown: 1001 });
+
+/** Options of `startClientGateway`. */
+export interface ClientGatewayOptions extends Partial<ClientGatewayConfig> {
+  readonly node: FlotillaNode;
+  /** The node's map store (the `kv` service). */
+  readonly maps: MapRouter;
+  /** Largest value the map store accepts, in bytes (bounds put frames). */
+  readonly valueBytesMax: number;
+  readonly auth: ClientAuthConfig;
+  /** Interface to bind. Default 127.0.0.1. */
+  readonly host?: string;
+  /** Port to bind; 0 (default) for one the OS picks. */
+  readonly port?: number;
+  /** URL clients use to reach this gateway; default `ws://<host>:<bound port>`. */
+  readonly advertiseUrl?: string;
+  readonly logger?: AdminLogger & { info?(fields: Record<string, unknown>, message: string): void };
+}
+
+/** A running client gateway. */
+export interface ClientGateway {
+  /** The URL this node advertises to clients. */
+  readonly url: string;
+  address(): { host: string; port: number };
+  /** Open connections, authenticated or not. */
+  connections(): number;
+  /** Closes every connection and stops listening; removes the `clientUrl` tag. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Per-connection state once authenticated (before that, only `pending`). */
+interface Session {
+  expiry: ReturnType<typeof setTimeout> | undefined;
+  inFlight: number;
+}
+
+/** Starts the gateway of `options.node`. Rejects with FLO_CONFIG_INVALID for bad options, or the bind error. */
+export async function startClientGateway(options: ClientGatewayOptions): Promise<ClientGateway> {
+  const config = resolveClientGatewayConfig(options);
+  const auth = createClientAuthenticator(options.auth);
+  const host = options.host ?? '127.0.0.1';
+  const server = new WebSocketServer({ host, port: options.port ?? 0, maxPayload: config.frameBytesMax, perMessageDeflate: false, clientTracking: true });
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', (error) => reject(new FlotillaError('FLO_CONFIG_INVALID', `cannot listen for clients on ${host}:${options.port ?? 0}: ${error.message}`)));
+  });
+  const bound = server.address() as AddressInfo;
+  const url = options.advertiseUrl ?? `ws://${bound.address.includes(':') ? `[${bound.address}]` : bound.address}:${bound.port}`;
+  const gateway = new Gateway(server, options, config, auth, url);
+  options.node.updateTag(CLIENT_URL_TAG, url);
+  return gateway;
+}
+
+class Gateway implements ClientGateway {
+  private readonly sessions = new Map<WebSocket, Session>();
+  private readonly log: ClientGatewayOptions['logger'] & AdminLogger;
+  private readonly pushTimer: ReturnType<typeof setInterval>;
+  private readonly ops: ClientOpContext;
+  private lastSignature = '';
+  private readonly subscriptions: ClientSubscriptions<WebSocket>;
+  private readonly stopChanges: () => void;
+  private closing: Promise<void> | undefined;
+
+  constructor(
+    private readonly server: WebSocketServer,
+    private readonly options: ClientGatewayOptions,
+    private readonly config: ClientGatewayConfig,
+    private readonly auth: ClientAuthenticator,
+    readonly url: string,
+  ) {
+    this.log = options.logger ?? silentAdminLogger;
+    const node = options.node;
+    this.ops = { self: node.nodeId, table: () => node.partitionTable(), clientMap: () => this.currentMap(), maps: options.maps };
+    this.subscriptions = new ClientSubscriptions(config.subscriptionsMax);
+    this.stopChanges = options.maps.onChange?.((change) => {
+      for (const [ws, frame] of this.subscriptions.match(change)) this.send(ws, frame);
+    }) ?? (() => undefined);
+    server.on('connection', (ws) => this.accept(ws));
+    this.pushTimer = setInterval(() => this.pushIfChanged(), config.mapPushIntervalMs);
+    this.pushTimer.unref();
+  }
+
+  address(): { host: string; port: number } {
+    const a = this.server.address() as AddressInfo;
+    return { host: a.address, port: a.port };
+  }
+
+  connections(): number {
+    return this.server.clients.size;
+  }
+
+  private currentMap(): ClientPartitionMap | undefined {
+    return buildClientMap(this.options.node.partitionTable(), this.options.node.members());
+  }
+
+  private accept(ws: WebSocket): void {
+    if (this.closing !== undefined || this.server.clients.size > this.config.connectionsMax) {
+      ws.close(CLOSE_CODES.overloaded, 'too many connections');
+      return;
+    }
+    // Until AUTH_ACK the connection holds one timer and one flag, nothing more.
+    let state: 'waiting' | 'verifying' | 'ready' = 'waiting';
+    const authTimer = setTimeout(() => this.refuse(ws, 'FLO_AUTH_FAILED', 'no AUTH in time'), this.config.authTimeoutMs);
+    ws.on('error', () => undefined);
+    ws.on('close', () => {
+      clearTimeout(authTimer);
+      const session = this.sessions.get(ws);
+      if (session?.expiry !== undefined) clearTimeout(session.expiry);
+      this.sessions.delete(ws);
+      this.subscriptions.drop(ws);
+    });
+    ws.on('message', (data: RawData, isBinary: boolean) => {
+      const bytes = toBytes(data);
+      if (state === 'ready') {
+        this.onFrame(ws, bytes, isBinary);
+        return;
+      }
+      if (state === 'verifying' || !isBinary || bytes.byteLength > CLIENT_PREAUTH_FRAME_BYTES_MAX) {
+        this.refuse(ws, 'FLO_AUTH_FAILED', 'authenticate first (one binary AUTH frame)');
+        return;
+      }
+      state = 'verifying';
+      void this.authenticate(ws, bytes).then((ok) => {
+        if (!ok) return;
+        clearTimeout(authTimer);
+        state = 'ready';
+      });
+    });
+    this.send(ws, { type: 'AUTH_REQUIRED' });
+  }
+
+  /** Verify the first frame as AUTH; true once AUTH_ACK and the map are sent. */
+  private async authenticate(ws: WebSocket, bytes: Uint8Array): Promise<boolean> {
+    let token: string;
+    try {
+      const frame = decodeClientFrame(bytes, 0);
+      if (frame.type !== 'AUTH') throw new FlotillaError('FLO_AUTH_FAILED', `${frame.type} before AUTH_ACK`);
+      token = frame.token;
+    } catch (error) {
+      this.refuse(ws, 'FLO_AUTH_FAILED', isFlotillaError(error) ? error.message : 'unreadable AUTH');
+      return false;
+    }
+    try {
+      const identity = await this.auth.verify(token);
+      if (ws.readyState !== ws.OPEN) return false;
+      const session: Session = { expiry: undefined, inFlight: 0 };
+      this.sessions.set(ws, session);
+      this.armExpiry(ws, session, identity.expiresAt);
+      this.send(ws, { type: 'AUTH_ACK', nodeId: this.options.node.nodeId, expiresAt: identity.expiresAt });
+      this.sendMap(ws);
+      return true;
+    } catch (error) {
+      const e = isFlotillaError(error) ? error : new FlotillaError('FLO_AUTH_FAILED');
+      this.refuse(ws, e.code, e.message);
+      return false;
+    }
+  }
+
+  private armExpiry(ws: WebSocket, session: Session, expiresAt: number | null): void {
+    if (session.expiry !== undefined) clearTimeout(session.expiry);
+    session.expiry = undefined;
+    if (expiresAt === null) return;
+    // setTimeout holds at most 2^31-1 ms; a token living longer is re-checked then.
+    const delay = Math.min(Math.max(0, expiresAt - Date.now()), 2_147_483_647);
+    session.expiry = setTimeout(() => this.refuse(ws, 'FLO_TOKEN_EXPIRED', 'the token expired; reconnect with a fresh one', CLOSE_CODES.tokenExpired), delay);
+  }
+
+  private refuse(ws: WebSocket, code: string, message: string, closeCode: number = CLOSE_CODES.authFailed): void {
+    if (ws.readyState === ws.OPEN) this.send(ws, { type: 'AUTH_FAIL', code, message });
+    ws.close(closeCode, code);
+  }
+
+  private onFrame(ws: WebSocket, bytes: Uint8Array, isBinary: boolean): void {
+    const session = this.sessions.get(ws);
+    if (session === undefined) return;
+    let frame;
+    try {
+      if (!isBinary) throw new FlotillaError('FLO_DECODE_INVALID', 'client frames are binary msgpack');
+      frame = decodeClientFrame(bytes, this.options.valueBytesMax);
+    } catch (error) {
+      const e = isFlotillaError(error) ? error : new FlotillaError('FLO_DECODE_MALFORMED');
+      this.send(ws, { type: 'ERROR', id: 0, code: e.code, message: e.message, owner: null, mapVersion: null });
+      return;
+    }
+    switch (frame.type) {
+      case 'AUTH':
+        void this.auth.verify(frame.token).then(
+          (identity) => {
+            this.armExpiry(ws, session, identity.expiresAt);
+            this.send(ws, { type: 'AUTH_ACK', nodeId: this.options.node.nodeId, expiresAt: identity.expiresAt });
+          },
+          (error: unknown) => {
+            const e = isFlotillaError(error) ? error : new FlotillaError('FLO_AUTH_FAILED');
+            this.refuse(ws, e.code, e.message);
+          },
+        );
+        return;
+      case 'MAP_REQUEST':
+        this.sendMap(ws);
+        return;
+      case 'OP':
+        this.run(ws, session, frame.op);
+        return;
+      case 'BATCH':
+        for (const op of frame.ops) this.run(ws, session, op);
+        return;
+      case 'SUBSCRIBE':
+        try {
+          this.subscriptions.add(ws, frame.sub);
+          this.send(ws, { type: 'RESULT', id: frame.sub.id, payload: null });
+        } catch (error) {
+          const e = isFlotillaError(error) ? error : new FlotillaError('FLO_INTERNAL');
+          this.send(ws, { type: 'ERROR', id: frame.sub.id, code: e.code, message: e.message, owner: null, mapVersion: null });
+        }
+        return;
+      case 'UNSUBSCRIBE':
+        this.subscriptions.remove(ws, frame.id);
+        return;
+    }
+  }
+
+  private run(ws: WebSocket, session: Session, op: ClientOp): void {
+    if (session.inFlight >= this.config.opsInFlightMax) {
+      this.send(ws, { type: 'ERROR', id: op.id, code: 'FLO_QUEUE_FULL', message: `${this.config.opsInFlightMax} operations already in flight`, owner: null, mapVersion: null });
+      return;
+    }
+    session.inFlight++;
+    void runClientOp(this.ops, op).then((reply) => {
+      session.inFlight--;
+      this.send(ws, reply);
+    });
+  }
+
+  private sendMap(ws: WebSocket): void {
+    const map = this.currentMap();
+    if (map !== undefined) this.send(ws, { type: 'PARTITION_MAP', map });
+  }
+
+  private pushIfChanged(): void {
+    const map = this.currentMap();
+    const signature = mapSignature(map);
+    if (signature === this.lastSignature || map === undefined) return;
+    this.lastSignature = signature;
+    const bytes = encodeServerFrame({ type: 'PARTITION_MAP', map });
+    for (const ws of this.sessions.keys()) if (ws.readyState === ws.OPEN) ws.send(bytes);
+  }
+
+  private send(ws: WebSocket, frame: ServerFrame): void {
+    if (ws.readyState !== ws.OPEN) return;
+    ws.send(encodeServerFrame(frame));
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.runClose();
+    return this.closing;
+  }
+
+  private async runClose(): Promise<void> {
+    clearInterval(this.pushTimer);
+    this.stopChanges();
+    try {
+      if (this.options.node.state() !== 'stopped') this.options.node.removeTag(CLIENT_URL_TAG);
+    } catch {
+      // The node may be stopping; its tags go with it.
+    }
+    for (const ws of this.server.clients) ws.close(CLOSE_CODES.shuttingDown, 'gateway closing');
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const ws of this.server.clients) ws.terminate();
+    this.log.info?.({ url: this.url }, 'client gateway closed');
+  }
+}
+
+function toBytes(data: RawData): Uint8Array {
+  if (Array.isArray(data)) return new Uint8Array(Buffer.concat(data));
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+}

@@ -1,0 +1,70 @@
+/**
+ * Runs clients' map operations on this node: a keyed op that reaches a node not owning
+ * its partition is answered FLO_NOT_OWNER with the owner's client URL (so a routing
+ * client retries there), unless the client asked for forwarding (a client that does not
+ * route, or one whose owner is unreachable), in which case the sharding layer carries it
+ * to the owner. Every failure becomes an ERROR frame with a catalogued code.
+ */
+import { FlotillaError, isFlotillaError } from '../core/errors.js';
+import { partitionOf } from '../core/partition.js';
+import { checkEncodedValue, encodeValue, pack } from '../grid/kv-codec.js';
+import type { MapRouter } from '../grid/grid-map.js';
+import type { KvOp } from '../grid/map-ops.js';
+import type { ClientNode, ClientOp, ClientPartitionMap, ServerFrame } from '../protocol/client-frames.js';
+import type { PartitionTableData } from '../core/model.js';
+
+/** What running ops needs: this node, its table, the client map, and the map store. */
+export interface ClientOpContext {
+  readonly self: string;
+  table(): PartitionTableData | undefined;
+  clientMap(): ClientPartitionMap | undefined;
+  readonly maps: MapRouter;
+}
+
+/** Run one op; resolves with its RESULT or ERROR frame (never rejects). */
+export async function runClientOp(ctx: ClientOpContext, op: ClientOp): Promise<ServerFrame> {
+  try {
+    return { type: 'RESULT', id: op.id, payload: await execute(ctx, op) };
+  } catch (error) {
+    return errorFrame(ctx, op, error);
+  }
+}
+
+async function execute(ctx: ClientOpContext, op: ClientOp): Promise<Uint8Array | null> {
+  const { maps } = ctx;
+  if (op.key === null) {
+    if (op.op === 'size') return encodeValue(await maps.size(op.map));
+    const entries = await maps.entries(op.map);
+    return pack(entries.flat());
+  }
+  if (!op.forward) checkOwner(ctx, op.key);
+  const kvOp = toKvOp(op, op.key);
+  if (kvOp.op === 'put') maps.checkValueSize(checkEncodedValue(kvOp.value));
+  return (await maps.run(op.key, kvOp)) ?? null;
+}
+
+function toKvOp(op: ClientOp, key: string): KvOp {
+  if (op.op === 'put') return { op: 'put', map: op.map, key, value: op.value! };
+  if (op.op === 'get' || op.op === 'delete') return { op: op.op, map: op.map, key };
+  throw new FlotillaError('FLO_INVALID_ARGUMENT', `${op.op} takes no key`);
+}
+
+function checkOwner(ctx: ClientOpContext, key: string): void {
+  const table = ctx.table();
+  if (table === undefined) throw new FlotillaError('FLO_NO_OWNER', 'this node has no partition table yet');
+  const owner = table.assignments[partitionOf(key, table.partitionCount)]?.owner;
+  if (owner !== ctx.self) throw new FlotillaError('FLO_NOT_OWNER', `partition ${partitionOf(key, table.partitionCount)} is owned by ${owner ?? 'nobody'}`);
+}
+
+function ownerHint(ctx: ClientOpContext, key: string | null): ClientNode | null {
+  const map = ctx.clientMap();
+  if (map === undefined || key === null) return null;
+  const index = map.owners[partitionOf(key, map.partitionCount)] ?? -1;
+  return index < 0 ? null : map.nodes[index]!;
+}
+
+function errorFrame(ctx: ClientOpContext, op: ClientOp, error: unknown): ServerFrame {
+  const e = isFlotillaError(error) ? error : new FlotillaError('FLO_INTERNAL', 'the operation failed');
+  const owner = e.code === 'FLO_NOT_OWNER' ? ownerHint(ctx, op.key) : null;
+  return { type: 'ERROR', id: op.id, code: e.code, message: e.message, owner, mapVersion: ctx.table()?.version ?? null };
+}

@@ -1,0 +1,97 @@
+/**
+ * Client operations on a partition's owner, as carried in `ServiceRequest.payload`, and
+ * their results. Each is a msgpack array whose first element is the op code, so the
+ * read-only check can tell reads from writes without decoding.
+ */
+import { bad, pack, readBin, readKey, readMapName, unpack, type KvValue } from './kv-codec.js';
+
+/** A client operation on the owner of one partition. */
+export type KvOp =
+  | { readonly op: 'put'; readonly map: string; readonly key: string; readonly value: Uint8Array }
+  | { readonly op: 'get'; readonly map: string; readonly key: string }
+  | { readonly op: 'delete'; readonly map: string; readonly key: string }
+  | { readonly op: 'size'; readonly map: string }
+  /** Live entries of the map in this partition, by key order, after `after` (a page). */
+  | { readonly op: 'entries'; readonly map: string; readonly after: string | null };
+
+/** One page of a partition's entries: encoded values by key, and whether more follow. */
+export interface EntriesPage {
+  readonly entries: [string, Uint8Array][];
+  readonly more: boolean;
+}
+
+/** Bytes of values and keys one entries page carries at most (well under a frame). */
+export const ENTRIES_PAGE_BYTES_MAX = 1024 * 1024;
+
+const opCodes = { put: 1, get: 2, delete: 3, size: 4, entries: 5 } as const;
+
+/** Encode a client operation. */
+export function encodeOp(op: KvOp): Uint8Array {
+  switch (op.op) {
+    case 'put':
+      return pack([opCodes.put, op.map, op.key, op.value]);
+    case 'get':
+    case 'delete':
+      return pack([opCodes[op.op], op.map, op.key]);
+    case 'size':
+      return pack([opCodes.size, op.map]);
+    case 'entries':
+      return pack([opCodes.entries, op.map, op.after]);
+  }
+}
+
+/**
+ * Whether an encoded operation may change the store, read from its first bytes without
+ * decoding it (a fixarray whose first element is the op code). Anything that does not
+ * look like a read counts as a write, so the read-only check errs on the safe side.
+ */
+export function isWriteOp(bytes: Uint8Array): boolean {
+  const header = bytes[0];
+  if (header === undefined || header < 0x91 || header > 0x9f) return true;
+  return bytes[1] !== opCodes.get && bytes[1] !== opCodes.size && bytes[1] !== opCodes.entries;
+}
+
+/** Decode a client operation; FLO_INVALID_ARGUMENT on anything malformed. */
+export function decodeOp(bytes: Uint8Array, valueBytesMax: number): KvOp {
+  const f = unpack(bytes, 'operation');
+  if (!Array.isArray(f) || f.length < 2) bad('operation must be an array of an op code and a map name');
+  const a = f as unknown[];
+  const map = readMapName(a[1]);
+  if (a[0] === opCodes.put && a.length === 4) return { op: 'put', map, key: readKey(a[2]), value: readBin(a[3], 'value', valueBytesMax) };
+  if (a[0] === opCodes.get && a.length === 3) return { op: 'get', map, key: readKey(a[2]) };
+  if (a[0] === opCodes.delete && a.length === 3) return { op: 'delete', map, key: readKey(a[2]) };
+  if (a[0] === opCodes.size && a.length === 2) return { op: 'size', map };
+  if (a[0] === opCodes.entries && a.length === 3) return { op: 'entries', map, after: a[2] === null ? null : readKey(a[2]) };
+  return bad('unknown operation');
+}
+
+/** Encode a small result (a boolean or a count). */
+export function encodeResult(value: boolean | number): Uint8Array {
+  return pack(value);
+}
+
+/** Decode a small result. */
+export function decodeResult(bytes: Uint8Array | undefined): boolean | number | undefined {
+  if (bytes === undefined) return undefined;
+  const v = unpack(bytes, 'result');
+  if (typeof v !== 'boolean' && typeof v !== 'number') bad('result must be a boolean or a number');
+  return v;
+}
+
+/** Encode an entries page: `[more, key, value, key, value, ...]`. */
+export function encodeEntriesPage(page: EntriesPage): Uint8Array {
+  return pack([page.more, ...page.entries.flat()]);
+}
+
+/** Decode an entries page; FLO_INVALID_ARGUMENT on anything malformed. */
+export function decodeEntriesPage(bytes: Uint8Array | undefined, valueBytesMax: number): EntriesPage {
+  const f = bytes === undefined ? undefined : unpack(bytes, 'entries page');
+  if (!Array.isArray(f) || f.length % 2 !== 1 || typeof f[0] !== 'boolean') bad('entries page must be [more, key, value, ...]');
+  const a = f as unknown[];
+  const entries: [string, Uint8Array][] = [];
+  for (let i = 1; i < a.length; i += 2) entries.push([readKey(a[i]), readBin(a[i + 1], 'value', valueBytesMax)]);
+  return { entries, more: a[0] as boolean };
+}
+
+/** A map's entries, as `getMap(name).entries()` returns them. */
+export type MapEntries = [string, KvValue][];

@@ -1,0 +1,284 @@
+/**
+ * The client protocol: frames between the smart client and a node's gateway over one
+ * WebSocket, each one msgpack array whose first element is the frame code. Shared by
+ * the gateway (server side) and `flotilla/client`, so both validate the same way:
+ * every field is checked on decode, and anything malformed is FLO_DECODE_INVALID (or a
+ * decode error of the msgpack layer), never a crash.
+ */
+import { FlotillaError } from '../core/errors.js';
+import { packBody, unpackBody } from './msgpack.js';
+import { ERROR_CODE_BYTES_MAX, NODE_ID_BYTES_MAX, REASON_BYTES_MAX } from './limits.js';
+import { checked, DECODE_CONTEXT, invalid, readArray, readBool, readBytes, readFields, readOptional, readString, readUint, type ReadContext } from './validate.js';
+import { PARTITION_COUNT_MAX } from '../core/partition.js';
+
+/** Longest token in an AUTH frame, in bytes. */
+export const CLIENT_TOKEN_BYTES_MAX = 8192;
+
+/** Largest frame a connection may send before its AUTH_ACK (an AUTH frame with a long token fits). */
+export const CLIENT_PREAUTH_FRAME_BYTES_MAX = 16 * 1024;
+
+/** Operations in one BATCH frame, at most. */
+export const CLIENT_BATCH_OPS_MAX = 256;
+
+/** Longest client-facing URL a node advertises, in bytes. */
+export const CLIENT_URL_BYTES_MAX = 512;
+
+/** Nodes in one partition map, at most. */
+export const CLIENT_MAP_NODES_MAX = 10_000;
+
+/** Longest map name or key on the client protocol, in bytes (the map store's bounds). */
+const NAME_BYTES_MAX = 1024;
+
+/** What a client op does. */
+export type ClientOpKind = 'put' | 'get' | 'delete' | 'size' | 'entries';
+const OP_KINDS: readonly ClientOpKind[] = ['put', 'get', 'delete', 'size', 'entries'];
+
+/** One map operation from a client. */
+export interface ClientOp {
+  /** The client's id of the call; echoed by RESULT or ERROR. */
+  readonly id: number;
+  readonly map: string;
+  readonly op: ClientOpKind;
+  /** The key (null for size and entries, which span the map). */
+  readonly key: string | null;
+  /** The msgpack-encoded value of a put (null otherwise). */
+  readonly value: Uint8Array | null;
+  /** Ask a node that is not the key's owner to forward the op instead of answering NOT_OWNER. */
+  readonly forward: boolean;
+}
+
+/** A node as clients see it: its id and the URL its gateway serves clients on. */
+export interface ClientNode {
+  readonly nodeId: string;
+  readonly url: string;
+}
+
+/** The HLC version of a change, so a client can order events that reach it through different nodes. */
+export interface EventVersion {
+  readonly millis: number;
+  readonly counter: number;
+  readonly node: string;
+}
+
+/** The partition map pushed to clients: who owns each partition, and where to reach them. */
+export interface ClientPartitionMap {
+  /** The partition table version it was built from. */
+  readonly version: number;
+  readonly partitionCount: number;
+  /** Per partition, the owner's index in `nodes`, or -1 when the partition has no reachable owner. */
+  readonly owners: readonly number[];
+  readonly nodes: readonly ClientNode[];
+}
+
+/** A subscription to a map's changes: every key, one key, or keys with a prefix. */
+export interface ClientSubscription {
+  /** The client's id of the subscribe call (answered RESULT or ERROR), then of its events. */
+  readonly id: number;
+  readonly map: string;
+  readonly key: string | null;
+  readonly prefix: string | null;
+}
+
+/** Longest subscription prefix, in bytes (a key's bound). */
+const PREFIX_BYTES_MAX = NAME_BYTES_MAX;
+
+/** Frames a client sends. */
+export type ClientFrame =
+  | { readonly type: 'AUTH'; readonly token: string }
+  | { readonly type: 'SUBSCRIBE'; readonly sub: ClientSubscription }
+  | { readonly type: 'UNSUBSCRIBE'; readonly id: number }
+  | { readonly type: 'OP'; readonly op: ClientOp }
+  | { readonly type: 'BATCH'; readonly ops: readonly ClientOp[] }
+  | { readonly type: 'MAP_REQUEST'; readonly version: number };
+
+/** Frames a gateway sends. */
+export type ServerFrame =
+  | { readonly type: 'AUTH_REQUIRED' }
+  | { readonly type: 'AUTH_ACK'; readonly nodeId: string; readonly expiresAt: number | null }
+  | { readonly type: 'AUTH_FAIL'; readonly code: string; readonly message: string }
+  | { readonly type: 'PARTITION_MAP'; readonly map: ClientPartitionMap }
+  | { readonly type: 'RESULT'; readonly id: number; readonly payload: Uint8Array | null }
+  /** A change applied by this node as the key's owner, for subscription `id`; `value` null for a delete. */
+  | { readonly type: 'EVENT'; readonly id: number; readonly key: string; readonly value: Uint8Array | null; readonly version: EventVersion }
+  | {
+      readonly type: 'ERROR';
+      readonly id: number;
+      readonly code: string;
+      readonly message: string;
+      /** For FLO_NOT_OWNER: the owner this node knows, to retry there. */
+      readonly owner: ClientNode | null;
+      /** The sender's partition table version, so a client with an older map refreshes. */
+      readonly mapVersion: number | null;
+    };
+
+const C = { AUTH: 1, OP: 2, BATCH: 3, MAP_REQUEST: 4, SUBSCRIBE: 5, UNSUBSCRIBE: 6 } as const;
+const S = { AUTH_REQUIRED: 101, AUTH_ACK: 102, AUTH_FAIL: 103, PARTITION_MAP: 104, RESULT: 105, ERROR: 106, EVENT: 107 } as const;
+
+function pack(value: unknown): Uint8Array {
+  return new Uint8Array(packBody(value));
+}
+
+function flatOp(op: ClientOp): unknown[] {
+  return [op.id, op.map, OP_KINDS.indexOf(op.op), op.key, op.value, op.forward];
+}
+
+/** Encode a client frame. */
+export function encodeClientFrame(frame: ClientFrame): Uint8Array {
+  switch (frame.type) {
+    case 'AUTH':
+      return pack([C.AUTH, frame.token]);
+    case 'OP':
+      return pack([C.OP, ...flatOp(frame.op)]);
+    case 'BATCH':
+      return pack([C.BATCH, frame.ops.map(flatOp)]);
+    case 'MAP_REQUEST':
+      return pack([C.MAP_REQUEST, frame.version]);
+    case 'SUBSCRIBE':
+      return pack([C.SUBSCRIBE, frame.sub.id, frame.sub.map, frame.sub.key, frame.sub.prefix]);
+    case 'UNSUBSCRIBE':
+      return pack([C.UNSUBSCRIBE, frame.id]);
+  }
+}
+
+function readSubscription(f: readonly unknown[]): ClientSubscription {
+  const key = readOptional(f[2], (k) => readString(k, 'key', NAME_BYTES_MAX, 1)) ?? null;
+  const prefix = readOptional(f[3], (k) => readString(k, 'prefix', PREFIX_BYTES_MAX, 1)) ?? null;
+  if (key !== null && prefix !== null) invalid('prefix', 'nil when a key is given');
+  return { id: readUint(f[0], 'id'), map: readString(f[1], 'map', NAME_BYTES_MAX, 1), key, prefix };
+}
+
+function readOp(ctx: ReadContext, valueBytesMax: number, v: unknown): ClientOp {
+  const f = readFields(v, 6);
+  const op = OP_KINDS[readUint(f[2], 'op', OP_KINDS.length - 1)]!;
+  const key = readOptional(f[3], (k) => readString(k, 'key', NAME_BYTES_MAX, 1)) ?? null;
+  const value = readOptional(f[4], (b) => readBytes(ctx, b, 'value', valueBytesMax)) ?? null;
+  const spansMap = op === 'size' || op === 'entries';
+  if (spansMap !== (key === null)) invalid('key', spansMap ? 'nil for size and entries' : 'a key');
+  if ((op === 'put') !== (value !== null)) invalid('value', op === 'put' ? 'bytes for a put' : 'nil');
+  return { id: readUint(f[0], 'id'), map: readString(f[1], 'map', NAME_BYTES_MAX, 1), op, key, value, forward: readBool(f[5], 'forward') };
+}
+
+function unpackArray(bytes: Uint8Array): unknown[] {
+  const v = unpackBody(bytes);
+  if (!Array.isArray(v) || v.length === 0) throw new FlotillaError('FLO_DECODE_INVALID', 'a client frame is a non-empty array');
+  return v as unknown[];
+}
+
+/** Decode a frame from a client; values of puts are bounded by `valueBytesMax`. */
+export function decodeClientFrame(bytes: Uint8Array, valueBytesMax: number): ClientFrame {
+  const a = unpackArray(bytes);
+  return checked(DECODE_CONTEXT, 'client frame', (): ClientFrame => {
+    const rest = a.slice(1);
+    switch (a[0]) {
+      case C.AUTH:
+        return { type: 'AUTH', token: readString(readFields(rest, 1)[0], 'token', CLIENT_TOKEN_BYTES_MAX, 1) };
+      case C.OP:
+        return { type: 'OP', op: readOp(DECODE_CONTEXT, valueBytesMax, rest) };
+      case C.BATCH:
+        return { type: 'BATCH', ops: readArray(readFields(rest, 1)[0], 'ops', CLIENT_BATCH_OPS_MAX, (o) => readOp(DECODE_CONTEXT, valueBytesMax, o)) };
+      case C.MAP_REQUEST:
+        return { type: 'MAP_REQUEST', version: readUint(readFields(rest, 1)[0], 'version') };
+      case C.SUBSCRIBE:
+        return { type: 'SUBSCRIBE', sub: readSubscription(readFields(rest, 4)) };
+      case C.UNSUBSCRIBE:
+        return { type: 'UNSUBSCRIBE', id: readUint(readFields(rest, 1)[0], 'id') };
+      default:
+        return invalid('type', 'a client frame code');
+    }
+  });
+}
+
+/** A message cut to fit REASON_BYTES_MAX in UTF-8, never splitting a surrogate pair. */
+function clip(message: string): string {
+  const cut = message.slice(0, REASON_BYTES_MAX / 4);
+  const last = cut.charCodeAt(cut.length - 1);
+  return last >= 0xd800 && last <= 0xdbff ? cut.slice(0, -1) : cut;
+}
+
+/** Encode a gateway frame. */
+export function encodeServerFrame(frame: ServerFrame): Uint8Array {
+  switch (frame.type) {
+    case 'AUTH_REQUIRED':
+      return pack([S.AUTH_REQUIRED]);
+    case 'AUTH_ACK':
+      return pack([S.AUTH_ACK, frame.nodeId, frame.expiresAt]);
+    case 'AUTH_FAIL':
+      return pack([S.AUTH_FAIL, frame.code, clip(frame.message)]);
+    case 'PARTITION_MAP': {
+      const m = frame.map;
+      return pack([S.PARTITION_MAP, m.version, m.partitionCount, m.owners, m.nodes.map((n) => [n.nodeId, n.url])]);
+    }
+    case 'RESULT':
+      return pack([S.RESULT, frame.id, frame.payload]);
+    case 'EVENT':
+      return pack([S.EVENT, frame.id, frame.key, frame.value, frame.version.millis, frame.version.counter, frame.version.node]);
+    case 'ERROR':
+      return pack([S.ERROR, frame.id, frame.code, clip(frame.message), frame.owner === null ? null : [frame.owner.nodeId, frame.owner.url], frame.mapVersion]);
+  }
+}
+
+function readNode(v: unknown): ClientNode {
+  const f = readFields(v, 2);
+  return { nodeId: readString(f[0], 'nodeId', NODE_ID_BYTES_MAX, 1), url: readString(f[1], 'url', CLIENT_URL_BYTES_MAX, 1) };
+}
+
+function readMap(f: readonly unknown[]): ClientPartitionMap {
+  const partitionCount = readUint(f[1], 'partitionCount', PARTITION_COUNT_MAX, 1);
+  const nodes = readArray(f[3], 'nodes', CLIENT_MAP_NODES_MAX, readNode);
+  const owners = readArray(f[2], 'owners', PARTITION_COUNT_MAX, (o) => {
+    if (o !== -1 && (typeof o !== 'number' || !Number.isInteger(o) || o < 0 || o >= nodes.length)) invalid('', 'a node index or -1');
+    return o as number;
+  });
+  if (owners.length !== partitionCount) invalid('owners', `${partitionCount} entries`);
+  return { version: readUint(f[0], 'version'), partitionCount, owners, nodes };
+}
+
+/** Decode a frame from a gateway (`valueBytesMax` bounds result payloads). */
+export function decodeServerFrame(bytes: Uint8Array, valueBytesMax: number): ServerFrame {
+  const a = unpackArray(bytes);
+  return checked(DECODE_CONTEXT, 'server frame', (): ServerFrame => {
+    const rest = a.slice(1);
+    switch (a[0]) {
+      case S.AUTH_REQUIRED:
+        readFields(rest, 0);
+        return { type: 'AUTH_REQUIRED' };
+      case S.AUTH_ACK: {
+        const f = readFields(rest, 2);
+        return { type: 'AUTH_ACK', nodeId: readString(f[0], 'nodeId', NODE_ID_BYTES_MAX, 1), expiresAt: readOptional(f[1], (e) => readUint(e, 'expiresAt')) ?? null };
+      }
+      case S.AUTH_FAIL: {
+        const f = readFields(rest, 2);
+        return { type: 'AUTH_FAIL', code: readString(f[0], 'code', ERROR_CODE_BYTES_MAX, 1), message: readString(f[1], 'message', REASON_BYTES_MAX) };
+      }
+      case S.PARTITION_MAP:
+        return { type: 'PARTITION_MAP', map: readMap(readFields(rest, 4)) };
+      case S.RESULT: {
+        const f = readFields(rest, 2);
+        return { type: 'RESULT', id: readUint(f[0], 'id'), payload: readOptional(f[1], (b) => readBytes(DECODE_CONTEXT, b, 'payload', valueBytesMax)) ?? null };
+      }
+      case S.EVENT: {
+        const f = readFields(rest, 6);
+        return {
+          type: 'EVENT',
+          id: readUint(f[0], 'id'),
+          key: readString(f[1], 'key', NAME_BYTES_MAX, 1),
+          value: readOptional(f[2], (b) => readBytes(DECODE_CONTEXT, b, 'value', valueBytesMax)) ?? null,
+          version: { millis: readUint(f[3], 'millis'), counter: readUint(f[4], 'counter'), node: readString(f[5], 'node', NODE_ID_BYTES_MAX, 1) },
+        };
+      }
+      case S.ERROR: {
+        const f = readFields(rest, 5);
+        return {
+          type: 'ERROR',
+          id: readUint(f[0], 'id'),
+          code: readString(f[1], 'code', ERROR_CODE_BYTES_MAX, 1),
+          message: readString(f[2], 'message', REASON_BYTES_MAX),
+          owner: readOptional(f[3], readNode) ?? null,
+          mapVersion: readOptional(f[4], (v) => readUint(v, 'mapVersion')) ?? null,
+        };
+      }
+      default:
+        return invalid('type', 'a server frame code');
+    }
+  });
+}

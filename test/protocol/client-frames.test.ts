@@ -1,0 +1,73 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { isFlotillaError } from '../../src/core/errors.js';
+import { decodeClientFrame, decodeServerFrame, encodeClientFrame, encodeServerFrame, type ClientFrame, type ServerFrame } from '../../src/protocol/client-frames.js';
+
+const put = { id: 7, map: 'users', op: 'put', key: 'k', value: new Uint8Array([0xa1, 0x61]), forward: false } as const;
+
+describe('client frames', () => {
+  it.each<[string, ClientFrame]>([
+    ['AUTH', { type: 'AUTH', token: 'a.b.c' }],
+    ['OP put', { type: 'OP', op: put }],
+    ['OP size', { type: 'OP', op: { id: 1, map: 'm', op: 'size', key: null, value: null, forward: true } }],
+    ['BATCH', { type: 'BATCH', ops: [put, { ...put, id: 8, op: 'get', value: null }] }],
+    ['MAP_REQUEST', { type: 'MAP_REQUEST', version: 12 }],
+    ['SUBSCRIBE to a map', { type: 'SUBSCRIBE', sub: { id: 2 ** 40, map: 'm', key: null, prefix: null } }],
+    ['SUBSCRIBE to a prefix', { type: 'SUBSCRIBE', sub: { id: 3, map: 'm', key: null, prefix: 'user-' } }],
+    ['UNSUBSCRIBE', { type: 'UNSUBSCRIBE', id: 3 }],
+  ])('round-trips a client %s', (_name, frame) => {
+    expect(decodeClientFrame(encodeClientFrame(frame), 1024)).toEqual(frame);
+  });
+
+  it.each<[string, ServerFrame]>([
+    ['AUTH_REQUIRED', { type: 'AUTH_REQUIRED' }],
+    ['AUTH_ACK', { type: 'AUTH_ACK', nodeId: 'n1', expiresAt: 1_700_000_000_000 }],
+    ['AUTH_FAIL', { type: 'AUTH_FAIL', code: 'FLO_AUTH_FAILED', message: 'no' }],
+    ['PARTITION_MAP', { type: 'PARTITION_MAP', map: { version: 3, partitionCount: 3, owners: [0, 1, -1], nodes: [{ nodeId: 'a', url: 'ws://a:1' }, { nodeId: 'b', url: 'ws://b:1' }] } }],
+    ['RESULT', { type: 'RESULT', id: 4, payload: null }],
+    ['EVENT', { type: 'EVENT', id: 9, key: 'k', value: new Uint8Array([1]), version: { millis: 5, counter: 1, node: 'n1' } }],
+    ['EVENT of a delete', { type: 'EVENT', id: 9, key: 'k', value: null, version: { millis: 5, counter: 1, node: 'n1' } }],
+    ['ERROR', { type: 'ERROR', id: 4, code: 'FLO_NOT_OWNER', message: 'x', owner: { nodeId: 'b', url: 'ws://b:1' }, mapVersion: 3 }],
+  ])('round-trips a server %s', (_name, frame) => {
+    expect(decodeServerFrame(encodeServerFrame(frame), 1024)).toEqual(frame);
+  });
+
+  it.each<[string, ClientFrame]>([
+    ['a put without a value', { type: 'OP', op: { ...put, value: null } }],
+    ['a get with a value', { type: 'OP', op: { ...put, op: 'get' } }],
+    ['a size with a key', { type: 'OP', op: { ...put, op: 'size', value: null } }],
+    ['an empty map name', { type: 'OP', op: { ...put, map: '' } }],
+    ['a subscription to a key and a prefix', { type: 'SUBSCRIBE', sub: { id: 1, map: 'm', key: 'k', prefix: 'p' } }],
+  ])('refuses %s', (_name, frame) => {
+    expect(() => decodeClientFrame(encodeClientFrame(frame), 1024)).toThrow(expect.objectContaining({ code: 'FLO_DECODE_INVALID' }));
+  });
+
+  it('refuses a map whose owners do not match its partition count or nodes', () => {
+    const bad = encodeServerFrame({ type: 'PARTITION_MAP', map: { version: 1, partitionCount: 2, owners: [0, 5], nodes: [{ nodeId: 'a', url: 'ws://a' }] } });
+    expect(() => decodeServerFrame(bad, 1024)).toThrow(expect.objectContaining({ code: 'FLO_DECODE_INVALID' }));
+  });
+
+  it('turns any bytes into a frame or a catalogued decode error, never anything else', () => {
+    const seeds = [encodeClientFrame({ type: 'OP', op: put }), encodeServerFrame({ type: 'ERROR', id: 1, code: 'FLO_X', message: 'm', owner: null, mapVersion: 2 })];
+    const bytes = fc.oneof(
+      fc.uint8Array({ maxLength: 64 }),
+      fc.tuple(fc.constantFrom(...seeds), fc.nat(), fc.nat(255)).map(([s, at, value]) => {
+        const copy = new Uint8Array(s);
+        copy[at % copy.length] = value;
+        return copy;
+      }),
+    );
+    fc.assert(
+      fc.property(bytes, (b) => {
+        for (const decode of [(x: Uint8Array) => decodeClientFrame(x, 1024), (x: Uint8Array) => decodeServerFrame(x, 1024)]) {
+          try {
+            decode(b);
+          } catch (error) {
+            if (!isFlotillaError(error) || !error.code.startsWith('FLO_DECODE_')) throw error;
+          }
+        }
+      }),
+      { seed: 42, numRuns: 2_000 },
+    );
+  });
+});
