@@ -7,3 +7,4 @@ export * from './grid/index.js';
 export { serveAdmin, type ServeAdminOptions } from './cli/serve-admin.js';
 export type { AdminServer } from './gateway/admin-server.js';
 export { ADMIN_TOKEN_CHARS_MIN, DEV_ADMIN_TOKEN } from './gateway/admin-access.js';
+export * from './durable/index.js';
