@@ -12,6 +12,7 @@ const sansIoLayers = [
   'src/sharding/**/*.ts',
   'src/grid/**/*.ts',
   'src/entities/**/*.ts',
+  'src/durable/**/*.ts',
   'src/client/**/*.ts',
   'src/cluster.ts',
 ];
@@ -30,11 +31,12 @@ const layerImports = {
   sharding: ['core', 'partitions', 'protocol', 'storage'],
   grid: ['core', 'partitions', 'protocol', 'storage', 'sharding'],
   entities: ['core', 'partitions', 'protocol', 'storage', 'sharding'],
-  node: ['core', 'membership', 'partitions', 'protocol', 'transport', 'storage', 'sharding', 'grid', 'entities'],
-  gateway: ['core', 'membership', 'partitions', 'protocol', 'transport', 'storage', 'sharding', 'grid', 'entities', 'node'],
+  durable: ['core', 'partitions', 'protocol', 'storage', 'sharding', 'entities'],
+  node: ['core', 'membership', 'partitions', 'protocol', 'transport', 'storage', 'sharding', 'grid', 'entities', 'durable'],
+  gateway: ['core', 'membership', 'partitions', 'protocol', 'transport', 'storage', 'sharding', 'grid', 'entities', 'durable', 'node'],
   client: ['core', 'protocol'],
   'client-platform': ['core', 'protocol', 'client'],
-  cli: ['core', 'membership', 'partitions', 'protocol', 'transport', 'storage', 'sharding', 'grid', 'entities', 'node', 'gateway'],
+  cli: ['core', 'membership', 'partitions', 'protocol', 'transport', 'storage', 'sharding', 'grid', 'entities', 'durable', 'node', 'gateway'],
 };
 const layers = Object.keys(layerImports);
 

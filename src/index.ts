@@ -11,3 +11,4 @@ export { serveClients, type ServeClientsOptions } from './cli/serve-clients.js';
 export type { ClientGateway } from './gateway/client-gateway.js';
 export type { ClientAuthConfig } from './gateway/client-auth.js';
 export { DEFAULT_CLIENT_GATEWAY_CONFIG, type ClientGatewayConfig } from './gateway/client-gateway-config.js';
+export * from './durable/index.js';

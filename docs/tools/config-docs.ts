@@ -13,6 +13,7 @@ import { DEFAULT_ADMIN_CONFIG } from '../../src/gateway/admin-config.js';
 import { DEFAULT_KV_CONFIG } from '../../src/grid/kv-config.js';
 import { DEFAULT_CLIENT_GATEWAY_CONFIG } from '../../src/gateway/client-gateway-config.js';
 import { DEFAULT_ENTITY_CONFIG } from '../../src/entities/entity-config.js';
+import { DEFAULT_DURABLE_CONFIG } from '../../src/durable/durable-config.js';
 import { DEFAULT_SWIM_CONFIG } from '../../src/membership/config.js';
 import { DEFAULT_DRIVER_CONFIG } from '../../src/node/driver-config.js';
 import { DEFAULT_NODE_OPTIONS } from '../../src/node/node-config.js';
@@ -52,6 +53,7 @@ const SECTIONS: readonly Section[] = [
   { option: 'split-brain merge handover', file: 'src/sharding/split-brain-merge.ts', interfaceName: 'MergeHandoverConfig', defaults: DEFAULT_MERGE_HANDOVER_CONFIG },
   { option: '`kv`', file: 'src/grid/kv-config.ts', interfaceName: 'KvConfig', defaults: DEFAULT_KV_CONFIG },
   { option: '`entity`', file: 'src/entities/entity-config.ts', interfaceName: 'EntityConfig', defaults: DEFAULT_ENTITY_CONFIG },
+  { option: '`durable`', file: 'src/durable/durable-config.ts', interfaceName: 'DurableConfig', defaults: DEFAULT_DURABLE_CONFIG },
   { option: '`transport`', file: 'src/transport/config.ts', interfaceName: 'TransportConfig', defaults: DEFAULT_TRANSPORT_CONFIG },
   { option: '`driver`', file: 'src/node/driver-config.ts', interfaceName: 'DriverConfig', defaults: DEFAULT_DRIVER_CONFIG },
   { option: '`lifecycle`', file: 'src/node/node-config.ts', interfaceName: 'LifecycleConfig', defaults: DEFAULT_NODE_OPTIONS.lifecycle },

@@ -66,6 +66,10 @@ export const ErrorCatalog = {
   FLO_FORBIDDEN: spec('FLO_FORBIDDEN', 'Request refused: host or origin not allowed', false, 403),
   FLO_INVALID_UTF8: spec('FLO_INVALID_UTF8', 'Text is not valid UTF-8', false, 400),
   FLO_TOKEN_EXPIRED: spec('FLO_TOKEN_EXPIRED', 'The client token has expired', false, 401),
+  FLO_WORKFLOW_UNKNOWN: spec('FLO_WORKFLOW_UNKNOWN', 'Unknown workflow name', false, 404),
+  FLO_WORKFLOW_NONDETERMINISM: spec('FLO_WORKFLOW_NONDETERMINISM', 'Workflow replay diverged from its journal', false, 500),
+  FLO_WORKFLOW_FAILED: spec('FLO_WORKFLOW_FAILED', 'Workflow failed', false, 500),
+  FLO_ACTIVITY_FAILED: spec('FLO_ACTIVITY_FAILED', 'Activity failed after its retries', false, 500),
 } as const satisfies Record<string, ErrorSpec>;
 
 /** A catalogued error code. */

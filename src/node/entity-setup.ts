@@ -1,13 +1,15 @@
 /**
  * Entity wiring at node start: opens the entity store (or takes the caller's), reads
  * the highest epoch it ever fenced (the next cluster's first table must start above it)
- * and builds the entity service the sharding layer hosts.
+ * and builds the entity service the sharding layer hosts, and durable execution (workflows,
+ * timers) on the same store when the node runs any.
  */
 import { join } from 'node:path';
 import { FlotillaError } from '../core/errors.js';
 import { openStorage } from '../storage/open-storage.js';
 import type { Storage, StorageOptions } from '../storage/storage.js';
 import { EntityService } from '../entities/entity-service.js';
+import { DurableRuntime } from '../durable/durable-runtime.js';
 import type { NodeConfig, StartNodeOptions } from './node-config.js';
 import type { NodeLogger } from './service.js';
 
@@ -16,6 +18,8 @@ export interface EntitySetup {
   readonly service: EntityService;
   /** The store's highest claimed epoch: the floor of a fresh cluster's first table. */
   readonly epochFloor: number;
+  /** Workflows and durable timers (on the same store), when the node runs any. */
+  readonly durable: DurableRuntime | undefined;
 }
 
 /** File name of the default SQLite store inside `dataDir`. */
@@ -33,7 +37,9 @@ export function isStorage(value: StorageOptions | Storage): value is Storage {
  */
 export async function setUpEntities(options: StartNodeOptions, config: NodeConfig, log: NodeLogger): Promise<EntitySetup | undefined> {
   const definitions = options.entities ?? [];
-  if (definitions.length === 0 && options.storage === undefined) return undefined;
+  const workflows = options.workflows ?? [];
+  const timerKinds = options.timerKinds ?? [];
+  if (definitions.length === 0 && options.storage === undefined && workflows.length === 0 && timerKinds.length === 0) return undefined;
   if (config.partitions === false) throw new FlotillaError('FLO_CONFIG_INVALID', 'entities need the sharding layer (partitions must not be false)');
   const given = options.storage !== undefined && isStorage(options.storage) ? options.storage : undefined;
   const storageOptions: StorageOptions =
@@ -59,5 +65,9 @@ export async function setUpEntities(options: StartNodeOptions, config: NodeConfi
     config: config.entity,
     logger: log.child({ component: 'entities' }),
   });
-  return { service, epochFloor };
+  const durable =
+    workflows.length === 0 && timerKinds.length === 0
+      ? undefined
+      : new DurableRuntime({ nodeId: config.nodeId, storage, workflows, timerKinds, config: config.durable, logger: log.child({ component: 'durable' }) });
+  return { service, epochFloor, durable };
 }

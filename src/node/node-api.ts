@@ -12,6 +12,8 @@ import type { TransportStats } from '../transport/transport.js';
 import type { KvService } from '../grid/kv-service.js';
 import type { GridMap } from '../grid/grid-map.js';
 import type { KvValue } from '../grid/kv-codec.js';
+import type { TimerService } from '../durable/timer-service.js';
+import type { WorkflowService } from '../durable/workflow-service.js';
 import type { AnyEntityDefinition } from '../entities/definition.js';
 import type { EntityRef } from '../entities/ref.js';
 import type { ActiveEntity, ActiveEntityCount } from '../entities/runtime-stats.js';
@@ -34,6 +36,12 @@ export interface NodeMigrations {
 
 /** The key/value store's API: each call is routed to the key's owner. */
 export type NodeKv = Pick<KvService, 'kvPut' | 'kvGet' | 'kvDelete' | 'kvSize'>;
+
+/** Durable workflows through this node: run (or attach to) an execution, read one (or a record its activities wrote) as stored. */
+export type NodeWorkflows = Pick<WorkflowService, 'run' | 'describe' | 'record'>;
+
+/** Durable timers through this node: schedule and cancel on the timer's owner. */
+export type NodeTimers = Pick<TimerService, 'schedule' | 'cancel'>;
 
 /** The quorum verdict with the numbers behind it. */
 export interface NodeQuorum extends QuorumState {
@@ -113,6 +121,10 @@ export interface FlotillaNode {
   entityCounts(): ActiveEntityCount[];
   /** Entity counters and active entities per registered type; undefined when this node hosts no entities. */
   entityStats(): EntityServiceStats | undefined;
+  /** Durable workflows (`startNode({ workflows })`); undefined when the node runs none and registers no timer kinds. */
+  readonly workflows: NodeWorkflows | undefined;
+  /** Durable timers (`startNode({ timerKinds })`); undefined when the node runs no workflows and registers no timer kinds. */
+  readonly timers: NodeTimers | undefined;
   /** Overall health and each check's verdict. */
   health(): NodeHealthReport;
   /**

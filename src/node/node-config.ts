@@ -8,6 +8,9 @@ import { randomBytes } from 'node:crypto';
 import { FlotillaError, isFlotillaError } from '../core/errors.js';
 import type { AnyEntityDefinition } from '../entities/definition.js';
 import { DEFAULT_ENTITY_CONFIG, resolveEntityConfig, type EntityConfig } from '../entities/entity-config.js';
+import { DEFAULT_DURABLE_CONFIG, resolveDurableConfig, type DurableConfig } from '../durable/durable-config.js';
+import type { AnyWorkflowDefinition } from '../durable/workflow-definition.js';
+import type { TimerKind } from '../durable/timer-kind.js';
 import type { Storage, StorageOptions } from '../storage/storage.js';
 import type { Address, Tags } from '../core/model.js';
 import { DEFAULT_SWIM_CONFIG, resolveSwimConfig, type SwimConfig } from '../membership/config.js';
@@ -142,6 +145,12 @@ export interface StartNodeOptions {
   readonly storage?: StorageOptions | Storage;
   /** Entity runtime settings (see `EntityConfig`). */
   readonly entity?: Partial<EntityConfig>;
+  /** Workflows this node runs (made with `defineWorkflow`); every node of a cluster should run the same. Default none. */
+  readonly workflows?: readonly AnyWorkflowDefinition[];
+  /** Kinds of durable timer this node fires; every node of a cluster should register the same. Default none. */
+  readonly timerKinds?: readonly TimerKind[];
+  /** Workflow and timer settings (see `DurableConfig`). */
+  readonly durable?: Partial<DurableConfig>;
   /**
    * Called with the node once its services run, before it joins: e.g. to serve `/health`,
    * which answers `joining` (503, with a reason) until the join completes. The join waits
@@ -191,6 +200,7 @@ export interface NodeConfig {
   readonly lifecycle: LifecycleConfig;
   readonly driver: DriverConfig;
   readonly entity: EntityConfig;
+  readonly durable: DurableConfig;
 }
 
 function invalid(detail: string, details?: Record<string, unknown>): FlotillaError {
@@ -217,6 +227,8 @@ export function resolveNodeConfig(options: StartNodeOptions): NodeConfig {
   }
   const transport = resolveSection('transport', { ...options.transport, host, port, advertiseHost, nodeId }, DEFAULT_TRANSPORT_CONFIG, resolveTransportConfig);
   if (options.entities !== undefined && !Array.isArray(options.entities)) throw invalid('entities must be an array of entity definitions');
+  if (options.workflows !== undefined && !Array.isArray(options.workflows)) throw invalid('workflows must be an array of workflow definitions');
+  if (options.timerKinds !== undefined && !Array.isArray(options.timerKinds)) throw invalid('timerKinds must be an array of timer kinds');
   const partitions = options.partitions ?? {};
   if (partitions !== false) resolveCoordinatorConfig(partitions);
   return Object.freeze({
@@ -241,6 +253,7 @@ export function resolveNodeConfig(options: StartNodeOptions): NodeConfig {
     lifecycle,
     driver: resolveDriverConfig(options.driver),
     entity: resolveSection('entity', options.entity, DEFAULT_ENTITY_CONFIG, resolveEntityConfig),
+    durable: resolveSection('durable', options.durable, DEFAULT_DURABLE_CONFIG, resolveDurableConfig),
   });
 }
 

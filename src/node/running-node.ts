@@ -12,7 +12,7 @@ import type { SwimMachine } from '../membership/swim.js';
 import type { ClusterTransport, TransportStats } from '../transport/transport.js';
 import { waitBounded } from './bounded-wait.js';
 import type { NodeDriver } from './driver.js';
-import type { FlotillaNode, NodeKv, NodeMigrations, NodeQuorum, NodeState, NodeStats } from './node-api.js';
+import type { FlotillaNode, NodeKv, NodeMigrations, NodeQuorum, NodeState, NodeStats, NodeTimers, NodeWorkflows } from './node-api.js';
 import { HEALTH_TAG, HealthChecks, overallStatus, worstOf, type HealthCheck, type NodeHealthReport } from './health.js';
 import type { NodeConfig } from './node-config.js';
 import { NodeEventStream } from './node-events.js';
@@ -21,6 +21,7 @@ import type { EntityService, EntityServiceStats } from '../entities/entity-servi
 import type { KvService } from '../grid/kv-service.js';
 import type { GridMap } from '../grid/grid-map.js';
 import type { KvValue } from '../grid/kv-codec.js';
+import type { DurableRuntime } from '../durable/durable-runtime.js';
 import type { Sharding } from '../sharding/sharding.js';
 import type { AnyEntityDefinition } from '../entities/definition.js';
 import type { EntityRef } from '../entities/ref.js';
@@ -41,6 +42,8 @@ export interface NodeParts {
   readonly kv: KvService | undefined;
   /** The entity service, when the node hosts entities. */
   readonly entities?: EntityService | undefined;
+  /** Workflows and durable timers, when the node runs any. */
+  readonly durable?: DurableRuntime | undefined;
   readonly logger: NodeLogger;
   readonly clock: () => Millis;
   readonly address: Address;
@@ -219,6 +222,19 @@ export class RunningNode implements FlotillaNode {
 
   entityStats(): EntityServiceStats | undefined {
     return this.parts.entities?.stats();
+  }
+
+  get workflows(): NodeWorkflows | undefined {
+    return this.parts.durable?.workflows;
+  }
+
+  get timers(): NodeTimers | undefined {
+    return this.parts.durable?.timers;
+  }
+
+  /** Durable execution with its services (not part of `FlotillaNode`: for tests and benchmarks). */
+  get durable(): DurableRuntime | undefined {
+    return this.parts.durable;
   }
 
   health(): NodeHealthReport {

@@ -96,7 +96,7 @@ export async function startNode(options: StartNodeOptions = {}): Promise<Flotill
   const events = new NodeEventStream();
   quorum.readOnly = () => machine.isReadOnly(wallClock());
   const recorder = config.dataDir === undefined ? undefined : new MembershipRecorder(config.dataDir, config.clusterId, config.nodeId, log, wallClock);
-  const node = new RunningNode({ config, machine, transport, services, sharding: layer?.sharding, kv: layer?.kv, entities: entities?.service, logger: log, clock: wallClock, address, events, checks, recorder, formAllowed: rejoin.formAllowed });
+  const node = new RunningNode({ config, machine, transport, services, sharding: layer?.sharding, kv: layer?.kv, entities: entities?.service, durable: entities?.durable, logger: log, clock: wallClock, address, events, checks, recorder, formAllowed: rejoin.formAllowed });
   ref.node = node;
   const driver = new NodeDriver({
     machine,
@@ -127,6 +127,10 @@ function buildSharding(config: NodeConfig, options: StartNodeOptions, entities: 
   const kv = new KvService(config.kv, options.mapMergePolicies);
   sharding.register(kv);
   if (entities !== undefined) sharding.register(entities.service);
+  if (entities?.durable !== undefined) {
+    sharding.register(entities.durable.timers);
+    sharding.register(entities.durable.workflows);
+  }
   for (const service of options.partitionedServices ?? []) sharding.register(service);
   return { sharding, kv };
 }

@@ -10,3 +10,5 @@ export { PostgresStorage } from './postgres.js';
 export { POSTGRES_DEFAULTS, type PostgresStorageOptions } from './postgres-connection.js';
 export { SCHEMA_VERSION } from './migrations.js';
 export { ENTITY_ID_LENGTH_MAX, ENTITY_TYPE_LENGTH_MAX, LIST_LIMIT_MAX, NODE_ID_LENGTH_MAX, WRITE_BATCH_MAX } from './validation.js';
+export type { CommitResult, DurableCommit, DurableStore, DurableTimer, JournalEntry, LoadedWorkflow, RecordWrite, StoredWorkflow, WorkflowStatus } from './durable.js';
+export { COMMIT_BATCH_MAX, COMMIT_ITEMS_MAX } from './durable-validation.js';

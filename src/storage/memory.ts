@@ -6,6 +6,9 @@
 import { FlotillaError } from '../core/errors.js';
 import type { NodeId } from '../core/model.js';
 import { claimError, compareCodePoints, fenceError, versionConflictError } from './fence-rules.js';
+import type { CommitResult, DurableCommit, DurableTimer, LoadedWorkflow, StoredWorkflow, WorkflowStatus } from './durable.js';
+import { checkCommits, checkTimerId, checkTimerQuery, checkWorkflowId, checkWorkflowList } from './durable-validation.js';
+import { MemoryDurableTables } from './memory-durable.js';
 import type { EntityCount, EntityWrite, PartitionFence, Storage, StoredEntity, WriteResult } from './storage.js';
 import { checkClaim, checkEntityKey, checkList, checkWrites, settle } from './validation.js';
 
@@ -18,6 +21,7 @@ export class MemoryStorage implements Storage {
   readonly description = 'memory';
   private readonly fenceMap = new Map<number, PartitionFence>();
   private readonly entities = new Map<string, StoredEntity>();
+  private readonly durable = new MemoryDurableTables(this.fenceMap, this.entities, keyOf);
   private closed = false;
 
   claimPartition(partition: number, epoch: number, owner: NodeId): Promise<PartitionFence> {
@@ -86,6 +90,46 @@ export class MemoryStorage implements Storage {
       for (const e of this.entities.values()) if (e.type === type && e.partition === partition) ids.push(e.id);
       ids.sort(compareCodePoints);
       return ids.slice(0, limit);
+    });
+  }
+
+  commitDurable(commits: readonly DurableCommit[]): Promise<CommitResult[]> {
+    return settle(() => {
+      this.checkOpen();
+      checkCommits(commits);
+      return commits.map((c) => this.durable.commit(c));
+    });
+  }
+
+  loadWorkflow(id: string): Promise<LoadedWorkflow | undefined> {
+    return settle(() => {
+      this.checkOpen();
+      checkWorkflowId(id);
+      return this.durable.load(id);
+    });
+  }
+
+  listWorkflows(partition: number, status: WorkflowStatus, limit: number): Promise<StoredWorkflow[]> {
+    return settle(() => {
+      this.checkOpen();
+      checkWorkflowList(partition, status, limit);
+      return this.durable.list(partition, status, limit);
+    });
+  }
+
+  nextTimers(partitions: readonly number[], limit: number): Promise<DurableTimer[]> {
+    return settle(() => {
+      this.checkOpen();
+      checkTimerQuery(partitions, limit);
+      return this.durable.nextTimers(partitions, limit);
+    });
+  }
+
+  loadTimer(id: string): Promise<DurableTimer | undefined> {
+    return settle(() => {
+      this.checkOpen();
+      checkTimerId(id);
+      return this.durable.timer(id);
     });
   }
 

@@ -10,6 +10,9 @@ import type { NodeId } from '../core/model.js';
 import { claimError, compareCodePoints, fenceError, versionConflictError } from './fence-rules.js';
 import { MIGRATIONS_TABLE, pendingMigrations } from './migrations.js';
 import { postgresError, resolvePostgresOptions, type PostgresStorageOptions, type ResolvedPostgresOptions } from './postgres-connection.js';
+import type { CommitResult, DurableCommit, DurableTimer, LoadedWorkflow, StoredWorkflow, WorkflowStatus } from './durable.js';
+import { checkCommits, checkTimerId, checkTimerQuery, checkWorkflowId, checkWorkflowList } from './durable-validation.js';
+import { commitOnClient, listWorkflowRows, loadWorkflowRows, nextTimerRows, timerRow } from './postgres-durable.js';
 import type { EntityCount, EntityWrite, PartitionFence, Storage, StoredEntity, WriteResult } from './storage.js';
 import { checkClaim, checkEntityKey, checkList, checkWrites } from './validation.js';
 
@@ -173,6 +176,45 @@ export class PostgresStorage implements Storage {
       limit,
     ]);
     return rows.map((r) => r.id);
+  }
+
+  async commitDurable(commits: readonly DurableCommit[]): Promise<CommitResult[]> {
+    checkCommits(commits);
+    this.checkOpen();
+    if (commits.length === 0) return [];
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (error) {
+      throw postgresError(this.description, error);
+    }
+    try {
+      return await commitOnClient(client, commits);
+    } catch (error) {
+      throw postgresError(this.description, error);
+    } finally {
+      client.release();
+    }
+  }
+
+  async loadWorkflow(id: string): Promise<LoadedWorkflow | undefined> {
+    checkWorkflowId(id);
+    return loadWorkflowRows((sql, values) => this.query(sql, values), id);
+  }
+
+  async listWorkflows(partition: number, status: WorkflowStatus, limit: number): Promise<StoredWorkflow[]> {
+    checkWorkflowList(partition, status, limit);
+    return listWorkflowRows((sql, values) => this.query(sql, values), partition, status, limit);
+  }
+
+  async nextTimers(partitions: readonly number[], limit: number): Promise<DurableTimer[]> {
+    checkTimerQuery(partitions, limit);
+    return nextTimerRows((sql, values) => this.query(sql, values), partitions, limit);
+  }
+
+  async loadTimer(id: string): Promise<DurableTimer | undefined> {
+    checkTimerId(id);
+    return timerRow((sql, values) => this.query(sql, values), id);
   }
 
   close(): Promise<void> {

@@ -13,6 +13,9 @@ import { assert, FlotillaError, isFlotillaError } from '../core/errors.js';
 import type { NodeId } from '../core/model.js';
 import { claimError, compareCodePoints, fenceError, versionConflictError } from './fence-rules.js';
 import { MIGRATIONS_TABLE, pendingMigrations } from './migrations.js';
+import type { CommitResult, DurableCommit, DurableTimer, LoadedWorkflow, StoredWorkflow, WorkflowStatus } from './durable.js';
+import { checkCommits, checkTimerId, checkTimerQuery, checkWorkflowId, checkWorkflowList } from './durable-validation.js';
+import { SqliteDurableTables } from './sqlite-durable.js';
 import type { EntityCount, EntityWrite, PartitionFence, Storage, StorageOptions, StoredEntity, WriteResult } from './storage.js';
 import { checkClaim, checkEntityKey, checkList, checkWrites } from './validation.js';
 
@@ -121,6 +124,7 @@ export class SqliteStorage implements Storage {
   private readonly statements: Statements;
   private readonly applyBatch: (writes: readonly EntityWrite[]) => WriteResult[];
   private readonly claimTx: (partition: number, epoch: number, owner: NodeId) => PartitionFence;
+  private readonly durable: SqliteDurableTables;
   private closed = false;
 
   private constructor(
@@ -133,6 +137,7 @@ export class SqliteStorage implements Storage {
     this.applyBatch = (writes) => batch.immediate(writes);
     const claim = db.transaction((partition: number, epoch: number, owner: NodeId) => this.claimInTransaction(partition, epoch, owner));
     this.claimTx = (partition, epoch, owner) => claim.immediate(partition, epoch, owner);
+    this.durable = new SqliteDurableTables(db, (w, now) => this.applyWrite(w, now));
   }
 
   /** Open (creating when missing) and migrate the file at `options.path`. */
@@ -200,6 +205,41 @@ export class SqliteStorage implements Storage {
     return this.run(() => {
       checkList(type, partition, limit);
       return this.statements.list.all(type, partition, limit).map((r) => r.id);
+    });
+  }
+
+  commitDurable(commits: readonly DurableCommit[]): Promise<CommitResult[]> {
+    return this.run(() => {
+      checkCommits(commits);
+      return this.durable.commit(commits);
+    });
+  }
+
+  loadWorkflow(id: string): Promise<LoadedWorkflow | undefined> {
+    return this.run(() => {
+      checkWorkflowId(id);
+      return this.durable.load(id);
+    });
+  }
+
+  listWorkflows(partition: number, status: WorkflowStatus, limit: number): Promise<StoredWorkflow[]> {
+    return this.run(() => {
+      checkWorkflowList(partition, status, limit);
+      return this.durable.list(partition, status, limit);
+    });
+  }
+
+  nextTimers(partitions: readonly number[], limit: number): Promise<DurableTimer[]> {
+    return this.run(() => {
+      checkTimerQuery(partitions, limit);
+      return this.durable.nextTimers(partitions, limit);
+    });
+  }
+
+  loadTimer(id: string): Promise<DurableTimer | undefined> {
+    return this.run(() => {
+      checkTimerId(id);
+      return this.durable.timer(id);
     });
   }
 

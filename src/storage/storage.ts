@@ -1,6 +1,6 @@
 /**
- * The storage contract: what the entity runtime (and later workflows and timers) needs
- * from a durable store, implemented by SQLite (the embedded default), PostgreSQL, and an
+ * The storage contract: what the entity runtime, workflows and durable timers need from a
+ * durable store (the durable-execution part is declared in `durable.ts`), implemented by SQLite (the embedded default), PostgreSQL, and an
  * in-memory store for tests and benchmarks. One shared suite runs against every
  * implementation, so they cannot drift apart.
  *
@@ -13,6 +13,7 @@
  */
 import type { FlotillaError } from '../core/errors.js';
 import type { NodeId } from '../core/model.js';
+import type { DurableStore } from './durable.js';
 
 /** Which implementation. */
 export type StorageKind = 'memory' | 'sqlite' | 'postgres';
@@ -73,7 +74,7 @@ export interface EntityCount {
  * or failed; retryable) besides the errors it names. Methods are safe to call
  * concurrently; implementations serialize what must be serialized.
  */
-export interface Storage {
+export interface Storage extends DurableStore {
   readonly kind: StorageKind;
   /** Where the data lives, for logs: a file path, or host/database (never a password). */
   readonly description: string;

@@ -3,6 +3,7 @@
 // cannot drift apart. Tests needing two stores on one database run only for shared stores.
 import { describe } from 'vitest';
 import { defineClaimTests } from './contract-claims.js';
+import { defineDurableTests } from './contract-durable.js';
 import { defineModelTests } from './contract-model.js';
 import { defineReadTests } from './contract-reads.js';
 import { defineSharedTests } from './contract-shared.js';
@@ -19,6 +20,7 @@ export function defineStorageContract(target: StoreTarget): void {
     defineWriteTests(ctx);
     defineReadTests(ctx);
     defineModelTests(ctx);
+    defineDurableTests(ctx);
     if (target.shared) defineSharedTests(ctx);
   });
 }

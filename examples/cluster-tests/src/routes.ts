@@ -6,6 +6,8 @@
 import { FlotillaError, type FlotillaNode } from 'flotilla';
 import { Counter, KVStore, type JsonValue } from './entities.js';
 import { RouteAnswer, type Route, type RouteRequest } from './http-api.js';
+import { DURABLE_FIXTURES } from './durable-entities.js';
+import { durableRoutes } from './durable-routes.js';
 
 /** The gossip tag in which each runner publishes its HTTP API address. */
 export const HTTP_TAG = 'http';
@@ -14,7 +16,7 @@ export const HTTP_TAG = 'http';
 export const PEER_LIST_TIMEOUT_MS = 5_000;
 
 /** What the routes use of a node (a `FlotillaNode` fits). */
-export type RunnerNode = Pick<FlotillaNode, 'nodeId' | 'health' | 'partitionTable' | 'members' | 'entity' | 'activeEntities'>;
+export type RunnerNode = Pick<FlotillaNode, 'nodeId' | 'health' | 'partitionTable' | 'members' | 'entity' | 'activeEntities' | 'workflows' | 'timers'>;
 
 /** One row of `/debug/entities`. */
 export interface EntityRow {
@@ -166,5 +168,6 @@ export function runnerRoutes(node: RunnerNode, options: RunnerRoutesOptions): Ro
     healthRoute(node, options.httpAddress),
     shardsRoute(node),
     entitiesRoute(node, options.listPeer ?? fetchPeerEntities, options.onPeerError ?? (() => undefined)),
+    ...durableRoutes(node, DURABLE_FIXTURES.failing),
   ];
 }

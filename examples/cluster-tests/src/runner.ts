@@ -8,6 +8,7 @@ import { pino, type Logger } from 'pino';
 import { serveAdmin, startNode, type AdminServer, type FlotillaNode, type StartNodeOptions } from 'flotilla';
 import { loadRunnerConfig, sqlitePath, type RunnerConfig } from './config.js';
 import { RUNNER_ENTITIES } from './entities.js';
+import { DURABLE_FIXTURES } from './durable-entities.js';
 import { startHttpApi, type HttpApi } from './http-api.js';
 import { HTTP_TAG, runnerRoutes } from './routes.js';
 
@@ -31,7 +32,9 @@ export function nodeOptionsOf(config: RunnerConfig, logger: Logger): StartNodeOp
     ...(config.forceForm ? { forceForm: true } : {}),
     tags: { [HTTP_TAG]: config.httpAdvertise },
     logger,
-    entities: [...RUNNER_ENTITIES],
+    entities: [...RUNNER_ENTITIES, ...DURABLE_FIXTURES.entities],
+    workflows: DURABLE_FIXTURES.workflows,
+    timerKinds: DURABLE_FIXTURES.timerKinds,
     storage: config.postgresUrl === undefined ? { kind: 'sqlite', path: sqlitePath(config) } : { kind: 'postgres', url: config.postgresUrl },
     ...(config.passivateAfterMs === undefined ? {} : { entity: { passivateAfterMs: config.passivateAfterMs } }),
     ...(Object.keys(config.swim).length === 0 ? {} : { swim: config.swim }),
@@ -87,6 +90,7 @@ export async function runRunner(env: NodeJS.ProcessEnv): Promise<number> {
     log.error({ err }, 'the node could not start');
     return START_FAILED_EXIT_CODE;
   }
+  DURABLE_FIXTURES.bind(node);
   const apiLog = log.child({ nodeId: node.nodeId, component: 'runner-http' });
   let api: HttpApi;
   try {

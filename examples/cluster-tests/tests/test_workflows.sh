@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# WorkflowTest suite: a simple workflow runs its 3 steps and answers the same stored
+# result when run again; a failing one fails at fail_at and, run again with the same
+# exec_id, continues from that step; a long one runs all its steps once; executions are
+# listed. Then, on a cluster of its own (ports CLUSTER_HTTP_BASE.. and CLUSTER_PORT_BASE..),
+# a long workflow and a pending timer survive kill -9 of every runner: after the restart
+# the workflow completes with each step journaled once, and the timer fires once.
+set -uo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib/helpers.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib/cluster.sh"
+require_tools node
+
+# Steps of the long workflow (against BASE_URL) and of the one interrupted by the crash.
+LONG_STEPS="${LONG_STEPS:-100}"
+CRASH_STEPS="${CRASH_STEPS:-2000}"
+# How long the restarted cluster may take to finish the interrupted workflow, s.
+RESUME_TIMEOUT_S="${RESUME_TIMEOUT_S:-180}"
+export SWIM_OVERRIDES="${SWIM_OVERRIDES-probeIntervalMs=500,probeTimeoutMs=250,suspicionMult=2}"
+trap cleanup_cluster EXIT
+
+w="wf-$RUN_ID"
+simple='"e1: step-1,step-2,step-3"'
+
+section "simple workflow"
+expect "run-simple e1 answers its result" 200 "$simple" POST "/workflow/$w/run-simple" '{"exec_id": "e1"}'
+expect "run-simple e1 again answers the stored result" 200 "$simple" POST "/workflow/$w/run-simple" '{"exec_id": "e1"}'
+expect "execution e1 lists its steps and result" 200 "{\"id\": \"e1\", \"steps_completed\": [\"step-1\", \"step-2\", \"step-3\"], \"result\": $simple}" GET "/workflow/$w/execution/e1"
+
+section "failing workflow, retried with the same exec_id"
+expect_error "run-failing f1 fails at step 3" 500 POST "/workflow/$w/run-failing" '{"exec_id": "f1", "fail_at": 3}'
+expect "after the failure: steps 1 and 2 done, no result" 200 '{"id": "f1", "steps_completed": ["step-1", "step-2"], "result": null}' GET "/workflow/$w/execution/f1"
+expect "run-failing f1 again continues from step 3 and completes" 200 '"f1: step-1,step-2,step-3,step-4,step-5"' POST "/workflow/$w/run-failing" '{"exec_id": "f1", "fail_at": 3}'
+api GET "/workflow/$w/execution/f1"
+assert_json "f1 has every step once" '.steps_completed' '["step-1","step-2","step-3","step-4","step-5"]'
+
+section "long workflow ($LONG_STEPS steps)"
+expect "run-long l1" 200 "\"l1: $LONG_STEPS steps\"" POST "/workflow/$w/run-long" "{\"exec_id\": \"l1\", \"steps\": $LONG_STEPS}"
+api GET "/workflow/$w/execution/l1"
+assert_json "l1 completed $LONG_STEPS steps" '.steps_completed | length' "$LONG_STEPS"
+assert_json "each step once" '.steps_completed | unique | length' "$LONG_STEPS"
+
+section "executions"
+api GET "/workflow/$w/executions"
+assert_eq "GET executions is 200" 200 "$STATUS"
+assert_json "lists e1, f1 and l1" 'map(.id) | sort' '["e1","f1","l1"]'
+expect "a workflow id never run has no executions" 200 '[]' GET "/workflow/nobody-$RUN_ID/executions"
+
+section "bad input"
+expect_error "run-simple without exec_id is 400" 400 POST "/workflow/$w/run-simple" '{}'
+expect_error "run-long with steps that are not a number is 400" 400 POST "/workflow/$w/run-long" '{"exec_id": "x", "steps": "many"}'
+expect_error "run-failing without fail_at is 400" 400 POST "/workflow/$w/run-failing" '{"exec_id": "x"}'
+expect_error "an unknown execution is 404" 404 GET "/workflow/$w/execution/nope"
+
+section "kill -9 of every runner mid-workflow ($CLUSTER_NODES runners, data in $CLUSTER_DIR)"
+if start_cluster; then pass "cluster started and settled"; else fail "cluster started and settled"; summary test_workflows; exit 1; fi
+BASE_URL="$(runner_url 1)"
+cw="crash-$RUN_ID"
+ct="crash-timer-$RUN_ID"
+expect "schedule a timer due in 4 s" 200 null POST "/timer/$ct/schedule" '{"timer_id": "t", "delay_ms": 4000}'
+curl -sS -m "$CURL_TIMEOUT_S" -o /dev/null -X POST -H 'content-type: application/json' --data "{\"exec_id\": \"c1\", \"steps\": $CRASH_STEPS}" "$BASE_URL/workflow/$cw/run-long" >/dev/null 2>&1 &
+started_pid=$!
+some_steps() {
+  api GET "/workflow/$cw/execution/c1"
+  [ "$STATUS" == 200 ] && [ "$(jq '.steps_completed | length' <<<"$BODY")" -gt 0 ]
+}
+wait_until "the long workflow is under way" 60 some_steps
+for i in $(seq 1 "$CLUSTER_NODES"); do kill9_runner "$i"; done
+wait "$started_pid" 2>/dev/null
+req GET "$(runner_url 1)/health"
+assert_eq "every runner is gone" 000 "$STATUS"
+if start_cluster; then pass "cluster restarted on the same data"; else fail "cluster restarted on the same data"; summary test_workflows; exit 1; fi
+completed() {
+  api GET "/workflow/$cw/execution/c1"
+  [ "$STATUS" == 200 ] && jq -e '.result != null' <<<"$BODY" >/dev/null 2>&1
+}
+wait_until "the interrupted workflow resumed and completed on its own" "$RESUME_TIMEOUT_S" completed
+assert_json "its result" '.result' "\"c1: $CRASH_STEPS steps\""
+assert_json "every step journaled once" '.steps_completed | unique | length' "$CRASH_STEPS"
+assert_json "and no step twice" '.steps_completed | length' "$CRASH_STEPS"
+timer_fired() {
+  api GET "/timer/$ct/fires"
+  [ "$STATUS" == 200 ] && [ "$(jq 'length' <<<"$BODY")" -ge 1 ]
+}
+wait_until "the pending timer fired after the restart" 120 timer_fired
+expect "a later timer (300 ms)" 200 null POST "/timer/$ct/schedule" '{"timer_id": "later", "delay_ms": 300}'
+later_fired() {
+  api GET "/timer/$ct/fires"
+  [ "$STATUS" == 200 ] && jq -e 'any(.[]; .timer_id == "later")' <<<"$BODY" >/dev/null 2>&1
+}
+wait_until "the later timer fired" 60 later_fired
+api GET "/timer/$ct/fires"
+assert_json "the crash-surviving timer fired once" 'map(select(.timer_id == "t")) | length' 1
+
+summary test_workflows

@@ -1,0 +1,189 @@
+/**
+ * The PostgreSQL store's durable-execution tables. A `commitDurable` call is one
+ * transaction on one pooled connection; each commit runs inside a savepoint after
+ * taking its partition's fence row FOR SHARE (claims update that row, so a claim waits for
+ * the commit or the commit sees the claim), and a refused commit rolls back to its
+ * savepoint alone.
+ */
+import type pg from 'pg';
+import { FlotillaError } from '../core/errors.js';
+import { fenceError, versionConflictError } from './fence-rules.js';
+import type { CommitResult, DurableCommit, DurableTimer, LoadedWorkflow, StoredWorkflow, WorkflowStatus } from './durable.js';
+import { journalConflictError, timerGoneError } from './durable-validation.js';
+
+interface WorkflowRow {
+  id: string;
+  partition: number;
+  name: string;
+  status: string;
+  input: Buffer;
+  output: Buffer | null;
+}
+interface TimerRow {
+  id: string;
+  partition: number;
+  due_at: string;
+  kind: string;
+  payload: Buffer;
+}
+
+const WORKFLOW_COLUMNS = 'id, partition, name, status, input, output';
+const TIMER_COLUMNS = 'id, partition, due_at, kind, payload';
+
+const UPSERT_WORKFLOW = `
+INSERT INTO flotilla_workflows (id, partition, name, status, input, output, updated_at) VALUES ($1, $2, $3, $4, $5, $6, now())
+ON CONFLICT (id) DO UPDATE SET partition = excluded.partition, name = excluded.name, status = excluded.status,
+  input = excluded.input, output = excluded.output, updated_at = excluded.updated_at`;
+
+const APPEND_JOURNAL = `
+INSERT INTO flotilla_journal (workflow_id, seq, name, outcome)
+SELECT $1, s, n, o FROM unnest($2::integer[], $3::text[], $4::bytea[]) AS t(s, n, o)
+ON CONFLICT DO NOTHING RETURNING seq`;
+
+const UPSERT_TIMERS = `
+INSERT INTO flotilla_timers AS t (id, partition, due_at, kind, payload)
+SELECT i, $1, d, k, p FROM unnest($2::text[], $3::bigint[], $4::text[], $5::bytea[]) AS u(i, d, k, p)
+ON CONFLICT (id) DO UPDATE SET due_at = excluded.due_at, kind = excluded.kind, payload = excluded.payload
+  WHERE t.partition = excluded.partition
+RETURNING id`;
+
+const NEXT_TIMERS = `
+SELECT t.id, t.partition, t.due_at, t.kind, t.payload
+FROM unnest($1::integer[]) AS p(partition)
+CROSS JOIN LATERAL (
+  SELECT ${TIMER_COLUMNS} FROM flotilla_timers x WHERE x.partition = p.partition ORDER BY x.due_at, x.id LIMIT $2
+) AS t
+ORDER BY t.due_at, t.id LIMIT $2`;
+
+/** Why a commit was refused, thrown out of its savepoint. */
+class Refused extends Error {
+  constructor(readonly error: FlotillaError) {
+    super(error.message);
+  }
+}
+
+function toWorkflow(r: WorkflowRow): StoredWorkflow {
+  return { id: r.id, partition: r.partition, name: r.name, status: r.status as WorkflowStatus, input: new Uint8Array(r.input), output: r.output === null ? undefined : new Uint8Array(r.output) };
+}
+
+function toTimer(r: TimerRow): DurableTimer {
+  return { id: r.id, partition: r.partition, dueAt: Number(r.due_at), kind: r.kind, payload: new Uint8Array(r.payload) };
+}
+
+type Query = <R extends pg.QueryResultRow>(sql: string, values?: unknown[]) => Promise<R[]>;
+
+/** Apply every commit on `client` in one transaction; the caller maps driver errors. */
+export async function commitOnClient(client: pg.PoolClient, commits: readonly DurableCommit[]): Promise<CommitResult[]> {
+  const query: Query = async (sql, values) => (await client.query(sql, values)).rows;
+  await client.query('BEGIN');
+  try {
+    const results: CommitResult[] = [];
+    for (const c of commits) {
+      await client.query('SAVEPOINT flotilla_commit');
+      try {
+        results.push({ ok: true, versions: await applyCommit(query, c) });
+        await client.query('RELEASE SAVEPOINT flotilla_commit');
+      } catch (error) {
+        if (!(error instanceof Refused)) throw error;
+        await client.query('ROLLBACK TO SAVEPOINT flotilla_commit');
+        results.push({ ok: false, error: error.error });
+      }
+    }
+    await client.query('COMMIT');
+    return results;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  }
+}
+
+async function applyCommit(query: Query, c: DurableCommit): Promise<number[]> {
+  const fences = await query<{ epoch: string; owner: string }>('SELECT epoch, owner FROM flotilla_partition_fences WHERE partition = $1 FOR SHARE', [c.partition]);
+  const row = fences[0];
+  const fence = fenceError(row === undefined ? undefined : { epoch: Number(row.epoch), owner: row.owner }, c);
+  if (fence !== undefined) throw new Refused(fence);
+  const versions = await applyRecords(query, c);
+  const w = c.workflow;
+  if (w !== undefined) await query(UPSERT_WORKFLOW, [w.id, c.partition, w.name, w.status, w.input, w.output ?? null]);
+  const j = c.journal;
+  if (j !== undefined) {
+    if (j.truncateFrom !== undefined) await query('DELETE FROM flotilla_journal WHERE workflow_id = $1 AND seq >= $2', [j.workflowId, j.truncateFrom]);
+    if (j.append.length > 0) {
+      const inserted = await query<{ seq: number }>(APPEND_JOURNAL, [j.workflowId, j.append.map((e) => e.seq), j.append.map((e) => e.name), j.append.map((e) => e.outcome)]);
+      if (inserted.length !== j.append.length) {
+        const taken = new Set(inserted.map((r) => r.seq));
+        const seq = j.append.find((e) => !taken.has(e.seq))?.seq ?? j.append[0]!.seq;
+        throw new Refused(journalConflictError(j.workflowId, seq));
+      }
+    }
+  }
+  await applyTimers(query, c);
+  return versions;
+}
+
+async function applyRecords(query: Query, c: DurableCommit): Promise<number[]> {
+  const versions: number[] = [];
+  for (const r of c.records ?? []) {
+    const current = await query<{ version: string }>('SELECT version FROM flotilla_entities WHERE type = $1 AND id = $2 FOR UPDATE', [r.type, r.id]);
+    const version = Number(current[0]?.version ?? 0);
+    if (version !== r.expectedVersion) throw new Refused(versionConflictError(r, version));
+    if (r.state === undefined) {
+      await query('DELETE FROM flotilla_entities WHERE type = $1 AND id = $2', [r.type, r.id]);
+      versions.push(0);
+    } else if (version === 0) {
+      const inserted = await query(
+        'INSERT INTO flotilla_entities (type, id, partition, state, version, updated_at) VALUES ($1, $2, $3, $4, 1, now()) ON CONFLICT (type, id) DO NOTHING RETURNING version',
+        [r.type, r.id, c.partition, r.state],
+      );
+      if (inserted.length !== 1) throw new Refused(versionConflictError(r, 1));
+      versions.push(1);
+    } else {
+      await query('UPDATE flotilla_entities SET state = $3, version = $4, partition = $5, updated_at = now() WHERE type = $1 AND id = $2', [r.type, r.id, r.state, version + 1, c.partition]);
+      versions.push(version + 1);
+    }
+  }
+  return versions;
+}
+
+async function applyTimers(query: Query, c: DurableCommit): Promise<void> {
+  const deletes = c.timersDelete ?? [];
+  if (deletes.length > 0) {
+    const gone = await query<{ id: string }>('DELETE FROM flotilla_timers WHERE id = ANY ($1::text[]) AND partition = $2 RETURNING id', [deletes.map((d) => d.id), c.partition]);
+    const removed = new Set(gone.map((r) => r.id));
+    const missing = deletes.find((d) => d.mustExist && !removed.has(d.id));
+    if (missing !== undefined) throw new Refused(timerGoneError(missing.id, c.partition));
+  }
+  const sets = c.timersSet ?? [];
+  if (sets.length > 0) {
+    const written = await query<{ id: string }>(UPSERT_TIMERS, [c.partition, sets.map((t) => t.id), sets.map((t) => t.dueAt), sets.map((t) => t.kind), sets.map((t) => t.payload)]);
+    if (written.length !== new Set(sets.map((t) => t.id)).size) {
+      throw new Refused(new FlotillaError('FLO_INVALID_ARGUMENT', 'a timer of this commit belongs to another partition', { partition: c.partition }));
+    }
+  }
+}
+
+/** Read a workflow and its journal. */
+export async function loadWorkflowRows(query: Query, id: string): Promise<LoadedWorkflow | undefined> {
+  const rows = await query<WorkflowRow>(`SELECT ${WORKFLOW_COLUMNS} FROM flotilla_workflows WHERE id = $1`, [id]);
+  if (rows[0] === undefined) return undefined;
+  const journal = await query<{ seq: number; name: string; outcome: Buffer }>('SELECT seq, name, outcome FROM flotilla_journal WHERE workflow_id = $1 ORDER BY seq', [id]);
+  return { workflow: toWorkflow(rows[0]), journal: journal.map((e) => ({ seq: e.seq, name: e.name, outcome: new Uint8Array(e.outcome) })) };
+}
+
+/** Workflows of a partition with a status. */
+export async function listWorkflowRows(query: Query, partition: number, status: WorkflowStatus, limit: number): Promise<StoredWorkflow[]> {
+  const rows = await query<WorkflowRow>(`SELECT ${WORKFLOW_COLUMNS} FROM flotilla_workflows WHERE partition = $1 AND status = $2 ORDER BY id LIMIT $3`, [partition, status, limit]);
+  return rows.map(toWorkflow);
+}
+
+/** The earliest timers of some partitions (one indexed range read per partition). */
+export async function nextTimerRows(query: Query, partitions: readonly number[], limit: number): Promise<DurableTimer[]> {
+  if (limit === 0 || partitions.length === 0) return [];
+  return (await query<TimerRow>(NEXT_TIMERS, [[...new Set(partitions)], limit])).map(toTimer);
+}
+
+/** A timer by id. */
+export async function timerRow(query: Query, id: string): Promise<DurableTimer | undefined> {
+  const rows = await query<TimerRow>(`SELECT ${TIMER_COLUMNS} FROM flotilla_timers WHERE id = $1`, [id]);
+  return rows[0] === undefined ? undefined : toTimer(rows[0]);
+}

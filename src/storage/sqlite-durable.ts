@@ -1,0 +1,159 @@
+/**
+ * The SQLite store's durable-execution tables. A `commitDurable` call is one
+ * `BEGIN IMMEDIATE` transaction; each commit inside it runs in a savepoint (better-sqlite3
+ * nests transactions that way), so a refused commit rolls back alone and the others of the
+ * call still apply.
+ */
+import type Database from 'better-sqlite3';
+import { FlotillaError } from '../core/errors.js';
+import { compareCodePoints, fenceError, type FenceState } from './fence-rules.js';
+import type { CommitResult, DurableCommit, DurableTimer, JournalEntry, LoadedWorkflow, StoredWorkflow, WorkflowStatus } from './durable.js';
+import { journalConflictError, timerGoneError } from './durable-validation.js';
+import type { EntityWrite, WriteResult } from './storage.js';
+
+interface WorkflowRow {
+  id: string;
+  partition: number;
+  name: string;
+  status: string;
+  input: Buffer;
+  output: Buffer | null;
+}
+interface TimerRow {
+  id: string;
+  partition: number;
+  due_at: number;
+  kind: string;
+  payload: Buffer;
+}
+
+function prepare(db: Database.Database) {
+  return {
+    fence: db.prepare<[number], FenceState>('SELECT epoch, owner FROM flotilla_partition_fences WHERE partition = ?'),
+    upsertWorkflow: db.prepare<[string, number, string, string, Buffer, Buffer | null, number]>(
+      `INSERT INTO flotilla_workflows (id, partition, name, status, input, output, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET partition = excluded.partition, name = excluded.name, status = excluded.status,
+         input = excluded.input, output = excluded.output, updated_at = excluded.updated_at`,
+    ),
+    truncate: db.prepare<[string, number]>('DELETE FROM flotilla_journal WHERE workflow_id = ? AND seq >= ?'),
+    append: db.prepare<[string, number, string, Buffer]>('INSERT INTO flotilla_journal (workflow_id, seq, name, outcome) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING'),
+    deleteTimer: db.prepare<[string, number]>('DELETE FROM flotilla_timers WHERE id = ? AND partition = ?'),
+    upsertTimer: db.prepare<[string, number, number, string, Buffer]>(
+      `INSERT INTO flotilla_timers (id, partition, due_at, kind, payload) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET due_at = excluded.due_at, kind = excluded.kind, payload = excluded.payload
+       WHERE flotilla_timers.partition = excluded.partition`,
+    ),
+    workflow: db.prepare<[string], WorkflowRow>('SELECT id, partition, name, status, input, output FROM flotilla_workflows WHERE id = ?'),
+    journal: db.prepare<[string], { seq: number; name: string; outcome: Buffer }>('SELECT seq, name, outcome FROM flotilla_journal WHERE workflow_id = ? ORDER BY seq'),
+    list: db.prepare<[number, string, number], WorkflowRow>(
+      'SELECT id, partition, name, status, input, output FROM flotilla_workflows WHERE partition = ? AND status = ? ORDER BY id LIMIT ?',
+    ),
+    timersOf: db.prepare<[number, number], TimerRow>('SELECT id, partition, due_at, kind, payload FROM flotilla_timers WHERE partition = ? ORDER BY due_at, id LIMIT ?'),
+    timer: db.prepare<[string], TimerRow>('SELECT id, partition, due_at, kind, payload FROM flotilla_timers WHERE id = ?'),
+  };
+}
+
+/** Why a commit was refused, thrown out of its savepoint so it rolls back. */
+class Refused extends Error {
+  constructor(readonly error: FlotillaError) {
+    super(error.message);
+  }
+}
+
+function buffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+function toWorkflow(r: WorkflowRow): StoredWorkflow {
+  return { id: r.id, partition: r.partition, name: r.name, status: r.status as WorkflowStatus, input: new Uint8Array(r.input), output: r.output === null ? undefined : new Uint8Array(r.output) };
+}
+
+function toTimer(r: TimerRow): DurableTimer {
+  return { id: r.id, partition: r.partition, dueAt: r.due_at, kind: r.kind, payload: new Uint8Array(r.payload) };
+}
+
+/** The durable tables of one SQLite connection. */
+export class SqliteDurableTables {
+  private readonly statements: ReturnType<typeof prepare>;
+  private readonly batch: (commits: readonly DurableCommit[]) => CommitResult[];
+  private readonly one: (c: DurableCommit, now: number) => number[];
+
+  /** @param applyWrite the store's entity write (inside the caller's transaction) */
+  constructor(
+    db: Database.Database,
+    private readonly applyWrite: (w: EntityWrite, now: number) => WriteResult,
+  ) {
+    this.statements = prepare(db);
+    this.one = db.transaction((c: DurableCommit, now: number) => this.applyCommit(c, now));
+    const outer = db.transaction((commits: readonly DurableCommit[]) => {
+      const now = Date.now();
+      return commits.map((c): CommitResult => {
+        try {
+          return { ok: true, versions: this.one(c, now) };
+        } catch (error) {
+          if (error instanceof Refused) return { ok: false, error: error.error };
+          throw error;
+        }
+      });
+    });
+    this.batch = (commits) => outer.immediate(commits);
+  }
+
+  commit(commits: readonly DurableCommit[]): CommitResult[] {
+    return commits.length === 0 ? [] : this.batch(commits);
+  }
+
+  load(id: string): LoadedWorkflow | undefined {
+    const row = this.statements.workflow.get(id);
+    if (row === undefined) return undefined;
+    const journal: JournalEntry[] = this.statements.journal.all(id).map((e) => ({ seq: e.seq, name: e.name, outcome: new Uint8Array(e.outcome) }));
+    return { workflow: toWorkflow(row), journal };
+  }
+
+  list(partition: number, status: WorkflowStatus, limit: number): StoredWorkflow[] {
+    return this.statements.list.all(partition, status, limit).map(toWorkflow);
+  }
+
+  /** One indexed range read per partition, merged: each stays cheap however many timers exist. */
+  nextTimers(partitions: readonly number[], limit: number): DurableTimer[] {
+    if (limit === 0) return [];
+    const rows: TimerRow[] = [];
+    for (const p of new Set(partitions)) rows.push(...this.statements.timersOf.all(p, limit));
+    rows.sort((a, b) => a.due_at - b.due_at || compareCodePoints(a.id, b.id));
+    return rows.slice(0, limit).map(toTimer);
+  }
+
+  timer(id: string): DurableTimer | undefined {
+    const row = this.statements.timer.get(id);
+    return row === undefined ? undefined : toTimer(row);
+  }
+
+  private applyCommit(c: DurableCommit, now: number): number[] {
+    const s = this.statements;
+    const fence = fenceError(s.fence.get(c.partition), c);
+    if (fence !== undefined) throw new Refused(fence);
+    const versions = (c.records ?? []).map((r) => {
+      const result = this.applyWrite({ ...r, partition: c.partition, epoch: c.epoch, writer: c.writer }, now);
+      if (!result.ok) throw new Refused(result.error);
+      return result.version;
+    });
+    const w = c.workflow;
+    if (w !== undefined) s.upsertWorkflow.run(w.id, c.partition, w.name, w.status, buffer(w.input), w.output === undefined ? null : buffer(w.output), now);
+    const j = c.journal;
+    if (j !== undefined) {
+      if (j.truncateFrom !== undefined) s.truncate.run(j.workflowId, j.truncateFrom);
+      for (const e of j.append) {
+        if (s.append.run(j.workflowId, e.seq, e.name, buffer(e.outcome)).changes !== 1) throw new Refused(journalConflictError(j.workflowId, e.seq));
+      }
+    }
+    for (const d of c.timersDelete ?? []) {
+      if (s.deleteTimer.run(d.id, c.partition).changes !== 1 && d.mustExist) throw new Refused(timerGoneError(d.id, c.partition));
+    }
+    for (const t of c.timersSet ?? []) {
+      if (s.upsertTimer.run(t.id, c.partition, t.dueAt, t.kind, buffer(t.payload)).changes !== 1) {
+        throw new Refused(new FlotillaError('FLO_INVALID_ARGUMENT', `timer ${t.id} belongs to another partition`, { timerId: t.id }));
+      }
+    }
+    return versions;
+  }
+}
