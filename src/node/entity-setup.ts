@@ -14,8 +14,12 @@ import type { NodeLogger } from './service.js';
 /** The entity service and what the sharding layer must know for it. */
 export interface EntitySetup {
   readonly service: EntityService;
+  /** The store entities (and singletons) keep their records in. */
+  readonly storage: Storage;
   /** The store's highest claimed epoch: the floor of a fresh cluster's first table. */
   readonly epochFloor: number;
+  /** The logger of services built on this store. */
+  readonly logger: NodeLogger;
 }
 
 /** File name of the default SQLite store inside `dataDir`. */
@@ -33,8 +37,8 @@ export function isStorage(value: StorageOptions | Storage): value is Storage {
  */
 export async function setUpEntities(options: StartNodeOptions, config: NodeConfig, log: NodeLogger): Promise<EntitySetup | undefined> {
   const definitions = options.entities ?? [];
-  if (definitions.length === 0 && options.storage === undefined) return undefined;
-  if (config.partitions === false) throw new FlotillaError('FLO_CONFIG_INVALID', 'entities need the sharding layer (partitions must not be false)');
+  if (definitions.length === 0 && options.storage === undefined && (options.singletons ?? []).length === 0) return undefined;
+  if (config.partitions === false) throw new FlotillaError('FLO_CONFIG_INVALID', 'entities and singletons need the sharding layer (partitions must not be false)');
   const given = options.storage !== undefined && isStorage(options.storage) ? options.storage : undefined;
   const storageOptions: StorageOptions =
     options.storage !== undefined && !isStorage(options.storage)
@@ -59,5 +63,5 @@ export async function setUpEntities(options: StartNodeOptions, config: NodeConfi
     config: config.entity,
     logger: log.child({ component: 'entities' }),
   });
-  return { service, epochFloor };
+  return { service, storage, epochFloor, logger: log.child({ component: 'singletons' }) };
 }

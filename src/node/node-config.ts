@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { FlotillaError, isFlotillaError } from '../core/errors.js';
 import type { AnyEntityDefinition } from '../entities/definition.js';
+import type { SingletonDefinition } from '../entities/singleton-definition.js';
 import { DEFAULT_ENTITY_CONFIG, resolveEntityConfig, type EntityConfig } from '../entities/entity-config.js';
 import type { Storage, StorageOptions } from '../storage/storage.js';
 import type { Address, Tags } from '../core/model.js';
@@ -133,6 +134,12 @@ export interface StartNodeOptions {
    * is set, else in memory. Opened only when `entities` are given or this is set.
    */
   readonly storage?: StorageOptions | Storage;
+  /**
+   * Cluster singletons this node may run (made with `defineSingleton`): each runs on the
+   * owner of its partition only, with its record in `storage`. Every node of a cluster
+   * should register the same. Default none.
+   */
+  readonly singletons?: readonly SingletonDefinition[];
   /** Entity runtime settings (see `EntityConfig`). */
   readonly entity?: Partial<EntityConfig>;
   /**

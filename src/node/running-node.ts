@@ -22,6 +22,8 @@ import type { KvService } from '../grid/kv-service.js';
 import type { Sharding } from '../sharding/sharding.js';
 import type { AnyEntityDefinition } from '../entities/definition.js';
 import type { EntityRef } from '../entities/ref.js';
+import type { SingletonRef } from '../entities/singleton-ops.js';
+import type { SingletonService, SingletonStatus } from '../entities/singleton-service.js';
 import type { ActiveEntity, ActiveEntityCount } from '../entities/runtime-stats.js';
 import type { MembershipRecorder } from './membership-record.js';
 import type { NodeLogger } from './service.js';
@@ -39,6 +41,8 @@ export interface NodeParts {
   readonly kv: KvService | undefined;
   /** The entity service, when the node hosts entities. */
   readonly entities?: EntityService | undefined;
+  /** The singleton service, when the node was given singletons. */
+  readonly singletons?: SingletonService | undefined;
   readonly logger: NodeLogger;
   readonly clock: () => Millis;
   readonly address: Address;
@@ -200,6 +204,16 @@ export class RunningNode implements FlotillaNode {
     const service = this.parts.entities;
     if (service === undefined) throw new FlotillaError('FLO_ENTITY_UNKNOWN', `${definition.type}: this node hosts no entities (pass entities to startNode)`);
     return service.ref(definition, id);
+  }
+
+  singleton(name: string): SingletonRef {
+    const service = this.parts.singletons;
+    if (service === undefined) throw new FlotillaError('FLO_NOT_FOUND', `no singleton '${name}': this node has none (pass singletons to startNode)`);
+    return service.ref(name);
+  }
+
+  singletonStatus(): SingletonStatus[] {
+    return this.parts.singletons?.status() ?? [];
   }
 
   activeEntities(): ActiveEntity[] {
