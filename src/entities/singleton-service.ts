@@ -14,6 +14,7 @@ import type { PartitionedService, PartitionHandler, ShardContext } from '../shar
 import type { Storage } from '../storage/storage.js';
 import { singletonKey, type LeadershipRecord, type SingletonDefinition } from './singleton-definition.js';
 import { decodeSingletonRequest, encodeSingletonRequest, isSingletonWrite, makeSingletonRef, SINGLETON_SERVICE, type SingletonOp, type SingletonRef } from './singleton-ops.js';
+import { SINGLETON_LEADING_SERVICE } from './singleton-handover.js';
 import { SingletonParticipant } from './singleton-participant.js';
 import { withCounterReset, withHistoryCleared } from './singleton-record.js';
 import type { SingletonLeader } from './singleton-leader.js';
@@ -71,6 +72,13 @@ export class SingletonService implements PartitionedService {
         ownerOnly: true,
         isWrite: (request) => isSingletonWrite(decodeSingletonRequest(request.payload).op),
         handle: async (request) => encodeValue(await this.serve(request.payload)),
+      },
+      {
+        // A new owner asks the previous leader whether it still runs a singleton (see singleton-handover.ts).
+        service: SINGLETON_LEADING_SERVICE,
+        ownerOnly: false,
+        isWrite: () => false,
+        handle: (request) => Promise.resolve(encodeValue(this.slots.get(String(decodeValue(request.payload)))?.active ?? false)),
       },
     ];
     this.participant = new SingletonParticipant({

@@ -11,6 +11,7 @@ import type { NodeId } from '../core/model.js';
 import type { ShardContext } from '../sharding/service.js';
 import type { Storage } from '../storage/storage.js';
 import type { SingletonDefinition } from './singleton-definition.js';
+import { awaitPredecessor } from './singleton-handover.js';
 import { SingletonLeader } from './singleton-leader.js';
 import { decodeRecord, EMPTY_RECORD, encodeRecord, SINGLETON_RECORD_TYPE, withLeaderAdded } from './singleton-record.js';
 
@@ -63,6 +64,11 @@ export class SingletonSlot {
     return this.deposedAt >= epoch ? undefined : epoch;
   }
 
+  /** Whether this node runs the singleton's function or is still stopping it. */
+  get active(): boolean {
+    return this.leaderValue !== undefined;
+  }
+
   /** Start the transition the current state calls for (one at a time). */
   reconcile(): void {
     if (this.busy !== undefined) return;
@@ -112,6 +118,11 @@ export class SingletonSlot {
     const { storage, partition, self, definition, logger } = this.deps;
     const ctx = this.deps.ctx();
     if (ctx === undefined) return;
+    const before = await storage.loadEntity(SINGLETON_RECORD_TYPE, definition.name);
+    const previous = before === undefined ? EMPTY_RECORD : decodeRecord(before.state);
+    const wait = { name: definition.name, partition, self, epoch, record: previous, handoverWaitMs: definition.handoverWaitMs, stillWanted: () => this.wantedEpoch() === epoch };
+    if ((await awaitPredecessor(ctx, wait)) === 'timed-out') logger.warn({ singleton: definition.name, epoch }, 'singleton: the previous leader did not confirm its stop in time; taking over (its writes are fenced)');
+    if (this.wantedEpoch() !== epoch) return;
     try {
       await storage.claimPartition(partition, epoch, self);
     } catch (error) {
