@@ -8,6 +8,7 @@ import { pino, type Logger } from 'pino';
 import { serveAdmin, startNode, type AdminServer, type FlotillaNode, type StartNodeOptions } from 'flotilla';
 import { loadRunnerConfig, sqlitePath, type RunnerConfig } from './config.js';
 import { RUNNER_ENTITIES } from './entities.js';
+import { EXTRA_ENTITIES, RUNNER_SINGLETONS } from './extra-entities.js';
 import { startHttpApi, type HttpApi } from './http-api.js';
 import { HTTP_TAG, runnerRoutes } from './routes.js';
 
@@ -31,7 +32,8 @@ export function nodeOptionsOf(config: RunnerConfig, logger: Logger): StartNodeOp
     ...(config.forceForm ? { forceForm: true } : {}),
     tags: { [HTTP_TAG]: config.httpAdvertise },
     logger,
-    entities: [...RUNNER_ENTITIES],
+    entities: [...RUNNER_ENTITIES, ...EXTRA_ENTITIES],
+    singletons: [...RUNNER_SINGLETONS],
     storage: config.postgresUrl === undefined ? { kind: 'sqlite', path: sqlitePath(config) } : { kind: 'postgres', url: config.postgresUrl },
     ...(config.passivateAfterMs === undefined ? {} : { entity: { passivateAfterMs: config.passivateAfterMs } }),
     ...(Object.keys(config.swim).length === 0 ? {} : { swim: config.swim }),
