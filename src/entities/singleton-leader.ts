@@ -111,11 +111,13 @@ export class SingletonLeader {
     this.leaving = true;
     this.abort.abort(new FlotillaError('FLO_NOT_OWNER', `singleton ${this.deps.definition.name} is no longer led by ${this.deps.self}`));
     const { timers, definition } = this.deps;
-    const ended = await withDeadline(this.running, timers.now() + definition.handoverWaitMs, timers, `singleton ${definition.name} handover`).then(
+    const deadline = timers.now() + definition.handoverWaitMs;
+    const ended = await withDeadline(this.running, deadline, timers, `singleton ${definition.name} handover`).then(
       () => true,
       () => false,
     );
-    if (!ended) this.deps.logger.warn({ singleton: definition.name, waitMs: definition.handoverWaitMs }, 'singleton: still running after its handover wait; letting it go (its writes are fenced)');
+    // A stopping host fires its timers early: that is no overrun of the handover wait.
+    if (!ended && timers.now() >= deadline) this.deps.logger.warn({ singleton: definition.name, waitMs: definition.handoverWaitMs }, 'singleton: still running after its handover wait; letting it go (its writes are fenced)');
     const close = this.change((record) => ({ record: withLeaderClosed(record, this.deps.self, this.deps.epoch, timers.now()), result: undefined }));
     this.closed = true;
     await close.catch((error: unknown) => {
