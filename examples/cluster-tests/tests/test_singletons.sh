@@ -2,10 +2,10 @@
 # Singletons suite. Against the cluster at BASE_URL: SingletonTest runs on exactly one
 # runner (every runner names the same), its sequence never repeats (also under concurrent
 # calls from every runner), its history shows the running leadership, and the resets work.
-# Then, on a cluster of its own (ports CLUSTER_HTTP_BASE.. and CLUSTER_PORT_BASE..): the
-# runner leading it is killed with kill -9; the singleton runs again on another runner,
-# within SINGLETON_FAILOVER_MAX_S of the kill, no sequence value repeats, and the history
-# records the change.
+# Then, on a cluster of its own (ports CLUSTER_HTTP_BASE.. and CLUSTER_PORT_BASE..; SQLite,
+# or PostgreSQL at SUITE_POSTGRES_URL): the runner leading it is killed with kill -9; the
+# singleton runs again on another runner within SINGLETON_FAILOVER_MAX_S of the kill, no
+# sequence value repeats, and the history records the change.
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/helpers.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/lib/cluster.sh"
@@ -69,6 +69,10 @@ expect "reset-sequence -> null" 200 null POST /singleton/reset-sequence
 expect "after a reset the sequence starts at 1" 200 1 POST /singleton/next-sequence
 expect "then 2" 200 2 POST /singleton/next-sequence
 expect_error "unknown singleton route -> 404" 404 GET /singleton/nope
+
+# The suite's own cluster keeps its data apart from the cluster at BASE_URL: in its own
+# PostgreSQL database when SUITE_POSTGRES_URL is set, else in SQLite in its data directory.
+if [ -n "${SUITE_POSTGRES_URL:-}" ]; then export POSTGRES_URL="$SUITE_POSTGRES_URL"; else unset POSTGRES_URL; fi
 
 section "kill -9 of the runner leading it (a cluster of $CLUSTER_NODES runners, data in $CLUSTER_DIR)"
 if start_cluster; then pass "cluster started and settled"; else fail "cluster started and settled"; summary test_singletons; exit 1; fi
