@@ -13,3 +13,6 @@ export * from './call.js';
 export * from './partition-gate.js';
 export * from './runtime.js';
 export * from './runtime-stats.js';
+export * from './singleton-definition.js';
+export { type SingletonRef } from './singleton-ops.js';
+export { type SingletonStatus } from './singleton-service.js';

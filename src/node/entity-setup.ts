@@ -16,10 +16,14 @@ import type { NodeLogger } from './service.js';
 /** The entity service and what the sharding layer must know for it. */
 export interface EntitySetup {
   readonly service: EntityService;
+  /** The store entities (and singletons) keep their records in. */
+  readonly storage: Storage;
   /** The store's highest claimed epoch: the floor of a fresh cluster's first table. */
   readonly epochFloor: number;
   /** Workflows and durable timers (on the same store), when the node runs any. */
   readonly durable: DurableRuntime | undefined;
+  /** The logger of services built on this store. */
+  readonly logger: NodeLogger;
 }
 
 /** File name of the default SQLite store inside `dataDir`. */
@@ -39,8 +43,8 @@ export async function setUpEntities(options: StartNodeOptions, config: NodeConfi
   const definitions = options.entities ?? [];
   const workflows = options.workflows ?? [];
   const timerKinds = options.timerKinds ?? [];
-  if (definitions.length === 0 && options.storage === undefined && workflows.length === 0 && timerKinds.length === 0) return undefined;
-  if (config.partitions === false) throw new FlotillaError('FLO_CONFIG_INVALID', 'entities need the sharding layer (partitions must not be false)');
+  if (definitions.length === 0 && options.storage === undefined && workflows.length === 0 && timerKinds.length === 0 && (options.singletons ?? []).length === 0) return undefined;
+  if (config.partitions === false) throw new FlotillaError('FLO_CONFIG_INVALID', 'entities, workflows, timers and singletons need the sharding layer (partitions must not be false)');
   const given = options.storage !== undefined && isStorage(options.storage) ? options.storage : undefined;
   const storageOptions: StorageOptions =
     options.storage !== undefined && !isStorage(options.storage)
@@ -69,5 +73,5 @@ export async function setUpEntities(options: StartNodeOptions, config: NodeConfi
     workflows.length === 0 && timerKinds.length === 0
       ? undefined
       : new DurableRuntime({ nodeId: config.nodeId, storage, workflows, timerKinds, config: config.durable, logger: log.child({ component: 'durable' }) });
-  return { service, epochFloor, durable };
+  return { service, storage, epochFloor, durable, logger: log.child({ component: 'singletons' }) };
 }

@@ -16,6 +16,8 @@ import type { TimerService } from '../durable/timer-service.js';
 import type { WorkflowService } from '../durable/workflow-service.js';
 import type { AnyEntityDefinition } from '../entities/definition.js';
 import type { EntityRef } from '../entities/ref.js';
+import type { SingletonRef } from '../entities/singleton-ops.js';
+import type { SingletonStatus } from '../entities/singleton-service.js';
 import type { ActiveEntity, ActiveEntityCount } from '../entities/runtime-stats.js';
 import type { DriverStats } from './driver-stats.js';
 import type { EntityServiceStats } from '../entities/entity-service.js';
@@ -115,6 +117,13 @@ export interface FlotillaNode {
    * Throws FLO_ENTITY_UNKNOWN when this node hosts no entities.
    */
   entity<D extends AnyEntityDefinition>(definition: D, id: string): EntityRef<D>;
+  /**
+   * A ref to cluster singleton `name` (see `defineSingleton`): its operations reach the
+   * node leading it from any node. Throws FLO_NOT_FOUND for a name this node did not register.
+   */
+  singleton(name: string): SingletonRef;
+  /** The singletons registered on this node, and whether it leads each. */
+  singletonStatus(): SingletonStatus[];
   /** Entities active (in memory) on this node. */
   activeEntities(): ActiveEntity[];
   /** Entities active on this node, per type and partition. */

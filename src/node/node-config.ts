@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { FlotillaError, isFlotillaError } from '../core/errors.js';
 import type { AnyEntityDefinition } from '../entities/definition.js';
+import type { SingletonDefinition } from '../entities/singleton-definition.js';
 import { DEFAULT_ENTITY_CONFIG, resolveEntityConfig, type EntityConfig } from '../entities/entity-config.js';
 import { DEFAULT_DURABLE_CONFIG, resolveDurableConfig, type DurableConfig } from '../durable/durable-config.js';
 import type { AnyWorkflowDefinition } from '../durable/workflow-definition.js';
@@ -143,6 +144,12 @@ export interface StartNodeOptions {
    * is set, else in memory. Opened only when `entities` are given or this is set.
    */
   readonly storage?: StorageOptions | Storage;
+  /**
+   * Cluster singletons this node may run (made with `defineSingleton`): each runs on the
+   * owner of its partition only, with its record in `storage`. Every node of a cluster
+   * should register the same. Default none.
+   */
+  readonly singletons?: readonly SingletonDefinition[];
   /** Entity runtime settings (see `EntityConfig`). */
   readonly entity?: Partial<EntityConfig>;
   /** Workflows this node runs (made with `defineWorkflow`); every node of a cluster should run the same. Default none. */

@@ -25,6 +25,8 @@ import type { DurableRuntime } from '../durable/durable-runtime.js';
 import type { Sharding } from '../sharding/sharding.js';
 import type { AnyEntityDefinition } from '../entities/definition.js';
 import type { EntityRef } from '../entities/ref.js';
+import type { SingletonRef } from '../entities/singleton-ops.js';
+import type { SingletonService, SingletonStatus } from '../entities/singleton-service.js';
 import type { ActiveEntity, ActiveEntityCount } from '../entities/runtime-stats.js';
 import type { MembershipRecorder } from './membership-record.js';
 import type { NodeLogger } from './service.js';
@@ -44,6 +46,8 @@ export interface NodeParts {
   readonly entities?: EntityService | undefined;
   /** Workflows and durable timers, when the node runs any. */
   readonly durable?: DurableRuntime | undefined;
+  /** The singleton service, when the node was given singletons. */
+  readonly singletons?: SingletonService | undefined;
   readonly logger: NodeLogger;
   readonly clock: () => Millis;
   readonly address: Address;
@@ -210,6 +214,16 @@ export class RunningNode implements FlotillaNode {
     const service = this.parts.entities;
     if (service === undefined) throw new FlotillaError('FLO_ENTITY_UNKNOWN', `${definition.type}: this node hosts no entities (pass entities to startNode)`);
     return service.ref(definition, id);
+  }
+
+  singleton(name: string): SingletonRef {
+    const service = this.parts.singletons;
+    if (service === undefined) throw new FlotillaError('FLO_NOT_FOUND', `no singleton '${name}': this node has none (pass singletons to startNode)`);
+    return service.ref(name);
+  }
+
+  singletonStatus(): SingletonStatus[] {
+    return this.parts.singletons?.status() ?? [];
   }
 
   activeEntities(): ActiveEntity[] {

@@ -25,6 +25,7 @@ import { MembershipRecorder, readMembershipRecord, rejoinPlan, type RejoinPlan }
 import { createNodeLogger } from './node-logger.js';
 import { setUpEntities, type EntitySetup } from './entity-setup.js';
 import { KvService } from '../grid/kv-service.js';
+import { SingletonService } from '../entities/singleton-service.js';
 import { Sharding } from '../sharding/sharding.js';
 import type { NodeLogger } from './service.js';
 import { ServiceHost } from './service-host.js';
@@ -44,7 +45,7 @@ export async function startNode(options: StartNodeOptions = {}): Promise<Flotill
   if (config.dataDir !== undefined) await makeDataDir(config.dataDir);
   const rejoin = await planJoin(config, log);
   const entities = await setUpEntities(options, config, log);
-  let layer: { sharding: Sharding; kv: KvService } | undefined;
+  let layer: ShardingLayer | undefined;
   try {
     layer = buildSharding(config, options, entities);
   } catch (err) {
@@ -96,7 +97,7 @@ export async function startNode(options: StartNodeOptions = {}): Promise<Flotill
   const events = new NodeEventStream();
   quorum.readOnly = () => machine.isReadOnly(wallClock());
   const recorder = config.dataDir === undefined ? undefined : new MembershipRecorder(config.dataDir, config.clusterId, config.nodeId, log, wallClock);
-  const node = new RunningNode({ config, machine, transport, services, sharding: layer?.sharding, kv: layer?.kv, entities: entities?.service, durable: entities?.durable, logger: log, clock: wallClock, address, events, checks, recorder, formAllowed: rejoin.formAllowed });
+  const node = new RunningNode({ config, machine, transport, services, sharding: layer?.sharding, kv: layer?.kv, entities: entities?.service, durable: entities?.durable, singletons: layer?.singletons, logger: log, clock: wallClock, address, events, checks, recorder, formAllowed: rejoin.formAllowed });
   ref.node = node;
   const driver = new NodeDriver({
     machine,
@@ -114,10 +115,17 @@ export async function startNode(options: StartNodeOptions = {}): Promise<Flotill
 
 /**
  * The sharding layer with its services, unless `partitions: false`: the KV store, then
- * entities (when the node hosts them), then the caller's own. Adding a built-in service
+ * entities (when the node hosts them), singletons (when it has any), then the caller's own. Adding a built-in service
  * is one `register` line here.
  */
-function buildSharding(config: NodeConfig, options: StartNodeOptions, entities: EntitySetup | undefined): { sharding: Sharding; kv: KvService } | undefined {
+/** The sharding layer and the built-in services the node's handle reaches. */
+interface ShardingLayer {
+  readonly sharding: Sharding;
+  readonly kv: KvService;
+  readonly singletons: SingletonService | undefined;
+}
+
+function buildSharding(config: NodeConfig, options: StartNodeOptions, entities: EntitySetup | undefined): ShardingLayer | undefined {
   if (config.partitions === false) {
     if ((options.partitionedServices ?? []).length > 0) throw new FlotillaError('FLO_CONFIG_INVALID', 'partitionedServices need the sharding layer (partitions must not be false)');
     return undefined;
@@ -131,8 +139,10 @@ function buildSharding(config: NodeConfig, options: StartNodeOptions, entities: 
     sharding.register(entities.durable.timers);
     sharding.register(entities.durable.workflows);
   }
+  const singletons = entities === undefined || (options.singletons ?? []).length === 0 ? undefined : new SingletonService({ nodeId: config.nodeId, definitions: options.singletons ?? [], storage: entities.storage, logger: entities.logger });
+  if (singletons !== undefined) sharding.register(singletons);
   for (const service of options.partitionedServices ?? []) sharding.register(service);
-  return { sharding, kv };
+  return { sharding, kv, singletons };
 }
 
 /** The seeds and the forming rule, from the membership record when `dataDir` holds one. */

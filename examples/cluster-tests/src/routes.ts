@@ -5,6 +5,7 @@
  */
 import { FlotillaError, type FlotillaNode } from 'flotilla';
 import { Counter, KVStore, type JsonValue } from './entities.js';
+import { extraRoutes } from './extra-routes.js';
 import { RouteAnswer, type Route, type RouteRequest } from './http-api.js';
 import { DURABLE_FIXTURES } from './durable-entities.js';
 import { durableRoutes } from './durable-routes.js';
@@ -16,7 +17,7 @@ export const HTTP_TAG = 'http';
 export const PEER_LIST_TIMEOUT_MS = 5_000;
 
 /** What the routes use of a node (a `FlotillaNode` fits). */
-export type RunnerNode = Pick<FlotillaNode, 'nodeId' | 'health' | 'partitionTable' | 'members' | 'entity' | 'activeEntities' | 'workflows' | 'timers'>;
+export type RunnerNode = Pick<FlotillaNode, 'nodeId' | 'health' | 'partitionTable' | 'members' | 'entity' | 'activeEntities' | 'workflows' | 'timers' | 'singleton'>;
 
 /** One row of `/debug/entities`. */
 export interface EntityRow {
@@ -165,6 +166,7 @@ export function runnerRoutes(node: RunnerNode, options: RunnerRoutesOptions): Ro
   return [
     ...counterRoutes(node),
     ...kvRoutes(node),
+    ...extraRoutes(node),
     healthRoute(node, options.httpAddress),
     shardsRoute(node),
     entitiesRoute(node, options.listPeer ?? fetchPeerEntities, options.onPeerError ?? (() => undefined)),

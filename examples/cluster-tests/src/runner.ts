@@ -9,6 +9,7 @@ import { serveAdmin, startNode, type AdminServer, type FlotillaNode, type StartN
 import { loadRunnerConfig, sqlitePath, type RunnerConfig } from './config.js';
 import { RUNNER_ENTITIES } from './entities.js';
 import { DURABLE_FIXTURES } from './durable-entities.js';
+import { EXTRA_ENTITIES, RUNNER_SINGLETONS } from './extra-entities.js';
 import { startHttpApi, type HttpApi } from './http-api.js';
 import { HTTP_TAG, runnerRoutes } from './routes.js';
 
@@ -32,9 +33,10 @@ export function nodeOptionsOf(config: RunnerConfig, logger: Logger): StartNodeOp
     ...(config.forceForm ? { forceForm: true } : {}),
     tags: { [HTTP_TAG]: config.httpAdvertise },
     logger,
-    entities: [...RUNNER_ENTITIES, ...DURABLE_FIXTURES.entities],
+    entities: [...RUNNER_ENTITIES, ...DURABLE_FIXTURES.entities, ...EXTRA_ENTITIES],
     workflows: DURABLE_FIXTURES.workflows,
     timerKinds: DURABLE_FIXTURES.timerKinds,
+    singletons: [...RUNNER_SINGLETONS],
     storage: config.postgresUrl === undefined ? { kind: 'sqlite', path: sqlitePath(config) } : { kind: 'postgres', url: config.postgresUrl },
     ...(config.passivateAfterMs === undefined ? {} : { entity: { passivateAfterMs: config.passivateAfterMs } }),
     ...(Object.keys(config.swim).length === 0 ? {} : { swim: config.swim }),
