@@ -15,6 +15,7 @@ import { killOwnerMidMigrationScenario, masterCrashMidWaveScenario } from './sha
 import { joinUnderWritesScenario, leaveUnderWritesScenario } from './sharding-planned.js';
 import { flappingMasterScenario, flappingMemberScenario, split32ShortHealScenario, split32WritesScenario } from './sharding-splits.js';
 import { seedsDownScenario } from './seeds-down.js';
+import { singletonMovesScenario } from './sharding-singletons.js';
 import { splitBrain32Scenario, splitBrain3WayScenario, splitBrainHeldTcpScenario, splitBrainTieScenario } from './split-brain.js';
 import { tagRaceScenario } from './tag-race.js';
 
@@ -42,6 +43,7 @@ export const scenarios: readonly Scenario[] = [
   flappingMemberScenario,
   split32ShortHealScenario,
   flappingMasterScenario,
+  singletonMovesScenario,
   scaleScenario,
 ];
 

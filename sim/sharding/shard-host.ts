@@ -17,6 +17,9 @@ import type { Address, MembersViewData, NodeId } from '../../src/core/model.js';
 import type { Random } from '../../src/core/random.js';
 import type { Timers } from '../../src/core/timers.js';
 import { KvService } from '../../src/grid/kv-service.js';
+import { SingletonService } from '../../src/entities/singleton-service.js';
+import type { SingletonDefinition } from '../../src/entities/singleton-definition.js';
+import type { Storage } from '../../src/storage/storage.js';
 import type { KvConfig } from '../../src/grid/kv-config.js';
 import type { SwimConfig } from '../../src/membership/config.js';
 import type { MembershipEvent } from '../../src/membership/events.js';
@@ -62,6 +65,14 @@ export interface ShardHostOptions {
   readonly kv?: Partial<KvConfig>;
   /** Every write this node's KV owner handler acknowledges. */
   readonly onServed?: (write: ServedWrite) => void;
+  /** Cluster singletons to host, over a store every simulated node shares. */
+  readonly singletons?: SimSingletons;
+}
+
+/** Singletons of a simulation: the definitions and the one shared (fenced) store. */
+export interface SimSingletons {
+  readonly definitions: readonly SingletonDefinition[];
+  readonly storage: Storage;
 }
 
 interface PendingRequest {
@@ -77,6 +88,8 @@ export class ShardHost implements SansIoMachine<SimWire, MembershipEvent> {
   readonly swim: SwimMachine;
   readonly sharding: Sharding;
   readonly kv: KvService;
+  /** The singleton service, when the simulation hosts singletons. */
+  readonly singletons: SingletonService | undefined;
   /** The services' clock and timers (the driver's `timers`). */
   readonly timers: Timers;
   private readonly clock: () => Millis;
@@ -131,6 +144,9 @@ export class ShardHost implements SansIoMachine<SimWire, MembershipEvent> {
     this.sharding = new Sharding(options.sharding);
     this.kv = new KvService(options.kv);
     this.sharding.register(options.onServed === undefined ? this.kv : observedKv(this.kv, options.onServed));
+    const singletons = options.singletons;
+    this.singletons = singletons === undefined ? undefined : new SingletonService({ nodeId: options.nodeId, definitions: singletons.definitions, storage: singletons.storage, logger: logger.child({ service: 'singletons' }) });
+    if (this.singletons !== undefined) this.sharding.register(this.singletons);
     const service = new ShardingService(this.sharding, () => this.swim.isReadOnly(this.clock()));
     this.services = new ServiceHost([service], logger);
     // Services start before the membership machine, as in `RunningNode.start`; the

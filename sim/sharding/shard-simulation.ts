@@ -13,7 +13,7 @@ import type { LinkConfig } from '../network.js';
 import type { SimNode } from '../sim-node.js';
 import { Simulation } from '../simulation.js';
 import type { ServedWrite } from './kv-observer.js';
-import { ShardHost } from './shard-host.js';
+import { ShardHost, type SimSingletons } from './shard-host.js';
 import { SimLog } from './sim-logger.js';
 import { wireCodec, wireSize, type SimWire } from './wire.js';
 
@@ -37,6 +37,8 @@ export interface ShardSimulationOptions {
   readonly trace?: boolean;
   /** Every write a KV owner handler acknowledges, anywhere. */
   readonly onServed?: (write: ServedWrite) => void;
+  /** Cluster singletons every node hosts. */
+  readonly singletons?: SimSingletons;
 }
 
 /** A simulation and the log its nodes write to. */
@@ -73,6 +75,7 @@ export function shardSimulation(options: ShardSimulationOptions): ShardCluster {
         ...(options.sharding === undefined ? {} : { sharding: options.sharding }),
         ...(options.kv === undefined ? {} : { kv: options.kv }),
         ...(options.onServed === undefined ? {} : { onServed: options.onServed }),
+        ...(options.singletons === undefined ? {} : { singletons: options.singletons }),
       });
       return host;
     },

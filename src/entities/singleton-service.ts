@@ -70,7 +70,7 @@ export class SingletonService implements PartitionedService {
       {
         service: SINGLETON_SERVICE,
         ownerOnly: true,
-        isWrite: (request) => isSingletonWrite(decodeSingletonRequest(request.payload).op),
+        isWrite: (request) => writes(request.payload),
         handle: async (request) => encodeValue(await this.serve(request.payload)),
       },
       {
@@ -190,5 +190,14 @@ export class SingletonService implements PartitionedService {
       for (const slot of this.slots.values()) slot.reconcile();
       await sleep(ctx.timers, SINGLETON_CHECK_INTERVAL_MS);
     }
+  }
+}
+
+/** Whether a request payload asks for a write; unreadable ones count as writes (`handle` then refuses them). */
+function writes(payload: Uint8Array): boolean {
+  try {
+    return isSingletonWrite(decodeSingletonRequest(payload).op);
+  } catch {
+    return true;
   }
 }
