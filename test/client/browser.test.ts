@@ -23,7 +23,7 @@ const SECRET = 'browser-test-secret-0123456789abcdef01234';
 const CHROMIUM = ['chromium', 'chromium-browser', 'google-chrome'].find((bin) => spawnSync('which', [bin]).status === 0);
 
 let nodes: PartitionNode[] = [];
-let gateways: ClientGateway[] = [];
+const gateways: ClientGateway[] = [];
 let server: Server | undefined;
 let browser: ChildProcess | undefined;
 let profile: string | undefined;
