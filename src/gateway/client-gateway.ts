@@ -11,6 +11,7 @@
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { FlotillaError, isFlotillaError } from '../core/errors.js';
+import type { PartitionTableData } from '../core/model.js';
 import type { MapRouter } from '../grid/grid-map.js';
 import type { FlotillaNode } from '../node/node-api.js';
 import {
@@ -24,7 +25,7 @@ import {
 import { createClientAuthenticator, type ClientAuthConfig, type ClientAuthenticator } from './client-auth.js';
 import { resolveClientGatewayConfig, type ClientGatewayConfig } from './client-gateway-config.js';
 import { buildClientMap, CLIENT_URL_TAG, mapSignature } from './client-map.js';
-import { runClientOp, type ClientOpContext } from './client-ops.js';
+import { runClientOp, type ClientOpContext, type OpTable } from './client-ops.js';
 import { ClientSubscriptions } from './client-subscriptions.js';
 import { silentAdminLogger, type AdminLogger } from './http-io.js';
 
@@ -43,6 +44,11 @@ export interface ClientGatewayOptions extends Partial<ClientGatewayConfig> {
   readonly host?: string;
   /** Port to bind; 0 (default) for one the OS picks. */
   readonly port?: number;
+  /**
+   * The live partition table, read on every op (the sharding layer's `tableReader`).
+   * Default: the node's `partitionTable()`, which copies the table on each call.
+   */
+  readonly table?: () => OpTable | undefined;
   /** URL clients use to reach this gateway; default `ws://<host>:<bound port>`. */
   readonly advertiseUrl?: string;
   readonly logger?: AdminLogger & { info?(fields: Record<string, unknown>, message: string): void };
@@ -101,7 +107,8 @@ class Gateway implements ClientGateway {
   ) {
     this.log = options.logger ?? silentAdminLogger;
     const node = options.node;
-    this.ops = { self: node.nodeId, table: () => node.partitionTable(), clientMap: () => this.currentMap(), maps: options.maps };
+    const table = options.table ?? ((): OpTable | undefined => tableOf(node.partitionTable()));
+    this.ops = { self: node.nodeId, table, clientMap: () => this.currentMap(), maps: options.maps };
     this.subscriptions = new ClientSubscriptions(config.subscriptionsMax);
     this.stopChanges = options.maps.onChange?.((change) => {
       for (const [ws, frame] of this.subscriptions.match(change)) this.send(ws, frame);
@@ -299,6 +306,11 @@ class Gateway implements ClientGateway {
     for (const ws of this.server.clients) ws.terminate();
     this.log.info?.({ url: this.url }, 'client gateway closed');
   }
+}
+
+function tableOf(data: PartitionTableData | undefined): OpTable | undefined {
+  if (data === undefined) return undefined;
+  return { version: data.version, partitionCount: data.partitionCount, owner: (p) => data.assignments[p]?.owner };
 }
 
 function toBytes(data: RawData): Uint8Array {

@@ -11,12 +11,18 @@ import { checkEncodedValue, encodeValue, pack } from '../grid/kv-codec.js';
 import type { MapRouter } from '../grid/grid-map.js';
 import type { KvOp } from '../grid/map-ops.js';
 import type { ClientNode, ClientOp, ClientPartitionMap, ServerFrame } from '../protocol/client-frames.js';
-import type { PartitionTableData } from '../core/model.js';
+
+/** What op routing reads of the partition table (the sharding layer's live reader fits, without copying it). */
+export interface OpTable {
+  readonly version: number;
+  readonly partitionCount: number;
+  owner(partition: number): string | undefined;
+}
 
 /** What running ops needs: this node, its table, the client map, and the map store. */
 export interface ClientOpContext {
   readonly self: string;
-  table(): PartitionTableData | undefined;
+  table(): OpTable | undefined;
   clientMap(): ClientPartitionMap | undefined;
   readonly maps: MapRouter;
 }
@@ -52,7 +58,7 @@ function toKvOp(op: ClientOp, key: string): KvOp {
 function checkOwner(ctx: ClientOpContext, key: string): void {
   const table = ctx.table();
   if (table === undefined) throw new FlotillaError('FLO_NO_OWNER', 'this node has no partition table yet');
-  const owner = table.assignments[partitionOf(key, table.partitionCount)]?.owner;
+  const owner = table.owner(partitionOf(key, table.partitionCount));
   if (owner !== ctx.self) throw new FlotillaError('FLO_NOT_OWNER', `partition ${partitionOf(key, table.partitionCount)} is owned by ${owner ?? 'nobody'}`);
 }
 
