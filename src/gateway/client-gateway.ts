@@ -16,6 +16,7 @@ import type { MapRouter } from '../grid/grid-map.js';
 import type { FlotillaNode } from '../node/node-api.js';
 import {
   CLIENT_PREAUTH_FRAME_BYTES_MAX,
+  CLIENT_RESULTS_MAX,
   decodeClientFrame,
   encodeServerFrame,
   type ClientOp,
@@ -65,11 +66,18 @@ export interface ClientGateway {
   close(): Promise<void>;
 }
 
-/** Per-connection state once authenticated (before that, only `pending`). */
+/** Per-connection state once authenticated (before that, only a flag and a timer). */
 interface Session {
   expiry: ReturnType<typeof setTimeout> | undefined;
   inFlight: number;
+  /** Results ready this turn, sent together as one RESULTS frame. */
+  results: { id: number; payload: Uint8Array | null }[];
+  resultBytes: number;
+  flushScheduled: boolean;
 }
+
+/** Result bytes gathered into one RESULTS frame before it is sent early. */
+const RESULTS_BYTES_MAX = 256 * 1024;
 
 /** Starts the gateway of `options.node`. Rejects with FLO_CONFIG_INVALID for bad options, or the bind error. */
 export async function startClientGateway(options: ClientGatewayOptions): Promise<ClientGateway> {
@@ -181,7 +189,7 @@ class Gateway implements ClientGateway {
     try {
       const identity = await this.auth.verify(token);
       if (ws.readyState !== ws.OPEN) return false;
-      const session: Session = { expiry: undefined, inFlight: 0 };
+      const session: Session = { expiry: undefined, inFlight: 0, results: [], resultBytes: 0, flushScheduled: false };
       this.sessions.set(ws, session);
       this.armExpiry(ws, session, identity.expiresAt);
       this.send(ws, { type: 'AUTH_ACK', nodeId: this.options.node.nodeId, expiresAt: identity.expiresAt });
@@ -265,8 +273,31 @@ class Gateway implements ClientGateway {
     session.inFlight++;
     void runClientOp(this.ops, op).then((reply) => {
       session.inFlight--;
-      this.send(ws, reply);
+      if (reply.type === 'RESULT') this.queueResult(ws, session, reply.id, reply.payload);
+      else this.send(ws, reply);
     });
+  }
+
+  /** Gather results of one turn into one frame: one socket write for many answers. */
+  private queueResult(ws: WebSocket, session: Session, id: number, payload: Uint8Array | null): void {
+    session.results.push({ id, payload });
+    session.resultBytes += payload?.byteLength ?? 0;
+    if (session.results.length >= CLIENT_RESULTS_MAX || session.resultBytes >= RESULTS_BYTES_MAX) {
+      this.flushResults(ws, session);
+      return;
+    }
+    if (session.flushScheduled) return;
+    session.flushScheduled = true;
+    setImmediate(() => this.flushResults(ws, session));
+  }
+
+  private flushResults(ws: WebSocket, session: Session): void {
+    session.flushScheduled = false;
+    const results = session.results;
+    if (results.length === 0) return;
+    session.results = [];
+    session.resultBytes = 0;
+    this.send(ws, results.length === 1 ? { type: 'RESULT', id: results[0]!.id, payload: results[0]!.payload } : { type: 'RESULTS', results });
   }
 
   private sendMap(ws: WebSocket): void {
