@@ -38,7 +38,14 @@ afterAll(async () => {
 /** The page: imports the bundle, runs the scenario, leaves its outcome in `window.outcome`. */
 function page(seeds: string[], token: string): string {
   return `<!doctype html><meta charset="utf-8"><script type="module">
-import { FlotillaClient } from '/client.js';
+import { FlotillaClient, IndexedDbStorageAdapter } from '/client.js';
+const until = async (check, what) => {
+  const deadline = Date.now() + 20000;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('timed out waiting for ' + what);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+};
 window.outcome = (async () => {
   const client = new FlotillaClient({ cluster: { seeds: ${JSON.stringify(seeds)} }, authToken: ${JSON.stringify(token)} });
   const map = client.getMap('browser');
@@ -47,6 +54,18 @@ window.outcome = (async () => {
   const stats = client.getClusterStats();
   const out = { read, stats, routing: client.isRoutingActive(), nodes: client.getConnectedNodes().length };
   client.close();
+  // Offline: a client whose only node is unreachable keeps its write in IndexedDB...
+  const stored = new IndexedDbStorageAdapter('flotilla-browser-test');
+  const offline = new FlotillaClient({ serverUrl: 'ws://127.0.0.1:9', authToken: ${JSON.stringify(token)}, storage: stored });
+  offline.getMap('browser').set('offline-key', 'made offline').catch(() => undefined);
+  await until(async () => (await stored.load()).length === 1, 'the write stored in IndexedDB');
+  offline.close();
+  await stored.close();
+  // ...and the next client on the same database (a reload) sends it.
+  const again = new FlotillaClient({ cluster: { seeds: ${JSON.stringify(seeds)} }, authToken: ${JSON.stringify(token)}, storage: new IndexedDbStorageAdapter('flotilla-browser-test') });
+  await until(async () => again.pendingWrites() === 0 && (await new IndexedDbStorageAdapter('flotilla-browser-test').load()).length === 0 && again.isRoutingActive(), 'the stored write acknowledged');
+  out.offline = await again.getMap('browser').get('offline-key');
+  again.close();
   return JSON.stringify(out);
 })().catch((e) => JSON.stringify({ error: String(e && e.stack || e) }));
 </script>`;
@@ -68,7 +87,7 @@ function cdp(ws: WebSocket, id: number, method: string, params: object, sessionI
 }
 
 describe.skipIf(CHROMIUM === undefined)(`flotilla/client in headless Chromium${CHROMIUM === undefined ? ' (skipped: no chromium installed)' : ''}`, () => {
-  it('bundles without Node built-ins, connects with the browser WebSocket, writes and reads', async () => {
+  it('bundles without Node built-ins, connects with the browser WebSocket, writes and reads, keeps offline writes in IndexedDB', async () => {
     const bundle = await build({ entryPoints: [ENTRY], bundle: true, format: 'esm', platform: 'browser', write: false, logLevel: 'silent' });
     const js = bundle.outputFiles[0]!.text;
     expect(js).not.toMatch(/from\s*["']node:/);
@@ -102,13 +121,16 @@ describe.skipIf(CHROMIUM === undefined)(`flotilla/client in headless Chromium${C
         outcome = r.result?.value;
         if (outcome === undefined) await new Promise((resolve) => setTimeout(resolve, 100));
       }
-      const result = JSON.parse(outcome!) as { read?: unknown; stats?: { partitionCount: number; mapVersion: number }; routing?: boolean; nodes?: number; error?: string };
+      const result = JSON.parse(outcome!) as { read?: unknown; stats?: { partitionCount: number; mapVersion: number }; routing?: boolean; nodes?: number; offline?: unknown; error?: string };
       expect(result.error).toBeUndefined();
       expect(result.read).toEqual({ agent: 'chromium', n: 42 });
       expect(result.stats?.partitionCount).toBe(271);
       expect(result.stats?.mapVersion).toBeGreaterThanOrEqual(1);
       expect(result.routing).toBe(true);
       expect(await nodes[0]!.node.getMap('browser').get('from-chromium')).toEqual({ agent: 'chromium', n: 42 });
+      // The write made offline and kept in IndexedDB reached the cluster through the next client.
+      expect(result.offline).toBe('made offline');
+      expect(await nodes[2]!.node.getMap('browser').get('offline-key')).toBe('made offline');
     } finally {
       ws.terminate();
     }
