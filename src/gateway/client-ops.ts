@@ -51,7 +51,9 @@ async function execute(ctx: ClientOpContext, op: ClientOp): Promise<Uint8Array |
 
 function toKvOp(op: ClientOp, key: string): KvOp {
   if (op.op === 'put') return { op: 'put', map: op.map, key, value: op.value! };
-  if (op.op === 'get' || op.op === 'delete') return { op: op.op, map: op.map, key };
+  // Clients get the version with the value, so they can keep their reads monotonic.
+  if (op.op === 'get') return { op: 'getVersioned', map: op.map, key };
+  if (op.op === 'delete') return { op: 'delete', map: op.map, key };
   throw new FlotillaError('FLO_INVALID_ARGUMENT', `${op.op} takes no key`);
 }
 

@@ -142,7 +142,10 @@ describe('client gateway: maps', () => {
     c.send({ type: 'BATCH', ops: [op({ id: 1, op: 'put', key: mine, value: encodeValue({ value: 1 }) }), op({ id: 2, op: 'get', key: mine })] });
     await c.next('RESULT', (f) => f.id === 1);
     c.send({ type: 'OP', op: op({ id: 3, op: 'get', key: mine }) });
-    expect(decodeValue((await c.next('RESULT', (f) => f.id === 3)).payload!)).toEqual({ value: 1 });
+    // A client's get answers the value with its version: [value, millis, counter, node].
+    const [value, millis, counter, writer] = decodeValue((await c.next('RESULT', (f) => f.id === 3)).payload!) as [Uint8Array, number, number, string];
+    expect(decodeValue(value)).toEqual({ value: 1 });
+    expect([millis > 0, counter >= 0, writer]).toEqual([true, true, self]);
 
     c.send({ type: 'OP', op: op({ id: 4, op: 'put', key: theirs, value: encodeValue(2) }) });
     const refused = await c.next('ERROR', (f) => f.id === 4);
@@ -170,7 +173,8 @@ describe('client gateway: maps', () => {
     c.send({ type: 'OP', op: op({ id: 9, op: 'put', key: 'k', value: new Uint8Array([0xc1]) }) });
     expect((await c.next('ERROR', (f) => f.id === 9)).code).toBe('FLO_INVALID_ARGUMENT');
     c.send({ type: 'OP', op: op({ id: 10, op: 'get', key: 'k' }) });
-    expect((await c.next('RESULT', (f) => f.id === 10)).payload).toBeNull();
+    // Never written here: no version either.
+    expect(decodeValue((await c.next('RESULT', (f) => f.id === 10)).payload!)).toBeNull();
     expect(c.closeCode).toBeUndefined();
   }, 60_000);
 
