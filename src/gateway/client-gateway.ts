@@ -50,7 +50,10 @@ export interface ClientGatewayOptions extends Partial<ClientGatewayConfig> {
    * Default: the node's `partitionTable()`, which copies the table on each call.
    */
   readonly table?: () => OpTable | undefined;
-  /** URL clients use to reach this gateway; default `ws://<host>:<bound port>`. */
+  /**
+   * URL clients use to reach this gateway; default `ws://<host>:<bound port>`, with the
+   * node's advertised cluster host when bound to every interface (0.0.0.0 or ::).
+   */
   readonly advertiseUrl?: string;
   readonly logger?: AdminLogger & { info?(fields: Record<string, unknown>, message: string): void };
 }
@@ -90,9 +93,15 @@ export async function startClientGateway(options: ClientGatewayOptions): Promise
     server.once('error', (error) => reject(new FlotillaError('FLO_CONFIG_INVALID', `cannot listen for clients on ${host}:${options.port ?? 0}: ${error.message}`)));
   });
   const bound = server.address() as AddressInfo;
-  const url = options.advertiseUrl ?? `ws://${bound.address.includes(':') ? `[${bound.address}]` : bound.address}:${bound.port}`;
+  const url = options.advertiseUrl ?? `ws://${hostForUrl(advertisedHost(bound.address, options.node.address))}:${bound.port}`;
   const gateway = new Gateway(server, options, config, auth, url);
-  options.node.updateTag(CLIENT_URL_TAG, url);
+  try {
+    options.node.updateTag(CLIENT_URL_TAG, url);
+  } catch (error) {
+    // A URL that does not fit in the node's tags (FLO_TAGS_TOO_LARGE) leaves nothing listening.
+    await gateway.close();
+    throw error;
+  }
   return gateway;
 }
 
@@ -328,7 +337,9 @@ class Gateway implements ClientGateway {
     clearInterval(this.pushTimer);
     this.stopChanges();
     try {
-      if (this.options.node.state() !== 'stopped') this.options.node.removeTag(CLIENT_URL_TAG);
+      // Only this gateway's own URL: another gateway of the node may have taken the tag since.
+      const node = this.options.node;
+      if (node.state() !== 'stopped' && node.nodesWithTag(CLIENT_URL_TAG, this.url).some((m) => m.nodeId === node.nodeId)) node.removeTag(CLIENT_URL_TAG);
     } catch {
       // The node may be stopping; its tags go with it.
     }
@@ -337,6 +348,17 @@ class Gateway implements ClientGateway {
     for (const ws of this.server.clients) ws.terminate();
     this.log.info?.({ url: this.url }, 'client gateway closed');
   }
+}
+
+/** The host clients reach: the bound one, or the node's cluster host when bound to every interface. */
+function advertisedHost(boundHost: string, clusterAddress: string): string {
+  if (boundHost !== '0.0.0.0' && boundHost !== '::') return boundHost;
+  const host = clusterAddress.startsWith('[') ? clusterAddress.slice(1, clusterAddress.indexOf(']')) : clusterAddress.slice(0, clusterAddress.lastIndexOf(':'));
+  return host === '' ? boundHost : host;
+}
+
+function hostForUrl(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
 }
 
 function tableOf(data: PartitionTableData | undefined): OpTable | undefined {

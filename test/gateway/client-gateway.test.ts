@@ -196,4 +196,18 @@ describe('client gateway: maps', () => {
     for (let i = 0; i < 256; i++) c.send({ type: 'SUBSCRIBE', sub: { id: 1000 + i, map: 'm', key: `k${i}`, prefix: null } });
     expect((await c.next('ERROR', (f) => f.code === 'FLO_QUEUE_FULL')).id).toBe(1255);
   }, 60_000);
+
+  it('advertises the node`s cluster host when bound to every interface, and refuses a URL too long for the tags', async () => {
+    nodes = await startPartitionCluster(1);
+    const kv = (nodes[0]!.node as RunningNode).kvService!;
+    const base = { node: nodes[0]!.node, maps: kv, valueBytesMax: kv.config.valueBytesMax, auth: { secret: SECRET } };
+    const wide = await startClientGateway({ ...base, host: '0.0.0.0' });
+    gateways.push(wide);
+    expect(wide.url).toBe(`ws://127.0.0.1:${wide.address().port}`);
+    await expect(startClientGateway({ ...base, advertiseUrl: `ws://${'x'.repeat(600)}` })).rejects.toMatchObject({ code: 'FLO_TAGS_TOO_LARGE' });
+    // The refused gateway left the working one's URL in place.
+    expect(nodes[0]!.node.nodesWithTag('clientUrl', wide.url).map((m) => m.nodeId)).toEqual([nodes[0]!.id]);
+    await wide.close();
+    expect(nodes[0]!.node.nodesWithTag('clientUrl', wide.url)).toEqual([]);
+  }, 60_000);
 });
