@@ -13,6 +13,7 @@ import { createInterface } from 'node:readline';
 import { isLogLevel } from '../node/node-logger.js';
 import { parseCount, parseHttpAddress, parseSwimOverrides, UsageError, USAGE_EXIT_CODE, oneLine } from './cli-options.js';
 import { namePrefix, renderLogLine, type RenderOptions } from './log-lines.js';
+import { DEV_JWT_SECRET } from './client-gateway-plan.js';
 import { DEV_ADMIN_TOKEN } from '../gateway/admin-access.js';
 
 /** The flags of `flotilla dev`. */
@@ -148,6 +149,7 @@ export function devSummary(plan: DevPlan): string[] {
     `flotilla dev: ${plan.nodes.length} node${plan.nodes.length === 1 ? '' : 's'} on ${LOOPBACK}`,
     'WARNING: dev mode uses the public development secret; anyone who can reach these ports can join. Never use it for a real cluster.',
     `WARNING: the admin APIs accept the public dev token ${DEV_ADMIN_TOKEN}; anyone on this machine can read and write through them.`,
+    `WARNING: the client gateways (random ports, see each node's "client gateway listening" line) accept tokens signed with the public dev JWT secret ${DEV_JWT_SECRET}.`,
   ];
   for (const node of plan.nodes) {
     const admin = node.httpPort === 0 ? 'admin API on a random port (see its log)' : `admin http://${host}:${node.httpPort}`;

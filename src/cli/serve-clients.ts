@@ -7,6 +7,7 @@ import { FlotillaError } from '../core/errors.js';
 import { startClientGateway, type ClientGateway, type ClientGatewayOptions } from '../gateway/client-gateway.js';
 import type { FlotillaNode } from '../node/node-api.js';
 import type { RunningNode } from '../node/running-node.js';
+import type { OpTable } from '../gateway/client-ops.js';
 
 /** Options of `serveClients`: the gateway's, minus what the node provides. */
 export type ServeClientsOptions = Omit<ClientGatewayOptions, 'node' | 'maps' | 'valueBytesMax'>;
@@ -17,7 +18,14 @@ export type ServeClientsOptions = Omit<ClientGatewayOptions, 'node' | 'maps' | '
  * without maps. Close it before stopping the node.
  */
 export function serveClients(node: FlotillaNode, options: ServeClientsOptions): Promise<ClientGateway> {
-  const kv = (node as Partial<RunningNode>).kvService;
+  const running = node as Partial<RunningNode>;
+  const kv = running.kvService;
   if (kv === undefined) return Promise.reject(new FlotillaError('FLO_NOT_FOUND', 'this node runs without the sharding layer, so it has no maps to serve'));
-  return startClientGateway({ ...options, node, maps: kv, valueBytesMax: kv.config.valueBytesMax });
+  const sharding = running.sharding;
+  // The live table reader: ops read the owner of one partition without copying the table.
+  const table = sharding === undefined ? undefined : (): OpTable | undefined => {
+    const reader = sharding.tableReader();
+    return reader === undefined || reader.version === 0 ? undefined : { version: reader.version, partitionCount: reader.partitionCount, owner: (p) => reader.owner(p) };
+  };
+  return startClientGateway({ ...options, node, maps: kv, valueBytesMax: kv.config.valueBytesMax, ...(table === undefined ? {} : { table }) });
 }

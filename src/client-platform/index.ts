@@ -48,6 +48,7 @@ export { ClientMap } from '../client/client-map.js';
 export type { MapChange, MapListener } from '../client/local-store.js';
 export type { SubscriptionFilter } from '../client/subscriptions.js';
 export { MemoryStorageAdapter } from '../client/storage.js';
+export { IndexedDbStorageAdapter } from './indexeddb-storage.js';
 export type { PendingWrite, StorageAdapter } from '../client/storage.js';
 export type { ClusterStats } from '../client/routing-table.js';
 export { DEFAULT_CLIENT_CONFIG } from '../client/client-config.js';

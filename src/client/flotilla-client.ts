@@ -11,7 +11,7 @@
 import { ErrorCatalog, FlotillaError, isFlotillaError, type ErrorCode } from '../core/errors.js';
 import type { Random } from '../core/random.js';
 import { sleep, type Timers, type TimerHandle } from '../core/timers.js';
-import type { ClientOp, ClientPartitionMap } from '../protocol/client-frames.js';
+import type { ClientOp, ClientPartitionMap, EventVersion } from '../protocol/client-frames.js';
 import { decodeValue, encodeValue, unpackValue, type KvValue } from '../protocol/map-values.js';
 import { resolveClientConfig, type ClientConfig } from './client-config.js';
 import { ClientMap, type MapBackend } from './client-map.js';
@@ -168,10 +168,15 @@ export class FlotillaClient implements MapBackend {
     this.checkOpen();
     await this.loaded;
     if (this.writes.has(map, key) || (!this.anyUsable() && this.online === false && this.local.has(map, key))) return this.local.get(map, key);
-    const payload = await this.run({ map, op: 'get', key, value: null });
-    const value = payload === null ? undefined : decodeValue(payload);
-    if (!this.writes.has(map, key)) this.local.set(map, key, value, 'remote');
-    return this.writes.has(map, key) ? this.local.get(map, key) : value;
+    const read = decodeVersioned(await this.run({ map, op: 'get', key, value: null }));
+    if (this.writes.has(map, key)) return this.local.get(map, key);
+    // Never older than what this client saw: a value read from an owner that then died
+    // before its backup had it must not be followed by the backup's older one.
+    const order = read === undefined ? (this.subs.seen(map, key) ? -1 : 1) : this.subs.observe(map, key, read.version);
+    if (order < 0 && this.local.has(map, key)) return this.local.get(map, key);
+    const value = read?.value ?? undefined;
+    this.local.set(map, key, value, 'remote');
+    return value;
   }
 
   async entries(map: string): Promise<[string, KvValue][]> {
@@ -363,6 +368,17 @@ export class FlotillaClient implements MapBackend {
   private checkOpen(): void {
     if (this.closed) throw new FlotillaError('FLO_NODE_STOPPED', 'the client is closed');
   }
+}
+
+/** A versioned read: nil (no slot), or `[value | nil, millis, counter, node]`. */
+function decodeVersioned(payload: Uint8Array | null): { value: KvValue | null; version: EventVersion } | undefined {
+  if (payload === null) return undefined;
+  const f = unpackValue(payload, 'read');
+  if (f === null) return undefined;
+  if (!Array.isArray(f) || f.length !== 4 || typeof f[1] !== 'number' || typeof f[2] !== 'number' || typeof f[3] !== 'string') {
+    throw new FlotillaError('FLO_DECODE_INVALID', 'a read answer is [value, millis, counter, node]');
+  }
+  return { value: f[0] === null ? null : decodeValue(f[0] as Uint8Array), version: { millis: f[1], counter: f[2], node: f[3] } };
 }
 
 function isRetryable(error: unknown): boolean {

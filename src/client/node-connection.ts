@@ -225,16 +225,22 @@ export class NodeConnection {
       case 'EVENT':
         this.parts.hooks.onEvent(frame);
         return;
+      case 'RESULTS':
+        for (const { id, payload } of frame.results) this.settle({ type: 'RESULT', id, payload });
+        return;
       case 'RESULT':
-      case 'ERROR': {
-        const call = this.calls.get(frame.id);
-        if (call === undefined) return;
-        this.calls.delete(frame.id);
-        call.timer.cancel();
-        this.failures = 0;
-        call.resolve(frame);
-      }
+      case 'ERROR':
+        this.settle(frame);
     }
+  }
+
+  private settle(answer: OpAnswer): void {
+    const call = this.calls.get(answer.id);
+    if (call === undefined) return;
+    this.calls.delete(answer.id);
+    call.timer.cancel();
+    this.failures = 0;
+    call.resolve(answer);
   }
 
   private noteFailure(): void {

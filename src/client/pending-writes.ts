@@ -16,7 +16,8 @@ interface Waiter {
 
 /** The queue of pending writes. */
 export class PendingWrites {
-  private readonly writes: PendingWrite[] = [];
+  /** Pending writes in order, each with its (map, key) id computed once. */
+  private readonly writes: { readonly write: PendingWrite; readonly slot: string }[] = [];
   private readonly inFlight = new Set<number>();
   private readonly busyKeys = new Set<string>();
   private readonly waiters = new Map<number, Waiter>();
@@ -29,7 +30,7 @@ export class PendingWrites {
   /** Take writes loaded from storage (sorted by seq; the sequence continues after them). */
   restore(writes: readonly PendingWrite[]): void {
     for (const w of [...writes].sort((a, b) => a.seq - b.seq)) {
-      this.writes.push(w);
+      this.writes.push({ write: w, slot: slotId(w) });
       this.count(w, 1);
       this.lastSeq = Math.max(this.lastSeq, w.seq);
     }
@@ -39,7 +40,7 @@ export class PendingWrites {
   add(map: string, key: string, value: Uint8Array | null): { write: PendingWrite; acked: Promise<Uint8Array | null> } {
     if (this.writes.length >= this.max) throw new FlotillaError('FLO_QUEUE_FULL', `${this.max} writes are waiting for the cluster`);
     const write: PendingWrite = { seq: ++this.lastSeq, map, key, value };
-    this.writes.push(write);
+    this.writes.push({ write, slot: slotId(write) });
     this.count(write, 1);
     const acked = new Promise<Uint8Array | null>((resolve, reject) => this.waiters.set(write.seq, { resolve, reject }));
     return { write, acked };
@@ -58,15 +59,17 @@ export class PendingWrites {
   takeSendable(): PendingWrite[] {
     const out: PendingWrite[] = [];
     const seen = new Set<string>();
-    for (const w of this.writes) {
+    for (const { write, slot } of this.writes) {
       if (this.inFlight.size >= WRITES_IN_FLIGHT_MAX) break;
-      const id = slotId(w);
-      if (seen.has(id)) continue;
-      seen.add(id);
-      if (this.busyKeys.has(id)) continue;
-      this.inFlight.add(w.seq);
-      this.busyKeys.add(id);
-      out.push(w);
+      if (this.inFlight.has(write.seq) || seen.has(slot)) {
+        seen.add(slot);
+        continue;
+      }
+      seen.add(slot);
+      if (this.busyKeys.has(slot)) continue;
+      this.inFlight.add(write.seq);
+      this.busyKeys.add(slot);
+      out.push(write);
     }
     return out;
   }
@@ -80,7 +83,7 @@ export class PendingWrites {
   /** Acknowledged (`error` undefined) or refused for good: out of the queue, its caller told. */
   finish(write: PendingWrite, payload: Uint8Array | null, error?: unknown): void {
     this.release(write);
-    const at = this.writes.findIndex((w) => w.seq === write.seq);
+    const at = this.writes.findIndex((w) => w.write.seq === write.seq);
     if (at >= 0) {
       this.writes.splice(at, 1);
       this.count(write, -1);

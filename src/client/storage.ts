@@ -1,8 +1,8 @@
 /**
  * Where the client keeps writes until the cluster acknowledges them, so a write made
  * offline (or before a crash of the page or process, with a durable adapter) is sent
- * once a node is reachable. The memory adapter ships here; an IndexedDB adapter for
- * browsers is planned.
+ * once a node is reachable. The memory adapter ships here; the IndexedDB adapter for
+ * browsers is in `client-platform/` (it reads the platform's `indexedDB`).
  */
 
 /** A write waiting for its acknowledgement. */

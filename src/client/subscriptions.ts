@@ -2,8 +2,9 @@
  * The client's map change subscriptions on the server side: one per (map, key or prefix)
  * however many local listeners share it, re-sent to every node on each (re)connect (each
  * node reports the writes it acknowledges as owner). Events can reach the client through
- * several nodes around a failover, so the newest version seen per key is kept, bounded,
- * and older events are dropped.
+ * several nodes around a failover, so the newest version seen per key (by events and by
+ * reads) is kept, bounded, and older events are dropped; reads use it to never go back
+ * in time.
  */
 import type { ClientSubscription, EventVersion } from '../protocol/client-frames.js';
 
@@ -58,20 +59,34 @@ export class SubscriptionSet {
     return this.byId.get(id);
   }
 
-  /** True (and remembered) when `version` is newer than any event seen for the key. */
+  /** True (and remembered) when `version` is newer than any seen for the key (by events or reads). */
   newer(map: string, key: string, version: EventVersion): boolean {
+    return this.observe(map, key, version) > 0;
+  }
+
+  /**
+   * Compare `version` with the newest seen for the key: 1 newer (now remembered), 0 the
+   * same, -1 older. A key never seen (or dropped by the bound) takes any version.
+   */
+  observe(map: string, key: string, version: EventVersion): -1 | 0 | 1 {
     const slot = `${map}\u0000${key}`;
     const seen = this.versions.get(slot);
-    if (seen !== undefined && compare(seen, version) >= 0) return false;
+    const order = seen === undefined ? 1 : compare(version, seen);
+    if (order <= 0) return order as -1 | 0;
     this.versions.delete(slot);
     this.versions.set(slot, version);
-    // Oldest first out; a dropped key accepts the next event it gets.
+    // Oldest first out; a dropped key accepts the next version it gets.
     if (this.versions.size > this.versionsMax) this.versions.delete(this.versions.keys().next().value!);
-    return true;
+    return 1;
+  }
+
+  /** Whether some version of the key was seen (and is still remembered). */
+  seen(map: string, key: string): boolean {
+    return this.versions.has(`${map}\u0000${key}`);
   }
 }
 
-function compare(a: EventVersion, b: EventVersion): number {
+function compare(a: EventVersion, b: EventVersion): -1 | 0 | 1 {
   if (a.millis !== b.millis) return a.millis < b.millis ? -1 : 1;
   if (a.counter !== b.counter) return a.counter < b.counter ? -1 : 1;
   return a.node === b.node ? 0 : a.node < b.node ? -1 : 1;

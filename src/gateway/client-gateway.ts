@@ -11,10 +11,12 @@
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { FlotillaError, isFlotillaError } from '../core/errors.js';
+import type { PartitionTableData } from '../core/model.js';
 import type { MapRouter } from '../grid/grid-map.js';
 import type { FlotillaNode } from '../node/node-api.js';
 import {
   CLIENT_PREAUTH_FRAME_BYTES_MAX,
+  CLIENT_RESULTS_MAX,
   decodeClientFrame,
   encodeServerFrame,
   type ClientOp,
@@ -24,7 +26,7 @@ import {
 import { createClientAuthenticator, type ClientAuthConfig, type ClientAuthenticator } from './client-auth.js';
 import { resolveClientGatewayConfig, type ClientGatewayConfig } from './client-gateway-config.js';
 import { buildClientMap, CLIENT_URL_TAG, mapSignature } from './client-map.js';
-import { runClientOp, type ClientOpContext } from './client-ops.js';
+import { runClientOp, type ClientOpContext, type OpTable } from './client-ops.js';
 import { ClientSubscriptions } from './client-subscriptions.js';
 import { silentAdminLogger, type AdminLogger } from './http-io.js';
 
@@ -43,7 +45,15 @@ export interface ClientGatewayOptions extends Partial<ClientGatewayConfig> {
   readonly host?: string;
   /** Port to bind; 0 (default) for one the OS picks. */
   readonly port?: number;
-  /** URL clients use to reach this gateway; default `ws://<host>:<bound port>`. */
+  /**
+   * The live partition table, read on every op (the sharding layer's `tableReader`).
+   * Default: the node's `partitionTable()`, which copies the table on each call.
+   */
+  readonly table?: () => OpTable | undefined;
+  /**
+   * URL clients use to reach this gateway; default `ws://<host>:<bound port>`, with the
+   * node's advertised cluster host when bound to every interface (0.0.0.0 or ::).
+   */
   readonly advertiseUrl?: string;
   readonly logger?: AdminLogger & { info?(fields: Record<string, unknown>, message: string): void };
 }
@@ -59,11 +69,18 @@ export interface ClientGateway {
   close(): Promise<void>;
 }
 
-/** Per-connection state once authenticated (before that, only `pending`). */
+/** Per-connection state once authenticated (before that, only a flag and a timer). */
 interface Session {
   expiry: ReturnType<typeof setTimeout> | undefined;
   inFlight: number;
+  /** Results ready this turn, sent together as one RESULTS frame. */
+  results: { id: number; payload: Uint8Array | null }[];
+  resultBytes: number;
+  flushScheduled: boolean;
 }
+
+/** Result bytes gathered into one RESULTS frame before it is sent early. */
+const RESULTS_BYTES_MAX = 256 * 1024;
 
 /** Starts the gateway of `options.node`. Rejects with FLO_CONFIG_INVALID for bad options, or the bind error. */
 export async function startClientGateway(options: ClientGatewayOptions): Promise<ClientGateway> {
@@ -76,9 +93,15 @@ export async function startClientGateway(options: ClientGatewayOptions): Promise
     server.once('error', (error) => reject(new FlotillaError('FLO_CONFIG_INVALID', `cannot listen for clients on ${host}:${options.port ?? 0}: ${error.message}`)));
   });
   const bound = server.address() as AddressInfo;
-  const url = options.advertiseUrl ?? `ws://${bound.address.includes(':') ? `[${bound.address}]` : bound.address}:${bound.port}`;
+  const url = options.advertiseUrl ?? `ws://${hostForUrl(advertisedHost(bound.address, options.node.address))}:${bound.port}`;
   const gateway = new Gateway(server, options, config, auth, url);
-  options.node.updateTag(CLIENT_URL_TAG, url);
+  try {
+    options.node.updateTag(CLIENT_URL_TAG, url);
+  } catch (error) {
+    // A URL that does not fit in the node's tags (FLO_TAGS_TOO_LARGE) leaves nothing listening.
+    await gateway.close();
+    throw error;
+  }
   return gateway;
 }
 
@@ -101,7 +124,8 @@ class Gateway implements ClientGateway {
   ) {
     this.log = options.logger ?? silentAdminLogger;
     const node = options.node;
-    this.ops = { self: node.nodeId, table: () => node.partitionTable(), clientMap: () => this.currentMap(), maps: options.maps };
+    const table = options.table ?? ((): OpTable | undefined => tableOf(node.partitionTable()));
+    this.ops = { self: node.nodeId, table, clientMap: () => this.currentMap(), maps: options.maps };
     this.subscriptions = new ClientSubscriptions(config.subscriptionsMax);
     this.stopChanges = options.maps.onChange?.((change) => {
       for (const [ws, frame] of this.subscriptions.match(change)) this.send(ws, frame);
@@ -174,7 +198,7 @@ class Gateway implements ClientGateway {
     try {
       const identity = await this.auth.verify(token);
       if (ws.readyState !== ws.OPEN) return false;
-      const session: Session = { expiry: undefined, inFlight: 0 };
+      const session: Session = { expiry: undefined, inFlight: 0, results: [], resultBytes: 0, flushScheduled: false };
       this.sessions.set(ws, session);
       this.armExpiry(ws, session, identity.expiresAt);
       this.send(ws, { type: 'AUTH_ACK', nodeId: this.options.node.nodeId, expiresAt: identity.expiresAt });
@@ -258,8 +282,31 @@ class Gateway implements ClientGateway {
     session.inFlight++;
     void runClientOp(this.ops, op).then((reply) => {
       session.inFlight--;
-      this.send(ws, reply);
+      if (reply.type === 'RESULT') this.queueResult(ws, session, reply.id, reply.payload);
+      else this.send(ws, reply);
     });
+  }
+
+  /** Gather results of one turn into one frame: one socket write for many answers. */
+  private queueResult(ws: WebSocket, session: Session, id: number, payload: Uint8Array | null): void {
+    session.results.push({ id, payload });
+    session.resultBytes += payload?.byteLength ?? 0;
+    if (session.results.length >= CLIENT_RESULTS_MAX || session.resultBytes >= RESULTS_BYTES_MAX) {
+      this.flushResults(ws, session);
+      return;
+    }
+    if (session.flushScheduled) return;
+    session.flushScheduled = true;
+    setImmediate(() => this.flushResults(ws, session));
+  }
+
+  private flushResults(ws: WebSocket, session: Session): void {
+    session.flushScheduled = false;
+    const results = session.results;
+    if (results.length === 0) return;
+    session.results = [];
+    session.resultBytes = 0;
+    this.send(ws, results.length === 1 ? { type: 'RESULT', id: results[0]!.id, payload: results[0]!.payload } : { type: 'RESULTS', results });
   }
 
   private sendMap(ws: WebSocket): void {
@@ -290,7 +337,9 @@ class Gateway implements ClientGateway {
     clearInterval(this.pushTimer);
     this.stopChanges();
     try {
-      if (this.options.node.state() !== 'stopped') this.options.node.removeTag(CLIENT_URL_TAG);
+      // Only this gateway's own URL: another gateway of the node may have taken the tag since.
+      const node = this.options.node;
+      if (node.state() !== 'stopped' && node.nodesWithTag(CLIENT_URL_TAG, this.url).some((m) => m.nodeId === node.nodeId)) node.removeTag(CLIENT_URL_TAG);
     } catch {
       // The node may be stopping; its tags go with it.
     }
@@ -299,6 +348,22 @@ class Gateway implements ClientGateway {
     for (const ws of this.server.clients) ws.terminate();
     this.log.info?.({ url: this.url }, 'client gateway closed');
   }
+}
+
+/** The host clients reach: the bound one, or the node's cluster host when bound to every interface. */
+function advertisedHost(boundHost: string, clusterAddress: string): string {
+  if (boundHost !== '0.0.0.0' && boundHost !== '::') return boundHost;
+  const host = clusterAddress.startsWith('[') ? clusterAddress.slice(1, clusterAddress.indexOf(']')) : clusterAddress.slice(0, clusterAddress.lastIndexOf(':'));
+  return host === '' ? boundHost : host;
+}
+
+function hostForUrl(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+function tableOf(data: PartitionTableData | undefined): OpTable | undefined {
+  if (data === undefined) return undefined;
+  return { version: data.version, partitionCount: data.partitionCount, owner: (p) => data.assignments[p]?.owner };
 }
 
 function toBytes(data: RawData): Uint8Array {

@@ -11,12 +11,18 @@ import { checkEncodedValue, encodeValue, pack } from '../grid/kv-codec.js';
 import type { MapRouter } from '../grid/grid-map.js';
 import type { KvOp } from '../grid/map-ops.js';
 import type { ClientNode, ClientOp, ClientPartitionMap, ServerFrame } from '../protocol/client-frames.js';
-import type { PartitionTableData } from '../core/model.js';
+
+/** What op routing reads of the partition table (the sharding layer's live reader fits, without copying it). */
+export interface OpTable {
+  readonly version: number;
+  readonly partitionCount: number;
+  owner(partition: number): string | undefined;
+}
 
 /** What running ops needs: this node, its table, the client map, and the map store. */
 export interface ClientOpContext {
   readonly self: string;
-  table(): PartitionTableData | undefined;
+  table(): OpTable | undefined;
   clientMap(): ClientPartitionMap | undefined;
   readonly maps: MapRouter;
 }
@@ -45,14 +51,16 @@ async function execute(ctx: ClientOpContext, op: ClientOp): Promise<Uint8Array |
 
 function toKvOp(op: ClientOp, key: string): KvOp {
   if (op.op === 'put') return { op: 'put', map: op.map, key, value: op.value! };
-  if (op.op === 'get' || op.op === 'delete') return { op: op.op, map: op.map, key };
+  // Clients get the version with the value, so they can keep their reads monotonic.
+  if (op.op === 'get') return { op: 'getVersioned', map: op.map, key };
+  if (op.op === 'delete') return { op: 'delete', map: op.map, key };
   throw new FlotillaError('FLO_INVALID_ARGUMENT', `${op.op} takes no key`);
 }
 
 function checkOwner(ctx: ClientOpContext, key: string): void {
   const table = ctx.table();
   if (table === undefined) throw new FlotillaError('FLO_NO_OWNER', 'this node has no partition table yet');
-  const owner = table.assignments[partitionOf(key, table.partitionCount)]?.owner;
+  const owner = table.owner(partitionOf(key, table.partitionCount));
   if (owner !== ctx.self) throw new FlotillaError('FLO_NOT_OWNER', `partition ${partitionOf(key, table.partitionCount)} is owned by ${owner ?? 'nobody'}`);
 }
 

@@ -12,7 +12,7 @@ import type { NodeId } from '../core/model.js';
 import { partitionOf } from '../core/partition.js';
 import type { Message, ServiceRequest } from '../protocol/messages.js';
 import { decodeReplication, encodeReplication, versionOfChange, type KvChange, type KvVersion } from './kv-codec.js';
-import { decodeOp, encodeEntriesPage, encodeResult, ENTRIES_PAGE_BYTES_MAX, isWriteOp } from './map-ops.js';
+import { decodeOp, encodeEntriesPage, encodeResult, encodeVersioned, ENTRIES_PAGE_BYTES_MAX, isWriteOp } from './map-ops.js';
 import { KV_SERVICE, type KvStore } from './kv-store.js';
 import type { KvConfig } from './kv-config.js';
 import { remoteError } from '../sharding/migration-outgoing.js';
@@ -72,6 +72,9 @@ export class KvHandlers {
       case 'get':
         this.counters.reads++;
         return Promise.resolve(store.get(p, op.key, op.map)?.value);
+      case 'getVersioned':
+        this.counters.reads++;
+        return Promise.resolve(encodeVersioned(store.slot(p, op.map, op.key)));
       case 'size':
         return Promise.resolve(encodeResult(store.partitionSize(p, op.map)));
       case 'entries':

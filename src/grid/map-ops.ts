@@ -3,12 +3,14 @@
  * their results. Each is a msgpack array whose first element is the op code, so the
  * read-only check can tell reads from writes without decoding.
  */
-import { bad, pack, readBin, readKey, readMapName, unpack, type KvValue } from './kv-codec.js';
+import { bad, pack, readBin, readKey, readMapName, unpack, type KvSlot, type KvValue } from './kv-codec.js';
 
 /** A client operation on the owner of one partition. */
 export type KvOp =
   | { readonly op: 'put'; readonly map: string; readonly key: string; readonly value: Uint8Array }
   | { readonly op: 'get'; readonly map: string; readonly key: string }
+  /** The value with its version: `[value | nil, millis, counter, node]`, or nil when the key never existed here. */
+  | { readonly op: 'getVersioned'; readonly map: string; readonly key: string }
   | { readonly op: 'delete'; readonly map: string; readonly key: string }
   | { readonly op: 'size'; readonly map: string }
   /** Live entries of the map in this partition, by key order, after `after` (a page). */
@@ -23,7 +25,7 @@ export interface EntriesPage {
 /** Bytes of values and keys one entries page carries at most (well under a frame). */
 export const ENTRIES_PAGE_BYTES_MAX = 1024 * 1024;
 
-const opCodes = { put: 1, get: 2, delete: 3, size: 4, entries: 5 } as const;
+const opCodes = { put: 1, get: 2, delete: 3, size: 4, entries: 5, getVersioned: 6 } as const;
 
 /** Encode a client operation. */
 export function encodeOp(op: KvOp): Uint8Array {
@@ -31,6 +33,7 @@ export function encodeOp(op: KvOp): Uint8Array {
     case 'put':
       return pack([opCodes.put, op.map, op.key, op.value]);
     case 'get':
+    case 'getVersioned':
     case 'delete':
       return pack([opCodes[op.op], op.map, op.key]);
     case 'size':
@@ -48,7 +51,7 @@ export function encodeOp(op: KvOp): Uint8Array {
 export function isWriteOp(bytes: Uint8Array): boolean {
   const header = bytes[0];
   if (header === undefined || header < 0x91 || header > 0x9f) return true;
-  return bytes[1] !== opCodes.get && bytes[1] !== opCodes.size && bytes[1] !== opCodes.entries;
+  return bytes[1] !== opCodes.get && bytes[1] !== opCodes.size && bytes[1] !== opCodes.entries && bytes[1] !== opCodes.getVersioned;
 }
 
 /** Decode a client operation; FLO_INVALID_ARGUMENT on anything malformed. */
@@ -59,6 +62,7 @@ export function decodeOp(bytes: Uint8Array, valueBytesMax: number): KvOp {
   const map = readMapName(a[1]);
   if (a[0] === opCodes.put && a.length === 4) return { op: 'put', map, key: readKey(a[2]), value: readBin(a[3], 'value', valueBytesMax) };
   if (a[0] === opCodes.get && a.length === 3) return { op: 'get', map, key: readKey(a[2]) };
+  if (a[0] === opCodes.getVersioned && a.length === 3) return { op: 'getVersioned', map, key: readKey(a[2]) };
   if (a[0] === opCodes.delete && a.length === 3) return { op: 'delete', map, key: readKey(a[2]) };
   if (a[0] === opCodes.size && a.length === 2) return { op: 'size', map };
   if (a[0] === opCodes.entries && a.length === 3) return { op: 'entries', map, after: a[2] === null ? null : readKey(a[2]) };
@@ -91,6 +95,11 @@ export function decodeEntriesPage(bytes: Uint8Array | undefined, valueBytesMax: 
   const entries: [string, Uint8Array][] = [];
   for (let i = 1; i < a.length; i += 2) entries.push([readKey(a[i]), readBin(a[i + 1], 'value', valueBytesMax)]);
   return { entries, more: a[0] as boolean };
+}
+
+/** Encode a versioned read: the slot's value (nil for a tombstone) and version, or nil for no slot. */
+export function encodeVersioned(slot: KvSlot | undefined): Uint8Array {
+  return pack(slot === undefined ? null : [slot.value, slot.version.millis, slot.version.counter, slot.version.node]);
 }
 
 /** A map's entries, as `getMap(name).entries()` returns them. */

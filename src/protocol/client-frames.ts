@@ -98,6 +98,8 @@ export type ServerFrame =
   | { readonly type: 'AUTH_FAIL'; readonly code: string; readonly message: string }
   | { readonly type: 'PARTITION_MAP'; readonly map: ClientPartitionMap }
   | { readonly type: 'RESULT'; readonly id: number; readonly payload: Uint8Array | null }
+  /** Several RESULTs in one frame (answers that were ready in the same turn). */
+  | { readonly type: 'RESULTS'; readonly results: readonly { readonly id: number; readonly payload: Uint8Array | null }[] }
   /** A change applied by this node as the key's owner, for subscription `id`; `value` null for a delete. */
   | { readonly type: 'EVENT'; readonly id: number; readonly key: string; readonly value: Uint8Array | null; readonly version: EventVersion }
   | {
@@ -112,7 +114,10 @@ export type ServerFrame =
     };
 
 const C = { AUTH: 1, OP: 2, BATCH: 3, MAP_REQUEST: 4, SUBSCRIBE: 5, UNSUBSCRIBE: 6 } as const;
-const S = { AUTH_REQUIRED: 101, AUTH_ACK: 102, AUTH_FAIL: 103, PARTITION_MAP: 104, RESULT: 105, ERROR: 106, EVENT: 107 } as const;
+const S = { AUTH_REQUIRED: 101, AUTH_ACK: 102, AUTH_FAIL: 103, PARTITION_MAP: 104, RESULT: 105, ERROR: 106, EVENT: 107, RESULTS: 108 } as const;
+
+/** Results in one RESULTS frame, at most. */
+export const CLIENT_RESULTS_MAX = 1024;
 
 function pack(value: unknown): Uint8Array {
   return new Uint8Array(packBody(value));
@@ -210,6 +215,8 @@ export function encodeServerFrame(frame: ServerFrame): Uint8Array {
     }
     case 'RESULT':
       return pack([S.RESULT, frame.id, frame.payload]);
+    case 'RESULTS':
+      return pack([S.RESULTS, frame.results.flatMap((r) => [r.id, r.payload])]);
     case 'EVENT':
       return pack([S.EVENT, frame.id, frame.key, frame.value, frame.version.millis, frame.version.counter, frame.version.node]);
     case 'ERROR':
@@ -255,6 +262,15 @@ export function decodeServerFrame(bytes: Uint8Array, valueBytesMax: number): Ser
       case S.RESULT: {
         const f = readFields(rest, 2);
         return { type: 'RESULT', id: readUint(f[0], 'id'), payload: readOptional(f[1], (b) => readBytes(DECODE_CONTEXT, b, 'payload', valueBytesMax)) ?? null };
+      }
+      case S.RESULTS: {
+        const flat = readArray(readFields(rest, 1)[0], 'results', 2 * CLIENT_RESULTS_MAX, (v) => v);
+        if (flat.length % 2 !== 0) invalid('results', 'id, payload pairs');
+        const results: { id: number; payload: Uint8Array | null }[] = [];
+        for (let i = 0; i < flat.length; i += 2) {
+          results.push({ id: readUint(flat[i], 'id'), payload: readOptional(flat[i + 1], (b) => readBytes(DECODE_CONTEXT, b, 'payload', valueBytesMax)) ?? null });
+        }
+        return { type: 'RESULTS', results };
       }
       case S.EVENT: {
         const f = readFields(rest, 6);

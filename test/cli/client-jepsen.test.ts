@@ -3,7 +3,7 @@
 // owners of their keys are killed with SIGKILL, one after another (each after the table
 // has healed). Checked: every acknowledged write is present at the end (the final value
 // of a key is its last acknowledged value, or the one write after it that was in flight),
-// and each client's reads of a key never go back in time.
+// and each client's reads of a key, its own and other clients' keys, never go back in time.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FlotillaClient } from '../../src/client-platform/index.js';
 import { pollUntil, type NodeProcess } from './cli-process.js';
@@ -35,20 +35,25 @@ async function workload(client: FlotillaClient, id: number, history: History, ru
   const map = client.getMap<number>('jepsen');
   const keys = Array.from({ length: KEYS_PER_CLIENT }, (_, k) => `c${id}-k${k}`);
   let seq = 0;
+  const read = async (key: string): Promise<void> => {
+    try {
+      const value = await map.get(key);
+      const reads = history.reads.get(key) ?? [];
+      reads.push(value ?? 0);
+      history.reads.set(key, reads);
+    } catch {
+      history.readFailures++;
+    }
+  };
   while (running()) {
     const key = keys[seq % keys.length]!;
     const value = ++seq;
     await map.set(key, value);
     history.acked.set(key, value);
     history.wrote++;
-    try {
-      const read = await map.get(key);
-      const reads = history.reads.get(key) ?? [];
-      reads.push(read ?? 0);
-      history.reads.set(key, reads);
-    } catch {
-      history.readFailures++;
-    }
+    await read(key);
+    // Also read a key another client writes: its values only go up, so must this client's reads of it.
+    await read(`c${(id + 1 + (seq % (CLIENTS - 1))) % CLIENTS}-k${seq % KEYS_PER_CLIENT}`);
   }
 }
 

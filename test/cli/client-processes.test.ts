@@ -39,7 +39,9 @@ async function readOwnMap(node: NodeProcess, map: string, key: string): Promise<
     await pollUntil(() => frames.some((f) => (f.type === 'RESULT' || f.type === 'ERROR') && f.id === 1), 'the answer', 10_000);
     const answer = frames.find((f) => (f.type === 'RESULT' || f.type === 'ERROR') && f.id === 1)!;
     if (answer.type === 'ERROR') throw new Error(`${node.name}: ${answer.code}`);
-    return answer.type === 'RESULT' && answer.payload !== null ? decodeValue(answer.payload) : undefined;
+    // A client's get answers [value, millis, counter, node] (nil when the key never existed there).
+    const read = answer.type === 'RESULT' && answer.payload !== null ? (decodeValue(answer.payload) as [Uint8Array | null, number, number, string] | null) : null;
+    return read?.[0] == null ? undefined : decodeValue(read[0]);
   } finally {
     ws.terminate();
   }

@@ -113,7 +113,8 @@ class FakeSocket implements ClientSocket {
   }
 }
 
-const ok: Handler = (op) => ({ type: 'RESULT', id: op.id, payload: op.op === 'get' ? encodeValue('v') : null });
+/** Reads answer 'v' at version (1, 0, n0), as an owner's versioned read does. */
+const ok: Handler = (op) => ({ type: 'RESULT', id: op.id, payload: op.op === 'get' ? encodeValue([encodeValue('v'), 1, 0, 'n0']) : null });
 
 function world(count: number, partitionsOf: (i: number) => number[] = () => []) {
   const timers = new ManualTimers();
@@ -220,6 +221,26 @@ describe('FlotillaClient routing (sans-IO)', () => {
     gateways[0]!.up = true;
     await timers.advance(6_000);
     expect(client.getConnectedNodes()).toHaveLength(1);
+    client.close();
+  });
+
+  it('never lets a read go back in time: an older version than one seen yields the newer value', async () => {
+    const { timers, gateways, client } = world(1);
+    const answers = [['new', 5], ['old', 3], ['newest', 7]] as const;
+    let i = 0;
+    gateways[0]!.handler = (op) => {
+      const [value, millis] = answers[Math.min(i++, answers.length - 1)]!;
+      return { type: 'RESULT', id: op.id, payload: encodeValue([encodeValue(value), millis, 0, 'n0']) };
+    };
+    await timers.advance(10);
+    const m = client.getMap('m');
+    const reads: unknown[] = [];
+    for (let r = 0; r < 3; r++) {
+      const read = m.get('k');
+      await timers.advance(10);
+      reads.push(await read);
+    }
+    expect(reads).toEqual(['new', 'new', 'newest']);
     client.close();
   });
 });

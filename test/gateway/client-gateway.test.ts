@@ -23,7 +23,12 @@ class Conn {
   readonly ws: WebSocket;
   constructor(url: string) {
     this.ws = new WebSocket(url);
-    this.ws.on('message', (data: Buffer) => this.frames.push(decodeServerFrame(new Uint8Array(data), 1 << 24)));
+    this.ws.on('message', (data: Buffer) => {
+      const frame = decodeServerFrame(new Uint8Array(data), 1 << 24);
+      // A RESULTS frame carries several RESULTs: the tests look for each.
+      if (frame.type === 'RESULTS') for (const r of frame.results) this.frames.push({ type: 'RESULT', ...r });
+      else this.frames.push(frame);
+    });
     this.ws.on('close', (code) => (this.closeCode = code));
     this.ws.on('error', () => undefined);
   }
@@ -137,7 +142,10 @@ describe('client gateway: maps', () => {
     c.send({ type: 'BATCH', ops: [op({ id: 1, op: 'put', key: mine, value: encodeValue({ value: 1 }) }), op({ id: 2, op: 'get', key: mine })] });
     await c.next('RESULT', (f) => f.id === 1);
     c.send({ type: 'OP', op: op({ id: 3, op: 'get', key: mine }) });
-    expect(decodeValue((await c.next('RESULT', (f) => f.id === 3)).payload!)).toEqual({ value: 1 });
+    // A client's get answers the value with its version: [value, millis, counter, node].
+    const [value, millis, counter, writer] = decodeValue((await c.next('RESULT', (f) => f.id === 3)).payload!) as [Uint8Array, number, number, string];
+    expect(decodeValue(value)).toEqual({ value: 1 });
+    expect([millis > 0, counter >= 0, writer]).toEqual([true, true, self]);
 
     c.send({ type: 'OP', op: op({ id: 4, op: 'put', key: theirs, value: encodeValue(2) }) });
     const refused = await c.next('ERROR', (f) => f.id === 4);
@@ -165,7 +173,8 @@ describe('client gateway: maps', () => {
     c.send({ type: 'OP', op: op({ id: 9, op: 'put', key: 'k', value: new Uint8Array([0xc1]) }) });
     expect((await c.next('ERROR', (f) => f.id === 9)).code).toBe('FLO_INVALID_ARGUMENT');
     c.send({ type: 'OP', op: op({ id: 10, op: 'get', key: 'k' }) });
-    expect((await c.next('RESULT', (f) => f.id === 10)).payload).toBeNull();
+    // Never written here: no version either.
+    expect(decodeValue((await c.next('RESULT', (f) => f.id === 10)).payload!)).toBeNull();
     expect(c.closeCode).toBeUndefined();
   }, 60_000);
 
@@ -186,5 +195,19 @@ describe('client gateway: maps', () => {
     expect(events[1]!.version.millis).toBeGreaterThanOrEqual(events[0]!.version.millis);
     for (let i = 0; i < 256; i++) c.send({ type: 'SUBSCRIBE', sub: { id: 1000 + i, map: 'm', key: `k${i}`, prefix: null } });
     expect((await c.next('ERROR', (f) => f.code === 'FLO_QUEUE_FULL')).id).toBe(1255);
+  }, 60_000);
+
+  it('advertises the node`s cluster host when bound to every interface, and refuses a URL too long for the tags', async () => {
+    nodes = await startPartitionCluster(1);
+    const kv = (nodes[0]!.node as RunningNode).kvService!;
+    const base = { node: nodes[0]!.node, maps: kv, valueBytesMax: kv.config.valueBytesMax, auth: { secret: SECRET } };
+    const wide = await startClientGateway({ ...base, host: '0.0.0.0' });
+    gateways.push(wide);
+    expect(wide.url).toBe(`ws://127.0.0.1:${wide.address().port}`);
+    await expect(startClientGateway({ ...base, advertiseUrl: `ws://${'x'.repeat(600)}` })).rejects.toMatchObject({ code: 'FLO_TAGS_TOO_LARGE' });
+    // The refused gateway left the working one's URL in place.
+    expect(nodes[0]!.node.nodesWithTag('clientUrl', wide.url).map((m) => m.nodeId)).toEqual([nodes[0]!.id]);
+    await wide.close();
+    expect(nodes[0]!.node.nodesWithTag('clientUrl', wide.url)).toEqual([]);
   }, 60_000);
 });

@@ -28,6 +28,7 @@ describe('kv codec', () => {
     ['size', { op: 'size', map: 'm' }],
     ['entries', { op: 'entries', map: 'm', after: null }],
     ['entries after a key', { op: 'entries', map: 'm', after: 'k7' }],
+    ['versioned get', { op: 'getVersioned', map: 'm', key: 'k' }],
   ])('round-trips a %s operation', (_name, op) => {
     expect(decodeOp(encodeOp(op), 1024)).toEqual(op);
     expect(isWriteOp(encodeOp(op))).toBe(op.op === 'put' || op.op === 'delete');

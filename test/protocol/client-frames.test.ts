@@ -25,6 +25,7 @@ describe('client frames', () => {
     ['AUTH_FAIL', { type: 'AUTH_FAIL', code: 'FLO_AUTH_FAILED', message: 'no' }],
     ['PARTITION_MAP', { type: 'PARTITION_MAP', map: { version: 3, partitionCount: 3, owners: [0, 1, -1], nodes: [{ nodeId: 'a', url: 'ws://a:1' }, { nodeId: 'b', url: 'ws://b:1' }] } }],
     ['RESULT', { type: 'RESULT', id: 4, payload: null }],
+    ['RESULTS', { type: 'RESULTS', results: [{ id: 4, payload: null }, { id: 5, payload: new Uint8Array([0xc3]) }] }],
     ['EVENT', { type: 'EVENT', id: 9, key: 'k', value: new Uint8Array([1]), version: { millis: 5, counter: 1, node: 'n1' } }],
     ['EVENT of a delete', { type: 'EVENT', id: 9, key: 'k', value: null, version: { millis: 5, counter: 1, node: 'n1' } }],
     ['ERROR', { type: 'ERROR', id: 4, code: 'FLO_NOT_OWNER', message: 'x', owner: { nodeId: 'b', url: 'ws://b:1' }, mapVersion: 3 }],
