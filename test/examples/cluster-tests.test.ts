@@ -2,9 +2,8 @@
 // a temporary data directory), runs the bash suites (e2e.sh) against it, and requires
 // them all to pass. Slow by nature: real processes, restarts and a kill -9 failover.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createSocket } from 'node:dgram';
+import { freeRange } from './free-ports.js';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -22,33 +21,6 @@ const OUTPUT_LINES_MAX = 400;
 
 const missing = ['bash', 'curl', 'jq'].filter((tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0);
 if (missing.length > 0) process.stderr.write(`cluster-tests e2e skipped: ${missing.join(', ')} not installed\n`);
-
-function free(port: number): Promise<boolean> {
-  const tcp = new Promise<boolean>((done) => {
-    const server = createServer();
-    server.once('error', () => done(false));
-    server.listen({ host: '127.0.0.1', port, exclusive: true }, () => server.close(() => done(true)));
-  });
-  const udp = new Promise<boolean>((done) => {
-    const socket = createSocket('udp4');
-    socket.once('error', () => {
-      socket.close();
-      done(false);
-    });
-    socket.bind(port, '127.0.0.1', () => socket.close(() => done(true)));
-  });
-  return Promise.all([tcp, udp]).then(([a, b]) => a && b);
-}
-
-/** A base port whose next `count` ports are free (TCP and UDP) right now. */
-async function freeRange(count: number, avoid: number[] = []): Promise<number> {
-  for (let base = 20_000 + (process.pid % 1_000) * 20; base < 60_000; base += count + 7) {
-    if (avoid.some((a) => Math.abs(a - base) < 16)) continue;
-    const ports = Array.from({ length: count }, (_, i) => base + i);
-    if ((await Promise.all(ports.map(free))).every(Boolean)) return base;
-  }
-  throw new Error('no free port range');
-}
 
 let launcher: ChildProcess | undefined;
 let baseUrl = '';
@@ -109,7 +81,9 @@ describe.skipIf(missing.length > 0)('cluster-tests e2e', () => {
       const clusterBase = await freeRange(3, [httpBase]);
       const run = spawn('bash', [join(tests, 'e2e.sh')], {
         cwd: repo,
-        env: { ...process.env, BASE_URL: baseUrl, CLUSTER_HTTP_BASE: String(httpBase), CLUSTER_PORT_BASE: String(clusterBase), LOG_LEVEL: 'warn' },
+        // The suite reports the singleton's failover time; here it only bounds it (liveness), as
+        // this runs beside the rest of the tests: the 5 s figure is measured, not asserted on time.
+        env: { ...process.env, BASE_URL: baseUrl, CLUSTER_HTTP_BASE: String(httpBase), CLUSTER_PORT_BASE: String(clusterBase), LOG_LEVEL: 'warn', SINGLETON_FAILOVER_MAX_S: '30' },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       const lines: string[] = [];
