@@ -51,7 +51,10 @@ expect_error "run-long with steps that are not a number is 400" 400 POST "/workf
 expect_error "run-failing without fail_at is 400" 400 POST "/workflow/$w/run-failing" '{"exec_id": "x"}'
 expect_error "an unknown execution is 404" 404 GET "/workflow/$w/execution/nope"
 
-section "kill -9 of every runner mid-workflow ($CLUSTER_NODES runners, data in $CLUSTER_DIR)"
+# The suite's own cluster must not share the database of the cluster at BASE_URL: it uses
+# SUITE_POSTGRES_URL (another database) when set, else SQLite files in CLUSTER_DIR.
+if [ -n "${SUITE_POSTGRES_URL:-}" ]; then export POSTGRES_URL="$SUITE_POSTGRES_URL"; else unset POSTGRES_URL; fi
+section "kill -9 of every runner mid-workflow ($CLUSTER_NODES runners, ${POSTGRES_URL:+PostgreSQL, }data in $CLUSTER_DIR)"
 if start_cluster; then pass "cluster started and settled"; else fail "cluster started and settled"; summary test_workflows; exit 1; fi
 BASE_URL="$(runner_url 1)"
 cw="crash-$RUN_ID"
