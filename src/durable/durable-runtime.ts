@@ -46,12 +46,15 @@ export class DurableRuntime {
       this.queueValue ??= new CommitQueue(options.storage, options.config.commitBatchMax, (fn) => this.context().timers.defer(fn));
       return this.queueValue;
     };
-    const timers = new TimerService({ nodeId: options.nodeId, storage: options.storage, gate, queue, config: options.config, logger: options.logger });
-    const start = timers.start.bind(timers);
-    timers.start = (ctx: ShardContext) => {
-      this.ctx = ctx;
-      start(ctx);
-    };
+    const timers = new TimerService({
+      nodeId: options.nodeId,
+      storage: options.storage,
+      gate,
+      queue,
+      config: options.config,
+      logger: options.logger,
+      onStart: (ctx) => (this.ctx = ctx),
+    });
     for (const kind of options.timerKinds) timers.registerKind(kind);
     this.timers = timers;
     this.workflows = new WorkflowService({ nodeId: options.nodeId, storage: options.storage, gate, queue, timers, definitions: options.workflows, config: options.config, logger: options.logger });

@@ -49,6 +49,8 @@ export interface TimerServiceDeps {
   readonly queue: () => CommitQueue;
   readonly config: DurableConfig;
   readonly logger: Logger;
+  /** Told the service's context when it starts (the runtime shares it with its gate and queue). */
+  readonly onStart?: (ctx: ShardContext) => void;
 }
 
 type TimerRequest = { op: 'set'; timer: Omit<DurableTimer, 'partition'> } | { op: 'cancel'; id: string };
@@ -83,6 +85,7 @@ export class TimerService implements PartitionedService {
 
   start(ctx: ShardContext): void {
     this.ctx = ctx;
+    this.deps.onStart?.(ctx);
     this.ownershipChanged();
   }
 

@@ -40,6 +40,12 @@ export interface WorkflowContext {
   activity<T>(name: string, fn: (act: ActivityContext) => Promise<T> | T, options?: ActivityOptions): Promise<T>;
   /** A durable sleep: the workflow leaves memory and resumes when its timer fires, on whichever node owns it then. */
   sleep(name: string, ms: number): Promise<void>;
+  /**
+   * Wait for the signal `name` sent to this execution (`workflows.signal`) and return its
+   * payload. A signal sent before the wait is kept until asked for. While waiting the
+   * workflow holds no memory, as in a sleep.
+   */
+  signal<T = unknown>(name: string): Promise<T>;
   /** The time, journaled: the same value on every replay. */
   now(): Promise<number>;
   /** A random float in [0, 1), seeded from the execution id: the same sequence on every replay. */

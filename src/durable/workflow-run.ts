@@ -10,7 +10,7 @@ import { FlotillaError, isFlotillaError } from '../core/errors.js';
 import { murmur3Utf8 } from '../core/murmur3.js';
 import { SeededRandom } from '../core/random.js';
 import { sleep as hostSleep, type Timers } from '../core/timers.js';
-import { decodeValue, encodeValue } from '../entities/state-codec.js';
+import { decodeState, decodeValue, encodeValue } from '../entities/state-codec.js';
 import type { DurableCommit, DurableTimer, JournalEntry, StoredWorkflow } from '../storage/durable.js';
 import type { Storage } from '../storage/storage.js';
 import { StagedActivity } from './activity-context.js';
@@ -18,6 +18,9 @@ import type { CommitQueue } from './commit-queue.js';
 import type { DurableConfig } from './durable-config.js';
 import { decodeOutcome, encodeError, encodeOk, outcomeError } from './journal-codec.js';
 import type { ActivityContext, ActivityOptions, AnyWorkflowDefinition, WorkflowContext } from './workflow-definition.js';
+
+/** Record type holding signals sent to executions (id: `<execution>/<signal name>`). */
+export const SIGNAL_RECORD_TYPE = 'flotilla.signal';
 
 /** Timer kind of workflow sleeps. */
 export const WORKFLOW_SLEEP_KIND = 'workflow.sleep';
@@ -142,13 +145,38 @@ export class WorkflowRun implements WorkflowContext {
     const label = `sleep:${name}`;
     const seq = this.seq;
     if (this.next(label) !== undefined) return;
+    const id = `workflow/${this.workflowId}/${seq}`;
+    // Woken early (a signal): the timer set by the first run keeps its due time.
+    if ((await this.deps.storage.loadTimer(id)) !== undefined) throw this.unwind({ kind: 'suspended' });
+    this.guard();
     const dueAt = this.deps.timers.now() + Math.max(0, Math.floor(ms));
     const payload: SleepPayload = { workflowId: this.workflowId, seq, label };
-    const timer = { id: `workflow/${this.workflowId}/${seq}`, dueAt, kind: WORKFLOW_SLEEP_KIND, payload: encodeValue(payload) };
+    const timer = { id, dueAt, kind: WORKFLOW_SLEEP_KIND, payload: encodeValue(payload) };
     const ended = await this.commit({ workflow: { ...this.row(), status: 'sleeping', output: undefined }, timersSet: [timer] });
     if (ended !== undefined) throw this.unwind(ended);
     this.deps.scheduled({ ...timer, partition: this.deps.workflow.partition });
     throw this.unwind({ kind: 'suspended' });
+  }
+
+  async signal<T>(name: string): Promise<T> {
+    const label = `signal:${name}`;
+    const seq = this.seq;
+    const entry = this.next(label);
+    if (entry !== undefined) {
+      const outcome = decodeOutcome(entry.outcome);
+      return (outcome.ok ? outcome.value : undefined) as T;
+    }
+    const stored = await this.deps.storage.loadEntity(SIGNAL_RECORD_TYPE, `${this.workflowId}/${name}`);
+    this.guard();
+    if (stored === undefined) {
+      const ended = await this.commit({ workflow: { ...this.row(), status: 'sleeping', output: undefined } });
+      throw this.unwind(ended ?? { kind: 'suspended' });
+    }
+    const value = decodeState(stored.state).state;
+    const outcome = encodeOk(value);
+    const ended = await this.commit({ workflow: { ...this.row(), status: 'running', output: undefined } }, { seq, name: label, outcome });
+    if (ended !== undefined) throw this.unwind(ended);
+    return value as T;
   }
 
   now(): Promise<number> {
@@ -224,8 +252,8 @@ export class WorkflowRun implements WorkflowContext {
   }
 
   /** Commit a workflow-level change with the pending entries; a RunEnd when refused. */
-  private async commit(parts: Pick<DurableCommit, 'workflow' | 'timersSet'>): Promise<RunEnd | undefined> {
-    const append = this.pending;
+  private async commit(parts: Pick<DurableCommit, 'workflow' | 'timersSet'>, entry?: JournalEntry): Promise<RunEnd | undefined> {
+    const append = entry === undefined ? this.pending : [...this.pending, entry];
     const result = await this.deps.queue.commit(this.commitOf({ ...parts, journal: append.length === 0 ? undefined : { workflowId: this.workflowId, append } }));
     if (!result.ok) return { kind: 'deposed', error: result.error };
     for (const e of append) this.journal.set(e.seq, e);

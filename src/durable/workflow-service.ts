@@ -4,14 +4,14 @@
  * against its journal, and answers with the stored result. Starting an id that completed
  * answers its stored result; starting one that failed retries it from the failed step.
  * When this node gains a partition it resumes the partition's running executions from
- * storage; sleeping ones come back through their durable timers.
+ * storage; sleeping ones come back through their durable timers or a signal.
  */
 import { FlotillaError, isFlotillaError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { NodeId } from '../core/model.js';
 import { partitionOf } from '../core/partition.js';
 import type { NodeEntityGate } from '../entities/node-gate.js';
-import { decodeState, decodeValue, encodeValue } from '../entities/state-codec.js';
+import { decodeState, decodeValue, encodeState, encodeValue } from '../entities/state-codec.js';
 import type { PartitionedService, PartitionHandler, ShardContext } from '../sharding/service.js';
 import type { ParticipantRole } from '../sharding/participant.js';
 import type { DurableCommit, JournalEntry, StoredWorkflow } from '../storage/durable.js';
@@ -23,7 +23,7 @@ import { decodeOutcome, encodeOk, outcomeError } from './journal-codec.js';
 import { OwnershipParticipant } from './ownership-participant.js';
 import type { TimerService } from './timer-service.js';
 import type { AnyWorkflowDefinition, WorkflowDefinition } from './workflow-definition.js';
-import { WorkflowRun, WORKFLOW_SLEEP_KIND, type SleepPayload } from './workflow-run.js';
+import { SIGNAL_RECORD_TYPE, WorkflowRun, WORKFLOW_SLEEP_KIND, type SleepPayload } from './workflow-run.js';
 import { WorkflowWaiters } from './workflow-waiters.js';
 
 /** `ServiceRequest.service` of workflow requests. */
@@ -68,6 +68,13 @@ interface StartRequest {
   readonly waitMs: number;
 }
 
+interface SignalRequest {
+  readonly op: 'signal';
+  readonly id: string;
+  readonly name: string;
+  readonly payload: unknown;
+}
+
 interface Create {
   readonly name: string;
   readonly input: Uint8Array;
@@ -81,7 +88,7 @@ export class WorkflowService implements PartitionedService {
   /** Executions started or resumed here, and how they ended; steps that ran (not replayed). */
   readonly stats = { runs: 0, completed: 0, failed: 0, suspended: 0, deposed: 0, stepsRan: 0, recovered: 0 };
   private readonly definitions = new Map<string, AnyWorkflowDefinition>();
-  private readonly runs = new Map<string, { partition: number; again: boolean }>();
+  private readonly runs = new Map<string, { partition: number; again: boolean; create: Create | undefined }>();
   private readonly waiters: WorkflowWaiters;
   private readonly slotWaiters: (() => void)[] = [];
   private active = 0;
@@ -130,6 +137,21 @@ export class WorkflowService implements PartitionedService {
     return outcome.value as O;
   }
 
+  /**
+   * Send signal `name` with `payload` to execution `id` (which may not have started yet):
+   * kept durably on the execution's owner and handed to the `ctx.signal(name)` that waits
+   * for it. Resolves true when delivered, false when a signal of that name was already
+   * delivered to the execution (each name is delivered once).
+   */
+  async signal(id: string, name: string, payload?: unknown): Promise<boolean> {
+    const ctx = this.requireCtx();
+    checkId(id);
+    if (typeof name !== 'string' || name.length === 0 || name.length > 64) throw new FlotillaError('FLO_INVALID_ARGUMENT', 'a signal name is a string of 1..64 characters');
+    const request: SignalRequest = { op: 'signal', id, name, payload: payload ?? null };
+    const reply = await ctx.route(WORKFLOW_SERVICE, this.partitionOf(id), encodeValue(request));
+    return reply !== undefined && decodeValue(reply) === true;
+  }
+
   /** An execution as stored (any node may ask: storage is shared), or undefined. */
   async describe(id: string): Promise<WorkflowExecution | undefined> {
     checkId(id);
@@ -165,11 +187,12 @@ export class WorkflowService implements PartitionedService {
   }
 
   private async serve(partition: number, payload: Uint8Array): Promise<Uint8Array> {
-    const request = decodeValue(payload) as Partial<StartRequest> | null;
-    if (request === null || typeof request !== 'object' || request.op !== 'start' || typeof request.id !== 'string' || typeof request.name !== 'string') {
+    const request = decodeValue(payload) as { op?: unknown; id?: unknown; name?: unknown; input?: unknown; waitMs?: unknown; payload?: unknown } | null;
+    if (request === null || typeof request !== 'object' || (request.op !== 'start' && request.op !== 'signal') || typeof request.id !== 'string' || typeof request.name !== 'string') {
       throw new FlotillaError('FLO_INVALID_ARGUMENT', 'unreadable workflow request');
     }
     checkId(request.id);
+    if (request.op === 'signal') return this.deliver(partition, request.id, request.name, request.payload);
     if (!this.definitions.has(request.name)) throw new FlotillaError('FLO_WORKFLOW_UNKNOWN', request.name);
     await this.deps.gate.admit(partition);
     const waitMs = Math.min(Math.max(1, Number(request.waitMs) || this.deps.config.workflowWaitMs), this.deps.config.workflowWaitMs);
@@ -178,26 +201,43 @@ export class WorkflowService implements PartitionedService {
     return answer;
   }
 
-  /** Run (or resume) `id` here unless it already runs; a start meanwhile makes it look again after. */
-  private launch(id: string, partition: number, create?: Create): void {
+  /** Store a signal for an execution and wake it (it replays to its wait and finds the signal). */
+  private async deliver(partition: number, id: string, name: string, payload: unknown): Promise<Uint8Array> {
+    const epoch = await this.deps.gate.admit(partition);
+    const record = { type: SIGNAL_RECORD_TYPE, id: `${id}/${name}`, state: encodeState({ state: payload ?? null, traits: {} }), expectedVersion: 0 };
+    const result = await this.deps.queue().commit({ partition, epoch, writer: this.deps.nodeId, records: [record] });
+    if (!result.ok && isFlotillaError(result.error, 'FLO_VERSION_CONFLICT')) return encodeValue(false);
+    if (!result.ok) throw this.notOwner(result.error, partition, epoch);
+    this.launch(id, partition, undefined, true);
+    return encodeValue(true);
+  }
+
+  /**
+   * Run (or resume) `id` here unless it already runs; a start or a signal meanwhile makes
+   * it look again after. `wake`: replay a sleeping execution too (a signal may be what it
+   * waits for; a sleep whose timer is pending just suspends again).
+   */
+  private launch(id: string, partition: number, create?: Create, wake = false): void {
     const running = this.runs.get(id);
     if (running !== undefined) {
       running.again = true;
+      running.create ??= create;
       return;
     }
-    const entry = { partition, again: false };
+    const entry: { partition: number; again: boolean; create: Create | undefined } = { partition, again: false, create: undefined };
     this.runs.set(id, entry);
-    void this.execute(id, partition, create).finally(() => {
+    void this.execute(id, partition, create, wake).finally(() => {
       this.runs.delete(id);
-      if (entry.again && !this.stopped) this.launch(id, partition, create);
+      // A start that came meanwhile may be the first: it brings what creating the execution needs.
+      if (entry.again && !this.stopped) this.launch(id, partition, entry.create ?? create, true);
     });
   }
 
-  private async execute(id: string, partition: number, create: Create | undefined): Promise<void> {
+  private async execute(id: string, partition: number, create: Create | undefined, wake: boolean): Promise<void> {
     await this.acquire();
     try {
       const epoch = await this.deps.gate.admit(partition);
-      const ready = await this.prepare(id, partition, epoch, create);
+      const ready = await this.prepare(id, partition, epoch, create, wake);
       if (ready === undefined) return;
       const definition = this.definitions.get(ready.workflow.name);
       if (definition === undefined) {
@@ -241,7 +281,7 @@ export class WorkflowService implements PartitionedService {
    * finished one, leave a sleeping one to its timer. A failed one is retried only by a
    * start, from its failed step (that step's journal entry is dropped).
    */
-  private async prepare(id: string, partition: number, epoch: number, create: Create | undefined): Promise<{ workflow: StoredWorkflow; journal: readonly JournalEntry[] } | undefined> {
+  private async prepare(id: string, partition: number, epoch: number, create: Create | undefined, wake: boolean): Promise<{ workflow: StoredWorkflow; journal: readonly JournalEntry[] } | undefined> {
     const loaded = await this.deps.storage.loadWorkflow(id);
     if (loaded === undefined) {
       if (create === undefined) return undefined;
@@ -258,7 +298,7 @@ export class WorkflowService implements PartitionedService {
       this.waiters.resolve(id, w.output ?? encodeOk(null));
       return undefined;
     }
-    if (w.status === 'sleeping') return undefined;
+    if (w.status === 'sleeping') return wake ? loaded : undefined;
     if (w.status === 'running') return loaded;
     if (create === undefined) {
       this.waiters.resolve(id, w.output ?? encodeOk(null));

@@ -39,8 +39,8 @@ export interface NodeMigrations {
 /** The key/value store's API: each call is routed to the key's owner. */
 export type NodeKv = Pick<KvService, 'kvPut' | 'kvGet' | 'kvDelete' | 'kvSize'>;
 
-/** Durable workflows through this node: run (or attach to) an execution, read one (or a record its activities wrote) as stored. */
-export type NodeWorkflows = Pick<WorkflowService, 'run' | 'describe' | 'record'>;
+/** Durable workflows through this node: run (or attach to) an execution, signal one, read one (or a record its activities wrote) as stored. */
+export type NodeWorkflows = Pick<WorkflowService, 'run' | 'describe' | 'record' | 'signal'>;
 
 /** Durable timers through this node: schedule and cancel on the timer's owner. */
 export type NodeTimers = Pick<TimerService, 'schedule' | 'cancel'>;

@@ -1,13 +1,13 @@
 /**
  * The PostgreSQL store's durable-execution tables. A `commitDurable` call is one
- * transaction on one pooled connection; each commit runs inside a savepoint after
- * taking its partition's fence row FOR SHARE (claims update that row, so a claim waits for
- * the commit or the commit sees the claim), and a refused commit rolls back to its
- * savepoint alone.
+ * transaction on one pooled connection; it takes each partition's fence row FOR SHARE once
+ * (claims update that row, so a claim waits for the transaction or the transaction sees
+ * the claim), and a commit of several statements runs in a savepoint, so a refused commit
+ * rolls back alone.
  */
 import type pg from 'pg';
 import { FlotillaError } from '../core/errors.js';
-import { fenceError, versionConflictError } from './fence-rules.js';
+import { fenceError, versionConflictError, type FenceState } from './fence-rules.js';
 import type { CommitResult, DurableCommit, DurableTimer, LoadedWorkflow, StoredWorkflow, WorkflowStatus } from './durable.js';
 import { journalConflictError, timerGoneError } from './durable-validation.js';
 
@@ -47,13 +47,7 @@ ON CONFLICT (id) DO UPDATE SET due_at = excluded.due_at, kind = excluded.kind, p
   WHERE t.partition = excluded.partition
 RETURNING id`;
 
-const NEXT_TIMERS = `
-SELECT t.id, t.partition, t.due_at, t.kind, t.payload
-FROM unnest($1::integer[]) AS p(partition)
-CROSS JOIN LATERAL (
-  SELECT ${TIMER_COLUMNS} FROM flotilla_timers x WHERE x.partition = p.partition ORDER BY x.due_at, x.id LIMIT $2
-) AS t
-ORDER BY t.due_at, t.id LIMIT $2`;
+const NEXT_TIMERS = `SELECT ${TIMER_COLUMNS} FROM flotilla_timers WHERE partition = ANY ($1::integer[]) ORDER BY due_at, id LIMIT $2`;
 
 /** Why a commit was refused, thrown out of its savepoint. */
 class Refused extends Error {
@@ -75,19 +69,25 @@ type Query = <R extends pg.QueryResultRow>(sql: string, values?: unknown[]) => P
 /** Apply every commit on `client` in one transaction; the caller maps driver errors. */
 export async function commitOnClient(client: pg.PoolClient, commits: readonly DurableCommit[]): Promise<CommitResult[]> {
   const query: Query = async (sql, values) => (await client.query(sql, values)).rows;
+  // Fence rows stay locked FOR SHARE until the transaction ends: read each once.
+  const fences = new Map<number, FenceState | undefined>();
+  const fenceOf = async (partition: number): Promise<FenceState | undefined> => {
+    if (!fences.has(partition)) {
+      const rows = await query<{ epoch: string; owner: string }>('SELECT epoch, owner FROM flotilla_partition_fences WHERE partition = $1 FOR SHARE', [partition]);
+      fences.set(partition, rows[0] === undefined ? undefined : { epoch: Number(rows[0].epoch), owner: rows[0].owner });
+    }
+    return fences.get(partition);
+  };
   await client.query('BEGIN');
   try {
     const results: CommitResult[] = [];
     for (const c of commits) {
-      await client.query('SAVEPOINT flotilla_commit');
-      try {
-        results.push({ ok: true, versions: await applyCommit(query, c) });
-        await client.query('RELEASE SAVEPOINT flotilla_commit');
-      } catch (error) {
-        if (!(error instanceof Refused)) throw error;
-        await client.query('ROLLBACK TO SAVEPOINT flotilla_commit');
-        results.push({ ok: false, error: error.error });
+      const fence = fenceError(await fenceOf(c.partition), c);
+      if (fence !== undefined) {
+        results.push({ ok: false, error: fence });
+        continue;
       }
+      results.push(await applyOne(client, query, c));
     }
     await client.query('COMMIT');
     return results;
@@ -97,11 +97,39 @@ export async function commitOnClient(client: pg.PoolClient, commits: readonly Du
   }
 }
 
+/**
+ * Apply one fenced commit. A commit that changes rows in more than one statement runs in a
+ * savepoint, so a refusal part-way undoes its earlier statements; a commit of one changing
+ * statement needs none (a refused statement changed nothing), saving two round trips.
+ */
+async function applyOne(client: pg.PoolClient, query: Query, c: DurableCommit): Promise<CommitResult> {
+  const single = changingStatements(c) <= 1;
+  if (!single) await client.query('SAVEPOINT flotilla_commit');
+  try {
+    const versions = await applyCommit(query, c);
+    if (!single) await client.query('RELEASE SAVEPOINT flotilla_commit');
+    return { ok: true, versions };
+  } catch (error) {
+    if (!(error instanceof Refused)) throw error;
+    if (!single) await client.query('ROLLBACK TO SAVEPOINT flotilla_commit');
+    return { ok: false, error: error.error };
+  }
+}
+
+/** Statements of a commit that change rows and may be refused after another changed some. */
+function changingStatements(c: DurableCommit): number {
+  const many = (n: number): number => (n === 0 ? 0 : n === 1 ? 1 : 2);
+  return (
+    many(c.records?.length ?? 0) +
+    (c.workflow === undefined ? 0 : 1) +
+    (c.journal?.truncateFrom === undefined ? 0 : 1) +
+    many(c.journal?.append.length ?? 0) +
+    many(c.timersSet?.length ?? 0) +
+    many(c.timersDelete?.length ?? 0)
+  );
+}
+
 async function applyCommit(query: Query, c: DurableCommit): Promise<number[]> {
-  const fences = await query<{ epoch: string; owner: string }>('SELECT epoch, owner FROM flotilla_partition_fences WHERE partition = $1 FOR SHARE', [c.partition]);
-  const row = fences[0];
-  const fence = fenceError(row === undefined ? undefined : { epoch: Number(row.epoch), owner: row.owner }, c);
-  if (fence !== undefined) throw new Refused(fence);
   const versions = await applyRecords(query, c);
   const w = c.workflow;
   if (w !== undefined) await query(UPSERT_WORKFLOW, [w.id, c.partition, w.name, w.status, w.input, w.output ?? null]);
@@ -176,7 +204,7 @@ export async function listWorkflowRows(query: Query, partition: number, status: 
   return rows.map(toWorkflow);
 }
 
-/** The earliest timers of some partitions (one indexed range read per partition). */
+/** The earliest timers of some partitions (a walk of the due-time index). */
 export async function nextTimerRows(query: Query, partitions: readonly number[], limit: number): Promise<DurableTimer[]> {
   if (limit === 0 || partitions.length === 0) return [];
   return (await query<TimerRow>(NEXT_TIMERS, [[...new Set(partitions)], limit])).map(toTimer);

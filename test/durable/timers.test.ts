@@ -58,14 +58,15 @@ describe('durable timers on a node (SQLite)', () => {
   it('a timer fires once, not before its due time; a cancelled one never fires', async () => {
     const node = await start('t1', await dir());
     await node.timers!.schedule({ id: 'a', delayMs: 150, kind: 'test.record', payload: { n: 1 } });
-    await node.timers!.schedule({ id: 'b', delayMs: 150, kind: 'test.record' });
+    // Due late enough that the cancel surely comes first, even on a loaded machine.
+    await node.timers!.schedule({ id: 'b', delayMs: 3_000, kind: 'test.record' });
     expect(await node.timers!.cancel('b')).toBe(true);
     expect(await node.timers!.cancel('b')).toBe(false);
     await waitFor(() => firesOf('a').length === 1, 'timer a to fire');
     const [a] = firesOf('a');
     expect(a!.firedAt).toBeGreaterThanOrEqual(a!.dueAt);
-    // Schedule one more after b's due time: once it fired, b had its chance too.
-    await node.timers!.schedule({ id: 'c', delayMs: 100, kind: 'test.record' });
+    // One more, due after b in the same partition: once it fired, b had its chance too.
+    await node.timers!.schedule({ id: 'c', key: 'b', delayMs: 3_500, kind: 'test.record' });
     await waitFor(() => firesOf('c').length === 1, 'timer c to fire');
     expect(firesOf('b')).toEqual([]);
     expect(firesOf('a')).toHaveLength(1);

@@ -1,12 +1,13 @@
-// Workflows on a real node over a real SQLite file: journaled steps, stored results,
+// Workflows on a real node over a real SQLite file and a real PostgreSQL schema (when the
+// test PostgreSQL is there): journaled steps, stored results,
 // retry from the failed step, records committed with their step, the determinism guard,
 // durable sleeps that leave memory, and recovery by a restarted node.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { defineWorkflow } from '../../src/durable/workflow-definition.js';
-import type { FlotillaNode } from '../../src/node/index.js';
+import type { FlotillaNode, StartNodeOptions } from '../../src/node/index.js';
 import { startNode } from '../../src/node/index.js';
 import type { RunningNode } from '../../src/node/running-node.js';
 import { FAST_TABLE } from '../node/entity-harness.js';
@@ -83,11 +84,34 @@ const blocking = defineWorkflow('blocking', async (ctx, input: { tag: string }) 
   return 'recovered';
 });
 
-const WORKFLOWS = [threeSteps, failing, withRecords, sleeper, blocking];
+const approval = defineWorkflow('approval', async (ctx, input: { napMs: number }) => {
+  await ctx.activity('submit', () => 'submitted');
+  if (input.napMs > 0) await ctx.sleep('cool-off', input.napMs);
+  const decision = await ctx.signal<{ ok: boolean; by: string }>('decision');
+  return ctx.activity('finish', () => `${decision.ok ? 'approved' : 'rejected'} by ${decision.by}`);
+});
 
-describe('workflows on a node (SQLite)', () => {
+const WORKFLOWS = [threeSteps, failing, withRecords, sleeper, blocking, approval];
+
+const pgUrl = process.env.FLOTILLA_TEST_POSTGRES_URL;
+/** Where a test's data lives: a data directory (SQLite file), or a PostgreSQL schema named after it. */
+const STORES: readonly { name: string; skip: boolean; storage: (dataDir: string) => StartNodeOptions['storage'] }[] = [
+  { name: 'SQLite', skip: false, storage: () => undefined },
+  {
+    name: 'PostgreSQL',
+    skip: pgUrl === undefined || pgUrl === '',
+    storage: (dataDir) => ({ kind: 'postgres', url: pgUrl ?? '', schema: `wf_${process.pid}_${dataDir.replace(/[^a-z0-9]/gi, '').slice(-8).toLowerCase()}` }),
+  },
+];
+
+describe.each(STORES)('workflows on a node ($name)', ({ skip, storage }) => {
+  if (skip) {
+    it.skip('no PostgreSQL server');
+    return;
+  }
   const dirs: string[] = [];
   const started: FlotillaNode[] = [];
+  beforeEach(() => ran.clear());
   afterAll(async () => {
     release?.();
     await Promise.all(started.map((n) => n.stop()));
@@ -95,7 +119,7 @@ describe('workflows on a node (SQLite)', () => {
   });
 
   async function start(nodeId: string, dataDir: string): Promise<RunningNode> {
-    const node = (await startNode(nodeOptions({ nodeId, dataDir, forceForm: true, partitions: FAST_TABLE, workflows: WORKFLOWS }))) as RunningNode;
+    const node = (await startNode(nodeOptions({ nodeId, dataDir, forceForm: true, partitions: FAST_TABLE, workflows: WORKFLOWS, storage: storage(dataDir) }))) as RunningNode;
     started.push(node);
     await waitFor(() => (node.partitionTable()?.version ?? 0) > 0, 'a table');
     return node;
@@ -161,6 +185,29 @@ describe('workflows on a node (SQLite)', () => {
     expect((await node.workflows!.describe('nap-1'))?.status).toBe('sleeping');
     expect(await result).toBeGreaterThanOrEqual(400);
     expect([ran.get('n1:before'), ran.get('n1:after')]).toEqual([1, 1]);
+  }, 30_000);
+
+  it('a workflow waits for a signal without memory, takes one sent before its wait, and each name is delivered once', async () => {
+    const node = await freshNode('wf7');
+    const waiting = node.workflows!.run(approval, 'ap-1', { napMs: 0 });
+    await waitFor(() => node.durable!.workflows.stats.suspended >= 1, 'the workflow to wait');
+    expect(node.durable!.workflows.activeRuns()).toBe(0);
+    expect(await node.workflows!.signal('ap-1', 'decision', { ok: true, by: 'ana' })).toBe(true);
+    expect(await waiting).toBe('approved by ana');
+    expect(await node.workflows!.signal('ap-1', 'decision', { ok: false, by: 'bob' })).toBe(false);
+    expect(await node.workflows!.run(approval, 'ap-1', { napMs: 0 })).toBe('approved by ana');
+    expect(await node.workflows!.signal('ap-2', 'decision', { ok: false, by: 'early' })).toBe(true);
+    expect(await node.workflows!.run(approval, 'ap-2', { napMs: 0 })).toBe('rejected by early');
+  }, 30_000);
+
+  it('a signal that arrives during a durable sleep does not cut the sleep short', async () => {
+    const node = await freshNode('wf8');
+    const started = Date.now();
+    const done = node.workflows!.run(approval, 'ap-3', { napMs: 600 });
+    await waitFor(() => node.durable!.workflows.stats.suspended >= 1, 'the workflow to sleep');
+    expect(await node.workflows!.signal('ap-3', 'decision', { ok: true, by: 'cy' })).toBe(true);
+    expect(await done).toBe('approved by cy');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(600);
   }, 30_000);
 
   it('a restarted node resumes the running workflows of its partitions; completed steps do not run again', async () => {

@@ -2,9 +2,11 @@
 # WorkflowTest suite: a simple workflow runs its 3 steps and answers the same stored
 # result when run again; a failing one fails at fail_at and, run again with the same
 # exec_id, continues from that step; a long one runs all its steps once; executions are
-# listed. Then, on a cluster of its own (ports CLUSTER_HTTP_BASE.. and CLUSTER_PORT_BASE..),
-# a long workflow and a pending timer survive kill -9 of every runner: after the restart
-# the workflow completes with each step journaled once, and the timer fires once.
+# listed. Then, on a cluster of its own (ports CLUSTER_HTTP_BASE.. and CLUSTER_PORT_BASE..):
+# kill -9 of the runner owning a long workflow and a pending timer: the workflow completes
+# on another runner with each step journaled once, and the timer fires there once; then a
+# long workflow and a pending timer survive kill -9 of every runner: after the restart the
+# workflow completes with each step journaled once, and the timer fires once.
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/helpers.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/lib/cluster.sh"
@@ -51,9 +53,70 @@ expect_error "run-long with steps that are not a number is 400" 400 POST "/workf
 expect_error "run-failing without fail_at is 400" 400 POST "/workflow/$w/run-failing" '{"exec_id": "x"}'
 expect_error "an unknown execution is 404" 404 GET "/workflow/$w/execution/nope"
 
-section "kill -9 of every runner mid-workflow ($CLUSTER_NODES runners, data in $CLUSTER_DIR)"
+# The suite's own cluster must not share the database of the cluster at BASE_URL: it uses
+# SUITE_POSTGRES_URL (another database) when set, else SQLite files in CLUSTER_DIR.
+if [ -n "${SUITE_POSTGRES_URL:-}" ]; then export POSTGRES_URL="$SUITE_POSTGRES_URL"; else unset POSTGRES_URL; fi
+section "kill -9 of the owner, then of every runner, mid-workflow ($CLUSTER_NODES runners, ${POSTGRES_URL:+PostgreSQL, }data in $CLUSTER_DIR)"
 if start_cluster; then pass "cluster started and settled"; else fail "cluster started and settled"; summary test_workflows; exit 1; fi
 BASE_URL="$(runner_url 1)"
+
+# The partition of KEY (Flotilla's partitionOf, through node) and its owner by /debug/shards.
+partition_of() {
+  (cd "$REPO_ROOT" && node --import tsx --input-type=module -e "import { partitionOf } from './src/core/partition.ts'; console.log(partitionOf(process.argv[1]))" "$1")
+}
+owner_of() {
+  req GET "$(runner_url "$2")/debug/shards"
+  jq -r --argjson p "$1" 'map(select(.partition == $p)) | .[0].owner // empty' <<<"$BODY"
+}
+
+kw="kill-$RUN_ID"
+kt="kill-timer-$RUN_ID"
+wp="$(partition_of "workflow/$kw/k1")"
+victim="$(runner_of_node "$(owner_of "$wp" 1)")"
+survivor=1
+[ "$victim" == 1 ] && survivor=2
+if [ -z "$victim" ]; then fail "find the owner of the workflow's partition $wp"; else pass "workflow $kw/k1 lives in partition $wp on runner $victim"; fi
+# A timer key in the same partition as the workflow, so the same runner owns both.
+timer_key="$(cd "$REPO_ROOT" && node --import tsx --input-type=module -e "
+import { partitionOf } from './src/core/partition.ts';
+const [prefix, want] = [process.argv[1], Number(process.argv[2])];
+for (let n = 1; n < 100000; n++) if (partitionOf('timer/' + prefix + '-' + n) === want) { console.log(prefix + '-' + n); break; }" "$kt" "$wp")"
+BASE_URL="$(runner_url "$survivor")"
+if [ -n "$timer_key" ]; then
+  expect "schedule a timer (due in 6 s) owned by runner $victim" 200 null POST "/timer/$timer_key/schedule" '{"timer_id": "t", "delay_ms": 6000}'
+fi
+curl -sS -m "$CURL_TIMEOUT_S" -o /dev/null -X POST -H 'content-type: application/json' --data "{\"exec_id\": \"k1\", \"steps\": $CRASH_STEPS}" "$BASE_URL/workflow/$kw/run-long" >/dev/null 2>&1 &
+kill_pid=$!
+kill_steps() {
+  api GET "/workflow/$kw/execution/k1"
+  [ "$STATUS" == 200 ] && [ "$(jq '.steps_completed | length' <<<"$BODY")" -gt 0 ]
+}
+wait_until "the workflow is under way on runner $victim" 60 kill_steps
+kill9_runner "$victim"
+pass "kill -9 runner $victim (the owner)"
+wait "$kill_pid" 2>/dev/null
+kill_done() {
+  api GET "/workflow/$kw/execution/k1"
+  [ "$STATUS" == 200 ] && jq -e '.result != null' <<<"$BODY" >/dev/null 2>&1
+}
+wait_until "the workflow completed on another runner by itself" "$RESUME_TIMEOUT_S" kill_done
+assert_json "with every step journaled once" '[(.steps_completed | length), (.steps_completed | unique | length)]' "[$CRASH_STEPS,$CRASH_STEPS]"
+new_owner="$(owner_of "$wp" "$survivor")"
+if [ -n "$new_owner" ] && [ "$new_owner" != "$(runner_node_id "$victim")" ]; then pass "partition $wp moved to $new_owner"; else fail "partition $wp moved off runner $victim" "owner: ${new_owner:-none}"; fi
+if [ -n "$timer_key" ]; then
+  kill_timer_fired() {
+    api GET "/timer/$timer_key/fires"
+    [ "$STATUS" == 200 ] && [ "$(jq 'length' <<<"$BODY")" -ge 1 ]
+  }
+  wait_until "the dead owner's timer fired elsewhere" 120 kill_timer_fired
+  assert_json "once" 'length' 1
+else
+  fail "find a timer key in partition $wp"
+fi
+start_runner "$victim"
+if wait_healthy "$victim"; then pass "runner $victim restarted"; else fail "runner $victim restarted"; fi
+BASE_URL="$(runner_url 1)"
+
 cw="crash-$RUN_ID"
 ct="crash-timer-$RUN_ID"
 expect "schedule a timer due in 4 s" 200 null POST "/timer/$ct/schedule" '{"timer_id": "t", "delay_ms": 4000}'

@@ -1,8 +1,8 @@
 /**
  * Schema version 2: durable execution. Workflow records (one per execution), their
  * journals (one row per completed step, keyed by execution and step number, so a step
- * can never be journaled twice) and durable timers (indexed by partition and due time,
- * so an owner reads only the nearest timers of its partitions).
+ * can never be journaled twice) and durable timers (indexed by due time, so an owner reads
+ * the nearest timers of its partitions in due order and stops at its limit).
  */
 import type { Migration } from './migration.js';
 
@@ -32,6 +32,7 @@ CREATE TABLE flotilla_timers (
   payload BLOB NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX flotilla_timers_partition_due ON flotilla_timers (partition, due_at, id);
+CREATE INDEX flotilla_timers_due ON flotilla_timers (due_at, id);
 `;
 
 const postgres = `
@@ -60,6 +61,7 @@ CREATE TABLE flotilla_timers (
   payload bytea NOT NULL
 );
 CREATE INDEX flotilla_timers_partition_due ON flotilla_timers (partition, due_at, id);
+CREATE INDEX flotilla_timers_due ON flotilla_timers (due_at, id);
 `;
 
 /** Workflows, journals and durable timers. */
