@@ -92,6 +92,7 @@ export class EntityService implements PartitionedService {
       dispatch: (call) => this.call(call),
       defer: (fn) => ctx.timers.defer(fn),
       readOnly: () => ctx.readOnly(),
+      writeRefusal: (p) => ctx.writeRefusal(p),
     });
     void this.sweepLoop(ctx.timers);
     this.options.logger.info({ types: this.options.definitions.map((d) => d.type), storage: this.options.storage.description }, 'entities: serving');

@@ -43,6 +43,8 @@ export interface EntityRuntimeOptions {
    * FLO_READ_ONLY and its change is rolled back; calls that change nothing still run.
    */
   readonly readOnly?: () => boolean;
+  /** The host's refusal of state changes on `partition` (etcd mode: no lease or no lock), or undefined. */
+  readonly writeRefusal?: (partition: number) => FlotillaError | undefined;
 }
 
 /** The entity runtime of one node. */
@@ -249,6 +251,11 @@ export class EntityRuntime {
     if (this.options.readOnly?.() === true) {
       act.restore();
       throw new FlotillaError('FLO_READ_ONLY', `${act.key}: this node is on the minority side and refuses state changes`);
+    }
+    const refusal = this.options.writeRefusal?.(act.partition);
+    if (refusal !== undefined) {
+      act.restore();
+      throw refusal;
     }
     if (!act.type.durable || this.writer === undefined) {
       act.saved(bytes, act.version + 1);

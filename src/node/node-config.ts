@@ -9,6 +9,7 @@ import { FlotillaError, isFlotillaError } from '../core/errors.js';
 import type { AnyEntityDefinition } from '../entities/definition.js';
 import { DEFAULT_ENTITY_CONFIG, resolveEntityConfig, type EntityConfig } from '../entities/entity-config.js';
 import type { Storage, StorageOptions } from '../storage/storage.js';
+import { resolveEtcd, type EtcdOptions, type ResolvedEtcd } from './etcd/etcd-config.js';
 import type { Address, Tags } from '../core/model.js';
 import { DEFAULT_SWIM_CONFIG, resolveSwimConfig, type SwimConfig } from '../membership/config.js';
 import { validateTags } from '../membership/tags.js';
@@ -141,6 +142,12 @@ export interface StartNodeOptions {
    * for the returned promise; a rejection stops the node and fails `startNode` with it.
    */
   readonly onJoining?: (node: FlotillaNode) => void | Promise<void>;
+  /**
+   * etcd mode: register under a lease at these endpoints, find peers there (seeds may then
+   * be empty), and serve a partition's writes only while holding its lock. Default off
+   * (gossip only). See docs/etcd.md.
+   */
+  readonly etcd?: EtcdOptions;
 }
 
 /** Secret used by `dev: true` nodes without one: public, so never for a real cluster. */
@@ -184,6 +191,8 @@ export interface NodeConfig {
   readonly lifecycle: LifecycleConfig;
   readonly driver: DriverConfig;
   readonly entity: EntityConfig;
+  /** etcd mode, when `etcd` was given. */
+  readonly etcd: ResolvedEtcd | undefined;
 }
 
 function invalid(detail: string, details?: Record<string, unknown>): FlotillaError {
@@ -234,6 +243,7 @@ export function resolveNodeConfig(options: StartNodeOptions): NodeConfig {
     lifecycle,
     driver: resolveDriverConfig(options.driver),
     entity: resolveSection('entity', options.entity, DEFAULT_ENTITY_CONFIG, resolveEntityConfig),
+    etcd: options.etcd === undefined ? undefined : resolveEtcd(options.etcd, clusterId),
   });
 }
 
