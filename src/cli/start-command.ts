@@ -14,7 +14,7 @@ import type { FlotillaNode } from '../node/node-api.js';
 import { toAdminSource } from './admin-source.js';
 import { SECRET_GENERATOR, weakSecretReason } from './secret-strength.js';
 import type { TlsMaterial } from '../transport/index.js';
-import { loadTlsFlags, oneLine, parseHttpAddress, parsePostgresUrl, parseSeedList, parseSwimOverrides, parseTagList, UsageError, USAGE_EXIT_CODE } from './cli-options.js';
+import { loadTlsFlags, oneLine, parseEtcdEndpoints, parseHttpAddress, parsePostgresUrl, parseSeedList, parseSwimOverrides, parseTagList, UsageError, USAGE_EXIT_CODE } from './cli-options.js';
 
 /** The flags of `flotilla start`, after commander applied the environment fallbacks. */
 export interface StartFlags {
@@ -36,6 +36,8 @@ export interface StartFlags {
   readonly tlsCa?: string;
   /** PostgreSQL URL of the node's storage. */
   readonly postgres?: string;
+  /** etcd endpoints, comma-separated: etcd mode (registry, lease, partition locks). */
+  readonly etcd?: string;
   /** Bearer token of the admin API (required with `--http` outside dev mode). */
   readonly adminToken?: string;
   /** Comma-separated host names the admin API accepts in Host headers, besides its IP and localhost. */
@@ -100,6 +102,7 @@ export function planStart(flags: StartFlags): StartPlan {
     ...(flags.forceForm === true ? { forceForm: true } : {}),
     ...(flags.logLevel === undefined ? {} : { logLevel: flags.logLevel }),
     ...(flags.swim === undefined ? {} : { swim: parseSwimOverrides(flags.swim) }),
+    ...(flags.etcd === undefined || flags.etcd === '' ? {} : { etcd: { endpoints: parseEtcdEndpoints(flags.etcd) } }),
   };
   if (flags.dev !== true && flags.secret !== undefined && flags.secret !== '') {
     const weak = weakSecretReason(flags.secret, PUBLISHED_DEV_VALUES);
