@@ -14,6 +14,7 @@ import { DEFAULT_KV_CONFIG } from '../../src/grid/kv-config.js';
 import { DEFAULT_ENTITY_CONFIG } from '../../src/entities/entity-config.js';
 import { DEFAULT_SWIM_CONFIG } from '../../src/membership/config.js';
 import { DEFAULT_DRIVER_CONFIG } from '../../src/node/driver-config.js';
+import { DEFAULT_ETCD_CONFIG } from '../../src/node/etcd/etcd-config.js';
 import { DEFAULT_NODE_OPTIONS } from '../../src/node/node-config.js';
 import { DEFAULT_PARTITION_CONFIG } from '../../src/partitions/config.js';
 import { DEFAULT_COORDINATOR_CONFIG } from '../../src/partitions/coordinator-config.js';
@@ -53,6 +54,7 @@ const SECTIONS: readonly Section[] = [
   { option: '`entity`', file: 'src/entities/entity-config.ts', interfaceName: 'EntityConfig', defaults: DEFAULT_ENTITY_CONFIG },
   { option: '`transport`', file: 'src/transport/config.ts', interfaceName: 'TransportConfig', defaults: DEFAULT_TRANSPORT_CONFIG },
   { option: '`driver`', file: 'src/node/driver-config.ts', interfaceName: 'DriverConfig', defaults: DEFAULT_DRIVER_CONFIG },
+  { option: '`etcd` (etcd mode, with `endpoints`)', file: 'src/node/etcd/etcd-config.ts', interfaceName: 'EtcdConfig', defaults: DEFAULT_ETCD_CONFIG },
   { option: '`lifecycle`', file: 'src/node/node-config.ts', interfaceName: 'LifecycleConfig', defaults: DEFAULT_NODE_OPTIONS.lifecycle },
   { option: 'admin API (`serveAdmin`, `--http`)', file: 'src/gateway/admin-config.ts', interfaceName: 'AdminServerConfig', defaults: DEFAULT_ADMIN_CONFIG },
 ];

@@ -10,7 +10,8 @@ export interface EtcdConfig {
   /**
    * Key prefix of this cluster in etcd; runners register under `<prefix>runners/` and
    * partition locks live under `<prefix>locks/`. Default `/flotilla/<clusterId>/`. Two
-   * clusters sharing an etcd must use different prefixes (different cluster ids do).
+   * clusters sharing an etcd must use different prefixes (different cluster ids do). Empty
+   * means that default.
    */
   readonly prefix: string;
   /**
@@ -44,7 +45,7 @@ export interface EtcdConfig {
 }
 
 /** Defaults (the prefix is derived from the cluster id when not given). */
-export const DEFAULT_ETCD_CONFIG: Readonly<Omit<EtcdConfig, 'prefix'> & { prefix: string }> = Object.freeze({
+export const DEFAULT_ETCD_CONFIG: Readonly<EtcdConfig> = Object.freeze({
   prefix: '',
   leaseTtlSec: 10,
   keepAliveIntervalMs: 0,
