@@ -32,7 +32,7 @@ export interface EtcdConfig {
    * it later). Default 1,000. Covers clock-rate drift and the time to stop serving.
    */
   readonly detachMarginMs: number;
-  /** Deadline of one request to etcd. Default 2,000. */
+  /** Deadline of one request to etcd. Default 0: the keep-alive interval, at most 2,000. */
   readonly requestTimeoutMs: number;
   /**
    * Pause between two attempts to take partition locks held by someone else, or to
@@ -50,10 +50,13 @@ export const DEFAULT_ETCD_CONFIG: Readonly<EtcdConfig> = Object.freeze({
   leaseTtlSec: 10,
   keepAliveIntervalMs: 0,
   detachMarginMs: 1_000,
-  requestTimeoutMs: 2_000,
+  requestTimeoutMs: 0,
   retryIntervalMs: 500,
   lockConcurrencyMax: 16,
 });
+
+/** Longest default deadline of one etcd request, ms. */
+const REQUEST_TIMEOUT_DEFAULT_MAX_MS = 2_000;
 
 /** Endpoints given to a node: at most this many. */
 export const ETCD_ENDPOINTS_MAX = 16;
@@ -106,11 +109,12 @@ export function resolveEtcd(options: EtcdOptions, clusterId: string): ResolvedEt
   if (merged.leaseTtlSec < 2) throw invalid('leaseTtlSec must be at least 2', { leaseTtlSec: merged.leaseTtlSec });
   const ttlMs = merged.leaseTtlSec * 1_000;
   const keepAliveIntervalMs = merged.keepAliveIntervalMs === 0 ? Math.floor(ttlMs / 3) : merged.keepAliveIntervalMs;
-  if (merged.requestTimeoutMs < 1 || merged.retryIntervalMs < 1 || merged.lockConcurrencyMax < 1) throw invalid('requestTimeoutMs, retryIntervalMs and lockConcurrencyMax must be positive');
+  const requestTimeoutMs = merged.requestTimeoutMs === 0 ? Math.min(REQUEST_TIMEOUT_DEFAULT_MAX_MS, keepAliveIntervalMs) : merged.requestTimeoutMs;
+  if (requestTimeoutMs < 1 || merged.retryIntervalMs < 1 || merged.lockConcurrencyMax < 1) throw invalid('requestTimeoutMs, retryIntervalMs and lockConcurrencyMax must be positive');
   // One keep-alive must be able to miss and the next still land before the runner gives up.
   if (2 * keepAliveIntervalMs + merged.detachMarginMs > ttlMs) {
     throw invalid('2 * keepAliveIntervalMs + detachMarginMs must not exceed the lease TTL', { keepAliveIntervalMs, detachMarginMs: merged.detachMarginMs, leaseTtlSec: merged.leaseTtlSec });
   }
-  if (merged.requestTimeoutMs > keepAliveIntervalMs) throw invalid('requestTimeoutMs must not exceed keepAliveIntervalMs', { requestTimeoutMs: merged.requestTimeoutMs, keepAliveIntervalMs });
-  return { endpoints, config: Object.freeze({ ...merged, prefix, keepAliveIntervalMs }) };
+  if (requestTimeoutMs > keepAliveIntervalMs) throw invalid('requestTimeoutMs must not exceed keepAliveIntervalMs', { requestTimeoutMs, keepAliveIntervalMs });
+  return { endpoints, config: Object.freeze({ ...merged, prefix, keepAliveIntervalMs, requestTimeoutMs }) };
 }

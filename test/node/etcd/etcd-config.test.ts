@@ -9,7 +9,11 @@ describe('resolveEtcd', () => {
   it('fills in the defaults: prefix from the cluster id, keep-alive a third of the TTL', () => {
     const { endpoints, config } = resolveEtcd({ endpoints: ['127.0.0.1:2379', 'http://127.0.0.1:2379', 'https://etcd.example:2379'] }, 'prod');
     expect(endpoints).toEqual(['http://127.0.0.1:2379', 'https://etcd.example:2379']);
-    expect(config).toMatchObject({ prefix: '/flotilla/prod/', leaseTtlSec: 10, keepAliveIntervalMs: 3_333, detachMarginMs: 1_000 });
+    expect(config).toMatchObject({ prefix: '/flotilla/prod/', leaseTtlSec: 10, keepAliveIntervalMs: 3_333, detachMarginMs: 1_000, requestTimeoutMs: 2_000 });
+  });
+
+  it('keeps the default request deadline within a short TTL\'s keep-alive interval', () => {
+    expect(resolveEtcd({ endpoints: ['a:1'], leaseTtlSec: 4 }, 'c').config).toMatchObject({ keepAliveIntervalMs: 1_333, requestTimeoutMs: 1_333 });
   });
 
   it.each<[string, EtcdOptions]>([
