@@ -86,8 +86,8 @@ function spawnChild(runner: NodeRunner, args: readonly string[], env: Record<str
  * Spawns `flotilla start` for node `name` at `address`, joining through `seeds`, with the
  * admin API on a port the OS picks and `swim` overrides when given.
  */
-export function spawnNode(runner: NodeRunner, name: string, address: string, seeds: readonly string[], swim?: string): BenchNode {
-  const args = ['start', '--node-id', name, '--listen', address, '--seeds', seeds.join(','), '--http', `${LOOPBACK}:0`];
+export function spawnNode(runner: NodeRunner, name: string, address: string, seeds: readonly string[], swim?: string, extra: readonly string[] = []): BenchNode {
+  const args = ['start', '--node-id', name, '--listen', address, '--seeds', seeds.join(','), '--http', `${LOOPBACK}:0`, ...extra];
   if (swim !== undefined) args.push('--swim', swim);
   // Stdin stays open: if the bench dies without cleaning up, its end makes the node leave.
   const child = spawnChild(runner, args, { FLOTILLA_SECRET: SECRET, FLOTILLA_ADMIN_TOKEN: ADMIN_TOKEN, LOG_LEVEL: 'info', FLOTILLA_STOP_ON_STDIN_END: '1' });
@@ -104,6 +104,17 @@ export function spawnNode(runner: NodeRunner, name: string, address: string, see
   });
   createInterface({ input: child.stderr! }).on('line', (line) => keepLine(lines, line));
   return node;
+}
+
+/** `PUT /kv/{key}` on `node`'s admin API; resolves the HTTP status (0 when no answer within `timeoutMs`). */
+export async function putKv(node: BenchNode, key: string, value: string, timeoutMs: number): Promise<number> {
+  try {
+    const res = await fetch(`${node.url}/kv/${encodeURIComponent(key)}`, { method: 'PUT', headers: { ...AUTH, 'content-type': 'application/json' }, body: JSON.stringify(value), signal: AbortSignal.timeout(timeoutMs) });
+    await res.arrayBuffer();
+    return res.status;
+  } catch {
+    return 0;
+  }
 }
 
 /** Resolves after `ms` milliseconds. */

@@ -40,6 +40,7 @@ function startCommand(exit: ExitHandler): Command {
     .addOption(new Option('--tls-ca <file>', 'PEM CA certificate(s) every peer\'s certificate must chain to').env('FLOTILLA_TLS_CA'))
     .addOption(new Option('--postgres <url>', 'store durable state in PostgreSQL (postgres://user:password@host:port/db)').env('POSTGRES_URL'))
     .addOption(new Option('--etcd <endpoints>', 'etcd mode: register, find peers and lock partitions in etcd (host:port,...)').env('ETCD_ENDPOINTS'))
+    .addOption(new Option('--etcd-lease-ttl <seconds>', 'TTL of the etcd lease in etcd mode (bounds failover after a crash); default 10').env('FLOTILLA_ETCD_LEASE_TTL_SEC'))
     .addOption(new Option('--admin-token <token>', 'bearer token of the admin API, required with --http (prefer the environment variable)').env('FLOTILLA_ADMIN_TOKEN'))
     .addOption(new Option('--admin-hosts <list>', 'host names the admin API accepts besides its IP and localhost, e.g. node1.example.com').env('FLOTILLA_ADMIN_HOSTS'))
     .action(async (flags: StartFlags) => exit(await runStart(flags)));

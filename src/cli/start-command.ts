@@ -38,6 +38,8 @@ export interface StartFlags {
   readonly postgres?: string;
   /** etcd endpoints, comma-separated: etcd mode (registry, lease, partition locks). */
   readonly etcd?: string;
+  /** TTL of the etcd lease, seconds. */
+  readonly etcdLeaseTtl?: string;
   /** Bearer token of the admin API (required with `--http` outside dev mode). */
   readonly adminToken?: string;
   /** Comma-separated host names the admin API accepts in Host headers, besides its IP and localhost. */
@@ -102,7 +104,7 @@ export function planStart(flags: StartFlags): StartPlan {
     ...(flags.forceForm === true ? { forceForm: true } : {}),
     ...(flags.logLevel === undefined ? {} : { logLevel: flags.logLevel }),
     ...(flags.swim === undefined ? {} : { swim: parseSwimOverrides(flags.swim) }),
-    ...(flags.etcd === undefined || flags.etcd === '' ? {} : { etcd: { endpoints: parseEtcdEndpoints(flags.etcd) } }),
+    ...(flags.etcd === undefined || flags.etcd === '' ? {} : { etcd: { endpoints: parseEtcdEndpoints(flags.etcd), ...leaseTtlOf(flags.etcdLeaseTtl) } }),
   };
   if (flags.dev !== true && flags.secret !== undefined && flags.secret !== '') {
     const weak = weakSecretReason(flags.secret, PUBLISHED_DEV_VALUES);
@@ -236,4 +238,11 @@ function waitForShutdown(node: FlotillaNode, admin: AdminServer | undefined): Pr
       process.stdin.resume();
     }
   });
+}
+
+/** `--etcd-lease-ttl`: whole seconds, checked further by the etcd settings. */
+function leaseTtlOf(text: string | undefined): { leaseTtlSec?: number } {
+  if (text === undefined || text === '') return {};
+  if (!/^\d{1,6}$/.test(text)) throw new UsageError(`--etcd-lease-ttl: expected whole seconds, got ${JSON.stringify(text)}`);
+  return { leaseTtlSec: Number(text) };
 }
