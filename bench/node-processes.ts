@@ -113,6 +113,17 @@ export function spawnNode(
   return node;
 }
 
+/** `PUT /kv/{key}` on `node`'s admin API; resolves the HTTP status (0 when no answer within `timeoutMs`). */
+export async function putKv(node: BenchNode, key: string, value: string, timeoutMs: number): Promise<number> {
+  try {
+    const res = await fetch(`${node.url}/kv/${encodeURIComponent(key)}`, { method: 'PUT', headers: { ...AUTH, 'content-type': 'application/json' }, body: JSON.stringify(value), signal: AbortSignal.timeout(timeoutMs) });
+    await res.arrayBuffer();
+    return res.status;
+  } catch {
+    return 0;
+  }
+}
+
 /** Resolves after `ms` milliseconds. */
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,4 +1,6 @@
-// Vitest global setup: gives the PostgreSQL halves of the suite a server. With
+// Vitest global setup: gives the PostgreSQL halves of the suite a server, and the etcd
+// mode tests an etcd (FLOTILLA_TEST_ETCD_ENDPOINTS; a throwaway one on loopback when the
+// `etcd` binary is installed, else those tests skip and say so). With
 // FLOTILLA_TEST_POSTGRES_URL set, that server is used as it is. Otherwise, when the
 // PostgreSQL server binaries are on this machine, a throwaway cluster is made with initdb
 // in a temporary directory, started on a free loopback port, and removed at the end, so
@@ -9,6 +11,7 @@ import { chmodSync, existsSync, mkdtempSync, readdirSync, realpathSync, rmSync, 
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { EtcdServer, etcdBinary } from './helpers/etcd-server.js';
 
 const ENV = 'FLOTILLA_TEST_POSTGRES_URL';
 const USER = 'flotilla';
@@ -44,7 +47,7 @@ function asServerUser(command: string, args: readonly string[]): void {
   execFileSync(file, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
-export default async function setup(): Promise<(() => void) | undefined> {
+async function setupPostgres(): Promise<(() => void) | undefined> {
   if (process.env[ENV] !== undefined && process.env[ENV] !== '') return undefined;
   const bin = serverBinDir();
   if (bin === undefined) {
@@ -77,6 +80,41 @@ export default async function setup(): Promise<(() => void) | undefined> {
       asServerUser(join(bin, 'pg_ctl'), ['-D', data, '-m', 'immediate', '-w', 'stop']);
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  };
+}
+
+const ETCD_ENV = 'FLOTILLA_TEST_ETCD_ENDPOINTS';
+
+async function setupEtcd(): Promise<(() => Promise<void>) | undefined> {
+  if (process.env[ETCD_ENV] !== undefined && process.env[ETCD_ENV] !== '') return undefined;
+  const binary = etcdBinary();
+  if (binary === undefined) {
+    process.stderr.write(`[etcd] no etcd binary on this machine (apt-get install etcd-server) and ${ETCD_ENV} unset: the etcd mode cases are skipped\n`);
+    return undefined;
+  }
+  const started = Date.now();
+  let server: EtcdServer;
+  try {
+    server = await EtcdServer.start(binary);
+  } catch (error) {
+    const detail = error instanceof Error ? error.message.split('\n')[0] : String(error);
+    process.stderr.write(`[etcd] could not start a throwaway etcd (${detail}): the etcd mode cases are skipped\n`);
+    return undefined;
+  }
+  process.env[ETCD_ENV] = server.endpoint;
+  process.stderr.write(`[etcd] throwaway etcd on ${server.endpoint} (${binary}), ready in ${Date.now() - started} ms\n`);
+  return () => server.stop();
+}
+
+export default async function setup(): Promise<() => Promise<void>> {
+  const postgres = await setupPostgres();
+  const etcd = await setupEtcd();
+  return async () => {
+    try {
+      postgres?.();
+    } finally {
+      await etcd?.();
     }
   };
 }

@@ -16,6 +16,7 @@ import { DEFAULT_ENTITY_CONFIG } from '../../src/entities/entity-config.js';
 import { DEFAULT_DURABLE_CONFIG } from '../../src/durable/durable-config.js';
 import { DEFAULT_SWIM_CONFIG } from '../../src/membership/config.js';
 import { DEFAULT_DRIVER_CONFIG } from '../../src/node/driver-config.js';
+import { DEFAULT_ETCD_CONFIG } from '../../src/node/etcd/etcd-config.js';
 import { DEFAULT_NODE_OPTIONS } from '../../src/node/node-config.js';
 import { DEFAULT_PARTITION_CONFIG } from '../../src/partitions/config.js';
 import { DEFAULT_COORDINATOR_CONFIG } from '../../src/partitions/coordinator-config.js';
@@ -56,6 +57,7 @@ const SECTIONS: readonly Section[] = [
   { option: '`durable`', file: 'src/durable/durable-config.ts', interfaceName: 'DurableConfig', defaults: DEFAULT_DURABLE_CONFIG },
   { option: '`transport`', file: 'src/transport/config.ts', interfaceName: 'TransportConfig', defaults: DEFAULT_TRANSPORT_CONFIG },
   { option: '`driver`', file: 'src/node/driver-config.ts', interfaceName: 'DriverConfig', defaults: DEFAULT_DRIVER_CONFIG },
+  { option: '`etcd` (etcd mode, with `endpoints`)', file: 'src/node/etcd/etcd-config.ts', interfaceName: 'EtcdConfig', defaults: DEFAULT_ETCD_CONFIG },
   { option: '`lifecycle`', file: 'src/node/node-config.ts', interfaceName: 'LifecycleConfig', defaults: DEFAULT_NODE_OPTIONS.lifecycle },
   { option: 'admin API (`serveAdmin`, `--http`)', file: 'src/gateway/admin-config.ts', interfaceName: 'AdminServerConfig', defaults: DEFAULT_ADMIN_CONFIG },
   { option: 'client gateway (`serveClients`, `--client`)', file: 'src/gateway/client-gateway-config.ts', interfaceName: 'ClientGatewayConfig', defaults: DEFAULT_CLIENT_GATEWAY_CONFIG },

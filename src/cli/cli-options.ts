@@ -7,6 +7,7 @@
 import { isIP } from 'node:net';
 import { DEFAULT_SWIM_CONFIG, type SwimConfig } from '../membership/config.js';
 import { parseSeed } from '../node/listen-address.js';
+import { normalizeEndpoint } from '../node/etcd/etcd-config.js';
 import { loadTlsFiles, type TlsMaterial } from '../transport/index.js';
 
 /** Exit status of a usage error: bad flags, bad values, an address that cannot be used. */
@@ -115,6 +116,17 @@ export function loadTlsFlags(flags: TlsFlags): TlsMaterial | undefined {
     return loadTlsFiles({ cert: flags.tlsCert!, key: flags.tlsKey!, ca: flags.tlsCa! });
   } catch (err) {
     throw new UsageError(oneLine(err));
+  }
+}
+
+/** `host:port` or `http(s)://host:port`, comma-separated: the etcd endpoints of `--etcd`. */
+export function parseEtcdEndpoints(text: string, option = '--etcd'): string[] {
+  const parts = text.split(',').map((p) => p.trim()).filter((p) => p !== '');
+  if (parts.length === 0) throw new UsageError(`${option}: expected host:port[,host:port...]`);
+  try {
+    return parts.map((p) => normalizeEndpoint(p));
+  } catch (error) {
+    throw new UsageError(`${option}: ${error instanceof Error ? error.message : String(error)}`);
   }
 }
 

@@ -39,6 +39,8 @@ function startCommand(exit: ExitHandler): Command {
     .addOption(new Option('--tls-key <file>', 'PEM private key of --tls-cert').env('FLOTILLA_TLS_KEY'))
     .addOption(new Option('--tls-ca <file>', 'PEM CA certificate(s) every peer\'s certificate must chain to').env('FLOTILLA_TLS_CA'))
     .addOption(new Option('--postgres <url>', 'store durable state in PostgreSQL (postgres://user:password@host:port/db)').env('POSTGRES_URL'))
+    .addOption(new Option('--etcd <endpoints>', 'etcd mode: register, find peers and lock partitions in etcd (host:port,...)').env('ETCD_ENDPOINTS'))
+    .addOption(new Option('--etcd-lease-ttl <seconds>', 'TTL of the etcd lease in etcd mode (bounds failover after a crash); default 10').env('FLOTILLA_ETCD_LEASE_TTL_SEC'))
     .addOption(new Option('--admin-token <token>', 'bearer token of the admin API, required with --http (prefer the environment variable)').env('FLOTILLA_ADMIN_TOKEN'))
     .addOption(new Option('--client <[host:]port>', 'serve smart clients (WebSocket, JWT) here').env('FLOTILLA_CLIENT'))
     .addOption(new Option('--client-advertise <url>', 'ws:// URL clients reach this node at, when not the bound address').env('FLOTILLA_CLIENT_ADVERTISE'))

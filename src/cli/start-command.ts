@@ -18,7 +18,7 @@ import { serveClients } from './serve-clients.js';
 import type { ClientGateway } from '../gateway/client-gateway.js';
 import { SECRET_GENERATOR, weakSecretReason } from './secret-strength.js';
 import type { TlsMaterial } from '../transport/index.js';
-import { loadTlsFlags, oneLine, parseHttpAddress, parsePostgresUrl, parseSeedList, parseSwimOverrides, parseTagList, UsageError, USAGE_EXIT_CODE } from './cli-options.js';
+import { loadTlsFlags, oneLine, parseEtcdEndpoints, parseHttpAddress, parsePostgresUrl, parseSeedList, parseSwimOverrides, parseTagList, UsageError, USAGE_EXIT_CODE } from './cli-options.js';
 
 /** The flags of `flotilla start`, after commander applied the environment fallbacks. */
 export interface StartFlags {
@@ -40,6 +40,10 @@ export interface StartFlags {
   readonly tlsCa?: string;
   /** PostgreSQL URL of the node's storage. */
   readonly postgres?: string;
+  /** etcd endpoints, comma-separated: etcd mode (registry, lease, partition locks). */
+  readonly etcd?: string;
+  /** TTL of the etcd lease, seconds. */
+  readonly etcdLeaseTtl?: string;
   /** Bearer token of the admin API (required with `--http` outside dev mode). */
   readonly adminToken?: string;
   /** Comma-separated host names the admin API accepts in Host headers, besides its IP and localhost. */
@@ -114,6 +118,7 @@ export function planStart(flags: StartFlags): StartPlan {
     ...(flags.forceForm === true ? { forceForm: true } : {}),
     ...(flags.logLevel === undefined ? {} : { logLevel: flags.logLevel }),
     ...(flags.swim === undefined ? {} : { swim: parseSwimOverrides(flags.swim) }),
+    ...(flags.etcd === undefined || flags.etcd === '' ? {} : { etcd: { endpoints: parseEtcdEndpoints(flags.etcd), ...leaseTtlOf(flags.etcdLeaseTtl) } }),
   };
   if (flags.dev !== true && flags.secret !== undefined && flags.secret !== '') {
     const weak = weakSecretReason(flags.secret, PUBLISHED_DEV_VALUES);
@@ -313,4 +318,11 @@ class ShutdownSignals {
     process.off('SIGINT', this.onSignal);
     process.off('SIGTERM', this.onSignal);
   }
+}
+
+/** `--etcd-lease-ttl`: whole seconds, checked further by the etcd settings. */
+function leaseTtlOf(text: string | undefined): { leaseTtlSec?: number } {
+  if (text === undefined || text === '') return {};
+  if (!/^\d{1,6}$/.test(text)) throw new UsageError(`--etcd-lease-ttl: expected whole seconds, got ${JSON.stringify(text)}`);
+  return { leaseTtlSec: Number(text) };
 }

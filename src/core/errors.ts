@@ -42,6 +42,8 @@ export const ErrorCatalog = {
   FLO_NODE_STOPPED: spec('FLO_NODE_STOPPED', 'The node has stopped', false, 503),
   FLO_EVENTS_DROPPED: spec('FLO_EVENTS_DROPPED', 'Subscriber lagged; events were dropped', false, 500),
   FLO_READ_ONLY: spec('FLO_READ_ONLY', 'Node is in the minority side of a partition and read-only', true, 503),
+  FLO_DETACHED: spec('FLO_DETACHED', 'This runner holds no etcd lease or no lock for the partition and does not serve its writes', true, 503),
+  FLO_ETCD_UNAVAILABLE: spec('FLO_ETCD_UNAVAILABLE', 'etcd could not be reached', true, 503),
   FLO_NOT_OWNER: spec('FLO_NOT_OWNER', 'This node does not own the partition', true, 421),
   FLO_NO_OWNER: spec('FLO_NO_OWNER', 'The partition has no live owner', true, 503),
   FLO_MIGRATION_CANCELLED: spec('FLO_MIGRATION_CANCELLED', 'Migration cancelled', true, 503),

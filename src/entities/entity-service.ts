@@ -92,6 +92,7 @@ export class EntityService implements PartitionedService {
       dispatch: (call) => this.call(call),
       defer: (fn) => ctx.timers.defer(fn),
       readOnly: () => ctx.readOnly(),
+      writeRefusal: (p) => ctx.writeRefusal(p),
     });
     void this.sweepLoop(ctx.timers);
     this.options.logger.info({ types: this.options.definitions.map((d) => d.type), storage: this.options.storage.description }, 'entities: serving');
@@ -135,7 +136,8 @@ export class EntityService implements PartitionedService {
     try {
       return copyValue(await runtime.invoke(copied));
     } catch (error) {
-      if (isFlotillaError(error, 'FLO_NOT_OWNER')) return ROUTE_IT;
+      // FLO_DETACHED (etcd mode, lock not held yet): the routed path retries it with backoff.
+      if (isFlotillaError(error, 'FLO_NOT_OWNER') || isFlotillaError(error, 'FLO_DETACHED')) return ROUTE_IT;
       throw isFlotillaError(error) ? error : new FlotillaError('FLO_INTERNAL', error instanceof Error ? error.message : String(error));
     }
   }
@@ -175,7 +177,7 @@ export class EntityService implements PartitionedService {
       return encodeOutcome({ ok: true, result: await runtime.invoke(call) });
     } catch (error) {
       // Routing-level: the router answers NOT_OWNER with the owner it knows; the caller follows.
-      if (isFlotillaError(error, 'FLO_NOT_OWNER')) throw error;
+      if (isFlotillaError(error, 'FLO_NOT_OWNER') || isFlotillaError(error, 'FLO_DETACHED')) throw error;
       const err = isFlotillaError(error) ? error : new FlotillaError('FLO_INTERNAL', error instanceof Error ? error.message : String(error));
       return encodeOutcome({ ok: false, error: err });
     }

@@ -43,6 +43,8 @@ export interface EntityRuntimeOptions {
    * FLO_READ_ONLY and its change is rolled back; calls that change nothing still run.
    */
   readonly readOnly?: () => boolean;
+  /** The host's refusal of state changes on `partition` (etcd mode: no lease or no lock), or undefined. */
+  readonly writeRefusal?: (partition: number) => FlotillaError | undefined;
 }
 
 /** The entity runtime of one node. */
@@ -153,7 +155,7 @@ export class EntityRuntime {
     outcome.catch((error: unknown) => {
       this.stats.failedCalls++;
       // Refused for ownership, the call did not run: its retry must run, not replay the refusal.
-      if (callId !== undefined && isFlotillaError(error, 'FLO_NOT_OWNER')) act.forget(callId, outcome);
+      if (callId !== undefined && (isFlotillaError(error, 'FLO_NOT_OWNER') || isFlotillaError(error, 'FLO_DETACHED'))) act.forget(callId, outcome);
     });
     if (!act.draining) void this.drain(act);
     return outcome;
@@ -224,6 +226,9 @@ export class EntityRuntime {
     if (this.stopped) throw new FlotillaError('FLO_NODE_STOPPED', 'entity runtime stopped');
     if (act.dropped) throw notOwner(act);
     if (!reentrant || !act.loaded) {
+      // etcd mode: without the partition's lock the call would only be rolled back; refuse before it runs.
+      const refusal = this.options.writeRefusal?.(act.partition);
+      if (refusal !== undefined) throw refusal;
       const epoch = await this.gate.admit(act.partition);
       if (act.dropped) throw notOwner(act);
       if (!act.loaded || act.epoch !== epoch) await this.load(act, epoch);
@@ -249,6 +254,11 @@ export class EntityRuntime {
     if (this.options.readOnly?.() === true) {
       act.restore();
       throw new FlotillaError('FLO_READ_ONLY', `${act.key}: this node is on the minority side and refuses state changes`);
+    }
+    const refusal = this.options.writeRefusal?.(act.partition);
+    if (refusal !== undefined) {
+      act.restore();
+      throw refusal;
     }
     if (!act.type.durable || this.writer === undefined) {
       act.saved(bytes, act.version + 1);

@@ -17,3 +17,6 @@ export { LOG_LEVELS } from './node-logger.js';
 export type { LogLevel } from './node-logger.js';
 export type { NodeContext, NodeLogger, NodeService } from './service.js';
 export { DEFAULT_STORAGE_FILE } from './entity-setup.js';
+export { DEFAULT_ETCD_CONFIG, ETCD_ENDPOINTS_MAX } from './etcd/etcd-config.js';
+export type { EtcdConfig, EtcdOptions } from './etcd/etcd-config.js';
+export type { EtcdStatus } from './etcd/etcd-mode.js';

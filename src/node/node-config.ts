@@ -13,6 +13,7 @@ import { DEFAULT_DURABLE_CONFIG, resolveDurableConfig, type DurableConfig } from
 import type { AnyWorkflowDefinition } from '../durable/workflow-definition.js';
 import type { TimerKind } from '../durable/timer-kind.js';
 import type { Storage, StorageOptions } from '../storage/storage.js';
+import { resolveEtcd, type EtcdOptions, type ResolvedEtcd } from './etcd/etcd-config.js';
 import type { Address, Tags } from '../core/model.js';
 import { DEFAULT_SWIM_CONFIG, resolveSwimConfig, type SwimConfig } from '../membership/config.js';
 import { validateTags } from '../membership/tags.js';
@@ -164,6 +165,12 @@ export interface StartNodeOptions {
    * for the returned promise; a rejection stops the node and fails `startNode` with it.
    */
   readonly onJoining?: (node: FlotillaNode) => void | Promise<void>;
+  /**
+   * etcd mode: register under a lease at these endpoints, find peers there (seeds may then
+   * be empty), and serve a partition's writes only while holding its lock. Default off
+   * (gossip only). See docs/etcd.md.
+   */
+  readonly etcd?: EtcdOptions;
 }
 
 /** Secret used by `dev: true` nodes without one: public, so never for a real cluster. */
@@ -208,6 +215,8 @@ export interface NodeConfig {
   readonly driver: DriverConfig;
   readonly entity: EntityConfig;
   readonly durable: DurableConfig;
+  /** etcd mode, when `etcd` was given. */
+  readonly etcd: ResolvedEtcd | undefined;
 }
 
 function invalid(detail: string, details?: Record<string, unknown>): FlotillaError {
@@ -261,6 +270,7 @@ export function resolveNodeConfig(options: StartNodeOptions): NodeConfig {
     driver: resolveDriverConfig(options.driver),
     entity: resolveSection('entity', options.entity, DEFAULT_ENTITY_CONFIG, resolveEntityConfig),
     durable: resolveSection('durable', options.durable, DEFAULT_DURABLE_CONFIG, resolveDurableConfig),
+    etcd: options.etcd === undefined ? undefined : resolveEtcd(options.etcd, clusterId),
   });
 }
 

@@ -31,6 +31,7 @@ import type { ActiveEntity, ActiveEntityCount } from '../entities/runtime-stats.
 import type { MembershipRecorder } from './membership-record.js';
 import type { NodeLogger } from './service.js';
 import type { ServiceHost } from './service-host.js';
+import type { EtcdMode, EtcdStatus } from './etcd/etcd-mode.js';
 
 /** What the handle is built from (see `startNode`). */
 export interface NodeParts {
@@ -57,6 +58,8 @@ export interface NodeParts {
   readonly recorder?: MembershipRecorder | undefined;
   /** False for a former member, which rejoins and never forms a new cluster. */
   readonly formAllowed?: boolean;
+  /** etcd mode's session, locks and gate, when the node runs in etcd mode. */
+  readonly etcd?: EtcdMode | undefined;
 }
 
 /** A running node. Create with `startNode`. */
@@ -203,6 +206,11 @@ export class RunningNode implements FlotillaNode {
   /** The sharding layer (not part of `FlotillaNode`: for the admin API and tests). */
   get sharding(): Sharding | undefined {
     return this.parts.sharding;
+  }
+
+  /** etcd mode's state, when on (not part of `FlotillaNode`: for the admin API and tests). */
+  etcdStatus(): EtcdStatus | undefined {
+    return this.parts.etcd?.status();
   }
 
   /** The KV service with its local store (not part of `FlotillaNode`: for the admin API and tests). */

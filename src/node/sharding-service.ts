@@ -4,6 +4,7 @@
  * per driver turn, with the driver's timer armed at the coordinator's next deadline.
  */
 import type { Millis } from '../core/clock.js';
+import type { FlotillaError } from '../core/errors.js';
 import type { Channel } from '../core/machine.js';
 import type { Address } from '../core/model.js';
 import type { MembershipEvent } from '../membership/events.js';
@@ -18,10 +19,14 @@ export class ShardingService implements NodeService {
   readonly requestTypes = SHARDING_REQUEST_TYPES;
   private ctx: NodeContext | undefined;
 
-  /** @param readOnly the node's quorum verdict (true on the minority side of a split). */
+  /**
+   * @param readOnly the node's quorum verdict (true on the minority side of a split).
+   * @param writeRefusal the host's gate on a partition's writes (etcd mode), if any.
+   */
   constructor(
     readonly sharding: Sharding,
     private readonly readOnly: () => boolean,
+    private readonly writeRefusal?: (partition: number) => FlotillaError | undefined,
   ) {}
 
   start(ctx: NodeContext): void {
@@ -36,6 +41,7 @@ export class ShardingService implements NodeService {
       addressOf: (id) => ctx.addressOf(id),
       wake: () => ctx.wake(),
       readOnly: () => this.readOnly(),
+      writeRefusal: (partition) => this.writeRefusal?.(partition),
     });
     ctx.wake();
   }

@@ -30,6 +30,8 @@ import { Sharding } from '../sharding/sharding.js';
 import type { NodeLogger } from './service.js';
 import { ServiceHost } from './service-host.js';
 import { ShardingService } from './sharding-service.js';
+import { EtcdMode } from './etcd/etcd-mode.js';
+import { PLACEMENT_NONE, PLACEMENT_TAG } from '../partitions/assignment.js';
 
 const wallClock = (): Millis => Date.now();
 
@@ -52,15 +54,6 @@ export async function startNode(options: StartNodeOptions = {}): Promise<Flotill
     await entities?.service.stop();
     throw err;
   }
-  // The quorum verdict is the membership machine's; it exists only further down.
-  const quorum: { readOnly: () => boolean } = { readOnly: () => false };
-  const sharding = layer === undefined ? undefined : new ShardingService(layer.sharding, () => quorum.readOnly());
-  const checks = new HealthChecks();
-  for (const [name, check] of Object.entries(options.healthChecks ?? {})) checks.register(name, check);
-  // The monitor is a service the handle's host runs, and it reports back to the handle.
-  const ref: { node?: RunningNode } = {};
-  const monitor = new HealthMonitor(config.lifecycle.healthCheckIntervalMs, () => ref.node?.refreshHealthTag());
-  const services = new ServiceHost([monitor, ...(sharding === undefined ? [] : [sharding]), ...(options.services ?? [])], log);
   warnIfDev(config, log);
 
   // Every datagram and TCP connection proves the cluster secret, not just the join.
@@ -73,13 +66,34 @@ export async function startNode(options: StartNodeOptions = {}): Promise<Flotill
     await entities?.service.stop();
     throw err;
   }
+  let etcd: { mode: EtcdMode; plan: RejoinPlan } | undefined;
+  if (config.etcd !== undefined) {
+    try {
+      etcd = await openEtcd(config, address, rejoin, log);
+    } catch (err) {
+      await transport.close();
+      await entities?.service.stop();
+      throw err;
+    }
+  }
+  const join = etcd?.plan ?? rejoin;
+  // The quorum verdict is the membership machine's; it exists only further down.
+  const quorum: { readOnly: () => boolean } = { readOnly: () => false };
+  const mode = etcd?.mode;
+  const sharding = layer === undefined ? undefined : new ShardingService(layer.sharding, () => quorum.readOnly(), mode === undefined ? undefined : (p) => mode.writeRefusal(p));
+  const checks = new HealthChecks();
+  for (const [name, check] of Object.entries(options.healthChecks ?? {})) checks.register(name, check);
+  // The monitor is a service the handle's host runs, and it reports back to the handle.
+  const ref: { node?: RunningNode } = {};
+  const monitor = new HealthMonitor(config.lifecycle.healthCheckIntervalMs, () => ref.node?.refreshHealthTag());
+  const services = new ServiceHost([monitor, ...(sharding === undefined ? [] : [sharding]), ...(mode === undefined ? [] : [mode]), ...(options.services ?? [])], log);
   let machine: SwimMachine;
   try {
     machine = new SwimMachine({
       self: { nodeId: config.nodeId, address, tags: config.tags },
       clusterId: config.clusterId,
-      seeds: rejoin.seeds,
-      formAllowed: rejoin.formAllowed,
+      seeds: join.seeds,
+      formAllowed: join.formAllowed,
       random: new SeededRandom(randomBytes(4).readUInt32LE(0)),
       now: wallClock(),
       config: config.swim,
@@ -90,6 +104,7 @@ export async function startNode(options: StartNodeOptions = {}): Promise<Flotill
     });
     machine.setDatagramBudget(transport.udpMessageBytesMax);
   } catch (err) {
+    await mode?.stop();
     await transport.close();
     await entities?.service.stop();
     throw err;
@@ -97,8 +112,9 @@ export async function startNode(options: StartNodeOptions = {}): Promise<Flotill
   const events = new NodeEventStream();
   quorum.readOnly = () => machine.isReadOnly(wallClock());
   const recorder = config.dataDir === undefined ? undefined : new MembershipRecorder(config.dataDir, config.clusterId, config.nodeId, log, wallClock);
-  const node = new RunningNode({ config, machine, transport, services, sharding: layer?.sharding, kv: layer?.kv, entities: entities?.service, durable: entities?.durable, singletons: layer?.singletons, logger: log, clock: wallClock, address, events, checks, recorder, formAllowed: rejoin.formAllowed });
+  const node = new RunningNode({ config, machine, transport, services, sharding: layer?.sharding, kv: layer?.kv, entities: entities?.service, durable: entities?.durable, singletons: layer?.singletons, logger: log, clock: wallClock, address, events, checks, recorder, formAllowed: join.formAllowed, etcd: mode });
   ref.node = node;
+  mode?.bind(layer?.sharding, (available) => (available ? node.removeTag(PLACEMENT_TAG) : node.updateTag(PLACEMENT_TAG, PLACEMENT_NONE)));
   const driver = new NodeDriver({
     machine,
     transport,
@@ -108,7 +124,7 @@ export async function startNode(options: StartNodeOptions = {}): Promise<Flotill
     clock: wallClock,
     onEvent: (event) => node.onEvent(event),
   });
-  log.info({ address, clusterId: config.clusterId, seeds: rejoin.seeds, formAllowed: rejoin.formAllowed, tags: config.tags }, 'node starting');
+  log.info({ address, clusterId: config.clusterId, seeds: join.seeds, formAllowed: join.formAllowed, etcd: mode === undefined ? undefined : mode.settings.endpoints, tags: config.tags }, 'node starting');
   await node.start(driver, options.onJoining);
   return node;
 }
@@ -143,6 +159,19 @@ function buildSharding(config: NodeConfig, options: StartNodeOptions, entities: 
   if (singletons !== undefined) sharding.register(singletons);
   for (const service of options.partitionedServices ?? []) sharding.register(service);
   return { sharding, kv, singletons };
+}
+
+/**
+ * etcd mode: register under a lease, then join the runners registered earlier (the first
+ * one forms the cluster). etcd is the registry of the cluster, so a runner that finds no
+ * earlier one may form even if its membership record says it was a member.
+ */
+async function openEtcd(config: NodeConfig, address: string, rejoin: RejoinPlan, log: NodeLogger): Promise<{ mode: EtcdMode; plan: RejoinPlan }> {
+  const mode = new EtcdMode(config.etcd!, { nodeId: config.nodeId, address }, log.child({ component: 'etcd' }));
+  const earlier = await mode.open();
+  const seeds = [...new Set([...earlier.map((r) => r.address).filter((a) => a !== address), ...rejoin.seeds])];
+  log.info({ endpoints: config.etcd!.endpoints, prefix: config.etcd!.config.prefix, earlier: earlier.map((r) => r.nodeId) }, 'etcd mode: registered; joining the runners registered earlier');
+  return { mode, plan: { ...rejoin, seeds, formAllowed: rejoin.formAllowed || earlier.length === 0 } };
 }
 
 /** The seeds and the forming rule, from the membership record when `dataDir` holds one. */

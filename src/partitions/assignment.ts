@@ -13,6 +13,15 @@ import { balancedQuotas, byKeyDescending } from './quotas.js';
 /** Tag naming a member's failure zone (rack, availability zone); backups prefer other zones. */
 export const ZONE_TAG = 'zone';
 
+/**
+ * Tag that takes a member out of placement: with the value `PLACEMENT_NONE` the master
+ * places no replica on it and moves what it holds away (etcd mode: a runner that lost its
+ * lease says so with it), until the tag goes.
+ */
+export const PLACEMENT_TAG = 'placement';
+/** The `PLACEMENT_TAG` value that asks for no replicas. */
+export const PLACEMENT_NONE = 'none';
+
 /** What assignment needs from a member. A `MemberRecord` fits; without a status the member counts as active. */
 export interface AssignableMember {
   readonly nodeId: NodeId;

@@ -10,7 +10,7 @@ import { assert } from '../core/errors.js';
 import type { NodeId, PartitionTableData } from '../core/model.js';
 import { murmur3Utf8 } from '../core/murmur3.js';
 import type { MigrateCancel, MigrateReady, MigrateStart, PartitionTableUpdate } from '../protocol/messages.js';
-import { computeAssignment, NO_OWNER, type AssignableMember, type ReplicaAssignment } from './assignment.js';
+import { computeAssignment, NO_OWNER, PLACEMENT_NONE, PLACEMENT_TAG, type AssignableMember, type ReplicaAssignment } from './assignment.js';
 import type { CoordinatorContext } from './coordinator-context.js';
 import type { MigrationOutcome } from './migration-history.js';
 import { MigrationPlan, type ActiveMigration } from './migration-plan.js';
@@ -280,11 +280,14 @@ export class MasterDuties {
   /**
    * Members partitions are placed on: active and suspect ones. A suspect keeps what it
    * holds (suspicion is often a blip, and moving its data away costs more than waiting for
-   * the master's verdict); leaving members are drained; dead ones were failed over.
+   * the master's verdict); leaving members, and members tagged `placement=none`, are
+   * drained (none left: the table stays as it is); dead ones were failed over.
    */
   private placementMembers(): AssignableMember[] {
     const out: AssignableMember[] = [];
-    for (const m of this.ctx.view().members()) if (m.status === 'active' || m.status === 'suspect') out.push({ nodeId: m.nodeId, tags: m.tags });
+    for (const m of this.ctx.view().members()) {
+      if ((m.status === 'active' || m.status === 'suspect') && m.tags[PLACEMENT_TAG] !== PLACEMENT_NONE) out.push({ nodeId: m.nodeId, tags: m.tags });
+    }
     return out;
   }
 

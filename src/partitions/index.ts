@@ -4,7 +4,7 @@
  * Pure and I/O-free; the node driver and the simulator feed it.
  */
 export { compareBySeniority, MembersView } from './members-view.js';
-export { assignmentEntries, computeAssignment, NO_OWNER, ZONE_TAG } from './assignment.js';
+export { assignmentEntries, computeAssignment, NO_OWNER, PLACEMENT_NONE, PLACEMENT_TAG, ZONE_TAG } from './assignment.js';
 export type { AssignableMember, AssignmentInput, ReplicaAssignment } from './assignment.js';
 export { applyMoves, planRebalance, replicaSlots } from './rebalance.js';
 export type { MoveKind, RebalanceMove } from './rebalance.js';

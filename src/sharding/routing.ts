@@ -30,6 +30,8 @@ export interface RoutingDeps {
 export interface RequestRouterDeps extends RoutingDeps {
   /** The quorum verdict: writes are refused with FLO_READ_ONLY while it holds. */
   readOnly(): boolean;
+  /** The host's verdict on writes to `partition` (etcd mode: the lease and the partition's lock); an error refuses them. */
+  writeRefusal?(partition: number): FlotillaError | undefined;
 }
 
 /** Answers `ServiceRequest` and `OpForward` requests. */
@@ -102,6 +104,8 @@ export class RequestRouter {
     if (this.deps.readOnly() && (handler.isWrite?.(request) ?? true)) {
       return this.failure(request.opId, new FlotillaError('FLO_READ_ONLY', `${request.service} write on partition ${request.partition}: this node is on the minority side`));
     }
+    const refusal = handler.ownerOnly ? this.deps.writeRefusal?.(request.partition) : undefined;
+    if (refusal !== undefined && (handler.isWrite?.(request) ?? true)) return this.failure(request.opId, refusal);
     try {
       const payload = await handler.handle(request, from);
       return payload === undefined ? { type: 'ServiceResponse', opId: request.opId, ok: true } : { type: 'ServiceResponse', opId: request.opId, ok: true, payload };

@@ -7,6 +7,7 @@
  * the rest of the cluster only through its `ShardContext`.
  */
 import type { Millis } from '../core/clock.js';
+import type { FlotillaError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Transmit } from '../core/machine.js';
 import type { Address, MembersViewData, NodeId } from '../core/model.js';
@@ -69,6 +70,8 @@ export interface ShardContext {
   observeTableVersion(version: number): void;
   /** True while this node lacks quorum: writes must fail with FLO_READ_ONLY. */
   readOnly(): boolean;
+  /** The host's refusal of writes to `partition` (etcd mode: no lease, or the partition's lock not held), or undefined. */
+  writeRefusal(partition: number): FlotillaError | undefined;
   /** True while a migration moves `partition`'s ownership from this node to another. */
   movingOwnerOut(partition: number): boolean;
   /** True once the host is stopping. */
@@ -104,4 +107,9 @@ export interface ShardingEnv {
   wake(): void;
   /** The quorum verdict: true on the minority side of a split. */
   readOnly(): boolean;
+  /**
+   * The host's verdict on owner writes to `partition`: an error (FLO_DETACHED in etcd
+   * mode, when the runner holds no lease or not the partition's lock) refuses them.
+   */
+  writeRefusal?(partition: number): FlotillaError | undefined;
 }

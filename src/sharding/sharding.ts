@@ -326,7 +326,7 @@ export class Sharding {
       sleep: (ms) => sleep(timers, ms),
     });
     const routingDeps = { self: env.self, config: this.routingConfig, table, addressOf: (id: string) => env.addressOf(id), request };
-    const router = new RequestRouter({ ...routingDeps, readOnly: () => env.readOnly() });
+    const router = new RequestRouter({ ...routingDeps, readOnly: () => env.readOnly(), writeRefusal: (p) => env.writeRefusal?.(p) });
     for (const service of this.services) for (const handler of service.handlers) router.register(handler);
     for (const handler of this.mergeHandover(env).handlers()) router.register(handler);
     const client = new RoutingClient({
@@ -363,6 +363,7 @@ export class Sharding {
         env.wake();
       },
       readOnly: () => env.readOnly(),
+      writeRefusal: (p) => env.writeRefusal?.(p),
       movingOwnerOut: (p) => this.movingOwnerOut(p),
       stopped: () => this.stopped,
     };

@@ -45,6 +45,7 @@ class MovableTable {
       flushSealed: () => Promise.resolve(),
       observeTableVersion: () => undefined,
       readOnly: () => this.readOnly,
+      writeRefusal: () => undefined,
       movingOwnerOut: () => this.moving && this.ownerId === self,
       stopped: () => false,
     };

@@ -11,7 +11,7 @@ import type { MigrationParticipant } from '../../src/sharding/participant.js';
 import { nodeOptions } from './helpers.js';
 
 /** Sharding settings of a test node, and extra migration participants it hosts. */
-export interface ShardingTestOptions extends Pick<StartNodeOptions, 'routing' | 'migration' | 'kv' | 'swim'> {
+export interface ShardingTestOptions extends Pick<StartNodeOptions, 'routing' | 'migration' | 'kv' | 'swim' | 'etcd' | 'clusterId'> {
   readonly partitions?: Exclude<StartNodeOptions['partitions'], false>;
   readonly participants?: readonly MigrationParticipant[];
 }

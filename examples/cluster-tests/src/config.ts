@@ -50,6 +50,10 @@ export interface RunnerConfig {
   readonly postgresUrl: string | undefined;
   /** Set but unused: this runner uses gossip membership only (logged at start). */
   readonly etcdEndpoints: readonly string[];
+  /** TTL of the etcd lease in etcd mode, seconds (Flotilla's default when unset). */
+  readonly etcdLeaseTtlSec: number | undefined;
+  /** Key prefix of this cluster in etcd (Flotilla's default, `/flotilla/<clusterId>/`, when unset). */
+  readonly etcdPrefix: string | undefined;
   readonly logLevel: RunnerLogLevel;
   /** Cluster secret; undefined means dev mode (public secret, loud warning). */
   readonly secret: string | undefined;
@@ -171,6 +175,8 @@ export function loadRunnerConfig(env: Env, inContainer = detectContainer(env)): 
     seeds,
     postgresUrl,
     etcdEndpoints: list(env.ETCD_ENDPOINTS),
+    etcdLeaseTtlSec: positiveInt('ETCD_LEASE_TTL_SEC', env.ETCD_LEASE_TTL_SEC),
+    etcdPrefix: nonEmpty(env.ETCD_PREFIX),
     logLevel: logLevel as RunnerLogLevel,
     secret: nonEmpty(env.FLOTILLA_SECRET),
     adminToken: adminTokenOf(env, adminAddr !== undefined),

@@ -40,12 +40,13 @@ export function nodeOptionsOf(config: RunnerConfig, logger: Logger): StartNodeOp
     storage: config.postgresUrl === undefined ? { kind: 'sqlite', path: sqlitePath(config) } : { kind: 'postgres', url: config.postgresUrl },
     ...(config.passivateAfterMs === undefined ? {} : { entity: { passivateAfterMs: config.passivateAfterMs } }),
     ...(Object.keys(config.swim).length === 0 ? {} : { swim: config.swim }),
+    ...(config.etcdEndpoints.length === 0 ? {} : { etcd: { endpoints: config.etcdEndpoints, ...(config.etcdLeaseTtlSec === undefined ? {} : { leaseTtlSec: config.etcdLeaseTtlSec }), ...(config.etcdPrefix === undefined ? {} : { prefix: config.etcdPrefix }) } }),
   };
 }
 
 /** Without FLOTILLA_SECRET the node itself warns loudly about dev mode; this adds the rest. */
 function warnings(config: RunnerConfig, log: Logger): void {
-  if (config.etcdEndpoints.length > 0) log.warn({ etcdEndpoints: config.etcdEndpoints }, 'ETCD_ENDPOINTS is set but this runner uses gossip membership only; ignoring it');
+  if (config.etcdEndpoints.length > 0) log.info({ etcdEndpoints: config.etcdEndpoints }, 'etcd mode: registering, finding peers and locking partitions in etcd');
 }
 
 function waitForShutdown(node: FlotillaNode, api: HttpApi, admin: AdminServer | undefined, log: Logger): Promise<number> {

@@ -55,6 +55,8 @@ describe('loadRunnerConfig', () => {
       clusterListen: '127.0.0.1:7001',
       postgresUrl: 'postgres://u:p@db/flotilla',
       etcdEndpoints: ['a:2379', 'b:2379'],
+      etcdLeaseTtlSec: undefined,
+      etcdPrefix: undefined,
       logLevel: 'debug',
       secret: 'a-secret-of-enough-length',
       dataDir: '/tmp/x',

@@ -47,14 +47,16 @@ port_in_use() {
 }
 
 # start_runner I [form]: spawns runner I in the background (its log in CLUSTER_DIR); with
-# "form" it may form a new cluster over an existing data directory (FORCE_FORM=1).
+# "form" it may form a new cluster over an existing data directory (FORCE_FORM=1). In etcd
+# mode (ETCD_ENDPOINTS set) the suite's cluster gets its own etcd prefix, so its runners
+# never find the local cluster's runners there.
 start_runner() {
   local i="$1" form="${2:-}" cmd
   cmd="$(runner_cmd)"
   # shellcheck disable=SC2086 # the command is words on purpose
   (cd "$REPO_ROOT" && exec env ${form:+FORCE_FORM=1} NODE_ID="$(runner_node_id "$i")" LISTEN_ADDR="$(runner_http "$i")" \
     RUNNER_ADDRESS="127.0.0.1:$((CLUSTER_PORT_BASE + i - 1))" SEEDS="127.0.0.1:$CLUSTER_PORT_BASE" \
-    DATA_DIR="$CLUSTER_DIR/data" $cmd >>"$(runner_log "$i")" 2>&1) &
+    DATA_DIR="$CLUSTER_DIR/data" ${ETCD_ENDPOINTS:+ETCD_PREFIX="/flotilla-suite/$(basename "$CLUSTER_DIR")/"} $cmd >>"$(runner_log "$i")" 2>&1) &
   RUNNER_PIDS[$i]=$!
 }
 
