@@ -389,6 +389,7 @@ export class Sharding {
       joined: () => env.membersView().members.some((m) => m.nodeId === env.self),
       call: (service, partition, payload) => this.route(service, partition, payload),
       request: (to, message, timeoutMs) => env.request(to, message, timeoutMs),
+      flushSealed: (partition) => this.live()?.executor.flushSealed(partition) ?? Promise.resolve(),
       addressOf: (id) => env.addressOf(id),
       now: () => env.timers.now(),
       sleep: (ms) => sleep(env.timers, ms),
