@@ -3,7 +3,9 @@
  * the timings and bounds of running migrations and keeping every node's table fresh.
  * One defaults object, validated once when a coordinator is built.
  */
+import type { Millis } from '../core/clock.js';
 import { FlotillaError } from '../core/errors.js';
+import type { NodeId, PartitionTableData } from '../core/model.js';
 import { DEFAULT_PARTITION_CONFIG, resolvePartitionConfig, type PartitionConfig } from './config.js';
 
 /** Partition coordinator settings: the partition layout and the migration machinery. */
@@ -157,4 +159,18 @@ export function resolveCoordinatorConfig(overrides: Partial<CoordinatorConfig> =
 
 function crossCheck(ok: boolean, rule: string): void {
   if (!ok) throw new FlotillaError('FLO_CONFIG_INVALID', `partitions: ${rule}`);
+}
+
+/** How to build a coordinator. */
+export interface PartitionCoordinatorOptions {
+  /** This node's id. */
+  readonly self: NodeId;
+  /** Overrides of `DEFAULT_COORDINATOR_CONFIG`. */
+  readonly config?: Partial<CoordinatorConfig>;
+  /** Time of construction. */
+  readonly now: Millis;
+  /** A table to start from (from the `JoinResponse` or storage); version 0 (nothing) otherwise. */
+  readonly table?: PartitionTableData;
+  /** The table this node held in a cluster it left for this one (a split-brain merge); see `MergedEpochs`. */
+  readonly mergedFrom?: PartitionTableData;
 }

@@ -7,14 +7,14 @@
  * itself moves outside, in the driver.
  */
 import type { Millis } from '../core/clock.js';
-import { assert } from '../core/errors.js';
 import type { SansIoMachine, Transmit } from '../core/machine.js';
 import type { Address, MembersViewData, NodeId, PartitionTableData } from '../core/model.js';
 import type { FetchPartitionTable, Message, MigrateCancel, MigrateStart, PartitionTableUpdate } from '../protocol/messages.js';
-import { resolveCoordinatorConfig, type CoordinatorConfig } from './coordinator-config.js';
+import { resolveCoordinatorConfig, type CoordinatorConfig, type PartitionCoordinatorOptions } from './coordinator-config.js';
 import { newCounters, type CoordinatorContext, type CoordinatorStatus } from './coordinator-context.js';
 import type { PartitionEvent } from './coordinator-events.js';
 import { MasterDuties } from './coordinator-master.js';
+import { Loopback, type LoopbackItem } from './coordinator-loopback.js';
 import { CoordinatorOutbox } from './coordinator-outbox.js';
 import { MembersView } from './members-view.js';
 import { MigrationHistory, type MigrationRecord, type MigrationTotals } from './migration-history.js';
@@ -25,33 +25,7 @@ import type { ClusterPartitionTable } from './partition-table.js';
 
 export type { CoordinatorStatus } from './coordinator-context.js';
 export type { PartitionTableReader } from './coordinator-table.js';
-
-/** How to build a coordinator. */
-export interface PartitionCoordinatorOptions {
-  /** This node's id. */
-  readonly self: NodeId;
-  /** Overrides of `DEFAULT_COORDINATOR_CONFIG`. */
-  readonly config?: Partial<CoordinatorConfig>;
-  /** Time of construction. */
-  readonly now: Millis;
-  /** A table to start from (from the `JoinResponse` or storage); version 0 (nothing) otherwise. */
-  readonly table?: PartitionTableData;
-  /** The table this node held in a cluster it left for this one (a split-brain merge); see `MergedEpochs`. */
-  readonly mergedFrom?: PartitionTableData;
-}
-
-/** A message to this node itself; `toMaster` marks a member-side report for the master side. */
-interface LoopbackItem {
-  readonly message: Message;
-  readonly toMaster: boolean;
-}
-
-/**
- * Rounds of local delivery per input beyond one per partition. A round causes another
- * through a short fixed chain (start -> ready or refusal -> cancel), and each refusal puts
- * one partition's retry off to later, so the chain ends within a round or two per partition.
- */
-const LOOPBACK_EXTRA_ROUNDS_MAX = 16;
+export type { PartitionCoordinatorOptions } from './coordinator-config.js';
 
 /** Reason sent when this node cannot take another migration. */
 const LOCAL_FULL_REASON = 'too many local migrations';
@@ -80,7 +54,7 @@ export class PartitionCoordinator implements SansIoMachine<Message, PartitionEve
   private readonly counters = newCounters();
   private readonly transmits: CoordinatorOutbox<Transmit<Message>>;
   private readonly events: CoordinatorOutbox<PartitionEvent>;
-  private loopback: LoopbackItem[] = [];
+  private readonly loopback: Loopback;
   private nextFetchAt: Millis | undefined;
   private lastFetchAt: Millis | undefined;
   private lastSyncAnswerAt: Millis | undefined;
@@ -95,6 +69,7 @@ export class PartitionCoordinator implements SansIoMachine<Message, PartitionEve
     this.self = options.self;
     this.transmits = new CoordinatorOutbox(this.config.transmitsPendingMax);
     this.events = new CoordinatorOutbox(this.config.eventsPendingMax);
+    this.loopback = new Loopback(this.config.partitionCount);
     this.localTable = new LocalTable(this.self, this.config.partitionCount, this.counters, (event) => this.events.push(event));
     this.tableValue = this.localTable.table;
     if (options.table !== undefined) this.tableValue.applyData(options.table);
@@ -390,13 +365,13 @@ export class PartitionCoordinator implements SansIoMachine<Message, PartitionEve
   /** Send a member-side report to the master, which may be this node. */
   private toMaster(message: Message): void {
     if (this.masterId === undefined) return;
-    if (this.masterId === this.self) this.loopback.push({ message, toMaster: true });
+    if (this.masterId === this.self) this.loopback.push(message, true);
     else this.send(this.masterId, message);
   }
 
   private send(to: NodeId, message: Message): void {
     if (to === this.self) {
-      this.loopback.push({ message, toMaster: false });
+      this.loopback.push(message, false);
       return;
     }
     const address = this.viewValue.member(to)?.address;
@@ -427,13 +402,7 @@ export class PartitionCoordinator implements SansIoMachine<Message, PartitionEve
       const old = this.merged.uncovered(this.tableValue);
       if (old !== undefined) this.master.onMergedTable(undefined, old, now);
     }
-    const roundsMax = 2 * this.config.partitionCount + LOOPBACK_EXTRA_ROUNDS_MAX;
-    for (let round = 0; this.loopback.length > 0; round++) {
-      assert(round < roundsMax, 'local deliveries keep causing more');
-      const batch = this.loopback;
-      this.loopback = [];
-      for (const item of batch) this.deliverLocal(item, now);
-    }
+    this.loopback.drain((item) => this.deliverLocal(item, now));
   }
 
   private deliverLocal(item: LoopbackItem, now: Millis): void {

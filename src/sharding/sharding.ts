@@ -14,18 +14,19 @@ import type { Address, MembersViewData, PartitionTableData } from '../core/model
 import { sleep } from '../core/timers.js';
 import { resolveCoordinatorConfig, type CoordinatorConfig } from '../partitions/coordinator-config.js';
 import type { LineageDivergedEvent, PartitionEvent } from '../partitions/coordinator-events.js';
-import { PartitionCoordinator, type CoordinatorStatus, type PartitionTableReader } from '../partitions/coordinator.js';
+import type { CoordinatorStatus, PartitionTableReader } from '../partitions/coordinator.js';
 import type { MigrationRecord, MigrationTotals } from '../partitions/migration-history.js';
 import { SERVICE_NAME_BYTES_MAX } from '../protocol/limits.js';
 import type { Message, MessageType } from '../protocol/messages.js';
 import { utf8ByteLength } from '../protocol/validate.js';
 import { resolveMigrationConfig, resolveRoutingConfig, type MigrationConfig, type RoutingConfig } from './config.js';
-import { PartitionDrain } from './migration-drain.js';
-import { MigrationExecutor, type ExecutorStatus } from './migration-executor.js';
-import type { MigrationParticipant, ParticipantRole } from './participant.js';
-import { RequestRouter, RoutingClient } from './routing.js';
+import type { ExecutorStatus } from './migration-executor.js';
+import type { MigrationParticipant } from './participant.js';
 import type { PartitionedService, RouteOptions, ShardContext, ShardingEnv } from './service.js';
 import { MergeHandover } from './split-brain-merge.js';
+import { buildParts, roleIn, type Running } from './sharding-parts.js';
+
+export { roleIn } from './sharding-parts.js';
 
 /** Most services one sharding layer hosts. */
 export const PARTITIONED_SERVICES_MAX = 32;
@@ -57,15 +58,6 @@ export interface MergeNotice {
   readonly previousMembers: number;
   readonly targetMaster: string;
   readonly targetMembers: number;
-}
-
-/** Everything that exists once the layer has started (rebuilt by a merge). */
-interface Running {
-  readonly coordinator: PartitionCoordinator;
-  readonly executor: MigrationExecutor;
-  readonly router: RequestRouter;
-  readonly client: RoutingClient;
-  readonly drain: PartitionDrain;
 }
 
 /** The partitioned-service host of one node. */
@@ -300,44 +292,16 @@ export class Sharding {
    * epochs the losing side used so storage fences stay unambiguous.
    */
   private build(env: ShardingEnv, mergedFrom?: PartitionTableData): Running {
-    const { timers } = env;
-    const coordinator = new PartitionCoordinator({ self: env.self, config: this.config, now: timers.now(), ...(mergedFrom === undefined ? {} : { mergedFrom }) });
-    const table = (): PartitionTableReader => coordinator.table();
-    const request = (to: Address, message: Message, timeoutMs: number): Promise<Message> => env.request(to, message, timeoutMs);
-    const observeTableVersion = (version: number): void => {
-      coordinator.observeTableVersion(version, timers.now());
-      env.wake();
-    };
-    const afterCoordinator = (input: () => unknown): void => {
-      if (this.stopped) return;
-      input();
-      env.wake();
-    };
-    const executor = new MigrationExecutor({
-      self: env.self,
+    return buildParts({
+      env,
+      coordinatorConfig: this.config,
+      migrationConfig: this.migrationConfig,
+      routingConfig: this.routingConfig,
       participants: this.participants(),
-      config: this.migrationConfig,
-      logger: env.logger,
-      request,
-      addressOf: (id) => env.addressOf(id),
-      roleOf: (p) => roleIn(coordinator.table(), p, env.self),
-      ready: (id, lastSeq) => afterCoordinator(() => coordinator.localMigrationReady(id, lastSeq, timers.now())),
-      failed: (id, reason) => afterCoordinator(() => coordinator.localMigrationFailed(id, reason, timers.now())),
-      sleep: (ms) => sleep(timers, ms),
-    });
-    const routingDeps = { self: env.self, config: this.routingConfig, table, addressOf: (id: string) => env.addressOf(id), request };
-    const router = new RequestRouter({ ...routingDeps, readOnly: () => env.readOnly(), writeRefusal: (p) => env.writeRefusal?.(p) });
-    for (const service of this.services) for (const handler of service.handlers) router.register(handler);
-    for (const handler of this.mergeHandover(env).handlers()) router.register(handler);
-    const client = new RoutingClient({
-      ...routingDeps,
-      local: (req) => router.serve(undefined, req),
-      observeTableVersion,
-      timers,
+      handlers: [...this.services.flatMap((service) => service.handlers), ...this.mergeHandover(env).handlers()],
       stopped: () => this.stopped,
+      ...(mergedFrom === undefined ? {} : { mergedFrom }),
     });
-    const drain = new PartitionDrain({ env, table, busy: () => executor.status().outgoing > 0 });
-    return { coordinator, executor, router, client, drain };
   }
 
   /** What services see; every call reaches the current parts, so it survives merge rebuilds. */
@@ -390,6 +354,7 @@ export class Sharding {
       joined: () => env.membersView().members.some((m) => m.nodeId === env.self),
       call: (service, partition, payload) => this.route(service, partition, payload),
       request: (to, message, timeoutMs) => env.request(to, message, timeoutMs),
+      flushSealed: (partition) => this.live()?.executor.flushSealed(partition) ?? Promise.resolve(),
       addressOf: (id) => env.addressOf(id),
       now: () => env.timers.now(),
       sleep: (ms) => sleep(env.timers, ms),
@@ -421,9 +386,3 @@ export class Sharding {
 
 /** Rounds of coordinator draining per turn; the executor's reactions rarely need a second. */
 const DRAIN_ROUNDS_MAX = 8;
-
-/** `self`'s role for `partition` in `table`. */
-export function roleIn(table: PartitionTableReader, partition: number, self: string): ParticipantRole {
-  if (table.owner(partition) === self) return 'owner';
-  return table.backups(partition).includes(self) ? 'backup' : 'none';
-}

@@ -61,6 +61,8 @@ export interface MergeHandoverDeps {
   /** Run `payload` through `service` on the owner of `partition` (routed, with retries). */
   call(service: string, partition: number, payload: Uint8Array): Promise<Uint8Array | undefined>;
   request(to: Address, message: Message, timeoutMs: number): Promise<Message>;
+  /** Send a partition's captured changes to its sealed outgoing migrations; resolves once their destinations have them. */
+  flushSealed(partition: number): Promise<void>;
   addressOf(nodeId: NodeId): Address | undefined;
   now(): Millis;
   sleep(ms: number): Promise<void>;
@@ -196,12 +198,18 @@ export class MergeHandover {
     return failed;
   }
 
-  /** On the owner: reconcile, then pass the chunk on to every backup of the partition. */
+  /**
+   * On the owner: reconcile, then pass the chunk on to every backup of the partition and
+   * to the destination of a sealed move of it, as a write does: a sealed move sends no
+   * change unless asked, and its commit would otherwise leave the merged entries behind.
+   * A failed flush fails the handover attempt, which the sender retries.
+   */
   private async onOwner(request: ServiceRequest): Promise<Uint8Array | undefined> {
     this.apply(request);
+    const flushed = this.deps.flushSealed(request.partition);
     const table = this.deps.table();
     const sends = table.backups(request.partition).map((backup) => this.toBackup(backup, request));
-    await Promise.all(sends);
+    await Promise.all([flushed, ...sends]);
     return undefined;
   }
 

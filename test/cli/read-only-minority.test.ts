@@ -2,6 +2,8 @@
 // then three are frozen with SIGSTOP, so the two still running lose sight of a majority.
 // Within a few probe periods they refuse KV writes with FLO_READ_ONLY (HTTP 503) while
 // reads of the keys they own go on; once the three resume (SIGCONT), the verdict lifts.
+// Then every acknowledged write should be read back from every node within seconds: that
+// test is written and skipped while the heal after a frozen majority is an open bug.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { partitionOf } from '../../src/core/partition.js';
 import { freeClusterPort } from '../../src/cli/dev-command.js';
@@ -12,6 +14,8 @@ const SECRET = 'read-only-minority-test-secret-0123456789';
 const PARTITIONS = 271;
 const KEY_COUNT = 200;
 const SETTLE_MS = 60_000;
+/** How long after SIGCONT every acknowledged write must be readable everywhere (generous for a loaded CI machine). */
+const HEAL_MS = 30_000;
 
 interface Node {
   readonly process: NodeProcess;
@@ -22,6 +26,9 @@ const names = ['n1', 'n2', 'n3', 'n4', 'n5'];
 const frozen = ['n1', 'n2', 'n3'];
 const minority = ['n4', 'n5'];
 const nodes = new Map<string, Node>();
+/** Keys the minority acknowledged before the freeze, and when the majority resumed. */
+let ownedHere: string[] = [];
+let resumedAt = 0;
 
 async function launch(name: string, seed: string): Promise<Node> {
   const address = `127.0.0.1:${await freeClusterPort('127.0.0.1')}`;
@@ -73,10 +80,56 @@ afterAll(async () => {
   await Promise.all([...nodes.values()].map((n) => n.process.proc.exited));
 });
 
+/** Reads at once per check: enough to be quick, few enough not to load the nodes under test. */
+const READS_IN_FLIGHT_MAX = 16;
+
+/** Of the `node:key` pairs given, those whose node does not answer the key with its acknowledged value. */
+async function unreadablePairs(pairs: readonly string[]): Promise<string[]> {
+  const failed: string[] = [];
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < pairs.length) {
+      const pair = pairs[next++]!;
+      const [name, key] = pair.split(':') as [string, string];
+      const get = await adminCall(url(name), 'GET', `/kv/${key}`, undefined, 5_000).catch(() => ({ status: 0, body: undefined }));
+      const value = (get.body as { value?: unknown } | undefined)?.value as { v?: unknown } | undefined;
+      if (get.status !== 200 || value?.v !== key) failed.push(pair);
+    }
+  };
+  await Promise.all(Array.from({ length: READS_IN_FLIGHT_MAX }, worker));
+  return failed;
+}
+
+/** Each node's table version, members view and warnings, for a failed heal. */
+async function clusterState(): Promise<string> {
+  const lines: string[] = [];
+  for (const name of names) {
+    const t = await table(name).catch((e: unknown) => String(e));
+    const m = await adminCall(url(name), 'GET', '/cluster/members', undefined, 5_000).catch((e: unknown) => ({ status: 0, body: String(e) }));
+    lines.push(`${name}: table ${typeof t === 'string' ? t : t.version}; members ${JSON.stringify(m.body).slice(0, 600)}`);
+    const logs = nodes.get(name)!.process.proc.stdout.filter((l) => /"level":(40|50)|Lineage|merg/.test(l));
+    lines.push(...logs.slice(-15).map((l) => `  ${l.slice(0, 400)}`));
+  }
+  return lines.join('\n');
+}
+
+/** Where the first unreadable keys' partitions stand, and what one slow read of each answers. */
+async function unreadableDetail(failed: readonly string[]): Promise<string> {
+  const report = await table('n1');
+  const migrations = await adminCall(url('n1'), 'GET', '/cluster/migrations', undefined, 5_000).catch((e: unknown) => ({ status: 0, body: String(e) }));
+  const lines = [`n1 migrations: ${JSON.stringify(migrations.body).slice(0, 1500)}`];
+  for (const item of failed.slice(0, 4)) {
+    const [name, key] = item.split(':') as [string, string];
+    const answer = await adminCall(url(name), 'GET', `/kv/${key}`, undefined, 20_000).catch((e: unknown) => ({ status: 0, body: String(e) }));
+    lines.push(`${item}: partition ${JSON.stringify(report.partitions[partitionOf(key, PARTITIONS)])}; slow read ${answer.status} ${JSON.stringify(answer.body).slice(0, 400)}`);
+  }
+  return lines.join('\n');
+}
+
 describe('a node without quorum', () => {
   it('refuses writes with FLO_READ_ONLY and keeps reading; the verdict lifts after the heal', async () => {
     const report = await table('n4');
-    const ownedHere = keysOwnedBy(report, minority, KEY_COUNT);
+    ownedHere = keysOwnedBy(report, minority, KEY_COUNT);
     for (const key of ownedHere) {
       const put = await adminCall(url('n4'), 'PUT', `/kv/${key}`, { v: key });
       expect(put.status, `${key}: ${JSON.stringify(put.body)}`).toBe(200);
@@ -119,9 +172,8 @@ describe('a node without quorum', () => {
     }
 
     for (const name of frozen) nodes.get(name)!.process.proc.child.kill('SIGCONT');
-    // The verdict lifts once the minority sees a majority again. (Whether every write is then
-    // served at once is the sharding layer's heal, which has an open bug after a frozen
-    // majority resumes: see docs/simulator.md, open bugs.)
+    resumedAt = Date.now();
+    // The verdict lifts once the minority sees a majority again.
     for (const name of minority) {
       await pollUntil(
         async () => {
@@ -135,4 +187,32 @@ describe('a node without quorum', () => {
       );
     }
   }, 240_000);
+
+  // Open bug (docs/simulator.md, "Open"): after the frozen majority resumes, nodes merge
+  // pairwise, each merge restarts partition state, and the acknowledged writes stay
+  // unreadable (404 or no answer) on about half the reads for longer than HEAL_MS, readable
+  // again only after the rebalance that follows. Skipped until that heal is fixed; it runs
+  // after the test above, over the same cluster.
+  it.skip('after the heal every acknowledged write is readable from every node within seconds', async () => {
+    expect(ownedHere.length).toBe(KEY_COUNT);
+    // One table wins and every acknowledged write is read back from every node (each pair
+    // until it answers, then all of them once more).
+    const everyPair = names.flatMap((name) => ownedHere.map((key) => `${name}:${key}`));
+    let unreadable = everyPair;
+    await pollUntil(
+      async () => {
+        unreadable = await unreadablePairs(unreadable);
+        return unreadable.length === 0;
+      },
+      'every acknowledged write readable from every node after the heal',
+      HEAL_MS,
+      () => `${unreadable.length} of ${everyPair.length} reads fail, e.g. ${unreadable.slice(0, 5).join(', ')}`,
+      250,
+    ).catch(async (err: unknown) => {
+      process.stderr.write(`read-only-minority: after the heal\n${await clusterState()}\n${await unreadableDetail(unreadable)}\n`);
+      throw err;
+    });
+    expect(await unreadablePairs(everyPair)).toEqual([]);
+    process.stderr.write(`read-only-minority: every write readable everywhere ${Date.now() - resumedAt} ms after SIGCONT\n`);
+  }, 120_000);
 });
