@@ -27,6 +27,7 @@ function startCommand(exit: ExitHandler): Command {
     .addOption(new Option('--listen <ip:port>', 'address to bind UDP and TCP to').env('LISTEN_ADDR').default('127.0.0.1:7946'))
     .addOption(new Option('--seeds <list>', 'comma-separated host:port of nodes to join through').env('SEEDS'))
     .addOption(new Option('--advertise <host>', 'host (or host:port) other nodes use to reach this one').env('RUNNER_ADDRESS'))
+    .addOption(new Option('--no-advertise-check', 'do not dial the advertised address at start (NAT without hairpin)'))
     .addOption(new Option('--http <[host:]port>', 'serve the admin API (health, members, partitions, metrics) here').env('FLOTILLA_HTTP'))
     .addOption(new Option('--data <dir>', 'data directory of this node').env('FLOTILLA_DATA_DIR'))
     .addOption(new Option('--force-form', 'form a new cluster when no seed answers, even as a former member (only after losing the whole cluster)'))

@@ -42,6 +42,8 @@ export interface StartFlags {
   readonly adminHosts?: string;
   /** Form a new cluster even though the data directory says this node was a member (`forceForm`). */
   readonly forceForm?: boolean;
+  /** False (`--no-advertise-check`): do not dial the advertised address at start. */
+  readonly advertiseCheck?: boolean;
 }
 
 /** How the admin API is protected. */
@@ -98,6 +100,7 @@ export function planStart(flags: StartFlags): StartPlan {
     ...(flags.tags === undefined ? {} : { tags: parseTagList(flags.tags) }),
     ...(flags.data === undefined ? {} : { dataDir: flags.data }),
     ...(flags.forceForm === true ? { forceForm: true } : {}),
+    ...(flags.advertiseCheck === false ? { advertiseCheck: false } : {}),
     ...(flags.logLevel === undefined ? {} : { logLevel: flags.logLevel }),
     ...(flags.swim === undefined ? {} : { swim: parseSwimOverrides(flags.swim) }),
   };
@@ -179,7 +182,7 @@ export async function runStart(flags: StartFlags): Promise<number> {
   } catch (err) {
     await admin?.close();
     fail(oneLine(err));
-    return adminFailed || isFlotillaError(err, 'FLO_CONFIG_INVALID') ? USAGE_EXIT_CODE : JOIN_FAILED_EXIT_CODE;
+    return adminFailed || isFlotillaError(err, 'FLO_CONFIG_INVALID') || isFlotillaError(err, 'FLO_ADVERTISE_UNREACHABLE') ? USAGE_EXIT_CODE : JOIN_FAILED_EXIT_CODE;
   }
   return waitForShutdown(node, admin);
 }

@@ -48,6 +48,12 @@ export interface LifecycleConfig {
    * tells peers sooner; each change of the worst status costs one tag update (gossip).
    */
   readonly healthCheckIntervalMs: number;
+  /**
+   * At start, how long dialling the advertised address may take before the node gives up
+   * with FLO_ADVERTISE_UNREACHABLE. Default 3,000. Longer tolerates a slow first hop;
+   * shorter fails a wrong address sooner. Skipped when `advertiseCheck` is false.
+   */
+  readonly advertiseCheckTimeoutMs: number;
 }
 
 /** Options of `startNode`. Only `secret` is required (or `dev: true`). */
@@ -61,6 +67,13 @@ export interface StartNodeOptions {
   readonly listen?: string;
   /** Host (or `host:port`, same port) peers use to reach this node. Default: the listen host. */
   readonly advertise?: string;
+  /**
+   * When `advertise` differs from the listen host, dial it once at start and fail with
+   * FLO_ADVERTISE_UNREACHABLE if it does not connect (within
+   * `lifecycle.advertiseCheckTimeoutMs`). Default true. Turn it off only where this host
+   * cannot reach its own forwarded address (NAT without hairpin) but peers can.
+   */
+  readonly advertiseCheck?: boolean;
   /**
    * `host:port` of nodes to join through; may include this node. Default none: this node
    * forms a new cluster. At most 256.
@@ -157,7 +170,7 @@ export const DEFAULT_NODE_OPTIONS = Object.freeze({
   dev: false,
   tags: Object.freeze({}) as Tags,
   logLevel: 'info' as LogLevel,
-  lifecycle: Object.freeze({ drainTimeoutMs: 10_000, leaveTimeoutMs: 10_000, closeTimeoutMs: 5_000, healthCheckIntervalMs: 1_000 }) as LifecycleConfig,
+  lifecycle: Object.freeze({ drainTimeoutMs: 10_000, leaveTimeoutMs: 10_000, closeTimeoutMs: 5_000, healthCheckIntervalMs: 1_000, advertiseCheckTimeoutMs: 3_000 }) as LifecycleConfig,
 });
 
 /** `StartNodeOptions` with every default filled in and every rule checked. */
@@ -166,6 +179,7 @@ export interface NodeConfig {
   readonly host: string;
   readonly port: number;
   readonly advertiseHost: string | undefined;
+  readonly advertiseCheck: boolean;
   readonly seeds: readonly Address[];
   readonly clusterId: string;
   readonly secret: string;
@@ -217,6 +231,7 @@ export function resolveNodeConfig(options: StartNodeOptions): NodeConfig {
     host,
     port,
     advertiseHost,
+    advertiseCheck: resolveFlag('advertiseCheck', options.advertiseCheck ?? true),
     seeds: resolveSeeds(options.seeds),
     clusterId,
     secret,

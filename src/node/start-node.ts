@@ -14,6 +14,7 @@ import { encodedSize, encodedUpdateSize } from '../protocol/index.js';
 import { ClusterTransport } from '../transport/transport.js';
 import { deriveFrameAuthKey } from '../transport/frame-auth.js';
 import { authTokenMaker, joinVerifier } from './cluster-auth.js';
+import { checkAdvertised } from './advertise-check.js';
 import { NodeDriver } from './driver.js';
 import type { FlotillaNode } from './node-api.js';
 import { HealthChecks } from './health.js';
@@ -34,7 +35,8 @@ const wallClock = (): Millis => Date.now();
 
 /**
  * Starts a node and joins its cluster (or forms one when no seed answers but itself).
- * Rejects with FLO_CONFIG_INVALID for bad options or an address that cannot be bound, and
+ * Rejects with FLO_CONFIG_INVALID for bad options or an address that cannot be bound,
+ * FLO_ADVERTISE_UNREACHABLE when the advertised address does not lead back here, and
  * with the join error (FLO_NO_SEEDS_REACHABLE, FLO_AUTH_FAILED, FLO_JOIN_REJECTED) after
  * closing everything it opened.
  */
@@ -71,6 +73,15 @@ export async function startNode(options: StartNodeOptions = {}): Promise<Flotill
   } catch (err) {
     await entities?.service.stop();
     throw err;
+  }
+  if (config.advertiseHost !== undefined && config.advertiseCheck) {
+    try {
+      await checkAdvertised({ advertised: address, listenHost: config.host }, config.lifecycle.advertiseCheckTimeoutMs);
+    } catch (err) {
+      await transport.close();
+      await entities?.service.stop();
+      throw err;
+    }
   }
   let machine: SwimMachine;
   try {
