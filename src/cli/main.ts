@@ -32,6 +32,7 @@ function startCommand(exit: ExitHandler): Command {
     .addOption(new Option('--data <dir>', 'data directory of this node').env('FLOTILLA_DATA_DIR'))
     .addOption(new Option('--force-form', 'form a new cluster when no seed answers, even as a former member (only after losing the whole cluster)'))
     .addOption(new Option('--secret <secret>', 'cluster secret (prefer the environment variable)').env('FLOTILLA_SECRET'))
+    .addOption(new Option('--secret-previous <secret>', 'previous cluster secret, still accepted from peers during a rotation').env('FLOTILLA_SECRET_PREVIOUS'))
     .addOption(new Option('--tags <k=v,...>', 'tags of this node').env('FLOTILLA_TAGS'))
     .addOption(new Option('--log-level <level>', 'silent, fatal, error, warn, info, debug or trace').env('LOG_LEVEL'))
     .addOption(new Option('--node-id <id>', 'node id (default: random)').env('FLOTILLA_NODE_ID'))

@@ -24,6 +24,8 @@ export interface StartFlags {
   readonly http?: string;
   readonly data?: string;
   readonly secret?: string;
+  /** The previous cluster secret, accepted inbound during a rotation. */
+  readonly secretPrevious?: string;
   readonly tags?: string;
   readonly logLevel?: string;
   readonly nodeId?: string;
@@ -96,6 +98,7 @@ export function planStart(flags: StartFlags): StartPlan {
     ...(flags.seeds === undefined ? {} : { seeds: parseSeedList(flags.seeds) }),
     ...(flags.clusterId === undefined ? {} : { clusterId: flags.clusterId }),
     ...(flags.secret === undefined || flags.secret === '' ? {} : { secret: flags.secret }),
+    ...(flags.secretPrevious === undefined || flags.secretPrevious === '' ? {} : { secretPrevious: flags.secretPrevious }),
     ...(flags.dev === true ? { dev: true } : {}),
     ...(flags.tags === undefined ? {} : { tags: parseTagList(flags.tags) }),
     ...(flags.data === undefined ? {} : { dataDir: flags.data }),
@@ -107,6 +110,10 @@ export function planStart(flags: StartFlags): StartPlan {
   if (flags.dev !== true && flags.secret !== undefined && flags.secret !== '') {
     const weak = weakSecretReason(flags.secret, PUBLISHED_DEV_VALUES);
     if (weak !== undefined) throw new UsageError(`--secret (FLOTILLA_SECRET): ${weak}`);
+  }
+  if (flags.secretPrevious !== undefined && flags.secretPrevious !== '') {
+    const weak = weakSecretReason(flags.secretPrevious, PUBLISHED_DEV_VALUES);
+    if (weak !== undefined) throw new UsageError(`--secret-previous (FLOTILLA_SECRET_PREVIOUS): ${weak}`);
   }
   const tls = loadTlsFlags(flags);
   const storage: PostgresStorageChoice | undefined =

@@ -88,6 +88,13 @@ export interface StartNodeOptions {
    * At least 16 characters. Required unless `dev` is true.
    */
   readonly secret?: string;
+  /**
+   * The previous cluster secret, accepted from peers (joins, TCP handshakes, datagrams)
+   * but never used to send, so a cluster can move to a new secret without downtime: see
+   * "Rotating the cluster secret" in docs/deployment.md. Default none. At least 16
+   * characters, different from `secret`.
+   */
+  readonly secretPrevious?: string;
   /** Development mode: without a `secret`, use a well-known dev secret (logged loudly). Default false. */
   readonly dev?: boolean;
   /** This node's initial tags (at most 512 bytes encoded; `health` is reserved). Default none. */
@@ -183,6 +190,8 @@ export interface NodeConfig {
   readonly seeds: readonly Address[];
   readonly clusterId: string;
   readonly secret: string;
+  /** A second secret accepted from peers during a rotation, never sent. */
+  readonly secretPrevious: string | undefined;
   /** True when the dev secret stands in for a missing one. */
   readonly devSecret: boolean;
   readonly tags: Tags;
@@ -235,6 +244,7 @@ export function resolveNodeConfig(options: StartNodeOptions): NodeConfig {
     seeds: resolveSeeds(options.seeds),
     clusterId,
     secret,
+    secretPrevious: resolveSecretPrevious(options.secretPrevious, secret),
     devSecret,
     tags: resolveTags(options.tags),
     dataDir: resolveDataDir(options.dataDir),
@@ -269,6 +279,13 @@ function resolveSecret(options: StartNodeOptions): { secret: string; devSecret: 
     throw invalid(`secret must be a string of at least ${SECRET_CHARS_MIN} characters`);
   }
   return { secret: options.secret, devSecret: false };
+}
+
+function resolveSecretPrevious(previous: string | undefined, secret: string): string | undefined {
+  if (previous === undefined || previous === '') return undefined;
+  if (typeof previous !== 'string' || previous.length < SECRET_CHARS_MIN) throw invalid(`secretPrevious must be a string of at least ${SECRET_CHARS_MIN} characters`);
+  if (previous === secret) throw invalid('secretPrevious must differ from secret');
+  return previous;
 }
 
 function resolveSeeds(seeds: readonly string[] | undefined): readonly Address[] {

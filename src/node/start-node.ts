@@ -66,7 +66,9 @@ export async function startNode(options: StartNodeOptions = {}): Promise<Flotill
 
   // Every datagram and TCP connection proves the cluster secret, not just the join.
   const authKey = deriveFrameAuthKey(config.secret, config.clusterId);
-  const transport = new ClusterTransport({ ...config.transport, authKey }, { logger: log.child({ component: 'transport' }) });
+  // During a rotation the previous secret's key is accepted inbound, never used to send.
+  const authKeysAccepted = config.secretPrevious === undefined ? [] : [deriveFrameAuthKey(config.secretPrevious, config.clusterId)];
+  const transport = new ClusterTransport({ ...config.transport, authKey, authKeysAccepted }, { logger: log.child({ component: 'transport' }) });
   let address: string;
   try {
     address = await transport.start();
@@ -96,7 +98,7 @@ export async function startNode(options: StartNodeOptions = {}): Promise<Flotill
       sizeOf: encodedUpdateSize,
       sizeOfMessage: encodedSize,
       makeAuthToken: authTokenMaker(config.secret),
-      verifyJoin: joinVerifier(config.secret),
+      verifyJoin: joinVerifier(config.secretPrevious === undefined ? config.secret : [config.secret, config.secretPrevious]),
     });
     machine.setDatagramBudget(transport.udpMessageBytesMax);
   } catch (err) {

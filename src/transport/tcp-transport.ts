@@ -232,6 +232,7 @@ export class TcpTransport {
     const connection = new FramedConnection(socket, {
       role: 'inbound',
       authKey: config.authKey,
+      authKeysAccepted: config.authKeysAccepted,
       maxFrameBytes: config.maxFrameBytes,
       writeBufferBytesMax: config.writeBufferBytesMax,
       readIdleTimeoutMs: config.readIdleTimeoutMs,
