@@ -2,7 +2,8 @@
 // each joined by a veth pair to a bridge in the test's own namespace, with real IP
 // routing between them. The test process reaches every host directly through the
 // bridge's host-side address (no relay), and so can a server bound to that address
-// (PostgreSQL here). Names carry this process's pid; leftovers of a run that died are removed by the next one. Needs root.
+// (PostgreSQL here). Names carry this process's pid; leftovers of a run that died are
+// removed by the next one. Needs root and `ip` (iproute2).
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 
