@@ -19,7 +19,7 @@ const PASSWORD = 'flotilla';
 const DATABASE = 'flotilla_test';
 
 /** Directory holding initdb and pg_ctl: on the PATH, or Debian's versioned directory. */
-function serverBinDir(): string | undefined {
+export function serverBinDir(): string | undefined {
   const onPath = spawnSync('sh', ['-c', 'command -v initdb'], { encoding: 'utf8' }).stdout.trim();
   // Resolve links: the other server binaries sit beside the real initdb, not the link.
   if (onPath !== '') return dirname(realpathSync(onPath));
@@ -41,7 +41,7 @@ function freePort(): Promise<number> {
 }
 
 /** initdb and the server refuse to run as root: as root, run them as the `postgres` user. */
-function asServerUser(command: string, args: readonly string[]): void {
+export function asServerUser(command: string, args: readonly string[]): void {
   const root = process.getuid?.() === 0;
   const [file, argv] = root ? ['runuser', ['-u', 'postgres', '--', command, ...args]] : [command, [...args]];
   execFileSync(file, argv, { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * The `flotilla` command: `start` runs one node, `dev` a local cluster of node
- * processes, `status` asks a node's admin API how the cluster is. Bad flags print one
+ * processes, `status` asks a node's admin API how the cluster is, `members` which nodes
+ * carry given tags. Bad flags print one
  * line on stderr and exit with status 2.
  */
 import { realpathSync } from 'node:fs';
@@ -12,6 +13,7 @@ import { DEV_HTTP_PORT_DEFAULT, DEV_NODES_DEFAULT, runDev, type DevFlags } from 
 import { runStart, type StartFlags } from './start-command.js';
 import { DEV_ADMIN_TOKEN } from '../gateway/admin-access.js';
 import { runStatus } from './status.js';
+import { runMembersCommand, type MembersFlags } from './members-command.js';
 
 /** Default admin API URL of `flotilla status`: node 1 of `flotilla dev`. */
 export const STATUS_URL_DEFAULT = `http://127.0.0.1:${DEV_HTTP_PORT_DEFAULT}`;
@@ -25,10 +27,12 @@ function startCommand(exit: ExitHandler): Command {
     .addOption(new Option('--listen <ip:port>', 'address to bind UDP and TCP to').env('LISTEN_ADDR').default('127.0.0.1:7946'))
     .addOption(new Option('--seeds <list>', 'comma-separated host:port of nodes to join through').env('SEEDS'))
     .addOption(new Option('--advertise <host>', 'host (or host:port) other nodes use to reach this one').env('RUNNER_ADDRESS'))
+    .addOption(new Option('--no-advertise-check', 'do not dial the advertised address at start (NAT without hairpin)'))
     .addOption(new Option('--http <[host:]port>', 'serve the admin API (health, members, partitions, metrics) here').env('FLOTILLA_HTTP'))
     .addOption(new Option('--data <dir>', 'data directory of this node').env('FLOTILLA_DATA_DIR'))
     .addOption(new Option('--force-form', 'form a new cluster when no seed answers, even as a former member (only after losing the whole cluster)'))
     .addOption(new Option('--secret <secret>', 'cluster secret (prefer the environment variable)').env('FLOTILLA_SECRET'))
+    .addOption(new Option('--secret-previous <secret>', 'previous cluster secret, still accepted from peers during a rotation').env('FLOTILLA_SECRET_PREVIOUS'))
     .addOption(new Option('--tags <k=v,...>', 'tags of this node').env('FLOTILLA_TAGS'))
     .addOption(new Option('--log-level <level>', 'silent, fatal, error, warn, info, debug or trace').env('LOG_LEVEL'))
     .addOption(new Option('--node-id <id>', 'node id (default: random)').env('FLOTILLA_NODE_ID'))
@@ -77,6 +81,18 @@ function statusCommand(exit: ExitHandler): Command {
     });
 }
 
+function membersCommand(exit: ExitHandler): Command {
+  return new Command('members')
+    .description('list the members carrying given tags, through a node\'s admin API (service discovery)')
+    .addOption(new Option('--url <url>', 'admin API base URL').env('FLOTILLA_URL').default(STATUS_URL_DEFAULT))
+    .addOption(new Option('--tag <k=v,...>', 'only members carrying these tags (repeatable)').argParser((value: string, previous: string[] = []) => [...previous, value]))
+    .addOption(new Option('--state <state>', 'only members in this state').choices(['alive', 'suspect', 'dead', 'left']))
+    .addOption(new Option('--json', 'print the members as a JSON array'))
+    .addOption(new Option('--addresses', 'print only their cluster addresses, one a line'))
+    .addOption(new Option('--token <token>', 'admin token of the node (default: the dev token of `flotilla dev`)').env('FLOTILLA_ADMIN_TOKEN'))
+    .action(async (flags: MembersFlags) => exit(await runMembersCommand(flags, DEV_ADMIN_TOKEN)));
+}
+
 /** The `flotilla` program; `exit` receives the status of the command that ran. */
 export function buildProgram(exit: ExitHandler): Command {
   const program = new Command('flotilla')
@@ -84,7 +100,7 @@ export function buildProgram(exit: ExitHandler): Command {
     .showSuggestionAfterError(true)
     .configureOutput({ outputError: (text, write) => write(`flotilla: ${oneLine(text.replace(/^error: /, ''))}\n`) })
     .exitOverride();
-  for (const command of [startCommand(exit), devCommand(exit), statusCommand(exit)]) {
+  for (const command of [startCommand(exit), devCommand(exit), statusCommand(exit), membersCommand(exit)]) {
     program.addCommand(command.configureOutput({ outputError: (text, write) => write(`flotilla ${command.name()}: ${oneLine(text.replace(/^error: /, ''))}\n`) }).exitOverride());
   }
   return program;

@@ -28,6 +28,8 @@ export interface StartFlags {
   readonly http?: string;
   readonly data?: string;
   readonly secret?: string;
+  /** The previous cluster secret, accepted inbound during a rotation. */
+  readonly secretPrevious?: string;
   readonly tags?: string;
   readonly logLevel?: string;
   readonly nodeId?: string;
@@ -58,6 +60,8 @@ export interface StartFlags {
   readonly jwtSecret?: string;
   /** JWKS URL of client JWTs (RS256 / ES256). */
   readonly jwksUrl?: string;
+  /** False (`--no-advertise-check`): do not dial the advertised address at start. */
+  readonly advertiseCheck?: boolean;
 }
 
 /** How the admin API is protected. */
@@ -112,10 +116,12 @@ export function planStart(flags: StartFlags): StartPlan {
     ...(flags.seeds === undefined ? {} : { seeds: parseSeedList(flags.seeds) }),
     ...(flags.clusterId === undefined ? {} : { clusterId: flags.clusterId }),
     ...(flags.secret === undefined || flags.secret === '' ? {} : { secret: flags.secret }),
+    ...(flags.secretPrevious === undefined || flags.secretPrevious === '' ? {} : { secretPrevious: flags.secretPrevious }),
     ...(flags.dev === true ? { dev: true } : {}),
     ...(flags.tags === undefined ? {} : { tags: parseTagList(flags.tags) }),
     ...(flags.data === undefined ? {} : { dataDir: flags.data }),
     ...(flags.forceForm === true ? { forceForm: true } : {}),
+    ...(flags.advertiseCheck === false ? { advertiseCheck: false } : {}),
     ...(flags.logLevel === undefined ? {} : { logLevel: flags.logLevel }),
     ...(flags.swim === undefined ? {} : { swim: parseSwimOverrides(flags.swim) }),
     ...(flags.etcd === undefined || flags.etcd === '' ? {} : { etcd: { endpoints: parseEtcdEndpoints(flags.etcd), ...leaseTtlOf(flags.etcdLeaseTtl) } }),
@@ -123,6 +129,10 @@ export function planStart(flags: StartFlags): StartPlan {
   if (flags.dev !== true && flags.secret !== undefined && flags.secret !== '') {
     const weak = weakSecretReason(flags.secret, PUBLISHED_DEV_VALUES);
     if (weak !== undefined) throw new UsageError(`--secret (FLOTILLA_SECRET): ${weak}`);
+  }
+  if (flags.secretPrevious !== undefined && flags.secretPrevious !== '') {
+    const weak = weakSecretReason(flags.secretPrevious, PUBLISHED_DEV_VALUES);
+    if (weak !== undefined) throw new UsageError(`--secret-previous (FLOTILLA_SECRET_PREVIOUS): ${weak}`);
   }
   const tls = loadTlsFlags(flags);
   const storage: PostgresStorageChoice | undefined =
@@ -208,7 +218,7 @@ export async function runStart(flags: StartFlags): Promise<number> {
     signals.dispose();
     if (signals.requests > 0) return 0;
     fail(oneLine(err));
-    return adminFailed || isFlotillaError(err, 'FLO_CONFIG_INVALID') ? USAGE_EXIT_CODE : JOIN_FAILED_EXIT_CODE;
+    return adminFailed || isFlotillaError(err, 'FLO_CONFIG_INVALID') || isFlotillaError(err, 'FLO_ADVERTISE_UNREACHABLE') ? USAGE_EXIT_CODE : JOIN_FAILED_EXIT_CODE;
   }
   let gateway: ClientGateway | undefined;
   try {

@@ -60,7 +60,8 @@ export interface StatusReport {
   readonly entities?: EntitiesReport;
 }
 
-class StatusError extends Error {}
+/** A failure of an admin request, already worded for the command line. */
+export class StatusError extends Error {}
 
 /** Fetches the node's state and renders it. Never throws: failures become one line and exit 1. */
 export async function runStatus(options: StatusOptions): Promise<StatusResult> {
@@ -74,7 +75,8 @@ export async function runStatus(options: StatusOptions): Promise<StatusResult> {
   }
 }
 
-function baseUrl(raw: string): URL {
+/** The admin API base URL from `raw`, with a trailing slash; throws StatusError when unusable. */
+export function baseUrl(raw: string): URL {
   let url: URL;
   try {
     url = new URL(raw);
@@ -117,7 +119,8 @@ async function gather(options: StatusOptions): Promise<StatusReport> {
   };
 }
 
-async function getJson(
+/** GETs `url` and parses JSON; a status other than 200 and `also` throws StatusError. */
+export async function getJson(
   doFetch: typeof globalThis.fetch,
   url: URL,
   timeoutMs: number,
@@ -160,7 +163,8 @@ function fetchFailure(err: unknown, timeoutMs: number): string {
   return oneLine(err);
 }
 
-function oneLine(value: unknown): string {
+/** The first line of an error or value, trimmed. */
+export function oneLine(value: unknown): string {
   const text = value instanceof Error ? value.message : String(value);
   return text.split('\n', 1)[0]!.trim();
 }

@@ -23,6 +23,7 @@ function spec(code: string, message: string, retryable: boolean, status: number)
 /** All catalogued errors, keyed by their code. */
 export const ErrorCatalog = {
   FLO_CONFIG_INVALID: spec('FLO_CONFIG_INVALID', 'Invalid configuration', false, 400),
+  FLO_ADVERTISE_UNREACHABLE: spec('FLO_ADVERTISE_UNREACHABLE', 'The advertised address does not reach this node', false, 400),
   FLO_INVALID_ARGUMENT: spec('FLO_INVALID_ARGUMENT', 'Invalid argument', false, 400),
   FLO_DECODE_MALFORMED: spec('FLO_DECODE_MALFORMED', 'Malformed frame', false, 400),
   FLO_DECODE_TRUNCATED: spec('FLO_DECODE_TRUNCATED', 'Truncated frame', false, 400),

@@ -6,6 +6,7 @@
 import { FlotillaError } from '../core/errors.js';
 import type { AdminMember, AdminPartition, HealthStatus, MigrationInfo } from './admin-source.js';
 import { ENTITY_ROUTES } from './entity-routes.js';
+import { memberMatches, parseMemberFilter } from './member-filter.js';
 import { json, singleParam, type AdminRoute, type RouteContext, type RouteResponse } from './route-kit.js';
 
 export { json, JSON_CONTENT_TYPE, type AdminRoute, type RouteContext, type RouteResponse } from './route-kit.js';
@@ -26,9 +27,11 @@ function member(m: AdminMember): AdminMember {
   return { nodeId: m.nodeId, address: m.address, state: m.state, joinVersion: m.joinVersion, incarnation: m.incarnation, tags: { ...m.tags }, clockOffsetMs: m.clockOffsetMs };
 }
 
-function members({ source }: RouteContext): RouteResponse {
+function members({ source, query }: RouteContext): RouteResponse {
+  const filter = parseMemberFilter(query);
   const view = source.members();
-  return json(200, { version: view.version, master: view.master, members: view.members.map(member) });
+  const rows = view.members.filter((m) => memberMatches(m, filter)).map(member);
+  return json(200, { version: view.version, master: view.master, members: rows });
 }
 
 function partitionParam(query: URLSearchParams, partitionCount: number): number | undefined {
@@ -85,7 +88,7 @@ async function metrics({ metrics }: RouteContext): Promise<RouteResponse> {
 /** Every admin route; each answers GET (and HEAD, with the same headers and no body). */
 export const ADMIN_ROUTES: readonly AdminRoute[] = [
   { path: '/health', queryParams: [], handle: health },
-  { path: '/cluster/members', queryParams: [], handle: members },
+  { path: '/cluster/members', queryParams: ['tag', 'state'], handle: members },
   { path: '/cluster/partitions', queryParams: ['node', 'partition'], handle: partitions },
   { path: '/cluster/migrations', queryParams: [], handle: migrations },
   { path: '/metrics', queryParams: [], handle: metrics },

@@ -27,16 +27,19 @@ export function authTokenMaker(secret: string): AuthTokenMaker {
 }
 
 /**
- * The `verifyJoin` hook for a master holding `secret`: accepts a JoinRequest whose token
- * is the HMAC of its own fields, refuses anything else with FLO_AUTH_FAILED. `onVerified`
+ * The `verifyJoin` hook for a master holding `secret` (or several, during a rotation):
+ * accepts a JoinRequest whose token is the HMAC of its own fields under one of them, refuses anything else with FLO_AUTH_FAILED. `onVerified`
  * hears of each node that passed (the membership machine notes accepted joiners itself).
  */
-export function joinVerifier(secret: string, onVerified?: (request: JoinRequest) => void): JoinVerifier {
+export function joinVerifier(secret: string | readonly string[], onVerified?: (request: JoinRequest) => void): JoinVerifier {
+  // Several secrets while one rotates: the current one and the previous one both admit.
+  const secrets = typeof secret === 'string' ? [secret] : secret;
   return (request): JoinVerdict => {
     const presented = Buffer.from(request.authToken, 'base64url');
-    const expected = joinTokenBytes(secret, request.clusterId, request.node.nodeId, request.protocolVersion);
     // timingSafeEqual needs equal lengths; a token of the wrong length is wrong whatever it holds.
-    const ok = presented.length === DIGEST_BYTES && timingSafeEqual(presented, expected);
+    const ok =
+      presented.length === DIGEST_BYTES &&
+      secrets.some((s) => timingSafeEqual(presented, joinTokenBytes(s, request.clusterId, request.node.nodeId, request.protocolVersion)));
     if (!ok) return { ok: false, code: 'FLO_AUTH_FAILED', reason: 'join token does not match the cluster secret' };
     onVerified?.(request);
     return { ok: true };

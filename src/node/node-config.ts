@@ -54,6 +54,12 @@ export interface LifecycleConfig {
    * tells peers sooner; each change of the worst status costs one tag update (gossip).
    */
   readonly healthCheckIntervalMs: number;
+  /**
+   * At start, how long dialling the advertised address may take before the node gives up
+   * with FLO_ADVERTISE_UNREACHABLE. Default 3,000. Longer tolerates a slow first hop;
+   * shorter fails a wrong address sooner. Skipped when `advertiseCheck` is false.
+   */
+  readonly advertiseCheckTimeoutMs: number;
 }
 
 /** Options of `startNode`. Only `secret` is required (or `dev: true`). */
@@ -68,6 +74,13 @@ export interface StartNodeOptions {
   /** Host (or `host:port`, same port) peers use to reach this node. Default: the listen host. */
   readonly advertise?: string;
   /**
+   * When `advertise` differs from the listen host, dial it once at start and fail with
+   * FLO_ADVERTISE_UNREACHABLE if it does not connect (within
+   * `lifecycle.advertiseCheckTimeoutMs`). Default true. Turn it off only where this host
+   * cannot reach its own forwarded address (NAT without hairpin) but peers can.
+   */
+  readonly advertiseCheck?: boolean;
+  /**
    * `host:port` of nodes to join through; may include this node. Default none: this node
    * forms a new cluster. At most 256.
    */
@@ -81,6 +94,13 @@ export interface StartNodeOptions {
    * At least 16 characters. Required unless `dev` is true.
    */
   readonly secret?: string;
+  /**
+   * The previous cluster secret, accepted from peers (joins, TCP handshakes, datagrams)
+   * but never used to send, so a cluster can move to a new secret without downtime: see
+   * "Rotating the cluster secret" in docs/deployment.md. Default none. At least 16
+   * characters, different from `secret`.
+   */
+  readonly secretPrevious?: string;
   /** Development mode: without a `secret`, use a well-known dev secret (logged loudly). Default false. */
   readonly dev?: boolean;
   /** This node's initial tags (at most 512 bytes encoded; `health` is reserved). Default none. */
@@ -187,7 +207,7 @@ export const DEFAULT_NODE_OPTIONS = Object.freeze({
   dev: false,
   tags: Object.freeze({}) as Tags,
   logLevel: 'info' as LogLevel,
-  lifecycle: Object.freeze({ drainTimeoutMs: 10_000, leaveTimeoutMs: 10_000, closeTimeoutMs: 5_000, healthCheckIntervalMs: 1_000 }) as LifecycleConfig,
+  lifecycle: Object.freeze({ drainTimeoutMs: 10_000, leaveTimeoutMs: 10_000, closeTimeoutMs: 5_000, healthCheckIntervalMs: 1_000, advertiseCheckTimeoutMs: 3_000 }) as LifecycleConfig,
 });
 
 /** `StartNodeOptions` with every default filled in and every rule checked. */
@@ -196,9 +216,12 @@ export interface NodeConfig {
   readonly host: string;
   readonly port: number;
   readonly advertiseHost: string | undefined;
+  readonly advertiseCheck: boolean;
   readonly seeds: readonly Address[];
   readonly clusterId: string;
   readonly secret: string;
+  /** A second secret accepted from peers during a rotation, never sent. */
+  readonly secretPrevious: string | undefined;
   /** True when the dev secret stands in for a missing one. */
   readonly devSecret: boolean;
   readonly tags: Tags;
@@ -252,9 +275,11 @@ export function resolveNodeConfig(options: StartNodeOptions): NodeConfig {
     host,
     port,
     advertiseHost,
+    advertiseCheck: resolveFlag('advertiseCheck', options.advertiseCheck ?? true),
     seeds: resolveSeeds(options.seeds),
     clusterId,
     secret,
+    secretPrevious: resolveSecretPrevious(options.secretPrevious, secret),
     devSecret,
     tags: resolveTags(options.tags),
     dataDir: resolveDataDir(options.dataDir),
@@ -291,6 +316,13 @@ function resolveSecret(options: StartNodeOptions): { secret: string; devSecret: 
     throw invalid(`secret must be a string of at least ${SECRET_CHARS_MIN} characters`);
   }
   return { secret: options.secret, devSecret: false };
+}
+
+function resolveSecretPrevious(previous: string | undefined, secret: string): string | undefined {
+  if (previous === undefined || previous === '') return undefined;
+  if (typeof previous !== 'string' || previous.length < SECRET_CHARS_MIN) throw invalid(`secretPrevious must be a string of at least ${SECRET_CHARS_MIN} characters`);
+  if (previous === secret) throw invalid('secretPrevious must differ from secret');
+  return previous;
 }
 
 function resolveSeeds(seeds: readonly string[] | undefined): readonly Address[] {

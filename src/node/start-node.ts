@@ -14,6 +14,7 @@ import { encodedSize, encodedUpdateSize } from '../protocol/index.js';
 import { ClusterTransport } from '../transport/transport.js';
 import { deriveFrameAuthKey } from '../transport/frame-auth.js';
 import { authTokenMaker, joinVerifier } from './cluster-auth.js';
+import { checkAdvertised } from './advertise-check.js';
 import { NodeDriver } from './driver.js';
 import type { FlotillaNode } from './node-api.js';
 import { HealthChecks } from './health.js';
@@ -37,7 +38,8 @@ const wallClock = (): Millis => Date.now();
 
 /**
  * Starts a node and joins its cluster (or forms one when no seed answers but itself).
- * Rejects with FLO_CONFIG_INVALID for bad options or an address that cannot be bound, and
+ * Rejects with FLO_CONFIG_INVALID for bad options or an address that cannot be bound,
+ * FLO_ADVERTISE_UNREACHABLE when the advertised address does not lead back here, and
  * with the join error (FLO_NO_SEEDS_REACHABLE, FLO_AUTH_FAILED, FLO_JOIN_REJECTED) after
  * closing everything it opened.
  */
@@ -58,13 +60,24 @@ export async function startNode(options: StartNodeOptions = {}): Promise<Flotill
 
   // Every datagram and TCP connection proves the cluster secret, not just the join.
   const authKey = deriveFrameAuthKey(config.secret, config.clusterId);
-  const transport = new ClusterTransport({ ...config.transport, authKey }, { logger: log.child({ component: 'transport' }) });
+  // During a rotation the previous secret's key is accepted inbound, never used to send.
+  const authKeysAccepted = config.secretPrevious === undefined ? [] : [deriveFrameAuthKey(config.secretPrevious, config.clusterId)];
+  const transport = new ClusterTransport({ ...config.transport, authKey, authKeysAccepted }, { logger: log.child({ component: 'transport' }) });
   let address: string;
   try {
     address = await transport.start();
   } catch (err) {
     await entities?.service.stop();
     throw err;
+  }
+  if (config.advertiseHost !== undefined && config.advertiseCheck) {
+    try {
+      await checkAdvertised({ advertised: address, listenHost: config.host }, config.lifecycle.advertiseCheckTimeoutMs);
+    } catch (err) {
+      await transport.close();
+      await entities?.service.stop();
+      throw err;
+    }
   }
   let etcd: { mode: EtcdMode; plan: RejoinPlan } | undefined;
   if (config.etcd !== undefined) {
@@ -100,7 +113,7 @@ export async function startNode(options: StartNodeOptions = {}): Promise<Flotill
       sizeOf: encodedUpdateSize,
       sizeOfMessage: encodedSize,
       makeAuthToken: authTokenMaker(config.secret),
-      verifyJoin: joinVerifier(config.secret),
+      verifyJoin: joinVerifier(config.secretPrevious === undefined ? config.secret : [config.secret, config.secretPrevious]),
     });
     machine.setDatagramBudget(transport.udpMessageBytesMax);
   } catch (err) {

@@ -139,6 +139,13 @@ export interface TransportConfig {
    * tests only. Every node of a cluster must hold the same key.
    */
   readonly authKey: Uint8Array | undefined;
+  /**
+   * Further frame keys accepted from peers (inbound handshakes, inbound datagrams) but
+   * never used to send: the previous cluster secret's key while a new one rolls out.
+   * Default none. Each one costs an HMAC on inbound datagrams the main key does not
+   * open, so keep it only for the length of a rotation.
+   */
+  readonly authKeysAccepted: readonly Uint8Array[];
 }
 
 /** The defaults, in one place. */
@@ -164,6 +171,7 @@ export const DEFAULT_TRANSPORT_CONFIG: TransportConfig = {
   bindAttemptsMax: 16,
   tls: undefined,
   authKey: undefined,
+  authKeysAccepted: [],
 };
 
 /** Largest UDP payload IPv4 can carry. */
@@ -239,8 +247,23 @@ export function resolveTransportConfig(partial: Partial<TransportConfig> = {}): 
   if (config.authKey !== undefined && (!(config.authKey instanceof Uint8Array) || config.authKey.length < FRAME_AUTH_KEY_BYTES_MIN)) {
     throw invalid(`transport.authKey must be a Uint8Array of at least ${FRAME_AUTH_KEY_BYTES_MIN} bytes`);
   }
+  checkAcceptedKeys(config);
   return config;
 }
+
+/** The accepted keys: an array of keys as long as `authKey`, and only beside one, at most `AUTH_KEYS_ACCEPTED_MAX`. */
+function checkAcceptedKeys(config: TransportConfig): void {
+  const keys = config.authKeysAccepted;
+  if (!Array.isArray(keys)) throw invalid('transport.authKeysAccepted must be an array of Uint8Array keys');
+  if (keys.length > AUTH_KEYS_ACCEPTED_MAX) throw invalid(`transport.authKeysAccepted holds at most ${AUTH_KEYS_ACCEPTED_MAX} keys`);
+  if (keys.length > 0 && config.authKey === undefined) throw invalid('transport.authKeysAccepted needs transport.authKey');
+  for (const key of keys) {
+    if (!(key instanceof Uint8Array) || key.length < FRAME_AUTH_KEY_BYTES_MIN) throw invalid(`transport.authKeysAccepted: each key must be a Uint8Array of at least ${FRAME_AUTH_KEY_BYTES_MIN} bytes`);
+  }
+}
+
+/** Most keys accepted besides `authKey` (one rotation at a time). */
+export const AUTH_KEYS_ACCEPTED_MAX = 2;
 
 function stripUndefined(partial: Partial<TransportConfig>): Partial<TransportConfig> {
   const out: Record<string, unknown> = {};

@@ -58,12 +58,17 @@ export function macsEqual(expected: Uint8Array, presented: Uint8Array): boolean 
   return expected.length === presented.length && timingSafeEqual(expected, presented);
 }
 
-/** Tags outbound datagrams and checks inbound ones, with one frame key. */
+/**
+ * Tags outbound datagrams with the frame key and checks inbound ones against it, then
+ * against the accepted keys (a previous secret's, during a rotation).
+ */
 export class DatagramAuthenticator {
   private readonly key: KeyObject;
+  private readonly accepted: readonly KeyObject[];
 
-  constructor(key: Uint8Array) {
+  constructor(key: Uint8Array, accepted: readonly Uint8Array[] = []) {
     this.key = createSecretKey(key);
+    this.accepted = accepted.map((k) => createSecretKey(k));
   }
 
   /** `bytes` followed by their tag: what goes on the wire. */
@@ -82,12 +87,14 @@ export class DatagramAuthenticator {
     if (datagram.length <= DATAGRAM_TAG_BYTES) return undefined;
     const bodyBytes = datagram.length - DATAGRAM_TAG_BYTES;
     const body = datagram.subarray(0, bodyBytes);
-    const expected = this.tag(body).subarray(0, DATAGRAM_TAG_BYTES);
-    return macsEqual(expected, datagram.subarray(bodyBytes)) ? body : undefined;
+    const presented = datagram.subarray(bodyBytes);
+    if (macsEqual(this.tag(body).subarray(0, DATAGRAM_TAG_BYTES), presented)) return body;
+    for (const key of this.accepted) if (macsEqual(this.tag(body, key).subarray(0, DATAGRAM_TAG_BYTES), presented)) return body;
+    return undefined;
   }
 
-  private tag(bytes: Uint8Array): Buffer {
-    return createHmac('sha256', this.key).update(DATAGRAM_LABEL).update(bytes).digest();
+  private tag(bytes: Uint8Array, key: KeyObject = this.key): Buffer {
+    return createHmac('sha256', key).update(DATAGRAM_LABEL).update(bytes).digest();
   }
 }
 

@@ -30,6 +30,8 @@ export interface ConnectionOptions {
    * runs the handshake without authentication (the transport's own unit tests only).
    */
   readonly authKey?: Uint8Array | undefined;
+  /** Further keys an inbound dialer may prove (a previous secret's, during a rotation). */
+  readonly authKeysAccepted?: readonly Uint8Array[];
   /** Largest message payload; the frame body may add the envelope header on top. */
   readonly frameBytesMax: number;
   readonly writeBufferBytesMax: number;
@@ -114,7 +116,7 @@ export class FramedConnection {
     socket.on('error', (err) => this.onSocketError(err));
     socket.once('close', () => this.onSocketClose());
     if (options.role === 'inbound') {
-      this.inboundHandshake = new ListenerHandshake(options.authKey, () => channelBindingOf(socket));
+      this.inboundHandshake = new ListenerHandshake(options.authKey, () => channelBindingOf(socket), options.authKeysAccepted);
       this.handshakeTimer = setTimeout(() => this.abort('handshake-timeout', 'no handshake in time'), options.handshakeTimeoutMs);
       this.handshakeTimer.unref();
       this.readIdleTimer = setTimeout(() => this.abort('read-idle-timeout', 'read idle timeout'), options.readIdleTimeoutMs);

@@ -47,21 +47,23 @@ export interface HandshakeStep {
 export class ListenerHandshake {
   /** The dialer's Hello, once read. Its address is trusted only once the step says `open`. */
   hello: Hello | undefined;
-  private expectedProof: Uint8Array | undefined;
-  private confirmation: Uint8Array | undefined;
+  /** Per accepted key (the frame key first): the dialer's proof we expect and our answer to it. */
+  private expected: { readonly proof: Uint8Array; readonly confirmation: Uint8Array }[] | undefined;
 
   /**
    * @param key the frame key; undefined accepts any Hello (transport unit tests only).
    * @param channelBinding TLS keying material of the connection, read when needed.
+   * @param acceptedKeys further keys a dialer may prove (a previous secret's during a rotation).
    */
   constructor(
     private readonly key: Uint8Array | undefined,
     private readonly channelBinding: () => Uint8Array,
+    private readonly acceptedKeys: readonly Uint8Array[] = [],
   ) {}
 
   /** Handle the next frame read before the connection is open. */
   onFrame(envelope: Envelope): HandshakeStep {
-    return this.expectedProof === undefined ? this.onHello(envelope) : this.onProof(envelope, this.expectedProof);
+    return this.expected === undefined ? this.onHello(envelope) : this.onProof(envelope, this.expected);
   }
 
   private onHello(envelope: Envelope): HandshakeStep {
@@ -81,18 +83,22 @@ export class ListenerHandshake {
     }
     const nonce = freshNonce();
     const binding = this.channelBinding();
-    this.expectedProof = handshakeProof(this.key, 'dialer', envelope.payload, nonce, binding);
-    // Our own proof is computed now but sent only once the dialer proved the secret.
-    this.confirmation = handshakeProof(this.key, 'listener', envelope.payload, nonce, binding);
+    // Our own proofs are computed now but sent only once the dialer proved a secret, and
+    // only the one made with the key the dialer proved.
+    this.expected = [this.key, ...this.acceptedKeys].map((key) => ({
+      proof: handshakeProof(key, 'dialer', envelope.payload, nonce, binding),
+      confirmation: handshakeProof(key, 'listener', envelope.payload, nonce, binding),
+    }));
     return { reply: { kind: FrameKind.Challenge, payload: encodeChallenge({ nonce }) }, result: 'pending' };
   }
 
-  private onProof(envelope: Envelope, expected: Uint8Array): HandshakeStep {
+  private onProof(envelope: Envelope, expected: readonly { readonly proof: Uint8Array; readonly confirmation: Uint8Array }[]): HandshakeStep {
     if (envelope.kind !== FrameKind.Proof) return refuse('auth', 'FLO_AUTH_FAILED', `expected the handshake proof, got a frame of kind ${envelope.kind}`);
-    if (!macsEqual(expected, envelope.payload) || this.confirmation === undefined) {
+    const match = expected.find((e) => macsEqual(e.proof, envelope.payload));
+    if (match === undefined) {
       return refuse('auth', 'FLO_AUTH_FAILED', 'the dialer did not prove the cluster secret (another secret or cluster id, or a replayed handshake)');
     }
-    return { reply: { kind: FrameKind.Confirm, payload: this.confirmation }, result: 'open' };
+    return { reply: { kind: FrameKind.Confirm, payload: match.confirmation }, result: 'open' };
   }
 }
 

@@ -232,6 +232,7 @@ export class TcpTransport {
     const connection = new FramedConnection(socket, {
       role: 'inbound',
       authKey: config.authKey,
+      authKeysAccepted: config.authKeysAccepted,
       frameBytesMax: config.frameBytesMax,
       writeBufferBytesMax: config.writeBufferBytesMax,
       readIdleTimeoutMs: config.readIdleTimeoutMs,

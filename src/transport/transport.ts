@@ -62,7 +62,7 @@ export class ClusterTransport {
   /** Throws FLO_CONFIG_INVALID when the configuration breaks a rule. */
   constructor(config: Partial<TransportConfig> = {}, deps: TransportDeps = {}) {
     this.config = resolveTransportConfig(config);
-    this.datagramAuth = this.config.authKey === undefined ? undefined : new DatagramAuthenticator(this.config.authKey);
+    this.datagramAuth = this.config.authKey === undefined ? undefined : new DatagramAuthenticator(this.config.authKey, this.config.authKeysAccepted);
     this.udpMessageBytesMax = this.config.udpDatagramBudgetBytes - (this.datagramAuth === undefined ? 0 : DATAGRAM_TAG_BYTES);
     this.udpCodec = deps.codec ?? createProtocolCodec({ frameBytesMax: this.udpMessageBytesMax });
     this.tcpCodec = deps.codec ?? createProtocolCodec({ frameBytesMax: this.config.frameBytesMax });

@@ -67,6 +67,41 @@ describe('GET /cluster/members', () => {
     expect(json).toEqual(view);
   });
 
+  it.each([
+    ['?tag=role=web', ['n2']],
+    ['?tag=zone=a', ['n1']],
+    ['?tag=zone=b&tag=role=web', ['n2']],
+    ['?tag=zone=a&tag=role=web', []],
+    ['?tag=role=', []],
+    ['?state=alive', ['n1', 'n2']],
+    ['?state=suspect', ['n3']],
+    ['?tag=zone=b&state=alive', ['n2']],
+    ['?tag=zone=b&state=dead', []],
+    ['?tag=' + encodeURIComponent('k=a=b'), []],
+  ])('filters members by tag and state: %s', async (query, expected) => {
+    const { status, json } = await getJson(port, `/cluster/members${query}`);
+    expect(status).toBe(200);
+    const body = json as { version: number; master: string; members: { nodeId: string }[] };
+    expect(body.members.map((m) => m.nodeId)).toEqual(expected);
+    expect(body.version).toBe(4);
+  });
+
+  it('keeps the value after the first "=" of a tag filter', async () => {
+    const view = fixtureMembers();
+    source.membersReport = { ...view, members: view.members.map((m) => (m.nodeId === 'n3' ? { ...m, tags: { k: 'a=b' } } : m)) };
+    const { json } = await getJson(port, `/cluster/members?tag=${encodeURIComponent('k=a=b')}`);
+    expect((json as { members: { nodeId: string }[] }).members.map((m) => m.nodeId)).toEqual(['n3']);
+  });
+
+  it.each(['?tag=role', '?tag==web', '?tag=', '?tag=a=1&tag=a=2', '?state=zombie', '?state=alive&state=dead', '?role=web', `?${Array.from({ length: 17 }, (_, i) => `tag=k${i}=v`).join('&')}`])(
+    'refuses a malformed filter with 400 FLO_INVALID_ARGUMENT: %s',
+    async (query) => {
+      const { status, json } = await getJson(port, `/cluster/members${query}`);
+      expect(status).toBe(400);
+      expect((json as { code: string }).code).toBe('FLO_INVALID_ARGUMENT');
+    },
+  );
+
   it('reports a null master and null joinVersion as null', async () => {
     source.membersReport = { version: 0, master: null, members: [{ nodeId: 'n1', address: '127.0.0.1:7001', state: 'alive', joinVersion: null, incarnation: 1, tags: {}, clockOffsetMs: null }] };
     const { json } = await getJson(port, '/cluster/members');
