@@ -3,15 +3,14 @@
 // the suites' own, in etcd mode against a throwaway etcd (ETCD_ENDPOINTS), so the same
 // suites pass with the registry, the leases and the partition locks in the path.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createSocket } from 'node:dgram';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Etcd3 } from 'etcd3';
 import { EtcdServer, etcdBinary } from '../helpers/etcd-server.js';
+import { freeRange } from './free-ports.js';
 
 const repo = resolve(import.meta.dirname, '../..');
 const tests = join(repo, 'examples/cluster-tests/tests');
@@ -29,33 +28,6 @@ const LEASE_TTL_SEC = '4';
 let etcd: EtcdServer | undefined;
 /** The environment that puts a runner in etcd mode. */
 const etcdEnv = (): Record<string, string> => ({ ETCD_ENDPOINTS: etcd!.endpoint, ETCD_LEASE_TTL_SEC: LEASE_TTL_SEC });
-
-function free(port: number): Promise<boolean> {
-  const tcp = new Promise<boolean>((done) => {
-    const server = createServer();
-    server.once('error', () => done(false));
-    server.listen({ host: '127.0.0.1', port, exclusive: true }, () => server.close(() => done(true)));
-  });
-  const udp = new Promise<boolean>((done) => {
-    const socket = createSocket('udp4');
-    socket.once('error', () => {
-      socket.close();
-      done(false);
-    });
-    socket.bind(port, '127.0.0.1', () => socket.close(() => done(true)));
-  });
-  return Promise.all([tcp, udp]).then(([a, b]) => a && b);
-}
-
-/** A base port whose next `count` ports are free (TCP and UDP) right now. */
-async function freeRange(count: number, avoid: number[] = []): Promise<number> {
-  for (let base = 20_000 + (process.pid % 1_000) * 20; base < 60_000; base += count + 7) {
-    if (avoid.some((a) => Math.abs(a - base) < 16)) continue;
-    const ports = Array.from({ length: count }, (_, i) => base + i);
-    if ((await Promise.all(ports.map(free))).every(Boolean)) return base;
-  }
-  throw new Error('no free port range');
-}
 
 let launcher: ChildProcess | undefined;
 let baseUrl = '';
