@@ -94,8 +94,10 @@ export class KvService implements PartitionedService, MapRouter {
   private scheduleGc(): void {
     const ctx = this.ctx;
     if (ctx === undefined || ctx.stopped()) return;
-    this.gcTimer = ctx.timers.at(ctx.timers.now() + this.config.tombstoneGcIntervalMs, () => {
-      if (ctx.stopped()) return;
+    const due = ctx.timers.now() + this.config.tombstoneGcIntervalMs;
+    this.gcTimer = ctx.timers.at(due, () => {
+      // A host that is closing fires its pending timers early: no further round then.
+      if (ctx.stopped() || ctx.timers.now() < due) return;
       this.tombstonesCollected += this.store.collectTombstones(ctx.timers.now() - this.config.tombstoneTtlMs);
       this.scheduleGc();
     });

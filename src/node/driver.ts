@@ -94,7 +94,9 @@ export class NodeDriver {
       now: () => this.clock(),
       at: (at, fn) => {
         if (this.phase === 'closed') {
-          queueMicrotask(fn);
+          // Fired at once so that waits end on shutdown, but as a macrotask: a service that
+          // re-arms from its callback then cannot starve the event loop.
+          setImmediate(fn);
           return { cancel: () => undefined };
         }
         const handle = this.timerHeap.add(at, fn);
