@@ -1,13 +1,17 @@
 /**
- * Wires the quorum detector to SWIM: the live count is the members alive (this node
- * included; a suspect does not answer probes, so it does not count); the expected size is the largest count seen recently, lowered at once
+ * Wires the quorum detector to SWIM: the live count is the members of this node's own
+ * cluster (the adopted members view) that SWIM sees alive, this node included; a suspect
+ * does not answer probes, so it does not count. Members of another cluster do not count:
+ * when a split heals, SWIM sees the other side alive at once, but until the two clusters
+ * merge, the former minority still holds its own lineage's table and must stay read-only.
+ * The expected size is the largest count seen recently, lowered at once
  * by graceful leaves and otherwise only after the count stayed lower for
  * `quorumExpectedSizeMemoryMs`. The master's view is not used for the expectation because
  * a minority side computes its own master, whose view shrinks with the split. The side
  * that still sees the view's oldest member alive holds the tie-breaker at exactly half.
  */
 import type { Millis } from '../core/clock.js';
-import type { MemberRecord, NodeId } from '../core/model.js';
+import type { MemberRecord, MembersViewData, NodeId } from '../core/model.js';
 import type { MemberEntry } from './member-list.js';
 import { QuorumDetector, type QuorumState } from './quorum-detector.js';
 import type { SwimContext } from './swim-context.js';
@@ -29,9 +33,15 @@ export class QuorumWatch {
   private tieBreakerId: NodeId | undefined;
   private tieBreakerEntry: MemberEntry | undefined;
 
+  /** `lineageLiveCount()` as last computed, for this view and member-list version. */
+  private countedView: MembersViewData | undefined;
+  private countedVersion = -1;
+  private counted = 1;
+
   constructor(
     private readonly rt: SwimContext,
     private readonly oldestInView: () => MemberRecord | undefined,
+    private readonly currentView: () => MembersViewData | undefined,
   ) {
     this.detector = new QuorumDetector({ expectedSize: 1, gracePeriodMs: rt.config.quorumGraceMs });
   }
@@ -44,7 +54,27 @@ export class QuorumWatch {
   /** Starts watching (once joined). */
   start(now: Millis): void {
     this.active = true;
-    this.observe(this.rt.members.liveCount, true, now);
+    this.observe(this.lineageLiveCount(), true, now);
+  }
+
+  /**
+   * Members of the adopted view that are not dead in it and alive here, this node
+   * included. Without a view (this node left its cluster to merge into another) only
+   * this node counts.
+   */
+  lineageLiveCount(): number {
+    const view = this.currentView();
+    if (view === undefined) return 1;
+    if (view === this.countedView && this.rt.members.version === this.countedVersion) return this.counted;
+    let n = 0;
+    for (const r of view.members) {
+      if (r.status === 'dead') continue;
+      if (r.nodeId === this.rt.selfId || this.rt.members.get(r.nodeId)?.state === 'alive') n++;
+    }
+    this.countedView = view;
+    this.countedVersion = this.rt.members.version;
+    this.counted = Math.max(1, n);
+    return this.counted;
   }
 
   stop(): void {

@@ -98,7 +98,7 @@ export class SwimMachine implements SansIoMachine<Message, MembershipEvent> {
       onForeignMaster: (address, now) => this.splitBrain.onForeignMaster(address, now),
     });
     this.transitions.foreignAccusation = (from, accused) => this.mastership.boundary.isForeignAccusation(from, accused);
-    this.quorum = new QuorumWatch(this.rt, () => this.mastership.book.oldest());
+    this.quorum = new QuorumWatch(this.rt, () => this.mastership.book.oldest(), () => this.mastership.book.view);
     this.bootstrap = new Bootstrap(options.seeds, self.address, this.config, options.random, options.formAllowed ?? true);
     this.splitBrain = new SplitBrain(this.rt, this.mastership, {
       seeds: () => this.bootstrap.seeds,
@@ -365,7 +365,7 @@ export class SwimMachine implements SansIoMachine<Message, MembershipEvent> {
       for (; this.pendingGracefulLeaves > 0; this.pendingGracefulLeaves--) this.quorum.onGracefulLeave(now);
       // Only members answering probes count: a side that merely suspects the others is
       // already cut off from them, and must stop writing before they fail over.
-      this.quorum.observe(this.rt.members.count('alive'), this.quorum.holdsTieBreaker(), now);
+      this.quorum.observe(this.quorum.lineageLiveCount(), this.quorum.holdsTieBreaker(), now);
       this.dissemination.arm(now);
     }
     this.life.afterInput(now);
