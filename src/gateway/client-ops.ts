@@ -59,7 +59,7 @@ function toKvOp(op: ClientOp, key: string): KvOp {
 
 function checkOwner(ctx: ClientOpContext, key: string): void {
   const table = ctx.table();
-  if (table === undefined) throw new FlotillaError('FLO_NO_OWNER', 'this node has no partition table yet');
+  if (table === undefined) throw new FlotillaError('FLO_NOT_JOINED', 'this node has no partition table yet');
   const owner = table.owner(partitionOf(key, table.partitionCount));
   if (owner !== ctx.self) throw new FlotillaError('FLO_NOT_OWNER', `partition ${partitionOf(key, table.partitionCount)} is owned by ${owner ?? 'nobody'}`);
 }

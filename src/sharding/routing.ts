@@ -166,7 +166,7 @@ export class RoutingClient {
 
   /**
    * Run `payload` on the owner of `partition` through `service`; resolves with the reply
-   * payload. Retries NOT_OWNER, NO_OWNER and retryable transport errors (with backoff,
+   * payload. Retries NOT_OWNER, NO_OWNER, NOT_JOINED and retryable transport errors (with backoff,
    * following newer owner hints) until the caller's deadline (default `opTimeoutMs` from
    * now) or `attemptsMax`; then rejects with FLO_TIMEOUT (details name the last error). A
    * non-retryable error, and FLO_READ_ONLY (the owner's side lacks quorum: retrying within
@@ -214,7 +214,12 @@ export class RoutingClient {
     request: ServiceRequest,
     timeoutMs: number,
   ): Promise<{ ok: true; payload: Uint8Array | undefined } | { ok: false; error: FlotillaError; hint?: Target }> {
-    if (target === undefined) return { ok: false, error: new FlotillaError('FLO_NO_OWNER', `partition ${request.partition} has no owner in table ${this.deps.table().version}`) };
+    if (target === undefined) {
+      const version = this.deps.table().version;
+      // Table version 0 is the empty table a node holds until its master's first one arrives.
+      if (version === 0) return { ok: false, error: new FlotillaError('FLO_NOT_JOINED', `partition ${request.partition}: this node has no partition table yet`) };
+      return { ok: false, error: new FlotillaError('FLO_NO_OWNER', `partition ${request.partition} has no owner in table ${version}`) };
+    }
     let reply: Message;
     try {
       if (target.nodeId === this.deps.self) reply = await this.deps.local(request);

@@ -102,6 +102,19 @@ describe('RoutingClient', () => {
     expect(t.slept.reduce((a, b) => a + b, 0)).toBeGreaterThan(900);
   });
 
+  it('before its first table a node retries until the deadline and says it has not joined; once a table arrives the call goes through', async () => {
+    let table = new ClusterPartitionTable(4);
+    let sleeps = 0;
+    const t = client('a', () => table, (_to, r) => ok(r.opId, new Uint8Array([2])), () => {
+      if (++sleeps === 3) table = tableOf(['a', 'b', 'c', 'a'], 1);
+    });
+    expect(await t.c.call('kv', 1, new Uint8Array())).toEqual(new Uint8Array([2]));
+    expect(t.sent).toEqual(['b:1']);
+    const never = client('a', () => new ClusterPartitionTable(4), () => new Error('unreachable'));
+    await expect(never.c.call('kv', 1, new Uint8Array())).rejects.toMatchObject({ code: 'FLO_TIMEOUT', details: expect.objectContaining({ lastError: 'FLO_NOT_JOINED' }) });
+    expect(never.sent).toEqual([]);
+  });
+
   it('fails at once on an error retrying cannot fix', async () => {
     const table = tableOf(['a', 'b', 'c', 'a'], 5);
     const t = client('a', () => table, (_to, r) => ({ type: 'ServiceResponse', opId: r.opId, ok: false, errorCode: 'FLO_INVALID_ARGUMENT', errorMessage: 'bad op' }));
