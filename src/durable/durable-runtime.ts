@@ -61,8 +61,10 @@ export class DurableRuntime {
   }
 
   /** Group-commit counters (undefined before the first commit). */
-  commitStats(): CommitQueue['stats'] | undefined {
-    return this.queueValue?.stats;
+  commitStats(): { batches: number; commits: number; largestBatch: number } | undefined {
+    if (this.queueValue === undefined) return undefined;
+    const { batches, items, largestBatch } = this.queueValue.stats;
+    return { batches, commits: items, largestBatch };
   }
 
   private context(): ShardContext {

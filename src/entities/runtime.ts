@@ -370,7 +370,9 @@ export class EntityRuntime {
 
   /** Group commit counters. */
   writerStats(): { batches: number; writes: number; largestBatch: number } | undefined {
-    return this.writer === undefined ? undefined : { ...this.writer.stats };
+    if (this.writer === undefined) return undefined;
+    const { batches, items, largestBatch } = this.writer.stats;
+    return { batches, writes: items, largestBatch };
   }
 
   /** Refuse new calls and queued ones (FLO_NODE_STOPPED); forget every activation. */
