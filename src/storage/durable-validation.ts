@@ -6,7 +6,7 @@
 import { FlotillaError } from '../core/errors.js';
 import type { DurableCommit } from './durable.js';
 import { WORKFLOW_STATUSES, type WorkflowStatus } from './durable.js';
-import { checkEntityKey, ENTITY_ID_LENGTH_MAX, ENTITY_TYPE_LENGTH_MAX, LIST_LIMIT_MAX, NODE_ID_LENGTH_MAX, WRITE_BATCH_MAX } from './validation.js';
+import { checkCount, checkEntityKey, checkText, ENTITY_ID_LENGTH_MAX, invalid, ENTITY_TYPE_LENGTH_MAX, LIST_LIMIT_MAX, NODE_ID_LENGTH_MAX, WRITE_BATCH_MAX } from './validation.js';
 
 /** Most items (records, journal entries, timers) in one commit. */
 export const COMMIT_ITEMS_MAX = 4096;
@@ -14,22 +14,6 @@ export const COMMIT_ITEMS_MAX = 4096;
 export const COMMIT_BATCH_MAX = WRITE_BATCH_MAX;
 /** Most partitions one `nextTimers` call may ask about. */
 export const TIMER_PARTITIONS_MAX = 65_536;
-
-const LONE_SURROGATE = /\p{Cs}/u;
-
-function invalid(detail: string): FlotillaError {
-  return new FlotillaError('FLO_INVALID_ARGUMENT', detail);
-}
-
-function checkText(what: string, value: unknown, lengthMax: number): void {
-  if (typeof value !== 'string' || value.length === 0) throw invalid(`${what} must be a non-empty string`);
-  if (value.length > lengthMax) throw invalid(`${what} is longer than ${lengthMax}`);
-  if (value.includes('\u0000') || LONE_SURROGATE.test(value)) throw invalid(`${what} must be well-formed text without NUL`);
-}
-
-function checkCount(what: string, value: unknown): void {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) throw invalid(`${what} must be a non-negative integer`);
-}
 
 function checkBytes(what: string, value: unknown): void {
   if (!(value instanceof Uint8Array)) throw invalid(`${what} must be a Uint8Array`);

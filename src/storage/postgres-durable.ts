@@ -9,23 +9,8 @@ import type pg from 'pg';
 import { FlotillaError } from '../core/errors.js';
 import { fenceError, versionConflictError, type FenceState } from './fence-rules.js';
 import type { CommitResult, DurableCommit, DurableTimer, LoadedWorkflow, StoredWorkflow, WorkflowStatus } from './durable.js';
+import { toTimer, toWorkflow, type TimerRow, type WorkflowRow } from './durable-rows.js';
 import { journalConflictError, timerGoneError } from './durable-validation.js';
-
-interface WorkflowRow {
-  id: string;
-  partition: number;
-  name: string;
-  status: string;
-  input: Buffer;
-  output: Buffer | null;
-}
-interface TimerRow {
-  id: string;
-  partition: number;
-  due_at: string;
-  kind: string;
-  payload: Buffer;
-}
 
 const WORKFLOW_COLUMNS = 'id, partition, name, status, input, output';
 const TIMER_COLUMNS = 'id, partition, due_at, kind, payload';
@@ -54,14 +39,6 @@ class Refused extends Error {
   constructor(readonly error: FlotillaError) {
     super(error.message);
   }
-}
-
-function toWorkflow(r: WorkflowRow): StoredWorkflow {
-  return { id: r.id, partition: r.partition, name: r.name, status: r.status as WorkflowStatus, input: new Uint8Array(r.input), output: r.output === null ? undefined : new Uint8Array(r.output) };
-}
-
-function toTimer(r: TimerRow): DurableTimer {
-  return { id: r.id, partition: r.partition, dueAt: Number(r.due_at), kind: r.kind, payload: new Uint8Array(r.payload) };
 }
 
 type Query = <R extends pg.QueryResultRow>(sql: string, values?: unknown[]) => Promise<R[]>;

@@ -8,24 +8,9 @@ import type Database from 'better-sqlite3';
 import { FlotillaError } from '../core/errors.js';
 import { fenceError, type FenceState } from './fence-rules.js';
 import type { CommitResult, DurableCommit, DurableTimer, JournalEntry, LoadedWorkflow, StoredWorkflow, WorkflowStatus } from './durable.js';
+import { toTimer, toWorkflow, type TimerRow, type WorkflowRow } from './durable-rows.js';
 import { journalConflictError, timerGoneError } from './durable-validation.js';
 import type { EntityWrite, WriteResult } from './storage.js';
-
-interface WorkflowRow {
-  id: string;
-  partition: number;
-  name: string;
-  status: string;
-  input: Buffer;
-  output: Buffer | null;
-}
-interface TimerRow {
-  id: string;
-  partition: number;
-  due_at: number;
-  kind: string;
-  payload: Buffer;
-}
 
 function prepare(db: Database.Database) {
   return {
@@ -66,14 +51,6 @@ class Refused extends Error {
 
 function buffer(bytes: Uint8Array): Buffer {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
-
-function toWorkflow(r: WorkflowRow): StoredWorkflow {
-  return { id: r.id, partition: r.partition, name: r.name, status: r.status as WorkflowStatus, input: new Uint8Array(r.input), output: r.output === null ? undefined : new Uint8Array(r.output) };
-}
-
-function toTimer(r: TimerRow): DurableTimer {
-  return { id: r.id, partition: r.partition, dueAt: r.due_at, kind: r.kind, payload: new Uint8Array(r.payload) };
 }
 
 /** The durable tables of one SQLite connection. */

@@ -19,17 +19,20 @@ export const NODE_ID_LENGTH_MAX = 256;
 
 const LONE_SURROGATE = /\p{Cs}/u;
 
-function invalid(detail: string): FlotillaError {
+/** A FLO_INVALID_ARGUMENT error saying `detail`. */
+export function invalid(detail: string): FlotillaError {
   return new FlotillaError('FLO_INVALID_ARGUMENT', detail);
 }
 
-function checkText(what: string, value: unknown, lengthMax: number): void {
+/** Refuses anything but non-empty, well-formed text of at most `lengthMax` UTF-16 units without NUL. */
+export function checkText(what: string, value: unknown, lengthMax: number): void {
   if (typeof value !== 'string' || value.length === 0) throw invalid(`${what} must be a non-empty string`);
   if (value.length > lengthMax) throw invalid(`${what} is longer than ${lengthMax}`);
   if (value.includes('\u0000') || LONE_SURROGATE.test(value)) throw invalid(`${what} must be well-formed text without NUL`);
 }
 
-function checkCount(what: string, value: unknown): void {
+/** Refuses anything but a non-negative safe integer. */
+export function checkCount(what: string, value: unknown): void {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) throw invalid(`${what} must be a non-negative integer`);
 }
 
