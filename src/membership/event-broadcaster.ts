@@ -5,9 +5,14 @@
  */
 import { FlotillaError } from '../core/errors.js';
 
-/** Delivered to a subscriber, before its next event, after it lost `count` events. */
+/**
+ * Delivered to a subscriber, before its next event, after it lost `count` events. It
+ * carries the catalog code so a consumer that forwards it (logs, an event stream) names
+ * the condition the same way as every other failure.
+ */
 export interface EventsDropped {
   readonly type: 'EventsDropped';
+  readonly code: 'FLO_EVENTS_DROPPED';
   readonly count: number;
 }
 
@@ -89,7 +94,7 @@ class Subscriber<E> implements EventSubscription<E> {
 
   poll(): E | EventsDropped | undefined {
     if (this.dropped > 0) {
-      const notice: EventsDropped = { type: 'EventsDropped', count: this.dropped };
+      const notice: EventsDropped = { type: 'EventsDropped', code: 'FLO_EVENTS_DROPPED', count: this.dropped };
       this.dropped = 0;
       return notice;
     }

@@ -108,7 +108,7 @@ describe.each(STORES)('workflows on a node ($name)', ({ skip, storage }) => {
   if (skip) {
     // Reason: FLOTILLA_TEST_POSTGRES_URL is unset (no PostgreSQL server on this machine), so
     // the PostgreSQL half shows as skipped instead of vanishing.
-    it.skip('no PostgreSQL server');
+    it.skip('no PostgreSQL server: FLOTILLA_TEST_POSTGRES_URL is unset');
     return;
   }
   const dirs: string[] = [];

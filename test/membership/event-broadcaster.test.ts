@@ -10,7 +10,7 @@ interface Ev {
   n: number;
 }
 const ev = (n: number): Ev => ({ type: 'Ev', n });
-const dropped = (count: number): EventsDropped => ({ type: 'EventsDropped', count });
+const dropped = (count: number): EventsDropped => ({ type: 'EventsDropped', code: 'FLO_EVENTS_DROPPED', count });
 
 function codeOf(fn: () => unknown): string | undefined {
   try {

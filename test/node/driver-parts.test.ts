@@ -47,7 +47,7 @@ describe('NodeEventStream', () => {
     const stream = new NodeEventStream();
     const sub = stream.subscribe({ bufferSize: 2 });
     for (const id of ['a', 'b', 'c']) stream.publish(joined(id));
-    expect(sub.drain()).toEqual([{ type: 'EventsDropped', count: 1 }, joined('b'), joined('c')]);
+    expect(sub.drain()).toEqual([{ type: 'EventsDropped', code: 'FLO_EVENTS_DROPPED', count: 1 }, joined('b'), joined('c')]);
   });
 
   it('ends iteration and pending reads when closed', async () => {
