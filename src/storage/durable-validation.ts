@@ -6,7 +6,7 @@
 import { FlotillaError } from '../core/errors.js';
 import type { DurableCommit } from './durable.js';
 import { WORKFLOW_STATUSES, type WorkflowStatus } from './durable.js';
-import { checkCount, checkEntityKey, checkText, ENTITY_ID_LENGTH_MAX, invalid, ENTITY_TYPE_LENGTH_MAX, LIST_LIMIT_MAX, NODE_ID_LENGTH_MAX, WRITE_BATCH_MAX } from './validation.js';
+import { checkCount, checkEntityKey, checkText, ENTITY_ID_LENGTH_MAX, ENTITY_TYPE_LENGTH_MAX, invalid, LIST_LIMIT_MAX, NODE_ID_LENGTH_MAX, WRITE_BATCH_MAX } from './validation.js';
 
 /** Most items (records, journal entries, timers) in one commit. */
 export const COMMIT_ITEMS_MAX = 4096;
