@@ -7,8 +7,8 @@ import { sweepSeeds } from './sharding-seeds.js';
 // and repeated epochs another lineage had used).
 describe('sharding scenarios that heal into one table lineage', () => {
   sweepSeeds('split-3-2-short-heal', [1, 2, 4, 6, 7, 8, 9, 10], [
-    { seed: 3, why: 'a merged chunk applied on an owner whose move was sealed never reached the destination' },
-    { seed: 5, why: 'a merged chunk applied on an owner whose move was sealed never reached the destination' },
+    { seed: 3, why: 'a merged chunk applied on an owner whose move was sealed never reached the destination; later, a 60 s wait for migrations from a node that started over' },
+    { seed: 5, why: 'a merged chunk applied on an owner whose move was sealed never reached the destination; later, a 60 s wait for migrations from a node that started over' },
   ]);
   sweepSeeds('flapping-master', [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
 });
