@@ -90,7 +90,7 @@ export function dispatchMessage(parts: MachineParts, from: Address, message: Mes
       mastership.onHeartbeat(from, message, now);
       return;
     case 'HeartbeatComplaint':
-      mastership.onComplaint(message, now);
+      mastership.reports.onComplaint(message, now);
       return;
     case 'ExplicitSuspicion':
       mastership.onExplicitSuspicion(message, now);

@@ -5,8 +5,9 @@
  * complaints and decides on them, and tells nodes outside its view to rejoin. A member
  * forwards joins to the master, complains when it starts suspecting someone, sends
  * periodic heartbeats, and rejoins when a newer view leaves it out. Joins are answered by
- * the `JoinDesk`, view records built by `ViewRecords`, and what belongs to another
- * cluster (after a split) decided by the `ClusterBoundary`.
+ * the `JoinDesk`, view records built by `ViewRecords`, heartbeats and complaints carried
+ * by `MemberReports`, and what belongs to another cluster (after a split) decided by the
+ * `ClusterBoundary`.
  */
 import type { Millis } from '../core/clock.js';
 import { assert, ErrorCatalog, FlotillaError, type ErrorCode } from '../core/errors.js';
@@ -15,7 +16,6 @@ import type { Address, MembersViewData, NodeId, NodeInfo } from '../core/model.j
 import type {
   ExplicitSuspicion,
   Heartbeat,
-  HeartbeatComplaint,
   JoinRequest,
   JoinResponse,
   LeaveRequest,
@@ -24,9 +24,9 @@ import type {
 import { PROTOCOL_VERSION } from '../protocol/messages.js';
 import { Admissions, type AuthTokenMaker, type JoinVerifier } from './admission.js';
 import { ClusterBoundary } from './cluster-boundary.js';
-import { Complaints } from './complaints.js';
 import { JoinDesk } from './join-desk.js';
 import { compareAge, sameRecords, ViewBook } from './master-view.js';
+import { MemberReports } from './member-reports.js';
 import type { SwimContext as Runtime } from './swim-context.js';
 import { earlier } from './swim-context.js';
 import type { Transitions } from './transitions.js';
@@ -62,7 +62,8 @@ export class Mastership {
   private masterId: NodeId | undefined;
   private readonly admitted: Admissions;
   private readonly records: ViewRecords;
-  private readonly complaints: Complaints;
+  /** Heartbeats, complaints and the leave announcement. */
+  readonly reports: MemberReports;
   private readonly desk: JoinDesk;
   /** Foreign-cluster rules, merge state and rejoin answers. */
   readonly boundary: ClusterBoundary;
@@ -73,7 +74,6 @@ export class Mastership {
   private dirtySince: Millis | undefined;
   private lastPublishAt: Millis | undefined;
   private masterCheck = false;
-  private nextHeartbeatAt: Millis | undefined;
 
   constructor(
     private readonly rt: Runtime,
@@ -81,7 +81,14 @@ export class Mastership {
     private readonly hooks: MastershipHooks,
   ) {
     this.admitted = new Admissions(rt.config.admissionsPendingMax, rt.config.admissionTimeoutMs);
-    this.complaints = new Complaints(rt.config.complaintsTrackedMax, rt.config.complaintWindowMs);
+    this.reports = new MemberReports(rt, transitions, {
+      joined: () => this.joined,
+      isMaster: () => this.isMaster(),
+      masterId: () => this.masterId,
+      masterAddress: () => this.masterAddress(),
+      viewVersion: () => this.book.view?.version ?? 0,
+      probeSoon: (id) => hooks.probeSoon(id),
+    });
     this.records = new ViewRecords(rt, this.book, this.admitted);
     this.desk = new JoinDesk(rt, this.book, this.admitted, {
       verifyJoin: hooks.verifyJoin,
@@ -177,12 +184,12 @@ export class Mastership {
 
   /** Begins member duties (heartbeats) once joined. */
   start(now: Millis): void {
-    this.nextHeartbeatAt = now + this.rt.config.heartbeatIntervalMs;
+    this.reports.start(now);
   }
 
   stop(): void {
     this.joined = false;
-    this.nextHeartbeatAt = undefined;
+    this.reports.stop();
     this.dirty = false;
   }
 
@@ -194,8 +201,7 @@ export class Mastership {
 
   nextDeadline(): Millis | undefined {
     const publishAt = this.isMaster() && this.dirty && !this.boundary.publishHeld ? this.publishDueAt() : undefined;
-    const heartbeatAt = this.joined && !this.isMaster() && this.masterId !== undefined ? this.nextHeartbeatAt : undefined;
-    return earlier(publishAt, heartbeatAt);
+    return earlier(publishAt, this.reports.nextDeadline());
   }
 
   tick(now: Millis): void {
@@ -203,10 +209,7 @@ export class Mastership {
       const due = this.publishDueAt();
       if (due !== undefined && now >= due) this.publish(now);
     }
-    if (this.nextHeartbeatAt !== undefined && now >= this.nextHeartbeatAt) {
-      this.nextHeartbeatAt = now + this.rt.config.heartbeatIntervalMs;
-      this.sendHeartbeat();
-    }
+    this.reports.tick(now);
   }
 
   /** This node's JoinRequest, sent at `now` (its clock, which the master checks against its own). */
@@ -278,15 +281,7 @@ export class Mastership {
     const view = this.book.view;
     if (view !== undefined && hb.viewVersion < view.version) this.rt.send(address, { type: 'MembersUpdate', view });
     const count = Math.min(hb.suspected.length, this.rt.config.heartbeatSuspectedMax);
-    for (let i = 0; i < count; i++) this.complaint(hb.from, hb.suspected[i]!, now);
-  }
-
-  onComplaint(msg: HeartbeatComplaint, now: Millis): void {
-    if (!this.isMaster()) {
-      this.rt.counters.ignored++;
-      return;
-    }
-    this.complaint(msg.from, msg.suspect, now);
+    for (let i = 0; i < count; i++) this.reports.complaint(hb.from, hb.suspected[i]!, now);
   }
 
   onExplicitSuspicion(msg: ExplicitSuspicion, now: Millis): void {
@@ -317,30 +312,6 @@ export class Mastership {
     return true;
   }
 
-  /** This node began suspecting `target` after its own probe failed: tell the master. */
-  onOwnSuspicion(target: NodeId): void {
-    const master = this.masterAddress();
-    if (!this.joined || master === undefined || target === this.masterId) return;
-    this.rt.counters.complaintsSent++;
-    this.rt.send(master, { type: 'HeartbeatComplaint', from: this.rt.selfId, suspect: target, viewVersion: this.book.view?.version ?? 0 });
-  }
-
-  /** Tells the master this node is leaving. */
-  announceLeave(): void {
-    const master = this.masterAddress();
-    if (master !== undefined) this.rt.send(master, { type: 'LeaveRequest', nodeId: this.rt.selfId, reason: 'graceful leave' });
-  }
-
-  private complaint(from: NodeId, suspect: NodeId, now: Millis): void {
-    this.rt.counters.complaintsReceived++;
-    const entry = this.rt.members.get(suspect);
-    if (suspect === this.rt.selfId || entry === undefined || entry.state !== 'alive') return;
-    const threshold = Math.max(1, Math.min(this.rt.config.complaintThreshold, this.rt.members.liveCount - 2));
-    const verdict = this.complaints.add(from, suspect, now, threshold);
-    this.rt.counters.complaintsDropped = this.complaints.dropped;
-    if (verdict === 'probe') this.hooks.probeSoon(suspect);
-    else this.transitions.applySuspect({ type: 'Suspect', node: suspect, incarnation: entry.incarnation, from: this.rt.selfId }, now);
-  }
 
   private adopt(view: MembersViewData, now: Millis): void {
     if (!this.book.offer(view)) return;
@@ -404,13 +375,6 @@ export class Mastership {
     for (const r of records) if (r.nodeId !== this.rt.selfId) this.rt.send(r.address, update, 'tcp', bytes);
   }
 
-  private sendHeartbeat(): void {
-    const master = this.masterAddress();
-    if (!this.joined || master === undefined) return;
-    const suspected = this.transitions.suspectIds(this.rt.config.heartbeatSuspectedMax);
-    this.rt.send(master, { type: 'Heartbeat', from: this.rt.selfId, viewVersion: this.book.view?.version ?? 0, suspected });
-  }
-
   private rejoin(now: Millis, to: Address | undefined): void {
     if (to === undefined || !this.boundary.mayRejoin(now)) return;
     this.rt.counters.rejoins++;
@@ -422,6 +386,4 @@ export class Mastership {
     const isLive = (id: NodeId): boolean => id !== this.rt.selfId && this.rt.members.get(id)?.state === 'alive';
     return this.book.master(isLive)?.address;
   }
-
-
 }

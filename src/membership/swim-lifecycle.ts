@@ -89,7 +89,7 @@ export class SwimLifecycle {
     const othersAlive = rt.members.count('alive') - 1;
     rt.members.setState(self, 'left', now);
     rt.gossip.enqueue({ type: 'Dead', node: self.nodeId, incarnation: self.incarnation, from: self.nodeId, left: true }, GossipPriority.Critical);
-    mastership.announceLeave();
+    mastership.reports.announceLeave();
     mastership.markChanged();
     const tracker = new LeaveTracker(self.nodeId, Math.min(othersAlive, rt.config.leaveFanout), now + rt.config.leaveTimeoutMs);
     this.leaveTracker = tracker;

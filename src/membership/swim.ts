@@ -86,7 +86,7 @@ export class SwimMachine implements SansIoMachine<Message, MembershipEvent> {
       stateChangedAt: options.now,
     });
     this.transitions = new Transitions(this.rt, (entry, previous) => this.onMemberChange(entry, previous));
-    this.prober = new Prober(this.rt, this.transitions, (target) => this.mastership.onOwnSuspicion(target));
+    this.prober = new Prober(this.rt, this.transitions, (target) => this.mastership.reports.onOwnSuspicion(target));
     this.dissemination = new Dissemination(this.rt, this.transitions);
     this.mastership = new Mastership(this.rt, this.transitions, {
       verifyJoin: notingVerified(this.admission, options.verifyJoin ?? acceptAll, () => this.lastNow),

@@ -6,6 +6,7 @@
 import type { Millis } from '../core/clock.js';
 import { FlotillaError } from '../core/errors.js';
 import type { NodeId, PartitionTableData } from '../core/model.js';
+import type { EpochMemory } from './epoch-memory.js';
 import { DEFAULT_PARTITION_CONFIG, resolvePartitionConfig, type PartitionConfig } from './config.js';
 
 /** Partition coordinator settings: the partition layout and the migration machinery. */
@@ -173,4 +174,9 @@ export interface PartitionCoordinatorOptions {
   readonly table?: PartitionTableData;
   /** The table this node held in a cluster it left for this one (a split-brain merge); see `MergedEpochs`. */
   readonly mergedFrom?: PartitionTableData;
+  /**
+   * The claims this node saw under earlier coordinators (kept by the host across merges
+   * and lineage changes); this coordinator records into it. A fresh one when absent.
+   */
+  readonly epochMemory?: EpochMemory;
 }

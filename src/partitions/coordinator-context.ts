@@ -99,4 +99,6 @@ export interface CoordinatorContext {
   changeTable(apply: (table: ClusterPartitionTable) => TableChange): TableChange;
   /** Take a published table if it is newer; emits `TableChanged`. False when older, equal or refused. */
   adoptTable(data: PartitionTableData): boolean;
+  /** The highest epoch this node saw for `partition` in any lineage: a new owner's epoch goes above it. */
+  epochFloorOf(partition: number): number;
 }

@@ -273,7 +273,7 @@ export class MasterDuties {
       for (const b of a.backups) if (!this.isLive(b)) gone.add(b);
     }
     if (gone.size === 0) return;
-    const change = this.ctx.changeTable((t) => t.promoteBackups(gone));
+    const change = this.ctx.changeTable((t) => t.promoteBackups(gone, this.ctx.epochFloorOf));
     if (change.changed) this.publish([]);
   }
 
@@ -335,7 +335,7 @@ export class MasterDuties {
   private commit(partitions: readonly number[], completedMigrations: readonly string[]): void {
     const entries: ReplicaAssignment[] = this.ctx.table.assignments();
     for (const p of partitions) entries[p] = this.plan.targetOf(p);
-    const change = this.ctx.changeTable((t) => t.applyAssignments(entries, this.ctx.config.epochFloor));
+    const change = this.ctx.changeTable((t) => t.applyAssignments(entries, this.ctx.config.epochFloor, this.ctx.epochFloorOf));
     assert(change.changed, `committing partitions ${partitions.join(',')} changed nothing`);
     this.publish(completedMigrations);
   }

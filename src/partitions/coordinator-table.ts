@@ -8,6 +8,7 @@ import { NO_OWNER } from './assignment.js';
 import type { NodeId, PartitionTableData } from '../core/model.js';
 import type { CoordinatorCounters } from './coordinator-context.js';
 import { diffTables, type TableChangedEvent } from './coordinator-events.js';
+import type { EpochMemory } from './epoch-memory.js';
 import { ClusterPartitionTable, type TableChange } from './partition-table.js';
 
 /** Read-only face of the coordinator's table: the driver routes by it but never changes it. */
@@ -25,8 +26,16 @@ export class LocalTable {
     partitionCount: number,
     private readonly counters: CoordinatorCounters,
     private readonly emit: (event: TableChangedEvent) => void,
+    /** Every claim this table ever makes is remembered here, across coordinator restarts. */
+    readonly memory: EpochMemory,
   ) {
     this.table = new ClusterPartitionTable(partitionCount);
+  }
+
+  /** Take a starting table (a `JoinResponse`, storage) before any event is wanted. */
+  load(data: PartitionTableData): void {
+    this.table.applyData(data);
+    this.memory.record(this.table);
   }
 
   /** Change the table in place; when it changed, check the invariants and emit the event. */
@@ -38,6 +47,7 @@ export class LocalTable {
     for (const a of before.assignments) {
       assert(this.table.epoch(a.partition) >= a.epoch, `epoch of partition ${a.partition} went down`);
     }
+    this.memory.record(this.table);
     this.emit(diffTables(before, this.table.toData(), this.self));
     return change;
   }
@@ -53,6 +63,7 @@ export class LocalTable {
       this.counters.tablesRejected++;
       return false;
     }
+    this.memory.record(data);
     // `data` passed validation and is now the table, so it serves as the "after" side.
     this.emit(diffTables(before, data, this.self));
     return true;

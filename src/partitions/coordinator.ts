@@ -19,6 +19,8 @@ import { CoordinatorOutbox } from './coordinator-outbox.js';
 import { MembersView } from './members-view.js';
 import { MigrationHistory, type MigrationRecord, type MigrationTotals } from './migration-history.js';
 import { MergedEpochs } from './merged-epochs.js';
+import { EpochMemory } from './epoch-memory.js';
+import { assert } from '../core/errors.js';
 import { LocalMigrations } from './migration-local.js';
 import { LocalTable, type PartitionTableReader } from './coordinator-table.js';
 import type { ClusterPartitionTable } from './partition-table.js';
@@ -70,9 +72,11 @@ export class PartitionCoordinator implements SansIoMachine<Message, PartitionEve
     this.transmits = new CoordinatorOutbox(this.config.transmitsPendingMax);
     this.events = new CoordinatorOutbox(this.config.eventsPendingMax);
     this.loopback = new Loopback(this.config.partitionCount);
-    this.localTable = new LocalTable(this.self, this.config.partitionCount, this.counters, (event) => this.events.push(event));
+    const memory = options.epochMemory ?? new EpochMemory(this.config.partitionCount);
+    assert(memory.partitionCount === this.config.partitionCount, 'epoch memory of another partition count');
+    this.localTable = new LocalTable(this.self, this.config.partitionCount, this.counters, (event) => this.events.push(event), memory);
     this.tableValue = this.localTable.table;
-    if (options.table !== undefined) this.tableValue.applyData(options.table);
+    if (options.table !== undefined) this.localTable.load(options.table);
     this.merged = new MergedEpochs(this.self, options.mergedFrom);
     this.history = new MigrationHistory(this.config.migrationHistoryMax);
     this.local = new LocalMigrations(this.self, this.config.localMigrationsMax, this.history, this.config.migrationTimeoutMs + this.config.handoverTimeoutMs);
@@ -86,6 +90,7 @@ export class PartitionCoordinator implements SansIoMachine<Message, PartitionEve
       send: (to, message) => this.send(to, message),
       changeTable: (apply) => this.localTable.change(apply),
       adoptTable: (data) => this.localTable.adopt(data),
+      epochFloorOf: (partition) => memory.epochOf(partition),
     };
   }
 

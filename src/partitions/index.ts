@@ -22,6 +22,7 @@ export {
 } from './config.js';
 export type { PartitionConfig } from './config.js';
 export { PartitionCoordinator } from './coordinator.js';
+export { EpochMemory } from './epoch-memory.js';
 export type { PartitionCoordinatorOptions } from './coordinator.js';
 export type { PartitionTableReader } from './coordinator-table.js';
 export { DEFAULT_COORDINATOR_CONFIG, resolveCoordinatorConfig } from './coordinator-config.js';

@@ -4,7 +4,10 @@
  * winner's table may reuse an epoch the losing side gave another owner, and storage,
  * which fences by epoch, would then refuse the winner's owner (or accept two owners at
  * one epoch). Until the master's table beats every epoch of the old one, the node
- * reports it to its master (`MergedTable`), which raises its epochs above it.
+ * reports it to its master (`MergedTable`), which raises its epochs above it. The first
+ * report goes out even when the master's table already covers the old one: it is also
+ * how the master learns that this node's partition state started over, so that it calls
+ * off the migrations it ordered from the old state instead of waiting out their timeout.
  */
 import type { NodeId, PartitionTableData } from '../core/model.js';
 import type { MergedTable } from '../protocol/messages.js';
@@ -15,12 +18,15 @@ import { epochCovers } from './partition-table.js';
 /** The old table of a merged node, until the current table covers its epochs. */
 export class MergedEpochs {
   private pending: PartitionTableData | undefined;
+  /** The old table until the master has been told once that this node started over. */
+  private unannounced: PartitionTableData | undefined;
 
   constructor(
     private readonly self: NodeId,
     oldTable: PartitionTableData | undefined,
   ) {
     this.pending = oldTable !== undefined && oldTable.version > 0 ? oldTable : undefined;
+    this.unannounced = this.pending;
   }
 
   /** The old table, while `current` does not yet cover it; undefined (and forgotten) once it does. */
@@ -33,9 +39,10 @@ export class MergedEpochs {
     return this.pending;
   }
 
-  /** The report for the master, or undefined when there is nothing (left) to report. */
+  /** The report for the master (the first one always), or undefined when there is nothing (left) to report. */
   report(current: PartitionTableReader): MergedTable | undefined {
-    const table = this.uncovered(current);
+    const table = this.uncovered(current) ?? this.unannounced;
+    this.unannounced = undefined;
     return table === undefined ? undefined : { type: 'MergedTable', from: this.self, table };
   }
 }

@@ -29,6 +29,11 @@ export interface TableChange {
   readonly ownerChanged: readonly number[];
 }
 
+/** The least epoch a partition's next owner must go above (besides its current epoch). */
+export type EpochFloorOf = (partition: number) => number;
+
+const noFloor: EpochFloorOf = () => 0;
+
 /** Partitions a node holds. */
 export interface NodePartitions {
   readonly owned: readonly number[];
@@ -128,11 +133,12 @@ export class ClusterPartitionTable {
    * Take a full new assignment (one entry per partition, e.g. from `computeAssignment`;
    * epochs in the input are ignored). Raises the epoch of each partition whose owner
    * changed and, if anything changed, the table version by one. On the first table of a
-   * lineage (version 0), a new owner's epoch starts above `epochFloor`.
+   * lineage (version 0), a new owner's epoch starts above `epochFloor`; at any version
+   * above `floorOf(partition)` (the highest epoch this node saw in other lineages).
    * @throws FlotillaError FLO_ASSIGNMENT_INVALID when the input does not cover every
    *   partition exactly once, lacks an owner, or repeats a node within a partition.
    */
-  applyAssignments(assignments: readonly ReplicaAssignment[], epochFloor = 0): TableChange {
+  applyAssignments(assignments: readonly ReplicaAssignment[], epochFloor = 0, floorOf: EpochFloorOf = noFloor): TableChange {
     const floor = this.tableVersion === 0 ? epochFloor : 0;
     const byPartition = this.checkAssignments(assignments, false);
     const ownerChanged: number[] = [];
@@ -141,7 +147,7 @@ export class ClusterPartitionTable {
       const next = byPartition[p]!;
       if (next.owner !== this.owners[p]) {
         this.owners[p] = next.owner;
-        this.epochs[p] = Math.max(this.epochs[p]!, floor) + 1;
+        this.epochs[p] = Math.max(this.epochs[p]!, floor, floorOf(p)) + 1;
         ownerChanged.push(p);
         this.touch(p);
         changed = true;
@@ -182,9 +188,9 @@ export class ClusterPartitionTable {
    * owner, raising its epoch. A partition with no live backup gets the `NO_OWNER` marker
    * (its epoch is raised too, fencing the presumed-dead owner); the next assignment gives
    * it an owner again, whose replica starts from what storage holds. The table version
-   * goes up by one if anything changed.
+   * goes up by one if anything changed. A new owner's epoch also goes above `floorOf`.
    */
-  promoteBackups(deadNodeIds: Iterable<NodeId>): TableChange {
+  promoteBackups(deadNodeIds: Iterable<NodeId>, floorOf: EpochFloorOf = noFloor): TableChange {
     const dead = new Set(deadNodeIds);
     const ownerChanged: number[] = [];
     let changed = false;
@@ -199,7 +205,7 @@ export class ClusterPartitionTable {
         const promoted = live.shift() ?? NO_OWNER;
         if (promoted !== owner) {
           this.owners[p] = promoted;
-          this.epochs[p]!++;
+          this.epochs[p] = Math.max(this.epochs[p]!, floorOf(p)) + 1;
           ownerChanged.push(p);
           this.touch(p);
           changed = true;

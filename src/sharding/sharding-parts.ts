@@ -7,6 +7,7 @@ import type { Address, PartitionTableData } from '../core/model.js';
 import { sleep } from '../core/timers.js';
 import type { CoordinatorConfig } from '../partitions/coordinator-config.js';
 import { PartitionCoordinator, type PartitionTableReader } from '../partitions/coordinator.js';
+import type { EpochMemory } from '../partitions/epoch-memory.js';
 import type { Message } from '../protocol/messages.js';
 import type { MigrationConfig, RoutingConfig } from './config.js';
 import { PartitionDrain } from './migration-drain.js';
@@ -36,13 +37,15 @@ export interface PartsOptions {
   readonly stopped: () => boolean;
   /** The table this node left for the current cluster (a merge or a lineage change). */
   readonly mergedFrom?: PartitionTableData;
+  /** The claims of every table this node held, across rebuilds. */
+  readonly epochMemory: EpochMemory;
 }
 
 /** A fresh coordinator, executor, router, client and drain. */
 export function buildParts(options: PartsOptions): Running {
   const { env, mergedFrom, stopped } = options;
   const { timers } = env;
-  const coordinator = new PartitionCoordinator({ self: env.self, config: options.coordinatorConfig, now: timers.now(), ...(mergedFrom === undefined ? {} : { mergedFrom }) });
+  const coordinator = new PartitionCoordinator({ self: env.self, config: options.coordinatorConfig, now: timers.now(), epochMemory: options.epochMemory, ...(mergedFrom === undefined ? {} : { mergedFrom }) });
   const table = (): PartitionTableReader => coordinator.table();
   const request = (to: Address, message: Message, timeoutMs: number): Promise<Message> => env.request(to, message, timeoutMs);
   const observeTableVersion = (version: number): void => {

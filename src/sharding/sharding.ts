@@ -16,6 +16,7 @@ import { resolveCoordinatorConfig, type CoordinatorConfig } from '../partitions/
 import type { LineageDivergedEvent, PartitionEvent } from '../partitions/coordinator-events.js';
 import type { CoordinatorStatus, PartitionTableReader } from '../partitions/coordinator.js';
 import type { MigrationRecord, MigrationTotals } from '../partitions/migration-history.js';
+import { EpochMemory } from '../partitions/epoch-memory.js';
 import { SERVICE_NAME_BYTES_MAX } from '../protocol/limits.js';
 import type { Message, MessageType } from '../protocol/messages.js';
 import { utf8ByteLength } from '../protocol/validate.js';
@@ -70,12 +71,19 @@ export class Sharding {
   private running: Running | undefined;
   private handover: MergeHandover | undefined;
   private stopped = false;
+  /**
+   * Every claim of every table this node held, across the rebuilds of merges and lineage
+   * changes: a fresh coordinator's master gives new owners epochs above it, and it is what
+   * a rebuilt coordinator reports to its new master, so epochs never repeat across lineages.
+   */
+  private readonly epochMemory: EpochMemory;
 
   /** @throws FlotillaError FLO_CONFIG_INVALID on a bad config. */
   constructor(options: ShardingOptions = {}) {
     this.config = resolveCoordinatorConfig(options.partitions);
     this.migrationConfig = resolveMigrationConfig(options.migration);
     this.routingConfig = resolveRoutingConfig(options.routing);
+    this.epochMemory = new EpochMemory(this.config.partitionCount);
   }
 
   /**
@@ -197,7 +205,9 @@ export class Sharding {
   private startOver(r: Running, env: ShardingEnv, oldTable: PartitionTableData): Running {
     r.executor.stop();
     r.drain.stop();
-    const next = this.build(env, oldTable);
+    // The memory holds `oldTable` and every earlier table: a node that starts over again
+    // before it hears a table reports the claims of all the lineages it left, not none.
+    const next = this.build(env, this.epochMemory.asTable() ?? oldTable);
     this.running = next;
     void this.mergeHandover(env).run(oldTable);
     env.wake();
@@ -300,6 +310,7 @@ export class Sharding {
       participants: this.participants(),
       handlers: [...this.services.flatMap((service) => service.handlers), ...this.mergeHandover(env).handlers()],
       stopped: () => this.stopped,
+      epochMemory: this.epochMemory,
       ...(mergedFrom === undefined ? {} : { mergedFrom }),
     });
   }

@@ -83,6 +83,9 @@ afterAll(async () => {
 /** Reads at once per check: enough to be quick, few enough not to load the nodes under test. */
 const READS_IN_FLIGHT_MAX = 16;
 
+/** Why each pair last failed to read (HTTP status and error code, or `no answer`), for a failed heal. */
+const lastFailure = new Map<string, string>();
+
 /** Of the `node:key` pairs given, those whose node does not answer the key with its acknowledged value. */
 async function unreadablePairs(pairs: readonly string[]): Promise<string[]> {
   const failed: string[] = [];
@@ -93,11 +96,25 @@ async function unreadablePairs(pairs: readonly string[]): Promise<string[]> {
       const [name, key] = pair.split(':') as [string, string];
       const get = await adminCall(url(name), 'GET', `/kv/${key}`, undefined, 5_000).catch(() => ({ status: 0, body: undefined }));
       const value = (get.body as { value?: unknown } | undefined)?.value as { v?: unknown } | undefined;
-      if (get.status !== 200 || value?.v !== key) failed.push(pair);
+      if (get.status !== 200 || value?.v !== key) {
+        failed.push(pair);
+        const code = (get.body as { code?: string } | undefined)?.code;
+        lastFailure.set(pair, get.status === 0 ? 'no answer in 5 s' : `${get.status} ${code ?? JSON.stringify(value ?? null)}`);
+      }
     }
   };
   await Promise.all(Array.from({ length: READS_IN_FLIGHT_MAX }, worker));
   return failed;
+}
+
+/** How many of `pairs` failed, by reading node and last answer. */
+function failureSummary(pairs: readonly string[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const pair of pairs) {
+    const key = `${pair.split(':')[0]!}: ${lastFailure.get(pair) ?? '?'}`;
+    counts[key] = (counts[key] ?? 0) + 1;
+  }
+  return counts;
 }
 
 /** Each node's table version, members view and warnings, for a failed heal. */
@@ -189,10 +206,10 @@ describe('a node without quorum', () => {
   }, 240_000);
 
   // Open bug (docs/simulator.md, "Open"): after the frozen majority resumes, nodes merge
-  // pairwise, each merge restarts partition state, and the acknowledged writes stay
-  // unreadable (404 or no answer) on about half the reads for longer than HEAL_MS, readable
-  // again only after the rebalance that follows. Skipped until that heal is fixed; it runs
-  // after the test above, over the same cluster.
+  // in a chain, each merge restarting partition state. Measured at load 20+: 19-30 of 1000
+  // reads still fail 30 s after SIGCONT (404 on a new owner, or no answer in 5 s); with
+  // 100 s every pair answered once, yet a final re-read still missed 11 reads from n1.
+  // Skipped until that heal is fixed; it runs after the test above, over the same cluster.
   it.skip('after the heal every acknowledged write is readable from every node within seconds (skipped: open bug, the heal after a frozen majority; see the comment above)', async () => {
     expect(ownedHere.length).toBe(KEY_COUNT);
     // One table wins and every acknowledged write is read back from every node (each pair
@@ -206,7 +223,7 @@ describe('a node without quorum', () => {
       },
       'every acknowledged write readable from every node after the heal',
       HEAL_MS,
-      () => `${unreadable.length} of ${everyPair.length} reads fail, e.g. ${unreadable.slice(0, 5).join(', ')}`,
+      () => `${unreadable.length} of ${everyPair.length} reads fail, e.g. ${unreadable.slice(0, 5).join(', ')}; by node and answer: ${JSON.stringify(failureSummary(unreadable))}`,
       250,
     ).catch(async (err: unknown) => {
       process.stderr.write(`read-only-minority: after the heal\n${await clusterState()}\n${await unreadableDetail(unreadable)}\n`);

@@ -67,13 +67,15 @@ describe('a node that merged in reports the table it left', () => {
     }
   });
 
-  it('a node that merged in with nothing to report sends nothing', () => {
+  it('a node that merged in with a covered table reports once (the master learns it started over) and changes no epoch', () => {
     const h = new CoordinatorHarness({ partitionCount: 16 });
     h.start(['a', 'b']);
     h.settle();
     const before = h.coordinator('a').table().toData();
     h.join('c', {}, { ...before, version: before.version });
     h.settle();
-    expect(h.delivered.filter((d) => d.message.type === 'MergedTable')).toEqual([]);
+    const reports = h.delivered.filter((d) => d.message.type === 'MergedTable');
+    expect(reports.map((d) => [d.from, d.to])).toEqual([['c', 'a']]);
+    for (const a of before.assignments) expect(h.coordinator('c').table().epoch(a.partition)).toBeLessThanOrEqual(a.epoch + 1);
   });
 });
