@@ -18,6 +18,7 @@ import { seedsDownScenario } from './seeds-down.js';
 import { singletonMovesScenario } from './sharding-singletons.js';
 import { splitBrain32Scenario, splitBrain3WayScenario, splitBrainHeldTcpScenario, splitBrainTieScenario } from './split-brain.js';
 import { tagRaceScenario } from './tag-race.js';
+import { workflowCrashesScenario } from './workflow-crashes.js';
 
 /** Every registered scenario, in the order the CLI lists them. */
 export const scenarios: readonly Scenario[] = [
@@ -44,6 +45,7 @@ export const scenarios: readonly Scenario[] = [
   split32ShortHealScenario,
   flappingMasterScenario,
   singletonMovesScenario,
+  workflowCrashesScenario,
   scaleScenario,
 ];
 

@@ -18,6 +18,10 @@ import type { Random } from '../../src/core/random.js';
 import type { Timers } from '../../src/core/timers.js';
 import { KvService } from '../../src/grid/kv-service.js';
 import { SingletonService } from '../../src/entities/singleton-service.js';
+import { resolveDurableConfig, type DurableConfig } from '../../src/durable/durable-config.js';
+import { DurableRuntime } from '../../src/durable/durable-runtime.js';
+import type { TimerKind } from '../../src/durable/timer-kind.js';
+import type { AnyWorkflowDefinition } from '../../src/durable/workflow-definition.js';
 import type { SingletonDefinition } from '../../src/entities/singleton-definition.js';
 import type { Storage } from '../../src/storage/storage.js';
 import type { KvConfig } from '../../src/grid/kv-config.js';
@@ -67,12 +71,23 @@ export interface ShardHostOptions {
   readonly onServed?: (write: ServedWrite) => void;
   /** Cluster singletons to host, over a store every simulated node shares. */
   readonly singletons?: SimSingletons;
+  /** Workflows and durable timers to host, over a store every simulated node shares. */
+  readonly durable?: SimDurable;
 }
 
 /** Singletons of a simulation: the definitions and the one shared (fenced) store. */
 export interface SimSingletons {
   readonly definitions: readonly SingletonDefinition[];
   readonly storage: Storage;
+}
+
+/** Durable execution of a simulation: what each node hosts, built per node so a scenario can see which node ran what. */
+export interface SimDurable {
+  /** The store as this node sees it (a view of the one shared, fenced store). */
+  storage(nodeId: NodeId): Storage;
+  workflows(nodeId: NodeId, timers: Timers): readonly AnyWorkflowDefinition[];
+  timerKinds(nodeId: NodeId, timers: Timers): readonly TimerKind[];
+  readonly config?: Partial<DurableConfig>;
 }
 
 interface PendingRequest {
@@ -90,6 +105,8 @@ export class ShardHost implements SansIoMachine<SimWire, MembershipEvent> {
   readonly kv: KvService;
   /** The singleton service, when the simulation hosts singletons. */
   readonly singletons: SingletonService | undefined;
+  /** The workflow and timer services, when the simulation hosts durable execution. */
+  readonly durable: DurableRuntime | undefined;
   /** The services' clock and timers (the driver's `timers`). */
   readonly timers: Timers;
   private readonly clock: () => Millis;
@@ -147,6 +164,22 @@ export class ShardHost implements SansIoMachine<SimWire, MembershipEvent> {
     const singletons = options.singletons;
     this.singletons = singletons === undefined ? undefined : new SingletonService({ nodeId: options.nodeId, definitions: singletons.definitions, storage: singletons.storage, logger: logger.child({ service: 'singletons' }) });
     if (this.singletons !== undefined) this.sharding.register(this.singletons);
+    const durable = options.durable;
+    this.durable =
+      durable === undefined
+        ? undefined
+        : new DurableRuntime({
+            nodeId: options.nodeId,
+            storage: durable.storage(options.nodeId),
+            workflows: durable.workflows(options.nodeId, this.timers),
+            timerKinds: durable.timerKinds(options.nodeId, this.timers),
+            config: resolveDurableConfig(durable.config),
+            logger: logger.child({ service: 'durable' }),
+          });
+    if (this.durable !== undefined) {
+      this.sharding.register(this.durable.timers);
+      this.sharding.register(this.durable.workflows);
+    }
     const service = new ShardingService(this.sharding, () => this.swim.isReadOnly(this.clock()));
     this.services = new ServiceHost([service], logger);
     // Services start before the membership machine, as in `RunningNode.start`; the

@@ -13,7 +13,7 @@ import type { LinkConfig } from '../network.js';
 import type { SimNode } from '../sim-node.js';
 import { Simulation } from '../simulation.js';
 import type { ServedWrite } from './kv-observer.js';
-import { ShardHost, type SimSingletons } from './shard-host.js';
+import { ShardHost, type SimDurable, type SimSingletons } from './shard-host.js';
 import { SimLog } from './sim-logger.js';
 import { wireCodec, wireSize, type SimWire } from './wire.js';
 
@@ -39,6 +39,8 @@ export interface ShardSimulationOptions {
   readonly onServed?: (write: ServedWrite) => void;
   /** Cluster singletons every node hosts. */
   readonly singletons?: SimSingletons;
+  /** Workflows and durable timers every node hosts. */
+  readonly durable?: SimDurable;
 }
 
 /** A simulation and the log its nodes write to. */
@@ -76,6 +78,7 @@ export function shardSimulation(options: ShardSimulationOptions): ShardCluster {
         ...(options.kv === undefined ? {} : { kv: options.kv }),
         ...(options.onServed === undefined ? {} : { onServed: options.onServed }),
         ...(options.singletons === undefined ? {} : { singletons: options.singletons }),
+        ...(options.durable === undefined ? {} : { durable: options.durable }),
       });
       return host;
     },

@@ -72,6 +72,7 @@ export const ErrorCatalog = {
   FLO_WORKFLOW_NONDETERMINISM: spec('FLO_WORKFLOW_NONDETERMINISM', 'Workflow replay diverged from its journal', false, 500),
   FLO_WORKFLOW_FAILED: spec('FLO_WORKFLOW_FAILED', 'Workflow failed', false, 500),
   FLO_ACTIVITY_FAILED: spec('FLO_ACTIVITY_FAILED', 'Activity failed after its retries', false, 500),
+  FLO_CHILD_WORKFLOW_FAILED: spec('FLO_CHILD_WORKFLOW_FAILED', 'Child workflow failed', false, 500),
 } as const satisfies Record<string, ErrorSpec>;
 
 /** A catalogued error code. */

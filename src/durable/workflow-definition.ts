@@ -46,6 +46,14 @@ export interface WorkflowContext {
    * workflow holds no memory, as in a sleep.
    */
   signal<T = unknown>(name: string): Promise<T>;
+  /**
+   * Run workflow `definition` as a child execution `childId` and return its result. The
+   * child starts once (by id, on the owner of its own partition, which may be another
+   * node); meanwhile this workflow holds no memory, and the child's end wakes it. A child
+   * that failed throws FLO_CHILD_WORKFLOW_FAILED (details: `childWorkflowId`, `childCode`).
+   * On replay the journaled outcome comes back without asking the child.
+   */
+  child<I, O>(definition: WorkflowDefinition<I, O>, childId: string, input: I): Promise<O>;
   /** The time, journaled: the same value on every replay. */
   now(): Promise<number>;
   /** A random float in [0, 1), seeded from the execution id: the same sequence on every replay. */

@@ -14,10 +14,11 @@ import { decodeState, decodeValue, encodeValue } from '../entities/state-codec.j
 import type { DurableCommit, DurableTimer, JournalEntry, StoredWorkflow } from '../storage/durable.js';
 import type { Storage } from '../storage/storage.js';
 import { StagedActivity } from './activity-context.js';
+import { childLabel, doneTimer, loadLink, WORKFLOW_CHILD_START_KIND, type ChildStartPayload } from './child-workflows.js';
 import type { CommitQueue } from './commit-queue.js';
 import type { DurableConfig } from './durable-config.js';
 import { decodeOutcome, encodeError, encodeOk, outcomeError } from './journal-codec.js';
-import type { ActivityContext, ActivityOptions, AnyWorkflowDefinition, WorkflowContext } from './workflow-definition.js';
+import type { ActivityContext, ActivityOptions, AnyWorkflowDefinition, WorkflowContext, WorkflowDefinition } from './workflow-definition.js';
 
 /** Record type holding signals sent to executions (id: `<execution>/<signal name>`). */
 export const SIGNAL_RECORD_TYPE = 'flotilla.signal';
@@ -50,7 +51,9 @@ export interface RunDeps {
   readonly queue: CommitQueue;
   readonly timers: Timers;
   readonly config: DurableConfig;
-  /** A sleep's timer was committed. */
+  /** Longest execution id (a child's id is checked against it). */
+  readonly idLengthMax: number;
+  /** A timer (a sleep's, a child's start or report) was committed. */
   scheduled(timer: DurableTimer): void;
   /** Counts steps that ran (not replayed). */
   stepRan(): void;
@@ -101,8 +104,12 @@ export class WorkflowRun implements WorkflowContext {
     const step = failed && typeof failure === 'object' && failure !== null ? this.failedSteps.get(failure) : undefined;
     const output = failed ? encodeError(failure, 'FLO_WORKFLOW_FAILED', step === undefined ? undefined : { failedStep: step }) : encodeOk(value);
     const status = failed ? 'failed' : 'completed';
-    const ended = await this.commit({ workflow: { ...this.row(), status, output } });
+    // A child reports to its parent through a timer committed with its end.
+    const link = await loadLink(this.deps.storage, this.workflowId);
+    const report = link === undefined ? undefined : doneTimer(this.workflowId, link, output, this.deps.timers.now());
+    const ended = await this.commit({ workflow: { ...this.row(), status, output }, ...(report === undefined ? {} : { timersSet: [report] }) });
     if (ended !== undefined) return ended;
+    if (report !== undefined) this.deps.scheduled({ ...report, partition: this.deps.workflow.partition });
     return { kind: status, output };
   }
 
@@ -177,6 +184,31 @@ export class WorkflowRun implements WorkflowContext {
     const ended = await this.commit({ workflow: { ...this.row(), status: 'running', output: undefined } }, { seq, name: label, outcome });
     if (ended !== undefined) throw this.unwind(ended);
     return value as T;
+  }
+
+  async child<I, O>(definition: WorkflowDefinition<I, O>, childId: string, input: I): Promise<O> {
+    const label = childLabel(definition.name, childId);
+    const seq = this.seq;
+    const entry = this.next(label);
+    if (entry !== undefined) {
+      const outcome = decodeOutcome(entry.outcome);
+      if (outcome.ok) return outcome.value as O;
+      throw this.markFailed(outcomeError(outcome), seq);
+    }
+    if (typeof childId !== 'string' || childId.length === 0 || childId.length > this.deps.idLengthMax || childId.includes('\u0000')) {
+      throw new FlotillaError('FLO_INVALID_ARGUMENT', `a child workflow id is a non-empty string of at most ${this.deps.idLengthMax} characters without NUL`);
+    }
+    const id = `workflow/${this.workflowId}/${seq}`;
+    // Woken early (a signal) while the start is still pending: it stays as it is.
+    if ((await this.deps.storage.loadTimer(id)) !== undefined) throw this.unwind({ kind: 'suspended' });
+    this.guard();
+    const payload: ChildStartPayload = { parentId: this.workflowId, seq, label, childId, name: definition.name, input: encodeValue(input ?? null) };
+    const timer = { id, dueAt: this.deps.timers.now(), kind: WORKFLOW_CHILD_START_KIND, payload: encodeValue(payload) };
+    // The sleep commits before the start leaves: the child's report can only find the parent asleep.
+    const ended = await this.commit({ workflow: { ...this.row(), status: 'sleeping', output: undefined }, timersSet: [timer] });
+    if (ended !== undefined) throw this.unwind(ended);
+    this.deps.scheduled({ ...timer, partition: this.deps.workflow.partition });
+    throw this.unwind({ kind: 'suspended' });
   }
 
   now(): Promise<number> {

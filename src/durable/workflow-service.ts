@@ -17,6 +17,7 @@ import type { ParticipantRole } from '../sharding/participant.js';
 import type { DurableCommit, JournalEntry, StoredWorkflow } from '../storage/durable.js';
 import { ENTITY_ID_LENGTH_MAX } from '../storage/validation.js';
 import type { Storage } from '../storage/storage.js';
+import { CHILD_HOP_WAIT_MS, ChildHops, isChildDone, isChildStart } from './child-workflows.js';
 import type { CommitQueue } from './commit-queue.js';
 import type { DurableConfig } from './durable-config.js';
 import { decodeOutcome, encodeOk, outcomeError } from './journal-codec.js';
@@ -90,6 +91,7 @@ export class WorkflowService implements PartitionedService {
   private readonly definitions = new Map<string, AnyWorkflowDefinition>();
   private readonly runs = new Map<string, { partition: number; again: boolean; create: Create | undefined }>();
   private readonly waiters: WorkflowWaiters;
+  private readonly hops: ChildHops;
   private readonly slotWaiters: (() => void)[] = [];
   private active = 0;
   private ctx: ShardContext | undefined;
@@ -108,6 +110,20 @@ export class WorkflowService implements PartitionedService {
       changes: (timer) => this.wakeChanges(timer.payload as SleepPayload),
       fired: (timer) => this.launch((timer.payload as SleepPayload).workflowId, timer.partition),
     });
+    this.hops = new ChildHops({
+      writer: deps.nodeId,
+      storage: deps.storage,
+      gate: deps.gate,
+      queue: deps.queue,
+      route: (id, request) => {
+        const ctx = this.requireCtx();
+        return ctx.route(WORKFLOW_SERVICE, this.partitionOf(id), encodeValue(request), { deadline: ctx.timers.now() + CHILD_HOP_WAIT_MS });
+      },
+      launch: (id, partition, wake) => this.launch(id, partition, undefined, wake),
+      refused: (error, partition, epoch) => this.notOwner(error, partition, epoch),
+      defined: (name) => this.definitions.has(name),
+    });
+    for (const kind of this.hops.kinds()) deps.timers.registerKind(kind);
   }
 
   start(ctx: ShardContext): void {
@@ -188,10 +204,11 @@ export class WorkflowService implements PartitionedService {
 
   private async serve(partition: number, payload: Uint8Array): Promise<Uint8Array> {
     const request = decodeValue(payload) as { op?: unknown; id?: unknown; name?: unknown; input?: unknown; waitMs?: unknown; payload?: unknown } | null;
-    if (request === null || typeof request !== 'object' || (request.op !== 'start' && request.op !== 'signal') || typeof request.id !== 'string' || typeof request.name !== 'string') {
-      throw new FlotillaError('FLO_INVALID_ARGUMENT', 'unreadable workflow request');
-    }
+    if (request === null || typeof request !== 'object' || typeof request.op !== 'string' || typeof request.id !== 'string') throw new FlotillaError('FLO_INVALID_ARGUMENT', 'unreadable workflow request');
     checkId(request.id);
+    if (request.op === 'child-start' && isChildStart(request)) return this.hops.start(partition, request);
+    if (request.op === 'child-done' && isChildDone(request)) return this.hops.done(partition, request);
+    if ((request.op !== 'start' && request.op !== 'signal') || typeof request.name !== 'string') throw new FlotillaError('FLO_INVALID_ARGUMENT', 'unreadable workflow request');
     if (request.op === 'signal') return this.deliver(partition, request.id, request.name, request.payload);
     if (!this.definitions.has(request.name)) throw new FlotillaError('FLO_WORKFLOW_UNKNOWN', request.name);
     await this.deps.gate.admit(partition);
@@ -255,6 +272,7 @@ export class WorkflowService implements PartitionedService {
         queue: this.deps.queue(),
         timers: this.requireCtx().timers,
         config: this.deps.config,
+        idLengthMax: WORKFLOW_ID_LENGTH_MAX,
         scheduled: (timer) => this.deps.timers.noteScheduled(timer),
         stepRan: () => this.stats.stepsRan++,
       });

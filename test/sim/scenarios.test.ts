@@ -5,7 +5,7 @@ import { scenarios } from '../../sim/scenarios/index.js';
 /** Scenarios too slow for the unit suite; run them with `npm run sim`. */
 const slow = new Set(['scale']);
 /** The sharding scenarios each have a seed sweep of their own (test/sim/sharding-*.test.ts). */
-const ownSuite = new Set(['join-under-writes', 'leave-under-writes', 'kill-owner-mid-migration', 'master-crash-mid-wave', 'split-3-2-writes-both-sides', 'flapping-member', 'singleton-moves']);
+const ownSuite = new Set(['join-under-writes', 'leave-under-writes', 'kill-owner-mid-migration', 'master-crash-mid-wave', 'split-3-2-writes-both-sides', 'flapping-member', 'singleton-moves', 'workflow-crashes']);
 /**
  * Reproductions of an open bug, kept runnable for whoever fixes it (docs/simulator.md,
  * "Open bugs"): two partition-table lineages after a heal without a merge.
