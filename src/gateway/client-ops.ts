@@ -32,7 +32,7 @@ export async function runClientOp(ctx: ClientOpContext, op: ClientOp): Promise<S
   try {
     return { type: 'RESULT', id: op.id, payload: await execute(ctx, op) };
   } catch (error) {
-    return errorFrame(ctx, op, error);
+    return errorFrame(ctx, op.id, op.key, error);
   }
 }
 
@@ -57,22 +57,24 @@ function toKvOp(op: ClientOp, key: string): KvOp {
   throw new FlotillaError('FLO_INVALID_ARGUMENT', `${op.op} takes no key`);
 }
 
-function checkOwner(ctx: ClientOpContext, key: string): void {
+/** Throws FLO_NOT_OWNER (or FLO_NO_OWNER before the first table) unless this node owns `key`'s partition. */
+export function checkOwner(ctx: Pick<ClientOpContext, 'self' | 'table'>, key: string): void {
   const table = ctx.table();
   if (table === undefined) throw new FlotillaError('FLO_NO_OWNER', 'this node has no partition table yet');
   const owner = table.owner(partitionOf(key, table.partitionCount));
   if (owner !== ctx.self) throw new FlotillaError('FLO_NOT_OWNER', `partition ${partitionOf(key, table.partitionCount)} is owned by ${owner ?? 'nobody'}`);
 }
 
-function ownerHint(ctx: ClientOpContext, key: string | null): ClientNode | null {
+function ownerHint(ctx: Pick<ClientOpContext, 'clientMap'>, key: string | null): ClientNode | null {
   const map = ctx.clientMap();
   if (map === undefined || key === null) return null;
   const index = map.owners[partitionOf(key, map.partitionCount)] ?? -1;
   return index < 0 ? null : map.nodes[index]!;
 }
 
-function errorFrame(ctx: ClientOpContext, op: ClientOp, error: unknown): ServerFrame {
+/** The ERROR frame of request `id` on `key` (the owner hint rides along with FLO_NOT_OWNER). */
+export function errorFrame(ctx: Pick<ClientOpContext, 'table' | 'clientMap'>, id: number, key: string | null, error: unknown): ServerFrame {
   const e = isFlotillaError(error) ? error : new FlotillaError('FLO_INTERNAL', 'the operation failed');
-  const owner = e.code === 'FLO_NOT_OWNER' ? ownerHint(ctx, op.key) : null;
-  return { type: 'ERROR', id: op.id, code: e.code, message: e.message, owner, mapVersion: ctx.table()?.version ?? null };
+  const owner = e.code === 'FLO_NOT_OWNER' ? ownerHint(ctx, key) : null;
+  return { type: 'ERROR', id, code: e.code, message: e.message, owner, mapVersion: ctx.table()?.version ?? null };
 }

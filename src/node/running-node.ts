@@ -218,6 +218,11 @@ export class RunningNode implements FlotillaNode {
     return this.parts.kv;
   }
 
+  /** The entity service, when the node hosts entities (not part of `FlotillaNode`: for the client gateway and tests). */
+  get entityService(): EntityService | undefined {
+    return this.parts.entities;
+  }
+
   entity<D extends AnyEntityDefinition>(definition: D, id: string): EntityRef<D> {
     const service = this.parts.entities;
     if (service === undefined) throw new FlotillaError('FLO_ENTITY_UNKNOWN', `${definition.type}: this node hosts no entities (pass entities to startNode)`);
