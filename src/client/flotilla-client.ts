@@ -15,6 +15,7 @@ import type { ClientOp, ClientPartitionMap } from '../protocol/client-frames.js'
 import { decodeValue, encodeValue, unpackValue, type KvValue } from '../protocol/map-values.js';
 import { resolveClientConfig, type ClientConfig } from './client-config.js';
 import { ClientMap, type MapBackend } from './client-map.js';
+import { ClientOrMap, type OrMapBackend } from './client-or-map.js';
 import { decodeVersioned, isRetryable, remoteError } from './answers.js';
 import { decodeCallResult, encodeCallArgs, makeClientEntityRef, type ClientEntityDefinition, type ClientEntityRef } from './entity-ref.js';
 import { LocalStore, type MapListener } from './local-store.js';
@@ -59,7 +60,7 @@ type Send = (conn: NodeConnection, forward: boolean) => Promise<OpAnswer>;
 const RESYNC_CONCURRENCY = 16;
 
 /** The smart client. */
-export class FlotillaClient implements MapBackend {
+export class FlotillaClient implements MapBackend, OrMapBackend {
   private readonly config: ClientConfig;
   private readonly timers: Timers;
   private readonly random: Random;
@@ -142,6 +143,16 @@ export class FlotillaClient implements MapBackend {
    */
   entity<D extends ClientEntityDefinition>(definition: D, id: string): ClientEntityRef<D> {
     return makeClientEntityRef(definition, id, (type, entityId, handler, args) => this.callEntity(type, entityId, handler, args));
+  }
+
+  /** The named OR-map `name` (several values per key; online operations). @throws FLO_INVALID_ARGUMENT for a bad name. */
+  getOrMap<V extends KvValue = KvValue>(name: string): ClientOrMap<V> {
+    return new ClientOrMap<V>(name, this);
+  }
+
+  orOp(op: 'orAdd' | 'orRemove' | 'orGet', map: string, key: string, value: Uint8Array | null): Promise<Uint8Array | null> {
+    this.checkOpen();
+    return this.run({ map, op, key, value });
   }
 
   getClusterStats(): ClusterStats {

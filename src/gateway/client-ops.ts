@@ -1,5 +1,5 @@
 /**
- * Runs clients' map operations on this node: a keyed op that reaches a node not owning
+ * Runs clients' map operations (LWW and OR-map) on this node: a keyed op that reaches a node not owning
  * its partition is answered FLO_NOT_OWNER with the owner's client URL (so a routing
  * client retries there), unless the client asked for forwarding (a client that does not
  * route, or one whose owner is unreachable), in which case the sharding layer carries it
@@ -45,7 +45,7 @@ async function execute(ctx: ClientOpContext, op: ClientOp): Promise<Uint8Array |
   }
   if (!op.forward) checkOwner(ctx, op.key);
   const kvOp = toKvOp(op, op.key);
-  if (kvOp.op === 'put') maps.checkValueSize(checkEncodedValue(kvOp.value));
+  if (kvOp.op === 'put' || kvOp.op === 'orAdd') maps.checkValueSize(checkEncodedValue(kvOp.value));
   return (await maps.run(op.key, kvOp)) ?? null;
 }
 
@@ -54,6 +54,9 @@ function toKvOp(op: ClientOp, key: string): KvOp {
   // Clients get the version with the value, so they can keep their reads monotonic.
   if (op.op === 'get') return { op: 'getVersioned', map: op.map, key };
   if (op.op === 'delete') return { op: 'delete', map: op.map, key };
+  if (op.op === 'orAdd') return { op: 'orAdd', map: op.map, key, value: op.value! };
+  if (op.op === 'orRemove') return { op: 'orRemove', map: op.map, key, value: op.value };
+  if (op.op === 'orGet') return { op: 'orGet', map: op.map, key };
   throw new FlotillaError('FLO_INVALID_ARGUMENT', `${op.op} takes no key`);
 }
 

@@ -128,9 +128,11 @@ export function checkKey(key: string): string {
   return readKey(key);
 }
 
-/** Check a map name given by a caller (same rule as on the wire). */
+/** Check a map name given by a caller (same rule as on the wire; `\u0001` starts only internal names). */
 export function checkMapName(name: string): string {
-  return readMapName(name);
+  readMapName(name);
+  if (name.startsWith('\u0001')) bad('map names may not start with \\u0001');
+  return name;
 }
 
 /** Read a non-negative safe integer. */

@@ -87,6 +87,15 @@ export class KvStore implements MigrationParticipant {
     return true;
   }
 
+  /** Live slots of `map` in `partition` whose keys start with `prefix`, in version order (oldest first). */
+  liveWithPrefix(partition: number, map: string, prefix: string): [string, KvEntry][] {
+    const slots = this.partitions.get(partition)?.get(map);
+    if (slots === undefined) return [];
+    const out: [string, KvEntry][] = [];
+    for (const [key, slot] of slots) if (slot.value !== null && key.startsWith(prefix)) out.push([key, slot as KvEntry]);
+    return out.sort((a, b) => compareVersions(a[1].version, b[1].version));
+  }
+
   /** Live entries in `partition`: of one map, or of all of them. */
   partitionSize(partition: number, map?: string): number {
     const maps = this.partitions.get(partition);

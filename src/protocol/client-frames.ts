@@ -30,8 +30,8 @@ export const CLIENT_MAP_NODES_MAX = 10_000;
 const NAME_BYTES_MAX = 1024;
 
 /** What a client op does. */
-export type ClientOpKind = 'put' | 'get' | 'delete' | 'size' | 'entries';
-const OP_KINDS: readonly ClientOpKind[] = ['put', 'get', 'delete', 'size', 'entries'];
+export type ClientOpKind = 'put' | 'get' | 'delete' | 'size' | 'entries' | 'orAdd' | 'orRemove' | 'orGet';
+const OP_KINDS: readonly ClientOpKind[] = ['put', 'get', 'delete', 'size', 'entries', 'orAdd', 'orRemove', 'orGet'];
 
 /** One map operation from a client. */
 export interface ClientOp {
@@ -41,7 +41,7 @@ export interface ClientOp {
   readonly op: ClientOpKind;
   /** The key (null for size and entries, which span the map). */
   readonly key: string | null;
-  /** The msgpack-encoded value of a put (null otherwise). */
+  /** The msgpack-encoded value of a put or an OR-map add (and of an OR-map remove of one value); null otherwise. */
   readonly value: Uint8Array | null;
   /** Ask a node that is not the key's owner to forward the op instead of answering NOT_OWNER. */
   readonly forward: boolean;
@@ -200,7 +200,7 @@ function readOp(ctx: ReadContext, valueBytesMax: number, v: unknown): ClientOp {
   const value = readOptional(f[4], (b) => readBytes(ctx, b, 'value', valueBytesMax)) ?? null;
   const spansMap = op === 'size' || op === 'entries';
   if (spansMap !== (key === null)) invalid('key', spansMap ? 'nil for size and entries' : 'a key');
-  if ((op === 'put') !== (value !== null)) invalid('value', op === 'put' ? 'bytes for a put' : 'nil');
+  if (op !== 'orRemove' && (op === 'put' || op === 'orAdd') !== (value !== null)) invalid('value', op === 'put' || op === 'orAdd' ? `bytes for ${op}` : 'nil');
   return { id: readUint(f[0], 'id'), map: readString(f[1], 'map', NAME_BYTES_MAX, 1), op, key, value, forward: readBool(f[5], 'forward') };
 }
 
