@@ -72,9 +72,11 @@ export class KvHandlers {
     switch (op.op) {
       case 'get':
         this.counters.reads++;
+        store.hit(p, op.map, op.key);
         return Promise.resolve(store.get(p, op.key, op.map)?.value);
       case 'getVersioned':
         this.counters.reads++;
+        store.hit(p, op.map, op.key);
         return Promise.resolve(encodeVersioned(store.slot(p, op.map, op.key)));
       case 'size':
         return Promise.resolve(encodeResult(store.partitionSize(p, op.map)));
