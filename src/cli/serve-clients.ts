@@ -8,6 +8,9 @@ import { startClientGateway, type ClientGateway, type ClientGatewayOptions } fro
 import type { FlotillaNode } from '../node/node-api.js';
 import type { RunningNode } from '../node/running-node.js';
 import type { OpTable } from '../gateway/client-ops.js';
+import type { GatewayEntities } from '../gateway/client-calls.js';
+import { handlerNamesOf } from '../entities/definition.js';
+import type { EntityService } from '../entities/entity-service.js';
 
 /** Options of `serveClients`: the gateway's, minus what the node provides. */
 export type ServeClientsOptions = Omit<ClientGatewayOptions, 'node' | 'maps' | 'valueBytesMax'>;
@@ -27,5 +30,24 @@ export function serveClients(node: FlotillaNode, options: ServeClientsOptions): 
     const reader = sharding.tableReader();
     return reader === undefined || reader.version === 0 ? undefined : { version: reader.version, partitionCount: reader.partitionCount, owner: (p) => reader.owner(p) };
   };
-  return startClientGateway({ ...options, node, maps: kv, valueBytesMax: kv.config.valueBytesMax, ...(table === undefined ? {} : { table }) });
+  const entities = gatewayEntities(running.entityService);
+  return startClientGateway({ ...options, node, maps: kv, valueBytesMax: kv.config.valueBytesMax, ...(table === undefined ? {} : { table }), ...(entities === undefined ? {} : { entities }) });
+}
+
+/** The entity service as the gateway uses it: handler names by type, and routed calls. */
+function gatewayEntities(service: EntityService | undefined): GatewayEntities | undefined {
+  if (service === undefined) return undefined;
+  const names = new Map<string, readonly string[]>();
+  return {
+    handlersOf: (type) => {
+      let found = names.get(type);
+      if (found === undefined) {
+        const definition = service.runtime.typeOf(type)?.definition;
+        if (definition === undefined) return undefined;
+        names.set(type, (found = handlerNamesOf(definition)));
+      }
+      return found;
+    },
+    call: (call) => service.call(call),
+  };
 }

@@ -45,7 +45,9 @@ export class FlotillaClient extends SansIoClient {
 
 export type { FlotillaClientOptions, ConnectedNode } from '../client/flotilla-client.js';
 export { ClientMap } from '../client/client-map.js';
+export { ClientOrMap } from '../client/client-or-map.js';
 export type { MapChange, MapListener } from '../client/local-store.js';
+export type { ClientEntityDefinition, ClientEntityRef } from '../client/entity-ref.js';
 export type { SubscriptionFilter } from '../client/subscriptions.js';
 export { MemoryStorageAdapter } from '../client/storage.js';
 export { IndexedDbStorageAdapter } from './indexeddb-storage.js';

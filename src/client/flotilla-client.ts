@@ -8,15 +8,18 @@
  * locally at once, kept in the storage adapter until acknowledged, and sent again after
  * reconnects; a reconnect also re-reads the keys the client knows.
  */
-import { ErrorCatalog, FlotillaError, isFlotillaError, type ErrorCode } from '../core/errors.js';
+import { FlotillaError } from '../core/errors.js';
 import type { Random } from '../core/random.js';
 import { sleep, type Timers, type TimerHandle } from '../core/timers.js';
-import type { ClientOp, ClientPartitionMap, EventVersion } from '../protocol/client-frames.js';
+import type { ClientOp, ClientPartitionMap } from '../protocol/client-frames.js';
 import { decodeValue, encodeValue, unpackValue, type KvValue } from '../protocol/map-values.js';
 import { resolveClientConfig, type ClientConfig } from './client-config.js';
 import { ClientMap, type MapBackend } from './client-map.js';
+import { ClientOrMap, type OrMapBackend } from './client-or-map.js';
+import { decodeVersioned, isRetryable, remoteError } from './answers.js';
+import { decodeCallResult, encodeCallArgs, makeClientEntityRef, type ClientEntityDefinition, type ClientEntityRef } from './entity-ref.js';
 import { LocalStore, type MapListener } from './local-store.js';
-import { NodeConnection, type ConnectionHooks } from './node-connection.js';
+import { NodeConnection, type ConnectionHooks, type OpAnswer } from './node-connection.js';
 import { PendingWrites } from './pending-writes.js';
 import { SubscriptionSet, type SubscriptionFilter } from './subscriptions.js';
 import { RoutingTable, type ClusterStats } from './routing-table.js';
@@ -50,11 +53,14 @@ export interface ConnectedNode {
 
 type KeyedOp = Omit<ClientOp, 'id' | 'forward'>;
 
+/** Sends one request on `conn`; `forward` asks a node that is not the owner to carry it on. */
+type Send = (conn: NodeConnection, forward: boolean) => Promise<OpAnswer>;
+
 /** Concurrent reads of the resync after a reconnect. */
 const RESYNC_CONCURRENCY = 16;
 
 /** The smart client. */
-export class FlotillaClient implements MapBackend {
+export class FlotillaClient implements MapBackend, OrMapBackend {
   private readonly config: ClientConfig;
   private readonly timers: Timers;
   private readonly random: Random;
@@ -74,6 +80,9 @@ export class FlotillaClient implements MapBackend {
   private online = false;
   private retryTimer: TimerHandle | undefined;
   private refreshTimer: TimerHandle | undefined;
+  /** Prefix of this client's entity call ids (random), and the sequence after it. */
+  private readonly callPrefix: string;
+  private callSeq = 0;
   /** The last authentication refusal, until a new token is set. */
   authError: { code: string; message: string } | undefined;
 
@@ -106,6 +115,7 @@ export class FlotillaClient implements MapBackend {
         this.local.set(sub.map, event.key, event.value === null ? undefined : decodeValue(event.value), 'remote');
       },
     };
+    this.callPrefix = `${this.random.int(2 ** 30).toString(36)}${this.random.int(2 ** 30).toString(36)}`;
     this.loaded = this.restore();
     for (const url of this.seeds) this.connection(url).open();
     this.scheduleRefresh();
@@ -121,6 +131,28 @@ export class FlotillaClient implements MapBackend {
   /** The named map `name`. @throws FLO_INVALID_ARGUMENT for a bad name. */
   getMap<V extends KvValue = KvValue>(name: string): ClientMap<V> {
     return new ClientMap<V>(name, this);
+  }
+
+  /**
+   * A typed ref to entity `id` of `definition`'s type (the server's `defineEntity` result):
+   * each method call goes to the entity's owner (or through any live node, which forwards)
+   * and resolves with the handler's result. Calls are not offline-first: with no node
+   * reachable they fail after `requestTimeoutMs`. A retried call keeps its call id, so the
+   * owner answers a retry from the first attempt while the activation lives.
+   * @throws FLO_INVALID_ARGUMENT for an empty or overlong id.
+   */
+  entity<D extends ClientEntityDefinition>(definition: D, id: string): ClientEntityRef<D> {
+    return makeClientEntityRef(definition, id, (type, entityId, handler, args) => this.callEntity(type, entityId, handler, args));
+  }
+
+  /** The named OR-map `name` (several values per key; online operations). @throws FLO_INVALID_ARGUMENT for a bad name. */
+  getOrMap<V extends KvValue = KvValue>(name: string): ClientOrMap<V> {
+    return new ClientOrMap<V>(name, this);
+  }
+
+  orOp(op: 'orAdd' | 'orRemove' | 'orGet', map: string, key: string, value: Uint8Array | null): Promise<Uint8Array | null> {
+    this.checkOpen();
+    return this.run({ map, op, key, value });
   }
 
   getClusterStats(): ClusterStats {
@@ -218,13 +250,24 @@ export class FlotillaClient implements MapBackend {
     };
   }
 
+  private async callEntity(type: string, id: string, handler: string, args: unknown[]): Promise<unknown> {
+    this.checkOpen();
+    const callId = `${this.callPrefix}-${(++this.callSeq).toString(36)}`;
+    const call = { entityType: type, entityId: id, handler, args: encodeCallArgs(type, handler, args), callId };
+    return decodeCallResult(await this.runWith(`${type}/${id}`, (conn, forward) => conn.callEntity({ ...call, forward })));
+  }
+
   // --- routing ----------------------------------------------------------------------
 
   /** One attempt at the right node; throws the node's error (NOT_OWNER refreshes the map first). */
-  private async attempt(op: KeyedOp): Promise<Uint8Array | null> {
-    const target = this.pick(op.key);
+  private attempt(op: KeyedOp): Promise<Uint8Array | null> {
+    return this.attemptWith(op.key, (conn, forward) => conn.call({ ...op, forward }));
+  }
+
+  private async attemptWith(key: string | null, send: Send): Promise<Uint8Array | null> {
+    const target = this.pick(key);
     if (target === undefined) throw new FlotillaError('FLO_CONNECTION_FAILED', 'no node is connected');
-    const answer = await target.conn.call({ ...op, forward: target.forward });
+    const answer = await send(target.conn, target.forward);
     if (answer.type === 'RESULT') return answer.payload;
     const newer = this.routing.noteVersion(answer.mapVersion);
     if (answer.code === 'FLO_NOT_OWNER' || newer) {
@@ -235,11 +278,15 @@ export class FlotillaClient implements MapBackend {
   }
 
   /** Attempts until one succeeds, a failure is final, or `requestTimeoutMs` passed. */
-  private async run(op: KeyedOp): Promise<Uint8Array | null> {
+  private run(op: KeyedOp): Promise<Uint8Array | null> {
+    return this.runWith(op.key, (conn, forward) => conn.call({ ...op, forward }));
+  }
+
+  private async runWith(key: string | null, send: Send): Promise<Uint8Array | null> {
     const deadline = this.timers.now() + this.config.requestTimeoutMs;
     for (;;) {
       try {
-        return await this.attempt(op);
+        return await this.attemptWith(key, send);
       } catch (error) {
         if (!isRetryable(error) || this.timers.now() >= deadline || this.closed) throw error;
         await sleep(this.timers, this.config.retryDelayMs);
@@ -368,26 +415,4 @@ export class FlotillaClient implements MapBackend {
   private checkOpen(): void {
     if (this.closed) throw new FlotillaError('FLO_NODE_STOPPED', 'the client is closed');
   }
-}
-
-/** A versioned read: nil (no slot), or `[value | nil, millis, counter, node]`. */
-function decodeVersioned(payload: Uint8Array | null): { value: KvValue | null; version: EventVersion } | undefined {
-  if (payload === null) return undefined;
-  const f = unpackValue(payload, 'read');
-  if (f === null) return undefined;
-  if (!Array.isArray(f) || f.length !== 4 || typeof f[1] !== 'number' || typeof f[2] !== 'number' || typeof f[3] !== 'string') {
-    throw new FlotillaError('FLO_DECODE_INVALID', 'a read answer is [value, millis, counter, node]');
-  }
-  return { value: f[0] === null ? null : decodeValue(f[0] as Uint8Array), version: { millis: f[1], counter: f[2], node: f[3] } };
-}
-
-function isRetryable(error: unknown): boolean {
-  return isFlotillaError(error) && error.retryable;
-}
-
-/** A node's error as a FlotillaError (an unknown code becomes FLO_INTERNAL). */
-function remoteError(code: string, message: string): FlotillaError {
-  const known = Object.hasOwn(ErrorCatalog, code) ? (code as ErrorCode) : 'FLO_INTERNAL';
-  const prefix = `${ErrorCatalog[known].message}: `;
-  return new FlotillaError(known, message.startsWith(prefix) ? message.slice(prefix.length) : message);
 }

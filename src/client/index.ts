@@ -8,7 +8,9 @@
 export { FlotillaClient } from './flotilla-client.js';
 export type { FlotillaClientOptions, ConnectedNode } from './flotilla-client.js';
 export { ClientMap } from './client-map.js';
+export { ClientOrMap } from './client-or-map.js';
 export type { MapChange, MapListener } from './local-store.js';
+export type { ClientEntityDefinition, ClientEntityRef } from './entity-ref.js';
 export type { SubscriptionFilter } from './subscriptions.js';
 export { MemoryStorageAdapter } from './storage.js';
 export type { PendingWrite, StorageAdapter } from './storage.js';

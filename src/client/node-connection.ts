@@ -10,6 +10,7 @@ import type { Timers, TimerHandle } from '../core/timers.js';
 import {
   decodeServerFrame,
   encodeClientFrame,
+  type ClientCall,
   type ClientOp,
   type ClientPartitionMap,
   type ClientSubscription,
@@ -132,6 +133,22 @@ export class NodeConnection {
 
   /** Send `op` (batched with others of this turn); resolves with its answer. */
   call(op: Omit<ClientOp, 'id'>): Promise<OpAnswer> {
+    return this.request((id) => {
+      this.outbox.push({ ...op, id });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        this.parts.timers.defer(() => this.flush());
+      }
+    });
+  }
+
+  /** Send an entity call (a CALL frame of its own); resolves with its answer. */
+  callEntity(call: Omit<ClientCall, 'id'>): Promise<OpAnswer> {
+    return this.request((id) => this.sendFrame({ type: 'CALL', call: { ...call, id } }));
+  }
+
+  /** Register a request under a fresh id, time it out after `requestTimeoutMs`, and send it. */
+  private request(send: (id: number) => void): Promise<OpAnswer> {
     if (this.state !== 'ready') return Promise.reject(new FlotillaError('FLO_CONNECTION_FAILED', `${this.url} is not connected`));
     const id = this.nextId++;
     return new Promise<OpAnswer>((resolve, reject) => {
@@ -141,11 +158,7 @@ export class NodeConnection {
         reject(new FlotillaError('FLO_TIMEOUT', `${this.url} did not answer in ${this.parts.config.requestTimeoutMs} ms`));
       });
       this.calls.set(id, { resolve, reject, timer });
-      this.outbox.push({ ...op, id });
-      if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        this.parts.timers.defer(() => this.flush());
-      }
+      send(id);
     });
   }
 

@@ -5,8 +5,8 @@
  * socket closed, and nothing but the socket and one timer is held for it until then.
  * Once authenticated it is pushed the partition map (and again whenever it changes),
  * runs ops (bounded in flight), and is closed when its token expires unless a fresh
- * AUTH extended it. Subscribed connections get an EVENT for each write this node
- * acknowledges as the key's owner. The node advertises the gateway's URL as its `clientUrl` tag.
+ * AUTH extended it. Entity calls run like keyed ops on `type/id` (client-calls.ts).
+ * Subscribed connections get an EVENT for each write this node acknowledges as the key's owner. The node advertises the gateway's URL as its `clientUrl` tag.
  */
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
@@ -26,6 +26,7 @@ import {
 import { createClientAuthenticator, type ClientAuthConfig, type ClientAuthenticator } from './client-auth.js';
 import { resolveClientGatewayConfig, type ClientGatewayConfig } from './client-gateway-config.js';
 import { buildClientMap, CLIENT_URL_TAG, mapSignature } from './client-map.js';
+import { runClientCall, type ClientCallContext, type GatewayEntities } from './client-calls.js';
 import { runClientOp, type ClientOpContext, type OpTable } from './client-ops.js';
 import { ClientSubscriptions } from './client-subscriptions.js';
 import { silentAdminLogger, type AdminLogger } from './http-io.js';
@@ -38,7 +39,9 @@ export interface ClientGatewayOptions extends Partial<ClientGatewayConfig> {
   readonly node: FlotillaNode;
   /** The node's map store (the `kv` service). */
   readonly maps: MapRouter;
-  /** Largest value the map store accepts, in bytes (bounds put frames). */
+  /** The node's entity service, for clients' entity calls; without it every call answers FLO_ENTITY_UNKNOWN. */
+  readonly entities?: GatewayEntities;
+  /** Largest value the map store accepts, in bytes (bounds put frames and call arguments). */
   readonly valueBytesMax: number;
   readonly auth: ClientAuthConfig;
   /** Interface to bind. Default 127.0.0.1. */
@@ -71,6 +74,8 @@ export interface ClientGateway {
 
 /** Per-connection state once authenticated (before that, only a flag and a timer). */
 interface Session {
+  /** The token's subject: scopes the call ids of this connection's entity calls. */
+  caller: string;
   expiry: ReturnType<typeof setTimeout> | undefined;
   inFlight: number;
   /** Results ready this turn, sent together as one RESULTS frame. */
@@ -110,6 +115,7 @@ class Gateway implements ClientGateway {
   private readonly log: ClientGatewayOptions['logger'] & AdminLogger;
   private readonly pushTimer: ReturnType<typeof setInterval>;
   private readonly ops: ClientOpContext;
+  private readonly calls: ClientCallContext;
   private lastSignature = '';
   private readonly subscriptions: ClientSubscriptions<WebSocket>;
   private readonly stopChanges: () => void;
@@ -126,6 +132,7 @@ class Gateway implements ClientGateway {
     const node = options.node;
     const table = options.table ?? ((): OpTable | undefined => tableOf(node.partitionTable()));
     this.ops = { self: node.nodeId, table, clientMap: () => this.currentMap(), maps: options.maps };
+    this.calls = { self: node.nodeId, table, clientMap: () => this.currentMap(), entities: options.entities };
     this.subscriptions = new ClientSubscriptions(config.subscriptionsMax);
     this.stopChanges = options.maps.onChange?.((change) => {
       for (const [ws, frame] of this.subscriptions.match(change)) this.send(ws, frame);
@@ -198,7 +205,7 @@ class Gateway implements ClientGateway {
     try {
       const identity = await this.auth.verify(token);
       if (ws.readyState !== ws.OPEN) return false;
-      const session: Session = { expiry: undefined, inFlight: 0, results: [], resultBytes: 0, flushScheduled: false };
+      const session: Session = { caller: identity.subject ?? '', expiry: undefined, inFlight: 0, results: [], resultBytes: 0, flushScheduled: false };
       this.sessions.set(ws, session);
       this.armExpiry(ws, session, identity.expiresAt);
       this.send(ws, { type: 'AUTH_ACK', nodeId: this.options.node.nodeId, expiresAt: identity.expiresAt });
@@ -259,6 +266,9 @@ class Gateway implements ClientGateway {
       case 'BATCH':
         for (const op of frame.ops) this.run(ws, session, op);
         return;
+      case 'CALL':
+        this.track(ws, session, frame.call.id, () => runClientCall(this.calls, frame.call, session.caller));
+        return;
       case 'SUBSCRIBE':
         try {
           this.subscriptions.add(ws, frame.sub);
@@ -275,12 +285,17 @@ class Gateway implements ClientGateway {
   }
 
   private run(ws: WebSocket, session: Session, op: ClientOp): void {
+    this.track(ws, session, op.id, () => runClientOp(this.ops, op));
+  }
+
+  /** Run one request within the connection's in-flight bound; its answer joins this turn's RESULTS. */
+  private track(ws: WebSocket, session: Session, id: number, work: () => Promise<ServerFrame>): void {
     if (session.inFlight >= this.config.opsInFlightMax) {
-      this.send(ws, { type: 'ERROR', id: op.id, code: 'FLO_QUEUE_FULL', message: `${this.config.opsInFlightMax} operations already in flight`, owner: null, mapVersion: null });
+      this.send(ws, { type: 'ERROR', id, code: 'FLO_QUEUE_FULL', message: `${this.config.opsInFlightMax} operations already in flight`, owner: null, mapVersion: null });
       return;
     }
     session.inFlight++;
-    void runClientOp(this.ops, op).then((reply) => {
+    void work().then((reply) => {
       session.inFlight--;
       if (reply.type === 'RESULT') this.queueResult(ws, session, reply.id, reply.payload);
       else this.send(ws, reply);

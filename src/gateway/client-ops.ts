@@ -1,5 +1,5 @@
 /**
- * Runs clients' map operations on this node: a keyed op that reaches a node not owning
+ * Runs clients' map operations (LWW and OR-map) on this node: a keyed op that reaches a node not owning
  * its partition is answered FLO_NOT_OWNER with the owner's client URL (so a routing
  * client retries there), unless the client asked for forwarding (a client that does not
  * route, or one whose owner is unreachable), in which case the sharding layer carries it
@@ -32,7 +32,7 @@ export async function runClientOp(ctx: ClientOpContext, op: ClientOp): Promise<S
   try {
     return { type: 'RESULT', id: op.id, payload: await execute(ctx, op) };
   } catch (error) {
-    return errorFrame(ctx, op, error);
+    return errorFrame(ctx, op.id, op.key, error);
   }
 }
 
@@ -45,7 +45,7 @@ async function execute(ctx: ClientOpContext, op: ClientOp): Promise<Uint8Array |
   }
   if (!op.forward) checkOwner(ctx, op.key);
   const kvOp = toKvOp(op, op.key);
-  if (kvOp.op === 'put') maps.checkValueSize(checkEncodedValue(kvOp.value));
+  if (kvOp.op === 'put' || kvOp.op === 'orAdd') maps.checkValueSize(checkEncodedValue(kvOp.value));
   return (await maps.run(op.key, kvOp)) ?? null;
 }
 
@@ -54,25 +54,30 @@ function toKvOp(op: ClientOp, key: string): KvOp {
   // Clients get the version with the value, so they can keep their reads monotonic.
   if (op.op === 'get') return { op: 'getVersioned', map: op.map, key };
   if (op.op === 'delete') return { op: 'delete', map: op.map, key };
+  if (op.op === 'orAdd') return { op: 'orAdd', map: op.map, key, value: op.value! };
+  if (op.op === 'orRemove') return { op: 'orRemove', map: op.map, key, value: op.value };
+  if (op.op === 'orGet') return { op: 'orGet', map: op.map, key };
   throw new FlotillaError('FLO_INVALID_ARGUMENT', `${op.op} takes no key`);
 }
 
-function checkOwner(ctx: ClientOpContext, key: string): void {
+/** Throws FLO_NOT_OWNER (or FLO_NO_OWNER before the first table) unless this node owns `key`'s partition. */
+export function checkOwner(ctx: Pick<ClientOpContext, 'self' | 'table'>, key: string): void {
   const table = ctx.table();
   if (table === undefined) throw new FlotillaError('FLO_NOT_JOINED', 'this node has no partition table yet');
   const owner = table.owner(partitionOf(key, table.partitionCount));
   if (owner !== ctx.self) throw new FlotillaError('FLO_NOT_OWNER', `partition ${partitionOf(key, table.partitionCount)} is owned by ${owner ?? 'nobody'}`);
 }
 
-function ownerHint(ctx: ClientOpContext, key: string | null): ClientNode | null {
+function ownerHint(ctx: Pick<ClientOpContext, 'clientMap'>, key: string | null): ClientNode | null {
   const map = ctx.clientMap();
   if (map === undefined || key === null) return null;
   const index = map.owners[partitionOf(key, map.partitionCount)] ?? -1;
   return index < 0 ? null : map.nodes[index]!;
 }
 
-function errorFrame(ctx: ClientOpContext, op: ClientOp, error: unknown): ServerFrame {
+/** The ERROR frame of request `id` on `key` (the owner hint rides along with FLO_NOT_OWNER). */
+export function errorFrame(ctx: Pick<ClientOpContext, 'table' | 'clientMap'>, id: number, key: string | null, error: unknown): ServerFrame {
   const e = isFlotillaError(error) ? error : new FlotillaError('FLO_INTERNAL', 'the operation failed');
-  const owner = e.code === 'FLO_NOT_OWNER' ? ownerHint(ctx, op.key) : null;
-  return { type: 'ERROR', id: op.id, code: e.code, message: e.message, owner, mapVersion: ctx.table()?.version ?? null };
+  const owner = e.code === 'FLO_NOT_OWNER' ? ownerHint(ctx, key) : null;
+  return { type: 'ERROR', id, code: e.code, message: e.message, owner, mapVersion: ctx.table()?.version ?? null };
 }

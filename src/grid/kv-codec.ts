@@ -30,6 +30,8 @@ export interface KvEntry {
 export interface KvSlot {
   readonly value: Uint8Array | null;
   readonly version: KvVersion;
+  /** Reads of the entry on its owner (carried by chunks and merges for `higher-hits`); absent means 0. */
+  readonly hits?: number;
 }
 
 /** One key of one map as it travels in chunks and merges (a tombstone has `value` null). */
@@ -59,9 +61,9 @@ export const MAP_NAME_BYTES_MAX = 256;
 /**
  * Per-entry bytes beyond the map name, key, value and version node when sizing chunks:
  * msgpack headers of the map (3), key (3) and value (5), millis as float64 (9), counter
- * (3), node header (2), rounded up.
+ * (3), node header (2), hits (5), rounded up.
  */
-export const KV_ENTRY_OVERHEAD_BYTES = 28;
+export const KV_ENTRY_OVERHEAD_BYTES = 33;
 
 const PUT = 1;
 const DELETE = 2;
@@ -128,9 +130,11 @@ export function checkKey(key: string): string {
   return readKey(key);
 }
 
-/** Check a map name given by a caller (same rule as on the wire). */
+/** Check a map name given by a caller (same rule as on the wire; `\u0001` starts only internal names). */
 export function checkMapName(name: string): string {
-  return readMapName(name);
+  readMapName(name);
+  if (name.startsWith('\u0001')) bad('map names may not start with \\u0001');
+  return name;
 }
 
 /** Read a non-negative safe integer. */
@@ -158,20 +162,21 @@ function readArray(bytes: Uint8Array, what: string, stride: number): unknown[] {
   return v as unknown[];
 }
 
-/** Records as one chunk: `[map, key, value | nil, millis, counter, node]` repeated. */
+/** Records as one chunk: `[map, key, value | nil, millis, counter, node, hits]` repeated. */
 export function encodeRecords(records: readonly KvRecord[]): Uint8Array {
   const flat: unknown[] = [];
-  for (const { map, key, slot } of records) flat.push(map, key, slot.value, slot.version.millis, slot.version.counter, slot.version.node);
+  for (const { map, key, slot } of records) flat.push(map, key, slot.value, slot.version.millis, slot.version.counter, slot.version.node, slot.hits ?? 0);
   return pack(flat);
 }
 
 /** Decode a chunk of records; FLO_INVALID_ARGUMENT on anything malformed. */
 export function decodeRecords(bytes: Uint8Array, valueBytesMax: number): KvRecord[] {
-  const f = readArray(bytes, 'chunk', 6);
+  const f = readArray(bytes, 'chunk', 7);
   const out: KvRecord[] = [];
-  for (let i = 0; i < f.length; i += 6) {
+  for (let i = 0; i < f.length; i += 7) {
     const value = f[i + 2] === null ? null : readBin(f[i + 2], 'value', valueBytesMax);
-    out.push({ map: readMapName(f[i]), key: readKey(f[i + 1]), slot: { value, version: readVersion(f, i + 3) } });
+    const hits = readUint(f[i + 6], 'hits');
+    out.push({ map: readMapName(f[i]), key: readKey(f[i + 1]), slot: hits === 0 ? { value, version: readVersion(f, i + 3) } : { value, version: readVersion(f, i + 3), hits } });
   }
   return out;
 }

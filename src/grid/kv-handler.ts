@@ -11,7 +11,8 @@ import type { HybridLogicalClock } from '../core/hlc.js';
 import type { NodeId } from '../core/model.js';
 import { partitionOf } from '../core/partition.js';
 import type { Message, ServiceRequest } from '../protocol/messages.js';
-import { decodeReplication, encodeReplication, versionOfChange, type KvChange, type KvVersion } from './kv-codec.js';
+import { decodeReplication, encodeReplication, mapOfChange, pack, versionOfChange, type KvChange, type KvVersion } from './kv-codec.js';
+import { orMapStoreName, orSlotKey, orSlotPrefix, routingKeyOf } from './or-map-keys.js';
 import { decodeOp, encodeEntriesPage, encodeResult, encodeVersioned, ENTRIES_PAGE_BYTES_MAX, isWriteOp } from './map-ops.js';
 import { KV_SERVICE, type KvStore } from './kv-store.js';
 import type { KvConfig } from './kv-config.js';
@@ -71,9 +72,11 @@ export class KvHandlers {
     switch (op.op) {
       case 'get':
         this.counters.reads++;
+        store.hit(p, op.map, op.key);
         return Promise.resolve(store.get(p, op.key, op.map)?.value);
       case 'getVersioned':
         this.counters.reads++;
+        store.hit(p, op.map, op.key);
         return Promise.resolve(encodeVersioned(store.slot(p, op.map, op.key)));
       case 'size':
         return Promise.resolve(encodeResult(store.partitionSize(p, op.map)));
@@ -86,7 +89,24 @@ export class KvHandlers {
         if (store.get(p, op.key, op.map) === undefined) return Promise.resolve(encodeResult(false));
         return this.write(p, { kind: 'delete', map: op.map, key: op.key, version: this.version() }).then(() => encodeResult(true));
       }
+      case 'orAdd': {
+        const version = this.version();
+        return this.write(p, { kind: 'put', map: orMapStoreName(op.map), key: orSlotKey(op.key, version), entry: { value: op.value, version } }).then(() => undefined);
+      }
+      case 'orRemove':
+        return this.orRemove(p, op.map, op.key, op.value);
+      case 'orGet':
+        this.counters.reads++;
+        return Promise.resolve(pack(distinctValues(store.liveWithPrefix(p, orMapStoreName(op.map), orSlotPrefix(op.key)).map(([, e]) => e.value))));
     }
+  }
+
+  /** Tombstone every add of `value` (of any value when null) under `key` that this owner holds: the observed ones. */
+  private async orRemove(p: number, map: string, key: string, value: Uint8Array | null): Promise<Uint8Array> {
+    const stored = orMapStoreName(map);
+    const observed = this.deps.store.liveWithPrefix(p, stored, orSlotPrefix(key)).filter(([, e]) => value === null || sameBytes(e.value, value));
+    await Promise.all(observed.map(([slotKey]) => this.write(p, { kind: 'delete', map: stored, key: slotKey, version: this.version() })));
+    return encodeResult(observed.length);
   }
 
   /**
@@ -150,7 +170,7 @@ export class KvHandlers {
   private onReplica(request: ServiceRequest): Promise<Uint8Array | undefined> {
     const { epoch, tableVersion, change } = decodeReplication(request.payload, this.deps.config.valueBytesMax);
     const p = request.partition;
-    this.checkPartition(change.key, p);
+    this.checkPartition(routingKeyOf(mapOfChange(change), change.key), p);
     const table = this.deps.table();
     if (epoch < table.epoch(p)) {
       this.counters.replicasRefused++;
@@ -186,4 +206,17 @@ export class KvHandlers {
       // A version too far ahead (FLO_HLC_DRIFT) keeps its place in the order; the clock just does not follow it.
     }
   }
+}
+
+/** Each value once (an OR-map may hold one value under several tags), first add first. */
+function distinctValues(values: readonly Uint8Array[]): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (const v of values) if (!out.some((o) => sameBytes(o, v))) out.push(v);
+  return out;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.byteLength !== b.byteLength) return false;
+  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

@@ -16,6 +16,7 @@ import { resolveKvConfig, type KvConfig } from './kv-config.js';
 import { KvHandlers, KV_REPLICA_SERVICE, type KvCounters } from './kv-handler.js';
 import { KV_SERVICE, KvStore } from './kv-store.js';
 import { GridMap, type MapRouter } from './grid-map.js';
+import { GridOrMap } from './grid-or-map.js';
 import { checkMergePolicies, type MergePolicies } from './merge-policy.js';
 import { decodeEntriesPage, decodeResult, encodeOp, type KvOp } from './map-ops.js';
 
@@ -117,6 +118,11 @@ export class KvService implements PartitionedService, MapRouter {
   /** The named map `name` (cheap: a handle, no state of its own). @throws FLO_INVALID_ARGUMENT for a bad name. */
   getMap<V extends KvValue = KvValue>(name: string): GridMap<V> {
     return new GridMap<V>(name, this);
+  }
+
+  /** The named OR-map `name` (several values per key, observed-remove). @throws FLO_INVALID_ARGUMENT for a bad name. */
+  getOrMap<V extends KvValue = KvValue>(name: string): GridOrMap<V> {
+    return new GridOrMap<V>(name, this);
   }
 
   /** Store `value` under `key` in the default map; resolves once the owner and every backup have it. */

@@ -59,6 +59,8 @@ export class KvStore implements MigrationParticipant {
   readonly name = KV_SERVICE;
   private readonly partitions = new Map<number, Maps>();
   private readonly captures = new Map<number, Capture>();
+  /** Reads per live entry on this node (partition, map, key), for the `higher-hits` merge policy. */
+  private readonly hits = new Map<number, Map<string, Map<string, number>>>();
 
   constructor(private readonly options: KvStoreOptions) {}
 
@@ -84,7 +86,36 @@ export class KvStore implements MigrationParticipant {
     if (current !== undefined && compareVersions(current.version, version) >= 0) return false;
     this.record(partition, change);
     this.slotsOf(partition, map).set(change.key, change.kind === 'put' ? change.entry : { value: null, version });
+    if (change.kind === 'delete') this.hits.get(partition)?.get(map)?.delete(change.key);
     return true;
+  }
+
+  /** Count one read of a live entry (the owner's reads: what `higher-hits` compares). */
+  hit(partition: number, map: string, key: string): void {
+    if (this.get(partition, key, map) === undefined) return;
+    this.setHits(partition, map, key, this.hitsOf(partition, map, key) + 1);
+  }
+
+  /** Reads counted for the entry of `key` here (0 when none). */
+  hitsOf(partition: number, map: string, key: string): number {
+    return this.hits.get(partition)?.get(map)?.get(key) ?? 0;
+  }
+
+  private setHits(partition: number, map: string, key: string, n: number): void {
+    let maps = this.hits.get(partition);
+    if (maps === undefined) this.hits.set(partition, (maps = new Map()));
+    let keys = maps.get(map);
+    if (keys === undefined) maps.set(map, (keys = new Map()));
+    keys.set(key, n);
+  }
+
+  /** Live slots of `map` in `partition` whose keys start with `prefix`, in version order (oldest first). */
+  liveWithPrefix(partition: number, map: string, prefix: string): [string, KvEntry][] {
+    const slots = this.partitions.get(partition)?.get(map);
+    if (slots === undefined) return [];
+    const out: [string, KvEntry][] = [];
+    for (const [key, slot] of slots) if (slot.value !== null && key.startsWith(prefix)) out.push([key, slot as KvEntry]);
+    return out.sort((a, b) => compareVersions(a[1].version, b[1].version));
   }
 
   /** Live entries in `partition`: of one map, or of all of them. */
@@ -171,7 +202,9 @@ export class KvStore implements MigrationParticipant {
     // Iterating the live maps is safe: changes made meanwhile are captured as deltas, and
     // applying a slot twice is harmless.
     for (const [map, slots] of maps) {
-      for (const [key, slot] of slots) {
+      for (const [key, stored] of slots) {
+        const hits = this.hitsOf(partition, map, key);
+        const slot = hits === 0 ? stored : { ...stored, hits };
         const size = recordSize(map, key, slot);
         if (batch.length > 0 && bytes + size > MIGRATION_CHUNK_BYTES_MAX) {
           yield encodeRecords(batch);
@@ -226,7 +259,8 @@ export class KvStore implements MigrationParticipant {
     for (const { map, key, slot } of records) {
       const slots = this.slotsOf(partition, map);
       const current = slots.get(key);
-      if (current === undefined || compareVersions(current.version, slot.version) < 0) slots.set(key, slot);
+      if (current === undefined || compareVersions(current.version, slot.version) < 0) slots.set(key, { value: slot.value, version: slot.version });
+      if ((slot.hits ?? 0) > this.hitsOf(partition, map, key)) this.setHits(partition, map, key, slot.hits!);
       if (newest === undefined || compareVersions(newest, slot.version) < 0) newest = slot.version;
     }
     if (newest !== undefined) this.options.observeVersion?.(newest);
@@ -245,12 +279,17 @@ export class KvStore implements MigrationParticipant {
   }
 
   finalize(partition: number, role: ParticipantRole): void {
-    if (role === 'none') this.partitions.delete(partition);
+    if (role === 'none') this.dropPartition(partition);
     else this.partitionOf(partition);
   }
 
   cancel(partition: number, side: ParticipantSide): void {
-    if (side === 'destination') this.partitions.delete(partition);
+    if (side === 'destination') this.dropPartition(partition);
+  }
+
+  private dropPartition(partition: number): void {
+    this.partitions.delete(partition);
+    this.hits.delete(partition);
   }
 
   /**
@@ -267,9 +306,11 @@ export class KvStore implements MigrationParticipant {
       const slot = this.mergedSlot(partition, map, key, incoming);
       if (slot !== undefined) {
         const named = map === DEFAULT_MAP ? {} : { map };
-        const change: KvChange = slot.value === null ? { kind: 'delete', ...named, key, version: slot.version } : { kind: 'put', ...named, key, entry: slot as KvEntry };
+        const change: KvChange = slot.value === null ? { kind: 'delete', ...named, key, version: slot.version } : { kind: 'put', ...named, key, entry: { value: slot.value, version: slot.version } };
         this.apply(partition, change);
       }
+      // The merged entry counts the reads of both sides' busier copy.
+      if ((incoming.hits ?? 0) > this.hitsOf(partition, map, key) && this.get(partition, key, map) !== undefined) this.setHits(partition, map, key, incoming.hits!);
       if (newest === undefined || compareVersions(newest, incoming.version) < 0) newest = incoming.version;
     }
     if (newest !== undefined) this.options.observeVersion?.(newest);
@@ -280,7 +321,9 @@ export class KvStore implements MigrationParticipant {
     const policy = this.options.mergePolicies?.[map] ?? 'latest-update';
     if (policy === 'latest-update') return incoming;
     try {
-      return mergeSlot(policy, key, this.slot(partition, map, key), incoming);
+      const existing = this.slot(partition, map, key);
+      const hits = this.hitsOf(partition, map, key);
+      return mergeSlot(policy, key, existing === undefined || hits === 0 ? existing : { ...existing, hits }, incoming);
     } catch {
       // A merge function that throws (or returns what cannot be encoded) keeps this side's entry.
       return undefined;

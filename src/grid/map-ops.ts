@@ -4,6 +4,7 @@
  * read-only check can tell reads from writes without decoding.
  */
 import { bad, pack, readBin, readKey, readMapName, unpack, type KvSlot, type KvValue } from './kv-codec.js';
+import { checkOrKey, isOrMapStoreName, orMapStoreName } from './or-map-keys.js';
 
 /** A client operation on the owner of one partition. */
 export type KvOp =
@@ -14,7 +15,13 @@ export type KvOp =
   | { readonly op: 'delete'; readonly map: string; readonly key: string }
   | { readonly op: 'size'; readonly map: string }
   /** Live entries of the map in this partition, by key order, after `after` (a page). */
-  | { readonly op: 'entries'; readonly map: string; readonly after: string | null };
+  | { readonly op: 'entries'; readonly map: string; readonly after: string | null }
+  /** OR-map `map` (the user's name): add `value` under `key` with a fresh tag. */
+  | { readonly op: 'orAdd'; readonly map: string; readonly key: string; readonly value: Uint8Array }
+  /** OR-map: remove every observed add of `value` under `key` (of every value when null); answers how many. */
+  | { readonly op: 'orRemove'; readonly map: string; readonly key: string; readonly value: Uint8Array | null }
+  /** OR-map: the distinct values under `key`, in add order, as an array of encoded values. */
+  | { readonly op: 'orGet'; readonly map: string; readonly key: string };
 
 /** One page of a partition's entries: encoded values by key, and whether more follow. */
 export interface EntriesPage {
@@ -25,7 +32,7 @@ export interface EntriesPage {
 /** Bytes of values and keys one entries page carries at most (well under a frame). */
 export const ENTRIES_PAGE_BYTES_MAX = 1024 * 1024;
 
-const opCodes = { put: 1, get: 2, delete: 3, size: 4, entries: 5, getVersioned: 6 } as const;
+const opCodes = { put: 1, get: 2, delete: 3, size: 4, entries: 5, getVersioned: 6, orAdd: 7, orRemove: 8, orGet: 9 } as const;
 
 /** Encode a client operation. */
 export function encodeOp(op: KvOp): Uint8Array {
@@ -40,6 +47,11 @@ export function encodeOp(op: KvOp): Uint8Array {
       return pack([opCodes.size, op.map]);
     case 'entries':
       return pack([opCodes.entries, op.map, op.after]);
+    case 'orAdd':
+    case 'orRemove':
+      return pack([opCodes[op.op], op.map, op.key, op.value]);
+    case 'orGet':
+      return pack([opCodes.orGet, op.map, op.key]);
   }
 }
 
@@ -51,7 +63,7 @@ export function encodeOp(op: KvOp): Uint8Array {
 export function isWriteOp(bytes: Uint8Array): boolean {
   const header = bytes[0];
   if (header === undefined || header < 0x91 || header > 0x9f) return true;
-  return bytes[1] !== opCodes.get && bytes[1] !== opCodes.size && bytes[1] !== opCodes.entries && bytes[1] !== opCodes.getVersioned;
+  return bytes[1] !== opCodes.get && bytes[1] !== opCodes.size && bytes[1] !== opCodes.entries && bytes[1] !== opCodes.getVersioned && bytes[1] !== opCodes.orGet;
 }
 
 /** Decode a client operation; FLO_INVALID_ARGUMENT on anything malformed. */
@@ -60,6 +72,9 @@ export function decodeOp(bytes: Uint8Array, valueBytesMax: number): KvOp {
   if (!Array.isArray(f) || f.length < 2) bad('operation must be an array of an op code and a map name');
   const a = f as unknown[];
   const map = readMapName(a[1]);
+  if (a[0] === opCodes.orAdd || a[0] === opCodes.orRemove || a[0] === opCodes.orGet) return decodeOrOp(a, map, valueBytesMax);
+  // The OR-maps' internal names are reached only through OR ops.
+  if (isOrMapStoreName(map)) bad('map names may not start with \\u0001');
   if (a[0] === opCodes.put && a.length === 4) return { op: 'put', map, key: readKey(a[2]), value: readBin(a[3], 'value', valueBytesMax) };
   if (a[0] === opCodes.get && a.length === 3) return { op: 'get', map, key: readKey(a[2]) };
   if (a[0] === opCodes.getVersioned && a.length === 3) return { op: 'getVersioned', map, key: readKey(a[2]) };
@@ -67,6 +82,15 @@ export function decodeOp(bytes: Uint8Array, valueBytesMax: number): KvOp {
   if (a[0] === opCodes.size && a.length === 2) return { op: 'size', map };
   if (a[0] === opCodes.entries && a.length === 3) return { op: 'entries', map, after: a[2] === null ? null : readKey(a[2]) };
   return bad('unknown operation');
+}
+
+function decodeOrOp(a: unknown[], map: string, valueBytesMax: number): KvOp {
+  orMapStoreName(map);
+  const key = checkOrKey(readKey(a[2]));
+  if (a[0] === opCodes.orAdd && a.length === 4) return { op: 'orAdd', map, key, value: readBin(a[3], 'value', valueBytesMax) };
+  if (a[0] === opCodes.orRemove && a.length === 4) return { op: 'orRemove', map, key, value: a[3] === null ? null : readBin(a[3], 'value', valueBytesMax) };
+  if (a[0] === opCodes.orGet && a.length === 3) return { op: 'orGet', map, key };
+  return bad('unknown OR-map operation');
 }
 
 /** Encode a small result (a boolean or a count). */

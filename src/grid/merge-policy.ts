@@ -13,15 +13,16 @@ export type MergeFunction = (key: string, existing: KvValue | undefined, incomin
 /**
  * A map's merge policy. `latest-update`: newer version wins. `put-if-absent`: the
  * incoming value is taken only where this side holds none (absent or deleted).
- * `pass-through`: the incoming side always wins. A function decides per key.
- * (`higher-hits` is planned: it needs per-entry hit counts.)
+ * `pass-through`: the incoming side always wins. `higher-hits`: the incoming entry wins
+ * where it was read more often on its side's owner than the entry held here (ties keep
+ * this side). A function decides per key.
  */
-export type MergePolicy = 'latest-update' | 'put-if-absent' | 'pass-through' | MergeFunction;
+export type MergePolicy = 'latest-update' | 'put-if-absent' | 'pass-through' | 'higher-hits' | MergeFunction;
 
 /** Merge policies by map name; maps not named use `latest-update`. */
 export type MergePolicies = Readonly<Record<string, MergePolicy>>;
 
-const NAMED = ['latest-update', 'put-if-absent', 'pass-through'];
+const NAMED = ['latest-update', 'put-if-absent', 'pass-through', 'higher-hits'];
 
 /** @throws FlotillaError FLO_CONFIG_INVALID for an unknown policy. */
 export function checkMergePolicies(policies: MergePolicies): MergePolicies {
@@ -42,6 +43,9 @@ export function mergeSlot(policy: Exclude<MergePolicy, 'latest-update'>, key: st
   let outcome: Uint8Array | null;
   if (policy === 'put-if-absent') {
     if (have !== null) return undefined;
+    outcome = incoming.value;
+  } else if (policy === 'higher-hits') {
+    if (have !== null && (incoming.hits ?? 0) <= (existing?.hits ?? 0)) return undefined;
     outcome = incoming.value;
   } else if (policy === 'pass-through') {
     outcome = incoming.value;

@@ -11,6 +11,7 @@ import type { MigrationRecord, MigrationTotals } from '../partitions/migration-h
 import type { TransportStats } from '../transport/transport.js';
 import type { KvService } from '../grid/kv-service.js';
 import type { GridMap } from '../grid/grid-map.js';
+import type { GridOrMap } from '../grid/grid-or-map.js';
 import type { KvValue } from '../grid/kv-codec.js';
 import type { TimerService } from '../durable/timer-service.js';
 import type { WorkflowService } from '../durable/workflow-service.js';
@@ -111,6 +112,11 @@ export interface FlotillaNode {
    * node runs without the sharding layer.
    */
   getMap<V extends KvValue = KvValue>(name: string): GridMap<V>;
+  /**
+   * The named OR-map `name`: several values per key, add/remove with observed-remove
+   * semantics, each call routed to the key's owner. Throws like `getMap`.
+   */
+  getOrMap<V extends KvValue = KvValue>(name: string): GridOrMap<V>;
   /**
    * A typed ref to entity `id` of `definition`'s type: its calls reach the entity's
    * owner from any node, retried through moves and failover within `entity.callTimeoutMs`.

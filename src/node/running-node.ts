@@ -20,6 +20,7 @@ import { logMembershipEvent } from './node-logger.js';
 import type { EntityService, EntityServiceStats } from '../entities/entity-service.js';
 import type { KvService } from '../grid/kv-service.js';
 import type { GridMap } from '../grid/grid-map.js';
+import type { GridOrMap } from '../grid/grid-or-map.js';
 import type { KvValue } from '../grid/kv-codec.js';
 import type { DurableRuntime } from '../durable/durable-runtime.js';
 import type { Sharding } from '../sharding/sharding.js';
@@ -203,6 +204,11 @@ export class RunningNode implements FlotillaNode {
     return this.parts.kv.getMap<V>(name);
   }
 
+  getOrMap<V extends KvValue = KvValue>(name: string): GridOrMap<V> {
+    if (this.parts.kv === undefined) throw new FlotillaError('FLO_NOT_FOUND', 'this node runs without the sharding layer, so it holds no maps');
+    return this.parts.kv.getOrMap<V>(name);
+  }
+
   /** The sharding layer (not part of `FlotillaNode`: for the admin API and tests). */
   get sharding(): Sharding | undefined {
     return this.parts.sharding;
@@ -216,6 +222,11 @@ export class RunningNode implements FlotillaNode {
   /** The KV service with its local store (not part of `FlotillaNode`: for the admin API and tests). */
   get kvService(): KvService | undefined {
     return this.parts.kv;
+  }
+
+  /** The entity service, when the node hosts entities (not part of `FlotillaNode`: for the client gateway and tests). */
+  get entityService(): EntityService | undefined {
+    return this.parts.entities;
   }
 
   entity<D extends AnyEntityDefinition>(definition: D, id: string): EntityRef<D> {

@@ -30,8 +30,8 @@ export const CLIENT_MAP_NODES_MAX = 10_000;
 const NAME_BYTES_MAX = 1024;
 
 /** What a client op does. */
-export type ClientOpKind = 'put' | 'get' | 'delete' | 'size' | 'entries';
-const OP_KINDS: readonly ClientOpKind[] = ['put', 'get', 'delete', 'size', 'entries'];
+export type ClientOpKind = 'put' | 'get' | 'delete' | 'size' | 'entries' | 'orAdd' | 'orRemove' | 'orGet';
+const OP_KINDS: readonly ClientOpKind[] = ['put', 'get', 'delete', 'size', 'entries', 'orAdd', 'orRemove', 'orGet'];
 
 /** One map operation from a client. */
 export interface ClientOp {
@@ -41,10 +41,34 @@ export interface ClientOp {
   readonly op: ClientOpKind;
   /** The key (null for size and entries, which span the map). */
   readonly key: string | null;
-  /** The msgpack-encoded value of a put (null otherwise). */
+  /** The msgpack-encoded value of a put or an OR-map add (and of an OR-map remove of one value); null otherwise. */
   readonly value: Uint8Array | null;
   /** Ask a node that is not the key's owner to forward the op instead of answering NOT_OWNER. */
   readonly forward: boolean;
+}
+
+/** Longest entity type name on the client protocol, in bytes (`defineEntity` allows 128 characters of ASCII). */
+export const CLIENT_ENTITY_TYPE_BYTES_MAX = 128;
+
+/** Longest entity id or handler name on the client protocol, in bytes. */
+export const CLIENT_ENTITY_NAME_BYTES_MAX = 1024;
+
+/** Longest call id a client may give, in bytes. */
+export const CLIENT_CALL_ID_BYTES_MAX = 64;
+
+/** An entity call from a client: `type/id.handler(...args)`, routed like a keyed op on `type/id`. */
+export interface ClientCall {
+  /** The client's id of the request; echoed by RESULT or ERROR. */
+  readonly id: number;
+  readonly entityType: string;
+  readonly entityId: string;
+  readonly handler: string;
+  /** The msgpack-encoded argument array. */
+  readonly args: Uint8Array;
+  /** Ask a node that is not the entity's owner to forward the call instead of answering NOT_OWNER. */
+  readonly forward: boolean;
+  /** The same on every retry of one logical call, so the owner answers a retry from the first attempt. */
+  readonly callId: string;
 }
 
 /** A node as clients see it: its id and the URL its gateway serves clients on. */
@@ -89,6 +113,7 @@ export type ClientFrame =
   | { readonly type: 'UNSUBSCRIBE'; readonly id: number }
   | { readonly type: 'OP'; readonly op: ClientOp }
   | { readonly type: 'BATCH'; readonly ops: readonly ClientOp[] }
+  | { readonly type: 'CALL'; readonly call: ClientCall }
   | { readonly type: 'MAP_REQUEST'; readonly version: number };
 
 /** Frames a gateway sends. */
@@ -113,7 +138,7 @@ export type ServerFrame =
       readonly mapVersion: number | null;
     };
 
-const C = { AUTH: 1, OP: 2, BATCH: 3, MAP_REQUEST: 4, SUBSCRIBE: 5, UNSUBSCRIBE: 6 } as const;
+const C = { AUTH: 1, OP: 2, BATCH: 3, MAP_REQUEST: 4, SUBSCRIBE: 5, UNSUBSCRIBE: 6, CALL: 7 } as const;
 const S = { AUTH_REQUIRED: 101, AUTH_ACK: 102, AUTH_FAIL: 103, PARTITION_MAP: 104, RESULT: 105, ERROR: 106, EVENT: 107, RESULTS: 108 } as const;
 
 /** Results in one RESULTS frame, at most. */
@@ -142,7 +167,23 @@ export function encodeClientFrame(frame: ClientFrame): Uint8Array {
       return pack([C.SUBSCRIBE, frame.sub.id, frame.sub.map, frame.sub.key, frame.sub.prefix]);
     case 'UNSUBSCRIBE':
       return pack([C.UNSUBSCRIBE, frame.id]);
+    case 'CALL': {
+      const c = frame.call;
+      return pack([C.CALL, c.id, c.entityType, c.entityId, c.handler, c.args, c.forward, c.callId]);
+    }
   }
+}
+
+function readCall(ctx: ReadContext, argsBytesMax: number, f: readonly unknown[]): ClientCall {
+  return {
+    id: readUint(f[0], 'id'),
+    entityType: readString(f[1], 'entityType', CLIENT_ENTITY_TYPE_BYTES_MAX, 1),
+    entityId: readString(f[2], 'entityId', CLIENT_ENTITY_NAME_BYTES_MAX, 1),
+    handler: readString(f[3], 'handler', CLIENT_ENTITY_NAME_BYTES_MAX, 1),
+    args: readBytes(ctx, f[4], 'args', argsBytesMax),
+    forward: readBool(f[5], 'forward'),
+    callId: readString(f[6], 'callId', CLIENT_CALL_ID_BYTES_MAX, 1),
+  };
 }
 
 function readSubscription(f: readonly unknown[]): ClientSubscription {
@@ -159,7 +200,7 @@ function readOp(ctx: ReadContext, valueBytesMax: number, v: unknown): ClientOp {
   const value = readOptional(f[4], (b) => readBytes(ctx, b, 'value', valueBytesMax)) ?? null;
   const spansMap = op === 'size' || op === 'entries';
   if (spansMap !== (key === null)) invalid('key', spansMap ? 'nil for size and entries' : 'a key');
-  if ((op === 'put') !== (value !== null)) invalid('value', op === 'put' ? 'bytes for a put' : 'nil');
+  if (op !== 'orRemove' && (op === 'put' || op === 'orAdd') !== (value !== null)) invalid('value', op === 'put' || op === 'orAdd' ? `bytes for ${op}` : 'nil');
   return { id: readUint(f[0], 'id'), map: readString(f[1], 'map', NAME_BYTES_MAX, 1), op, key, value, forward: readBool(f[5], 'forward') };
 }
 
@@ -169,7 +210,7 @@ function unpackArray(bytes: Uint8Array): unknown[] {
   return v as unknown[];
 }
 
-/** Decode a frame from a client; values of puts are bounded by `valueBytesMax`. */
+/** Decode a frame from a client; values of puts and the arguments of calls are bounded by `valueBytesMax`. */
 export function decodeClientFrame(bytes: Uint8Array, valueBytesMax: number): ClientFrame {
   const a = unpackArray(bytes);
   return checked(DECODE_CONTEXT, 'client frame', (): ClientFrame => {
@@ -187,6 +228,8 @@ export function decodeClientFrame(bytes: Uint8Array, valueBytesMax: number): Cli
         return { type: 'SUBSCRIBE', sub: readSubscription(readFields(rest, 4)) };
       case C.UNSUBSCRIBE:
         return { type: 'UNSUBSCRIBE', id: readUint(readFields(rest, 1)[0], 'id') };
+      case C.CALL:
+        return { type: 'CALL', call: readCall(DECODE_CONTEXT, valueBytesMax, readFields(rest, 7)) };
       default:
         return invalid('type', 'a client frame code');
     }

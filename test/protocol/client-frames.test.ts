@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { isFlotillaError } from '../../src/core/errors.js';
 import { decodeClientFrame, decodeServerFrame, encodeClientFrame, encodeServerFrame, type ClientFrame, type ServerFrame } from '../../src/protocol/client-frames.js';
 
+const call = { id: 11, entityType: 'Tally', entityId: 't-1', handler: 'add', args: new Uint8Array([0x91, 0x01]), forward: false, callId: 'c-1' } as const;
 const put = { id: 7, map: 'users', op: 'put', key: 'k', value: new Uint8Array([0xa1, 0x61]), forward: false } as const;
 
 describe('client frames', () => {
@@ -15,6 +16,8 @@ describe('client frames', () => {
     ['SUBSCRIBE to a map', { type: 'SUBSCRIBE', sub: { id: 2 ** 40, map: 'm', key: null, prefix: null } }],
     ['SUBSCRIBE to a prefix', { type: 'SUBSCRIBE', sub: { id: 3, map: 'm', key: null, prefix: 'user-' } }],
     ['UNSUBSCRIBE', { type: 'UNSUBSCRIBE', id: 3 }],
+    ['CALL', { type: 'CALL', call }],
+    ['CALL forwarded', { type: 'CALL', call: { ...call, forward: true } }],
   ])('round-trips a client %s', (_name, frame) => {
     expect(decodeClientFrame(encodeClientFrame(frame), 1024)).toEqual(frame);
   });
@@ -38,6 +41,10 @@ describe('client frames', () => {
     ['a get with a value', { type: 'OP', op: { ...put, op: 'get' } }],
     ['a size with a key', { type: 'OP', op: { ...put, op: 'size', value: null } }],
     ['an empty map name', { type: 'OP', op: { ...put, map: '' } }],
+    ['a call without an entity id', { type: 'CALL', call: { ...call, entityId: '' } }],
+    ['a call with a type name over 128 bytes', { type: 'CALL', call: { ...call, entityType: 'T'.repeat(129) } }],
+    ['a call without a call id', { type: 'CALL', call: { ...call, callId: '' } }],
+    ['a call whose arguments exceed the value bound', { type: 'CALL', call: { ...call, args: new Uint8Array(1025) } }],
     ['a subscription to a key and a prefix', { type: 'SUBSCRIBE', sub: { id: 1, map: 'm', key: 'k', prefix: 'p' } }],
   ])('refuses %s', (_name, frame) => {
     expect(() => decodeClientFrame(encodeClientFrame(frame), 1024)).toThrow(expect.objectContaining({ code: 'FLO_DECODE_INVALID' }));
@@ -49,7 +56,7 @@ describe('client frames', () => {
   });
 
   it('turns any bytes into a frame or a catalogued decode error, never anything else', () => {
-    const seeds = [encodeClientFrame({ type: 'OP', op: put }), encodeServerFrame({ type: 'ERROR', id: 1, code: 'FLO_X', message: 'm', owner: null, mapVersion: 2 })];
+    const seeds = [encodeClientFrame({ type: 'OP', op: put }), encodeClientFrame({ type: 'CALL', call }), encodeServerFrame({ type: 'ERROR', id: 1, code: 'FLO_X', message: 'm', owner: null, mapVersion: 2 })];
     const bytes = fc.oneof(
       fc.uint8Array({ maxLength: 64 }),
       fc.tuple(fc.constantFrom(...seeds), fc.nat(), fc.nat(255)).map(([s, at, value]) => {
