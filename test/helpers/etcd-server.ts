@@ -1,5 +1,5 @@
-// A throwaway etcd for tests: Debian's `etcd` binary on loopback, random free ports, a
-// temporary data directory. Tests can kill it (SIGKILL) and start it again on the same
+// A throwaway etcd for tests: Debian's `etcd` binary on loopback (or another local
+// address, e.g. a host lab's bridge), random free ports, a temporary data directory. Tests can kill it (SIGKILL) and start it again on the same
 // ports and data, to see runners detach and come back.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -16,11 +16,11 @@ export function etcdBinary(): string | undefined {
   return found === '' ? undefined : found;
 }
 
-export function freePort(): Promise<number> {
+export function freePort(host = '127.0.0.1'): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
+    server.listen(0, host, () => {
       const address = server.address();
       server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
     });
@@ -37,24 +37,25 @@ export class EtcdServer {
     readonly dir: string,
     readonly clientPort: number,
     private readonly peerPort: number,
+    private readonly host: string,
   ) {}
 
-  /** Starts a fresh etcd and waits until it is healthy. */
-  static async start(binary = etcdBinary()): Promise<EtcdServer> {
+  /** Starts a fresh etcd listening on `host` and waits until it is healthy. */
+  static async start(binary = etcdBinary(), host = '127.0.0.1'): Promise<EtcdServer> {
     if (binary === undefined) throw new Error('no etcd binary');
-    const server = new EtcdServer(binary, mkdtempSync(join(tmpdir(), 'flotilla-etcd-')), await freePort(), await freePort());
+    const server = new EtcdServer(binary, mkdtempSync(join(tmpdir(), 'flotilla-etcd-')), await freePort(host), await freePort(host), host);
     await server.resume();
     return server;
   }
 
   get endpoint(): string {
-    return `http://127.0.0.1:${this.clientPort}`;
+    return `http://${this.host}:${this.clientPort}`;
   }
 
   /** Starts the process again (after `kill`) and waits until it is healthy. */
   async resume(): Promise<void> {
     const client = this.endpoint;
-    const peer = `http://127.0.0.1:${this.peerPort}`;
+    const peer = `http://${this.host}:${this.peerPort}`;
     this.output = '';
     const child = spawn(
       this.binary,

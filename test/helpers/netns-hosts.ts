@@ -11,6 +11,8 @@ import { createInterface } from 'node:readline';
 const PREFIX = 'fh';
 /** Most hosts per lab (addresses .1 to .99). */
 export const HOSTS_MAX = 99;
+/** Labs created by this process so far: each gets its own names and subnet. */
+let labsCreated = 0;
 
 function ip(...args: string[]): void {
   execFileSync('ip', args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -29,12 +31,12 @@ function alive(pid: number): boolean {
 function sweepLeftovers(): void {
   const namespaces = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout ?? '';
   for (const line of namespaces.split('\n')) {
-    const m = new RegExp(`^(${PREFIX}(\\d+)n\\d+)\\b`).exec(line);
+    const m = new RegExp(`^(${PREFIX}(\\d+)(?:x\\d+)?n\\d+)\\b`).exec(line);
     if (m !== null && !alive(Number(m[2]))) spawnSync('ip', ['netns', 'del', m[1]!]);
   }
   const links = spawnSync('ip', ['-o', 'link', 'show', 'type', 'bridge'], { encoding: 'utf8' }).stdout ?? '';
   for (const line of links.split('\n')) {
-    const m = new RegExp(`^\\d+: (${PREFIX}(\\d+)br)[:@]`).exec(line);
+    const m = new RegExp(`^\\d+: (${PREFIX}(\\d+)(?:x\\d+)?br)[:@]`).exec(line);
     if (m !== null && !alive(Number(m[2]))) spawnSync('ip', ['link', 'del', m[1]!]);
   }
 }
@@ -76,7 +78,9 @@ export class HostLab {
   static create(count: number): HostLab {
     if (count > HOSTS_MAX) throw new Error(`at most ${HOSTS_MAX} hosts`);
     sweepLeftovers();
-    const lab = new HostLab(`${PREFIX}${process.pid}`, `10.215.${process.pid % 250}`);
+    const seq = labsCreated++;
+    // A later lab of this process gets fresh names: a deleted namespace's links go away asynchronously.
+    const lab = new HostLab(seq === 0 ? `${PREFIX}${process.pid}` : `${PREFIX}${process.pid}x${seq}`, `10.215.${(process.pid + seq) % 250}`);
     try {
       ip('link', 'add', lab.bridge, 'type', 'bridge');
       ip('addr', 'add', `${lab.gateway}/24`, 'dev', lab.bridge);
@@ -115,12 +119,30 @@ export class HostLab {
     return proc;
   }
 
+  /**
+   * Takes host `index`'s link down (`up` false) or up again: its host-side veth leaves or
+   * rejoins the bridge's traffic, so the host is cut from every other host and from the
+   * servers on the bridge address, as a host whose cable is pulled.
+   */
+  setLink(index: number, up: boolean): void {
+    ip('link', 'set', this.hosts[index]!.hostSideDev, up ? 'up' : 'down');
+  }
+
+  /** Runs `command` inside host `index` (e.g. curl against the host's own address); never throws. */
+  exec(index: number, command: readonly string[], timeoutMs: number): { status: number | null; stdout: string } {
+    const run = spawnSync('ip', ['netns', 'exec', this.hosts[index]!.ns, ...command], { encoding: 'utf8', timeout: timeoutMs });
+    return { status: run.status, stdout: run.stdout ?? '' };
+  }
+
   /** Kills every process started here and removes the hosts and the bridge. Safe to call twice. */
   destroy(): void {
     if (this.destroyed) return;
     this.destroyed = true;
     for (const { child } of this.processes) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    for (const host of this.hosts) spawnSync('ip', ['netns', 'del', host.ns]);
+    for (const host of this.hosts) {
+      spawnSync('ip', ['link', 'del', host.hostSideDev]);
+      spawnSync('ip', ['netns', 'del', host.ns]);
+    }
     spawnSync('ip', ['link', 'del', this.bridge]);
   }
 }
