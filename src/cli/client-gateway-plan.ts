@@ -5,7 +5,7 @@
  * (logged loudly); outside dev mode a gateway without a key is not started, and the
  * node says why.
  */
-import { CLIENT_SECRET_BYTES_MIN, type ClientAuthConfig } from '../gateway/client-auth.js';
+import { CLIENT_SECRET_BYTES_MIN, type ClientAuthConfig } from '../gateway/client-auth-config.js';
 import { parseHttpAddress, UsageError } from './cli-options.js';
 
 /** The public JWT secret of dev mode: anyone can mint tokens with it. */

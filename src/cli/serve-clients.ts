@@ -4,7 +4,7 @@
  * import both the node and the gateway.
  */
 import { FlotillaError } from '../core/errors.js';
-import { startClientGateway, type ClientGateway, type ClientGatewayOptions } from '../gateway/client-gateway.js';
+import type { ClientGateway, ClientGatewayOptions } from '../gateway/client-gateway.js';
 import type { FlotillaNode } from '../node/node-api.js';
 import type { RunningNode } from '../node/running-node.js';
 import type { OpTable } from '../gateway/client-ops.js';
@@ -20,10 +20,10 @@ export type ServeClientsOptions = Omit<ClientGatewayOptions, 'node' | 'maps' | '
  * with FLO_CONFIG_INVALID for bad options or a failed bind, FLO_NOT_FOUND for a node
  * without maps. Close it before stopping the node.
  */
-export function serveClients(node: FlotillaNode, options: ServeClientsOptions): Promise<ClientGateway> {
+export async function serveClients(node: FlotillaNode, options: ServeClientsOptions): Promise<ClientGateway> {
   const running = node as Partial<RunningNode>;
   const kv = running.kvService;
-  if (kv === undefined) return Promise.reject(new FlotillaError('FLO_NOT_FOUND', 'this node runs without the sharding layer, so it has no maps to serve'));
+  if (kv === undefined) throw new FlotillaError('FLO_NOT_FOUND', 'this node runs without the sharding layer, so it has no maps to serve');
   const sharding = running.sharding;
   // The live table reader: ops read the owner of one partition without copying the table.
   const table = sharding === undefined ? undefined : (): OpTable | undefined => {
@@ -31,6 +31,8 @@ export function serveClients(node: FlotillaNode, options: ServeClientsOptions): 
     return reader === undefined || reader.version === 0 ? undefined : { version: reader.version, partitionCount: reader.partitionCount, owner: (p) => reader.owner(p) };
   };
   const entities = gatewayEntities(running.entityService);
+  // Loaded only when clients are served: WebSocket and JWT code add about 10 MiB of RSS.
+  const { startClientGateway } = await import('../gateway/client-gateway.js');
   return startClientGateway({ ...options, node, maps: kv, valueBytesMax: kv.config.valueBytesMax, ...(table === undefined ? {} : { table }), ...(entities === undefined ? {} : { entities }) });
 }
 

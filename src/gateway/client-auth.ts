@@ -5,22 +5,11 @@
  * catalogued error (FLO_TOKEN_EXPIRED for an expired token, FLO_AUTH_FAILED otherwise),
  * whose message never echoes the token.
  */
-import { createLocalJWKSet, createRemoteJWKSet, errors, jwtVerify, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
+import { createLocalJWKSet, createRemoteJWKSet, errors, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import { FlotillaError } from '../core/errors.js';
+import { CLIENT_SECRET_BYTES_MIN, type ClientAuthConfig } from './client-auth-config.js';
 
-/** How client tokens are checked. Exactly one of `secret`, `jwksUrl`, `jwks`. */
-export interface ClientAuthConfig {
-  /** HS256 shared secret (at least 32 bytes). */
-  readonly secret?: string;
-  /** URL of a JWKS (RS256 / ES256 public keys), fetched and cached. */
-  readonly jwksUrl?: string;
-  /** An inline JWKS (RS256 / ES256 public keys). */
-  readonly jwks?: JSONWebKeySet;
-  /** Required `iss` claim, when set. */
-  readonly issuer?: string;
-  /** Required `aud` claim, when set. */
-  readonly audience?: string;
-}
+export { CLIENT_SECRET_BYTES_MIN, type ClientAuthConfig } from './client-auth-config.js';
 
 /** Who a verified token speaks for. */
 export interface ClientIdentity {
@@ -28,9 +17,6 @@ export interface ClientIdentity {
   /** The token's `exp`, in ms since the epoch; null when the token has none. */
   readonly expiresAt: number | null;
 }
-
-/** Shortest HS256 secret accepted, in bytes (the HMAC key length of SHA-256). */
-export const CLIENT_SECRET_BYTES_MIN = 32;
 
 /** Verifies client tokens. */
 export interface ClientAuthenticator {

@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { FlotillaError } from '../core/errors.js';
 import { openStorage } from '../storage/open-storage.js';
 import type { Storage, StorageOptions } from '../storage/storage.js';
-import { EntityService } from '../entities/entity-service.js';
-import { DurableRuntime } from '../durable/durable-runtime.js';
+import type { EntityService } from '../entities/entity-service.js';
+import type { DurableRuntime } from '../durable/durable-runtime.js';
 import type { NodeConfig, StartNodeOptions } from './node-config.js';
 import type { NodeLogger } from './service.js';
 
@@ -61,6 +61,8 @@ export async function setUpEntities(options: StartNodeOptions, config: NodeConfi
     throw error;
   }
   log.info({ storage: storage.kind, location: storage.description, epochFloor, types: definitions.map((d) => d.type) }, 'entity storage ready');
+  // Loaded only by nodes that host entities: a node without them does not carry their code.
+  const { EntityService } = await import('../entities/entity-service.js');
   const service = new EntityService({
     nodeId: config.nodeId,
     definitions,
@@ -72,6 +74,6 @@ export async function setUpEntities(options: StartNodeOptions, config: NodeConfi
   const durable =
     workflows.length === 0 && timerKinds.length === 0
       ? undefined
-      : new DurableRuntime({ nodeId: config.nodeId, storage, workflows, timerKinds, config: config.durable, logger: log.child({ component: 'durable' }) });
+      : new (await import('../durable/durable-runtime.js')).DurableRuntime({ nodeId: config.nodeId, storage, workflows, timerKinds, config: config.durable, logger: log.child({ component: 'durable' }) });
   return { service, storage, epochFloor, durable, logger: log.child({ component: 'singletons' }) };
 }

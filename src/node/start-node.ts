@@ -31,7 +31,7 @@ import { Sharding } from '../sharding/sharding.js';
 import type { NodeLogger } from './service.js';
 import { ServiceHost } from './service-host.js';
 import { ShardingService } from './sharding-service.js';
-import { EtcdMode } from './etcd/etcd-mode.js';
+import type { EtcdMode } from './etcd/etcd-mode.js';
 import { PLACEMENT_NONE, PLACEMENT_TAG } from '../partitions/assignment.js';
 
 const wallClock = (): Millis => Date.now();
@@ -180,6 +180,8 @@ function buildSharding(config: NodeConfig, options: StartNodeOptions, entities: 
  * earlier one may form even if its membership record says it was a member.
  */
 async function openEtcd(config: NodeConfig, address: string, rejoin: RejoinPlan, log: NodeLogger): Promise<{ mode: EtcdMode; plan: RejoinPlan }> {
+  // Loaded only in etcd mode: the etcd client and its gRPC stack add about 25 MiB of RSS.
+  const { EtcdMode } = await import('./etcd/etcd-mode.js');
   const mode = new EtcdMode(config.etcd!, { nodeId: config.nodeId, address }, log.child({ component: 'etcd' }));
   const earlier = await mode.open();
   const seeds = [...new Set([...earlier.map((r) => r.address).filter((a) => a !== address), ...rejoin.seeds])];

@@ -1,8 +1,9 @@
 /**
  * The PostgreSQL store (`pg` Pool), for clusters across hosts. A claim is one upsert
- * whose WHERE clause is the claim rule; a batch of writes is one call of
- * `flotilla_write_entities` (schema version 1), which locks the batch's fence rows in
- * partition order and applies every write in one transaction and one round trip.
+ * whose WHERE clause is the claim rule; a batch of writes is one function call, which locks
+ * the batch's fence rows in partition order and applies every write in one transaction and
+ * one round trip: `flotilla_write_entities_distinct` (one statement for the whole batch)
+ * when its keys are distinct, else `flotilla_write_entities` (write by write, in order).
  */
 import pg from 'pg';
 import { assert, FlotillaError } from '../core/errors.js';
@@ -25,11 +26,15 @@ ON CONFLICT (partition) DO UPDATE SET epoch = excluded.epoch, owner = excluded.o
   WHERE f.epoch < excluded.epoch OR (f.epoch = excluded.epoch AND f.owner = excluded.owner)
 RETURNING partition, epoch, owner`;
 
-const WRITE_SQL = `
+const writeSql = (fn: string): string => `
 SELECT r.fence_epoch, r.fence_owner, r.current_version, r.applied, r.new_version
-FROM flotilla_write_entities($1::integer[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::bytea[], $7::bigint[])
+FROM ${fn}($1::integer[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::bytea[], $7::bigint[])
   WITH ORDINALITY AS r(fence_epoch, fence_owner, current_version, applied, new_version, n)
 ORDER BY r.n`;
+/** Write by write: any batch, and the cheaper one for a single write. */
+const WRITE_SQL = writeSql('flotilla_write_entities');
+/** One statement for the whole batch (schema version 3): batches whose keys are all distinct. */
+const WRITE_DISTINCT_SQL = writeSql('flotilla_write_entities_distinct');
 
 interface FenceRow {
   partition: number;
@@ -146,7 +151,7 @@ export class PostgresStorage implements Storage {
       this.checkOpen();
       return [];
     }
-    const rows = await this.query<WriteRow>(WRITE_SQL, [
+    const rows = await this.query<WriteRow>(writes.length > 1 && keysDistinct(writes) ? WRITE_DISTINCT_SQL : WRITE_SQL, [
       writes.map((w) => w.partition),
       writes.map((w) => w.epoch),
       writes.map((w) => w.writer),
@@ -236,6 +241,13 @@ export class PostgresStorage implements Storage {
       throw postgresError(this.description, error);
     }
   }
+}
+
+/** Whether no two writes of the batch name the same entity (a later one must see an earlier one's result). */
+function keysDistinct(writes: readonly EntityWrite[]): boolean {
+  const keys = new Set<string>();
+  for (const w of writes) keys.add(`${w.type}\u0000${w.id}`);
+  return keys.size === writes.length;
 }
 
 function writeResult(w: EntityWrite, row: WriteRow): WriteResult {

@@ -81,6 +81,29 @@ export function defineWriteTests(ctx: ContractContext): void {
       expect(await store.loadEntity('counter', 'existing')).toEqual({ type: 'counter', id: 'existing', partition: 1, state: bytes(16), version: 2 });
     });
 
+    it('a batch of distinct entities mixing creates, updates, deletes and refusals answers each in order', async () => {
+      const store = ctx.store();
+      await store.claimPartition(1, 2, 'node-a');
+      await store.writeEntities([write({ id: 'kept', epoch: 2 }), write({ id: 'dropped', epoch: 2 }), write({ id: 'stale', epoch: 2 })]);
+      const results = await store.writeEntities([
+        write({ id: 'new', epoch: 2, state: bytes(1) }),
+        write({ id: 'kept', epoch: 2, state: bytes(2), expectedVersion: 1 }),
+        write({ id: 'dropped', epoch: 2, state: undefined, expectedVersion: 1 }),
+        write({ id: 'never', epoch: 2, state: undefined, expectedVersion: 0 }),
+        write({ id: 'stale', epoch: 2, state: bytes(3), expectedVersion: 0 }),
+        write({ id: 'ghost', epoch: 2, state: bytes(4), expectedVersion: 2 }),
+        write({ id: 'old-epoch', epoch: 1, state: bytes(5) }),
+        write({ id: 'unclaimed', partition: 9, epoch: 2, state: bytes(6) }),
+      ]);
+      expect(results.map(outcome)).toEqual(['ok:1', 'ok:2', 'ok:0', 'ok:0', 'FLO_VERSION_CONFLICT', 'FLO_VERSION_CONFLICT', 'FLO_STALE_EPOCH', 'FLO_STALE_EPOCH']);
+      expect(await store.loadEntity('counter', 'new')).toEqual({ type: 'counter', id: 'new', partition: 1, state: bytes(1), version: 1 });
+      expect(await store.loadEntity('counter', 'kept')).toEqual({ type: 'counter', id: 'kept', partition: 1, state: bytes(2), version: 2 });
+      expect(await store.loadEntity('counter', 'dropped')).toBeUndefined();
+      expect(await store.loadEntity('counter', 'never')).toBeUndefined();
+      expect((await store.loadEntity('counter', 'stale'))?.version).toBe(1);
+      for (const id of ['ghost', 'old-epoch', 'unclaimed']) expect(await store.loadEntity('counter', id)).toBeUndefined();
+    });
+
     it('writes of one entity in one batch apply in order', async () => {
       const store = ctx.store();
       await store.claimPartition(1, 1, 'node-a');

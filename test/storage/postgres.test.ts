@@ -5,7 +5,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PostgresStorage } from '../../src/storage/postgres.js';
 import { defineStorageContract } from './contract.js';
-import { rejectsWith, write } from './contract-support.js';
+import { bytes, outcome, rejectsWith, write } from './contract-support.js';
 
 const rawUrl = process.env.FLOTILLA_TEST_POSTGRES_URL;
 const postgresUrl = rawUrl === undefined || rawUrl === '' ? undefined : rawUrl;
@@ -73,6 +73,34 @@ function definePostgresSuite(url: string): void {
       } finally {
         await Promise.all([one.close(), two.close()]);
         await Promise.all([dropSchema(s1), dropSchema(s2)]);
+      }
+    });
+
+    it('a batch creating a record another transaction creates meanwhile refuses that write with the version it finds', async () => {
+      const schema = freshSchema();
+      const store = await PostgresStorage.open({ url, schema });
+      const other = await admin.connect();
+      try {
+        await store.claimPartition(1, 1, 'node-a');
+        await other.query('BEGIN');
+        await other.query(`INSERT INTO "${schema}".flotilla_entities (type, id, partition, state, version) VALUES ('counter', 'race', 1, '\\x07', 1)`);
+        // Distinct keys: the set-based function, whose INSERT waits on the other transaction's row.
+        const pending = store.writeEntities([write({ id: 'race', state: bytes(2) }), write({ id: 'calm', state: bytes(3) })]);
+        const waiting = async (): Promise<boolean> =>
+          (await admin.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND pid <> pg_backend_pid()")).rows[0]!.n > 0;
+        const deadline = Date.now() + 20_000;
+        while (!(await waiting())) {
+          if (Date.now() > deadline) throw new Error('the batch never waited on the other transaction');
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        await other.query('COMMIT');
+        expect((await pending).map(outcome)).toEqual(['FLO_VERSION_CONFLICT', 'ok:1']);
+        expect(await store.loadEntity('counter', 'race')).toEqual({ type: 'counter', id: 'race', partition: 1, state: bytes(7), version: 1 });
+        expect((await store.loadEntity('counter', 'calm'))?.version).toBe(1);
+      } finally {
+        other.release();
+        await store.close();
+        await dropSchema(schema);
       }
     });
 
