@@ -118,6 +118,46 @@ export function defineDurableTests(ctx: ContractContext): void {
       expect(await store.nextTimers([1], 10)).toEqual([]);
     });
 
+    it('a burst of firing commits in one call: each fires once, refusals stay their own, order holds', async () => {
+      const store = ctx.store();
+      await store.claimPartition(1, 1, 'node-a');
+      await store.claimPartition(2, 1, 'node-a');
+      const timer = (id: string) => ({ id, dueAt: 10, kind: 'k', payload: bytes() });
+      await store.commitDurable([commit({ timersSet: ['a', 'b', 'c', 'd'].map(timer) }), commit({ partition: 2, timersSet: [timer('e')] })]);
+      const fire = (id: string, partition = 1) => commit({ partition, timersDelete: [{ id, mustExist: true }] });
+      const results = await store.commitDurable([
+        fire('a'),
+        fire('a'), // fired by the commit before: gone
+        fire('e'), // lives in partition 2
+        commit({ timersDelete: [{ id: 'b', mustExist: true }, { id: 'ghost', mustExist: true }] }), // refused as a whole: b stays
+        commit({ epoch: 2, timersDelete: [{ id: 'c', mustExist: true }] }), // behind the fence: c stays
+        fire('c'),
+        commit({ timersDelete: [{ id: 'ghost', mustExist: false }, { id: 'd', mustExist: true }] }),
+        commit({ timersSet: [timer('a')] }), // set again after it fired: a new timer
+        fire('e', 2),
+      ]);
+      expect(results.map(code)).toEqual(['ok', 'FLO_NOT_FOUND', 'FLO_NOT_FOUND', 'FLO_NOT_FOUND', 'FLO_STALE_EPOCH', 'ok', 'ok', 'ok', 'ok']);
+      expect((await store.nextTimers([1, 2], 10)).map((t) => t.id)).toEqual(['a', 'b']);
+    });
+
+    it('a burst of scheduling commits in one call: later sets win, a timer of another partition refuses its commit', async () => {
+      const store = ctx.store();
+      await store.claimPartition(1, 1, 'node-a');
+      await store.claimPartition(2, 1, 'node-a');
+      const timer = (id: string, dueAt: number) => ({ id, dueAt, kind: 'k', payload: bytes(dueAt) });
+      await store.commitDurable([commit({ partition: 2, timersSet: [timer('theirs', 1)] })]);
+      const results = await store.commitDurable([
+        commit({ timersSet: [timer('x', 5)] }),
+        commit({ timersSet: [timer('y', 6), timer('theirs', 7)] }), // refused as a whole: y not set
+        commit({ timersSet: [timer('x', 8), timer('z', 9)] }),
+        commit({ partition: 2, timersSet: [timer('z', 3)] }), // z was just set in partition 1
+        commit({ partition: 2, timersSet: [timer('theirs', 2)] }),
+      ]);
+      expect(results.map(code)).toEqual(['ok', 'FLO_INVALID_ARGUMENT', 'ok', 'FLO_INVALID_ARGUMENT', 'ok']);
+      expect((await store.nextTimers([1, 2], 10)).map((t) => [t.id, t.partition, t.dueAt])).toEqual([['theirs', 2, 2], ['x', 1, 8], ['z', 1, 9]]);
+      expect(await store.loadTimer('y')).toBeUndefined();
+    });
+
     it('setting a timer again replaces it; a cancel of a missing timer is fine unless mustExist', async () => {
       const store = ctx.store();
       await store.claimPartition(1, 1, 'node-a');
