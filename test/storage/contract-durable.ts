@@ -191,4 +191,59 @@ export function defineDurableTests(ctx: ContractContext): void {
       expect(await store.nextTimers([1], 10)).toEqual([]);
     });
   });
+
+  describe('workflow retention', () => {
+    /** Waits until the clock moved past now (stores stamp records to the millisecond). */
+    const clockMoves = async (): Promise<void> => {
+      const from = Date.now();
+      while (Date.now() <= from + 2) await new Promise((resolve) => setImmediate(resolve));
+    };
+    const purge = (parts: { finishedMs: number; limit?: number; epoch?: number; partition?: number }) =>
+      ctx.store().purgeWorkflows({ partition: parts.partition ?? 1, epoch: parts.epoch ?? 1, writer: 'node-a', finishedMs: parts.finishedMs, limit: parts.limit ?? 10, recordTypes: ['sig'] });
+
+    it('deletes finished executions past their retention with journals and owned records, in bounded batches', async () => {
+      const store = ctx.store();
+      await store.claimPartition(1, 1, 'node-a');
+      await store.claimPartition(2, 1, 'node-a');
+      const step = (id: string) => ({ workflowId: id, append: [{ seq: 0, name: 's0', outcome: bytes(1) }] });
+      const signal = (id: string) => ({ type: 'sig', id, state: bytes(1), expectedVersion: 0 });
+      await store.commitDurable([
+        commit({ workflow: { ...wf('completed', bytes(1)), id: 'a' }, journal: step('a'), records: [signal('a/go'), signal('a/stop'), signal('ab/x'), signal('a0')] }),
+        commit({ workflow: { ...wf('failed', bytes(2)), id: 'b' }, journal: step('b') }),
+        commit({ workflow: { ...wf('running'), id: 'c' }, journal: step('c'), records: [signal('c/go'), { type: 'other', id: 'a/go', state: bytes(1), expectedVersion: 0 }] }),
+        commit({ workflow: { ...wf('sleeping'), id: 'd' } }),
+        commit({ partition: 2, workflow: { ...wf('completed', bytes(1)), id: 'e' } }),
+      ]);
+      expect(await purge({ finishedMs: 3_600_000 })).toEqual([]);
+      await clockMoves();
+      const first = await purge({ finishedMs: 0, limit: 1 });
+      expect(first).toHaveLength(1);
+      const second = await purge({ finishedMs: 0, limit: 10 });
+      expect([...first, ...second].sort()).toEqual(['a', 'b']);
+      expect(await purge({ finishedMs: 0 })).toEqual([]);
+      expect(await store.loadWorkflow('a')).toBeUndefined();
+      expect(await store.loadWorkflow('b')).toBeUndefined();
+      expect((await store.loadWorkflow('c'))?.journal).toHaveLength(1);
+      expect((await store.loadWorkflow('d'))?.workflow.status).toBe('sleeping');
+      expect((await store.loadWorkflow('e'))?.workflow.status).toBe('completed');
+      expect(await store.loadEntity('sig', 'a/go')).toBeUndefined();
+      expect(await store.loadEntity('sig', 'a/stop')).toBeUndefined();
+      for (const [type, id] of [['sig', 'ab/x'], ['sig', 'a0'], ['sig', 'c/go'], ['other', 'a/go']]) expect(await store.loadEntity(type!, id!), `${type} ${id}`).toBeDefined();
+      // The id is free again: a new execution starts with an empty journal.
+      const [again] = await store.commitDurable([commit({ workflow: { ...wf('running'), id: 'a' }, journal: step('a'), records: [signal('a/go')] })]);
+      expect(code(again!)).toBe('ok');
+    });
+
+    it('is refused behind the fence and for bad arguments', async () => {
+      const store = ctx.store();
+      await store.claimPartition(1, 2, 'node-b');
+      await store.commitDurable([commit({ epoch: 2, writer: 'node-b', workflow: wf('completed', bytes(1)) })]);
+      await clockMoves();
+      await rejectsWith(purge({ finishedMs: 0, epoch: 1 }), 'FLO_STALE_EPOCH');
+      await rejectsWith(purge({ finishedMs: 0, partition: 3 }), 'FLO_STALE_EPOCH');
+      await rejectsWith(purge({ finishedMs: -1 }), 'FLO_INVALID_ARGUMENT');
+      await rejectsWith(purge({ finishedMs: 0, limit: 100_000 }), 'FLO_INVALID_ARGUMENT');
+      expect((await store.loadWorkflow('wf-1'))?.workflow.status).toBe('completed');
+    });
+  });
 }
