@@ -26,8 +26,11 @@ import { OwnershipParticipant } from './ownership-participant.js';
 import type { TimerService } from './timer-service.js';
 import type { AnyWorkflowDefinition, WorkflowDefinition } from './workflow-definition.js';
 import { SIGNAL_RECORD_TYPE, WorkflowRun, WORKFLOW_SLEEP_KIND, type SleepPayload } from './workflow-run.js';
+import { toExecution, type WorkflowExecution } from './workflow-execution.js';
 import { WorkflowRetention } from './workflow-retention.js';
 import { WorkflowWaiters } from './workflow-waiters.js';
+
+export type { WorkflowExecution } from './workflow-execution.js';
 
 /** `ServiceRequest.service` of workflow requests. */
 export const WORKFLOW_SERVICE = 'workflows';
@@ -37,19 +40,6 @@ export const WORKFLOW_ID_LENGTH_MAX = ENTITY_ID_LENGTH_MAX - 64;
 
 /** Most running executions read per partition when this node gains it. */
 const RECOVERY_LIST_MAX = 10_000;
-
-/** An execution as stored, for introspection. */
-export interface WorkflowExecution {
-  readonly id: string;
-  readonly name: string;
-  readonly status: StoredWorkflow['status'];
-  /** Names of the activities that completed, in order. */
-  readonly stepsCompleted: readonly string[];
-  /** The result once completed. */
-  readonly result?: unknown;
-  /** The error once failed. */
-  readonly error?: { readonly code: string; readonly message: string };
-}
 
 /** What the workflow service needs. */
 export interface WorkflowServiceDeps {
@@ -183,18 +173,7 @@ export class WorkflowService implements PartitionedService {
   async describe(id: string): Promise<WorkflowExecution | undefined> {
     checkId(id);
     const loaded = await this.deps.storage.loadWorkflow(id);
-    if (loaded === undefined) return undefined;
-    const w = loaded.workflow;
-    const stepsCompleted = loaded.journal.filter((e) => e.name.startsWith('activity:') && decodeOutcome(e.outcome).ok).map((e) => e.name.slice('activity:'.length));
-    const out = w.output === undefined ? undefined : decodeOutcome(w.output);
-    return {
-      id: w.id,
-      name: w.name,
-      status: w.status,
-      stepsCompleted,
-      ...(out?.ok === true ? { result: out.value } : {}),
-      ...(out?.ok === false ? { error: { code: out.code, message: out.message } } : {}),
-    };
+    return loaded === undefined ? undefined : toExecution(loaded);
   }
 
   /** A record written by activities, as stored now (any node may read: storage is shared), or undefined. */
