@@ -156,12 +156,12 @@ const timersSuite: Suite = {
     'One node owning every partition. Lag is the firing commit’s completion time minus the due time. The node keeps',
     'only the nearest timers in memory (`durable.timerWindowMax`, 1,024); heap is measured with `--expose-gc` when',
     'available (otherwise it includes garbage). Measured while the shared 2-core machine ran other jobs (load average',
-    'about 12), which shows in the p99s. *Store alone* applies the firing commits straight to a fresh store (no node),',
+    '7 to 10), which shows in the p99s. *Store alone* applies the firing commits straight to a fresh store (no node),',
     'in calls of 256 as the timer service sends them: on PostgreSQL a run of firings that only delete their timer costs',
     'two statements per call (lock the rows, delete them) instead of one per timer. Before that change, measured on',
     '2026-12-06 on the same machine in separate runs of the old code: PostgreSQL store alone 2,400 to 4,800 firings/s',
     '(SQLite 26,000); 100,000 timers due over 60 s on PostgreSQL fired with lag p50 30 ms, p99 1,804 ms (45,377 later',
-    'than 50 ms), at 2,277 schedule calls/s.',
+    'than 50 ms), at 2,277 schedule calls/s, load average about 2 to 6 then (less than this run).',
   ].join('\n'),
   run: async () => {
     const kinds: DurableBenchStorage[] = ['sqlite', ...(postgresUrl() === undefined ? [] : (['postgres'] as const))];

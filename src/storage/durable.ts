@@ -133,7 +133,8 @@ export interface DurableStore {
   loadTimer(id: string): Promise<DurableTimer | undefined>;
   /**
    * Delete finished executions of a partition with their journals and records, in one
-   * transaction; answers the ids deleted. Rejects with FLO_STALE_EPOCH behind the fence.
+   * transaction; answers the ids deleted. With something to delete, rejects with
+   * FLO_STALE_EPOCH behind the fence; with nothing, answers [] without a transaction.
    */
   purgeWorkflows(purge: WorkflowPurge): Promise<string[]>;
 }

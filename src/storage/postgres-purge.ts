@@ -24,8 +24,16 @@ const DELETE_OWNED = `
 DELETE FROM flotilla_entities e USING unnest($1::text[]) AS g(id), unnest($2::text[]) AS t(type)
 WHERE e.type = t.type AND e.id >= g.id || '/' AND e.id < g.id || '0'`;
 
+// Most sweeps find nothing to delete: a plain read answers that without a transaction or
+// a lock, so an idle cluster's sweeps write nothing.
+const ANY_EXPIRED = `
+SELECT 1 FROM flotilla_workflows
+WHERE partition = $1 AND status IN ('completed', 'failed') AND updated_at < now() - make_interval(secs => $2::double precision / 1000)
+LIMIT 1`;
+
 /** Delete one batch of expired executions of a partition; answers their ids. */
 export async function purgeOnClient(client: pg.PoolClient, p: WorkflowPurge): Promise<string[]> {
+  if ((await client.query(ANY_EXPIRED, [p.partition, p.finishedMs])).rows.length === 0) return [];
   await client.query('BEGIN');
   try {
     const fence = await client.query<{ epoch: string; owner: string }>('SELECT epoch, owner FROM flotilla_partition_fences WHERE partition = $1 FOR SHARE', [p.partition]);
