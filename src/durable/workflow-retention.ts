@@ -56,7 +56,9 @@ export class WorkflowRetention {
     if (this.deps.config.workflowRetentionMs === 0) return 0;
     let purged = 0;
     this.stats.sweeps++;
-    for (const partition of this.deps.owned()) {
+    const owned = this.deps.owned();
+    if (owned.length === 0) return 0;
+    for (const partition of await this.deps.storage.partitionsWithExpiredWorkflows(owned, this.deps.config.workflowRetentionMs)) {
       if (this.stopped) break;
       try {
         purged += await this.purgePartition(partition);

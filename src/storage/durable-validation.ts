@@ -112,6 +112,14 @@ export function checkPurge(purge: WorkflowPurge): void {
   for (const t of purge.recordTypes) checkText('record type', t, ENTITY_TYPE_LENGTH_MAX);
 }
 
+/** Check the arguments of `partitionsWithExpiredWorkflows`. */
+export function checkExpiredQuery(partitions: readonly number[], finishedMs: number): void {
+  if (!Array.isArray(partitions)) throw invalid('partitions must be an array');
+  if (partitions.length > TIMER_PARTITIONS_MAX) throw invalid(`at most ${TIMER_PARTITIONS_MAX} partitions`);
+  for (const p of partitions) checkCount('partition', p);
+  checkCount('finishedMs', finishedMs);
+}
+
 /** The id range `[from, to)` of the records `<execution id>/...`: '0' follows '/' in code-point order. */
 export function ownedRecordRange(workflowId: string): { from: string; to: string } {
   return { from: `${workflowId}/`, to: `${workflowId}0` };

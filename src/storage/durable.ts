@@ -137,4 +137,10 @@ export interface DurableStore {
    * FLO_STALE_EPOCH behind the fence; with nothing, answers [] without a transaction.
    */
   purgeWorkflows(purge: WorkflowPurge): Promise<string[]>;
+  /**
+   * Which of `partitions` hold executions that finished more than `finishedMs` ago (the
+   * store's clock), ascending: one read, so a retention sweep of an idle node costs one
+   * statement however many partitions it owns.
+   */
+  partitionsWithExpiredWorkflows(partitions: readonly number[], finishedMs: number): Promise<number[]>;
 }

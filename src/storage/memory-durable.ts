@@ -66,6 +66,16 @@ export class MemoryDurableTables {
     return found.sort((a, b) => a.dueAt - b.dueAt || compareCodePoints(a.id, b.id)).slice(0, limit).map(copyTimer);
   }
 
+  expiredPartitions(partitions: readonly number[], finishedMs: number): number[] {
+    const before = Date.now() - finishedMs;
+    const wanted = new Set(partitions);
+    const found = new Set<number>();
+    for (const w of this.workflows.values()) {
+      if (wanted.has(w.partition) && (w.status === 'completed' || w.status === 'failed') && (this.changedAt.get(w.id) ?? 0) < before) found.add(w.partition);
+    }
+    return [...found].sort((a, b) => a - b);
+  }
+
   purge(p: WorkflowPurge): string[] {
     const before = Date.now() - p.finishedMs;
     const expired = [...this.workflows.values()]

@@ -31,6 +31,14 @@ SELECT 1 FROM flotilla_workflows
 WHERE partition = $1 AND status IN ('completed', 'failed') AND updated_at < now() - make_interval(secs => $2::double precision / 1000)
 LIMIT 1`;
 
+/** Which of some partitions ($1) hold executions finished more than $2 ms ago: one index probe each. */
+export const EXPIRED_PARTITIONS = `
+SELECT p AS partition FROM unnest($1::integer[]) AS p
+WHERE EXISTS (
+  SELECT 1 FROM flotilla_workflows
+  WHERE partition = p AND status IN ('completed', 'failed') AND updated_at < now() - make_interval(secs => $2::double precision / 1000))
+ORDER BY p`;
+
 /** Delete one batch of expired executions of a partition; answers their ids. */
 export async function purgeOnClient(client: pg.PoolClient, p: WorkflowPurge): Promise<string[]> {
   if ((await client.query(ANY_EXPIRED, [p.partition, p.finishedMs])).rows.length === 0) return [];

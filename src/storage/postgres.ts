@@ -12,9 +12,9 @@ import { claimError, compareCodePoints, fenceError, versionConflictError } from 
 import { MIGRATIONS_TABLE, pendingMigrations } from './migrations.js';
 import { postgresError, resolvePostgresOptions, type PostgresStorageOptions, type ResolvedPostgresOptions } from './postgres-connection.js';
 import type { CommitResult, DurableCommit, DurableTimer, LoadedWorkflow, StoredWorkflow, WorkflowPurge, WorkflowStatus } from './durable.js';
-import { checkCommits, checkPurge, checkTimerId, checkTimerQuery, checkWorkflowId, checkWorkflowList } from './durable-validation.js';
+import { checkCommits, checkExpiredQuery, checkPurge, checkTimerId, checkTimerQuery, checkWorkflowId, checkWorkflowList } from './durable-validation.js';
 import { commitOnClient, listWorkflowRows, loadWorkflowRows, nextTimerRows, timerRow } from './postgres-durable.js';
-import { purgeOnClient } from './postgres-purge.js';
+import { EXPIRED_PARTITIONS, purgeOnClient } from './postgres-purge.js';
 import type { EntityCount, EntityWrite, PartitionFence, Storage, StoredEntity, WriteResult } from './storage.js';
 import { checkClaim, checkEntityKey, checkList, checkWrites } from './validation.js';
 
@@ -239,6 +239,13 @@ export class PostgresStorage implements Storage {
     } finally {
       client.release();
     }
+  }
+
+  async partitionsWithExpiredWorkflows(partitions: readonly number[], finishedMs: number): Promise<number[]> {
+    checkExpiredQuery(partitions, finishedMs);
+    if (partitions.length === 0) return [];
+    const rows = await this.query<{ partition: number }>(EXPIRED_PARTITIONS, [[...new Set(partitions)], finishedMs]);
+    return rows.map((r) => Number(r.partition));
   }
 
   close(): Promise<void> {

@@ -43,6 +43,11 @@ function prepare(db: Database.Database) {
       `SELECT id FROM flotilla_workflows INDEXED BY flotilla_workflows_finished
        WHERE partition = ? AND status IN ('completed', 'failed') AND updated_at < ? ORDER BY updated_at LIMIT ?`,
     ),
+    anyExpired: db.prepare<[string, number], { partition: number }>(
+      `SELECT p.value AS partition FROM json_each(?) AS p WHERE EXISTS (
+         SELECT 1 FROM flotilla_workflows INDEXED BY flotilla_workflows_finished
+         WHERE partition = p.value AND status IN ('completed', 'failed') AND updated_at < ?) ORDER BY p.value`,
+    ),
     deleteWorkflow: db.prepare<[string]>('DELETE FROM flotilla_workflows WHERE id = ?'),
     deleteJournal: db.prepare<[string]>('DELETE FROM flotilla_journal WHERE workflow_id = ?'),
     deleteOwned: db.prepare<[string, string, string]>('DELETE FROM flotilla_entities WHERE type = ? AND id >= ? AND id < ?'),
@@ -95,6 +100,11 @@ export class SqliteDurableTables {
     // taking the file's write lock.
     if (this.statements.expired.all(purge.partition, Date.now() - purge.finishedMs, 1).length === 0) return [];
     return this.purgeTx(purge);
+  }
+
+  expiredPartitions(partitions: readonly number[], finishedMs: number): number[] {
+    if (partitions.length === 0) return [];
+    return this.statements.anyExpired.all(JSON.stringify([...new Set(partitions)]), Date.now() - finishedMs).map((r) => r.partition);
   }
 
   private purgeInTransaction(p: WorkflowPurge): string[] {

@@ -215,12 +215,16 @@ export function defineDurableTests(ctx: ContractContext): void {
         commit({ partition: 2, workflow: { ...wf('completed', bytes(1)), id: 'e' } }),
       ]);
       expect(await purge({ finishedMs: 3_600_000 })).toEqual([]);
+      expect(await store.partitionsWithExpiredWorkflows([1, 2, 3], 3_600_000)).toEqual([]);
       await clockMoves();
+      expect(await store.partitionsWithExpiredWorkflows([3, 2, 1], 0)).toEqual([1, 2]);
+      expect(await store.partitionsWithExpiredWorkflows([], 0)).toEqual([]);
       const first = await purge({ finishedMs: 0, limit: 1 });
       expect(first).toHaveLength(1);
       const second = await purge({ finishedMs: 0, limit: 10 });
       expect([...first, ...second].sort()).toEqual(['a', 'b']);
       expect(await purge({ finishedMs: 0 })).toEqual([]);
+      expect(await store.partitionsWithExpiredWorkflows([1, 2], 0)).toEqual([2]);
       expect(await store.loadWorkflow('a')).toBeUndefined();
       expect(await store.loadWorkflow('b')).toBeUndefined();
       expect((await store.loadWorkflow('c'))?.journal).toHaveLength(1);
@@ -244,6 +248,8 @@ export function defineDurableTests(ctx: ContractContext): void {
       expect(await purge({ finishedMs: 0, partition: 3 })).toEqual([]);
       await rejectsWith(purge({ finishedMs: -1 }), 'FLO_INVALID_ARGUMENT');
       await rejectsWith(purge({ finishedMs: 0, limit: 100_000 }), 'FLO_INVALID_ARGUMENT');
+      await rejectsWith(store.partitionsWithExpiredWorkflows([1], -5), 'FLO_INVALID_ARGUMENT');
+      await rejectsWith(store.partitionsWithExpiredWorkflows([-1], 0), 'FLO_INVALID_ARGUMENT');
       expect((await store.loadWorkflow('wf-1'))?.workflow.status).toBe('completed');
     });
   });
