@@ -8,6 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { fmt, summarize, type Row, type Suite } from './harness.js';
 import { pooled, startDurableBench, StepsWorkflow, timed, timerLags, type DurableBenchStorage } from './durable-nodes.js';
 import { postgresUrl } from './entities-nodes.js';
+import { storageFiringsPerSec } from './durable-firings.js';
 
 /** Scale of every count (`FLOTILLA_BENCH_DURABLE_SCALE`, default 1). */
 const SCALE = Number(process.env.FLOTILLA_BENCH_DURABLE_SCALE ?? '1') || 1;
@@ -31,6 +32,8 @@ const LAG_TARGET_MS = 50;
 /** Timers of the idle-node lag measurement, and the gap between their due times. */
 const IDLE_TIMERS = n(200);
 const IDLE_GAP_MS = 25;
+/** Timers fired straight on the store, for the storage-level firing rate. */
+const STORAGE_FIRINGS = n(20_000);
 
 async function workflowRows(kind: DurableBenchStorage): Promise<Row[]> {
   const bench = await startDurableBench(kind);
@@ -116,7 +119,16 @@ async function timerRows(kind: DurableBenchStorage): Promise<Row[]> {
     while (timerLags.length < TIMERS) await new Promise((resolve) => setTimeout(resolve, 50));
     const many = summarize(timerLags);
     const lateOver = timerLags.filter((l) => l > LAG_TARGET_MS).length;
+    const needed = TIMERS / (TIMER_SPAN_MS / 1000);
+    const storageRate = await storageFiringsPerSec(kind === 'postgres' ? 'postgres' : 'sqlite', STORAGE_FIRINGS);
     return [
+      {
+        storage: kind,
+        case: `store alone: ${STORAGE_FIRINGS} firings (one commit each, commitDurable calls of 256), firings/s`,
+        'lag p50 / p99 / max ms': fmt(storageRate),
+        memory: '',
+        target: `${fmt(needed)}/s (${TIMERS} due over ${TIMER_SPAN_MS / 1000} s): ${storageRate >= needed ? 'met' : 'missed'}`,
+      },
       {
         storage: kind,
         case: `idle node: ${IDLE_TIMERS} timers one at a time, each due ${IDLE_GAP_MS} ms after its scheduling`,
@@ -144,9 +156,12 @@ const timersSuite: Suite = {
     'One node owning every partition. Lag is the firing commit’s completion time minus the due time. The node keeps',
     'only the nearest timers in memory (`durable.timerWindowMax`, 1,024); heap is measured with `--expose-gc` when',
     'available (otherwise it includes garbage). Measured while the shared 2-core machine ran other jobs (load average',
-    'about 12), which shows in the p99s. On PostgreSQL a firing costs a statement round trip per timer (each firing is',
-    'its own commit inside the batch transaction), so 1,666 firings/s outrun it and the lag grows; firing runs of',
-    'single-timer commits as one statement is planned.',
+    '7 to 10), which shows in the p99s. *Store alone* applies the firing commits straight to a fresh store (no node),',
+    'in calls of 256 as the timer service sends them: on PostgreSQL a run of firings that only delete their timer costs',
+    'two statements per call (lock the rows, delete them) instead of one per timer. Before that change, measured on',
+    '2026-12-06 on the same machine in separate runs of the old code: PostgreSQL store alone 2,400 to 4,800 firings/s',
+    '(SQLite 26,000); 100,000 timers due over 60 s on PostgreSQL fired with lag p50 30 ms, p99 1,804 ms (45,377 later',
+    'than 50 ms), at 2,277 schedule calls/s, load average about 2 to 6 then (less than this run).',
   ].join('\n'),
   run: async () => {
     const kinds: DurableBenchStorage[] = ['sqlite', ...(postgresUrl() === undefined ? [] : (['postgres'] as const))];

@@ -40,6 +40,20 @@ export interface DurableConfig {
   readonly activityBackoffMaxMs: number;
   /** Most durable commits in one storage transaction (group commit). Default 256. */
   readonly commitBatchMax: number;
+  /**
+   * How long a finished execution (completed or failed) and its journal are kept after it
+   * finished, ms; then the partition's owner deletes them, and a start with that id runs
+   * anew. 0 keeps them forever. Default 604,800,000 (7 days). Longer keeps results and
+   * retries available longer, shorter bounds the storage finished executions take.
+   */
+  readonly workflowRetentionMs: number;
+  /**
+   * Most finished executions deleted in one storage transaction; a partition with more
+   * takes several, one after the other, so no transaction runs long. Default 256.
+   */
+  readonly workflowPurgeBatchMax: number;
+  /** Pause between two sweeps of the owned partitions for expired executions, ms. Default 60,000. */
+  readonly workflowPurgeIntervalMs: number;
 }
 
 /** Defaults of every durable-execution setting. */
@@ -54,18 +68,28 @@ export const DEFAULT_DURABLE_CONFIG: DurableConfig = {
   activityBackoffInitialMs: 100,
   activityBackoffMaxMs: 10_000,
   commitBatchMax: 256,
+  workflowRetentionMs: 7 * 24 * 3_600_000,
+  workflowPurgeBatchMax: 256,
+  workflowPurgeIntervalMs: 60_000,
 };
+
+/** Fields that may be 0 (meaning off). */
+const ZERO_ALLOWED: ReadonlySet<keyof DurableConfig> = new Set(['workflowRetentionMs']);
 
 /** Merge overrides over the defaults and check every field; throws FLO_CONFIG_INVALID. */
 export function resolveDurableConfig(overrides: Partial<DurableConfig> = {}): DurableConfig {
   const defined = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) as Partial<DurableConfig>;
   const config: DurableConfig = { ...DEFAULT_DURABLE_CONFIG, ...defined };
   for (const [field, value] of Object.entries(config) as [keyof DurableConfig, number][]) {
-    if (!Number.isSafeInteger(value) || value < 1) throw new FlotillaError('FLO_CONFIG_INVALID', `durable.${field} must be a positive integer`, { [field]: value });
+    const least = ZERO_ALLOWED.has(field) ? 0 : 1;
+    if (!Number.isSafeInteger(value) || value < least) {
+      throw new FlotillaError('FLO_CONFIG_INVALID', `durable.${field} must be ${least === 0 ? 'a non-negative' : 'a positive'} integer`, { [field]: value });
+    }
   }
   if (config.activityBackoffInitialMs > config.activityBackoffMaxMs) {
     throw new FlotillaError('FLO_CONFIG_INVALID', 'durable.activityBackoffInitialMs must not exceed durable.activityBackoffMaxMs');
   }
   if (config.commitBatchMax > 4096) throw new FlotillaError('FLO_CONFIG_INVALID', 'durable.commitBatchMax is at most 4,096');
+  if (config.workflowPurgeBatchMax > 10_000) throw new FlotillaError('FLO_CONFIG_INVALID', 'durable.workflowPurgeBatchMax is at most 10,000');
   return config;
 }

@@ -2,7 +2,8 @@
  * Workflows as a partitioned service. An execution lives on the owner of
  * `partitionOf("workflow/" + id)`: a start is routed there, runs (or replays) the code
  * against its journal, and answers with the stored result. Starting an id that completed
- * answers its stored result; starting one that failed retries it from the failed step.
+ * answers its stored result; starting one that failed retries it from the failed step;
+ * once retention deleted a finished execution, starting its id runs it anew.
  * When this node gains a partition it resumes the partition's running executions from
  * storage; sleeping ones come back through their durable timers or a signal.
  */
@@ -25,7 +26,11 @@ import { OwnershipParticipant } from './ownership-participant.js';
 import type { TimerService } from './timer-service.js';
 import type { AnyWorkflowDefinition, WorkflowDefinition } from './workflow-definition.js';
 import { SIGNAL_RECORD_TYPE, WorkflowRun, WORKFLOW_SLEEP_KIND, type SleepPayload } from './workflow-run.js';
+import { toExecution, type WorkflowExecution } from './workflow-execution.js';
+import { WorkflowRetention } from './workflow-retention.js';
 import { WorkflowWaiters } from './workflow-waiters.js';
+
+export type { WorkflowExecution } from './workflow-execution.js';
 
 /** `ServiceRequest.service` of workflow requests. */
 export const WORKFLOW_SERVICE = 'workflows';
@@ -35,19 +40,6 @@ export const WORKFLOW_ID_LENGTH_MAX = ENTITY_ID_LENGTH_MAX - 64;
 
 /** Most running executions read per partition when this node gains it. */
 const RECOVERY_LIST_MAX = 10_000;
-
-/** An execution as stored, for introspection. */
-export interface WorkflowExecution {
-  readonly id: string;
-  readonly name: string;
-  readonly status: StoredWorkflow['status'];
-  /** Names of the activities that completed, in order. */
-  readonly stepsCompleted: readonly string[];
-  /** The result once completed. */
-  readonly result?: unknown;
-  /** The error once failed. */
-  readonly error?: { readonly code: string; readonly message: string };
-}
 
 /** What the workflow service needs. */
 export interface WorkflowServiceDeps {
@@ -86,6 +78,8 @@ export class WorkflowService implements PartitionedService {
   readonly name = WORKFLOW_SERVICE;
   readonly handlers: readonly PartitionHandler[];
   readonly participant: OwnershipParticipant;
+  /** Deletes finished executions once their retention passed. */
+  readonly retention: WorkflowRetention;
   /** Executions started or resumed here, and how they ended; steps that ran (not replayed). */
   readonly stats = { runs: 0, completed: 0, failed: 0, suspended: 0, deposed: 0, stepsRan: 0, recovered: 0 };
   private readonly definitions = new Map<string, AnyWorkflowDefinition>();
@@ -124,14 +118,21 @@ export class WorkflowService implements PartitionedService {
       defined: (name) => this.definitions.has(name),
     });
     for (const kind of this.hops.kinds()) deps.timers.registerKind(kind);
+    const owned = (): readonly number[] => {
+      const table = this.ctx?.table();
+      return table === undefined || table.version === 0 ? [] : table.partitionsForNode(deps.nodeId).owned;
+    };
+    this.retention = new WorkflowRetention({ ...deps, owned, recordTypes: [SIGNAL_RECORD_TYPE] });
   }
 
   start(ctx: ShardContext): void {
     this.ctx = ctx;
+    this.retention.start(ctx.timers);
   }
 
   stop(): void {
     this.stopped = true;
+    this.retention.stop();
     for (const id of this.waiters.ids()) this.waiters.reject(id, new FlotillaError('FLO_NODE_STOPPED', 'workflow service stopped'));
   }
 
@@ -172,18 +173,7 @@ export class WorkflowService implements PartitionedService {
   async describe(id: string): Promise<WorkflowExecution | undefined> {
     checkId(id);
     const loaded = await this.deps.storage.loadWorkflow(id);
-    if (loaded === undefined) return undefined;
-    const w = loaded.workflow;
-    const stepsCompleted = loaded.journal.filter((e) => e.name.startsWith('activity:') && decodeOutcome(e.outcome).ok).map((e) => e.name.slice('activity:'.length));
-    const out = w.output === undefined ? undefined : decodeOutcome(w.output);
-    return {
-      id: w.id,
-      name: w.name,
-      status: w.status,
-      stepsCompleted,
-      ...(out?.ok === true ? { result: out.value } : {}),
-      ...(out?.ok === false ? { error: { code: out.code, message: out.message } } : {}),
-    };
+    return loaded === undefined ? undefined : toExecution(loaded);
   }
 
   /** A record written by activities, as stored now (any node may read: storage is shared), or undefined. */

@@ -4,7 +4,7 @@
  * limits that bound one commit and one read.
  */
 import { FlotillaError } from '../core/errors.js';
-import type { DurableCommit } from './durable.js';
+import type { DurableCommit, WorkflowPurge } from './durable.js';
 import { WORKFLOW_STATUSES, type WorkflowStatus } from './durable.js';
 import { checkCount, checkEntityKey, checkText, ENTITY_ID_LENGTH_MAX, ENTITY_TYPE_LENGTH_MAX, invalid, LIST_LIMIT_MAX, NODE_ID_LENGTH_MAX, WRITE_BATCH_MAX } from './validation.js';
 
@@ -94,6 +94,35 @@ export function checkCommits(commits: readonly DurableCommit[]): void {
   if (!Array.isArray(commits)) throw invalid('commits must be an array');
   if (commits.length > COMMIT_BATCH_MAX) throw invalid(`at most ${COMMIT_BATCH_MAX} commits per call`);
   for (const c of commits) checkCommit(c);
+}
+
+/** Most executions one purge deletes. */
+export const PURGE_LIMIT_MAX = 10_000;
+
+/** Check the arguments of `purgeWorkflows`. */
+export function checkPurge(purge: WorkflowPurge): void {
+  if (purge === null || typeof purge !== 'object') throw invalid('a purge is an object');
+  checkCount('partition', purge.partition);
+  checkCount('epoch', purge.epoch);
+  checkText('writer', purge.writer, NODE_ID_LENGTH_MAX);
+  checkCount('finishedMs', purge.finishedMs);
+  checkCount('limit', purge.limit);
+  if (purge.limit > PURGE_LIMIT_MAX) throw invalid(`limit is at most ${PURGE_LIMIT_MAX}`);
+  if (!Array.isArray(purge.recordTypes) || purge.recordTypes.length > 8) throw invalid('recordTypes is an array of at most 8 types');
+  for (const t of purge.recordTypes) checkText('record type', t, ENTITY_TYPE_LENGTH_MAX);
+}
+
+/** Check the arguments of `partitionsWithExpiredWorkflows`. */
+export function checkExpiredQuery(partitions: readonly number[], finishedMs: number): void {
+  if (!Array.isArray(partitions)) throw invalid('partitions must be an array');
+  if (partitions.length > TIMER_PARTITIONS_MAX) throw invalid(`at most ${TIMER_PARTITIONS_MAX} partitions`);
+  for (const p of partitions) checkCount('partition', p);
+  checkCount('finishedMs', finishedMs);
+}
+
+/** The id range `[from, to)` of the records `<execution id>/...`: '0' follows '/' in code-point order. */
+export function ownedRecordRange(workflowId: string): { from: string; to: string } {
+  return { from: `${workflowId}/`, to: `${workflowId}0` };
 }
 
 /** The error of a journal seq that is already taken. */

@@ -97,6 +97,22 @@ export interface DurableCommit {
 /** The outcome of one commit: the records' versions afterwards (in `records` order), or why it was refused. */
 export type CommitResult = { readonly ok: true; readonly versions: readonly number[] } | { readonly ok: false; readonly error: FlotillaError };
 
+/** Which finished executions a purge deletes, behind the partition's fence. */
+export interface WorkflowPurge {
+  readonly partition: number;
+  readonly epoch: number;
+  readonly writer: NodeId;
+  /** Executions that finished (completed or failed) longer ago than this, ms, by the store's clock. */
+  readonly finishedMs: number;
+  /** Most executions deleted (the oldest first). */
+  readonly limit: number;
+  /**
+   * Entity record types whose records with ids `<execution id>/...` belong to an execution
+   * (its signals) and are deleted with it.
+   */
+  readonly recordTypes: readonly string[];
+}
+
 /** What every store implements for durable execution (part of `Storage`). */
 export interface DurableStore {
   /**
@@ -115,4 +131,16 @@ export interface DurableStore {
   nextTimers(partitions: readonly number[], limit: number): Promise<DurableTimer[]>;
   /** A timer by id, or undefined. */
   loadTimer(id: string): Promise<DurableTimer | undefined>;
+  /**
+   * Delete finished executions of a partition with their journals and records, in one
+   * transaction; answers the ids deleted. With something to delete, rejects with
+   * FLO_STALE_EPOCH behind the fence; with nothing, answers [] without a transaction.
+   */
+  purgeWorkflows(purge: WorkflowPurge): Promise<string[]>;
+  /**
+   * Which of `partitions` hold executions that finished more than `finishedMs` ago (the
+   * store's clock), ascending: one read, so a retention sweep of an idle node costs one
+   * statement however many partitions it owns.
+   */
+  partitionsWithExpiredWorkflows(partitions: readonly number[], finishedMs: number): Promise<number[]>;
 }

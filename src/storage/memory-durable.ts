@@ -6,8 +6,8 @@
  */
 import { FlotillaError } from '../core/errors.js';
 import { compareCodePoints, fenceError, versionConflictError } from './fence-rules.js';
-import type { CommitResult, DurableCommit, DurableTimer, JournalEntry, LoadedWorkflow, StoredWorkflow, WorkflowStatus } from './durable.js';
-import { journalConflictError, timerGoneError } from './durable-validation.js';
+import type { CommitResult, DurableCommit, DurableTimer, JournalEntry, LoadedWorkflow, StoredWorkflow, WorkflowPurge, WorkflowStatus } from './durable.js';
+import { journalConflictError, ownedRecordRange, timerGoneError } from './durable-validation.js';
 import type { PartitionFence, StoredEntity } from './storage.js';
 
 /** Why a commit was refused, carried out of the apply step to the undo. */
@@ -22,6 +22,8 @@ export class MemoryDurableTables {
   private readonly workflows = new Map<string, StoredWorkflow>();
   private readonly journals = new Map<string, Map<number, JournalEntry>>();
   private readonly timers = new Map<string, DurableTimer>();
+  /** When each workflow record last changed (the store's clock, ms): what retention measures. */
+  private readonly changedAt = new Map<string, number>();
 
   constructor(
     private readonly fences: ReadonlyMap<number, PartitionFence>,
@@ -64,6 +66,39 @@ export class MemoryDurableTables {
     return found.sort((a, b) => a.dueAt - b.dueAt || compareCodePoints(a.id, b.id)).slice(0, limit).map(copyTimer);
   }
 
+  expiredPartitions(partitions: readonly number[], finishedMs: number): number[] {
+    const before = Date.now() - finishedMs;
+    const wanted = new Set(partitions);
+    const found = new Set<number>();
+    for (const w of this.workflows.values()) {
+      if (wanted.has(w.partition) && (w.status === 'completed' || w.status === 'failed') && (this.changedAt.get(w.id) ?? 0) < before) found.add(w.partition);
+    }
+    return [...found].sort((a, b) => a - b);
+  }
+
+  purge(p: WorkflowPurge): string[] {
+    const before = Date.now() - p.finishedMs;
+    const expired = [...this.workflows.values()]
+      .filter((w) => w.partition === p.partition && (w.status === 'completed' || w.status === 'failed') && (this.changedAt.get(w.id) ?? 0) < before)
+      .sort((a, b) => (this.changedAt.get(a.id) ?? 0) - (this.changedAt.get(b.id) ?? 0))
+      .slice(0, p.limit)
+      .map((w) => w.id);
+    // Nothing to delete answers at once, as the SQL stores do without a transaction.
+    if (expired.length === 0) return [];
+    const fence = fenceError(this.fences.get(p.partition), p);
+    if (fence !== undefined) throw fence;
+    for (const id of expired) {
+      this.workflows.delete(id);
+      this.changedAt.delete(id);
+      this.journals.delete(id);
+      const { from, to } = ownedRecordRange(id);
+      for (const [key, e] of [...this.entities]) {
+        if (p.recordTypes.includes(e.type) && compareCodePoints(e.id, from) >= 0 && compareCodePoints(e.id, to) < 0) this.entities.delete(key);
+      }
+    }
+    return expired;
+  }
+
   timer(id: string): DurableTimer | undefined {
     const t = this.timers.get(id);
     return t === undefined ? undefined : copyTimer(t);
@@ -87,8 +122,15 @@ export class MemoryDurableTables {
 
   private setWorkflow(w: StoredWorkflow, undo: (() => void)[]): void {
     const before = this.workflows.get(w.id);
-    undo.push(() => (before === undefined ? this.workflows.delete(w.id) : this.workflows.set(w.id, before)));
+    const changedBefore = this.changedAt.get(w.id);
+    undo.push(() => {
+      if (before === undefined) this.workflows.delete(w.id);
+      else this.workflows.set(w.id, before);
+      if (changedBefore === undefined) this.changedAt.delete(w.id);
+      else this.changedAt.set(w.id, changedBefore);
+    });
     this.workflows.set(w.id, copyWorkflow(w));
+    this.changedAt.set(w.id, Date.now());
   }
 
   private applyJournal(j: NonNullable<DurableCommit['journal']>, undo: (() => void)[]): void {

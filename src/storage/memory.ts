@@ -6,8 +6,8 @@
 import { FlotillaError } from '../core/errors.js';
 import type { NodeId } from '../core/model.js';
 import { claimError, compareCodePoints, fenceError, versionConflictError } from './fence-rules.js';
-import type { CommitResult, DurableCommit, DurableTimer, LoadedWorkflow, StoredWorkflow, WorkflowStatus } from './durable.js';
-import { checkCommits, checkTimerId, checkTimerQuery, checkWorkflowId, checkWorkflowList } from './durable-validation.js';
+import type { CommitResult, DurableCommit, DurableTimer, LoadedWorkflow, StoredWorkflow, WorkflowPurge, WorkflowStatus } from './durable.js';
+import { checkCommits, checkExpiredQuery, checkPurge, checkTimerId, checkTimerQuery, checkWorkflowId, checkWorkflowList } from './durable-validation.js';
 import { MemoryDurableTables } from './memory-durable.js';
 import type { EntityCount, EntityWrite, PartitionFence, Storage, StoredEntity, WriteResult } from './storage.js';
 import { checkClaim, checkEntityKey, checkList, checkWrites, settle } from './validation.js';
@@ -130,6 +130,22 @@ export class MemoryStorage implements Storage {
       this.checkOpen();
       checkTimerId(id);
       return this.durable.timer(id);
+    });
+  }
+
+  purgeWorkflows(purge: WorkflowPurge): Promise<string[]> {
+    return settle(() => {
+      this.checkOpen();
+      checkPurge(purge);
+      return this.durable.purge(purge);
+    });
+  }
+
+  partitionsWithExpiredWorkflows(partitions: readonly number[], finishedMs: number): Promise<number[]> {
+    return settle(() => {
+      this.checkOpen();
+      checkExpiredQuery(partitions, finishedMs);
+      return this.durable.expiredPartitions(partitions, finishedMs);
     });
   }
 

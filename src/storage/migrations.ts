@@ -8,12 +8,13 @@ import { assert, FlotillaError } from '../core/errors.js';
 import { fencesAndEntities } from './schema/0001-fences-and-entities.js';
 import { durableExecution } from './schema/0002-durable.js';
 import { setWrites } from './schema/0003-set-writes.js';
+import { workflowRetention } from './schema/0004-workflow-retention.js';
 import type { Migration } from './schema/migration.js';
 
 export type { Dialect, Migration } from './schema/migration.js';
 
 /** Every migration, in version order. */
-export const MIGRATIONS: readonly Migration[] = [fencesAndEntities, durableExecution, setWrites];
+export const MIGRATIONS: readonly Migration[] = [fencesAndEntities, durableExecution, setWrites, workflowRetention];
 
 /** The schema version this code writes and understands. */
 export const SCHEMA_VERSION = MIGRATIONS.length;

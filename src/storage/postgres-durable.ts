@@ -1,9 +1,9 @@
 /**
  * The PostgreSQL store's durable-execution tables. A `commitDurable` call is one
- * transaction on one pooled connection; it takes each partition's fence row FOR SHARE once
- * (claims update that row, so a claim waits for the transaction or the transaction sees
- * the claim), and a commit of several statements runs in a savepoint, so a refused commit
- * rolls back alone.
+ * transaction on one pooled connection; it locks the fence rows of all its partitions
+ * FOR SHARE in one statement, applies runs of timer-only commits (a burst of firings or of
+ * schedules) set-based, and runs any other commit of several statements in a savepoint,
+ * so a refused commit rolls back alone.
  */
 import type pg from 'pg';
 import { FlotillaError } from '../core/errors.js';
@@ -11,6 +11,10 @@ import { fenceError, versionConflictError, type FenceState } from './fence-rules
 import type { CommitResult, DurableCommit, DurableTimer, LoadedWorkflow, StoredWorkflow, WorkflowStatus } from './durable.js';
 import { toTimer, toWorkflow, type TimerRow, type WorkflowRow } from './durable-rows.js';
 import { journalConflictError, timerGoneError } from './durable-validation.js';
+import { applyRemovalRun, applySettingRun, removesTimersOnly, setsTimersOnly } from './postgres-timer-runs.js';
+
+/** Most timer-only commits applied by one pair of statements (bounds the statements' arrays). */
+const TIMER_RUN_MAX = 1_024;
 
 const WORKFLOW_COLUMNS = 'id, partition, name, status, input, output';
 const TIMER_COLUMNS = 'id, partition, due_at, kind, payload';
@@ -46,32 +50,66 @@ type Query = <R extends pg.QueryResultRow>(sql: string, values?: unknown[]) => P
 /** Apply every commit on `client` in one transaction; the caller maps driver errors. */
 export async function commitOnClient(client: pg.PoolClient, commits: readonly DurableCommit[]): Promise<CommitResult[]> {
   const query: Query = async (sql, values) => (await client.query(sql, values)).rows;
-  // Fence rows stay locked FOR SHARE until the transaction ends: read each once.
-  const fences = new Map<number, FenceState | undefined>();
-  const fenceOf = async (partition: number): Promise<FenceState | undefined> => {
-    if (!fences.has(partition)) {
-      const rows = await query<{ epoch: string; owner: string }>('SELECT epoch, owner FROM flotilla_partition_fences WHERE partition = $1 FOR SHARE', [partition]);
-      fences.set(partition, rows[0] === undefined ? undefined : { epoch: Number(rows[0].epoch), owner: rows[0].owner });
-    }
-    return fences.get(partition);
-  };
   await client.query('BEGIN');
   try {
-    const results: CommitResult[] = [];
-    for (const c of commits) {
-      const fence = fenceError(await fenceOf(c.partition), c);
-      if (fence !== undefined) {
-        results.push({ ok: false, error: fence });
-        continue;
-      }
-      results.push(await applyOne(client, query, c));
+    const fences = await lockFences(query, commits);
+    const results: (CommitResult | undefined)[] = commits.map((c) => {
+      const fence = fenceError(fences.get(c.partition), c);
+      return fence === undefined ? undefined : { ok: false, error: fence };
+    });
+    const passed = commits.flatMap((c, i) => (results[i] === undefined ? [i] : []));
+    for (let k = 0; k < passed.length; ) {
+      const run = runFrom(commits, passed, k);
+      const applied = await applyRun(client, query, run.map((i) => commits[i]!));
+      run.forEach((i, n) => (results[i] = applied[n]));
+      k += run.length;
     }
     await client.query('COMMIT');
-    return results;
+    return results as CommitResult[];
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
     throw error;
   }
+}
+
+/**
+ * Every fence row the commits need, locked FOR SHARE until the transaction ends (a claim
+ * updates that row, so it waits for the transaction or the transaction sees the claim),
+ * in one statement and in partition order.
+ */
+async function lockFences(query: Query, commits: readonly DurableCommit[]): Promise<Map<number, FenceState>> {
+  const partitions = [...new Set(commits.map((c) => c.partition))];
+  const rows = await query<{ partition: number; epoch: string; owner: string }>(
+    'SELECT partition, epoch, owner FROM flotilla_partition_fences WHERE partition = ANY ($1::integer[]) ORDER BY partition FOR SHARE',
+    [partitions],
+  );
+  return new Map(rows.map((r) => [Number(r.partition), { epoch: Number(r.epoch), owner: r.owner }]));
+}
+
+/** The longest run from `passed[k]` of fenced-in commits that apply together: timer removals only, or timer sets only. */
+function runFrom(commits: readonly DurableCommit[], passed: readonly number[], k: number): number[] {
+  const first = commits[passed[k]!]!;
+  const alike = removesTimersOnly(first) ? removesTimersOnly : setsTimersOnly(first) ? setsTimersOnly : undefined;
+  if (alike === undefined) return [passed[k]!];
+  const run = [passed[k]!];
+  while (k + run.length < passed.length && run.length < TIMER_RUN_MAX && alike(commits[passed[k + run.length]!]!)) run.push(passed[k + run.length]!);
+  return run;
+}
+
+/** Apply a run (of one commit, or of timer-only commits set-based); results in order. */
+async function applyRun(client: pg.PoolClient, query: Query, run: readonly DurableCommit[]): Promise<CommitResult[]> {
+  if (run.length === 1) return [await applyOne(client, query, run[0]!)];
+  if (removesTimersOnly(run[0]!)) return applyRemovalRun(query, run);
+  await client.query('SAVEPOINT flotilla_run');
+  const set = await applySettingRun(query, run);
+  if (set !== undefined) {
+    await client.query('RELEASE SAVEPOINT flotilla_run');
+    return set;
+  }
+  await client.query('ROLLBACK TO SAVEPOINT flotilla_run');
+  const results: CommitResult[] = [];
+  for (const c of run) results.push(await applyOne(client, query, c));
+  return results;
 }
 
 /**

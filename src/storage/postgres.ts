@@ -11,9 +11,10 @@ import type { NodeId } from '../core/model.js';
 import { claimError, compareCodePoints, fenceError, versionConflictError } from './fence-rules.js';
 import { MIGRATIONS_TABLE, pendingMigrations } from './migrations.js';
 import { postgresError, resolvePostgresOptions, type PostgresStorageOptions, type ResolvedPostgresOptions } from './postgres-connection.js';
-import type { CommitResult, DurableCommit, DurableTimer, LoadedWorkflow, StoredWorkflow, WorkflowStatus } from './durable.js';
-import { checkCommits, checkTimerId, checkTimerQuery, checkWorkflowId, checkWorkflowList } from './durable-validation.js';
+import type { CommitResult, DurableCommit, DurableTimer, LoadedWorkflow, StoredWorkflow, WorkflowPurge, WorkflowStatus } from './durable.js';
+import { checkCommits, checkExpiredQuery, checkPurge, checkTimerId, checkTimerQuery, checkWorkflowId, checkWorkflowList } from './durable-validation.js';
 import { commitOnClient, listWorkflowRows, loadWorkflowRows, nextTimerRows, timerRow } from './postgres-durable.js';
+import { EXPIRED_PARTITIONS, purgeOnClient } from './postgres-purge.js';
 import type { EntityCount, EntityWrite, PartitionFence, Storage, StoredEntity, WriteResult } from './storage.js';
 import { checkClaim, checkEntityKey, checkList, checkWrites } from './validation.js';
 
@@ -220,6 +221,31 @@ export class PostgresStorage implements Storage {
   async loadTimer(id: string): Promise<DurableTimer | undefined> {
     checkTimerId(id);
     return timerRow((sql, values) => this.query(sql, values), id);
+  }
+
+  async purgeWorkflows(purge: WorkflowPurge): Promise<string[]> {
+    checkPurge(purge);
+    this.checkOpen();
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (error) {
+      throw postgresError(this.description, error);
+    }
+    try {
+      return await purgeOnClient(client, purge);
+    } catch (error) {
+      throw postgresError(this.description, error);
+    } finally {
+      client.release();
+    }
+  }
+
+  async partitionsWithExpiredWorkflows(partitions: readonly number[], finishedMs: number): Promise<number[]> {
+    checkExpiredQuery(partitions, finishedMs);
+    if (partitions.length === 0) return [];
+    const rows = await this.query<{ partition: number }>(EXPIRED_PARTITIONS, [[...new Set(partitions)], finishedMs]);
+    return rows.map((r) => Number(r.partition));
   }
 
   close(): Promise<void> {

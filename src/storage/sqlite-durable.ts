@@ -7,9 +7,9 @@
 import type Database from 'better-sqlite3';
 import { FlotillaError } from '../core/errors.js';
 import { fenceError, type FenceState } from './fence-rules.js';
-import type { CommitResult, DurableCommit, DurableTimer, JournalEntry, LoadedWorkflow, StoredWorkflow, WorkflowStatus } from './durable.js';
+import type { CommitResult, DurableCommit, DurableTimer, JournalEntry, LoadedWorkflow, StoredWorkflow, WorkflowPurge, WorkflowStatus } from './durable.js';
 import { toTimer, toWorkflow, type TimerRow, type WorkflowRow } from './durable-rows.js';
-import { journalConflictError, timerGoneError } from './durable-validation.js';
+import { journalConflictError, ownedRecordRange, timerGoneError } from './durable-validation.js';
 import type { EntityWrite, WriteResult } from './storage.js';
 
 function prepare(db: Database.Database) {
@@ -39,6 +39,18 @@ function prepare(db: Database.Database) {
       'SELECT id, partition, due_at, kind, payload FROM flotilla_timers INDEXED BY flotilla_timers_due WHERE partition IN (SELECT value FROM json_each(?)) ORDER BY due_at, id LIMIT ?',
     ),
     timer: db.prepare<[string], TimerRow>('SELECT id, partition, due_at, kind, payload FROM flotilla_timers WHERE id = ?'),
+    expired: db.prepare<[number, number, number], { id: string }>(
+      `SELECT id FROM flotilla_workflows INDEXED BY flotilla_workflows_finished
+       WHERE partition = ? AND status IN ('completed', 'failed') AND updated_at < ? ORDER BY updated_at LIMIT ?`,
+    ),
+    anyExpired: db.prepare<[string, number], { partition: number }>(
+      `SELECT p.value AS partition FROM json_each(?) AS p WHERE EXISTS (
+         SELECT 1 FROM flotilla_workflows INDEXED BY flotilla_workflows_finished
+         WHERE partition = p.value AND status IN ('completed', 'failed') AND updated_at < ?) ORDER BY p.value`,
+    ),
+    deleteWorkflow: db.prepare<[string]>('DELETE FROM flotilla_workflows WHERE id = ?'),
+    deleteJournal: db.prepare<[string]>('DELETE FROM flotilla_journal WHERE workflow_id = ?'),
+    deleteOwned: db.prepare<[string, string, string]>('DELETE FROM flotilla_entities WHERE type = ? AND id >= ? AND id < ?'),
   };
 }
 
@@ -58,6 +70,7 @@ export class SqliteDurableTables {
   private readonly statements: ReturnType<typeof prepare>;
   private readonly batch: (commits: readonly DurableCommit[]) => CommitResult[];
   private readonly one: (c: DurableCommit, now: number) => number[];
+  private readonly purgeTx: (purge: WorkflowPurge) => string[];
 
   /** @param applyWrite the store's entity write (inside the caller's transaction) */
   constructor(
@@ -78,6 +91,34 @@ export class SqliteDurableTables {
       });
     });
     this.batch = (commits) => outer.immediate(commits);
+    const purge = db.transaction((p: WorkflowPurge) => this.purgeInTransaction(p));
+    this.purgeTx = (p) => purge.immediate(p);
+  }
+
+  purge(purge: WorkflowPurge): string[] {
+    // Most sweeps find nothing: a read outside a write transaction answers that without
+    // taking the file's write lock.
+    if (this.statements.expired.all(purge.partition, Date.now() - purge.finishedMs, 1).length === 0) return [];
+    return this.purgeTx(purge);
+  }
+
+  expiredPartitions(partitions: readonly number[], finishedMs: number): number[] {
+    if (partitions.length === 0) return [];
+    return this.statements.anyExpired.all(JSON.stringify([...new Set(partitions)]), Date.now() - finishedMs).map((r) => r.partition);
+  }
+
+  private purgeInTransaction(p: WorkflowPurge): string[] {
+    const s = this.statements;
+    const fence = fenceError(s.fence.get(p.partition), p);
+    if (fence !== undefined) throw fence;
+    const ids = s.expired.all(p.partition, Date.now() - p.finishedMs, p.limit).map((r) => r.id);
+    for (const id of ids) {
+      s.deleteWorkflow.run(id);
+      s.deleteJournal.run(id);
+      const { from, to } = ownedRecordRange(id);
+      for (const type of p.recordTypes) s.deleteOwned.run(type, from, to);
+    }
+    return ids;
   }
 
   commit(commits: readonly DurableCommit[]): CommitResult[] {

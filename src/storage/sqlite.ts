@@ -13,8 +13,8 @@ import { assert, FlotillaError, isFlotillaError } from '../core/errors.js';
 import type { NodeId } from '../core/model.js';
 import { claimError, compareCodePoints, fenceError, versionConflictError } from './fence-rules.js';
 import { MIGRATIONS_TABLE, pendingMigrations } from './migrations.js';
-import type { CommitResult, DurableCommit, DurableTimer, LoadedWorkflow, StoredWorkflow, WorkflowStatus } from './durable.js';
-import { checkCommits, checkTimerId, checkTimerQuery, checkWorkflowId, checkWorkflowList } from './durable-validation.js';
+import type { CommitResult, DurableCommit, DurableTimer, LoadedWorkflow, StoredWorkflow, WorkflowPurge, WorkflowStatus } from './durable.js';
+import { checkCommits, checkExpiredQuery, checkPurge, checkTimerId, checkTimerQuery, checkWorkflowId, checkWorkflowList } from './durable-validation.js';
 import { SqliteDurableTables } from './sqlite-durable.js';
 import type { EntityCount, EntityWrite, PartitionFence, Storage, StorageOptions, StoredEntity, WriteResult } from './storage.js';
 import { checkClaim, checkEntityKey, checkList, checkWrites } from './validation.js';
@@ -240,6 +240,20 @@ export class SqliteStorage implements Storage {
     return this.run(() => {
       checkTimerId(id);
       return this.durable.timer(id);
+    });
+  }
+
+  purgeWorkflows(purge: WorkflowPurge): Promise<string[]> {
+    return this.run(() => {
+      checkPurge(purge);
+      return this.durable.purge(purge);
+    });
+  }
+
+  partitionsWithExpiredWorkflows(partitions: readonly number[], finishedMs: number): Promise<number[]> {
+    return this.run(() => {
+      checkExpiredQuery(partitions, finishedMs);
+      return this.durable.expiredPartitions(partitions, finishedMs);
     });
   }
 

@@ -1,12 +1,14 @@
-// Durable timers on a real node over a real SQLite file: each fires once, not before its
-// due time; cancelled ones never fire; they survive a restart of the node; many at once
-// with a small in-memory window all fire, and the window never holds more than its bound.
+// Durable timers on a real node over a real SQLite file and a real PostgreSQL schema: each
+// fires once, not before its due time; cancelled ones never fire; they survive a restart
+// of the node; many at once with a small in-memory window all fire, and the window never
+// holds more than its bound; a burst due at once, raced by cancels, fires each timer once
+// or cancels it, never both.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { TimerKind } from '../../src/durable/timer-kind.js';
-import { startNode } from '../../src/node/index.js';
+import { startNode, type StartNodeOptions } from '../../src/node/index.js';
 import type { RunningNode } from '../../src/node/running-node.js';
 import { FAST_TABLE } from '../node/entity-harness.js';
 import { nodeOptions, waitFor } from '../node/helpers.js';
@@ -28,11 +30,33 @@ function recordingKind(node: string): TimerKind {
   };
 }
 
-function firesOf(id: string): Fire[] {
-  return fires.filter((f) => f.id === id);
+/** A kind whose firing commit only removes the timer (firings of it apply set-based on PostgreSQL). */
+function plainKind(node: string): TimerKind {
+  return { kind: 'test.plain', fired: (timer, firedAt) => fires.push({ id: timer.id, dueAt: timer.dueAt, firedAt, node }) };
 }
 
-describe('durable timers on a node (SQLite)', () => {
+
+const pgUrl = process.env.FLOTILLA_TEST_POSTGRES_URL;
+/** Where a test's data lives: a data directory (SQLite file), or a PostgreSQL schema named after it. */
+const STORES: readonly { name: string; skip: boolean; storage: (dataDir: string) => StartNodeOptions['storage'] }[] = [
+  { name: 'SQLite', skip: false, storage: () => undefined },
+  {
+    name: 'PostgreSQL',
+    skip: pgUrl === undefined || pgUrl === '',
+    storage: (dataDir) => ({ kind: 'postgres', url: pgUrl ?? '', schema: `tm_${process.pid}_${dataDir.replace(/[^a-z0-9]/gi, '').slice(-8).toLowerCase()}` }),
+  },
+];
+
+describe.each(STORES)('durable timers on a node ($name)', ({ name, skip, storage }) => {
+  if (skip) {
+    // Reason: FLOTILLA_TEST_POSTGRES_URL is unset (no PostgreSQL server on this machine), so
+    // the PostgreSQL half shows as skipped instead of vanishing.
+    it.skip('no PostgreSQL server: FLOTILLA_TEST_POSTGRES_URL is unset');
+    return;
+  }
+  // Node ids differ per store: the firings of both halves land in one list.
+  const tag = name === 'SQLite' ? 's' : 'p';
+  const firesOf = (id: string): Fire[] => fires.filter((f) => f.id === id && f.node.startsWith(`${tag}-`));
   const dirs: string[] = [];
   const started: RunningNode[] = [];
   afterAll(async () => {
@@ -42,7 +66,15 @@ describe('durable timers on a node (SQLite)', () => {
 
   async function start(nodeId: string, dataDir: string, windowMax = 1024): Promise<RunningNode> {
     const node = (await startNode(
-      nodeOptions({ nodeId, dataDir, forceForm: true, partitions: FAST_TABLE, timerKinds: [recordingKind(nodeId)], durable: { timerWindowMax: windowMax, timerFireBatchMax: Math.min(windowMax, 256) } }),
+      nodeOptions({
+        nodeId: `${tag}-${nodeId}`,
+        dataDir,
+        storage: storage(dataDir),
+        forceForm: true,
+        partitions: FAST_TABLE,
+        timerKinds: [recordingKind(`${tag}-${nodeId}`), plainKind(`${tag}-${nodeId}`)],
+        durable: { timerWindowMax: windowMax, timerFireBatchMax: Math.min(windowMax, 256) },
+      }),
     )) as RunningNode;
     started.push(node);
     await waitFor(() => (node.partitionTable()?.version ?? 0) > 0, 'a table');
@@ -81,7 +113,7 @@ describe('durable timers on a node (SQLite)', () => {
     expect(firesOf('restart-1')).toEqual([]);
     const second = await start('t2b', dataDir);
     await waitFor(() => firesOf('restart-1').length === 1, 'the timer to fire after the restart');
-    expect(firesOf('restart-1')[0]!.node).toBe('t2b');
+    expect(firesOf('restart-1')[0]!.node).toBe(`${tag}-t2b`);
     expect(firesOf('restart-1')[0]!.firedAt).toBeGreaterThanOrEqual(firesOf('restart-1')[0]!.dueAt);
     await second.timers!.schedule({ id: 'restart-probe', delayMs: 50, kind: 'test.record' });
     await waitFor(() => firesOf('restart-probe').length === 1, 'a later timer');
@@ -101,8 +133,25 @@ describe('durable timers on a node (SQLite)', () => {
     }, 'every timer to fire', 30_000);
     expect(ids.map((id) => firesOf(id).length)).toEqual(ids.map(() => 1));
     expect(windowMaxSeen).toBeLessThanOrEqual(8);
-    const order = fires.filter((f) => f.id.startsWith('many-'));
+    const order = fires.filter((f) => f.id.startsWith('many-') && f.node.startsWith(`${tag}-`));
     for (const f of order) expect(f.firedAt).toBeGreaterThanOrEqual(f.dueAt);
     expect(node.durable!.timers.stats.loads).toBeGreaterThan(1);
   }, 45_000);
+
+  it('a burst due at once, raced by cancels: each timer fires once or is cancelled, never both', async () => {
+    const node = await start('t4', await dir());
+    const count = 400;
+    const ids = Array.from({ length: count }, (_, i) => `burst-${i}`);
+    const dueAt = Date.now() + 1_500;
+    // Two kinds: firings that only remove their timer (a set-based run on PostgreSQL) mixed
+    // with firings that also write a record (commits of their own) in the same transactions.
+    await Promise.all(ids.map((id, i) => node.timers!.schedule({ id, dueAt, kind: i % 2 === 0 ? 'test.plain' : 'test.record' })));
+    await waitFor(() => Date.now() >= dueAt - 20, 'the due time to near', 30_000);
+    const cancelled = await Promise.all(ids.filter((_, i) => i % 10 === 3 || i % 10 === 4).map(async (id) => ((await node.timers!.cancel(id)) ? id : undefined)));
+    const gone = new Set(cancelled.filter((id) => id !== undefined));
+    await waitFor(() => ids.every((id) => gone.has(id) || firesOf(id).length >= 1), 'every uncancelled timer to fire', 30_000);
+    for (const id of ids) expect(firesOf(id).length + (gone.has(id) ? 1 : 0), id).toBe(1);
+    for (const id of ids) for (const f of firesOf(id)) expect(f.firedAt).toBeGreaterThanOrEqual(f.dueAt);
+    expect(node.durable!.timers.windowSize()).toBe(0);
+  }, 60_000);
 });

@@ -120,18 +120,34 @@ describe.each(STORES)('workflows on a node ($name)', ({ skip, storage }) => {
     await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
   });
 
-  async function start(nodeId: string, dataDir: string): Promise<RunningNode> {
-    const node = (await startNode(nodeOptions({ nodeId, dataDir, forceForm: true, partitions: FAST_TABLE, workflows: WORKFLOWS, storage: storage(dataDir) }))) as RunningNode;
+  async function start(nodeId: string, dataDir: string, durable?: StartNodeOptions['durable']): Promise<RunningNode> {
+    const node = (await startNode(nodeOptions({ nodeId, dataDir, forceForm: true, partitions: FAST_TABLE, workflows: WORKFLOWS, storage: storage(dataDir), durable }))) as RunningNode;
     started.push(node);
     await waitFor(() => (node.partitionTable()?.version ?? 0) > 0, 'a table');
     return node;
   }
 
-  async function freshNode(nodeId: string): Promise<RunningNode> {
+  async function freshNode(nodeId: string, durable?: StartNodeOptions['durable']): Promise<RunningNode> {
     const dataDir = await mkdtemp(join(tmpdir(), 'flotilla-wf-'));
     dirs.push(dataDir);
-    return start(nodeId, dataDir);
+    return start(nodeId, dataDir, durable);
   }
+
+  it('retention deletes finished executions with their journals and signals; the same id then runs anew', async () => {
+    const node = await freshNode('wf9', { workflowRetentionMs: 1, workflowPurgeIntervalMs: 50 });
+    const retention = node.durable!.workflows.retention;
+    expect(await node.workflows!.run(threeSteps, 'r-1', { tag: 'r1' })).toBe('one-done,two-done,three-done');
+    const approved = node.workflows!.run(approval, 'ap-r', { napMs: 0 });
+    expect(await node.workflows!.signal('ap-r', 'decision', { ok: true, by: 'ana' })).toBe(true);
+    expect(await approved).toBe('approved by ana');
+    await waitFor(() => retention.stats.purged >= 2, 'both finished executions to be deleted', 30_000);
+    expect(await node.workflows!.describe('r-1')).toBeUndefined();
+    expect(await node.workflows!.describe('ap-r')).toBeUndefined();
+    // Deleted means forgotten: the id runs anew, every step again, and its signal can be sent again.
+    expect(await node.workflows!.run(threeSteps, 'r-1', { tag: 'r1' })).toBe('one-done,two-done,three-done');
+    expect(['one', 'two', 'three'].map((s) => ran.get(`r1:${s}`))).toEqual([2, 2, 2]);
+    expect(await node.workflows!.signal('ap-r', 'decision', { ok: false, by: 'bob' })).toBe(true);
+  }, 30_000);
 
   it('runs each step once; the same execution id answers the stored result without running anything', async () => {
     const node = await freshNode('wf1');

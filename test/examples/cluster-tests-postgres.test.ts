@@ -1,7 +1,8 @@
 // End to end on PostgreSQL: the cluster-tests local cluster (3 runner processes) keeps its
-// entities and singletons in a database of the throwaway PostgreSQL server, and the
-// traits, cross-entity and singleton suites run against it; the singleton suite's own
-// kill -9 cluster uses a second database, so the two clusters never share fences.
+// entities, singletons, workflows and timers in a database of the throwaway PostgreSQL
+// server, and the traits, cross-entity, activity, timer, singleton and workflow suites run
+// against it. The singleton and workflow suites start kill -9 clusters of their own; each
+// gets a database of its own, so no two clusters ever share fences.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,8 +22,15 @@ const READY_TIMEOUT_MS = 180_000;
 const E2E_TIMEOUT_MS = 600_000;
 /** Kept lines of output, for the failure message. */
 const OUTPUT_LINES_MAX = 400;
-/** The suites this file runs (name fragments for e2e.sh). */
-const SUITES = ['traits', 'cross_entity', 'singletons'];
+/**
+ * The suites this file runs (name fragments for e2e.sh), in groups: each group is one
+ * e2e.sh run, and a group whose suite starts a cluster of its own gets its own database.
+ */
+const GROUPS: readonly { readonly suites: readonly string[]; readonly ownCluster: boolean }[] = [
+  { suites: ['traits', 'cross_entity', 'activities', 'timers'], ownCluster: false },
+  { suites: ['singletons'], ownCluster: true },
+  { suites: ['workflows'], ownCluster: true },
+];
 
 const missing = ['bash', 'curl', 'jq'].filter((tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0);
 if (postgresUrl === undefined) process.stderr.write('cluster-tests PostgreSQL e2e skipped: FLOTILLA_TEST_POSTGRES_URL is unset\n');
@@ -36,7 +44,7 @@ function withDatabase(url: string, database: string): string {
 
 describe.skipIf(missing.length > 0 || postgresUrl === undefined)('cluster-tests e2e on PostgreSQL', () => {
   const prefix = `flo_e2e_${process.pid}_${Date.now().toString(36)}`;
-  const databases = [`${prefix}_cluster`, `${prefix}_suite`];
+  const databases = [`${prefix}_cluster`, ...GROUPS.map((_, i) => `${prefix}_suite${i}`)];
   const admin = new pg.Pool({ connectionString: postgresUrl, max: 1 });
   const output: string[] = [];
   let launcher: ChildProcess | undefined;
@@ -90,19 +98,17 @@ describe.skipIf(missing.length > 0 || postgresUrl === undefined)('cluster-tests 
     await admin.end();
   }, 120_000);
 
-  it(
-    `passes the ${SUITES.join(', ')} suites`,
-    async () => {
-      // Ports for the singleton suite's own cluster: free ones, as the SQLite e2e may run at the same time.
-      const base = await freeRange(20);
-      const run = spawn('bash', [join(tests, 'e2e.sh'), ...SUITES], {
+  it.each(GROUPS.map((group, i) => ({ ...group, database: databases[i + 1]!, name: group.suites.join(', ') })))(
+    'passes the $name suites',
+    async ({ suites, ownCluster, database }) => {
+      // Ports for a suite's own cluster: free ones, as the SQLite e2e may run at the same time.
+      const base = ownCluster ? await freeRange(20) : 0;
+      const run = spawn('bash', [join(tests, 'e2e.sh'), ...suites], {
         cwd: repo,
         env: {
           ...process.env,
           BASE_URL: baseUrl,
-          CLUSTER_HTTP_BASE: String(base),
-          CLUSTER_PORT_BASE: String(base + 10),
-          SUITE_POSTGRES_URL: withDatabase(postgresUrl!, databases[1]!),
+          ...(ownCluster ? { CLUSTER_HTTP_BASE: String(base), CLUSTER_PORT_BASE: String(base + 10), SUITE_POSTGRES_URL: withDatabase(postgresUrl!, database) } : {}),
           LOG_LEVEL: 'warn',
           // Bounded for liveness only: the failover time is measured and reported, not asserted on time.
           SINGLETON_FAILOVER_MAX_S: '30',

@@ -118,6 +118,46 @@ export function defineDurableTests(ctx: ContractContext): void {
       expect(await store.nextTimers([1], 10)).toEqual([]);
     });
 
+    it('a burst of firing commits in one call: each fires once, refusals stay their own, order holds', async () => {
+      const store = ctx.store();
+      await store.claimPartition(1, 1, 'node-a');
+      await store.claimPartition(2, 1, 'node-a');
+      const timer = (id: string) => ({ id, dueAt: 10, kind: 'k', payload: bytes() });
+      await store.commitDurable([commit({ timersSet: ['a', 'b', 'c', 'd'].map(timer) }), commit({ partition: 2, timersSet: [timer('e')] })]);
+      const fire = (id: string, partition = 1) => commit({ partition, timersDelete: [{ id, mustExist: true }] });
+      const results = await store.commitDurable([
+        fire('a'),
+        fire('a'), // fired by the commit before: gone
+        fire('e'), // lives in partition 2
+        commit({ timersDelete: [{ id: 'b', mustExist: true }, { id: 'ghost', mustExist: true }] }), // refused as a whole: b stays
+        commit({ epoch: 2, timersDelete: [{ id: 'c', mustExist: true }] }), // behind the fence: c stays
+        fire('c'),
+        commit({ timersDelete: [{ id: 'ghost', mustExist: false }, { id: 'd', mustExist: true }] }),
+        commit({ timersSet: [timer('a')] }), // set again after it fired: a new timer
+        fire('e', 2),
+      ]);
+      expect(results.map(code)).toEqual(['ok', 'FLO_NOT_FOUND', 'FLO_NOT_FOUND', 'FLO_NOT_FOUND', 'FLO_STALE_EPOCH', 'ok', 'ok', 'ok', 'ok']);
+      expect((await store.nextTimers([1, 2], 10)).map((t) => t.id)).toEqual(['a', 'b']);
+    });
+
+    it('a burst of scheduling commits in one call: later sets win, a timer of another partition refuses its commit', async () => {
+      const store = ctx.store();
+      await store.claimPartition(1, 1, 'node-a');
+      await store.claimPartition(2, 1, 'node-a');
+      const timer = (id: string, dueAt: number) => ({ id, dueAt, kind: 'k', payload: bytes(dueAt) });
+      await store.commitDurable([commit({ partition: 2, timersSet: [timer('theirs', 1)] })]);
+      const results = await store.commitDurable([
+        commit({ timersSet: [timer('x', 5)] }),
+        commit({ timersSet: [timer('y', 6), timer('theirs', 7)] }), // refused as a whole: y not set
+        commit({ timersSet: [timer('x', 8), timer('z', 9)] }),
+        commit({ partition: 2, timersSet: [timer('z', 3)] }), // z was just set in partition 1
+        commit({ partition: 2, timersSet: [timer('theirs', 2)] }),
+      ]);
+      expect(results.map(code)).toEqual(['ok', 'FLO_INVALID_ARGUMENT', 'ok', 'FLO_INVALID_ARGUMENT', 'ok']);
+      expect((await store.nextTimers([1, 2], 10)).map((t) => [t.id, t.partition, t.dueAt])).toEqual([['theirs', 2, 2], ['x', 1, 8], ['z', 1, 9]]);
+      expect(await store.loadTimer('y')).toBeUndefined();
+    });
+
     it('setting a timer again replaces it; a cancel of a missing timer is fine unless mustExist', async () => {
       const store = ctx.store();
       await store.claimPartition(1, 1, 'node-a');
@@ -149,6 +189,68 @@ export function defineDurableTests(ctx: ContractContext): void {
       await rejectsWith(store.listWorkflows(1, 'bogus' as 'running', 1), 'FLO_INVALID_ARGUMENT');
       await rejectsWith(store.loadWorkflow('a\u0000b'), 'FLO_INVALID_ARGUMENT');
       expect(await store.nextTimers([1], 10)).toEqual([]);
+    });
+  });
+
+  describe('workflow retention', () => {
+    /** Waits until the clock moved past now (stores stamp records to the millisecond). */
+    const clockMoves = async (): Promise<void> => {
+      const from = Date.now();
+      while (Date.now() <= from + 2) await new Promise((resolve) => setImmediate(resolve));
+    };
+    const purge = (parts: { finishedMs: number; limit?: number; epoch?: number; partition?: number }) =>
+      ctx.store().purgeWorkflows({ partition: parts.partition ?? 1, epoch: parts.epoch ?? 1, writer: 'node-a', finishedMs: parts.finishedMs, limit: parts.limit ?? 10, recordTypes: ['sig'] });
+
+    it('deletes finished executions past their retention with journals and owned records, in bounded batches', async () => {
+      const store = ctx.store();
+      await store.claimPartition(1, 1, 'node-a');
+      await store.claimPartition(2, 1, 'node-a');
+      const step = (id: string) => ({ workflowId: id, append: [{ seq: 0, name: 's0', outcome: bytes(1) }] });
+      const signal = (id: string) => ({ type: 'sig', id, state: bytes(1), expectedVersion: 0 });
+      await store.commitDurable([
+        commit({ workflow: { ...wf('completed', bytes(1)), id: 'a' }, journal: step('a'), records: [signal('a/go'), signal('a/stop'), signal('ab/x'), signal('a0')] }),
+        commit({ workflow: { ...wf('failed', bytes(2)), id: 'b' }, journal: step('b') }),
+        commit({ workflow: { ...wf('running'), id: 'c' }, journal: step('c'), records: [signal('c/go'), { type: 'other', id: 'a/go', state: bytes(1), expectedVersion: 0 }] }),
+        commit({ workflow: { ...wf('sleeping'), id: 'd' } }),
+        commit({ partition: 2, workflow: { ...wf('completed', bytes(1)), id: 'e' } }),
+      ]);
+      expect(await purge({ finishedMs: 3_600_000 })).toEqual([]);
+      expect(await store.partitionsWithExpiredWorkflows([1, 2, 3], 3_600_000)).toEqual([]);
+      await clockMoves();
+      expect(await store.partitionsWithExpiredWorkflows([3, 2, 1], 0)).toEqual([1, 2]);
+      expect(await store.partitionsWithExpiredWorkflows([], 0)).toEqual([]);
+      const first = await purge({ finishedMs: 0, limit: 1 });
+      expect(first).toHaveLength(1);
+      const second = await purge({ finishedMs: 0, limit: 10 });
+      expect([...first, ...second].sort()).toEqual(['a', 'b']);
+      expect(await purge({ finishedMs: 0 })).toEqual([]);
+      expect(await store.partitionsWithExpiredWorkflows([1, 2], 0)).toEqual([2]);
+      expect(await store.loadWorkflow('a')).toBeUndefined();
+      expect(await store.loadWorkflow('b')).toBeUndefined();
+      expect((await store.loadWorkflow('c'))?.journal).toHaveLength(1);
+      expect((await store.loadWorkflow('d'))?.workflow.status).toBe('sleeping');
+      expect((await store.loadWorkflow('e'))?.workflow.status).toBe('completed');
+      expect(await store.loadEntity('sig', 'a/go')).toBeUndefined();
+      expect(await store.loadEntity('sig', 'a/stop')).toBeUndefined();
+      for (const [type, id] of [['sig', 'ab/x'], ['sig', 'a0'], ['sig', 'c/go'], ['other', 'a/go']]) expect(await store.loadEntity(type!, id!), `${type} ${id}`).toBeDefined();
+      // The id is free again: a new execution starts with an empty journal.
+      const [again] = await store.commitDurable([commit({ workflow: { ...wf('running'), id: 'a' }, journal: step('a'), records: [signal('a/go')] })]);
+      expect(code(again!)).toBe('ok');
+    });
+
+    it('is refused behind the fence and for bad arguments', async () => {
+      const store = ctx.store();
+      await store.claimPartition(1, 2, 'node-b');
+      await store.commitDurable([commit({ epoch: 2, writer: 'node-b', workflow: wf('completed', bytes(1)) })]);
+      await clockMoves();
+      await rejectsWith(purge({ finishedMs: 0, epoch: 1 }), 'FLO_STALE_EPOCH');
+      // Nothing to delete: answered without a transaction, so without the fence.
+      expect(await purge({ finishedMs: 0, partition: 3 })).toEqual([]);
+      await rejectsWith(purge({ finishedMs: -1 }), 'FLO_INVALID_ARGUMENT');
+      await rejectsWith(purge({ finishedMs: 0, limit: 100_000 }), 'FLO_INVALID_ARGUMENT');
+      await rejectsWith(store.partitionsWithExpiredWorkflows([1], -5), 'FLO_INVALID_ARGUMENT');
+      await rejectsWith(store.partitionsWithExpiredWorkflows([-1], 0), 'FLO_INVALID_ARGUMENT');
+      expect((await store.loadWorkflow('wf-1'))?.workflow.status).toBe('completed');
     });
   });
 }
