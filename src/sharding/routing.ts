@@ -171,6 +171,12 @@ export class RoutingClient {
    * now) or `attemptsMax`; then rejects with FLO_TIMEOUT (details name the last error). A
    * non-retryable error, and FLO_READ_ONLY (the owner's side lacks quorum: retrying within
    * one call does not help), reject at once.
+   *
+   * An attempt that may have run (answered FLO_UNCONFIRMED, or timed out) is retried too,
+   * but from then on a refusal no longer means "not done": a later FLO_READ_ONLY rejects
+   * with FLO_UNCONFIRMED (`outcomeUnknown`), and the deadline's FLO_TIMEOUT says
+   * `outcomeUnknown` in its details. A non-retryable error is the operation's own answer
+   * (it ran, or its input is bad) and passes through.
    */
   async call(service: string, partition: number, payload: Uint8Array, options: RouteOptions = {}): Promise<Uint8Array | undefined> {
     const { config, timers } = this.deps;
@@ -179,6 +185,7 @@ export class RoutingClient {
     let hint: Target | undefined;
     let lastError: FlotillaError | undefined;
     let backoff = config.backoffInitialMs;
+    let mayHaveRun: FlotillaError | undefined;
     for (let attempt = 0; attempt < config.attemptsMax; attempt++) {
       if (this.deps.stopped()) throw new FlotillaError('FLO_NODE_STOPPED', `${service} operation on partition ${partition}`);
       const remaining = deadline - timers.now();
@@ -189,7 +196,9 @@ export class RoutingClient {
       const outcome = await this.attempt(target, request, Math.min(remaining, config.attemptTimeoutMs));
       if (outcome.ok) return outcome.payload;
       lastError = outcome.error;
-      if (!lastError.retryable || lastError.code === 'FLO_READ_ONLY') throw lastError;
+      if (mayHaveRunCode(lastError)) mayHaveRun ??= lastError;
+      if (lastError.code === 'FLO_READ_ONLY') throw mayHaveRun === undefined ? lastError : outcomeUnknown(service, partition, mayHaveRun, lastError);
+      if (!lastError.retryable) throw lastError;
       hint = outcome.hint;
       if (hint !== undefined && attempt === 0) continue;
       await sleep(timers, Math.min(backoff, Math.max(0, deadline - timers.now())));
@@ -199,6 +208,7 @@ export class RoutingClient {
       partition,
       lastError: lastError?.code,
       lastMessage: lastError?.message,
+      ...(mayHaveRun === undefined ? {} : { outcomeUnknown: true }),
     });
   }
 
@@ -238,6 +248,22 @@ export class RoutingClient {
     const useHint = reply.owner !== undefined && tableVersion > this.deps.table().version && reply.owner !== target.nodeId;
     return useHint ? { ok: false, error, hint: { nodeId: reply.owner!, address: reply.owner === this.deps.self ? undefined : reply.ownerAddress } } : { ok: false, error };
   }
+}
+
+/** Whether an attempt that failed with `error` may still have run on the owner. */
+function mayHaveRunCode(error: FlotillaError): boolean {
+  return error.code === 'FLO_UNCONFIRMED' || error.code === 'FLO_TIMEOUT';
+}
+
+/** The refusal `last` of a call an earlier attempt of which may have run (`first`): the caller must not read it as "not done". */
+function outcomeUnknown(service: string, partition: number, first: FlotillaError, last: FlotillaError): FlotillaError {
+  return new FlotillaError('FLO_UNCONFIRMED', `${service} operation on partition ${partition}: an attempt may have taken effect (${first.code}), a later one was refused (${last.code})`, {
+    partition,
+    outcomeUnknown: true,
+    firstError: first.code,
+    lastError: last.code,
+    lastMessage: last.message,
+  });
 }
 
 function asFlotilla(error: unknown): FlotillaError {
