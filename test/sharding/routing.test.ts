@@ -207,3 +207,36 @@ describe('RoutingClient and the read-only verdict', () => {
   });
 });
 
+
+describe('RoutingClient after an attempt that may have run', () => {
+  const failure = (opId: string, errorCode: string): ServiceResponse => ({ type: 'ServiceResponse', opId, ok: false, errorCode, tableVersion: 5 });
+
+  it.each([
+    ['FLO_UNCONFIRMED', (r: ServiceRequest): ServiceResponse | Error => failure(r.opId, 'FLO_UNCONFIRMED')],
+    ['FLO_TIMEOUT', (): ServiceResponse | Error => new FlotillaError('FLO_TIMEOUT', 'no response')],
+  ])('turns a later FLO_READ_ONLY into FLO_UNCONFIRMED when the first attempt answered %s', async (code, firstAnswer) => {
+    const table = tableOf(['a', 'b', 'c', 'a'], 5);
+    let n = 0;
+    const t = client('a', () => table, (_to, r) => (n++ === 0 ? firstAnswer(r) : failure(r.opId, 'FLO_READ_ONLY')));
+    await expect(t.c.call('kv', 1, new Uint8Array())).rejects.toMatchObject({ code: 'FLO_UNCONFIRMED', details: { outcomeUnknown: true, firstError: code, lastError: 'FLO_READ_ONLY' } });
+    expect(t.sent).toEqual(['b:1', 'b:1']);
+  });
+
+  it('says outcomeUnknown when the deadline passes after an unconfirmed attempt, and not otherwise', async () => {
+    const table = tableOf(['a', 'b', 'c', 'a'], 5);
+    let n = 0;
+    const t = client('a', () => table, (_to, r) => failure(r.opId, n++ === 0 ? 'FLO_UNCONFIRMED' : 'FLO_NO_OWNER'));
+    await expect(t.c.call('kv', 1, new Uint8Array())).rejects.toMatchObject({ code: 'FLO_TIMEOUT', details: { outcomeUnknown: true, lastError: 'FLO_NO_OWNER' } });
+    const plain = client('a', () => table, (_to, r) => failure(r.opId, 'FLO_NO_OWNER'));
+    const err = (await plain.c.call('kv', 1, new Uint8Array()).catch((e: unknown) => e)) as FlotillaError;
+    expect(err.code).toBe('FLO_TIMEOUT');
+    expect(err.details).not.toHaveProperty('outcomeUnknown');
+  });
+
+  it('succeeds when a retry after an unconfirmed attempt is accepted', async () => {
+    const table = tableOf(['a', 'b', 'c', 'a'], 5);
+    let n = 0;
+    const t = client('a', () => table, (_to, r) => (n++ === 0 ? failure(r.opId, 'FLO_UNCONFIRMED') : ok(r.opId, new Uint8Array([9]))));
+    expect(await t.c.call('kv', 1, new Uint8Array())).toEqual(new Uint8Array([9]));
+  });
+});
