@@ -270,7 +270,7 @@ export class FlotillaClient implements MapBackend, OrMapBackend {
     const answer = await send(target.conn, target.forward);
     if (answer.type === 'RESULT') return answer.payload;
     const newer = this.routing.noteVersion(answer.mapVersion);
-    if (answer.code === 'FLO_NOT_OWNER' || newer) {
+    if (answer.code === 'FLO_NOT_OWNER' || answer.code === 'FLO_UNCONFIRMED' || newer) {
       if (answer.owner !== null && this.clusterMode) this.connection(answer.owner.url).open();
       target.conn.requestMap(this.routing.version());
     }
