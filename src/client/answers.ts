@@ -25,7 +25,8 @@ export function isMutating(op: string): boolean {
 
 /** Whether an attempt that failed with `error` may still have taken effect on the cluster. */
 export function mayHaveRunError(error: unknown): error is FlotillaError {
-  return isFlotillaError(error) && (error.code === 'FLO_UNCONFIRMED' || error.code === 'FLO_TIMEOUT');
+  if (!isFlotillaError(error)) return false;
+  return error.code === 'FLO_UNCONFIRMED' || error.code === 'FLO_TIMEOUT' || (error.code === 'FLO_CONNECTION_FAILED' && error.details?.inFlight === true);
 }
 
 /**

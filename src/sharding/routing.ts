@@ -172,7 +172,8 @@ export class RoutingClient {
    * non-retryable error, and FLO_READ_ONLY (the owner's side lacks quorum: retrying within
    * one call does not help), reject at once.
    *
-   * An attempt that may have run (answered FLO_UNCONFIRMED, or timed out) is retried too,
+   * An attempt that may have run (answered FLO_UNCONFIRMED, timed out, or lost its
+   * connection after the request went out) is retried too,
    * but from then on a refusal no longer means "not done": a later FLO_READ_ONLY rejects
    * with FLO_UNCONFIRMED (`outcomeUnknown`), and the deadline's FLO_TIMEOUT says
    * `outcomeUnknown` in its details. A non-retryable error is the operation's own answer
@@ -250,9 +251,9 @@ export class RoutingClient {
   }
 }
 
-/** Whether an attempt that failed with `error` may still have run on the owner. */
+/** Whether an attempt that failed with `error` may still have run on the owner (a lost connection counts once the request went out). */
 function mayHaveRunCode(error: FlotillaError): boolean {
-  return error.code === 'FLO_UNCONFIRMED' || error.code === 'FLO_TIMEOUT';
+  return error.code === 'FLO_UNCONFIRMED' || error.code === 'FLO_TIMEOUT' || (error.code === 'FLO_CONNECTION_FAILED' && error.details?.inFlight === true);
 }
 
 /** The refusal `last` of a call an earlier attempt of which may have run (`first`): the caller must not read it as "not done". */

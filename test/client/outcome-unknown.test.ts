@@ -12,8 +12,8 @@ import type { ClientSocket, SocketConstructor } from '../../src/client/socket.js
 import { decodeClientFrame, encodeServerFrame, type ClientFrame, type ServerFrame } from '../../src/protocol/client-frames.js';
 import { realTimers } from '../fixtures/timers.js';
 
-/** What the scripted gateway answers to its `n`th keyed request (0-based): an error code, or a RESULT. */
-type Script = (n: number) => { code: string } | { payload: Uint8Array | null };
+/** What the scripted gateway answers to its `n`th keyed request (0-based): an error code, a RESULT, or a dropped connection. */
+type Script = (n: number) => { code: string } | { payload: Uint8Array | null } | { drop: true };
 
 /** A socket whose other end is a gateway that authenticates everyone and answers requests by `script`. */
 function scriptedSocket(script: Script, requests: string[]): SocketConstructor {
@@ -40,6 +40,11 @@ function scriptedSocket(script: Script, requests: string[]): SocketConstructor {
       for (const [id, what] of ids) {
         const answer = script(requests.length);
         requests.push(what);
+        if ('drop' in answer) {
+          this.readyState = 3;
+          queueMicrotask(() => this.onclose?.({ code: 1006 }));
+          return;
+        }
         this.reply('code' in answer ? { type: 'ERROR', id, code: answer.code, message: `${answer.code} (scripted)`, owner: null, mapVersion: null } : { type: 'RESULT', id, payload: answer.payload });
       }
     }
@@ -89,6 +94,13 @@ describe('client ops whose first attempt may have run', () => {
   it('an entity call answered FLO_UNCONFIRMED, then refused, fails FLO_UNCONFIRMED', async () => {
     const { client } = clientWith(first('FLO_UNCONFIRMED', 'FLO_NOT_OWNER'));
     await expect(client.entity(Counter, 'c1').add(1)).rejects.toMatchObject({ code: 'FLO_UNCONFIRMED', details: { lastError: 'FLO_NOT_OWNER' } });
+  });
+
+  it('an OR-map add whose connection dropped after it was sent, then found no node, fails FLO_UNCONFIRMED', async () => {
+    const { client, requests } = clientWith((n) => (n === 0 ? { drop: true } : { code: 'FLO_READ_ONLY' }));
+    const err = await client.getOrMap('tags').add('k', 'v').catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'FLO_UNCONFIRMED', details: { outcomeUnknown: true, firstError: 'FLO_CONNECTION_FAILED' } });
+    expect(requests[0]).toBe('orAdd');
   });
 
   it('a refusal with no earlier may-have-run attempt stays a refusal', async () => {

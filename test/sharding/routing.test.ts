@@ -222,6 +222,16 @@ describe('RoutingClient after an attempt that may have run', () => {
     expect(t.sent).toEqual(['b:1', 'b:1']);
   });
 
+  it('counts a connection lost after the request went out as an attempt that may have run, and not one lost before', async () => {
+    const table = tableOf(['a', 'b', 'c', 'a'], 5);
+    const lostThenReadOnly = (inFlight: boolean) => {
+      let n = 0;
+      return client('a', () => table, (_to, r) => (n++ === 0 ? new FlotillaError('FLO_CONNECTION_FAILED', 'reset', inFlight ? { inFlight } : {}) : failure(r.opId, 'FLO_READ_ONLY')));
+    };
+    await expect(lostThenReadOnly(true).c.call('kv', 1, new Uint8Array())).rejects.toMatchObject({ code: 'FLO_UNCONFIRMED', details: { firstError: 'FLO_CONNECTION_FAILED' } });
+    await expect(lostThenReadOnly(false).c.call('kv', 1, new Uint8Array())).rejects.toMatchObject({ code: 'FLO_READ_ONLY' });
+  });
+
   it('says outcomeUnknown when the deadline passes after an unconfirmed attempt, and not otherwise', async () => {
     const table = tableOf(['a', 'b', 'c', 'a'], 5);
     let n = 0;
