@@ -57,7 +57,7 @@ export class RequestRouter {
       if (!request.forward) return Promise.resolve(this.notOwner(request.opId, request.partition));
       const encoded = encode(request);
       const forward = forwardOp(request, { opId: request.opId, partition: request.partition, origin: this.deps.self, opBytes: encoded });
-      return this.forward(forward);
+      return this.forward(forward, handler.isWrite?.(request) ?? true);
     }
     return this.run(handler, from, request);
   }
@@ -76,7 +76,7 @@ export class RequestRouter {
     const handler = this.handlers.get(inner.service);
     if (handler === undefined || !handler.ownerOnly || this.owns(inner.partition)) return this.serve(from, inner);
     if (!canForward(forward)) return Promise.resolve(this.notOwner(forward.opId, forward.partition));
-    return this.forward(forwardOp(forward));
+    return this.forward(forwardOp(forward), handler.isWrite?.(inner) ?? true);
   }
 
   /** NOT_OWNER with the owner this node knows and its table version. */
@@ -115,8 +115,12 @@ export class RequestRouter {
     }
   }
 
-  /** Send `forward` to the owner this node knows and relay its answer. */
-  private async forward(forward: OpForward): Promise<ServiceResponse> {
+  /**
+   * Send `forward` to the owner this node knows and relay its answer. A write whose
+   * connection closed after it went out may have run there: the sender hears
+   * FLO_UNCONFIRMED (the wire carries codes, not the `inFlight` detail).
+   */
+  private async forward(forward: OpForward, isWrite: boolean): Promise<ServiceResponse> {
     const owner = this.deps.table().owner(forward.partition);
     const address = owner === undefined || owner === this.deps.self ? undefined : this.deps.addressOf(owner);
     if (address === undefined) return this.notOwner(forward.opId, forward.partition);
@@ -125,7 +129,9 @@ export class RequestRouter {
       if (reply.type === 'ServiceResponse') return reply;
       return this.failure(forward.opId, new FlotillaError('FLO_INTERNAL', `forward answered with ${reply.type}`));
     } catch (error) {
-      return this.failure(forward.opId, peerError(error));
+      const err = peerError(error);
+      const lostInFlight = isWrite && err.code === 'FLO_CONNECTION_FAILED' && err.details?.inFlight === true;
+      return this.failure(forward.opId, lostInFlight ? new FlotillaError('FLO_UNCONFIRMED', `forwarded to ${owner}, connection lost after it went out: ${err.message}`, { outcomeUnknown: true }) : err);
     }
   }
 

@@ -186,6 +186,26 @@ describe('RequestRouter', () => {
     expect(await router('a').serveForward('c:1', again[0] as never)).toEqual(ok('o1', new Uint8Array([3])));
   });
 
+  it('answers a forwarded write whose connection was lost in flight FLO_UNCONFIRMED; a read, or a loss before sending, stays a connection failure', async () => {
+    const table = tableOf(['a', 'b', 'c', 'a'], 9);
+    const lost = (inFlight: boolean): RequestRouter => {
+      const r = new RequestRouter({
+        self: 'b',
+        config: resolveRoutingConfig(),
+        table: () => table,
+        addressOf: (id) => `${id}:1`,
+        request: () => Promise.reject(new FlotillaError('FLO_CONNECTION_FAILED', 'reset', inFlight ? { inFlight } : {})),
+        readOnly: () => false,
+      });
+      r.register(echo);
+      r.register({ service: 'reads', ownerOnly: true, isWrite: () => false, handle: (req) => Promise.resolve(req.payload) });
+      return r;
+    };
+    expect(await lost(true).serve('x:1', request(0, true))).toMatchObject({ ok: false, errorCode: 'FLO_UNCONFIRMED' });
+    expect(await lost(true).serve('x:1', { ...request(0, true), service: 'reads' })).toMatchObject({ ok: false, errorCode: 'FLO_CONNECTION_FAILED' });
+    expect(await lost(false).serve('x:1', request(0, true))).toMatchObject({ ok: false, errorCode: 'FLO_CONNECTION_FAILED' });
+  });
+
   it('refuses writes with FLO_READ_ONLY while the node lacks quorum, and lets reads through', async () => {
     const r = router('a', [], true);
     const refused = await r.serve('x:1', request(0));
