@@ -179,11 +179,11 @@ export class RoutingClient {
    * one call does not help), reject at once.
    *
    * An attempt that may have run (answered FLO_UNCONFIRMED, timed out, or lost its
-   * connection after the request went out) is retried too,
-   * but from then on a refusal no longer means "not done": a later FLO_READ_ONLY rejects
-   * with FLO_UNCONFIRMED (`outcomeUnknown`), and the deadline's FLO_TIMEOUT says
-   * `outcomeUnknown` in its details. A non-retryable error is the operation's own answer
-   * (it ran, or its input is bad) and passes through.
+   * connection after the request went out) is retried too, but from then on a refusal no
+   * longer means "not done": a later FLO_READ_ONLY rejects with FLO_UNCONFIRMED
+   * (`outcomeUnknown`), and the deadline's FLO_TIMEOUT says `outcomeUnknown` in its
+   * details. A non-retryable error is the operation's own answer (it ran, or its input is
+   * bad) and passes through.
    */
   async call(service: string, partition: number, payload: Uint8Array, options: RouteOptions = {}): Promise<Uint8Array | undefined> {
     const { config, timers } = this.deps;
