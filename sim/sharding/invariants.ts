@@ -16,7 +16,7 @@ import type { Millis } from '../../src/core/clock.js';
 import { isFlotillaError } from '../../src/core/errors.js';
 import type { NodeId } from '../../src/core/model.js';
 import type { ServedWrite } from './kv-observer.js';
-import type { AckedWrite } from './kv-workload.js';
+import type { AckedWrite, RefusedWrite } from './kv-workload.js';
 import { liveNodes, type ShardNode, type ShardSimulation } from './shard-simulation.js';
 
 /**
@@ -45,6 +45,8 @@ export interface InvariantOptions {
   readonly plannedOnly: () => boolean;
   /** The acknowledged writes so far. */
   readonly acked: () => ReadonlyMap<string, AckedWrite>;
+  /** Writes refused as read-only (none may be read back anywhere). */
+  readonly refused?: () => ReadonlyMap<string, RefusedWrite>;
 }
 
 /** The running checks of one scenario. */
@@ -97,12 +99,16 @@ export class ShardInvariants {
     }
   }
 
-  /** Reads every acknowledged write back through routing from every live node; resolves with the mismatches. */
+  /**
+   * Reads every acknowledged write back through routing from every live node, and every
+   * write refused as read-only (which must read as absent); resolves with the mismatches.
+   */
   async readBack(run: (done: () => boolean) => Promise<boolean>): Promise<{ reads: number; wrong: number }> {
     const nodes = liveNodes(this.sim).filter((n) => n.state === 'up');
     const writes = [...this.options.acked().values()];
     const jobs: { node: ShardNode; write: AckedWrite }[] = [];
     for (const node of nodes) for (const write of writes) jobs.push({ node, write });
+    const refused = [...(this.options.refused?.().values() ?? [])];
     let next = 0;
     let settled = 0;
     let wrong = 0;
@@ -122,11 +128,32 @@ export class ShardInvariants {
         settled++;
       }
     };
+    let refusedNext = 0;
+    const refusedWorker = async (): Promise<void> => {
+      while (refusedNext < refused.length * nodes.length) {
+        const i = refusedNext++;
+        const write = refused[i % refused.length]!;
+        const node = nodes[Math.floor(i / refused.length)]!;
+        try {
+          const value = await node.machine.kv.kvGet(write.key);
+          if (value !== undefined) {
+            wrong++;
+            this.violate('refused-survived', `${write.key} (refused FLO_READ_ONLY via ${write.via} at ${write.refusedAt - this.startMs()} ms, partition ${write.partition}) reads ${JSON.stringify(value)} from ${node.nodeId}`);
+          }
+        } catch (err) {
+          wrong++;
+          this.violate('read-back', `${write.key} (refused) could not be read from ${node.nodeId}: ${isFlotillaError(err) ? err.code : String(err)}`);
+        }
+        settled++;
+      }
+    };
+    const total = jobs.length + refused.length * nodes.length;
     const workers = Array.from({ length: Math.min(READ_BACK_CONCURRENCY, jobs.length) }, () => worker());
-    const finished = await run(() => settled === jobs.length);
-    void Promise.all(workers);
-    if (!finished) this.violate('read-back', `read-back did not finish: ${settled} of ${jobs.length} reads settled`);
-    return { reads: jobs.length, wrong };
+    const refusedWorkers = Array.from({ length: Math.min(READ_BACK_CONCURRENCY, refused.length * nodes.length) }, () => refusedWorker());
+    const finished = await run(() => settled === total);
+    void Promise.all([...workers, ...refusedWorkers]);
+    if (!finished) this.violate('read-back', `read-back did not finish: ${settled} of ${total} reads settled`);
+    return { reads: total, wrong };
   }
 
   private startMs(): Millis {

@@ -3,8 +3,9 @@
  * sent every `intervalMs` of virtual time through a node picked at random among those
  * that take clients (`KvService.kvPut`, so through the real routing client). A write the
  * node acknowledges is recorded with its value: the invariants read every one of them
- * back later. A write that fails is counted by error code; a write through a node that
- * crashes never settles and is neither.
+ * back later. A write that fails is counted by error code, and one refused as read-only
+ * is recorded too: the invariants check that no node ever holds it. A write through a
+ * node that crashes never settles and is neither.
  */
 import type { Millis } from '../../src/core/clock.js';
 import { isFlotillaError } from '../../src/core/errors.js';
@@ -22,6 +23,14 @@ export interface AckedWrite {
   readonly via: NodeId;
   readonly issuedAt: Millis;
   readonly ackedAt: Millis;
+}
+
+/** A write refused to its client with FLO_READ_ONLY: it did not run, so no node may hold it. */
+export interface RefusedWrite {
+  readonly key: string;
+  readonly partition: number;
+  readonly via: NodeId;
+  readonly refusedAt: Millis;
 }
 
 /** How the clients behave. */
@@ -42,6 +51,8 @@ export class KvWorkload {
   readonly acked = new Map<string, AckedWrite>();
   /** Failed writes by error code. */
   readonly failed: Record<string, number> = {};
+  /** Writes refused as read-only, by key. */
+  readonly refused = new Map<string, RefusedWrite>();
   private issued = 0;
   private running = false;
   private generation = 0;
@@ -108,6 +119,7 @@ export class KvWorkload {
         done();
         const code = isFlotillaError(err) ? err.code : 'error';
         this.failed[code] = (this.failed[code] ?? 0) + 1;
+        if (code === 'FLO_READ_ONLY') this.refused.set(key, { key, partition: partitionOf(key, this.options.partitionCount), via, refusedAt: this.sim.now });
       },
     );
   }

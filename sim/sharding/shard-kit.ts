@@ -76,6 +76,7 @@ export class ShardStage {
       backupCount: this.backupCount,
       plannedOnly: () => this.formed && this.faults === 0,
       acked: () => this.workload.acked,
+      refused: () => this.workload.refused,
     });
     holder.invariants = this.invariants;
   }
@@ -163,6 +164,7 @@ export class ShardStage {
     clean['writesIssued'] = this.workload.issuedCount;
     clean['writesAcked'] = this.workload.acked.size;
     clean['writesFailed'] = this.workload.failedCount;
+    clean['writesRefusedReadOnly'] = this.workload.refused.size;
     clean['servedWrites'] = this.invariants.served;
     const notes = [`write failures by code: ${JSON.stringify(this.workload.failed)}`];
     if (this.tracing) notes.push(`${TRACE_NOTE_PREFIX}${this.sim.traceDigest()}`);

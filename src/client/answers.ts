@@ -18,6 +18,30 @@ export function decodeVersioned(payload: Uint8Array | null): { value: KvValue | 
   return { value: f[0] === null ? null : decodeValue(f[0] as Uint8Array), version: { millis: f[1], counter: f[2], node: f[3] } };
 }
 
+/** Whether a map op changes the cluster's data: once one may have run, a later refusal does not mean "not done". */
+export function isMutating(op: string): boolean {
+  return op === 'put' || op === 'delete' || op === 'orAdd' || op === 'orRemove';
+}
+
+/** Whether an attempt that failed with `error` may still have taken effect on the cluster. */
+export function mayHaveRunError(error: unknown): error is FlotillaError {
+  if (!isFlotillaError(error)) return false;
+  return error.code === 'FLO_UNCONFIRMED' || error.code === 'FLO_TIMEOUT' || (error.code === 'FLO_CONNECTION_FAILED' && error.details?.inFlight === true);
+}
+
+/**
+ * How an op fails when an earlier attempt may have run (`first`, its code) and the last
+ * one was refused with `last` (read-only, not the owner, no connection...):
+ * FLO_UNCONFIRMED. A timeout or an unconfirmed answer as the last one already says
+ * "outcome unknown" and stays as it is.
+ */
+export function outcomeUnknown(first: string, last: unknown): unknown {
+  if (mayHaveRunError(last)) return last;
+  const lastCode = isFlotillaError(last) ? last.code : 'FLO_INTERNAL';
+  const lastMessage = last instanceof Error ? last.message : String(last);
+  return new FlotillaError('FLO_UNCONFIRMED', `an attempt may have taken effect (${first}), a later one failed (${lastCode})`, { outcomeUnknown: true, firstError: first, lastError: lastCode, lastMessage });
+}
+
 export function isRetryable(error: unknown): boolean {
   return isFlotillaError(error) && error.retryable;
 }

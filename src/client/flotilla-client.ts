@@ -16,7 +16,7 @@ import { decodeValue, encodeValue, unpackValue, type KvValue } from '../protocol
 import { resolveClientConfig, type ClientConfig } from './client-config.js';
 import { ClientMap, type MapBackend } from './client-map.js';
 import { ClientOrMap, type OrMapBackend } from './client-or-map.js';
-import { decodeVersioned, isRetryable, remoteError } from './answers.js';
+import { decodeVersioned, isMutating, isRetryable, mayHaveRunError, outcomeUnknown, remoteError } from './answers.js';
 import { decodeCallResult, encodeCallArgs, makeClientEntityRef, type ClientEntityDefinition, type ClientEntityRef } from './entity-ref.js';
 import { LocalStore, type MapListener } from './local-store.js';
 import { NodeConnection, type ConnectionHooks, type OpAnswer } from './node-connection.js';
@@ -254,7 +254,7 @@ export class FlotillaClient implements MapBackend, OrMapBackend {
     this.checkOpen();
     const callId = `${this.callPrefix}-${(++this.callSeq).toString(36)}`;
     const call = { entityType: type, entityId: id, handler, args: encodeCallArgs(type, handler, args), callId };
-    return decodeCallResult(await this.runWith(`${type}/${id}`, (conn, forward) => conn.callEntity({ ...call, forward })));
+    return decodeCallResult(await this.runWith(`${type}/${id}`, (conn, forward) => conn.callEntity({ ...call, forward }), true));
   }
 
   // --- routing ----------------------------------------------------------------------
@@ -270,7 +270,7 @@ export class FlotillaClient implements MapBackend, OrMapBackend {
     const answer = await send(target.conn, target.forward);
     if (answer.type === 'RESULT') return answer.payload;
     const newer = this.routing.noteVersion(answer.mapVersion);
-    if (answer.code === 'FLO_NOT_OWNER' || newer) {
+    if (answer.code === 'FLO_NOT_OWNER' || answer.code === 'FLO_UNCONFIRMED' || newer) {
       if (answer.owner !== null && this.clusterMode) this.connection(answer.owner.url).open();
       target.conn.requestMap(this.routing.version());
     }
@@ -279,16 +279,20 @@ export class FlotillaClient implements MapBackend, OrMapBackend {
 
   /** Attempts until one succeeds, a failure is final, or `requestTimeoutMs` passed. */
   private run(op: KeyedOp): Promise<Uint8Array | null> {
-    return this.runWith(op.key, (conn, forward) => conn.call({ ...op, forward }));
+    return this.runWith(op.key, (conn, forward) => conn.call({ ...op, forward }), isMutating(op.op));
   }
 
-  private async runWith(key: string | null, send: Send): Promise<Uint8Array | null> {
+  /** Once an attempt of a `mutating` op may have run, running out of retries on a refusal fails it with FLO_UNCONFIRMED. */
+  private async runWith(key: string | null, send: Send, mutating: boolean): Promise<Uint8Array | null> {
     const deadline = this.timers.now() + this.config.requestTimeoutMs;
+    let mayHaveRun: string | undefined;
     for (;;) {
       try {
         return await this.attemptWith(key, send);
       } catch (error) {
-        if (!isRetryable(error) || this.timers.now() >= deadline || this.closed) throw error;
+        if (mutating && mayHaveRunError(error)) mayHaveRun ??= error.code;
+        if (!isRetryable(error)) throw error;
+        if (this.timers.now() >= deadline || this.closed) throw mayHaveRun === undefined ? error : outcomeUnknown(mayHaveRun, error);
         await sleep(this.timers, this.config.retryDelayMs);
       }
     }

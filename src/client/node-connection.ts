@@ -282,13 +282,15 @@ export class NodeConnection {
     });
   }
 
+  /** Fail every call; one that had been sent may have run on the node (`inFlight`). */
   private failCalls(why: string): void {
-    const calls = [...this.calls.values()];
+    const calls = [...this.calls];
+    const unsent = new Set(this.outbox.map((op) => op.id));
     this.calls.clear();
     this.outbox = [];
-    for (const call of calls) {
+    for (const [id, call] of calls) {
       call.timer.cancel();
-      call.reject(new FlotillaError('FLO_CONNECTION_FAILED', why));
+      call.reject(new FlotillaError('FLO_CONNECTION_FAILED', why, { inFlight: !unsent.has(id) }));
     }
   }
 }

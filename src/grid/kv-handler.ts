@@ -6,7 +6,7 @@
  * its first backup is promoted. On a backup (`kv.replica`): changes from the owner,
  * refused from a deposed one.
  */
-import { FlotillaError } from '../core/errors.js';
+import { FlotillaError, isFlotillaError } from '../core/errors.js';
 import type { HybridLogicalClock } from '../core/hlc.js';
 import type { NodeId } from '../core/model.js';
 import { partitionOf } from '../core/partition.js';
@@ -42,11 +42,13 @@ export interface KvCounters {
   replicasRefused: number;
   /** Backup sends that failed in async backup mode (the write was already acknowledged). */
   asyncReplicationFailures: number;
+  /** Writes applied here whose backups or sealed migrations failed: answered FLO_UNCONFIRMED. */
+  writesUnconfirmed: number;
 }
 
 /** The owner-side `kv` handler and the backup-side `kv.replica` handler. */
 export class KvHandlers {
-  readonly counters: KvCounters = { writes: 0, writesRefused: 0, reads: 0, replicated: 0, replicasRefused: 0, asyncReplicationFailures: 0 };
+  readonly counters: KvCounters = { writes: 0, writesRefused: 0, reads: 0, replicated: 0, replicasRefused: 0, asyncReplicationFailures: 0, writesUnconfirmed: 0 };
   private replicaSeq = 0;
 
   constructor(private readonly deps: KvHandlerDeps) {}
@@ -114,6 +116,11 @@ export class KvHandlers {
    * before any await. A change the store refuses (it holds a newer version, written by a
    * node whose clock runs ahead of this one beyond the drift bound) is an error to the
    * caller, never an acknowledgement.
+   *
+   * Once applied, the change stays here (and comes back in a later merge) whatever the
+   * backups answer, so a failure after the apply is FLO_UNCONFIRMED: an answer of
+   * "did not run" (NOT_OWNER) would let a retry's refusal reach the caller as a definite
+   * one while the value survives.
    */
   private async write(partition: number, change: KvChange): Promise<void> {
     if (!this.deps.store.apply(partition, change)) {
@@ -123,11 +130,16 @@ export class KvHandlers {
     this.counters.writes++;
     const flushed = this.deps.flushSealed(partition);
     const replicated = this.replicate(partition, change);
-    if (this.deps.config.backupMode === 'async') {
-      replicated.catch(() => this.counters.asyncReplicationFailures++);
-      await flushed;
-    } else {
-      await Promise.all([flushed, replicated]);
+    try {
+      if (this.deps.config.backupMode === 'async') {
+        replicated.catch(() => this.counters.asyncReplicationFailures++);
+        await flushed;
+      } else {
+        await Promise.all([flushed, replicated]);
+      }
+    } catch (error) {
+      this.counters.writesUnconfirmed++;
+      throw unconfirmed(partition, change.key, error);
     }
     this.deps.onChange?.(change);
   }
@@ -162,8 +174,8 @@ export class KvHandlers {
     if (reply.type !== 'ServiceResponse') throw new FlotillaError('FLO_INTERNAL', `replication answered with ${reply.type}`);
     if (reply.ok) return;
     if (reply.tableVersion !== undefined) this.deps.observeTableVersion(reply.tableVersion);
-    // A backup with a newer epoch knows this node was deposed: the caller retries at the new owner.
-    if (reply.errorCode === 'FLO_STALE_EPOCH') throw new FlotillaError('FLO_NOT_OWNER', `backup ${backup} holds partition ${partition} under a newer owner`);
+    // A backup with a newer epoch knows this node was deposed; `write` reports it as unconfirmed.
+    if (reply.errorCode === 'FLO_STALE_EPOCH') throw new FlotillaError('FLO_STALE_EPOCH', `backup ${backup} holds partition ${partition} under a newer owner`);
     throw remoteError(reply.errorCode, reply.errorMessage);
   }
 
@@ -206,6 +218,17 @@ export class KvHandlers {
       // A version too far ahead (FLO_HLC_DRIFT) keeps its place in the order; the clock just does not follow it.
     }
   }
+}
+
+/** A failure after the local apply, as the caller must hear it: the write may have taken effect. */
+function unconfirmed(partition: number, key: string, error: unknown): FlotillaError {
+  const cause = isFlotillaError(error) ? error : undefined;
+  const why = cause?.message ?? (error instanceof Error ? error.message : String(error));
+  return new FlotillaError('FLO_UNCONFIRMED', `${key}: applied on this owner of partition ${partition}, not confirmed by its backups (${why})`, {
+    partition,
+    outcomeUnknown: true,
+    ...(cause === undefined ? {} : { cause: cause.code }),
+  });
 }
 
 /** Each value once (an OR-map may hold one value under several tags), first add first. */

@@ -57,7 +57,7 @@ export class RequestRouter {
       if (!request.forward) return Promise.resolve(this.notOwner(request.opId, request.partition));
       const encoded = encode(request);
       const forward = forwardOp(request, { opId: request.opId, partition: request.partition, origin: this.deps.self, opBytes: encoded });
-      return this.forward(forward);
+      return this.forward(forward, handler.isWrite?.(request) ?? true);
     }
     return this.run(handler, from, request);
   }
@@ -76,7 +76,7 @@ export class RequestRouter {
     const handler = this.handlers.get(inner.service);
     if (handler === undefined || !handler.ownerOnly || this.owns(inner.partition)) return this.serve(from, inner);
     if (!canForward(forward)) return Promise.resolve(this.notOwner(forward.opId, forward.partition));
-    return this.forward(forwardOp(forward));
+    return this.forward(forwardOp(forward), handler.isWrite?.(inner) ?? true);
   }
 
   /** NOT_OWNER with the owner this node knows and its table version. */
@@ -115,8 +115,12 @@ export class RequestRouter {
     }
   }
 
-  /** Send `forward` to the owner this node knows and relay its answer. */
-  private async forward(forward: OpForward): Promise<ServiceResponse> {
+  /**
+   * Send `forward` to the owner this node knows and relay its answer. A write whose
+   * connection closed after it went out may have run there: the sender hears
+   * FLO_UNCONFIRMED (the wire carries codes, not the `inFlight` detail).
+   */
+  private async forward(forward: OpForward, isWrite: boolean): Promise<ServiceResponse> {
     const owner = this.deps.table().owner(forward.partition);
     const address = owner === undefined || owner === this.deps.self ? undefined : this.deps.addressOf(owner);
     if (address === undefined) return this.notOwner(forward.opId, forward.partition);
@@ -125,7 +129,9 @@ export class RequestRouter {
       if (reply.type === 'ServiceResponse') return reply;
       return this.failure(forward.opId, new FlotillaError('FLO_INTERNAL', `forward answered with ${reply.type}`));
     } catch (error) {
-      return this.failure(forward.opId, peerError(error));
+      const err = peerError(error);
+      const lostInFlight = isWrite && err.code === 'FLO_CONNECTION_FAILED' && err.details?.inFlight === true;
+      return this.failure(forward.opId, lostInFlight ? new FlotillaError('FLO_UNCONFIRMED', `forwarded to ${owner}, connection lost after it went out: ${err.message}`, { outcomeUnknown: true }) : err);
     }
   }
 
@@ -171,6 +177,13 @@ export class RoutingClient {
    * now) or `attemptsMax`; then rejects with FLO_TIMEOUT (details name the last error). A
    * non-retryable error, and FLO_READ_ONLY (the owner's side lacks quorum: retrying within
    * one call does not help), reject at once.
+   *
+   * An attempt that may have run (answered FLO_UNCONFIRMED, timed out, or lost its
+   * connection after the request went out) is retried too, but from then on a refusal no
+   * longer means "not done": a later FLO_READ_ONLY rejects with FLO_UNCONFIRMED
+   * (`outcomeUnknown`), and the deadline's FLO_TIMEOUT says `outcomeUnknown` in its
+   * details. A non-retryable error is the operation's own answer (it ran, or its input is
+   * bad) and passes through.
    */
   async call(service: string, partition: number, payload: Uint8Array, options: RouteOptions = {}): Promise<Uint8Array | undefined> {
     const { config, timers } = this.deps;
@@ -179,6 +192,7 @@ export class RoutingClient {
     let hint: Target | undefined;
     let lastError: FlotillaError | undefined;
     let backoff = config.backoffInitialMs;
+    let mayHaveRun: FlotillaError | undefined;
     for (let attempt = 0; attempt < config.attemptsMax; attempt++) {
       if (this.deps.stopped()) throw new FlotillaError('FLO_NODE_STOPPED', `${service} operation on partition ${partition}`);
       const remaining = deadline - timers.now();
@@ -189,7 +203,9 @@ export class RoutingClient {
       const outcome = await this.attempt(target, request, Math.min(remaining, config.attemptTimeoutMs));
       if (outcome.ok) return outcome.payload;
       lastError = outcome.error;
-      if (!lastError.retryable || lastError.code === 'FLO_READ_ONLY') throw lastError;
+      if (mayHaveRunCode(lastError)) mayHaveRun ??= lastError;
+      if (lastError.code === 'FLO_READ_ONLY') throw mayHaveRun === undefined ? lastError : outcomeUnknown(service, partition, mayHaveRun, lastError);
+      if (!lastError.retryable) throw lastError;
       hint = outcome.hint;
       if (hint !== undefined && attempt === 0) continue;
       await sleep(timers, Math.min(backoff, Math.max(0, deadline - timers.now())));
@@ -199,6 +215,7 @@ export class RoutingClient {
       partition,
       lastError: lastError?.code,
       lastMessage: lastError?.message,
+      ...(mayHaveRun === undefined ? {} : { outcomeUnknown: true }),
     });
   }
 
@@ -238,6 +255,22 @@ export class RoutingClient {
     const useHint = reply.owner !== undefined && tableVersion > this.deps.table().version && reply.owner !== target.nodeId;
     return useHint ? { ok: false, error, hint: { nodeId: reply.owner!, address: reply.owner === this.deps.self ? undefined : reply.ownerAddress } } : { ok: false, error };
   }
+}
+
+/** Whether an attempt that failed with `error` may still have run on the owner (a lost connection counts once the request went out). */
+function mayHaveRunCode(error: FlotillaError): boolean {
+  return error.code === 'FLO_UNCONFIRMED' || error.code === 'FLO_TIMEOUT' || (error.code === 'FLO_CONNECTION_FAILED' && error.details?.inFlight === true);
+}
+
+/** The refusal `last` of a call an earlier attempt of which may have run (`first`): the caller must not read it as "not done". */
+function outcomeUnknown(service: string, partition: number, first: FlotillaError, last: FlotillaError): FlotillaError {
+  return new FlotillaError('FLO_UNCONFIRMED', `${service} operation on partition ${partition}: an attempt may have taken effect (${first.code}), a later one was refused (${last.code})`, {
+    partition,
+    outcomeUnknown: true,
+    firstError: first.code,
+    lastError: last.code,
+    lastMessage: last.message,
+  });
 }
 
 function asFlotilla(error: unknown): FlotillaError {

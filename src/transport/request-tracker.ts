@@ -3,7 +3,7 @@
  * deadline, the count is bounded, and when the connection a request went out on closes,
  * the request fails at once instead of waiting out its timeout.
  */
-import { FlotillaError } from '../core/errors.js';
+import { ErrorCatalog, FlotillaError } from '../core/errors.js';
 import type { Message } from '../protocol/messages.js';
 import type { FramedConnection } from './tcp-connection.js';
 
@@ -90,9 +90,12 @@ export class RequestTracker {
     return true;
   }
 
-  /** Fail every request that went out on `connection` (it closed). */
+  /**
+   * Fail every request that went out on `connection` (it closed). Each error says
+   * `inFlight: true` in its details: the peer may have received and run the request.
+   */
   failConnection(connection: FramedConnection, cause: FlotillaError): void {
-    for (const [id, entry] of this.pending) if (entry.connection === connection) this.reject(id, cause);
+    for (const [id, entry] of this.pending) if (entry.connection === connection) this.reject(id, inFlight(cause));
   }
 
   /** Fail every pending request (shutdown). */
@@ -123,4 +126,11 @@ export class RequestTracker {
     }
     throw new Error('Assertion failed: no free correlation id below the pending bound');
   }
+}
+
+/** `cause`, marked as the failure of a request that had gone out (its outcome is unknown). */
+function inFlight(cause: FlotillaError): FlotillaError {
+  const prefix = `${ErrorCatalog[cause.code].message}: `;
+  const detail = cause.message.startsWith(prefix) ? cause.message.slice(prefix.length) : undefined;
+  return new FlotillaError(cause.code, detail, { ...cause.details, inFlight: true });
 }

@@ -1,14 +1,15 @@
 // The minority is read-only, over real `flotilla start` processes: five nodes settle,
 // then three are frozen with SIGSTOP, so the two still running lose sight of a majority.
-// Within a few probe periods they refuse KV writes with FLO_READ_ONLY (HTTP 503) while
-// reads of the keys they own go on; once the three resume (SIGCONT), the verdict lifts.
+// Within a few probe periods each of them declares itself partitioned; once both have
+// (and count no frozen node alive, and hold one settled table) they refuse KV writes with
+// FLO_READ_ONLY (HTTP 503) while reads of the keys they own go on; once the three resume (SIGCONT), the verdict lifts.
 // Then every acknowledged write should be read back from every node within seconds: that
 // test is written and skipped while the heal after a frozen majority is an open bug.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { partitionOf } from '../../src/core/partition.js';
 import { freeClusterPort } from '../../src/cli/dev-command.js';
 import type { PartitionsReport } from '../../src/gateway/admin-source.js';
-import { adminCall, adminUrlOf, pollUntil, startNodeProcess, type NodeProcess } from './cli-process.js';
+import { adminCall, adminUrlOf, metricSum, pollUntil, startNodeProcess, type NodeProcess } from './cli-process.js';
 
 const SECRET = 'read-only-minority-test-secret-0123456789';
 const PARTITIONS = 271;
@@ -79,6 +80,19 @@ afterAll(async () => {
   }
   await Promise.all([...nodes.values()].map((n) => n.process.proc.exited));
 });
+
+/** `name`'s own quorum verdict (from its metrics) and which frozen nodes its membership still counts alive. */
+async function minorityVerdict(name: string): Promise<{ partitioned: boolean; liveMembers: number; frozenAlive: string[] }> {
+  const metrics = await adminCall(url(name), 'GET', '/metrics', undefined, 5_000);
+  const members = await adminCall(url(name), 'GET', '/cluster/members', undefined, 5_000);
+  if (metrics.status !== 200 || typeof metrics.body !== 'string' || members.status !== 200) throw new Error(`${name}: ${metrics.status} ${members.status}`);
+  const rows = (members.body as { members: { nodeId: string; state: string }[] }).members;
+  return {
+    partitioned: metricSum(metrics.body, 'flotilla_quorum_state', { state: 'partitioned' }) === 1,
+    liveMembers: metricSum(metrics.body, 'flotilla_quorum_live_members'),
+    frozenAlive: rows.filter((m) => frozen.includes(m.nodeId) && m.state === 'alive').map((m) => m.nodeId),
+  };
+}
 
 /** Reads at once per check: enough to be quick, few enough not to load the nodes under test. */
 const READS_IN_FLIGHT_MAX = 16;
@@ -154,7 +168,37 @@ describe('a node without quorum', () => {
 
     const stoppedAt = Date.now();
     for (const name of frozen) nodes.get(name)!.process.proc.child.kill('SIGSTOP');
-    // Each minority node reaches its own verdict (a probe period or so apart): wait for both.
+    // Each minority node reaches its own verdict (a probe period or so apart), and a write
+    // sent through one node runs on another: until every minority node is partitioned, a
+    // node still writable would apply a write the test then expects refused. So wait for
+    // each node's own verdict, with no frozen node counted alive, and for one settled table.
+    for (const name of minority) {
+      let last = '';
+      await pollUntil(
+        async () => {
+          const verdict = await minorityVerdict(name);
+          last = JSON.stringify(verdict);
+          return verdict.partitioned && verdict.liveMembers === minority.length && verdict.frozenAlive.length === 0;
+        },
+        `${name} partitioned, counting none of ${frozen.join(', ')} alive`,
+        30_000,
+        () => last,
+        100,
+      );
+    }
+    let versions = '';
+    await pollUntil(
+      async () => {
+        const now = (await Promise.all(minority.map(async (n) => (await table(n)).version))).join(',');
+        const settled = now === versions && new Set(now.split(',')).size === 1;
+        versions = now;
+        return settled;
+      },
+      'one table on the minority, unchanged between two reads',
+      30_000,
+      () => `table versions ${versions}`,
+      250,
+    );
     const probe = ownedHere[0]!;
     for (const name of minority) {
       let last: unknown;

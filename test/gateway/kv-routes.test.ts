@@ -178,6 +178,12 @@ describe('the /kv routes', () => {
 
   it.each([
     [new FlotillaError('FLO_NOT_OWNER', 'owner moved'), 421, { code: 'FLO_NOT_OWNER', retryable: true }],
+    [new FlotillaError('FLO_READ_ONLY', 'minority'), 503, { code: 'FLO_READ_ONLY', retryable: true }],
+    [
+      new FlotillaError('FLO_UNCONFIRMED', 'applied, backups did not confirm', { outcomeUnknown: true }),
+      504,
+      { code: 'FLO_UNCONFIRMED', retryable: true, details: { outcomeUnknown: true } },
+    ],
     [new FlotillaError('FLO_INVALID_ARGUMENT', 'value too large'), 400, { code: 'FLO_INVALID_ARGUMENT', retryable: false }],
     [new Error('boom'), 500, { error: 'Internal error', code: 'FLO_INTERNAL', retryable: false }],
   ])('maps a store failure %s to its catalog status', async (error, status, expected) => {

@@ -186,6 +186,26 @@ describe('RequestRouter', () => {
     expect(await router('a').serveForward('c:1', again[0] as never)).toEqual(ok('o1', new Uint8Array([3])));
   });
 
+  it('answers a forwarded write whose connection was lost in flight FLO_UNCONFIRMED; a read, or a loss before sending, stays a connection failure', async () => {
+    const table = tableOf(['a', 'b', 'c', 'a'], 9);
+    const lost = (inFlight: boolean): RequestRouter => {
+      const r = new RequestRouter({
+        self: 'b',
+        config: resolveRoutingConfig(),
+        table: () => table,
+        addressOf: (id) => `${id}:1`,
+        request: () => Promise.reject(new FlotillaError('FLO_CONNECTION_FAILED', 'reset', inFlight ? { inFlight } : {})),
+        readOnly: () => false,
+      });
+      r.register(echo);
+      r.register({ service: 'reads', ownerOnly: true, isWrite: () => false, handle: (req) => Promise.resolve(req.payload) });
+      return r;
+    };
+    expect(await lost(true).serve('x:1', request(0, true))).toMatchObject({ ok: false, errorCode: 'FLO_UNCONFIRMED' });
+    expect(await lost(true).serve('x:1', { ...request(0, true), service: 'reads' })).toMatchObject({ ok: false, errorCode: 'FLO_CONNECTION_FAILED' });
+    expect(await lost(false).serve('x:1', request(0, true))).toMatchObject({ ok: false, errorCode: 'FLO_CONNECTION_FAILED' });
+  });
+
   it('refuses writes with FLO_READ_ONLY while the node lacks quorum, and lets reads through', async () => {
     const r = router('a', [], true);
     const refused = await r.serve('x:1', request(0));
@@ -207,3 +227,46 @@ describe('RoutingClient and the read-only verdict', () => {
   });
 });
 
+
+describe('RoutingClient after an attempt that may have run', () => {
+  const failure = (opId: string, errorCode: string): ServiceResponse => ({ type: 'ServiceResponse', opId, ok: false, errorCode, tableVersion: 5 });
+
+  it.each([
+    ['FLO_UNCONFIRMED', (r: ServiceRequest): ServiceResponse | Error => failure(r.opId, 'FLO_UNCONFIRMED')],
+    ['FLO_TIMEOUT', (): ServiceResponse | Error => new FlotillaError('FLO_TIMEOUT', 'no response')],
+  ])('turns a later FLO_READ_ONLY into FLO_UNCONFIRMED when the first attempt answered %s', async (code, firstAnswer) => {
+    const table = tableOf(['a', 'b', 'c', 'a'], 5);
+    let n = 0;
+    const t = client('a', () => table, (_to, r) => (n++ === 0 ? firstAnswer(r) : failure(r.opId, 'FLO_READ_ONLY')));
+    await expect(t.c.call('kv', 1, new Uint8Array())).rejects.toMatchObject({ code: 'FLO_UNCONFIRMED', details: { outcomeUnknown: true, firstError: code, lastError: 'FLO_READ_ONLY' } });
+    expect(t.sent).toEqual(['b:1', 'b:1']);
+  });
+
+  it('counts a connection lost after the request went out as an attempt that may have run, and not one lost before', async () => {
+    const table = tableOf(['a', 'b', 'c', 'a'], 5);
+    const lostThenReadOnly = (inFlight: boolean) => {
+      let n = 0;
+      return client('a', () => table, (_to, r) => (n++ === 0 ? new FlotillaError('FLO_CONNECTION_FAILED', 'reset', inFlight ? { inFlight } : {}) : failure(r.opId, 'FLO_READ_ONLY')));
+    };
+    await expect(lostThenReadOnly(true).c.call('kv', 1, new Uint8Array())).rejects.toMatchObject({ code: 'FLO_UNCONFIRMED', details: { firstError: 'FLO_CONNECTION_FAILED' } });
+    await expect(lostThenReadOnly(false).c.call('kv', 1, new Uint8Array())).rejects.toMatchObject({ code: 'FLO_READ_ONLY' });
+  });
+
+  it('says outcomeUnknown when the deadline passes after an unconfirmed attempt, and not otherwise', async () => {
+    const table = tableOf(['a', 'b', 'c', 'a'], 5);
+    let n = 0;
+    const t = client('a', () => table, (_to, r) => failure(r.opId, n++ === 0 ? 'FLO_UNCONFIRMED' : 'FLO_NO_OWNER'));
+    await expect(t.c.call('kv', 1, new Uint8Array())).rejects.toMatchObject({ code: 'FLO_TIMEOUT', details: { outcomeUnknown: true, lastError: 'FLO_NO_OWNER' } });
+    const plain = client('a', () => table, (_to, r) => failure(r.opId, 'FLO_NO_OWNER'));
+    const err = (await plain.c.call('kv', 1, new Uint8Array()).catch((e: unknown) => e)) as FlotillaError;
+    expect(err.code).toBe('FLO_TIMEOUT');
+    expect(err.details).not.toHaveProperty('outcomeUnknown');
+  });
+
+  it('succeeds when a retry after an unconfirmed attempt is accepted', async () => {
+    const table = tableOf(['a', 'b', 'c', 'a'], 5);
+    let n = 0;
+    const t = client('a', () => table, (_to, r) => (n++ === 0 ? failure(r.opId, 'FLO_UNCONFIRMED') : ok(r.opId, new Uint8Array([9]))));
+    expect(await t.c.call('kv', 1, new Uint8Array())).toEqual(new Uint8Array([9]));
+  });
+});

@@ -46,3 +46,15 @@ describe('sharding invariants', () => {
     expect(s.invariants.failures().some((f) => f.startsWith(`${write!.key} (acknowledged via`) && f.includes('reads null'))).toBe(true);
   });
 });
+
+describe('the refused-write invariant', () => {
+  it('reports a write refused as read-only that a node nevertheless holds', async () => {
+    const s = await stageWithWrites(6);
+    const [kept] = [...s.workload.acked.values()];
+    // Pretend the client of that write heard FLO_READ_ONLY, as the bug of a NOT_OWNER answer after the apply made it hear.
+    s.workload.refused.set(kept!.key, { key: kept!.key, partition: kept!.partition, via: kept!.via, refusedAt: s.sim.now });
+    const { wrong } = await s.invariants.readBack((done) => s.until(done, 30_000).then((t) => t !== undefined));
+    expect(wrong).toBe(4);
+    expect(s.invariants.failures().some((f) => f.startsWith(`${kept!.key} (refused FLO_READ_ONLY via`))).toBe(true);
+  });
+});

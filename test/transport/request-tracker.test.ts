@@ -70,8 +70,11 @@ describe('RequestTracker', () => {
     const b = tracker.open(1000);
     tracker.attach(a.id, lost);
     tracker.attach(b.id, kept);
-    tracker.failConnection(lost, new FlotillaError('FLO_CONNECTION_FAILED'));
-    expect(isFlotillaError(await rejection(a.response), 'FLO_CONNECTION_FAILED')).toBe(true);
+    tracker.failConnection(lost, new FlotillaError('FLO_CONNECTION_FAILED', 'peer reset', { peer: 'x:1' }));
+    const err = await rejection(a.response);
+    expect(isFlotillaError(err, 'FLO_CONNECTION_FAILED')).toBe(true);
+    // It had gone out: the peer may have run it.
+    expect(err).toMatchObject({ message: 'Connection to the peer failed or was lost: peer reset', details: { peer: 'x:1', inFlight: true } });
     expect(tracker.stats().pending).toBe(1);
     tracker.resolve(b.id, reply);
     await expect(b.response).resolves.toEqual(reply);

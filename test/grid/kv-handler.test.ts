@@ -1,0 +1,191 @@
+// The owner's KV write path when its backups refuse the change after the local apply (a
+// deposed owner on the minority side: the backup holds a newer epoch, or no longer
+// replicates the partition, or does not answer). The value stays on the owner and comes
+// back in a later merge, so the answer must be FLO_UNCONFIRMED ("may have taken effect"),
+// never NOT_OWNER ("did not run, retry elsewhere"), and the routing layer must not turn
+// a retry's refusal into a definite one. Nodes here are real KvHandlers behind real
+// RequestRouters, joined by an in-process network.
+import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/core/clock.js';
+import { FlotillaError } from '../../src/core/errors.js';
+import { HybridLogicalClock } from '../../src/core/hlc.js';
+import { partitionOf } from '../../src/core/partition.js';
+import { decodeValue, encodeValue } from '../../src/protocol/map-values.js';
+import { ClusterPartitionTable } from '../../src/partitions/partition-table.js';
+import type { Message, ServiceRequest } from '../../src/protocol/messages.js';
+import { KvHandlers } from '../../src/grid/kv-handler.js';
+import { KV_SERVICE, KvStore } from '../../src/grid/kv-store.js';
+import { resolveKvConfig } from '../../src/grid/kv-config.js';
+import { encodeOp } from '../../src/grid/map-ops.js';
+import { resolveRoutingConfig } from '../../src/sharding/config.js';
+import { RequestRouter, RoutingClient } from '../../src/sharding/routing.js';
+import { SteppedTimers } from '../fixtures/timers.js';
+
+const PARTITIONS = 4;
+const KEY = 'k';
+const P = partitionOf(KEY, PARTITIONS);
+
+/** A table where every partition has `owner`, `backups` and `epoch`, at `version`. */
+function tableOf(version: number, owner: string, backups: string[], epoch: number): ClusterPartitionTable {
+  return ClusterPartitionTable.fromData({
+    version,
+    partitionCount: PARTITIONS,
+    assignments: Array.from({ length: PARTITIONS }, (_, partition) => ({ partition, owner, backups, epoch })),
+  });
+}
+
+/** One node: its table (replaceable), its quorum verdict, its store, handlers and router. */
+interface TestNode {
+  readonly id: string;
+  table: ClusterPartitionTable;
+  readOnly: boolean;
+  /** The table this node switches to when a peer tells it of a newer version. */
+  next?: ClusterPartitionTable;
+  readonly store: KvStore;
+  readonly handlers: KvHandlers;
+  readonly router: RequestRouter;
+}
+
+/** The in-process network: `node:1` reaches the router of `node`; `silent` ones never answer in time. */
+class Net {
+  readonly nodes = new Map<string, TestNode>();
+  readonly silent = new Set<string>();
+
+  request(to: string, message: Message): Promise<Message> {
+    const id = to.split(':')[0]!;
+    const node = this.nodes.get(id);
+    if (node === undefined || this.silent.has(id)) return Promise.reject(new FlotillaError('FLO_TIMEOUT', `${to}: no response`));
+    return node.router.serve('peer:1', message as ServiceRequest);
+  }
+
+  add(id: string, table: ClusterPartitionTable, readOnly = false): TestNode {
+    const clock = new ManualClock(1_000);
+    const store = new KvStore({ valueBytesMax: 1 << 20, captureBytesMax: 1 << 26 });
+    const node = { id, table, readOnly } as TestNode;
+    const roleOf = (p: number): 'owner' | 'backup' | 'none' => (node.table.owner(p) === id ? 'owner' : node.table.backups(p).includes(id) ? 'backup' : 'none');
+    const observeTableVersion = (v: number): void => {
+      if (node.next !== undefined && v >= node.next.version) node.table = node.next;
+    };
+    const handlers = new KvHandlers({
+      self: id,
+      table: () => node.table,
+      roleOf,
+      addressOf: (n) => `${n}:1`,
+      request: (to, message) => this.request(to, message),
+      flushSealed: () => Promise.resolve(),
+      observeTableVersion,
+      store,
+      hlc: new HybridLogicalClock(id, clock),
+      config: resolveKvConfig(),
+    });
+    const router = new RequestRouter({
+      self: id,
+      config: resolveRoutingConfig(),
+      table: () => node.table,
+      addressOf: (n) => `${n}:1`,
+      request: (to, message) => this.request(to, message),
+      readOnly: () => node.readOnly,
+    });
+    router.register(handlers.owner());
+    router.register(handlers.replica());
+    Object.assign(node, { store, handlers, router });
+    this.nodes.set(id, node);
+    return node;
+  }
+}
+
+function putRequest(value: unknown): ServiceRequest {
+  return { type: 'ServiceRequest', service: KV_SERVICE, partition: P, opId: 'c/1', forward: false, payload: encodeOp({ op: 'put', map: 'default', key: KEY, value: encodeValue(value as never) }) };
+}
+
+function held(node: TestNode): unknown {
+  const entry = node.store.get(P, KEY);
+  return entry === undefined ? undefined : decodeValue(entry.value);
+}
+
+/** A routing client on node `c`, whose table starts at `table` and moves to `next` when a peer names a newer version. */
+function routingClient(net: Net, table: ClusterPartitionTable, next: ClusterPartitionTable): RoutingClient {
+  let current = table;
+  const timers = new SteppedTimers(1_000);
+  return new RoutingClient({
+    self: 'c',
+    config: resolveRoutingConfig({ opTimeoutMs: 1_000, attemptTimeoutMs: 100, backoffInitialMs: 10, backoffMaxMs: 80 }),
+    table: () => current,
+    addressOf: (id) => `${id}:1`,
+    request: (to, message) => net.request(to, message),
+    local: () => Promise.reject(new Error('c owns nothing')),
+    observeTableVersion: (v) => {
+      if (v >= next.version) current = next;
+    },
+    timers,
+    stopped: () => false,
+  });
+}
+
+describe('KV owner whose backups refuse the change after the apply', () => {
+  it('answers FLO_UNCONFIRMED, not NOT_OWNER, when the backup holds a newer epoch (the owner was deposed)', async () => {
+    const net = new Net();
+    const a = net.add('a', tableOf(5, 'a', ['b'], 1));
+    net.add('b', tableOf(6, 'b', [], 2), true);
+    const answer = await a.router.serve(undefined, putRequest({ v: 'refused' }));
+    expect(answer).toMatchObject({ ok: false, errorCode: 'FLO_UNCONFIRMED' });
+    expect(answer.errorMessage).toContain('newer owner');
+    expect(held(a)).toEqual({ v: 'refused' });
+    expect(a.handlers.counters).toMatchObject({ writes: 1, writesUnconfirmed: 1 });
+    expect(net.nodes.get('b')!.handlers.counters.replicasRefused).toBe(1);
+  });
+
+  it('answers FLO_UNCONFIRMED, not NOT_OWNER, when the backup is no longer a replica of the partition', async () => {
+    const net = new Net();
+    const a = net.add('a', tableOf(5, 'a', ['b'], 1));
+    net.add('b', tableOf(6, 'a', ['d'], 1));
+    const answer = await a.router.serve(undefined, putRequest({ v: 'refused' }));
+    expect(answer).toMatchObject({ ok: false, errorCode: 'FLO_UNCONFIRMED' });
+    expect(answer.errorMessage).toContain('not a replica');
+    expect(held(a)).toEqual({ v: 'refused' });
+  });
+
+  it('answers FLO_UNCONFIRMED when the backup does not answer', async () => {
+    const net = new Net();
+    const a = net.add('a', tableOf(5, 'a', ['b'], 1));
+    net.add('b', tableOf(5, 'a', ['b'], 1));
+    net.silent.add('b');
+    expect(await a.router.serve(undefined, putRequest({ v: 1 }))).toMatchObject({ ok: false, errorCode: 'FLO_UNCONFIRMED' });
+    expect(held(a)).toEqual({ v: 1 });
+  });
+
+  it('acknowledges when the backup takes the change (the refusals above are the only difference)', async () => {
+    const net = new Net();
+    const a = net.add('a', tableOf(5, 'a', ['b'], 1));
+    const b = net.add('b', tableOf(5, 'a', ['b'], 1));
+    expect(await a.router.serve(undefined, putRequest({ v: 1 }))).toEqual({ type: 'ServiceResponse', opId: 'c/1', ok: true });
+    expect(held(b)).toEqual({ v: 1 });
+  });
+});
+
+describe('routing a write whose first attempt was applied but not confirmed', () => {
+  /** a: deposed owner (table 5); b: new owner at epoch 2 (table 6), read-only or not; c routes. */
+  function deposed(bReadOnly: boolean): { net: Net; a: TestNode; b: TestNode; client: RoutingClient } {
+    const net = new Net();
+    const newer = tableOf(6, 'b', [], 2);
+    const a = net.add('a', tableOf(5, 'a', ['b'], 1));
+    a.next = newer;
+    const b = net.add('b', newer, bReadOnly);
+    return { net, a, b, client: routingClient(net, tableOf(5, 'a', ['b'], 1), newer) };
+  }
+
+  it('never reports the retry\'s FLO_READ_ONLY as a definite refusal: the call fails FLO_UNCONFIRMED, outcome unknown', async () => {
+    const { a, client } = deposed(true);
+    const call = client.call(KV_SERVICE, P, putRequest({ v: 'refused' }).payload);
+    await expect(call).rejects.toMatchObject({ code: 'FLO_UNCONFIRMED', details: { outcomeUnknown: true, firstError: 'FLO_UNCONFIRMED', lastError: 'FLO_READ_ONLY' } });
+    // The caller was told "may have taken effect", and indeed it did.
+    expect(held(a)).toEqual({ v: 'refused' });
+  });
+
+  it('retries at the new owner and succeeds there when it is writable', async () => {
+    const { a, b, client } = deposed(false);
+    await expect(client.call(KV_SERVICE, P, putRequest({ v: 2 }).payload)).resolves.toBeUndefined();
+    expect(held(a)).toEqual({ v: 2 });
+    expect(held(b)).toEqual({ v: 2 });
+  });
+});
