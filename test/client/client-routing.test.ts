@@ -122,7 +122,7 @@ function world(count: number, partitionsOf: (i: number) => number[] = () => []) 
   const map = (): ClientPartitionMap => {
     const owners = Array.from({ length: 271 }, (_, p) => p % count);
     for (let i = 0; i < count; i++) for (const p of partitionsOf(i)) owners[p] = i;
-    return { version: 5, partitionCount: 271, owners, nodes: gateways.map((g) => ({ nodeId: g.nodeId, url: g.url })) };
+    return { version: 5, partitionCount: 271, owners, nodes: gateways.map((g) => ({ nodeId: g.nodeId, url: g.url })), writable: true };
   };
   for (let i = 0; i < count; i++) gateways.push(new FakeGateway(`n${i}`, `ws://n${i}`, map, ok));
   const Socket = class extends FakeSocket {
