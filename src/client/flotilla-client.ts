@@ -338,8 +338,9 @@ export class FlotillaClient implements MapBackend, OrMapBackend {
   private onMap(map: ClientPartitionMap, from: NodeConnection): void {
     if (!this.routing.accept(map, this.timers.now(), from.url) || !this.clusterMode || this.closed) return;
     for (const node of map.nodes) this.connection(node.url).open();
-    if (!map.writable) this.mapRequests.askForWritable();
-    this.pump();
+    // Writes sent by a read-only node's map would only meet FLO_READ_ONLY: they wait for a writable one (or the retry timer).
+    if (map.writable) this.pump();
+    else this.mapRequests.askForWritable();
   }
 
   private onReady(): void {
