@@ -41,8 +41,11 @@ const FLOWING_ACKS = 40;
 
 let lab: NetLab | undefined;
 let clients: FlotillaClient[] = [];
+/** The workload runs while true; a failed test stops it too. */
+let running = false;
 
 afterEach(async (ctx) => {
+  running = false;
   for (const c of clients) c.close();
   clients = [];
   await closeLab(lab, ctx.task.result?.state === 'fail');
@@ -115,12 +118,17 @@ describe.skipIf(unavailable !== undefined)('Jepsen-style: the smart client acros
     const histories = [...writers, ...readers];
     const setPhase = (phase: string): void => histories.forEach((h) => (h.phase = phase));
     const acks = (phase?: string): number => writers.reduce((n, h) => n + h.count('', phase), 0);
-    let running = true;
+    running = true;
     const allKeys = keys.flat();
     const loops = [
       ...keys.map((own, w) => writer(client, own, writers[w]!, () => running)),
       ...readers.map((h, r) => reader(readClient, [...allKeys.slice(r), ...allKeys.slice(0, r)], h, () => running)),
-    ];
+    ].map((loop) =>
+      loop.catch((error: unknown) => {
+        // After a failed check the clients are closed under the loops; before that, a loop's failure is the test's.
+        if (running) throw error;
+      }),
+    );
     await waitFor('writes flowing before the cut', 60_000, async () => (acks() >= FLOWING_ACKS ? undefined : `${acks()} acknowledged`));
 
     setPhase('cut');

@@ -6,6 +6,7 @@
 // that was in flight when the workload stopped), and one client's reads of a key never go
 // back in time.
 import type { FlotillaClient } from '../../src/client-platform/index.js';
+import { isFlotillaError } from '../../src/core/errors.js';
 
 /** Name of the map the workloads write. */
 export const JEPSEN_MAP = 'jepsen';
@@ -45,11 +46,12 @@ export class History {
   }
 }
 
-/** Reads `key` through `client` into `history`; a failed read is counted, not thrown. */
+/** Reads `key` through `client` into `history`; a failed read is counted, not thrown, unless the client was closed (the workload is over). */
 export async function recordRead(client: FlotillaClient, key: string, history: History): Promise<void> {
   try {
     history.read(key, await client.getMap<number>(JEPSEN_MAP).get(key));
-  } catch {
+  } catch (error) {
+    if (isFlotillaError(error) && error.code === 'FLO_NODE_STOPPED') throw error;
     history.readFailures++;
   }
 }
