@@ -3,7 +3,9 @@
  * connection to every node that serves clients, and sends each key's operations straight
  * to its partition's owner (batched per node and turn); a NOT_OWNER answer refreshes the
  * map and retries, and when the owner is unreachable (down, or its circuit breaker open)
- * the operation goes to any live node, which forwards it. With `serverUrl` every
+ * the operation goes to any live node, which forwards it. A map from a node that accepts
+ * writes wins over a read-only node's (routing-table.ts); a FLO_READ_ONLY answer makes the
+ * client look for one (map-requests.ts) before the write is retried. With `serverUrl` every
  * operation goes to that one node, which forwards. Writes are offline-first: applied
  * locally at once, kept in the storage adapter until acknowledged, and sent again after
  * reconnects; a reconnect also re-reads the keys the client knows.
@@ -19,6 +21,7 @@ import { ClientOrMap, type OrMapBackend } from './client-or-map.js';
 import { decodeVersioned, isMutating, isRetryable, mayHaveRunError, outcomeUnknown, remoteError } from './answers.js';
 import { decodeCallResult, encodeCallArgs, makeClientEntityRef, type ClientEntityDefinition, type ClientEntityRef } from './entity-ref.js';
 import { LocalStore, type MapListener } from './local-store.js';
+import { MapRequests } from './map-requests.js';
 import { NodeConnection, type ConnectionHooks, type OpAnswer } from './node-connection.js';
 import { PendingWrites } from './pending-writes.js';
 import { SubscriptionSet, type SubscriptionFilter } from './subscriptions.js';
@@ -79,7 +82,7 @@ export class FlotillaClient implements MapBackend, OrMapBackend {
   private closed = false;
   private online = false;
   private retryTimer: TimerHandle | undefined;
-  private refreshTimer: TimerHandle | undefined;
+  private readonly mapRequests: MapRequests;
   /** Prefix of this client's entity call ids (random), and the sequence after it. */
   private readonly callPrefix: string;
   private callSeq = 0;
@@ -105,7 +108,7 @@ export class FlotillaClient implements MapBackend, OrMapBackend {
     this.local = new LocalStore(this.config.cacheKeysMax, (map, key) => this.writes.has(map, key));
     this.subs = new SubscriptionSet(this.config.cacheKeysMax);
     this.hooks = {
-      onMap: (map) => this.onMap(map),
+      onMap: (map, conn) => this.onMap(map, conn),
       onReady: () => this.onReady(),
       onDown: () => this.pump(),
       onAuthFailed: (_conn, code, message) => (this.authError = { code, message }),
@@ -117,8 +120,9 @@ export class FlotillaClient implements MapBackend, OrMapBackend {
     };
     this.callPrefix = `${this.random.int(2 ** 30).toString(36)}${this.random.int(2 ** 30).toString(36)}`;
     this.loaded = this.restore();
+    this.mapRequests = new MapRequests({ timers: this.timers, routing: this.routing, connections: () => this.connections.values(), staleAfterMs: this.config.staleAfterMs });
     for (const url of this.seeds) this.connection(url).open();
-    this.scheduleRefresh();
+    this.mapRequests.start();
   }
 
   /** Use `token` from now on: sent to connected nodes at once (extending their sessions) and used by every reconnect. */
@@ -178,7 +182,7 @@ export class FlotillaClient implements MapBackend, OrMapBackend {
   close(): void {
     this.closed = true;
     this.retryTimer?.cancel();
-    this.refreshTimer?.cancel();
+    this.mapRequests.stop();
     for (const conn of this.connections.values()) conn.close();
     this.writes.abandon(new FlotillaError('FLO_NODE_STOPPED', 'the client closed; the write stays pending in storage'));
   }
@@ -269,6 +273,12 @@ export class FlotillaClient implements MapBackend, OrMapBackend {
     if (target === undefined) throw new FlotillaError('FLO_CONNECTION_FAILED', 'no node is connected');
     const answer = await send(target.conn, target.forward);
     if (answer.type === 'RESULT') return answer.payload;
+    if (answer.code === 'FLO_READ_ONLY') {
+      // The version of a read-only side's table says nothing about where writes go.
+      this.routing.noteReadOnly(target.conn.url);
+      if (this.clusterMode) this.mapRequests.askForWritable();
+      throw remoteError(answer.code, answer.message);
+    }
     const newer = this.routing.noteVersion(answer.mapVersion);
     if (answer.code === 'FLO_NOT_OWNER' || answer.code === 'FLO_UNCONFIRMED' || newer) {
       if (answer.owner !== null && this.clusterMode) this.connection(answer.owner.url).open();
@@ -309,7 +319,10 @@ export class FlotillaClient implements MapBackend, OrMapBackend {
     }
     const usable = [...this.connections.values()].filter((c) => c.usable());
     if (usable.length === 0) return undefined;
-    return { conn: usable[this.random.int(usable.length)]!, forward: true };
+    // With a writable node's map, a node it lists is on the writable side: it forwards to an owner that accepts writes.
+    const writableSide = this.routing.isWritable() ? usable.filter((c) => this.routing.hasNode(c.url)) : [];
+    const pool = writableSide.length > 0 ? writableSide : usable;
+    return { conn: pool[this.random.int(pool.length)]!, forward: true };
   }
 
   private connection(url: string): NodeConnection {
@@ -326,10 +339,12 @@ export class FlotillaClient implements MapBackend, OrMapBackend {
     return false;
   }
 
-  private onMap(map: ClientPartitionMap): void {
-    if (!this.routing.accept(map, this.timers.now()) || !this.clusterMode || this.closed) return;
+  private onMap(map: ClientPartitionMap, from: NodeConnection): void {
+    if (!this.routing.accept(map, this.timers.now(), from.url) || !this.clusterMode || this.closed) return;
     for (const node of map.nodes) this.connection(node.url).open();
-    this.pump();
+    // Writes sent by a read-only node's map would only meet FLO_READ_ONLY: they wait for a writable one (or the retry timer).
+    if (map.writable) this.pump();
+    else this.mapRequests.askForWritable();
   }
 
   private onReady(): void {
@@ -400,20 +415,6 @@ export class FlotillaClient implements MapBackend, OrMapBackend {
     this.writes.finish(write, null, error);
     void this.storage.remove(write.seq);
     this.pump();
-  }
-
-  private scheduleRefresh(): void {
-    const every = Math.max(1, Math.floor(this.config.staleAfterMs / 3));
-    this.refreshTimer = this.timers.at(this.timers.now() + every, () => {
-      if (this.closed) return;
-      for (const conn of this.connections.values()) {
-        if (conn.usable()) {
-          conn.requestMap(this.routing.version());
-          break;
-        }
-      }
-      this.scheduleRefresh();
-    });
   }
 
   private checkOpen(): void {

@@ -25,7 +25,8 @@ export type OpAnswer = Extract<ServerFrame, { type: 'RESULT' | 'ERROR' }>;
 
 /** What a connection reports to its client. */
 export interface ConnectionHooks {
-  onMap(map: ClientPartitionMap): void;
+  /** A partition map from this connection's node. */
+  onMap(map: ClientPartitionMap, conn: NodeConnection): void;
   /** Authenticated (again): work may flow. */
   onReady(conn: NodeConnection): void;
   /** Lost, or refused: calls in flight were failed. */
@@ -233,7 +234,7 @@ export class NodeConnection {
         this.parts.hooks.onAuthFailed(this, frame.code, frame.message);
         return;
       case 'PARTITION_MAP':
-        this.parts.hooks.onMap(frame.map);
+        this.parts.hooks.onMap(frame.map, this);
         return;
       case 'EVENT':
         this.parts.hooks.onEvent(frame);

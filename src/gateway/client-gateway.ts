@@ -3,7 +3,8 @@
  * operations. A connection first gets AUTH_REQUIRED and must answer with a valid JWT
  * (AUTH) within `authTimeoutMs`; any other frame before AUTH_ACK is refused and the
  * socket closed, and nothing but the socket and one timer is held for it until then.
- * Once authenticated it is pushed the partition map (and again whenever it changes),
+ * Once authenticated it is pushed the partition map (and again whenever it or the node's
+ * quorum verdict changes),
  * runs ops (bounded in flight), and is closed when its token expires unless a fresh
  * AUTH extended it. Entity calls run like keyed ops on `type/id` (client-calls.ts).
  * Subscribed connections get an EVENT for each write this node acknowledges as the key's owner. The node advertises the gateway's URL as its `clientUrl` tag.
@@ -152,7 +153,8 @@ class Gateway implements ClientGateway {
   }
 
   private currentMap(): ClientPartitionMap | undefined {
-    return buildClientMap(this.options.node.partitionTable(), this.options.node.members());
+    const node = this.options.node;
+    return buildClientMap(node.partitionTable(), node.members(), !node.isReadOnly());
   }
 
   private accept(ws: WebSocket): void {

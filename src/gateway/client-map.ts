@@ -2,7 +2,8 @@
  * The partition map clients route by: the node's partition table with each owner's
  * client-facing URL, which every gateway advertises as the node tag `clientUrl` (the
  * address clients reach, not the cluster port), so any node can tell a client where
- * every partition's owner is.
+ * every partition's owner is. The map also carries the node's own quorum verdict, so a
+ * client talking to both sides of a split routes writes by the side that accepts them.
  */
 import type { PartitionTableData } from '../core/model.js';
 import type { Member } from '../membership/events.js';
@@ -11,8 +12,8 @@ import type { ClientNode, ClientPartitionMap } from '../protocol/client-frames.j
 /** The node tag carrying a node's client-facing gateway URL. */
 export const CLIENT_URL_TAG = 'clientUrl';
 
-/** The client partition map of `table` and `members` (undefined before the first table). */
-export function buildClientMap(table: PartitionTableData | undefined, members: readonly Member[]): ClientPartitionMap | undefined {
+/** The client partition map of `table` and `members` (undefined before the first table); `writable` is the node's quorum verdict. */
+export function buildClientMap(table: PartitionTableData | undefined, members: readonly Member[], writable: boolean): ClientPartitionMap | undefined {
   if (table === undefined) return undefined;
   const nodes: ClientNode[] = [];
   const index = new Map<string, number>();
@@ -23,11 +24,12 @@ export function buildClientMap(table: PartitionTableData | undefined, members: r
     nodes.push({ nodeId: m.nodeId, url });
   }
   const owners = table.assignments.map((a) => index.get(a.owner) ?? -1);
-  return { version: table.version, partitionCount: table.partitionCount, owners, nodes };
+  return { version: table.version, partitionCount: table.partitionCount, owners, nodes, writable };
 }
 
 /** A cheap signature of a map: equal signatures mean no client needs a new push. */
 export function mapSignature(map: ClientPartitionMap | undefined): string {
   if (map === undefined) return '';
-  return `${map.version}|${map.nodes.map((n) => `${n.nodeId}=${n.url}`).join(',')}|${map.owners.filter((o) => o === -1).length}`;
+  // The verdict is part of it: a node whose verdict flips pushes at once, table unchanged or not.
+  return `${map.writable ? 'w' : 'r'}|${map.version}|${map.nodes.map((n) => `${n.nodeId}=${n.url}`).join(',')}|${map.owners.filter((o) => o === -1).length}`;
 }

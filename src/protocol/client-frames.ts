@@ -92,6 +92,12 @@ export interface ClientPartitionMap {
   /** Per partition, the owner's index in `nodes`, or -1 when the partition has no reachable owner. */
   readonly owners: readonly number[];
   readonly nodes: readonly ClientNode[];
+  /**
+   * The sending node's own quorum verdict: true when it may accept writes, false on the
+   * minority side of a split. A client prefers a writable node's map whatever the versions,
+   * since a read-only side keeps publishing tables of its own that writes cannot use.
+   */
+  readonly writable: boolean;
 }
 
 /** A subscription to a map's changes: every key, one key, or keys with a prefix. */
@@ -254,7 +260,9 @@ export function encodeServerFrame(frame: ServerFrame): Uint8Array {
       return pack([S.AUTH_FAIL, frame.code, clip(frame.message)]);
     case 'PARTITION_MAP': {
       const m = frame.map;
-      return pack([S.PARTITION_MAP, m.version, m.partitionCount, m.owners, m.nodes.map((n) => [n.nodeId, n.url])]);
+      const fields = [S.PARTITION_MAP, m.version, m.partitionCount, m.owners, m.nodes.map((n) => [n.nodeId, n.url])];
+      // Written only when false: clients from before the field read a writable node's map as they always did.
+      return pack(m.writable ? fields : [...fields, false]);
     }
     case 'RESULT':
       return pack([S.RESULT, frame.id, frame.payload]);
@@ -280,7 +288,14 @@ function readMap(f: readonly unknown[]): ClientPartitionMap {
     return o as number;
   });
   if (owners.length !== partitionCount) invalid('owners', `${partitionCount} entries`);
-  return { version: readUint(f[0], 'version'), partitionCount, owners, nodes };
+  // Absent in frames of nodes from before the field, which had no other verdict to give.
+  const writable = f.length === 4 ? true : readBool(f[4], 'writable');
+  return { version: readUint(f[0], 'version'), partitionCount, owners, nodes, writable };
+}
+
+/** PARTITION_MAP's fields: four from nodes before `writable`, five since. */
+function readMapFields(rest: readonly unknown[]): readonly unknown[] {
+  return readFields(rest, rest.length === 4 ? 4 : 5);
 }
 
 /** Decode a frame from a gateway (`valueBytesMax` bounds result payloads). */
@@ -301,7 +316,7 @@ export function decodeServerFrame(bytes: Uint8Array, valueBytesMax: number): Ser
         return { type: 'AUTH_FAIL', code: readString(f[0], 'code', ERROR_CODE_BYTES_MAX, 1), message: readString(f[1], 'message', REASON_BYTES_MAX) };
       }
       case S.PARTITION_MAP:
-        return { type: 'PARTITION_MAP', map: readMap(readFields(rest, 4)) };
+        return { type: 'PARTITION_MAP', map: readMap(readMapFields(rest)) };
       case S.RESULT: {
         const f = readFields(rest, 2);
         return { type: 'RESULT', id: readUint(f[0], 'id'), payload: readOptional(f[1], (b) => readBytes(DECODE_CONTEXT, b, 'payload', valueBytesMax)) ?? null };

@@ -4,6 +4,7 @@ import { WebSocket } from 'ws';
 import { partitionOf } from '../../src/core/partition.js';
 import { decodeValue, encodeValue } from '../../src/grid/kv-codec.js';
 import { startClientGateway, type ClientGateway } from '../../src/gateway/client-gateway.js';
+import { buildClientMap, mapSignature } from '../../src/gateway/client-map.js';
 import type { RunningNode } from '../../src/node/running-node.js';
 import { decodeServerFrame, encodeClientFrame, type ClientFrame, type ClientOp, type ServerFrame } from '../../src/protocol/client-frames.js';
 import { waitFor } from '../node/helpers.js';
@@ -132,6 +133,7 @@ describe('client gateway: maps', () => {
     await c.next('AUTH_ACK');
     const { map } = await c.next('PARTITION_MAP', (f) => f.map.nodes.length === 3);
     expect(map.partitionCount).toBe(271);
+    expect(map.writable).toBe(true);
     expect(map.owners.every((o) => o >= 0)).toBe(true);
     expect(new Set(map.nodes.map((n) => n.url))).toEqual(new Set(gateways.map((g) => g.url)));
 
@@ -210,4 +212,17 @@ describe('client gateway: maps', () => {
     await wide.close();
     expect(nodes[0]!.node.nodesWithTag('clientUrl', wide.url)).toEqual([]);
   }, 60_000);
+});
+
+describe('client gateway: the map`s writability', () => {
+  it('carries the node`s quorum verdict, and a flip alone changes the signature (so the gateway pushes it)', () => {
+    const member = { nodeId: 'a', address: '10.0.0.1:1', state: 'alive', incarnation: 1, tags: { clientUrl: 'ws://a:1' }, stateChangedAt: 0 } as const;
+    const table = { version: 7, partitionCount: 2, assignments: [0, 1].map((partition) => ({ partition, owner: 'a', backups: [], epoch: 1 })) };
+    const writable = buildClientMap(table, [member], true)!;
+    const readOnly = buildClientMap(table, [member], false)!;
+    expect(writable).toMatchObject({ version: 7, owners: [0, 0], writable: true });
+    expect(readOnly).toEqual({ ...writable, writable: false });
+    expect(mapSignature(readOnly)).not.toBe(mapSignature(writable));
+    expect(mapSignature(buildClientMap(table, [member], true))).toBe(mapSignature(writable));
+  });
 });

@@ -4,7 +4,7 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { clusterProblem, waitFor, type AckedWrite } from './cluster-checks.js';
-import { NetLab } from './netns.js';
+import { NetLab, type LabNodeOptions } from './netns.js';
 
 export const SECRET = 'network-split-test-secret-0123456789';
 export const SITE0 = ['n1', 'n2'];
@@ -14,11 +14,11 @@ export const ALL = [...SITE0, ...SITE1];
 /** Log level of the nodes (NETNS_LOG_LEVEL, e.g. `debug` to study a failure; `info` by default). */
 const LOG_LEVEL = process.env.NETNS_LOG_LEVEL;
 
-/** Starts n1, then the others, and waits for one cluster of five with one table. */
-export async function startFive(lab: NetLab): Promise<void> {
+/** Starts n1, then the others, and waits for one cluster of five with one table; `extra` adds flags and environment to every node. */
+export async function startFive(lab: NetLab, extra: Pick<LabNodeOptions, 'extraArgs' | 'env'> = {}): Promise<void> {
   const seeds = [NetLab.addressOf(0, 0), NetLab.addressOf(1, 0)];
   const start = (name: string, site: number): void => {
-    lab.startNode({ name, site, seeds, secret: SECRET, ...(LOG_LEVEL === undefined ? {} : { logLevel: LOG_LEVEL }) });
+    lab.startNode({ name, site, seeds, secret: SECRET, ...extra, ...(LOG_LEVEL === undefined ? {} : { logLevel: LOG_LEVEL }) });
   };
   start('n1', 0);
   await waitFor('n1 up', 30_000, async () => ((await lab.admin('n1', 'GET', '/cluster/members')).status === 200 ? undefined : 'not yet'));

@@ -100,6 +100,10 @@ export interface LabNodeOptions {
   /** `--swim` overrides; FAST_SWIM by default. */
   readonly swim?: string;
   readonly logLevel?: string;
+  /** More `flotilla start` flags (e.g. `--client 0.0.0.0:0`). */
+  readonly extraArgs?: readonly string[];
+  /** More environment variables (e.g. FLOTILLA_JWT_SECRET). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /** Two namespaces joined by a veth pair, and the nodes running in them. */
@@ -163,10 +167,10 @@ export class NetLab {
     this.perSite[options.site] = k + 1;
     const address = `${SUBNET}.${100 * options.site + k + 1}`;
     ip('-n', site.ns, 'addr', 'add', `${address}/24`, 'dev', site.dev);
-    const args = ['start', '--node-id', options.name, '--listen', `${address}:${CLUSTER_PORT}`, '--seeds', options.seeds.join(','), '--http', '127.0.0.1:0', '--swim', options.swim ?? FAST_SWIM];
+    const args = ['start', '--node-id', options.name, '--listen', `${address}:${CLUSTER_PORT}`, '--seeds', options.seeds.join(','), '--http', '127.0.0.1:0', '--swim', options.swim ?? FAST_SWIM, ...(options.extraArgs ?? [])];
     const child = spawn('ip', ['netns', 'exec', site.ns, process.execPath, '--import', 'tsx', MAIN, ...args], {
       cwd: ROOT,
-      env: { ...process.env, FLOTILLA_SECRET: options.secret, FLOTILLA_ADMIN_TOKEN: PROCESS_ADMIN_TOKEN, LOG_LEVEL: options.logLevel ?? 'info' },
+      env: { ...process.env, ...options.env, FLOTILLA_SECRET: options.secret, FLOTILLA_ADMIN_TOKEN: PROCESS_ADMIN_TOKEN, LOG_LEVEL: options.logLevel ?? 'info' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const stdout: string[] = [];

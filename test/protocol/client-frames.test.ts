@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isFlotillaError } from '../../src/core/errors.js';
+import { packBody, unpackBody } from '../../src/protocol/msgpack.js';
 import { decodeClientFrame, decodeServerFrame, encodeClientFrame, encodeServerFrame, type ClientFrame, type ServerFrame } from '../../src/protocol/client-frames.js';
 
 const call = { id: 11, entityType: 'Tally', entityId: 't-1', handler: 'add', args: new Uint8Array([0x91, 0x01]), forward: false, callId: 'c-1' } as const;
@@ -26,7 +27,8 @@ describe('client frames', () => {
     ['AUTH_REQUIRED', { type: 'AUTH_REQUIRED' }],
     ['AUTH_ACK', { type: 'AUTH_ACK', nodeId: 'n1', expiresAt: 1_700_000_000_000 }],
     ['AUTH_FAIL', { type: 'AUTH_FAIL', code: 'FLO_AUTH_FAILED', message: 'no' }],
-    ['PARTITION_MAP', { type: 'PARTITION_MAP', map: { version: 3, partitionCount: 3, owners: [0, 1, -1], nodes: [{ nodeId: 'a', url: 'ws://a:1' }, { nodeId: 'b', url: 'ws://b:1' }] } }],
+    ['PARTITION_MAP', { type: 'PARTITION_MAP', map: { version: 3, partitionCount: 3, owners: [0, 1, -1], nodes: [{ nodeId: 'a', url: 'ws://a:1' }, { nodeId: 'b', url: 'ws://b:1' }], writable: true } }],
+    ['PARTITION_MAP of a read-only node', { type: 'PARTITION_MAP', map: { version: 3, partitionCount: 1, owners: [0], nodes: [{ nodeId: 'a', url: 'ws://a:1' }], writable: false } }],
     ['RESULT', { type: 'RESULT', id: 4, payload: null }],
     ['RESULTS', { type: 'RESULTS', results: [{ id: 4, payload: null }, { id: 5, payload: new Uint8Array([0xc3]) }] }],
     ['EVENT', { type: 'EVENT', id: 9, key: 'k', value: new Uint8Array([1]), version: { millis: 5, counter: 1, node: 'n1' } }],
@@ -51,8 +53,25 @@ describe('client frames', () => {
   });
 
   it('refuses a map whose owners do not match its partition count or nodes', () => {
-    const bad = encodeServerFrame({ type: 'PARTITION_MAP', map: { version: 1, partitionCount: 2, owners: [0, 5], nodes: [{ nodeId: 'a', url: 'ws://a' }] } });
+    const bad = encodeServerFrame({ type: 'PARTITION_MAP', map: { version: 1, partitionCount: 2, owners: [0, 5], nodes: [{ nodeId: 'a', url: 'ws://a' }], writable: true } });
     expect(() => decodeServerFrame(bad, 1024)).toThrow(expect.objectContaining({ code: 'FLO_DECODE_INVALID' }));
+  });
+
+  it('reads a map without `writable` (a node from before the field) as writable, and writes the field only when false', () => {
+    const nodes = [['a', 'ws://a']];
+    const old = new Uint8Array(packBody([104, 4, 1, [0], nodes]));
+    expect(decodeServerFrame(old, 1024)).toEqual({ type: 'PARTITION_MAP', map: { version: 4, partitionCount: 1, owners: [0], nodes: [{ nodeId: 'a', url: 'ws://a' }], writable: true } });
+    const map = { version: 4, partitionCount: 1, owners: [0], nodes: [{ nodeId: 'a', url: 'ws://a' }] };
+    expect([...encodeServerFrame({ type: 'PARTITION_MAP', map: { ...map, writable: true } })]).toEqual([...old]);
+    expect(unpackBody(encodeServerFrame({ type: 'PARTITION_MAP', map: { ...map, writable: false } }))).toEqual([104, 4, 1, [0], nodes, false]);
+  });
+
+  it.each<[string, unknown[]]>([
+    ['a non-boolean writable', [104, 4, 1, [0], [['a', 'ws://a']], 1]],
+    ['a nil writable', [104, 4, 1, [0], [['a', 'ws://a']], null]],
+    ['a field after writable', [104, 4, 1, [0], [['a', 'ws://a']], true, 0]],
+  ])('refuses a map with %s', (_name, fields) => {
+    expect(() => decodeServerFrame(new Uint8Array(packBody(fields)), 1024)).toThrow(expect.objectContaining({ code: 'FLO_DECODE_INVALID' }));
   });
 
   it('turns any bytes into a frame or a catalogued decode error, never anything else', () => {
