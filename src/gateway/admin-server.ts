@@ -16,7 +16,7 @@ import { TLS_MIN_VERSION } from '../transport/tls-config.js';
 import { FlotillaError } from '../core/errors.js';
 import { resolveAdminConfig, type AdminServerConfig } from './admin-config.js';
 import type { AdminSource } from './admin-source.js';
-import { answerClientError, silentAdminLogger, type AdminLogger } from './http-io.js';
+import { silentAdminLogger, type AdminLogger } from './http-io.js';
 import { createAdminMetrics, type AdminMetrics } from './metrics.js';
 import { tokenDigestOf, type AccessPolicy } from './admin-access.js';
 import { ConnectionGuard } from './connection-guard.js';
@@ -88,7 +88,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   if (tls !== undefined) {
     server.on('tlsClientError', (err: NodeJS.ErrnoException) => logger.debug?.({ ...log, code: err.code, error: err.message }, 'admin TLS handshake failed'));
   }
-  let app: Awaited<ReturnType<typeof createAdminApp>>;
+  let app: { close(): Promise<void> };
   try {
     app = await createAdminApp(server, ctx);
     await listen(server, config.host, config.port);
@@ -106,13 +106,9 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
  * admin-app.ts through ours), JSON answers for unparsable requests and targets, and the
  * Node server built here so its timeouts, TLS and connection guard stay ours.
  */
-async function createAdminApp(server: Server, ctx: AdminAppContext) {
-  const [{ default: Fastify }, { registerAdminApp, answerFrameworkError }] = await Promise.all([import('fastify'), import('./admin-app.js')]);
-  const app = Fastify({
-    serverFactory: (handler) => server.on('request', handler),
-    logger: false,
-    return503OnClosing: false,
-    clientErrorHandler: answerClientError,
+async function createAdminApp(server: Server, ctx: AdminAppContext): Promise<{ close(): Promise<void> }> {
+  const [{ createFastify }, { registerAdminApp, answerFrameworkError }] = await Promise.all([import('./fastify-base.js'), import('./admin-app.js')]);
+  const app = await createFastify(server, {
     frameworkErrors: (_error, request, reply) => answerFrameworkError(ctx, request, reply),
     routerOptions: { maxParamLength: PATH_PARAM_CHARS_MAX, ignoreTrailingSlash: false, ignoreDuplicateSlashes: false },
   });

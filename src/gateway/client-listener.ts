@@ -9,7 +9,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { WebSocket } from 'ws';
 import { FlotillaError } from '../core/errors.js';
-import { answerClientError, sendError, toFlotillaError } from './http-io.js';
+import { sendError, toFlotillaError } from './http-io.js';
 
 /** What the gateway listens with. */
 export interface ClientListenerOptions {
@@ -38,13 +38,9 @@ const ANY_PATH = '/*';
 
 /** Binds and starts accepting. Rejects with FLO_CONFIG_INVALID when the bind fails. */
 export async function listenForClients(options: ClientListenerOptions): Promise<ClientListener> {
-  const [{ default: Fastify }, { default: websocket }] = await Promise.all([import('fastify'), import('@fastify/websocket')]);
+  const [{ createFastify }, { default: websocket }] = await Promise.all([import('./fastify-base.js'), import('@fastify/websocket')]);
   const server = createServer();
-  const app = Fastify({
-    serverFactory: (handler) => server.on('request', handler),
-    logger: false,
-    return503OnClosing: false,
-    clientErrorHandler: answerClientError,
+  const app = await createFastify(server, {
     frameworkErrors: (_error, _request, reply) => sendError(reply, new FlotillaError('FLO_INVALID_ARGUMENT', 'malformed request target')),
   });
   await app.register(websocket, {
