@@ -56,13 +56,6 @@ export interface AdminServer {
 /** How often Node sweeps connections for header and request timeouts, at most, in ms. */
 const CONNECTIONS_CHECK_INTERVAL_MS_MAX = 500;
 /**
- * Longest path parameter (a KV key, percent-encoded) the router accepts, in characters.
- * The request line is bounded by Node's header limit (16 KiB) anyway; Fastify's default
- * of 100 would refuse keys the store accepts.
- */
-const PATH_PARAM_CHARS_MAX = 16_384;
-
-/**
  * Validates the options, binds and starts serving. Rejects with `FLO_CONFIG_INVALID` for
  * a bad option, or with the raw socket error (e.g. EADDRINUSE) when the bind fails.
  */
@@ -110,7 +103,6 @@ async function createAdminApp(server: Server, ctx: AdminAppContext): Promise<{ c
   const [{ createFastify }, { registerAdminApp, answerFrameworkError }] = await Promise.all([import('./fastify-base.js'), import('./admin-app.js')]);
   const app = await createFastify(server, {
     frameworkErrors: (_error, request, reply) => answerFrameworkError(ctx, request, reply),
-    routerOptions: { maxParamLength: PATH_PARAM_CHARS_MAX, ignoreTrailingSlash: false, ignoreDuplicateSlashes: false },
   });
   registerAdminApp(app, ctx);
   await app.ready();

@@ -25,7 +25,7 @@ const NO_SCHEMA_COMPILERS = {
 };
 
 /** Options of `createFastify` beyond the shared ones. */
-export type FastifyExtraOptions = Pick<FastifyServerOptions, 'frameworkErrors' | 'routerOptions'>;
+export type FastifyExtraOptions = Pick<FastifyServerOptions, 'frameworkErrors'>;
 
 /** A Fastify instance serving requests of `server` (which the caller binds and closes). */
 export async function createFastify(server: Server, extra: FastifyExtraOptions = {}): Promise<FastifyInstance> {
