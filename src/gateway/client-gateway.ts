@@ -1,5 +1,6 @@
 /**
- * The client gateway: a WebSocket endpoint (package `ws`) where smart clients run map
+ * The client gateway: a WebSocket endpoint (Fastify with `@fastify/websocket`, set up in
+ * client-listener.ts) where smart clients run map
  * operations. A connection first gets AUTH_REQUIRED and must answer with a valid JWT
  * (AUTH) within `authTimeoutMs`; any other frame before AUTH_ACK is refused and the
  * socket closed, and nothing but the socket and one timer is held for it until then.
@@ -9,8 +10,7 @@
  * AUTH extended it. Entity calls run like keyed ops on `type/id` (client-calls.ts).
  * Subscribed connections get an EVENT for each write this node acknowledges as the key's owner. The node advertises the gateway's URL as its `clientUrl` tag.
  */
-import type { AddressInfo } from 'node:net';
-import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import type { RawData, WebSocket } from 'ws';
 import { FlotillaError, isFlotillaError } from '../core/errors.js';
 import type { PartitionTableData } from '../core/model.js';
 import type { MapRouter } from '../grid/grid-map.js';
@@ -29,6 +29,7 @@ import { resolveClientGatewayConfig, type ClientGatewayConfig } from './client-g
 import { buildClientMap, CLIENT_URL_TAG, mapSignature } from './client-map.js';
 import { runClientCall, type ClientCallContext, type GatewayEntities } from './client-calls.js';
 import { runClientOp, type ClientOpContext, type OpTable } from './client-ops.js';
+import { listenForClients, type ClientListener } from './client-listener.js';
 import { ClientSubscriptions } from './client-subscriptions.js';
 import { silentAdminLogger, type AdminLogger } from './http-io.js';
 
@@ -93,14 +94,14 @@ export async function startClientGateway(options: ClientGatewayOptions): Promise
   const config = resolveClientGatewayConfig(options);
   const auth = createClientAuthenticator(options.auth);
   const host = options.host ?? '127.0.0.1';
-  const server = new WebSocketServer({ host, port: options.port ?? 0, maxPayload: config.frameBytesMax, perMessageDeflate: false, clientTracking: true });
-  await new Promise<void>((resolve, reject) => {
-    server.once('listening', resolve);
-    server.once('error', (error) => reject(new FlotillaError('FLO_CONFIG_INVALID', `cannot listen for clients on ${host}:${options.port ?? 0}: ${error.message}`)));
-  });
-  const bound = server.address() as AddressInfo;
+  // The listener binds before the gateway exists; a connection cannot arrive in between
+  // (the gateway is built in the same turn), but one that did would be dropped, not leaked.
+  const target: { gateway?: Gateway } = {};
+  const onConnection = (ws: WebSocket): void => (target.gateway === undefined ? ws.terminate() : target.gateway.accept(ws));
+  const server = await listenForClients({ host, port: options.port ?? 0, frameBytesMax: config.frameBytesMax, onConnection });
+  const bound = server.address();
   const url = options.advertiseUrl ?? `ws://${hostForUrl(advertisedHost(bound.address, options.node.address))}:${bound.port}`;
-  const gateway = new Gateway(server, options, config, auth, url);
+  const gateway = (target.gateway = new Gateway(server, options, config, auth, url));
   try {
     options.node.updateTag(CLIENT_URL_TAG, url);
   } catch (error) {
@@ -123,7 +124,7 @@ class Gateway implements ClientGateway {
   private closing: Promise<void> | undefined;
 
   constructor(
-    private readonly server: WebSocketServer,
+    private readonly server: ClientListener,
     private readonly options: ClientGatewayOptions,
     private readonly config: ClientGatewayConfig,
     private readonly auth: ClientAuthenticator,
@@ -138,13 +139,12 @@ class Gateway implements ClientGateway {
     this.stopChanges = options.maps.onChange?.((change) => {
       for (const [ws, frame] of this.subscriptions.match(change)) this.send(ws, frame);
     }) ?? (() => undefined);
-    server.on('connection', (ws) => this.accept(ws));
     this.pushTimer = setInterval(() => this.pushIfChanged(), config.mapPushIntervalMs);
     this.pushTimer.unref();
   }
 
   address(): { host: string; port: number } {
-    const a = this.server.address() as AddressInfo;
+    const a = this.server.address();
     return { host: a.address, port: a.port };
   }
 
@@ -157,7 +157,8 @@ class Gateway implements ClientGateway {
     return buildClientMap(node.partitionTable(), node.members(), !node.isReadOnly());
   }
 
-  private accept(ws: WebSocket): void {
+  /** Takes a new connection: refused at the limit, else waiting for AUTH. */
+  accept(ws: WebSocket): void {
     if (this.closing !== undefined || this.server.clients.size > this.config.connectionsMax) {
       ws.close(CLOSE_CODES.overloaded, 'too many connections');
       return;
@@ -361,7 +362,7 @@ class Gateway implements ClientGateway {
       // The node may be stopping; its tags go with it.
     }
     for (const ws of this.server.clients) ws.close(CLOSE_CODES.shuttingDown, 'gateway closing');
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await this.server.close();
     for (const ws of this.server.clients) ws.terminate();
     this.log.info?.({ url: this.url }, 'client gateway closed');
   }

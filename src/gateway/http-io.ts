@@ -1,12 +1,14 @@
 /**
- * The small HTTP plumbing the admin server needs on top of `node:http`: writing a route's
- * response or a catalogued error as JSON, refusing request bodies without reading past a
- * bound, and answering malformed requests with JSON instead of Node's plain-text default.
+ * What the admin API and the gateway add around Fastify so every answer stays a
+ * catalogued JSON error: mapping Fastify's own errors to `FLO_*` codes, writing an error
+ * reply, answering requests Node could not parse, and refusing bodies on the methods
+ * Fastify never reads a body for (GET, HEAD), which it would otherwise leave unread.
  */
-import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
+import type { FastifyReply } from 'fastify';
 import { FlotillaError, isFlotillaError } from '../core/errors.js';
-import { JSON_CONTENT_TYPE, type RouteResponse } from './admin-routes.js';
+import { JSON_CONTENT_TYPE } from './route-kit.js';
 
 /** Structured logger the admin server writes to (pino fits it as is). */
 export interface AdminLogger {
@@ -21,31 +23,38 @@ export const silentAdminLogger: AdminLogger = {
   error: () => undefined,
 };
 
-/** Writes `response` unless the exchange is already answered (e.g. by the deadline). */
-export function send(res: ServerResponse, response: RouteResponse, headers: Record<string, string> = {}): void {
-  if (res.headersSent || res.destroyed) return;
-  const body = Buffer.from(response.body, 'utf8');
-  res.writeHead(response.status, {
-    'content-type': response.contentType,
-    'content-length': String(body.length),
-    'cache-control': 'no-store',
-    ...headers,
-  });
-  res.end(body);
+/** Fastify's error codes that mean a body over the route's limit. */
+const OVERSIZED_CODES: ReadonlySet<string> = new Set(['FST_ERR_CTP_BODY_TOO_LARGE']);
+
+/**
+ * The catalogued form of any thrown value: a Fastify client error (a 4xx with an
+ * `FST_*` code: bad content length, body too large, bad URL) becomes the matching
+ * `FLO_*` code; anything else unexpected becomes `FLO_INTERNAL`, its message withheld.
+ */
+export function toFlotillaError(err: unknown, bodyBytesMax?: number): FlotillaError {
+  if (isFlotillaError(err)) return err;
+  const fastify = err as { code?: unknown; statusCode?: unknown; message?: unknown } | null;
+  const code = typeof fastify?.code === 'string' ? fastify.code : '';
+  if (OVERSIZED_CODES.has(code)) {
+    return new FlotillaError('FLO_DECODE_OVERSIZED', `request body exceeds ${bodyBytesMax ?? '?'} bytes`, bodyBytesMax === undefined ? undefined : { bodyBytesMax });
+  }
+  const status = typeof fastify?.statusCode === 'number' ? fastify.statusCode : 500;
+  if (code.startsWith('FST_') && status >= 400 && status < 500) return new FlotillaError('FLO_INVALID_ARGUMENT', `malformed request (${code})`);
+  return new FlotillaError('FLO_INTERNAL');
 }
 
-/** The catalogued form of any thrown value: unexpected ones become `FLO_INTERNAL`. */
-export function toFlotillaError(err: unknown): FlotillaError {
-  return isFlotillaError(err) ? err : new FlotillaError('FLO_INTERNAL');
-}
-
-/** Writes `err` as JSON with its catalog status; destroys the socket if a response began. */
-export function sendError(res: ServerResponse, err: FlotillaError, headers: Record<string, string> = {}): void {
-  if (res.headersSent) {
-    res.destroy();
+/**
+ * Answers `err` as JSON with its catalog status, closing the connection when the request
+ * body was not read to its end (it could be endless); destroys the socket if a response
+ * already began. Headers set on `reply` before (`allow`, `www-authenticate`) ride along.
+ */
+export function sendError(reply: FastifyReply, err: FlotillaError): void {
+  if (reply.sent || reply.raw.headersSent) {
+    if (!reply.raw.writableEnded) reply.raw.destroy();
     return;
   }
-  send(res, { status: err.status, contentType: JSON_CONTENT_TYPE, body: JSON.stringify(err.toJSON()) }, headers);
+  if (!reply.request.raw.complete) reply.header('connection', 'close');
+  void reply.code(err.status).header('content-type', JSON_CONTENT_TYPE).header('cache-control', 'no-store').send(JSON.stringify(err.toJSON()));
 }
 
 function declaredLength(req: IncomingMessage): number | undefined {
@@ -53,18 +62,30 @@ function declaredLength(req: IncomingMessage): number | undefined {
   return raw === undefined ? undefined : Number(raw);
 }
 
+function oversized(bodyBytesMax: number): FlotillaError {
+  return new FlotillaError('FLO_DECODE_OVERSIZED', `request body exceeds ${bodyBytesMax} bytes`, { bodyBytesMax });
+}
+
+/**
+ * Rejects with `FLO_DECODE_OVERSIZED` when `req` declares a body longer than
+ * `bodyBytesMax`, before any of it is read.
+ */
+export function checkDeclaredLength(req: IncomingMessage, bodyBytesMax: number): void {
+  const length = declaredLength(req);
+  if (length !== undefined && length > bodyBytesMax) throw oversized(bodyBytesMax);
+}
+
 /**
  * Resolves once the request body is consumed, if it fits in `bodyBytesMax` bytes; rejects
  * with `FLO_DECODE_OVERSIZED` as soon as it cannot (from the declared length, or while
- * reading a chunked body), without reading further.
+ * reading a chunked body), without reading further. Fastify reads no body for GET and
+ * HEAD, so without this a body sent with them would pass unchecked.
  */
 export function consumeBody(req: IncomingMessage, bodyBytesMax: number): Promise<void> {
   const length = declaredLength(req);
   const chunked = req.headers['transfer-encoding'] !== undefined;
   if (!chunked && (length === undefined || length === 0)) return Promise.resolve();
-  const tooLarge = (): FlotillaError =>
-    new FlotillaError('FLO_DECODE_OVERSIZED', `request body exceeds ${bodyBytesMax} bytes; admin routes take no body`, { bodyBytesMax });
-  if (length !== undefined && length > bodyBytesMax) return Promise.reject(tooLarge());
+  if (length !== undefined && length > bodyBytesMax) return Promise.reject(oversized(bodyBytesMax));
   return new Promise((resolve, reject) => {
     let received = 0;
     const onData = (chunk: Buffer): void => {
@@ -72,7 +93,7 @@ export function consumeBody(req: IncomingMessage, bodyBytesMax: number): Promise
       if (received > bodyBytesMax) {
         req.off('data', onData);
         req.pause();
-        reject(tooLarge());
+        reject(oversized(bodyBytesMax));
       }
     };
     req.on('data', onData);
@@ -87,7 +108,10 @@ function clientErrorOf(err: NodeJS.ErrnoException): FlotillaError {
   return new FlotillaError('FLO_INVALID_ARGUMENT', 'malformed HTTP request');
 }
 
-/** Answers a request Node could not parse with a JSON error, then closes the socket. */
+/**
+ * Answers a request Node could not parse with a JSON error, then closes the socket
+ * (Fastify's `clientErrorHandler`; its default answers with a body of its own shape).
+ */
 export function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
   if (err.code === 'ECONNRESET' || !socket.writable) {
     socket.destroy();

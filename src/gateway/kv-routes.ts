@@ -4,12 +4,11 @@
  * owner). They let operators and process-level tests write and read cluster data over
  * plain HTTP, with the same JSON error shape as every other admin route.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { FastifyInstance, FastifyReply, FastifyRequest, RequestPayload } from 'fastify';
 import { FlotillaError } from '../core/errors.js';
 import type { KvValue } from '../grid/kv-codec.js';
 import { json, JSON_CONTENT_TYPE, type RouteResponse } from './admin-routes.js';
-import type { AdminKv, AdminSource } from './admin-source.js';
-import { consumeBody, send } from './http-io.js';
+import type { AdminKv } from './admin-source.js';
 import { assertWellFormedStrings, decodeUtf8Strict } from './json-text.js';
 
 /** Path of the store's size; keys live under `/kv/`. */
@@ -81,37 +80,51 @@ export async function kvResponse(kv: AdminKv, request: KvRequest): Promise<Route
   }
 }
 
-/**
- * Serves `req` if its path is a KV path and answers true; answers false, touching
- * nothing, for any other path. Throws a `FlotillaError` for the caller to send (the
- * server's error path), after setting `Allow` on the response for a 405.
- */
-export async function serveKvRequest(req: IncomingMessage, res: ServerResponse, url: URL, source: AdminSource): Promise<boolean> {
-  const path = matchKvPath(url.pathname);
-  if (path === undefined) return false;
-  const kv = source.kv;
-  if (kv === undefined) throw new FlotillaError('FLO_NOT_FOUND', `no route ${url.pathname}: this node serves no key/value store`, { path: url.pathname });
-  const allowed: readonly string[] = path.kind === 'size' ? KV_SIZE_METHODS : KV_KEY_METHODS;
-  const method = req.method ?? '';
-  if (!allowed.includes(method)) {
-    res.setHeader('allow', allowed.join(', '));
-    throw new FlotillaError('FLO_METHOD_NOT_ALLOWED', `${method || '?'} ${url.pathname}; allowed: ${allowed.join(', ')}`, { allow: [...allowed] });
-  }
-  const param = url.searchParams.keys().next();
-  if (param.done !== true) throw new FlotillaError('FLO_INVALID_ARGUMENT', `${url.pathname} takes no query parameter "${param.value}"`, { parameter: param.value });
-  const request = await readRequest(req, method, path);
-  send(res, await kvResponse(kv, request));
-  return true;
+/** Route hooks, in Fastify's shape, that refuse a request body (GET and HEAD bodies included). */
+export interface NoBodyHooks {
+  readonly preParsing: (request: FastifyRequest, reply: FastifyReply, payload: RequestPayload) => Promise<RequestPayload>;
+  readonly preValidation: (request: FastifyRequest) => Promise<void>;
 }
 
-async function readRequest(req: IncomingMessage, method: string, path: KvPath): Promise<KvRequest> {
-  if (path.kind === 'size') {
-    await consumeBody(req, 0);
-    return { op: 'size' };
-  }
-  if (method === 'PUT') return { op: 'put', key: path.key, value: parseJsonBody(await readBody(req, KV_BODY_BYTES_MAX)) };
-  await consumeBody(req, 0);
-  return method === 'DELETE' ? { op: 'delete', key: path.key } : { op: 'get', key: path.key };
+/** What the KV routes need from the admin application around them. */
+export interface KvRouteHooks {
+  readonly noBody: NoBodyHooks;
+  /** Sends a route's answer. */
+  readonly send: (reply: FastifyReply, response: RouteResponse) => void;
+}
+
+/**
+ * Registers `GET`/`HEAD /kv` and `GET`/`HEAD`/`PUT`/`DELETE /kv/*` on `app`. The key is
+ * read from the raw path (`matchKvPath`), not from the router's decoded parameter, so a
+ * key holding an encoded `/` or `?` stays exactly what the client encoded. Path and query
+ * are checked before any body is read.
+ */
+export function registerKvRoutes(app: FastifyInstance, kv: AdminKv, hooks: KvRouteHooks): void {
+  const checkTarget = async (request: FastifyRequest, _reply: FastifyReply, payload: RequestPayload): Promise<RequestPayload> => {
+    kvTargetOf(request.url);
+    return payload;
+  };
+  const noBody = { preParsing: [checkTarget, hooks.noBody.preParsing], preValidation: hooks.noBody.preValidation, bodyLimit: 1 };
+  const answer = async (request: FastifyRequest, reply: FastifyReply, toRequest: (key: string) => KvRequest): Promise<void> => {
+    const path = kvTargetOf(request.url);
+    hooks.send(reply, await kvResponse(kv, toRequest(path.kind === 'key' ? path.key : '')));
+  };
+  app.get(KV_PATH, noBody, (request, reply) => answer(request, reply, () => ({ op: 'size' })));
+  app.get(`${KV_PATH}/*`, noBody, (request, reply) => answer(request, reply, (key) => ({ op: 'get', key })));
+  app.delete(`${KV_PATH}/*`, noBody, (request, reply) => answer(request, reply, (key) => ({ op: 'delete', key })));
+  app.put(`${KV_PATH}/*`, { bodyLimit: KV_BODY_BYTES_MAX, preParsing: checkTarget }, (request, reply) =>
+    answer(request, reply, (key) => ({ op: 'put', key, value: parseJsonBody(bodyOf(request)) })),
+  );
+}
+
+/** The KV path of a request target, its query checked empty. @throws FlotillaError FLO_INVALID_ARGUMENT, FLO_NOT_FOUND */
+function kvTargetOf(target: string): KvPath {
+  const url = new URL(target, 'http://admin.invalid');
+  const path = matchKvPath(url.pathname);
+  if (path === undefined) throw new FlotillaError('FLO_NOT_FOUND', `no route ${url.pathname}`, { path: url.pathname });
+  const param = url.searchParams.keys().next();
+  if (param.done !== true) throw new FlotillaError('FLO_INVALID_ARGUMENT', `${url.pathname} takes no query parameter "${param.value}"`, { parameter: param.value });
+  return path;
 }
 
 /**
@@ -131,31 +144,8 @@ export function parseJsonBody(body: Buffer): KvValue {
   return value;
 }
 
-/**
- * The whole body of `req`, if it fits in `bytesMax`; rejects with `FLO_DECODE_OVERSIZED`
- * as soon as it cannot (from the declared length, or while reading), without reading on.
- */
-export function readBody(req: IncomingMessage, bytesMax: number): Promise<Buffer> {
-  const tooLarge = (): FlotillaError => new FlotillaError('FLO_DECODE_OVERSIZED', `request body exceeds ${bytesMax} bytes`, { bodyBytesMax: bytesMax });
-  const declared = req.headers['content-length'];
-  if (declared !== undefined && Number(declared) > bytesMax) return Promise.reject(tooLarge());
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let received = 0;
-    const onData = (chunk: Buffer): void => {
-      received += chunk.length;
-      if (received > bytesMax) {
-        req.off('data', onData);
-        req.pause();
-        reject(tooLarge());
-        return;
-      }
-      chunks.push(chunk);
-    };
-    req.on('data', onData);
-    req.once('end', () => resolve(Buffer.concat(chunks)));
-    req.once('error', (err) => reject(new FlotillaError('FLO_INVALID_ARGUMENT', `request body: ${err.message}`)));
-  });
+function bodyOf(request: FastifyRequest): Buffer {
+  return Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
 }
 
 /** JSON has no bytes: a binary value (stored by another client) is shown as `{"$base64": ...}`. */

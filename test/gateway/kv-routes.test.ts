@@ -1,14 +1,11 @@
-// The admin API's /kv routes over real HTTP: a map-backed AdminKv behind a bare node:http
-// server that dispatches as the admin server does (KV paths first, errors as catalogued
-// JSON). Paths, methods, bodies, limits and error shapes are checked here; the routing of
+// The admin API's /kv routes over real HTTP: a map-backed AdminKv behind the admin
+// server (errors as catalogued JSON). Paths, methods, bodies, limits and error shapes are checked here; the routing of
 // each key to its owner is the partition service's and is covered by the process tests.
-import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FlotillaError } from '../../src/core/errors.js';
 import type { AdminKv, AdminSource } from '../../src/gateway/admin-source.js';
-import { startAdminServer } from '../../src/gateway/admin-server.js';
-import { sendError, toFlotillaError } from '../../src/gateway/http-io.js';
-import { KV_BODY_BYTES_MAX, matchKvPath, parseJsonBody, serveKvRequest } from '../../src/gateway/kv-routes.js';
+import { startAdminServer, type AdminServer } from '../../src/gateway/admin-server.js';
+import { KV_BODY_BYTES_MAX, matchKvPath, parseJsonBody } from '../../src/gateway/kv-routes.js';
 import type { KvValue } from '../../src/grid/kv-codec.js';
 import { FixtureSource } from './fixture.js';
 import { TEST_ADMIN_TOKEN, request, type HttpAnswer } from './http-helpers.js';
@@ -41,41 +38,20 @@ class MapKv implements AdminKv {
   }
 }
 
-function harness(source: AdminSource): Server {
-  return createServer((req, res) => {
-    const url = new URL(`http://admin.invalid${req.url ?? '/'}`);
-    serveKvRequest(req, res, url, source)
-      .then((served) => {
-        if (!served) sendError(res, new FlotillaError('FLO_NOT_FOUND', `no route ${url.pathname}`));
-      })
-      .catch((err: unknown) => sendError(res, toFlotillaError(err), req.complete ? {} : { connection: 'close' }));
-  });
-}
-
-async function listen(server: Server): Promise<number> {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  if (typeof address !== 'object' || address === null) throw new Error('not bound');
-  return address.port;
-}
-
 const kv = new MapKv();
 const withKv: AdminSource = Object.assign(new FixtureSource(), { kv });
-const servers: Server[] = [];
+const servers: AdminServer[] = [];
 let port = 0;
 let bare = 0;
 
 beforeAll(async () => {
-  servers.push(harness(withKv), harness(new FixtureSource()));
-  port = await listen(servers[0]!);
-  bare = await listen(servers[1]!);
+  for (const source of [withKv, new FixtureSource()]) servers.push(await startAdminServer({ token: TEST_ADMIN_TOKEN, source, host: '127.0.0.1', port: 0, requestTimeoutMs: 10_000 }));
+  port = servers[0]!.address().port;
+  bare = servers[1]!.address().port;
 });
 
 afterAll(async () => {
-  for (const s of servers) {
-    s.closeAllConnections();
-    await new Promise((resolve) => s.close(resolve));
-  }
+  await Promise.all(servers.map((s) => s.close()));
 });
 
 function body(answer: HttpAnswer): unknown {
