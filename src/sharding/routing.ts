@@ -200,12 +200,16 @@ export class RoutingClient {
       const target = hint ?? this.ownerTarget(partition);
       hint = undefined;
       const request: ServiceRequest = { type: 'ServiceRequest', service, partition, opId: `${this.deps.self}/${++this.opSeq}`, forward, payload };
-      const outcome = await this.attempt(target, request, Math.min(remaining, config.attemptTimeoutMs));
+      const budget = Math.min(remaining, config.attemptTimeoutMs);
+      const outcome = await this.attempt(target, request, budget);
       if (outcome.ok) return outcome.payload;
-      lastError = outcome.error;
-      if (mayHaveRunCode(lastError)) mayHaveRun ??= lastError;
-      if (lastError.code === 'FLO_READ_ONLY') throw mayHaveRun === undefined ? lastError : outcomeUnknown(service, partition, mayHaveRun, lastError);
-      if (!lastError.retryable) throw lastError;
+      const error = outcome.error;
+      if (mayHaveRunCode(error)) mayHaveRun ??= error;
+      // The timeout of an attempt the deadline cut short says nothing about the owner: the
+      // answer before it (a refusal, say) stays the reason the call gives.
+      if (!(error.code === 'FLO_TIMEOUT' && budget < config.attemptTimeoutMs && lastError !== undefined)) lastError = error;
+      if (error.code === 'FLO_READ_ONLY') throw mayHaveRun === undefined ? error : outcomeUnknown(service, partition, mayHaveRun, error);
+      if (!error.retryable) throw error;
       hint = outcome.hint;
       if (hint !== undefined && attempt === 0) continue;
       await sleep(timers, Math.min(backoff, Math.max(0, deadline - timers.now())));

@@ -31,7 +31,7 @@ const notOwner = (opId: string, owner: string, tableVersion: number): ServiceRes
 function client(
   self: string,
   table: () => ClusterPartitionTable,
-  answer: (to: string, request: ServiceRequest) => ServiceResponse | Error,
+  answer: (to: string, request: ServiceRequest, timeoutMs: number) => ServiceResponse | Error,
   onSleep: (count: number) => void = () => undefined,
 ) {
   const timers = new SteppedTimers(1_000, onSleep);
@@ -43,10 +43,10 @@ function client(
     config: resolveRoutingConfig({ opTimeoutMs: 1_000, attemptTimeoutMs: 100, backoffInitialMs: 10, backoffMaxMs: 80 }),
     table,
     addressOf: (id) => `${id}:1`,
-    request: (to: string, message: Message) => {
+    request: (to: string, message: Message, timeoutMs: number) => {
       sent.push(to);
       timers.time += 1;
-      const reply = answer(to, message as ServiceRequest);
+      const reply = answer(to, message as ServiceRequest, timeoutMs);
       return reply instanceof Error ? Promise.reject(reply) : Promise.resolve(reply);
     },
     local: (request) => {
@@ -261,6 +261,16 @@ describe('RoutingClient after an attempt that may have run', () => {
     const err = (await plain.c.call('kv', 1, new Uint8Array()).catch((e: unknown) => e)) as FlotillaError;
     expect(err.code).toBe('FLO_TIMEOUT');
     expect(err.details).not.toHaveProperty('outcomeUnknown');
+  });
+
+  it('names the refusal before a last attempt that the deadline cut short and that timed out, not that timeout', async () => {
+    const table = tableOf(['a', 'b', 'c', 'a'], 5);
+    const refusedUntilCutShort = client('a', () => table, (_to, r, timeoutMs) => (timeoutMs < 100 ? new FlotillaError('FLO_TIMEOUT', 'no answer in time') : failure(r.opId, 'FLO_DETACHED')));
+    await expect(refusedUntilCutShort.c.call('kv', 1, new Uint8Array())).rejects.toMatchObject({ code: 'FLO_TIMEOUT', details: { lastError: 'FLO_DETACHED', outcomeUnknown: true } });
+    // A whole attempt that timed out is the latest word on the owner.
+    let n = 0;
+    const timedOutLast = client('a', () => table, (_to, r) => (n++ < 3 ? failure(r.opId, 'FLO_DETACHED') : new FlotillaError('FLO_TIMEOUT', 'no answer in time')));
+    await expect(timedOutLast.c.call('kv', 1, new Uint8Array())).rejects.toMatchObject({ code: 'FLO_TIMEOUT', details: { lastError: 'FLO_TIMEOUT' } });
   });
 
   it('succeeds when a retry after an unconfirmed attempt is accepted', async () => {
