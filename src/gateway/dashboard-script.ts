@@ -170,14 +170,15 @@ export const DASHBOARD_SCRIPT = `
       return body.replaceChildren();
     }
     if (e.status !== 200) return body.replaceChildren(row([errorText(e)]));
-    $('entities-total').textContent = String(e.body.active);
+    $('entities-total').textContent = e.body.types.length === 0 ? 'none: no entity type is registered on this node' : String(e.body.active);
     body.replaceChildren(...e.body.types.map((t) => row([t.type, t.active])));
   }
 
   async function poll(token, mine) {
     let answers;
     try {
-      answers = await Promise.all(['/health', '/cluster/quorum', '/cluster/members', '/cluster/partitions', '/cluster/migrations', '/entities?limit=0'].map((path) => get(path, token)));
+      // Relative to the page, so a proxy serving the admin API under a prefix keeps working.
+      answers = await Promise.all(['health', 'cluster/quorum', 'cluster/members', 'cluster/partitions', 'cluster/migrations', 'entities?limit=0'].map((path) => get(path, token)));
     } catch (e) {
       if (mine === generation) setMessage('The node does not answer (' + (e && e.name === 'TimeoutError' ? 'timed out' : 'network error') + '); still trying. The values below are from ' + ($('updated').textContent || 'no poll yet') + '.', 'warn');
       return true;

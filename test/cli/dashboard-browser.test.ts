@@ -5,7 +5,7 @@
 // page, still polling, shows it as no longer alive. Skips (and says so) without Chromium.
 import { afterAll, describe, expect, it } from 'vitest';
 import { freeClusterPort } from '../../src/cli/dev-command.js';
-import { CHROMIUM, launchChromium, type Browser, type Page } from '../helpers/chromium.js';
+import { CHROMIUM, launchChromium, waitForPage, type Browser, type Page } from '../helpers/chromium.js';
 import { PROCESS_ADMIN_TOKEN, adminUrlOf, pollUntil, randomSecret, startNodeProcess, type NodeProcess } from './cli-process.js';
 
 const NAMES = ['n1', 'n2', 'n3'] as const;
@@ -18,8 +18,8 @@ const SHOW_MS = 20_000;
 const nodes: NodeProcess[] = [];
 let browser: Browser | undefined;
 
-afterAll(() => {
-  browser?.close();
+afterAll(async () => {
+  await browser?.close();
   for (const n of nodes) n.proc.child.kill('SIGKILL');
 });
 
@@ -62,10 +62,8 @@ function typeToken(page: Page, token: string): Promise<void> {
   })()`);
 }
 
-async function waitShown(page: Page, what: string, check: (s: Shown) => boolean): Promise<Shown> {
-  let last: Shown | undefined;
-  await pollUntil(async () => check((last = await page.evaluate<Shown>(SHOWN))), what, SHOW_MS, () => `the page shows ${JSON.stringify(last)}`);
-  return last!;
+function waitShown(page: Page, what: string, check: (s: Shown) => boolean): Promise<Shown> {
+  return waitForPage(page, SHOWN, check, what, SHOW_MS);
 }
 
 describe.skipIf(CHROMIUM === undefined)(`the dashboard in headless Chromium${CHROMIUM === undefined ? ' (skipped: no chromium installed)' : ''}`, () => {

@@ -17,8 +17,8 @@ const DEVTOOLS_WAIT_MS = 30_000;
 export interface Browser {
   /** Opens `url` in a new tab and returns a handle to evaluate expressions in it. */
   open(url: string): Promise<Page>;
-  /** Kills the browser and removes its profile. Idempotent. */
-  close(): void;
+  /** Kills the browser and, once it exited, removes its profile. Idempotent. */
+  close(): Promise<void>;
 }
 
 /** One tab. */
@@ -32,14 +32,16 @@ export async function launchChromium(): Promise<Browser> {
   if (CHROMIUM === undefined) throw new Error('no chromium installed');
   const profile = mkdtempSync(join(tmpdir(), 'flotilla-chromium-'));
   const child: ChildProcess = spawn(CHROMIUM, ['--headless=new', '--no-sandbox', '--disable-gpu', '--remote-debugging-port=0', `--user-data-dir=${profile}`, 'about:blank'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let closed = false;
-  const close = (): void => {
-    if (closed) return;
-    closed = true;
-    ws?.terminate();
-    child.kill('SIGKILL');
-    rmSync(profile, { recursive: true, force: true });
-  };
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  let closing: Promise<void> | undefined;
+  // The profile is removed only once Chromium is gone: it writes there until it exits.
+  const close = (): Promise<void> =>
+    (closing ??= (async () => {
+      ws?.terminate();
+      child.kill('SIGKILL');
+      await exited;
+      rmSync(profile, { recursive: true, force: true });
+    })());
   let ws: WebSocket | undefined;
   try {
     const endpoint = await new Promise<string>((resolve, reject) => {
@@ -58,7 +60,7 @@ export async function launchChromium(): Promise<Browser> {
     ws = new WebSocket(endpoint);
     await new Promise((resolve, reject) => ws!.once('open', resolve).once('error', reject));
   } catch (err) {
-    close();
+    await close();
     throw err;
   }
   const socket = ws;
@@ -93,4 +95,25 @@ export async function launchChromium(): Promise<Browser> {
       };
     },
   };
+}
+
+/**
+ * Evaluates `expression` in `page` every `intervalMs` until `check` holds on its value, and
+ * returns that value; after `timeoutMs` throws with the last value (or error) seen.
+ */
+export async function waitForPage<T>(page: Page, expression: string, check: (value: T) => boolean, what: string, timeoutMs: number, intervalMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: string | undefined;
+  for (;;) {
+    try {
+      const value = await page.evaluate<T>(expression);
+      if (check(value)) return value;
+      last = `the page shows ${JSON.stringify(value)}`;
+    } catch (err) {
+      // Before the page has loaded, the expression finds none of its elements.
+      last = String(err);
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; ${last}`);
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
 }
