@@ -45,6 +45,7 @@ th { color: var(--muted); font-weight: 600; }
 .cell.unowned { background: repeating-linear-gradient(45deg, var(--line), var(--line) 2px, transparent 2px, transparent 4px); }
 .cell.orphan { outline: 2px solid var(--bad); outline-offset: -2px; }
 td.swatch { width: 14px; padding: 0; border-radius: 2px; }
+td.swatch + td { padding-left: .5rem; }
 `;
 
 const BODY = `
