@@ -31,16 +31,24 @@ export interface Page {
 export async function launchChromium(): Promise<Browser> {
   if (CHROMIUM === undefined) throw new Error('no chromium installed');
   const profile = mkdtempSync(join(tmpdir(), 'flotilla-chromium-'));
-  const child: ChildProcess = spawn(CHROMIUM, ['--headless=new', '--no-sandbox', '--disable-gpu', '--remote-debugging-port=0', `--user-data-dir=${profile}`, 'about:blank'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const child: ChildProcess = spawn(CHROMIUM, ['--headless=new', '--no-sandbox', '--disable-gpu', '--remote-debugging-port=0', `--user-data-dir=${profile}`, 'about:blank'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    // Its own process group, so closing kills its renderer and helper processes too.
+    detached: true,
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()).once('error', () => resolve()));
   let closing: Promise<void> | undefined;
-  // The profile is removed only once Chromium is gone: it writes there until it exits.
+  // The profile is removed only once Chromium is gone: its processes write there until they exit.
   const close = (): Promise<void> =>
     (closing ??= (async () => {
       ws?.terminate();
-      child.kill('SIGKILL');
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // already gone
+      }
       await exited;
-      rmSync(profile, { recursive: true, force: true });
+      rmSync(profile, { recursive: true, force: true, maxRetries: 5 });
     })());
   let ws: WebSocket | undefined;
   try {
