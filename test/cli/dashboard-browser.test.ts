@@ -28,6 +28,7 @@ interface Shown {
   readonly loginShown: boolean;
   readonly message: string;
   readonly members: { node: string; state: string; tags: string }[];
+  readonly quorum: string;
   readonly partitionCount: string;
   readonly unowned: string;
   readonly gridCells: number;
@@ -44,6 +45,7 @@ const SHOWN = `(() => {
     loginShown: !document.getElementById('login').hidden,
     message: document.getElementById('message').hidden ? '' : text('message'),
     members: [...document.querySelectorAll('#members tbody tr')].map((r) => ({ node: r.cells[0].textContent, state: r.cells[3] ? r.cells[3].textContent : '', tags: r.cells[6] ? r.cells[6].textContent : '' })),
+    quorum: text('quorum'),
     partitionCount: text('partition-count'),
     unowned: text('unowned'),
     gridCells: document.getElementById('grid').children.length,
@@ -99,6 +101,7 @@ describe.skipIf(CHROMIUM === undefined)(`the dashboard in headless Chromium${CHR
     expect(settled.loginShown).toBe(false);
     expect(settled.message).toBe('');
     expect(settled.gridCells).toBe(271);
+    expect(settled.quorum).toBe('healthy (3 of 3 expected members live)');
     // The stylesheet ran under the page's CSP (its hash matched): the grid is laid out as one.
     expect(settled.gridDisplay).toBe('grid');
     // A tag from the network is shown as the text it is, never parsed as markup.
@@ -112,6 +115,8 @@ describe.skipIf(CHROMIUM === undefined)(`the dashboard in headless Chromium${CHR
     const killedAt = Date.now();
     const after = await waitShown(page, 'n3 shown as not alive', (s) => s.members.some((m) => m.node === 'n3' && m.state !== 'alive'));
     expect(after.message).toBe('');
+    // Two of three is still a majority: the page shows the node writable.
+    expect(after.quorum).toMatch(/^healthy \(/);
     process.stderr.write(
       `dashboard-browser: page showed the settled cluster ${shownAt - startedAt} ms after launch; n3 not alive (${after.members.find((m) => m.node === 'n3')?.state}) ${Date.now() - killedAt} ms after SIGKILL\n`,
     );
