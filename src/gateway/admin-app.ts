@@ -3,7 +3,8 @@
  * a deadline starts (504 as JSON if the answer is not out in time); Host, Origin and the
  * admin token (but for `/health`, `/dashboard` and a public `/metrics`) are checked
  * before routing, so an unknown path without a token is a 401, not a 404; a body is
- * refused past the route's limit without being read further; then the route runs. Every error, Fastify's own included, leaves as a catalogued JSON body.
+ * refused past the route's limit without being read further; then the route runs.
+ * Every error, Fastify's own included, leaves as a catalogued JSON body.
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, RequestPayload } from 'fastify';
 import { FlotillaError } from '../core/errors.js';
