@@ -181,6 +181,7 @@ function metricsSnapshot(node: FlotillaNode): MetricsSnapshot {
     quorum: {
       state: stats.quorum.kind,
       minority: stats.quorum.minority,
+      readOnly: node.isReadOnly(),
       liveMembers: stats.quorum.liveMembers,
       expectedSize: stats.quorum.expectedSize,
     },

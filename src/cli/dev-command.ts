@@ -156,7 +156,10 @@ export function devSummary(plan: DevPlan): string[] {
     lines.push(`  ${node.name.padEnd(width)}  cluster ${node.address}  ${admin}`);
   }
   const first = plan.nodes[0]!;
-  if (first.httpPort !== 0) lines.push(`status: flotilla status --url http://${host}:${first.httpPort}`);
+  if (first.httpPort !== 0) {
+    lines.push(`dashboard: http://${host}:${first.httpPort}/dashboard (admin token: the dev token above)`);
+    lines.push(`status: flotilla status --url http://${host}:${first.httpPort}`);
+  }
   lines.push('Ctrl-C stops every node gracefully; press it twice to kill them.');
   return lines;
 }

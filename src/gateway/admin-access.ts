@@ -2,8 +2,9 @@
  * Who may use the admin API: a request must name this server in its Host header (an IP
  * it is bound to, a localhost name, or a name the operator allowed), so a web page cannot
  * reach it through DNS rebinding; a browser request from another origin is refused; and
- * every route but `/health` (and `/metrics`, unless configured otherwise) needs the admin
- * token as a bearer token. Checks are plain functions of the request headers.
+ * every route but `/health` and the `/dashboard` page (and `/metrics`, unless configured
+ * otherwise) needs the admin token as a bearer token. Checks are plain functions of the
+ * request headers.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';

@@ -1,9 +1,10 @@
 /**
  * The admin API as routes, hooks and handlers on one Fastify instance. In request order:
  * a deadline starts (504 as JSON if the answer is not out in time); Host, Origin and the
- * admin token are checked before routing, so an unknown path without a token is a 401,
- * not a 404; a body is refused past the route's limit without being read further; then
- * the route runs. Every error, Fastify's own included, leaves as a catalogued JSON body.
+ * admin token (but for `/health`, `/dashboard` and a public `/metrics`) are checked
+ * before routing, so an unknown path without a token is a 401, not a 404; a body is
+ * refused past the route's limit without being read further; then the route runs.
+ * Every error, Fastify's own included, leaves as a catalogued JSON body.
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, RequestPayload } from 'fastify';
 import { FlotillaError } from '../core/errors.js';
@@ -11,6 +12,7 @@ import { checkHostAndOrigin, checkToken, type AccessPolicy } from './admin-acces
 import type { AdminServerConfig } from './admin-config.js';
 import { ADMIN_ROUTES, ALLOWED_METHODS, checkQuery, type AdminRoute, type RouteResponse } from './admin-routes.js';
 import type { AdminSource } from './admin-source.js';
+import { DASHBOARD_PATH } from './dashboard-page.js';
 import { checkDeclaredLength, consumeBody, sendError, toFlotillaError, type AdminLogger } from './http-io.js';
 import { KV_KEY_METHODS, KV_SIZE_METHODS, matchKvPath, registerKvRoutes, type NoBodyHooks } from './kv-routes.js';
 import type { AdminMetrics } from './metrics.js';
@@ -77,6 +79,7 @@ export function answerFrameworkError(ctx: AdminAppContext, request: FastifyReque
 /** Writes a route's answer, unless the deadline answered first. */
 function send(reply: FastifyReply, response: RouteResponse): void {
   if (reply.sent) return;
+  if (response.headers !== undefined) void reply.headers(response.headers);
   void reply.code(response.status).header('content-type', response.contentType).header('cache-control', 'no-store').send(response.body);
 }
 
@@ -102,7 +105,9 @@ function startDeadline(request: FastifyRequest, reply: FastifyReply, ctx: AdminA
 /** Refuses a request from the wrong host or origin, or without the token where one is needed. */
 function checkAccess(request: FastifyRequest, reply: FastifyReply, pathname: string, ctx: AdminAppContext): void {
   checkHostAndOrigin(request.headers, ctx.policy);
-  const open = pathname === HEALTH_PATH || (pathname === METRICS_PATH && ctx.config.metricsPublic);
+  // The dashboard page holds no data and no secret (its script asks for the token), and a
+  // browser cannot put a bearer header on a navigation.
+  const open = pathname === HEALTH_PATH || pathname === DASHBOARD_PATH || (pathname === METRICS_PATH && ctx.config.metricsPublic);
   if (open) return;
   // The challenge header must ride on the 401; set it before the check may throw.
   if (ctx.policy.tokenDigest !== undefined) reply.header('www-authenticate', 'Bearer realm="flotilla-admin"');

@@ -55,8 +55,8 @@ export interface AdminServerConfig {
    */
   readonly idleTimeoutMs: number;
   /**
-   * The admin token: every route but `/health` (and `/metrics` while `metricsPublic`)
-   * needs `Authorization: Bearer <token>`. At least 32 characters (`ADMIN_TOKEN_CHARS_MIN`).
+   * The admin token: every route but `/health` and the `/dashboard` page (and `/metrics`
+   * while `metricsPublic`) needs `Authorization: Bearer <token>`. At least 32 characters (`ADMIN_TOKEN_CHARS_MIN`).
    * Required unless `allowUnauthenticated`; `flotilla start` reads it from
    * `FLOTILLA_ADMIN_TOKEN` or `--admin-token`.
    */

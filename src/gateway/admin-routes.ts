@@ -5,6 +5,7 @@
  */
 import { FlotillaError } from '../core/errors.js';
 import type { AdminMember, AdminPartition, HealthStatus, MigrationInfo } from './admin-source.js';
+import { DASHBOARD_ROUTE } from './dashboard-page.js';
 import { ENTITY_ROUTES } from './entity-routes.js';
 import { memberMatches, parseMemberFilter } from './member-filter.js';
 import { json, singleParam, type AdminRoute, type RouteContext, type RouteResponse } from './route-kit.js';
@@ -80,6 +81,11 @@ function migrations({ source }: RouteContext): RouteResponse {
   return json(200, { inFlight: report.inFlight.map(migration), recent: report.recent.map(migration) });
 }
 
+function quorum({ source }: RouteContext): RouteResponse {
+  const q = source.metricsSnapshot().quorum;
+  return json(200, { state: q.state, minority: q.minority, readOnly: q.readOnly, liveMembers: q.liveMembers, expectedSize: q.expectedSize });
+}
+
 async function metrics({ metrics }: RouteContext): Promise<RouteResponse> {
   const body = await metrics.scrape();
   return { status: 200, contentType: metrics.contentType, body };
@@ -91,8 +97,10 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
   { path: '/cluster/members', queryParams: ['tag', 'state'], handle: members },
   { path: '/cluster/partitions', queryParams: ['node', 'partition'], handle: partitions },
   { path: '/cluster/migrations', queryParams: [], handle: migrations },
+  { path: '/cluster/quorum', queryParams: [], handle: quorum },
   { path: '/metrics', queryParams: [], handle: metrics },
   ...ENTITY_ROUTES,
+  DASHBOARD_ROUTE,
 ];
 
 /** Methods every admin route accepts, as the `Allow` header lists them. */

@@ -185,6 +185,8 @@ export interface MetricsSnapshot {
     readonly state: QuorumStateName;
     /** True while the live count is below quorum. */
     readonly minority: boolean;
+    /** True while the node refuses writes: in the minority for longer than the grace period. */
+    readonly readOnly: boolean;
     readonly liveMembers: number;
     readonly expectedSize: number;
   };

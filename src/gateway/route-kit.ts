@@ -12,6 +12,8 @@ export interface RouteResponse {
   readonly status: number;
   readonly contentType: string;
   readonly body: string;
+  /** More response headers (the dashboard's security headers); JSON answers need none. */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 /** What a route gets. */

@@ -149,6 +149,7 @@ describe('flotilla dev', () => {
       const summary = dev.stdout.join('\n');
       expect(summary).toContain(`admin http://127.0.0.1:${base}`);
       expect(summary).toContain(`admin http://127.0.0.1:${base + 1}`);
+      expect(summary).toContain(`dashboard: http://127.0.0.1:${base}/dashboard`);
       expect(summary).toMatch(/WARNING: dev mode/);
       expect(summary).toContain(`WARNING: the admin APIs accept the public dev token ${DEV_ADMIN_TOKEN}`);
       const second: Node = { name: 'node-2', address: '', proc: dev, url: `http://127.0.0.1:${base + 1}`, token: DEV_ADMIN_TOKEN };

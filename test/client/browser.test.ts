@@ -2,37 +2,30 @@
 // Node built-ins), loaded by headless Chromium from a local page, connects with the
 // browser's own WebSocket to three in-process nodes, writes and reads a map. Skips (and
 // says so) when no Chromium is installed (.ci/run installs Debian's `chromium`).
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { SignJWT } from 'jose';
 import { afterAll, describe, expect, it } from 'vitest';
-import { WebSocket } from 'ws';
 import { serveClients } from '../../src/cli/serve-clients.js';
 import type { ClientGateway } from '../../src/gateway/client-gateway.js';
+import { CHROMIUM, launchChromium, waitForPage, type Browser } from '../helpers/chromium.js';
 import { waitFor } from '../node/helpers.js';
 import { startPartitionCluster, stopNodes, tableProblem, type PartitionNode } from '../node/partition-harness.js';
 
 const ENTRY = fileURLToPath(new URL('../../src/client-platform/index.ts', import.meta.url));
 const SECRET = 'browser-test-secret-0123456789abcdef01234';
-const CHROMIUM = ['chromium', 'chromium-browser', 'google-chrome'].find((bin) => spawnSync('which', [bin]).status === 0);
 
 let nodes: PartitionNode[] = [];
 const gateways: ClientGateway[] = [];
 let server: Server | undefined;
-let browser: ChildProcess | undefined;
-let profile: string | undefined;
+let browser: Browser | undefined;
 afterAll(async () => {
-  browser?.kill('SIGKILL');
+  await browser?.close();
   await new Promise<void>((resolve) => (server === undefined ? resolve() : server.close(() => resolve())));
   await Promise.all(gateways.map((g) => g.close()));
   await stopNodes(nodes);
-  if (profile !== undefined) rmSync(profile, { recursive: true, force: true });
 });
 
 /** The page: imports the bundle, runs the scenario, leaves its outcome in `window.outcome`. */
@@ -71,21 +64,6 @@ window.outcome = (async () => {
 </script>`;
 }
 
-/** One Chrome DevTools Protocol call over `ws`. */
-function cdp(ws: WebSocket, id: number, method: string, params: object, sessionId?: string): Promise<Record<string, unknown>> {
-  return new Promise((resolve, reject) => {
-    const onMessage = (data: Buffer): void => {
-      const msg = JSON.parse(data.toString()) as { id?: number; result?: Record<string, unknown>; error?: unknown };
-      if (msg.id !== id) return;
-      ws.off('message', onMessage);
-      if (msg.error !== undefined) reject(new Error(JSON.stringify(msg.error)));
-      else resolve(msg.result ?? {});
-    };
-    ws.on('message', onMessage);
-    ws.send(JSON.stringify({ id, method, params, ...(sessionId === undefined ? {} : { sessionId }) }));
-  });
-}
-
 describe.skipIf(CHROMIUM === undefined)(`flotilla/client in headless Chromium${CHROMIUM === undefined ? ' (skipped: no chromium installed)' : ''}`, () => {
   it('bundles without Node built-ins, connects with the browser WebSocket, writes and reads, keeps offline writes in IndexedDB', async () => {
     const bundle = await build({ entryPoints: [ENTRY], bundle: true, format: 'esm', platform: 'browser', write: false, logLevel: 'silent' });
@@ -104,35 +82,18 @@ describe.skipIf(CHROMIUM === undefined)(`flotilla/client in headless Chromium${C
     await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
     const pageUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
 
-    profile = mkdtempSync(join(tmpdir(), 'flotilla-chromium-'));
-    browser = spawn(CHROMIUM!, ['--headless=new', '--no-sandbox', '--disable-gpu', '--remote-debugging-port=0', `--user-data-dir=${profile}`, 'about:blank'], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let devtools: string | undefined;
-    browser.stderr!.on('data', (chunk: Buffer) => (devtools ??= /DevTools listening on (ws:\S+)/.exec(chunk.toString())?.[1]));
-    await waitFor(() => devtools !== undefined, 'Chromium DevTools endpoint', 30_000);
-
-    const ws = new WebSocket(devtools!);
-    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
-    try {
-      const { targetId } = (await cdp(ws, 1, 'Target.createTarget', { url: pageUrl })) as { targetId: string };
-      const { sessionId } = (await cdp(ws, 2, 'Target.attachToTarget', { targetId, flatten: true })) as { sessionId: string };
-      let outcome: string | undefined;
-      for (let id = 3; outcome === undefined && id < 200; id++) {
-        const r = (await cdp(ws, id, 'Runtime.evaluate', { expression: 'window.outcome', awaitPromise: true, returnByValue: true }, sessionId)) as { result?: { value?: string } };
-        outcome = r.result?.value;
-        if (outcome === undefined) await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-      const result = JSON.parse(outcome!) as { read?: unknown; stats?: { partitionCount: number; mapVersion: number }; routing?: boolean; nodes?: number; offline?: unknown; error?: string };
-      expect(result.error).toBeUndefined();
-      expect(result.read).toEqual({ agent: 'chromium', n: 42 });
-      expect(result.stats?.partitionCount).toBe(271);
-      expect(result.stats?.mapVersion).toBeGreaterThanOrEqual(1);
-      expect(result.routing).toBe(true);
-      expect(await nodes[0]!.node.getMap('browser').get('from-chromium')).toEqual({ agent: 'chromium', n: 42 });
-      // The write made offline and kept in IndexedDB reached the cluster through the next client.
-      expect(result.offline).toBe('made offline');
-      expect(await nodes[2]!.node.getMap('browser').get('offline-key')).toBe('made offline');
-    } finally {
-      ws.terminate();
-    }
+    browser = await launchChromium();
+    const tab = await browser.open(pageUrl);
+    const outcome = await waitForPage<string | undefined>(tab, 'window.outcome', (value) => value !== undefined, 'the scenario in the page', 60_000);
+    const result = JSON.parse(outcome!) as { read?: unknown; stats?: { partitionCount: number; mapVersion: number }; routing?: boolean; nodes?: number; offline?: unknown; error?: string };
+    expect(result.error).toBeUndefined();
+    expect(result.read).toEqual({ agent: 'chromium', n: 42 });
+    expect(result.stats?.partitionCount).toBe(271);
+    expect(result.stats?.mapVersion).toBeGreaterThanOrEqual(1);
+    expect(result.routing).toBe(true);
+    expect(await nodes[0]!.node.getMap('browser').get('from-chromium')).toEqual({ agent: 'chromium', n: 42 });
+    // The write made offline and kept in IndexedDB reached the cluster through the next client.
+    expect(result.offline).toBe('made offline');
+    expect(await nodes[2]!.node.getMap('browser').get('offline-key')).toBe('made offline');
   }, 120_000);
 });

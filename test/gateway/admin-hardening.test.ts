@@ -136,9 +136,9 @@ describe('Host and Origin', () => {
 });
 
 describe('the admin token', () => {
-  it('guards every route that reads or writes data; /health and /metrics stay open', async () => {
+  it('guards every route that reads or writes data; /health, /metrics and the dashboard page stay open', async () => {
     const { port, kv } = await start();
-    for (const [method, path] of [['PUT', '/kv/x'], ['GET', '/kv/x'], ['DELETE', '/kv/x'], ['GET', '/kv'], ['GET', '/entities'], ['GET', '/cluster/members'], ['GET', '/cluster/partitions'], ['GET', '/cluster/migrations'], ['GET', '/nowhere']] as const) {
+    for (const [method, path] of [['PUT', '/kv/x'], ['GET', '/kv/x'], ['DELETE', '/kv/x'], ['GET', '/kv'], ['GET', '/entities'], ['GET', '/cluster/members'], ['GET', '/cluster/partitions'], ['GET', '/cluster/migrations'], ['GET', '/cluster/quorum'], ['GET', '/nowhere']] as const) {
       const none = await request(port, path, { method, body: method === 'PUT' ? '1' : undefined, headers: { authorization: null } });
       expect(none.status, `${method} ${path}`).toBe(401);
       expect(codeOf(none.body)).toBe('FLO_UNAUTHORIZED');
@@ -149,6 +149,7 @@ describe('the admin token', () => {
     expect(kv.entries.size).toBe(0);
     expect((await request(port, '/health', { headers: { authorization: null } })).status).toBe(200);
     expect((await request(port, '/metrics', { headers: { authorization: null } })).status).toBe(200);
+    expect((await request(port, '/dashboard', { headers: { authorization: null } })).status).toBe(200);
     const ok = await request(port, '/cluster/members');
     expect(ok.status).toBe(200);
     expect(ok.headers['www-authenticate']).toBeUndefined();

@@ -161,6 +161,16 @@ describe('GET /cluster/migrations', () => {
   });
 });
 
+describe('GET /cluster/quorum', () => {
+  it('answers the quorum verdict, read-only included', async () => {
+    expect((await getJson(port, '/cluster/quorum')).json).toEqual({ state: 'healthy', minority: false, readOnly: false, liveMembers: 3, expectedSize: 3 });
+    source.snapshot = { ...fixtureSnapshot(), quorum: { state: 'partitioned', minority: true, readOnly: true, liveMembers: 1, expectedSize: 3 } };
+    const { status, json } = await getJson(port, '/cluster/quorum');
+    expect(status).toBe(200);
+    expect(json).toEqual({ state: 'partitioned', minority: true, readOnly: true, liveMembers: 1, expectedSize: 3 });
+  });
+});
+
 describe('errors', () => {
   it.each(['/', '/nope', '/health/', '/cluster', '/cluster/members/n1', '//evil/health'])('answers 404 FLO_NOT_FOUND for %s', async (path) => {
     const { status, json } = await getJson(port, path);

@@ -103,7 +103,7 @@ export function fixtureSnapshot(): MetricsSnapshot {
         },
       },
     },
-    quorum: { state: 'healthy', minority: false, liveMembers: 3, expectedSize: 3 },
+    quorum: { state: 'healthy', minority: false, readOnly: false, liveMembers: 3, expectedSize: 3 },
   };
 }
 

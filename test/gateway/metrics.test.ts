@@ -83,7 +83,7 @@ describe('GET /metrics', () => {
       ...next,
       membership: { ...next.membership, probes: 150, members: { alive: 1, suspect: 0, dead: 2, left: 0 } },
       messages: { ...next.messages, sent: { Ack: { messages: 91, bytes: 2_730 } } },
-      quorum: { state: 'partitioned', minority: true, liveMembers: 1, expectedSize: 3 },
+      quorum: { state: 'partitioned', minority: true, readOnly: true, liveMembers: 1, expectedSize: 3 },
     };
     const after = await scrape();
     expect(value(after, 'flotilla_probes_total')).toBe(150);
