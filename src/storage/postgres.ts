@@ -188,6 +188,11 @@ export class PostgresStorage implements Storage {
     checkCommits(commits);
     this.checkOpen();
     if (commits.length === 0) return [];
+    return this.onClient((client) => commitOnClient(client, commits));
+  }
+
+  /** Runs `work` on one pooled connection (a transaction's statements must share one); any failure as FLO_STORAGE. */
+  private async onClient<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     let client: pg.PoolClient;
     try {
       client = await this.pool.connect();
@@ -195,7 +200,7 @@ export class PostgresStorage implements Storage {
       throw postgresError(this.description, error);
     }
     try {
-      return await commitOnClient(client, commits);
+      return await work(client);
     } catch (error) {
       throw postgresError(this.description, error);
     } finally {
@@ -226,19 +231,7 @@ export class PostgresStorage implements Storage {
   async purgeWorkflows(purge: WorkflowPurge): Promise<string[]> {
     checkPurge(purge);
     this.checkOpen();
-    let client: pg.PoolClient;
-    try {
-      client = await this.pool.connect();
-    } catch (error) {
-      throw postgresError(this.description, error);
-    }
-    try {
-      return await purgeOnClient(client, purge);
-    } catch (error) {
-      throw postgresError(this.description, error);
-    } finally {
-      client.release();
-    }
+    return this.onClient((client) => purgeOnClient(client, purge));
   }
 
   async partitionsWithExpiredWorkflows(partitions: readonly number[], finishedMs: number): Promise<number[]> {
