@@ -15,6 +15,9 @@ import { parseCount, parseHttpAddress, parseSwimOverrides, UsageError, USAGE_EXI
 import { namePrefix, renderLogLine, type RenderOptions } from './log-lines.js';
 import { DEV_JWT_SECRET } from './client-gateway-plan.js';
 import { DEV_ADMIN_TOKEN } from '../gateway/admin-access.js';
+import { DEV_HTTP_PORT_DEFAULT, DEV_NODES_DEFAULT } from './dev-defaults.js';
+
+export { DEV_HTTP_PORT_DEFAULT, DEV_NODES_DEFAULT };
 
 /** The flags of `flotilla dev`. */
 export interface DevFlags {
@@ -26,12 +29,8 @@ export interface DevFlags {
   readonly swim?: string;
 }
 
-/** Nodes started when `--nodes` is not given. */
-export const DEV_NODES_DEFAULT = 3;
 /** Most nodes `flotilla dev` starts. */
 export const DEV_NODES_MAX = 16;
-/** Admin API port of node 1 when `--http` is not given. */
-export const DEV_HTTP_PORT_DEFAULT = 8080;
 /**
  * How long one node gets to leave after its SIGINT before it is killed, in ms: above the
  * node's own worst case (drain 10 s, leave 10 s, close 5 s).

@@ -9,14 +9,18 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import { oneLine, USAGE_EXIT_CODE } from './cli-options.js';
-import { DEV_HTTP_PORT_DEFAULT, DEV_NODES_DEFAULT, runDev, type DevFlags } from './dev-command.js';
-import { runStart, type StartFlags } from './start-command.js';
+import { DEV_HTTP_PORT_DEFAULT, DEV_NODES_DEFAULT } from './dev-defaults.js';
+import type { DevFlags } from './dev-command.js';
+import type { StartFlags } from './start-command.js';
 import { DEV_ADMIN_TOKEN } from '../gateway/admin-access.js';
-import { runStatus } from './status.js';
-import { runMembersCommand, type MembersFlags } from './members-command.js';
+import type { MembersFlags } from './members-command.js';
 
 /** Default admin API URL of `flotilla status`: node 1 of `flotilla dev`. */
 export const STATUS_URL_DEFAULT = `http://127.0.0.1:${DEV_HTTP_PORT_DEFAULT}`;
+
+// Each command's module loads only when that command runs: a node started by `flotilla
+// start` then never holds the code (and `node:child_process`, `node:readline`) of `dev`,
+// `status` and `members` for its whole life, and those commands skip loading the node.
 
 /** What a command run ends with. */
 export type ExitHandler = (code: number) => void;
@@ -51,7 +55,7 @@ function startCommand(exit: ExitHandler): Command {
     .addOption(new Option('--jwt-secret <secret>', 'HS256 secret of client tokens (prefer the environment variable)').env('FLOTILLA_JWT_SECRET'))
     .addOption(new Option('--jwks-url <url>', 'JWKS URL of client tokens (RS256/ES256)').env('FLOTILLA_JWKS_URL'))
     .addOption(new Option('--admin-hosts <list>', 'host names the admin API accepts besides its IP and localhost, e.g. node1.example.com').env('FLOTILLA_ADMIN_HOSTS'))
-    .action(async (flags: StartFlags) => exit(await runStart(flags)));
+    .action(async (flags: StartFlags) => exit(await (await import('./start-command.js')).runStart(flags)));
 }
 
 function devCommand(exit: ExitHandler): Command {
@@ -63,7 +67,7 @@ function devCommand(exit: ExitHandler): Command {
     .addOption(new Option('--log-level <level>', 'log level of every node').env('LOG_LEVEL'))
     .addOption(new Option('--cluster-id <id>', 'cluster id'))
     .addOption(new Option('--swim <k=v,...>', 'SWIM overrides for every node'))
-    .action(async (flags: DevFlags) => exit(await runDev(flags)));
+    .action(async (flags: DevFlags) => exit(await (await import('./dev-command.js')).runDev(flags)));
 }
 
 function statusCommand(exit: ExitHandler): Command {
@@ -74,6 +78,7 @@ function statusCommand(exit: ExitHandler): Command {
     .addOption(new Option('--token <token>', 'admin token of the node (default: the dev token of `flotilla dev`)').env('FLOTILLA_ADMIN_TOKEN'))
     .action(async (flags: { url: string; json?: boolean; token?: string }) => {
       const token = flags.token === undefined || flags.token === '' ? DEV_ADMIN_TOKEN : flags.token;
+      const { runStatus } = await import('./status.js');
       const result = await runStatus({ url: flags.url, json: flags.json === true, token });
       // Exit 2 still carries a report (the node answered but is not serving); 1 is an error line.
       (result.exitCode === 1 ? process.stderr : process.stdout).write(`${result.output}\n`);
@@ -90,7 +95,7 @@ function membersCommand(exit: ExitHandler): Command {
     .addOption(new Option('--json', 'print the members as a JSON array'))
     .addOption(new Option('--addresses', 'print only their cluster addresses, one a line'))
     .addOption(new Option('--token <token>', 'admin token of the node (default: the dev token of `flotilla dev`)').env('FLOTILLA_ADMIN_TOKEN'))
-    .action(async (flags: MembersFlags) => exit(await runMembersCommand(flags, DEV_ADMIN_TOKEN)));
+    .action(async (flags: MembersFlags) => exit(await (await import('./members-command.js')).runMembersCommand(flags, DEV_ADMIN_TOKEN)));
 }
 
 /** The `flotilla` program; `exit` receives the status of the command that ran. */
