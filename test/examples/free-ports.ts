@@ -23,13 +23,23 @@ function free(port: number): Promise<boolean> {
   return Promise.all([tcp, udp]).then(([a, b]) => a && b);
 }
 
+/**
+ * Ports are taken below the kernel's ephemeral range (32768 and up on Linux): a runner
+ * restarted on the same port would otherwise race every outgoing connection on the machine
+ * for it, and lose now and then with EADDRINUSE.
+ */
+const LOW = 10_000;
+const HIGH = 32_000;
+
 /** A base port whose next `count` ports are free (TCP and UDP) right now. */
 export async function freeRange(count: number, avoid: number[] = []): Promise<number> {
-  for (let base = 20_000 + (process.pid % 1_000) * 20; base < 60_000; base += count + 7) {
+  const span = HIGH - LOW - count;
+  const start = (process.pid % 1_000) * 20;
+  for (let step = 0; step < span; step += count + 7) {
+    const base = LOW + ((start + step) % span);
     if (avoid.some((a) => Math.abs(a - base) < 16)) continue;
     const ports = Array.from({ length: count }, (_, i) => base + i);
     if ((await Promise.all(ports.map(free))).every(Boolean)) return base;
   }
   throw new Error('no free port range');
 }
-
