@@ -4,30 +4,12 @@
 // decode (still behind the token, still catalogued JSON), and bodies on routes that take
 // none however they are framed.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AdminKv } from '../../src/gateway/admin-source.js';
 import { startAdminServer, type AdminServer } from '../../src/gateway/index.js';
-import type { KvValue } from '../../src/grid/kv-codec.js';
-import { FixtureSource } from './fixture.js';
+import { FixtureKv, FixtureSource } from './fixture.js';
 import { TEST_ADMIN_TOKEN, parseRaw, rawExchange, request } from './http-helpers.js';
 
-class MapKv implements AdminKv {
-  readonly entries = new Map<string, KvValue>();
-  kvPut(key: string, value: KvValue): Promise<void> {
-    this.entries.set(key, value);
-    return Promise.resolve();
-  }
-  kvGet(key: string): Promise<KvValue | undefined> {
-    return Promise.resolve(this.entries.get(key));
-  }
-  kvDelete(key: string): Promise<boolean> {
-    return Promise.resolve(this.entries.delete(key));
-  }
-  kvSize(): Promise<number> {
-    return Promise.resolve(this.entries.size);
-  }
-}
 
-const kv = new MapKv();
+const kv = new FixtureKv();
 let server: AdminServer;
 let port: number;
 

@@ -5,30 +5,12 @@
 // holds a lone surrogate) is refused rather than stored altered.
 import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { AdminKv } from '../../src/gateway/admin-source.js';
 import { DEFAULT_ADMIN_CONFIG, startAdminServer, type AdminServer, type AdminServerConfig } from '../../src/gateway/index.js';
-import type { KvValue } from '../../src/grid/kv-codec.js';
-import { FixtureSource } from './fixture.js';
+import { FixtureKv, FixtureSource } from './fixture.js';
 import { request, TEST_ADMIN_TOKEN, waitFor, withDeadline } from './http-helpers.js';
 
 const DEADLINE_MS = 15_000;
 
-class MapKv implements AdminKv {
-  readonly entries = new Map<string, KvValue>();
-  kvPut(key: string, value: KvValue): Promise<void> {
-    this.entries.set(key, value);
-    return Promise.resolve();
-  }
-  kvGet(key: string): Promise<KvValue | undefined> {
-    return Promise.resolve(this.entries.get(key));
-  }
-  kvDelete(key: string): Promise<boolean> {
-    return Promise.resolve(this.entries.delete(key));
-  }
-  kvSize(): Promise<number> {
-    return Promise.resolve(this.entries.size);
-  }
-}
 
 const servers: AdminServer[] = [];
 const sockets: Socket[] = [];
@@ -37,8 +19,8 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => s.close()));
 });
 
-async function start(config: Partial<AdminServerConfig> = {}): Promise<{ port: number; kv: MapKv }> {
-  const kv = new MapKv();
+async function start(config: Partial<AdminServerConfig> = {}): Promise<{ port: number; kv: FixtureKv }> {
+  const kv = new FixtureKv();
   const server = await startAdminServer({ token: TEST_ADMIN_TOKEN, source: Object.assign(new FixtureSource(), { kv }), host: '127.0.0.1', port: 0, ...config });
   servers.push(server);
   return { port: server.address().port, kv };

@@ -1,8 +1,10 @@
 // A hand-written AdminSource for testing the HTTP layer alone: plain mutable data, a
 // three-node cluster with a full 271-partition table, and switches to make a method throw.
+import type { KvValue } from '../../src/grid/kv-codec.js';
 import type {
   AdminActiveEntity,
   AdminEntities,
+  AdminKv,
   AdminSource,
   EntityMetricsSnapshot,
   HealthReport,
@@ -185,5 +187,33 @@ export class FixtureSource implements AdminSource {
     this.check('metricsSnapshot');
     this.snapshotReads++;
     return this.snapshot;
+  }
+}
+
+/** An in-memory KV behind the admin API's /kv routes; `failWith` makes the next call throw. */
+export class FixtureKv implements AdminKv {
+  readonly entries = new Map<string, KvValue>();
+  failWith: unknown;
+  private check(): void {
+    const error = this.failWith;
+    this.failWith = undefined;
+    if (error !== undefined) throw error;
+  }
+  kvPut(key: string, value: KvValue): Promise<void> {
+    this.check();
+    this.entries.set(key, value);
+    return Promise.resolve();
+  }
+  kvGet(key: string): Promise<KvValue | undefined> {
+    this.check();
+    return Promise.resolve(this.entries.get(key));
+  }
+  kvDelete(key: string): Promise<boolean> {
+    this.check();
+    return Promise.resolve(this.entries.delete(key));
+  }
+  kvSize(): Promise<number> {
+    this.check();
+    return Promise.resolve(this.entries.size);
   }
 }

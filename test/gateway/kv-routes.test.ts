@@ -3,42 +3,14 @@
 // each key to its owner is the partition service's and is covered by the process tests.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FlotillaError } from '../../src/core/errors.js';
-import type { AdminKv, AdminSource } from '../../src/gateway/admin-source.js';
+import type { AdminSource } from '../../src/gateway/admin-source.js';
 import { startAdminServer, type AdminServer } from '../../src/gateway/admin-server.js';
 import { KV_BODY_BYTES_MAX, matchKvPath, parseJsonBody } from '../../src/gateway/kv-routes.js';
-import type { KvValue } from '../../src/grid/kv-codec.js';
-import { FixtureSource } from './fixture.js';
+import { FixtureKv, FixtureSource } from './fixture.js';
 import { TEST_ADMIN_TOKEN, request, type HttpAnswer } from './http-helpers.js';
 
-/** An in-memory store; `failWith` makes the next call throw. */
-class MapKv implements AdminKv {
-  readonly entries = new Map<string, KvValue>();
-  failWith: unknown;
-  private check(): void {
-    const error = this.failWith;
-    this.failWith = undefined;
-    if (error !== undefined) throw error;
-  }
-  kvPut(key: string, value: KvValue): Promise<void> {
-    this.check();
-    this.entries.set(key, value);
-    return Promise.resolve();
-  }
-  kvGet(key: string): Promise<KvValue | undefined> {
-    this.check();
-    return Promise.resolve(this.entries.get(key));
-  }
-  kvDelete(key: string): Promise<boolean> {
-    this.check();
-    return Promise.resolve(this.entries.delete(key));
-  }
-  kvSize(): Promise<number> {
-    this.check();
-    return Promise.resolve(this.entries.size);
-  }
-}
 
-const kv = new MapKv();
+const kv = new FixtureKv();
 const withKv: AdminSource = Object.assign(new FixtureSource(), { kv });
 const servers: AdminServer[] = [];
 let port = 0;
@@ -184,7 +156,7 @@ describe('the /kv routes', () => {
 
 describe('the admin server', () => {
   it('serves the /kv routes beside its own', async () => {
-    const store = new MapKv();
+    const store = new FixtureKv();
     const server = await startAdminServer({ token: TEST_ADMIN_TOKEN, source: Object.assign(new FixtureSource(), { kv: store }), port: 0, requestTimeoutMs: 2_000 });
     try {
       const at = server.address().port;
