@@ -13,12 +13,12 @@
 import { FlotillaError } from '../core/errors.js';
 import type { Random } from '../core/random.js';
 import { sleep, type Timers, type TimerHandle } from '../core/timers.js';
-import type { ClientOp, ClientPartitionMap } from '../protocol/client-frames.js';
+import type { ClientOp, ClientPartitionMap, EventVersion } from '../protocol/client-frames.js';
 import { decodeValue, encodeValue, unpackValue, type KvValue } from '../protocol/map-values.js';
 import { resolveClientConfig, type ClientConfig } from './client-config.js';
 import { ClientMap, type MapBackend } from './client-map.js';
 import { ClientOrMap, type OrMapBackend } from './client-or-map.js';
-import { decodeVersioned, isMutating, isRetryable, mayHaveRunError, outcomeUnknown, remoteError } from './answers.js';
+import { decodeVersioned, decodeWriteAnswer, isMutating, isRetryable, mayHaveRunError, outcomeUnknown, remoteError } from './answers.js';
 import { decodeCallResult, encodeCallArgs, makeClientEntityRef, type ClientEntityDefinition, type ClientEntityRef } from './entity-ref.js';
 import { LocalStore, type MapListener } from './local-store.js';
 import { MapRequests } from './map-requests.js';
@@ -396,6 +396,11 @@ export class FlotillaClient implements MapBackend, OrMapBackend {
   }
 
   private acked(write: PendingWrite, payload: Uint8Array | null): void {
+    // The write's version joins the versions seen before the key stops being pending, so
+    // no later read returns a value older than this write (an older majority's, after a
+    // minority owner acknowledged it).
+    const version = writeVersion(payload);
+    if (version !== undefined) this.subs.observe(write.map, write.key, version);
     this.writes.finish(write, payload);
     void this.storage.remove(write.seq);
     this.pump();
@@ -419,5 +424,14 @@ export class FlotillaClient implements MapBackend, OrMapBackend {
 
   private checkOpen(): void {
     if (this.closed) throw new FlotillaError('FLO_NODE_STOPPED', 'the client is closed');
+  }
+}
+
+/** The version a write's acknowledgement carries, if any (a malformed one leaves the write acknowledged, unversioned). */
+function writeVersion(payload: Uint8Array | null): EventVersion | undefined {
+  try {
+    return decodeWriteAnswer(payload).version;
+  } catch {
+    return undefined;
   }
 }
