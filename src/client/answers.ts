@@ -18,6 +18,23 @@ export function decodeVersioned(payload: Uint8Array | null): { value: KvValue | 
   return { value: f[0] === null ? null : decodeValue(f[0] as Uint8Array), version: { millis: f[1], counter: f[2], node: f[3] } };
 }
 
+/**
+ * A write's acknowledgement: `[result, millis, counter, node]` (the result nil for a put,
+ * true for a delete), or, from a delete that found nothing or a gateway from before write
+ * versions, a bare boolean or nil. The version is undefined when the answer has none.
+ */
+export function decodeWriteAnswer(payload: Uint8Array | null): { deleted: boolean; version: EventVersion | undefined } {
+  if (payload === null) return { deleted: false, version: undefined };
+  const f = unpackValue(payload, 'write answer');
+  if (typeof f === 'boolean' || f === null) return { deleted: f === true, version: undefined };
+  if (!Array.isArray(f) || f.length !== 4 || !isVersion(f[1], f[2], f[3])) throw new FlotillaError('FLO_DECODE_INVALID', 'a write answer is [result, millis, counter, node]');
+  return { deleted: f[0] === true, version: { millis: f[1], counter: f[2], node: f[3] } };
+}
+
+function isVersion(millis: unknown, counter: unknown, node: unknown): boolean {
+  return Number.isSafeInteger(millis) && (millis as number) >= 0 && Number.isSafeInteger(counter) && (counter as number) >= 0 && typeof node === 'string' && node.length > 0;
+}
+
 /** Whether a map op changes the cluster's data: once one may have run, a later refusal does not mean "not done". */
 export function isMutating(op: string): boolean {
   return op === 'put' || op === 'delete' || op === 'orAdd' || op === 'orRemove';

@@ -5,6 +5,7 @@
  * tells of changes this client makes or observes.
  */
 import { FlotillaError } from '../core/errors.js';
+import { decodeWriteAnswer } from './answers.js';
 import { checkKeyName, checkMapName } from './names.js';
 import type { KvValue } from '../protocol/map-values.js';
 import type { MapListener } from './local-store.js';
@@ -42,9 +43,7 @@ export class ClientMap<V extends KvValue = KvValue> {
 
   /** Delete `key`: gone for this client at once; resolves once acknowledged, true when the cluster held it. */
   async delete(key: string): Promise<boolean> {
-    const payload = await this.backend.write(this.name, checkKeyName(key), undefined);
-    // The node answers a msgpack boolean: 0xc3 is true.
-    return payload !== null && payload[0] === 0xc3;
+    return decodeWriteAnswer(await this.backend.write(this.name, checkKeyName(key), undefined)).deleted;
   }
 
   /** Every entry: from the cluster when a node is reachable (with this client's pending writes on top), else the local copy. */

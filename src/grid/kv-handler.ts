@@ -13,7 +13,7 @@ import { partitionOf } from '../core/partition.js';
 import type { Message, ServiceRequest } from '../protocol/messages.js';
 import { decodeReplication, encodeReplication, mapOfChange, pack, versionOfChange, type KvChange, type KvVersion } from './kv-codec.js';
 import { orMapStoreName, orSlotKey, orSlotPrefix, routingKeyOf } from './or-map-keys.js';
-import { decodeOp, encodeEntriesPage, encodeResult, encodeVersioned, ENTRIES_PAGE_BYTES_MAX, isWriteOp } from './map-ops.js';
+import { decodeOp, encodeEntriesPage, encodeResult, encodeVersioned, encodeWriteAnswer, ENTRIES_PAGE_BYTES_MAX, isWriteOp } from './map-ops.js';
 import { KV_SERVICE, type KvStore } from './kv-store.js';
 import type { KvConfig } from './kv-config.js';
 import { remoteError } from '../sharding/migration-outgoing.js';
@@ -85,11 +85,14 @@ export class KvHandlers {
       case 'entries':
         this.counters.reads++;
         return Promise.resolve(encodeEntriesPage(store.entriesPage(p, op.map, op.after, ENTRIES_PAGE_BYTES_MAX)));
-      case 'put':
-        return this.write(p, { kind: 'put', map: op.map, key: op.key, entry: { value: op.value, version: this.version() } }).then(() => undefined);
+      case 'put': {
+        const version = this.version();
+        return this.write(p, { kind: 'put', map: op.map, key: op.key, entry: { value: op.value, version } }).then(() => encodeWriteAnswer(null, version));
+      }
       case 'delete': {
         if (store.get(p, op.key, op.map) === undefined) return Promise.resolve(encodeResult(false));
-        return this.write(p, { kind: 'delete', map: op.map, key: op.key, version: this.version() }).then(() => encodeResult(true));
+        const version = this.version();
+        return this.write(p, { kind: 'delete', map: op.map, key: op.key, version }).then(() => encodeWriteAnswer(true, version));
       }
       case 'orAdd': {
         const version = this.version();

@@ -18,7 +18,7 @@ import { KV_SERVICE, KvStore } from './kv-store.js';
 import { GridMap, type MapRouter } from './grid-map.js';
 import { GridOrMap } from './grid-or-map.js';
 import { checkMergePolicies, type MergePolicies } from './merge-policy.js';
-import { decodeEntriesPage, decodeResult, encodeOp, type KvOp } from './map-ops.js';
+import { decodeEntriesPage, decodeResult, decodeWriteAnswer, encodeOp, type KvOp } from './map-ops.js';
 
 /** Partitions asked at once by whole-map scans (size, entries). */
 export const KV_SIZE_FAN_OUT_MAX = 32;
@@ -158,7 +158,7 @@ export class KvService implements PartitionedService, MapRouter {
   }
 
   async runBoolean(key: string, op: KvOp, options?: RouteOptions): Promise<boolean> {
-    return decodeResult(await this.run(key, op, options)) === true;
+    return decodeWriteAnswer(await this.run(key, op, options)).result === true;
   }
 
   async size(map: string): Promise<number> {

@@ -3,7 +3,7 @@
  * their results. Each is a msgpack array whose first element is the op code, so the
  * read-only check can tell reads from writes without decoding.
  */
-import { bad, pack, readBin, readKey, readMapName, unpack, type KvSlot, type KvValue } from './kv-codec.js';
+import { bad, pack, readBin, readKey, readMapName, readUint, unpack, type KvSlot, type KvValue, type KvVersion } from './kv-codec.js';
 import { checkOrKey, isOrMapStoreName, orMapStoreName } from './or-map-keys.js';
 
 /** A client operation on the owner of one partition. */
@@ -119,6 +119,29 @@ export function decodeEntriesPage(bytes: Uint8Array | undefined, valueBytesMax: 
   const entries: [string, Uint8Array][] = [];
   for (let i = 1; i < a.length; i += 2) entries.push([readKey(a[i]), readBin(a[i + 1], 'value', valueBytesMax)]);
   return { entries, more: a[0] as boolean };
+}
+
+/**
+ * Encode the answer to a write that changed the store: `[result, millis, counter, node]`,
+ * the result (nil for a put, true for a delete) and the version the write was stored at,
+ * so a client can hold its later reads at or above its own write.
+ */
+export function encodeWriteAnswer(result: true | null, version: KvVersion): Uint8Array {
+  return pack([result, version.millis, version.counter, version.node]);
+}
+
+/**
+ * Decode a write's answer: a write answer, a bare result (a delete that found nothing, or
+ * an owner from before write versions), or nothing. FLO_INVALID_ARGUMENT on anything else.
+ */
+export function decodeWriteAnswer(bytes: Uint8Array | undefined): { result: boolean | null; version: KvVersion | undefined } {
+  if (bytes === undefined) return { result: null, version: undefined };
+  const f = unpack(bytes, 'write answer');
+  if (typeof f === 'boolean' || f === null) return { result: f, version: undefined };
+  if (!Array.isArray(f) || f.length !== 4 || (f[0] !== null && typeof f[0] !== 'boolean')) bad('write answer must be [result, millis, counter, node]');
+  const node = f[3];
+  if (typeof node !== 'string' || node.length === 0) bad('write answer version node must be a node id');
+  return { result: f[0] as boolean | null, version: { millis: readUint(f[1], 'version millis'), counter: readUint(f[2], 'version counter'), node } };
 }
 
 /** Encode a versioned read: the slot's value (nil for a tombstone) and version, or nil for no slot. */

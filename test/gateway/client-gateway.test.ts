@@ -142,25 +142,31 @@ describe('client gateway: maps', () => {
     const mine = owned.find((k) => map.nodes[map.owners[partitionOf(k)]!]!.nodeId === self)!;
     const theirs = owned.find((k) => map.nodes[map.owners[partitionOf(k)]!]!.nodeId !== self)!;
     c.send({ type: 'BATCH', ops: [op({ id: 1, op: 'put', key: mine, value: encodeValue({ value: 1 }) }), op({ id: 2, op: 'get', key: mine })] });
-    await c.next('RESULT', (f) => f.id === 1);
+    // A put answers the version it was stored at: [nil, millis, counter, node], in the batch's RESULTS too.
+    const written = decodeValue((await c.next('RESULT', (f) => f.id === 1)).payload!) as [null, number, number, string];
     c.send({ type: 'OP', op: op({ id: 3, op: 'get', key: mine }) });
     // A client's get answers the value with its version: [value, millis, counter, node].
     const [value, millis, counter, writer] = decodeValue((await c.next('RESULT', (f) => f.id === 3)).payload!) as [Uint8Array, number, number, string];
     expect(decodeValue(value)).toEqual({ value: 1 });
     expect([millis > 0, counter >= 0, writer]).toEqual([true, true, self]);
+    expect(written).toEqual([null, millis, counter, writer]);
 
     c.send({ type: 'OP', op: op({ id: 4, op: 'put', key: theirs, value: encodeValue(2) }) });
     const refused = await c.next('ERROR', (f) => f.id === 4);
     expect(refused.code).toBe('FLO_NOT_OWNER');
     expect(refused.owner).toEqual(map.nodes[map.owners[partitionOf(theirs)]!]);
     c.send({ type: 'OP', op: op({ id: 5, op: 'put', key: theirs, value: encodeValue(2), forward: true }) });
-    await c.next('RESULT', (f) => f.id === 5);
+    // Forwarded, the owner's version still comes back.
+    const forwarded = decodeValue((await c.next('RESULT', (f) => f.id === 5)).payload!) as [null, number, number, string];
+    expect(forwarded[3]).toBe(map.nodes[map.owners[partitionOf(theirs)]!]!.nodeId);
     expect(await nodes[1]!.node.getMap('m').get(theirs)).toBe(2);
 
     c.send({ type: 'OP', op: op({ id: 6, op: 'size' }) });
     expect(decodeValue((await c.next('RESULT', (f) => f.id === 6)).payload!)).toBe(2);
     c.send({ type: 'OP', op: op({ id: 7, op: 'delete', key: mine }) });
-    await c.next('RESULT', (f) => f.id === 7);
+    const deleted = decodeValue((await c.next('RESULT', (f) => f.id === 7)).payload!) as [boolean, number, number, string];
+    expect(deleted[0]).toBe(true);
+    expect(deleted[1] * 65_536 + deleted[2]).toBeGreaterThan(millis * 65_536 + counter);
     expect(await nodes[2]!.node.getMap('m').get(mine)).toBeUndefined();
   }, 90_000);
 

@@ -16,7 +16,7 @@ import {
   type KvChange,
   type KvRecord,
 } from '../../src/grid/kv-codec.js';
-import { decodeEntriesPage, decodeOp, decodeResult, encodeEntriesPage, encodeOp, encodeResult, isWriteOp, type KvOp } from '../../src/grid/map-ops.js';
+import { decodeEntriesPage, decodeOp, decodeResult, decodeWriteAnswer, encodeEntriesPage, encodeOp, encodeResult, encodeWriteAnswer, isWriteOp, type KvOp } from '../../src/grid/map-ops.js';
 
 const version = { millis: 1_700_000_000_000, counter: 3, node: 'n1' };
 
@@ -89,12 +89,14 @@ describe('kv codec', () => {
       (b: Uint8Array) => decodeChanges(b, 1024),
       (b: Uint8Array) => decodeReplication(b, 1024),
       (b: Uint8Array) => decodeResult(b),
+      (b: Uint8Array) => decodeWriteAnswer(b),
     ];
     // Valid messages with bytes flipped reach deeper than random bytes alone.
     const seeds = [
       encodeOp({ op: 'put', map: 'm', key: 'k', value: new Uint8Array(3) }),
       encodeChanges([{ kind: 'delete', key: 'b', version }]),
       encodeRecords([{ map: 'm', key: 'k', slot: { value: null, version } }]),
+      encodeWriteAnswer(true, version),
     ];
     const bytes = fc.oneof(
       fc.uint8Array({ maxLength: 64 }),

@@ -13,10 +13,11 @@ import { partitionOf } from '../../src/core/partition.js';
 import { decodeValue, encodeValue } from '../../src/protocol/map-values.js';
 import { ClusterPartitionTable } from '../../src/partitions/partition-table.js';
 import type { Message, ServiceRequest } from '../../src/protocol/messages.js';
+import { compareVersions } from '../../src/grid/kv-codec.js';
 import { KvHandlers } from '../../src/grid/kv-handler.js';
 import { KV_SERVICE, KvStore } from '../../src/grid/kv-store.js';
 import { resolveKvConfig } from '../../src/grid/kv-config.js';
-import { encodeOp } from '../../src/grid/map-ops.js';
+import { decodeWriteAnswer, encodeOp } from '../../src/grid/map-ops.js';
 import { resolveRoutingConfig } from '../../src/sharding/config.js';
 import { RequestRouter, RoutingClient } from '../../src/sharding/routing.js';
 import { SteppedTimers } from '../fixtures/timers.js';
@@ -158,8 +159,35 @@ describe('KV owner whose backups refuse the change after the apply', () => {
     const net = new Net();
     const a = net.add('a', tableOf(5, 'a', ['b'], 1));
     const b = net.add('b', tableOf(5, 'a', ['b'], 1));
-    expect(await a.router.serve(undefined, putRequest({ v: 1 }))).toEqual({ type: 'ServiceResponse', opId: 'c/1', ok: true });
+    const answer = await a.router.serve(undefined, putRequest({ v: 1 }));
+    expect(answer).toMatchObject({ type: 'ServiceResponse', opId: 'c/1', ok: true });
     expect(held(b)).toEqual({ v: 1 });
+    // The answer names the version the write was stored at, on the owner and the backup alike.
+    const version = decodeWriteAnswer(answer.payload).version;
+    expect(version).toEqual(a.store.slot(P, 'default', KEY)!.version);
+    expect(version).toEqual(b.store.slot(P, 'default', KEY)!.version);
+  });
+});
+
+describe('KV owner answers to writes', () => {
+  it('a put answers [nil, version]; a delete answers [true, version] of its tombstone; a delete of nothing a bare false', async () => {
+    const net = new Net();
+    const a = net.add('a', tableOf(5, 'a', [], 1));
+    const put = await a.router.serve(undefined, putRequest('x'));
+    expect(decodeWriteAnswer(put.payload)).toEqual({ result: null, version: a.store.slot(P, 'default', KEY)!.version });
+    const del = (): ServiceRequest => ({ ...putRequest(null), payload: encodeOp({ op: 'delete', map: 'default', key: KEY }) });
+    const first = decodeWriteAnswer((await a.router.serve(undefined, del())).payload);
+    const tombstone = a.store.slot(P, 'default', KEY)!;
+    expect(tombstone.value).toBeNull();
+    expect(first).toEqual({ result: true, version: tombstone.version });
+    expect(compareVersions(first.version!, decodeWriteAnswer(put.payload).version!)).toBe(1);
+    expect(decodeWriteAnswer((await a.router.serve(undefined, del())).payload)).toEqual({ result: false, version: undefined });
+  });
+
+  it('refuses a malformed write answer with FLO_INVALID_ARGUMENT', () => {
+    expect(() => decodeWriteAnswer(encodeValue([true, 1, 0]))).toThrow(expect.objectContaining({ code: 'FLO_INVALID_ARGUMENT' }));
+    expect(() => decodeWriteAnswer(encodeValue([1, 1, 0, 'n']))).toThrow(expect.objectContaining({ code: 'FLO_INVALID_ARGUMENT' }));
+    expect(decodeWriteAnswer(undefined)).toEqual({ result: null, version: undefined });
   });
 });
 
@@ -184,7 +212,7 @@ describe('routing a write whose first attempt was applied but not confirmed', ()
 
   it('retries at the new owner and succeeds there when it is writable', async () => {
     const { a, b, client } = deposed(false);
-    await expect(client.call(KV_SERVICE, P, putRequest({ v: 2 }).payload)).resolves.toBeUndefined();
+    expect(decodeWriteAnswer(await client.call(KV_SERVICE, P, putRequest({ v: 2 }).payload)).version).toEqual(b.store.slot(P, 'default', KEY)!.version);
     expect(held(a)).toEqual({ v: 2 });
     expect(held(b)).toEqual({ v: 2 });
   });
