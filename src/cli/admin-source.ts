@@ -97,6 +97,7 @@ function migrationInfo(record: MigrationRecord): MigrationInfo {
     source: record.source,
     destination: record.destination,
     role: record.role,
+    perspective: record.perspective,
     state: record.state === 'running' ? 'copying' : record.state,
     startedAt: record.startedAt,
   };

@@ -65,6 +65,7 @@ function migration(m: MigrationInfo): MigrationInfo {
     source: m.source,
     destination: m.destination,
     role: m.role,
+    perspective: m.perspective,
     state: m.state,
     startedAt: m.startedAt,
   };

@@ -94,6 +94,12 @@ export interface MigrationInfo {
   readonly destination: string;
   /** Replica role the move creates on the destination. */
   readonly role: ReplicaRole;
+  /**
+   * The part this node plays in it: `master` (runs it), `source` or `destination`. A node
+   * that plays two parts (the master is also the source) lists the migration once per part,
+   * each with its own state: the parts finish at different moments.
+   */
+  readonly perspective: 'master' | 'source' | 'destination';
   readonly state: MigrationState;
   /** Unix time in ms. */
   readonly startedAt: number;

@@ -70,9 +70,9 @@ const BODY = `
 <table id="owners"><thead><tr><th></th><th>Member</th><th>Owned</th><th>Backups</th></tr></thead><tbody></tbody></table>
 <h3>Owner of each partition (outlined: owner not alive; hatched: no owner)</h3><div id="grid"></div></section>
 <section class="wide"><h2>Migrations in flight: <span id="in-flight-count"></span></h2>
-<table id="in-flight"><thead><tr><th>Id</th><th>Partition</th><th>Source</th><th>Destination</th><th>Role</th><th>State</th><th>Started</th></tr></thead><tbody></tbody></table>
+<table id="in-flight"><thead><tr><th>Id</th><th>Partition</th><th>Source</th><th>Destination</th><th>Role</th><th>State</th><th>Started</th><th>This node</th></tr></thead><tbody></tbody></table>
 <h3>Recently finished</h3>
-<table id="recent"><thead><tr><th>Id</th><th>Partition</th><th>Source</th><th>Destination</th><th>Role</th><th>Outcome</th><th>Reason</th><th>Finished</th><th>Took</th></tr></thead><tbody></tbody></table></section>
+<table id="recent"><thead><tr><th>Id</th><th>Partition</th><th>Source</th><th>Destination</th><th>Role</th><th>Outcome</th><th>Reason</th><th>Finished</th><th>Took</th><th>This node</th></tr></thead><tbody></tbody></table></section>
 </main>
 `;
 

@@ -160,8 +160,8 @@ export const DASHBOARD_SCRIPT = `
     const recent = $('recent').tBodies[0];
     if (g.status !== 200) return inFlight.replaceChildren(row([errorText(g)]));
     $('in-flight-count').textContent = String(g.body.inFlight.length);
-    inFlight.replaceChildren(...g.body.inFlight.map((x) => row([x.id, x.partition, x.source, x.destination, x.role, x.state, time(x.startedAt)])));
-    recent.replaceChildren(...g.body.recent.slice(0, RECENT_MAX).map((x) => row([x.id, x.partition, x.source, x.destination, x.role, x.outcome || '-', x.reason || '', time(x.finishedAt), typeof x.finishedAt === 'number' ? x.finishedAt - x.startedAt + ' ms' : '-'])));
+    inFlight.replaceChildren(...g.body.inFlight.map((x) => row([x.id, x.partition, x.source, x.destination, x.role, x.state, time(x.startedAt), x.perspective])));
+    recent.replaceChildren(...g.body.recent.slice(0, RECENT_MAX).map((x) => row([x.id, x.partition, x.source, x.destination, x.role, x.outcome || '-', x.reason || '', time(x.finishedAt), typeof x.finishedAt === 'number' ? x.finishedAt - x.startedAt + ' ms' : '-', x.perspective])));
   }
   function renderEntities(e) {
     const body = $('entities').tBodies[0];

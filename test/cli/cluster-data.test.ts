@@ -179,6 +179,15 @@ describe('a cluster of flotilla processes', () => {
     expect(received).toBeGreaterThanOrEqual(gained);
     expect(metricSum(String(joiner.body), 'flotilla_migrations_started_total', { role: 'destination' })).toBeGreaterThanOrEqual(received);
     expect(metricSum(String(master.body), 'flotilla_migrations_finished_total', { role: 'master', outcome: 'completed' })).toBeGreaterThanOrEqual(received);
+
+    // The master was also the source of moves to p4: each part it played is listed once,
+    // named, so one migration id appears at most once per part.
+    const listed = views.get('p1')!.migrations.recent;
+    expect(listed.length).toBeGreaterThan(0);
+    const parts = listed.map((m) => `${m.id}/${m.perspective}`);
+    expect(new Set(parts).size, parts.join(' ')).toBe(parts.length);
+    expect(listed.every((m) => ['master', 'source', 'destination'].includes(m.perspective))).toBe(true);
+    expect(listed.some((m) => m.perspective === 'master')).toBe(true);
   }, SETTLE_MS * 2);
 
   it('a node leaving on SIGTERM under write load loses no acknowledged write; the writer sees at most NOT_OWNER', async () => {

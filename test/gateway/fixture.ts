@@ -45,7 +45,7 @@ export function fixturePartitions(): PartitionsReport {
 
 export function fixtureMigrations(): MigrationsReport {
   return {
-    inFlight: [{ id: 'm-7', partition: 7, source: 'n2', destination: 'n3', role: 'backup', state: 'copying', startedAt: 1_700_000_000_000 }],
+    inFlight: [{ id: 'm-7', partition: 7, source: 'n2', destination: 'n3', role: 'backup', perspective: 'source', state: 'copying', startedAt: 1_700_000_000_000 }],
     recent: [
       {
         id: 'm-3',
@@ -53,6 +53,7 @@ export function fixtureMigrations(): MigrationsReport {
         source: 'n1',
         destination: 'n2',
         role: 'owner',
+        perspective: 'master',
         state: 'finished',
         startedAt: 1_699_999_990_000,
         finishedAt: 1_699_999_995_000,
