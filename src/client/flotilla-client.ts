@@ -9,16 +9,17 @@
 import { FlotillaError } from '../core/errors.js';
 import type { Random } from '../core/random.js';
 import type { Timers, TimerHandle } from '../core/timers.js';
-import type { EventVersion } from '../protocol/client-frames.js';
+import type { ClientSubscription, EventVersion, ServerFrame } from '../protocol/client-frames.js';
 import { decodeValue, encodeValue, unpackValue, type KvValue } from '../protocol/map-values.js';
 import { resolveClientConfig, type ClientConfig } from './client-config.js';
 import { ClientMap, type MapBackend } from './client-map.js';
 import { ClientOrMap, type OrMapBackend } from './client-or-map.js';
-import { decodeVersioned, decodeWriteAnswer, isRetryable } from './answers.js';
+import { decodeMarks, decodeVersioned, decodeWriteAnswer, isRetryable } from './answers.js';
 import { decodeCallResult, encodeCallArgs, makeClientEntityRef, type ClientEntityDefinition, type ClientEntityRef } from './entity-ref.js';
 import { LocalStore, type MapListener } from './local-store.js';
 import { OpRouter } from './op-router.js';
 import { PendingWrites } from './pending-writes.js';
+import { ResumeCursors } from './resume-cursors.js';
 import { SubscriptionSet, type SubscriptionFilter } from './subscriptions.js';
 import type { ClusterStats } from './routing-table.js';
 import type { SocketConstructor } from './socket.js';
@@ -63,6 +64,7 @@ export class FlotillaClient implements MapBackend, OrMapBackend {
   private readonly writes: PendingWrites;
   private readonly local: LocalStore;
   private readonly subs: SubscriptionSet;
+  private readonly cursors = new ResumeCursors();
   private readonly loaded: Promise<void>;
   private token: string | undefined;
   private closed = false;
@@ -97,17 +99,23 @@ export class FlotillaClient implements MapBackend, OrMapBackend {
       Socket: options.WebSocket,
       clusterMode: this.clusterMode,
       token: () => this.token,
-      subscriptions: () => this.subs.all(),
+      subscriptions: () => this.subs.all().map((sub) => this.resumable(sub)),
       closed: () => this.closed,
       onWritableMap: () => this.pump(),
+      onMapChanged: () => this.resubscribe(),
       hooks: {
         onReady: () => this.onReady(),
-        onDown: () => this.pump(),
+        onDown: (conn) => {
+          this.cursors.lost(conn.url);
+          this.pump();
+        },
         onAuthFailed: (_conn, code, message) => (this.authError = { code, message }),
-        onEvent: (event) => {
-          const sub = this.subs.get(event.id);
-          if (sub === undefined || this.writes.has(sub.map, event.key) || !this.subs.newer(sub.map, event.key, event.version)) return;
-          this.local.set(sub.map, event.key, event.value === null ? undefined : decodeValue(event.value), 'remote');
+        onEvent: (event, conn) => this.onEvent(event, conn.url),
+        onSubscribed: (id, payload, conn) => this.onSubscribed(id, payload, conn.url),
+        onEventsDropped: (id) => {
+          // Lost events can be of any key of the subscription: re-read the ones known.
+          const sub = this.subs.get(id);
+          if (sub !== undefined) void this.resync(([map, key]) => map === sub.map && matches(sub, key));
         },
       },
     });
@@ -235,13 +243,15 @@ export class FlotillaClient implements MapBackend, OrMapBackend {
       if ((key === undefined || change.key === key) && (prefix === undefined || change.key.startsWith(prefix))) listener(change);
     });
     const { sub, created } = this.subs.acquire(map, filter);
-    if (created) for (const conn of this.router.connections.values()) conn.subscription(sub, true);
+    if (created) for (const conn of this.router.connections.values()) conn.subscription(this.resumable(sub), true);
     let active = true;
     return () => {
       if (!active) return;
       active = false;
       stopLocal();
-      if (this.subs.release(sub)) for (const conn of this.router.connections.values()) conn.subscription(sub, false);
+      if (!this.subs.release(sub)) return;
+      this.cursors.forget(sub.id);
+      for (const conn of this.router.connections.values()) conn.subscription(sub, false);
     };
   }
 
@@ -259,9 +269,44 @@ export class FlotillaClient implements MapBackend, OrMapBackend {
     if (wasOffline) void this.resync();
   }
 
-  /** Re-read every known key without a pending write (the downward half of a reconnect's sync). */
-  private async resync(): Promise<void> {
-    const keys = this.local.keys().filter(([map, key]) => !this.writes.has(map, key));
+  // --- change events ---------------------------------------------------------------
+
+  private onEvent(event: Extract<ServerFrame, { type: 'EVENT' }>, from: string): void {
+    const sub = this.subs.get(event.id);
+    if (sub === undefined) return;
+    // The mark counts whether or not the event itself is news: it says what was sent.
+    if (event.mark !== undefined) this.cursors.marked(sub.id, from, event.mark.partition, event.mark.millis);
+    if (this.writes.has(sub.map, event.key) || !this.subs.newer(sub.map, event.key, event.version)) return;
+    this.local.set(sub.map, event.key, event.value === null ? undefined : decodeValue(event.value), 'remote');
+  }
+
+  private onSubscribed(id: number, payload: Uint8Array | null, from: string): void {
+    if (this.subs.get(id) === undefined) return;
+    try {
+      this.cursors.subscribed(id, from, decodeMarks(payload));
+    } catch {
+      // An unreadable answer advances nothing: the next replay starts lower.
+    }
+  }
+
+  /** `sub` with its cursor, as (re)subscriptions send it. */
+  private resumable(sub: ClientSubscription): ClientSubscription {
+    return { ...sub, since: this.cursors.since(sub.id) };
+  }
+
+  /**
+   * Owners may have moved: subscribe again on every connection with the cursors, so a
+   * promoted owner replays what its predecessor acknowledged while this client did not
+   * hear from it. Until it answers, no node's marks advance a cursor.
+   */
+  private resubscribe(): void {
+    this.cursors.lostAll();
+    for (const conn of this.router.connections.values()) for (const sub of this.subs.all()) conn.subscription(this.resumable(sub), true);
+  }
+
+  /** Re-read every known key (that `which` picks) without a pending write: the downward half of a reconnect's sync. */
+  private async resync(which: (slot: [string, string]) => boolean = () => true): Promise<void> {
+    const keys = this.local.keys().filter((slot) => !this.writes.has(slot[0], slot[1]) && which(slot));
     let next = 0;
     const worker = async (): Promise<void> => {
       while (next < keys.length && !this.closed) {
@@ -339,4 +384,8 @@ function writeVersion(payload: Uint8Array | null): EventVersion | undefined {
   } catch {
     return undefined;
   }
+}
+
+function matches(sub: ClientSubscription, key: string): boolean {
+  return (sub.key === null || sub.key === key) && (sub.prefix === null || key.startsWith(sub.prefix));
 }
