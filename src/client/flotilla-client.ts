@@ -4,22 +4,23 @@
  * the owner is unreachable (op-router.ts: connections, the partition map, retries); with
  * `serverUrl` every request goes to that one node, which forwards. Writes are applied
  * locally at once, kept in the storage adapter until acknowledged, and sent again after
- * reconnects; a reconnect also re-reads the keys the client knows.
+ * reconnects; a reconnect also re-reads the keys the client knows. Change events and
+ * their replay are in change-events.ts.
  */
 import { FlotillaError } from '../core/errors.js';
 import type { Random } from '../core/random.js';
 import type { Timers, TimerHandle } from '../core/timers.js';
-import type { ClientSubscription, EventVersion, ServerFrame } from '../protocol/client-frames.js';
+import type { EventVersion } from '../protocol/client-frames.js';
 import { decodeValue, encodeValue, unpackValue, type KvValue } from '../protocol/map-values.js';
 import { resolveClientConfig, type ClientConfig } from './client-config.js';
 import { ClientMap, type MapBackend } from './client-map.js';
 import { ClientOrMap, type OrMapBackend } from './client-or-map.js';
-import { decodeMarks, decodeVersioned, decodeWriteAnswer, isRetryable } from './answers.js';
+import { decodeVersioned, decodeWriteAnswer, isRetryable } from './answers.js';
+import { ChangeEvents } from './change-events.js';
 import { decodeCallResult, encodeCallArgs, makeClientEntityRef, type ClientEntityDefinition, type ClientEntityRef } from './entity-ref.js';
 import { LocalStore, type MapListener } from './local-store.js';
 import { OpRouter } from './op-router.js';
 import { PendingWrites } from './pending-writes.js';
-import { ResumeCursors } from './resume-cursors.js';
 import { SubscriptionSet, type SubscriptionFilter } from './subscriptions.js';
 import type { ClusterStats } from './routing-table.js';
 import type { SocketConstructor } from './socket.js';
@@ -53,6 +54,7 @@ export interface ConnectedNode {
 /** Concurrent reads of the resync after a reconnect. */
 const RESYNC_CONCURRENCY = 16;
 
+
 /** The smart client. */
 export class FlotillaClient implements MapBackend, OrMapBackend {
   private readonly config: ClientConfig;
@@ -64,7 +66,7 @@ export class FlotillaClient implements MapBackend, OrMapBackend {
   private readonly writes: PendingWrites;
   private readonly local: LocalStore;
   private readonly subs: SubscriptionSet;
-  private readonly cursors = new ResumeCursors();
+  private readonly events: ChangeEvents;
   private readonly loaded: Promise<void>;
   private token: string | undefined;
   private closed = false;
@@ -99,25 +101,29 @@ export class FlotillaClient implements MapBackend, OrMapBackend {
       Socket: options.WebSocket,
       clusterMode: this.clusterMode,
       token: () => this.token,
-      subscriptions: () => this.subs.all().map((sub) => this.resumable(sub)),
+      subscriptions: () => this.events.all(),
       closed: () => this.closed,
       onWritableMap: () => this.pump(),
-      onMapChanged: () => this.resubscribe(),
+      onMapChanged: () => this.events.mapChanged(),
       hooks: {
         onReady: () => this.onReady(),
         onDown: (conn) => {
-          this.cursors.lost(conn.url);
+          this.events.onDown(conn.url);
           this.pump();
         },
         onAuthFailed: (_conn, code, message) => (this.authError = { code, message }),
-        onEvent: (event, conn) => this.onEvent(event, conn.url),
-        onSubscribed: (id, payload, conn) => this.onSubscribed(id, payload, conn.url),
-        onEventsDropped: (id) => {
-          // Lost events can be of any key of the subscription: re-read the ones known.
-          const sub = this.subs.get(id);
-          if (sub !== undefined) void this.resync(([map, key]) => map === sub.map && matches(sub, key));
-        },
+        onEvent: (event, conn) => this.events.onEvent(event, conn.url),
+        onSubscribed: (id, payload, conn) => this.events.onSubscribed(id, payload, conn.url),
+        onEventsDropped: (id) => this.events.onEventsDropped(id),
       },
+    });
+    this.events = new ChangeEvents({
+      timers: this.timers,
+      subs: this.subs,
+      local: this.local,
+      pending: (map, key) => this.writes.has(map, key),
+      connections: () => this.router.connections.values(),
+      resync: (which) => void this.resync(which),
     });
     this.callPrefix = `${this.random.int(2 ** 30).toString(36)}${this.random.int(2 ** 30).toString(36)}`;
     this.loaded = this.restore();
@@ -182,6 +188,7 @@ export class FlotillaClient implements MapBackend, OrMapBackend {
   close(): void {
     this.closed = true;
     this.retryTimer?.cancel();
+    this.events.close();
     this.router.close();
     this.writes.abandon(new FlotillaError('FLO_NODE_STOPPED', 'the client closed; the write stays pending in storage'));
   }
@@ -242,16 +249,13 @@ export class FlotillaClient implements MapBackend, OrMapBackend {
     const stopLocal = this.local.subscribe(map, (change) => {
       if ((key === undefined || change.key === key) && (prefix === undefined || change.key.startsWith(prefix))) listener(change);
     });
-    const { sub, created } = this.subs.acquire(map, filter);
-    if (created) for (const conn of this.router.connections.values()) conn.subscription(this.resumable(sub), true);
+    const stopRemote = this.events.subscribe(map, filter);
     let active = true;
     return () => {
       if (!active) return;
       active = false;
       stopLocal();
-      if (!this.subs.release(sub)) return;
-      this.cursors.forget(sub.id);
-      for (const conn of this.router.connections.values()) conn.subscription(sub, false);
+      stopRemote();
     };
   }
 
@@ -267,41 +271,6 @@ export class FlotillaClient implements MapBackend, OrMapBackend {
     this.online = true;
     this.pump();
     if (wasOffline) void this.resync();
-  }
-
-  // --- change events ---------------------------------------------------------------
-
-  private onEvent(event: Extract<ServerFrame, { type: 'EVENT' }>, from: string): void {
-    const sub = this.subs.get(event.id);
-    if (sub === undefined) return;
-    // The mark counts whether or not the event itself is news: it says what was sent.
-    if (event.mark !== undefined) this.cursors.marked(sub.id, from, event.mark.partition, event.mark.millis);
-    if (this.writes.has(sub.map, event.key) || !this.subs.newer(sub.map, event.key, event.version)) return;
-    this.local.set(sub.map, event.key, event.value === null ? undefined : decodeValue(event.value), 'remote');
-  }
-
-  private onSubscribed(id: number, payload: Uint8Array | null, from: string): void {
-    if (this.subs.get(id) === undefined) return;
-    try {
-      this.cursors.subscribed(id, from, decodeMarks(payload));
-    } catch {
-      // An unreadable answer advances nothing: the next replay starts lower.
-    }
-  }
-
-  /** `sub` with its cursor, as (re)subscriptions send it. */
-  private resumable(sub: ClientSubscription): ClientSubscription {
-    return { ...sub, since: this.cursors.since(sub.id) };
-  }
-
-  /**
-   * Owners may have moved: subscribe again on every connection with the cursors, so a
-   * promoted owner replays what its predecessor acknowledged while this client did not
-   * hear from it. Until it answers, no node's marks advance a cursor.
-   */
-  private resubscribe(): void {
-    this.cursors.lostAll();
-    for (const conn of this.router.connections.values()) for (const sub of this.subs.all()) conn.subscription(this.resumable(sub), true);
   }
 
   /** Re-read every known key (that `which` picks) without a pending write: the downward half of a reconnect's sync. */
@@ -384,8 +353,4 @@ function writeVersion(payload: Uint8Array | null): EventVersion | undefined {
   } catch {
     return undefined;
   }
-}
-
-function matches(sub: ClientSubscription, key: string): boolean {
-  return (sub.key === null || sub.key === key) && (sub.prefix === null || key.startsWith(sub.prefix));
 }

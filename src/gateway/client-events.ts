@@ -10,6 +10,7 @@
  */
 import type { WebSocket } from 'ws';
 import { FlotillaError, isFlotillaError } from '../core/errors.js';
+import type { ChangeMark } from '../grid/change-replay.js';
 import type { KvChange } from '../grid/kv-codec.js';
 import type { MapRouter } from '../grid/grid-map.js';
 import { packBody } from '../protocol/msgpack.js';
@@ -36,8 +37,8 @@ export class ClientEvents {
   }
 
   /** A change this node acknowledged as owner. */
-  onChange(change: KvChange, partition: number, mark: number | undefined): void {
-    for (const [entry, frame] of this.subs.match(change, mark === undefined ? undefined : { partition, millis: mark })) this.deliver(entry, frame);
+  onChange(change: KvChange, mark: ChangeMark): void {
+    for (const [entry, frame] of this.subs.match(change, mark)) this.deliver(entry, frame);
   }
 
   /**
@@ -67,6 +68,7 @@ export class ClientEvents {
       send(ws, { type: 'ERROR', id: sub.id, code: e.code, message: e.message, owner: null, mapVersion: null });
       return;
     }
+    entry.covered = new Map(replay.marks.map((m) => [m.partition, m.epoch]));
     if (replay.lost.length > 0) this.notify(entry, `deletes collected above the cursor in ${replay.lost.length} partition(s)`);
     for (const { change } of replay.changes) this.deliver(entry, eventFrame(sub.id, change, undefined));
     this.counters.replayed += replay.changes.length;

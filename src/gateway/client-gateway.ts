@@ -138,7 +138,7 @@ class Gateway implements ClientGateway {
     this.ops = { self: node.nodeId, table, clientMap: () => this.currentMap(), maps: options.maps };
     this.calls = { self: node.nodeId, table, clientMap: () => this.currentMap(), entities: options.entities };
     this.events = new ClientEvents(options.maps, config.subscriptionsMax, config.eventBufferBytesMax);
-    this.stopChanges = options.maps.onChange?.((change, partition, mark) => this.events.onChange(change, partition, mark)) ?? (() => undefined);
+    this.stopChanges = options.maps.onChange?.((change, mark) => this.events.onChange(change, mark)) ?? (() => undefined);
     this.pushTimer = setInterval(() => this.pushIfChanged(), config.mapPushIntervalMs);
     this.pushTimer.unref();
   }

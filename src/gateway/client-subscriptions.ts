@@ -5,6 +5,7 @@
  * A resumable subscription's events carry their partition's resume mark.
  */
 import { FlotillaError } from '../core/errors.js';
+import type { ChangeMark } from '../grid/change-replay.js';
 import { mapOfChange, versionOfChange, type KvChange } from '../grid/kv-codec.js';
 import type { ClientSubscription, EventMark, ServerFrame } from '../protocol/client-frames.js';
 
@@ -16,6 +17,12 @@ export interface SubscriptionEntry<C> {
   readonly resumable: boolean;
   /** Events are being dropped (the connection is behind); the notice went out. */
   dropping: boolean;
+  /**
+   * Partitions this subscription's last SUBSCRIBE answer covered, with their epochs then:
+   * only their events carry marks, and only while the epoch holds (an owner that lost a
+   * partition and got it back must not vouch for the writes of the owner in between).
+   */
+  covered: ReadonlyMap<number, number>;
 }
 
 type Entry<C> = SubscriptionEntry<C>;
@@ -36,7 +43,7 @@ export class ClientSubscriptions<C> {
     }
     this.remove(conn, sub.id);
     if (mine.size >= this.perConnectionMax) throw new FlotillaError('FLO_QUEUE_FULL', `${this.perConnectionMax} subscriptions on this connection already`);
-    const entry: Entry<C> = { conn, sub, resumable: sub.since !== undefined, dropping: false };
+    const entry: Entry<C> = { conn, sub, resumable: sub.since !== undefined, dropping: false, covered: new Map() };
     mine.set(sub.id, entry);
     let set = this.byMap.get(sub.map);
     if (set === undefined) {
@@ -62,8 +69,8 @@ export class ClientSubscriptions<C> {
     this.byConn.delete(conn);
   }
 
-  /** The subscriptions `change` matches, each with its EVENT frame (a resumable one's with `mark` when known). */
-  match(change: KvChange, mark?: EventMark): [Entry<C>, ServerFrame][] {
+  /** The subscriptions `change` matches, each with its EVENT frame (with `mark` where the subscription covers its partition and epoch). */
+  match(change: KvChange, mark?: ChangeMark): [Entry<C>, ServerFrame][] {
     const set = this.byMap.get(mapOfChange(change));
     if (set === undefined) return [];
     const out: [Entry<C>, ServerFrame][] = [];
@@ -71,7 +78,8 @@ export class ClientSubscriptions<C> {
       const { sub } = entry;
       if (sub.key !== null && sub.key !== change.key) continue;
       if (sub.prefix !== null && !change.key.startsWith(sub.prefix)) continue;
-      out.push([entry, eventFrame(sub.id, change, entry.resumable ? mark : undefined)]);
+      const covered = mark !== undefined && entry.resumable && entry.covered.get(mark.partition) === mark.epoch;
+      out.push([entry, eventFrame(sub.id, change, covered ? { partition: mark.partition, millis: mark.millis } : undefined)]);
     }
     return out;
   }

@@ -17,10 +17,12 @@ export interface ReplayFilter {
   readonly prefix: string | null;
 }
 
-/** A partition's resume mark (see `KvHandlers.markOf`). */
+/** A partition's resume mark (see `KvHandlers.markOf`), under the ownership epoch it holds for. */
 export interface ChangeMark {
   readonly partition: number;
   readonly millis: number;
+  /** The partition's epoch when the mark was taken: a mark speaks only for its owner's term. */
+  readonly epoch: number;
 }
 
 /** The outcome of one replay. */
@@ -40,6 +42,7 @@ export interface ReplaySource {
   readonly held: readonly number[];
   readonly owns: (partition: number) => boolean;
   readonly markOf: (partition: number) => number | undefined;
+  readonly epochOf: (partition: number) => number;
 }
 
 /**
@@ -54,7 +57,7 @@ export function replayChanges(source: ReplaySource, filter: ReplayFilter, since:
   for (const partition of source.held) {
     if (source.owns(partition)) {
       const millis = source.markOf(partition);
-      if (millis !== undefined) marks.push({ partition, millis });
+      if (millis !== undefined) marks.push({ partition, millis, epoch: source.epochOf(partition) });
     }
     if (since === null) continue;
     const cursor = since.get(partition) ?? -1;

@@ -5,7 +5,7 @@
  */
 import type { RouteOptions } from '../sharding/service.js';
 import { checkKey, checkMapName, decodeValue, encodeValue, type KvChange, type KvValue } from './kv-codec.js';
-import type { Replay, ReplayFilter } from './change-replay.js';
+import type { ChangeMark, Replay, ReplayFilter } from './change-replay.js';
 import type { KvOp } from './map-ops.js';
 
 /** What a map needs from the map service: one routed operation, and the whole-map scans. */
@@ -22,8 +22,8 @@ export interface MapRouter {
   replay?(filter: ReplayFilter, since: ReadonlyMap<number, number> | null): Replay;
 }
 
-/** Told of a change this node acknowledged as owner, with its partition and that partition's resume mark. */
-export type ChangeListener = (change: KvChange, partition: number, mark: number | undefined) => void;
+/** Told of a change this node acknowledged as owner, with its partition's resume mark. */
+export type ChangeListener = (change: KvChange, mark: ChangeMark) => void;
 
 /** A named last-writer-wins map spread over the cluster's partitions. */
 export class GridMap<V extends KvValue = KvValue> {

@@ -14,6 +14,7 @@ import type { Message, ServiceRequest } from '../protocol/messages.js';
 import { decodeReplication, encodeReplication, mapOfChange, pack, versionOfChange, type KvChange, type KvVersion } from './kv-codec.js';
 import { orMapStoreName, orSlotKey, orSlotPrefix, routingKeyOf } from './or-map-keys.js';
 import { decodeOp, encodeEntriesPage, encodeResult, encodeVersioned, encodeWriteAnswer, ENTRIES_PAGE_BYTES_MAX, isWriteOp } from './map-ops.js';
+import type { ChangeMark } from './change-replay.js';
 import { KV_SERVICE, type KvStore } from './kv-store.js';
 import type { KvConfig } from './kv-config.js';
 import { remoteError } from '../sharding/migration-outgoing.js';
@@ -32,7 +33,7 @@ export interface KvHandlerDeps extends Pick<ShardContext, 'self' | 'table' | 'ro
    * Told of each owner write once it is acknowledged (the map change events), with its
    * partition's mark (`markOf`) taken after it.
    */
-  readonly onChange?: (change: KvChange, partition: number, mark: number | undefined) => void;
+  readonly onChange?: (change: KvChange, mark: ChangeMark) => void;
 }
 
 /** Counters of the KV handlers. */
@@ -176,7 +177,7 @@ export class KvHandlers {
       if (unsettled.length === 0) this.unsettled.delete(partition);
     }
     this.newestAcked.set(partition, Math.max(this.newestAcked.get(partition) ?? 0, version.millis));
-    this.deps.onChange?.(change, partition, this.markOf(partition));
+    this.deps.onChange?.(change, { partition, millis: this.markOf(partition)!, epoch: this.deps.table().epoch(partition) });
   }
 
   private replicate(partition: number, change: KvChange): Promise<unknown> {

@@ -15,7 +15,7 @@ import { DEFAULT_MAP, type KvChange, type KvValue } from './kv-codec.js';
 import { resolveKvConfig, type KvConfig } from './kv-config.js';
 import { KvHandlers, KV_REPLICA_SERVICE, type KvCounters } from './kv-handler.js';
 import { KV_SERVICE, KvStore } from './kv-store.js';
-import { replayChanges, type Replay, type ReplayFilter } from './change-replay.js';
+import { replayChanges, type ChangeMark, type Replay, type ReplayFilter } from './change-replay.js';
 import { GridMap, type ChangeListener, type MapRouter } from './grid-map.js';
 import { GridOrMap } from './grid-or-map.js';
 import { checkMergePolicies, type MergePolicies } from './merge-policy.js';
@@ -64,7 +64,7 @@ export class KvService implements PartitionedService, MapRouter {
     this.ctx = ctx;
     // One clock for the node's life: versions this node hands out keep going up across merges.
     const hlc = new HybridLogicalClock(ctx.self, { now: () => ctx.timers.now() });
-    this.kv = new KvHandlers({ ...ctx, store: this.store, hlc, config: this.config, onChange: (change, partition, mark) => this.emit(change, partition, mark) });
+    this.kv = new KvHandlers({ ...ctx, store: this.store, hlc, config: this.config, onChange: (change, mark) => this.emit(change, mark) });
     this.built = { owner: this.kv.owner(), replica: this.kv.replica() };
     this.scheduleGc();
   }
@@ -91,13 +91,13 @@ export class KvService implements PartitionedService, MapRouter {
   replay(filter: ReplayFilter, since: ReadonlyMap<number, number> | null): Replay {
     const ctx = this.requireCtx();
     const held = this.store.heldPartitions().filter((p) => ctx.roleOf(p) !== 'none');
-    return replayChanges({ store: this.store, held, owns: (p) => ctx.roleOf(p) === 'owner', markOf: (p) => this.kv?.markOf(p, this.store.newestMillis(p)) }, filter, since);
+    return replayChanges({ store: this.store, held, owns: (p) => ctx.roleOf(p) === 'owner', markOf: (p) => this.kv?.markOf(p, this.store.newestMillis(p)), epochOf: (p) => ctx.table().epoch(p) }, filter, since);
   }
 
-  private emit(change: KvChange, partition: number, mark: number | undefined): void {
+  private emit(change: KvChange, mark: ChangeMark): void {
     for (const listener of this.changeListeners) {
       try {
-        listener(change, partition, mark);
+        listener(change, mark);
       } catch (error) {
         this.ctx?.logger.warn({ error: error instanceof Error ? error.message : String(error) }, 'map change listener threw');
       }

@@ -73,18 +73,22 @@ describe('client gateway: resumable subscriptions', () => {
     expect(marks.length).toBeGreaterThanOrEqual(2);
     expect(marks[marks.indexOf(pc) + 1]).toBe(cVersion - 1);
 
-    await map.set('d', 'd0');
-    await waitFor(() => events(c.frames).some((e) => e.key === 'd'), 'the live event', 10_000);
-    const live = events(c.frames).find((e) => e.key === 'd')!;
-    expect(live.mark).toEqual({ partition: partitionOf('d'), millis: live.version.millis - 1 });
+    // Live events carry marks for the partitions the answer covered (those with a mark), here c's.
+    const [d, e, uncovered] = ['d', 'e', 'u'].map((prefix) => Array.from({ length: 5000 }, (_, i) => `${prefix}-${i}`).find((k) => (partitionOf(k) === pc) === (prefix !== 'u') && (prefix !== 'u' || !marks.includes(partitionOf(k))))!);
+    await map.set(d!, 'd0');
+    await map.set(uncovered!, 'u0');
+    await waitFor(() => events(c.frames).some((ev) => ev.key === uncovered), 'the live events', 10_000);
+    const live = events(c.frames).find((ev) => ev.key === d)!;
+    expect(live.mark).toEqual({ partition: pc, millis: live.version.millis - 1 });
+    expect(events(c.frames).find((ev) => ev.key === uncovered)!.mark).toBeUndefined();
     // A fresh subscription replays nothing; a subscription of an older client gets no marks.
     c.send({ type: 'SUBSCRIBE', sub: { id: 101, map: 'm', key: null, prefix: null, since: null } });
     c.send({ type: 'SUBSCRIBE', sub: { id: 102, map: 'm', key: null, prefix: null } });
     await waitFor(() => c.frames.some((f) => f.type === 'RESULT' && f.id === 102), 'both answers', 10_000);
     expect(events(c.frames).filter((e) => e.id !== 100)).toEqual([]);
-    await map.set('e', 'e0');
-    await waitFor(() => events(c.frames).filter((e) => e.key === 'e').length === 3, 'e to all three', 10_000);
-    expect(events(c.frames).filter((e) => e.key === 'e').map((e) => [e.id, e.mark !== undefined]).sort()).toEqual([[100, true], [101, true], [102, false]]);
+    await map.set(e!, 'e0');
+    await waitFor(() => events(c.frames).filter((ev) => ev.key === e).length === 3, 'e to all three', 10_000);
+    expect(events(c.frames).filter((ev) => ev.key === e).map((ev) => [ev.id, ev.mark !== undefined]).sort()).toEqual([[100, true], [101, true], [102, false]]);
   }, 60_000);
 
   it('drops the events of a connection that stopped reading past the bound, and says so once', async () => {

@@ -12,7 +12,7 @@ const v = (millis: number, node = 'n1') => ({ millis, counter: 0, node });
 const put = (key: string, millis: number, map = 'm'): KvChange => ({ kind: 'put', map, key, entry: { value: new Uint8Array([millis & 0x7f]), version: v(millis) } });
 
 function source(store: KvStore, owned: number[], marks: Record<number, number> = {}): ReplaySource {
-  return { store, held: store.heldPartitions(), owns: (p) => owned.includes(p), markOf: (p) => marks[p] };
+  return { store, held: store.heldPartitions(), owns: (p) => owned.includes(p), markOf: (p) => marks[p], epochOf: (p) => 10 + p };
 }
 
 function keys(r: ReturnType<typeof replayChanges>): string[] {
@@ -45,7 +45,7 @@ describe('replayChanges', () => {
 
   it('gives marks of owned partitions only, and replays nothing for a fresh subscription', () => {
     const r = replayChanges(source(store, [2], { 1: 10, 2: 20 }), { map: 'm', key: null, prefix: null }, null);
-    expect(r.marks).toEqual([{ partition: 2, millis: 20 }]);
+    expect(r.marks).toEqual([{ partition: 2, millis: 20, epoch: 12 }]);
     expect(r.changes).toEqual([]);
     expect(r.lost).toEqual([]);
   });

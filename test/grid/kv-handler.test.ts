@@ -46,8 +46,8 @@ interface TestNode {
   readonly handlers: KvHandlers;
   readonly router: RequestRouter;
   readonly clock: ManualClock;
-  /** Each acknowledged owner write's key and the partition mark reported with it. */
-  readonly reported: [string, number | undefined][];
+  /** Each acknowledged owner write's key and the partition mark (and its epoch) reported with it. */
+  readonly reported: [string, number, number][];
 }
 
 /** The in-process network: `node:1` reaches the router of `node`; `silent` ones never answer in time. */
@@ -85,7 +85,7 @@ class Net {
       store,
       hlc: new HybridLogicalClock(id, clock),
       config: resolveKvConfig(),
-      onChange: (change, _partition, mark) => node.reported.push([change.key, mark]),
+      onChange: (change, mark) => node.reported.push([change.key, mark.millis, mark.epoch]),
     });
     const router = new RequestRouter({
       self: id,
@@ -227,10 +227,10 @@ describe('the owner`s resume marks', () => {
     // The later write is acknowledged first: its event's mark must not pass the one still in flight.
     net.waiting[1]!();
     await w2;
-    expect(a.reported.at(-1)).toEqual([other, 1_999]);
+    expect(a.reported.at(-1)).toEqual([other, 1_999, 1]);
     net.waiting[0]!();
     await w1;
-    expect(a.reported.at(-1)).toEqual([KEY, 2_999]);
+    expect(a.reported.at(-1)).toEqual([KEY, 2_999, 1]);
     expect(a.handlers.markOf(P)).toBe(2_999);
   });
 });
