@@ -17,15 +17,8 @@ import { packBody } from '../protocol/msgpack.js';
 import { encodeServerFrame, type ClientSubscription, type ServerFrame } from '../protocol/client-frames.js';
 import { ClientSubscriptions, eventFrame, type SubscriptionEntry } from './client-subscriptions.js';
 
-/** Counters of dropped events, for tests and metrics. */
-export interface EventCounters {
-  dropped: number;
-  replayed: number;
-}
-
 /** The gateway's subscriptions and their events. */
 export class ClientEvents {
-  readonly counters: EventCounters = { dropped: 0, replayed: 0 };
   private readonly subs: ClientSubscriptions<WebSocket>;
 
   constructor(
@@ -71,7 +64,6 @@ export class ClientEvents {
     entry.covered = new Map(replay.marks.map((m) => [m.partition, m.epoch]));
     if (replay.lost.length > 0) this.notify(entry, `deletes collected above the cursor in ${replay.lost.length} partition(s)`);
     for (const { change } of replay.changes) this.deliver(entry, eventFrame(sub.id, change, undefined));
-    this.counters.replayed += replay.changes.length;
     send(ws, { type: 'RESULT', id: sub.id, payload: new Uint8Array(packBody(replay.marks.flatMap((m) => [m.partition, m.millis]))) });
   }
 
@@ -87,7 +79,6 @@ export class ClientEvents {
   private deliver(entry: SubscriptionEntry<WebSocket>, frame: ServerFrame): void {
     const ws = entry.conn;
     if (entry.resumable && ws.bufferedAmount > this.eventBufferBytesMax) {
-      this.counters.dropped++;
       this.notify(entry, `the connection has ${ws.bufferedAmount} bytes waiting`);
       return;
     }
