@@ -11,7 +11,7 @@ import { startClientGateway, type ClientGateway } from '../../src/gateway/client
 import type { RunningNode } from '../../src/node/running-node.js';
 import { decodeServerFrame, encodeClientFrame, type ClientFrame, type ServerFrame } from '../../src/protocol/client-frames.js';
 import { waitFor } from '../node/helpers.js';
-import { startPartitionCluster, stopNodes, tableProblem, type PartitionNode } from '../node/partition-harness.js';
+import { FAST_PARTITIONS, startPartitionCluster, stopNodes, tableProblem, type PartitionNode, type ShardingTestOptions } from '../node/partition-harness.js';
 
 const SECRET = 'gateway-events-secret-0123456789abcdef01';
 
@@ -27,8 +27,8 @@ afterEach(async () => {
   sockets = [];
 });
 
-async function start(eventBufferBytesMax?: number): Promise<void> {
-  nodes = await startPartitionCluster(1);
+async function start(eventBufferBytesMax?: number, kvConfig?: ShardingTestOptions['kv']): Promise<void> {
+  nodes = await startPartitionCluster(1, kvConfig === undefined ? undefined : { ...FAST_PARTITIONS, kv: { ...FAST_PARTITIONS.kv, ...kvConfig } });
   await waitFor(() => tableProblem(nodes, 0) === undefined, 'a table', 20_000);
   const kv = (nodes[0]!.node as RunningNode).kvService!;
   gateway = await startClientGateway({ node: nodes[0]!.node, maps: kv, valueBytesMax: kv.config.valueBytesMax, auth: { secret: SECRET }, ...(eventBufferBytesMax === undefined ? {} : { eventBufferBytesMax }) });
@@ -89,6 +89,27 @@ describe('client gateway: resumable subscriptions', () => {
     await map.set(e!, 'e0');
     await waitFor(() => events(c.frames).filter((ev) => ev.key === e).length === 3, 'e to all three', 10_000);
     expect(events(c.frames).filter((ev) => ev.key === e).map((ev) => [ev.id, ev.mark !== undefined]).sort()).toEqual([[100, true], [101, true], [102, false]]);
+  }, 60_000);
+
+  it('says EVENTS_DROPPED when tombstones above the cursor were collected, and still replays what is there', async () => {
+    await start(undefined, { tombstoneTtlMs: 1_000, tombstoneGcIntervalMs: 100 });
+    const map = nodes[0]!.node.getMap<string>('m');
+    await map.set('gone', 'x');
+    const p = partitionOf('gone');
+    // A cursor as a mark would be: below the put, so the delete lies above it.
+    const before = nodes[0]!.service.store.slot(p, 'm', 'gone')!.version.millis - 1;
+    await map.delete('gone');
+    await map.set('kept', 'k');
+    await waitFor(() => nodes[0]!.service.store.collectedUpTo(p) !== undefined, 'the tombstone collected', 30_000);
+    const c = await connect();
+    c.send({ type: 'SUBSCRIBE', sub: { id: 5, map: 'm', key: null, prefix: null, since: new Map([[p, before]]) } });
+    await waitFor(() => c.frames.some((f) => f.type === 'RESULT' && f.id === 5), 'the SUBSCRIBE answer', 10_000);
+    expect(c.frames.filter((f) => f.type === 'EVENTS_DROPPED')).toEqual([expect.objectContaining({ id: 5, code: 'FLO_EVENTS_DROPPED' })]);
+    expect(events(c.frames).map((e) => e.key)).toEqual(['kept']);
+    // A cursor at or above the collected tombstone loses nothing.
+    c.send({ type: 'SUBSCRIBE', sub: { id: 6, map: 'm', key: null, prefix: null, since: new Map([[p, nodes[0]!.service.store.collectedUpTo(p)!]]) } });
+    await waitFor(() => c.frames.some((f) => f.type === 'RESULT' && f.id === 6), 'the second answer', 10_000);
+    expect(c.frames.filter((f) => f.type === 'EVENTS_DROPPED')).toHaveLength(1);
   }, 60_000);
 
   it('drops the events of a connection that stopped reading past the bound, and says so once', async () => {
