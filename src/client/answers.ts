@@ -35,6 +35,18 @@ function isVersion(millis: unknown, counter: unknown, node: unknown): boolean {
   return Number.isSafeInteger(millis) && (millis as number) >= 0 && Number.isSafeInteger(counter) && (counter as number) >= 0 && typeof node === 'string' && node.length > 0;
 }
 
+/** The marks of a SUBSCRIBE answer, `[partition, millis, ...]` (nil from gateways without resumable subscriptions). */
+export function decodeMarks(payload: Uint8Array | null): [number, number][] {
+  if (payload === null) return [];
+  const flat = unpackValue(payload, 'subscribe answer');
+  if (!Array.isArray(flat) || flat.length % 2 !== 0 || !flat.every((v) => Number.isSafeInteger(v) && (v as number) >= 0)) {
+    throw new FlotillaError('FLO_DECODE_INVALID', 'a subscribe answer is [partition, millis, ...]');
+  }
+  const marks: [number, number][] = [];
+  for (let i = 0; i < flat.length; i += 2) marks.push([flat[i] as number, flat[i + 1] as number]);
+  return marks;
+}
+
 /** Whether a map op changes the cluster's data: once one may have run, a later refusal does not mean "not done". */
 export function isMutating(op: string): boolean {
   return op === 'put' || op === 'delete' || op === 'orAdd' || op === 'orRemove';

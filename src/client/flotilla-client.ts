@@ -4,7 +4,8 @@
  * the owner is unreachable (op-router.ts: connections, the partition map, retries); with
  * `serverUrl` every request goes to that one node, which forwards. Writes are applied
  * locally at once, kept in the storage adapter until acknowledged, and sent again after
- * reconnects; a reconnect also re-reads the keys the client knows.
+ * reconnects; a reconnect also re-reads the keys the client knows. Change events and
+ * their replay are in change-events.ts.
  */
 import { FlotillaError } from '../core/errors.js';
 import type { Random } from '../core/random.js';
@@ -15,6 +16,7 @@ import { resolveClientConfig, type ClientConfig } from './client-config.js';
 import { ClientMap, type MapBackend } from './client-map.js';
 import { ClientOrMap, type OrMapBackend } from './client-or-map.js';
 import { decodeVersioned, decodeWriteAnswer, isRetryable } from './answers.js';
+import { ChangeEvents } from './change-events.js';
 import { decodeCallResult, encodeCallArgs, makeClientEntityRef, type ClientEntityDefinition, type ClientEntityRef } from './entity-ref.js';
 import { LocalStore, type MapListener } from './local-store.js';
 import { OpRouter } from './op-router.js';
@@ -52,6 +54,7 @@ export interface ConnectedNode {
 /** Concurrent reads of the resync after a reconnect. */
 const RESYNC_CONCURRENCY = 16;
 
+
 /** The smart client. */
 export class FlotillaClient implements MapBackend, OrMapBackend {
   private readonly config: ClientConfig;
@@ -63,6 +66,7 @@ export class FlotillaClient implements MapBackend, OrMapBackend {
   private readonly writes: PendingWrites;
   private readonly local: LocalStore;
   private readonly subs: SubscriptionSet;
+  private readonly events: ChangeEvents;
   private readonly loaded: Promise<void>;
   private token: string | undefined;
   private closed = false;
@@ -97,19 +101,29 @@ export class FlotillaClient implements MapBackend, OrMapBackend {
       Socket: options.WebSocket,
       clusterMode: this.clusterMode,
       token: () => this.token,
-      subscriptions: () => this.subs.all(),
+      subscriptions: () => this.events.all(),
       closed: () => this.closed,
       onWritableMap: () => this.pump(),
+      onMapChanged: () => this.events.mapChanged(),
       hooks: {
         onReady: () => this.onReady(),
-        onDown: () => this.pump(),
-        onAuthFailed: (_conn, code, message) => (this.authError = { code, message }),
-        onEvent: (event) => {
-          const sub = this.subs.get(event.id);
-          if (sub === undefined || this.writes.has(sub.map, event.key) || !this.subs.newer(sub.map, event.key, event.version)) return;
-          this.local.set(sub.map, event.key, event.value === null ? undefined : decodeValue(event.value), 'remote');
+        onDown: (conn) => {
+          this.events.onDown(conn.url);
+          this.pump();
         },
+        onAuthFailed: (_conn, code, message) => (this.authError = { code, message }),
+        onEvent: (event, conn) => this.events.onEvent(event, conn.url),
+        onSubscribed: (id, payload, conn) => this.events.onSubscribed(id, payload, conn.url),
+        onEventsDropped: (id) => this.events.onEventsDropped(id),
       },
+    });
+    this.events = new ChangeEvents({
+      timers: this.timers,
+      subs: this.subs,
+      local: this.local,
+      pending: (map, key) => this.writes.has(map, key),
+      connections: () => this.router.connections.values(),
+      resync: (which) => void this.resync(which),
     });
     this.callPrefix = `${this.random.int(2 ** 30).toString(36)}${this.random.int(2 ** 30).toString(36)}`;
     this.loaded = this.restore();
@@ -174,6 +188,7 @@ export class FlotillaClient implements MapBackend, OrMapBackend {
   close(): void {
     this.closed = true;
     this.retryTimer?.cancel();
+    this.events.close();
     this.router.close();
     this.writes.abandon(new FlotillaError('FLO_NODE_STOPPED', 'the client closed; the write stays pending in storage'));
   }
@@ -234,14 +249,13 @@ export class FlotillaClient implements MapBackend, OrMapBackend {
     const stopLocal = this.local.subscribe(map, (change) => {
       if ((key === undefined || change.key === key) && (prefix === undefined || change.key.startsWith(prefix))) listener(change);
     });
-    const { sub, created } = this.subs.acquire(map, filter);
-    if (created) for (const conn of this.router.connections.values()) conn.subscription(sub, true);
+    const stopRemote = this.events.subscribe(map, filter);
     let active = true;
     return () => {
       if (!active) return;
       active = false;
       stopLocal();
-      if (this.subs.release(sub)) for (const conn of this.router.connections.values()) conn.subscription(sub, false);
+      stopRemote();
     };
   }
 
@@ -259,9 +273,9 @@ export class FlotillaClient implements MapBackend, OrMapBackend {
     if (wasOffline) void this.resync();
   }
 
-  /** Re-read every known key without a pending write (the downward half of a reconnect's sync). */
-  private async resync(): Promise<void> {
-    const keys = this.local.keys().filter(([map, key]) => !this.writes.has(map, key));
+  /** Re-read every known key (that `which` picks) without a pending write: the downward half of a reconnect's sync. */
+  private async resync(which: (slot: [string, string]) => boolean = () => true): Promise<void> {
+    const keys = this.local.keys().filter((slot) => !this.writes.has(slot[0], slot[1]) && which(slot));
     let next = 0;
     const worker = async (): Promise<void> => {
       while (next < keys.length && !this.closed) {

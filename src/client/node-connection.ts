@@ -33,7 +33,11 @@ export interface ConnectionHooks {
   onDown(conn: NodeConnection): void;
   onAuthFailed(conn: NodeConnection, code: string, message: string): void;
   /** A change event of one of the client's subscriptions. */
-  onEvent(event: Extract<ServerFrame, { type: 'EVENT' }>): void;
+  onEvent(event: Extract<ServerFrame, { type: 'EVENT' }>, conn: NodeConnection): void;
+  /** A RESULT no request waits for: the answer to a SUBSCRIBE (the id is the subscription's). */
+  onSubscribed(id: number, payload: Uint8Array | null, conn: NodeConnection): void;
+  /** The node dropped events of subscription `id` (EVENTS_DROPPED). */
+  onEventsDropped(id: number, conn: NodeConnection): void;
 }
 
 /** What a connection is built with. */
@@ -237,7 +241,10 @@ export class NodeConnection {
         this.parts.hooks.onMap(frame.map, this);
         return;
       case 'EVENT':
-        this.parts.hooks.onEvent(frame);
+        this.parts.hooks.onEvent(frame, this);
+        return;
+      case 'EVENTS_DROPPED':
+        this.parts.hooks.onEventsDropped(frame.id, this);
         return;
       case 'RESULTS':
         for (const { id, payload } of frame.results) this.settle({ type: 'RESULT', id, payload });
@@ -250,7 +257,10 @@ export class NodeConnection {
 
   private settle(answer: OpAnswer): void {
     const call = this.calls.get(answer.id);
-    if (call === undefined) return;
+    if (call === undefined) {
+      if (answer.type === 'RESULT') this.parts.hooks.onSubscribed(answer.id, answer.payload, this);
+      return;
+    }
     this.calls.delete(answer.id);
     call.timer.cancel();
     this.failures = 0;

@@ -38,6 +38,8 @@ export interface OpRouterParts {
   readonly closed: () => boolean;
   /** A writable node's map arrived: writes waiting for one may go. */
   readonly onWritableMap: () => void;
+  /** The map's version changed (owners may have moved). */
+  readonly onMapChanged: () => void;
 }
 
 /** The client's connections and routing. */
@@ -138,8 +140,10 @@ export class OpRouter {
   }
 
   private onMap(map: ClientPartitionMap, from: NodeConnection): void {
+    const before = this.routing.version();
     if (!this.routing.accept(map, this.parts.timers.now(), from.url) || !this.parts.clusterMode || this.parts.closed()) return;
     for (const node of map.nodes) this.connection(node.url).open();
+    if (map.version !== before) this.parts.onMapChanged();
     // Writes sent by a read-only node's map would only meet FLO_READ_ONLY: they wait for a writable one (or the retry timer).
     if (map.writable) this.parts.onWritableMap();
     else this.mapRequests.askForWritable();

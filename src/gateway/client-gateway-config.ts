@@ -1,7 +1,7 @@
 /**
  * The client gateway's bounds: frame size, time allowed to authenticate, connections,
- * operations in flight per connection, and how often the partition map is checked for
- * changes to push. One defaults object, validated once when the gateway starts.
+ * operations in flight per connection, how often the partition map is checked for
+ * changes to push, and the events a slow connection may have waiting. One defaults object, validated once when the gateway starts.
  */
 import { checkFields, DAY_MS } from '../sharding/config.js';
 import { CLIENT_PREAUTH_FRAME_BYTES_MAX } from '../protocol/client-frames.js';
@@ -31,6 +31,13 @@ export interface ClientGatewayConfig {
   readonly mapPushIntervalMs: number;
   /** Map change subscriptions one connection may hold. Default 256; past it SUBSCRIBE is answered FLO_QUEUE_FULL. */
   readonly subscriptionsMax: number;
+  /**
+   * Bytes a connection may have waiting in its socket before the change events of its
+   * resumable subscriptions are dropped (the client is sent EVENTS_DROPPED once and
+   * resyncs). Unit: bytes. Default 8 MiB. Higher rides out longer stalls of a slow
+   * client at the cost of node memory per connection.
+   */
+  readonly eventBufferBytesMax: number;
 }
 
 /** The defaults. */
@@ -41,6 +48,7 @@ export const DEFAULT_CLIENT_GATEWAY_CONFIG: ClientGatewayConfig = Object.freeze(
   opsInFlightMax: 1_024,
   mapPushIntervalMs: 250,
   subscriptionsMax: 256,
+  eventBufferBytesMax: 8 * 1024 * 1024,
 });
 
 /** Defaults with `overrides`, validated. @throws FlotillaError FLO_CONFIG_INVALID */
@@ -53,6 +61,7 @@ export function resolveClientGatewayConfig(overrides: Partial<ClientGatewayConfi
     opsInFlightMax: [1, 1_000_000],
     mapPushIntervalMs: [10, 60_000],
     subscriptionsMax: [1, 100_000],
+    eventBufferBytesMax: [0, 1024 * 1024 * 1024],
   });
   return Object.freeze(c);
 }

@@ -8,7 +8,9 @@
  * quorum verdict changes),
  * runs ops (bounded in flight), and is closed when its token expires unless a fresh
  * AUTH extended it. Entity calls run like keyed ops on `type/id` (client-calls.ts).
- * Subscribed connections get an EVENT for each write this node acknowledges as the key's owner. The node advertises the gateway's URL as its `clientUrl` tag.
+ * Subscribed connections get an EVENT for each write this node acknowledges as the key's
+ * owner, and resumable subscriptions a replay first (client-events.ts). The node
+ * advertises the gateway's URL as its `clientUrl` tag.
  */
 import type { RawData, WebSocket } from 'ws';
 import { FlotillaError, isFlotillaError } from '../core/errors.js';
@@ -30,7 +32,7 @@ import { buildClientMap, CLIENT_URL_TAG, mapSignature } from './client-map.js';
 import { runClientCall, type ClientCallContext, type GatewayEntities } from './client-calls.js';
 import { runClientOp, type ClientOpContext, type OpTable } from './client-ops.js';
 import { listenForClients, type ClientListener } from './client-listener.js';
-import { ClientSubscriptions } from './client-subscriptions.js';
+import { ClientEvents } from './client-events.js';
 import { silentAdminLogger, type AdminLogger } from './http-io.js';
 
 /** WebSocket close codes the gateway uses. */
@@ -119,7 +121,7 @@ class Gateway implements ClientGateway {
   private readonly ops: ClientOpContext;
   private readonly calls: ClientCallContext;
   private lastSignature = '';
-  private readonly subscriptions: ClientSubscriptions<WebSocket>;
+  private readonly events: ClientEvents;
   private readonly stopChanges: () => void;
   private closing: Promise<void> | undefined;
 
@@ -135,10 +137,8 @@ class Gateway implements ClientGateway {
     const table = options.table ?? ((): OpTable | undefined => tableOf(node.partitionTable()));
     this.ops = { self: node.nodeId, table, clientMap: () => this.currentMap(), maps: options.maps };
     this.calls = { self: node.nodeId, table, clientMap: () => this.currentMap(), entities: options.entities };
-    this.subscriptions = new ClientSubscriptions(config.subscriptionsMax);
-    this.stopChanges = options.maps.onChange?.((change) => {
-      for (const [ws, frame] of this.subscriptions.match(change)) this.send(ws, frame);
-    }) ?? (() => undefined);
+    this.events = new ClientEvents(options.maps, config.subscriptionsMax, config.eventBufferBytesMax);
+    this.stopChanges = options.maps.onChange?.((change, mark) => this.events.onChange(change, mark)) ?? (() => undefined);
     this.pushTimer = setInterval(() => this.pushIfChanged(), config.mapPushIntervalMs);
     this.pushTimer.unref();
   }
@@ -172,7 +172,7 @@ class Gateway implements ClientGateway {
       const session = this.sessions.get(ws);
       if (session?.expiry !== undefined) clearTimeout(session.expiry);
       this.sessions.delete(ws);
-      this.subscriptions.drop(ws);
+      this.events.drop(ws);
     });
     ws.on('message', (data: RawData, isBinary: boolean) => {
       const bytes = toBytes(data);
@@ -273,16 +273,10 @@ class Gateway implements ClientGateway {
         this.track(ws, session, frame.call.id, () => runClientCall(this.calls, frame.call, session.caller));
         return;
       case 'SUBSCRIBE':
-        try {
-          this.subscriptions.add(ws, frame.sub);
-          this.send(ws, { type: 'RESULT', id: frame.sub.id, payload: null });
-        } catch (error) {
-          const e = isFlotillaError(error) ? error : new FlotillaError('FLO_INTERNAL');
-          this.send(ws, { type: 'ERROR', id: frame.sub.id, code: e.code, message: e.message, owner: null, mapVersion: null });
-        }
+        this.events.subscribe(ws, frame.sub);
         return;
       case 'UNSUBSCRIBE':
-        this.subscriptions.remove(ws, frame.id);
+        this.events.remove(ws, frame.id);
         return;
     }
   }

@@ -2,15 +2,30 @@
  * Map change subscriptions of the gateway's connections: which connection wants which
  * map's changes (every key, one key, or a key prefix), indexed by map name so each
  * write this node acknowledges as owner is matched in one lookup. Bounded per connection.
+ * A resumable subscription's events carry their partition's resume mark.
  */
 import { FlotillaError } from '../core/errors.js';
+import type { ChangeMark } from '../grid/change-replay.js';
 import { mapOfChange, versionOfChange, type KvChange } from '../grid/kv-codec.js';
-import type { ClientSubscription, ServerFrame } from '../protocol/client-frames.js';
+import type { ClientSubscription, EventMark, ServerFrame } from '../protocol/client-frames.js';
 
-interface Entry<C> {
+/** One subscription of one connection. */
+export interface SubscriptionEntry<C> {
   readonly conn: C;
   readonly sub: ClientSubscription;
+  /** Resumable (the client sent a cursor field): events carry marks, losses are told. */
+  readonly resumable: boolean;
+  /** Events are being dropped (the connection is behind); the notice went out. */
+  dropping: boolean;
+  /**
+   * Partitions this subscription's last SUBSCRIBE answer covered, with their epochs then:
+   * only their events carry marks, and only while the epoch holds (an owner that lost a
+   * partition and got it back must not vouch for the writes of the owner in between).
+   */
+  covered: ReadonlyMap<number, number>;
 }
+
+type Entry<C> = SubscriptionEntry<C>;
 
 /** Subscriptions by map, for connections of type `C`. */
 export class ClientSubscriptions<C> {
@@ -20,7 +35,7 @@ export class ClientSubscriptions<C> {
   constructor(private readonly perConnectionMax: number) {}
 
   /** @throws FLO_QUEUE_FULL past the per-connection bound. */
-  add(conn: C, sub: ClientSubscription): void {
+  add(conn: C, sub: ClientSubscription): SubscriptionEntry<C> {
     let mine = this.byConn.get(conn);
     if (mine === undefined) {
       mine = new Map();
@@ -28,7 +43,7 @@ export class ClientSubscriptions<C> {
     }
     this.remove(conn, sub.id);
     if (mine.size >= this.perConnectionMax) throw new FlotillaError('FLO_QUEUE_FULL', `${this.perConnectionMax} subscriptions on this connection already`);
-    const entry = { conn, sub };
+    const entry: Entry<C> = { conn, sub, resumable: sub.since !== undefined, dropping: false, covered: new Map() };
     mine.set(sub.id, entry);
     let set = this.byMap.get(sub.map);
     if (set === undefined) {
@@ -36,6 +51,7 @@ export class ClientSubscriptions<C> {
       this.byMap.set(sub.map, set);
     }
     set.add(entry);
+    return entry;
   }
 
   remove(conn: C, id: number): void {
@@ -53,17 +69,24 @@ export class ClientSubscriptions<C> {
     this.byConn.delete(conn);
   }
 
-  /** The EVENT frames `change` makes, with the connection each goes to. */
-  match(change: KvChange): [C, ServerFrame][] {
+  /** The subscriptions `change` matches, each with its EVENT frame (with `mark` where the subscription covers its partition and epoch). */
+  match(change: KvChange, mark?: ChangeMark): [Entry<C>, ServerFrame][] {
     const set = this.byMap.get(mapOfChange(change));
     if (set === undefined) return [];
-    const out: [C, ServerFrame][] = [];
-    const value = change.kind === 'put' ? change.entry.value : null;
-    for (const { conn, sub } of set) {
+    const out: [Entry<C>, ServerFrame][] = [];
+    for (const entry of set) {
+      const { sub } = entry;
       if (sub.key !== null && sub.key !== change.key) continue;
       if (sub.prefix !== null && !change.key.startsWith(sub.prefix)) continue;
-      out.push([conn, { type: 'EVENT', id: sub.id, key: change.key, value, version: versionOfChange(change) }]);
+      const covered = mark !== undefined && entry.resumable && entry.covered.get(mark.partition) === mark.epoch;
+      out.push([entry, eventFrame(sub.id, change, covered ? { partition: mark.partition, millis: mark.millis } : undefined)]);
     }
     return out;
   }
+}
+
+/** The EVENT frame of `change` for subscription `id`. */
+export function eventFrame(id: number, change: KvChange, mark: EventMark | undefined): ServerFrame {
+  const frame = { type: 'EVENT' as const, id, key: change.key, value: change.kind === 'put' ? change.entry.value : null, version: versionOfChange(change) };
+  return mark === undefined ? frame : { ...frame, mark };
 }

@@ -5,6 +5,7 @@
  */
 import type { RouteOptions } from '../sharding/service.js';
 import { checkKey, checkMapName, decodeValue, encodeValue, type KvChange, type KvValue } from './kv-codec.js';
+import type { ChangeMark, Replay, ReplayFilter } from './change-replay.js';
 import type { KvOp } from './map-ops.js';
 
 /** What a map needs from the map service: one routed operation, and the whole-map scans. */
@@ -16,8 +17,13 @@ export interface MapRouter {
   size(map: string): Promise<number>;
   entries(map: string): Promise<[string, Uint8Array][]>;
   /** Subscribe to the changes this node acknowledges as owner; returns the unsubscribe function. */
-  onChange?(listener: (change: KvChange) => void): () => void;
+  onChange?(listener: ChangeListener): () => void;
+  /** The changes of a subscription held here above a cursor, and the marks of partitions owned here. */
+  replay?(filter: ReplayFilter, since: ReadonlyMap<number, number> | null): Replay;
 }
+
+/** Told of a change this node acknowledged as owner, with its partition's resume mark. */
+export type ChangeListener = (change: KvChange, mark: ChangeMark) => void;
 
 /** A named last-writer-wins map spread over the cluster's partitions. */
 export class GridMap<V extends KvValue = KvValue> {

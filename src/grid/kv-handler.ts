@@ -14,6 +14,7 @@ import type { Message, ServiceRequest } from '../protocol/messages.js';
 import { decodeReplication, encodeReplication, mapOfChange, pack, versionOfChange, type KvChange, type KvVersion } from './kv-codec.js';
 import { orMapStoreName, orSlotKey, orSlotPrefix, routingKeyOf } from './or-map-keys.js';
 import { decodeOp, encodeEntriesPage, encodeResult, encodeVersioned, encodeWriteAnswer, ENTRIES_PAGE_BYTES_MAX, isWriteOp } from './map-ops.js';
+import type { ChangeMark } from './change-replay.js';
 import { KV_SERVICE, type KvStore } from './kv-store.js';
 import type { KvConfig } from './kv-config.js';
 import { remoteError } from '../sharding/migration-outgoing.js';
@@ -28,8 +29,11 @@ export interface KvHandlerDeps extends Pick<ShardContext, 'self' | 'table' | 'ro
   readonly store: KvStore;
   readonly hlc: HybridLogicalClock;
   readonly config: KvConfig;
-  /** Told of each owner write once it is acknowledged (the map change events). */
-  readonly onChange?: (change: KvChange) => void;
+  /**
+   * Told of each owner write once it is acknowledged (the map change events), with its
+   * partition's mark (`markOf`) taken after it.
+   */
+  readonly onChange?: (change: KvChange, mark: ChangeMark) => void;
 }
 
 /** Counters of the KV handlers. */
@@ -50,8 +54,29 @@ export interface KvCounters {
 export class KvHandlers {
   readonly counters: KvCounters = { writes: 0, writesRefused: 0, reads: 0, replicated: 0, replicasRefused: 0, asyncReplicationFailures: 0, writesUnconfirmed: 0 };
   private replicaSeq = 0;
+  /** Per partition: versions of owner writes applied here and not yet acknowledged or failed (bounded by the writes in flight). */
+  private readonly unsettled = new Map<number, KvVersion[]>();
+  /** Per partition: the HLC millis of the newest write this node acknowledged as owner. */
+  private readonly newestAcked = new Map<number, number>();
 
   constructor(private readonly deps: KvHandlerDeps) {}
+
+  /**
+   * The resume mark of `partition`: every owner write to it at HLC millis up to the mark
+   * has been acknowledged (and reported to `onChange`) or has failed. Any later write, by
+   * this node or by a later owner (whose clock has seen every acknowledged version through
+   * replication), is stored above the newest acknowledged version, so the mark stays below
+   * both that version and the oldest write still in flight. `storedNewest` (the newest
+   * version held for the partition) stands in before this node acknowledged a write of
+   * it: a promoted backup holds every acknowledged write. Undefined when neither is known.
+   */
+  markOf(partition: number, storedNewest?: number): number | undefined {
+    const newest = this.newestAcked.get(partition) ?? storedNewest;
+    if (newest === undefined) return undefined;
+    let low = newest;
+    for (const v of this.unsettled.get(partition) ?? []) low = Math.min(low, v.millis);
+    return low - 1;
+  }
 
   /** The handler of client operations, run on the owner. */
   owner(): PartitionHandler {
@@ -131,6 +156,10 @@ export class KvHandlers {
       throw new FlotillaError('FLO_HLC_DRIFT', `${change.key}: the stored version is newer than this node's clock`, { partition });
     }
     this.counters.writes++;
+    const version = versionOfChange(change);
+    const unsettled = this.unsettled.get(partition) ?? [];
+    this.unsettled.set(partition, unsettled);
+    unsettled.push(version);
     const flushed = this.deps.flushSealed(partition);
     const replicated = this.replicate(partition, change);
     try {
@@ -143,8 +172,12 @@ export class KvHandlers {
     } catch (error) {
       this.counters.writesUnconfirmed++;
       throw unconfirmed(partition, change.key, error);
+    } finally {
+      unsettled.splice(unsettled.indexOf(version), 1);
+      if (unsettled.length === 0) this.unsettled.delete(partition);
     }
-    this.deps.onChange?.(change);
+    this.newestAcked.set(partition, Math.max(this.newestAcked.get(partition) ?? 0, version.millis));
+    this.deps.onChange?.(change, { partition, millis: this.markOf(partition)!, epoch: this.deps.table().epoch(partition) });
   }
 
   private replicate(partition: number, change: KvChange): Promise<unknown> {

@@ -15,7 +15,8 @@ import { DEFAULT_MAP, type KvChange, type KvValue } from './kv-codec.js';
 import { resolveKvConfig, type KvConfig } from './kv-config.js';
 import { KvHandlers, KV_REPLICA_SERVICE, type KvCounters } from './kv-handler.js';
 import { KV_SERVICE, KvStore } from './kv-store.js';
-import { GridMap, type MapRouter } from './grid-map.js';
+import { replayChanges, type ChangeMark, type Replay, type ReplayFilter } from './change-replay.js';
+import { GridMap, type ChangeListener, type MapRouter } from './grid-map.js';
 import { GridOrMap } from './grid-or-map.js';
 import { checkMergePolicies, type MergePolicies } from './merge-policy.js';
 import { decodeEntriesPage, decodeResult, decodeWriteAnswer, encodeOp, type KvOp } from './map-ops.js';
@@ -39,7 +40,7 @@ export class KvService implements PartitionedService, MapRouter {
   private built: { owner: PartitionHandler; replica: PartitionHandler } | undefined;
   private readonly defaultMap: GridMap;
   private gcTimer: TimerHandle | undefined;
-  private readonly changeListeners = new Set<(change: KvChange) => void>();
+  private readonly changeListeners = new Set<ChangeListener>();
   private tombstonesCollected = 0;
 
   /** @throws FlotillaError FLO_CONFIG_INVALID on a bad config or merge policy. */
@@ -63,7 +64,7 @@ export class KvService implements PartitionedService, MapRouter {
     this.ctx = ctx;
     // One clock for the node's life: versions this node hands out keep going up across merges.
     const hlc = new HybridLogicalClock(ctx.self, { now: () => ctx.timers.now() });
-    this.kv = new KvHandlers({ ...ctx, store: this.store, hlc, config: this.config, onChange: (change) => this.emit(change) });
+    this.kv = new KvHandlers({ ...ctx, store: this.store, hlc, config: this.config, onChange: (change, mark) => this.emit(change, mark) });
     this.built = { owner: this.kv.owner(), replica: this.kv.replica() };
     this.scheduleGc();
   }
@@ -77,15 +78,26 @@ export class KvService implements PartitionedService, MapRouter {
    * Calls `listener` with each write this node acknowledges as the key's owner (not
    * replicas, migrations or merges). Returns the unsubscribe function.
    */
-  onChange(listener: (change: KvChange) => void): () => void {
+  onChange(listener: ChangeListener): () => void {
     this.changeListeners.add(listener);
     return () => this.changeListeners.delete(listener);
   }
 
-  private emit(change: KvChange): void {
+  /**
+   * The changes of `filter` above `since` held here (as owner or backup), and the marks of
+   * the partitions owned here (see change-replay.ts). Synchronous, so nothing changes
+   * between the replay and the live events that follow it.
+   */
+  replay(filter: ReplayFilter, since: ReadonlyMap<number, number> | null): Replay {
+    const ctx = this.requireCtx();
+    const held = this.store.heldPartitions().filter((p) => ctx.roleOf(p) !== 'none');
+    return replayChanges({ store: this.store, held, owns: (p) => ctx.roleOf(p) === 'owner', markOf: (p) => this.kv?.markOf(p, this.store.newestMillis(p)), epochOf: (p) => ctx.table().epoch(p) }, filter, since);
+  }
+
+  private emit(change: KvChange, mark: ChangeMark): void {
     for (const listener of this.changeListeners) {
       try {
-        listener(change);
+        listener(change, mark);
       } catch (error) {
         this.ctx?.logger.warn({ error: error instanceof Error ? error.message : String(error) }, 'map change listener threw');
       }

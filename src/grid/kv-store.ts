@@ -61,6 +61,8 @@ export class KvStore implements MigrationParticipant {
   private readonly captures = new Map<number, Capture>();
   /** Reads per live entry on this node (partition, map, key), for the `higher-hits` merge policy. */
   private readonly hits = new Map<number, Map<string, Map<string, number>>>();
+  /** Per partition: the HLC millis of the newest tombstone collected here (deletes a replay from below it cannot show). */
+  private readonly collected = new Map<number, number>();
 
   constructor(private readonly options: KvStoreOptions) {}
 
@@ -180,6 +182,7 @@ export class KvStore implements MigrationParticipant {
         for (const [key, slot] of slots) {
           if (slot.value === null && slot.version.millis < beforeMillis) {
             slots.delete(key);
+            this.collected.set(p, Math.max(this.collected.get(p) ?? 0, slot.version.millis));
             n++;
           }
         }
@@ -187,6 +190,25 @@ export class KvStore implements MigrationParticipant {
       }
     }
     return n;
+  }
+
+  /** The HLC millis of the newest tombstone of `partition` collected on this node, if any. */
+  collectedUpTo(partition: number): number | undefined {
+    return this.collected.get(partition);
+  }
+
+  /** The HLC millis of the newest slot held for `partition` (any map), if any. */
+  newestMillis(partition: number): number | undefined {
+    let newest: number | undefined;
+    for (const slots of this.partitions.get(partition)?.values() ?? []) for (const slot of slots.values()) if (newest === undefined || slot.version.millis > newest) newest = slot.version.millis;
+    return newest;
+  }
+
+  /** Every slot of `map` in `partition` (live and tombstones) whose version is above `afterMillis` and whose key passes `match`. */
+  slotsAbove(partition: number, map: string, afterMillis: number, match: (key: string) => boolean): [string, KvSlot][] {
+    const out: [string, KvSlot][] = [];
+    for (const [key, slot] of this.partitions.get(partition)?.get(map) ?? []) if (slot.version.millis > afterMillis && match(key)) out.push([key, slot]);
+    return out;
   }
 
   /** Partitions with data here, ascending. */

@@ -107,6 +107,22 @@ export interface ClientSubscription {
   readonly map: string;
   readonly key: string | null;
   readonly prefix: string | null;
+  /**
+   * Resumable subscriptions only (absent: a subscription of a client from before them,
+   * whose events carry no marks). Null: start live, nothing replayed. A cursor (partition
+   * to HLC millis): replay, from the node's map state, the changes of each partition it
+   * holds above its cursor (every change of a partition the cursor does not list).
+   */
+  readonly since?: ReadonlyMap<number, number> | null;
+}
+
+/**
+ * The low-water mark of a resumable subscription's event: every write to `partition`
+ * this owner stored at HLC millis up to `millis` has been sent (or failed) before it.
+ */
+export interface EventMark {
+  readonly partition: number;
+  readonly millis: number;
 }
 
 /** Longest subscription prefix, in bytes (a key's bound). */
@@ -132,7 +148,9 @@ export type ServerFrame =
   /** Several RESULTs in one frame (answers that were ready in the same turn). */
   | { readonly type: 'RESULTS'; readonly results: readonly { readonly id: number; readonly payload: Uint8Array | null }[] }
   /** A change applied by this node as the key's owner, for subscription `id`; `value` null for a delete. */
-  | { readonly type: 'EVENT'; readonly id: number; readonly key: string; readonly value: Uint8Array | null; readonly version: EventVersion }
+  | { readonly type: 'EVENT'; readonly id: number; readonly key: string; readonly value: Uint8Array | null; readonly version: EventVersion; readonly mark?: EventMark }
+  /** Events of resumable subscription `id` were lost (a slow connection, or deletes collected past the cursor): resync. */
+  | { readonly type: 'EVENTS_DROPPED'; readonly id: number; readonly code: string; readonly message: string }
   | {
       readonly type: 'ERROR';
       readonly id: number;
@@ -145,7 +163,7 @@ export type ServerFrame =
     };
 
 const C = { AUTH: 1, OP: 2, BATCH: 3, MAP_REQUEST: 4, SUBSCRIBE: 5, UNSUBSCRIBE: 6, CALL: 7 } as const;
-const S = { AUTH_REQUIRED: 101, AUTH_ACK: 102, AUTH_FAIL: 103, PARTITION_MAP: 104, RESULT: 105, ERROR: 106, EVENT: 107, RESULTS: 108 } as const;
+const S = { AUTH_REQUIRED: 101, AUTH_ACK: 102, AUTH_FAIL: 103, PARTITION_MAP: 104, RESULT: 105, ERROR: 106, EVENT: 107, RESULTS: 108, EVENTS_DROPPED: 109 } as const;
 
 /** Results in one RESULTS frame, at most. */
 export const CLIENT_RESULTS_MAX = 1024;
@@ -169,8 +187,11 @@ export function encodeClientFrame(frame: ClientFrame): Uint8Array {
       return pack([C.BATCH, frame.ops.map(flatOp)]);
     case 'MAP_REQUEST':
       return pack([C.MAP_REQUEST, frame.version]);
-    case 'SUBSCRIBE':
-      return pack([C.SUBSCRIBE, frame.sub.id, frame.sub.map, frame.sub.key, frame.sub.prefix]);
+    case 'SUBSCRIBE': {
+      const { id, map, key, prefix, since } = frame.sub;
+      const fields = [C.SUBSCRIBE, id, map, key, prefix];
+      return pack(since === undefined ? fields : [...fields, since === null ? null : [...since].flat()]);
+    }
     case 'UNSUBSCRIBE':
       return pack([C.UNSUBSCRIBE, frame.id]);
     case 'CALL': {
@@ -196,7 +217,18 @@ function readSubscription(f: readonly unknown[]): ClientSubscription {
   const key = readOptional(f[2], (k) => readString(k, 'key', NAME_BYTES_MAX, 1)) ?? null;
   const prefix = readOptional(f[3], (k) => readString(k, 'prefix', PREFIX_BYTES_MAX, 1)) ?? null;
   if (key !== null && prefix !== null) invalid('prefix', 'nil when a key is given');
-  return { id: readUint(f[0], 'id'), map: readString(f[1], 'map', NAME_BYTES_MAX, 1), key, prefix };
+  const sub = { id: readUint(f[0], 'id'), map: readString(f[1], 'map', NAME_BYTES_MAX, 1), key, prefix };
+  // Four fields: a client from before resumable subscriptions.
+  return f.length === 4 ? sub : { ...sub, since: readOptional(f[4], readCursor) ?? null };
+}
+
+/** A cursor as `[partition, millis, ...]`. */
+function readCursor(v: unknown): Map<number, number> {
+  const flat = readArray(v, 'since', 2 * PARTITION_COUNT_MAX, (x) => x);
+  if (flat.length % 2 !== 0) invalid('since', 'partition, millis pairs');
+  const cursor = new Map<number, number>();
+  for (let i = 0; i < flat.length; i += 2) cursor.set(readUint(flat[i], 'since partition', PARTITION_COUNT_MAX - 1), readUint(flat[i + 1], 'since millis'));
+  return cursor;
 }
 
 function readOp(ctx: ReadContext, valueBytesMax: number, v: unknown): ClientOp {
@@ -231,7 +263,7 @@ export function decodeClientFrame(bytes: Uint8Array, valueBytesMax: number): Cli
       case C.MAP_REQUEST:
         return { type: 'MAP_REQUEST', version: readUint(readFields(rest, 1)[0], 'version') };
       case C.SUBSCRIBE:
-        return { type: 'SUBSCRIBE', sub: readSubscription(readFields(rest, 4)) };
+        return { type: 'SUBSCRIBE', sub: readSubscription(readFields(rest, rest.length === 4 ? 4 : 5)) };
       case C.UNSUBSCRIBE:
         return { type: 'UNSUBSCRIBE', id: readUint(readFields(rest, 1)[0], 'id') };
       case C.CALL:
@@ -268,8 +300,12 @@ export function encodeServerFrame(frame: ServerFrame): Uint8Array {
       return pack([S.RESULT, frame.id, frame.payload]);
     case 'RESULTS':
       return pack([S.RESULTS, frame.results.flatMap((r) => [r.id, r.payload])]);
-    case 'EVENT':
-      return pack([S.EVENT, frame.id, frame.key, frame.value, frame.version.millis, frame.version.counter, frame.version.node]);
+    case 'EVENT': {
+      const fields = [S.EVENT, frame.id, frame.key, frame.value, frame.version.millis, frame.version.counter, frame.version.node];
+      return pack(frame.mark === undefined ? fields : [...fields, frame.mark.partition, frame.mark.millis]);
+    }
+    case 'EVENTS_DROPPED':
+      return pack([S.EVENTS_DROPPED, frame.id, frame.code, clip(frame.message)]);
     case 'ERROR':
       return pack([S.ERROR, frame.id, frame.code, clip(frame.message), frame.owner === null ? null : [frame.owner.nodeId, frame.owner.url], frame.mapVersion]);
   }
@@ -331,14 +367,20 @@ export function decodeServerFrame(bytes: Uint8Array, valueBytesMax: number): Ser
         return { type: 'RESULTS', results };
       }
       case S.EVENT: {
-        const f = readFields(rest, 6);
-        return {
-          type: 'EVENT',
+        // Six fields, or eight with the mark of a resumable subscription.
+        const f = readFields(rest, rest.length === 6 ? 6 : 8);
+        const event = {
+          type: 'EVENT' as const,
           id: readUint(f[0], 'id'),
           key: readString(f[1], 'key', NAME_BYTES_MAX, 1),
           value: readOptional(f[2], (b) => readBytes(DECODE_CONTEXT, b, 'value', valueBytesMax)) ?? null,
           version: { millis: readUint(f[3], 'millis'), counter: readUint(f[4], 'counter'), node: readString(f[5], 'node', NODE_ID_BYTES_MAX, 1) },
         };
+        return f.length === 6 ? event : { ...event, mark: { partition: readUint(f[6], 'partition', PARTITION_COUNT_MAX - 1), millis: readUint(f[7], 'mark') } };
+      }
+      case S.EVENTS_DROPPED: {
+        const f = readFields(rest, 3);
+        return { type: 'EVENTS_DROPPED', id: readUint(f[0], 'id'), code: readString(f[1], 'code', ERROR_CODE_BYTES_MAX, 1), message: readString(f[2], 'message', REASON_BYTES_MAX) };
       }
       case S.ERROR: {
         const f = readFields(rest, 5);

@@ -45,24 +45,31 @@ interface TestNode {
   readonly store: KvStore;
   readonly handlers: KvHandlers;
   readonly router: RequestRouter;
+  readonly clock: ManualClock;
+  /** Each acknowledged owner write's key and the partition mark (and its epoch) reported with it. */
+  readonly reported: [string, number, number][];
 }
 
 /** The in-process network: `node:1` reaches the router of `node`; `silent` ones never answer in time. */
 class Net {
   readonly nodes = new Map<string, TestNode>();
   readonly silent = new Set<string>();
+  /** Nodes whose answers wait until `release` lets them through, in order. */
+  readonly slow = new Set<string>();
+  readonly waiting: (() => void)[] = [];
 
-  request(to: string, message: Message): Promise<Message> {
+  async request(to: string, message: Message): Promise<Message> {
     const id = to.split(':')[0]!;
     const node = this.nodes.get(id);
-    if (node === undefined || this.silent.has(id)) return Promise.reject(new FlotillaError('FLO_TIMEOUT', `${to}: no response`));
+    if (node === undefined || this.silent.has(id)) throw new FlotillaError('FLO_TIMEOUT', `${to}: no response`);
+    if (this.slow.has(id)) await new Promise<void>((resolve) => this.waiting.push(resolve));
     return node.router.serve('peer:1', message as ServiceRequest);
   }
 
   add(id: string, table: ClusterPartitionTable, readOnly = false): TestNode {
     const clock = new ManualClock(1_000);
     const store = new KvStore({ valueBytesMax: 1 << 20, captureBytesMax: 1 << 26 });
-    const node = { id, table, readOnly } as TestNode;
+    const node = { id, table, readOnly, reported: [] } as unknown as TestNode;
     const roleOf = (p: number): 'owner' | 'backup' | 'none' => (node.table.owner(p) === id ? 'owner' : node.table.backups(p).includes(id) ? 'backup' : 'none');
     const observeTableVersion = (v: number): void => {
       if (node.next !== undefined && v >= node.next.version) node.table = node.next;
@@ -78,6 +85,7 @@ class Net {
       store,
       hlc: new HybridLogicalClock(id, clock),
       config: resolveKvConfig(),
+      onChange: (change, mark) => node.reported.push([change.key, mark.millis, mark.epoch]),
     });
     const router = new RequestRouter({
       self: id,
@@ -89,7 +97,7 @@ class Net {
     });
     router.register(handlers.owner());
     router.register(handlers.replica());
-    Object.assign(node, { store, handlers, router });
+    Object.assign(node, { store, handlers, router, clock });
     this.nodes.set(id, node);
     return node;
   }
@@ -188,6 +196,42 @@ describe('KV owner answers to writes', () => {
     expect(() => decodeWriteAnswer(encodeValue([true, 1, 0]))).toThrow(expect.objectContaining({ code: 'FLO_INVALID_ARGUMENT' }));
     expect(() => decodeWriteAnswer(encodeValue([1, 1, 0, 'n']))).toThrow(expect.objectContaining({ code: 'FLO_INVALID_ARGUMENT' }));
     expect(decodeWriteAnswer(undefined)).toEqual({ result: null, version: undefined });
+  });
+});
+
+describe('the owner`s resume marks', () => {
+  async function settle(): Promise<void> {
+    for (let i = 0; i < 20; i++) await Promise.resolve();
+  }
+
+  it('stay below the newest acknowledged write and every write still in flight', async () => {
+    const net = new Net();
+    const a = net.add('a', tableOf(5, 'a', ['b'], 1));
+    net.add('b', tableOf(5, 'a', ['b'], 1));
+    const other = Array.from({ length: 50 }, (_, i) => `k${i}`).find((k) => partitionOf(k, PARTITIONS) === P)!;
+    expect(a.handlers.markOf(P)).toBeUndefined();
+    expect(a.handlers.markOf(P, 700)).toBe(699);
+    a.clock.set(1_000);
+    await a.router.serve(undefined, putRequest('w0'));
+    expect(a.handlers.markOf(P)).toBe(999);
+
+    net.slow.add('b');
+    a.clock.set(2_000);
+    const w1 = a.router.serve(undefined, putRequest('w1'));
+    a.clock.set(3_000);
+    const w2 = a.router.serve(undefined, { ...putRequest('w2'), payload: encodeOp({ op: 'put', map: 'default', key: other, value: encodeValue('w2') }) });
+    await settle();
+    // Both applied, neither acknowledged: the mark stays below the older one.
+    expect(net.waiting).toHaveLength(2);
+    expect(a.handlers.markOf(P)).toBe(999);
+    // The later write is acknowledged first: its event's mark must not pass the one still in flight.
+    net.waiting[1]!();
+    await w2;
+    expect(a.reported.at(-1)).toEqual([other, 1_999, 1]);
+    net.waiting[0]!();
+    await w1;
+    expect(a.reported.at(-1)).toEqual([KEY, 2_999, 1]);
+    expect(a.handlers.markOf(P)).toBe(2_999);
   });
 });
 

@@ -16,6 +16,9 @@ describe('client frames', () => {
     ['MAP_REQUEST', { type: 'MAP_REQUEST', version: 12 }],
     ['SUBSCRIBE to a map', { type: 'SUBSCRIBE', sub: { id: 2 ** 40, map: 'm', key: null, prefix: null } }],
     ['SUBSCRIBE to a prefix', { type: 'SUBSCRIBE', sub: { id: 3, map: 'm', key: null, prefix: 'user-' } }],
+    ['SUBSCRIBE resumable, fresh', { type: 'SUBSCRIBE', sub: { id: 3, map: 'm', key: 'k', prefix: null, since: null } }],
+    ['SUBSCRIBE resumable with a cursor', { type: 'SUBSCRIBE', sub: { id: 3, map: 'm', key: null, prefix: null, since: new Map([[0, 17], [270, 1_700_000_000_000]]) } }],
+    ['SUBSCRIBE resumable with an empty cursor', { type: 'SUBSCRIBE', sub: { id: 3, map: 'm', key: null, prefix: null, since: new Map() } }],
     ['UNSUBSCRIBE', { type: 'UNSUBSCRIBE', id: 3 }],
     ['CALL', { type: 'CALL', call }],
     ['CALL forwarded', { type: 'CALL', call: { ...call, forward: true } }],
@@ -33,6 +36,8 @@ describe('client frames', () => {
     ['RESULTS', { type: 'RESULTS', results: [{ id: 4, payload: null }, { id: 5, payload: new Uint8Array([0xc3]) }] }],
     ['EVENT', { type: 'EVENT', id: 9, key: 'k', value: new Uint8Array([1]), version: { millis: 5, counter: 1, node: 'n1' } }],
     ['EVENT of a delete', { type: 'EVENT', id: 9, key: 'k', value: null, version: { millis: 5, counter: 1, node: 'n1' } }],
+    ['EVENT with a mark', { type: 'EVENT', id: 9, key: 'k', value: null, version: { millis: 5, counter: 1, node: 'n1' }, mark: { partition: 12, millis: 4 } }],
+    ['EVENTS_DROPPED', { type: 'EVENTS_DROPPED', id: 9, code: 'FLO_EVENTS_DROPPED', message: 'slow' }],
     ['ERROR', { type: 'ERROR', id: 4, code: 'FLO_NOT_OWNER', message: 'x', owner: { nodeId: 'b', url: 'ws://b:1' }, mapVersion: 3 }],
   ])('round-trips a server %s', (_name, frame) => {
     expect(decodeServerFrame(encodeServerFrame(frame), 1024)).toEqual(frame);
@@ -48,8 +53,15 @@ describe('client frames', () => {
     ['a call without a call id', { type: 'CALL', call: { ...call, callId: '' } }],
     ['a call whose arguments exceed the value bound', { type: 'CALL', call: { ...call, args: new Uint8Array(1025) } }],
     ['a subscription to a key and a prefix', { type: 'SUBSCRIBE', sub: { id: 1, map: 'm', key: 'k', prefix: 'p' } }],
+    ['a cursor with a partition past the bound', { type: 'SUBSCRIBE', sub: { id: 1, map: 'm', key: null, prefix: null, since: new Map([[65_536, 1]]) } }],
+    ['a cursor with a negative mark', { type: 'SUBSCRIBE', sub: { id: 1, map: 'm', key: null, prefix: null, since: new Map([[1, -1]]) } }],
   ])('refuses %s', (_name, frame) => {
     expect(() => decodeClientFrame(encodeClientFrame(frame), 1024)).toThrow(expect.objectContaining({ code: 'FLO_DECODE_INVALID' }));
+  });
+
+  it('refuses a cursor of odd length and an event with half a mark', () => {
+    expect(() => decodeClientFrame(new Uint8Array(packBody([5, 1, 'm', null, null, [1, 2, 3]])), 1024)).toThrow(expect.objectContaining({ code: 'FLO_DECODE_INVALID' }));
+    expect(() => decodeServerFrame(new Uint8Array(packBody([107, 9, 'k', null, 5, 1, 'n1', 12])), 1024)).toThrow(expect.objectContaining({ code: 'FLO_DECODE_INVALID' }));
   });
 
   it('refuses a map whose owners do not match its partition count or nodes', () => {
