@@ -6,7 +6,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { fmt, summarize, type Row, type Suite } from './harness.js';
-import { pooled, startDurableBench, StepsWorkflow, timed, timerLags, type DurableBenchStorage } from './durable-nodes.js';
+import { pooled, SleepyWorkflow, sleepers, startDurableBench, StepsWorkflow, timed, timerLags, type DurableBenchStorage } from './durable-nodes.js';
 import { postgresUrl } from './entities-nodes.js';
 import { storageFiringsPerSec } from './durable-firings.js';
 
@@ -34,6 +34,8 @@ const IDLE_TIMERS = n(200);
 const IDLE_GAP_MS = 25;
 /** Timers fired straight on the store, for the storage-level firing rate. */
 const STORAGE_FIRINGS = n(20_000);
+/** Workflows asleep until one instant, woken in a burst. */
+const SLEEPERS = n(2_000);
 
 async function workflowRows(kind: DurableBenchStorage): Promise<Row[]> {
   const bench = await startDurableBench(kind);
@@ -91,6 +93,36 @@ function mib(bytes: number): string {
   return `${fmt(bytes / (1024 * 1024))} MiB`;
 }
 
+/**
+ * SLEEPERS workflows asleep until one instant: how long after it each finished (its wake
+ * firing, its replay, its completion commit), and how long the whole burst took.
+ */
+export async function wakeBurstRow(kind: DurableBenchStorage): Promise<Row> {
+  const bench = await startDurableBench(kind);
+  try {
+    const wf = bench.node.workflows!;
+    sleepers.arrived = 0;
+    // Starting them all must end before they are due: a margin well above the start rate seen on this machine.
+    const wakeAt = Date.now() + 5_000 + SLEEPERS * 5;
+    const lags: number[] = [];
+    const runs = Array.from({ length: SLEEPERS }, (_, i) => wf.run(SleepyWorkflow, `sleepy-${kind}-${i}`, { wakeAt }).then(() => lags.push(Date.now() - wakeAt)));
+    while (sleepers.arrived < SLEEPERS) await new Promise((resolve) => setTimeout(resolve, 10));
+    const allAsleepBy = Date.now();
+    await Promise.all(runs);
+    const lag = summarize(lags);
+    const overran = allAsleepBy > wakeAt ? `; starts overran the due time by ${allAsleepBy - wakeAt} ms` : '';
+    return {
+      storage: kind,
+      case: `${SLEEPERS} workflows asleep until one instant: wake firing, replay and completion of each, after that instant`,
+      'lag p50 / p99 / max ms': `${fmt(lag.p50)} / ${fmt(lag.p99)} / ${fmt(lag.max)}`,
+      memory: '',
+      target: `burst: ${fmt(SLEEPERS / (Math.max(1, lag.max) / 1000))} workflows/s${overran}`,
+    };
+  } finally {
+    await bench.close();
+  }
+}
+
 async function timerRows(kind: DurableBenchStorage): Promise<Row[]> {
   const bench = await startDurableBench(kind);
   try {
@@ -121,6 +153,7 @@ async function timerRows(kind: DurableBenchStorage): Promise<Row[]> {
     const lateOver = timerLags.filter((l) => l > LAG_TARGET_MS).length;
     const needed = TIMERS / (TIMER_SPAN_MS / 1000);
     const storageRate = await storageFiringsPerSec(kind === 'postgres' ? 'postgres' : 'sqlite', STORAGE_FIRINGS);
+    const storageWakeRate = await storageFiringsPerSec(kind === 'postgres' ? 'postgres' : 'sqlite', STORAGE_FIRINGS, 'wake');
     return [
       {
         storage: kind,
@@ -128,6 +161,13 @@ async function timerRows(kind: DurableBenchStorage): Promise<Row[]> {
         'lag p50 / p99 / max ms': fmt(storageRate),
         memory: '',
         target: `${fmt(needed)}/s (${TIMERS} due over ${TIMER_SPAN_MS / 1000} s): ${storageRate >= needed ? 'met' : 'missed'}`,
+      },
+      {
+        storage: kind,
+        case: `store alone: ${STORAGE_FIRINGS} workflow wake-ups (timer removal, workflow running, sleep journaled; calls of 256), firings/s`,
+        'lag p50 / p99 / max ms': fmt(storageWakeRate),
+        memory: '',
+        target: '',
       },
       {
         storage: kind,
@@ -166,7 +206,7 @@ const timersSuite: Suite = {
   run: async () => {
     const kinds: DurableBenchStorage[] = ['sqlite', ...(postgresUrl() === undefined ? [] : (['postgres'] as const))];
     const rows: Row[] = [];
-    for (const kind of kinds) rows.push(...(await timerRows(kind)));
+    for (const kind of kinds) rows.push(...(await timerRows(kind)), await wakeBurstRow(kind));
     return rows;
   },
 };
