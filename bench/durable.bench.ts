@@ -4,6 +4,7 @@
  * once; the start-to-result latency of a 1-step workflow; and durable timers: 100,000
  * scheduled (memory held while pending, firing lag), and the lag of timers on an idle node.
  */
+import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { fmt, summarize, type Row, type Suite } from './harness.js';
 import { pooled, SleepyWorkflow, sleepers, startDurableBench, StepsWorkflow, timed, timerLags, type DurableBenchStorage } from './durable-nodes.js';
@@ -89,6 +90,11 @@ const workflows: Suite = {
   },
 };
 
+/** The machine's 1-minute load average now: the machine is shared, so each timer row carries it. */
+function load(): string {
+  return fmt(os.loadavg()[0]!);
+}
+
 function mib(bytes: number): string {
   return `${fmt(bytes / (1024 * 1024))} MiB`;
 }
@@ -110,12 +116,14 @@ export async function wakeBurstRow(kind: DurableBenchStorage): Promise<Row> {
     const allAsleepBy = Date.now();
     await Promise.all(runs);
     const lag = summarize(lags);
+    const loadNow = load();
     const overran = allAsleepBy > wakeAt ? `; starts overran the due time by ${allAsleepBy - wakeAt} ms` : '';
     return {
       storage: kind,
       case: `${SLEEPERS} workflows asleep until one instant: wake firing, replay and completion of each, after that instant`,
       'lag p50 / p99 / max ms': `${fmt(lag.p50)} / ${fmt(lag.p99)} / ${fmt(lag.max)}`,
       memory: '',
+      load: loadNow,
       target: `burst: ${fmt(SLEEPERS / (Math.max(1, lag.max) / 1000))} workflows/s${overran}`,
     };
   } finally {
@@ -134,6 +142,7 @@ async function timerRows(kind: DurableBenchStorage): Promise<Row[]> {
       while (timerLags.length <= i) await new Promise((resolve) => setTimeout(resolve, 5));
     }
     const idle = summarize(timerLags);
+    const idleLoad = load();
     // 100,000 pending: memory while they wait, then the lag as they fire over TIMER_SPAN_MS.
     timerLags.length = 0;
     global.gc?.();
@@ -150,16 +159,20 @@ async function timerRows(kind: DurableBenchStorage): Promise<Row[]> {
     const windowSize = bench.node.durable!.timers.windowSize();
     while (timerLags.length < TIMERS) await new Promise((resolve) => setTimeout(resolve, 50));
     const many = summarize(timerLags);
+    const manyLoad = load();
     const lateOver = timerLags.filter((l) => l > LAG_TARGET_MS).length;
     const needed = TIMERS / (TIMER_SPAN_MS / 1000);
     const storageRate = await storageFiringsPerSec(kind === 'postgres' ? 'postgres' : 'sqlite', STORAGE_FIRINGS);
+    const storageLoad = load();
     const storageWakeRate = await storageFiringsPerSec(kind === 'postgres' ? 'postgres' : 'sqlite', STORAGE_FIRINGS, 'wake');
+    const storageWakeLoad = load();
     return [
       {
         storage: kind,
         case: `store alone: ${STORAGE_FIRINGS} firings (one commit each, commitDurable calls of 256), firings/s`,
         'lag p50 / p99 / max ms': fmt(storageRate),
         memory: '',
+        load: storageLoad,
         target: `${fmt(needed)}/s (${TIMERS} due over ${TIMER_SPAN_MS / 1000} s): ${storageRate >= needed ? 'met' : 'missed'}`,
       },
       {
@@ -167,6 +180,7 @@ async function timerRows(kind: DurableBenchStorage): Promise<Row[]> {
         case: `store alone: ${STORAGE_FIRINGS} workflow wake-ups (timer removal, workflow running, sleep journaled; calls of 256), firings/s`,
         'lag p50 / p99 / max ms': fmt(storageWakeRate),
         memory: '',
+        load: storageWakeLoad,
         target: '',
       },
       {
@@ -174,6 +188,7 @@ async function timerRows(kind: DurableBenchStorage): Promise<Row[]> {
         case: `idle node: ${IDLE_TIMERS} timers one at a time, each due ${IDLE_GAP_MS} ms after its scheduling`,
         'lag p50 / p99 / max ms': `${fmt(idle.p50)} / ${fmt(idle.p99)} / ${fmt(idle.max)}`,
         memory: '',
+        load: idleLoad,
         target: `within ${LAG_TARGET_MS} ms: ${idle.p99 <= LAG_TARGET_MS ? 'met' : 'missed'} (p99)`,
       },
       {
@@ -181,6 +196,7 @@ async function timerRows(kind: DurableBenchStorage): Promise<Row[]> {
         case: `${TIMERS} scheduled (${fmt((TIMERS + probe) / (scheduleMs / 1000))} schedule calls/s), due over ${TIMER_SPAN_MS / 1000} s`,
         'lag p50 / p99 / max ms': `${fmt(many.p50)} / ${fmt(many.p99)} / ${fmt(many.max)}`,
         memory: `heap +${mib(heapPending - heapBefore)} while pending; ${windowSize} timers in memory`,
+        load: manyLoad,
         target: `within ${LAG_TARGET_MS} ms: ${many.p99 <= LAG_TARGET_MS ? 'met' : 'missed'} (p99; ${lateOver} later than that)`,
       },
     ];
