@@ -59,7 +59,7 @@ export function defineWakeTests(ctx: ContractContext): void {
         wake('w0'),
         wake('w1'),
         wake('w2'),
-        wake('w3'),
+        wake('w3', { workflow: { id: 'w3', name: 'nap', status: 'running', input: bytes(3, 3), output: bytes(9, 8) } }),
         wake('w5', { partition: 2 }),
         wake('w0', { journal: undefined }), // a second firing of w0's timer: it just fired in this call
         wake('w4', { timersDelete: [{ id: 't-w4', mustExist: true }, { id: 'ghost', mustExist: false }] }),
@@ -74,6 +74,12 @@ export function defineWakeTests(ctx: ContractContext): void {
         'sleeping:a0:pending',
       ]);
       // Fired again, as a wake-up that finds its step journaled sends it: the timer is gone.
+      // Bytes land as sent, a missing output as none, beside one that is there.
+      expect(await store.loadWorkflow('w0')).toEqual({
+        workflow: { id: 'w0', partition: 1, name: 'nap', status: 'running', input: bytes(1), output: undefined },
+        journal: [{ seq: 0, name: 'a0', outcome: bytes(0) }, { seq: 1, name: 'sleep:nap', outcome: bytes(1) }],
+      });
+      expect((await store.loadWorkflow('w3'))?.workflow).toEqual({ id: 'w3', partition: 1, name: 'nap', status: 'running', input: bytes(3, 3), output: bytes(9, 8) });
       const again = await store.commitDurable(['w0', 'w3', 'w4'].map((id) => wake(id, { journal: undefined })));
       expect(again.map(code), 'a timer fires once').toEqual(['FLO_NOT_FOUND', 'FLO_NOT_FOUND', 'FLO_NOT_FOUND']);
       expect((await store.loadWorkflow('w0'))?.journal).toHaveLength(2);
