@@ -138,3 +138,36 @@ describe('a burst of wake-ups killed mid-way', () => {
     }
   }, 120_000);
 });
+
+describe.skipIf(postgresUrl === undefined)('postgres: a wake-up step taken by another transaction while the run applies', () => {
+  it('the run falls back to commit by commit: that commit is refused, the others land', async () => {
+    const schema = `durable_wake_race_${process.pid}_${Date.now().toString(36)}`;
+    const store = await openStorage({ kind: 'postgres', url: postgresUrl!, schema });
+    const other = new pg.Client({ connectionString: postgresUrl });
+    const watcher = new pg.Client({ connectionString: postgresUrl });
+    await other.connect();
+    await watcher.connect();
+    try {
+      for (let p = 0; p < WAKE_PARTITIONS; p++) await store.claimPartition(p, 1, 'node-a');
+      expect((await store.commitDurable([0, 1, 2, 3].map(sleepCommit))).every((r) => r.ok)).toBe(true);
+      // Another writer journals w2's step 1 and has not committed yet: the run's read of
+      // taken steps cannot see it, and its insert waits for it.
+      await other.query('BEGIN');
+      await other.query(`INSERT INTO "${schema}".flotilla_journal (workflow_id, seq, name, outcome) VALUES ('w2', 1, 'signal:go', $1)`, [Buffer.from([7])]);
+      const results = store.commitDurable([0, 1, 2, 3].map(wakeCommit));
+      await until(async () => {
+        const waiting = await watcher.query(`SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%flotilla_journal%'`);
+        return waiting.rows.length > 0;
+      }, 'the run to wait on the other insert');
+      await other.query('COMMIT');
+      expect((await results).map((r) => (r.ok ? 'ok' : r.error.code))).toEqual(['ok', 'ok', 'FLO_VERSION_CONFLICT', 'ok']);
+      expect((await store.loadWorkflow('w2'))?.journal.map((e) => e.name)).toEqual(['a0', 'signal:go']);
+      expect(await store.loadTimer('t2')).toBeDefined();
+      for (const i of [0, 1, 3]) expect((await store.loadWorkflow(`w${i}`))?.journal.map((e) => e.name)).toEqual(['a0', 'sleep:nap']);
+    } finally {
+      await watcher.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => undefined);
+      await Promise.all([other.end(), watcher.end()]);
+      await store.close();
+    }
+  }, 60_000);
+});
