@@ -3,7 +3,8 @@
 // its sleep journaled, its timer gone) or untouched; an heir then fires what is pending,
 // and every workflow ends woken once. On PostgreSQL the kill lands surely mid-run: this
 // process holds a row lock on a timer of the third call, the child's transaction waits on
-// it after applying nothing yet, and is killed while it waits.
+// it after applying nothing yet, and is killed while it waits. Last, a step journaled by
+// another transaction while a run applies sends the run back to commit-by-commit application.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
