@@ -2,8 +2,9 @@
 // call of the burst is one transaction, so each workflow is either woken whole (running,
 // its sleep journaled, its timer gone) or untouched; an heir then fires what is pending,
 // and every workflow ends woken once. On PostgreSQL the kill lands surely mid-run: this
-// process holds a row lock on a timer of the third call, the child's transaction waits on
-// it after applying nothing yet, and is killed while it waits. Last, a step journaled by
+// process has journaled a step of the third call without committing, so the child's run
+// has already rewritten that call's workflows when its journal insert waits on that row,
+// and it is killed while it waits. Last, a step journaled by
 // another transaction while a run applies sends the run back to commit-by-commit application.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -106,7 +107,7 @@ describe('a burst of wake-ups killed mid-way', () => {
     }
   }, 120_000);
 
-  it.skipIf(postgresUrl === undefined)('postgres: killed while its third call waits inside its transaction; nothing of that call lands', async () => {
+  it.skipIf(postgresUrl === undefined)('postgres: killed while its third call waits after writing inside its transaction; nothing of that call lands', async () => {
     const schema = `durable_wake_${process.pid}_${Date.now().toString(36)}`;
     const store = await openStorage({ kind: 'postgres', url: postgresUrl!, schema });
     const locker = new pg.Client({ connectionString: postgresUrl });
@@ -115,16 +116,16 @@ describe('a burst of wake-ups killed mid-way', () => {
       await prepare(store);
       const run = await startChild(`postgres:${schema}`);
       await locker.query('BEGIN');
-      await locker.query(`SELECT id FROM "${schema}".flotilla_timers WHERE id = $1 FOR UPDATE`, [`t${2 * CALL + 5}`]);
+      await locker.query(`INSERT INTO "${schema}".flotilla_journal (workflow_id, seq, name, outcome) VALUES ($1, 1, 'sleep:nap', $2)`, [`w${2 * CALL + 5}`, Buffer.from([1])]);
       run.go();
       await until(async () => {
         // Activity is read as of the transaction's first look: the locker's own transaction would see it frozen.
         await locker.query('SELECT pg_stat_clear_snapshot()');
         const waiting = await locker.query(
-          `SELECT 1 FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND wait_event_type = 'Lock' AND query LIKE '%flotilla_timers%FOR UPDATE%'`,
+          `SELECT 1 FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND wait_event_type = 'Lock' AND query LIKE '%INSERT INTO flotilla_journal%'`,
         );
         return waiting.rows.length > 0;
-      }, `the child to wait on the locked timer (child printed: ${run.lines.join(', ')})`);
+      }, `the child's journal insert to wait (child printed: ${run.lines.join(', ')})`);
       expect(run.lines).toContain('call 2');
       run.child.kill('SIGKILL');
       await run.exited;
