@@ -1,7 +1,8 @@
 /**
- * Storage-level timer firing rate: the commits a burst of due timers makes (one
- * single-timer removal per firing, `commitDurable` calls of 256, as the timer service
- * sends them) applied straight to a fresh store, without a node around it.
+ * Storage-level timer firing rate: the commits a burst of due timers makes (one commit
+ * per firing, `commitDurable` calls of 256, as the timer service sends them) applied
+ * straight to a fresh store, without a node around it. Plain firings only remove their
+ * timer; workflow wake-ups also set the workflow running and journal the sleep's step.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -15,8 +16,11 @@ import { postgresUrl } from './entities-nodes.js';
 const CALL_COMMITS = 256;
 const PARTITIONS = 271;
 
+/** What each firing commit carries: only the timer's removal, or a workflow's wake-up too. */
+export type FiringShape = 'plain' | 'wake';
+
 /** Firings per second of `count` timers spread over every partition. */
-export async function storageFiringsPerSec(kind: 'sqlite' | 'postgres', count: number): Promise<number> {
+export async function storageFiringsPerSec(kind: 'sqlite' | 'postgres', count: number, shape: FiringShape = 'plain'): Promise<number> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'flotilla-bench-firings-'));
   const url = postgresUrl();
   const storage = await openStorage(
@@ -31,9 +35,23 @@ export async function storageFiringsPerSec(kind: 'sqlite' | 'postgres', count: n
         if (!results.every((r) => r.ok)) throw new Error('a bench commit was refused');
       }
     };
-    await calls((i) => commit(i, { timersSet: [{ id: `f-${i}`, dueAt: i, kind: 'bench', payload: new Uint8Array() }] }));
+    const input = new Uint8Array(16);
+    const workflow = (i: number, status: 'sleeping' | 'running') => ({ id: `w-${i}`, name: 'bench.sleep', status, input, output: undefined });
+    const step = { name: 'sleep:nap', outcome: new Uint8Array([0x91, 0xc0]) };
+    // A sleeping workflow: its first step journaled, its sleep's timer pending.
+    await calls((i) =>
+      commit(i, {
+        timersSet: [{ id: `f-${i}`, dueAt: i, kind: 'bench', payload: new Uint8Array() }],
+        ...(shape === 'wake' ? { workflow: workflow(i, 'sleeping'), journal: { workflowId: `w-${i}`, append: [{ seq: 0, name: 'a0', outcome: step.outcome }] } } : {}),
+      }),
+    );
     const start = performance.now();
-    await calls((i) => commit(i, { timersDelete: [{ id: `f-${i}`, mustExist: true }] }));
+    await calls((i) =>
+      commit(i, {
+        timersDelete: [{ id: `f-${i}`, mustExist: true }],
+        ...(shape === 'wake' ? { workflow: workflow(i, 'running'), journal: { workflowId: `w-${i}`, append: [{ seq: 1, ...step }] } } : {}),
+      }),
+    );
     return count / ((performance.now() - start) / 1000);
   } finally {
     await storage.close();

@@ -22,6 +22,20 @@ export const StepsWorkflow = defineWorkflow('bench.steps', async (ctx, input: { 
   return sum;
 });
 
+/** Sleepers that reached their sleep (the activity before it ran). */
+export const sleepers = { arrived: 0 };
+
+/** One step, then a durable sleep until `wakeAt` (the hosts' clock), then done: a burst of wake-ups when many share `wakeAt`. */
+export const SleepyWorkflow = defineWorkflow('bench.sleepy', async (ctx, input: { wakeAt: number }) => {
+  await ctx.activity('arrive', () => {
+    sleepers.arrived++;
+    return true;
+  });
+  const now = await ctx.now();
+  await ctx.sleep('nap', Math.max(0, input.wakeAt - now));
+  return 1;
+});
+
 /** How late each bench timer fired (fire time minus due time, ms), in firing order. */
 export const timerLags: number[] = [];
 
@@ -48,7 +62,7 @@ export async function startDurableBench(kind: DurableBenchStorage): Promise<Dura
     listen: '127.0.0.1:0',
     logLevel: 'silent',
     storage: storageOf(kind, dir),
-    workflows: [StepsWorkflow],
+    workflows: [StepsWorkflow, SleepyWorkflow],
     timerKinds: [{ kind: 'bench.lag', fired: (timer, firedAt) => timerLags.push(firedAt - timer.dueAt) }],
     durable: { workflowWaitMs: 600_000 },
   })) as RunningNode;

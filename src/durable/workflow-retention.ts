@@ -1,6 +1,6 @@
 /**
- * Workflow retention: finished executions (completed or failed) and their journals and
- * signals are deleted once `durable.workflowRetentionMs` has passed since they finished,
+ * Workflow retention: finished executions (completed or failed) and their journals,
+ * signals and (for a child) link to the parent are deleted once `durable.workflowRetentionMs` has passed since they finished,
  * so storage does not grow with every execution ever run. The owner of each partition
  * sweeps it now and then, in bounded batches (one short transaction each) behind the
  * partition's fence. A start with the id of a deleted execution runs it anew.
@@ -27,6 +27,8 @@ export interface WorkflowRetentionDeps {
   readonly owned: () => readonly number[];
   /** Entity record types owned by an execution (`<execution id>/...`), deleted with it. */
   readonly recordTypes: readonly string[];
+  /** Entity record types whose record with the execution's own id belongs to it, deleted with it. */
+  readonly idRecordTypes: readonly string[];
 }
 
 /** The retention sweeper of one node. */
@@ -84,6 +86,7 @@ export class WorkflowRetention {
         finishedMs: this.deps.config.workflowRetentionMs,
         limit,
         recordTypes: this.deps.recordTypes,
+        idRecordTypes: this.deps.idRecordTypes,
       });
       purged += ids.length;
       this.stats.purged += ids.length;

@@ -18,7 +18,7 @@ import type { ParticipantRole } from '../sharding/participant.js';
 import type { DurableCommit, JournalEntry, StoredWorkflow } from '../storage/durable.js';
 import { ENTITY_ID_LENGTH_MAX } from '../storage/validation.js';
 import type { Storage } from '../storage/storage.js';
-import { CHILD_HOP_WAIT_MS, ChildHops, isChildDone, isChildStart } from './child-workflows.js';
+import { CHILD_HOP_WAIT_MS, CHILD_LINK_RECORD_TYPE, ChildHops, isChildDone, isChildStart } from './child-workflows.js';
 import type { CommitQueue } from './commit-queue.js';
 import type { DurableConfig } from './durable-config.js';
 import { decodeOutcome, encodeOk, outcomeError } from './journal-codec.js';
@@ -122,7 +122,7 @@ export class WorkflowService implements PartitionedService {
       const table = this.ctx?.table();
       return table === undefined || table.version === 0 ? [] : table.partitionsForNode(deps.nodeId).owned;
     };
-    this.retention = new WorkflowRetention({ ...deps, owned, recordTypes: [SIGNAL_RECORD_TYPE] });
+    this.retention = new WorkflowRetention({ ...deps, owned, recordTypes: [SIGNAL_RECORD_TYPE], idRecordTypes: [CHILD_LINK_RECORD_TYPE] });
   }
 
   start(ctx: ShardContext): void {

@@ -110,6 +110,9 @@ export function checkPurge(purge: WorkflowPurge): void {
   if (purge.limit > PURGE_LIMIT_MAX) throw invalid(`limit is at most ${PURGE_LIMIT_MAX}`);
   if (!Array.isArray(purge.recordTypes) || purge.recordTypes.length > 8) throw invalid('recordTypes is an array of at most 8 types');
   for (const t of purge.recordTypes) checkText('record type', t, ENTITY_TYPE_LENGTH_MAX);
+  const byId = purge.idRecordTypes ?? [];
+  if (!Array.isArray(byId) || byId.length > 8) throw invalid('idRecordTypes is an array of at most 8 types');
+  for (const t of byId) checkText('record type', t, ENTITY_TYPE_LENGTH_MAX);
 }
 
 /** Check the arguments of `partitionsWithExpiredWorkflows`. */

@@ -111,6 +111,11 @@ export interface WorkflowPurge {
    * (its signals) and are deleted with it.
    */
   readonly recordTypes: readonly string[];
+  /**
+   * Entity record types whose record with the execution's own id belongs to the execution
+   * (a child's link to its parent step) and is deleted with it. Default: none.
+   */
+  readonly idRecordTypes?: readonly string[];
 }
 
 /** What every store implements for durable execution (part of `Storage`). */

@@ -95,6 +95,7 @@ export class MemoryDurableTables {
       for (const [key, e] of [...this.entities]) {
         if (p.recordTypes.includes(e.type) && compareCodePoints(e.id, from) >= 0 && compareCodePoints(e.id, to) < 0) this.entities.delete(key);
       }
+      for (const type of p.idRecordTypes ?? []) this.entities.delete(this.entityKey(type, id));
     }
     return expired;
   }

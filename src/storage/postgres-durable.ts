@@ -2,8 +2,9 @@
  * The PostgreSQL store's durable-execution tables. A `commitDurable` call is one
  * transaction on one pooled connection; it locks the fence rows of all its partitions
  * FOR SHARE in one statement, applies runs of timer-only commits (a burst of firings or of
- * schedules) set-based, and runs any other commit of several statements in a savepoint,
- * so a refused commit rolls back alone.
+ * schedules) and runs of workflow wake-ups (firings that also rewrite their workflow)
+ * set-based, and runs any other commit of several statements in a savepoint, so a refused
+ * commit rolls back alone.
  */
 import type pg from 'pg';
 import { FlotillaError } from '../core/errors.js';
@@ -12,8 +13,9 @@ import type { CommitResult, DurableCommit, DurableTimer, LoadedWorkflow, StoredW
 import { toTimer, toWorkflow, type TimerRow, type WorkflowRow } from './durable-rows.js';
 import { journalConflictError, timerGoneError } from './durable-validation.js';
 import { applyRemovalRun, applySettingRun, removesTimersOnly, setsTimersOnly } from './postgres-timer-runs.js';
+import { applyWakeRun, wakeKeys, wakesWorkflow } from './postgres-wake-runs.js';
 
-/** Most timer-only commits applied by one pair of statements (bounds the statements' arrays). */
+/** Most commits of a set-based run (bounds the statements' arrays). */
 const TIMER_RUN_MAX = 1_024;
 
 const WORKFLOW_COLUMNS = 'id, partition, name, status, input, output';
@@ -86,9 +88,13 @@ async function lockFences(query: Query, commits: readonly DurableCommit[]): Prom
   return new Map(rows.map((r) => [Number(r.partition), { epoch: Number(r.epoch), owner: r.owner }]));
 }
 
-/** The longest run from `passed[k]` of fenced-in commits that apply together: timer removals only, or timer sets only. */
+/**
+ * The longest run from `passed[k]` of fenced-in commits that apply together: timer removals
+ * only, timer sets only, or wake-ups of distinct workflows with distinct timers.
+ */
 function runFrom(commits: readonly DurableCommit[], passed: readonly number[], k: number): number[] {
   const first = commits[passed[k]!]!;
+  if (wakesWorkflow(first)) return wakeRunFrom(commits, passed, k);
   const alike = removesTimersOnly(first) ? removesTimersOnly : setsTimersOnly(first) ? setsTimersOnly : undefined;
   if (alike === undefined) return [passed[k]!];
   const run = [passed[k]!];
@@ -96,12 +102,29 @@ function runFrom(commits: readonly DurableCommit[], passed: readonly number[], k
   return run;
 }
 
-/** Apply a run (of one commit, or of timer-only commits set-based); results in order. */
+// A commit touching what an earlier one of the run touches ends the run, so the run's
+// commits can be decided against the state before it.
+function wakeRunFrom(commits: readonly DurableCommit[], passed: readonly number[], k: number): number[] {
+  const run: number[] = [];
+  const seen = new Set<string>();
+  while (k + run.length < passed.length && run.length < TIMER_RUN_MAX) {
+    const c = commits[passed[k + run.length]!]!;
+    if (!wakesWorkflow(c)) break;
+    const keys = wakeKeys(c);
+    if (keys.some((key) => seen.has(key))) break;
+    for (const key of keys) seen.add(key);
+    run.push(passed[k + run.length]!);
+  }
+  return run;
+}
+
+/** Apply a run (of one commit, or set-based); results in order. */
 async function applyRun(client: pg.PoolClient, query: Query, run: readonly DurableCommit[]): Promise<CommitResult[]> {
   if (run.length === 1) return [await applyOne(client, query, run[0]!)];
   if (removesTimersOnly(run[0]!)) return applyRemovalRun(query, run);
+  const apply = wakesWorkflow(run[0]!) ? applyWakeRun : applySettingRun;
   await client.query('SAVEPOINT flotilla_run');
-  const set = await applySettingRun(query, run);
+  const set = await apply(query, run);
   if (set !== undefined) {
     await client.query('RELEASE SAVEPOINT flotilla_run');
     return set;

@@ -1,6 +1,6 @@
 /**
  * Workflow retention on PostgreSQL: one short transaction deletes a bounded batch of a
- * partition's finished executions (oldest first) with their journals and owned records,
+ * partition's finished executions (oldest first) with their journals, owned records and links,
  * behind the partition's fence. The age is measured by the server's clock, the one that
  * stamped `updated_at`.
  */
@@ -23,6 +23,11 @@ RETURNING w.id`;
 const DELETE_OWNED = `
 DELETE FROM flotilla_entities e USING unnest($1::text[]) AS g(id), unnest($2::text[]) AS t(type)
 WHERE e.type = t.type AND e.id >= g.id || '/' AND e.id < g.id || '0'`;
+
+// Records whose id is the execution's own (a child's link to its parent).
+const DELETE_BY_ID = `
+DELETE FROM flotilla_entities e USING unnest($2::text[]) AS t(type)
+WHERE e.type = t.type AND e.id = ANY ($1::text[])`;
 
 // Most sweeps find nothing to delete: a plain read answers that without a transaction or
 // a lock, so an idle cluster's sweeps write nothing.
@@ -52,6 +57,7 @@ export async function purgeOnClient(client: pg.PoolClient, p: WorkflowPurge): Pr
     if (ids.length > 0) {
       await client.query('DELETE FROM flotilla_journal WHERE workflow_id = ANY ($1::text[])', [ids]);
       if (p.recordTypes.length > 0) await client.query(DELETE_OWNED, [ids, [...p.recordTypes]]);
+      if ((p.idRecordTypes?.length ?? 0) > 0) await client.query(DELETE_BY_ID, [ids, [...p.idRecordTypes!]]);
     }
     await client.query('COMMIT');
     return ids;

@@ -51,6 +51,7 @@ function prepare(db: Database.Database) {
     deleteWorkflow: db.prepare<[string]>('DELETE FROM flotilla_workflows WHERE id = ?'),
     deleteJournal: db.prepare<[string]>('DELETE FROM flotilla_journal WHERE workflow_id = ?'),
     deleteOwned: db.prepare<[string, string, string]>('DELETE FROM flotilla_entities WHERE type = ? AND id >= ? AND id < ?'),
+    deleteRecord: db.prepare<[string, string]>('DELETE FROM flotilla_entities WHERE type = ? AND id = ?'),
   };
 }
 
@@ -117,6 +118,7 @@ export class SqliteDurableTables {
       s.deleteJournal.run(id);
       const { from, to } = ownedRecordRange(id);
       for (const type of p.recordTypes) s.deleteOwned.run(type, from, to);
+      for (const type of p.idRecordTypes ?? []) s.deleteRecord.run(type, id);
     }
     return ids;
   }

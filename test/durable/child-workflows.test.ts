@@ -6,6 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHILD_LINK_RECORD_TYPE } from '../../src/durable/child-workflows.js';
 import { defineWorkflow } from '../../src/durable/workflow-definition.js';
 import type { FlotillaNode, StartNodeOptions } from '../../src/node/index.js';
 import { startNode } from '../../src/node/index.js';
@@ -152,5 +153,28 @@ describe.each(STORES)('child workflows ($name)', ({ name, skip, storage }) => {
     expect(await second.workflows!.signal(rc, 'go')).toBe(true);
     expect(await second.workflows!.run(order, rp, { order: 'o6', childId: rc, gate: true })).toBe('o6: label-o6:shipped');
     expect([`${rp}:reserve`, `${rp}:bill`, `${rc}:label`, `${rc}:ship`].map((k) => ran.get(k))).toEqual([1, 1, 1, 1]);
+  }, 60_000);
+
+  it("retention deletes a finished child with its link to the parent; the parent's id then runs anew with a new link", async () => {
+    const [lp, lc] = [`${px}-l-parent`, `${px}-l-child`];
+    const node = (await startNode(
+      nodeOptions({ nodeId: 'l1', forceForm: true, partitions: FAST_TABLE, workflows: WORKFLOWS, storage: storage('links', dir), durable: { workflowRetentionMs: 1, workflowPurgeIntervalMs: 50 } }),
+    )) as RunningNode;
+    extra.push(node);
+    await waitFor(() => (node.partitionTable()?.version ?? 0) > 0, 'a table');
+    const retention = node.durable!.workflows.retention;
+    const purgedBefore = retention.stats.purged;
+    // The link is read while the child runs: it is there until the child is deleted.
+    void node.workflows!.run(order, lp, { order: 'o7', childId: lc, gate: true }).catch(() => undefined);
+    await waitFor(() => ran.get(`${lc}:label`) === 1, 'the child to start');
+    expect(await node.workflows!.record(CHILD_LINK_RECORD_TYPE, lc)).toMatchObject({ parentId: lp });
+    expect(await node.workflows!.signal(lc, 'go')).toBe(true);
+    await waitFor(() => retention.stats.purged - purgedBefore >= 2, 'parent and child to be deleted', 30_000);
+    expect(await node.workflows!.describe(lp)).toBeUndefined();
+    expect(await node.workflows!.describe(lc)).toBeUndefined();
+    expect(await node.workflows!.record(CHILD_LINK_RECORD_TYPE, lc)).toBeUndefined();
+    // Deleted means forgotten: the parent runs from its first step, its child anew with a new link.
+    expect(await node.workflows!.run(order, lp, { order: 'o8', childId: lc })).toBe('o8: label-o8:shipped');
+    expect([`${lp}:reserve`, `${lc}:label`].map((k) => ran.get(k))).toEqual([2, 2]);
   }, 60_000);
 });

@@ -91,7 +91,15 @@ const approval = defineWorkflow('approval', async (ctx, input: { napMs: number }
   return ctx.activity('finish', () => `${decision.ok ? 'approved' : 'rejected'} by ${decision.by}`);
 });
 
-const WORKFLOWS = [threeSteps, failing, withRecords, sleeper, blocking, approval];
+/** Sleeps until an absolute instant: many of them make a burst of wake-ups. */
+const napUntil = defineWorkflow('nap-until', async (ctx, input: { at: number; tag: string }) => {
+  await ctx.activity('before', () => count(`${input.tag}:before`));
+  await ctx.sleep('nap', Math.max(0, input.at - (await ctx.now())));
+  await ctx.activity('after', () => count(`${input.tag}:after`));
+  return input.tag;
+});
+
+const WORKFLOWS = [threeSteps, failing, withRecords, sleeper, blocking, approval, napUntil];
 
 const pgUrl = process.env.FLOTILLA_TEST_POSTGRES_URL;
 /** Where a test's data lives: a data directory (SQLite file), or a PostgreSQL schema named after it. */
@@ -204,6 +212,24 @@ describe.each(STORES)('workflows on a node ($name)', ({ skip, storage }) => {
     expect(await result).toBeGreaterThanOrEqual(400);
     expect([ran.get('n1:before'), ran.get('n1:after')]).toEqual([1, 1]);
   }, 30_000);
+
+  it('300 sleeps due together wake in a burst on a restarted node: each wakes once, each step runs once', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'flotilla-wf-'));
+    dirs.push(dataDir);
+    const first = await start('wf12', dataDir);
+    const at = Date.now() + 2_000;
+    const tags = Array.from({ length: 300 }, (_, i) => `burst-${i}`);
+    for (const tag of tags) void first.workflows!.run(napUntil, tag, { at, tag }).catch(() => undefined);
+    await waitFor(() => tags.every((t) => ran.get(`${t}:before`) === 1) && first.durable!.workflows.activeRuns() === 0, 'every workflow to sleep', 60_000);
+    await first.stop();
+    // The heir reads every due sleep at once: the wake-ups fire in full batches.
+    await waitFor(() => Date.now() > at, 'the sleeps to be due');
+    const heir = await start('wf13', dataDir);
+    expect(await Promise.all(tags.map((tag) => heir.workflows!.run(napUntil, tag, { at, tag })))).toEqual(tags);
+    expect(tags.filter((t) => ran.get(`${t}:before`) !== 1 || ran.get(`${t}:after`) !== 1)).toEqual([]);
+    const stored = await heir.workflows!.describe('burst-7');
+    expect(stored).toMatchObject({ status: 'completed', stepsCompleted: ['before', 'after'] });
+  }, 120_000);
 
   it('a workflow waits for a signal without memory, takes one sent before its wait, and each name is delivered once', async () => {
     const node = await freshNode('wf7');

@@ -199,18 +199,19 @@ export function defineDurableTests(ctx: ContractContext): void {
       while (Date.now() <= from + 2) await new Promise((resolve) => setImmediate(resolve));
     };
     const purge = (parts: { finishedMs: number; limit?: number; epoch?: number; partition?: number }) =>
-      ctx.store().purgeWorkflows({ partition: parts.partition ?? 1, epoch: parts.epoch ?? 1, writer: 'node-a', finishedMs: parts.finishedMs, limit: parts.limit ?? 10, recordTypes: ['sig'] });
+      ctx.store().purgeWorkflows({ partition: parts.partition ?? 1, epoch: parts.epoch ?? 1, writer: 'node-a', finishedMs: parts.finishedMs, limit: parts.limit ?? 10, recordTypes: ['sig'], idRecordTypes: ['link'] });
 
-    it('deletes finished executions past their retention with journals and owned records, in bounded batches', async () => {
+    it('deletes finished executions past their retention with journals, owned records and links, in bounded batches', async () => {
       const store = ctx.store();
       await store.claimPartition(1, 1, 'node-a');
       await store.claimPartition(2, 1, 'node-a');
       const step = (id: string) => ({ workflowId: id, append: [{ seq: 0, name: 's0', outcome: bytes(1) }] });
       const signal = (id: string) => ({ type: 'sig', id, state: bytes(1), expectedVersion: 0 });
+      const link = (id: string, type = 'link') => ({ type, id, state: bytes(2), expectedVersion: 0 });
       await store.commitDurable([
-        commit({ workflow: { ...wf('completed', bytes(1)), id: 'a' }, journal: step('a'), records: [signal('a/go'), signal('a/stop'), signal('ab/x'), signal('a0')] }),
-        commit({ workflow: { ...wf('failed', bytes(2)), id: 'b' }, journal: step('b') }),
-        commit({ workflow: { ...wf('running'), id: 'c' }, journal: step('c'), records: [signal('c/go'), { type: 'other', id: 'a/go', state: bytes(1), expectedVersion: 0 }] }),
+        commit({ workflow: { ...wf('completed', bytes(1)), id: 'a' }, journal: step('a'), records: [signal('a/go'), signal('a/stop'), signal('ab/x'), signal('a0'), link('a')] }),
+        commit({ workflow: { ...wf('failed', bytes(2)), id: 'b' }, journal: step('b'), records: [link('b'), link('b/x'), link('bb'), link('b', 'other')] }),
+        commit({ workflow: { ...wf('running'), id: 'c' }, journal: step('c'), records: [signal('c/go'), { type: 'other', id: 'a/go', state: bytes(1), expectedVersion: 0 }, link('c')] }),
         commit({ workflow: { ...wf('sleeping'), id: 'd' } }),
         commit({ partition: 2, workflow: { ...wf('completed', bytes(1)), id: 'e' } }),
       ]);
@@ -232,7 +233,10 @@ export function defineDurableTests(ctx: ContractContext): void {
       expect((await store.loadWorkflow('e'))?.workflow.status).toBe('completed');
       expect(await store.loadEntity('sig', 'a/go')).toBeUndefined();
       expect(await store.loadEntity('sig', 'a/stop')).toBeUndefined();
-      for (const [type, id] of [['sig', 'ab/x'], ['sig', 'a0'], ['sig', 'c/go'], ['other', 'a/go']]) expect(await store.loadEntity(type!, id!), `${type} ${id}`).toBeDefined();
+      expect(await store.loadEntity('link', 'a')).toBeUndefined();
+      expect(await store.loadEntity('link', 'b')).toBeUndefined();
+      const kept = [['sig', 'ab/x'], ['sig', 'a0'], ['sig', 'c/go'], ['other', 'a/go'], ['link', 'c'], ['link', 'b/x'], ['link', 'bb'], ['other', 'b']];
+      for (const [type, id] of kept) expect(await store.loadEntity(type!, id!), `${type} ${id}`).toBeDefined();
       // The id is free again: a new execution starts with an empty journal.
       const [again] = await store.commitDurable([commit({ workflow: { ...wf('running'), id: 'a' }, journal: step('a'), records: [signal('a/go')] })]);
       expect(code(again!)).toBe('ok');
@@ -248,6 +252,9 @@ export function defineDurableTests(ctx: ContractContext): void {
       expect(await purge({ finishedMs: 0, partition: 3 })).toEqual([]);
       await rejectsWith(purge({ finishedMs: -1 }), 'FLO_INVALID_ARGUMENT');
       await rejectsWith(purge({ finishedMs: 0, limit: 100_000 }), 'FLO_INVALID_ARGUMENT');
+      const base = { partition: 1, epoch: 2, writer: 'node-b', finishedMs: 0, limit: 10, recordTypes: [] };
+      await rejectsWith(store.purgeWorkflows({ ...base, idRecordTypes: 'link' as unknown as string[] }), 'FLO_INVALID_ARGUMENT');
+      await rejectsWith(store.purgeWorkflows({ ...base, idRecordTypes: [''] }), 'FLO_INVALID_ARGUMENT');
       await rejectsWith(store.partitionsWithExpiredWorkflows([1], -5), 'FLO_INVALID_ARGUMENT');
       await rejectsWith(store.partitionsWithExpiredWorkflows([-1], 0), 'FLO_INVALID_ARGUMENT');
       expect((await store.loadWorkflow('wf-1'))?.workflow.status).toBe('completed');

@@ -7,6 +7,7 @@ import { defineDurableTests } from './contract-durable.js';
 import { defineModelTests } from './contract-model.js';
 import { defineReadTests } from './contract-reads.js';
 import { defineSharedTests } from './contract-shared.js';
+import { defineWakeTests } from './contract-wakes.js';
 import { useFreshDatabase, type StoreTarget } from './contract-support.js';
 import { defineWriteTests } from './contract-writes.js';
 
@@ -21,6 +22,7 @@ export function defineStorageContract(target: StoreTarget): void {
     defineReadTests(ctx);
     defineModelTests(ctx);
     defineDurableTests(ctx);
+    defineWakeTests(ctx);
     if (target.shared) defineSharedTests(ctx);
   });
 }
