@@ -7,7 +7,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
@@ -60,7 +60,7 @@ function idPerPartition(): string[] {
 interface Stores {
   readonly env: Record<string, string>;
   /** Requests answered so far: PostgreSQL transactions, etcd gRPC calls (undefined: no such store). */
-  count(): Promise<{ postgres?: number; etcd?: number }>;
+  count(): Promise<{ postgres?: number; etcd?: Map<string, number> }>;
   stop(): Promise<void>;
 }
 
@@ -85,12 +85,31 @@ async function openStores(lab: HostLab, store: Store): Promise<Stores> {
   };
 }
 
-/** Sum of etcd's `grpc_server_handled_total` (every gRPC call it answered). */
-async function etcdRequests(etcd: EtcdServer): Promise<number> {
+/** etcd's `grpc_server_handled_total` (every gRPC call it answered), by `service/method code`. */
+async function etcdRequests(etcd: EtcdServer): Promise<Map<string, number>> {
   const text = await (await fetch(`${etcd.endpoint}/metrics`)).text();
-  let sum = 0;
-  for (const line of text.split('\n')) if (line.startsWith('grpc_server_handled_total')) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
-  return sum;
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('grpc_server_handled_total')) continue;
+    const label = (name: string): string => /"([^"]*)"/.exec(line.slice(line.indexOf(`${name}=`)))?.[1] ?? '?';
+    const key = `${label('grpc_service').replace(/^etcdserverpb\./, '')}/${label('grpc_method')} ${label('grpc_code')}`;
+    out.set(key, (out.get(key) ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1)));
+  }
+  return out;
+}
+
+/** The calls of `after` not yet in `before`, per second per runner, largest first, e.g. `KV/Range OK 2.10`. */
+export function callsPerSecond(before: Map<string, number>, after: Map<string, number>, seconds: number, runners: number): string {
+  const rates: [string, number][] = [];
+  for (const [key, n] of after) {
+    const rate = (n - (before.get(key) ?? 0)) / seconds / runners;
+    if (rate > 0) rates.push([key, rate]);
+  }
+  return rates.sort((a, b) => b[1] - a[1]).map(([key, rate]) => `${key} ${rate.toFixed(2)}`).join('; ') || 'none';
+}
+
+function total(counts: Map<string, number> | undefined): number | undefined {
+  return counts === undefined ? undefined : [...counts.values()].reduce((a, b) => a + b, 0);
 }
 
 /** A lab of `runners` hosts with its runners, started and stopped together. */
@@ -197,6 +216,7 @@ async function runCase(c: Case, ids: readonly string[]): Promise<Row> {
     const before = await stores.count();
     await sleep(LOAD_WINDOW_MS);
     const after = await stores.count();
+    const loadAverage = loadavg()[0]!;
     const perRunner = (a?: number, b?: number): string => (a === undefined || b === undefined ? '-' : ((b - a) / (LOAD_WINDOW_MS / 1_000) / c.runners).toFixed(2));
     const samples: number[] = [];
     for (let k = 0; k < KILLS; k++) {
@@ -222,7 +242,9 @@ async function runCase(c: Case, ids: readonly string[]): Promise<Row> {
       'served again max (s)': s(finite[finite.length - 1]),
       'samples (s)': samples.map((x) => (Number.isFinite(x) ? (x / 1_000).toFixed(2) : 'timeout')).join(', '),
       'PostgreSQL transactions/s per runner': perRunner(before.postgres, after.postgres),
-      'etcd requests/s per runner': perRunner(before.etcd, after.etcd),
+      'etcd requests/s per runner': perRunner(total(before.etcd), total(after.etcd)),
+      'etcd calls/s per runner by method': before.etcd === undefined || after.etcd === undefined ? '-' : callsPerSecond(before.etcd, after.etcd, LOAD_WINDOW_MS / 1_000, c.runners),
+      'load average (1 min, end of the load window)': loadAverage.toFixed(2),
     };
   } finally {
     // Stores first: the bridge address they listen on goes with the lab.
