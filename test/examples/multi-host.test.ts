@@ -160,6 +160,8 @@ async function suite(i: number, env: Record<string, string> = {}): Promise<{ cod
   createInterface({ input: run.stdout }).on('line', (l) => lines.push(l));
   createInterface({ input: run.stderr }).on('line', (l) => lines.push(l));
   const code = await new Promise<number | null>((done) => run.once('exit', (c) => done(c)));
+  // Each suite's verdict and time, e.g. "PASS  test_basic (41s)".
+  process.stderr.write(`multi-host: e2e through r${i + 1}: ${lines.filter((l) => /^\s*(PASS|FAIL)\s/.test(l)).map((l) => l.trim()).join(', ')}\n`);
   return { code, report: `${lines.filter((l) => /FAIL|PASS|passed|failed/.test(l)).join('\n')}\n${lines.slice(-30).join('\n')}\n${logs()}` };
 }
 
