@@ -93,6 +93,22 @@ describe.skipIf(skip)('partition locks: waiting on a watch', () => {
   }, 120_000);
 });
 
+describe.skipIf(skip)('partition locks: requests', () => {
+  it('sends etcd nothing for a table that leaves its partitions as they were, and settles a changed one', async () => {
+    const cfg = config(ENDPOINTS);
+    const a = await runner(ENDPOINTS, cfg, 'a');
+    a.locks.want(PARTITIONS);
+    await waitFor(() => holdsAll(a.locks), 'a holding the locks', WAIT_MS);
+    // An attempt starts its first request synchronously, so none started means none will.
+    const before = a.store.requests;
+    a.locks.want(new Set(PARTITIONS));
+    expect(a.store.requests).toBe(before);
+    a.locks.want(new Set([...PARTITIONS, 4]));
+    expect(a.store.requests).toBeGreaterThan(before);
+    await waitFor(() => a.locks.holds(4), 'a holding the added lock', WAIT_MS);
+  }, 120_000);
+});
+
 describe.skipIf(skip)('partition locks: etcd goes away and comes back', () => {
   let server: EtcdServer;
   beforeAll(async () => {
