@@ -61,8 +61,8 @@ export class PartitionLocks {
 
   /** The partitions the table gives this runner now; locks follow. */
   want(partitions: ReadonlySet<number>): void {
-    // A new table version often leaves this runner's partitions as they were (backups moved,
-    // epochs raised): nothing to settle then, and no request to etcd.
+    // Most table versions leave this runner's partitions as they were (several a second in
+    // a settled cluster): nothing to settle then, and no request to etcd.
     if (partitions.size === this.wanted.size && [...partitions].every((p) => this.wanted.has(p))) return;
     this.wanted = new Set(partitions);
     for (const p of [...this.held.keys()]) if (!this.wanted.has(p)) this.held.delete(p);
