@@ -7,7 +7,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
@@ -60,7 +60,7 @@ function idPerPartition(): string[] {
 interface Stores {
   readonly env: Record<string, string>;
   /** Requests answered so far: PostgreSQL transactions, etcd gRPC calls (undefined: no such store). */
-  count(): Promise<{ postgres?: number; etcd?: number }>;
+  count(): Promise<{ postgres?: number; etcd?: Map<string, number> }>;
   stop(): Promise<void>;
 }
 
@@ -85,12 +85,31 @@ async function openStores(lab: HostLab, store: Store): Promise<Stores> {
   };
 }
 
-/** Sum of etcd's `grpc_server_handled_total` (every gRPC call it answered). */
-async function etcdRequests(etcd: EtcdServer): Promise<number> {
+/** etcd's `grpc_server_handled_total` (every gRPC call it answered), by `service/method code`. */
+async function etcdRequests(etcd: EtcdServer): Promise<Map<string, number>> {
   const text = await (await fetch(`${etcd.endpoint}/metrics`)).text();
-  let sum = 0;
-  for (const line of text.split('\n')) if (line.startsWith('grpc_server_handled_total')) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
-  return sum;
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('grpc_server_handled_total')) continue;
+    const label = (name: string): string => /"([^"]*)"/.exec(line.slice(line.indexOf(`${name}=`)))?.[1] ?? '?';
+    const key = `${label('grpc_service').replace(/^etcdserverpb\./, '')}/${label('grpc_method')} ${label('grpc_code')}`;
+    out.set(key, (out.get(key) ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1)));
+  }
+  return out;
+}
+
+/** The calls of `after` not yet in `before`, per second per runner, largest first, e.g. `KV/Range OK 2.10`. */
+export function callsPerSecond(before: Map<string, number>, after: Map<string, number>, seconds: number, runners: number): string {
+  const rates: [string, number][] = [];
+  for (const [key, n] of after) {
+    const rate = (n - (before.get(key) ?? 0)) / seconds / runners;
+    if (rate > 0) rates.push([key, rate]);
+  }
+  return rates.sort((a, b) => b[1] - a[1]).map(([key, rate]) => `${key} ${rate.toFixed(2)}`).join('; ') || 'none';
+}
+
+function total(counts: Map<string, number> | undefined): number | undefined {
+  return counts === undefined ? undefined : [...counts.values()].reduce((a, b) => a + b, 0);
 }
 
 /** A lab of `runners` hosts with its runners, started and stopped together. */
@@ -123,8 +142,18 @@ class Cluster {
     );
   }
 
-  /** Waits until every runner of `live` is healthy and its table's owners are exactly `live`. */
-  async settled(live: readonly number[]): Promise<void> {
+  /** Partition -> owner in runner `i`'s table. */
+  async owners(i: number): Promise<string[]> {
+    const shards = (await (await fetch(`${this.api(i)}/debug/shards`, { signal: AbortSignal.timeout(5_000) })).json()) as { owner: string }[];
+    return shards.map((s) => s.owner);
+  }
+
+  /**
+   * Waits until every runner of `live` is healthy and its table's owners are exactly
+   * `live`; with `balanced`, also until the owners' partition counts differ by at most one
+   * (the rebalancing after a join has finished, so no partition is still moving).
+   */
+  async settled(live: readonly number[], balanced = false): Promise<void> {
     const want = live.map((i) => `r${i + 1}`).sort().join();
     const deadline = Date.now() + SETTLE_TIMEOUT_MS;
     let last = '';
@@ -134,9 +163,12 @@ class Cluster {
         try {
           const health = await fetch(`${this.api(i)}/health`, { signal: AbortSignal.timeout(5_000) });
           const shards = (await (await fetch(`${this.api(i)}/debug/shards`, { signal: AbortSignal.timeout(5_000) })).json()) as { owner: string }[];
-          const owners = [...new Set(shards.map((s) => s.owner))].sort().join();
-          last = `r${i + 1}: health ${health.status}, owners ${owners}`;
-          ok = health.status === 200 && owners === want;
+          const counts = new Map<string, number>();
+          for (const s of shards) counts.set(s.owner, (counts.get(s.owner) ?? 0) + 1);
+          const owners = [...counts.keys()].sort().join();
+          const spread = Math.max(...counts.values()) - Math.min(...counts.values());
+          last = `r${i + 1}: health ${health.status}, owners ${owners}, spread ${spread}`;
+          ok = health.status === 200 && owners === want && (!balanced || spread <= 1);
         } catch (err) {
           last = `r${i + 1}: ${String(err)}`;
           ok = false;
@@ -194,9 +226,15 @@ async function runCase(c: Case, ids: readonly string[]): Promise<Row> {
     await cluster.settled(all);
     // Every partition written once, so the load window sees a cluster with its entities active.
     await timeToServeAll(cluster.api(0), ids, performance.now());
+    // The load window is of a settled cluster: the rebalancing after the joins has finished.
+    await cluster.settled(all, true);
+    const ownersBefore = await cluster.owners(0);
     const before = await stores.count();
     await sleep(LOAD_WINDOW_MS);
     const after = await stores.count();
+    const ownersAfter = await cluster.owners(0);
+    const moved = ownersAfter.filter((o, p) => o !== ownersBefore[p]).length;
+    const loadAverage = loadavg()[0]!;
     const perRunner = (a?: number, b?: number): string => (a === undefined || b === undefined ? '-' : ((b - a) / (LOAD_WINDOW_MS / 1_000) / c.runners).toFixed(2));
     const samples: number[] = [];
     for (let k = 0; k < KILLS; k++) {
@@ -222,7 +260,10 @@ async function runCase(c: Case, ids: readonly string[]): Promise<Row> {
       'served again max (s)': s(finite[finite.length - 1]),
       'samples (s)': samples.map((x) => (Number.isFinite(x) ? (x / 1_000).toFixed(2) : 'timeout')).join(', '),
       'PostgreSQL transactions/s per runner': perRunner(before.postgres, after.postgres),
-      'etcd requests/s per runner': perRunner(before.etcd, after.etcd),
+      'etcd requests/s per runner': perRunner(total(before.etcd), total(after.etcd)),
+      'etcd calls/s per runner by method': before.etcd === undefined || after.etcd === undefined ? '-' : callsPerSecond(before.etcd, after.etcd, LOAD_WINDOW_MS / 1_000, c.runners),
+      'partitions moved in the load window': moved,
+      'load average (1 min, end of the load window)': loadAverage.toFixed(2),
     };
   } finally {
     // Stores first: the bridge address they listen on goes with the lab.
@@ -245,7 +286,7 @@ export const suites: Suite[] = [
     notes: [
       'The cluster-tests runner (`examples/cluster-tests`, run with tsx), one per network namespace, the namespaces joined by veth pairs to one bridge (real IP routing), default SWIM settings. Stores: *gossip only* keeps entity state in one SQLite file every runner opens (the namespaces share the file system, as processes of one host do); *PostgreSQL* is a server on the bridge address; *etcd* adds a one-member etcd on the bridge address (runners register and lock partitions there, default 10 s lease TTL) to PostgreSQL.',
       `A non-master runner is killed with SIGKILL ${KILLS} times per case (it restarts with its data directory and the cluster settles between kills). *Served again* is the time from the kill until one durable KV write (\`POST /kv/<id>/set\`, a KVStore entity) to every one of the 271 partitions, sent at once through the master's runner and retried until it lands, has landed: failure detection, the new table, the new owners fencing the partitions in storage, and in etcd mode the dead runner's lease running out before its locks can be taken.`,
-      `*Steady load* is counted over ${LOAD_WINDOW_MS / 1_000} s of a settled cluster with one active entity per partition and no client traffic, divided by the runners: PostgreSQL transactions committed or rolled back in the cluster's database (\`pg_stat_database\`, which backends report at most once a second, so read it to about ±0.1/s), etcd gRPC calls answered (\`grpc_server_handled_total\`).`,
+      `*Steady load* is counted over ${LOAD_WINDOW_MS / 1_000} s of a settled cluster (every runner's table balanced: owners' partition counts within one of each other, so the rebalancing after the joins has finished; *partitions moved* counts owner changes in the window) with one active entity per partition and no client traffic, divided by the runners: PostgreSQL transactions committed or rolled back in the cluster's database (\`pg_stat_database\`, which backends report at most once a second, so read it to about ±0.1/s), etcd gRPC calls answered (\`grpc_server_handled_total\`, also by method). The load average is the machine's (shared with other jobs) at the end of the window.`,
     ].join('\n'),
     run: async () => {
       const why = unavailable();

@@ -128,10 +128,18 @@ export class HostLab {
     ip('link', 'set', this.hosts[index]!.hostSideDev, up ? 'up' : 'down');
   }
 
-  /** Runs `command` inside host `index` (e.g. curl against the host's own address); never throws. */
-  exec(index: number, command: readonly string[], timeoutMs: number): { status: number | null; stdout: string } {
-    const run = spawnSync('ip', ['netns', 'exec', this.hosts[index]!.ns, ...command], { encoding: 'utf8', timeout: timeoutMs });
-    return { status: run.status, stdout: run.stdout ?? '' };
+  /**
+   * Runs `command` inside host `index` (e.g. curl against the host's own address), killed
+   * after `timeoutMs`; never rejects. Several can run at once, alongside the test's other waits.
+   */
+  exec(index: number, command: readonly string[], timeoutMs: number): Promise<{ status: number | null; stdout: string }> {
+    const run = spawn('ip', ['netns', 'exec', this.hosts[index]!.ns, ...command], { stdio: ['ignore', 'pipe', 'ignore'], timeout: timeoutMs, killSignal: 'SIGKILL' });
+    let stdout = '';
+    run.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    return new Promise((resolve) => {
+      run.once('error', () => resolve({ status: null, stdout }));
+      run.once('close', (code) => resolve({ status: code, stdout }));
+    });
   }
 
   /** Kills every process started here and removes the hosts and the bridge. Safe to call twice. */

@@ -35,9 +35,11 @@ export interface EtcdConfig {
   /** Deadline of one request to etcd. Default 0: the keep-alive interval, at most 2,000. */
   readonly requestTimeoutMs: number;
   /**
-   * Pause between two attempts to take partition locks held by someone else, or to
-   * re-register after the lease was lost. Default 500. Shorter takes a dead runner's
-   * partitions sooner after its lease expires, at the cost of more requests meanwhile.
+   * Pause before another attempt after a failed etcd request (taking or releasing a lock,
+   * or re-registering after the lease was lost). Default 500. A lock held by another runner
+   * is not polled: it is taken as soon as a watch on the lock keys reports it deleted
+   * (released, or its lease expired); only while that watch is broken is it polled, every
+   * ten retry intervals.
    */
   readonly retryIntervalMs: number;
   /** Lock transactions in flight at once. Default 16. */

@@ -4,7 +4,7 @@
  * lock loop read as protocol and the bench can report the load a runner puts on etcd.
  */
 import { Etcd3 } from 'etcd3';
-import { noop } from 'cockatiel';
+import { ExponentialBackoff, noop } from 'cockatiel';
 import { FlotillaError } from '../../core/errors.js';
 import type { EtcdConfig } from './etcd-config.js';
 
@@ -22,8 +22,26 @@ export interface LockRecord {
   readonly lease: string;
 }
 
+/** Told what a watch on the partition locks sees. */
+export interface LockWatchListener {
+  /** The watch is (again) delivering events; anything before this moment may have been missed. */
+  connected(): void;
+  /** The watch broke (etcd unreachable, stream cancelled); it is re-established on its own. */
+  disconnected(reason: string): void;
+  /** Partition `partition`'s lock was deleted (released, or its lease ended) at `revision`. */
+  released(partition: number, revision: bigint): void;
+}
+
+/** A running watch; `close` stops it for good. */
+export interface LockWatch {
+  close(): void;
+}
+
 /** Largest registry answer read at once (runners of one cluster). */
 export const RUNNERS_LISTED_MAX = 1_024;
+
+/** Longest pause between two attempts to re-establish a broken lock watch, ms (at least the retry interval). */
+const WATCH_BACKOFF_MAX_MS = 2_000;
 
 const RUNNERS = 'runners/';
 const LOCKS = 'locks/';
@@ -47,7 +65,10 @@ export class EtcdStore {
   ) {
     // No retries or circuit breakers inside the client: the session and the lock loop
     // retry on their own schedule, and a broken circuit would outlast etcd's return.
-    this.client = new Etcd3({ hosts: [...endpoints], dialTimeout: config.requestTimeoutMs, faultHandling: { host: () => noop, global: noop } });
+    // The watch stream reconnects by itself; its backoff is capped so a watch is back soon
+    // after etcd is, rather than after cockatiel's default of up to 30 s.
+    const watchBackoff = new ExponentialBackoff({ initialDelay: Math.min(100, config.retryIntervalMs), maxDelay: Math.max(config.retryIntervalMs, WATCH_BACKOFF_MAX_MS) }).next();
+    this.client = new Etcd3({ hosts: [...endpoints], dialTimeout: config.requestTimeoutMs, faultHandling: { host: () => noop, global: noop, watchBackoff } });
     this.ns = this.client.namespace(config.prefix);
   }
 
@@ -122,25 +143,62 @@ export class EtcdStore {
       const out = new Map<number, LockRecord>();
       for (const kv of res.kvs) {
         // The namespace hands keys back without its prefix.
-        const name = kv.key.toString('utf8');
-        const digits = name.startsWith(LOCKS) ? name.slice(LOCKS.length) : '';
-        if (/^\d{1,6}$/.test(digits)) out.set(Number(digits), { owner: kv.value.toString('utf8'), lease: kv.lease });
+        const partition = lockPartition(kv.key.toString('utf8'));
+        if (partition !== undefined) out.set(partition, { owner: kv.value.toString('utf8'), lease: kv.lease });
       }
       return out;
     });
   }
 
   /**
-   * Take partition `partition`'s lock for `nodeId` on `leaseId`, in one transaction that
-   * checks the key is absent, or (when `ours`) still names `nodeId`. Resolves whether it
-   * was taken.
+   * Watch lock deletions under `<prefix>locks/`. etcd3 resumes a broken watch from the last
+   * revision it saw; a watch etcd cancels (its revision compacted away) is made anew here.
    */
-  claimLock(partition: number, nodeId: string, leaseId: string, ours: boolean): Promise<boolean> {
+  watchLocks(listener: LockWatchListener): LockWatch {
+    let closed = false;
+    let watcher: ReturnType<ReturnType<typeof this.ns.watch>['watcher']> | undefined;
+    let restart: NodeJS.Timeout | undefined;
+    const open = (): void => {
+      this.requests++;
+      const w = this.ns.watch().prefix(LOCKS).only('delete').watcher();
+      watcher = w;
+      w.on('connected', () => listener.connected());
+      w.on('disconnected', (error: Error) => listener.disconnected(error.message.split('\n')[0]!));
+      w.on('delete', (kv) => {
+        const partition = lockPartition(kv.key.toString('utf8'));
+        if (partition !== undefined) listener.released(partition, BigInt(kv.mod_revision));
+      });
+      w.on('error', (error: Error) => {
+        if (closed || watcher !== w) return;
+        listener.disconnected(error.message.split('\n')[0]!);
+        void w.cancel().catch(() => undefined);
+        restart = setTimeout(() => {
+          if (!closed) open();
+        }, this.config.retryIntervalMs);
+        restart.unref();
+      });
+    };
+    open();
+    return {
+      close: () => {
+        closed = true;
+        clearTimeout(restart);
+        void watcher?.cancel().catch(() => undefined);
+      },
+    };
+  }
+
+  /**
+   * Take partition `partition`'s lock for `nodeId` on `leaseId`, in one transaction that
+   * checks the key is absent, or (when `ours`) still names `nodeId`. Resolves the revision
+   * it was taken at, or undefined when it was not.
+   */
+  claimLock(partition: number, nodeId: string, leaseId: string, ours: boolean): Promise<bigint | undefined> {
     return this.call('lock', async () => {
       const key = `${LOCKS}${partition}`;
       const txn = ours ? this.ns.if(key, 'Value', '==', nodeId) : this.ns.if(key, 'Create', '==', 0);
       const res = await txn.then(this.ns.put(key).value(nodeId).lease(leaseId)).options(this.deadline()).commit();
-      return res.succeeded;
+      return res.succeeded ? BigInt(res.header.revision) : undefined;
     });
   }
 
@@ -153,6 +211,12 @@ export class EtcdStore {
   close(): void {
     this.client.close();
   }
+}
+
+/** The partition of a lock key (without the namespace's prefix), if it is one. */
+function lockPartition(name: string): number | undefined {
+  const digits = name.startsWith(LOCKS) ? name.slice(LOCKS.length) : '';
+  return /^\d{1,6}$/.test(digits) ? Number(digits) : undefined;
 }
 
 function parseRunner(text: string): { nodeId: string; address: string } | undefined {

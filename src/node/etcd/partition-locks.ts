@@ -3,28 +3,47 @@
  * lease and written in a transaction that checks the key is absent or already names this
  * runner. The runner serves writes of a partition only while it holds that lock, so two
  * runners never both write one partition, even when their tables disagree.
+ *
+ * A lock held by someone else is waited for on a watch of the lock keys: its deletion
+ * (released, or its lease ended) starts the next attempt at once. Only while that watch is
+ * broken does the loop poll, slowly; a failed request is retried after the retry interval.
  */
 import type { NodeLogger } from '../service.js';
 import type { EtcdConfig } from './etcd-config.js';
-import type { EtcdStore } from './etcd-store.js';
+import type { EtcdStore, LockWatch } from './etcd-store.js';
 
 /** Counters of the lock loop. */
 export interface LockStats {
   readonly wanted: number;
   readonly held: number;
+  /** Wanted locks another runner held at the last attempt (waited for on the watch). */
+  readonly waiting: number;
   readonly claimsRefused: number;
+  /** Whether the watch on the lock keys is delivering events. */
+  readonly watching: boolean;
+  /** Times the watch broke. */
+  readonly watchBreaks: number;
 }
+
+/** The poll interval while the watch is broken, in retry intervals. */
+export const WATCH_BROKEN_POLL_FACTOR = 10;
 
 /** The locks one runner wants (from its partition table) and the ones it holds. */
 export class PartitionLocks {
   private wanted = new Set<number>();
-  private readonly held = new Set<number>();
+  /** Held locks, with the etcd revision each was taken at. */
+  private readonly held = new Map<number, bigint>();
+  private waiting = 0;
+  private watch: LockWatch | undefined;
+  private watching = false;
+  private watchBreaks = 0;
   private lease: string | undefined;
   /** Raised on every lease change: results of an older lease's requests are dropped. */
   private generation = 0;
   private running = false;
   private again = false;
   private retryTimer: NodeJS.Timeout | undefined;
+  private retryAt = 0;
   private closed = false;
   private claimsRefused = 0;
 
@@ -42,8 +61,11 @@ export class PartitionLocks {
 
   /** The partitions the table gives this runner now; locks follow. */
   want(partitions: ReadonlySet<number>): void {
+    // Most table versions leave this runner's partitions as they were (several a second in
+    // a settled cluster): nothing to settle then, and no request to etcd.
+    if (partitions.size === this.wanted.size && [...partitions].every((p) => this.wanted.has(p))) return;
     this.wanted = new Set(partitions);
-    for (const p of [...this.held]) if (!this.wanted.has(p)) this.held.delete(p);
+    for (const p of [...this.held.keys()]) if (!this.wanted.has(p)) this.held.delete(p);
     this.kick();
   }
 
@@ -52,6 +74,20 @@ export class PartitionLocks {
     this.generation++;
     this.lease = lease;
     this.held.clear();
+    this.watch ??= this.store.watchLocks({
+      connected: () => {
+        this.watching = true;
+        // Deletions before the watch connected were not seen: look again.
+        this.kick();
+      },
+      disconnected: (reason) => {
+        if (this.watching) this.watchBreaks++;
+        this.watching = false;
+        this.log.debug({ reason }, 'etcd: lock watch broken; polling until it is back');
+        if (this.waiting > 0) this.scheduleRetry(this.config.retryIntervalMs * WATCH_BROKEN_POLL_FACTOR);
+      },
+      released: (partition, revision) => this.released(partition, revision),
+    });
     this.kick();
   }
 
@@ -63,12 +99,24 @@ export class PartitionLocks {
   }
 
   stats(): LockStats {
-    return { wanted: this.wanted.size, held: this.held.size, claimsRefused: this.claimsRefused };
+    return { wanted: this.wanted.size, held: this.held.size, waiting: this.waiting, claimsRefused: this.claimsRefused, watching: this.watching, watchBreaks: this.watchBreaks };
   }
 
   close(): void {
     this.closed = true;
     clearTimeout(this.retryTimer);
+    this.watch?.close();
+  }
+
+  /** A lock key was deleted: a wanted lock may be free now, or a held one is gone. */
+  private released(partition: number, revision: bigint): void {
+    if (!this.wanted.has(partition)) return;
+    const takenAt = this.held.get(partition);
+    // A deletion from before our claim (its event can arrive after the claim's answer) changes nothing.
+    if (takenAt !== undefined && revision <= takenAt) return;
+    // Ours is gone (its lease was revoked, or someone deleted it): stop serving on it, take it again.
+    this.held.delete(partition);
+    this.kick();
   }
 
   private kick(): void {
@@ -78,6 +126,7 @@ export class PartitionLocks {
       return;
     }
     clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
     this.running = true;
     void this.reconcile().finally(() => {
       this.running = false;
@@ -93,7 +142,8 @@ export class PartitionLocks {
     const lease = this.lease;
     const generation = this.generation;
     if (lease === undefined) return;
-    let pending = false;
+    let failed = false;
+    let waiting = 0;
     try {
       const locks = await this.store.listLocks();
       const releases: number[] = [];
@@ -106,29 +156,42 @@ export class PartitionLocks {
         const lock = locks.get(partition);
         if (lock === undefined) claims.push({ partition, ours: false });
         else if (lock.owner === this.nodeId) claims.push({ partition, ours: true });
-        else pending = true;
+        else waiting++;
       }
       await this.bounded(releases, (p) => this.store.releaseLock(p, this.nodeId));
       await this.bounded(claims, async ({ partition, ours }) => {
-        const taken = await this.store.claimLock(partition, this.nodeId, lease, ours);
+        const takenAt = await this.store.claimLock(partition, this.nodeId, lease, ours);
         if (generation !== this.generation) return;
-        if (taken && this.wanted.has(partition)) this.held.add(partition);
-        else if (!taken) {
+        if (takenAt !== undefined && this.wanted.has(partition)) this.held.set(partition, takenAt);
+        else if (takenAt === undefined) {
+          // Taken by someone else since the listing: wait for its deletion like the others.
           this.claimsRefused++;
-          pending = true;
+          waiting++;
         }
       });
     } catch (error) {
       this.log.debug({ err: String(error) }, 'etcd: partition locks not settled yet');
-      pending = true;
+      failed = true;
     }
+    if (generation !== this.generation || this.closed) return;
+    // A failed attempt counted nothing: keep what the last one saw.
+    if (!failed) this.waiting = waiting;
     const missing = [...this.wanted].some((p) => !this.held.has(p));
-    if ((pending || missing) && generation === this.generation && !this.closed) this.scheduleRetry();
+    if (failed || (missing && waiting === 0)) this.scheduleRetry(this.config.retryIntervalMs);
+    // Locks held by others come free through the watch; poll for them only while it is broken.
+    else if (waiting > 0 && !this.watching) this.scheduleRetry(this.config.retryIntervalMs * WATCH_BROKEN_POLL_FACTOR);
   }
 
-  private scheduleRetry(): void {
+  /** Attempt again in `delayMs`, unless an attempt is already due sooner. */
+  private scheduleRetry(delayMs: number): void {
+    const at = Date.now() + delayMs;
+    if (this.retryTimer !== undefined && this.retryAt <= at) return;
     clearTimeout(this.retryTimer);
-    this.retryTimer = setTimeout(() => this.kick(), this.config.retryIntervalMs);
+    this.retryAt = at;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.kick();
+    }, delayMs);
     this.retryTimer.unref();
   }
 
