@@ -81,10 +81,10 @@ describe('toAdminSource', () => {
 
   it('maps migration records onto the API, any unsuccessful end being a cancellation with its reason', () => {
     expect(toAdminSource(stubNode()).migrations()).toEqual({
-      inFlight: [{ id: 'm1', partition: 4, source: 'a', destination: 'b', role: 'owner', state: 'copying', startedAt: 10 }],
+      inFlight: [{ id: 'm1', partition: 4, source: 'a', destination: 'b', role: 'owner', perspective: 'master', state: 'copying', startedAt: 10 }],
       recent: [
-        { id: 'm2', partition: 4, source: 'a', destination: 'b', role: 'owner', state: 'finished', startedAt: 10, finishedAt: 20, outcome: 'completed' },
-        { id: 'm3', partition: 4, source: 'a', destination: 'b', role: 'owner', state: 'finished', startedAt: 10, finishedAt: 30, outcome: 'cancelled', reason: 'timed-out' },
+        { id: 'm2', partition: 4, source: 'a', destination: 'b', role: 'owner', perspective: 'master', state: 'finished', startedAt: 10, finishedAt: 20, outcome: 'completed' },
+        { id: 'm3', partition: 4, source: 'a', destination: 'b', role: 'owner', perspective: 'master', state: 'finished', startedAt: 10, finishedAt: 30, outcome: 'cancelled', reason: 'timed-out' },
       ],
     });
   });
