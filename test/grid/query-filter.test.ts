@@ -3,7 +3,7 @@
 // values, and validation with bounds and FLO_INVALID_ARGUMENT naming the bad part.
 import { describe, expect, it } from 'vitest';
 import { isFlotillaError } from '../../src/core/errors.js';
-import { compileFilter, FILTER_DEPTH_MAX, FILTER_NODES_MAX, FILTER_STRING_BYTES_MAX, parseFilter, type QueryFilter } from '../../src/grid/query-filter.js';
+import { compileFilter, FILTER_DEPTH_MAX, FILTER_NODES_MAX, FILTER_STRING_BYTES_MAX, parseFilter, type QueryFilter } from '../../src/protocol/query-filter.js';
 import { packBody, unpackBody } from '../../src/protocol/msgpack.js';
 
 const test = (f: QueryFilter, key: string, value: unknown): boolean => compileFilter(parseFilter(f))(key, value);
