@@ -31,9 +31,8 @@ export type QueryListener<V extends KvValue = KvValue> = (change: QueryChange<V>
 interface Held {
   value: KvValue;
   version: EventVersion | null;
-  /** The node whose event brought it, and its answer count then (null: a local write). */
-  from: string | null;
-  answers: number;
+  /** Nodes whose events brought this version, each with its answer count then (empty: a local write). */
+  seenBy: Map<string, number>;
 }
 
 /** One live query's result. */
@@ -67,7 +66,7 @@ export class QueryResult {
     if (order === 0) {
       // Seen already (through another node, or before a resubscription): this node vouches for it now.
       const h = this.held.get(key);
-      if (h !== undefined && value !== undefined) Object.assign(h, { from, answers: this.answers.get(from) ?? 0 });
+      if (h !== undefined && value !== undefined) h.seenBy.set(from, this.answers.get(from) ?? 0);
     }
     if (order <= 0) return;
     if (value === undefined) this.leave(key, version, 'remote');
@@ -86,7 +85,8 @@ export class QueryResult {
     if (scanned.length > 0) {
       const whole = new Set(scanned);
       for (const [key, h] of [...this.held]) {
-        if (!whole.has(this.partitionOf(key)) || (h.from === from && h.answers === interval) || this.pending(key)) continue;
+        // Kept when this node sent it since its previous answer (its scan or a live event).
+        if (!whole.has(this.partitionOf(key)) || h.seenBy.get(from) === interval || this.pending(key)) continue;
         this.leave(key, h.version, 'remote');
       }
     }
@@ -95,7 +95,7 @@ export class QueryResult {
 
   private put(key: string, value: KvValue, version: EventVersion | null, from: string | null, origin: 'local' | 'remote'): void {
     const before = this.held.get(key);
-    this.held.set(key, { value, version, from, answers: from === null ? 0 : (this.answers.get(from) ?? 0) });
+    this.held.set(key, { value, version, seenBy: from === null ? new Map() : new Map([[from, this.answers.get(from) ?? 0]]) });
     this.emit({ type: before === undefined ? 'enter' : 'update', key, value, version, origin });
   }
 
