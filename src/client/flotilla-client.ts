@@ -126,6 +126,7 @@ export class FlotillaClient implements MapBackend, OrMapBackend {
         onAuthFailed: (_conn, code, message) => (this.authError = { code, message }),
         onEvent: (event, conn) => (this.queries.has(event.id) ? this.queries.onEvent(event, conn.url) : this.events.onEvent(event, conn.url)),
         onSubscribed: (id, payload, conn) => (this.queries.has(id) ? this.queries.onSubscribed(id, payload, conn.url) : this.events.onSubscribed(id, payload, conn.url)),
+        onSubscribeRefused: (id, error) => this.queries.onRefused(id, error),
         onEventsDropped: (id) => (this.queries.has(id) ? this.queries.onEventsDropped(id) : this.events.onEventsDropped(id)),
       },
     });

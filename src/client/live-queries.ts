@@ -27,6 +27,8 @@ export interface LiveQuery<V extends KvValue = KvValue> {
   /** The entries in the result as this client knows them now. */
   entries(): Map<string, V>;
   readonly size: number;
+  /** The last refusal of this query by a node (FLO_QUEUE_FULL past a gateway's bound, ...), if any: that node reports nothing for it. */
+  readonly error: FlotillaError | undefined;
   /** End the query on every node; its listener hears nothing more. */
   stop(): void;
 }
@@ -47,6 +49,7 @@ export interface LiveQueryParts {
 
 interface Query {
   readonly sub: ClientSubscription;
+  error: FlotillaError | undefined;
   readonly result: QueryResult;
   readonly stopLocal: () => void;
 }
@@ -79,13 +82,17 @@ export class LiveQueries {
     const stopLocal = this.parts.local.subscribe(map, (change) => {
       if (change.origin === 'local') result.local(change.key, change.value);
     });
-    this.queries.set(sub.id, { sub, result, stopLocal });
+    const q: Query = { sub, error: undefined, result, stopLocal };
+    this.queries.set(sub.id, q);
     for (const conn of this.parts.connections()) conn.subscription(this.resumable(sub), true);
     let active = true;
     return {
       entries: () => result.entries() as Map<string, V>,
       get size() {
         return result.size;
+      },
+      get error() {
+        return q.error;
       },
       stop: () => {
         if (!active) return;
@@ -127,6 +134,11 @@ export class LiveQueries {
     if (answer === undefined) return;
     this.cursors.subscribed(id, from, answer.marks);
     q.result.answered(from, answer.scanned);
+  }
+
+  onRefused(id: number, error: FlotillaError): void {
+    const q = this.queries.get(id);
+    if (q !== undefined) q.error = error;
   }
 
   /** Changes were lost: start over from nothing on every node (each answer sweeps what left). */

@@ -140,5 +140,15 @@ describe('live queries', () => {
     const refusal = frames.find((f) => f.type === 'ERROR' && f.id === 7);
     expect(refusal).toMatchObject({ code: 'FLO_INVALID_ARGUMENT', message: expect.stringMatching(/filter\.path/) });
     ws.close();
+
+    // Past a gateway's bound of subscriptions per connection, the query says why that node reports nothing.
+    gateways.push(await serveClients(nodes[0]!.node, { auth: { secret: SECRET }, subscriptionsMax: 1 }));
+    const bounded = new FlotillaClient({ serverUrl: gateways[3]!.url, authToken: await token(), WebSocket: WebSocket as unknown as SocketConstructor });
+    clients.push(bounded);
+    const first = bounded.getMap(MAP).query({ op: 'exists', path: 'a' });
+    const second = bounded.getMap(MAP).query({ op: 'exists', path: 'b' });
+    await waitFor(() => second.error !== undefined, 'the second query refused', 10_000);
+    expect(second.error!.code).toBe('FLO_QUEUE_FULL');
+    expect(first.error).toBeUndefined();
   }, 60_000);
 });
