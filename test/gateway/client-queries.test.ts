@@ -27,7 +27,7 @@ describe('gateway live queries', () => {
     expect(asQueryChange(adults, { kind: 'put', map: 'm', key: 'a', entry: { value: new Uint8Array([0xc1]), version: v(7) } })).toEqual(del('a', 7));
   });
 
-  it('replays matches everywhere, leaves only where the cursor listed the partition, and names what it scanned whole', () => {
+  it('replays matches of owned partitions, leaves only where the cursor listed the partition, and names what it scanned whole', () => {
     const replay = {
       changes: [
         { change: put('in-1', { age: 20 }, 10), partition: 1 },
@@ -36,6 +36,7 @@ describe('gateway live queries', () => {
         { change: put('in-2', { age: 40 }, 13), partition: 2 },
         { change: put('out-2', { age: 4 }, 14), partition: 2 },
         { change: del('gone-2', 15), partition: 2 },
+        { change: put('backup-4', { age: 40 }, 16), partition: 4 },
       ],
       marks: [{ partition: 1, millis: 9, epoch: 1 }, { partition: 2, millis: 15, epoch: 1 }],
       owned: [1, 2, 3],
