@@ -6,9 +6,9 @@
  * the client's business, so a node that gains a partition needs no state to cover it,
  * and one that loses it simply stops acknowledging its writes.
  *
- * The initial result is the replay of the partitions this node owns: those the client's cursor does not list are
- * scanned whole and only their matching entries are sent; partitions it lists replay
- * above the cursor, leaves included (the client may hold those keys). The answer tells
+ * The initial result is the replay of the partitions this node owns: those the client's
+ * cursor does not list are scanned whole and only their matching entries are sent; those
+ * it lists replay above the cursor, leaves included (the client may hold those keys). The answer tells
  * the client which owned partitions were scanned whole, so it can drop what it holds
  * there that the scan did not send (an entry that left while nobody told it).
  */
@@ -22,22 +22,35 @@ export function compileQuery(filter: unknown): FilterPredicate {
   return compileFilter(parseFilter(filter));
 }
 
+const UNREADABLE = Symbol('unreadable');
+
+/** The value of a put, decoded at most once however many queries of its map ask. */
+export function lazyValue(change: KvChange): () => unknown {
+  let value: unknown = undefined;
+  let done = false;
+  return () => {
+    if (done || change.kind !== 'put') return value;
+    done = true;
+    try {
+      value = unpackBody(change.entry.value);
+    } catch {
+      // Stored values are msgpack; one that is not matches nothing.
+      value = UNREADABLE;
+    }
+    return value;
+  };
+}
+
 /** Whether `change` leaves the key in the query's result: a put whose value matches. */
-export function inResult(predicate: FilterPredicate, change: KvChange): boolean {
+export function inResult(predicate: FilterPredicate, change: KvChange, value: () => unknown = lazyValue(change)): boolean {
   if (change.kind !== 'put') return false;
-  let value: unknown;
-  try {
-    value = unpackBody(change.entry.value);
-  } catch {
-    // Stored values are msgpack; one that is not matches nothing.
-    return false;
-  }
-  return predicate(change.key, value);
+  const v = value();
+  return v !== UNREADABLE && predicate(change.key, v);
 }
 
 /** A change as the query sees it: itself when in the result, else a leave at its version. */
-export function asQueryChange(predicate: FilterPredicate, change: KvChange): KvChange {
-  if (inResult(predicate, change)) return change;
+export function asQueryChange(predicate: FilterPredicate, change: KvChange, value?: () => unknown): KvChange {
+  if (inResult(predicate, change, value)) return change;
   if (change.kind === 'delete') return change;
   const { entry, ...rest } = change;
   return { ...rest, kind: 'delete', version: entry.version };

@@ -9,7 +9,7 @@ import type { ChangeMark } from '../grid/change-replay.js';
 import { mapOfChange, versionOfChange, type KvChange } from '../grid/kv-codec.js';
 import type { ClientSubscription, EventMark, ServerFrame } from '../protocol/client-frames.js';
 import type { FilterPredicate } from '../protocol/query-filter.js';
-import { asQueryChange } from './client-queries.js';
+import { asQueryChange, lazyValue } from './client-queries.js';
 
 /** One subscription of one connection. */
 export interface SubscriptionEntry<C> {
@@ -78,12 +78,13 @@ export class ClientSubscriptions<C> {
     const set = this.byMap.get(mapOfChange(change));
     if (set === undefined) return [];
     const out: [Entry<C>, ServerFrame][] = [];
+    const value = lazyValue(change);
     for (const entry of set) {
       const { sub } = entry;
       if (sub.key !== null && sub.key !== change.key) continue;
       if (sub.prefix !== null && !change.key.startsWith(sub.prefix)) continue;
       const covered = mark !== undefined && entry.resumable && entry.covered.get(mark.partition) === mark.epoch;
-      const seen = entry.predicate === undefined ? change : asQueryChange(entry.predicate, change);
+      const seen = entry.predicate === undefined ? change : asQueryChange(entry.predicate, change, value);
       out.push([entry, eventFrame(sub.id, seen, covered ? { partition: mark.partition, millis: mark.millis } : undefined)]);
     }
     return out;
