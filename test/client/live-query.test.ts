@@ -121,7 +121,22 @@ describe('live queries', () => {
     // And equal to a full scan of the map through the cluster, filtered.
     const scan = new Map((await map.entries()).filter(([k, v]) => matches(k, v)));
     expect(render(query.entries())).toBe(render(scan));
+
+    // Offline: the reader's own writes change its result at once, before any node has them.
+    await Promise.all(gateways.map((g) => g.close()));
+    await waitFor(() => reader.getConnectedNodes().length === 0, 'the reader offline', 10_000);
+    changes.length = 0;
+    const mine = reader.getMap<Person>(MAP);
+    const entering = `q-${fresh + 1}`;
+    // Pending until the client closes (then they reject, staying in storage).
+    const offline = [mine.set(entering, { kind: 'a', n: 7 }), mine.set(its[2]!, { kind: 'a', n: 1 }) /* no longer matches */].map((p) => p.catch((e: unknown) => e));
+    await waitFor(() => changes.length === 2, 'the local changes', 10_000);
+    expect(changes.map((c) => `${c.type}:${c.key}:${c.origin}:${c.version}`)).toEqual([`enter:${entering}:local:null`, `leave:${its[2]}:local:null`]);
+    expect(query.entries().has(entering)).toBe(true);
+    expect(reader.pendingWrites()).toBe(2);
     query.stop();
+    reader.close();
+    expect(await Promise.all(offline)).toMatchObject([{ code: 'FLO_NODE_STOPPED' }, { code: 'FLO_NODE_STOPPED' }]);
   }, 120_000);
 
   it('refuses bad filters: the client at once, the gateway with FLO_INVALID_ARGUMENT for that query alone', async () => {
