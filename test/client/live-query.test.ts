@@ -2,7 +2,9 @@
 // the matching entries across every partition; another client's writes make entries
 // enter, change and leave; the owner of some matching keys loses its clients' connection,
 // entries of its partitions enter and leave meanwhile, then it stops and its backups take
-// over: the result ends equal to a full scan of the map with the filter. A bad filter is
+// over: the result ends equal to a full scan of the map with the filter; the same while a
+// fourth node joins and partitions migrate to it under writes. Offline, the client's own
+// writes change its result at once. A bad filter is
 // refused by the client and, sent raw, by the gateway with FLO_INVALID_ARGUMENT.
 import { SignJWT } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -14,7 +16,7 @@ import type { ClientGateway } from '../../src/gateway/client-gateway.js';
 import { decodeServerFrame, encodeClientFrame, type ServerFrame } from '../../src/protocol/client-frames.js';
 import { compileFilter, type QueryFilter } from '../../src/protocol/query-filter.js';
 import { waitFor } from '../node/helpers.js';
-import { startPartitionCluster, stopNodes, tableProblem, type PartitionNode } from '../node/partition-harness.js';
+import { startPartitionCluster, startPartitionNode, stopNodes, tableProblem, type PartitionNode } from '../node/partition-harness.js';
 
 const SECRET = 'client-query-secret-0123456789abcdef012345';
 const MAP = 'people';
@@ -137,6 +139,42 @@ describe('live queries', () => {
     query.stop();
     reader.close();
     expect(await Promise.all(offline)).toMatchObject([{ code: 'FLO_NODE_STOPPED' }, { code: 'FLO_NODE_STOPPED' }]);
+  }, 120_000);
+
+  it('keeps the result true while partitions migrate to a node that joins', async () => {
+    const { writer, reader } = await setUp();
+    const map = writer.getMap<Person>(MAP);
+    const truth = new Map<string, Person>();
+    let i = 0;
+    const step = async (): Promise<void> => {
+      // Keys cycle through entering, changing within and leaving the result.
+      const key = `q-${i % 40}`;
+      const v = { kind: i % 3 === 2 ? 'b' : 'a', n: i };
+      if (i % 7 === 6) {
+        await map.delete(key);
+        truth.delete(key);
+      } else {
+        await map.set(key, v);
+        truth.set(key, v);
+      }
+      i++;
+    };
+    while (i < 80) await step();
+    const query = reader.getMap<Person>(MAP).query(FILTER);
+    await waitFor(() => render(query.entries()) === expected(truth), 'the initial result', 20_000);
+
+    const joiner = await startPartitionNode('n4', [nodes[0]!.node.address]);
+    nodes.push(joiner);
+    gateways.push(await serveClients(joiner.node, { auth: { secret: SECRET } }));
+    // Writes go on while the partitions move.
+    while (tableProblem(nodes) !== undefined || nodes.some((n) => n.node.migrations().inFlight.length > 0)) await step();
+    for (let k = 0; k < 40; k++) await step();
+    const table = nodes[0]!.node.partitionTable()!;
+    expect([...truth.keys()].some((k) => table.assignments[partitionOf(k)]!.owner === 'n4')).toBe(true);
+    await waitFor(() => reader.getConnectedNodes().length === 4, 'the reader connected to the new node', 20_000);
+    await waitFor(() => render(query.entries()) === expected(truth), `the result after the migration (have ${render(query.entries())}, want ${expected(truth)})`, 30_000);
+    const scan = new Map((await map.entries()).filter(([k, v]) => matches(k, v)));
+    expect(render(query.entries())).toBe(render(scan));
   }, 120_000);
 
   it('refuses bad filters: the client at once, the gateway with FLO_INVALID_ARGUMENT for that query alone', async () => {
