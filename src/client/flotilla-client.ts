@@ -22,13 +22,10 @@ import { LocalStore, type MapListener } from './local-store.js';
 import { OpRouter } from './op-router.js';
 import { PendingWrites } from './pending-writes.js';
 import { SubscriptionSet, type SubscriptionFilter } from './subscriptions.js';
-import { LiveQueries, type LiveQuery } from './live-queries.js';
+import { LIVE_QUERIES_MAX, LiveQueries, type LiveQuery } from './live-queries.js';
 import type { QueryListener } from './query-result.js';
 import type { QueryFilter } from '../protocol/query-filter.js';
 import { partitionOf } from '../core/partition.js';
-
-/** Live queries one client may run at once (each costs every node a scan per resubscription). */
-export const LIVE_QUERIES_MAX = 64;
 import type { ClusterStats } from './routing-table.js';
 import type { SocketConstructor } from './socket.js';
 import { MemoryStorageAdapter, type PendingWrite, type StorageAdapter } from './storage.js';

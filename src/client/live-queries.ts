@@ -19,6 +19,9 @@ import type { NodeConnection } from './node-connection.js';
 import { QueryResult, type QueryListener } from './query-result.js';
 import { ResumeCursors } from './resume-cursors.js';
 
+/** Live queries one client may run at once (each costs every node a scan per resubscription). */
+export const LIVE_QUERIES_MAX = 64;
+
 /** First live query id: above subscription ids (from 2^40), far above op ids. */
 const FIRST_ID = 2 ** 41;
 
