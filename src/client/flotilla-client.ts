@@ -106,7 +106,7 @@ export class FlotillaClient implements MapBackend, OrMapBackend {
       Socket: options.WebSocket,
       clusterMode: this.clusterMode,
       token: () => this.token,
-      subscriptions: () => [...this.events.all(), ...this.queries.all()],
+      subscriptions: (conn) => [...this.events.all(), ...this.queries.all(conn.url)],
       closed: () => this.closed,
       onWritableMap: () => this.pump(),
       onMapChanged: () => {

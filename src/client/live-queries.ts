@@ -30,6 +30,13 @@ export interface LiveQuery<V extends KvValue = KvValue> {
   /** The entries in the result as this client knows them now. */
   entries(): Map<string, V>;
   readonly size: number;
+  /**
+   * True once every node the client is connected to has answered the query's latest
+   * SUBSCRIBE (sent at the start, on each reconnect, after each map change): the result
+   * then holds what those nodes had when they answered. False again while a new round of
+   * answers is awaited; false while a node refuses the query (see `error`).
+   */
+  readonly synced: boolean;
   /** The last refusal of this query by a node (FLO_QUEUE_FULL past a gateway's bound, ...), if any: that node reports nothing for it. */
   readonly error: FlotillaError | undefined;
   /** End the query on every node; its listener hears nothing more. */
@@ -53,6 +60,9 @@ export interface LiveQueryParts {
 interface Query {
   readonly sub: ClientSubscription;
   error: FlotillaError | undefined;
+  /** Connections (URLs) whose answer to the latest SUBSCRIBE is awaited. */
+  readonly waiting: Set<string>;
+  answered: boolean;
   readonly result: QueryResult;
   readonly stopLocal: () => void;
 }
@@ -85,9 +95,9 @@ export class LiveQueries {
     const stopLocal = this.parts.local.subscribe(map, (change) => {
       if (change.origin === 'local') result.local(change.key, change.value);
     });
-    const q: Query = { sub, error: undefined, result, stopLocal };
+    const q: Query = { sub, error: undefined, waiting: new Set(), answered: false, result, stopLocal };
     this.queries.set(sub.id, q);
-    for (const conn of this.parts.connections()) conn.subscription(this.resumable(sub), true);
+    this.send(q);
     let active = true;
     return {
       entries: () => result.entries() as Map<string, V>,
@@ -96,6 +106,9 @@ export class LiveQueries {
       },
       get error() {
         return q.error;
+      },
+      get synced() {
+        return q.answered && q.waiting.size === 0;
       },
       stop: () => {
         if (!active) return;
@@ -112,9 +125,12 @@ export class LiveQueries {
     return id >= FIRST_ID && this.queries.has(id);
   }
 
-  /** Every query with its cursor, as a (re)connecting node is sent them. */
-  all(): ClientSubscription[] {
-    return [...this.queries.values()].map((q) => this.resumable(q.sub));
+  /** Every query with its cursor, as node `conn` is sent them on (re)connecting. */
+  all(conn: string): ClientSubscription[] {
+    return [...this.queries.values()].map((q) => {
+      q.waiting.add(conn);
+      return this.resumable(q.sub);
+    });
   }
 
   onEvent(event: Extract<ServerFrame, { type: 'EVENT' }>, from: string): void {
@@ -137,6 +153,8 @@ export class LiveQueries {
     if (answer === undefined) return;
     this.cursors.subscribed(id, from, answer.marks);
     q.result.answered(from, answer.scanned);
+    q.waiting.delete(from);
+    q.answered = true;
   }
 
   onRefused(id: number, error: FlotillaError): void {
@@ -149,11 +167,12 @@ export class LiveQueries {
     const q = this.queries.get(id);
     if (q === undefined) return;
     this.cursors.forget(id);
-    for (const conn of this.parts.connections()) conn.subscription(this.resumable(q.sub), true);
+    this.send(q);
   }
 
   onDown(conn: string): void {
     this.cursors.lost(conn);
+    for (const q of this.queries.values()) q.waiting.delete(conn);
   }
 
   /** Owners may have moved: after a short delay every node is asked again, with the cursors. */
@@ -163,7 +182,7 @@ export class LiveQueries {
       this.timer = undefined;
       if (this.closed) return;
       this.cursors.lostAll();
-      for (const conn of this.parts.connections()) for (const sub of this.all()) conn.subscription(sub, true);
+      for (const q of this.queries.values()) this.send(q);
     });
   }
 
@@ -172,6 +191,16 @@ export class LiveQueries {
     this.timer?.cancel();
     for (const q of this.queries.values()) q.stopLocal();
     this.queries.clear();
+  }
+
+  /** (Re)subscribe `q` on every ready connection, awaiting each one's answer. */
+  private send(q: Query): void {
+    const sub = this.resumable(q.sub);
+    for (const conn of this.parts.connections()) {
+      if (!conn.isReady()) continue;
+      q.waiting.add(conn.url);
+      conn.subscription(sub, true);
+    }
   }
 
   private resumable(sub: ClientSubscription): ClientSubscription {

@@ -52,8 +52,8 @@ export interface ConnectionParts {
   readonly Socket: SocketConstructor;
   readonly token: () => string | undefined;
   readonly hooks: ConnectionHooks;
-  /** The client's subscriptions, (re)sent on every authentication. */
-  readonly subscriptions: () => readonly ClientSubscription[];
+  /** The client's subscriptions, (re)sent to `conn` on every authentication. */
+  readonly subscriptions: (conn: NodeConnection) => readonly ClientSubscription[];
 }
 
 interface Call {
@@ -231,7 +231,7 @@ export class NodeConnection {
         this.attempts = 0;
         this.failures = 0;
         if (first) {
-          for (const sub of this.parts.subscriptions()) this.sendFrame({ type: 'SUBSCRIBE', sub });
+          for (const sub of this.parts.subscriptions(this)) this.sendFrame({ type: 'SUBSCRIBE', sub });
           this.parts.hooks.onReady(this);
         }
         return;

@@ -86,7 +86,10 @@ describe('live queries', () => {
 
     const changes: QueryChange<Person>[] = [];
     const query = reader.getMap<Person>(MAP).query(FILTER, (c) => changes.push(c));
-    await waitFor(() => render(query.entries()) === initial, `the initial result (have ${render(query.entries())}, want ${initial})`, 20_000);
+    expect(query.synced).toBe(false);
+    // Every node's answer ends its part of the initial result: once all have answered, it is complete.
+    await waitFor(() => query.synced, 'every node answered the query', 20_000);
+    expect(render(query.entries())).toBe(initial);
     // Spans partitions of every node.
     const owners = new Set([...query.entries().keys()].map((k) => nodes[0]!.node.partitionTable()!.assignments[partitionOf(k)]!.owner));
     expect(owners.size).toBe(3);
