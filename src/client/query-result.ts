@@ -21,7 +21,7 @@ export interface QueryChange<V extends KvValue = KvValue> {
   readonly key: string;
   /** The value in the result; for a leave, the value the key had in it. */
   readonly value: V;
-  /** The write's HLC version; null for this client's own writes not yet acknowledged. */
+  /** The write's HLC version (for a leave found by a rescan, that of the value held); null for this client's own writes. */
   readonly version: EventVersion | null;
   readonly origin: 'local' | 'remote';
 }
