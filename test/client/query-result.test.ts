@@ -2,9 +2,11 @@
 // older versions (through another node) ignored, the same version from a backup not a
 // change, a node's answer dropping what it scanned whole and did not send, local writes
 // applied at once against the filter while events of pending keys wait, and the answer
-// payload read strictly.
+// payload read strictly. And the queries' rounds: synced once every connected node answered,
+// a fresh start on lost events, resubscription with cursors after a map change, stop.
 import { describe, expect, it } from 'vitest';
-import { readAnswer } from '../../src/client/live-queries.js';
+import { LiveQueries, readAnswer } from '../../src/client/live-queries.js';
+import { LocalStore } from '../../src/client/local-store.js';
 import { QueryResult, type QueryChange } from '../../src/client/query-result.js';
 import { packBody } from '../../src/protocol/msgpack.js';
 import { compileFilter, parseFilter } from '../../src/protocol/query-filter.js';
@@ -73,5 +75,59 @@ describe('QueryResult', () => {
     expect(readAnswer(bytes([[3], []]))).toBeUndefined();
     expect(readAnswer(bytes([[3, -1], []]))).toBeUndefined();
     expect(readAnswer(new Uint8Array([0xc1]))).toBeUndefined();
+  });
+});
+
+describe('LiveQueries', () => {
+  function conn(url: string, sent: [string, unknown][]) {
+    return {
+      url,
+      isReady: () => true,
+      subscription: (sub: { id: number; since?: ReadonlyMap<number, number> | null }, on: boolean) => sent.push([url, on ? (sub.since === null ? 'fresh' : [...sub.since!]) : 'stop']),
+    };
+  }
+
+  it('is synced once every connected node answered; lost events start over from nothing; stop unsubscribes', () => {
+    const sent: [string, unknown][] = [];
+    const conns = [conn('A', sent), conn('B', sent)];
+    let due: (() => void) | undefined;
+    const timers = { now: () => 0, at: (_: number, fn: () => void) => ((due = fn), { cancel: () => undefined }), defer: (fn: () => void) => fn() };
+    const queries = new LiveQueries({
+      timers,
+      local: new LocalStore(100, () => false),
+      pending: () => false,
+      pendingEntries: () => [],
+      partitionOf,
+      connections: () => conns as never,
+      versionsMax: 100,
+      queriesMax: 1,
+    });
+    const q = queries.start('m', { op: 'exists', path: 'n' });
+    expect(() => queries.start('m', { op: 'exists', path: 'n' })).toThrow(/1 live queries/);
+    expect(sent).toEqual([['A', 'fresh'], ['B', 'fresh']]);
+    const id = queries.all('C')[0]!.id;
+    queries.onDown('C');
+    const answer = (marks: number[], scanned: number[]) => new Uint8Array(packBody([marks, scanned]));
+    queries.onSubscribed(id, answer([1, 100], [1]), 'A');
+    expect(q.synced).toBe(false);
+    queries.onSubscribed(id, answer([2, 200], [2]), 'B');
+    expect(q.synced).toBe(true);
+
+    sent.length = 0;
+    queries.onEventsDropped(id);
+    expect(sent).toEqual([['A', 'fresh'], ['B', 'fresh']]);
+    expect(q.synced).toBe(false);
+    queries.onSubscribed(id, answer([1, 150], [1]), 'A');
+    queries.onDown('B');
+    expect(q.synced).toBe(true);
+
+    sent.length = 0;
+    queries.mapChanged();
+    due!();
+    expect(sent).toEqual([['A', [[1, 150]]], ['B', [[1, 150]]]]);
+    sent.length = 0;
+    q.stop();
+    expect(sent).toEqual([['A', 'stop'], ['B', 'stop']]);
+    expect(queries.has(id)).toBe(false);
   });
 });
