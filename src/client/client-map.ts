@@ -10,6 +10,9 @@ import { checkKeyName, checkMapName } from './names.js';
 import type { KvValue } from '../protocol/map-values.js';
 import type { MapListener } from './local-store.js';
 import type { SubscriptionFilter } from './subscriptions.js';
+import type { QueryFilter } from '../protocol/query-filter.js';
+import type { LiveQuery } from './live-queries.js';
+import type { QueryListener } from './query-result.js';
 
 /** What a map handle needs from its client. */
 export interface MapBackend {
@@ -18,6 +21,7 @@ export interface MapBackend {
   entries(map: string): Promise<[string, KvValue][]>;
   size(map: string): Promise<number>;
   subscribe(map: string, listener: MapListener, filter?: SubscriptionFilter): () => void;
+  query(map: string, filter: QueryFilter, listener?: QueryListener): LiveQuery;
 }
 
 /** A named map of the cluster, through the smart client. */
@@ -66,5 +70,15 @@ export class ClientMap<V extends KvValue = KvValue> {
     if (filter.prefix !== undefined) checkKeyName(filter.prefix);
     if (filter.key !== undefined && filter.prefix !== undefined) throw new FlotillaError('FLO_INVALID_ARGUMENT', 'subscribe to a key or a prefix, not both');
     return this.backend.subscribe(this.name, listener as MapListener, filter);
+  }
+
+  /**
+   * A live query: the entries whose key and value match `filter`, kept current. The
+   * handle's `entries()` is the result as this client knows it; `listener` hears each key
+   * that enters, changes within, or leaves the result (this client's writes at once).
+   * @throws FLO_INVALID_ARGUMENT for a bad filter, FLO_QUEUE_FULL past the client's bound.
+   */
+  query(filter: QueryFilter, listener?: QueryListener<V>): LiveQuery<V> {
+    return this.backend.query(this.name, filter, listener as QueryListener | undefined) as LiveQuery<V>;
   }
 }

@@ -22,6 +22,10 @@ import { LocalStore, type MapListener } from './local-store.js';
 import { OpRouter } from './op-router.js';
 import { PendingWrites } from './pending-writes.js';
 import { SubscriptionSet, type SubscriptionFilter } from './subscriptions.js';
+import { LIVE_QUERIES_MAX, LiveQueries, type LiveQuery } from './live-queries.js';
+import type { QueryListener } from './query-result.js';
+import type { QueryFilter } from '../protocol/query-filter.js';
+import { partitionOf } from '../core/partition.js';
 import type { ClusterStats } from './routing-table.js';
 import type { SocketConstructor } from './socket.js';
 import { MemoryStorageAdapter, type PendingWrite, type StorageAdapter } from './storage.js';
@@ -67,6 +71,7 @@ export class FlotillaClient implements MapBackend, OrMapBackend {
   private readonly local: LocalStore;
   private readonly subs: SubscriptionSet;
   private readonly events: ChangeEvents;
+  private readonly queries: LiveQueries;
   private readonly loaded: Promise<void>;
   private token: string | undefined;
   private closed = false;
@@ -101,20 +106,25 @@ export class FlotillaClient implements MapBackend, OrMapBackend {
       Socket: options.WebSocket,
       clusterMode: this.clusterMode,
       token: () => this.token,
-      subscriptions: () => this.events.all(),
+      subscriptions: (conn) => [...this.events.all(), ...this.queries.all(conn.url)],
       closed: () => this.closed,
       onWritableMap: () => this.pump(),
-      onMapChanged: () => this.events.mapChanged(),
+      onMapChanged: () => {
+        this.events.mapChanged();
+        this.queries.mapChanged();
+      },
       hooks: {
         onReady: () => this.onReady(),
         onDown: (conn) => {
           this.events.onDown(conn.url);
+          this.queries.onDown(conn.url);
           this.pump();
         },
         onAuthFailed: (_conn, code, message) => (this.authError = { code, message }),
-        onEvent: (event, conn) => this.events.onEvent(event, conn.url),
-        onSubscribed: (id, payload, conn) => this.events.onSubscribed(id, payload, conn.url),
-        onEventsDropped: (id) => this.events.onEventsDropped(id),
+        onEvent: (event, conn) => (this.queries.has(event.id) ? this.queries.onEvent(event, conn.url) : this.events.onEvent(event, conn.url)),
+        onSubscribed: (id, payload, conn) => (this.queries.has(id) ? this.queries.onSubscribed(id, payload, conn.url) : this.events.onSubscribed(id, payload, conn.url)),
+        onSubscribeRefused: (id, error) => this.queries.onRefused(id, error),
+        onEventsDropped: (id) => (this.queries.has(id) ? this.queries.onEventsDropped(id) : this.events.onEventsDropped(id)),
       },
     });
     this.events = new ChangeEvents({
@@ -124,6 +134,20 @@ export class FlotillaClient implements MapBackend, OrMapBackend {
       pending: (map, key) => this.writes.has(map, key),
       connections: () => this.router.connections.values(),
       resync: (which) => void this.resync(which),
+    });
+    this.queries = new LiveQueries({
+      timers: this.timers,
+      local: this.local,
+      pending: (map, key) => this.writes.has(map, key),
+      pendingEntries: (map) => [...this.local.keys()].filter(([m, key]) => m === map && this.writes.has(m, key)).map(([, key]) => [key, this.local.get(map, key)]),
+      // Gateways push their map before any answer, so the count is known when a sweep needs it.
+      partitionOf: (key) => {
+        const count = this.router.routing.stats(0, 0).partitionCount;
+        return count > 0 ? partitionOf(key, count) : partitionOf(key);
+      },
+      connections: () => this.router.connections.values(),
+      versionsMax: this.config.cacheKeysMax,
+      queriesMax: LIVE_QUERIES_MAX,
     });
     this.callPrefix = `${this.random.int(2 ** 30).toString(36)}${this.random.int(2 ** 30).toString(36)}`;
     this.loaded = this.restore();
@@ -189,6 +213,7 @@ export class FlotillaClient implements MapBackend, OrMapBackend {
     this.closed = true;
     this.retryTimer?.cancel();
     this.events.close();
+    this.queries.close();
     this.router.close();
     this.writes.abandon(new FlotillaError('FLO_NODE_STOPPED', 'the client closed; the write stays pending in storage'));
   }
@@ -257,6 +282,11 @@ export class FlotillaClient implements MapBackend, OrMapBackend {
       stopLocal();
       stopRemote();
     };
+  }
+
+  query(map: string, filter: QueryFilter, listener?: QueryListener): LiveQuery {
+    this.checkOpen();
+    return this.queries.start(map, filter, listener);
   }
 
   private async callEntity(type: string, id: string, handler: string, args: unknown[]): Promise<unknown> {

@@ -17,6 +17,7 @@ import {
   type ServerFrame,
 } from '../protocol/client-frames.js';
 import { PAYLOAD_BYTES_MAX } from '../protocol/limits.js';
+import { remoteError } from './answers.js';
 import type { ClientConfig } from './client-config.js';
 import { messageBytes, SOCKET_OPEN, type ClientSocket, type SocketConstructor } from './socket.js';
 
@@ -36,6 +37,8 @@ export interface ConnectionHooks {
   onEvent(event: Extract<ServerFrame, { type: 'EVENT' }>, conn: NodeConnection): void;
   /** A RESULT no request waits for: the answer to a SUBSCRIBE (the id is the subscription's). */
   onSubscribed(id: number, payload: Uint8Array | null, conn: NodeConnection): void;
+  /** An ERROR no request waits for: a node refused a SUBSCRIBE (the id is the subscription's). */
+  onSubscribeRefused?(id: number, error: FlotillaError): void;
   /** The node dropped events of subscription `id` (EVENTS_DROPPED). */
   onEventsDropped(id: number, conn: NodeConnection): void;
 }
@@ -49,8 +52,8 @@ export interface ConnectionParts {
   readonly Socket: SocketConstructor;
   readonly token: () => string | undefined;
   readonly hooks: ConnectionHooks;
-  /** The client's subscriptions, (re)sent on every authentication. */
-  readonly subscriptions: () => readonly ClientSubscription[];
+  /** The client's subscriptions, (re)sent to `conn` on every authentication. */
+  readonly subscriptions: (conn: NodeConnection) => readonly ClientSubscription[];
 }
 
 interface Call {
@@ -228,7 +231,7 @@ export class NodeConnection {
         this.attempts = 0;
         this.failures = 0;
         if (first) {
-          for (const sub of this.parts.subscriptions()) this.sendFrame({ type: 'SUBSCRIBE', sub });
+          for (const sub of this.parts.subscriptions(this)) this.sendFrame({ type: 'SUBSCRIBE', sub });
           this.parts.hooks.onReady(this);
         }
         return;
@@ -259,6 +262,7 @@ export class NodeConnection {
     const call = this.calls.get(answer.id);
     if (call === undefined) {
       if (answer.type === 'RESULT') this.parts.hooks.onSubscribed(answer.id, answer.payload, this);
+      else this.parts.hooks.onSubscribeRefused?.(answer.id, remoteError(answer.code, answer.message));
       return;
     }
     this.calls.delete(answer.id);

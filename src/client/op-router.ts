@@ -34,7 +34,7 @@ export interface OpRouterParts {
   readonly token: () => string | undefined;
   /** The client's hooks for everything but maps, which the router takes itself. */
   readonly hooks: Omit<ConnectionHooks, 'onMap'>;
-  readonly subscriptions: () => readonly ClientSubscription[];
+  readonly subscriptions: (conn: NodeConnection) => readonly ClientSubscription[];
   readonly closed: () => boolean;
   /** A writable node's map arrived: writes waiting for one may go. */
   readonly onWritableMap: () => void;

@@ -16,6 +16,7 @@ import type { MapRouter } from '../grid/grid-map.js';
 import { packBody } from '../protocol/msgpack.js';
 import { encodeServerFrame, type ClientSubscription, type ServerFrame } from '../protocol/client-frames.js';
 import { ClientSubscriptions, eventFrame, type SubscriptionEntry } from './client-subscriptions.js';
+import { compileQuery, queryReplay } from './client-queries.js';
 
 /** The gateway's subscriptions and their events. */
 export class ClientEvents {
@@ -42,7 +43,7 @@ export class ClientEvents {
   subscribe(ws: WebSocket, sub: ClientSubscription): void {
     let entry: SubscriptionEntry<WebSocket>;
     try {
-      entry = this.subs.add(ws, sub);
+      entry = this.subs.add(ws, sub, sub.filter === undefined ? undefined : compileQuery(sub.filter));
     } catch (error) {
       const e = isFlotillaError(error) ? error : new FlotillaError('FLO_INTERNAL');
       send(ws, { type: 'ERROR', id: sub.id, code: e.code, message: e.message, owner: null, mapVersion: null });
@@ -52,9 +53,11 @@ export class ClientEvents {
       send(ws, { type: 'RESULT', id: sub.id, payload: null });
       return;
     }
+    // A live query's first SUBSCRIBE (no cursor yet) replays everything: its initial result.
+    const since = entry.predicate !== undefined ? (sub.since ?? new Map<number, number>()) : sub.since;
     let replay;
     try {
-      replay = this.maps.replay(sub, sub.since);
+      replay = this.maps.replay(sub, since);
     } catch (error) {
       // A node that is stopping: the client resubscribes elsewhere.
       const e = isFlotillaError(error) ? error : new FlotillaError('FLO_INTERNAL');
@@ -63,6 +66,12 @@ export class ClientEvents {
     }
     entry.covered = new Map(replay.marks.map((m) => [m.partition, m.epoch]));
     if (replay.lost.length > 0) this.notify(entry, `deletes collected above the cursor in ${replay.lost.length} partition(s)`);
+    if (entry.predicate !== undefined && since !== null) {
+      const { changes, answer } = queryReplay(entry.predicate, replay, since);
+      for (const change of changes) this.deliver(entry, eventFrame(sub.id, change, undefined));
+      send(ws, { type: 'RESULT', id: sub.id, payload: answer });
+      return;
+    }
     for (const { change } of replay.changes) this.deliver(entry, eventFrame(sub.id, change, undefined));
     send(ws, { type: 'RESULT', id: sub.id, payload: new Uint8Array(packBody(replay.marks.flatMap((m) => [m.partition, m.millis]))) });
   }

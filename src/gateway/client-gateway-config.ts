@@ -29,7 +29,7 @@ export interface ClientGatewayConfig {
    * Default 250. Lower pushes table changes sooner, at the cost of a little CPU per node.
    */
   readonly mapPushIntervalMs: number;
-  /** Map change subscriptions one connection may hold. Default 256; past it SUBSCRIBE is answered FLO_QUEUE_FULL. */
+  /** Map change subscriptions and live queries one connection may hold. Default 256; past it SUBSCRIBE is answered FLO_QUEUE_FULL. */
   readonly subscriptionsMax: number;
   /**
    * Bytes a connection may have waiting in its socket before the change events of its

@@ -8,6 +8,8 @@ import { FlotillaError } from '../core/errors.js';
 import type { ChangeMark } from '../grid/change-replay.js';
 import { mapOfChange, versionOfChange, type KvChange } from '../grid/kv-codec.js';
 import type { ClientSubscription, EventMark, ServerFrame } from '../protocol/client-frames.js';
+import type { FilterPredicate } from '../protocol/query-filter.js';
+import { asQueryChange, lazyValue } from './client-queries.js';
 
 /** One subscription of one connection. */
 export interface SubscriptionEntry<C> {
@@ -23,6 +25,8 @@ export interface SubscriptionEntry<C> {
    * partition and got it back must not vouch for the writes of the owner in between).
    */
   covered: ReadonlyMap<number, number>;
+  /** A live query's filter: its events say whether each change is in the result. */
+  readonly predicate?: FilterPredicate;
 }
 
 type Entry<C> = SubscriptionEntry<C>;
@@ -35,7 +39,7 @@ export class ClientSubscriptions<C> {
   constructor(private readonly perConnectionMax: number) {}
 
   /** @throws FLO_QUEUE_FULL past the per-connection bound. */
-  add(conn: C, sub: ClientSubscription): SubscriptionEntry<C> {
+  add(conn: C, sub: ClientSubscription, predicate?: FilterPredicate): SubscriptionEntry<C> {
     let mine = this.byConn.get(conn);
     if (mine === undefined) {
       mine = new Map();
@@ -43,7 +47,7 @@ export class ClientSubscriptions<C> {
     }
     this.remove(conn, sub.id);
     if (mine.size >= this.perConnectionMax) throw new FlotillaError('FLO_QUEUE_FULL', `${this.perConnectionMax} subscriptions on this connection already`);
-    const entry: Entry<C> = { conn, sub, resumable: sub.since !== undefined, dropping: false, covered: new Map() };
+    const entry: Entry<C> = { conn, sub, resumable: sub.since !== undefined, dropping: false, covered: new Map(), ...(predicate === undefined ? {} : { predicate }) };
     mine.set(sub.id, entry);
     let set = this.byMap.get(sub.map);
     if (set === undefined) {
@@ -74,12 +78,14 @@ export class ClientSubscriptions<C> {
     const set = this.byMap.get(mapOfChange(change));
     if (set === undefined) return [];
     const out: [Entry<C>, ServerFrame][] = [];
+    const value = lazyValue(change);
     for (const entry of set) {
       const { sub } = entry;
       if (sub.key !== null && sub.key !== change.key) continue;
       if (sub.prefix !== null && !change.key.startsWith(sub.prefix)) continue;
       const covered = mark !== undefined && entry.resumable && entry.covered.get(mark.partition) === mark.epoch;
-      out.push([entry, eventFrame(sub.id, change, covered ? { partition: mark.partition, millis: mark.millis } : undefined)]);
+      const seen = entry.predicate === undefined ? change : asQueryChange(entry.predicate, change, value);
+      out.push([entry, eventFrame(sub.id, seen, covered ? { partition: mark.partition, millis: mark.millis } : undefined)]);
     }
     return out;
   }

@@ -31,6 +31,8 @@ export interface Replay {
   readonly changes: readonly { readonly change: KvChange; readonly partition: number }[];
   /** Marks of the partitions this node owns (those it has one for). */
   readonly marks: readonly ChangeMark[];
+  /** Every partition this node owns, with a mark or not (a partition without data has none). */
+  readonly owned: readonly number[];
   /** Partitions whose tombstones above the cursor were collected: deletes there cannot be replayed. */
   readonly lost: readonly number[];
 }
@@ -41,6 +43,8 @@ export interface ReplaySource {
   /** Partitions this node holds as owner or backup (a promoted backup holds every acknowledged write). */
   readonly held: readonly number[];
   readonly owns: (partition: number) => boolean;
+  /** Every partition owned here, data or not (default: the owned ones of `held`). */
+  readonly owned?: readonly number[];
   readonly markOf: (partition: number) => number | undefined;
   readonly epochOf: (partition: number) => number;
 }
@@ -53,9 +57,11 @@ export function replayChanges(source: ReplaySource, filter: ReplayFilter, since:
   const marks: ChangeMark[] = [];
   const changes: { change: KvChange; partition: number }[] = [];
   const lost: number[] = [];
+  const owned: number[] = [];
   const match = (key: string): boolean => (filter.key === null || key === filter.key) && (filter.prefix === null || key.startsWith(filter.prefix));
   for (const partition of source.held) {
     if (source.owns(partition)) {
+      owned.push(partition);
       const millis = source.markOf(partition);
       if (millis !== undefined) marks.push({ partition, millis, epoch: source.epochOf(partition) });
     }
@@ -64,7 +70,7 @@ export function replayChanges(source: ReplaySource, filter: ReplayFilter, since:
     if ((source.store.collectedUpTo(partition) ?? -1) > cursor) lost.push(partition);
     for (const [key, slot] of source.store.slotsAbove(partition, filter.map, cursor, match)) changes.push({ change: asChange(filter.map, key, slot), partition });
   }
-  return { changes, marks, lost };
+  return { changes, marks, owned: source.owned ?? owned, lost };
 }
 
 function asChange(map: string, key: string, slot: KvSlot): KvChange {

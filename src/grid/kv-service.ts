@@ -91,7 +91,9 @@ export class KvService implements PartitionedService, MapRouter {
   replay(filter: ReplayFilter, since: ReadonlyMap<number, number> | null): Replay {
     const ctx = this.requireCtx();
     const held = this.store.heldPartitions().filter((p) => ctx.roleOf(p) !== 'none');
-    return replayChanges({ store: this.store, held, owns: (p) => ctx.roleOf(p) === 'owner', markOf: (p) => this.kv?.markOf(p, this.store.newestMillis(p)), epochOf: (p) => ctx.table().epoch(p) }, filter, since);
+    const owned: number[] = [];
+    for (let p = 0; p < ctx.table().partitionCount; p++) if (ctx.roleOf(p) === 'owner') owned.push(p);
+    return replayChanges({ store: this.store, held, owns: (p) => ctx.roleOf(p) === 'owner', owned, markOf: (p) => this.kv?.markOf(p, this.store.newestMillis(p)), epochOf: (p) => ctx.table().epoch(p) }, filter, since);
   }
 
   private emit(change: KvChange, mark: ChangeMark): void {

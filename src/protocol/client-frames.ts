@@ -114,6 +114,12 @@ export interface ClientSubscription {
    * holds above its cursor (every change of a partition the cursor does not list).
    */
   readonly since?: ReadonlyMap<number, number> | null;
+  /**
+   * A live query (resumable only): the filter on values (query-filter.ts), carried as
+   * decoded so that the gateway can refuse a bad one with FLO_INVALID_ARGUMENT for this
+   * subscription alone. Its events say for each change whether the key is in the result.
+   */
+  readonly filter?: unknown;
 }
 
 /**
@@ -188,9 +194,11 @@ export function encodeClientFrame(frame: ClientFrame): Uint8Array {
     case 'MAP_REQUEST':
       return pack([C.MAP_REQUEST, frame.version]);
     case 'SUBSCRIBE': {
-      const { id, map, key, prefix, since } = frame.sub;
+      const { id, map, key, prefix, since, filter } = frame.sub;
       const fields = [C.SUBSCRIBE, id, map, key, prefix];
-      return pack(since === undefined ? fields : [...fields, since === null ? null : [...since].flat()]);
+      if (since === undefined) return pack(fields);
+      const cursor = since === null ? null : [...since].flat();
+      return pack(filter === undefined ? [...fields, cursor] : [...fields, cursor, filter]);
     }
     case 'UNSUBSCRIBE':
       return pack([C.UNSUBSCRIBE, frame.id]);
@@ -218,8 +226,10 @@ function readSubscription(f: readonly unknown[]): ClientSubscription {
   const prefix = readOptional(f[3], (k) => readString(k, 'prefix', PREFIX_BYTES_MAX, 1)) ?? null;
   if (key !== null && prefix !== null) invalid('prefix', 'nil when a key is given');
   const sub = { id: readUint(f[0], 'id'), map: readString(f[1], 'map', NAME_BYTES_MAX, 1), key, prefix };
-  // Four fields: a client from before resumable subscriptions.
-  return f.length === 4 ? sub : { ...sub, since: readOptional(f[4], readCursor) ?? null };
+  // Four fields: a client from before resumable subscriptions; six: a live query.
+  if (f.length === 4) return sub;
+  const resumable = { ...sub, since: readOptional(f[4], readCursor) ?? null };
+  return f.length === 6 ? { ...resumable, filter: f[5] } : resumable;
 }
 
 /** A cursor as `[partition, millis, ...]`. */
@@ -263,7 +273,7 @@ export function decodeClientFrame(bytes: Uint8Array, valueBytesMax: number): Cli
       case C.MAP_REQUEST:
         return { type: 'MAP_REQUEST', version: readUint(readFields(rest, 1)[0], 'version') };
       case C.SUBSCRIBE:
-        return { type: 'SUBSCRIBE', sub: readSubscription(readFields(rest, rest.length === 4 ? 4 : 5)) };
+        return { type: 'SUBSCRIBE', sub: readSubscription(readFields(rest, rest.length === 4 || rest.length === 6 ? rest.length : 5)) };
       case C.UNSUBSCRIBE:
         return { type: 'UNSUBSCRIBE', id: readUint(readFields(rest, 1)[0], 'id') };
       case C.CALL:
