@@ -33,6 +33,8 @@ export interface SplitBrainHooks {
   failedAddresses(): readonly Address[];
   /** Announce this node under a new incarnation (members of the winner may hold it dead). */
   reannounce(): void;
+  /** Set (true) or clear this node's `MERGING_TAG`. */
+  markMerging(merging: boolean, now: Millis): void;
 }
 
 /** A merge this node is carrying out: joining the winner through `seeds`. */
@@ -168,6 +170,7 @@ export class SplitBrain {
   onAdmitted(now: Millis): boolean {
     if (this.merge === undefined) return false;
     this.merge = undefined;
+    this.hooks.markMerging(false, now);
     this.rt.emit({ type: 'MergeCompleted', at: now, formed: false, master: this.mastership.master });
     return true;
   }
@@ -198,6 +201,8 @@ export class SplitBrain {
     this.rt.emit({ type: 'MergeStarted', at: now, local, target });
     this.mastership.leaveForMerge(now);
     this.hooks.reannounce();
+    // Before the join is built: it carries the node's tags into the winner's view.
+    this.hooks.markMerging(true, now);
     const merge: Merge = { target, seeds: seeds.length > 0 ? seeds : [target.masterAddress], nextAttemptAt: now, giveUpAt: now + this.rt.config.mergeJoinTimeoutMs };
     this.merge = merge;
     this.sendJoin(merge, now);
@@ -213,6 +218,7 @@ export class SplitBrain {
   /** Not admitted in time: a cluster of one, which a later probe round merges. */
   private giveUp(now: Millis): void {
     this.merge = undefined;
+    this.hooks.markMerging(false, now);
     this.mastership.form(now);
     this.rt.emit({ type: 'MergeCompleted', at: now, formed: true, master: this.mastership.master });
   }

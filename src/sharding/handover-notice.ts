@@ -8,9 +8,13 @@
  * and answers FLO_PARTITION_SYNCING (retryable) instead.
  */
 import type { MembersViewData, NodeId, Tags } from '../core/model.js';
+import { MERGING_TAG } from '../membership/tags.js';
 
-/** The membership tag of a node with merge handovers in progress: the partitions, as a base64 bitmap. */
+/** The membership tag of a node with merge handovers in progress: the partitions, as a base64 bitmap (`*`: all of them). */
 export const HANDOVER_TAG = 'flotilla.handover';
+
+/** The tag value naming every partition, for tags with no room for the bitmap. */
+export const HANDOVER_ALL = '*';
 
 /** The tag value for `partitions` (empty string: none). */
 export function encodeHandoverTag(partitions: Iterable<number>, partitionCount: number): string {
@@ -27,7 +31,7 @@ export function encodeHandoverTag(partitions: Iterable<number>, partitionCount: 
 /** The partitions a tag value names; a malformed value names every partition (held reads are safe, wrong absents are not). */
 export function decodeHandoverTag(value: string, partitionCount: number): Uint8Array {
   const bytes = Math.ceil(partitionCount / 8);
-  const decoded = Buffer.from(value, 'base64');
+  const decoded = value === HANDOVER_ALL ? new Uint8Array(0) : Buffer.from(value, 'base64');
   if (decoded.byteLength !== bytes) return new Uint8Array(bytes).fill(0xff);
   return new Uint8Array(decoded);
 }
@@ -54,7 +58,8 @@ export class HandoverNotices {
   private collect(view: MembersViewData): Uint8Array | undefined {
     let out: Uint8Array | undefined;
     for (const m of view.members) {
-      const value = tagOf(m.tags);
+      // A member still joining after a merge has not said which partitions yet: all of them.
+      const value = m.tags[MERGING_TAG] !== undefined ? HANDOVER_ALL : tagOf(m.tags);
       // A dead member's handover will not finish: holding reads for it would only stall them.
       if (m.nodeId === this.self || m.status === 'dead' || value === undefined || value === '') continue;
       const bits = decodeHandoverTag(value, this.partitionCount);

@@ -25,7 +25,7 @@ import type { ExecutorStatus } from './migration-executor.js';
 import type { MigrationParticipant } from './participant.js';
 import type { PartitionedService, RouteOptions, ShardContext, ShardingEnv } from './service.js';
 import { MergeHandover } from './split-brain-merge.js';
-import { encodeHandoverTag, HANDOVER_TAG, HandoverNotices } from './handover-notice.js';
+import { encodeHandoverTag, HANDOVER_ALL, HANDOVER_TAG, HandoverNotices } from './handover-notice.js';
 import { buildParts, roleIn, type Running } from './sharding-parts.js';
 
 export { roleIn } from './sharding-parts.js';
@@ -347,6 +347,18 @@ export class Sharding {
     };
   }
 
+  /** Tells peers which partitions this node still hands over; user tags too large for the bitmap leave room for "all" only. */
+  private advertise(env: ShardingEnv, value: string): void {
+    for (const v of value === '' ? [value] : [value, HANDOVER_ALL]) {
+      try {
+        env.advertise?.({ [HANDOVER_TAG]: v });
+        return;
+      } catch (err) {
+        env.logger.warn({ err }, 'merge: could not advertise the partitions still handed over');
+      }
+    }
+  }
+
   /** Whether data of `partition` is still being handed over, by this node or by a member that advertises it. */
   private awaitingData(env: ShardingEnv, partition: number): boolean {
     if (this.handover?.holds(partition) === true) return true;
@@ -376,7 +388,7 @@ export class Sharding {
       call: (service, partition, payload) => this.route(service, partition, payload),
       request: (to, message, timeoutMs) => env.request(to, message, timeoutMs),
       flushSealed: (partition) => this.live()?.executor.flushSealed(partition) ?? Promise.resolve(),
-      onPendingChanged: (partitions) => env.advertise?.({ [HANDOVER_TAG]: encodeHandoverTag(partitions, this.config.partitionCount) }),
+      onPendingChanged: (partitions) => this.advertise(env, encodeHandoverTag(partitions, this.config.partitionCount)),
       addressOf: (id) => env.addressOf(id),
       now: () => env.timers.now(),
       sleep: (ms) => sleep(env.timers, ms),
