@@ -80,10 +80,5 @@ export function tagsMatcher(wanted: Tags): (tags: Tags) => boolean {
   };
 }
 
-/**
- * The tag a node carries from the moment it leaves its cluster in a split-brain merge
- * until the winner admits it: its join carries it, so the winner's members learn with the
- * node itself that data it held is still to be handed over (the sharding layer then
- * advertises exactly which partitions, and holds reads of them, see `HANDOVER_TAG`).
- */
-export const MERGING_TAG = 'flotilla.merging';
+
+export { MERGING_TAG } from '../core/merge-tags.js';

@@ -8,7 +8,7 @@
  * and answers FLO_PARTITION_SYNCING (retryable) instead.
  */
 import type { MembersViewData, NodeId, Tags } from '../core/model.js';
-import { MERGING_TAG } from '../membership/tags.js';
+import { MERGING_TAG } from '../core/merge-tags.js';
 
 /** The membership tag of a node with merge handovers in progress: the partitions, as a base64 bitmap (`*`: all of them). */
 export const HANDOVER_TAG = 'flotilla.handover';
