@@ -70,6 +70,27 @@ describe('split-brain merge', () => {
   });
 });
 
+describe('a chain of merges', () => {
+  it('a node still joining a cluster that merges on follows it to the new target, and takes no admission from the one it left', () => {
+    const h = joinedCluster(3, names);
+    const master = h.node('n1').master()!;
+    const member = names.find((n) => n !== master)!;
+    const first: ClusterSummary = { ...foreignSummary('test-cluster'), masterId: 'x1', masterAddress: addr('x1') };
+    const second: ClusterSummary = { ...foreignSummary('test-cluster'), masterId: 'x2', masterAddress: addr('x2') };
+    h.act(member, (m, now) => m.handle(h.node(master).localState().address, { type: 'MergeRequest', from: master, target: first, seeds: [addr('x1')] }, now));
+    expect(h.eventsOf(member, 'MergeStarted')).toHaveLength(1);
+    const before = h.sent.length;
+    // x1 merges into x2's cluster before it admitted this node, and tells it so.
+    h.act(member, (m, now) => m.handle(addr('x1'), { type: 'MergeRequest', from: 'x1', target: second, seeds: [addr('x2')] }, now));
+    const joins = h.sent.slice(before).filter((p) => p.message.type === 'JoinRequest');
+    expect(joins.map((p) => p.to)).toEqual([addr('x2')]);
+    // x1's late admission (into a view whose master has left) is not taken.
+    const staleView = { version: 7, members: [] };
+    h.act(member, (m, now) => m.handle(addr('x1'), { type: 'JoinResponse', accepted: true, view: staleView }, now));
+    expect(h.eventsOf(member, 'MergeCompleted')).toEqual([]);
+  });
+});
+
 describe('the boundary of a cluster after a split', () => {
   it('a member takes no view from a publisher outside its view; a master probes such a publisher at once', () => {
     const h = splitCluster(11);
