@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { isFlotillaError } from '../../src/core/errors.js';
 import { resolveSwimConfig } from '../../src/membership/config.js';
 import type { ClusterSummary } from '../../src/protocol/messages.js';
+import { MASTER_MERGING } from '../../src/membership/join-desk.js';
+import { PROTOCOL_VERSION } from '../../src/protocol/messages.js';
 import { addr, Harness, joinedCluster } from './harness.js';
 
 const names = ['n1', 'n2', 'n3', 'n4', 'n5'];
@@ -88,6 +90,22 @@ describe('a chain of merges', () => {
     const staleView = { version: 7, members: [] };
     h.act(member, (m, now) => m.handle(addr('x1'), { type: 'JoinResponse', accepted: true, view: staleView }, now));
     expect(h.eventsOf(member, 'MergeCompleted')).toEqual([]);
+  });
+});
+
+describe('a master leaving for a merge', () => {
+  it('turns joiners away (retryable) instead of admitting them into the view it leaves', () => {
+    const h = joinedCluster(3, names);
+    const master = h.node('n1').master()!;
+    const larger: ClusterSummary = { ...foreignSummary('test-cluster'), masterJoinVersion: 0 };
+    // The other master's answer says its cluster is the larger: this master tells its members and will follow.
+    h.act(master, (m, now) => m.handle(addr('x1'), { type: 'SplitBrainProbeResponse', from: 'x1', summary: larger }, now));
+    const before = h.sent.length;
+    h.act(master, (m, now) =>
+      m.handle(addr('j1'), { type: 'JoinRequest', node: { nodeId: 'j1', address: addr('j1'), tags: {} }, clusterId: 'test-cluster', protocolVersion: PROTOCOL_VERSION, authToken: '', sentAt: now }, now),
+    );
+    const answer = h.sent.slice(before).find((p) => p.to === addr('j1') && p.message.type === 'JoinResponse');
+    expect(answer?.message).toMatchObject({ type: 'JoinResponse', accepted: false, rejectCode: 'FLO_NO_SEEDS_REACHABLE', reason: MASTER_MERGING });
   });
 });
 
