@@ -205,6 +205,7 @@ export class Sharding {
    * to the new owners once this node holds its master's table.
    */
   private startOver(r: Running, env: ShardingEnv, oldTable: PartitionTableData): Running {
+    r.retire();
     r.executor.stop();
     r.drain.stop();
     // The memory holds `oldTable` and every earlier table: a node that starts over again
