@@ -9,6 +9,9 @@
  *   failure), no partition has fewer live replicas than its target, in the master's table
  *   and in the data: every acknowledged write is held by at least that many live nodes;
  * - no migration stays in flight longer than `MIGRATION_BOUND_MS`;
+ * - once the fault is over and membership is one again (merge handovers and rebalancing
+ *   may still run), a read of an acknowledged write may fail (the caller retries), never
+ *   answer "absent" (`readDuringSettle`);
  * - (at the end, `readBack`) every acknowledged write reads back, through routing, from
  *   every live node.
  */
@@ -60,6 +63,8 @@ export class ShardInvariants {
   served = 0;
   /** Instants checked. */
   instants = 0;
+  /** Reads of acknowledged writes issued while the cluster settled, and how they ended. */
+  readonly settleReads = { issued: 0, answered: 0, failed: 0, absent: 0 };
 
   constructor(
     private readonly sim: ShardSimulation,
@@ -80,6 +85,29 @@ export class ShardInvariants {
     else if (first !== write.node) {
       this.violate('one-writer', `partition ${write.partition} served writes at epoch ${write.epoch} on ${first} and on ${write.node} (t=${this.sim.elapsedMs} ms, table ${write.tableVersion})`);
     }
+  }
+
+  /**
+   * Read `write` through `node` now, while the cluster settles after a heal: an error is
+   * an acceptable answer (retryable, or the deadline), "absent" is a wrong one.
+   */
+  readDuringSettle(node: ShardNode, write: AckedWrite): void {
+    const at = this.sim.elapsedMs;
+    this.settleReads.issued++;
+    node.machine.kv.kvGet(write.key).then(
+      (value) => {
+        if (value !== undefined) {
+          this.settleReads.answered++;
+          return;
+        }
+        this.settleReads.absent++;
+        this.violate(
+          'absent-after-heal',
+          `${write.key} (acknowledged via ${write.via} at ${write.ackedAt - this.startMs()} ms, partition ${write.partition}) read as absent from ${node.nodeId} at t=${at} ms, after membership agreed again`,
+        );
+      },
+      () => this.settleReads.failed++,
+    );
   }
 
   /** The checks of one instant. Call after every instant. */

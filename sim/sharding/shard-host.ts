@@ -399,6 +399,10 @@ export class ShardHost implements SansIoMachine<SimWire, MembershipEvent> {
         this.services.wakeAt(index, at);
         this.reschedule();
       },
+      updateTags: (tags) => {
+        this.swim.updateTags(tags);
+        this.wake();
+      },
     };
   }
 

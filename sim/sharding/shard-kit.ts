@@ -10,7 +10,8 @@ import { SeededRandom } from '../../src/core/random.js';
 import { DEFAULT_PARTITION_CONFIG } from '../../src/partitions/config.js';
 import { Checks, trafficRates, type ScenarioParams, type ScenarioResult } from '../scenario.js';
 import { ShardInvariants } from './invariants.js';
-import { KvWorkload } from './kv-workload.js';
+import { KvWorkload, type AckedWrite } from './kv-workload.js';
+import { tagsEqual } from '../../src/membership/tags.js';
 import { describeNodes, isActiveMember, liveNodes, membershipAgreed, shardSimulation, tablesUnsettled, type ShardNode, type ShardSimulation, type ShardSimulationOptions } from './shard-simulation.js';
 import type { SimLog } from './sim-logger.js';
 
@@ -33,6 +34,12 @@ export const WRITE_INTERVAL_MS = 25;
 const WORKLOAD_SEED_SALT = 0x5eed_c0de;
 /** Mixed into the seed for the scenario's own choices. */
 const CHOICE_SEED_SALT = 0x0c40_1ce5;
+/** Mixed into the seed for the reads issued while the cluster settles. */
+const SETTLE_READ_SEED_SALT = 0x0ead_5e77;
+/** Virtual ms between two rounds of reads while the cluster settles. */
+const SETTLE_READ_INTERVAL_MS = 50;
+/** Reads of acknowledged writes per round while the cluster settles. */
+const SETTLE_READS_PER_ROUND = 16;
 
 /** Simulation options a scenario passes on (tracing, the codec round trip, network, configs). */
 export type StageOptions = Omit<ShardSimulationOptions, 'seed' | 'onServed'>;
@@ -54,6 +61,8 @@ export class ShardStage {
   private formed = false;
 
   private readonly tracing: boolean;
+  /** The acknowledged writes the settle reads draw from (refreshed when more were acknowledged). */
+  private settleWrites: AckedWrite[] = [];
 
   private constructor(
     readonly params: ScenarioParams,
@@ -141,7 +150,15 @@ export class ShardStage {
   async settleAndVerify(): Promise<Record<string, number | null>> {
     this.workload.stop();
     const start = this.sim.now;
-    const settledMs = await this.until(() => this.workload.settled() && this.settled(), SETTLE_BOUND_MS);
+    const readChoices = new SeededRandom(this.params.seed ^ SETTLE_READ_SEED_SALT);
+    let nextReads = start;
+    const settledMs = await this.until(() => {
+      if (this.sim.now >= nextReads) {
+        nextReads = this.sim.now + SETTLE_READ_INTERVAL_MS;
+        this.readWhileSettling(readChoices);
+      }
+      return this.workload.settled() && this.settled();
+    }, SETTLE_BOUND_MS);
     this.checks.check(settledMs !== undefined, `the cluster did not converge within ${SETTLE_BOUND_MS} ms after the fault: ${this.whyUnsettled()}`);
     const readStart = this.sim.now;
     const { reads, wrong } = await this.invariants.readBack((done) => this.until(done, READ_BACK_BOUND_MS).then((t) => t !== undefined));
@@ -151,7 +168,27 @@ export class ShardStage {
       readBackMs: this.sim.now - readStart,
       reads,
       readsWrong: wrong,
+      settleReads: this.invariants.settleReads.issued,
+      settleReadsFailed: this.invariants.settleReads.failed,
+      settleReadsAbsent: this.invariants.settleReads.absent,
     };
+  }
+
+  /**
+   * Once every live node is up and membership is one again (one view, which shows every
+   * node's tags as the node itself holds them: a merging node announces its handover in a
+   * tag), a few reads of acknowledged writes through random nodes: tables and merge
+   * handovers may still be settling, and the invariants hold them to "an error, or the
+   * value, never absent".
+   */
+  private readWhileSettling(random: SeededRandom): void {
+    const live = liveNodes(this.sim);
+    if (!live.every((n) => n.state === 'up') || !membershipAgreed(live) || !tagsAgreed(live)) return;
+    if (this.settleWrites.length !== this.workload.acked.size) this.settleWrites = [...this.workload.acked.values()];
+    if (this.settleWrites.length === 0) return;
+    for (let i = 0; i < SETTLE_READS_PER_ROUND; i++) {
+      this.invariants.readDuringSettle(live[random.int(live.length)]!, this.settleWrites[random.int(this.settleWrites.length)]!);
+    }
   }
 
   /** The scenario result: the stage's checks and the invariants' violations, with the workload's figures. */
@@ -178,4 +215,13 @@ export class ShardStage {
       notes,
     };
   }
+}
+
+/** Whether each node's view shows every node's tags as that node holds them. */
+function tagsAgreed(nodes: readonly ShardNode[]): boolean {
+  const own = new Map(nodes.map((n) => [n.nodeId, n.machine.swim.localState().tags]));
+  return nodes.every((n) => (n.machine.swim.membersView()?.members ?? []).every((m) => {
+    const tags = own.get(m.nodeId);
+    return tags === undefined || tagsEqual(tags, m.tags);
+  }));
 }

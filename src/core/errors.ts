@@ -47,6 +47,7 @@ export const ErrorCatalog = {
   FLO_ETCD_UNAVAILABLE: spec('FLO_ETCD_UNAVAILABLE', 'etcd could not be reached', true, 503),
   FLO_NOT_OWNER: spec('FLO_NOT_OWNER', 'This node does not own the partition', true, 421),
   FLO_NO_OWNER: spec('FLO_NO_OWNER', 'The partition has no live owner', true, 503),
+  FLO_PARTITION_SYNCING: spec('FLO_PARTITION_SYNCING', "The partition's owner is still receiving data handed over after a merge", true, 503),
   FLO_ASSIGNMENT_INVALID: spec('FLO_ASSIGNMENT_INVALID', 'Invalid partition assignment', false, 500),
   FLO_STALE_EPOCH: spec('FLO_STALE_EPOCH', 'Write refused: the partition epoch is stale', false, 409),
   FLO_TIMEOUT: spec('FLO_TIMEOUT', 'Operation timed out', true, 504),

@@ -25,7 +25,7 @@ import type { PartitionHandler, ShardContext } from '../sharding/service.js';
 export const KV_REPLICA_SERVICE = 'kv.replica';
 
 /** What the KV handlers need: the store and its clock, and the sharding layer's context. */
-export interface KvHandlerDeps extends Pick<ShardContext, 'self' | 'table' | 'roleOf' | 'addressOf' | 'request' | 'flushSealed' | 'observeTableVersion'> {
+export interface KvHandlerDeps extends Pick<ShardContext, 'self' | 'table' | 'roleOf' | 'addressOf' | 'request' | 'flushSealed' | 'observeTableVersion' | 'awaitingData'> {
   readonly store: KvStore;
   readonly hlc: HybridLogicalClock;
   readonly config: KvConfig;
@@ -42,6 +42,8 @@ export interface KvCounters {
   /** Writes refused because the stored version was newer than the owner's clock. */
   writesRefused: number;
   reads: number;
+  /** Reads that would have answered absent while the partition's handed-over data was still on its way. */
+  readsHeld: number;
   replicated: number;
   replicasRefused: number;
   /** Backup sends that failed in async backup mode (the write was already acknowledged). */
@@ -52,7 +54,7 @@ export interface KvCounters {
 
 /** The owner-side `kv` handler and the backup-side `kv.replica` handler. */
 export class KvHandlers {
-  readonly counters: KvCounters = { writes: 0, writesRefused: 0, reads: 0, replicated: 0, replicasRefused: 0, asyncReplicationFailures: 0, writesUnconfirmed: 0 };
+  readonly counters: KvCounters = { writes: 0, writesRefused: 0, reads: 0, readsHeld: 0, replicated: 0, replicasRefused: 0, asyncReplicationFailures: 0, writesUnconfirmed: 0 };
   private replicaSeq = 0;
   /** Per partition: versions of owner writes applied here and not yet acknowledged or failed (bounded by the writes in flight). */
   private readonly unsettled = new Map<number, KvVersion[]>();
@@ -97,18 +99,26 @@ export class KvHandlers {
     const p = request.partition;
     if (op.op !== 'size' && op.op !== 'entries') this.checkPartition(op.key, p);
     switch (op.op) {
-      case 'get':
+      case 'get': {
         this.counters.reads++;
         store.hit(p, op.map, op.key);
-        return Promise.resolve(store.get(p, op.key, op.map)?.value);
-      case 'getVersioned':
+        const value = store.get(p, op.key, op.map)?.value;
+        if (value === undefined) this.checkComplete(p);
+        return Promise.resolve(value);
+      }
+      case 'getVersioned': {
         this.counters.reads++;
         store.hit(p, op.map, op.key);
-        return Promise.resolve(encodeVersioned(store.slot(p, op.map, op.key)));
+        const slot = store.slot(p, op.map, op.key);
+        if (slot === undefined) this.checkComplete(p);
+        return Promise.resolve(encodeVersioned(slot));
+      }
       case 'size':
+        this.checkComplete(p);
         return Promise.resolve(encodeResult(store.partitionSize(p, op.map)));
       case 'entries':
         this.counters.reads++;
+        this.checkComplete(p);
         return Promise.resolve(encodeEntriesPage(store.entriesPage(p, op.map, op.after, ENTRIES_PAGE_BYTES_MAX)));
       case 'put': {
         const version = this.version();
@@ -125,9 +135,25 @@ export class KvHandlers {
       }
       case 'orRemove':
         return this.orRemove(p, op.map, op.key, op.value);
-      case 'orGet':
+      case 'orGet': {
         this.counters.reads++;
-        return Promise.resolve(pack(distinctValues(store.liveWithPrefix(p, orMapStoreName(op.map), orSlotPrefix(op.key)).map(([, e]) => e.value))));
+        const values = distinctValues(store.liveWithPrefix(p, orMapStoreName(op.map), orSlotPrefix(op.key)).map(([, e]) => e.value));
+        if (values.length === 0) this.checkComplete(p);
+        return Promise.resolve(pack(values));
+      }
+    }
+  }
+
+  /**
+   * Before an answer of "absent" (or a partial listing): while data of the partition is
+   * still handed over after a merge, absent may only mean "not here yet", and a caller
+   * told "absent" would take it for the truth. The error is retryable: routing retries
+   * it within the caller's deadline.
+   */
+  private checkComplete(partition: number): void {
+    if (this.deps.awaitingData(partition)) {
+      this.counters.readsHeld++;
+      throw new FlotillaError('FLO_PARTITION_SYNCING', `partition ${partition}: data handed over after a merge has not all arrived here yet`, { partition });
     }
   }
 

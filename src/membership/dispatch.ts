@@ -77,7 +77,7 @@ export function dispatchMessage(parts: MachineParts, from: Address, message: Mes
       mastership.onJoinRequest(message, now);
       return;
     case 'JoinResponse':
-      if (parts.acceptsJoinResponse()) mastership.onJoinResponse(message, now);
+      if (parts.acceptsJoinResponse() && parts.splitBrain.acceptsJoinResponseFrom(from)) mastership.onJoinResponse(message, now);
       return;
     case 'MembersUpdate':
       mastership.onMembersUpdate(from, message, now);

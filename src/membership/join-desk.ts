@@ -15,6 +15,8 @@ import type { SwimContext as Runtime } from './swim-context.js';
 
 /** Reason sent by a seed that is itself still joining. */
 export const SEED_STILL_JOINING = 'seed is still joining';
+/** Why a master leaving for a split-brain merge turns joiners away. */
+export const MASTER_MERGING = 'master is merging into another cluster';
 
 /** A join request is forwarded to the master at most once per node within this time, breaking loops. */
 export const JOIN_FORWARD_DEDUP_MS = 1000;
@@ -31,6 +33,8 @@ export interface JoinDeskHost {
   forcePublish(): void;
   /** The view may change: publish when due. */
   markChanged(): void;
+  /** True while this master has told its members to merge into another cluster and is about to follow. */
+  leavingForMerge(): boolean;
 }
 
 /** Answers, forwards or admits JoinRequests. */
@@ -50,7 +54,17 @@ export class JoinDesk {
       this.reply(req.node.address, { type: 'JoinResponse', accepted: false, rejectCode: 'FLO_NO_SEEDS_REACHABLE', reason: SEED_STILL_JOINING });
       return;
     }
-    if (this.host.isMaster()) return this.admit(req, now);
+    if (this.host.isMaster()) {
+      // Admitted now, the node would hold a view this master is about to leave, not be
+      // told to merge (it is not in the view its members were told from), and follow a
+      // master that no longer publishes. Refused (retryable), it retries, and its retry
+      // reaches this node's next master by forwarding.
+      if (this.host.leavingForMerge()) {
+        this.reply(req.node.address, { type: 'JoinResponse', accepted: false, rejectCode: 'FLO_NO_SEEDS_REACHABLE', reason: MASTER_MERGING });
+        return;
+      }
+      return this.admit(req, now);
+    }
     const master = this.host.masterAddress();
     const last = this.forwardedAt.get(req.node.nodeId);
     if (master === undefined || (last !== undefined && now - last < JOIN_FORWARD_DEDUP_MS)) {

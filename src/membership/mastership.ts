@@ -100,6 +100,7 @@ export class Mastership {
         this.forcePublish = true;
       },
       markChanged: () => this.markChanged(),
+      leavingForMerge: () => this.boundary.publishHeld,
     });
     this.boundary = new ClusterBoundary(rt, this.book, { joined: () => this.joined, master: () => this.masterId });
   }

@@ -33,6 +33,8 @@ export interface SplitBrainHooks {
   failedAddresses(): readonly Address[];
   /** Announce this node under a new incarnation (members of the winner may hold it dead). */
   reannounce(): void;
+  /** Set (true) or clear this node's `MERGING_TAG`. */
+  markMerging(merging: boolean, now: Millis): void;
 }
 
 /** A merge this node is carrying out: joining the winner through `seeds`. */
@@ -56,6 +58,8 @@ export class SplitBrain {
   private running = false;
   private nextProbeAt: Millis | undefined;
   private merge: Merge | undefined;
+  /** Masters of merge targets left for the cluster they merged into (see `redirect`); cleared when the merge ends. */
+  private readonly abandoned = new Set<Address>();
   private masterMerge: MasterMerge | undefined;
   private readonly sentAt = new Map<string, Millis>();
 
@@ -155,6 +159,11 @@ export class SplitBrain {
 
   /** This node's master says their cluster merges into `request.target`. */
   onMergeRequest(request: MergeRequest, now: Millis): void {
+    const merge = this.merge;
+    if (merge !== undefined && request.from === merge.target.masterId && request.from !== this.rt.selfId && request.target.clusterId === this.rt.clusterId) {
+      this.redirect(merge, request, now);
+      return;
+    }
     const own = this.summary();
     const valid = own !== undefined && !this.merging && request.from !== this.rt.selfId && request.from === this.mastership.master;
     if (!valid || request.target.clusterId !== this.rt.clusterId) {
@@ -164,10 +173,37 @@ export class SplitBrain {
     this.rejoin(own, request.target, request.seeds, now);
   }
 
+  /**
+   * The cluster this node is joining merges on into another before it admitted this node
+   * (a chain of merges after a heal): its members were told, but this node, not yet one of
+   * them, would be admitted into a view whose master has left and then follow a master
+   * that no longer publishes, with no view of the cluster everyone else joined. Follow the
+   * merge instead: join the new target, under a fresh give-up time.
+   */
+  private redirect(merge: Merge, request: MergeRequest, now: Millis): void {
+    const next: Merge = {
+      target: request.target,
+      seeds: request.seeds.length > 0 ? request.seeds : [request.target.masterAddress],
+      nextAttemptAt: now,
+      giveUpAt: Math.max(merge.giveUpAt, now + this.rt.config.mergeJoinTimeoutMs),
+    };
+    this.merge = next;
+    // Its admission, should it still come, is into the view the old target's master left.
+    this.abandoned.add(merge.target.masterAddress);
+    this.sendJoin(next, now);
+  }
+
+  /** Whether a JoinResponse from `from` may admit this node: not from the master of a merge target it left. */
+  acceptsJoinResponseFrom(from: Address): boolean {
+    return this.merge === undefined || !this.abandoned.has(from);
+  }
+
   /** The winner admitted this node: the merge is over. True when a merge was running. */
   onAdmitted(now: Millis): boolean {
     if (this.merge === undefined) return false;
     this.merge = undefined;
+    this.abandoned.clear();
+    this.hooks.markMerging(false, now);
     this.rt.emit({ type: 'MergeCompleted', at: now, formed: false, master: this.mastership.master });
     return true;
   }
@@ -198,6 +234,8 @@ export class SplitBrain {
     this.rt.emit({ type: 'MergeStarted', at: now, local, target });
     this.mastership.leaveForMerge(now);
     this.hooks.reannounce();
+    // Before the join is built: it carries the node's tags into the winner's view.
+    this.hooks.markMerging(true, now);
     const merge: Merge = { target, seeds: seeds.length > 0 ? seeds : [target.masterAddress], nextAttemptAt: now, giveUpAt: now + this.rt.config.mergeJoinTimeoutMs };
     this.merge = merge;
     this.sendJoin(merge, now);
@@ -213,6 +251,8 @@ export class SplitBrain {
   /** Not admitted in time: a cluster of one, which a later probe round merges. */
   private giveUp(now: Millis): void {
     this.merge = undefined;
+    this.abandoned.clear();
+    this.hooks.markMerging(false, now);
     this.mastership.form(now);
     this.rt.emit({ type: 'MergeCompleted', at: now, formed: true, master: this.mastership.master });
   }

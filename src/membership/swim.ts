@@ -27,7 +27,7 @@ import type { QuorumState } from './quorum-detector.js';
 import { channelOf, earlier, SwimContext } from './swim-context.js';
 import { estimateMessageSize, estimateUpdateSize } from './size.js';
 import { buildStats, type SwimStats } from './stats.js';
-import { tagsMatcher, validateTags } from './tags.js';
+import { MERGING_TAG, tagsMatcher, validateTags } from './tags.js';
 import { Transitions } from './transitions.js';
 import { SwimLifecycle, type SwimPhase } from './swim-lifecycle.js';
 import { acceptAll, noToken, type SwimMachineOptions } from './swim-options.js';
@@ -104,6 +104,7 @@ export class SwimMachine implements SansIoMachine<Message, MembershipEvent> {
       seeds: () => this.bootstrap.seeds,
       failedAddresses: () => this.dissemination.failed.addresses(),
       reannounce: () => this.transitions.reannounce(),
+      markMerging: (merging, now) => this.markMerging(merging, now),
     });
     this.health = new HealthWatch(this.rt, this.transitions, () => this.mastership.isMaster());
     this.parts = {
@@ -389,6 +390,24 @@ export class SwimMachine implements SansIoMachine<Message, MembershipEvent> {
   }
 
   private readonly isKnown = (nodeId: NodeId): boolean => this.rt.members.get(nodeId) !== undefined;
+
+  /**
+   * The split-brain merge's own tag. User tags that leave no room for it go without: peers
+   * then learn of the handover only from the sharding layer's tag, a little later.
+   */
+  private markMerging(merging: boolean, now: Millis): void {
+    const current = this.rt.members.self().tags;
+    if (MERGING_TAG in current === merging) return;
+    const next = merging ? { ...current, [MERGING_TAG]: '1' } : Object.fromEntries(Object.entries(current).filter(([k]) => k !== MERGING_TAG));
+    try {
+      validateTags(next);
+    } catch {
+      return;
+    }
+    if (!this.transitions.retagSelf(next, now)) return;
+    this.deadlineKnown = false;
+    this.mastership.markChanged();
+  }
 
   private setTags(next: Tags): void {
     if (this.life.phase === 'left' || this.life.phase === 'leaving') throw new FlotillaError('FLO_NODE_STOPPED', 'cannot change tags after leaving');

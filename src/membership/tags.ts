@@ -79,3 +79,6 @@ export function tagsMatcher(wanted: Tags): (tags: Tags) => boolean {
     return true;
   };
 }
+
+
+export { MERGING_TAG } from '../core/merge-tags.js';

@@ -151,6 +151,10 @@ export class NodeDriver {
         this.services.wakeAt(index, at);
         if (!this.inTurn) this.armTimer();
       },
+      updateTags: (tags) => {
+        this.machine.updateTags(tags);
+        this.scheduleTurn();
+      },
     };
   }
 

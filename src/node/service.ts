@@ -6,7 +6,7 @@
  * the OS clock directly.
  */
 import type { Millis } from '../core/clock.js';
-import type { Address, MembersViewData, NodeId } from '../core/model.js';
+import type { Address, MembersViewData, NodeId, Tags } from '../core/model.js';
 import type { Logger } from '../core/logger.js';
 import type { Channel, Transmit } from '../core/machine.js';
 import type { Timers } from '../core/timers.js';
@@ -40,6 +40,8 @@ export interface NodeContext {
   isMaster(): boolean;
   /** Ask the driver to call `onTick` at (or soon after) `at`; the latest call wins. */
   wakeAt(at: Millis): void;
+  /** Sets some of this node's own tags (gossiped to every member; the others are kept). */
+  updateTags?(tags: Tags): void;
 }
 
 /** A service hosted by the node. */

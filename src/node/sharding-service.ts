@@ -42,6 +42,7 @@ export class ShardingService implements NodeService {
       wake: () => ctx.wake(),
       readOnly: () => this.readOnly(),
       writeRefusal: (partition) => this.writeRefusal?.(partition),
+      advertise: (tags) => ctx.updateTags?.(tags),
     });
     ctx.wake();
   }

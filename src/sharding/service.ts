@@ -10,7 +10,7 @@ import type { Millis } from '../core/clock.js';
 import type { FlotillaError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Transmit } from '../core/machine.js';
-import type { Address, MembersViewData, NodeId } from '../core/model.js';
+import type { Address, MembersViewData, NodeId, Tags } from '../core/model.js';
 import type { Timers } from '../core/timers.js';
 import type { PartitionTableReader } from '../partitions/coordinator.js';
 import type { Message, ServiceRequest } from '../protocol/messages.js';
@@ -74,6 +74,11 @@ export interface ShardContext {
   writeRefusal(partition: number): FlotillaError | undefined;
   /** True while a migration moves `partition`'s ownership from this node to another. */
   movingOwnerOut(partition: number): boolean;
+  /**
+   * True while a member (this node included) still hands over data of `partition` from a
+   * merge or a lineage change: an owner must not answer "absent" for it yet.
+   */
+  awaitingData(partition: number): boolean;
   /** True once the host is stopping. */
   stopped(): boolean;
 }
@@ -112,4 +117,6 @@ export interface ShardingEnv {
    * mode, when the runner holds no lease or not the partition's lock) refuses them.
    */
   writeRefusal?(partition: number): FlotillaError | undefined;
+  /** Sets some of this node's own membership tags (the others are kept): how peers learn of its merge handovers. */
+  advertise?(tags: Tags): void;
 }

@@ -23,6 +23,12 @@ export interface Running {
   readonly router: RequestRouter;
   readonly client: RoutingClient;
   readonly drain: PartitionDrain;
+  /**
+   * These parts were replaced (a merge or a lineage change): a call still in flight on
+   * their client must not run on this node under the table it left (the new table may not
+   * give it the partition, and its writes would have no backups and no handover).
+   */
+  retire(): void;
 }
 
 /** What one build needs from the layer. */
@@ -72,15 +78,19 @@ export function buildParts(options: PartsOptions): Running {
   const routingDeps = { self: env.self, config: options.routingConfig, table, addressOf: (id: string) => env.addressOf(id), request };
   const router = new RequestRouter({ ...routingDeps, readOnly: () => env.readOnly(), writeRefusal: (p) => env.writeRefusal?.(p) });
   for (const handler of options.handlers) router.register(handler);
+  let retired = false;
   const client = new RoutingClient({
     ...routingDeps,
-    local: (req) => router.serve(undefined, req),
+    local: (req) => (retired ? Promise.resolve(router.notOwner(req.opId, req.partition)) : router.serve(undefined, req)),
     observeTableVersion,
     timers,
     stopped,
   });
   const drain = new PartitionDrain({ env, table, busy: () => executor.status().outgoing > 0 });
-  return { coordinator, executor, router, client, drain };
+  const retire = (): void => {
+    retired = true;
+  };
+  return { coordinator, executor, router, client, drain, retire };
 }
 
 /** `self`'s role for `partition` in `table`. */

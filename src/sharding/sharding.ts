@@ -25,6 +25,7 @@ import type { ExecutorStatus } from './migration-executor.js';
 import type { MigrationParticipant } from './participant.js';
 import type { PartitionedService, RouteOptions, ShardContext, ShardingEnv } from './service.js';
 import { MergeHandover } from './split-brain-merge.js';
+import { encodeHandoverTag, HANDOVER_ALL, HANDOVER_TAG, HandoverNotices } from './handover-notice.js';
 import { buildParts, roleIn, type Running } from './sharding-parts.js';
 
 export { roleIn } from './sharding-parts.js';
@@ -70,6 +71,7 @@ export class Sharding {
   private env: ShardingEnv | undefined;
   private running: Running | undefined;
   private handover: MergeHandover | undefined;
+  private notices: HandoverNotices | undefined;
   private stopped = false;
   /**
    * Every claim of every table this node held, across the rebuilds of merges and lineage
@@ -203,6 +205,7 @@ export class Sharding {
    * to the new owners once this node holds its master's table.
    */
   private startOver(r: Running, env: ShardingEnv, oldTable: PartitionTableData): Running {
+    r.retire();
     r.executor.stop();
     r.drain.stop();
     // The memory holds `oldTable` and every earlier table: a node that starts over again
@@ -340,8 +343,28 @@ export class Sharding {
       readOnly: () => env.readOnly(),
       writeRefusal: (p) => env.writeRefusal?.(p),
       movingOwnerOut: (p) => this.movingOwnerOut(p),
+      awaitingData: (p) => this.awaitingData(env, p),
       stopped: () => this.stopped,
     };
+  }
+
+  /** Tells peers which partitions this node still hands over; user tags too large for the bitmap leave room for "all" only. */
+  private advertise(env: ShardingEnv, value: string): void {
+    for (const v of value === '' ? [value] : [value, HANDOVER_ALL]) {
+      try {
+        env.advertise?.({ [HANDOVER_TAG]: v });
+        return;
+      } catch (err) {
+        env.logger.warn({ err }, 'merge: could not advertise the partitions still handed over');
+      }
+    }
+  }
+
+  /** Whether data of `partition` is still being handed over, by this node or by a member that advertises it. */
+  private awaitingData(env: ShardingEnv, partition: number): boolean {
+    if (this.handover?.holds(partition) === true) return true;
+    this.notices ??= new HandoverNotices(env.self, this.config.partitionCount);
+    return this.notices.announced(env.membersView(), partition);
   }
 
   private movingOwnerOut(partition: number): boolean {
@@ -366,6 +389,7 @@ export class Sharding {
       call: (service, partition, payload) => this.route(service, partition, payload),
       request: (to, message, timeoutMs) => env.request(to, message, timeoutMs),
       flushSealed: (partition) => this.live()?.executor.flushSealed(partition) ?? Promise.resolve(),
+      onPendingChanged: (partitions) => this.advertise(env, encodeHandoverTag(partitions, this.config.partitionCount)),
       addressOf: (id) => env.addressOf(id),
       now: () => env.timers.now(),
       sleep: (ms) => sleep(env.timers, ms),

@@ -63,6 +63,8 @@ export interface MergeHandoverDeps {
   request(to: Address, message: Message, timeoutMs: number): Promise<Message>;
   /** Send a partition's captured changes to its sealed outgoing migrations; resolves once their destinations have them. */
   flushSealed(partition: number): Promise<void>;
+  /** The partitions some handover has not finished handing over changed (see `pendingPartitions`). */
+  onPendingChanged?(partitions: ReadonlySet<number>): void;
   addressOf(nodeId: NodeId): Address | undefined;
   now(): Millis;
   sleep(ms: number): Promise<void>;
@@ -90,6 +92,8 @@ export class MergeHandover {
   private readonly config: MergeHandoverConfig;
   private seq = 0;
   private runningCount = 0;
+  /** Per running handover: chunks not yet handed over, by partition. */
+  private readonly runs = new Set<Map<number, number>>();
 
   constructor(private readonly deps: MergeHandoverDeps) {
     this.config = { ...DEFAULT_MERGE_HANDOVER_CONFIG, ...deps.config };
@@ -112,8 +116,7 @@ export class MergeHandover {
    * locally unless the current table already gives it back; resolves with the chunks.
    */
   async export(oldTable: PartitionTableData): Promise<Exported[]> {
-    const held = new Set<number>();
-    for (const a of oldTable.assignments) if (a.owner === this.deps.self || a.backups.includes(this.deps.self)) held.add(a.partition);
+    const held = this.held(oldTable);
     const out: Exported[] = [];
     let bytes = 0;
     let droppedBytes = 0;
@@ -139,11 +142,42 @@ export class MergeHandover {
    */
   async run(oldTable: PartitionTableData): Promise<HandoverResult> {
     this.runningCount++;
+    // Every partition held counts as pending from the start, before the export drops
+    // anything: until its chunks are known, an owner cannot tell what is missing.
+    const pending = new Map<number, number>();
+    for (const p of this.held(oldTable)) pending.set(p, Number.POSITIVE_INFINITY);
+    this.runs.add(pending);
+    this.changed();
     try {
-      return await this.handOver(oldTable);
+      return await this.handOver(oldTable, pending);
     } finally {
       this.runningCount--;
+      this.runs.delete(pending);
+      this.changed();
     }
+  }
+
+  /** The partitions some running handover has not finished handing over. */
+  pendingPartitions(): Set<number> {
+    const out = new Set<number>();
+    for (const run of this.runs) for (const p of run.keys()) out.add(p);
+    return out;
+  }
+
+  /** True while a running handover still has data of `partition` to hand over. */
+  holds(partition: number): boolean {
+    for (const run of this.runs) if (run.has(partition)) return true;
+    return false;
+  }
+
+  private held(oldTable: PartitionTableData): Set<number> {
+    const held = new Set<number>();
+    for (const a of oldTable.assignments) if (a.owner === this.deps.self || a.backups.includes(this.deps.self)) held.add(a.partition);
+    return held;
+  }
+
+  private changed(): void {
+    this.deps.onPendingChanged?.(this.pendingPartitions());
   }
 
   /**
@@ -154,23 +188,26 @@ export class MergeHandover {
     return this.runningCount;
   }
 
-  private async handOver(oldTable: PartitionTableData): Promise<HandoverResult> {
+  private async handOver(oldTable: PartitionTableData, pending: Map<number, number>): Promise<HandoverResult> {
     const exported = await this.export(oldTable);
-    const partitions = new Set(exported.map((e) => e.partition)).size;
+    pending.clear();
+    for (const e of exported) pending.set(e.partition, (pending.get(e.partition) ?? 0) + 1);
+    this.changed();
+    const partitions = pending.size;
     const deadline = this.deps.now() + this.config.handoverTimeoutMs;
     while (!(this.deps.joined() && this.deps.table().version > 0)) {
       if (this.deps.stopped() || this.deps.now() >= deadline) return this.report({ partitions, chunks: exported.length, sent: 0, failed: exported.length, droppedBytes: 0 });
       await this.deps.sleep(this.config.pollIntervalMs);
     }
-    let pending = exported;
+    let left = exported;
     let sent = 0;
-    while (pending.length > 0 && !this.deps.stopped() && this.deps.now() < deadline) {
-      const failed = await this.sendAll(pending);
-      sent += pending.length - failed.length;
-      pending = failed;
-      if (pending.length > 0) await this.deps.sleep(this.config.pollIntervalMs);
+    while (left.length > 0 && !this.deps.stopped() && this.deps.now() < deadline) {
+      const failed = await this.sendAll(left, pending);
+      sent += left.length - failed.length;
+      left = failed;
+      if (left.length > 0) await this.deps.sleep(this.config.pollIntervalMs);
     }
-    return this.report({ partitions, chunks: exported.length, sent, failed: pending.length, droppedBytes: 0 });
+    return this.report({ partitions, chunks: exported.length, sent, failed: left.length, droppedBytes: 0 });
   }
 
   private report(result: HandoverResult): HandoverResult {
@@ -180,7 +217,7 @@ export class MergeHandover {
   }
 
   /** Sends every chunk, `sendsInFlightMax` at a time; returns those that failed. */
-  private async sendAll(items: readonly Exported[]): Promise<Exported[]> {
+  private async sendAll(items: readonly Exported[], pending: Map<number, number>): Promise<Exported[]> {
     const failed: Exported[] = [];
     let next = 0;
     const worker = async (): Promise<void> => {
@@ -188,6 +225,9 @@ export class MergeHandover {
         const item = items[next++]!;
         try {
           await this.deps.call(MERGE_SERVICE, item.partition, packBody([item.participant, item.bytes]));
+          const left = (pending.get(item.partition) ?? 1) - 1;
+          if (left > 0) pending.set(item.partition, left);
+          else pending.delete(item.partition);
         } catch (err) {
           failed.push(item);
           this.deps.logger.debug({ partition: item.partition, error: err instanceof Error ? err.message : String(err) }, 'merge: handover attempt failed');

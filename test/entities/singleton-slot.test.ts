@@ -47,6 +47,7 @@ class MovableTable {
       readOnly: () => this.readOnly,
       writeRefusal: () => undefined,
       movingOwnerOut: () => this.moving && this.ownerId === self,
+      awaitingData: () => false,
       stopped: () => false,
     };
   }

@@ -42,6 +42,8 @@ interface TestNode {
   readOnly: boolean;
   /** The table this node switches to when a peer tells it of a newer version. */
   next?: ClusterPartitionTable;
+  /** Whether data of a partition is still handed over to this node (the sharding layer's `awaitingData`). */
+  awaiting: (partition: number) => boolean;
   readonly store: KvStore;
   readonly handlers: KvHandlers;
   readonly router: RequestRouter;
@@ -69,7 +71,7 @@ class Net {
   add(id: string, table: ClusterPartitionTable, readOnly = false): TestNode {
     const clock = new ManualClock(1_000);
     const store = new KvStore({ valueBytesMax: 1 << 20, captureBytesMax: 1 << 26 });
-    const node = { id, table, readOnly, reported: [] } as unknown as TestNode;
+    const node = { id, table, readOnly, reported: [], awaiting: () => false } as unknown as TestNode;
     const roleOf = (p: number): 'owner' | 'backup' | 'none' => (node.table.owner(p) === id ? 'owner' : node.table.backups(p).includes(id) ? 'backup' : 'none');
     const observeTableVersion = (v: number): void => {
       if (node.next !== undefined && v >= node.next.version) node.table = node.next;
@@ -82,6 +84,7 @@ class Net {
       request: (to, message) => this.request(to, message),
       flushSealed: () => Promise.resolve(),
       observeTableVersion,
+      awaitingData: (p) => node.awaiting(p),
       store,
       hlc: new HybridLogicalClock(id, clock),
       config: resolveKvConfig(),
@@ -259,5 +262,48 @@ describe('routing a write whose first attempt was applied but not confirmed', ()
     expect(decodeWriteAnswer(await client.call(KV_SERVICE, P, putRequest({ v: 2 }).payload)).version).toEqual(b.store.slot(P, 'default', KEY)!.version);
     expect(held(a)).toEqual({ v: 2 });
     expect(held(b)).toEqual({ v: 2 });
+  });
+});
+
+function getRequest(op: 'get' | 'getVersioned' | 'entries' = 'get'): ServiceRequest {
+  const payload = op === 'entries' ? encodeOp({ op, map: 'default', after: null }) : encodeOp({ op, map: 'default', key: KEY });
+  return { type: 'ServiceRequest', service: KV_SERVICE, partition: P, opId: 'c/2', forward: false, payload };
+}
+
+describe('KV owner whose partition data is still handed over after a merge', () => {
+  it('answers a read of an absent key FLO_PARTITION_SYNCING (retryable), never "absent"', async () => {
+    const net = new Net();
+    const a = net.add('a', tableOf(5, 'a', [], 1));
+    a.awaiting = (p) => p === P;
+    for (const op of ['get', 'getVersioned', 'entries'] as const) {
+      expect(await a.router.serve(undefined, getRequest(op))).toMatchObject({ ok: false, errorCode: 'FLO_PARTITION_SYNCING' });
+    }
+    expect(a.handlers.counters.readsHeld).toBe(3);
+  });
+
+  it('answers a key it holds at once, and "absent" once nothing is on its way', async () => {
+    const net = new Net();
+    const a = net.add('a', tableOf(5, 'a', [], 1));
+    expect(await a.router.serve(undefined, getRequest())).toEqual({ type: 'ServiceResponse', opId: 'c/2', ok: true });
+    expect(await a.router.serve(undefined, putRequest({ v: 1 }))).toMatchObject({ ok: true });
+    a.awaiting = () => true;
+    const answer = await a.router.serve(undefined, getRequest());
+    expect(answer.ok).toBe(true);
+    expect(decodeValue(answer.payload!)).toEqual({ v: 1 });
+  });
+
+  it('is retried by routing until the handed-over value arrives', async () => {
+    const net = new Net();
+    const a = net.add('a', tableOf(5, 'a', [], 1));
+    let asked = 0;
+    a.awaiting = () => {
+      // The handed-over value arrives while the second read is held; the third finds it.
+      if (++asked === 2) a.store.apply(P, { kind: 'put', map: 'default', key: KEY, entry: { value: encodeValue({ v: 'merged' } as never), version: { millis: 1, counter: 0, node: 'x' } } });
+      return true;
+    };
+    const client = routingClient(net, tableOf(5, 'a', [], 1), tableOf(5, 'a', [], 1));
+    const payload = await client.call(KV_SERVICE, P, getRequest().payload);
+    expect(decodeValue(payload!)).toEqual({ v: 'merged' });
+    expect(a.handlers.counters.readsHeld).toBe(2);
   });
 });

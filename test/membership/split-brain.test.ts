@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { isFlotillaError } from '../../src/core/errors.js';
 import { resolveSwimConfig } from '../../src/membership/config.js';
 import type { ClusterSummary } from '../../src/protocol/messages.js';
+import { MASTER_MERGING } from '../../src/membership/join-desk.js';
+import { PROTOCOL_VERSION } from '../../src/protocol/messages.js';
 import { addr, Harness, joinedCluster } from './harness.js';
 
 const names = ['n1', 'n2', 'n3', 'n4', 'n5'];
@@ -67,6 +69,43 @@ describe('split-brain merge', () => {
     expect(reply?.message).toMatchObject({ type: 'SplitBrainProbeResponse', from: master, summary: { masterId: master, memberCount: 5, clusterId } });
     h.runFor(2_000);
     expect(h.eventsOf(master, 'MergeStarted')).toEqual([]);
+  });
+});
+
+describe('a chain of merges', () => {
+  it('a node still joining a cluster that merges on follows it to the new target, and takes no admission from the one it left', () => {
+    const h = joinedCluster(3, names);
+    const master = h.node('n1').master()!;
+    const member = names.find((n) => n !== master)!;
+    const first: ClusterSummary = { ...foreignSummary('test-cluster'), masterId: 'x1', masterAddress: addr('x1') };
+    const second: ClusterSummary = { ...foreignSummary('test-cluster'), masterId: 'x2', masterAddress: addr('x2') };
+    h.act(member, (m, now) => m.handle(h.node(master).localState().address, { type: 'MergeRequest', from: master, target: first, seeds: [addr('x1')] }, now));
+    expect(h.eventsOf(member, 'MergeStarted')).toHaveLength(1);
+    const before = h.sent.length;
+    // x1 merges into x2's cluster before it admitted this node, and tells it so.
+    h.act(member, (m, now) => m.handle(addr('x1'), { type: 'MergeRequest', from: 'x1', target: second, seeds: [addr('x2')] }, now));
+    const joins = h.sent.slice(before).filter((p) => p.message.type === 'JoinRequest');
+    expect(joins.map((p) => p.to)).toEqual([addr('x2')]);
+    // x1's late admission (into a view whose master has left) is not taken.
+    const staleView = { version: 7, members: [] };
+    h.act(member, (m, now) => m.handle(addr('x1'), { type: 'JoinResponse', accepted: true, view: staleView }, now));
+    expect(h.eventsOf(member, 'MergeCompleted')).toEqual([]);
+  });
+});
+
+describe('a master leaving for a merge', () => {
+  it('turns joiners away (retryable) instead of admitting them into the view it leaves', () => {
+    const h = joinedCluster(3, names);
+    const master = h.node('n1').master()!;
+    const larger: ClusterSummary = { ...foreignSummary('test-cluster'), masterJoinVersion: 0 };
+    // The other master's answer says its cluster is the larger: this master tells its members and will follow.
+    h.act(master, (m, now) => m.handle(addr('x1'), { type: 'SplitBrainProbeResponse', from: 'x1', summary: larger }, now));
+    const before = h.sent.length;
+    h.act(master, (m, now) =>
+      m.handle(addr('j1'), { type: 'JoinRequest', node: { nodeId: 'j1', address: addr('j1'), tags: {} }, clusterId: 'test-cluster', protocolVersion: PROTOCOL_VERSION, authToken: '', sentAt: now }, now),
+    );
+    const answer = h.sent.slice(before).find((p) => p.to === addr('j1') && p.message.type === 'JoinResponse');
+    expect(answer?.message).toMatchObject({ type: 'JoinResponse', accepted: false, rejectCode: 'FLO_NO_SEEDS_REACHABLE', reason: MASTER_MERGING });
   });
 });
 

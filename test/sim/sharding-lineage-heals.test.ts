@@ -10,5 +10,11 @@ describe('sharding scenarios that heal into one table lineage', () => {
     { seed: 3, why: 'a merged chunk applied on an owner whose move was sealed never reached the destination; later, a 60 s wait for migrations from a node that started over' },
     { seed: 5, why: 'a merged chunk applied on an owner whose move was sealed never reached the destination; later, a 60 s wait for migrations from a node that started over' },
   ]);
-  sweepSeeds('flapping-master', [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  sweepSeeds('flapping-master', [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], [
+    { seed: 26, why: 'acknowledged writes read back as absent (lost) after the flaps' },
+    { seed: 36, why: 'membership never agreed again after the flaps' },
+    { seed: 42, why: 'acknowledged writes read back as absent (lost) after the flaps' },
+    { seed: 50, why: 'acknowledged writes read back as absent (lost) after the flaps' },
+    { seed: 56, why: 'acknowledged writes read back as absent (lost) after the flaps' },
+  ]);
 });
