@@ -38,6 +38,7 @@ class Side {
       addressOf: () => undefined,
       request: () => Promise.reject(new Error('no peers')),
       flushSealed: () => Promise.resolve(),
+      awaitingData: () => false,
       observeTableVersion: () => undefined,
       store: this.store,
       hlc,
