@@ -278,6 +278,7 @@ export class Mastership {
     }
     const address = this.rt.members.get(hb.from)?.address ?? this.book.record(hb.from)?.address ?? from;
     if (this.noteTalker(hb.from, address, now)) return;
+    this.boundary.followsHere(hb.from);
     this.book.noteVersion(hb.viewVersion);
     const view = this.book.view;
     if (view !== undefined && hb.viewVersion < view.version) this.rt.send(address, { type: 'MembersUpdate', view });
