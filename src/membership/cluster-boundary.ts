@@ -53,7 +53,8 @@ export class ClusterBoundary {
    * it, not this node's master. A summary without a member list teaches nothing.
    */
   noteForeignMembers(masterId: NodeId, members: readonly NodeId[] | undefined): void {
-    if (members === undefined || masterId === this.rt.selfId) return;
+    // Only a master hears the heartbeats that bring such members back into the count.
+    if (members === undefined || masterId === this.rt.selfId || this.ctx.master() !== this.rt.selfId) return;
     const ours = new Set<NodeId>();
     for (const id of members) if (id !== this.rt.selfId && this.book.record(id) !== undefined) ours.add(id);
     const before = this.elsewhere.get(masterId);
@@ -77,13 +78,18 @@ export class ClusterBoundary {
     if (changed) this.elsewhereVersion++;
   }
 
-  /** True when another master's latest summary lists `nodeId`, a member of this node's view, as its own. */
+  /**
+   * True when this node is the master and another master's latest summary lists `nodeId`,
+   * a member of this node's view, as its own.
+   */
   followsOther(nodeId: NodeId): boolean {
+    if (this.ctx.master() !== this.rt.selfId) return false;
     for (const ids of this.elsewhere.values()) if (ids.has(nodeId)) return true;
     return false;
   }
 
-  private forgetElsewhere(): void {
+  /** Drops what other masters' summaries taught (this node left its cluster, or its master changed). */
+  forgetElsewhere(): void {
     if (this.elsewhere.size === 0) return;
     this.elsewhere.clear();
     this.elsewhereVersion++;

@@ -347,6 +347,8 @@ export class Mastership {
     if (next === this.masterId) return;
     const previous = this.masterId;
     this.masterId = next;
+    // What other masters said about this view's members was learned as its master.
+    this.boundary.forgetElsewhere();
     this.rt.emit({ type: 'MasterChanged', at: now, previous, master: next });
     if (next === this.rt.selfId) this.dirty = true;
   }
