@@ -8,7 +8,7 @@
  */
 import { FlotillaError, isFlotillaError } from '../core/errors.js';
 import type { HybridLogicalClock } from '../core/hlc.js';
-import type { NodeId } from '../core/model.js';
+import type { Address, NodeId } from '../core/model.js';
 import { partitionOf } from '../core/partition.js';
 import type { Message, ServiceRequest } from '../protocol/messages.js';
 import { decodeReplication, encodeReplication, mapOfChange, pack, versionOfChange, type KvChange, type KvVersion } from './kv-codec.js';
@@ -90,7 +90,7 @@ export class KvHandlers {
    * check: the owner decided, and the owner is where quorum is checked.
    */
   replica(): PartitionHandler {
-    return { service: KV_REPLICA_SERVICE, ownerOnly: false, isWrite: () => false, handle: (request) => this.onReplica(request) };
+    return { service: KV_REPLICA_SERVICE, ownerOnly: false, isWrite: () => false, handle: (request, from) => this.onReplica(request, from) };
   }
 
   private onOwner(request: ServiceRequest): Promise<Uint8Array | undefined> {
@@ -241,7 +241,7 @@ export class KvHandlers {
     throw remoteError(reply.errorCode, reply.errorMessage);
   }
 
-  private onReplica(request: ServiceRequest): Promise<Uint8Array | undefined> {
+  private onReplica(request: ServiceRequest, from: Address | undefined): Promise<Uint8Array | undefined> {
     const { epoch, tableVersion, change } = decodeReplication(request.payload, this.deps.config.valueBytesMax);
     const p = request.partition;
     this.checkPartition(routingKeyOf(mapOfChange(change), change.key), p);
@@ -249,6 +249,14 @@ export class KvHandlers {
     if (epoch < table.epoch(p)) {
       this.counters.replicasRefused++;
       throw new FlotillaError('FLO_STALE_EPOCH', `partition ${p} is at epoch ${table.epoch(p)}, the write carries ${epoch}`);
+    }
+    // Two lineages of the table (a master that came back from a stall, the cluster that
+    // went on without it) can each give the partition the same epoch under different
+    // owners. An epoch has one owner: a change at this table's epoch from anyone else is
+    // another lineage's writer, and taking it would let two nodes write at one epoch.
+    if (epoch === table.epoch(p) && from !== undefined && !this.fromOwner(p, from)) {
+      this.counters.replicasRefused++;
+      throw new FlotillaError('FLO_STALE_EPOCH', `partition ${p} epoch ${epoch} belongs to ${table.owner(p) ?? 'no owner'} in table ${table.version}, not to the sender`, { partition: p, epoch });
     }
     if (tableVersion <= table.version && this.deps.roleOf(p) === 'none') {
       this.counters.replicasRefused++;
@@ -259,6 +267,12 @@ export class KvHandlers {
     this.observe(versionOfChange(change));
     // A backup that streams the partition (a migration's data source) passes the change on.
     return this.deps.flushSealed(p).then(() => undefined);
+  }
+
+  /** Whether `from` is the address of `partition`'s owner in this node's table. */
+  private fromOwner(partition: number, from: Address): boolean {
+    const owner = this.deps.table().owner(partition);
+    return owner !== undefined && this.deps.addressOf(owner) === from;
   }
 
   private checkPartition(key: string, partition: number): void {

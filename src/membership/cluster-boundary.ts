@@ -26,6 +26,14 @@ export class ClusterBoundary {
   mergeJoin = false;
   private readonly explicitSentAt = new Map<NodeId, Millis>();
   private lastRejoinAt: Millis | undefined;
+  /**
+   * Members of this node's view that another master of this cluster id lists as its own,
+   * by that master. A master back from a stall keeps a view naming members that went on
+   * without it; they answer its probes, so only the other master's summary tells.
+   */
+  private readonly elsewhere = new Map<NodeId, ReadonlySet<NodeId>>();
+  /** Bumped whenever `followsOther` may answer differently, for callers that cache counts. */
+  elsewhereVersion = 0;
 
   constructor(
     private readonly rt: Runtime,
@@ -37,6 +45,54 @@ export class ClusterBoundary {
   leaveForMerge(): void {
     this.mergeJoin = true;
     this.publishHeld = false;
+    this.forgetElsewhere();
+  }
+
+  /**
+   * Another master's summary: those of its members that are in this node's view follow
+   * it, not this node's master. A summary without a member list teaches nothing.
+   */
+  noteForeignMembers(masterId: NodeId, members: readonly NodeId[] | undefined): void {
+    // Only a master hears the heartbeats that bring such members back into the count.
+    if (members === undefined || masterId === this.rt.selfId || this.ctx.master() !== this.rt.selfId) return;
+    const ours = new Set<NodeId>();
+    for (const id of members) if (id !== this.rt.selfId && this.book.record(id) !== undefined) ours.add(id);
+    const before = this.elsewhere.get(masterId);
+    if (ours.size === 0 && before === undefined) return;
+    if (ours.size === 0) this.elsewhere.delete(masterId);
+    else this.elsewhere.set(masterId, ours);
+    this.elsewhereVersion++;
+  }
+
+  /** `nodeId` takes this node for its master (it sent a heartbeat here): it follows no other. */
+  followsHere(nodeId: NodeId): void {
+    let changed = false;
+    for (const [master, ids] of this.elsewhere) {
+      if (master !== nodeId && !ids.has(nodeId)) continue;
+      const rest = new Set(ids);
+      rest.delete(nodeId);
+      if (master === nodeId || rest.size === 0) this.elsewhere.delete(master);
+      else this.elsewhere.set(master, rest);
+      changed = true;
+    }
+    if (changed) this.elsewhereVersion++;
+  }
+
+  /**
+   * True when this node is the master and another master's latest summary lists `nodeId`,
+   * a member of this node's view, as its own.
+   */
+  followsOther(nodeId: NodeId): boolean {
+    if (this.ctx.master() !== this.rt.selfId) return false;
+    for (const ids of this.elsewhere.values()) if (ids.has(nodeId)) return true;
+    return false;
+  }
+
+  /** Drops what other masters' summaries taught (this node left its cluster, or its master changed). */
+  forgetElsewhere(): void {
+    if (this.elsewhere.size === 0) return;
+    this.elsewhere.clear();
+    this.elsewhereVersion++;
   }
 
   /** This node saw itself in an adopted view: any merge join is over. */

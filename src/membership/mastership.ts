@@ -278,6 +278,7 @@ export class Mastership {
     }
     const address = this.rt.members.get(hb.from)?.address ?? this.book.record(hb.from)?.address ?? from;
     if (this.noteTalker(hb.from, address, now)) return;
+    this.boundary.followsHere(hb.from);
     this.book.noteVersion(hb.viewVersion);
     const view = this.book.view;
     if (view !== undefined && hb.viewVersion < view.version) this.rt.send(address, { type: 'MembersUpdate', view });
@@ -346,6 +347,8 @@ export class Mastership {
     if (next === this.masterId) return;
     const previous = this.masterId;
     this.masterId = next;
+    // What other masters said about this view's members was learned as its master.
+    this.boundary.forgetElsewhere();
     this.rt.emit({ type: 'MasterChanged', at: now, previous, master: next });
     if (next === this.rt.selfId) this.dirty = true;
   }

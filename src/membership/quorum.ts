@@ -1,7 +1,9 @@
 /**
  * Wires the quorum detector to SWIM: the live count is the members of this node's own
  * cluster (the adopted members view) that SWIM sees alive, this node included; a suspect
- * does not answer probes, so it does not count. Members of another cluster do not count:
+ * does not answer probes, so it does not count. Members of another cluster do not count,
+ * nor members of the view that another master's summary lists as its own (they went on
+ * without this node; they still answer its probes). As for another cluster:
  * when a split heals, SWIM sees the other side alive at once, but until the two clusters
  * merge, the former minority still holds its own lineage's table and must stay read-only.
  * The expected size is the largest count seen recently, lowered at once
@@ -36,12 +38,14 @@ export class QuorumWatch {
   /** `lineageLiveCount()` as last computed, for this view and member-list version. */
   private countedView: MembersViewData | undefined;
   private countedVersion = -1;
+  private countedElsewhere = -1;
   private counted = 1;
 
   constructor(
     private readonly rt: SwimContext,
     private readonly oldestInView: () => MemberRecord | undefined,
     private readonly currentView: () => MembersViewData | undefined,
+    private readonly elsewhere: { readonly elsewhereVersion: number; followsOther(nodeId: NodeId): boolean },
   ) {
     this.detector = new QuorumDetector({ expectedSize: 1, gracePeriodMs: rt.config.quorumGraceMs });
   }
@@ -65,14 +69,16 @@ export class QuorumWatch {
   lineageLiveCount(): number {
     const view = this.currentView();
     if (view === undefined) return 1;
-    if (view === this.countedView && this.rt.members.version === this.countedVersion) return this.counted;
+    if (view === this.countedView && this.rt.members.version === this.countedVersion && this.elsewhere.elsewhereVersion === this.countedElsewhere) return this.counted;
     let n = 0;
     for (const r of view.members) {
       if (r.status === 'dead') continue;
-      if (r.nodeId === this.rt.selfId || this.rt.members.get(r.nodeId)?.state === 'alive') n++;
+      if (r.nodeId === this.rt.selfId) n++;
+      else if (this.rt.members.get(r.nodeId)?.state === 'alive' && !this.elsewhere.followsOther(r.nodeId)) n++;
     }
     this.countedView = view;
     this.countedVersion = this.rt.members.version;
+    this.countedElsewhere = this.elsewhere.elsewhereVersion;
     this.counted = Math.max(1, n);
     return this.counted;
   }

@@ -117,9 +117,11 @@ export class SplitBrain {
     const record = mastership.book.record(masterId);
     const masterAddress = masterId === this.rt.selfId ? this.rt.members.self().address : mastership.masterAddress();
     if (record === undefined || masterAddress === undefined) return undefined;
-    let memberCount = 0;
-    for (const r of view.members) if (r.status !== 'dead') memberCount++;
-    return { clusterId: this.rt.clusterId, masterId, masterAddress, masterJoinVersion: record.joinVersion, memberCount, viewVersion: view.version };
+    // Members another master's summary claimed are not this cluster's to count: a master
+    // back from a stall would otherwise win the merge with members that left it.
+    const members: NodeId[] = [];
+    for (const r of view.members) if (r.status !== 'dead' && !this.mastership.boundary.followsOther(r.nodeId)) members.push(r.nodeId);
+    return { clusterId: this.rt.clusterId, masterId, masterAddress, masterJoinVersion: record.joinVersion, memberCount: members.length, viewVersion: view.version, members };
   }
 
   /** A node of another cluster showed itself (see `MastershipHooks.onForeignMaster`): probe it now. */
@@ -210,6 +212,9 @@ export class SplitBrain {
 
   /** Own summary when `theirs` is another master's cluster of the same id and this node can act on it. */
   private acceptable(theirs: ClusterSummary): ClusterSummary | undefined {
+    if (this.running && !this.merging && theirs.clusterId === this.rt.clusterId && theirs.masterId !== this.mastership.master) {
+      this.mastership.boundary.noteForeignMembers(theirs.masterId, theirs.members);
+    }
     const own = this.running && !this.merging ? this.summary() : undefined;
     if (own === undefined || theirs.clusterId !== this.rt.clusterId || theirs.masterId === own.masterId) {
       this.rt.counters.ignored++;

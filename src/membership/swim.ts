@@ -98,7 +98,7 @@ export class SwimMachine implements SansIoMachine<Message, MembershipEvent> {
       onForeignMaster: (address, now) => this.splitBrain.onForeignMaster(address, now),
     });
     this.transitions.foreignAccusation = (from, accused) => this.mastership.boundary.isForeignAccusation(from, accused);
-    this.quorum = new QuorumWatch(this.rt, () => this.mastership.book.oldest(), () => this.mastership.book.view);
+    this.quorum = new QuorumWatch(this.rt, () => this.mastership.book.oldest(), () => this.mastership.book.view, this.mastership.boundary);
     this.bootstrap = new Bootstrap(options.seeds, self.address, this.config, options.random, options.formAllowed ?? true);
     this.splitBrain = new SplitBrain(this.rt, this.mastership, {
       seeds: () => this.bootstrap.seeds,

@@ -105,6 +105,12 @@ export interface ClusterSummary {
   readonly masterJoinVersion: number;
   readonly memberCount: number;
   readonly viewVersion: number;
+  /**
+   * The members counted in `memberCount`. A master that finds some of its own members
+   * here learns they follow this master instead, and stops counting them. Absent from
+   * senders that predate it.
+   */
+  readonly members?: readonly NodeId[];
 }
 
 export interface SplitBrainProbe {

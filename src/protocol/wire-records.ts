@@ -176,22 +176,19 @@ export function readTable(v: unknown): PartitionTableData {
 // Split brain
 // ---------------------------------------------------------------------------------------
 
-/** ClusterSummary: `[clusterId, masterId, masterAddress, masterJoinVersion, memberCount, viewVersion]`. */
+/** ClusterSummary: `[clusterId, masterId, masterAddress, masterJoinVersion, memberCount, viewVersion, members?]`. */
 export function summaryToWire(s: ClusterSummary): unknown {
-  return recordToWire(s, (r) => [
-    r.clusterId,
-    r.masterId,
-    r.masterAddress,
-    r.masterJoinVersion,
-    r.memberCount,
-    r.viewVersion,
-  ]);
+  return recordToWire(s, (r) => {
+    const fields: unknown[] = [r.clusterId, r.masterId, r.masterAddress, r.masterJoinVersion, r.memberCount, r.viewVersion];
+    if (r.members !== undefined) fields.push(r.members);
+    return fields;
+  });
 }
 
-/** Check and rebuild a ClusterSummary. */
+/** Check and rebuild a ClusterSummary (six fields from senders that list no members). */
 export function readSummary(v: unknown): ClusterSummary {
-  const f = readFields(v, 6);
-  return {
+  const f = readFields(v, Array.isArray(v) && v.length === 7 ? 7 : 6);
+  const summary: ClusterSummary = {
     clusterId: readClusterId(f[0], 'clusterId'),
     masterId: readNodeId(f[1], 'masterId'),
     masterAddress: readAddress(f[2], 'masterAddress'),
@@ -199,6 +196,7 @@ export function readSummary(v: unknown): ClusterSummary {
     memberCount: readUint(f[4], 'memberCount'),
     viewVersion: readUint(f[5], 'viewVersion'),
   };
+  return f.length === 7 ? { ...summary, members: readArray(f[6], 'members', MEMBERS_MAX, readNodeId) } : summary;
 }
 
 /** A non-empty cluster id of at most CLUSTER_ID_BYTES_MAX bytes. */

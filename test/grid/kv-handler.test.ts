@@ -60,12 +60,13 @@ class Net {
   readonly slow = new Set<string>();
   readonly waiting: (() => void)[] = [];
 
-  async request(to: string, message: Message): Promise<Message> {
+  /** `message` from node `from` (its address is `from:1`) to address `to`. */
+  async request(to: string, message: Message, from = 'peer'): Promise<Message> {
     const id = to.split(':')[0]!;
     const node = this.nodes.get(id);
     if (node === undefined || this.silent.has(id)) throw new FlotillaError('FLO_TIMEOUT', `${to}: no response`);
     if (this.slow.has(id)) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    return node.router.serve('peer:1', message as ServiceRequest);
+    return node.router.serve(`${from}:1`, message as ServiceRequest);
   }
 
   add(id: string, table: ClusterPartitionTable, readOnly = false): TestNode {
@@ -81,7 +82,7 @@ class Net {
       table: () => node.table,
       roleOf,
       addressOf: (n) => `${n}:1`,
-      request: (to, message) => this.request(to, message),
+      request: (to, message) => this.request(to, message, id),
       flushSealed: () => Promise.resolve(),
       observeTableVersion,
       awaitingData: (p) => node.awaiting(p),
@@ -95,7 +96,7 @@ class Net {
       config: resolveRoutingConfig(),
       table: () => node.table,
       addressOf: (n) => `${n}:1`,
-      request: (to, message) => this.request(to, message),
+      request: (to, message) => this.request(to, message, id),
       readOnly: () => node.readOnly,
     });
     router.register(handlers.owner());
@@ -155,6 +156,17 @@ describe('KV owner whose backups refuse the change after the apply', () => {
     expect(answer).toMatchObject({ ok: false, errorCode: 'FLO_UNCONFIRMED' });
     expect(answer.errorMessage).toContain('not a replica');
     expect(held(a)).toEqual({ v: 'refused' });
+  });
+
+  it('answers FLO_UNCONFIRMED when the backup gives the same epoch to another owner (two table lineages)', async () => {
+    const net = new Net();
+    const a = net.add('a', tableOf(5, 'a', ['b'], 3));
+    const b = net.add('b', tableOf(9, 'd', ['b'], 3));
+    const answer = await a.router.serve(undefined, putRequest({ v: 'other lineage' }));
+    expect(answer).toMatchObject({ ok: false, errorCode: 'FLO_UNCONFIRMED' });
+    expect(held(a)).toEqual({ v: 'other lineage' });
+    expect(held(b)).toBeUndefined();
+    expect(b.handlers.counters.replicasRefused).toBe(1);
   });
 
   it('answers FLO_UNCONFIRMED when the backup does not answer', async () => {

@@ -72,6 +72,40 @@ describe('split-brain merge', () => {
   });
 });
 
+describe('a master whose members went on without it', () => {
+  it('stops counting the members another master lists as its own: its summary shrinks and it merges into the other', () => {
+    const h = joinedCluster(5, names);
+    const master = h.node('n1').master()!;
+    const others = names.filter((n) => n !== master);
+    const clusterId = 'test-cluster';
+    // One of its own members masters a cluster of the other four (they removed this
+    // master while it was stalled); this master's view still names all five.
+    const theirs: ClusterSummary = { clusterId, masterId: others[0]!, masterAddress: addr(others[0]!), masterJoinVersion: 2, memberCount: 4, viewVersion: 40, members: others };
+    const before = h.sent.length;
+    h.act(master, (m, now) => m.handle(addr(others[0]!), { type: 'SplitBrainProbe', from: others[0]!, summary: theirs }, now));
+    const reply = h.sent.slice(before).find((p) => p.to === addr(others[0]!) && p.message.type === 'SplitBrainProbeResponse');
+    expect(reply?.message).toMatchObject({ summary: { masterId: master, memberCount: 1, members: [master] } });
+    // The loser probes back; the other master's answer is what starts a merge.
+    expect(h.sent.slice(before).some((p) => p.to === addr(others[0]!) && p.message.type === 'SplitBrainProbe')).toBe(true);
+    h.act(master, (m, now) => m.handle(addr(others[0]!), { type: 'SplitBrainProbeResponse', from: others[0]!, summary: theirs }, now));
+    h.runFor(2_000);
+    expect(h.eventsOf(master, 'MergeStarted').map((e) => [e.local.memberCount, e.target.masterId])).toEqual([[1, others[0]]]);
+  });
+
+  it('a summary without a member list (an older sender) changes nothing', () => {
+    const h = joinedCluster(5, names);
+    const master = h.node('n1').master()!;
+    const other = names.find((n) => n !== master)!;
+    const theirs: ClusterSummary = { clusterId: 'test-cluster', masterId: other, masterAddress: addr(other), masterJoinVersion: 2, memberCount: 4, viewVersion: 40 };
+    const before = h.sent.length;
+    h.act(master, (m, now) => m.handle(addr(other), { type: 'SplitBrainProbe', from: other, summary: theirs }, now));
+    const reply = h.sent.slice(before).find((p) => p.to === addr(other) && p.message.type === 'SplitBrainProbeResponse');
+    expect(reply?.message).toMatchObject({ summary: { masterId: master, memberCount: 5 } });
+    h.runFor(2_000);
+    expect(h.eventsOf(master, 'MergeStarted')).toEqual([]);
+  });
+});
+
 describe('a chain of merges', () => {
   it('a node still joining a cluster that merges on follows it to the new target, and takes no admission from the one it left', () => {
     const h = joinedCluster(3, names);

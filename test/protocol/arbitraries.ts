@@ -71,7 +71,8 @@ const summary: fc.Arbitrary<ClusterSummary> = fc.record({
   masterJoinVersion: uint,
   memberCount: uint,
   viewVersion: uint,
-});
+  members: fc.option(fc.array(id, { maxLength: 5 }), { nil: undefined }),
+}).map(compact);
 
 const entry: fc.Arbitrary<PushPullEntry> = fc.record({
   nodeId: id,

@@ -16,5 +16,7 @@ describe('sharding scenarios that heal into one table lineage', () => {
     { seed: 42, why: 'acknowledged writes read back as absent (lost) after the flaps' },
     { seed: 50, why: 'acknowledged writes read back as absent (lost) after the flaps' },
     { seed: 56, why: 'acknowledged writes read back as absent (lost) after the flaps' },
+    { seed: 27, why: 'two masters each counted the other\'s members, and the cluster merged into the master that came back; acknowledged writes lost' },
+    { seed: 74, why: 'a master back from a stall counted members that followed another master, won the merge, and wrote at an epoch the other lineage used' },
   ]);
 });
