@@ -5,12 +5,12 @@
 import { describe, expect, it } from 'vitest';
 import { FlotillaClient } from '../../src/client/flotilla-client.js';
 import { RoutingTable } from '../../src/client/routing-table.js';
-import type { ClientSocket } from '../../src/client/socket.js';
 import { partitionOf } from '../../src/core/partition.js';
 import { SeededRandom } from '../../src/core/random.js';
 import type { TimerHandle, Timers } from '../../src/core/timers.js';
-import { decodeClientFrame, encodeServerFrame, type ClientFrame, type ClientOp, type ClientPartitionMap, type ServerFrame } from '../../src/protocol/client-frames.js';
+import type { ClientFrame, ClientOp, ClientPartitionMap, ServerFrame } from '../../src/protocol/client-frames.js';
 import { encodeValue } from '../../src/protocol/map-values.js';
+import { ScriptedSocket } from './scripted-socket.js';
 
 /** A clock that moves only when told; timers fire in order as it passes them. */
 class ManualTimers implements Timers {
@@ -62,56 +62,40 @@ class FakeGateway {
     public map: () => ClientPartitionMap,
     public handler: Handler,
   ) {}
-  receive(socket: FakeSocket, bytes: Uint8Array): void {
-    const frame = decodeClientFrame(bytes, 1 << 20);
+  receive(socket: FakeSocket, frame: ClientFrame): void {
     this.frames.push(frame);
     if (frame.type === 'AUTH') {
-      socket.deliver({ type: 'AUTH_ACK', nodeId: this.nodeId, expiresAt: null });
-      socket.deliver({ type: 'PARTITION_MAP', map: this.map() });
-    } else if (frame.type === 'MAP_REQUEST') socket.deliver({ type: 'PARTITION_MAP', map: this.map() });
+      socket.reply({ type: 'AUTH_ACK', nodeId: this.nodeId, expiresAt: null });
+      socket.reply({ type: 'PARTITION_MAP', map: this.map() });
+    } else if (frame.type === 'MAP_REQUEST') socket.reply({ type: 'PARTITION_MAP', map: this.map() });
     else for (const op of frame.type === 'OP' ? [frame.op] : frame.type === 'BATCH' ? frame.ops : []) {
       const reply = this.handler(op, this);
-      if (reply !== undefined) socket.deliver(reply);
+      if (reply !== undefined) socket.reply(reply);
     }
   }
   /** Close every socket (a crash). */
   crash(): void {
     this.up = false;
-    for (const s of this.sockets) s.serverClose();
+    for (const s of this.sockets) s.drop();
   }
 }
 
-class FakeSocket implements ClientSocket {
-  binaryType = 'arraybuffer';
-  readyState = 0;
-  onopen: ((event: unknown) => void) | null = null;
-  onmessage: ((event: { readonly data: unknown }) => void) | null = null;
-  onclose: ((event: { readonly code: number }) => void) | null = null;
-  onerror: ((event: unknown) => void) | null = null;
+class FakeSocket extends ScriptedSocket {
   constructor(private readonly gateway: FakeGateway | undefined) {
-    queueMicrotask(() => {
-      if (gateway === undefined || !gateway.up) return this.serverClose();
-      gateway.sockets.push(this);
-      this.readyState = 1;
-      this.deliver({ type: 'AUTH_REQUIRED' });
-    });
+    super();
   }
-  send(data: Uint8Array): void {
-    const copy = new Uint8Array(data);
-    queueMicrotask(() => this.gateway?.receive(this, copy));
+  /** Refused while the gateway is down, as a crashed node's port is. */
+  protected override accept(): void {
+    if (this.gateway === undefined || !this.gateway.up) {
+      this.drop();
+      return;
+    }
+    this.gateway.sockets.push(this);
+    super.accept();
   }
-  close(): void {
-    this.serverClose();
-  }
-  deliver(frame: ServerFrame): void {
-    if (this.readyState !== 1) return;
-    const bytes = encodeServerFrame(frame);
-    queueMicrotask(() => this.onmessage?.({ data: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) }));
-  }
-  serverClose(): void {
-    if (this.readyState === 3) return;
-    this.readyState = 3;
-    queueMicrotask(() => this.onclose?.({ code: 1006 }));
+  /** Handled a turn later, as a network delivers it. */
+  protected receive(frame: ClientFrame): void {
+    queueMicrotask(() => this.gateway?.receive(this, frame));
   }
 }
 

@@ -2,38 +2,14 @@
 // its client gateway: a cluster-mode client with all three seeds, a memory adapter and a
 // JWT writes through the owner, the owner shuts down, and the next write lands on the
 // survivors.
-import { SignJWT } from 'jose';
-import { afterEach, describe, expect, it } from 'vitest';
-import { WebSocket } from 'ws';
-import { FlotillaClient, MemoryStorageAdapter, partitionOf, type SocketConstructor } from '../../src/client-platform/index.js';
-import { serveClients } from '../../src/cli/serve-clients.js';
-import type { ClientGateway } from '../../src/gateway/client-gateway.js';
+import { describe, expect, it } from 'vitest';
+import { FlotillaClient, MemoryStorageAdapter, partitionOf } from '../../src/client-platform/index.js';
 import { waitFor } from '../node/helpers.js';
-import { startPartitionCluster, stopNodes, tableProblem, type PartitionNode } from '../node/partition-harness.js';
+import type { PartitionNode } from '../node/partition-harness.js';
+import { useThreeNodes, wsSocket } from './three-nodes.js';
 
-const SECRET = 'client-e2e-secret-0123456789abcdef012345';
-
-function token(): Promise<string> {
-  return new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('e2e').setIssuedAt().setExpirationTime('1h').sign(new TextEncoder().encode(SECRET));
-}
-
-let nodes: PartitionNode[] = [];
-let gateways: ClientGateway[] = [];
-let clients: FlotillaClient[] = [];
-afterEach(async () => {
-  for (const c of clients) c.close();
-  await Promise.all(gateways.map((g) => g.close()));
-  await stopNodes(nodes);
-  nodes = [];
-  gateways = [];
-  clients = [];
-});
-
-async function cluster(): Promise<void> {
-  nodes = await startPartitionCluster(3);
-  await waitFor(() => tableProblem(nodes) === undefined, 'one complete table everywhere', 20_000);
-  for (const n of nodes) gateways.push(await serveClients(n.node, { auth: { secret: SECRET } }));
-}
+const cluster = useThreeNodes('client-e2e-secret-0123456789abcdef012345', 'e2e');
+const { nodes, gateways } = cluster;
 
 function ownerOf(key: string): PartitionNode {
   const table = nodes.find((n) => n.node.state() === 'running')!.service.table()!;
@@ -42,10 +18,9 @@ function ownerOf(key: string): PartitionNode {
 
 describe('FlotillaClient against an in-process cluster', () => {
   it('writes through the owner, and after the owner shuts down the survivors take the next write', async () => {
-    await cluster();
+    await cluster.start();
     const storage = new MemoryStorageAdapter();
-    const client = new FlotillaClient({ cluster: { seeds: gateways.map((g) => g.url) }, storage, authToken: await token(), WebSocket: WebSocket as unknown as SocketConstructor });
-    clients.push(client);
+    const client = await cluster.connect({ storage });
     const map = client.getMap<{ value: number }>('e2e');
 
     await map.set('key-1', { value: 1 });
@@ -75,9 +50,8 @@ describe('FlotillaClient against an in-process cluster', () => {
   }, 120_000);
 
   it('applies writes locally while offline, keeps them pending, and syncs them once a node is reachable', async () => {
-    await cluster();
-    const client = new FlotillaClient({ serverUrl: gateways[0]!.url, WebSocket: WebSocket as unknown as SocketConstructor });
-    clients.push(client);
+    await cluster.start();
+    const client = cluster.track(new FlotillaClient({ serverUrl: gateways[0]!.url, WebSocket: wsSocket }));
     const map = client.getMap<number>('offline');
     const changes: unknown[] = [];
     map.subscribe((c) => changes.push([c.key, c.value, c.origin]));
@@ -85,7 +59,7 @@ describe('FlotillaClient against an in-process cluster', () => {
     const acked = map.set('k', 7);
     expect(await map.get('k')).toBe(7);
     expect(client.pendingWrites()).toBe(1);
-    client.setAuthToken(await token());
+    client.setAuthToken(await cluster.token());
     await acked;
     expect(client.pendingWrites()).toBe(0);
     expect(await nodes[1]!.node.getMap('offline').get('k')).toBe(7);
@@ -100,11 +74,9 @@ describe('FlotillaClient against an in-process cluster', () => {
   }, 120_000);
 
   it('pushes other writers` changes to subscribers: whole map, one key, a prefix; deletes too', async () => {
-    await cluster();
-    const seeds = { cluster: { seeds: gateways.map((g) => g.url) }, authToken: await token(), WebSocket: WebSocket as unknown as SocketConstructor };
-    const watcher = new FlotillaClient(seeds);
-    const writer = new FlotillaClient(seeds);
-    clients.push(watcher, writer);
+    await cluster.start();
+    const watcher = await cluster.connect();
+    const writer = await cluster.connect();
     await waitFor(() => watcher.getConnectedNodes().length === 3 && writer.isRoutingActive(), 'both clients connected to every node', 20_000);
     const all: [string, unknown][] = [];
     const one: [string, unknown][] = [];

@@ -4,42 +4,20 @@
 // owner stops (its backups take over) or its gateway comes back. The subscriber never
 // reads those keys, so every final value it hears comes from a replay of the node's map
 // state above its cursor. Three in-process nodes on OS-assigned ports, real sockets.
-import { SignJWT } from 'jose';
-import { afterEach, describe, expect, it } from 'vitest';
-import { WebSocket } from 'ws';
-import { FlotillaClient, partitionOf, type SocketConstructor } from '../../src/client-platform/index.js';
-import { serveClients } from '../../src/cli/serve-clients.js';
-import type { ClientGateway } from '../../src/gateway/client-gateway.js';
+import { describe, expect, it } from 'vitest';
+import { partitionOf, type FlotillaClient } from '../../src/client-platform/index.js';
 import { waitFor } from '../node/helpers.js';
-import { startPartitionCluster, stopNodes, tableProblem, type PartitionNode } from '../node/partition-harness.js';
+import type { PartitionNode } from '../node/partition-harness.js';
+import { useThreeNodes } from './three-nodes.js';
 
-const SECRET = 'client-replay-secret-0123456789abcdef0123';
-
-function token(): Promise<string> {
-  return new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('replay').setIssuedAt().setExpirationTime('1h').sign(new TextEncoder().encode(SECRET));
-}
-
-let nodes: PartitionNode[] = [];
-let gateways: ClientGateway[] = [];
-let clients: FlotillaClient[] = [];
-afterEach(async () => {
-  for (const c of clients) c.close();
-  await Promise.all(gateways.map((g) => g.close()));
-  await stopNodes(nodes);
-  nodes = [];
-  gateways = [];
-  clients = [];
-});
+const cluster = useThreeNodes('client-replay-secret-0123456789abcdef0123', 'replay');
+const { nodes, gateways } = cluster;
 
 /** Three nodes with gateways, a subscriber to map `replay` (every event kept in order) and a writer, both connected everywhere. */
 async function setUp(): Promise<{ events: [string, unknown][]; writer: FlotillaClient; subscriber: FlotillaClient }> {
-  nodes = await startPartitionCluster(3);
-  await waitFor(() => tableProblem(nodes) === undefined, 'one complete table everywhere', 20_000);
-  for (const n of nodes) gateways.push(await serveClients(n.node, { auth: { secret: SECRET } }));
-  const options = { cluster: { seeds: gateways.map((g) => g.url) }, authToken: await token(), WebSocket: WebSocket as unknown as SocketConstructor, config: { reconnectMaxMs: 200 } };
-  const subscriber = new FlotillaClient(options);
-  const writer = new FlotillaClient(options);
-  clients.push(subscriber, writer);
+  await cluster.start();
+  const subscriber = await cluster.connect({ config: { reconnectMaxMs: 200 } });
+  const writer = await cluster.connect({ config: { reconnectMaxMs: 200 } });
   await waitFor(() => subscriber.getConnectedNodes().length === 3 && writer.getConnectedNodes().length === 3 && writer.isRoutingActive(), 'both clients connected to every node', 20_000);
   const events: [string, unknown][] = [];
   subscriber.getMap<string>('replay').subscribe((c) => events.push([c.key, c.value]));
@@ -110,7 +88,7 @@ describe('change events across a lost connection and a failover', () => {
     const finals = await writeDuringOutage(writer, keys);
     expect(heard(events, finals)).toEqual(keys);
 
-    gateways[2] = await serveClients(owner.node, { auth: { secret: SECRET } });
+    gateways[2] = await cluster.serve(owner);
     await waitFor(() => heard(events, finals).length === 0, `every final value as an event (missing: ${heard(events, finals).join(',')})`, 30_000);
     expect(subscriber.getConnectedNodes().length).toBe(3);
   }, 120_000);

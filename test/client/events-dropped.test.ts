@@ -5,18 +5,19 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { SeededRandom } from '../../src/core/random.js';
 import { FlotillaClient } from '../../src/client/flotilla-client.js';
-import type { ClientSocket, SocketConstructor } from '../../src/client/socket.js';
-import { decodeClientFrame, encodeServerFrame, type ClientFrame, type ServerFrame } from '../../src/protocol/client-frames.js';
+import type { SocketConstructor } from '../../src/client/socket.js';
+import type { ClientFrame } from '../../src/protocol/client-frames.js';
 import { encodeValue } from '../../src/protocol/map-values.js';
 import { packBody } from '../../src/protocol/msgpack.js';
 import { waitFor } from '../node/helpers.js';
 import { realTimers } from '../fixtures/timers.js';
+import { ScriptedSocket } from './scripted-socket.js';
 
 /** The scripted gateway: values by `map/key` with their version millis; every frame received; the open socket. */
 class Gateway {
   readonly values = new Map<string, [string, number]>();
   readonly frames: ClientFrame[] = [];
-  socket: { reply(frame: ServerFrame): void; drop(): void } | undefined;
+  socket: ScriptedSocket | undefined;
   /** The marks a SUBSCRIBE is answered with. */
   marks: number[] = [7, 500];
 
@@ -33,22 +34,12 @@ class Gateway {
 
 /** The socket class whose other end is `gateway`. */
 function socketOf(gateway: Gateway): SocketConstructor {
-  return class implements ClientSocket {
-    binaryType = 'arraybuffer';
-    readyState = 0;
-    onopen: ((event: unknown) => void) | null = null;
-    onmessage: ((event: { readonly data: unknown }) => void) | null = null;
-    onclose: ((event: { readonly code: number }) => void) | null = null;
-    onerror: ((event: unknown) => void) | null = null;
+  return class extends ScriptedSocket {
     constructor() {
-      gateway.socket = { reply: (f) => this.reply(f), drop: () => this.drop() };
-      queueMicrotask(() => {
-        this.readyState = 1;
-        this.reply({ type: 'AUTH_REQUIRED' });
-      });
+      super();
+      gateway.socket = this;
     }
-    send(data: Uint8Array): void {
-      const frame = decodeClientFrame(data, 1 << 20);
+    protected receive(frame: ClientFrame): void {
       gateway.frames.push(frame);
       if (frame.type === 'AUTH') this.reply({ type: 'AUTH_ACK', nodeId: 'n1', expiresAt: null });
       if (frame.type === 'SUBSCRIBE') this.reply({ type: 'RESULT', id: frame.sub.id, payload: new Uint8Array(packBody(gateway.marks)) });
@@ -56,19 +47,6 @@ function socketOf(gateway: Gateway): SocketConstructor {
         const held = gateway.values.get(`${op.map}/${op.key}`);
         this.reply({ type: 'RESULT', id: op.id, payload: held === undefined ? null : encodeValue([encodeValue(held[0]), held[1], 0, 'n1']) });
       }
-    }
-    close(): void {
-      this.drop();
-    }
-    drop(): void {
-      if (this.readyState === 3) return;
-      this.readyState = 3;
-      queueMicrotask(() => this.onclose?.({ code: 1006 }));
-    }
-    private reply(frame: ServerFrame): void {
-      if (this.readyState !== 1) return;
-      const bytes = encodeServerFrame(frame);
-      queueMicrotask(() => this.onmessage?.({ data: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) }));
     }
   };
 }

@@ -6,47 +6,26 @@
 // fourth node joins and partitions migrate to it under writes. Offline, the client's own
 // writes change its result at once. A bad filter is
 // refused by the client and, sent raw, by the gateway with FLO_INVALID_ARGUMENT.
-import { SignJWT } from 'jose';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { FlotillaClient, partitionOf, type SocketConstructor } from '../../src/client-platform/index.js';
+import { FlotillaClient, partitionOf } from '../../src/client-platform/index.js';
 import type { QueryChange } from '../../src/client/index.js';
-import { serveClients } from '../../src/cli/serve-clients.js';
-import type { ClientGateway } from '../../src/gateway/client-gateway.js';
 import { decodeServerFrame, encodeClientFrame, type ServerFrame } from '../../src/protocol/client-frames.js';
 import { compileFilter, type QueryFilter } from '../../src/protocol/query-filter.js';
 import { waitFor } from '../node/helpers.js';
-import { startPartitionCluster, startPartitionNode, stopNodes, tableProblem, type PartitionNode } from '../node/partition-harness.js';
+import { startPartitionNode, tableProblem } from '../node/partition-harness.js';
+import { useThreeNodes, wsSocket } from './three-nodes.js';
 
-const SECRET = 'client-query-secret-0123456789abcdef012345';
 const MAP = 'people';
-
-function token(): Promise<string> {
-  return new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('query').setIssuedAt().setExpirationTime('1h').sign(new TextEncoder().encode(SECRET));
-}
+const cluster = useThreeNodes('client-query-secret-0123456789abcdef012345', 'query');
+const { nodes, gateways } = cluster;
 
 type Person = { kind: string; n: number };
 
-let nodes: PartitionNode[] = [];
-let gateways: ClientGateway[] = [];
-let clients: FlotillaClient[] = [];
-afterEach(async () => {
-  for (const c of clients) c.close();
-  await Promise.all(gateways.map((g) => g.close()));
-  await stopNodes(nodes);
-  nodes = [];
-  gateways = [];
-  clients = [];
-});
-
 async function setUp(): Promise<{ writer: FlotillaClient; reader: FlotillaClient }> {
-  nodes = await startPartitionCluster(3);
-  await waitFor(() => tableProblem(nodes) === undefined, 'one complete table everywhere', 20_000);
-  for (const n of nodes) gateways.push(await serveClients(n.node, { auth: { secret: SECRET } }));
-  const options = { cluster: { seeds: gateways.map((g) => g.url) }, authToken: await token(), WebSocket: WebSocket as unknown as SocketConstructor, config: { reconnectMaxMs: 200 } };
-  const writer = new FlotillaClient(options);
-  const reader = new FlotillaClient(options);
-  clients.push(writer, reader);
+  await cluster.start();
+  const writer = await cluster.connect({ config: { reconnectMaxMs: 200 } });
+  const reader = await cluster.connect({ config: { reconnectMaxMs: 200 } });
   await waitFor(() => reader.getConnectedNodes().length === 3 && writer.getConnectedNodes().length === 3 && writer.isRoutingActive() && reader.isRoutingActive(), 'both clients connected to every node', 20_000);
   return { writer, reader };
 }
@@ -168,7 +147,7 @@ describe('live queries', () => {
 
     const joiner = await startPartitionNode('n4', [nodes[0]!.node.address]);
     nodes.push(joiner);
-    gateways.push(await serveClients(joiner.node, { auth: { secret: SECRET } }));
+    gateways.push(await cluster.serve(joiner));
     // Writes go on while the partitions move.
     while (tableProblem(nodes) !== undefined || nodes.some((n) => n.node.migrations().inFlight.length > 0)) await step();
     for (let k = 0; k < 40; k++) await step();
@@ -188,7 +167,7 @@ describe('live queries', () => {
     const frames: ServerFrame[] = [];
     ws.on('message', (data: Buffer) => frames.push(decodeServerFrame(new Uint8Array(data), 1 << 20)));
     await new Promise((resolve) => ws.once('open', resolve));
-    ws.send(encodeClientFrame({ type: 'AUTH', token: await token() }));
+    ws.send(encodeClientFrame({ type: 'AUTH', token: await cluster.token() }));
     await waitFor(() => frames.some((f) => f.type === 'AUTH_ACK'), 'AUTH_ACK');
     ws.send(encodeClientFrame({ type: 'SUBSCRIBE', sub: { id: 7, map: MAP, key: null, prefix: null, since: null, filter: { op: 'gt', path: 'a..b', value: 1 } } }));
     ws.send(encodeClientFrame({ type: 'SUBSCRIBE', sub: { id: 8, map: MAP, key: null, prefix: null, since: null, filter: { op: 'exists', path: 'a' } } }));
@@ -198,9 +177,8 @@ describe('live queries', () => {
     ws.close();
 
     // Past a gateway's bound of subscriptions per connection, the query says why that node reports nothing.
-    gateways.push(await serveClients(nodes[0]!.node, { auth: { secret: SECRET }, subscriptionsMax: 1 }));
-    const bounded = new FlotillaClient({ serverUrl: gateways[3]!.url, authToken: await token(), WebSocket: WebSocket as unknown as SocketConstructor });
-    clients.push(bounded);
+    gateways.push(await cluster.serve(nodes[0]!, { subscriptionsMax: 1 }));
+    const bounded = cluster.track(new FlotillaClient({ serverUrl: gateways[3]!.url, authToken: await cluster.token(), WebSocket: wsSocket }));
     const first = bounded.getMap(MAP).query({ op: 'exists', path: 'a' });
     const second = bounded.getMap(MAP).query({ op: 'exists', path: 'b' });
     await waitFor(() => second.error !== undefined, 'the second query refused', 10_000);

@@ -1,38 +1,20 @@
 // The OR-map end to end on three in-process nodes with their gateways: a cluster-mode
 // client adds and removes values; the owner and its backup hold them; node code sees the
 // same values; after the owner leaves, the survivors still hold every acknowledged add.
-import { SignJWT } from 'jose';
-import { afterEach, describe, expect, it } from 'vitest';
-import { WebSocket } from 'ws';
-import { FlotillaClient, partitionOf, type SocketConstructor } from '../../src/client-platform/index.js';
-import { serveClients } from '../../src/cli/serve-clients.js';
-import type { ClientGateway } from '../../src/gateway/client-gateway.js';
+import { describe, expect, it } from 'vitest';
+import { partitionOf } from '../../src/client-platform/index.js';
 import { orMapStoreName, orSlotPrefix } from '../../src/grid/or-map-keys.js';
 import { waitFor } from '../node/helpers.js';
-import { startPartitionCluster, stopNodes, tableProblem, type PartitionNode } from '../node/partition-harness.js';
+import type { PartitionNode } from '../node/partition-harness.js';
+import { useThreeNodes } from './three-nodes.js';
 
-const SECRET = 'or-map-client-secret-0123456789abcdef0123';
-
-let nodes: PartitionNode[] = [];
-let gateways: ClientGateway[] = [];
-let clients: FlotillaClient[] = [];
-afterEach(async () => {
-  for (const c of clients) c.close();
-  await Promise.all(gateways.map((g) => g.close()));
-  await stopNodes(nodes);
-  nodes = [];
-  gateways = [];
-  clients = [];
-});
+const cluster = useThreeNodes('or-map-client-secret-0123456789abcdef0123', 'or');
+const { nodes, gateways } = cluster;
 
 describe('OR-map through the client', () => {
   it('adds and removes values, replicated to the backup, kept when the owner leaves', async () => {
-    nodes = await startPartitionCluster(3);
-    await waitFor(() => tableProblem(nodes) === undefined, 'one complete table everywhere', 20_000);
-    for (const n of nodes) gateways.push(await serveClients(n.node, { auth: { secret: SECRET } }));
-    const token = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('or').setExpirationTime('1h').sign(new TextEncoder().encode(SECRET));
-    const client = new FlotillaClient({ cluster: { seeds: gateways.map((g) => g.url) }, authToken: token, WebSocket: WebSocket as unknown as SocketConstructor });
-    clients.push(client);
+    await cluster.start();
+    const client = await cluster.connect();
     const tags = client.getOrMap<string>('tags');
 
     await tags.add('post-1', 'red');

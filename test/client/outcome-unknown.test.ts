@@ -8,54 +8,29 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { SeededRandom } from '../../src/core/random.js';
 import { FlotillaClient } from '../../src/client/flotilla-client.js';
-import type { ClientSocket, SocketConstructor } from '../../src/client/socket.js';
-import { decodeClientFrame, encodeServerFrame, type ClientFrame, type ServerFrame } from '../../src/protocol/client-frames.js';
+import type { SocketConstructor } from '../../src/client/socket.js';
+import type { ClientFrame } from '../../src/protocol/client-frames.js';
 import { realTimers } from '../fixtures/timers.js';
+import { ScriptedSocket } from './scripted-socket.js';
 
 /** What the scripted gateway answers to its `n`th keyed request (0-based): an error code, a RESULT, or a dropped connection. */
 type Script = (n: number) => { code: string } | { payload: Uint8Array | null } | { drop: true };
 
 /** A socket whose other end is a gateway that authenticates everyone and answers requests by `script`. */
 function scriptedSocket(script: Script, requests: string[]): SocketConstructor {
-  return class implements ClientSocket {
-    binaryType = 'arraybuffer';
-    readyState = 0;
-    onopen: ((event: unknown) => void) | null = null;
-    onmessage: ((event: { readonly data: unknown }) => void) | null = null;
-    onclose: ((event: { readonly code: number }) => void) | null = null;
-    onerror: ((event: unknown) => void) | null = null;
-
-    constructor() {
-      queueMicrotask(() => {
-        this.readyState = 1;
-        this.onopen?.({});
-        this.reply({ type: 'AUTH_REQUIRED' });
-      });
-    }
-
-    send(data: Uint8Array): void {
-      const frame: ClientFrame = decodeClientFrame(data, 1 << 20);
+  return class extends ScriptedSocket {
+    protected receive(frame: ClientFrame): void {
       if (frame.type === 'AUTH') this.reply({ type: 'AUTH_ACK', nodeId: 'n1', expiresAt: null });
       const ids = frame.type === 'OP' ? [[frame.op.id, frame.op.op] as const] : frame.type === 'BATCH' ? frame.ops.map((o) => [o.id, o.op] as const) : frame.type === 'CALL' ? [[frame.call.id, 'call'] as const] : [];
       for (const [id, what] of ids) {
         const answer = script(requests.length);
         requests.push(what);
         if ('drop' in answer) {
-          this.readyState = 3;
-          queueMicrotask(() => this.onclose?.({ code: 1006 }));
+          this.drop();
           return;
         }
         this.reply('code' in answer ? { type: 'ERROR', id, code: answer.code, message: `${answer.code} (scripted)`, owner: null, mapVersion: null } : { type: 'RESULT', id, payload: answer.payload });
       }
-    }
-
-    close(): void {
-      this.readyState = 3;
-    }
-
-    private reply(frame: ServerFrame): void {
-      const bytes = encodeServerFrame(frame);
-      queueMicrotask(() => this.onmessage?.({ data: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) }));
     }
   };
 }

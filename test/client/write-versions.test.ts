@@ -6,47 +6,23 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { SeededRandom } from '../../src/core/random.js';
 import { FlotillaClient } from '../../src/client/flotilla-client.js';
-import type { ClientSocket, SocketConstructor } from '../../src/client/socket.js';
-import { decodeClientFrame, encodeServerFrame, type ClientOp, type ServerFrame } from '../../src/protocol/client-frames.js';
+import type { SocketConstructor } from '../../src/client/socket.js';
+import type { ClientFrame, ClientOp } from '../../src/protocol/client-frames.js';
 import { encodeValue } from '../../src/protocol/map-values.js';
 import { realTimers } from '../fixtures/timers.js';
+import { ScriptedSocket } from './scripted-socket.js';
 
 /** The payload the scripted gateway answers an op with. */
 type Answer = (op: ClientOp) => Uint8Array | null;
 
 /** A socket whose other end authenticates everyone and answers each op by `answer`, a BATCH with one RESULTS frame. */
 function scriptedSocket(answer: Answer, frames: string[]): SocketConstructor {
-  return class implements ClientSocket {
-    binaryType = 'arraybuffer';
-    readyState = 0;
-    onopen: ((event: unknown) => void) | null = null;
-    onmessage: ((event: { readonly data: unknown }) => void) | null = null;
-    onclose: ((event: { readonly code: number }) => void) | null = null;
-    onerror: ((event: unknown) => void) | null = null;
-
-    constructor() {
-      queueMicrotask(() => {
-        this.readyState = 1;
-        this.onopen?.({});
-        this.reply({ type: 'AUTH_REQUIRED' });
-      });
-    }
-
-    send(data: Uint8Array): void {
-      const frame = decodeClientFrame(data, 1 << 20);
+  return class extends ScriptedSocket {
+    protected receive(frame: ClientFrame): void {
       frames.push(frame.type);
       if (frame.type === 'AUTH') this.reply({ type: 'AUTH_ACK', nodeId: 'n1', expiresAt: null });
       if (frame.type === 'OP') this.reply({ type: 'RESULT', id: frame.op.id, payload: answer(frame.op) });
       if (frame.type === 'BATCH') this.reply({ type: 'RESULTS', results: frame.ops.map((op) => ({ id: op.id, payload: answer(op) })) });
-    }
-
-    close(): void {
-      this.readyState = 3;
-    }
-
-    private reply(frame: ServerFrame): void {
-      const bytes = encodeServerFrame(frame);
-      queueMicrotask(() => this.onmessage?.({ data: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) }));
     }
   };
 }
