@@ -15,7 +15,7 @@ import type { NodeEntityGate } from '../entities/node-gate.js';
 import { decodeState, decodeValue, encodeState, encodeValue } from '../entities/state-codec.js';
 import type { PartitionedService, PartitionHandler, ShardContext } from '../sharding/service.js';
 import type { ParticipantRole } from '../sharding/participant.js';
-import type { DurableCommit, JournalEntry, StoredWorkflow } from '../storage/durable.js';
+import type { DurableCommit, JournalEntry, LoadedWorkflow, StoredWorkflow } from '../storage/durable.js';
 import { ENTITY_ID_LENGTH_MAX } from '../storage/validation.js';
 import type { Storage } from '../storage/storage.js';
 import { CHILD_HOP_WAIT_MS, CHILD_LINK_RECORD_TYPE, ChildHops, isChildDone, isChildStart } from './child-workflows.js';
@@ -23,6 +23,7 @@ import type { CommitQueue } from './commit-queue.js';
 import type { DurableConfig } from './durable-config.js';
 import { decodeOutcome, encodeOk, outcomeError } from './journal-codec.js';
 import { OwnershipParticipant } from './ownership-participant.js';
+import type { FiredTimer } from './timer-kind.js';
 import type { TimerService } from './timer-service.js';
 import type { AnyWorkflowDefinition, WorkflowDefinition } from './workflow-definition.js';
 import { SIGNAL_RECORD_TYPE, WorkflowRun, WORKFLOW_SLEEP_KIND, type SleepPayload } from './workflow-run.js';
@@ -87,6 +88,8 @@ export class WorkflowService implements PartitionedService {
   private readonly waiters: WorkflowWaiters;
   private readonly hops: ChildHops;
   private readonly slotWaiters: (() => void)[] = [];
+  /** Per firing (the same object reaches `changes` and `fired`): the execution as its wake commit stores it. */
+  private readonly woken = new WeakMap<FiredTimer, LoadedWorkflow>();
   private active = 0;
   private ctx: ShardContext | undefined;
   private stopped = false;
@@ -101,8 +104,8 @@ export class WorkflowService implements PartitionedService {
     this.participant = new OwnershipParticipant(WORKFLOW_SERVICE, (p, role) => this.roleChanged(p, role));
     deps.timers.registerKind({
       kind: WORKFLOW_SLEEP_KIND,
-      changes: (timer) => this.wakeChanges(timer.payload as SleepPayload),
-      fired: (timer) => this.launch((timer.payload as SleepPayload).workflowId, timer.partition),
+      changes: (timer) => this.wakeChanges(timer),
+      fired: (timer) => this.launch((timer.payload as SleepPayload).workflowId, timer.partition, undefined, false, this.woken.get(timer)),
     });
     this.hops = new ChildHops({
       writer: deps.nodeId,
@@ -224,7 +227,7 @@ export class WorkflowService implements PartitionedService {
    * it look again after. `wake`: replay a sleeping execution too (a signal may be what it
    * waits for; a sleep whose timer is pending just suspends again).
    */
-  private launch(id: string, partition: number, create?: Create, wake = false): void {
+  private launch(id: string, partition: number, create?: Create, wake = false, stored?: LoadedWorkflow): void {
     const running = this.runs.get(id);
     if (running !== undefined) {
       running.again = true;
@@ -233,18 +236,18 @@ export class WorkflowService implements PartitionedService {
     }
     const entry: { partition: number; again: boolean; create: Create | undefined } = { partition, again: false, create: undefined };
     this.runs.set(id, entry);
-    void this.execute(id, partition, create, wake).finally(() => {
+    void this.execute(id, partition, create, wake, stored).finally(() => {
       this.runs.delete(id);
       // A start that came meanwhile may be the first: it brings what creating the execution needs.
       if (entry.again && !this.stopped) this.launch(id, partition, entry.create ?? create, true);
     });
   }
 
-  private async execute(id: string, partition: number, create: Create | undefined, wake: boolean): Promise<void> {
+  private async execute(id: string, partition: number, create: Create | undefined, wake: boolean, stored: LoadedWorkflow | undefined): Promise<void> {
     await this.acquire();
     try {
       const epoch = await this.deps.gate.admit(partition);
-      const ready = await this.prepare(id, partition, epoch, create, wake);
+      const ready = await this.prepare(id, partition, epoch, create, wake, stored);
       if (ready === undefined) return;
       const definition = this.definitions.get(ready.workflow.name);
       if (definition === undefined) {
@@ -289,8 +292,8 @@ export class WorkflowService implements PartitionedService {
    * finished one, leave a sleeping one to its timer. A failed one is retried only by a
    * start, from its failed step (that step's journal entry is dropped).
    */
-  private async prepare(id: string, partition: number, epoch: number, create: Create | undefined, wake: boolean): Promise<{ workflow: StoredWorkflow; journal: readonly JournalEntry[] } | undefined> {
-    const loaded = await this.deps.storage.loadWorkflow(id);
+  private async prepare(id: string, partition: number, epoch: number, create: Create | undefined, wake: boolean, stored: LoadedWorkflow | undefined): Promise<{ workflow: StoredWorkflow; journal: readonly JournalEntry[] } | undefined> {
+    const loaded = stored ?? (await this.deps.storage.loadWorkflow(id));
     if (loaded === undefined) {
       if (create === undefined) return undefined;
       const workflow: StoredWorkflow = { id, partition, name: create.name, status: 'running', input: create.input, output: undefined };
@@ -332,15 +335,18 @@ export class WorkflowService implements PartitionedService {
   }
 
   /** The firing of a sleep's timer: journal the sleep as done and mark the execution running, in the same commit. */
-  private async wakeChanges(payload: SleepPayload): Promise<Pick<DurableCommit, 'workflow' | 'journal'> | undefined> {
+  private async wakeChanges(timer: FiredTimer): Promise<Pick<DurableCommit, 'workflow' | 'journal'> | undefined> {
+    const payload = timer.payload as SleepPayload;
     const loaded = await this.deps.storage.loadWorkflow(payload.workflowId);
     if (loaded === undefined || loaded.workflow.status !== 'sleeping') return undefined;
     const { partition: _p, ...row } = loaded.workflow;
     const done = loaded.journal.some((e) => e.seq === payload.seq);
-    return {
-      workflow: { ...row, status: 'running', output: undefined },
-      ...(done ? {} : { journal: { workflowId: payload.workflowId, append: [{ seq: payload.seq, name: payload.label, outcome: encodeOk(null) }] } }),
-    };
+    const entry: JournalEntry = { seq: payload.seq, name: payload.label, outcome: encodeOk(null) };
+    // What the firing's commit leaves stored, so the replay it launches need not read the
+    // execution again. Only a fresh launch uses it (a run already going reloads after).
+    const journal = done ? loaded.journal : [...loaded.journal, entry].sort((a, b) => a.seq - b.seq);
+    this.woken.set(timer, { workflow: { ...loaded.workflow, status: 'running', output: undefined }, journal });
+    return { workflow: { ...row, status: 'running', output: undefined }, ...(done ? {} : { journal: { workflowId: payload.workflowId, append: [entry] } }) };
   }
 
   private roleChanged(partition: number, role: ParticipantRole): void {

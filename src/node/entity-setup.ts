@@ -52,7 +52,7 @@ export async function setUpEntities(options: StartNodeOptions, config: NodeConfi
       : config.dataDir !== undefined
         ? { kind: 'sqlite', path: join(config.dataDir, DEFAULT_STORAGE_FILE) }
         : { kind: 'memory' };
-  const storage = given ?? (await openStorage(storageOptions));
+  const storage = given ?? (await openStorage(storageOptions, log.child({ component: 'storage' })));
   let epochFloor: number;
   try {
     epochFloor = await storage.maxEpoch();

@@ -5,6 +5,7 @@
  * does not carry `pg` in memory (about 15 MB of RSS).
  */
 import { FlotillaError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
 import { MemoryStorage } from './memory.js';
 import type { Storage, StorageOptions } from './storage.js';
 
@@ -13,13 +14,13 @@ import type { Storage, StorageOptions } from './storage.js';
  * FLO_STORAGE when the store cannot be reached or opened, and FLO_STORAGE_SCHEMA when the
  * database was written by a newer Flotilla.
  */
-export async function openStorage(options: StorageOptions): Promise<Storage> {
+export async function openStorage(options: StorageOptions, logger?: Logger): Promise<Storage> {
   switch (options.kind) {
     case 'memory':
       return new MemoryStorage();
     case 'sqlite': {
       const { SqliteStorage } = await import('./sqlite.js');
-      return SqliteStorage.open(options);
+      return SqliteStorage.open(options, logger);
     }
     case 'postgres': {
       const { PostgresStorage } = await import('./postgres.js');

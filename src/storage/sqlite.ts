@@ -12,7 +12,10 @@ import Database from 'better-sqlite3';
 import { assert, FlotillaError, isFlotillaError } from '../core/errors.js';
 import type { NodeId } from '../core/model.js';
 import { claimError, compareCodePoints, fenceError, versionConflictError } from './fence-rules.js';
+import type { Logger } from '../core/logger.js';
+import { SILENT_LOGGER } from '../core/logger.js';
 import { MIGRATIONS_TABLE, pendingMigrations } from './migrations.js';
+import { SqliteCheckpointer, WAL_CHECKPOINT_BYTES } from './sqlite-checkpointer.js';
 import type { CommitResult, DurableCommit, DurableTimer, LoadedWorkflow, StoredWorkflow, WorkflowPurge, WorkflowStatus } from './durable.js';
 import { checkCommits, checkExpiredQuery, checkPurge, checkTimerId, checkTimerQuery, checkWorkflowId, checkWorkflowList } from './durable-validation.js';
 import { SqliteDurableTables } from './sqlite-durable.js';
@@ -109,6 +112,10 @@ function openDatabase(file: string, busyTimeoutMs: number, synchronous: SqliteSy
     db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${SYNCHRONOUS_PRAGMAS[synchronous]}`);
     db.pragma('foreign_keys = ON');
+    // Checkpoints run on the checkpoint worker, not inside this connection's commits; a WAL
+    // the worker has fully copied back is cut to this size when the next writer resets it.
+    db.pragma('wal_autocheckpoint = 0');
+    db.pragma(`journal_size_limit = ${WAL_CHECKPOINT_BYTES}`);
     migrate(db, file);
     return db;
   } catch (error) {
@@ -125,13 +132,17 @@ export class SqliteStorage implements Storage {
   private readonly applyBatch: (writes: readonly EntityWrite[]) => WriteResult[];
   private readonly claimTx: (partition: number, epoch: number, owner: NodeId) => PartitionFence;
   private readonly durable: SqliteDurableTables;
+  private readonly checkpointer: SqliteCheckpointer;
   private closed = false;
 
   private constructor(
     private readonly db: Database.Database,
     private readonly file: string,
+    busyTimeoutMs: number,
+    logger: Logger,
   ) {
     this.description = file;
+    this.checkpointer = new SqliteCheckpointer(file, busyTimeoutMs, logger);
     this.statements = prepareStatements(db);
     const batch = db.transaction((writes: readonly EntityWrite[]) => this.applyWrites(writes));
     this.applyBatch = (writes) => batch.immediate(writes);
@@ -141,7 +152,7 @@ export class SqliteStorage implements Storage {
   }
 
   /** Open (creating when missing) and migrate the file at `options.path`. */
-  static open(options: SqliteStorageOptions): Promise<SqliteStorage> {
+  static open(options: SqliteStorageOptions, logger: Logger = SILENT_LOGGER): Promise<SqliteStorage> {
     if (typeof options.path !== 'string' || options.path === '' || options.path === ':memory:') {
       return Promise.reject(new FlotillaError('FLO_CONFIG_INVALID', 'a SQLite store needs a file path'));
     }
@@ -155,7 +166,7 @@ export class SqliteStorage implements Storage {
       return Promise.reject(new FlotillaError('FLO_CONFIG_INVALID', `synchronous must be 'full' or 'normal', got ${JSON.stringify(synchronous)}`));
     }
     try {
-      return Promise.resolve(new SqliteStorage(openDatabase(file, busyTimeoutMs, synchronous), file));
+      return Promise.resolve(new SqliteStorage(openDatabase(file, busyTimeoutMs, synchronous), file, busyTimeoutMs, logger));
     } catch (error) {
       return Promise.reject(storageError(file, error));
     }
@@ -267,16 +278,16 @@ export class SqliteStorage implements Storage {
     });
   }
 
-  close(): Promise<void> {
-    if (!this.closed) {
-      this.closed = true;
-      try {
-        this.db.close();
-      } catch (error) {
-        return Promise.reject(storageError(this.file, error));
-      }
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    // The worker's connection goes first, so this one is the last and leaves no WAL behind.
+    await this.checkpointer.stop();
+    try {
+      this.db.close();
+    } catch (error) {
+      throw storageError(this.file, error);
     }
-    return Promise.resolve();
   }
 
   private claimInTransaction(partition: number, epoch: number, owner: NodeId): PartitionFence {
