@@ -2,10 +2,13 @@
  * WAL checkpoints on a worker thread. better-sqlite3 is synchronous, so a checkpoint that
  * SQLite runs inside a commit (auto-checkpoint) stalls the node's event loop for as long
  * as it takes to copy the WAL into the database and fsync it. The serving connection turns
- * auto-checkpoint off and this worker, with its own connection to the same file, runs
+ * auto-checkpoint off and a worker, with its own connection to the same file, runs
  * PASSIVE checkpoints (they never take the write lock) once the WAL passes a size, and a
  * RESTART one (a short wait for the writer) when PASSIVE ones cannot catch up. The WAL
  * itself is durable, so a worker that dies loses nothing: it is logged and started again.
+ *
+ * A worker thread is a whole V8 isolate (about 13 MiB resident), so one worker per process
+ * serves every open SQLite file: a process with several stores pays for it once.
  */
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
@@ -28,100 +31,177 @@ const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { statSync } = require('node:fs');
 const Database = require(workerData.driver);
-const db = new Database(workerData.file, { timeout: workerData.busyTimeoutMs, fileMustExist: true });
-db.pragma('wal_autocheckpoint = 0');
-const walSize = () => { try { return statSync(workerData.file + '-wal').size; } catch { return 0; } };
-let lastSize = -1;
-let pending = false;
-const tick = () => {
-  const size = walSize();
-  if (size <= workerData.checkpointBytes) { lastSize = size; return; }
+const files = new Map();
+const walSize = (file) => { try { return statSync(file + '-wal').size; } catch { return 0; } };
+const tick = (id, f) => {
+  const size = walSize(f.file);
+  if (size <= workerData.checkpointBytes) { f.lastSize = size; return; }
   // A checkpoint that backfilled every frame leaves the file at its size until the next
   // writer resets it: do not repeat it while nothing was appended.
-  if (size === lastSize && !pending) return;
+  if (size === f.lastSize && !f.pending) return;
   let mode = size > workerData.truncateBytes ? 'TRUNCATE' : 'PASSIVE';
-  let [row] = db.pragma('wal_checkpoint(' + mode + ')');
+  let [row] = f.db.pragma('wal_checkpoint(' + mode + ')');
   // Under steady writes a PASSIVE checkpoint never catches the WAL's end, and the WAL is
   // only reset once every frame is back in the database. Past twice the limit a RESTART
   // copies what the PASSIVE one left (a few frames, so the writer waits briefly) and makes
   // the next commit start the WAL over.
   if (mode === 'PASSIVE' && (row.busy !== 0 || row.checkpointed < row.log) && size > 2 * workerData.checkpointBytes) {
     mode = 'RESTART';
-    [row] = db.pragma('wal_checkpoint(RESTART)');
+    [row] = f.db.pragma('wal_checkpoint(RESTART)');
   }
-  pending = row.busy !== 0 || row.checkpointed < row.log;
-  lastSize = size;
-  parentPort.postMessage({ mode, size, log: row.log, checkpointed: row.checkpointed, busy: row.busy });
+  f.pending = row.busy !== 0 || row.checkpointed < row.log;
+  f.lastSize = size;
+  parentPort.postMessage({ id, mode, size, log: row.log, checkpointed: row.checkpointed, busy: row.busy });
 };
 const timer = setInterval(() => {
-  try { tick(); } catch (error) { parentPort.postMessage({ error: String(error && error.message || error) }); }
+  for (const [id, f] of files) {
+    try { tick(id, f); } catch (error) { parentPort.postMessage({ id, error: String(error && error.message || error) }); }
+  }
 }, workerData.pollMs);
 parentPort.on('message', (m) => {
-  if (m !== 'stop') return;
-  clearInterval(timer);
-  db.close();
-  parentPort.close();
+  if (m.op === 'add') {
+    try {
+      const db = new Database(m.file, { timeout: m.busyTimeoutMs, fileMustExist: true });
+      db.pragma('wal_autocheckpoint = 0');
+      files.set(m.id, { db, file: m.file, lastSize: -1, pending: false });
+    } catch (error) { parentPort.postMessage({ id: m.id, error: String(error && error.message || error) }); }
+  } else if (m.op === 'remove') {
+    const f = files.get(m.id);
+    files.delete(m.id);
+    if (f !== undefined) f.db.close();
+    parentPort.postMessage({ id: m.id, removed: true });
+  } else if (m.op === 'stop') {
+    clearInterval(timer);
+    for (const f of files.values()) f.db.close();
+    parentPort.close();
+  }
 });
 `;
 
-/** The checkpoint worker of one SQLite file; `stop` before closing the serving connection. */
-export class SqliteCheckpointer {
+interface Entry {
+  readonly file: string;
+  readonly busyTimeoutMs: number;
+  readonly logger: Logger;
+}
+
+interface WorkerReport {
+  readonly id: number;
+  readonly error?: string;
+  readonly removed?: boolean;
+  readonly mode?: string;
+  readonly size?: number;
+  readonly busy?: number;
+}
+
+/** The process's checkpoint worker and the files it serves. */
+class CheckpointWorker {
   private worker: Worker | undefined;
   private restartTimer: NodeJS.Timeout | undefined;
-  private stopped = false;
+  private readonly entries = new Map<number, Entry>();
+  private readonly removals = new Map<number, () => void>();
+  private nextId = 1;
   private readonly driver = createRequire(import.meta.url).resolve('better-sqlite3');
 
-  constructor(
-    private readonly file: string,
-    private readonly busyTimeoutMs: number,
-    private readonly logger: Logger,
-  ) {
-    this.start();
+  add(entry: Entry): number {
+    const id = this.nextId++;
+    this.entries.set(id, entry);
+    if (this.worker === undefined) {
+      if (this.restartTimer === undefined) this.start();
+    } else {
+      this.worker.postMessage({ op: 'add', id, file: entry.file, busyTimeoutMs: entry.busyTimeoutMs });
+    }
+    return id;
   }
 
-  /** Stop the worker and wait until its connection is closed. Idempotent. */
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.restartTimer);
+  /** Resolves once the worker's connection to the file is closed. */
+  async remove(id: number): Promise<void> {
+    if (!this.entries.delete(id)) return;
     const worker = this.worker;
-    this.worker = undefined;
+    if (this.entries.size === 0) {
+      clearTimeout(this.restartTimer);
+      this.restartTimer = undefined;
+      this.worker = undefined;
+      if (worker === undefined) return;
+      const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+      // Unreferenced, the worker's exit would not keep a process alive that awaits it.
+      worker.ref();
+      worker.postMessage({ op: 'stop' });
+      await exited;
+      return;
+    }
     if (worker === undefined) return;
-    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-    // Unreferenced, the worker's exit would not keep a process alive that awaits it.
+    const removed = new Promise<void>((resolve) => this.removals.set(id, resolve));
     worker.ref();
-    worker.postMessage('stop');
-    await exited;
+    worker.postMessage({ op: 'remove', id });
+    await removed;
   }
 
   private start(): void {
     const worker = new Worker(WORKER_SOURCE, {
       eval: true,
-      workerData: {
-        file: this.file,
-        driver: this.driver,
-        busyTimeoutMs: this.busyTimeoutMs,
-        checkpointBytes: WAL_CHECKPOINT_BYTES,
-        truncateBytes: WAL_TRUNCATE_BYTES,
-        pollMs: POLL_MS,
-      },
+      workerData: { driver: this.driver, checkpointBytes: WAL_CHECKPOINT_BYTES, truncateBytes: WAL_TRUNCATE_BYTES, pollMs: POLL_MS },
     });
-    // The node's lifetime is the store's, not the worker's: close() stops it explicitly.
+    // The process's lifetime is its stores', not the worker's: the last close stops it.
     worker.unref();
     this.worker = worker;
-    worker.on('message', (m: { error?: string; mode?: string; size?: number; busy?: number }) => {
-      if (m.error !== undefined) this.logger.warn({ file: this.file, error: m.error }, 'sqlite WAL checkpoint failed');
-      else if (m.mode === 'TRUNCATE') this.logger.warn({ file: this.file, walBytes: m.size, busy: m.busy }, 'sqlite WAL far over its limit: truncating checkpoint');
-      else this.logger.debug({ file: this.file, ...m }, 'sqlite WAL checkpoint');
-    });
-    worker.on('error', (error) => this.logger.error({ file: this.file, error: error.message }, 'sqlite checkpoint worker crashed'));
+    for (const [id, entry] of this.entries) worker.postMessage({ op: 'add', id, file: entry.file, busyTimeoutMs: entry.busyTimeoutMs });
+    worker.on('message', (m: WorkerReport) => this.onReport(worker, m));
+    worker.on('error', (error) => this.anyLogger()?.error({ error: error.message }, 'sqlite checkpoint worker crashed'));
     worker.on('exit', (code) => {
-      if (this.stopped || this.worker !== worker) return;
+      if (this.worker !== worker) return;
       this.worker = undefined;
-      this.logger.error({ file: this.file, code }, 'sqlite checkpoint worker exited; restarting');
+      this.settleRemovals();
+      if (this.entries.size === 0) return;
+      this.anyLogger()?.error({ code, files: [...this.entries.values()].map((e) => e.file) }, 'sqlite checkpoint worker exited; restarting');
       this.restartTimer = setTimeout(() => {
-        if (!this.stopped) this.start();
+        this.restartTimer = undefined;
+        if (this.entries.size > 0 && this.worker === undefined) this.start();
       }, RESTART_DELAY_MS);
       this.restartTimer.unref();
     });
+  }
+
+  private onReport(worker: Worker, m: WorkerReport): void {
+    if (m.removed === true) {
+      const resolve = this.removals.get(m.id);
+      this.removals.delete(m.id);
+      if (this.removals.size === 0) worker.unref();
+      resolve?.();
+      return;
+    }
+    const entry = this.entries.get(m.id);
+    if (entry === undefined) return;
+    if (m.error !== undefined) entry.logger.warn({ file: entry.file, error: m.error }, 'sqlite WAL checkpoint failed');
+    else if (m.mode === 'TRUNCATE') entry.logger.warn({ file: entry.file, walBytes: m.size, busy: m.busy }, 'sqlite WAL far over its limit: truncating checkpoint');
+    else entry.logger.debug({ file: entry.file, ...m }, 'sqlite WAL checkpoint');
+  }
+
+  /** A worker that died closed its connections with it: nobody waits on them any more. */
+  private settleRemovals(): void {
+    for (const resolve of this.removals.values()) resolve();
+    this.removals.clear();
+  }
+
+  private anyLogger(): Logger | undefined {
+    for (const entry of this.entries.values()) return entry.logger;
+    return undefined;
+  }
+}
+
+const shared = new CheckpointWorker();
+
+/** One SQLite file's place on the process's checkpoint worker; `stop` before closing the serving connection. */
+export class SqliteCheckpointer {
+  private id: number | undefined;
+
+  constructor(file: string, busyTimeoutMs: number, logger: Logger) {
+    this.id = shared.add({ file, busyTimeoutMs, logger });
+  }
+
+  /** Take the file off the worker and wait until the worker's connection to it is closed. Idempotent. */
+  async stop(): Promise<void> {
+    const id = this.id;
+    this.id = undefined;
+    if (id !== undefined) await shared.remove(id);
   }
 }

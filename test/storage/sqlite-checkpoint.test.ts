@@ -1,7 +1,7 @@
 // WAL checkpoints run on a worker thread with its own connection: the serving connection
 // never checkpoints inside a commit, yet the WAL file stays bounded, and close stops the
 // worker (its connection closed first, so the last close removes the WAL file).
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -80,4 +80,23 @@ describe('sqlite WAL checkpoint worker', () => {
     await storage.close();
     expect(existsSync(`${file}-wal`)).toBe(false);
   }, 90_000);
+});
+
+describe('sqlite WAL checkpoint worker, shared', () => {
+  // A worker thread is an OS thread of this process: /proc/self/task lists it.
+  const threads = (): number => readdirSync('/proc/self/task').length;
+
+  it.skipIf(!existsSync('/proc/self/task'))('serves every store of a process from one thread, started with the first and stopped with the last', async () => {
+    const before = threads();
+    const first = await SqliteStorage.open({ path: path.join(root, 'c1', 'flotilla.sqlite') });
+    const withOne = threads();
+    expect(withOne).toBeGreaterThan(before);
+    const others = await Promise.all([2, 3, 4].map((n) => SqliteStorage.open({ path: path.join(root, `c${n}`, 'flotilla.sqlite') })));
+    expect(threads()).toBe(withOne);
+    await Promise.all(others.map((s) => s.close()));
+    expect(threads()).toBe(withOne);
+    for (const n of [2, 3, 4]) expect(existsSync(path.join(root, `c${n}`, 'flotilla.sqlite-wal'))).toBe(false);
+    await first.close();
+    expect(existsSync(path.join(root, 'c1', 'flotilla.sqlite-wal'))).toBe(false);
+  });
 });
