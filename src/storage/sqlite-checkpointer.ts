@@ -23,6 +23,8 @@ export const WAL_CHECKPOINT_BYTES = 4 * 1024 * 1024;
  */
 export const WAL_TRUNCATE_BYTES = 16 * WAL_CHECKPOINT_BYTES;
 const POLL_MS = 50;
+/** A checkpoint failure that keeps repeating is logged again after this long. */
+const ERROR_QUIET_MS = 30_000;
 const RESTART_DELAY_MS = 1000;
 
 // Plain JavaScript evaluated in the worker, so it runs the same under tsx, vitest and the
@@ -53,9 +55,19 @@ const tick = (id, f) => {
   f.lastSize = size;
   parentPort.postMessage({ id, mode, size, log: row.log, checkpointed: row.checkpointed, busy: row.busy });
 };
+// A failure that repeats every poll (a full disk, a lock held for long) is reported when
+// it first happens, when its text changes, and then once per quiet period, not 20 times a second.
+const report = (id, f, error) => {
+  const text = String(error && error.message || error);
+  const now = Date.now();
+  if (text === f.lastError && now - f.lastErrorAt < workerData.errorQuietMs) return;
+  f.lastError = text;
+  f.lastErrorAt = now;
+  parentPort.postMessage({ id, error: text });
+};
 const timer = setInterval(() => {
   for (const [id, f] of files) {
-    try { tick(id, f); } catch (error) { parentPort.postMessage({ id, error: String(error && error.message || error) }); }
+    try { tick(id, f); f.lastError = undefined; } catch (error) { report(id, f, error); }
   }
 }, workerData.pollMs);
 parentPort.on('message', (m) => {
@@ -63,7 +75,7 @@ parentPort.on('message', (m) => {
     try {
       const db = new Database(m.file, { timeout: m.busyTimeoutMs, fileMustExist: true });
       db.pragma('wal_autocheckpoint = 0');
-      files.set(m.id, { db, file: m.file, lastSize: -1, pending: false });
+      files.set(m.id, { db, file: m.file, lastSize: -1, pending: false, lastError: undefined, lastErrorAt: 0 });
     } catch (error) { parentPort.postMessage({ id: m.id, error: String(error && error.message || error) }); }
   } else if (m.op === 'remove') {
     const f = files.get(m.id);
@@ -139,7 +151,13 @@ class CheckpointWorker {
   private start(): void {
     const worker = new Worker(WORKER_SOURCE, {
       eval: true,
-      workerData: { driver: this.driver, checkpointBytes: WAL_CHECKPOINT_BYTES, truncateBytes: WAL_TRUNCATE_BYTES, pollMs: POLL_MS },
+      workerData: {
+        driver: this.driver,
+        checkpointBytes: WAL_CHECKPOINT_BYTES,
+        truncateBytes: WAL_TRUNCATE_BYTES,
+        pollMs: POLL_MS,
+        errorQuietMs: ERROR_QUIET_MS,
+      },
     });
     // The process's lifetime is its stores', not the worker's: the last close stops it.
     worker.unref();

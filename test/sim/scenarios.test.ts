@@ -6,15 +6,12 @@ import { scenarios } from '../../sim/scenarios/index.js';
 const slow = new Set(['scale']);
 /** The sharding scenarios each have a seed sweep of their own (test/sim/sharding-*.test.ts). */
 const ownSuite = new Set(['join-under-writes', 'leave-under-writes', 'kill-owner-mid-migration', 'master-crash-mid-wave', 'split-3-2-writes-both-sides', 'flapping-member', 'singleton-moves', 'workflow-crashes']);
-/**
- * Reproductions of an open bug, kept runnable for whoever fixes it (docs/simulator.md,
- * "Open bugs"): two partition-table lineages after a heal without a merge.
- */
-const knownFailing = new Set(['split-3-2-short-heal', 'flapping-master']);
+/** Heals into one table lineage: swept over seeds in test/sim/sharding-lineage-heals.test.ts. */
+const lineageHeals = new Set(['split-3-2-short-heal', 'flapping-master']);
 const seed = 42;
 
 describe('simulator scenarios at their default size', () => {
-  for (const scenario of scenarios.filter((s) => !slow.has(s.name) && !ownSuite.has(s.name) && !knownFailing.has(s.name))) {
+  for (const scenario of scenarios.filter((s) => !slow.has(s.name) && !ownSuite.has(s.name) && !lineageHeals.has(s.name))) {
     it(`${scenario.name} holds (seed ${seed})`, async () => {
       const report = await runScenario(scenario, { nodes: scenario.defaultNodes, seed });
       assertScenarioOk(report);
