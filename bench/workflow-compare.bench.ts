@@ -110,7 +110,8 @@ const compare: Suite = {
     'storage poll marking requests read, then the reply of the run: several commits per step. The raw row is the disk: one',
     'SQLite FULL commit of one journal row at a time, no workflow at all, the ceiling of any engine that journals each step',
     'in its own commit before running the next (one workflow at a time cannot go faster than that many steps per second).',
-    'Measured while the shared 2-core machine ran other jobs, so figures are lower than on an idle machine on both sides.',
+    'The 2-core machine is shared with other jobs: the last row gives its 1-minute load average at the end of the run, and',
+    'the fsync cost of this disk varies between machines and hours (the raw row), so compare the two sides within one run.',
   ].join('\n'),
   run: async () => {
     const raw = rawCommitsPerSec();
@@ -124,6 +125,7 @@ const compare: Suite = {
       { workload: `${CONCURRENT} workflows at once x ${STEPS} steps (steps/s)`, flotilla: fmt(f.concurrent), 'effect workflow': fmt(e.concurrent), target: concTarget },
       { workload: `1-step workflow, start to result, ${LATENCY_RUNS} in a row (p50 / p99 ms)`, flotilla: `${fmt(f.p50)} / ${fmt(f.p99)}`, 'effect workflow': `${fmt(e.p50)} / ${fmt(e.p99)}`, target: latTarget },
       { workload: `disk ceiling: SQLite FULL commits of one journal row, one at a time (commits/s)`, flotilla: fmt(raw), 'effect workflow': fmt(raw), target: 'a step journaled in its own commit costs at least one of these' },
+      { workload: 'load average (1 min) at the end of the run', flotilla: fmt(os.loadavg()[0]!), 'effect workflow': '', target: '' },
     ];
     return rows;
   },

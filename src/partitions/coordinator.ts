@@ -243,7 +243,10 @@ export class PartitionCoordinator implements SansIoMachine<Message, PartitionEve
       this.nextFetchAt = undefined;
       this.master = new MasterDuties(this.ctx, now);
     } else {
-      this.nextFetchAt = masterId === undefined ? undefined : now + this.config.tableRefreshIntervalMs;
+      // Tell a new master our table version at once: it is syncing and counts this as our
+      // answer, instead of waiting for its resend (every `tableFetchMinIntervalMs`), which
+      // may come after a first ask sent before our view named it master.
+      this.nextFetchAt = masterId === undefined ? undefined : now;
     }
   }
 

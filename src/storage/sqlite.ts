@@ -124,13 +124,23 @@ function openDatabase(file: string, busyTimeoutMs: number, synchronous: SqliteSy
   }
 }
 
+/** A claim waiting for the turn's shared commit. */
+interface PendingClaim {
+  readonly partition: number;
+  readonly epoch: number;
+  readonly owner: NodeId;
+  resolve(fence: PartitionFence): void;
+  reject(error: unknown): void;
+}
+
 /** The SQLite store. Open it with `SqliteStorage.open` (or `openStorage`). */
 export class SqliteStorage implements Storage {
   readonly kind = 'sqlite' as const;
   readonly description: string;
   private readonly statements: Statements;
   private readonly applyBatch: (writes: readonly EntityWrite[]) => WriteResult[];
-  private readonly claimTx: (partition: number, epoch: number, owner: NodeId) => PartitionFence;
+  private readonly claimTx: (claims: readonly PendingClaim[]) => (PartitionFence | FlotillaError)[];
+  private pendingClaims: PendingClaim[] = [];
   private readonly durable: SqliteDurableTables;
   private readonly checkpointer: SqliteCheckpointer;
   private closed = false;
@@ -146,8 +156,16 @@ export class SqliteStorage implements Storage {
     this.statements = prepareStatements(db);
     const batch = db.transaction((writes: readonly EntityWrite[]) => this.applyWrites(writes));
     this.applyBatch = (writes) => batch.immediate(writes);
-    const claim = db.transaction((partition: number, epoch: number, owner: NodeId) => this.claimInTransaction(partition, epoch, owner));
-    this.claimTx = (partition, epoch, owner) => claim.immediate(partition, epoch, owner);
+    // A refused claim writes nothing (its check comes first), so the others still commit.
+    const claim = db.transaction((claims: readonly PendingClaim[]) =>
+      claims.map((c) => {
+        const refusal = claimError(this.statements.fence.get(c.partition), c.partition, c.epoch, c.owner);
+        if (refusal !== undefined) return refusal;
+        this.statements.upsertFence.run(c.partition, c.epoch, c.owner, Date.now());
+        return { partition: c.partition, epoch: c.epoch, owner: c.owner };
+      }),
+    );
+    this.claimTx = (claims) => claim.immediate(claims);
     this.durable = new SqliteDurableTables(db, (w, now) => this.applyWrite(w, now));
   }
 
@@ -172,10 +190,42 @@ export class SqliteStorage implements Storage {
     }
   }
 
+  /**
+   * Claims asked for in one turn commit together: a node that gains a third of the
+   * partitions at once claims them all, and one commit per claim (an fsync each with
+   * `synchronous = full`) would hold the event loop for as long as they take.
+   */
   claimPartition(partition: number, epoch: number, owner: NodeId): Promise<PartitionFence> {
-    return this.run(() => {
+    if (this.closed) return Promise.reject(new FlotillaError('FLO_STORAGE', `sqlite ${this.file}: storage is closed`));
+    try {
       checkClaim(partition, epoch, owner);
-      return this.claimTx(partition, epoch, owner);
+    } catch (error) {
+      return Promise.reject(storageError(this.file, error));
+    }
+    return new Promise((resolve, reject) => {
+      this.pendingClaims.push({ partition, epoch, owner, resolve, reject });
+      if (this.pendingClaims.length === 1) queueMicrotask(() => this.flushClaims());
+    });
+  }
+
+  private flushClaims(): void {
+    const claims = this.pendingClaims;
+    this.pendingClaims = [];
+    if (this.closed) {
+      for (const c of claims) c.reject(new FlotillaError('FLO_STORAGE', `sqlite ${this.file}: storage is closed`));
+      return;
+    }
+    let outcomes: (PartitionFence | FlotillaError)[];
+    try {
+      outcomes = this.claimTx(claims);
+    } catch (error) {
+      for (const c of claims) c.reject(storageError(this.file, error));
+      return;
+    }
+    claims.forEach((c, i) => {
+      const outcome = outcomes[i]!;
+      if (outcome instanceof FlotillaError) c.reject(outcome);
+      else c.resolve(outcome);
     });
   }
 
@@ -288,13 +338,6 @@ export class SqliteStorage implements Storage {
     } catch (error) {
       throw storageError(this.file, error);
     }
-  }
-
-  private claimInTransaction(partition: number, epoch: number, owner: NodeId): PartitionFence {
-    const error = claimError(this.statements.fence.get(partition), partition, epoch, owner);
-    if (error !== undefined) throw error;
-    this.statements.upsertFence.run(partition, epoch, owner, Date.now());
-    return { partition, epoch, owner };
   }
 
   /**

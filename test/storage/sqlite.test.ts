@@ -1,7 +1,7 @@
 // The storage contract against SQLite (temp files under os.tmpdir()), plus what only
 // SQLite has: file and directory creation, WAL, the busy timeout, the synchronous level,
 // bad paths.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -13,6 +13,10 @@ import { rejectsWith, write } from './contract-support.js';
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'flotilla-sqlite-'));
 let counter = 0;
+/** SQLite's WAL layout: a file header, then per frame a header and one page (4 KiB by default). */
+const WAL_HEADER_BYTES = 32;
+const WAL_FRAME_HEADER_BYTES = 24;
+const PAGE_BYTES = 4096;
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 function freshFile(): string {
@@ -122,6 +126,30 @@ describe('sqlite specifics', () => {
   it('an unknown synchronous value is FLO_CONFIG_INVALID', async () => {
     for (const bad of ['off', 'FULL', 'extra', 2, '']) {
       await rejectsWith(SqliteStorage.open({ path: freshFile(), synchronous: bad as 'full' }), 'FLO_CONFIG_INVALID');
+    }
+  });
+
+  it('claims asked for in one turn share one commit, and a refused one leaves the others committed', async () => {
+    const file = freshFile();
+    const store = await SqliteStorage.open({ path: file });
+    // Each commit appends the pages it changed to the WAL: sixty commits of the fence table
+    // would append sixty frames or more, one commit only the few pages it touched.
+    const walFrames = (): number => Math.max(0, (statSync(`${file}-wal`).size - WAL_HEADER_BYTES) / (PAGE_BYTES + WAL_FRAME_HEADER_BYTES));
+    try {
+      await store.claimPartition(7, 5, 'node-b');
+      const before = walFrames();
+      const partitions = Array.from({ length: 60 }, (_, i) => i + 10);
+      const claims = partitions.map((p) => store.claimPartition(p, 3, 'node-a'));
+      const stale = store.claimPartition(7, 4, 'node-a');
+      const fences = await Promise.all(claims);
+      await rejectsWith(stale, 'FLO_STALE_EPOCH');
+      expect(walFrames() - before).toBeLessThanOrEqual(4);
+      expect(fences.map((f) => f.partition)).toEqual(partitions);
+      const stored = await store.fences();
+      expect(stored.filter((f) => f.owner === 'node-a' && f.epoch === 3).map((f) => f.partition).sort((a, b) => a - b)).toEqual(partitions);
+      expect(stored.find((f) => f.partition === 7)).toEqual({ partition: 7, epoch: 5, owner: 'node-b' });
+    } finally {
+      await store.close();
     }
   });
 
