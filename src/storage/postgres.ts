@@ -8,8 +8,9 @@
 import pg from 'pg';
 import { assert, FlotillaError } from '../core/errors.js';
 import type { NodeId } from '../core/model.js';
-import { claimError, compareCodePoints, fenceError, versionConflictError } from './fence-rules.js';
+import { compareCodePoints, fenceError, versionConflictError } from './fence-rules.js';
 import { MIGRATIONS_TABLE, pendingMigrations } from './migrations.js';
+import { PostgresClaims, toFence, type FenceRow } from './postgres-claims.js';
 import { postgresError, resolvePostgresOptions, type PostgresStorageOptions, type ResolvedPostgresOptions } from './postgres-connection.js';
 import type { CommitResult, DurableCommit, DurableTimer, LoadedWorkflow, StoredWorkflow, WorkflowPurge, WorkflowStatus } from './durable.js';
 import { checkCommits, checkExpiredQuery, checkPurge, checkTimerId, checkTimerQuery, checkWorkflowId, checkWorkflowList } from './durable-validation.js';
@@ -21,12 +22,6 @@ import { checkClaim, checkEntityKey, checkList, checkWrites } from './validation
 /** First key of the advisory lock that serializes migrations (the second is the schema's hash). */
 const MIGRATION_LOCK_KEY = 0x466c6f74;
 
-const CLAIM_SQL = `
-INSERT INTO flotilla_partition_fences AS f (partition, epoch, owner, claimed_at) VALUES ($1, $2, $3, now())
-ON CONFLICT (partition) DO UPDATE SET epoch = excluded.epoch, owner = excluded.owner, claimed_at = excluded.claimed_at
-  WHERE f.epoch < excluded.epoch OR (f.epoch = excluded.epoch AND f.owner = excluded.owner)
-RETURNING partition, epoch, owner`;
-
 const writeSql = (fn: string): string => `
 SELECT r.fence_epoch, r.fence_owner, r.current_version, r.applied, r.new_version
 FROM ${fn}($1::integer[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::bytea[], $7::bigint[])
@@ -37,21 +32,12 @@ const WRITE_SQL = writeSql('flotilla_write_entities');
 /** One statement for the whole batch (schema version 3): batches whose keys are all distinct. */
 const WRITE_DISTINCT_SQL = writeSql('flotilla_write_entities_distinct');
 
-interface FenceRow {
-  partition: number;
-  epoch: string;
-  owner: string;
-}
 interface WriteRow {
   fence_epoch: string | null;
   fence_owner: string | null;
   current_version: string;
   applied: boolean;
   new_version: string;
-}
-
-function toFence(row: FenceRow): PartitionFence {
-  return { partition: row.partition, epoch: Number(row.epoch), owner: row.owner };
 }
 
 /** Create the schema and apply missing migrations inside one advisory-locked transaction. */
@@ -87,6 +73,7 @@ export class PostgresStorage implements Storage {
   readonly kind = 'postgres' as const;
   readonly description: string;
   private closing: Promise<void> | undefined;
+  private readonly claims = new PostgresClaims((sql, values) => this.query(sql, values));
 
   private constructor(private readonly pool: pg.Pool, description: string) {
     this.description = description;
@@ -113,16 +100,10 @@ export class PostgresStorage implements Storage {
     return new PostgresStorage(pool, resolved.description);
   }
 
+  /** Claims asked for in one turn go to the server as one statement (`PostgresClaims`). */
   async claimPartition(partition: number, epoch: number, owner: NodeId): Promise<PartitionFence> {
     checkClaim(partition, epoch, owner);
-    const claimed = await this.query<FenceRow>(CLAIM_SQL, [partition, epoch, owner]);
-    const row = claimed[0];
-    if (row !== undefined) return toFence(row);
-    const current = await this.query<FenceRow>('SELECT partition, epoch, owner FROM flotilla_partition_fences WHERE partition = $1', [partition]);
-    const fence = current[0] === undefined ? undefined : toFence(current[0]);
-    const error = claimError(fence, partition, epoch, owner);
-    assert(error !== undefined, `claim of partition ${partition} at epoch ${epoch} refused by a fence that allows it`);
-    throw error;
+    return this.claims.claim(partition, epoch, owner);
   }
 
   async fences(): Promise<PartitionFence[]> {

@@ -40,6 +40,27 @@ export function defineClaimTests(ctx: ContractContext): void {
       });
     }
 
+    it('claims asked for together: each gets its own answer, in the order asked for one partition', async () => {
+      const store = ctx.store();
+      await store.claimPartition(7, 5, 'node-b');
+      const many = Array.from({ length: 40 }, (_, i) => store.claimPartition(100 + i, 2, 'node-a'));
+      const stale = store.claimPartition(7, 4, 'node-a');
+      // Two claims of one partition in the same turn: the second sees the first.
+      const lower = store.claimPartition(9, 3, 'node-a');
+      const higher = store.claimPartition(9, 6, 'node-c');
+      const lowerAgain = store.claimPartition(9, 4, 'node-a');
+      expect((await Promise.all(many)).map((f) => f.partition)).toEqual(Array.from({ length: 40 }, (_, i) => 100 + i));
+      const error = await rejectsWith(stale, 'FLO_STALE_EPOCH');
+      expect(error.details).toEqual({ partition: 7, epoch: 4, fenceEpoch: 5, fenceOwner: 'node-b' });
+      await expect(lower).resolves.toEqual({ partition: 9, epoch: 3, owner: 'node-a' });
+      await expect(higher).resolves.toEqual({ partition: 9, epoch: 6, owner: 'node-c' });
+      await rejectsWith(lowerAgain, 'FLO_STALE_EPOCH');
+      const fences = await store.fences();
+      expect(fences.find((f) => f.partition === 7)).toEqual({ partition: 7, epoch: 5, owner: 'node-b' });
+      expect(fences.find((f) => f.partition === 9)).toEqual({ partition: 9, epoch: 6, owner: 'node-c' });
+      expect(fences.filter((f) => f.partition >= 100).length).toBe(40);
+    });
+
     it('partitions are fenced independently', async () => {
       const store = ctx.store();
       await store.claimPartition(1, 10, 'node-a');
