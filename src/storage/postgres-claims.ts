@@ -7,7 +7,7 @@
 import { FlotillaError } from '../core/errors.js';
 import type { NodeId } from '../core/model.js';
 import { claimError } from './fence-rules.js';
-import type { PartitionFence } from './storage.js';
+import type { PartitionFence, PendingClaim } from './storage.js';
 
 /** A fence row as the driver returns it (epoch is a bigint). */
 export interface FenceRow {
@@ -33,13 +33,6 @@ const FENCES_SQL = 'SELECT partition, epoch, owner FROM flotilla_partition_fence
 
 type Query = <R extends FenceRow>(sql: string, values: unknown[]) => Promise<R[]>;
 
-interface PendingClaim {
-  readonly partition: number;
-  readonly epoch: number;
-  readonly owner: NodeId;
-  resolve(fence: PartitionFence): void;
-  reject(error: unknown): void;
-}
 
 /** Claims of one store, one statement per turn. */
 export class PostgresClaims {

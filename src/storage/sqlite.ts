@@ -19,7 +19,7 @@ import { SqliteCheckpointer, WAL_CHECKPOINT_BYTES } from './sqlite-checkpointer.
 import type { CommitResult, DurableCommit, DurableTimer, LoadedWorkflow, StoredWorkflow, WorkflowPurge, WorkflowStatus } from './durable.js';
 import { checkCommits, checkExpiredQuery, checkPurge, checkTimerId, checkTimerQuery, checkWorkflowId, checkWorkflowList } from './durable-validation.js';
 import { SqliteDurableTables } from './sqlite-durable.js';
-import type { EntityCount, EntityWrite, PartitionFence, Storage, StorageOptions, StoredEntity, WriteResult } from './storage.js';
+import type { EntityCount, EntityWrite, PartitionFence, PendingClaim, Storage, StorageOptions, StoredEntity, WriteResult } from './storage.js';
 import { checkClaim, checkEntityKey, checkList, checkWrites } from './validation.js';
 
 /** How to open a SQLite store (the fields are documented on `StorageOptions`). */
@@ -122,15 +122,6 @@ function openDatabase(file: string, busyTimeoutMs: number, synchronous: SqliteSy
     db.close();
     throw error;
   }
-}
-
-/** A claim waiting for the turn's shared commit. */
-interface PendingClaim {
-  readonly partition: number;
-  readonly epoch: number;
-  readonly owner: NodeId;
-  resolve(fence: PartitionFence): void;
-  reject(error: unknown): void;
 }
 
 /** The SQLite store. Open it with `SqliteStorage.open` (or `openStorage`). */

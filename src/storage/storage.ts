@@ -27,6 +27,15 @@ export interface PartitionFence {
   readonly owner: NodeId;
 }
 
+/** A claim a store holds back to commit with the others asked for in the same turn. */
+export interface PendingClaim {
+  readonly partition: number;
+  readonly epoch: number;
+  readonly owner: NodeId;
+  resolve(fence: PartitionFence): void;
+  reject(error: unknown): void;
+}
+
 /** An entity's stored record. */
 export interface StoredEntity {
   readonly type: string;

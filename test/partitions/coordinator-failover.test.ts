@@ -28,6 +28,22 @@ function expectConverged(h: CoordinatorHarness, ids: readonly NodeId[], partitio
   expect(h.conflicts).toEqual([]);
 }
 
+/** a, b, c and a joining d, with a's publishes to b lost: b's table is older than c's `newest`. */
+function bBehind(): { h: CoordinatorHarness; newest: number } {
+  let dropToB = false;
+  const h = formed(['a', 'b', 'c'], {
+    copyMs: () => 20,
+    drop: (from, to, m) => dropToB && from === 'a' && to === 'b' && m.type === 'PartitionTableUpdate',
+  });
+  h.join('d');
+  h.runFor(50);
+  dropToB = true;
+  h.runFor(50);
+  const newest = h.coordinator('c').table().version;
+  expect(h.coordinator('b').table().version).toBeLessThan(newest);
+  return { h, newest };
+}
+
 describe('PartitionCoordinator: an owner crashes', () => {
   it('promotes first backups at once (epoch + 1), then restores the backup count', () => {
     const h = formed(['a', 'b', 'c']);
@@ -202,17 +218,7 @@ describe('PartitionCoordinator: the master dies mid-plan', () => {
   });
 
   it('a member that names the new master late and holds a newer table hands it over before the sync ends', () => {
-    let dropToB = false;
-    const h = formed(['a', 'b', 'c'], {
-      copyMs: () => 20,
-      drop: (from, to, m) => dropToB && from === 'a' && to === 'b' && m.type === 'PartitionTableUpdate',
-    });
-    h.join('d');
-    h.runFor(50);
-    dropToB = true;
-    h.runFor(50);
-    const newest = h.coordinator('c').table().version;
-    expect(h.coordinator('b').table().version).toBeLessThan(newest);
+    const { h, newest } = bBehind();
     h.node('a').up = false;
     const after = h.view.without('a');
     h.view = after;
@@ -233,17 +239,7 @@ describe('PartitionCoordinator: the master dies mid-plan', () => {
   });
 
   it('takes over a table the old master published to others but not to it', () => {
-    let dropToB = false;
-    const h = formed(['a', 'b', 'c'], {
-      copyMs: () => 20,
-      drop: (from, to, m) => dropToB && from === 'a' && to === 'b' && m.type === 'PartitionTableUpdate',
-    });
-    h.join('d');
-    h.runFor(50);
-    dropToB = true;
-    h.runFor(50);
-    const newest = h.coordinator('c').table().version;
-    expect(h.coordinator('b').table().version).toBeLessThan(newest);
+    const { h, newest } = bBehind();
     h.crash('a');
     h.runUntilTrue(() => h.coordinator('b').status().phase === 'active');
     expect(h.coordinator('b').table().version).toBeGreaterThanOrEqual(newest);
