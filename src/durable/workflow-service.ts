@@ -11,6 +11,7 @@ import { FlotillaError, isFlotillaError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { NodeId } from '../core/model.js';
 import { partitionOf } from '../core/partition.js';
+import { Slots } from '../core/slots.js';
 import type { NodeEntityGate } from '../entities/node-gate.js';
 import { decodeState, decodeValue, encodeState, encodeValue } from '../entities/state-codec.js';
 import type { PartitionedService, PartitionHandler, ShardContext } from '../sharding/service.js';
@@ -86,11 +87,11 @@ export class WorkflowService implements PartitionedService {
   private readonly definitions = new Map<string, AnyWorkflowDefinition>();
   private readonly runs = new Map<string, { partition: number; again: boolean; create: Create | undefined }>();
   private readonly waiters: WorkflowWaiters;
+  /** Executions running at once, at most `workflowsActiveMax`; starts and recoveries beyond it wait. */
+  private readonly slots: Slots;
   private readonly hops: ChildHops;
-  private readonly slotWaiters: (() => void)[] = [];
   /** Per firing (the same object reaches `changes` and `fired`): the execution as its wake commit stores it. */
   private readonly woken = new WeakMap<FiredTimer, LoadedWorkflow>();
-  private active = 0;
   private ctx: ShardContext | undefined;
   private stopped = false;
 
@@ -99,6 +100,7 @@ export class WorkflowService implements PartitionedService {
       if (this.definitions.has(d.name)) throw new FlotillaError('FLO_CONFIG_INVALID', `workflow ${d.name} is defined twice`);
       this.definitions.set(d.name, d);
     }
+    this.slots = new Slots(deps.config.workflowsActiveMax);
     this.waiters = new WorkflowWaiters(() => this.requireCtx().timers, deps.config.workflowWaitersMax);
     this.handlers = [{ service: WORKFLOW_SERVICE, ownerOnly: true, isWrite: () => true, handle: (request) => this.serve(request.partition, request.payload) }];
     this.participant = new OwnershipParticipant(WORKFLOW_SERVICE, (p, role) => this.roleChanged(p, role));
@@ -244,7 +246,7 @@ export class WorkflowService implements PartitionedService {
   }
 
   private async execute(id: string, partition: number, create: Create | undefined, wake: boolean, stored: LoadedWorkflow | undefined): Promise<void> {
-    await this.acquire();
+    await this.slots.acquire();
     try {
       const epoch = await this.deps.gate.admit(partition);
       const ready = await this.prepare(id, partition, epoch, create, wake, stored);
@@ -283,7 +285,7 @@ export class WorkflowService implements PartitionedService {
       if (!isFlotillaError(error, 'FLO_NOT_OWNER')) this.deps.logger.warn({ err: error, workflowId: id }, 'workflows: execution stopped on this node');
       this.waiters.reject(id, isFlotillaError(error) ? error : new FlotillaError('FLO_INTERNAL', String(error)));
     } finally {
-      this.release();
+      this.slots.release();
     }
   }
 
@@ -375,20 +377,6 @@ export class WorkflowService implements PartitionedService {
     } catch (err) {
       this.deps.logger.warn({ err, partition }, 'workflows: could not list executions to resume');
     }
-  }
-
-  private acquire(): Promise<void> {
-    if (this.active < this.deps.config.workflowsActiveMax) {
-      this.active++;
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => this.slotWaiters.push(resolve));
-  }
-
-  private release(): void {
-    const next = this.slotWaiters.shift();
-    if (next !== undefined) next();
-    else this.active--;
   }
 
   private requireCtx(): ShardContext {
