@@ -237,9 +237,64 @@ export async function loadWorkflowRows(query: Query, id: string): Promise<Loaded
 }
 
 /** Workflows of a partition with a status. */
-export async function listWorkflowRows(query: Query, partition: number, status: WorkflowStatus, limit: number): Promise<StoredWorkflow[]> {
-  const rows = await query<WorkflowRow>(`SELECT ${WORKFLOW_COLUMNS} FROM flotilla_workflows WHERE partition = $1 AND status = $2 ORDER BY id LIMIT $3`, [partition, status, limit]);
-  return rows.map(toWorkflow);
+// Each partition's first `limit` executions of a status, for several partitions in one statement.
+const LIST_WORKFLOWS = `
+SELECT w.id, w.partition, w.name, w.status, w.input, w.output
+FROM unnest($1::integer[]) AS p(partition)
+CROSS JOIN LATERAL (
+  SELECT ${WORKFLOW_COLUMNS} FROM flotilla_workflows
+  WHERE partition = p.partition AND status = $2 ORDER BY id LIMIT $3
+) AS w
+ORDER BY w.partition, w.id`;
+
+interface PendingList {
+  readonly partition: number;
+  resolve(rows: StoredWorkflow[]): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * Workflow listings asked for in one turn, one statement per status and limit: a node that
+ * gains a third of the partitions lists each one's running executions at once, and a round
+ * trip each queued them behind one another on the pool while those executions waited to resume.
+ */
+export class WorkflowLists {
+  private readonly pending = new Map<string, { status: WorkflowStatus; limit: number; lists: PendingList[] }>();
+
+  constructor(private readonly query: Query) {}
+
+  list(partition: number, status: WorkflowStatus, limit: number): Promise<StoredWorkflow[]> {
+    return new Promise((resolve, reject) => {
+      if (this.pending.size === 0) queueMicrotask(() => this.flush());
+      const key = `${status}/${limit}`;
+      const group = this.pending.get(key) ?? { status, limit, lists: [] };
+      group.lists.push({ partition, resolve, reject });
+      this.pending.set(key, group);
+    });
+  }
+
+  private flush(): void {
+    const groups = [...this.pending.values()];
+    this.pending.clear();
+    for (const { status, limit, lists } of groups) {
+      const partitions = [...new Set(lists.map((l) => l.partition))];
+      this.query<WorkflowRow>(LIST_WORKFLOWS, [partitions, status, limit]).then(
+        (rows) => {
+          const byPartition = new Map<number, StoredWorkflow[]>();
+          for (const row of rows) {
+            const w = toWorkflow(row);
+            const list = byPartition.get(w.partition);
+            if (list === undefined) byPartition.set(w.partition, [w]);
+            else list.push(w);
+          }
+          for (const l of lists) l.resolve(byPartition.get(l.partition) ?? []);
+        },
+        (error: unknown) => {
+          for (const l of lists) l.reject(error);
+        },
+      );
+    }
+  }
 }
 
 /** The earliest timers of some partitions (a walk of the due-time index). */

@@ -14,7 +14,7 @@ import { PostgresClaims, toFence, type FenceRow } from './postgres-claims.js';
 import { postgresError, resolvePostgresOptions, type PostgresStorageOptions, type ResolvedPostgresOptions } from './postgres-connection.js';
 import type { CommitResult, DurableCommit, DurableTimer, LoadedWorkflow, StoredWorkflow, WorkflowPurge, WorkflowStatus } from './durable.js';
 import { checkCommits, checkExpiredQuery, checkPurge, checkTimerId, checkTimerQuery, checkWorkflowId, checkWorkflowList } from './durable-validation.js';
-import { commitOnClient, listWorkflowRows, loadWorkflowRows, nextTimerRows, timerRow } from './postgres-durable.js';
+import { commitOnClient, loadWorkflowRows, nextTimerRows, timerRow, WorkflowLists } from './postgres-durable.js';
 import { EXPIRED_PARTITIONS, purgeOnClient } from './postgres-purge.js';
 import type { EntityCount, EntityWrite, PartitionFence, Storage, StoredEntity, WriteResult } from './storage.js';
 import { checkClaim, checkEntityKey, checkList, checkWrites } from './validation.js';
@@ -74,6 +74,7 @@ export class PostgresStorage implements Storage {
   readonly description: string;
   private closing: Promise<void> | undefined;
   private readonly claims = new PostgresClaims((sql, values) => this.query(sql, values));
+  private readonly workflowLists = new WorkflowLists((sql, values) => this.query(sql, values));
 
   private constructor(private readonly pool: pg.Pool, description: string) {
     this.description = description;
@@ -196,7 +197,7 @@ export class PostgresStorage implements Storage {
 
   async listWorkflows(partition: number, status: WorkflowStatus, limit: number): Promise<StoredWorkflow[]> {
     checkWorkflowList(partition, status, limit);
-    return listWorkflowRows((sql, values) => this.query(sql, values), partition, status, limit);
+    return this.workflowLists.list(partition, status, limit);
   }
 
   async nextTimers(partitions: readonly number[], limit: number): Promise<DurableTimer[]> {

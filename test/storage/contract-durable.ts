@@ -87,6 +87,16 @@ export function defineDurableTests(ctx: ContractContext): void {
       expect((await store.listWorkflows(1, 'running', 1)).map((w) => w.id)).toEqual(['a']);
       expect(await store.listWorkflows(1, 'completed', 10)).toEqual([{ id: 'c', partition: 1, name: 'order', status: 'completed', input: bytes(7), output: bytes(1) }]);
       expect(await store.listWorkflows(3, 'running', 10)).toEqual([]);
+      // Asked for together (as a node gaining partitions does): each answer is its own.
+      const together = await Promise.all([
+        store.listWorkflows(1, 'running', 10),
+        store.listWorkflows(2, 'running', 10),
+        store.listWorkflows(1, 'running', 1),
+        store.listWorkflows(1, 'completed', 10),
+        store.listWorkflows(3, 'running', 10),
+        store.listWorkflows(1, 'running', 10),
+      ]);
+      expect(together.map((ws) => ws.map((w) => w.id))).toEqual([['a', 'b'], ['d'], ['a'], ['c'], [], ['a', 'b']]);
     });
   });
 
