@@ -134,6 +134,7 @@ export class FlotillaClient implements MapBackend, OrMapBackend {
       pending: (map, key) => this.writes.has(map, key),
       connections: () => this.router.connections.values(),
       resync: (which) => void this.resync(which),
+      relay: !this.clusterMode,
     });
     this.queries = new LiveQueries({
       timers: this.timers,

@@ -6,13 +6,16 @@
  * connection has waiting in its socket is bounded: past `eventBufferBytesMax` a
  * resumable subscription's events are dropped and the client is told once
  * (EVENTS_DROPPED, FLO_EVENTS_DROPPED), so it resyncs instead of the node buffering
- * without limit.
+ * without limit. A `serverUrl` client's subscription (SUBSCRIBE with `relay`) is also
+ * given the changes of the partitions owned elsewhere, relayed from their owners
+ * (grid/watch-relay.ts).
  */
 import type { WebSocket } from 'ws';
 import { FlotillaError, isFlotillaError } from '../core/errors.js';
 import type { ChangeMark } from '../grid/change-replay.js';
 import type { KvChange } from '../grid/kv-codec.js';
 import type { MapRouter } from '../grid/grid-map.js';
+import type { RelayHandle } from '../grid/watch-relay.js';
 import { packBody } from '../protocol/msgpack.js';
 import { encodeServerFrame, type ClientSubscription, type ServerFrame } from '../protocol/client-frames.js';
 import { ClientSubscriptions, eventFrame, type SubscriptionEntry } from './client-subscriptions.js';
@@ -21,11 +24,14 @@ import { compileQuery, queryReplay } from './client-queries.js';
 /** The gateway's subscriptions and their events. */
 export class ClientEvents {
   private readonly subs: ClientSubscriptions<WebSocket>;
+  /** Relayed subscriptions' relays, by connection and subscription id. */
+  private readonly relays = new Map<WebSocket, Map<number, RelayHandle>>();
 
   constructor(
     private readonly maps: MapRouter,
     subscriptionsMax: number,
     private readonly eventBufferBytesMax: number,
+    private readonly partitionCount: () => number,
   ) {
     this.subs = new ClientSubscriptions(subscriptionsMax);
   }
@@ -41,6 +47,7 @@ export class ClientEvents {
    * here, `[partition, millis, ...]`, for a resumable subscription) or ERROR.
    */
   subscribe(ws: WebSocket, sub: ClientSubscription): void {
+    this.stopRelay(ws, sub.id);
     let entry: SubscriptionEntry<WebSocket>;
     try {
       entry = this.subs.add(ws, sub, sub.filter === undefined ? undefined : compileQuery(sub.filter));
@@ -73,16 +80,57 @@ export class ClientEvents {
       return;
     }
     for (const { change } of replay.changes) this.deliver(entry, eventFrame(sub.id, change, undefined));
-    send(ws, { type: 'RESULT', id: sub.id, payload: new Uint8Array(packBody(replay.marks.flatMap((m) => [m.partition, m.millis]))) });
+    const marks = replay.marks.flatMap((m) => [m.partition, m.millis]);
+    const relayed = sub.relay === true ? this.startRelay(entry, replay.owned, since) : [];
+    // A relayed partition is vouched for from the client's own cursor on: its relay starts there.
+    for (const p of relayed) marks.push(p, since?.get(p) ?? 0);
+    send(ws, { type: 'RESULT', id: sub.id, payload: new Uint8Array(packBody(marks)) });
   }
 
   remove(ws: WebSocket, id: number): void {
+    this.stopRelay(ws, id);
     this.subs.remove(ws, id);
   }
 
   /** Forget a closed connection's subscriptions. */
   drop(ws: WebSocket): void {
+    for (const relay of this.relays.get(ws)?.values() ?? []) relay.stop();
+    this.relays.delete(ws);
     this.subs.drop(ws);
+  }
+
+  /**
+   * Relay the partitions not owned here from their owners (plain subscriptions; live
+   * queries are not relayed yet). Events go out with the relay's cursor as mark on the
+   * last one of each answer. The relay asks for no more while the connection has more
+   * than `eventBufferBytesMax` waiting, so a slow client holds back polls, not memory.
+   * Returns the partitions relayed.
+   */
+  private startRelay(entry: SubscriptionEntry<WebSocket>, owned: readonly number[], since: ReadonlyMap<number, number> | null): number[] {
+    const { sub, conn: ws } = entry;
+    if (sub.filter !== undefined || this.maps.relay === undefined) return [];
+    const mine = new Set(owned);
+    const partitions: number[] = [];
+    for (let p = 0; p < this.partitionCount(); p++) if (!mine.has(p)) partitions.push(p);
+    if (partitions.length === 0) return [];
+    const relay = this.maps.relay(sub, partitions, since, {
+      changes: (partition, changes, mark) => {
+        changes.forEach((change, i) => send(ws, eventFrame(sub.id, change, i === changes.length - 1 && mark !== undefined ? { partition, millis: mark } : undefined)));
+      },
+      lost: (partition) => this.notify(entry, `changes of partition ${partition} could not be relayed`),
+      ready: () => ws.readyState === ws.OPEN && ws.bufferedAmount <= this.eventBufferBytesMax,
+    });
+    let mineByConn = this.relays.get(ws);
+    if (mineByConn === undefined) this.relays.set(ws, (mineByConn = new Map()));
+    mineByConn.set(sub.id, relay);
+    return partitions;
+  }
+
+  private stopRelay(ws: WebSocket, id: number): void {
+    const relays = this.relays.get(ws);
+    relays?.get(id)?.stop();
+    relays?.delete(id);
+    if (relays?.size === 0) this.relays.delete(ws);
   }
 
   private deliver(entry: SubscriptionEntry<WebSocket>, frame: ServerFrame): void {

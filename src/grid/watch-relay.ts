@@ -1,0 +1,190 @@
+/**
+ * The relaying side of a subscription that reaches the cluster through one node (a
+ * `serverUrl` client): for the partitions this node does not own, one long-poll loop per
+ * owner (`kv.watch`, watch-handler.ts), each asking for the changes above the relay's
+ * per-partition cursors and handing them to the sink with the cursor they reach. The
+ * partitions are grouped by the current table on every poll, so a partition whose owner
+ * changed (a NOT_OWNER part, a failed poll, a new table version) is asked of its new owner
+ * from the same cursor: nothing acknowledged is skipped, and a change told twice is
+ * dropped by the client's version check. No state is kept on the owners, and the loops
+ * run on the sharding layer's timers.
+ */
+import { FlotillaError } from '../core/errors.js';
+import type { NodeId } from '../core/model.js';
+import { sleep, type TimerHandle } from '../core/timers.js';
+import type { ServiceRequest } from '../protocol/messages.js';
+import { remoteError } from '../sharding/migration-outgoing.js';
+import type { ShardContext } from '../sharding/service.js';
+import type { KvChange } from './kv-codec.js';
+import type { ReplayFilter } from './change-replay.js';
+import { KV_WATCH_SERVICE } from './watch-handler.js';
+import { decodeWatchAnswer, encodeWatchRequest, WHOLE, type WatchAnswer, type WatchCursor } from './watch-codec.js';
+
+/** How long an owner may hold one poll, ms. */
+export const RELAY_WAIT_MS = 10_000;
+
+/** Time for an owner's answer beyond the poll's wait before the poll counts as failed, ms. */
+export const RELAY_ANSWER_GRACE_MS = 5_000;
+
+/** How often the relay regroups its partitions by the current table, ms (a parked poll does not see a new one). */
+export const RELAY_TABLE_CHECK_MS = 250;
+
+/** First and longest pause after a failed poll, ms (doubling between them). */
+export const RELAY_BACKOFF_MIN_MS = 20;
+export const RELAY_BACKOFF_MAX_MS = 1_000;
+
+/** Pause after a busy answer or while the client's connection is behind, ms. */
+export const RELAY_PAUSE_MS = 100;
+
+/** Where relayed changes go. */
+export interface RelaySink {
+  /**
+   * Changes of `partition` above the cursor asked, oldest first; `mark`: every change of
+   * the partition at or below it has now been handed over (undefined: no such promise).
+   */
+  changes(partition: number, changes: readonly KvChange[], mark: number | undefined): void;
+  /** Changes of `partition` were lost (collected deletes, or a cut answer). */
+  lost(partition: number): void;
+  /** False while the client cannot take more (its connection is behind): polls wait. */
+  ready(): boolean;
+}
+
+/** What the relay uses of the sharding layer. */
+export type RelayDeps = Pick<ShardContext, 'self' | 'table' | 'addressOf' | 'request' | 'timers' | 'stopped' | 'observeTableVersion'> & {
+  readonly valueBytesMax: number;
+};
+
+/** A running relay; `stop` ends its loops (an answer in flight is dropped). */
+export interface RelayHandle {
+  stop(): void;
+}
+
+/** Counters of one relay, for tests and status. */
+export interface RelayCounters {
+  polls: number;
+  failures: number;
+}
+
+/** The relay of one subscription. */
+export class WatchRelay implements RelayHandle {
+  readonly counters: RelayCounters = { polls: 0, failures: 0 };
+  private readonly cursors: Map<number, WatchCursor>;
+  private readonly loops = new Set<NodeId>();
+  private stopped = false;
+  private check: TimerHandle | undefined;
+  private opSeq = 0;
+
+  /**
+   * `partitions` are relayed, from `since` (partition to HLC millis; a partition it does
+   * not list is replayed whole; null: start live).
+   */
+  constructor(
+    private readonly deps: RelayDeps,
+    private readonly filter: ReplayFilter,
+    partitions: readonly number[],
+    since: ReadonlyMap<number, number> | null,
+    private readonly sink: RelaySink,
+    private readonly waitMs: number = RELAY_WAIT_MS,
+  ) {
+    this.cursors = new Map(partitions.map((p) => [p, since === null ? null : (since.get(p) ?? WHOLE)]));
+  }
+
+  start(): this {
+    this.regroup();
+    return this;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.check?.cancel();
+  }
+
+  private done(): boolean {
+    return this.stopped || this.deps.stopped();
+  }
+
+  /** Start a loop for every owner of relayed partitions that has none; look again at the next table check. */
+  private regroup(): void {
+    if (this.done()) return;
+    const table = this.deps.table();
+    for (const p of this.cursors.keys()) {
+      const owner = table.version > 0 ? table.owner(p) : undefined;
+      if (owner === undefined || owner === this.deps.self || this.loops.has(owner)) continue;
+      this.loops.add(owner);
+      void this.run(owner);
+    }
+    this.check?.cancel();
+    // Also when the version did not change: an owner that was missing may have an address now.
+    this.check = this.deps.timers.at(this.deps.timers.now() + RELAY_TABLE_CHECK_MS, () => {
+      this.check = undefined;
+      this.regroup();
+    });
+  }
+
+  /** The relayed partitions `owner` owns in the current table. */
+  private partitionsOf(owner: NodeId): number[] {
+    const table = this.deps.table();
+    return [...this.cursors.keys()].filter((p) => table.owner(p) === owner);
+  }
+
+  private async run(owner: NodeId): Promise<void> {
+    let backoff = RELAY_BACKOFF_MIN_MS;
+    try {
+      while (!this.done()) {
+        const partitions = this.partitionsOf(owner);
+        if (partitions.length === 0) return;
+        if (!this.sink.ready()) {
+          await sleep(this.deps.timers, RELAY_PAUSE_MS);
+          continue;
+        }
+        let answer: WatchAnswer;
+        try {
+          answer = await this.poll(owner, partitions);
+        } catch {
+          this.counters.failures++;
+          await sleep(this.deps.timers, backoff);
+          backoff = Math.min(RELAY_BACKOFF_MAX_MS, backoff * 2);
+          continue;
+        }
+        backoff = RELAY_BACKOFF_MIN_MS;
+        if (this.done()) return;
+        const moved = this.apply(answer);
+        // A NOT_OWNER part before this node's table says so: wait for the table rather than ask again at once.
+        if (answer.busy || (moved && this.partitionsOf(owner).length === partitions.length)) await sleep(this.deps.timers, RELAY_PAUSE_MS);
+      }
+    } finally {
+      this.loops.delete(owner);
+    }
+  }
+
+  private async poll(owner: NodeId, partitions: readonly number[]): Promise<WatchAnswer> {
+    const address = this.deps.addressOf(owner);
+    if (address === undefined) throw new FlotillaError('FLO_CONNECTION_FAILED', `owner ${owner} has no address`);
+    this.counters.polls++;
+    const payload = encodeWatchRequest({ ...this.filter, cursors: new Map(partitions.map((p) => [p, this.cursors.get(p)!])), waitMs: this.waitMs });
+    const request: ServiceRequest = { type: 'ServiceRequest', service: KV_WATCH_SERVICE, partition: partitions[0]!, opId: `${this.deps.self}/watch/${++this.opSeq}`, forward: false, payload };
+    const reply = await this.deps.request(address, request, this.waitMs + RELAY_ANSWER_GRACE_MS);
+    if (reply.type !== 'ServiceResponse') throw new FlotillaError('FLO_INTERNAL', `watch answered with ${reply.type}`);
+    if (reply.tableVersion !== undefined && reply.tableVersion > this.deps.table().version) this.deps.observeTableVersion(reply.tableVersion);
+    if (!reply.ok) throw remoteError(reply.errorCode, reply.errorMessage);
+    return decodeWatchAnswer(reply.payload ?? new Uint8Array(), this.deps.valueBytesMax);
+  }
+
+  /** Hand the answer's changes over and advance the cursors; true when some part was NOT_OWNER. */
+  private apply(answer: WatchAnswer): boolean {
+    let moved = false;
+    for (const part of answer.parts) {
+      if (!this.cursors.has(part.partition)) continue;
+      if (!part.owned) {
+        moved = true;
+        continue;
+      }
+      const before = this.cursors.get(part.partition)!;
+      const next = before === null ? part.cursor : Math.max(before, part.cursor);
+      this.cursors.set(part.partition, next);
+      if (part.lost) this.sink.lost(part.partition);
+      if (part.changes.length > 0) this.sink.changes(part.partition, part.changes, next === WHOLE ? undefined : next);
+    }
+    return moved;
+  }
+}
