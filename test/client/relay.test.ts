@@ -23,24 +23,30 @@ function keysAcross(perNode: number, prefix: string): string[] {
   return [...byOwner.values()].flat();
 }
 
+/** A cluster-mode writer, and a serverUrl subscriber to map `relay` through node 0 that hears every owner. */
+async function setUp(): Promise<{ heard: Map<string, unknown>; map: GridLike; subscriber: FlotillaClient }> {
+  await cluster.start();
+  const writer = await cluster.connect({ config: { reconnectMaxMs: 200 } });
+  const subscriber = cluster.track(new FlotillaClient({ serverUrl: gateways[0]!.url, authToken: await cluster.token(), WebSocket: wsSocket, config: { reconnectMaxMs: 200 } }));
+  await waitFor(() => subscriber.getConnectedNodes().length === 1 && writer.isRoutingActive(), 'both clients connected', 20_000);
+  const heard = new Map<string, unknown>();
+  subscriber.getMap<string>('relay').subscribe((c) => heard.set(c.key, c.value));
+  const map = writer.getMap<string>('relay');
+  // The relay starts live: probe the partitions of every owner until each is heard.
+  const probes = keysAcross(1, 'probe');
+  await waitFor(() => {
+    if (probes.every((k) => heard.has(k))) return true;
+    for (const k of probes) void map.set(k, 'p');
+    return false;
+  }, 'probe events from every owner', 20_000);
+  return { heard, map, subscriber };
+}
+
+type GridLike = { set(key: string, value: string): Promise<void> };
+
 describe('subscriptions of a serverUrl client, relayed by its node', () => {
   it('hear every write on every partition, across the stop of an owner', async () => {
-    await cluster.start();
-    const writer = await cluster.connect({ config: { reconnectMaxMs: 200 } });
-    const subscriber = cluster.track(new FlotillaClient({ serverUrl: gateways[0]!.url, authToken: await cluster.token(), WebSocket: wsSocket, config: { reconnectMaxMs: 200 } }));
-    await waitFor(() => subscriber.getConnectedNodes().length === 1 && writer.isRoutingActive(), 'both clients connected', 20_000);
-    const heard = new Map<string, unknown>();
-    subscriber.getMap<string>('relay').subscribe((c) => heard.set(c.key, c.value));
-    const map = writer.getMap<string>('relay');
-
-    // The relay starts live: probe the partitions of every owner until each is heard.
-    const probes = keysAcross(1, 'probe');
-    await waitFor(() => {
-      if (probes.every((k) => heard.has(k))) return true;
-      for (const k of probes) void map.set(k, 'p');
-      return false;
-    }, 'probe events from every owner', 20_000);
-
+    const { heard, map, subscriber } = await setUp();
     const first = keysAcross(10, 'a');
     for (const key of first) await map.set(key, `${key}-v`);
     const missing = (keys: readonly string[]): string[] => keys.filter((k) => heard.get(k) !== `${k}-v`);
@@ -73,5 +79,24 @@ describe('subscriptions of a serverUrl client, relayed by its node', () => {
     expect(acknowledged.length).toBeGreaterThan(after.length);
     await waitFor(() => missing(acknowledged).length === 0, `every acknowledged write as an event (missing: ${missing(acknowledged).join(',')})`, 30_000);
     expect(subscriber.getConnectedNodes().length).toBe(1);
+  }, 120_000);
+
+  it('resume after a reconnect: writes to every partition made while the client was away are replayed from its cursors', async () => {
+    const { heard, map, subscriber } = await setUp();
+    const warm = keysAcross(3, 'w');
+    for (const key of warm) await map.set(key, `${key}-v`);
+    await waitFor(() => warm.every((k) => heard.get(k) === `${k}-v`), 'the first writes', 20_000);
+
+    const port = gateways[0]!.address().port;
+    await gateways[0]!.close();
+    await waitFor(() => subscriber.getConnectedNodes().length === 0, 'the subscriber lost its node', 10_000);
+    // Keys the subscriber never read: only a replay above its cursors can tell it of them.
+    const away = keysAcross(5, 'away');
+    for (const key of away) await map.set(key, `${key}-v`);
+    expect(away.some((k) => heard.has(k))).toBe(false);
+
+    gateways[0] = await cluster.serve(nodes[0]!, { port });
+    const missing = (): string[] => away.filter((k) => heard.get(k) !== `${k}-v`);
+    await waitFor(() => missing().length === 0, `every write made while away (missing: ${missing().join(',')})`, 30_000);
   }, 120_000);
 });
