@@ -6,7 +6,7 @@
  * checked; a malformed one fails with FLO_INVALID_ARGUMENT.
  */
 import { PARTITION_COUNT_MAX } from '../protocol/limits.js';
-import { bad, decodeChanges, encodeChanges, pack, readKey, readMapName, readUint, unpack, type KvChange } from './kv-codec.js';
+import { bad, decodeChanges, encodeChanges, pack, readKey, readMapName, readUint, readVersion, unpack, type KvChange, type KvVersion } from './kv-codec.js';
 
 /** Longest wait a poll may ask for, ms: a parked poll holds a request slot on the owner. */
 export const WATCH_WAIT_MS_MAX = 60_000;
@@ -27,6 +27,13 @@ export interface WatchRequest {
   readonly prefix: string | null;
   /** Partitions asked, with their cursors. */
   readonly cursors: ReadonlyMap<number, WatchCursor>;
+  /**
+   * Per partition, the newest version the caller already has: changes at or below it are
+   * left out of the answer (the owner's own later writes are versioned above every version
+   * it stored before, so they are never left out), so a change above the cursor is not
+   * sent again with every answer.
+   */
+  readonly seen: ReadonlyMap<number, KvVersion>;
   /** How long the owner may hold the poll when nothing is above the cursors, ms (0: answer at once). */
   readonly waitMs: number;
 }
@@ -52,9 +59,14 @@ export interface WatchAnswer {
   readonly busy: boolean;
 }
 
-/** `[map, key | nil, prefix | nil, [partition, cursor | nil, ...], waitMs]`. */
+/** `[map, key | nil, prefix | nil, [partition, cursor | nil, seen | nil, ...], waitMs]`, seen as `[millis, counter, node]`. */
 export function encodeWatchRequest(r: WatchRequest): Uint8Array {
-  return pack([r.map, r.key, r.prefix, [...r.cursors].flat(), r.waitMs]);
+  const flat: unknown[] = [];
+  for (const [p, cursor] of r.cursors) {
+    const seen = r.seen.get(p);
+    flat.push(p, cursor, seen === undefined ? null : [seen.millis, seen.counter, seen.node]);
+  }
+  return pack([r.map, r.key, r.prefix, flat, r.waitMs]);
 }
 
 /** @throws FLO_INVALID_ARGUMENT for anything malformed. */
@@ -65,16 +77,21 @@ export function decodeWatchRequest(bytes: Uint8Array): WatchRequest {
   const prefix = f[2] === null ? null : readKey(f[2]);
   if (key !== null && prefix !== null) bad('a watch has a key or a prefix, not both');
   const flat: unknown = f[3];
-  if (!Array.isArray(flat) || flat.length % 2 !== 0 || flat.length === 0 || flat.length > 2 * PARTITION_COUNT_MAX) bad('watch cursors are partition, cursor pairs, at least one');
+  if (!Array.isArray(flat) || flat.length % 3 !== 0 || flat.length === 0 || flat.length > 3 * PARTITION_COUNT_MAX) bad('watch cursors are partition, cursor, seen triples, at least one');
   const cursors = new Map<number, WatchCursor>();
-  for (let i = 0; i < flat.length; i += 2) {
+  const seen = new Map<number, KvVersion>();
+  for (let i = 0; i < flat.length; i += 3) {
     const partition = readUint(flat[i], 'watch partition');
     if (cursors.has(partition)) bad(`watch partition ${partition} listed twice`);
     cursors.set(partition, readCursor(flat[i + 1]));
+    const version: unknown = flat[i + 2];
+    if (version === null) continue;
+    if (!Array.isArray(version) || version.length !== 3) bad('a seen version is [millis, counter, node]');
+    seen.set(partition, readVersion(version as unknown[], 0));
   }
   const waitMs = readUint(f[4], 'watch waitMs');
   if (waitMs > WATCH_WAIT_MS_MAX) bad(`watch waitMs above ${WATCH_WAIT_MS_MAX}`);
-  return { map: readMapName(f[0]), key, prefix, cursors, waitMs };
+  return { map: readMapName(f[0]), key, prefix, cursors, seen, waitMs };
 }
 
 function readCursor(v: unknown): WatchCursor {

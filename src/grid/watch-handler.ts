@@ -152,7 +152,8 @@ export class WatchHandler {
         news = true;
         continue;
       }
-      const slots = this.deps.store.slotsAbove(partition, request.map, cursor, match);
+      const seen = request.seen.get(partition);
+      const slots = this.deps.store.slotsAbove(partition, request.map, cursor, match).filter(([, slot]) => seen === undefined || compareVersions(slot.version, seen) > 0);
       slots.sort((a, b) => compareVersions(a[1].version, b[1].version));
       const taken = take(request.map, slots, WATCH_ANSWER_BYTES_MAX - bytes);
       bytes += taken.bytes;

@@ -15,7 +15,7 @@ import { sleep, type TimerHandle } from '../core/timers.js';
 import type { ServiceRequest } from '../protocol/messages.js';
 import { remoteError } from '../sharding/migration-outgoing.js';
 import type { ShardContext } from '../sharding/service.js';
-import type { KvChange } from './kv-codec.js';
+import { compareVersions, versionOfChange, type KvChange, type KvVersion } from './kv-codec.js';
 import type { ReplayFilter } from './change-replay.js';
 import { KV_WATCH_SERVICE } from './watch-handler.js';
 import { decodeWatchAnswer, encodeWatchRequest, WHOLE, type WatchAnswer, type WatchCursor } from './watch-codec.js';
@@ -65,11 +65,18 @@ export interface RelayCounters {
   failures: number;
 }
 
+/** One owner's poll loop: the partitions its latest poll asked for. */
+interface Loop {
+  asked: ReadonlySet<number>;
+}
+
 /** The relay of one subscription. */
 export class WatchRelay implements RelayHandle {
   readonly counters: RelayCounters = { polls: 0, failures: 0 };
   private readonly cursors: Map<number, WatchCursor>;
-  private readonly loops = new Set<NodeId>();
+  /** Per partition, the newest version handed over: owners leave out what is not newer. */
+  private readonly seen = new Map<number, KvVersion>();
+  private readonly loops = new Map<NodeId, Loop>();
   private stopped = false;
   private check: TimerHandle | undefined;
   private opSeq = 0;
@@ -103,15 +110,28 @@ export class WatchRelay implements RelayHandle {
     return this.stopped || this.deps.stopped();
   }
 
-  /** Start a loop for every owner of relayed partitions that has none; look again at the next table check. */
+  /**
+   * Start a loop for every owner of relayed partitions that has none, and a fresh one for
+   * an owner that gained a partition its loop's poll does not ask for (that poll may be
+   * parked for a while; the old loop ends at its answer); look again at the next check.
+   */
   private regroup(): void {
     if (this.done()) return;
     const table = this.deps.table();
+    const groups = new Map<NodeId, number[]>();
     for (const p of this.cursors.keys()) {
       const owner = table.version > 0 ? table.owner(p) : undefined;
-      if (owner === undefined || owner === this.deps.self || this.loops.has(owner)) continue;
-      this.loops.add(owner);
-      void this.run(owner);
+      if (owner === undefined || owner === this.deps.self) continue;
+      const group = groups.get(owner);
+      if (group === undefined) groups.set(owner, [p]);
+      else group.push(p);
+    }
+    for (const [owner, partitions] of groups) {
+      const loop = this.loops.get(owner);
+      if (loop !== undefined && partitions.every((p) => loop.asked.has(p))) continue;
+      const fresh: Loop = { asked: new Set(partitions) };
+      this.loops.set(owner, fresh);
+      void this.run(owner, fresh);
     }
     this.check?.cancel();
     // Also when the version did not change: an owner that was missing may have an address now.
@@ -127,16 +147,18 @@ export class WatchRelay implements RelayHandle {
     return [...this.cursors.keys()].filter((p) => table.owner(p) === owner);
   }
 
-  private async run(owner: NodeId): Promise<void> {
+  private async run(owner: NodeId, loop: Loop): Promise<void> {
     let backoff = RELAY_BACKOFF_MIN_MS;
+    const current = (): boolean => !this.done() && this.loops.get(owner) === loop;
     try {
-      while (!this.done()) {
+      while (current()) {
         const partitions = this.partitionsOf(owner);
         if (partitions.length === 0) return;
         if (!this.sink.ready()) {
           await sleep(this.deps.timers, RELAY_PAUSE_MS);
           continue;
         }
+        loop.asked = new Set(partitions);
         let answer: WatchAnswer;
         try {
           answer = await this.poll(owner, partitions);
@@ -147,13 +169,14 @@ export class WatchRelay implements RelayHandle {
           continue;
         }
         backoff = RELAY_BACKOFF_MIN_MS;
+        // A replaced loop's answer still counts: cursors only go up, and the client drops repeats.
         if (this.done()) return;
         const moved = this.apply(answer);
         // A NOT_OWNER part before this node's table says so: wait for the table rather than ask again at once.
         if (answer.busy || (moved && this.partitionsOf(owner).length === partitions.length)) await sleep(this.deps.timers, RELAY_PAUSE_MS);
       }
     } finally {
-      this.loops.delete(owner);
+      if (this.loops.get(owner) === loop) this.loops.delete(owner);
     }
   }
 
@@ -161,7 +184,7 @@ export class WatchRelay implements RelayHandle {
     const address = this.deps.addressOf(owner);
     if (address === undefined) throw new FlotillaError('FLO_CONNECTION_FAILED', `owner ${owner} has no address`);
     this.counters.polls++;
-    const payload = encodeWatchRequest({ ...this.filter, cursors: new Map(partitions.map((p) => [p, this.cursors.get(p)!])), waitMs: this.waitMs });
+    const payload = encodeWatchRequest({ ...this.filter, cursors: new Map(partitions.map((p) => [p, this.cursors.get(p)!])), seen: this.seen, waitMs: this.waitMs });
     const request: ServiceRequest = { type: 'ServiceRequest', service: KV_WATCH_SERVICE, partition: partitions[0]!, opId: `${this.deps.self}/watch/${++this.opSeq}`, forward: false, payload };
     const reply = await this.deps.request(address, request, this.waitMs + RELAY_ANSWER_GRACE_MS);
     if (reply.type !== 'ServiceResponse') throw new FlotillaError('FLO_INTERNAL', `watch answered with ${reply.type}`);
@@ -183,7 +206,11 @@ export class WatchRelay implements RelayHandle {
       const next = before === null ? part.cursor : Math.max(before, part.cursor);
       this.cursors.set(part.partition, next);
       if (part.lost) this.sink.lost(part.partition);
-      if (part.changes.length > 0) this.sink.changes(part.partition, part.changes, next === WHOLE ? undefined : next);
+      if (part.changes.length === 0) continue;
+      let newest = this.seen.get(part.partition);
+      for (const change of part.changes) if (newest === undefined || compareVersions(versionOfChange(change), newest) > 0) newest = versionOfChange(change);
+      this.seen.set(part.partition, newest!);
+      this.sink.changes(part.partition, part.changes, next === WHOLE ? undefined : next);
     }
     return moved;
   }

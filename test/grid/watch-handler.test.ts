@@ -4,38 +4,17 @@
 // polls are bounded in count and bytes and answered when the service stops; answers are
 // bounded in bytes and resume where they stopped; a malformed poll is a typed error.
 import { describe, expect, it } from 'vitest';
-import type { TimerHandle, Timers } from '../../src/core/timers.js';
 import { ClusterPartitionTable } from '../../src/partitions/partition-table.js';
 import { KvStore } from '../../src/grid/kv-store.js';
-import type { KvChange } from '../../src/grid/kv-codec.js';
+import type { KvChange, KvVersion } from '../../src/grid/kv-codec.js';
 import { KV_WATCH_SERVICE, WATCH_ANSWER_BYTES_MAX, WatchHandler, type WatchLimits } from '../../src/grid/watch-handler.js';
 import { decodeWatchAnswer, encodeWatchRequest, WHOLE, type WatchAnswer, type WatchCursor } from '../../src/grid/watch-codec.js';
 import { pack } from '../../src/grid/kv-codec.js';
 import { resolveRoutingConfig } from '../../src/sharding/config.js';
 import { RequestRouter } from '../../src/sharding/routing.js';
+import { HeldTimers } from '../fixtures/timers.js';
 
 const VALUE_BYTES_MAX = 1024 * 1024;
-
-/** Timers that fire only when the test says so. */
-class HeldTimers implements Timers {
-  time = 1_000;
-  readonly pending = new Set<{ at: number; fn: () => void }>();
-  now(): number {
-    return this.time;
-  }
-  at(at: number, fn: () => void): TimerHandle {
-    const t = { at, fn };
-    this.pending.add(t);
-    return { cancel: () => this.pending.delete(t) };
-  }
-  defer(fn: () => void): void {
-    queueMicrotask(fn);
-  }
-  advance(ms: number): void {
-    this.time += ms;
-    for (const t of [...this.pending]) if (t.at <= this.time && this.pending.delete(t)) t.fn();
-  }
-}
 
 /** Partitions 0 and 1 owned here, 2 elsewhere; the mark is one below the newest stored millis. */
 function setUp(limits?: WatchLimits): { store: KvStore; timers: HeldTimers; watch: WatchHandler; put: (p: number, key: string, millis: number, bytes?: number) => void } {
@@ -59,8 +38,8 @@ function setUp(limits?: WatchLimits): { store: KvStore; timers: HeldTimers; watc
   return { store, timers, watch, put };
 }
 
-function request(cursors: [number, WatchCursor][], waitMs = 5_000): Uint8Array {
-  return encodeWatchRequest({ map: 'm', key: null, prefix: null, cursors: new Map(cursors), waitMs });
+function request(cursors: [number, WatchCursor][], waitMs = 5_000, seen: [number, KvVersion][] = []): Uint8Array {
+  return encodeWatchRequest({ map: 'm', key: null, prefix: null, cursors: new Map(cursors), seen: new Map(seen), waitMs });
 }
 
 async function poll(watch: WatchHandler, payload: Uint8Array): Promise<WatchAnswer> {
@@ -81,6 +60,17 @@ describe('kv.watch', () => {
     expect(p0!.owned && p0!.changes.map((c) => c.key)).toEqual(['a', 'b']);
     expect(p1!.owned && p1!.changes.map((c) => c.key)).toEqual(['c']);
     expect(p2).toEqual({ partition: 2, owned: false });
+  });
+
+  it('leaves out the changes at or below the version the caller has seen', async () => {
+    const { watch, put } = setUp();
+    put(0, 'a', 200);
+    put(0, 'b', 200);
+    put(0, 'c', 300);
+    const seen: KvVersion = { millis: 200, counter: 0, node: 'n1' };
+    const part = (await poll(watch, request([[0, 199]], 0, [[0, seen]]))).parts[0]!;
+    expect(part.owned && part.changes.map((c) => c.key)).toEqual(['c']);
+    expect(part).toMatchObject({ cursor: 299 });
   });
 
   it('a start-live cursor gets the mark and no changes; an empty partition replays whole', async () => {
@@ -149,7 +139,8 @@ describe('kv.watch', () => {
     let cursor: WatchCursor = WHOLE;
     let answers = 0;
     while (seen.length < count) {
-      const part = (await poll(watch, request([[0, cursor]]))).parts[0]!;
+      const answer: WatchAnswer = await poll(watch, request([[0, cursor]]));
+      const part = answer.parts[0]!;
       if (!part.owned) throw new Error('owned here');
       answers++;
       expect(part.changes.length * valueBytes).toBeLessThanOrEqual(WATCH_ANSWER_BYTES_MAX);
@@ -163,7 +154,7 @@ describe('kv.watch', () => {
 
   it('refuses a malformed poll with FLO_INVALID_ARGUMENT, also through the router', async () => {
     const { watch } = setUp();
-    const bad = [pack(['m', null, null, [], 10]), pack(['m', 'k', 'p', [0, 1], 10]), pack(['m', null, null, [0, -2], 10]), pack(['m', null, null, [0, 1], 10 ** 9]), pack('nope')];
+    const bad = [pack(['m', null, null, [], 10]), pack(['m', 'k', 'p', [0, 1, null], 10]), pack(['m', null, null, [0, -2, null], 10]), pack(['m', null, null, [0, 1, null], 10 ** 9]), pack(['m', null, null, [0, 1], 10]), pack(['m', null, null, [0, 1, [1, 2]], 10]), pack('nope')];
     for (const payload of bad) expect(() => watch.poll(payload)).toThrow(expect.objectContaining({ code: 'FLO_INVALID_ARGUMENT' }));
     const table = ClusterPartitionTable.fromData({ version: 1, partitionCount: 4, assignments: Array.from({ length: 4 }, (_, partition) => ({ partition, owner: 'n1', backups: [], epoch: 1 })) });
     const router = new RequestRouter({ self: 'n1', config: resolveRoutingConfig(), table: () => table, addressOf: () => undefined, request: () => Promise.reject(new Error('no peers')), readOnly: () => false });
