@@ -22,7 +22,7 @@ export interface MapRouter {
   /** The changes of a subscription held here above a cursor, and the marks of partitions owned here. */
   replay?(filter: ReplayFilter, since: ReadonlyMap<number, number> | null): Replay;
   /** Relay the changes of `partitions` (owned elsewhere) from their owners, above `since` (watch-relay.ts). */
-  relay?(filter: ReplayFilter, partitions: readonly number[], since: ReadonlyMap<number, number> | null, sink: RelaySink): RelayHandle;
+  relay?(filter: ReplayFilter & { readonly filter?: unknown }, partitions: readonly number[], since: ReadonlyMap<number, number> | null, sink: RelaySink, caughtUpWithinMs?: number): RelayHandle;
 }
 
 /** Told of a change this node acknowledged as owner, with its partition's resume mark. */

@@ -104,11 +104,13 @@ export class KvService implements PartitionedService, MapRouter {
 
   /**
    * Relay `filter`'s changes of `partitions` (owned elsewhere) from their owners to `sink`,
-   * from the cursor `since` (see watch-relay.ts), until the handle is stopped.
+   * from the cursor `since` (see watch-relay.ts), until the handle is stopped; a live
+   * query's `filter` travels with each poll. `caughtUpWithinMs`: the longest wait for the
+   * sink's `caughtUp`.
    */
-  relay(filter: ReplayFilter, partitions: readonly number[], since: ReadonlyMap<number, number> | null, sink: RelaySink): RelayHandle {
+  relay(filter: ReplayFilter & { readonly filter?: unknown }, partitions: readonly number[], since: ReadonlyMap<number, number> | null, sink: RelaySink, caughtUpWithinMs?: number): RelayHandle {
     const ctx = this.requireCtx();
-    return new WatchRelay({ ...pick(ctx), valueBytesMax: this.config.valueBytesMax }, filter, partitions, since, sink).start();
+    return new WatchRelay({ ...pick(ctx), valueBytesMax: this.config.valueBytesMax }, filter, partitions, since, sink).start(caughtUpWithinMs);
   }
 
   /** Long polls parked here now (`kv.watch`). */

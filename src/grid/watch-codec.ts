@@ -36,6 +36,11 @@ export interface WatchRequest {
   readonly seen: ReadonlyMap<number, KvVersion>;
   /** How long the owner may hold the poll when nothing is above the cursors, ms (0: answer at once). */
   readonly waitMs: number;
+  /**
+   * A live query's filter (query-filter.ts, as decoded): changes come as the query sees
+   * them (the entry, or a leave), and a partition asked whole sends its matches only.
+   */
+  readonly filter?: unknown;
 }
 
 /** One partition's part of an answer. */
@@ -50,6 +55,8 @@ export type WatchPart =
       readonly cursor: number;
       /** Tombstones above the cursor asked were collected: deletes there cannot be told. */
       readonly lost: boolean;
+      /** False when the answer was cut short of the partition's mark: ask again for the rest. */
+      readonly complete: boolean;
     };
 
 /** An answer. */
@@ -59,20 +66,21 @@ export interface WatchAnswer {
   readonly busy: boolean;
 }
 
-/** `[map, key | nil, prefix | nil, [partition, cursor | nil, seen | nil, ...], waitMs]`, seen as `[millis, counter, node]`. */
+/** `[map, key | nil, prefix | nil, [partition, cursor | nil, seen | nil, ...], waitMs, filter?]`, seen as `[millis, counter, node]`. */
 export function encodeWatchRequest(r: WatchRequest): Uint8Array {
   const flat: unknown[] = [];
   for (const [p, cursor] of r.cursors) {
     const seen = r.seen.get(p);
     flat.push(p, cursor, seen === undefined ? null : [seen.millis, seen.counter, seen.node]);
   }
-  return pack([r.map, r.key, r.prefix, flat, r.waitMs]);
+  const fields = [r.map, r.key, r.prefix, flat, r.waitMs];
+  return pack(r.filter === undefined ? fields : [...fields, r.filter]);
 }
 
 /** @throws FLO_INVALID_ARGUMENT for anything malformed. */
 export function decodeWatchRequest(bytes: Uint8Array): WatchRequest {
   const f = unpack(bytes, 'watch request');
-  if (!Array.isArray(f) || f.length !== 5) bad('a watch request is [map, key, prefix, cursors, waitMs]');
+  if (!Array.isArray(f) || (f.length !== 5 && f.length !== 6)) bad('a watch request is [map, key, prefix, cursors, waitMs, filter?]');
   const key = f[1] === null ? null : readKey(f[1]);
   const prefix = f[2] === null ? null : readKey(f[2]);
   if (key !== null && prefix !== null) bad('a watch has a key or a prefix, not both');
@@ -91,7 +99,8 @@ export function decodeWatchRequest(bytes: Uint8Array): WatchRequest {
   }
   const waitMs = readUint(f[4], 'watch waitMs');
   if (waitMs > WATCH_WAIT_MS_MAX) bad(`watch waitMs above ${WATCH_WAIT_MS_MAX}`);
-  return { map: readMapName(f[0]), key, prefix, cursors, seen, waitMs };
+  const request = { map: readMapName(f[0]), key, prefix, cursors, seen, waitMs };
+  return f.length === 6 ? { ...request, filter: f[5] } : request;
 }
 
 function readCursor(v: unknown): WatchCursor {
@@ -100,9 +109,9 @@ function readCursor(v: unknown): WatchCursor {
   return readUint(v, 'watch cursor');
 }
 
-/** `[busy, [partition, owned, cursor | nil, changes | nil, lost], ...]`. */
+/** `[busy, [partition, owned, cursor | nil, changes | nil, lost, complete], ...]`. */
 export function encodeWatchAnswer(a: WatchAnswer): Uint8Array {
-  const parts = a.parts.map((p) => (p.owned ? [p.partition, true, p.cursor, encodeChanges(p.changes), p.lost] : [p.partition, false, null, null, false]));
+  const parts = a.parts.map((p) => (p.owned ? [p.partition, true, p.cursor, encodeChanges(p.changes), p.lost, p.complete] : [p.partition, false, null, null, false, false]));
   return pack([a.busy, parts]);
 }
 
@@ -111,13 +120,13 @@ export function decodeWatchAnswer(bytes: Uint8Array, valueBytesMax: number): Wat
   const f = unpack(bytes, 'watch answer');
   if (!Array.isArray(f) || f.length !== 2 || typeof f[0] !== 'boolean' || !Array.isArray(f[1])) bad('a watch answer is [busy, parts]');
   const parts = (f[1] as unknown[]).map((v): WatchPart => {
-    if (!Array.isArray(v) || v.length !== 5 || typeof v[1] !== 'boolean' || typeof v[4] !== 'boolean') bad('a watch part is [partition, owned, cursor, changes, lost]');
+    if (!Array.isArray(v) || v.length !== 6 || typeof v[1] !== 'boolean' || typeof v[4] !== 'boolean' || typeof v[5] !== 'boolean') bad('a watch part is [partition, owned, cursor, changes, lost, complete]');
     const partition = readUint(v[0], 'watch partition');
     if (!v[1]) return { partition, owned: false };
     if (!(v[3] instanceof Uint8Array)) bad('watch changes must be bytes');
     const cursor = readCursor(v[2]);
     if (cursor === null) bad('an owned watch part has a cursor');
-    return { partition, owned: true, changes: decodeChanges(v[3], valueBytesMax), cursor, lost: v[4] };
+    return { partition, owned: true, changes: decodeChanges(v[3], valueBytesMax), cursor, lost: v[4], complete: v[5] };
   });
   return { parts, busy: f[0] };
 }

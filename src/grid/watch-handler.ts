@@ -14,6 +14,8 @@ import type { ParticipantRole } from '../sharding/participant.js';
 import { asChange } from './change-replay.js';
 import { compareVersions, recordSize, type KvChange, type KvSlot } from './kv-codec.js';
 import type { KvStore } from './kv-store.js';
+import { compileFilter, parseFilter, type FilterPredicate } from '../protocol/query-filter.js';
+import { asQueryChange } from './query-changes.js';
 import { decodeWatchRequest, encodeWatchAnswer, WHOLE, type WatchAnswer, type WatchPart, type WatchRequest } from './watch-codec.js';
 
 /** Service name of the long poll. */
@@ -50,8 +52,14 @@ export interface WatchLimits {
   readonly parkedBytesMax: number;
 }
 
-interface Parked {
+/** A decoded poll, with its live query's filter compiled. */
+interface Watch {
   readonly request: WatchRequest;
+  readonly predicate: FilterPredicate | undefined;
+}
+
+interface Parked {
+  readonly watch: Watch;
   readonly bytes: number;
   readonly timer: TimerHandle;
   readonly answer: (payload: Uint8Array) => void;
@@ -89,8 +97,9 @@ export class WatchHandler {
   /** Answer a poll now or park it. @throws FLO_INVALID_ARGUMENT for a malformed one. */
   poll(payload: Uint8Array): Promise<Uint8Array> {
     const request = decodeWatchRequest(payload);
+    const watch: Watch = { request, predicate: request.filter === undefined ? undefined : compileFilter(parseFilter(request.filter)) };
     this.counters.polls++;
-    const { answer, news } = this.scan(request);
+    const { answer, news } = this.scan(watch);
     if (news || request.waitMs === 0 || this.deps.stopped()) return Promise.resolve(encodeWatchAnswer(answer));
     if (this.parked.size >= this.limits.parkedMax || this.parkedBytes + payload.byteLength > this.limits.parkedBytesMax) {
       this.counters.busy++;
@@ -98,7 +107,7 @@ export class WatchHandler {
     }
     return new Promise((resolve) => {
       const entry: Parked = {
-        request,
+        watch,
         bytes: payload.byteLength,
         answer: resolve,
         timer: this.deps.timers.at(this.deps.timers.now() + request.waitMs, () => this.release(entry)),
@@ -111,7 +120,7 @@ export class WatchHandler {
 
   /** A write to `partition` was acknowledged here as owner: answer the polls waiting on it. */
   onChange(partition: number): void {
-    for (const entry of [...this.parked]) if (entry.request.cursors.has(partition)) this.release(entry);
+    for (const entry of [...this.parked]) if (entry.watch.request.cursors.has(partition)) this.release(entry);
   }
 
   /** Answer every parked poll (the node stops). */
@@ -123,11 +132,11 @@ export class WatchHandler {
     if (!this.parked.delete(entry)) return;
     this.parkedBytes -= entry.bytes;
     entry.timer.cancel();
-    entry.answer(encodeWatchAnswer(this.scan(entry.request).answer));
+    entry.answer(encodeWatchAnswer(this.scan(entry.watch).answer));
   }
 
   /** The answer as of now, and whether it has news (worth answering before the wait ends). */
-  private scan(request: WatchRequest): { answer: WatchAnswer; news: boolean } {
+  private scan({ request, predicate }: Watch): { answer: WatchAnswer; news: boolean } {
     const parts: WatchPart[] = [];
     let news = false;
     let bytes = 0;
@@ -141,14 +150,14 @@ export class WatchHandler {
       const mark = this.deps.markOf(partition);
       if (cursor === null) {
         // Start live: nothing to send, only where to ask from (an empty partition: everything).
-        parts.push({ partition, owned: true, changes: [], cursor: mark ?? WHOLE, lost: false });
+        parts.push({ partition, owned: true, changes: [], cursor: mark ?? WHOLE, lost: false, complete: true });
         news = true;
         continue;
       }
       const lost = (this.deps.store.collectedUpTo(partition) ?? -1) > cursor;
       if (bytes >= WATCH_ANSWER_BYTES_MAX) {
         // The answer is full: this partition waits for the next poll, which comes at once.
-        parts.push({ partition, owned: true, changes: [], cursor, lost });
+        parts.push({ partition, owned: true, changes: [], cursor, lost, complete: false });
         news = true;
         continue;
       }
@@ -161,7 +170,9 @@ export class WatchHandler {
       // answer vouches only up to where it stopped.
       const reach = taken.stoppedAt === undefined ? mark : Math.min(mark ?? taken.stoppedAt, taken.stoppedAt);
       const next = reach === undefined ? cursor : Math.max(cursor, reach);
-      parts.push({ partition, owned: true, changes: taken.changes, cursor: next, lost: lost || taken.split });
+      // A query sees each change as the entry or a leave; a partition asked whole has only matches to send.
+      const changes = predicate === undefined ? taken.changes : taken.changes.map((c) => asQueryChange(predicate, c)).filter((c) => c.kind === 'put' || cursor !== WHOLE);
+      parts.push({ partition, owned: true, changes, cursor: next, lost: lost || taken.split, complete: taken.stoppedAt === undefined });
       if (next > cursor || lost || taken.split) news = true;
     }
     return { answer: { parts, busy: false }, news };

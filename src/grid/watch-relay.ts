@@ -47,6 +47,11 @@ export interface RelaySink {
   lost(partition: number): void;
   /** False while the client cannot take more (its connection is behind): polls wait. */
   ready(): boolean;
+  /**
+   * Called once: when every relayed partition has been answered up to its owner's mark at
+   * least once (or moved here), or when the wait given to `start` ran out first.
+   */
+  caughtUp?(): void;
 }
 
 /** What the relay uses of the sharding layer. */
@@ -57,6 +62,10 @@ export type RelayDeps = Pick<ShardContext, 'self' | 'table' | 'addressOf' | 'req
 /** A running relay; `stop` ends its loops (an answer in flight is dropped). */
 export interface RelayHandle {
   stop(): void;
+  /** The cursor reached for `partition`: every change at or below it was handed over (undefined: none yet). */
+  cursorOf(partition: number): number | undefined;
+  /** Whether `partition` has been answered up to its owner's mark at least once. */
+  caughtUpWith(partition: number): boolean;
 }
 
 /** Counters of one relay, for tests and status. */
@@ -76,10 +85,13 @@ export class WatchRelay implements RelayHandle {
   private readonly cursors: Map<number, WatchCursor>;
   /** Per partition, the newest version handed over: owners leave out what is not newer. */
   private readonly seen = new Map<number, KvVersion>();
+  /** Partitions not yet answered in full once: the relay has caught up when none is left. */
+  private readonly behind: Set<number>;
   private readonly loops = new Map<NodeId, Loop>();
   private stopped = false;
   private check: TimerHandle | undefined;
   private opSeq = 0;
+  private reported = false;
 
   /**
    * `partitions` are relayed, from `since` (partition to HLC millis; a partition it does
@@ -87,16 +99,28 @@ export class WatchRelay implements RelayHandle {
    */
   constructor(
     private readonly deps: RelayDeps,
-    private readonly filter: ReplayFilter,
+    private readonly filter: ReplayFilter & { readonly filter?: unknown },
     partitions: readonly number[],
     since: ReadonlyMap<number, number> | null,
     private readonly sink: RelaySink,
     private readonly waitMs: number = RELAY_WAIT_MS,
   ) {
     this.cursors = new Map(partitions.map((p) => [p, since === null ? null : (since.get(p) ?? WHOLE)]));
+    this.behind = new Set(partitions);
   }
 
-  start(): this {
+  cursorOf(partition: number): number | undefined {
+    const cursor = this.cursors.get(partition);
+    return cursor === null || cursor === undefined || cursor === WHOLE ? undefined : cursor;
+  }
+
+  caughtUpWith(partition: number): boolean {
+    return this.cursors.has(partition) && !this.behind.has(partition);
+  }
+
+  /** Start polling; `caughtUpWithinMs`: call the sink's `caughtUp` by then at the latest. */
+  start(caughtUpWithinMs?: number): this {
+    if (caughtUpWithinMs !== undefined) this.deps.timers.at(this.deps.timers.now() + caughtUpWithinMs, () => this.report());
     this.regroup();
     return this;
   }
@@ -121,6 +145,7 @@ export class WatchRelay implements RelayHandle {
     const groups = new Map<NodeId, number[]>();
     for (const p of this.cursors.keys()) {
       const owner = table.version > 0 ? table.owner(p) : undefined;
+      if (owner === this.deps.self) this.caughtUp(p);
       if (owner === undefined || owner === this.deps.self) continue;
       const group = groups.get(owner);
       if (group === undefined) groups.set(owner, [p]);
@@ -193,6 +218,16 @@ export class WatchRelay implements RelayHandle {
     return decodeWatchAnswer(reply.payload ?? new Uint8Array(), this.deps.valueBytesMax);
   }
 
+  private caughtUp(partition: number): void {
+    if (this.behind.delete(partition) && this.behind.size === 0) this.report();
+  }
+
+  private report(): void {
+    if (this.reported || this.stopped) return;
+    this.reported = true;
+    this.sink.caughtUp?.();
+  }
+
   /** Hand the answer's changes over and advance the cursors; true when some part was NOT_OWNER. */
   private apply(answer: WatchAnswer): boolean {
     let moved = false;
@@ -206,11 +241,16 @@ export class WatchRelay implements RelayHandle {
       const next = before === null ? part.cursor : Math.max(before, part.cursor);
       this.cursors.set(part.partition, next);
       if (part.lost) this.sink.lost(part.partition);
-      if (part.changes.length === 0) continue;
+      const done = part.complete;
+      if (part.changes.length === 0) {
+        if (done) this.caughtUp(part.partition);
+        continue;
+      }
       let newest = this.seen.get(part.partition);
       for (const change of part.changes) if (newest === undefined || compareVersions(versionOfChange(change), newest) > 0) newest = versionOfChange(change);
       this.seen.set(part.partition, newest!);
       this.sink.changes(part.partition, part.changes, next === WHOLE ? undefined : next);
+      if (done) this.caughtUp(part.partition);
     }
     return moved;
   }

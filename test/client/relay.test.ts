@@ -99,4 +99,29 @@ describe('subscriptions of a serverUrl client, relayed by its node', () => {
     const missing = (): string[] => away.filter((k) => heard.get(k) !== `${k}-v`);
     await waitFor(() => missing().length === 0, `every write made while away (missing: ${missing().join(',')})`, 30_000);
   }, 120_000);
+
+  it('a live query through one node: its initial result and its changes cover every partition', async () => {
+    await cluster.start();
+    const writer = await cluster.connect();
+    await waitFor(() => writer.isRoutingActive(), 'the writer connected', 20_000);
+    const people = writer.getMap<{ n: number; even: boolean }>('people');
+    const keys = keysAcross(6, 'p');
+    for (const [i, key] of keys.entries()) await people.set(key, { n: i, even: i % 2 === 0 });
+    const expected = (): string[] => keys.filter((_, i) => i % 2 === 0).sort();
+
+    const reader = cluster.track(new FlotillaClient({ serverUrl: gateways[0]!.url, authToken: await cluster.token(), WebSocket: wsSocket }));
+    const query = reader.getMap<{ n: number; even: boolean }>('people').query({ op: 'eq', path: 'even', value: true });
+    // Synced once the node answered, and it answers after the relayed partitions' initial result.
+    await waitFor(() => query.synced, 'the query answered', 20_000);
+    expect([...query.entries().keys()].sort()).toEqual(expected());
+    const table = nodes[0]!.node.partitionTable()!;
+    expect(expected().filter((k) => table.assignments[partitionOf(k)]!.owner !== nodes[0]!.id).length).toBe(6);
+
+    // Changes on every owner's partitions: an entry leaves, another enters.
+    const [leaving, entering] = [keys.find((k, i) => i % 2 === 0 && table.assignments[partitionOf(k)]!.owner === nodes[1]!.id)!, keys.find((k, i) => i % 2 === 1 && table.assignments[partitionOf(k)]!.owner === nodes[2]!.id)!];
+    await people.set(leaving, { n: -1, even: false });
+    await people.set(entering, { n: -2, even: true });
+    const now = [...expected().filter((k) => k !== leaving), entering].sort();
+    await waitFor(() => [...query.entries().keys()].sort().join() === now.join(), 'the leave and the enter relayed', 20_000);
+  }, 120_000);
 });

@@ -73,13 +73,30 @@ describe('kv.watch', () => {
     expect(part).toMatchObject({ cursor: 299 });
   });
 
+  it("sends a live query's changes as it sees them: matches and leaves above a cursor, matches only for a partition asked whole", async () => {
+    const { watch, store } = setUp();
+    const put = (p: number, key: string, millis: number, value: unknown): void => {
+      store.apply(p, { kind: 'put', map: 'm', key, entry: { value: pack(value), version: { millis, counter: 0, node: 'n1' } } });
+    };
+    put(0, 'in', 200, { age: 30 });
+    put(0, 'out', 210, { age: 3 });
+    put(1, 'in1', 220, { age: 40 });
+    put(1, 'out1', 230, { age: 4 });
+    const payload = encodeWatchRequest({ map: 'm', key: null, prefix: null, cursors: new Map([[0, 100], [1, WHOLE]]), seen: new Map(), waitMs: 0, filter: { op: 'gte', path: 'age', value: 18 } });
+    const [p0, p1] = (await poll(watch, payload)).parts;
+    expect(p0!.owned && p0!.changes.map((c) => [c.key, c.kind])).toEqual([['in', 'put'], ['out', 'delete']]);
+    expect(p1!.owned && p1!.changes.map((c) => [c.key, c.kind])).toEqual([['in1', 'put']]);
+    const bad = encodeWatchRequest({ map: 'm', key: null, prefix: null, cursors: new Map([[0, 1]]), seen: new Map(), waitMs: 0, filter: { op: 'nope' } });
+    expect(() => watch.poll(bad)).toThrow(expect.objectContaining({ code: 'FLO_INVALID_ARGUMENT' }));
+  });
+
   it('a start-live cursor gets the mark and no changes; an empty partition replays whole', async () => {
     const { watch, put } = setUp();
     put(0, 'a', 200);
     const answer = await poll(watch, request([[0, null], [1, null]]));
     expect(answer.parts).toEqual([
-      { partition: 0, owned: true, changes: [], cursor: 199, lost: false },
-      { partition: 1, owned: true, changes: [], cursor: WHOLE, lost: false },
+      { partition: 0, owned: true, changes: [], cursor: 199, lost: false, complete: true },
+      { partition: 1, owned: true, changes: [], cursor: WHOLE, lost: false, complete: true },
     ]);
   });
 
@@ -146,6 +163,7 @@ describe('kv.watch', () => {
       expect(part.changes.length * valueBytes).toBeLessThanOrEqual(WATCH_ANSWER_BYTES_MAX);
       seen.push(...part.changes.map((c) => c.key));
       expect(part.cursor).toBe(1_000 + seen.length - 1 - (seen.length === count ? 1 : 0));
+      expect(part.owned && part.complete).toBe(seen.length === count);
       cursor = part.cursor;
     }
     expect(answers).toBe(3);
