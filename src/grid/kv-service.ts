@@ -11,7 +11,7 @@ import { partitionOf } from '../core/partition.js';
 import type { TimerHandle } from '../core/timers.js';
 import type { MigrationParticipant } from '../sharding/participant.js';
 import type { PartitionedService, PartitionHandler, RouteOptions, ShardContext } from '../sharding/service.js';
-import { DEFAULT_MAP, type KvChange, type KvValue } from './kv-codec.js';
+import { DEFAULT_MAP, mapOfChange, type KvChange, type KvValue } from './kv-codec.js';
 import { resolveKvConfig, type KvConfig } from './kv-config.js';
 import { KvHandlers, KV_REPLICA_SERVICE, type KvCounters } from './kv-handler.js';
 import { KV_SERVICE, KvStore } from './kv-store.js';
@@ -119,7 +119,7 @@ export class KvService implements PartitionedService, MapRouter {
   }
 
   private emit(change: KvChange, mark: ChangeMark): void {
-    this.watch?.onChange(mark.partition);
+    this.watch?.onChange(mark.partition, mapOfChange(change));
     for (const listener of this.changeListeners) {
       try {
         listener(change, mark);

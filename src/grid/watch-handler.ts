@@ -100,7 +100,9 @@ export class WatchHandler {
     const watch: Watch = { request, predicate: request.filter === undefined ? undefined : compileFilter(parseFilter(request.filter)) };
     this.counters.polls++;
     const { answer, news } = this.scan(watch);
-    if (news || request.waitMs === 0 || this.deps.stopped()) return Promise.resolve(encodeWatchAnswer(answer));
+    // A stopping node answers busy, so the relay waits before asking again instead of spinning.
+    if (this.deps.stopped()) return Promise.resolve(encodeWatchAnswer({ ...answer, busy: true }));
+    if (news || request.waitMs === 0) return Promise.resolve(encodeWatchAnswer(answer));
     if (this.parked.size >= this.limits.parkedMax || this.parkedBytes + payload.byteLength > this.limits.parkedBytesMax) {
       this.counters.busy++;
       return Promise.resolve(encodeWatchAnswer({ ...answer, busy: true }));
@@ -118,9 +120,9 @@ export class WatchHandler {
     });
   }
 
-  /** A write to `partition` was acknowledged here as owner: answer the polls waiting on it. */
-  onChange(partition: number): void {
-    for (const entry of [...this.parked]) if (entry.watch.request.cursors.has(partition)) this.release(entry);
+  /** A write to `map` in `partition` was acknowledged here as owner: answer the polls waiting on it. */
+  onChange(partition: number, map: string): void {
+    for (const entry of [...this.parked]) if (entry.watch.request.map === map && entry.watch.request.cursors.has(partition)) this.release(entry);
   }
 
   /** Answer every parked poll (the node stops). */
@@ -154,7 +156,8 @@ export class WatchHandler {
         news = true;
         continue;
       }
-      const lost = (this.deps.store.collectedUpTo(partition) ?? -1) > cursor;
+      const collected = this.deps.store.collectedUpTo(partition) ?? -1;
+      const lost = collected > cursor;
       if (bytes >= WATCH_ANSWER_BYTES_MAX) {
         // The answer is full: this partition waits for the next poll, which comes at once.
         parts.push({ partition, owned: true, changes: [], cursor, lost, complete: false });
@@ -169,7 +172,10 @@ export class WatchHandler {
       // Every change at or below the mark is stored, so all of them are in `slots`; a cut
       // answer vouches only up to where it stopped.
       const reach = taken.stoppedAt === undefined ? mark : Math.min(mark ?? taken.stoppedAt, taken.stoppedAt);
-      const next = reach === undefined ? cursor : Math.max(cursor, reach);
+      // Deletes at or below `collected` cannot be told (the caller hears `lost`): once every
+      // slot above the cursor went out, the next poll starts above them, or it would be
+      // answered `lost` at once again and again.
+      const next = Math.max(cursor, reach ?? cursor, lost && taken.stoppedAt === undefined ? collected : cursor);
       // A query sees each change as the entry or a leave; a partition asked whole has only matches to send.
       const changes = predicate === undefined ? taken.changes : taken.changes.map((c) => asQueryChange(predicate, c)).filter((c) => c.kind === 'put' || cursor !== WHOLE);
       parts.push({ partition, owned: true, changes, cursor: next, lost: lost || taken.split, complete: taken.stoppedAt === undefined });

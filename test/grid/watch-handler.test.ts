@@ -90,6 +90,25 @@ describe('kv.watch', () => {
     expect(() => watch.poll(bad)).toThrow(expect.objectContaining({ code: 'FLO_INVALID_ARGUMENT' }));
   });
 
+  it('reports collected deletes once and moves the cursor above them; a write to another map wakes nothing; a stopping node answers busy', async () => {
+    const { watch, store, put } = setUp();
+    store.apply(0, { kind: 'delete', map: 'm', key: 'gone', version: { millis: 500, counter: 0, node: 'n1' } });
+    expect(store.collectTombstones(600)).toBe(1);
+    const first = (await poll(watch, request([[0, 100]]))).parts[0]!;
+    expect(first).toMatchObject({ lost: true, cursor: 500, changes: [] });
+    let second: WatchAnswer | undefined;
+    void poll(watch, request([[0, 500]])).then((a) => (second = a));
+    // Told of a write to another map of the partition: not this poll's business.
+    put(0, 'later', 700);
+    watch.onChange(0, 'elsewhere');
+    await Promise.resolve();
+    expect(second).toBeUndefined();
+    const stopping = new WatchHandler({ store, timers: new HeldTimers(), roleOf: () => 'owner', markOf: () => undefined, stopped: () => true });
+    expect((await poll(stopping, request([[0, 500]]))).busy).toBe(true);
+    watch.stop();
+    await waitUntil(() => second !== undefined);
+  });
+
   it('a start-live cursor gets the mark and no changes; an empty partition replays whole', async () => {
     const { watch, put } = setUp();
     put(0, 'a', 200);
@@ -109,10 +128,10 @@ describe('kv.watch', () => {
     await Promise.resolve();
     expect(answered).toBeUndefined();
     expect(watch.parkedCount()).toBe(1);
-    watch.onChange(1);
+    watch.onChange(1, 'm');
     expect(watch.parkedCount()).toBe(1);
     put(0, 'b', 300);
-    watch.onChange(0);
+    watch.onChange(0, 'm');
     await waitUntil(() => answered !== undefined);
     expect(answered!.parts[0]).toMatchObject({ cursor: 299 });
     expect(answered!.parts[0]!.owned && answered!.parts[0]!.changes.map((c) => c.key)).toEqual(['a', 'b']);

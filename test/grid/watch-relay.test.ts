@@ -56,7 +56,7 @@ function setUp(): { timers: HeldTimers; owners: Map<string, Owner>; net: { table
   const put = (node: string, p: number, key: string, millis: number): void => {
     const change: KvChange = { kind: 'put', map: 'm', key, entry: { value: new Uint8Array([1]), version: { millis, counter: 0, node } } };
     owners.get(node)!.store.apply(p, change);
-    owners.get(node)!.watch.onChange(p);
+    owners.get(node)!.watch.onChange(p, 'm');
   };
   const relay = (since: ReadonlyMap<number, number> | null): WatchRelay => new WatchRelay(deps, { map: 'm', key: null, prefix: null }, [1, 2, 3], since, sink).start();
   return { timers, owners, net, heard, relay, put };
