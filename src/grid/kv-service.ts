@@ -69,7 +69,7 @@ export class KvService implements PartitionedService, MapRouter {
     // One clock for the node's life: versions this node hands out keep going up across merges.
     const hlc = new HybridLogicalClock(ctx.self, { now: () => ctx.timers.now() });
     this.kv = new KvHandlers({ ...ctx, store: this.store, hlc, config: this.config, onChange: (change, mark) => this.emit(change, mark) });
-    this.watch = new WatchHandler({ store: this.store, timers: ctx.timers, roleOf: (p) => ctx.roleOf(p), markOf: (p) => this.kv?.markOf(p, this.store.newestMillis(p)), stopped: () => ctx.stopped() });
+    this.watch = new WatchHandler({ store: this.store, timers: ctx.timers, roleOf: (p) => ctx.roleOf(p), markOf: (p) => this.kv?.markOf(p, this.store.newestMillisBound(p)), stopped: () => ctx.stopped() });
     this.built = { owner: this.kv.owner(), replica: this.kv.replica(), watch: this.watch };
     this.scheduleGc();
   }

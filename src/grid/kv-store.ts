@@ -63,6 +63,11 @@ export class KvStore implements MigrationParticipant {
   private readonly hits = new Map<number, Map<string, Map<string, number>>>();
   /** Per partition: the HLC millis of the newest tombstone collected here (deletes a replay from below it cannot show). */
   private readonly collected = new Map<number, number>();
+  /**
+   * Per partition and map: the newest version ever stored there (never lowered by a
+   * collection), so a long poll can tell without a scan that nothing is above its cursor.
+   */
+  private readonly newest = new Map<number, Map<string, KvVersion>>();
 
   constructor(private readonly options: KvStoreOptions) {}
 
@@ -88,6 +93,7 @@ export class KvStore implements MigrationParticipant {
     if (current !== undefined && compareVersions(current.version, version) >= 0) return false;
     this.record(partition, change);
     this.slotsOf(partition, map).set(change.key, change.kind === 'put' ? change.entry : { value: null, version });
+    this.noteNewest(partition, map, version);
     if (change.kind === 'delete') this.hits.get(partition)?.get(map)?.delete(change.key);
     return true;
   }
@@ -281,7 +287,10 @@ export class KvStore implements MigrationParticipant {
     for (const { map, key, slot } of records) {
       const slots = this.slotsOf(partition, map);
       const current = slots.get(key);
-      if (current === undefined || compareVersions(current.version, slot.version) < 0) slots.set(key, { value: slot.value, version: slot.version });
+      if (current === undefined || compareVersions(current.version, slot.version) < 0) {
+        slots.set(key, { value: slot.value, version: slot.version });
+        this.noteNewest(partition, map, slot.version);
+      }
       if ((slot.hits ?? 0) > this.hitsOf(partition, map, key)) this.setHits(partition, map, key, slot.hits!);
       if (newest === undefined || compareVersions(newest, slot.version) < 0) newest = slot.version;
     }
@@ -312,6 +321,26 @@ export class KvStore implements MigrationParticipant {
   private dropPartition(partition: number): void {
     this.partitions.delete(partition);
     this.hits.delete(partition);
+    this.newest.delete(partition);
+  }
+
+  /** At least the newest version stored in `map` of `partition` (undefined: nothing ever stored). Constant time. */
+  newestVersion(partition: number, map: string): KvVersion | undefined {
+    return this.newest.get(partition)?.get(map);
+  }
+
+  /** At least the HLC millis of the newest slot stored in `partition` (any map); a constant-time bound for `newestMillis`. */
+  newestMillisBound(partition: number): number | undefined {
+    let millis: number | undefined;
+    for (const v of this.newest.get(partition)?.values() ?? []) if (millis === undefined || v.millis > millis) millis = v.millis;
+    return millis;
+  }
+
+  private noteNewest(partition: number, map: string, version: KvVersion): void {
+    let maps = this.newest.get(partition);
+    if (maps === undefined) this.newest.set(partition, (maps = new Map()));
+    const held = maps.get(map);
+    if (held === undefined || compareVersions(held, version) < 0) maps.set(map, version);
   }
 
   /**

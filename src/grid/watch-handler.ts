@@ -38,7 +38,7 @@ export const WATCH_ANSWER_HARD_BYTES_MAX = 6 * 1024 * 1024;
 
 /** What the handler reads. */
 export interface WatchDeps {
-  readonly store: Pick<KvStore, 'slotsAbove' | 'collectedUpTo' | 'newestMillis'>;
+  readonly store: Pick<KvStore, 'slotsAbove' | 'collectedUpTo' | 'newestVersion'>;
   readonly timers: Timers;
   roleOf(partition: number): ParticipantRole;
   /** The partition's resume mark (see `KvHandlers.markOf`). */
@@ -165,7 +165,10 @@ export class WatchHandler {
         continue;
       }
       const seen = request.seen.get(partition);
-      const slots = this.deps.store.slotsAbove(partition, request.map, cursor, match).filter(([, slot]) => seen === undefined || compareVersions(slot.version, seen) > 0);
+      // Most polls find nothing new: the newest version stored tells so without a scan.
+      const newest = this.deps.store.newestVersion(partition, request.map);
+      const fresh = newest !== undefined && newest.millis > cursor && (seen === undefined || compareVersions(newest, seen) > 0);
+      const slots = fresh ? this.deps.store.slotsAbove(partition, request.map, cursor, match).filter(([, slot]) => seen === undefined || compareVersions(slot.version, seen) > 0) : [];
       slots.sort((a, b) => compareVersions(a[1].version, b[1].version));
       const taken = take(request.map, slots, WATCH_ANSWER_BYTES_MAX - bytes);
       bytes += taken.bytes;

@@ -9,7 +9,7 @@ import { KvStore } from '../../src/grid/kv-store.js';
 import type { KvChange, KvVersion } from '../../src/grid/kv-codec.js';
 import { KV_WATCH_SERVICE, WATCH_ANSWER_BYTES_MAX, WatchHandler, type WatchLimits } from '../../src/grid/watch-handler.js';
 import { decodeWatchAnswer, encodeWatchRequest, WHOLE, type WatchAnswer, type WatchCursor } from '../../src/grid/watch-codec.js';
-import { pack } from '../../src/grid/kv-codec.js';
+import { encodeRecords, pack } from '../../src/grid/kv-codec.js';
 import { resolveRoutingConfig } from '../../src/sharding/config.js';
 import { RequestRouter } from '../../src/sharding/routing.js';
 import { HeldTimers } from '../fixtures/timers.js';
@@ -107,6 +107,13 @@ describe('kv.watch', () => {
     expect((await poll(stopping, request([[0, 500]]))).busy).toBe(true);
     watch.stop();
     await waitUntil(() => second !== undefined);
+  });
+
+  it('sees data that arrived by migration chunk, not only by writes', async () => {
+    const { watch, store } = setUp();
+    store.applyChunk(1, encodeRecords([{ map: 'm', key: 'moved', slot: { value: new Uint8Array([1]), version: { millis: 800, counter: 0, node: 'n0' } } }]));
+    const part = (await poll(watch, request([[1, WHOLE]]))).parts[0]!;
+    expect(part.owned && part.changes.map((c) => c.key)).toEqual(['moved']);
   });
 
   it('a start-live cursor gets the mark and no changes; an empty partition replays whole', async () => {
