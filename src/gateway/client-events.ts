@@ -142,6 +142,8 @@ export class ClientEvents {
     const started: { relay?: RelayHandle } = {};
     const sink: RelaySink = {
       changes: (partition, changes, mark) => {
+        // Events flow again: a later loss is a new episode, told again.
+        entry.dropping = false;
         changes.forEach((change, i) => send(ws, eventFrame(sub.id, change, i === changes.length - 1 && mark !== undefined ? { partition, millis: mark } : undefined)));
       },
       lost: (partition) => this.notify(entry, `changes of partition ${partition} could not be relayed`),
@@ -157,7 +159,13 @@ export class ClientEvents {
               }),
           }),
     };
-    const relay = (started.relay = this.maps.relay(sub, partitions, since, sink, caughtUp === undefined ? undefined : RELAY_CAUGHT_UP_WAIT_MS));
+    let relay: RelayHandle;
+    try {
+      relay = started.relay = this.maps.relay(sub, partitions, since, sink, caughtUp === undefined ? undefined : RELAY_CAUGHT_UP_WAIT_MS);
+    } catch {
+      // The map store stopped since the replay: the connection closes with the node.
+      return undefined;
+    }
     let mineByConn = this.relays.get(ws);
     if (mineByConn === undefined) this.relays.set(ws, (mineByConn = new Map()));
     mineByConn.set(sub.id, relay);
