@@ -8,7 +8,7 @@ import { FlotillaError } from '../../src/core/errors.js';
 import type { KvChange } from '../../src/grid/kv-codec.js';
 import { KvStore } from '../../src/grid/kv-store.js';
 import { WatchHandler } from '../../src/grid/watch-handler.js';
-import { RELAY_BACKOFF_MIN_MS, RELAY_TABLE_CHECK_MS, WatchRelay, type RelaySink } from '../../src/grid/watch-relay.js';
+import { RELAY_BACKOFF_MIN_MS, RELAY_PAUSE_MS, RELAY_TABLE_CHECK_MS, WatchRelay, type RelaySink } from '../../src/grid/watch-relay.js';
 import { ClusterPartitionTable } from '../../src/partitions/partition-table.js';
 import type { Message, ServiceRequest } from '../../src/protocol/messages.js';
 import { HeldTimers } from '../fixtures/timers.js';
@@ -26,7 +26,18 @@ interface Owner {
   down: boolean;
 }
 
-function setUp(): { timers: HeldTimers; owners: Map<string, Owner>; net: { table: ClusterPartitionTable }; heard: [number, string, number | undefined][]; relay: (since: ReadonlyMap<number, number> | null) => WatchRelay; put: (node: string, p: number, key: string, millis: number) => void } {
+interface Setup {
+  timers: HeldTimers;
+  owners: Map<string, Owner>;
+  net: { table: ClusterPartitionTable };
+  heard: [number, string, number | undefined][];
+  lost: number[];
+  client: { ready: boolean };
+  relay: (since: ReadonlyMap<number, number> | null) => WatchRelay;
+  put: (node: string, p: number, key: string, millis: number) => void;
+}
+
+function setUp(): Setup {
   const timers = new HeldTimers();
   const net = { table: tableOf(1, ['a', 'b', 'b', 'c']) };
   const owners = new Map<string, Owner>();
@@ -45,7 +56,9 @@ function setUp(): { timers: HeldTimers; owners: Map<string, Owner>; net: { table
     owners.set(id, { store, watch, down: false });
   }
   const heard: [number, string, number | undefined][] = [];
-  const sink: RelaySink = { changes: (p, changes, mark) => changes.forEach((c, i) => heard.push([p, c.key, i === changes.length - 1 ? mark : undefined])), lost: () => undefined, ready: () => true };
+  const lost: number[] = [];
+  const client = { ready: true };
+  const sink: RelaySink = { changes: (p, changes, mark) => changes.forEach((c, i) => heard.push([p, c.key, i === changes.length - 1 ? mark : undefined])), lost: (p) => lost.push(p), ready: () => client.ready };
   const request = async (to: string, message: Message): Promise<Message> => {
     const owner = owners.get(to)!;
     if (owner.down) throw new FlotillaError('FLO_CONNECTION_FAILED', `${to} is down`);
@@ -59,7 +72,7 @@ function setUp(): { timers: HeldTimers; owners: Map<string, Owner>; net: { table
     owners.get(node)!.watch.onChange(p, 'm');
   };
   const relay = (since: ReadonlyMap<number, number> | null): WatchRelay => new WatchRelay(deps, { map: 'm', key: null, prefix: null }, [1, 2, 3], since, sink).start();
-  return { timers, owners, net, heard, relay, put };
+  return { timers, owners, net, heard, lost, client, relay, put };
 }
 
 async function settle(): Promise<void> {
@@ -135,5 +148,38 @@ describe('subscription relay', () => {
     await settle();
     expect(r.counters.polls).toBe(polls);
     expect(heard.map(([, key]) => key)).not.toContain('k5');
+  });
+
+  it('asks nothing while the client is behind, and goes on from its cursors once it caught up', async () => {
+    const { timers, owners, heard, client, relay, put } = setUp();
+    const r = relay(new Map());
+    await settle();
+    client.ready = false;
+    put('b', 1, 'while-behind', 500);
+    await settle();
+    // The parked poll answered with the write; the next poll waits for the client.
+    expect(heard.map(([, key]) => key)).toEqual(['while-behind']);
+    const polls = r.counters.polls;
+    put('b', 2, 'later', 600);
+    timers.advance(RELAY_PAUSE_MS);
+    await settle();
+    expect(r.counters.polls).toBe(polls);
+    client.ready = true;
+    timers.advance(RELAY_PAUSE_MS);
+    await settle();
+    expect(heard.at(-1)).toEqual([2, 'later', 599]);
+    expect(owners.get('b')!.watch.parkedCount()).toBe(1);
+    r.stop();
+  });
+
+  it('tells the sink of deletes collected above its cursor', async () => {
+    const { owners, lost, relay } = setUp();
+    const c = owners.get('c')!.store;
+    c.apply(3, { kind: 'delete', map: 'm', key: 'gone', version: { millis: 500, counter: 0, node: 'c' } });
+    c.collectTombstones(600);
+    const r = relay(new Map([[3, 100]]));
+    await settle();
+    expect(lost).toEqual([3]);
+    r.stop();
   });
 });
