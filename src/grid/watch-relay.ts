@@ -92,6 +92,8 @@ export class WatchRelay implements RelayHandle {
   private check: TimerHandle | undefined;
   private opSeq = 0;
   private reported = false;
+  /** The table version the loops were last grouped by. */
+  private groupedVersion = -1;
 
   /**
    * `partitions` are relayed, from `since` (partition to HLC millis; a partition it does
@@ -142,6 +144,7 @@ export class WatchRelay implements RelayHandle {
   private regroup(): void {
     if (this.done()) return;
     const table = this.deps.table();
+    this.groupedVersion = table.version;
     const groups = new Map<NodeId, number[]>();
     for (const p of this.cursors.keys()) {
       const owner = table.version > 0 ? table.owner(p) : undefined;
@@ -158,11 +161,17 @@ export class WatchRelay implements RelayHandle {
       this.loops.set(owner, fresh);
       void this.run(owner, fresh);
     }
+    this.scheduleCheck();
+  }
+
+  /** Regroup when the table's version moved (under one version, the groups and their loops stay as they are). */
+  private scheduleCheck(): void {
     this.check?.cancel();
-    // Also when the version did not change: an owner that was missing may have an address now.
     this.check = this.deps.timers.at(this.deps.timers.now() + RELAY_TABLE_CHECK_MS, () => {
       this.check = undefined;
-      this.regroup();
+      if (this.done()) return;
+      if (this.deps.table().version !== this.groupedVersion) this.regroup();
+      else this.scheduleCheck();
     });
   }
 
