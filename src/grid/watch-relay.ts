@@ -90,6 +90,7 @@ export class WatchRelay implements RelayHandle {
   private readonly loops = new Map<NodeId, Loop>();
   private stopped = false;
   private check: TimerHandle | undefined;
+  private giveUp: TimerHandle | undefined;
   private opSeq = 0;
   private reported = false;
   /** The table version the loops were last grouped by. */
@@ -122,7 +123,7 @@ export class WatchRelay implements RelayHandle {
 
   /** Start polling; `caughtUpWithinMs`: call the sink's `caughtUp` by then at the latest. */
   start(caughtUpWithinMs?: number): this {
-    if (caughtUpWithinMs !== undefined) this.deps.timers.at(this.deps.timers.now() + caughtUpWithinMs, () => this.report());
+    if (caughtUpWithinMs !== undefined) this.giveUp = this.deps.timers.at(this.deps.timers.now() + caughtUpWithinMs, () => this.report());
     this.regroup();
     return this;
   }
@@ -130,6 +131,7 @@ export class WatchRelay implements RelayHandle {
   stop(): void {
     this.stopped = true;
     this.check?.cancel();
+    this.giveUp?.cancel();
   }
 
   private done(): boolean {
@@ -234,6 +236,7 @@ export class WatchRelay implements RelayHandle {
   private report(): void {
     if (this.reported || this.stopped) return;
     this.reported = true;
+    this.giveUp?.cancel();
     this.sink.caughtUp?.();
   }
 
