@@ -220,7 +220,10 @@ export class WatchRelay implements RelayHandle {
     const address = this.deps.addressOf(owner);
     if (address === undefined) throw new FlotillaError('FLO_CONNECTION_FAILED', `owner ${owner} has no address`);
     this.counters.polls++;
-    const payload = encodeWatchRequest({ ...this.filter, cursors: new Map(partitions.map((p) => [p, this.cursors.get(p)!])), seen: this.seen, waitMs: this.waitMs });
+    // A poll for partitions not yet answered once is answered at once, empty or not: a
+    // live query's answer to its client waits for that first round.
+    const waitMs = partitions.some((p) => this.behind.has(p)) ? 0 : this.waitMs;
+    const payload = encodeWatchRequest({ ...this.filter, cursors: new Map(partitions.map((p) => [p, this.cursors.get(p)!])), seen: this.seen, waitMs });
     const request: ServiceRequest = { type: 'ServiceRequest', service: KV_WATCH_SERVICE, partition: partitions[0]!, opId: `${this.deps.self}/watch/${++this.opSeq}`, forward: false, payload };
     const reply = await this.deps.request(address, request, this.waitMs + RELAY_ANSWER_GRACE_MS);
     if (reply.type !== 'ServiceResponse') throw new FlotillaError('FLO_INTERNAL', `watch answered with ${reply.type}`);

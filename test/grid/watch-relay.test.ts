@@ -182,4 +182,39 @@ describe('subscription relay', () => {
     expect(lost).toEqual([3]);
     r.stop();
   });
+
+  it('reports caught up once every partition was answered in full, or when its wait runs out', async () => {
+    const first = setUp();
+    let caught = 0;
+    const sinkOf = (s: Setup): RelaySink => ({ changes: () => undefined, lost: () => undefined, ready: () => true, caughtUp: () => caught++ });
+    first.put('b', 1, 'x', 500);
+    const deps = (s: Setup) => ({ self: 'a', table: () => s.net.table, addressOf: (id: string) => id, request: requestOf(s), timers: s.timers, stopped: () => false, observeTableVersion: () => undefined, valueBytesMax: 1024 });
+    const r = new WatchRelay(deps(first), { map: 'm', key: null, prefix: null }, [1, 2, 3], new Map(), sinkOf(first)).start(5_000);
+    await settle();
+    expect(caught).toBe(1);
+    expect([1, 2, 3].map((p) => r.caughtUpWith(p))).toEqual([true, true, true]);
+    expect(r.cursorOf(1)).toBe(499);
+    r.stop();
+
+    const second = setUp();
+    second.owners.get('c')!.down = true;
+    const slow = new WatchRelay(deps(second), { map: 'm', key: null, prefix: null }, [1, 2, 3], new Map(), sinkOf(second)).start(5_000);
+    await settle();
+    expect(caught).toBe(1);
+    second.timers.advance(5_000);
+    await settle();
+    expect(caught).toBe(2);
+    expect([1, 2, 3].map((p) => slow.caughtUpWith(p))).toEqual([true, true, false]);
+    slow.stop();
+  });
 });
+
+/** The in-process request function of a set-up's owners. */
+function requestOf(s: Setup): (to: string, message: Message) => Promise<Message> {
+  return async (to, message) => {
+    const owner = s.owners.get(to)!;
+    if (owner.down) throw new FlotillaError('FLO_CONNECTION_FAILED', `${to} is down`);
+    const payload = await owner.watch.poll((message as ServiceRequest).payload);
+    return { type: 'ServiceResponse', opId: (message as ServiceRequest).opId, ok: true, payload };
+  };
+}
