@@ -59,12 +59,7 @@ function setUp(): Setup {
   const lost: number[] = [];
   const client = { ready: true };
   const sink: RelaySink = { changes: (p, changes, mark) => changes.forEach((c, i) => heard.push([p, c.key, i === changes.length - 1 ? mark : undefined])), lost: (p) => lost.push(p), ready: () => client.ready };
-  const request = async (to: string, message: Message): Promise<Message> => {
-    const owner = owners.get(to)!;
-    if (owner.down) throw new FlotillaError('FLO_CONNECTION_FAILED', `${to} is down`);
-    const payload = await owner.watch.poll((message as ServiceRequest).payload);
-    return { type: 'ServiceResponse', opId: (message as ServiceRequest).opId, ok: true, payload };
-  };
+  const request = requestOf(owners);
   const deps = { self: 'a', table: () => net.table, addressOf: (id: string) => id, request, timers, stopped: () => false, observeTableVersion: () => undefined, valueBytesMax: 1024 };
   const put = (node: string, p: number, key: string, millis: number): void => {
     const change: KvChange = { kind: 'put', map: 'm', key, entry: { value: new Uint8Array([1]), version: { millis, counter: 0, node } } };
@@ -186,10 +181,10 @@ describe('subscription relay', () => {
   it('reports caught up once every partition was answered in full, or when its wait runs out', async () => {
     const first = setUp();
     let caught = 0;
-    const sinkOf = (s: Setup): RelaySink => ({ changes: () => undefined, lost: () => undefined, ready: () => true, caughtUp: () => caught++ });
+    const sink: RelaySink = { changes: () => undefined, lost: () => undefined, ready: () => true, caughtUp: () => caught++ };
     first.put('b', 1, 'x', 500);
-    const deps = (s: Setup) => ({ self: 'a', table: () => s.net.table, addressOf: (id: string) => id, request: requestOf(s), timers: s.timers, stopped: () => false, observeTableVersion: () => undefined, valueBytesMax: 1024 });
-    const r = new WatchRelay(deps(first), { map: 'm', key: null, prefix: null }, [1, 2, 3], new Map(), sinkOf(first)).start(5_000);
+    const deps = (s: Setup) => ({ self: 'a', table: () => s.net.table, addressOf: (id: string) => id, request: requestOf(s.owners), timers: s.timers, stopped: () => false, observeTableVersion: () => undefined, valueBytesMax: 1024 });
+    const r = new WatchRelay(deps(first), { map: 'm', key: null, prefix: null }, [1, 2, 3], new Map(), sink).start(5_000);
     await settle();
     expect(caught).toBe(1);
     expect([1, 2, 3].map((p) => r.caughtUpWith(p))).toEqual([true, true, true]);
@@ -198,7 +193,7 @@ describe('subscription relay', () => {
 
     const second = setUp();
     second.owners.get('c')!.down = true;
-    const slow = new WatchRelay(deps(second), { map: 'm', key: null, prefix: null }, [1, 2, 3], new Map(), sinkOf(second)).start(5_000);
+    const slow = new WatchRelay(deps(second), { map: 'm', key: null, prefix: null }, [1, 2, 3], new Map(), sink).start(5_000);
     await settle();
     expect(caught).toBe(1);
     second.timers.advance(5_000);
@@ -209,10 +204,10 @@ describe('subscription relay', () => {
   });
 });
 
-/** The in-process request function of a set-up's owners. */
-function requestOf(s: Setup): (to: string, message: Message) => Promise<Message> {
+/** The in-process request function reaching `owners`. */
+function requestOf(owners: ReadonlyMap<string, Owner>): (to: string, message: Message) => Promise<Message> {
   return async (to, message) => {
-    const owner = s.owners.get(to)!;
+    const owner = owners.get(to)!;
     if (owner.down) throw new FlotillaError('FLO_CONNECTION_FAILED', `${to} is down`);
     const payload = await owner.watch.poll((message as ServiceRequest).payload);
     return { type: 'ServiceResponse', opId: (message as ServiceRequest).opId, ok: true, payload };
