@@ -4,7 +4,8 @@
  * seen or about a key with a pending write, marks advancing the cursors
  * (resume-cursors.ts), a resubscription with the cursors after each map change so that
  * nodes replay what the client may have missed, and a re-read of the subscription's known
- * keys when a node reports events dropped.
+ * keys when a node reports events dropped. With one connection (`serverUrl`) the
+ * subscriptions ask that node to relay the other owners' changes, marks and all.
  */
 import type { TimerHandle, Timers } from '../core/timers.js';
 import type { ClientSubscription, ServerFrame } from '../protocol/client-frames.js';
@@ -31,6 +32,8 @@ export interface ChangeEventParts {
   readonly connections: () => Iterable<NodeConnection>;
   /** Re-read the known keys `which` picks. */
   readonly resync: (which: (slot: [string, string]) => boolean) => void;
+  /** One connection (`serverUrl`): ask it to relay the partitions it does not own from their owners. */
+  readonly relay?: boolean;
 }
 
 /** Subscriptions, events and cursors. */
@@ -108,7 +111,8 @@ export class ChangeEvents {
   }
 
   private resumable(sub: ClientSubscription): ClientSubscription {
-    return { ...sub, since: this.cursors.since(sub.id) };
+    const since = this.cursors.since(sub.id);
+    return this.parts.relay === true ? { ...sub, since, relay: true } : { ...sub, since };
   }
 }
 

@@ -134,6 +134,7 @@ export class FlotillaClient implements MapBackend, OrMapBackend {
       pending: (map, key) => this.writes.has(map, key),
       connections: () => this.router.connections.values(),
       resync: (which) => void this.resync(which),
+      relay: !this.clusterMode,
     });
     this.queries = new LiveQueries({
       timers: this.timers,
@@ -148,6 +149,7 @@ export class FlotillaClient implements MapBackend, OrMapBackend {
       connections: () => this.router.connections.values(),
       versionsMax: this.config.cacheKeysMax,
       queriesMax: LIVE_QUERIES_MAX,
+      relay: !this.clusterMode,
     });
     this.callPrefix = `${this.random.int(2 ** 30).toString(36)}${this.random.int(2 ** 30).toString(36)}`;
     this.loaded = this.restore();

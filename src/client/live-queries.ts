@@ -55,6 +55,8 @@ export interface LiveQueryParts {
   readonly versionsMax: number;
   /** Live queries per client, at most. */
   readonly queriesMax: number;
+  /** One connection (`serverUrl`): ask it to relay the partitions it does not own from their owners. */
+  readonly relay?: boolean;
 }
 
 interface Query {
@@ -204,7 +206,8 @@ export class LiveQueries {
   }
 
   private resumable(sub: ClientSubscription): ClientSubscription {
-    return { ...sub, since: this.cursors.since(sub.id) };
+    const since = this.cursors.since(sub.id);
+    return this.parts.relay === true ? { ...sub, since, relay: true } : { ...sub, since };
   }
 }
 

@@ -137,7 +137,7 @@ class Gateway implements ClientGateway {
     const table = options.table ?? ((): OpTable | undefined => tableOf(node.partitionTable()));
     this.ops = { self: node.nodeId, table, clientMap: () => this.currentMap(), maps: options.maps };
     this.calls = { self: node.nodeId, table, clientMap: () => this.currentMap(), entities: options.entities };
-    this.events = new ClientEvents(options.maps, config.subscriptionsMax, config.eventBufferBytesMax);
+    this.events = new ClientEvents(options.maps, config.subscriptionsMax, config.eventBufferBytesMax, () => table()?.partitionCount ?? 0);
     this.stopChanges = options.maps.onChange?.((change, mark) => this.events.onChange(change, mark)) ?? (() => undefined);
     this.pushTimer = setInterval(() => this.pushIfChanged(), config.mapPushIntervalMs);
     this.pushTimer.unref();

@@ -14,53 +14,22 @@
  */
 import type { KvChange } from '../grid/kv-codec.js';
 import type { Replay } from '../grid/change-replay.js';
+import { asQueryChange } from '../grid/query-changes.js';
 import { compileFilter, parseFilter, type FilterPredicate } from '../protocol/query-filter.js';
-import { packBody, unpackBody } from '../protocol/msgpack.js';
+import { packBody } from '../protocol/msgpack.js';
+
+export { asQueryChange, inResult, lazyValue } from '../grid/query-changes.js';
 
 /** @throws FLO_INVALID_ARGUMENT for a bad filter. */
 export function compileQuery(filter: unknown): FilterPredicate {
   return compileFilter(parseFilter(filter));
 }
 
-const UNREADABLE = Symbol('unreadable');
-
-/** The value of a put, decoded at most once however many queries of its map ask. */
-export function lazyValue(change: KvChange): () => unknown {
-  let value: unknown = undefined;
-  let done = false;
-  return () => {
-    if (done || change.kind !== 'put') return value;
-    done = true;
-    try {
-      value = unpackBody(change.entry.value);
-    } catch {
-      // Stored values are msgpack; one that is not matches nothing.
-      value = UNREADABLE;
-    }
-    return value;
-  };
-}
-
-/** Whether `change` leaves the key in the query's result: a put whose value matches. */
-export function inResult(predicate: FilterPredicate, change: KvChange, value: () => unknown = lazyValue(change)): boolean {
-  if (change.kind !== 'put') return false;
-  const v = value();
-  return v !== UNREADABLE && predicate(change.key, v);
-}
-
-/** A change as the query sees it: itself when in the result, else a leave at its version. */
-export function asQueryChange(predicate: FilterPredicate, change: KvChange, value?: () => unknown): KvChange {
-  if (inResult(predicate, change, value)) return change;
-  if (change.kind === 'delete') return change;
-  const { entry, ...rest } = change;
-  return { ...rest, kind: 'delete', version: entry.version };
-}
-
 /**
  * The replay's changes the query sends: matches everywhere, leaves only where the cursor
  * listed the partition. And the answer: `[[partition, millis, ...], [scanned partition, ...]]`.
  */
-export function queryReplay(predicate: FilterPredicate, replay: Replay, since: ReadonlyMap<number, number>): { changes: KvChange[]; answer: Uint8Array } {
+export function queryReplay(predicate: FilterPredicate, replay: Replay, since: ReadonlyMap<number, number>): { changes: KvChange[]; answer: Uint8Array; marks: number[]; scanned: number[] } {
   const changes: KvChange[] = [];
   // Backups' copies are left out: the owner's answer speaks for the partition, and each
   // value sent costs a decode here (the bulk of a scan's time).
@@ -71,6 +40,6 @@ export function queryReplay(predicate: FilterPredicate, replay: Replay, since: R
     if (seen.kind === 'put' || since.has(partition)) changes.push(seen);
   }
   const scanned = replay.owned.filter((p) => !since.has(p));
-  const answer = new Uint8Array(packBody([replay.marks.flatMap((m) => [m.partition, m.millis]), scanned]));
-  return { changes, answer };
+  const marks = replay.marks.flatMap((m) => [m.partition, m.millis]);
+  return { changes, answer: new Uint8Array(packBody([marks, scanned])), marks, scanned };
 }

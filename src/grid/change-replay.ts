@@ -73,7 +73,8 @@ export function replayChanges(source: ReplaySource, filter: ReplayFilter, since:
   return { changes, marks, owned: source.owned ?? owned, lost };
 }
 
-function asChange(map: string, key: string, slot: KvSlot): KvChange {
+/** A stored slot of `map` as the change that made it. */
+export function asChange(map: string, key: string, slot: KvSlot): KvChange {
   const named = map === DEFAULT_MAP ? {} : { map };
   return slot.value === null ? { kind: 'delete', ...named, key, version: slot.version } : { kind: 'put', ...named, key, entry: { value: slot.value, version: slot.version } };
 }

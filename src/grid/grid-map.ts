@@ -7,6 +7,7 @@ import type { RouteOptions } from '../sharding/service.js';
 import { checkKey, checkMapName, decodeValue, encodeValue, type KvChange, type KvValue } from './kv-codec.js';
 import type { ChangeMark, Replay, ReplayFilter } from './change-replay.js';
 import type { KvOp } from './map-ops.js';
+import type { RelayHandle, RelaySink } from './watch-relay.js';
 
 /** What a map needs from the map service: one routed operation, and the whole-map scans. */
 export interface MapRouter {
@@ -20,6 +21,8 @@ export interface MapRouter {
   onChange?(listener: ChangeListener): () => void;
   /** The changes of a subscription held here above a cursor, and the marks of partitions owned here. */
   replay?(filter: ReplayFilter, since: ReadonlyMap<number, number> | null): Replay;
+  /** Relay the changes of `partitions` (owned elsewhere) from their owners, above `since` (watch-relay.ts). */
+  relay?(filter: ReplayFilter & { readonly filter?: unknown }, partitions: readonly number[], since: ReadonlyMap<number, number> | null, sink: RelaySink, caughtUpWithinMs?: number): RelayHandle;
 }
 
 /** Told of a change this node acknowledged as owner, with its partition's resume mark. */

@@ -150,7 +150,8 @@ export function readBin(v: unknown, what: string, maxBytes: number): Uint8Array 
   return new Uint8Array(v);
 }
 
-function readVersion(f: readonly unknown[], at: number): KvVersion {
+/** Read `[millis, counter, node]` at `at` of `f`. */
+export function readVersion(f: readonly unknown[], at: number): KvVersion {
   const node = f[at + 2];
   if (typeof node !== 'string' || node.length === 0 || utf8ByteLength(node) > NODE_ID_BYTES_MAX) bad('version node must be a node id');
   return { millis: readUint(f[at], 'version millis'), counter: readUint(f[at + 1], 'version counter'), node };

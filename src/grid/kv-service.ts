@@ -11,7 +11,7 @@ import { partitionOf } from '../core/partition.js';
 import type { TimerHandle } from '../core/timers.js';
 import type { MigrationParticipant } from '../sharding/participant.js';
 import type { PartitionedService, PartitionHandler, RouteOptions, ShardContext } from '../sharding/service.js';
-import { DEFAULT_MAP, type KvChange, type KvValue } from './kv-codec.js';
+import { DEFAULT_MAP, mapOfChange, type KvChange, type KvValue } from './kv-codec.js';
 import { resolveKvConfig, type KvConfig } from './kv-config.js';
 import { KvHandlers, KV_REPLICA_SERVICE, type KvCounters } from './kv-handler.js';
 import { KV_SERVICE, KvStore } from './kv-store.js';
@@ -20,6 +20,8 @@ import { GridMap, type ChangeListener, type MapRouter } from './grid-map.js';
 import { GridOrMap } from './grid-or-map.js';
 import { checkMergePolicies, type MergePolicies } from './merge-policy.js';
 import { decodeEntriesPage, decodeResult, decodeWriteAnswer, encodeOp, type KvOp } from './map-ops.js';
+import { KV_WATCH_SERVICE, WatchHandler } from './watch-handler.js';
+import { WatchRelay, type RelayHandle, type RelaySink } from './watch-relay.js';
 
 /** Partitions asked at once by whole-map scans (size, entries). */
 export const KV_SIZE_FAN_OUT_MAX = 32;
@@ -37,11 +39,12 @@ export class KvService implements PartitionedService, MapRouter {
   readonly config: KvConfig;
   private ctx: ShardContext | undefined;
   private kv: KvHandlers | undefined;
-  private built: { owner: PartitionHandler; replica: PartitionHandler } | undefined;
+  private built: { owner: PartitionHandler; replica: PartitionHandler; watch: WatchHandler } | undefined;
   private readonly defaultMap: GridMap;
   private gcTimer: TimerHandle | undefined;
   private readonly changeListeners = new Set<ChangeListener>();
   private tombstonesCollected = 0;
+  private watch: WatchHandler | undefined;
 
   /** @throws FlotillaError FLO_CONFIG_INVALID on a bad config or merge policy. */
   constructor(config: Partial<KvConfig> = {}, mergePolicies: MergePolicies = {}) {
@@ -57,6 +60,7 @@ export class KvService implements PartitionedService, MapRouter {
     this.handlers = [
       { service: KV_SERVICE, ownerOnly: true, isWrite: (r) => this.running().owner.isWrite!(r), handle: (r, from) => this.running().owner.handle(r, from) },
       { service: KV_REPLICA_SERVICE, ownerOnly: false, isWrite: () => false, handle: (r, from) => this.running().replica.handle(r, from) },
+      { service: KV_WATCH_SERVICE, ownerOnly: false, isWrite: () => false, handle: (r) => this.running().watch.poll(r.payload) },
     ];
   }
 
@@ -65,13 +69,15 @@ export class KvService implements PartitionedService, MapRouter {
     // One clock for the node's life: versions this node hands out keep going up across merges.
     const hlc = new HybridLogicalClock(ctx.self, { now: () => ctx.timers.now() });
     this.kv = new KvHandlers({ ...ctx, store: this.store, hlc, config: this.config, onChange: (change, mark) => this.emit(change, mark) });
-    this.built = { owner: this.kv.owner(), replica: this.kv.replica() };
+    this.watch = new WatchHandler({ store: this.store, timers: ctx.timers, roleOf: (p) => ctx.roleOf(p), markOf: (p) => this.kv?.markOf(p, this.store.newestMillisBound(p)), stopped: () => ctx.stopped() });
+    this.built = { owner: this.kv.owner(), replica: this.kv.replica(), watch: this.watch };
     this.scheduleGc();
   }
 
   stop(): void {
     this.gcTimer?.cancel();
     this.gcTimer = undefined;
+    this.watch?.stop();
   }
 
   /**
@@ -96,7 +102,24 @@ export class KvService implements PartitionedService, MapRouter {
     return replayChanges({ store: this.store, held, owns: (p) => ctx.roleOf(p) === 'owner', owned, markOf: (p) => this.kv?.markOf(p, this.store.newestMillis(p)), epochOf: (p) => ctx.table().epoch(p) }, filter, since);
   }
 
+  /**
+   * Relay `filter`'s changes of `partitions` (owned elsewhere) from their owners to `sink`,
+   * from the cursor `since` (see watch-relay.ts), until the handle is stopped; a live
+   * query's `filter` travels with each poll. `caughtUpWithinMs`: the longest wait for the
+   * sink's `caughtUp`.
+   */
+  relay(filter: ReplayFilter & { readonly filter?: unknown }, partitions: readonly number[], since: ReadonlyMap<number, number> | null, sink: RelaySink, caughtUpWithinMs?: number): RelayHandle {
+    const ctx = this.requireCtx();
+    return new WatchRelay({ ...pick(ctx), valueBytesMax: this.config.valueBytesMax }, filter, partitions, since, sink).start(caughtUpWithinMs);
+  }
+
+  /** Long polls parked here now (`kv.watch`). */
+  parkedWatches(): number {
+    return this.watch?.parkedCount() ?? 0;
+  }
+
   private emit(change: KvChange, mark: ChangeMark): void {
+    this.watch?.onChange(mark.partition, mapOfChange(change));
     for (const listener of this.changeListeners) {
       try {
         listener(change, mark);
@@ -118,7 +141,7 @@ export class KvService implements PartitionedService, MapRouter {
     });
   }
 
-  private running(): { owner: PartitionHandler; replica: PartitionHandler } {
+  private running(): { owner: PartitionHandler; replica: PartitionHandler; watch: WatchHandler } {
     if (this.built === undefined) throw new FlotillaError('FLO_NODE_STOPPED', 'the map store is not running');
     return this.built;
   }
@@ -214,4 +237,17 @@ export class KvService implements PartitionedService, MapRouter {
     if (this.ctx === undefined || this.ctx.stopped()) throw new FlotillaError('FLO_NODE_STOPPED', 'the map store is not running');
     return this.ctx;
   }
+}
+
+/** What a relay uses of the context: its bound methods, not the whole context. */
+function pick(ctx: ShardContext): Pick<ShardContext, 'self' | 'table' | 'addressOf' | 'request' | 'timers' | 'stopped' | 'observeTableVersion'> {
+  return {
+    self: ctx.self,
+    timers: ctx.timers,
+    table: () => ctx.table(),
+    addressOf: (id) => ctx.addressOf(id),
+    request: (to, message, timeoutMs) => ctx.request(to, message, timeoutMs),
+    stopped: () => ctx.stopped(),
+    observeTableVersion: (v) => ctx.observeTableVersion(v),
+  };
 }

@@ -25,6 +25,7 @@ import {
   type KvVersion,
 } from './kv-codec.js';
 import { mergeSlot, type MergePolicies } from './merge-policy.js';
+import { NewestVersions } from './newest-versions.js';
 import { MIGRATION_CHUNK_BYTES_MAX, type MigrationParticipant, type ParticipantRole, type ParticipantSide } from '../sharding/participant.js';
 
 /** Name the map store carries in `MigrateData.service` and `ServiceRequest.service`. */
@@ -63,6 +64,7 @@ export class KvStore implements MigrationParticipant {
   private readonly hits = new Map<number, Map<string, Map<string, number>>>();
   /** Per partition: the HLC millis of the newest tombstone collected here (deletes a replay from below it cannot show). */
   private readonly collected = new Map<number, number>();
+  private readonly newest = new NewestVersions();
 
   constructor(private readonly options: KvStoreOptions) {}
 
@@ -88,6 +90,7 @@ export class KvStore implements MigrationParticipant {
     if (current !== undefined && compareVersions(current.version, version) >= 0) return false;
     this.record(partition, change);
     this.slotsOf(partition, map).set(change.key, change.kind === 'put' ? change.entry : { value: null, version });
+    this.newest.note(partition, map, version);
     if (change.kind === 'delete') this.hits.get(partition)?.get(map)?.delete(change.key);
     return true;
   }
@@ -281,7 +284,10 @@ export class KvStore implements MigrationParticipant {
     for (const { map, key, slot } of records) {
       const slots = this.slotsOf(partition, map);
       const current = slots.get(key);
-      if (current === undefined || compareVersions(current.version, slot.version) < 0) slots.set(key, { value: slot.value, version: slot.version });
+      if (current === undefined || compareVersions(current.version, slot.version) < 0) {
+        slots.set(key, { value: slot.value, version: slot.version });
+        this.newest.note(partition, map, slot.version);
+      }
       if ((slot.hits ?? 0) > this.hitsOf(partition, map, key)) this.setHits(partition, map, key, slot.hits!);
       if (newest === undefined || compareVersions(newest, slot.version) < 0) newest = slot.version;
     }
@@ -312,6 +318,17 @@ export class KvStore implements MigrationParticipant {
   private dropPartition(partition: number): void {
     this.partitions.delete(partition);
     this.hits.delete(partition);
+    this.newest.drop(partition);
+  }
+
+  /** At least the newest version stored in `map` of `partition` (undefined: nothing ever stored), without a scan. */
+  newestVersion(partition: number, map: string): KvVersion | undefined {
+    return this.newest.of(partition, map);
+  }
+
+  /** At least the HLC millis of the newest slot of `partition` (any map): `newestMillis` without a scan. */
+  newestMillisBound(partition: number): number | undefined {
+    return this.newest.millisBound(partition);
   }
 
   /**

@@ -120,6 +120,12 @@ export interface ClientSubscription {
    * subscription alone. Its events say for each change whether the key is in the result.
    */
   readonly filter?: unknown;
+  /**
+   * Resumable only: the client reaches the cluster through this one node (`serverUrl`), so
+   * the node relays the changes of the partitions it does not own from their owners. Sent
+   * as a seventh field (the filter field nil when there is none); absent, false.
+   */
+  readonly relay?: boolean;
 }
 
 /**
@@ -194,10 +200,11 @@ export function encodeClientFrame(frame: ClientFrame): Uint8Array {
     case 'MAP_REQUEST':
       return pack([C.MAP_REQUEST, frame.version]);
     case 'SUBSCRIBE': {
-      const { id, map, key, prefix, since, filter } = frame.sub;
+      const { id, map, key, prefix, since, filter, relay } = frame.sub;
       const fields = [C.SUBSCRIBE, id, map, key, prefix];
       if (since === undefined) return pack(fields);
       const cursor = since === null ? null : [...since].flat();
+      if (relay === true) return pack([...fields, cursor, filter ?? null, true]);
       return pack(filter === undefined ? [...fields, cursor] : [...fields, cursor, filter]);
     }
     case 'UNSUBSCRIBE':
@@ -226,9 +233,13 @@ function readSubscription(f: readonly unknown[]): ClientSubscription {
   const prefix = readOptional(f[3], (k) => readString(k, 'prefix', PREFIX_BYTES_MAX, 1)) ?? null;
   if (key !== null && prefix !== null) invalid('prefix', 'nil when a key is given');
   const sub = { id: readUint(f[0], 'id'), map: readString(f[1], 'map', NAME_BYTES_MAX, 1), key, prefix };
-  // Four fields: a client from before resumable subscriptions; six: a live query.
+  // Four fields: a client from before resumable subscriptions; six: a live query; seven: relayed (filter nil when none).
   if (f.length === 4) return sub;
   const resumable = { ...sub, since: readOptional(f[4], readCursor) ?? null };
+  if (f.length === 7) {
+    const relayed = { ...resumable, relay: readBool(f[6], 'relay') };
+    return f[5] === null ? relayed : { ...relayed, filter: f[5] };
+  }
   return f.length === 6 ? { ...resumable, filter: f[5] } : resumable;
 }
 
@@ -273,7 +284,7 @@ export function decodeClientFrame(bytes: Uint8Array, valueBytesMax: number): Cli
       case C.MAP_REQUEST:
         return { type: 'MAP_REQUEST', version: readUint(readFields(rest, 1)[0], 'version') };
       case C.SUBSCRIBE:
-        return { type: 'SUBSCRIBE', sub: readSubscription(readFields(rest, rest.length === 4 || rest.length === 6 ? rest.length : 5)) };
+        return { type: 'SUBSCRIBE', sub: readSubscription(readFields(rest, rest.length >= 4 && rest.length <= 7 ? rest.length : 5)) };
       case C.UNSUBSCRIBE:
         return { type: 'UNSUBSCRIBE', id: readUint(readFields(rest, 1)[0], 'id') };
       case C.CALL:

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { partitionOf } from '../../src/core/partition.js';
 import { encodeOp } from '../../src/grid/map-ops.js';
 import { encode } from '../../src/protocol/codec.js';
+import { packBody } from '../../src/protocol/msgpack.js';
 import { MAX_FORWARD_HOPS, PAYLOAD_BYTES_MAX } from '../../src/protocol/limits.js';
 import type { Message, ServiceRequest, ServiceResponse } from '../../src/protocol/messages.js';
 import { ClusterTransport } from '../../src/transport/transport.js';
@@ -89,6 +90,8 @@ describe('ServiceRequest handling on a node', () => {
     ['an unknown service', req({ service: 'nope' })],
     ['a partition out of range', req({ partition: 5_000 })],
     ['a malformed replication', req({ service: 'kv.replica', payload: new Uint8Array([0x90]) })],
+    ['a malformed watch', req({ service: 'kv.watch', payload: new Uint8Array([0x90]) })],
+    ['a watch of no partition', req({ service: 'kv.watch', payload: new Uint8Array(packBody(['default', null, null, [], 0])) })],
   ])('answers %s with a typed error and keeps serving', async (_what, message) => {
     const reply = await ask(owner(), message);
     expect(reply).toMatchObject({ ok: false, errorCode: 'FLO_INVALID_ARGUMENT' });

@@ -19,6 +19,8 @@ describe('client frames', () => {
     ['SUBSCRIBE resumable, fresh', { type: 'SUBSCRIBE', sub: { id: 3, map: 'm', key: 'k', prefix: null, since: null } }],
     ['SUBSCRIBE resumable with a cursor', { type: 'SUBSCRIBE', sub: { id: 3, map: 'm', key: null, prefix: null, since: new Map([[0, 17], [270, 1_700_000_000_000]]) } }],
     ['SUBSCRIBE resumable with an empty cursor', { type: 'SUBSCRIBE', sub: { id: 3, map: 'm', key: null, prefix: null, since: new Map() } }],
+    ['SUBSCRIBE relayed', { type: 'SUBSCRIBE', sub: { id: 3, map: 'm', key: null, prefix: null, since: new Map([[2, 9]]), relay: true } }],
+    ['SUBSCRIBE relayed, fresh, one key', { type: 'SUBSCRIBE', sub: { id: 3, map: 'm', key: 'k', prefix: null, since: null, relay: true } }],
     ['UNSUBSCRIBE', { type: 'UNSUBSCRIBE', id: 3 }],
     ['CALL', { type: 'CALL', call }],
     ['CALL forwarded', { type: 'CALL', call: { ...call, forward: true } }],
