@@ -11,7 +11,7 @@ import type { DevFlags } from './dev-command.js';
 import type { StartFlags } from './start-command.js';
 import { DEV_ADMIN_TOKEN } from '../gateway/admin-access.js';
 import type { MembersFlags } from './members-command.js';
-import { OPTIMIZE_FOR_CHOICES, OPTIMIZE_FOR_DEFAULT } from './v8-profile.js';
+import { OPTIMIZE_FOR_CHOICES, OPTIMIZE_FOR_DEFAULT, OPTIMIZE_FOR_ENV } from './v8-profile.js';
 
 /** Default admin API URL of `flotilla status`: node 1 of `flotilla dev`. */
 export const STATUS_URL_DEFAULT = `http://127.0.0.1:${DEV_HTTP_PORT_DEFAULT}`;
@@ -54,9 +54,9 @@ function startCommand(exit: ExitHandler): Command {
     .addOption(new Option('--jwks-url <url>', 'JWKS URL of client tokens (RS256/ES256)').env('FLOTILLA_JWKS_URL'))
     .addOption(new Option('--admin-hosts <list>', 'host names the admin API accepts besides its IP and localhost, e.g. node1.example.com').env('FLOTILLA_ADMIN_HOSTS'))
     .addOption(
-      new Option('--optimize-for <what>', 'tune V8 for memory (interpreter only, small heap) or speed (V8 defaults)')
+      new Option('--optimize-for <what>', 'auto (lean V8 until the node stays busy), memory (interpreter only, small heap) or speed (V8 defaults)')
         .choices(OPTIMIZE_FOR_CHOICES)
-        .env('FLOTILLA_OPTIMIZE_FOR')
+        .env(OPTIMIZE_FOR_ENV)
         .default(OPTIMIZE_FOR_DEFAULT),
     )
     // Applied by the entry point before this program loads (see main.ts); declared here for

@@ -1,47 +1,50 @@
 /**
- * How `flotilla start` tunes V8 for its own process. A node spends most of its life idle
- * (probes, gossip, heartbeats), and V8's optimizing compiler costs memory it never gives
- * back: once TurboFan compiles any function, its code pages in the `node` executable
- * stay resident (about 5 MiB of RSS), and optimized code plus the young generation grown
- * for throughput add several MiB more. `memory` turns those off; `speed` keeps V8's
- * defaults for nodes that serve heavy traffic.
+ * How the `flotilla` process tunes V8. A node spends most of its life idle (probes,
+ * gossip, heartbeats), and V8's optimizing compilers cost memory they never give back:
+ * once TurboFan compiles any function, its code pages in the `node` executable stay
+ * resident (about 5 MiB of RSS), and optimized code, feedback and a young generation grown
+ * for throughput add several MiB more. Under load the same compilers make the node's work
+ * about 2.5 times cheaper. Hence three profiles: `memory` (never optimize), `speed` (V8's
+ * defaults) and `auto` (start as `memory`, turn the compilers on for good once the
+ * process stays busy).
  */
+import { performance } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 
 /** The choices of `--optimize-for`. */
-export const OPTIMIZE_FOR_CHOICES = ['memory', 'speed'] as const;
+export const OPTIMIZE_FOR_CHOICES = ['auto', 'memory', 'speed'] as const;
 
 /** What `flotilla start` optimizes V8 for. */
 export type OptimizeFor = (typeof OPTIMIZE_FOR_CHOICES)[number];
 
-/**
- * Default of `--optimize-for`: an idle node measured 10 MiB lighter this way (see the
- * node-idle section of docs/benchmarks.md), and a node's CPU at idle did not change.
- */
-export const OPTIMIZE_FOR_DEFAULT: OptimizeFor = 'memory';
-
-/**
- * V8 flags of each choice. `memory` is what V8's `--lite-mode` implies, set one by one
- * because each of these is read when V8 decides (to tier a function up, to size the heap),
- * so setting it at run time acts like the command-line flag; `--lite-mode` itself also
- * switches paths V8 only chooses at start. Interpreted code runs slower than optimized
- * code: the cost shows under load, not at idle (measured in docs/benchmarks.md).
- */
-export const V8_FLAGS: Readonly<Record<OptimizeFor, readonly string[]>> = {
-  memory: ['--no-opt', '--no-sparkplug', '--optimize-for-size'],
-  speed: [],
-};
-
-/**
- * Applies `choice` to this process's V8. Call it once, first thing in the process:
- * functions already optimized stay so, and compiler pages already touched stay resident.
- */
-export function applyOptimizeFor(choice: OptimizeFor): void {
-  for (const flag of V8_FLAGS[choice]) setFlagsFromString(flag);
-}
+/** Default of `--optimize-for`: lean while idle, optimizing once busy. */
+export const OPTIMIZE_FOR_DEFAULT: OptimizeFor = 'auto';
 
 /** Environment variable of `--optimize-for`. */
 export const OPTIMIZE_FOR_ENV = 'FLOTILLA_OPTIMIZE_FOR';
+
+/**
+ * What V8's `--lite-mode` implies, set one by one: each is read when V8 decides (to tier a
+ * function up, to grow the heap), so setting it at run time acts like the command-line
+ * flag, and each can be set back, which `--lite-mode` itself cannot.
+ */
+export const LEAN_V8_FLAGS: readonly string[] = ['--no-opt', '--no-sparkplug', '--optimize-for-size'];
+
+/** V8's defaults for the flags `LEAN_V8_FLAGS` changed. */
+export const DEFAULT_V8_FLAGS: readonly string[] = ['--opt', '--sparkplug', '--no-optimize-for-size'];
+
+/**
+ * When `auto` turns the compilers on: after `busyChecksMin` checks in a row, one every
+ * `checkIntervalMs`, each found the event loop busy at least `busyUtilizationMin` of the
+ * time since the previous one. Three checks of 5 s (15 s at a fifth of a core or more):
+ * the join and a rebalance stay under it; a node serving traffic does not. The checks
+ * themselves cost one timer wake-up every 5 s.
+ */
+export const AUTO_PROFILE = {
+  checkIntervalMs: 5_000,
+  busyUtilizationMin: 0.2,
+  busyChecksMin: 3,
+} as const;
 
 const OPTION = '--optimize-for';
 
@@ -61,4 +64,61 @@ export function optimizeForOf(argv: readonly string[], env: Readonly<Record<stri
   }
   value ??= env[OPTIMIZE_FOR_ENV] ?? OPTIMIZE_FOR_DEFAULT;
   return (OPTIMIZE_FOR_CHOICES as readonly string[]).includes(value) ? (value as OptimizeFor) : undefined;
+}
+
+/**
+ * Applies the profile `choice` starts with (`auto` starts lean). Call it first thing in the
+ * process: a function optimized before stays so, and compiler pages touched before stay
+ * resident. `speed` changes nothing, so flags given to `node` itself still hold.
+ */
+export function applyOptimizeFor(choice: OptimizeFor): void {
+  if (choice !== 'speed') setV8Flags(LEAN_V8_FLAGS);
+}
+
+function setV8Flags(flags: readonly string[]): void {
+  for (const flag of flags) setFlagsFromString(flag);
+}
+
+/** Counts busy checks in a row: the decision of `auto`, apart from its timer. */
+export class BusyStreak {
+  private streak = 0;
+
+  constructor(
+    private readonly utilizationMin: number,
+    private readonly checksMin: number,
+  ) {}
+
+  /** Feeds one check's event-loop utilization (0 to 1); true once enough checks in a row were busy. */
+  observe(utilization: number): boolean {
+    this.streak = utilization >= this.utilizationMin ? this.streak + 1 : 0;
+    return this.streak >= this.checksMin;
+  }
+}
+
+/** A running `auto` watch. */
+export interface LoadWatch {
+  /** Ends the watch (the compilers stay as they are). */
+  stop(): void;
+}
+
+/**
+ * `auto` after the start: checks the event loop's utilization every `checkIntervalMs` and,
+ * once the process stayed busy (`AUTO_PROFILE`), restores V8's defaults, calls `onBusy`
+ * with the last check's utilization and stops watching. The timer does not keep the
+ * process alive.
+ */
+export function watchLoad(onBusy: (utilization: number) => void, config: typeof AUTO_PROFILE = AUTO_PROFILE): LoadWatch {
+  const streak = new BusyStreak(config.busyUtilizationMin, config.busyChecksMin);
+  let previous = performance.eventLoopUtilization();
+  const timer = setInterval(() => {
+    const now = performance.eventLoopUtilization();
+    const { utilization } = performance.eventLoopUtilization(now, previous);
+    previous = now;
+    if (!streak.observe(utilization)) return;
+    clearInterval(timer);
+    setV8Flags(DEFAULT_V8_FLAGS);
+    onBusy(utilization);
+  }, config.checkIntervalMs);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
 }
