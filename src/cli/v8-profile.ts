@@ -59,7 +59,7 @@ export function optimizeForOf(argv: readonly string[], env: Readonly<Record<stri
   for (let i = 2; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === '--') break;
-    if (arg === OPTION) value = argv[++i];
+    if (arg === OPTION) value = argv[++i] ?? '';
     else if (arg.startsWith(`${OPTION}=`)) value = arg.slice(OPTION.length + 1);
   }
   value ??= env[OPTIMIZE_FOR_ENV] ?? OPTIMIZE_FOR_DEFAULT;
@@ -73,6 +73,11 @@ export function optimizeForOf(argv: readonly string[], env: Readonly<Record<stri
  */
 export function applyOptimizeFor(choice: OptimizeFor): void {
   if (choice !== 'speed') setV8Flags(LEAN_V8_FLAGS);
+}
+
+/** Turns V8's optimizing compilers back on, as `auto` does once the process is busy. */
+export function restoreV8Defaults(): void {
+  setV8Flags(DEFAULT_V8_FLAGS);
 }
 
 function setV8Flags(flags: readonly string[]): void {
@@ -116,7 +121,7 @@ export function watchLoad(onBusy: (utilization: number) => void, config: typeof 
     previous = now;
     if (!streak.observe(utilization)) return;
     clearInterval(timer);
-    setV8Flags(DEFAULT_V8_FLAGS);
+    restoreV8Defaults();
     onBusy(utilization);
   }, config.checkIntervalMs);
   timer.unref();
