@@ -64,7 +64,12 @@ interface IdleReading {
   readonly heapUsedBytes: number | undefined;
   readonly framesOutPerSec: number | undefined;
   readonly framesInPerSec: number | undefined;
+  /** Whether `--optimize-for auto` turned V8's optimizing compilers on (the node logged it). */
+  readonly optimizing: boolean;
 }
+
+/** The line a node logs when `--optimize-for auto` turns V8's optimizing compilers on. */
+const OPTIMIZING_LOG = 'V8 optimizing compilers on';
 
 /** Frames (datagrams and TCP frames) per direction so far, and the heap, from `/metrics`. */
 async function counters(node: BenchNode): Promise<{ out: number | undefined; in: number | undefined; heap: number | undefined; at: number }> {
@@ -106,6 +111,7 @@ async function measureIdle(nodes: readonly BenchNode[], master: string): Promise
       heapUsedBytes: a.heap,
       framesOutPerSec: perSecond(a.out, b.out, a.at - b.at),
       framesInPerSec: perSecond(a.in, b.in, a.at - b.at),
+      optimizing: node.lines.some((line) => line.includes(OPTIMIZING_LOG)),
     };
   });
 }
@@ -129,7 +135,7 @@ const mib = (bytes: number | undefined): number | string => (bytes === undefined
 
 type Nullable<T> = { [K in keyof T]: T[K] | undefined };
 
-function idleRow(r: Pick<IdleReading, 'name' | 'role'> & Nullable<Omit<IdleReading, 'name' | 'role'>>, target: string): Row {
+function idleRow(r: Pick<IdleReading, 'name' | 'role'> & Nullable<Omit<IdleReading, 'name' | 'role' | 'optimizing'>>, optimizing: string, target: string): Row {
   return {
     node: r.name,
     role: r.role,
@@ -141,6 +147,7 @@ function idleRow(r: Pick<IdleReading, 'name' | 'role'> & Nullable<Omit<IdleReadi
     'heap used (MiB)': mib(r.heapUsedBytes),
     'frames sent /s': r.framesOutPerSec ?? 'n/a',
     'frames received /s': r.framesInPerSec ?? 'n/a',
+    'V8 compilers on': optimizing,
     target,
   };
 }
@@ -167,6 +174,7 @@ function medianRow(readings: readonly IdleReading[]): Row {
       framesOutPerSec: median(readings.map((r) => r.framesOutPerSec)),
       framesInPerSec: median(readings.map((r) => r.framesInPerSec)),
     },
+    `${readings.filter((r) => r.optimizing).length} of ${readings.length}`,
     target,
   );
 }
@@ -184,7 +192,7 @@ async function runIdle(): Promise<Row[]> {
     await sleep(IDLE_SETTLE_MS);
     const master = (await getJson<MembersReport>(nodes[0]!, '/cluster/members'))?.master ?? '';
     const readings = await measureIdle(nodes, master);
-    return [...readings.map((r) => idleRow(r, '')), medianRow(readings)];
+    return [...readings.map((r) => idleRow(r, r.optimizing ? 'yes' : 'no', '')), medianRow(readings)];
   } finally {
     await killAll(spawned);
     console.log(`  idle suite took ${((performance.now() - began) / 1000).toFixed(0)} s`);

@@ -4,7 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { AUTO_PROFILE, BusyStreak, OPTIMIZE_FOR_DEFAULT, optimizeForOf } from '../../src/cli/v8-profile.js';
+import { AUTO_PROFILE, BusyWindow, OPTIMIZE_FOR_DEFAULT, optimizeForOf } from '../../src/cli/v8-profile.js';
 
 const CHILD = fileURLToPath(new URL('./fixtures/v8-profile-child.ts', import.meta.url));
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -25,18 +25,23 @@ describe('optimizeForOf', () => {
   ])('%j with %j -> %s', (args, env, expected) => expect(optimizeForOf(args, env)).toBe(expected));
 });
 
-describe('BusyStreak', () => {
-  const { busyUtilizationMin: min, busyChecksMin: checks } = AUTO_PROFILE;
+describe('BusyWindow', () => {
+  const { busyUtilizationMin: min, windowChecks: checks } = AUTO_PROFILE;
+  const idle = (n: number): number[] => Array<number>(n).fill(0.003);
+  // The join of a 10-node cluster on two cores, as measured on its master (lean mode).
+  const join = [0.446, 0.617, 0.492, 0.2];
   it.each([
-    ['idle', [0.003, 0.004, 0.002, 0.003], false],
-    ['a join: one busy check', [0.9, 0.05, 0.9, 0.01], false],
-    ['busy short of the count', Array<number>(checks - 1).fill(0.5), false],
-    ['busy for the count', Array<number>(checks).fill(0.5), true],
-    ['a quiet check resets the streak', [...Array<number>(checks - 1).fill(0.5), 0.01, ...Array<number>(checks - 1).fill(0.5)], false],
-    ['exactly at the minimum counts', Array<number>(checks).fill(min), true],
+    ['idle', idle(3 * checks), false],
+    ['a cluster forming, then idle', [...join, ...idle(2 * checks)], false],
+    ['a cluster forming while the window fills', [...idle(checks - join.length), ...join], false],
+    ['busy, but the window not yet full', Array<number>(checks - 1).fill(1), false],
+    ['busy for a whole window', Array<number>(checks).fill(0.5), true],
+    ['busy with dips', Array.from({ length: checks }, (_, i) => (i % 3 === 0 ? 0.01 : 0.6)), true],
+    ['exactly the minimum on average', Array<number>(checks).fill(min), true],
+    ['the busy checks slid out of the window', [...Array<number>(checks).fill(0.9).slice(0, 2), ...idle(checks)], false],
   ])('%s', (_, samples, expected) => {
-    const streak = new BusyStreak(min, checks);
-    expect(samples.map((u) => streak.observe(u)).at(-1)).toBe(expected);
+    const window = new BusyWindow(min, checks);
+    expect(samples.map((u) => window.observe(u)).at(-1)).toBe(expected);
   });
 });
 
