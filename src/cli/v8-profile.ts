@@ -4,9 +4,9 @@
  * once TurboFan compiles any function, its code pages in the `node` executable stay
  * resident (about 5 MiB of RSS), and optimized code, feedback and a young generation grown
  * for throughput add several MiB more. Under load the same compilers make the node's work
- * about 2.5 times cheaper. Hence three profiles: `memory` (never optimize), `speed` (V8's
- * defaults) and `auto` (start as `memory`, turn the compilers on for good once the
- * process stays busy).
+ * 2.4 to 2.7 times cheaper (docs/benchmarks.md, node-optimize-for). Hence three profiles:
+ * `memory` (never optimize), `speed` (V8's defaults) and `auto` (start as `memory`, turn
+ * the compilers on for good once the process stays busy).
  */
 import { performance } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
