@@ -41,11 +41,21 @@ export const DEFAULT_V8_FLAGS: readonly string[] = ['--opt', '--sparkplug', '--n
  * mode, under half the window's average; a node serving traffic stays busy. The checks
  * themselves cost one timer wake-up every 5 s.
  */
-export const AUTO_PROFILE = {
+export const AUTO_PROFILE: AutoProfile = {
   checkIntervalMs: 5_000,
   busyUtilizationMin: 0.25,
   windowChecks: 12,
-} as const;
+};
+
+/** When `auto` turns the compilers on (see `AUTO_PROFILE`). */
+export interface AutoProfile {
+  /** Time between two looks at the event loop, ms. */
+  readonly checkIntervalMs: number;
+  /** Mean event-loop utilization (0 to 1) over the window that counts as busy. */
+  readonly busyUtilizationMin: number;
+  /** Checks the mean is taken over. */
+  readonly windowChecks: number;
+}
 
 const OPTION = '--optimize-for';
 
@@ -115,7 +125,7 @@ export interface LoadWatch {
  * with the last check's utilization and stops watching. The timer does not keep the
  * process alive.
  */
-export function watchLoad(onBusy: (utilization: number) => void, config: typeof AUTO_PROFILE = AUTO_PROFILE): LoadWatch {
+export function watchLoad(onBusy: (utilization: number) => void, config: AutoProfile = AUTO_PROFILE): LoadWatch {
   const window = new BusyWindow(config.busyUtilizationMin, config.windowChecks);
   let previous = performance.eventLoopUtilization();
   const timer = setInterval(() => {

@@ -4,7 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { AUTO_PROFILE, BusyWindow, OPTIMIZE_FOR_DEFAULT, optimizeForOf } from '../../src/cli/v8-profile.js';
+import { AUTO_PROFILE, BusyWindow, OPTIMIZE_FOR_DEFAULT, optimizeForOf, watchLoad } from '../../src/cli/v8-profile.js';
 
 const CHILD = fileURLToPath(new URL('./fixtures/v8-profile-child.ts', import.meta.url));
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -52,3 +52,27 @@ describe('flags set at run time', () => {
     expect(JSON.parse(child.stdout.trim())).toEqual({ lean: false, restored: true });
   });
 });
+
+describe('watchLoad', () => {
+  it('calls back once the event loop stays busy, and not while it idles', async () => {
+    const config = { checkIntervalMs: 20, busyUtilizationMin: 0.5, windowChecks: 3 } as const;
+    let busyAt: number | undefined;
+    const watch = watchLoad((utilization) => (busyAt = utilization), config);
+    try {
+      // Idle for a few windows: the loop only waits on timers.
+      for (let i = 0; i < 3 * config.windowChecks; i++) await new Promise((resolve) => setTimeout(resolve, config.checkIntervalMs));
+      expect(busyAt).toBeUndefined();
+      // Busy: each turn blocks the loop for most of a check interval, until the watch says so (with a deadline).
+      const deadline = Date.now() + 10_000;
+      while (busyAt === undefined && Date.now() < deadline) {
+        const until = performance.now() + config.checkIntervalMs;
+        while (performance.now() < until);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      expect(busyAt).toBeGreaterThanOrEqual(config.busyUtilizationMin);
+    } finally {
+      watch.stop();
+    }
+  });
+});
+
