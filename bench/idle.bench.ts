@@ -64,7 +64,12 @@ interface IdleReading {
   readonly heapUsedBytes: number | undefined;
   readonly framesOutPerSec: number | undefined;
   readonly framesInPerSec: number | undefined;
+  /** Whether `--optimize-for auto` turned V8's optimizing compilers on (the node logged it). */
+  readonly optimizing: boolean;
 }
+
+/** The line a node logs when `--optimize-for auto` turns V8's optimizing compilers on. */
+const OPTIMIZING_LOG = 'V8 optimizing compilers on';
 
 /** Frames (datagrams and TCP frames) per direction so far, and the heap, from `/metrics`. */
 async function counters(node: BenchNode): Promise<{ out: number | undefined; in: number | undefined; heap: number | undefined; at: number }> {
@@ -106,6 +111,7 @@ async function measureIdle(nodes: readonly BenchNode[], master: string): Promise
       heapUsedBytes: a.heap,
       framesOutPerSec: perSecond(a.out, b.out, a.at - b.at),
       framesInPerSec: perSecond(a.in, b.in, a.at - b.at),
+      optimizing: node.lines.some((line) => line.includes(OPTIMIZING_LOG)),
     };
   });
 }
@@ -129,7 +135,7 @@ const mib = (bytes: number | undefined): number | string => (bytes === undefined
 
 type Nullable<T> = { [K in keyof T]: T[K] | undefined };
 
-function idleRow(r: Pick<IdleReading, 'name' | 'role'> & Nullable<Omit<IdleReading, 'name' | 'role'>>, target: string): Row {
+function idleRow(r: Pick<IdleReading, 'name' | 'role'> & Nullable<Omit<IdleReading, 'name' | 'role' | 'optimizing'>>, optimizing: string, target: string): Row {
   return {
     node: r.name,
     role: r.role,
@@ -141,6 +147,7 @@ function idleRow(r: Pick<IdleReading, 'name' | 'role'> & Nullable<Omit<IdleReadi
     'heap used (MiB)': mib(r.heapUsedBytes),
     'frames sent /s': r.framesOutPerSec ?? 'n/a',
     'frames received /s': r.framesInPerSec ?? 'n/a',
+    'V8 compilers on': optimizing,
     target,
   };
 }
@@ -167,6 +174,7 @@ function medianRow(readings: readonly IdleReading[]): Row {
       framesOutPerSec: median(readings.map((r) => r.framesOutPerSec)),
       framesInPerSec: median(readings.map((r) => r.framesInPerSec)),
     },
+    `${readings.filter((r) => r.optimizing).length} of ${readings.length}`,
     target,
   );
 }
@@ -184,7 +192,7 @@ async function runIdle(): Promise<Row[]> {
     await sleep(IDLE_SETTLE_MS);
     const master = (await getJson<MembersReport>(nodes[0]!, '/cluster/members'))?.master ?? '';
     const readings = await measureIdle(nodes, master);
-    return [...readings.map((r) => idleRow(r, '')), medianRow(readings)];
+    return [...readings.map((r) => idleRow(r, r.optimizing ? 'yes' : 'no', '')), medianRow(readings)];
   } finally {
     await killAll(spawned);
     console.log(`  idle suite took ${((performance.now() - began) / 1000).toFixed(0)} s`);
@@ -216,24 +224,45 @@ export const suites: Suite[] = [
       'pages among their users and *private* is the memory one more node adds; both are shown beside RSS for that reason.',
       'The target is on RSS.',
       '',
-      '**Where the memory goes** (one idle member, medians of 10, measured with a probe outside the bench: `/proc/<pid>/smaps`,',
-      '`process.memoryUsage()`, `v8.getHeapSpaceStatistics()`, a heap snapshot):',
-      '- about 43 MiB of RSS are pages of the `node` executable and its libraries, shared by all ten processes: bare `node`',
-      '  touches 33 MiB of them; the builtins a node loads (`net`, `dgram`, `crypto`, `tls`, `http`, the ESM loader)',
-      '  and V8\'s optimizing compilers and collector, once they run, touch about 10 MiB more;',
-      '- about 24 MiB are this process\'s own (anonymous): the V8 heap commits about 15.5 MiB (13-14 MiB used; of that',
-      '  about 3.7 MiB compiled code and bytecode and 3.2 MiB strings, mostly module sources, for 206 Flotilla modules',
-      '  and 135 CommonJS files of Fastify and its dependencies), plus about 2.6 MiB external memory and the rest',
-      '  malloc arenas and thread stacks. A forced full GC frees under 1 MiB: the rest is live.',
-      '- the admin API on Fastify 5 costs about 5 MiB RSS (about 2.5 MiB heap) over the same node without `--http`',
-      '  (single-process measurement, 61.7 against 56.7 MiB).',
-      '- 30 s after settling the median was 82 MiB: the join grows the young generation to 16 MiB, and it shrinks',
-      '  only at the next scavenge, one to three minutes later at idle allocation rates; hence the longer settle.',
-      '  `NODE_OPTIONS=--max-semi-space-size=1` removes that transient (67 MiB at 30 s, peak 74 instead of 82 MiB)',
-      '  but not one MiB of the idle figure, so it is no lever for idle memory.',
+      '**Before and after `--optimize-for`** (same machine, same session, this bench): with V8\'s defaults',
+      '(`FLOTILLA_OPTIMIZE_FOR=speed`, what every node ran before) the median was 67.1 MiB RSS (peak 82.0, PSS 26.6, private 24.2,',
+      'heap used 14.4) at 0.300% CPU. The table below is the default, `auto`: lean V8 at idle. The `V8 compilers on` column says',
+      'which nodes `auto` switched to V8\'s defaults (it logs that); at idle none should.',
       '',
-      'The 50 MiB target is out of reach of a node that loads its code: bare `node` and its shared pages take 40 MiB,',
-      'and the live heap, the builtins and Fastify take the rest.',
+      '**Where the memory goes** (idle members of 3- and 10-node clusters, measured with a probe outside the bench:',
+      '`/proc/<pid>/smaps`, `/metrics`, a heap snapshot):',
+      '- pages of the `node` executable and its libraries, shared by the ten processes: about 43 MiB with V8\'s defaults. Bare `node`',
+      '  touches 33 MiB of them and the builtins a node loads (`net`, `dgram`, `crypto`, `tls`, `http`, the ESM loader) a few more;',
+      '  V8\'s optimizing compiler about 5 MiB (the `node` mapping: 39.5 MiB against 34.6): once TurboFan compiles any function',
+      '  (the ESM loader\'s own get hot while the program\'s 210 modules load), its code pages stay resident. Lean, it never runs.',
+      '- anonymous memory: about 24 MiB with V8\'s defaults, 18-20 MiB lean. Lean, the V8 heap commits 13-16 MiB (12.4-14.9 used). A heap',
+      '  snapshot of a lean member (12.9 MB): 3.8 MB code (0.54 bytecode, 0.41 scope infos, 0.5 feedback, 0.28 constant pools),',
+      '  3.3 MB strings, of which about 2.3 MB module sources (Flotilla\'s 210 modules are 1.04 MB of JavaScript, a fifth of it comments;',
+      '  149 CommonJS files, 0.8 MB, are Fastify, avvio, find-my-way, commander and semver, 47 files Fastify loads for plugin version',
+      '  checks), 1.2 MB object shapes, 1.7 MB arrays, and 0.7 MB of native memory in two event-loop delay histograms',
+      '  (`monitorEventLoopDelay`, about 350 KB each: the driver\'s lag and the `/metrics` gauges). Outside the heap: 2.6 MiB',
+      '  external, 3.6-3.9 MiB in malloc\'s main arena, and 11 threads (main, 4 V8 platform workers, 4 libuv pool threads, which',
+      '  the ESM loader starts when it reads the program\'s files, and 2 of Node\'s own).',
+      '- 30 s after settling, V8\'s defaults measured 82 MiB: the join grows the young generation to 16 MiB, and it shrinks only at',
+      '  the next scavenge, one to three minutes later at idle allocation rates; hence the 150 s settle. Lean, peak RSS is about 61 MiB.',
+      '- the admin API on Fastify 5 costs about 2.5 MiB RSS in a lean node (one node, 53.5 against 51.0 MiB without `--http`).',
+      '- no SQLite store and no checkpoint worker: `flotilla start` hosts no entities, so it opens no store. (An application\'s',
+      '  SQLite store now starts its checkpoint worker, about 13 MiB, only once a WAL passes 2 MiB.)',
+      '- levers measured (3-node clusters, members, 150 s after settling): V8 defaults 67 MiB; `node --lite-mode` 56.6; that plus',
+      '  `--max-semi-space-size=1 --v8-pool-size=1` 56.1 (not adopted: half a MiB); the lean flags set by the entry point before',
+      '  the program loads (what `--optimize-for` does) 56.6, the same flags set once the program had loaded 61.3 (the module',
+      '  loader had been optimized by then). One node, 25 s after start: `--optimize-for-size` alone takes most of the anonymous',
+      '  saving (a young generation and heap kept small), `--no-opt` alone most of the file-backed one; `--no-opt` with Sparkplug',
+      '  still on saves less than the two together.',
+      '- the price is interpreted code: `memory` costs 2.4 to 2.7 times the CPU per write under load (node-optimize-for suite, two runs).',
+      '  Hence the default `auto`, which turns the compilers on once the event loop was busy a quarter of the time over a minute.',
+      '  A 10-node cluster forming on two cores keeps its nodes 20-60% busy for about 20 s in lean mode: a first version that',
+      '  switched after 15 s above 20% switched 7 of 10 nodes during the join.',
+      '',
+      'The 50 MiB target is still missed, by about 8 MiB: bare `node` takes 40 MiB, and the live heap (code and sources of 210',
+      'modules and of Fastify), the builtins, the malloc arenas and the threads take the rest. Left to try: one bundled, minified',
+      'entry (fewer and smaller module sources; an earlier try measured 3-7 MiB with V8\'s defaults), an admin server on `node:http`',
+      'without Fastify (about 2.5 MiB), and one compact event-loop histogram instead of two (about 0.6 MiB).',
     ].join('\n'),
     run: runIdle,
   },

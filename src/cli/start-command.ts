@@ -18,6 +18,7 @@ import { serveClients } from './serve-clients.js';
 import type { ClientGateway } from '../gateway/client-gateway.js';
 import { SECRET_GENERATOR, weakSecretReason } from './secret-strength.js';
 import type { TlsMaterial } from '../transport/index.js';
+import { watchLoad, type LoadWatch, type OptimizeFor } from './v8-profile.js';
 import { loadTlsFlags, oneLine, parseEtcdEndpoints, parseHttpAddress, parsePostgresUrl, parseSeedList, parseSwimOverrides, parseTagList, UsageError, USAGE_EXIT_CODE } from './cli-options.js';
 
 /** The flags of `flotilla start`, after commander applied the environment fallbacks. */
@@ -62,6 +63,8 @@ export interface StartFlags {
   readonly jwksUrl?: string;
   /** False (`--no-advertise-check`): do not dial the advertised address at start. */
   readonly advertiseCheck?: boolean;
+  /** The V8 profile the entry point applied; `auto` is watched here. */
+  readonly optimizeFor?: OptimizeFor;
 }
 
 /** How the admin API is protected. */
@@ -228,7 +231,8 @@ export async function runStart(flags: StartFlags): Promise<number> {
     await Promise.allSettled([admin?.close(), node.stop()]);
     return USAGE_EXIT_CODE;
   }
-  return waitForShutdown(node, admin, gateway, signals);
+  const watch = flags.optimizeFor === 'auto' ? watchLoad((utilization) => log.info({ nodeId: node.nodeId, utilization }, 'busy: V8 optimizing compilers on (--optimize-for auto)')) : undefined;
+  return waitForShutdown(node, admin, gateway, signals, watch);
 }
 
 /** Starts the client gateway as `plan` says, or logs why there is none. */
@@ -275,9 +279,10 @@ async function serveAdmin(plan: StartPlan, node: FlotillaNode, log: Logger): Pro
  * Resolves with the exit status once a signal (or, for `flotilla dev` children, the end
  * of stdin) made the node leave; a second signal stops it at once.
  */
-function waitForShutdown(node: FlotillaNode, admin: AdminServer | undefined, gateway: ClientGateway | undefined, signals: ShutdownSignals): Promise<number> {
+function waitForShutdown(node: FlotillaNode, admin: AdminServer | undefined, gateway: ClientGateway | undefined, signals: ShutdownSignals, watch: LoadWatch | undefined): Promise<number> {
   return new Promise((resolve) => {
     const shutdown = (requests: number): void => {
+      watch?.stop();
       if (requests === 1) {
         void Promise.allSettled([admin?.close(), gateway?.close(), node.leave()]).then(() => resolve(0));
       } else if (requests === 2) {

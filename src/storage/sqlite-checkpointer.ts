@@ -8,8 +8,12 @@
  * itself is durable, so a worker that dies loses nothing: it is logged and started again.
  *
  * A worker thread is a whole V8 isolate (about 13 MiB resident), so one worker per process
- * serves every open SQLite file: a process with several stores pays for it once.
+ * serves every open SQLite file: a process with several stores pays for it once, and a
+ * process pays for it only once a WAL grows: until then the main thread looks at the WAL
+ * sizes once a second (a `stat` per file), and a node whose store sees few writes never
+ * starts the worker.
  */
+import { statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../core/logger.js';
@@ -22,6 +26,13 @@ export const WAL_CHECKPOINT_BYTES = 4 * 1024 * 1024;
  * stall for a bounded WAL.
  */
 export const WAL_TRUNCATE_BYTES = 16 * WAL_CHECKPOINT_BYTES;
+/**
+ * WAL size past which the worker starts: half the checkpoint size, so that at ordinary
+ * write rates the worker is up before the WAL needs its first checkpoint.
+ */
+export const WAL_WORKER_START_BYTES = WAL_CHECKPOINT_BYTES / 2;
+/** How often the main thread looks at the WAL sizes while no worker runs, ms. */
+const WATCH_MS = 1000;
 const POLL_MS = 50;
 /** A checkpoint failure that keeps repeating is logged again after this long. */
 const ERROR_QUIET_MS = 30_000;
@@ -109,6 +120,7 @@ interface WorkerReport {
 class CheckpointWorker {
   private worker: Worker | undefined;
   private restartTimer: NodeJS.Timeout | undefined;
+  private watchTimer: NodeJS.Timeout | undefined;
   private readonly entries = new Map<number, Entry>();
   private readonly removals = new Map<number, () => void>();
   private nextId = 1;
@@ -118,11 +130,30 @@ class CheckpointWorker {
     const id = this.nextId++;
     this.entries.set(id, entry);
     if (this.worker === undefined) {
-      if (this.restartTimer === undefined) this.start();
+      if (this.restartTimer === undefined) this.watch();
     } else {
       this.worker.postMessage({ op: 'add', id, file: entry.file, busyTimeoutMs: entry.busyTimeoutMs });
     }
     return id;
+  }
+
+  /** Until a WAL passes `WAL_WORKER_START_BYTES`, no worker: a look at the sizes once a second. */
+  private watch(): void {
+    if (this.watchTimer !== undefined) return;
+    this.watchTimer = setInterval(() => {
+      for (const entry of this.entries.values()) {
+        if (walBytes(entry.file) <= WAL_WORKER_START_BYTES) continue;
+        this.unwatch();
+        this.start();
+        return;
+      }
+    }, WATCH_MS);
+    this.watchTimer.unref();
+  }
+
+  private unwatch(): void {
+    clearInterval(this.watchTimer);
+    this.watchTimer = undefined;
   }
 
   /** Resolves once the worker's connection to the file is closed. */
@@ -132,6 +163,7 @@ class CheckpointWorker {
     if (this.entries.size === 0) {
       clearTimeout(this.restartTimer);
       this.restartTimer = undefined;
+      this.unwatch();
       this.worker = undefined;
       if (worker === undefined) return;
       const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
@@ -203,6 +235,15 @@ class CheckpointWorker {
   private anyLogger(): Logger | undefined {
     for (const entry of this.entries.values()) return entry.logger;
     return undefined;
+  }
+}
+
+/** Size of `file`'s WAL in bytes; 0 when there is none (or it cannot be read: the worker reports real trouble). */
+function walBytes(file: string): number {
+  try {
+    return statSync(`${file}-wal`).size;
+  } catch {
+    return 0;
   }
 }
 

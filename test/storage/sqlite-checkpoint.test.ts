@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { WAL_CHECKPOINT_BYTES } from '../../src/storage/sqlite-checkpointer.js';
+import { WAL_CHECKPOINT_BYTES, WAL_WORKER_START_BYTES } from '../../src/storage/sqlite-checkpointer.js';
 import { SqliteStorage } from '../../src/storage/sqlite.js';
 import { write } from './contract-support.js';
 
@@ -82,21 +82,33 @@ describe('sqlite WAL checkpoint worker', () => {
   }, 90_000);
 });
 
-describe('sqlite WAL checkpoint worker, shared', () => {
+describe('sqlite WAL checkpoint worker, shared and started on demand', () => {
   // A worker thread is an OS thread of this process: /proc/self/task lists it.
   const threads = (): number => readdirSync('/proc/self/task').length;
 
-  it.skipIf(!existsSync('/proc/self/task'))('serves every store of a process from one thread, started with the first and stopped with the last', async () => {
+  it.skipIf(!existsSync('/proc/self/task'))('starts no thread for stores whose WAL stays small, one for all once a WAL grows, and stops it with the last store', async () => {
     const before = threads();
-    const first = await SqliteStorage.open({ path: path.join(root, 'c1', 'flotilla.sqlite') });
-    const withOne = threads();
-    expect(withOne).toBeGreaterThan(before);
+    const first = await SqliteStorage.open({ path: path.join(root, 'c1', 'flotilla.sqlite'), synchronous: 'normal' });
     const others = await Promise.all([2, 3, 4].map((n) => SqliteStorage.open({ path: path.join(root, `c${n}`, 'flotilla.sqlite') })));
-    expect(threads()).toBe(withOne);
+    await first.claimPartition(1, 1, 'node-a');
+    // Open, migrated and written to, with a WAL far below the start size: no worker.
+    expect(walSize(path.join(root, 'c1', 'flotilla.sqlite'))).toBeLessThan(WAL_WORKER_START_BYTES);
+    expect(threads()).toBe(before);
+    // Grow one WAL past the start size, then wait (with a deadline) for the worker's thread.
+    let i = 0;
+    while (walSize(path.join(root, 'c1', 'flotilla.sqlite')) <= WAL_WORKER_START_BYTES) {
+      const [result] = await first.writeEntities([write({ id: `e-${i}`, state: new Uint8Array(CHUNK).fill(i & 0xff), expectedVersion: 0 })]);
+      expect(result?.ok).toBe(true);
+      i++;
+    }
+    const deadline = Date.now() + 30_000;
+    while (threads() === before && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    const withWorker = threads();
+    expect(withWorker).toBeGreaterThan(before);
     await Promise.all(others.map((s) => s.close()));
-    expect(threads()).toBe(withOne);
+    expect(threads()).toBe(withWorker);
     for (const n of [2, 3, 4]) expect(existsSync(path.join(root, `c${n}`, 'flotilla.sqlite-wal'))).toBe(false);
     await first.close();
     expect(existsSync(path.join(root, 'c1', 'flotilla.sqlite-wal'))).toBe(false);
-  });
+  }, 60_000);
 });
