@@ -238,13 +238,13 @@ export async function waitSettled(nodes: readonly BenchNode[], timeoutMs: number
  * once it serves. Resolves when every admin API is up (not necessarily settled). On
  * failure the nodes already spawned are in `into`, for the caller's cleanup.
  */
-export async function startCluster(runner: NodeRunner, names: readonly string[], into: BenchNode[], swim?: string): Promise<BenchNode[]> {
+export async function startCluster(runner: NodeRunner, names: readonly string[], into: BenchNode[], swim?: string, env: Readonly<Record<string, string>> = {}): Promise<BenchNode[]> {
   const nodes: BenchNode[] = [];
   let seed: string | undefined;
   for (const name of names) {
     const address = await freeAddress();
     seed ??= address;
-    const node = spawnNode(runner, name, address, [seed], swim);
+    const node = spawnNode(runner, name, address, [seed], swim, { env });
     into.push(node);
     nodes.push(node);
     if (nodes.length === 1) await waitForAdmin(node);
