@@ -202,6 +202,7 @@ const failover: Suite = {
       }
     }
     if (postgresUrl() === undefined) rows.push({ storage: 'postgres', run: 'skipped: FLOTILLA_TEST_POSTGRES_URL unset' });
+    rows.push({ storage: 'load average (1 min) at the end', run: fmt(os.loadavg()[0]!) });
     return rows;
   },
 };
