@@ -8,6 +8,7 @@ import { LocalMigrations, MASTER_CHANGED_REASON, STALE_REASON } from '../../src/
 import { MigrationHistory } from '../../src/partitions/migration-history.js';
 
 const STALE_MS = 1_000;
+const QUERY_MS = 5_000;
 
 function start(migrationId: string, partition: number, source = 'a', destination = 'me'): MigrateStart {
   return { type: 'MigrateStart', migrationId, partition, source, destination, role: 'owner', epoch: 2, tableVersion: 1 };
@@ -15,7 +16,7 @@ function start(migrationId: string, partition: number, source = 'a', destination
 
 describe('LocalMigrations', () => {
   it('takes a start it is part of, once, and refuses beyond its maximum', () => {
-    const local = new LocalMigrations('me', 2, new MigrationHistory(8), STALE_MS);
+    const local = new LocalMigrations('me', 2, new MigrationHistory(8), STALE_MS, QUERY_MS);
     expect(local.start(start('m1', 0), 0)).toMatchObject({ type: 'MigrationStart', localRole: 'destination' });
     expect(local.start(start('m1', 0), 0)).toBe('duplicate');
     expect(local.start(start('m2', 1, 'x', 'y'), 0)).toBe('not-participant');
@@ -24,17 +25,17 @@ describe('LocalMigrations', () => {
   });
 
   it('only a running destination can report ready, once', () => {
-    const local = new LocalMigrations('me', 8, new MigrationHistory(8), STALE_MS);
+    const local = new LocalMigrations('me', 8, new MigrationHistory(8), STALE_MS, QUERY_MS);
     local.start(start('m1', 0), 0);
     local.start(start('m2', 1, 'me', 'y'), 0);
-    expect(local.markReady('m2')).toBeUndefined();
-    expect(local.markReady('m1')?.state).toBe('ready');
-    expect(local.markReady('m1')).toBeUndefined();
+    expect(local.markReady('m2', 0)).toBeUndefined();
+    expect(local.markReady('m1', 0)?.state).toBe('ready');
+    expect(local.markReady('m1', 0)).toBeUndefined();
   });
 
   it('settles orphans: finalized when the table lists the destination in its role, else cancelled', () => {
     const history = new MigrationHistory(8);
-    const local = new LocalMigrations('me', 8, history, STALE_MS);
+    const local = new LocalMigrations('me', 8, history, STALE_MS, QUERY_MS);
     local.start(start('m1', 0), 0);
     local.start(start('m2', 1), 0);
     local.orphanAll(500);
@@ -56,7 +57,7 @@ describe('LocalMigrations', () => {
   });
 
   it('cancels orphans whose deadline passes', () => {
-    const local = new LocalMigrations('me', 8, new MigrationHistory(8), STALE_MS);
+    const local = new LocalMigrations('me', 8, new MigrationHistory(8), STALE_MS, QUERY_MS);
     local.start(start('m1', 0), 0);
     local.orphanAll(500);
     expect(local.expireOrphans(499)).toEqual([]);
@@ -64,7 +65,7 @@ describe('LocalMigrations', () => {
   });
 
   it('finalizes the migrations a table update lists as completed', () => {
-    const local = new LocalMigrations('me', 8, new MigrationHistory(8), STALE_MS);
+    const local = new LocalMigrations('me', 8, new MigrationHistory(8), STALE_MS, QUERY_MS);
     local.start(start('m1', 0), 0);
     const table = new ClusterPartitionTable(1);
     table.applyAssignments([{ partition: 0, owner: 'me', backups: [] }]);
@@ -73,9 +74,9 @@ describe('LocalMigrations', () => {
   });
 
   it('finalizes, when a table shows the commit, a ready copy and a source whose MigrateFinalize was lost', () => {
-    const local = new LocalMigrations('me', 8, new MigrationHistory(8), STALE_MS);
+    const local = new LocalMigrations('me', 8, new MigrationHistory(8), STALE_MS, QUERY_MS);
     local.start(start('in-ready', 0), 0);
-    local.markReady('in-ready');
+    local.markReady('in-ready', 0);
     local.start(start('in-running', 1), 0);
     local.start(start('out', 2, 'me', 'b'), 0);
     local.start(start('out-pending', 3, 'me', 'b'), 0);
@@ -95,15 +96,16 @@ describe('LocalMigrations', () => {
   });
 
   it('calls off an incoming copy still short of ready after the stale bound, and only that', () => {
-    const local = new LocalMigrations('me', 8, new MigrationHistory(8), STALE_MS);
+    const local = new LocalMigrations('me', 8, new MigrationHistory(8), STALE_MS, QUERY_MS);
     local.start(start('in-running', 0), 100);
     local.start(start('in-ready', 1), 100);
-    local.markReady('in-ready');
+    local.markReady('in-ready', 100);
     local.start(start('out', 2, 'me', 'b'), 100);
     expect(local.nextDeadline()).toBe(100 + STALE_MS);
     expect(local.expireStale(100 + STALE_MS - 1)).toEqual([]);
     expect(local.expireStale(100 + STALE_MS)).toMatchObject([{ type: 'MigrationCancel', reason: STALE_REASON, migration: { migrationId: 'in-running' } }]);
-    expect(local.nextDeadline()).toBeUndefined();
+    // What is left waits for its order, and asks the master about it then.
+    expect(local.nextDeadline()).toBe(100 + QUERY_MS);
     expect(local.size).toBe(2);
   });
 });
