@@ -2,13 +2,24 @@
 // settling orphans against the next master's table, and settling what a lost finalize
 // or cancel left behind.
 import { describe, expect, it } from 'vitest';
-import type { MigrateStart } from '../../src/protocol/messages.js';
+import type { MigrateStart, MigrateStatus, MigrationVerdict } from '../../src/protocol/messages.js';
 import { ClusterPartitionTable } from '../../src/partitions/index.js';
-import { LocalMigrations, MASTER_CHANGED_REASON, STALE_REASON } from '../../src/partitions/migration-local.js';
+import { CANCELLED_REASON, LocalMigrations, MASTER_CHANGED_REASON, MOVED_ON_REASON, STALE_REASON } from '../../src/partitions/migration-local.js';
 import { MigrationHistory } from '../../src/partitions/migration-history.js';
 
 const STALE_MS = 1_000;
 const QUERY_MS = 5_000;
+
+function status(migrationId: string, partition: number, verdict: MigrationVerdict, tableVersion: number): MigrateStatus {
+  return { type: 'MigrateStatus', migrationId, partition, verdict, tableVersion };
+}
+
+/** A table at `version` whose partition 0 is owned by `owner` with `backups`. */
+function tableAt(version: number, owner: string, backups: string[] = []): ClusterPartitionTable {
+  const table = new ClusterPartitionTable(1);
+  for (let v = 0; v < version; v++) table.applyAssignments([{ partition: 0, owner: v === version - 1 ? owner : `o${v}`, backups }]);
+  return table;
+}
 
 function start(migrationId: string, partition: number, source = 'a', destination = 'me'): MigrateStart {
   return { type: 'MigrateStart', migrationId, partition, source, destination, role: 'owner', epoch: 2, tableVersion: 1 };
@@ -107,5 +118,82 @@ describe('LocalMigrations', () => {
     // What is left waits for its order, and asks the master about it then.
     expect(local.nextDeadline()).toBe(100 + QUERY_MS);
     expect(local.size).toBe(2);
+  });
+
+  it('asks about a source and a ready copy an interval after they started or became ready, then every interval', () => {
+    const local = new LocalMigrations('me', 8, new MigrationHistory(8), STALE_MS, QUERY_MS);
+    local.start(start('in', 0), 0);
+    local.start(start('out', 1, 'me', 'b'), 0);
+    // The running copy is not asked about: it expires on its own if its cancel was lost.
+    expect(local.dueQueries(QUERY_MS).map((m) => m.info.migrationId)).toEqual(['out']);
+    local.markReady('in', 700);
+    expect(local.dueQueries(700 + QUERY_MS - 1)).toEqual([]);
+    expect(local.nextDeadline()).toBe(700 + QUERY_MS);
+    expect(local.dueQueries(700 + QUERY_MS).map((m) => m.info.migrationId)).toEqual(['in']);
+    expect(local.dueQueries(2 * QUERY_MS).map((m) => m.info.migrationId)).toEqual(['out']);
+    local.orphanAll(99_999);
+    expect(local.dueQueries(10 * QUERY_MS)).toEqual([]);
+  });
+
+  it('calls a ready copy off when the master says it cancelled it', () => {
+    const history = new MigrationHistory(8);
+    const local = new LocalMigrations('me', 8, history, STALE_MS, QUERY_MS);
+    local.start(start('m1', 0), 0);
+    local.markReady('m1', 0);
+    const events = local.onStatus(status('m1', 0, 'cancelled', 3), tableAt(5, 'a'), 10);
+    expect(events).toMatchObject([{ type: 'MigrationCancel', reason: CANCELLED_REASON, localRole: 'destination' }]);
+    expect(history.list().map((r) => r.outcome)).toEqual(['cancelled']);
+  });
+
+  it('ignores an answer about a running copy, another partition, or an unknown id', () => {
+    const local = new LocalMigrations('me', 8, new MigrationHistory(8), STALE_MS, QUERY_MS);
+    local.start(start('m1', 0), 0);
+    expect(local.onStatus(status('m1', 0, 'cancelled', 3), tableAt(3, 'a'), 10)).toEqual([]);
+    local.markReady('m1', 0);
+    expect(local.onStatus(status('m1', 1, 'cancelled', 3), tableAt(3, 'a'), 10)).toEqual([]);
+    expect(local.onStatus(status('m9', 0, 'cancelled', 3), tableAt(3, 'a'), 10)).toEqual([]);
+    expect(local.size).toBe(1);
+  });
+
+  it('after committed or unknown, settles from a table at least as new as the answer: finalized when it holds the role', () => {
+    const local = new LocalMigrations('me', 8, new MigrationHistory(8), STALE_MS, QUERY_MS);
+    local.start(start('m1', 0), 0);
+    local.markReady('m1', 0);
+    // Behind the master's table: wait for it.
+    expect(local.onStatus(status('m1', 0, 'committed', 4), tableAt(3, 'a'), 10)).toEqual([]);
+    expect(local.settleAnswered(tableAt(3, 'a'), 11)).toEqual([]);
+    expect(local.settleAnswered(tableAt(4, 'me'), 12)).toMatchObject([{ type: 'MigrationFinalize', epoch: 4 }]);
+    expect(local.size).toBe(0);
+  });
+
+  it('after committed or unknown, calls the copy off when the table has moved past it', () => {
+    const local = new LocalMigrations('me', 8, new MigrationHistory(8), STALE_MS, QUERY_MS);
+    local.start(start('m1', 0), 0);
+    local.markReady('m1', 0);
+    local.start(start('m2', 0, 'me', 'b'), 0);
+    expect(local.onStatus(status('m1', 0, 'unknown', 6), tableAt(6, 'c', ['me']), 10)).toMatchObject([
+      { type: 'MigrationCancel', reason: MOVED_ON_REASON, migration: { migrationId: 'm1' } },
+    ]);
+    // A source is settled the same way: the destination does not hold the role, so it keeps its data.
+    expect(local.onStatus(status('m2', 0, 'committed', 6), tableAt(6, 'c'), 10)).toMatchObject([{ type: 'MigrationCancel', localRole: 'source' }]);
+  });
+
+  it('does not use an answer when its own table is newer than the master\'s (another lineage)', () => {
+    const local = new LocalMigrations('me', 8, new MigrationHistory(8), STALE_MS, QUERY_MS);
+    local.start(start('m1', 0), 0);
+    local.markReady('m1', 0);
+    expect(local.onStatus(status('m1', 0, 'unknown', 4), tableAt(7, 'c'), 10)).toEqual([]);
+    expect(local.settleAnswered(tableAt(8, 'c'), 11)).toEqual([]);
+    expect(local.size).toBe(1);
+  });
+
+  it('forgets an answer when the master changes: the new master\'s table settles the orphan', () => {
+    const local = new LocalMigrations('me', 8, new MigrationHistory(8), STALE_MS, QUERY_MS);
+    local.start(start('m1', 0), 0);
+    local.markReady('m1', 0);
+    local.onStatus(status('m1', 0, 'unknown', 9), tableAt(3, 'c'), 10);
+    local.orphanAll(500);
+    expect(local.settleAnswered(tableAt(9, 'c'), 11)).toEqual([]);
+    expect(local.resolveOrphans(tableAt(9, 'c'), 12)).toMatchObject([{ type: 'MigrationCancel', reason: MASTER_CHANGED_REASON }]);
   });
 });
