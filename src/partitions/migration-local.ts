@@ -212,12 +212,11 @@ export class LocalMigrations {
   /**
    * Settle the migrations the master said it no longer runs, once `table` (the master's)
    * is at least as new as its answer: finalized when the table gives the destination the
-   * migration's role, else called off, as orphans are after a master change. Calling off
-   * a ready copy drops only what the table does not make this node hold (the driver keeps
-   * the data of a partition the table names it owner or backup of), and the copy never
-   * served as owner: only a table naming it owner (it would be finalized) or a finalize
-   * makes it one, so whatever it holds was acknowledged by the source, which replicated
-   * it to its backups, from which every later replica descends.
+   * migration's role, else called off, as orphans are after a master change. The table
+   * contains any commit of the migration, so one that does not name this node moved the
+   * partition on as it moves any replica; the driver keeps the data of a partition the
+   * table names this node owner or backup of. An older table could miss the commit while
+   * the source, finalized, dropped its own copy: hence the version.
    */
   settleAnswered(table: ClusterPartitionTable, now: Millis): PartitionEvent[] {
     const events: PartitionEvent[] = [];
