@@ -175,11 +175,9 @@ export class MasterDuties {
   }
 
   /**
-   * A participant still waiting for its finalize or cancel asks about a migration. While
-   * it runs nothing is answered (the participant waits on), but a destination asking has
-   * its copy ready, and its `MigrateReady` may have been lost: it counts as one. Once over,
-   * the participant hears the verdict and this table's version (`MigrateStatus`). Not
-   * answered while syncing: the table is not settled yet, and the participant asks again.
+   * A participant waiting for its order asks about a migration. Over: it hears the verdict
+   * and this table's version. Running: no answer, but the destination's question counts as
+   * its `MigrateReady`, which may have been lost. Syncing: no answer; it asks again.
    */
   onQuery(from: NodeId, msg: MigrateQuery, now: Millis): void {
     if (this.phaseValue !== 'active') return;
