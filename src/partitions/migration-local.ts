@@ -28,6 +28,9 @@ export const STALE_REASON = 'never became ready; the master has given up on it';
 /** Reason given when the master, asked, says it cancelled the migration (its `MigrateCancel` was lost). */
 export const CANCELLED_REASON = 'the master reports it cancelled';
 
+/** Reason given when the master no longer runs a copy that never became ready here. */
+export const GONE_REASON = 'the master no longer runs it, and it never became ready';
+
 /** Reason given when the master no longer runs the migration and its table does not show it committed. */
 export const MOVED_ON_REASON = 'over at the master; its table does not hold the copy';
 
@@ -38,8 +41,8 @@ export interface LocalMigration {
   state: 'running' | 'ready' | 'orphaned';
   orphanDeadlineAt: Millis | undefined;
   readonly startedAt: Millis;
-  /** When to ask the master about it next (a source, a ready destination); see `dueQueries`. */
-  queryAt: Millis | undefined;
+  /** When to ask the master about it next; see `dueQueries`. */
+  queryAt: Millis;
   /** The master said it no longer runs it: settle against its table from this version on. */
   settleAtVersion: number | undefined;
 }
@@ -56,8 +59,8 @@ export class LocalMigrations {
    *   called off here: the master times a copy out after its `migrationTimeoutMs`, and can
    *   only commit a copy that reported ready, so past this (a little longer) its cancel
    *   was lost on the way.
-   * @param queryIntervalMs how long a source, or a ready destination, waits for its
-   *   finalize or cancel before it asks the master about it, and again after each question.
+   * @param queryIntervalMs how long a migration goes on here (or waits, ready) before
+   *   this node asks the master about it, and again after each question.
    */
   constructor(
     private readonly self: NodeId,
@@ -92,7 +95,7 @@ export class LocalMigrations {
       epoch: msg.epoch,
       tableVersion: msg.tableVersion,
     };
-    const queryAt = side === 'source' ? now + this.queryIntervalMs : undefined;
+    const queryAt = now + this.queryIntervalMs;
     this.byId.set(info.migrationId, { info, side, state: 'running', orphanDeadlineAt: undefined, startedAt: now, queryAt, settleAtVersion: undefined });
     this.history.start({ ...info, perspective: side, startedAt: now });
     return { type: 'MigrationStart', migration: info, localRole: side };
@@ -173,14 +176,14 @@ export class LocalMigrations {
   }
 
   /**
-   * Sources and ready destinations whose order has not come `queryIntervalMs` after they
-   * started (or became ready), or after their last question: ask the master that started
-   * them (`MigrateQuery`). Each is asked again an interval later while it waits.
+   * Migrations still here `queryIntervalMs` after they started (a destination: after it
+   * became ready), or after their last question: ask the master that started them
+   * (`MigrateQuery`), whose order may have been lost. Asked again every interval.
    */
   dueQueries(now: Millis): LocalMigration[] {
     const due: LocalMigration[] = [];
     for (const local of this.byId.values()) {
-      if (local.state === 'orphaned' || local.queryAt === undefined || local.queryAt > now) continue;
+      if (local.state === 'orphaned' || local.queryAt > now) continue;
       local.queryAt = now + this.queryIntervalMs;
       due.push(local);
     }
@@ -188,8 +191,10 @@ export class LocalMigrations {
   }
 
   /**
-   * The master's answer about a migration it no longer runs. `cancelled`: its
-   * `MigrateCancel` was lost, call it off. `committed` or `unknown`: any commit is in the
+   * The master's answer about a migration it no longer runs. A copy here that never
+   * became ready cannot have committed (the master commits only copies that reported
+   * ready): call it off whatever the verdict, as `expireStale` would later. `cancelled`:
+   * its `MigrateCancel` was lost, call it off. `committed` or `unknown`: any commit is in the
    * master's table of version `tableVersion` or an older one, so settle from a table of
    * the master at least that new (`settleAnswered`; the caller fetches one if this node is
    * behind). A table here newer than the master's at the time of its answer is another
@@ -198,10 +203,9 @@ export class LocalMigrations {
   onStatus(msg: MigrateStatus, table: ClusterPartitionTable, now: Millis): PartitionEvent[] {
     const local = this.byId.get(msg.migrationId);
     if (local === undefined || local.state === 'orphaned' || local.info.partition !== msg.partition) return [];
-    // A copy still running never reported ready, so it cannot have committed: it expires on its own.
-    if (local.side === 'destination' && local.state !== 'ready') return [];
-    if (msg.verdict === 'cancelled') {
-      const event = this.cancel(msg.migrationId, CANCELLED_REASON, now);
+    const running = local.side === 'destination' && local.state === 'running';
+    if (running || msg.verdict === 'cancelled') {
+      const event = this.cancel(msg.migrationId, running ? GONE_REASON : CANCELLED_REASON, now);
       return event === undefined ? [] : [event];
     }
     if (table.version > msg.tableVersion) return [];
@@ -272,7 +276,8 @@ export class LocalMigrations {
   nextDeadline(): Millis | undefined {
     let next: Millis | undefined;
     for (const local of this.byId.values()) {
-      const at = local.state === 'orphaned' ? local.orphanDeadlineAt : local.side === 'destination' && local.state === 'running' ? local.startedAt + this.staleAfterMs : local.queryAt;
+      const stale = local.side === 'destination' && local.state === 'running' ? local.startedAt + this.staleAfterMs : local.queryAt;
+      const at = local.state === 'orphaned' ? local.orphanDeadlineAt : Math.min(stale, local.queryAt);
       if (at !== undefined && (next === undefined || at < next)) next = at;
     }
     return next;

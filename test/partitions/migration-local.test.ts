@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import type { MigrateStart, MigrateStatus, MigrationVerdict } from '../../src/protocol/messages.js';
 import { ClusterPartitionTable } from '../../src/partitions/index.js';
-import { CANCELLED_REASON, LocalMigrations, MASTER_CHANGED_REASON, MOVED_ON_REASON, STALE_REASON } from '../../src/partitions/migration-local.js';
+import { CANCELLED_REASON, GONE_REASON, LocalMigrations, MASTER_CHANGED_REASON, MOVED_ON_REASON, STALE_REASON } from '../../src/partitions/migration-local.js';
 import { MigrationHistory } from '../../src/partitions/migration-history.js';
 
 const STALE_MS = 1_000;
@@ -120,16 +120,18 @@ describe('LocalMigrations', () => {
     expect(local.size).toBe(2);
   });
 
-  it('asks about a source and a ready copy an interval after they started or became ready, then every interval', () => {
-    const local = new LocalMigrations('me', 8, new MigrationHistory(8), STALE_MS, QUERY_MS);
+  it('asks about a migration an interval after it started (a destination: after it became ready), then every interval', () => {
+    // As configured, a copy is called off as stale long after its first question.
+    const local = new LocalMigrations('me', 8, new MigrationHistory(8), 12 * QUERY_MS, QUERY_MS);
     local.start(start('in', 0), 0);
     local.start(start('out', 1, 'me', 'b'), 0);
-    // The running copy is not asked about: it expires on its own if its cancel was lost.
-    expect(local.dueQueries(QUERY_MS).map((m) => m.info.migrationId)).toEqual(['out']);
+    local.start(start('copying', 2), 2_000);
     local.markReady('in', 700);
-    expect(local.dueQueries(700 + QUERY_MS - 1)).toEqual([]);
+    expect(local.dueQueries(QUERY_MS - 1)).toEqual([]);
+    expect(local.dueQueries(QUERY_MS).map((m) => m.info.migrationId)).toEqual(['out']);
     expect(local.nextDeadline()).toBe(700 + QUERY_MS);
     expect(local.dueQueries(700 + QUERY_MS).map((m) => m.info.migrationId)).toEqual(['in']);
+    expect(local.dueQueries(2_000 + QUERY_MS).map((m) => m.info.migrationId)).toEqual(['copying']);
     expect(local.dueQueries(2 * QUERY_MS).map((m) => m.info.migrationId)).toEqual(['out']);
     local.orphanAll(99_999);
     expect(local.dueQueries(10 * QUERY_MS)).toEqual([]);
@@ -145,10 +147,17 @@ describe('LocalMigrations', () => {
     expect(history.list().map((r) => r.outcome)).toEqual(['cancelled']);
   });
 
-  it('ignores an answer about a running copy, another partition, or an unknown id', () => {
+  it('calls off a copy that never became ready on any answer: it cannot have committed', () => {
     const local = new LocalMigrations('me', 8, new MigrationHistory(8), STALE_MS, QUERY_MS);
     local.start(start('m1', 0), 0);
-    expect(local.onStatus(status('m1', 0, 'cancelled', 3), tableAt(3, 'a'), 10)).toEqual([]);
+    expect(local.onStatus(status('m1', 0, 'committed', 3), tableAt(3, 'me'), 10)).toMatchObject([
+      { type: 'MigrationCancel', reason: GONE_REASON, localRole: 'destination' },
+    ]);
+  });
+
+  it('ignores an answer about another partition or an unknown id', () => {
+    const local = new LocalMigrations('me', 8, new MigrationHistory(8), STALE_MS, QUERY_MS);
+    local.start(start('m1', 0), 0);
     local.markReady('m1', 0);
     expect(local.onStatus(status('m1', 1, 'cancelled', 3), tableAt(3, 'a'), 10)).toEqual([]);
     expect(local.onStatus(status('m9', 0, 'cancelled', 3), tableAt(3, 'a'), 10)).toEqual([]);
