@@ -176,8 +176,8 @@ export class MasterDuties {
 
   /**
    * A participant waiting for its order asks about a migration. Over: it hears the verdict
-   * and this table's version. Running: no answer, but the destination's question counts as
-   * its `MigrateReady`, which may have been lost. Syncing: no answer; it asks again.
+   * and this table's version. Running: no answer, but a ready destination's question counts
+   * as its `MigrateReady`, which may have been lost. Syncing: no answer; it asks again.
    */
   onQuery(from: NodeId, msg: MigrateQuery, now: Millis): void {
     if (this.phaseValue !== 'active') return;
@@ -185,7 +185,7 @@ export class MasterDuties {
     if (active === undefined) {
       const verdict = this.verdicts.verdictOf(msg.migrationId);
       this.ctx.send(from, { type: 'MigrateStatus', migrationId: msg.migrationId, partition: msg.partition, verdict, tableVersion: this.ctx.table.version });
-    } else if (active.destination === from && active.partition === msg.partition && !this.plan.isReady(msg.migrationId)) {
+    } else if (msg.ready && active.destination === from && active.partition === msg.partition && !this.plan.isReady(msg.migrationId)) {
       this.onReady(from, { type: 'MigrateReady', migrationId: msg.migrationId, partition: msg.partition, lastSeq: 0 }, now);
     }
   }

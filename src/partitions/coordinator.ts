@@ -145,7 +145,7 @@ export class PartitionCoordinator implements SansIoMachine<Message, PartitionEve
     }
     // A master that has not reached us in its current mastership would not know our ids.
     const asking = this.masterId === this.self || this.masterHeard ? this.local.dueQueries(now) : [];
-    for (const { info } of asking) this.toMaster({ type: 'MigrateQuery', migrationId: info.migrationId, partition: info.partition });
+    for (const { info, state } of asking) this.toMaster({ type: 'MigrateQuery', migrationId: info.migrationId, partition: info.partition, ready: state === 'ready' });
     this.afterInput(now);
   }
 

@@ -99,15 +99,17 @@ export interface MigrateCancel {
 }
 
 /**
- * From a participant to the master that started the migration: this copy is still
- * waiting for its finalize or cancel (a cut or a stall can lose either). The master
- * answers `MigrateStatus` when it no longer runs the migration; while it does, a query
- * from the destination counts as its `MigrateReady`, which may have been lost too.
+ * From a participant to the master that started the migration: it is still under way
+ * here (a cut or a stall can lose its finalize or cancel). The master answers
+ * `MigrateStatus` when it no longer runs the migration; while it does, a query from the
+ * destination with `ready` counts as its `MigrateReady`, which may have been lost too.
  */
 export interface MigrateQuery {
   readonly type: 'MigrateQuery';
   readonly migrationId: string;
   readonly partition: number;
+  /** The sender is the destination and its copy is caught up (it reported ready). */
+  readonly ready: boolean;
 }
 
 /**

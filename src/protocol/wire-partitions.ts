@@ -160,14 +160,15 @@ export const migrateCancelCodec: MessageLayout<MigrateCancel> = {
   }),
 };
 
-/** `[migrationId, partition]` */
+/** `[migrationId, partition, ready]` */
 export const migrateQueryCodec: MessageLayout<MigrateQuery> = {
-  arity: 2,
-  toWire: (m) => [m.migrationId, m.partition],
+  arity: 3,
+  toWire: (m) => [m.migrationId, m.partition, m.ready],
   fromWire: (_ctx, f) => ({
     type: 'MigrateQuery',
     migrationId: readMigrationId(f[0], 'migrationId'),
     partition: readUint32(f[1], 'partition'),
+    ready: readBool(f[2], 'ready'),
   }),
 };
 

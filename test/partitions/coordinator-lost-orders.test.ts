@@ -33,6 +33,18 @@ describe('PartitionCoordinator: lost orders', () => {
     expect(h.delivered.some((d) => d.message.type === 'MigrateStatus')).toBe(false);
   });
 
+  it('a question from a destination still copying does not count as ready: nothing commits', () => {
+    const h = formed(['a', 'b', 'c'], { copyMs: (_info, destination) => (destination === 'd' ? undefined : 10) });
+    const completed = h.coordinator('a').status().counters.migrationsCompleted;
+    h.join('d');
+    h.runFor(3 * QUERY_MS);
+    expect(h.delivered.filter((d) => d.from === 'd' && d.message.type === 'MigrateQuery').length).toBeGreaterThan(0);
+    expect(h.delivered.every((d) => d.message.type !== 'MigrateQuery' || !d.message.ready)).toBe(true);
+    expect(h.eventsOf('d', 'MigrationFinalize')).toEqual([]);
+    expect(h.coordinator('a').status().counters.migrationsCompleted).toBe(completed);
+    expect(h.coordinator('a').table().partitionsForNode('d').owned).toEqual([]);
+  });
+
   it('a ready copy whose cancel was never sent (the master held it dead) asks, hears "cancelled", and lets go', () => {
     // Without the question the copies would stay ready forever and the harness never settle.
     let cut = false;
@@ -63,7 +75,7 @@ describe('PartitionCoordinator: lost orders', () => {
   it('answers a question about a migration it never ran with "unknown" and its table version', () => {
     const h = formed(['a', 'b']);
     const a = h.coordinator('a');
-    a.handle(h.node('b').address, { type: 'MigrateQuery', migrationId: 'ghost', partition: 3 }, h.now);
+    a.handle(h.node('b').address, { type: 'MigrateQuery', migrationId: 'ghost', partition: 3, ready: true }, h.now);
     h.flush('a');
     h.runFor(5);
     expect(h.delivered.filter((d) => d.message.type === 'MigrateStatus').map((d) => d.message)).toEqual([

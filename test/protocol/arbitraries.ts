@@ -142,7 +142,7 @@ export const messageArbitraries: Arbs = {
   MigrateReady: fc.record({ type: t('MigrateReady'), migrationId: id, partition: uint32, lastSeq: uint }),
   MigrateFinalize: fc.record({ type: t('MigrateFinalize'), migrationId: id, partition: uint32, epoch: uint }),
   MigrateCancel: fc.record({ type: t('MigrateCancel'), migrationId: id, partition: uint32, reason }),
-  MigrateQuery: fc.record({ type: t('MigrateQuery'), migrationId: id, partition: uint32 }),
+  MigrateQuery: fc.record({ type: t('MigrateQuery'), migrationId: id, partition: uint32, ready: fc.boolean() }),
   MigrateStatus: fc.record({
     type: t('MigrateStatus'),
     migrationId: id,

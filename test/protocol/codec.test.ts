@@ -80,7 +80,7 @@ describe('encode/decode round trip', () => {
 
   it('matches golden bytes for small messages', () => {
     expect([...encode({ type: 'Nack', seqNo: 1, from: 'a' })]).toEqual([0xf1, 4, 0x92, 0x01, 0xa1, 0x61]);
-    expect([...encode({ type: 'MigrateQuery', migrationId: 'm', partition: 1 })]).toEqual([0xf1, 53, 0x92, 0xa1, 0x6d, 0x01]);
+    expect([...encode({ type: 'MigrateQuery', migrationId: 'm', partition: 1, ready: true })]).toEqual([0xf1, 53, 0x93, 0xa1, 0x6d, 0x01, 0xc3]);
     expect([...encode({ type: 'MigrateStatus', migrationId: 'm', partition: 1, verdict: 'unknown', tableVersion: 7 })]).toEqual([
       0xf1, 54, 0x94, 0xa1, 0x6d, 0x01, 0x02, 0x07,
     ]);
