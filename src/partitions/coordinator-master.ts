@@ -9,11 +9,12 @@ import type { Millis } from '../core/clock.js';
 import { assert } from '../core/errors.js';
 import type { NodeId, PartitionTableData } from '../core/model.js';
 import { murmur3Utf8 } from '../core/murmur3.js';
-import type { MigrateCancel, MigrateReady, MigrateStart, PartitionTableUpdate } from '../protocol/messages.js';
+import type { MigrateCancel, MigrateQuery, MigrateReady, MigrateStart, PartitionTableUpdate } from '../protocol/messages.js';
 import { computeAssignment, NO_OWNER, PLACEMENT_NONE, PLACEMENT_TAG, type AssignableMember, type ReplicaAssignment } from './assignment.js';
 import type { CoordinatorContext } from './coordinator-context.js';
 import type { MigrationOutcome } from './migration-history.js';
 import { MigrationPlan, type ActiveMigration } from './migration-plan.js';
+import { MigrationVerdicts } from './migration-verdicts.js';
 
 /** A new master first syncs tables with the members, then acts. */
 export type MasterPhase = 'syncing' | 'active';
@@ -57,6 +58,8 @@ export class MasterDuties {
   /** Partitions with every copy in place, committed together at `commitDueAt`. */
   private commitQueue: number[] = [];
   private commitDueAt: Millis | undefined;
+  /** How this mastership's finished migrations ended, for participants that ask. */
+  private readonly verdicts = new MigrationVerdicts();
 
   constructor(
     private readonly ctx: CoordinatorContext,
@@ -175,6 +178,22 @@ export class MasterDuties {
       this.commitDueAt ??= now + this.ctx.config.commitCoalesceMs;
     }
     this.startMigrations(now);
+  }
+
+  /**
+   * A participant waiting for its order asks about a migration. Over: it hears the verdict
+   * and this table's version. Running: no answer, but a ready destination's question counts
+   * as its `MigrateReady`, which may have been lost. Syncing: no answer; it asks again.
+   */
+  onQuery(from: NodeId, msg: MigrateQuery, now: Millis): void {
+    if (this.phaseValue !== 'active') return;
+    const active = this.plan.active(msg.migrationId);
+    if (active === undefined) {
+      const verdict = this.verdicts.verdictOf(msg.migrationId);
+      this.ctx.send(from, { type: 'MigrateStatus', migrationId: msg.migrationId, partition: msg.partition, verdict, tableVersion: this.ctx.table.version });
+    } else if (msg.ready && active.destination === from && active.partition === msg.partition && !this.plan.isReady(msg.migrationId)) {
+      this.onReady(from, { type: 'MigrateReady', migrationId: msg.migrationId, partition: msg.partition, lastSeq: 0 }, now);
+    }
   }
 
   /** A participant reports that its side of a migration failed. */
@@ -333,6 +352,7 @@ export class MasterDuties {
       this.ctx.send(a.source, msg);
       this.ctx.send(a.destination, msg);
       this.ctx.history.finish('master', a.migrationId, 'completed', now);
+      this.verdicts.record(a.migrationId, 'committed');
       this.ctx.counters.migrationsCompleted++;
     }
   }
@@ -364,6 +384,7 @@ export class MasterDuties {
     if (this.isLive(a.source)) this.ctx.send(a.source, msg);
     if (this.isLive(a.destination)) this.ctx.send(a.destination, msg);
     this.ctx.history.finish('master', a.migrationId, outcome, now, reason);
+    this.verdicts.record(a.migrationId, 'cancelled');
     if (outcome === 'cancelled') this.ctx.counters.migrationsCancelled++;
   }
 

@@ -79,7 +79,7 @@ export class PartitionCoordinator implements SansIoMachine<Message, PartitionEve
     if (options.table !== undefined) this.localTable.load(options.table);
     this.merged = new MergedEpochs(this.self, options.mergedFrom);
     this.history = new MigrationHistory(this.config.migrationHistoryMax);
-    this.local = new LocalMigrations(this.self, this.config.localMigrationsMax, this.history, this.config.migrationTimeoutMs + this.config.handoverTimeoutMs);
+    this.local = new LocalMigrations(this.self, this.config.localMigrationsMax, this.history, this.config.migrationTimeoutMs + this.config.handoverTimeoutMs, this.config.tableRefreshIntervalMs);
     this.ctx = {
       self: this.self,
       config: this.config,
@@ -134,7 +134,7 @@ export class PartitionCoordinator implements SansIoMachine<Message, PartitionEve
     this.afterInput(now);
   }
 
-  /** Timers: the periodic table fetch, the master's sync, timeouts and retries, orphan expiry. */
+  /** Timers: the periodic table fetch, the master's sync, timeouts and retries, orphan expiry, questions. */
   tick(now: Millis): void {
     this.master?.tick(now);
     if (this.master === undefined && this.nextFetchAt !== undefined && now >= this.nextFetchAt) this.sendFetch(now);
@@ -143,6 +143,9 @@ export class PartitionCoordinator implements SansIoMachine<Message, PartitionEve
       this.events.push(event);
       this.toMaster({ type: 'MigrateCancel', migrationId: event.migration.migrationId, partition: event.migration.partition, reason: event.reason });
     }
+    // A master that has not reached us in its current mastership would not know our ids.
+    const asking = this.masterId === this.self || this.masterHeard ? this.local.dueQueries(now) : [];
+    for (const { info, state } of asking) this.toMaster({ type: 'MigrateQuery', migrationId: info.migrationId, partition: info.partition, ready: state === 'ready' });
     this.afterInput(now);
   }
 
@@ -168,7 +171,7 @@ export class PartitionCoordinator implements SansIoMachine<Message, PartitionEve
    * running destination of it.
    */
   localMigrationReady(migrationId: string, lastSeq: number, now: Millis): boolean {
-    const local = this.local.markReady(migrationId);
+    const local = this.local.markReady(migrationId, now);
     if (local === undefined) {
       this.counters.unknownMigrations++;
       return false;
@@ -268,6 +271,18 @@ export class PartitionCoordinator implements SansIoMachine<Message, PartitionEve
         return;
       case 'MigrateCancel':
         return this.onMigrateCancel(fromId, message, now);
+      case 'MigrateQuery':
+        if (this.master === undefined || fromId === undefined) this.counters.notFromMaster++;
+        else this.master.onQuery(fromId, message, now);
+        return;
+      case 'MigrateStatus':
+        if (!this.fromCurrentMaster(fromId) || this.diverged) {
+          this.counters.notFromMaster++;
+          return;
+        }
+        for (const event of this.local.onStatus(message, this.tableValue, now)) this.events.push(event);
+        // Behind the table the answer refers to: fetch it, and settle when it comes.
+        return this.observeTableVersion(message.tableVersion, now);
       case 'MergedTable':
         if (this.master === undefined || fromId === undefined) this.counters.notFromMaster++;
         else this.master.onMergedTable(fromId, message.table, now);
@@ -292,6 +307,7 @@ export class PartitionCoordinator implements SansIoMachine<Message, PartitionEve
       if (report !== undefined) this.send(fromId, report);
       for (const event of this.local.completed(msg.completedMigrations, this.tableValue, now)) this.events.push(event);
       for (const event of this.local.settleCommitted(this.tableValue, now)) this.events.push(event);
+      for (const event of this.local.settleAnswered(this.tableValue, now)) this.events.push(event);
       for (const event of this.local.resolveOrphans(this.tableValue, now)) this.events.push(event);
       return;
     }
@@ -423,6 +439,8 @@ export class PartitionCoordinator implements SansIoMachine<Message, PartitionEve
       this.master.onReady(this.self, message, now);
     } else if (message.type === 'MigrateCancel') {
       this.master.onCancel(this.self, message, now);
+    } else if (message.type === 'MigrateQuery') {
+      this.master.onQuery(this.self, message, now);
     }
   }
 }

@@ -3,11 +3,11 @@
  * the master started here, which the driver has copied, and what happens to them when
  * the master that started them is replaced (they are orphaned, then resolved against the
  * new master's table: finalized if it lists the destination in its new role, else
- * cancelled).
+ * cancelled), and what a participant still waiting for its order asks the master.
  */
 import type { Millis } from '../core/clock.js';
 import type { NodeId } from '../core/model.js';
-import type { MigrateStart } from '../protocol/messages.js';
+import type { MigrateStart, MigrateStatus } from '../protocol/messages.js';
 import type {
   MigrationCancelEvent,
   MigrationFinalizeEvent,
@@ -25,6 +25,15 @@ export const MASTER_CHANGED_REASON = 'master changed';
 /** Reason given when an incoming copy never became ready and the master must have given up on it. */
 export const STALE_REASON = 'never became ready; the master has given up on it';
 
+/** Reason given when the master, asked, says it cancelled the migration (its `MigrateCancel` was lost). */
+export const CANCELLED_REASON = 'the master reports it cancelled';
+
+/** Reason given when the master no longer runs a copy that never became ready here. */
+export const GONE_REASON = 'the master no longer runs it, and it never became ready';
+
+/** Reason given when the master no longer runs the migration and its table does not show it committed. */
+export const MOVED_ON_REASON = 'over at the master; its table does not hold the copy';
+
 /** One migration this node takes part in. */
 export interface LocalMigration {
   readonly info: MigrationInfo;
@@ -32,6 +41,10 @@ export interface LocalMigration {
   state: 'running' | 'ready' | 'orphaned';
   orphanDeadlineAt: Millis | undefined;
   readonly startedAt: Millis;
+  /** When to ask the master about it next; see `dueQueries`. */
+  queryAt: Millis;
+  /** The master said it no longer runs it: settle against its table from this version on. */
+  settleAtVersion: number | undefined;
 }
 
 /** Why a `MigrateStart` was not taken. */
@@ -46,12 +59,15 @@ export class LocalMigrations {
    *   called off here: the master times a copy out after its `migrationTimeoutMs`, and can
    *   only commit a copy that reported ready, so past this (a little longer) its cancel
    *   was lost on the way.
+   * @param queryIntervalMs how long a migration goes on here (or waits, ready) before
+   *   this node asks the master about it, and again after each question.
    */
   constructor(
     private readonly self: NodeId,
     private readonly localMigrationsMax: number,
     private readonly history: MigrationHistory,
     private readonly staleAfterMs: number,
+    private readonly queryIntervalMs: number,
   ) {}
 
   /** Migrations this node takes part in now. */
@@ -79,16 +95,18 @@ export class LocalMigrations {
       epoch: msg.epoch,
       tableVersion: msg.tableVersion,
     };
-    this.byId.set(info.migrationId, { info, side, state: 'running', orphanDeadlineAt: undefined, startedAt: now });
+    const queryAt = now + this.queryIntervalMs;
+    this.byId.set(info.migrationId, { info, side, state: 'running', orphanDeadlineAt: undefined, startedAt: now, queryAt, settleAtVersion: undefined });
     this.history.start({ ...info, perspective: side, startedAt: now });
     return { type: 'MigrationStart', migration: info, localRole: side };
   }
 
   /** The driver has copied an incoming migration; returns it when it was a running destination. */
-  markReady(migrationId: string): LocalMigration | undefined {
+  markReady(migrationId: string, now: Millis): LocalMigration | undefined {
     const local = this.byId.get(migrationId);
     if (local === undefined || local.side !== 'destination' || local.state !== 'running') return undefined;
     local.state = 'ready';
+    local.queryAt = now + this.queryIntervalMs;
     this.history.markReady(local.side, migrationId);
     return local;
   }
@@ -158,14 +176,73 @@ export class LocalMigrations {
   }
 
   /**
+   * Migrations still here `queryIntervalMs` after they started (a destination: after it
+   * became ready), or after their last question: ask the master that started them
+   * (`MigrateQuery`), whose order may have been lost. Asked again every interval.
+   */
+  dueQueries(now: Millis): LocalMigration[] {
+    const due: LocalMigration[] = [];
+    for (const local of this.byId.values()) {
+      if (local.state === 'orphaned' || local.queryAt > now) continue;
+      local.queryAt = now + this.queryIntervalMs;
+      due.push(local);
+    }
+    return due;
+  }
+
+  /**
+   * The master's answer about a migration it no longer runs. A copy here that never
+   * became ready cannot have committed (the master commits only copies that reported
+   * ready): call it off whatever the verdict, as `expireStale` would later. `cancelled`:
+   * its `MigrateCancel` was lost, call it off. `committed` or `unknown`: any commit is in the
+   * master's table of version `tableVersion` or an older one, so settle from a table of
+   * the master at least that new (`settleAnswered`; the caller fetches one if this node is
+   * behind). A table here newer than the master's at the time of its answer is another
+   * lineage's (the node finds out and starts over): the answer is not used.
+   */
+  onStatus(msg: MigrateStatus, table: ClusterPartitionTable, now: Millis): PartitionEvent[] {
+    const local = this.byId.get(msg.migrationId);
+    if (local === undefined || local.state === 'orphaned' || local.info.partition !== msg.partition) return [];
+    const running = local.side === 'destination' && local.state === 'running';
+    if (running || msg.verdict === 'cancelled') {
+      const event = this.cancel(msg.migrationId, running ? GONE_REASON : CANCELLED_REASON, now);
+      return event === undefined ? [] : [event];
+    }
+    if (table.version > msg.tableVersion) return [];
+    local.settleAtVersion = msg.tableVersion;
+    return this.settleAnswered(table, now);
+  }
+
+  /**
+   * Settle the migrations the master said it no longer runs, once `table` (the master's)
+   * is at least as new as its answer: finalized when the table gives the destination the
+   * migration's role, else called off, as orphans are after a master change. The table
+   * contains any commit of the migration, so one that does not name this node moved the
+   * partition on as it moves any replica; the driver keeps the data of a partition the
+   * table names this node owner or backup of. An older table could miss the commit while
+   * the source, finalized, dropped its own copy: hence the version.
+   */
+  settleAnswered(table: ClusterPartitionTable, now: Millis): PartitionEvent[] {
+    const events: PartitionEvent[] = [];
+    for (const [id, local] of [...this.byId]) {
+      if (local.settleAtVersion === undefined || local.state === 'orphaned' || table.version < local.settleAtVersion) continue;
+      const event = holdsRole(table, local.info) ? this.finalize(id, table.epoch(local.info.partition), now) : this.cancel(id, MOVED_ON_REASON, now);
+      if (event !== undefined) events.push(event);
+    }
+    return events;
+  }
+
+  /**
    * The master changed: every migration becomes an orphan until `deadlineAt` (even one
    * started by the new master, which can only date from an earlier mastership of it).
+   * The old master's answers no longer count: the new master's table settles orphans.
    */
   orphanAll(deadlineAt: Millis): void {
     for (const local of this.byId.values()) {
       if (local.state === 'orphaned') continue;
       local.state = 'orphaned';
       local.orphanDeadlineAt = deadlineAt;
+      local.settleAtVersion = undefined;
     }
   }
 
@@ -195,11 +272,12 @@ export class LocalMigrations {
     return events;
   }
 
-  /** Earliest orphan deadline or stale incoming copy, if any. */
+  /** Earliest orphan deadline, stale incoming copy or due question, if any. */
   nextDeadline(): Millis | undefined {
     let next: Millis | undefined;
     for (const local of this.byId.values()) {
-      const at = local.state === 'orphaned' ? local.orphanDeadlineAt : local.side === 'destination' && local.state === 'running' ? local.startedAt + this.staleAfterMs : undefined;
+      const stale = local.side === 'destination' && local.state === 'running' ? local.startedAt + this.staleAfterMs : local.queryAt;
+      const at = local.state === 'orphaned' ? local.orphanDeadlineAt : Math.min(stale, local.queryAt);
       if (at !== undefined && (next === undefined || at < next)) next = at;
     }
     return next;

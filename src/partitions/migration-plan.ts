@@ -204,6 +204,11 @@ export class MigrationPlan {
     return { migration: step.active!, commit: work.steps.every((s) => s.ready) };
   }
 
+  /** True when started migration `migrationId` has reported its copy ready. */
+  isReady(migrationId: string): boolean {
+    return this.byId.get(migrationId)?.ready === true;
+  }
+
   /** True when `partition` waits for data and every copy it needs is in place. */
   committable(partition: number): boolean {
     return this.work.get(partition)?.steps.every((s) => s.ready) === true;

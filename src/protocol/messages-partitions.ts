@@ -1,7 +1,7 @@
 /**
  * The wire messages of the partition layer: the master's tables, a merged node's old
  * table, table fetches, and the migration protocol (start, data, ready, finalize,
- * cancel). Part of the contract in `messages.ts`, which re-exports them.
+ * cancel, and a participant's question about an order it may have missed). Part of the contract in `messages.ts`, which re-exports them.
  */
 import type { NodeId, PartitionTableData } from '../core/model.js';
 
@@ -96,4 +96,39 @@ export interface MigrateCancel {
   readonly migrationId: string;
   readonly partition: number;
   readonly reason: string;
+}
+
+/**
+ * From a participant to the master that started the migration: it is still under way
+ * here (a cut or a stall can lose its finalize or cancel). The master answers
+ * `MigrateStatus` when it no longer runs the migration; while it does, a query from the
+ * destination with `ready` counts as its `MigrateReady`, which may have been lost too.
+ */
+export interface MigrateQuery {
+  readonly type: 'MigrateQuery';
+  readonly migrationId: string;
+  readonly partition: number;
+  /** The sender is the destination and its copy is caught up (it reported ready). */
+  readonly ready: boolean;
+}
+
+/**
+ * How a migration the master no longer runs ended, as far as it remembers:
+ * `committed`, `cancelled` (also timed out or failed), or `unknown` (another mastership's,
+ * or forgotten).
+ */
+export type MigrationVerdict = 'committed' | 'cancelled' | 'unknown';
+
+/**
+ * The master's answer to `MigrateQuery`. `tableVersion` is the master's table version
+ * when it answered: any commit of the migration is in that table or an older one, so a
+ * participant that holds a table of this master at least that new can settle its side
+ * from the table alone.
+ */
+export interface MigrateStatus {
+  readonly type: 'MigrateStatus';
+  readonly migrationId: string;
+  readonly partition: number;
+  readonly verdict: MigrationVerdict;
+  readonly tableVersion: number;
 }

@@ -12,9 +12,9 @@ import type {
   SwimState,
   Tags,
 } from '../core/model.js';
-import type { PartitionTableUpdate, MergedTable, FetchPartitionTable, MigrateStart, MigrateData, MigrateReady, MigrateFinalize, MigrateCancel } from './messages-partitions.js';
+import type { PartitionTableUpdate, MergedTable, FetchPartitionTable, MigrateStart, MigrateData, MigrateReady, MigrateFinalize, MigrateCancel, MigrateQuery, MigrateStatus } from './messages-partitions.js';
 
-export type { PartitionTableUpdate, MergedTable, FetchPartitionTable, ReplicaRole, MigrateStart, MigrateData, MigrateReady, MigrateFinalize, MigrateCancel } from './messages-partitions.js';
+export type { PartitionTableUpdate, MergedTable, FetchPartitionTable, ReplicaRole, MigrateStart, MigrateData, MigrateReady, MigrateFinalize, MigrateCancel, MigrateQuery, MigrateStatus, MigrationVerdict } from './messages-partitions.js';
 
 /**
  * Version of this wire protocol; a JoinRequest with another version is rejected.
@@ -311,6 +311,8 @@ export type Message =
   | MigrateReady
   | MigrateFinalize
   | MigrateCancel
+  | MigrateQuery
+  | MigrateStatus
   | SplitBrainProbe
   | SplitBrainProbeResponse
   | MergeRequest

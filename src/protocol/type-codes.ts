@@ -4,7 +4,7 @@
  * renumbered or reused; a retired message keeps its number reserved.
  */
 import type { MemberStatus, SwimState } from '../core/model.js';
-import type { MessageType, ReplicaRole } from './messages.js';
+import type { MessageType, MigrationVerdict, ReplicaRole } from './messages.js';
 
 /**
  * First byte of every frame: "Flotilla wire format 1". A frame with another first byte
@@ -49,6 +49,8 @@ export const MESSAGE_TYPE_CODES = {
   MigrateReady: 50,
   MigrateFinalize: 51,
   MigrateCancel: 52,
+  MigrateQuery: 53,
+  MigrateStatus: 54,
   // Split brain
   SplitBrainProbe: 64,
   SplitBrainProbeResponse: 65,
@@ -99,6 +101,9 @@ export const MEMBER_STATUS_CODES: readonly MemberStatus[] = ['active', 'suspect'
 
 /** `ReplicaRole` codes: the index is the code. */
 export const REPLICA_ROLE_CODES: readonly ReplicaRole[] = ['owner', 'backup'];
+
+/** `MigrateStatus.verdict` codes: the index is the code. */
+export const MIGRATION_VERDICT_CODES: readonly MigrationVerdict[] = ['committed', 'cancelled', 'unknown'];
 
 /** `MigrateData.kind` codes: the index is the code. */
 export const MIGRATE_DATA_KIND_CODES: readonly MigrateDataKind[] = ['chunk', 'delta'];

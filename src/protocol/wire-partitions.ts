@@ -8,7 +8,9 @@ import type {
   MigrateCancel,
   MigrateData,
   MigrateFinalize,
+  MigrateQuery,
   MigrateReady,
+  MigrateStatus,
   MigrateStart,
   OpForward,
   PartitionTableUpdate,
@@ -22,7 +24,7 @@ import {
   REASON_BYTES_MAX,
   SERVICE_NAME_BYTES_MAX,
 } from './limits.js';
-import { MIGRATE_DATA_KIND_CODES, REPLICA_ROLE_CODES } from './type-codes.js';
+import { MIGRATE_DATA_KIND_CODES, MIGRATION_VERDICT_CODES, REPLICA_ROLE_CODES } from './type-codes.js';
 import type { MessageLayout } from './message-layout.js';
 import { enumToWire, readTable, tableToWire } from './wire-records.js';
 import {
@@ -155,6 +157,31 @@ export const migrateCancelCodec: MessageLayout<MigrateCancel> = {
     migrationId: readMigrationId(f[0], 'migrationId'),
     partition: readUint32(f[1], 'partition'),
     reason: readString(f[2], 'reason', REASON_BYTES_MAX),
+  }),
+};
+
+/** `[migrationId, partition, ready]` */
+export const migrateQueryCodec: MessageLayout<MigrateQuery> = {
+  arity: 3,
+  toWire: (m) => [m.migrationId, m.partition, m.ready],
+  fromWire: (_ctx, f) => ({
+    type: 'MigrateQuery',
+    migrationId: readMigrationId(f[0], 'migrationId'),
+    partition: readUint32(f[1], 'partition'),
+    ready: readBool(f[2], 'ready'),
+  }),
+};
+
+/** `[migrationId, partition, verdict, tableVersion]`; verdict 0 committed, 1 cancelled, 2 unknown */
+export const migrateStatusCodec: MessageLayout<MigrateStatus> = {
+  arity: 4,
+  toWire: (m) => [m.migrationId, m.partition, enumToWire(m.verdict, MIGRATION_VERDICT_CODES), m.tableVersion],
+  fromWire: (_ctx, f) => ({
+    type: 'MigrateStatus',
+    migrationId: readMigrationId(f[0], 'migrationId'),
+    partition: readUint32(f[1], 'partition'),
+    verdict: readEnum(f[2], 'verdict', MIGRATION_VERDICT_CODES),
+    tableVersion: readUint(f[3], 'tableVersion'),
   }),
 };
 

@@ -34,7 +34,7 @@ export { roleIn } from './sharding-parts.js';
 export const PARTITIONED_SERVICES_MAX = 32;
 
 /** One-way partition messages the layer takes. */
-export const SHARDING_MESSAGE_TYPES: readonly MessageType[] = ['PartitionTableUpdate', 'FetchPartitionTable', 'MergedTable', 'MigrateStart', 'MigrateReady', 'MigrateFinalize', 'MigrateCancel'];
+export const SHARDING_MESSAGE_TYPES: readonly MessageType[] = ['PartitionTableUpdate', 'FetchPartitionTable', 'MergedTable', 'MigrateStart', 'MigrateReady', 'MigrateFinalize', 'MigrateCancel', 'MigrateQuery', 'MigrateStatus'];
 /** Requests the layer answers. */
 export const SHARDING_REQUEST_TYPES: readonly MessageType[] = ['ServiceRequest', 'OpForward', 'MigrateData'];
 

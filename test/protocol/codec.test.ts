@@ -16,7 +16,7 @@ const messageTypes = Object.keys(MESSAGE_TYPE_CODES) as MessageType[];
 
 describe('samples', () => {
   it('cover every message type with at least one sample', () => {
-    expect(messageTypes).toHaveLength(30);
+    expect(messageTypes).toHaveLength(32);
     expect(Object.keys(samples).sort()).toEqual([...messageTypes].sort());
     for (const type of messageTypes) {
       expect(samples[type].length, type).toBeGreaterThan(0);
@@ -71,14 +71,19 @@ describe('encode/decode round trip', () => {
       JoinRequest: 16, JoinResponse: 17, MembersUpdate: 18, LeaveRequest: 19, Heartbeat: 20,
       HeartbeatComplaint: 21, ExplicitSuspicion: 22, PartitionTableUpdate: 32, FetchPartitionTable: 33, MergedTable: 34,
       MigrateStart: 48, MigrateData: 49, MigrateReady: 50, MigrateFinalize: 51, MigrateCancel: 52,
+      MigrateQuery: 53, MigrateStatus: 54,
       SplitBrainProbe: 64, SplitBrainProbeResponse: 65, MergeRequest: 66, OpForward: 80,
       ServiceRequest: 96, ServiceResponse: 97,
     });
-    expect(new Set(Object.values(MESSAGE_TYPE_CODES)).size).toBe(30);
+    expect(new Set(Object.values(MESSAGE_TYPE_CODES)).size).toBe(32);
   });
 
   it('matches golden bytes for small messages', () => {
     expect([...encode({ type: 'Nack', seqNo: 1, from: 'a' })]).toEqual([0xf1, 4, 0x92, 0x01, 0xa1, 0x61]);
+    expect([...encode({ type: 'MigrateQuery', migrationId: 'm', partition: 1, ready: true })]).toEqual([0xf1, 53, 0x93, 0xa1, 0x6d, 0x01, 0xc3]);
+    expect([...encode({ type: 'MigrateStatus', migrationId: 'm', partition: 1, verdict: 'unknown', tableVersion: 7 })]).toEqual([
+      0xf1, 54, 0x94, 0xa1, 0x6d, 0x01, 0x02, 0x07,
+    ]);
     expect([...encode({ type: 'Ping', seqNo: 300, from: 'a', target: 'b', updates: [{ type: 'Dead', node: 'c', incarnation: 2, from: 'a', left: true }] })]).toEqual([
       0xf1, 1, 0x94, 0xcd, 0x01, 0x2c, 0xa1, 0x61, 0xa1, 0x62, 0x91, 0x95, 9, 0xa1, 0x63, 2, 0xa1, 0x61, 0xc3,
     ]);

@@ -139,6 +139,14 @@ export const samples: { readonly [T in MessageType]: readonly MessageOf<T>[] } =
   MigrateReady: [{ type: 'MigrateReady', migrationId: 'm-1', partition: 17, lastSeq: 9 }],
   MigrateFinalize: [{ type: 'MigrateFinalize', migrationId: 'm-1', partition: 17, epoch: 4 }],
   MigrateCancel: [{ type: 'MigrateCancel', migrationId: 'm-1', partition: 17, reason: 'source left' }],
+  MigrateQuery: [
+    { type: 'MigrateQuery', migrationId: 'm-1', partition: 17, ready: true },
+    { type: 'MigrateQuery', migrationId: 'm-2', partition: 3, ready: false },
+  ],
+  MigrateStatus: [
+    { type: 'MigrateStatus', migrationId: 'm-1', partition: 17, verdict: 'committed', tableVersion: 12 },
+    { type: 'MigrateStatus', migrationId: 'm-2', partition: 2 ** 32 - 1, verdict: 'unknown', tableVersion: 0 },
+  ],
   SplitBrainProbe: [{ type: 'SplitBrainProbe', from: 'n1', summary }],
   SplitBrainProbeResponse: [{ type: 'SplitBrainProbeResponse', from: 'x1', summary: { ...summary, clusterId: 'other' } }],
   MergeRequest: [

@@ -3,7 +3,8 @@ import { sweepSeeds } from './sharding-seeds.js';
 
 // Seed count: docs/simulator.md (Sharding scenarios) gives the time per seed and the budget.
 // Seed 18 once showed a ready copy whose finalize was lost while its partition moved on;
-// it passes today, though that bug is not known to be fixed (docs/simulator.md, "Open").
+// such a copy now asks the master about it (MigrateQuery; flapping-master seed 20 is the
+// reproduction that failed until then).
 describe('sharding scenario flapping-member', () => {
   sweepSeeds('flapping-member', [1, 2, 3, 4, 5, 7, 8, 9, 10], [
     { seed: 6, why: "a copy's MigrateFinalize was lost in a cut and the destination kept it in flight forever" },

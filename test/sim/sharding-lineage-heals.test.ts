@@ -18,5 +18,6 @@ describe('sharding scenarios that heal into one table lineage', () => {
     { seed: 56, why: 'acknowledged writes read back as absent (lost) after the flaps' },
     { seed: 27, why: 'two masters each counted the other\'s members, and the cluster merged into the master that came back; acknowledged writes lost' },
     { seed: 74, why: 'a master back from a stall counted members that followed another master, won the merge, and wrote at an epoch the other lineage used' },
+    { seed: 20, why: 'the master cancelled a ready copy while it held the destination dead, so the cancel went to nobody and the copy stayed ready past the 75 s bound; now the copy asks the master (MigrateQuery)' },
   ]);
 });
