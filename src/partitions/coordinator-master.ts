@@ -113,12 +113,6 @@ export class MasterDuties {
   /** A member asks for a table newer than `knownVersion` (or, while syncing, answers ours). */
   onFetch(from: NodeId, knownVersion: number, now: Millis): void {
     if (this.phaseValue === 'syncing') {
-      if (knownVersion > this.ctx.table.version) {
-        // A member that heard of this mastership before our ask reached it holds a newer
-        // table: ask for it; its answer (the table, then its version) ends its part.
-        if (this.syncAwaiting.has(from)) this.ctx.send(from, { type: 'FetchPartitionTable', from: this.ctx.self, knownVersion: this.ctx.table.version });
-        return;
-      }
       if (this.syncAwaiting.delete(from) && this.syncAwaiting.size === 0) this.finishSync(now);
       return;
     }

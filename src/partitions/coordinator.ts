@@ -246,10 +246,7 @@ export class PartitionCoordinator implements SansIoMachine<Message, PartitionEve
       this.nextFetchAt = undefined;
       this.master = new MasterDuties(this.ctx, now);
     } else {
-      // Tell a new master our table version at once: it is syncing and counts this as our
-      // answer, instead of waiting for its resend (every `tableFetchMinIntervalMs`), which
-      // may come after a first ask sent before our view named it master.
-      this.nextFetchAt = masterId === undefined ? undefined : now;
+      this.nextFetchAt = masterId === undefined ? undefined : now + this.config.tableRefreshIntervalMs;
     }
   }
 
