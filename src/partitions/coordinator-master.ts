@@ -48,6 +48,7 @@ export class MasterDuties {
    * waiting out the whole handover timeout.
    */
   private syncResendAt: Millis;
+  private syncResendStepMs = HANDOVER_RESEND_INTERVAL_MS_MIN;
   private readonly plan: MigrationPlan;
   /** Unique to this mastership: the node and the view version it took over at. */
   private readonly idPrefix: string;
@@ -76,10 +77,21 @@ export class MasterDuties {
     const nodePart = plainIdPattern.test(ctx.self) ? ctx.self : `h${murmur3Utf8(ctx.self).toString(16)}`;
     this.idPrefix = `${nodePart}/${ctx.view().version}`;
     this.syncDeadlineAt = now + c.handoverTimeoutMs;
-    this.syncResendAt = now + this.syncResendIntervalMs();
+    this.syncResendAt = now + this.nextResendStep();
     for (const m of ctx.view().members()) if (m.status !== 'dead' && m.nodeId !== ctx.self) this.syncAwaiting.add(m.nodeId);
     this.askForTables();
     if (this.syncAwaiting.size === 0) this.finishSync(now);
+  }
+
+  /**
+   * The next pause before asking the members again. The first ask often reaches members
+   * whose views do not name this node master yet, which ignore it; they learn within
+   * milliseconds, so the asks start close together and back off to the resend interval.
+   */
+  private nextResendStep(): number {
+    const step = this.syncResendStepMs;
+    this.syncResendStepMs = Math.min(step * 2, this.syncResendIntervalMs());
+    return step;
   }
 
   private syncResendIntervalMs(): number {
@@ -207,7 +219,7 @@ export class MasterDuties {
       if (now >= this.syncDeadlineAt) {
         this.finishSync(now);
       } else if (now >= this.syncResendAt) {
-        this.syncResendAt = now + this.syncResendIntervalMs();
+        this.syncResendAt = now + this.nextResendStep();
         this.askForTables();
       }
       return;

@@ -236,6 +236,9 @@ export class PartitionCoordinator implements SansIoMachine<Message, PartitionEve
   private changeMaster(masterId: NodeId | undefined, now: Millis): void {
     this.masterId = masterId;
     this.masterHeard = false;
+    // The acknowledgement's rate limit is per master: an answer to the old one must not
+    // hold back the first answer to the new one's handover.
+    this.lastSyncAnswerAt = undefined;
     // Orphans wait for the new master's first table: its sync, then its announcement.
     this.local.orphanAll(now + this.config.handoverTimeoutMs + this.config.tableRefreshIntervalMs);
     if (this.master !== undefined) {
