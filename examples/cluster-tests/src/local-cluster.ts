@@ -7,6 +7,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { resolve as resolvePath } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -102,10 +103,28 @@ function udpFree(host: string, port: number): Promise<boolean> {
   });
 }
 
-/** A port free right now (for UDP too when `udp`), OS-picked. */
+/** Lowest port of the kernel's ephemeral range (Linux's default when it cannot be read). */
+function ephemeralLow(): number {
+  try {
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    return Number.isInteger(low) && low > 1_024 ? low : 32_768;
+  } catch {
+    return 32_768;
+  }
+}
+
+/**
+ * A port free right now (for UDP too when `udp`), drawn below the ephemeral range. Runners
+ * start one after another, seconds apart; a port the OS hands out for `port 0` lies in the
+ * ephemeral range, where any outgoing connection (to PostgreSQL, etcd, the seed) may take it
+ * as its local port before the runner binds it.
+ */
 async function freePort(host: string, udp: boolean): Promise<number> {
+  const high = ephemeralLow();
+  const low = Math.max(1_025, high - 12_000);
   for (let attempt = 0; attempt < PORT_ATTEMPTS_MAX; attempt++) {
-    const port = await tcpFreePort(host, 0);
+    const candidate = low + Math.floor(Math.random() * (high - low));
+    const port = await tcpFreePort(host, candidate);
     if (port !== undefined && (!udp || (await udpFree(host, port)))) return port;
   }
   throw usage(`no free port on ${host} after ${PORT_ATTEMPTS_MAX} attempts`);
