@@ -15,6 +15,7 @@ import type { CoordinatorContext } from './coordinator-context.js';
 import type { MigrationOutcome } from './migration-history.js';
 import { MigrationPlan, type ActiveMigration } from './migration-plan.js';
 import { MigrationVerdicts } from './migration-verdicts.js';
+import { HandoverSync } from './coordinator-handover.js';
 
 /** A new master first syncs tables with the members, then acts. */
 export type MasterPhase = 'syncing' | 'active';
@@ -31,24 +32,12 @@ export const PARTICIPANT_RESTARTED_REASON = 'participant started over';
 export const TIMED_OUT_REASON = 'timed out';
 
 /** A node id short and plain enough to prefix migration ids with; others are hashed. */
-/** Floor on the handover fetch re-send interval, so a zero fetch interval cannot spin. */
-export const HANDOVER_RESEND_INTERVAL_MS_MIN = 50;
-
 const plainIdPattern = /^[\x21-\x7e]{1,64}$/;
 
 /** The master duties of one mastership: created when this node becomes master, dropped when it stops. */
 export class MasterDuties {
   private phaseValue: MasterPhase = 'syncing';
-  private readonly syncAwaiting = new Set<NodeId>();
-  private readonly syncDeadlineAt: Millis;
-  /**
-   * When the handover fetch is next re-sent to members that have not answered. A member
-   * ignores a fetch from a node its own view does not yet name master, and answers only
-   * once its view catches up; re-asking ends the sync one interval after that instead of
-   * waiting out the whole handover timeout.
-   */
-  private syncResendAt: Millis;
-  private syncResendStepMs = HANDOVER_RESEND_INTERVAL_MS_MIN;
+  private readonly sync: HandoverSync;
   private readonly plan: MigrationPlan;
   /** Unique to this mastership: the node and the view version it took over at. */
   private readonly idPrefix: string;
@@ -76,30 +65,8 @@ export class MasterDuties {
     });
     const nodePart = plainIdPattern.test(ctx.self) ? ctx.self : `h${murmur3Utf8(ctx.self).toString(16)}`;
     this.idPrefix = `${nodePart}/${ctx.view().version}`;
-    this.syncDeadlineAt = now + c.handoverTimeoutMs;
-    this.syncResendAt = now + this.nextResendStep();
-    for (const m of ctx.view().members()) if (m.status !== 'dead' && m.nodeId !== ctx.self) this.syncAwaiting.add(m.nodeId);
-    this.askForTables();
-    if (this.syncAwaiting.size === 0) this.finishSync(now);
-  }
-
-  /**
-   * The next pause before asking the members again. The first ask often reaches members
-   * whose views do not name this node master yet, which ignore it; they learn within
-   * milliseconds, so the asks start close together and back off to the resend interval.
-   */
-  private nextResendStep(): number {
-    const step = this.syncResendStepMs;
-    this.syncResendStepMs = Math.min(step * 2, this.syncResendIntervalMs());
-    return step;
-  }
-
-  private syncResendIntervalMs(): number {
-    return Math.max(HANDOVER_RESEND_INTERVAL_MS_MIN, this.ctx.config.tableFetchMinIntervalMs);
-  }
-
-  private askForTables(): void {
-    for (const id of this.syncAwaiting) this.ctx.send(id, { type: 'FetchPartitionTable', from: this.ctx.self, knownVersion: this.ctx.table.version });
+    this.sync = new HandoverSync(ctx, now);
+    if (this.sync.done) this.finishSync(now);
   }
 
   /** Syncing tables after taking over, or acting. */
@@ -115,8 +82,7 @@ export class MasterDuties {
   /** The members view changed (this node is still its master). */
   onViewChanged(now: Millis): void {
     if (this.phaseValue === 'syncing') {
-      for (const id of [...this.syncAwaiting]) if (!this.isLive(id)) this.syncAwaiting.delete(id);
-      if (this.syncAwaiting.size === 0) this.finishSync(now);
+      if (this.sync.onViewChanged((id) => this.isLive(id))) this.finishSync(now);
       return;
     }
     this.reconcile(now);
@@ -125,7 +91,7 @@ export class MasterDuties {
   /** A member asks for a table newer than `knownVersion` (or, while syncing, answers ours). */
   onFetch(from: NodeId, knownVersion: number, now: Millis): void {
     if (this.phaseValue === 'syncing') {
-      if (this.syncAwaiting.delete(from) && this.syncAwaiting.size === 0) this.finishSync(now);
+      if (this.sync.onAnswer(from)) this.finishSync(now);
       return;
     }
     // A member ahead of the master holds a table of another lineage (it followed another
@@ -216,12 +182,7 @@ export class MasterDuties {
   /** Sync deadline, due commits, migration timeouts and retries. */
   tick(now: Millis): void {
     if (this.phaseValue === 'syncing') {
-      if (now >= this.syncDeadlineAt) {
-        this.finishSync(now);
-      } else if (now >= this.syncResendAt) {
-        this.syncResendAt = now + this.nextResendStep();
-        this.askForTables();
-      }
+      if (this.sync.tick(now)) this.finishSync(now);
       return;
     }
     if (this.commitDueAt !== undefined && now >= this.commitDueAt) {
@@ -240,7 +201,7 @@ export class MasterDuties {
 
   /** When `tick` has work next. */
   nextDeadline(): Millis | undefined {
-    if (this.phaseValue === 'syncing') return Math.min(this.syncDeadlineAt, this.syncResendAt);
+    if (this.phaseValue === 'syncing') return this.sync.nextDeadline();
     const planned = this.plan.nextDeadline();
     if (this.commitDueAt === undefined) return planned;
     return planned === undefined ? this.commitDueAt : Math.min(planned, this.commitDueAt);
@@ -256,7 +217,6 @@ export class MasterDuties {
 
   private finishSync(now: Millis): void {
     this.phaseValue = 'active';
-    this.syncAwaiting.clear();
     // Members behind the newest table, or holding orphans of the old master, need it even if
     // nothing changes; reconcile sends it to everyone not yet sent a table by this mastership.
     this.reconcile(now);

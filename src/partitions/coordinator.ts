@@ -16,6 +16,7 @@ import type { PartitionEvent } from './coordinator-events.js';
 import { MasterDuties } from './coordinator-master.js';
 import { Loopback, type LoopbackItem } from './coordinator-loopback.js';
 import { CoordinatorOutbox } from './coordinator-outbox.js';
+import { MasterLink } from './coordinator-master-link.js';
 import { MembersView } from './members-view.js';
 import { MigrationHistory, type MigrationRecord, type MigrationTotals } from './migration-history.js';
 import { MergedEpochs } from './merged-epochs.js';
@@ -31,8 +32,6 @@ export type { PartitionCoordinatorOptions } from './coordinator-config.js';
 
 /** Reason sent when this node cannot take another migration. */
 const LOCAL_FULL_REASON = 'too many local migrations';
-/** Why a member refuses a `MigrateStart` from its master before it has the master's table. */
-const NOT_HEARD_REASON = 'no table from this master yet';
 
 /** One node's partition coordinator. */
 export class PartitionCoordinator implements SansIoMachine<Message, PartitionEvent> {
@@ -43,13 +42,7 @@ export class PartitionCoordinator implements SansIoMachine<Message, PartitionEve
   private viewValue = MembersView.empty();
   private viewSeen = false;
   private idByAddress = new Map<Address, NodeId>();
-  private masterId: NodeId | undefined;
-  /**
-   * Whether the current master has reached this node since it became the master (its
-   * handover fetch or a table). Links are FIFO, so orders arriving before that were sent
-   * in an earlier mastership of the same node, and are ignored.
-   */
-  private masterHeard = false;
+  private readonly link: MasterLink;
   private master: MasterDuties | undefined;
   private readonly history: MigrationHistory;
   private readonly local: LocalMigrations;
@@ -57,9 +50,6 @@ export class PartitionCoordinator implements SansIoMachine<Message, PartitionEve
   private readonly transmits: CoordinatorOutbox<Transmit<Message>>;
   private readonly events: CoordinatorOutbox<PartitionEvent>;
   private readonly loopback: Loopback;
-  private nextFetchAt: Millis | undefined;
-  private lastFetchAt: Millis | undefined;
-  private lastSyncAnswerAt: Millis | undefined;
   private readonly ctx: CoordinatorContext;
   private readonly merged: MergedEpochs;
   /** Set once this node's table turned out to be of another lineage than its master's. */
@@ -78,6 +68,7 @@ export class PartitionCoordinator implements SansIoMachine<Message, PartitionEve
     this.tableValue = this.localTable.table;
     if (options.table !== undefined) this.localTable.load(options.table);
     this.merged = new MergedEpochs(this.self, options.mergedFrom);
+    this.link = new MasterLink({ self: this.self, config: this.config, table: this.tableValue, merged: this.merged, loopback: this.loopback, send: (to, message) => this.send(to, message) });
     this.history = new MigrationHistory(this.config.migrationHistoryMax);
     this.local = new LocalMigrations(this.self, this.config.localMigrationsMax, this.history, this.config.migrationTimeoutMs + this.config.handoverTimeoutMs, this.config.tableRefreshIntervalMs);
     this.ctx = {
@@ -109,7 +100,7 @@ export class PartitionCoordinator implements SansIoMachine<Message, PartitionEve
     this.viewValue = next;
     this.idByAddress = new Map(next.members().map((m) => [m.address, m.nodeId]));
     const masterId = next.master()?.nodeId;
-    if (masterId !== this.masterId) this.changeMaster(masterId, now);
+    if (masterId !== this.link.id) this.changeMaster(masterId, now);
     else this.master?.onViewChanged(now);
     this.afterInput(now);
   }
@@ -123,9 +114,7 @@ export class PartitionCoordinator implements SansIoMachine<Message, PartitionEve
 
   /** Hear that some node has table `version` (a NOT_OWNER reply, a peer's hint): fetch soon if it is newer. */
   observeTableVersion(version: number, now: Millis): void {
-    if (version <= this.tableValue.version || this.master !== undefined || this.masterId === undefined) return;
-    const earliest = this.lastFetchAt === undefined ? now : Math.max(now, this.lastFetchAt + this.config.tableFetchMinIntervalMs);
-    if (this.nextFetchAt === undefined || earliest < this.nextFetchAt) this.nextFetchAt = earliest;
+    this.link.observeVersion(version, now);
   }
 
   /** A message from the node at `from` (its cluster address). */
@@ -137,21 +126,21 @@ export class PartitionCoordinator implements SansIoMachine<Message, PartitionEve
   /** Timers: the periodic table fetch, the master's sync, timeouts and retries, orphan expiry, questions. */
   tick(now: Millis): void {
     this.master?.tick(now);
-    if (this.master === undefined && this.nextFetchAt !== undefined && now >= this.nextFetchAt) this.sendFetch(now);
+    this.link.tick(now);
     for (const event of this.local.expireOrphans(now)) this.events.push(event);
     for (const event of this.local.expireStale(now)) {
       this.events.push(event);
-      this.toMaster({ type: 'MigrateCancel', migrationId: event.migration.migrationId, partition: event.migration.partition, reason: event.reason });
+      this.link.toMaster({ type: 'MigrateCancel', migrationId: event.migration.migrationId, partition: event.migration.partition, reason: event.reason });
     }
     // A master that has not reached us in its current mastership would not know our ids.
-    const asking = this.masterId === this.self || this.masterHeard ? this.local.dueQueries(now) : [];
-    for (const { info, state } of asking) this.toMaster({ type: 'MigrateQuery', migrationId: info.migrationId, partition: info.partition, ready: state === 'ready' });
+    const asking = this.link.id === this.self || this.link.heard ? this.local.dueQueries(now) : [];
+    for (const { info, state } of asking) this.link.toMaster({ type: 'MigrateQuery', migrationId: info.migrationId, partition: info.partition, ready: state === 'ready' });
     this.afterInput(now);
   }
 
   /** Earliest time `tick` has work. */
   nextDeadline(): Millis | undefined {
-    const candidates = [this.master?.nextDeadline(), this.master === undefined ? this.nextFetchAt : undefined, this.local.nextDeadline()];
+    const candidates = [this.master?.nextDeadline(), this.link.nextDeadline(), this.local.nextDeadline()];
     let next: Millis | undefined;
     for (const c of candidates) if (c !== undefined && (next === undefined || c < next)) next = c;
     return next;
@@ -176,7 +165,7 @@ export class PartitionCoordinator implements SansIoMachine<Message, PartitionEve
       this.counters.unknownMigrations++;
       return false;
     }
-    this.toMaster({ type: 'MigrateReady', migrationId, partition: local.info.partition, lastSeq });
+    this.link.toMaster({ type: 'MigrateReady', migrationId, partition: local.info.partition, lastSeq });
     this.afterInput(now);
     return true;
   }
@@ -188,7 +177,7 @@ export class PartitionCoordinator implements SansIoMachine<Message, PartitionEve
       this.counters.unknownMigrations++;
       return false;
     }
-    if (local.state !== 'orphaned') this.toMaster({ type: 'MigrateCancel', migrationId, partition: local.info.partition, reason });
+    if (local.state !== 'orphaned') this.link.toMaster({ type: 'MigrateCancel', migrationId, partition: local.info.partition, reason });
     this.afterInput(now);
     return true;
   }
@@ -218,7 +207,7 @@ export class PartitionCoordinator implements SansIoMachine<Message, PartitionEve
     const progress = this.master?.progress();
     return {
       self: this.self,
-      masterId: this.masterId,
+      masterId: this.link.id,
       isMaster: this.master !== undefined,
       phase: this.master?.phase,
       viewVersion: this.viewValue.version,
@@ -234,23 +223,14 @@ export class PartitionCoordinator implements SansIoMachine<Message, PartitionEve
   }
 
   private changeMaster(masterId: NodeId | undefined, now: Millis): void {
-    this.masterId = masterId;
-    this.masterHeard = false;
-    // The acknowledgement's rate limit is per master: an answer to the old one must not
-    // hold back the first answer to the new one's handover.
-    this.lastSyncAnswerAt = undefined;
+    this.link.follow(masterId, now);
     // Orphans wait for the new master's first table: its sync, then its announcement.
     this.local.orphanAll(now + this.config.handoverTimeoutMs + this.config.tableRefreshIntervalMs);
     if (this.master !== undefined) {
       this.master.abandon(now);
       this.master = undefined;
     }
-    if (masterId === this.self) {
-      this.nextFetchAt = undefined;
-      this.master = new MasterDuties(this.ctx, now);
-    } else {
-      this.nextFetchAt = masterId === undefined ? undefined : now + this.config.tableRefreshIntervalMs;
-    }
+    if (masterId === this.self) this.master = new MasterDuties(this.ctx, now);
   }
 
   private receive(fromId: NodeId | undefined, message: Message, now: Millis): void {
@@ -266,7 +246,7 @@ export class PartitionCoordinator implements SansIoMachine<Message, PartitionEve
         else this.master.onReady(fromId, message, now);
         return;
       case 'MigrateFinalize':
-        if (!this.fromCurrentMaster(fromId)) this.counters.notFromMaster++;
+        if (!this.link.isCurrent(fromId)) this.counters.notFromMaster++;
         else this.emitOrCount(this.local.finalize(message.migrationId, message.epoch, now));
         return;
       case 'MigrateCancel':
@@ -276,7 +256,7 @@ export class PartitionCoordinator implements SansIoMachine<Message, PartitionEve
         else this.master.onQuery(fromId, message, now);
         return;
       case 'MigrateStatus':
-        if (!this.fromCurrentMaster(fromId) || this.diverged) {
+        if (!this.link.isCurrent(fromId) || this.diverged) {
           this.counters.notFromMaster++;
           return;
         }
@@ -293,10 +273,10 @@ export class PartitionCoordinator implements SansIoMachine<Message, PartitionEve
   }
 
   private onTableUpdate(fromId: NodeId | undefined, msg: PartitionTableUpdate, now: Millis): void {
-    if (fromId !== undefined && fromId === this.masterId && fromId !== this.self) {
+    if (fromId !== undefined && fromId === this.link.id && fromId !== this.self) {
       if (this.diverged) return;
-      const first = !this.masterHeard;
-      this.masterHeard = true;
+      const first = !this.link.heard;
+      this.link.markHeard();
       if (!this.localTable.adopt(msg.table) && this.localTable.diverges(msg.table)) {
         this.diverged = true;
         this.events.push({ type: 'LineageDiverged', master: fromId, masterTableVersion: msg.table.version, table: this.tableValue.toData() });
@@ -320,45 +300,24 @@ export class PartitionCoordinator implements SansIoMachine<Message, PartitionEve
       this.counters.notFromMaster++;
     } else if (this.master !== undefined) {
       this.master.onFetch(fromId, msg.knownVersion, now);
-    } else if (fromId === this.masterId) {
-      this.masterHeard = true;
-      this.answerSync(fromId, msg.knownVersion, now);
+    } else if (fromId === this.link.id) {
+      this.link.answerSync(msg.knownVersion, now);
     } else {
       this.counters.notFromMaster++;
     }
   }
 
-  /**
-   * The master asks what we have (its handover sync): our table if newer, then our
-   * version as the acknowledgement. The acknowledgement is rate-limited, since two nodes
-   * whose views each name the other as master would otherwise answer each other forever.
-   */
-  private answerSync(masterId: NodeId, knownVersion: number, now: Millis): void {
-    if (this.tableValue.version > knownVersion) {
-      this.send(masterId, { type: 'PartitionTableUpdate', table: this.tableValue.toData(), completedMigrations: [] });
-    }
-    if (this.lastSyncAnswerAt !== undefined && now - this.lastSyncAnswerAt < this.config.tableFetchMinIntervalMs) return;
-    this.lastSyncAnswerAt = now;
-    this.send(masterId, { type: 'FetchPartitionTable', from: this.self, knownVersion: this.tableValue.version });
-  }
-
   private onMigrateStart(fromId: NodeId | undefined, msg: MigrateStart, now: Millis): void {
-    if (!this.fromCurrentMaster(fromId)) {
+    if (!this.link.isCurrent(fromId)) {
       this.counters.notFromMaster++;
-      // Our master, whose table we have not had yet in its current mastership (its publish
-      // reached us before our view named it): say no at once, so it retries after its
-      // retry delay instead of waiting out the migration timeout, and ask for its table.
-      if (fromId !== undefined && fromId === this.masterId && fromId !== this.self) {
-        this.send(fromId, { type: 'MigrateCancel', migrationId: msg.migrationId, partition: msg.partition, reason: NOT_HEARD_REASON });
-        if (this.lastFetchAt === undefined || now - this.lastFetchAt >= this.config.tableFetchMinIntervalMs) this.sendFetch(now);
-      }
+      this.link.refuseUnheard(fromId, msg, now);
       return;
     }
     this.observeTableVersion(msg.tableVersion, now);
     const started = this.local.start(msg, now);
     if (started === 'full') {
       this.counters.localRefused++;
-      this.toMaster({ type: 'MigrateCancel', migrationId: msg.migrationId, partition: msg.partition, reason: LOCAL_FULL_REASON });
+      this.link.toMaster({ type: 'MigrateCancel', migrationId: msg.migrationId, partition: msg.partition, reason: LOCAL_FULL_REASON });
     } else if (started === 'not-participant') {
       this.counters.unknownMigrations++;
     } else if (started !== 'duplicate') {
@@ -367,7 +326,7 @@ export class PartitionCoordinator implements SansIoMachine<Message, PartitionEve
   }
 
   private onMigrateCancel(fromId: NodeId | undefined, msg: MigrateCancel, now: Millis): void {
-    if (this.fromCurrentMaster(fromId)) {
+    if (this.link.isCurrent(fromId)) {
       this.emitOrCount(this.local.cancel(msg.migrationId, msg.reason, now));
     } else if (fromId !== undefined && this.master !== undefined) {
       this.master.onCancel(fromId, msg, now);
@@ -376,21 +335,9 @@ export class PartitionCoordinator implements SansIoMachine<Message, PartitionEve
     }
   }
 
-  /** A migration order from the master of this node's view, sent in its current mastership. */
-  private fromCurrentMaster(fromId: NodeId | undefined): boolean {
-    return fromId !== undefined && fromId === this.masterId && (fromId === this.self || this.masterHeard);
-  }
-
   private emitOrCount(event: PartitionEvent | undefined): void {
     if (event === undefined) this.counters.unknownMigrations++;
     else this.events.push(event);
-  }
-
-  /** Send a member-side report to the master, which may be this node. */
-  private toMaster(message: Message): void {
-    if (this.masterId === undefined) return;
-    if (this.masterId === this.self) this.loopback.push(message, true);
-    else this.send(this.masterId, message);
   }
 
   private send(to: NodeId, message: Message): void {
@@ -404,14 +351,6 @@ export class PartitionCoordinator implements SansIoMachine<Message, PartitionEve
       return;
     }
     this.transmits.push({ to: address, channel: 'tcp', message });
-  }
-
-  private sendFetch(now: Millis): void {
-    const report = this.masterHeard ? this.merged.report(this.tableValue) : undefined;
-    if (report !== undefined) this.send(this.masterId!, report);
-    this.send(this.masterId!, { type: 'FetchPartitionTable', from: this.self, knownVersion: this.tableValue.version });
-    this.lastFetchAt = now;
-    this.nextFetchAt = now + this.config.tableRefreshIntervalMs;
   }
 
   /**

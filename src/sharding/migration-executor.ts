@@ -9,7 +9,7 @@
  */
 import type { Address, NodeId } from '../core/model.js';
 import { FlotillaError, isFlotillaError } from '../core/errors.js';
-import type { MigrationInfo, MigrationSide, TableChangedEvent } from '../partitions/coordinator-events.js';
+import type { LineageDivergedEvent, MigrationInfo, MigrationSide, PartitionEvent, TableChangedEvent } from '../partitions/coordinator-events.js';
 import type { Message, MigrateData, ServiceResponse } from '../protocol/messages.js';
 import { IncomingMigration } from './migration-incoming.js';
 import type { MigrationConfig } from './config.js';
@@ -57,6 +57,14 @@ export class MigrationExecutor {
 
   constructor(private readonly deps: ExecutorDeps) {
     this.byName = new Map(deps.participants.map((p) => [p.name, p]));
+  }
+
+  /** A coordinator event about the table or a migration this node takes part in. */
+  onEvent(event: Exclude<PartitionEvent, LineageDivergedEvent>): void {
+    if (event.type === 'TableChanged') this.onTableChanged(event);
+    else if (event.type === 'MigrationStart') this.onStart(event.migration, event.localRole);
+    else if (event.type === 'MigrationFinalize') this.onFinalize(event.migration, event.localRole);
+    else this.onCancel(event.migration, event.localRole);
   }
 
   /** The master started a migration this node takes part in. */

@@ -7,13 +7,15 @@
  * the rest of the cluster only through its `ShardContext`.
  */
 import type { Millis } from '../core/clock.js';
-import type { FlotillaError } from '../core/errors.js';
+import { FlotillaError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Transmit } from '../core/machine.js';
 import type { Address, MembersViewData, NodeId, Tags } from '../core/model.js';
 import type { Timers } from '../core/timers.js';
 import type { PartitionTableReader } from '../partitions/coordinator.js';
+import { SERVICE_NAME_BYTES_MAX } from '../protocol/limits.js';
 import type { Message, ServiceRequest } from '../protocol/messages.js';
+import { utf8ByteLength } from '../protocol/validate.js';
 import type { MigrationParticipant, ParticipantRole } from './participant.js';
 
 /** A request handler reachable through `ServiceRequest.service`. */
@@ -119,4 +121,28 @@ export interface ShardingEnv {
   writeRefusal?(partition: number): FlotillaError | undefined;
   /** Sets some of this node's own membership tags (the others are kept): how peers learn of its merge handovers. */
   advertise?(tags: Tags): void;
+}
+
+/** Most services one sharding layer hosts. */
+export const PARTITIONED_SERVICES_MAX = 32;
+
+/**
+ * Whether `service` may join `registered`: service, handler and participant names unique,
+ * participant names of a sendable length, at most `PARTITIONED_SERVICES_MAX` services.
+ * @throws FlotillaError FLO_CONFIG_INVALID otherwise.
+ */
+export function checkRegistration(registered: readonly PartitionedService[], service: PartitionedService): void {
+  if (registered.length >= PARTITIONED_SERVICES_MAX) throw new FlotillaError('FLO_CONFIG_INVALID', `at most ${PARTITIONED_SERVICES_MAX} partitioned services`);
+  if (registered.some((s) => s.name === service.name)) throw new FlotillaError('FLO_CONFIG_INVALID', `two partitioned services are named ${service.name}`);
+  const handlerNames = new Set(registered.flatMap((s) => s.handlers.map((h) => h.service)));
+  for (const h of service.handlers) {
+    if (handlerNames.has(h.service)) throw new FlotillaError('FLO_CONFIG_INVALID', `two handlers for service ${h.service}`);
+    handlerNames.add(h.service);
+  }
+  const name = service.participant?.name;
+  if (name === undefined) return;
+  const bytes = utf8ByteLength(name);
+  if (bytes < 1 || bytes > SERVICE_NAME_BYTES_MAX || registered.some((s) => s.participant?.name === name)) {
+    throw new FlotillaError('FLO_CONFIG_INVALID', `participant names must be unique, 1..${SERVICE_NAME_BYTES_MAX} bytes: ${name}`);
+  }
 }

@@ -17,21 +17,17 @@ import type { LineageDivergedEvent, PartitionEvent } from '../partitions/coordin
 import type { CoordinatorStatus, PartitionTableReader } from '../partitions/coordinator.js';
 import type { MigrationRecord, MigrationTotals } from '../partitions/migration-history.js';
 import { EpochMemory } from '../partitions/epoch-memory.js';
-import { SERVICE_NAME_BYTES_MAX } from '../protocol/limits.js';
 import type { Message, MessageType } from '../protocol/messages.js';
-import { utf8ByteLength } from '../protocol/validate.js';
 import { resolveMigrationConfig, resolveRoutingConfig, type MigrationConfig, type RoutingConfig } from './config.js';
 import type { ExecutorStatus } from './migration-executor.js';
 import type { MigrationParticipant } from './participant.js';
-import type { PartitionedService, RouteOptions, ShardContext, ShardingEnv } from './service.js';
+import { checkRegistration, type PartitionedService, type RouteOptions, type ShardContext, type ShardingEnv } from './service.js';
 import { MergeHandover } from './split-brain-merge.js';
 import { encodeHandoverTag, HANDOVER_ALL, HANDOVER_TAG, HandoverNotices } from './handover-notice.js';
 import { buildParts, roleIn, type Running } from './sharding-parts.js';
 
 export { roleIn } from './sharding-parts.js';
-
-/** Most services one sharding layer hosts. */
-export const PARTITIONED_SERVICES_MAX = 32;
+export { PARTITIONED_SERVICES_MAX } from './service.js';
 
 /** One-way partition messages the layer takes. */
 export const SHARDING_MESSAGE_TYPES: readonly MessageType[] = ['PartitionTableUpdate', 'FetchPartitionTable', 'MergedTable', 'MigrateStart', 'MigrateReady', 'MigrateFinalize', 'MigrateCancel', 'MigrateQuery', 'MigrateStatus'];
@@ -95,20 +91,7 @@ export class Sharding {
    */
   register(service: PartitionedService): void {
     if (this.env !== undefined) throw new FlotillaError('FLO_CONFIG_INVALID', `service ${service.name} registered after the sharding layer started`);
-    if (this.services.length >= PARTITIONED_SERVICES_MAX) throw new FlotillaError('FLO_CONFIG_INVALID', `at most ${PARTITIONED_SERVICES_MAX} partitioned services`);
-    if (this.services.some((s) => s.name === service.name)) throw new FlotillaError('FLO_CONFIG_INVALID', `two partitioned services are named ${service.name}`);
-    const handlerNames = new Set(this.services.flatMap((s) => s.handlers.map((h) => h.service)));
-    for (const h of service.handlers) {
-      if (handlerNames.has(h.service)) throw new FlotillaError('FLO_CONFIG_INVALID', `two handlers for service ${h.service}`);
-      handlerNames.add(h.service);
-    }
-    const name = service.participant?.name;
-    if (name !== undefined) {
-      const bytes = utf8ByteLength(name);
-      if (bytes < 1 || bytes > SERVICE_NAME_BYTES_MAX || this.participants().some((p) => p.name === name)) {
-        throw new FlotillaError('FLO_CONFIG_INVALID', `participant names must be unique, 1..${SERVICE_NAME_BYTES_MAX} bytes: ${name}`);
-      }
-    }
+    checkRegistration(this.services, service);
     this.services.push(service);
   }
 
@@ -399,23 +382,8 @@ export class Sharding {
   }
 
   private onPartitionEvent(r: Running, event: PartitionEvent): void {
-    switch (event.type) {
-      case 'TableChanged':
-        r.executor.onTableChanged(event);
-        return;
-      case 'MigrationStart':
-        r.executor.onStart(event.migration, event.localRole);
-        return;
-      case 'MigrationFinalize':
-        r.executor.onFinalize(event.migration, event.localRole);
-        return;
-      case 'MigrationCancel':
-        r.executor.onCancel(event.migration, event.localRole);
-        return;
-      case 'LineageDiverged':
-        this.leaveLineage(r, event);
-        return;
-    }
+    if (event.type === 'LineageDiverged') this.leaveLineage(r, event);
+    else r.executor.onEvent(event);
   }
 }
 
