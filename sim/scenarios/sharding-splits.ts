@@ -9,7 +9,7 @@
 import type { Scenario, ScenarioParams, ScenarioResult } from '../scenario.js';
 import { ShardStage, type StageOptions } from '../sharding/shard-kit.js';
 import { membershipAgreed, separated, type ShardNode } from '../sharding/shard-simulation.js';
-import { SplitWatch } from '../sharding/split-watch.js';
+import { readOnlyBoundMs, SplitWatch } from '../sharding/split-watch.js';
 
 /** Writes before the fault, ms of virtual time. */
 const WARM_UP_MS = 2_000;
@@ -68,6 +68,7 @@ export async function split32(params: ScenarioParams, length: SplitLength = 'sep
   }, SPLIT_WRITES_MS);
   const minorityAcked = [...s.workload.acked.values()].filter((w) => w.ackedAt > cutAt && minority.some((n) => n.nodeId === w.via)).length;
   watch.close(s.workload.acked.values(), s.workload.refused.values());
+  watch.check(s.checks, readOnlyBoundMs(all.length, minority[0]!.machine.swim.config));
   s.sim.heal();
   const end = await s.settleAndVerify();
   return s.finish({

@@ -8,8 +8,30 @@
  */
 import type { Millis } from '../../src/core/clock.js';
 import type { NodeId } from '../../src/core/model.js';
+import type { SwimConfig } from '../../src/membership/config.js';
+import type { Checks } from '../scenario.js';
 import type { AckedWrite, RefusedWrite } from './kv-workload.js';
 import type { ShardNode } from './shard-simulation.js';
+
+/** Room for the side's news to cross one simulated link (latency plus jitter), ms. */
+export const SIDE_NEWS_MS = 10;
+
+/**
+ * The latest, after a cut, by which every minority node of an `nodes`-node cluster
+ * refuses writes. A node probes the other `nodes - 1` members in a shuffled round-robin,
+ * one per `probeIntervalMs`, so it probes each of them within `2 (nodes - 1) - 1` periods
+ * of any moment (in the worst case a member probed just before the cut comes last in the
+ * next round), and a probe's verdict comes one period after it starts (the timeout plus
+ * the indirect window, while the adaptive timeout stays at or below `probeTimeoutMs`, as
+ * it does over the simulator's millisecond links, and local health does not stretch it:
+ * on the minority side the other minority node answers as a helper). By then it suspects
+ * every member across the cut and has lost its majority; the first node of a side to see
+ * that tells the others (`SIDE_NEWS_MS`); `quorumGraceMs` later they turn read-only.
+ * For 5 nodes with the defaults: 8 s + 1 s + 10 ms.
+ */
+export function readOnlyBoundMs(nodes: number, config: Pick<SwimConfig, 'probeIntervalMs' | 'quorumGraceMs'>): number {
+  return 2 * (nodes - 1) * config.probeIntervalMs + SIDE_NEWS_MS + config.quorumGraceMs;
+}
 
 /** What one minority node did after the cut, ms after it; null when it did not happen. */
 export interface MinorityTimes {
@@ -79,6 +101,19 @@ export class SplitWatch {
     for (const [node, at] of this.lastServedAt) {
       const t = this.times.get(node);
       if (t !== undefined) t.lastServedMs = at - this.cutAt;
+    }
+  }
+
+  /**
+   * Every minority node turned read-only within `boundMs` of the cut, and none accepted a
+   * write after it (its owner handler ran a write that had passed the read-only gate
+   * later): the majority may hand the minority's partitions to new owners soon after.
+   */
+  check(checks: Checks, boundMs: number): void {
+    for (const n of this.minority) {
+      const t = this.of(n.nodeId);
+      checks.check(t.readOnlyMs !== null && t.readOnlyMs <= boundMs, `minority node ${n.nodeId} turned read-only ${t.readOnlyMs ?? 'never'} ms after the cut, over the bound of ${boundMs} ms`);
+      checks.check(t.lastServedMs === null || t.lastServedMs <= boundMs, `minority node ${n.nodeId} accepted a write ${t.lastServedMs} ms after the cut, over the bound of ${boundMs} ms`);
     }
   }
 
