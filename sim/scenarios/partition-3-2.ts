@@ -29,12 +29,17 @@ function run(params: ScenarioParams): ScenarioResult {
   sim.partition(ids(majority), ids(minority));
   const seesMinorityDead = (): boolean => majority.every((n) => minority.every((m) => n.machine.member(m.nodeId)?.state === 'dead'));
   const majorityDeadMs = sim.waitFor(seesMinorityDead, splitMs);
-  const readOnlyMs = sim.waitFor(() => minority.every((n) => n.machine.isReadOnly(sim.now)), splitMs - (sim.now - cutAt));
   sim.runUntil(cutAt + splitMs);
 
-  const minorityReadOnlyMs = readOnlyMs === undefined ? undefined : (majorityDeadMs ?? splitMs) + readOnlyMs;
+  // When the last minority node announced itself partitioned (read-only from then on).
+  const readOnlyAt = minority.map((n) => rec.partitionedAt(n.nodeId, cutAt)[0]?.at);
+  const minorityReadOnlyMs = readOnlyAt.every((at) => at !== undefined) ? Math.max(...(readOnlyAt as number[])) - cutAt : undefined;
   checks.check(majorityDeadMs !== undefined, `the majority did not declare the minority dead within ${splitMs} ms`);
   checks.check(minorityReadOnlyMs !== undefined, `the minority was not read-only ${splitMs} ms into the split`);
+  checks.check(
+    minorityReadOnlyMs === undefined || majorityDeadMs === undefined || minorityReadOnlyMs < majorityDeadMs,
+    `the minority was read-only ${minorityReadOnlyMs} ms after the cut, not before the majority held it dead (${majorityDeadMs} ms)`,
+  );
   const early = minority.flatMap((n) => rec.partitionedAt(n.nodeId, cutAt)).filter((q) => q.at - cutAt < graceMs);
   checks.check(early.length === 0, `minority turned read-only before the ${graceMs} ms grace period: ${early.map((q) => `${q.by} at +${q.at - cutAt}`).join(', ')}`);
   const majorityReadOnly = majority.flatMap((n) => rec.partitionedAt(n.nodeId, cutAt));

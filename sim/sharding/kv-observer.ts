@@ -6,6 +6,7 @@
  * tell whether two nodes ever served writes for one partition at one epoch. The store,
  * its handlers and its migration participant are the production ones, unchanged.
  */
+import type { Millis } from '../../src/core/clock.js';
 import type { NodeId } from '../../src/core/model.js';
 import type { KvService } from '../../src/grid/kv-service.js';
 import { KV_SERVICE } from '../../src/grid/kv-store.js';
@@ -17,10 +18,12 @@ export interface ServedWrite {
   readonly partition: number;
   readonly epoch: number;
   readonly tableVersion: number;
+  /** When the handler began (the write had passed the read-only gate then), virtual time. */
+  readonly startedAt: Millis;
 }
 
 /** `kv` as a partitioned service whose acknowledged owner writes are reported to `onServed`. */
-export function observedKv(kv: KvService, onServed: (write: ServedWrite) => void): PartitionedService {
+export function observedKv(kv: KvService, now: () => Millis, onServed: (write: ServedWrite) => void): PartitionedService {
   let ctx: ShardContext | undefined;
   const wrap = (handler: PartitionHandler): PartitionHandler => {
     if (handler.service !== KV_SERVICE) return handler;
@@ -30,7 +33,7 @@ export function observedKv(kv: KvService, onServed: (write: ServedWrite) => void
       ...(handler.isWrite === undefined ? {} : { isWrite: (request) => handler.isWrite!(request) }),
       handle: (request, from) => {
         const table = ctx?.table();
-        const served = table === undefined ? undefined : { partition: request.partition, epoch: table.epoch(request.partition), tableVersion: table.version };
+        const served = table === undefined ? undefined : { partition: request.partition, epoch: table.epoch(request.partition), tableVersion: table.version, startedAt: now() };
         const write = handler.isWrite?.(request) ?? true;
         const result = handler.handle(request, from);
         if (!write || served === undefined || ctx === undefined) return result;

@@ -160,7 +160,7 @@ export class ShardHost implements SansIoMachine<SimWire, MembershipEvent> {
     };
     this.sharding = new Sharding(options.sharding);
     this.kv = new KvService(options.kv);
-    this.sharding.register(options.onServed === undefined ? this.kv : observedKv(this.kv, options.onServed));
+    this.sharding.register(options.onServed === undefined ? this.kv : observedKv(this.kv, options.clock, options.onServed));
     const singletons = options.singletons;
     this.singletons = singletons === undefined ? undefined : new SingletonService({ nodeId: options.nodeId, definitions: singletons.definitions, storage: singletons.storage, logger: logger.child({ service: 'singletons' }) });
     if (this.singletons !== undefined) this.sharding.register(this.singletons);

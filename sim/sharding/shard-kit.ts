@@ -10,6 +10,7 @@ import { SeededRandom } from '../../src/core/random.js';
 import { DEFAULT_PARTITION_CONFIG } from '../../src/partitions/config.js';
 import { Checks, trafficRates, type ScenarioParams, type ScenarioResult } from '../scenario.js';
 import { ShardInvariants } from './invariants.js';
+import type { ServedWrite } from './kv-observer.js';
 import { KvWorkload, type AckedWrite } from './kv-workload.js';
 import { tagsEqual } from '../../src/membership/tags.js';
 import { describeNodes, isActiveMember, liveNodes, membershipAgreed, shardSimulation, tablesUnsettled, type ShardNode, type ShardSimulation, type ShardSimulationOptions } from './shard-simulation.js';
@@ -57,6 +58,8 @@ export class ShardStage {
   formedMs: number | null = null;
   /** Failures injected so far; the planned-move checks hold only while this is 0. */
   faults = 0;
+  /** Also told of every write a KV owner handler acknowledged (a scenario's own measurements). */
+  onServed: ((write: ServedWrite) => void) | undefined = undefined;
   /** Set once the cluster first settled: placing partitions at formation is not a move. */
   private formed = false;
 
@@ -70,7 +73,11 @@ export class ShardStage {
   ) {
     this.tracing = options.trace === true;
     const holder: { invariants?: ShardInvariants } = {};
-    const cluster = shardSimulation({ ...options, seed: params.seed, onServed: (w) => holder.invariants?.onServed(w) });
+    const cluster = shardSimulation({ ...options, seed: params.seed, onServed: (w) => {
+        holder.invariants?.onServed(w);
+        this.onServed?.(w);
+      },
+    });
     this.sim = cluster.sim;
     this.log = cluster.log;
     this.backupCount = options.sharding?.partitions?.backupCount ?? DEFAULT_PARTITION_CONFIG.backupCount;

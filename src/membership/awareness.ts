@@ -29,11 +29,16 @@ export class Awareness {
 }
 
 /**
- * Health change after a probe that got no Ack: with helpers asked to Nack, one point per
- * missing Nack (helpers that could not reach us either suggest our own trouble); with no
- * such helpers, one point for the failure itself.
+ * Health change after a probe that got no Ack: with helpers asked to Nack and none of
+ * them answering, one point per missing Nack (helpers that could not reach us either
+ * suggest our own trouble); with no such helpers, one point for the failure itself. Once
+ * one helper's Nack came back in time, this node's messages go out and are answered
+ * promptly, so the helpers that stayed silent are cut off or slow themselves: no point.
+ * That is what a network split looks like from its minority side, where most helpers are
+ * across the cut; counting their silence (Lifeguard's rule) stretched the minority's
+ * probing up to 8x just when it must find out quickly that it lost its majority.
  */
 export function failedProbeAwarenessDelta(expectedNacks: number, nacksReceived: number): number {
-  if (expectedNacks > 0) return Math.max(0, expectedNacks - nacksReceived);
-  return 1;
+  if (expectedNacks === 0) return 1;
+  return nacksReceived > 0 ? 0 : expectedNacks;
 }

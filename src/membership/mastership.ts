@@ -322,7 +322,7 @@ export class Mastership {
       if (r.nodeId === this.rt.selfId || r.status === 'dead') continue;
       // Mostly the members are known here at that incarnation already, which changes nothing.
       const known = this.rt.members.get(r.nodeId);
-      const revive = this.boundary.mergeJoin && known !== undefined && (known.state === 'dead' || known.state === 'left');
+      const revive = this.boundary.mergeJoin && known !== undefined && known.state !== 'alive';
       if (!revive && known !== undefined && compareIncarnation(r.incarnation, known.incarnation) <= 0) continue;
       this.transitions.applyAlive({ type: 'Alive', node: r.nodeId, incarnation: r.incarnation, address: r.address, tags: r.tags }, now, false, this.boundary.mergeJoin);
     }

@@ -13,11 +13,15 @@
  * that still sees the view's oldest member alive holds the tie-breaker at exactly half.
  */
 import type { Millis } from '../core/clock.js';
-import type { MemberRecord, MembersViewData, NodeId } from '../core/model.js';
+import type { Address, MemberRecord, MembersViewData, NodeId } from '../core/model.js';
+import type { GossipUpdate } from '../protocol/messages.js';
 import type { MemberEntry } from './member-list.js';
 import { QuorumDetector, type QuorumState } from './quorum-detector.js';
 import type { SwimContext } from './swim-context.js';
 import { earlier } from './swim-context.js';
+
+/** Room left in a message for everything but its updates (type, sender, framing), bytes. */
+const SIDE_MESSAGE_BASE_BYTES = 64;
 
 /** Expected size, live count and the PartitionDetected events. */
 export class QuorumWatch {
@@ -110,8 +114,51 @@ export class QuorumWatch {
         this.detector.setExpectedSize(liveCount, now);
       }
     } else if (this.belowSince === undefined) this.belowSince = now;
+    const hadMajority = this.detector.partitionedAfter() === undefined;
     this.detector.update(liveCount, now, { holdsTieBreaker });
+    if (hadMajority && this.detector.partitionedAfter() !== undefined) this.tellSide();
     this.report(now);
+  }
+
+  /**
+   * This node just lost its majority: it tells each member it still counts, directly,
+   * which members of the view it no longer counts. Gossip alone does not get this across
+   * a split: each update goes `retransmitLimit` times to random members, alive or
+   * suspect, and in a split most of those are across the cut, so a member of this side
+   * could miss a suspicion and keep counting (and accepting writes) for several probe
+   * rounds longer. With it, a side turns read-only together, at its fastest prober's pace.
+   * At most one message per member counted, and those are fewer than half the cluster.
+   */
+  private tellSide(): void {
+    const view = this.currentView();
+    if (view === undefined) return;
+    const { members, selfId, config } = this.rt;
+    const claims: GossipUpdate[] = [];
+    const side: Address[] = [];
+    let claimBytes = 0;
+    const bytesMax = this.rt.messageBudgetBytes - SIDE_MESSAGE_BASE_BYTES;
+    for (const r of view.members) {
+      if (r.status === 'dead' || r.nodeId === selfId) continue;
+      const entry = members.get(r.nodeId);
+      if (entry === undefined) continue;
+      if (entry.state === 'alive') {
+        if (!this.elsewhere.followsOther(r.nodeId)) side.push(entry.address);
+        continue;
+      }
+      if (entry.state !== 'suspect' && entry.state !== 'dead') continue;
+      if (claims.length >= config.gossipUpdatesPerMessageMax) continue;
+      const claim: GossipUpdate =
+        entry.state === 'suspect'
+          ? { type: 'Suspect', node: entry.nodeId, incarnation: entry.incarnation, from: selfId }
+          : { type: 'Dead', node: entry.nodeId, incarnation: entry.incarnation, from: selfId, left: false };
+      const bytes = this.rt.sizeOfUpdate(claim);
+      if (claimBytes + bytes > bytesMax) continue;
+      claimBytes += bytes;
+      claims.push(claim);
+    }
+    if (claims.length === 0) return;
+    for (const to of side) this.rt.send(to, { type: 'Gossip', from: selfId, updates: claims });
+    this.rt.counters.quorumLossTold += side.length;
   }
 
   /**

@@ -42,6 +42,8 @@ export interface SwimCounters {
   falseSuspicions: number;
   /** Deaths this node declared (its suspicion timed out). */
   deathsDeclared: number;
+  /** Messages telling the members this node still counted whom it no longer counts, sent as it lost its majority. */
+  quorumLossTold: number;
   pushPulls: number;
   joinAttempts: number;
   joinsForwarded: number;
@@ -101,6 +103,7 @@ export function newCounters(): SwimCounters {
     rebuttals: 0,
     falseSuspicions: 0,
     deathsDeclared: 0,
+    quorumLossTold: 0,
     pushPulls: 0,
     joinAttempts: 0,
     joinsForwarded: 0,

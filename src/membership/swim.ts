@@ -18,18 +18,17 @@ import { resolveSwimConfig, type SwimConfig } from './config.js';
 import { Mastership } from './mastership.js';
 import { dispatchMessage, type MachineParts } from './dispatch.js';
 import { Dissemination } from './dissemination.js';
-import type { Member, MembershipEvent } from './events.js';
-import { snapshotMember, type MemberEntry } from './member-list.js';
+import type { MembershipEvent } from './events.js';
+import type { MemberEntry } from './member-list.js';
 import { SplitBrain } from './split-brain.js';
 import { Prober } from './prober.js';
 import { QuorumWatch } from './quorum.js';
-import type { QuorumState } from './quorum-detector.js';
 import { channelOf, earlier, SwimContext } from './swim-context.js';
 import { estimateMessageSize, estimateUpdateSize } from './size.js';
-import { buildStats, type SwimStats } from './stats.js';
-import { MERGING_TAG, tagsMatcher, validateTags } from './tags.js';
+import { MERGING_TAG, validateTags } from './tags.js';
 import { Transitions } from './transitions.js';
 import { SwimLifecycle, type SwimPhase } from './swim-lifecycle.js';
+import { SwimReader } from './swim-reader.js';
 import { acceptAll, noToken, type SwimMachineOptions } from './swim-options.js';
 
 export type { SwimPhase } from './swim-lifecycle.js';
@@ -37,21 +36,21 @@ export type { SwimPhase } from './swim-lifecycle.js';
 export type { SwimMachineOptions } from './swim-options.js';
 
 /** SWIM + Lifeguard membership as a sans-IO machine. */
-export class SwimMachine implements SansIoMachine<Message, MembershipEvent> {
+export class SwimMachine extends SwimReader implements SansIoMachine<Message, MembershipEvent> {
   readonly config: SwimConfig;
-  private readonly rt: SwimContext;
+  protected readonly rt: SwimContext;
   private readonly transitions: Transitions;
   private readonly prober: Prober;
   private readonly dissemination: Dissemination;
-  private readonly mastership: Mastership;
-  private readonly quorum: QuorumWatch;
+  protected readonly mastership: Mastership;
+  protected readonly quorum: QuorumWatch;
   private readonly bootstrap: Bootstrap;
   private readonly splitBrain: SplitBrain;
   private readonly health: HealthWatch;
   private readonly parts: MachineParts;
   private readonly life: SwimLifecycle;
   private lastNow: Millis;
-  private readonly admission: AdmissionGuard;
+  protected readonly admission: AdmissionGuard;
   /** The members view last shown to the admission guard. */
   private viewNoted: MembersViewData | undefined;
   private pendingGracefulLeaves = 0;
@@ -60,6 +59,7 @@ export class SwimMachine implements SansIoMachine<Message, MembershipEvent> {
   private deadlineKnown = false;
 
   constructor(options: SwimMachineOptions) {
+    super();
     this.config = resolveSwimConfig(options.config);
     const tags = validateTags(options.self.tags);
     const self: NodeInfo = { ...options.self, tags };
@@ -242,76 +242,6 @@ export class SwimMachine implements SansIoMachine<Message, MembershipEvent> {
    */
   setDatagramBudget(bytes: number): void {
     this.rt.setMessageBudget(bytes);
-  }
-
-  // -------------------------------------------------------------------------------------
-  // Queries
-  // -------------------------------------------------------------------------------------
-
-  /** Every known member (self included, tombstones included). */
-  members(): Member[] {
-    const out: Member[] = [];
-    for (const entry of this.rt.members.all()) out.push(this.snapshot(entry));
-    return out;
-  }
-
-  /** One member, if known. */
-  member(nodeId: NodeId): Member | undefined {
-    const entry = this.rt.members.get(nodeId);
-    return entry === undefined ? undefined : this.snapshot(entry);
-  }
-
-  /** `entry` as a `Member`, with the clock offset this node measured of it. */
-  private snapshot(entry: MemberEntry): Member {
-    const offset = this.rt.clockOffsets.offsetOf(entry.nodeId);
-    return offset === undefined ? snapshotMember(entry) : { ...snapshotMember(entry), clockOffsetMs: offset.offsetMs };
-  }
-
-  /** This node as it advertises itself. */
-  localState(): Member {
-    return snapshotMember(this.rt.members.self());
-  }
-
-  /** Alive members (self included) whose tag `key` equals `value`. */
-  nodesWithTag(key: string, value: string): Member[] {
-    return this.rt.members.aliveWhere((tags) => tags[key] === value);
-  }
-
-  /** Alive members (self included) carrying every pair of `tags`. */
-  nodesWithAllTags(tags: Tags): Member[] {
-    return this.rt.members.aliveWhere(tagsMatcher(tags));
-  }
-
-  /** The master's members view as this node knows it. */
-  membersView(): MembersViewData | undefined {
-    return this.mastership.book.view;
-  }
-
-  /** The master this node computes from its view. */
-  master(): NodeId | undefined {
-    return this.mastership.master;
-  }
-
-  /** True when this node is the master. */
-  isMaster(): boolean {
-    return this.mastership.isMaster();
-  }
-
-  /** The quorum verdict at `now`. */
-  quorumState(now: Millis): QuorumState {
-    return this.quorum.state(now);
-  }
-
-  /** True when this node is in the minority side past the grace period and must refuse writes. */
-  isReadOnly(now: Millis): boolean {
-    return this.quorum.isReadOnly(now);
-  }
-
-  /** Counters and gauges. */
-  stats(): SwimStats {
-    this.rt.syncDropCounters();
-    this.rt.counters.rumoursRejected = this.admission.rejected;
-    return buildStats(this.rt, this.mastership.book.view?.version ?? 0);
   }
 
   // -------------------------------------------------------------------------------------

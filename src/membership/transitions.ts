@@ -54,9 +54,10 @@ export class Transitions {
    * An Alive claim: adds a new member, or revives/updates a known one at a higher
    * incarnation. With `regossip` false the accepted claim is not queued for gossip: the
    * caller learned it from something every member receives anyway (the master's view).
-   * With `reviveDead`, a member held dead or left at the claim's own incarnation comes
-   * back too: a node that merged into another cluster takes that cluster's view as proof
-   * of life for members it declared dead during the split.
+   * With `reviveDead`, a member held suspect, dead or left at the claim's own incarnation
+   * comes back too: a node that merged into another cluster takes that cluster's view as
+   * proof of life for members it suspected or declared dead during the split (a suspicion
+   * kept would run out there and declare the winner's own members dead).
    */
   applyAlive(a: Alive, now: Millis, regossip = true, reviveDead = false): void {
     const { members } = this.rt;
@@ -76,7 +77,7 @@ export class Transitions {
       return;
     }
     const order = compareIncarnation(a.incarnation, entry.incarnation);
-    if (order < 0 || (order === 0 && !(reviveDead && (entry.state === 'dead' || entry.state === 'left')))) return;
+    if (order < 0 || (order === 0 && !(reviveDead && entry.state !== 'alive'))) return;
     const previous = entry.state;
     const previousTags = entry.tags;
     this.setIncarnation(entry, a.incarnation);

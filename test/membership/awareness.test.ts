@@ -23,7 +23,9 @@ describe('failedProbeAwarenessDelta', () => {
   const cases: [number, number, number][] = [
     [0, 0, 1],
     [3, 0, 3],
-    [3, 1, 2],
+    [3, 1, 0],
+    [3, 2, 0],
+    [1, 0, 1],
     [3, 3, 0],
     [2, 5, 0],
   ];

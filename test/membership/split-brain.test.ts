@@ -190,4 +190,29 @@ describe('split-brain config', () => {
     }
     expect(isFlotillaError(caught, 'FLO_CONFIG_INVALID')).toBe(true);
   });
+
+  it('a node that merges takes the winner\'s view as proof of life for the members it still suspected: none of them is declared dead after', () => {
+    // Healed while the minority still suspected the majority (its suspicions, with one
+    // confirmation, outlast the majority's): the merged nodes' suspicions ran out in the
+    // winner's cluster, and their Dead claims had the winner declare its own members dead
+    // (before: seeds 1 and 6 of these 10, 600 to 800 ms after the heal).
+    const minority = ['n1', 'n2'];
+    const majority = ['n3', 'n4', 'n5'];
+    const deaths: string[] = [];
+    for (let seed = 1; seed <= 10; seed++) {
+      const h = joinedCluster(seed, names);
+      h.partition([minority, majority]);
+      const majorityOwnView = (): boolean => majority.every((n) => h.node(n).membersView()?.members.every((r) => !minority.includes(r.nodeId) || r.status === 'dead') ?? false);
+      const minoritySuspects = (): boolean => minority.every((n) => majority.some((m) => h.stateOf(n, m) === 'suspect'));
+      expect(h.runUntilTrue(() => majorityOwnView() && minoritySuspects(), 60_000), `seed ${seed}`).toBe(true);
+      const healAt = h.now;
+      h.heal();
+      h.runFor(30_000);
+      for (const n of names) {
+        for (const e of h.eventsOf(n, 'NodeFailed')) if (e.at >= healAt && majority.includes(e.member.nodeId)) deaths.push(`seed ${seed}: ${n} declared ${e.member.nodeId} dead ${e.at - healAt} ms after the heal`);
+      }
+    }
+    expect(deaths).toEqual([]);
+  });
 });
+

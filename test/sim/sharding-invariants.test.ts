@@ -28,10 +28,10 @@ describe('sharding invariants', () => {
   it('report two nodes serving one partition at one epoch', async () => {
     const s = await stageWithWrites(4);
     expect(s.invariants.failures()).toEqual([]);
-    s.invariants.onServed({ node: 'node-000', partition: 7, epoch: 99, tableVersion: 1 });
-    s.invariants.onServed({ node: 'node-000', partition: 7, epoch: 99, tableVersion: 1 });
+    s.invariants.onServed({ node: 'node-000', partition: 7, epoch: 99, tableVersion: 1, startedAt: 0 });
+    s.invariants.onServed({ node: 'node-000', partition: 7, epoch: 99, tableVersion: 1, startedAt: 0 });
     expect(s.invariants.failures()).toEqual([]);
-    s.invariants.onServed({ node: 'node-001', partition: 7, epoch: 99, tableVersion: 1 });
+    s.invariants.onServed({ node: 'node-001', partition: 7, epoch: 99, tableVersion: 1, startedAt: 0 });
     expect(s.invariants.failures()).toEqual([expect.stringContaining('partition 7 served writes at epoch 99 on node-000 and on node-001')]);
   });
 
