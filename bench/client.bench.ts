@@ -1,52 +1,148 @@
 /**
  * The smart client against one `flotilla start` node serving clients (`--client`, HS256
- * JWT): map set and get from 1 and 10 clients in this process, one operation at a time
- * per client and pipelined (64 in flight per client). Throughput counts acknowledged
- * operations; latency is per operation, from the call to its resolution.
+ * JWT): map set and get from 1 and 10 clients, one operation at a time per client and
+ * pipelined (64 in flight per client). The clients run in worker threads (client-load.ts),
+ * not on the bench's own event loop, so what limits the rates is the node or the
+ * machine, not one thread driving every client. Throughput counts acknowledged
+ * operations; latency is per operation, from the call to its resolution; after each write
+ * case every written key is read back by a fresh client, and a value that is not the last
+ * acknowledged one counts as lost.
  */
+import os from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { performance } from 'node:perf_hooks';
+import { Worker } from 'node:worker_threads';
 import { SignJWT } from 'jose';
-import { WebSocket } from 'ws';
-import { FlotillaClient, type SocketConstructor } from '../src/client-platform/index.js';
 import { jsonLines } from '../test/cli/cli-process.js';
+import type { LoadCase, LoadResult, LoadSetup, VerifyResult } from './client-load.js';
 import { summarize, type Row, type Suite } from './harness.js';
-import { assertRunnable, freeAddress, killAll, nodeRunner, spawnNode, waitForAdmin, waitUntil, type BenchNode } from './node-processes.js';
+import { assertRunnable, cpuTimeMs, freeAddress, killAll, nodeRunner, spawnNode, waitForAdmin, waitUntil, type BenchNode } from './node-processes.js';
 
 /** How long each case runs, ms; override with `FLOTILLA_BENCH_CLIENT_MS`. */
 const CASE_MS = Math.max(500, Number(process.env.FLOTILLA_BENCH_CLIENT_MS ?? 3_000) || 3_000);
+/** Worker threads the clients are spread over; override with `FLOTILLA_BENCH_CLIENT_WORKERS`. */
+const WORKERS = Math.min(10, Math.max(1, Number(process.env.FLOTILLA_BENCH_CLIENT_WORKERS ?? 2) || 2));
+/** Clients in the many-clients cases. */
+const CLIENTS = 10;
 /** Operations in flight per client when pipelined. */
 const WINDOW = 64;
-/** Distinct keys written (seeded by index, so every run writes the same keys). */
+/** Distinct keys written per case, split evenly between the lanes (each lane writes its own). */
 const KEYS = 10_000;
 const TARGET_WRITES_10 = 20_000;
 const TARGET_WRITES_PIPELINED = 100_000;
 /** Unmeasured warm-up per operation, ms. */
 const WARMUP_MS = 1_500;
+/** Longest wait for a worker's clients to connect, or for one case's answer beyond its duration, ms. */
+const WORKER_TIMEOUT_MS = 60_000;
+/**
+ * A worker's entry: it loads client-load.ts through tsx's API, since Node 20 does not
+ * carry the main thread's `--import tsx` hooks into worker threads.
+ */
+const WORKER_BOOT = `import('tsx/esm/api').then(({ tsImport }) => tsImport(${JSON.stringify(new URL('./client-load.ts', import.meta.url).href)}, ${JSON.stringify(import.meta.url)}))`;
+/** Longest wait for the node to stop on its own at the end, ms. */
+const STOP_TIMEOUT_MS = 10_000;
 
 type Mode = 'one at a time' | 'pipelined';
 
-async function runCase(clients: readonly FlotillaClient[], op: 'set' | 'get', mode: Mode, durationMs = CASE_MS): Promise<{ opsPerSec: number; p50: number; p99: number }> {
-  const samples: number[] = [];
-  const value = { v: 'x'.repeat(100) };
-  const end = performance.now() + durationMs;
-  let n = 0;
-  const started = performance.now();
-  const worker = async (client: FlotillaClient): Promise<void> => {
-    const map = client.getMap('bench');
-    while (performance.now() < end) {
-      const key = `key-${n++ % KEYS}`;
-      const t0 = performance.now();
-      if (op === 'set') await map.set(key, value);
-      else await map.get(key);
-      samples.push(performance.now() - t0);
+/** A worker thread and the clients it holds. */
+interface LoadWorker {
+  readonly worker: Worker;
+  readonly clients: number;
+}
+
+function nextMessage<T>(worker: Worker, timeoutMs: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => done(new Error(`client bench: no answer from a worker in ${timeoutMs} ms`)), timeoutMs);
+    const onMessage = (m: T | { type: 'error'; message: string }): void => done(undefined, m);
+    const onError = (error: Error): void => done(error);
+    function done(error?: Error, m?: T | { type: 'error'; message: string }): void {
+      clearTimeout(timer);
+      worker.off('message', onMessage);
+      worker.off('error', onError);
+      if (error !== undefined) reject(error);
+      else if ((m as { type: string }).type === 'error') reject(new Error(`client bench worker: ${(m as { message: string }).message}`));
+      else resolve(m as T);
     }
-  };
-  const lanes = clients.flatMap((c) => Array.from({ length: mode === 'pipelined' ? WINDOW : 1 }, () => worker(c)));
-  await Promise.all(lanes);
-  const elapsed = (performance.now() - started) / 1000;
+    worker.on('message', onMessage);
+    worker.on('error', onError);
+  });
+}
+
+/** Starts the worker threads (TypeScript through tsx, as the bench itself runs) and waits until their clients route. */
+async function startWorkers(url: string, token: string): Promise<LoadWorker[]> {
+  const workers: LoadWorker[] = [];
+  let first = 0;
+  for (let w = 0; w < WORKERS; w++) {
+    const clients = Math.floor(CLIENTS / WORKERS) + (w < CLIENTS % WORKERS ? 1 : 0);
+    const setup: LoadSetup = { url, token, clients, firstClient: first };
+    first += clients;
+    workers.push({ worker: new Worker(WORKER_BOOT, { eval: true, workerData: setup }), clients });
+  }
+  await Promise.all(workers.map((w) => nextMessage<{ type: 'ready' }>(w.worker, WORKER_TIMEOUT_MS)));
+  return workers;
+}
+
+interface CaseResult {
+  opsPerSec: number;
+  p50: number;
+  p99: number;
+  /** CPU of the node and of the bench process (its worker threads), in % of one core. */
+  nodeCpu: number;
+  clientCpu: number;
+  verified: number;
+  lost: number;
+}
+
+async function runCase(node: BenchNode, workers: readonly LoadWorker[], count: number, op: 'set' | 'get', mode: Mode, durationMs = CASE_MS, verify = true): Promise<CaseResult> {
+  const window = mode === 'pipelined' ? WINDOW : 1;
+  const keysPerLane = Math.max(1, Math.floor(KEYS / (count * window)));
+  // The first clients of each worker in turn, so that a case of fewer clients still uses the threads.
+  let left = count;
+  const shares = workers.map(() => 0);
+  for (let w = 0; left > 0; w = (w + 1) % workers.length) {
+    if (shares[w]! < workers[w]!.clients) {
+      shares[w]!++;
+      left--;
+    }
+  }
+  const nodeCpu0 = cpuTimeMs(node.pid);
+  const selfCpu0 = cpuTimeMs(process.pid);
+  const wall0 = Date.now();
+  const answers = await Promise.all(
+    workers.map((w, i) => {
+      if (shares[i] === 0) return undefined;
+      const message: LoadCase = { type: 'run', op, window, clients: shares[i]!, durationMs, keysPerLane };
+      const answer = nextMessage<LoadResult>(w.worker, durationMs + WORKER_TIMEOUT_MS);
+      w.worker.postMessage(message);
+      return answer;
+    }),
+  );
+  const wall = Date.now() - wall0;
+  const nodeCpu = ((cpuTimeMs(node.pid) - nodeCpu0) * 100) / wall;
+  const clientCpu = ((cpuTimeMs(process.pid) - selfCpu0) * 100) / wall;
+  const results = answers.filter((a): a is LoadResult => a !== undefined);
+  let verified = 0;
+  let lost = 0;
+  if (verify && op === 'set') {
+    // Outside the measured window: the workers read back what they wrote.
+    const checks = await Promise.all(
+      workers.map((w, i) => {
+        if (shares[i] === 0) return undefined;
+        const answer = nextMessage<VerifyResult>(w.worker, WORKER_TIMEOUT_MS);
+        w.worker.postMessage({ type: 'verify' });
+        return answer;
+      }),
+    );
+    for (const c of checks) {
+      verified += c?.verified ?? 0;
+      lost += c?.lost ?? 0;
+    }
+  }
+  const samples: number[] = [];
+  for (const r of results) for (const s of r.samples) samples.push(s);
+  const started = Math.min(...results.map((r) => r.startedAt));
+  const ended = Math.max(...results.map((r) => r.endedAt));
   const { p50, p99 } = summarize(samples);
-  return { opsPerSec: samples.length / elapsed, p50, p99 };
+  return { opsPerSec: samples.length / ((ended - started) / 1000), p50, p99, nodeCpu, clientCpu, verified, lost };
 }
 
 function verdict(op: string, clients: number, mode: Mode, opsPerSec: number): string {
@@ -56,37 +152,61 @@ function verdict(op: string, clients: number, mode: Mode, opsPerSec: number): st
   return '-';
 }
 
+/** The cases: every op, client count and mode; `FLOTILLA_BENCH_CLIENT_QUICK=1` keeps the two target rows (for profiling). */
+function cases(): { op: 'set' | 'get'; count: number; mode: Mode }[] {
+  const all = (['set', 'get'] as const).flatMap((op) => [1, CLIENTS].flatMap((count) => (['one at a time', 'pipelined'] as const).map((mode) => ({ op, count, mode }))));
+  return process.env.FLOTILLA_BENCH_CLIENT_QUICK === '1' ? all.filter((c) => c.op === 'set' && c.count === CLIENTS) : all;
+}
+
+/** Ends the node the way an operator's Ctrl-D would (so `--cpu-prof` in `FLOTILLA_BENCH_NODE_OPTIONS` writes its profile), then kills what is left. */
+async function stopNodes(nodes: readonly BenchNode[]): Promise<void> {
+  for (const node of nodes) node.child.stdin?.end();
+  await Promise.race([Promise.all(nodes.map((n) => n.exited)), new Promise((resolve) => setTimeout(resolve, STOP_TIMEOUT_MS))]);
+  await killAll(nodes);
+}
+
 async function run(): Promise<Row[]> {
   const runner = nodeRunner();
   assertRunnable(runner);
   const jwtSecret = randomBytes(32).toString('base64');
   const nodes: BenchNode[] = [];
-  const clients: FlotillaClient[] = [];
+  let workers: LoadWorker[] = [];
   try {
     const address = await freeAddress();
-    const node = spawnNode(runner, 'c1', address, [address], undefined, { args: ['--client', '127.0.0.1:0'], env: { FLOTILLA_JWT_SECRET: jwtSecret } });
+    const nodeOptions = process.env.FLOTILLA_BENCH_NODE_OPTIONS;
+    const env = { FLOTILLA_JWT_SECRET: jwtSecret, ...(nodeOptions === undefined ? {} : { NODE_OPTIONS: nodeOptions }) };
+    const node = spawnNode(runner, 'c1', address, [address], undefined, { args: ['--client', '127.0.0.1:0'], env });
     nodes.push(node);
     await waitForAdmin(node);
     let url: string | undefined;
     await waitUntil(() => (url = jsonLines(node.lines).find((l) => l.msg === 'client gateway listening')?.url as string | undefined) !== undefined, 'the client gateway', 30_000);
     const token = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('bench').setExpirationTime('1h').sign(new TextEncoder().encode(jwtSecret));
-    for (let i = 0; i < 10; i++) clients.push(new FlotillaClient({ cluster: { seeds: [url!] }, authToken: token, WebSocket: WebSocket as unknown as SocketConstructor }));
-    await waitUntil(() => clients.every((c) => c.isRoutingActive()), 'every client routing', 30_000);
-    // Warm up both processes' JIT on both paths before measuring.
-    for (const op of ['set', 'get'] as const) await runCase(clients, op, 'pipelined', WARMUP_MS);
+    workers = await startWorkers(url!, token);
+    // Warm up the node's and the workers' JIT on both paths before measuring.
+    for (const op of ['set', 'get'] as const) await runCase(node, workers, CLIENTS, op, 'pipelined', WARMUP_MS, false);
     const rows: Row[] = [];
-    for (const op of ['set', 'get'] as const) {
-      for (const count of [1, 10]) {
-        for (const mode of ['one at a time', 'pipelined'] as const) {
-          const r = await runCase(clients.slice(0, count), op, mode);
-          rows.push({ op, clients: count, mode, 'ops/s': r.opsPerSec, 'p50 ms': r.p50, 'p99 ms': r.p99, target: verdict(op, count, mode, r.opsPerSec) });
-        }
-      }
+    for (const { op, count, mode } of cases()) {
+      const load = os.loadavg()[0]!;
+      const r = await runCase(node, workers, count, op, mode);
+      console.log(`${op} ${count} ${mode}: ${Math.round(r.opsPerSec)}/s, node ${Math.round(r.nodeCpu)}% clients ${Math.round(r.clientCpu)}% load ${load.toFixed(1)}`);
+      rows.push({
+        op,
+        clients: count,
+        mode,
+        'ops/s': r.opsPerSec,
+        'p50 ms': r.p50,
+        'p99 ms': r.p99,
+        'node CPU %': r.nodeCpu,
+        'clients CPU %': r.clientCpu,
+        'load avg': load.toFixed(1),
+        'acked writes lost': op === 'set' ? `${r.lost} of ${r.verified.toLocaleString('en-US')} keys` : '-',
+        target: verdict(op, count, mode, r.opsPerSec),
+      });
     }
     return rows;
   } finally {
-    for (const c of clients) c.close();
-    await killAll(nodes);
+    await Promise.all(workers.map((w) => { w.worker.postMessage({ type: 'close' }); return w.worker.terminate(); }));
+    await stopNodes(nodes);
   }
 }
 
