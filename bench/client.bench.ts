@@ -158,7 +158,7 @@ function cases(): { op: 'set' | 'get'; count: number; mode: Mode }[] {
   return process.env.FLOTILLA_BENCH_CLIENT_QUICK === '1' ? all.filter((c) => c.op === 'set' && c.count === CLIENTS) : all;
 }
 
-/** Ends the node the way an operator's Ctrl-D would (so `--cpu-prof` in `FLOTILLA_BENCH_NODE_OPTIONS` writes its profile), then kills what is left. */
+/** Ends the node the way an operator's Ctrl-D would (so `--cpu-prof` in `FLOTILLA_BENCH_NODE_FLAGS` writes its profile), then kills what is left. */
 async function stopNodes(nodes: readonly BenchNode[]): Promise<void> {
   for (const node of nodes) node.child.stdin?.end();
   await Promise.race([Promise.all(nodes.map((n) => n.exited)), new Promise((resolve) => setTimeout(resolve, STOP_TIMEOUT_MS))]);
@@ -173,9 +173,7 @@ async function run(): Promise<Row[]> {
   let workers: LoadWorker[] = [];
   try {
     const address = await freeAddress();
-    const nodeOptions = process.env.FLOTILLA_BENCH_NODE_OPTIONS;
-    const env = { FLOTILLA_JWT_SECRET: jwtSecret, ...(nodeOptions === undefined ? {} : { NODE_OPTIONS: nodeOptions }) };
-    const node = spawnNode(runner, 'c1', address, [address], undefined, { args: ['--client', '127.0.0.1:0'], env });
+    const node = spawnNode(runner, 'c1', address, [address], undefined, { args: ['--client', '127.0.0.1:0'], env: { FLOTILLA_JWT_SECRET: jwtSecret } });
     nodes.push(node);
     await waitForAdmin(node);
     let url: string | undefined;
@@ -188,7 +186,9 @@ async function run(): Promise<Row[]> {
     for (const { op, count, mode } of cases()) {
       const load = os.loadavg()[0]!;
       const r = await runCase(node, workers, count, op, mode);
-      console.log(`${op} ${count} ${mode}: ${Math.round(r.opsPerSec)}/s, node ${Math.round(r.nodeCpu)}% clients ${Math.round(r.clientCpu)}% load ${load.toFixed(1)}`);
+      const nodeUs = (r.nodeCpu * 10_000) / r.opsPerSec;
+      const clientUs = (r.clientCpu * 10_000) / r.opsPerSec;
+      console.log(`${op} ${count} ${mode}: ${Math.round(r.opsPerSec)}/s, node ${Math.round(r.nodeCpu)}% ${nodeUs.toFixed(1)} us/op, clients ${Math.round(r.clientCpu)}% ${clientUs.toFixed(1)} us/op, load ${load.toFixed(1)}`);
       rows.push({
         op,
         clients: count,
@@ -197,7 +197,8 @@ async function run(): Promise<Row[]> {
         'p50 ms': r.p50,
         'p99 ms': r.p99,
         'node CPU %': r.nodeCpu,
-        'clients CPU %': r.clientCpu,
+        'node CPU µs/op': nodeUs,
+        'clients CPU µs/op': clientUs,
         'load avg': load.toFixed(1),
         'acked writes lost': op === 'set' ? `${r.lost} of ${r.verified.toLocaleString('en-US')} keys` : '-',
         target: verdict(op, count, mode, r.opsPerSec),
