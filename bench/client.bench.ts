@@ -152,10 +152,15 @@ function verdict(op: string, clients: number, mode: Mode, opsPerSec: number): st
   return '-';
 }
 
-/** The cases: every op, client count and mode; `FLOTILLA_BENCH_CLIENT_QUICK=1` keeps the two target rows (for profiling). */
+/**
+ * The cases: every op, client count and mode. For profiling, `FLOTILLA_BENCH_CLIENT_QUICK`
+ * keeps the two target rows (`1`), or the one of a mode (`pipelined`, `one at a time`).
+ */
 function cases(): { op: 'set' | 'get'; count: number; mode: Mode }[] {
   const all = (['set', 'get'] as const).flatMap((op) => [1, CLIENTS].flatMap((count) => (['one at a time', 'pipelined'] as const).map((mode) => ({ op, count, mode }))));
-  return process.env.FLOTILLA_BENCH_CLIENT_QUICK === '1' ? all.filter((c) => c.op === 'set' && c.count === CLIENTS) : all;
+  const quick = process.env.FLOTILLA_BENCH_CLIENT_QUICK;
+  if (quick === undefined || quick === '') return all;
+  return all.filter((c) => c.op === 'set' && c.count === CLIENTS && (quick === '1' || quick === c.mode));
 }
 
 /** Ends the node the way an operator's Ctrl-D would (so `--cpu-prof` in `FLOTILLA_BENCH_NODE_FLAGS` writes its profile), then kills what is left. */

@@ -6,7 +6,7 @@
  * decode error of the msgpack layer), never a crash.
  */
 import { FlotillaError } from '../core/errors.js';
-import { packBody, unpackBody } from './msgpack.js';
+import { packTransient, unpackBody } from './msgpack.js';
 import { ERROR_CODE_BYTES_MAX, NODE_ID_BYTES_MAX, REASON_BYTES_MAX } from './limits.js';
 import { checked, DECODE_CONTEXT, invalid, readArray, readBool, readBytes, readFields, readOptional, readString, readUint, type ReadContext } from './validate.js';
 import { PARTITION_COUNT_MAX } from '../core/partition.js';
@@ -180,8 +180,9 @@ const S = { AUTH_REQUIRED: 101, AUTH_ACK: 102, AUTH_FAIL: 103, PARTITION_MAP: 10
 /** Results in one RESULTS frame, at most. */
 export const CLIENT_RESULTS_MAX = 1024;
 
+/** Frames are sent as soon as they are encoded: no copy (see `packTransient`). */
 function pack(value: unknown): Uint8Array {
-  return new Uint8Array(packBody(value));
+  return packTransient(value);
 }
 
 function flatOp(op: ClientOp): unknown[] {
