@@ -149,7 +149,7 @@ export class NodeConnection {
   /** Send `op` (batched with others of this turn); resolves with its answer. */
   call(op: Omit<ClientOp, 'id'>): Promise<OpAnswer> {
     return this.request((id) => {
-      this.outbox.push({ ...op, id });
+      this.outbox.push({ id, map: op.map, op: op.op, key: op.key, value: op.value, forward: op.forward });
       if (!this.flushScheduled) {
         this.flushScheduled = true;
         this.parts.timers.defer(() => this.flush());
