@@ -77,9 +77,18 @@ function keepLine(lines: string[], line: string): void {
   if (lines.length > LOG_LINES_MAX) lines.splice(0, lines.length - LOG_LINES_MAX);
 }
 
+/**
+ * Node.js flags for the `dist` runner's nodes, from `FLOTILLA_BENCH_NODE_FLAGS` (space
+ * separated), e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile them: Node refuses
+ * `--cpu-prof` in NODE_OPTIONS.
+ */
+function nodeFlags(): string[] {
+  return (process.env.FLOTILLA_BENCH_NODE_FLAGS ?? '').split(' ').filter((f) => f !== '');
+}
+
 function spawnChild(runner: NodeRunner, args: readonly string[], env: Record<string, string>): ChildProcess {
   if (runner === 'tsx') return runCli(args, env).child;
-  return spawn(process.execPath, [DIST_MAIN, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  return spawn(process.execPath, [...nodeFlags(), DIST_MAIN, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
 }
 
 /**

@@ -73,6 +73,8 @@ export class FlotillaClient implements MapBackend, OrMapBackend {
   private readonly events: ChangeEvents;
   private readonly queries: LiveQueries;
   private readonly loaded: Promise<void>;
+  /** `loaded` has resolved: writes need not wait a turn for it. */
+  private restored = false;
   private token: string | undefined;
   private closed = false;
   private online = false;
@@ -152,7 +154,9 @@ export class FlotillaClient implements MapBackend, OrMapBackend {
       relay: !this.clusterMode,
     });
     this.callPrefix = `${this.random.int(2 ** 30).toString(36)}${this.random.int(2 ** 30).toString(36)}`;
-    this.loaded = this.restore();
+    this.loaded = this.restore().then(() => {
+      this.restored = true;
+    });
     for (const url of this.clusterMode ? seeds : [options.serverUrl!]) this.router.connection(url).open();
     this.router.mapRequests.start();
   }
@@ -225,7 +229,7 @@ export class FlotillaClient implements MapBackend, OrMapBackend {
   async write(map: string, key: string, value: KvValue | undefined): Promise<Uint8Array | null> {
     this.checkOpen();
     const bytes = value === undefined ? null : encodeValue(value);
-    await this.loaded;
+    if (!this.restored) await this.loaded;
     const { write, acked } = this.writes.add(map, key, bytes);
     this.local.set(map, key, value, 'local');
     await this.storage.put(write);

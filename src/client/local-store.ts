@@ -52,7 +52,9 @@ export class LocalStore {
     slots.delete(key);
     slots.set(key, value);
     if (!known) this.count++;
-    if (!known || !sameValue(before, value)) this.emit({ map, key, value, origin });
+    // Comparing values costs two serialisations per write: only worth it when someone listens.
+    const listeners = this.listeners.get(map);
+    if (listeners !== undefined && listeners.size > 0 && (!known || !sameValue(before, value))) this.emit(listeners, { map, key, value, origin });
     if (this.count > this.keysMax) this.evict();
   }
 
@@ -80,8 +82,8 @@ export class LocalStore {
     return () => set.delete(listener);
   }
 
-  private emit(change: MapChange): void {
-    for (const listener of this.listeners.get(change.map) ?? []) {
+  private emit(listeners: ReadonlySet<MapListener>, change: MapChange): void {
+    for (const listener of listeners) {
       try {
         listener(change);
       } catch {

@@ -59,7 +59,8 @@ export interface ConnectionParts {
 interface Call {
   resolve(answer: OpAnswer): void;
   reject(error: FlotillaError): void;
-  timer: TimerHandle;
+  /** When the call times out (host time, ms). */
+  readonly deadline: number;
 }
 
 type State = 'idle' | 'connecting' | 'authenticating' | 'ready' | 'unauthorized' | 'closed';
@@ -71,7 +72,13 @@ export class NodeConnection {
   nodeId: string | undefined;
   private state: State = 'idle';
   private socket: ClientSocket | undefined;
+  /** Calls waiting for their answer, oldest first: every call gets the same timeout, so this is also deadline order. */
   private readonly calls = new Map<number, Call>();
+  /**
+   * One timer for all calls, due at the oldest call's deadline: a timer per call cost a
+   * timer set and a cancel per operation.
+   */
+  private deadlineTimer: TimerHandle | undefined;
   private outbox: ClientOp[] = [];
   private flushScheduled = false;
   private nextId = 1;
@@ -142,7 +149,7 @@ export class NodeConnection {
   /** Send `op` (batched with others of this turn); resolves with its answer. */
   call(op: Omit<ClientOp, 'id'>): Promise<OpAnswer> {
     return this.request((id) => {
-      this.outbox.push({ ...op, id });
+      this.outbox.push({ id, map: op.map, op: op.op, key: op.key, value: op.value, forward: op.forward });
       if (!this.flushScheduled) {
         this.flushScheduled = true;
         this.parts.timers.defer(() => this.flush());
@@ -160,14 +167,30 @@ export class NodeConnection {
     if (this.state !== 'ready') return Promise.reject(new FlotillaError('FLO_CONNECTION_FAILED', `${this.url} is not connected`));
     const id = this.nextId++;
     return new Promise<OpAnswer>((resolve, reject) => {
-      const timer = this.parts.timers.at(this.parts.timers.now() + this.parts.config.requestTimeoutMs, () => {
-        if (!this.calls.delete(id)) return;
-        this.noteFailure();
-        reject(new FlotillaError('FLO_TIMEOUT', `${this.url} did not answer in ${this.parts.config.requestTimeoutMs} ms`));
-      });
-      this.calls.set(id, { resolve, reject, timer });
+      const deadline = this.parts.timers.now() + this.parts.config.requestTimeoutMs;
+      this.calls.set(id, { resolve, reject, deadline });
+      if (this.deadlineTimer === undefined) this.armDeadline(deadline);
       send(id);
     });
+  }
+
+  private armDeadline(at: number): void {
+    this.deadlineTimer = this.parts.timers.at(at, () => this.expireCalls());
+  }
+
+  /** Time out every call past its deadline, then wait for the next oldest (if any). */
+  private expireCalls(): void {
+    this.deadlineTimer = undefined;
+    const now = this.parts.timers.now();
+    for (const [id, call] of this.calls) {
+      if (call.deadline > now) {
+        this.armDeadline(call.deadline);
+        return;
+      }
+      this.calls.delete(id);
+      this.noteFailure();
+      call.reject(new FlotillaError('FLO_TIMEOUT', `${this.url} did not answer in ${this.parts.config.requestTimeoutMs} ms`));
+    }
   }
 
   /** Close for good: calls in flight fail, no reconnect. */
@@ -266,7 +289,6 @@ export class NodeConnection {
       return;
     }
     this.calls.delete(answer.id);
-    call.timer.cancel();
     this.failures = 0;
     call.resolve(answer);
   }
@@ -303,8 +325,9 @@ export class NodeConnection {
     const unsent = new Set(this.outbox.map((op) => op.id));
     this.calls.clear();
     this.outbox = [];
+    this.deadlineTimer?.cancel();
+    this.deadlineTimer = undefined;
     for (const [id, call] of calls) {
-      call.timer.cancel();
       call.reject(new FlotillaError('FLO_CONNECTION_FAILED', why, { inFlight: !unsent.has(id) }));
     }
   }

@@ -78,12 +78,12 @@ export class OpRouter {
 
   /** One attempt of `op` at the right node; throws the node's error (NOT_OWNER refreshes the map first). */
   attempt(op: KeyedOp): Promise<Uint8Array | null> {
-    return this.attemptWith(op.key, (conn, forward) => conn.call({ ...op, forward }));
+    return this.attemptWith(op.key, (conn, forward) => conn.call(withForward(op, forward)));
   }
 
   /** Attempts of `op` until one succeeds, a failure is final, or `requestTimeoutMs` passed. */
   run(op: KeyedOp): Promise<Uint8Array | null> {
-    return this.runWith(op.key, (conn, forward) => conn.call({ ...op, forward }), isMutating(op.op));
+    return this.runWith(op.key, (conn, forward) => conn.call(withForward(op, forward)), isMutating(op.op));
   }
 
   /** Once an attempt of a `mutating` request may have run, running out of retries on a refusal fails it with FLO_UNCONFIRMED. */
@@ -148,4 +148,9 @@ export class OpRouter {
     if (map.writable) this.parts.onWritableMap();
     else this.mapRequests.askForWritable();
   }
+}
+
+/** `op` with `forward` set, built field by field: one object shape for every op (a spread made a new one per call). */
+function withForward(op: KeyedOp, forward: boolean): Omit<ClientOp, 'id'> {
+  return { map: op.map, op: op.op, key: op.key, value: op.value, forward };
 }

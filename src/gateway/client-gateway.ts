@@ -85,7 +85,6 @@ interface Session {
   /** Results ready this turn, sent together as one RESULTS frame. */
   results: { id: number; payload: Uint8Array | null }[];
   resultBytes: number;
-  flushScheduled: boolean;
 }
 
 /** Result bytes gathered into one RESULTS frame before it is sent early. */
@@ -124,6 +123,9 @@ class Gateway implements ClientGateway {
   private readonly events: ClientEvents;
   private readonly stopChanges: () => void;
   private closing: Promise<void> | undefined;
+  /** Connections with results waiting for the end of this turn, flushed by one `setImmediate` for all. */
+  private readonly unflushed = new Set<WebSocket>();
+  private flushScheduled = false;
 
   constructor(
     private readonly server: ClientListener,
@@ -172,6 +174,7 @@ class Gateway implements ClientGateway {
       const session = this.sessions.get(ws);
       if (session?.expiry !== undefined) clearTimeout(session.expiry);
       this.sessions.delete(ws);
+      this.unflushed.delete(ws);
       this.events.drop(ws);
     });
     ws.on('message', (data: RawData, isBinary: boolean) => {
@@ -208,7 +211,7 @@ class Gateway implements ClientGateway {
     try {
       const identity = await this.auth.verify(token);
       if (ws.readyState !== ws.OPEN) return false;
-      const session: Session = { caller: identity.subject ?? '', expiry: undefined, inFlight: 0, results: [], resultBytes: 0, flushScheduled: false };
+      const session: Session = { caller: identity.subject ?? '', expiry: undefined, inFlight: 0, results: [], resultBytes: 0 };
       this.sessions.set(ws, session);
       this.armExpiry(ws, session, identity.expiresAt);
       this.send(ws, { type: 'AUTH_ACK', nodeId: this.options.node.nodeId, expiresAt: identity.expiresAt });
@@ -307,13 +310,22 @@ class Gateway implements ClientGateway {
       this.flushResults(ws, session);
       return;
     }
-    if (session.flushScheduled) return;
-    session.flushScheduled = true;
-    setImmediate(() => this.flushResults(ws, session));
+    this.unflushed.add(ws);
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => this.flushAll());
+  }
+
+  private flushAll(): void {
+    this.flushScheduled = false;
+    for (const ws of this.unflushed) {
+      const session = this.sessions.get(ws);
+      if (session !== undefined) this.flushResults(ws, session);
+    }
+    this.unflushed.clear();
   }
 
   private flushResults(ws: WebSocket, session: Session): void {
-    session.flushScheduled = false;
     const results = session.results;
     if (results.length === 0) return;
     session.results = [];

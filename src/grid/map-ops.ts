@@ -1,9 +1,12 @@
 /**
  * Client operations on a partition's owner, as carried in `ServiceRequest.payload`, and
  * their results. Each is a msgpack array whose first element is the op code, so the
- * read-only check can tell reads from writes without decoding.
+ * read-only check can tell reads from writes without decoding. Ops and results are
+ * decoded or sent as soon as they are made (a value is copied out when it is stored), so
+ * they are packed without a copy.
  */
-import { bad, pack, readBin, readKey, readMapName, readUint, unpack, type KvSlot, type KvValue, type KvVersion } from './kv-codec.js';
+import { bad, readBin, readKey, readMapName, readUint, unpack, type KvSlot, type KvValue, type KvVersion } from './kv-codec.js';
+import { packTransient } from '../protocol/msgpack.js';
 import { checkOrKey, isOrMapStoreName, orMapStoreName } from './or-map-keys.js';
 
 /** A client operation on the owner of one partition. */
@@ -38,20 +41,20 @@ const opCodes = { put: 1, get: 2, delete: 3, size: 4, entries: 5, getVersioned: 
 export function encodeOp(op: KvOp): Uint8Array {
   switch (op.op) {
     case 'put':
-      return pack([opCodes.put, op.map, op.key, op.value]);
+      return packTransient([opCodes.put, op.map, op.key, op.value]);
     case 'get':
     case 'getVersioned':
     case 'delete':
-      return pack([opCodes[op.op], op.map, op.key]);
+      return packTransient([opCodes[op.op], op.map, op.key]);
     case 'size':
-      return pack([opCodes.size, op.map]);
+      return packTransient([opCodes.size, op.map]);
     case 'entries':
-      return pack([opCodes.entries, op.map, op.after]);
+      return packTransient([opCodes.entries, op.map, op.after]);
     case 'orAdd':
     case 'orRemove':
-      return pack([opCodes[op.op], op.map, op.key, op.value]);
+      return packTransient([opCodes[op.op], op.map, op.key, op.value]);
     case 'orGet':
-      return pack([opCodes.orGet, op.map, op.key]);
+      return packTransient([opCodes.orGet, op.map, op.key]);
   }
 }
 
@@ -95,7 +98,7 @@ function decodeOrOp(a: unknown[], map: string, valueBytesMax: number): KvOp {
 
 /** Encode a small result (a boolean or a count). */
 export function encodeResult(value: boolean | number): Uint8Array {
-  return pack(value);
+  return packTransient(value);
 }
 
 /** Decode a small result. */
@@ -108,7 +111,7 @@ export function decodeResult(bytes: Uint8Array | undefined): boolean | number | 
 
 /** Encode an entries page: `[more, key, value, key, value, ...]`. */
 export function encodeEntriesPage(page: EntriesPage): Uint8Array {
-  return pack([page.more, ...page.entries.flat()]);
+  return packTransient([page.more, ...page.entries.flat()]);
 }
 
 /** Decode an entries page; FLO_INVALID_ARGUMENT on anything malformed. */
@@ -127,7 +130,7 @@ export function decodeEntriesPage(bytes: Uint8Array | undefined, valueBytesMax: 
  * so a client can hold its later reads at or above its own write.
  */
 export function encodeWriteAnswer(result: true | null, version: KvVersion): Uint8Array {
-  return pack([result, version.millis, version.counter, version.node]);
+  return packTransient([result, version.millis, version.counter, version.node]);
 }
 
 /**
@@ -146,7 +149,7 @@ export function decodeWriteAnswer(bytes: Uint8Array | undefined): { result: bool
 
 /** Encode a versioned read: the slot's value (nil for a tombstone) and version, or nil for no slot. */
 export function encodeVersioned(slot: KvSlot | undefined): Uint8Array {
-  return pack(slot === undefined ? null : [slot.value, slot.version.millis, slot.version.counter, slot.version.node]);
+  return packTransient(slot === undefined ? null : [slot.value, slot.version.millis, slot.version.counter, slot.version.node]);
 }
 
 /** A map's entries, as `getMap(name).entries()` returns them. */

@@ -122,6 +122,8 @@ export class WatchHandler {
 
   /** A write to `map` in `partition` was acknowledged here as owner: answer the polls waiting on it. */
   onChange(partition: number, map: string): void {
+    // Called on every owner write: no copy of the (usually empty) set when nothing is parked.
+    if (this.parked.size === 0) return;
     for (const entry of [...this.parked]) if (entry.watch.request.map === map && entry.watch.request.cursors.has(partition)) this.release(entry);
   }
 

@@ -6,6 +6,7 @@
  */
 import { FlotillaError, isFlotillaError } from '../core/errors.js';
 import { packBody, unpackBody } from './msgpack.js';
+import { scanValue } from './msgpack-scan.js';
 
 /** What a map value may be. */
 export type KvValue = null | boolean | number | string | Uint8Array | readonly KvValue[] | { readonly [key: string]: KvValue };
@@ -39,9 +40,21 @@ export function decodeValue(bytes: Uint8Array): KvValue {
   return toPlain(unpackValue(bytes, 'value'));
 }
 
-/** Check that `bytes` hold exactly one msgpack value (an encoded value from a client). */
+/**
+ * Check that `bytes` hold exactly one msgpack value (an encoded value from a client). The
+ * structural scan is the whole check: once it passes, msgpackr reads the value (see
+ * `unpackBody`), so building the value here would only cost a decode and its garbage per
+ * write; readers decode the stored bytes when they need them.
+ */
 export function checkEncodedValue(bytes: Uint8Array): Uint8Array {
-  unpackValue(bytes, 'value');
+  let end: number;
+  try {
+    end = scanValue(bytes);
+  } catch (error) {
+    if (isFlotillaError(error)) bad(`value is not msgpack (${error.code})`);
+    throw error;
+  }
+  if (end !== bytes.byteLength) bad('value is not msgpack (FLO_DECODE_INVALID)');
   return bytes;
 }
 

@@ -38,6 +38,19 @@ export function packBody(value: unknown): Uint8Array {
 }
 
 /**
+ * Pack a wire tree into bytes that are sent or decoded at once: a plain view into
+ * msgpackr's buffer instead of a copy (a copy of more than 64 bytes is a fresh off-heap
+ * allocation, per message). msgpackr never writes over bytes it handed out (it packs on
+ * after them, then into a fresh buffer), so the view stays valid; but it keeps that buffer
+ * (8 KiB, or the message's size) alive, so bytes that are kept must come from `packBody`
+ * copied.
+ */
+export function packTransient(value: unknown): Uint8Array {
+  const bytes = packr.pack(value);
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/**
  * Unpack exactly one msgpack value filling `bytes`. Throws FLO_DECODE_TRUNCATED when the
  * bytes end inside the value, FLO_DECODE_INVALID when bytes follow it, and
  * FLO_DECODE_MALFORMED for extension types, excessive nesting, or anything msgpackr
