@@ -202,8 +202,10 @@ async function runIdle(): Promise<Row[]> {
 
 const RUNNER_NOTE =
   nodeRunner() === 'dist'
-    ? 'Each node is `node dist/src/cli/main.js start ...`: the build, as an installed package runs (run `npm run build` first; `FLOTILLA_BENCH_RUNNER=tsx` runs the sources instead, whose transpiler adds memory of its own).'
-    : 'Each node is `node --import tsx src/cli/main.ts start ...` (`FLOTILLA_BENCH_RUNNER=tsx`): the sources, transpiled at start, so memory includes the transpiler; the build gives the figures that count.';
+    ? 'Each node is `node dist/cli/flotilla.js start ...`: the bundled build, as an installed package runs (run `npm run build` first; `FLOTILLA_BENCH_RUNNER=modules` runs tsc\'s one-file-per-module build, `FLOTILLA_BENCH_RUNNER=tsx` the sources, whose transpiler adds memory of its own).'
+    : nodeRunner() === 'modules'
+      ? 'Each node is `node dist/src/cli/main.js start ...` (`FLOTILLA_BENCH_RUNNER=modules`): the build as tsc emits it, one file per module, without the bundle.'
+      : 'Each node is `node --import tsx src/cli/main.ts start ...` (`FLOTILLA_BENCH_RUNNER=tsx`): the sources, transpiled at start, so memory includes the transpiler; the build gives the figures that count.';
 
 /** The idle cluster suite. */
 export const suites: Suite[] = [
