@@ -13,8 +13,10 @@ import type { MembersReport, MigrationsReport, PartitionsReport } from '../src/g
 import { jsonLines, runCli } from '../test/cli/cli-process.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-/** The built command; `npm run build` (or `npm install`'s prepare) writes it. */
-export const DIST_MAIN = fileURLToPath(new URL('../dist/src/cli/main.js', import.meta.url));
+/** The built command, the package's bin; `npm run build` (or `npm install`'s prepare) writes it. */
+export const DIST_MAIN = fileURLToPath(new URL('../dist/cli/flotilla.js', import.meta.url));
+/** The same command as tsc emits it, one file per module (before the bundle; for comparisons). */
+export const MODULES_MAIN = fileURLToPath(new URL('../dist/src/cli/main.js', import.meta.url));
 /** Secret shared by the benchmark clusters (loopback only, never a real cluster). */
 /** Fresh per run, as the docs say to make them: `flotilla start` refuses weak ones. */
 const SECRET = randomBytes(32).toString('base64');
@@ -33,22 +35,26 @@ const REAP_TIMEOUT_MS = 5_000;
 const WAIT_POLL_MS = 100;
 
 /**
- * How the nodes run: `dist` spawns `node dist/src/cli/main.js` (the default: what an
- * installed package runs, one process per node); `tsx` spawns `node --import tsx
- * src/cli/main.ts` through the CLI tests' helper (current sources without a build, but
- * esbuild's helper process is not counted by the CPU and memory readings).
+ * How the nodes run: `dist` spawns `node dist/cli/flotilla.js` (the default: the bundled
+ * bin an installed package runs, one process per node); `modules` spawns tsc's
+ * `node dist/src/cli/main.js`, one file per module (to measure what the bundle changes);
+ * `tsx` spawns `node --import tsx src/cli/main.ts` through the CLI tests' helper (current
+ * sources without a build, but esbuild's helper process is not counted by the CPU and
+ * memory readings).
  */
-export type NodeRunner = 'dist' | 'tsx';
+export type NodeRunner = 'dist' | 'modules' | 'tsx';
 
-/** The runner chosen by `FLOTILLA_BENCH_RUNNER` (`dist` unless set to `tsx`). */
+/** The runner chosen by `FLOTILLA_BENCH_RUNNER` (`dist` unless set to `modules` or `tsx`). */
 export function nodeRunner(): NodeRunner {
-  return process.env.FLOTILLA_BENCH_RUNNER === 'tsx' ? 'tsx' : 'dist';
+  const chosen = process.env.FLOTILLA_BENCH_RUNNER;
+  return chosen === 'tsx' || chosen === 'modules' ? chosen : 'dist';
 }
 
-/** Throws a clear error when the `dist` runner is chosen but there is no build. */
+/** Throws a clear error when a built runner is chosen but there is no build. */
 export function assertRunnable(runner: NodeRunner): void {
-  if (runner === 'dist' && !existsSync(DIST_MAIN)) {
-    throw new Error(`node benchmarks: ${DIST_MAIN} does not exist; run \`npm run build\` first (or set FLOTILLA_BENCH_RUNNER=tsx to run the sources)`);
+  const main = runner === 'modules' ? MODULES_MAIN : DIST_MAIN;
+  if (runner !== 'tsx' && !existsSync(main)) {
+    throw new Error(`node benchmarks: ${main} does not exist; run \`npm run build\` first (or set FLOTILLA_BENCH_RUNNER=tsx to run the sources)`);
   }
 }
 
@@ -88,7 +94,7 @@ function nodeFlags(): string[] {
 
 function spawnChild(runner: NodeRunner, args: readonly string[], env: Record<string, string>): ChildProcess {
   if (runner === 'tsx') return runCli(args, env).child;
-  return spawn(process.execPath, [...nodeFlags(), DIST_MAIN, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  return spawn(process.execPath, [...nodeFlags(), runner === 'modules' ? MODULES_MAIN : DIST_MAIN, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
 }
 
 /**

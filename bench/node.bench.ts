@@ -195,8 +195,10 @@ async function replace(runner: NodeRunner, survivors: readonly BenchNode[], name
 
 const RUNNER_NOTE =
   nodeRunner() === 'dist'
-    ? 'Each node is `node dist/src/cli/main.js start ...` (the build: run `npm run build` first; set `FLOTILLA_BENCH_RUNNER=tsx` to run the sources instead).'
-    : 'Each node is `node --import tsx src/cli/main.ts start ...` (`FLOTILLA_BENCH_RUNNER=tsx`): the sources, transpiled at start.';
+    ? 'Each node is `node dist/cli/flotilla.js start ...` (the build: run `npm run build` first; set `FLOTILLA_BENCH_RUNNER=tsx` to run the sources instead).'
+    : nodeRunner() === 'modules'
+      ? 'Each node is `node dist/src/cli/main.js start ...` (`FLOTILLA_BENCH_RUNNER=modules`: the build as tsc emits it, one file per module).'
+      : 'Each node is `node --import tsx src/cli/main.ts start ...` (`FLOTILLA_BENCH_RUNNER=tsx`): the sources, transpiled at start.';
 
 /** The node suite: failover after kill -9 (the idle cluster's cost is `idle.bench.ts`). */
 export const suites: Suite[] = [

@@ -49,7 +49,7 @@ interface Proc {
 }
 
 function spawnProc(name: string, args: FailoverNodeArgs): Proc {
-  const argv = nodeRunner() === 'dist' ? [FIXTURE_BUILT] : ['--import', 'tsx', FIXTURE];
+  const argv = nodeRunner() !== 'tsx' ? [FIXTURE_BUILT] : ['--import', 'tsx', FIXTURE];
   const child = spawn(process.execPath, [...(process.env.FAILOVER_PROF === '1' ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : []), ...argv, JSON.stringify(args)], { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
   const proc: Proc = { name, child, lines: [], exited: new Promise((resolve) => child.on('close', resolve)) };
   createInterface({ input: child.stdout! }).on('line', (text) => {
@@ -180,7 +180,7 @@ const failover: Suite = {
     `cluster. Target: resume within one failure-detection period plus ${RESUME_SLACK_MS} ms (resume minus the new owner's detection).`,
   ].join('\n'),
   run: async () => {
-    if (nodeRunner() === 'dist' && !existsSync(FIXTURE_BUILT)) throw new Error(`${FIXTURE_BUILT} does not exist: run \`npm run build\` first (or FLOTILLA_BENCH_RUNNER=tsx)`);
+    if (nodeRunner() !== 'tsx' && !existsSync(FIXTURE_BUILT)) throw new Error(`${FIXTURE_BUILT} does not exist: run \`npm run build\` first (or FLOTILLA_BENCH_RUNNER=tsx)`);
     const kinds: ('sqlite' | 'postgres')[] = ['sqlite', ...(postgresUrl() === undefined ? [] : (['postgres'] as const))];
     const rows: Row[] = [];
     for (const kind of kinds) {
