@@ -25,6 +25,7 @@ import {
   type KvVersion,
 } from './kv-codec.js';
 import { mergeSlot, type MergePolicies } from './merge-policy.js';
+import { HitCounts } from './kv-hits.js';
 import { NewestVersions } from './newest-versions.js';
 import { MIGRATION_CHUNK_BYTES_MAX, type MigrationParticipant, type ParticipantRole, type ParticipantSide } from '../sharding/participant.js';
 
@@ -60,8 +61,7 @@ export class KvStore implements MigrationParticipant {
   readonly name = KV_SERVICE;
   private readonly partitions = new Map<number, Maps>();
   private readonly captures = new Map<number, Capture>();
-  /** Reads per live entry on this node (partition, map, key), for the `higher-hits` merge policy. */
-  private readonly hits = new Map<number, Map<string, Map<string, number>>>();
+  private readonly hits = new HitCounts();
   /** Per partition: the HLC millis of the newest tombstone collected here (deletes a replay from below it cannot show). */
   private readonly collected = new Map<number, number>();
   private readonly newest = new NewestVersions();
@@ -91,27 +91,19 @@ export class KvStore implements MigrationParticipant {
     this.record(partition, change);
     this.slotsOf(partition, map).set(change.key, change.kind === 'put' ? change.entry : { value: null, version });
     this.newest.note(partition, map, version);
-    if (change.kind === 'delete') this.hits.get(partition)?.get(map)?.delete(change.key);
+    if (change.kind === 'delete') this.hits.forget(partition, map, change.key);
     return true;
   }
 
   /** Count one read of a live entry (the owner's reads: what `higher-hits` compares). */
   hit(partition: number, map: string, key: string): void {
     if (this.get(partition, key, map) === undefined) return;
-    this.setHits(partition, map, key, this.hitsOf(partition, map, key) + 1);
+    this.hits.set(partition, map, key, this.hits.of(partition, map, key) + 1);
   }
 
   /** Reads counted for the entry of `key` here (0 when none). */
   hitsOf(partition: number, map: string, key: string): number {
-    return this.hits.get(partition)?.get(map)?.get(key) ?? 0;
-  }
-
-  private setHits(partition: number, map: string, key: string, n: number): void {
-    let maps = this.hits.get(partition);
-    if (maps === undefined) this.hits.set(partition, (maps = new Map()));
-    let keys = maps.get(map);
-    if (keys === undefined) maps.set(map, (keys = new Map()));
-    keys.set(key, n);
+    return this.hits.of(partition, map, key);
   }
 
   /** Live slots of `map` in `partition` whose keys start with `prefix`, in version order (oldest first). */
@@ -288,7 +280,7 @@ export class KvStore implements MigrationParticipant {
         slots.set(key, { value: slot.value, version: slot.version });
         this.newest.note(partition, map, slot.version);
       }
-      if ((slot.hits ?? 0) > this.hitsOf(partition, map, key)) this.setHits(partition, map, key, slot.hits!);
+      this.hits.raise(partition, map, key, slot.hits ?? 0);
       if (newest === undefined || compareVersions(newest, slot.version) < 0) newest = slot.version;
     }
     if (newest !== undefined) this.options.observeVersion?.(newest);
@@ -317,7 +309,7 @@ export class KvStore implements MigrationParticipant {
 
   private dropPartition(partition: number): void {
     this.partitions.delete(partition);
-    this.hits.delete(partition);
+    this.hits.dropPartition(partition);
     this.newest.drop(partition);
   }
 
@@ -349,7 +341,7 @@ export class KvStore implements MigrationParticipant {
         this.apply(partition, change);
       }
       // The merged entry counts the reads of both sides' busier copy.
-      if ((incoming.hits ?? 0) > this.hitsOf(partition, map, key) && this.get(partition, key, map) !== undefined) this.setHits(partition, map, key, incoming.hits!);
+      if (this.get(partition, key, map) !== undefined) this.hits.raise(partition, map, key, incoming.hits ?? 0);
       if (newest === undefined || compareVersions(newest, incoming.version) < 0) newest = incoming.version;
     }
     if (newest !== undefined) this.options.observeVersion?.(newest);
