@@ -32,7 +32,15 @@ export class ClusterBoundary {
    * without it; they answer its probes, so only the other master's summary tells.
    */
   private readonly elsewhere = new Map<NodeId, ReadonlySet<NodeId>>();
-  /** Bumped whenever `followsOther` may answer differently, for callers that cache counts. */
+  /**
+   * Members this node saw stop answering while its side lacked a majority, with the view
+   * version it held then. A member of the other side answers probes again once a split
+   * heals, though it may follow another master by then, so its answers alone do not bring
+   * it back into this side's count: only a heartbeat to this node as master, or (on a
+   * member) a later view of this node's master that holds it active.
+   */
+  private readonly lapses = new Map<NodeId, number>();
+  /** Bumped whenever `followsOther` or a lapse may answer differently, for callers that cache counts. */
   elsewhereVersion = 0;
 
   constructor(
@@ -46,6 +54,7 @@ export class ClusterBoundary {
     this.mergeJoin = true;
     this.publishHeld = false;
     this.forgetElsewhere();
+    this.clearLapses();
   }
 
   /**
@@ -64,9 +73,13 @@ export class ClusterBoundary {
     this.elsewhereVersion++;
   }
 
-  /** `nodeId` takes this node for its master (it sent a heartbeat here): it follows no other. */
-  followsHere(nodeId: NodeId): void {
-    let changed = false;
+  /**
+   * `nodeId` takes this node for its master (it sent a heartbeat here): it follows no other.
+   * True when that ends a lapse, so the view is published again with the member active.
+   */
+  followsHere(nodeId: NodeId): boolean {
+    const confirmed = this.lapses.delete(nodeId);
+    let changed = confirmed;
     for (const [master, ids] of this.elsewhere) {
       if (master !== nodeId && !ids.has(nodeId)) continue;
       const rest = new Set(ids);
@@ -76,6 +89,33 @@ export class ClusterBoundary {
       changed = true;
     }
     if (changed) this.elsewhereVersion++;
+    return confirmed;
+  }
+
+  /** `nodeId`, in the view at `viewVersion`, stopped answering while this side lacks a majority. */
+  noteLapse(nodeId: NodeId, viewVersion: number): void {
+    if (nodeId === this.rt.selfId || this.lapses.has(nodeId)) return;
+    this.lapses.set(nodeId, viewVersion);
+    this.elsewhereVersion++;
+  }
+
+  /** This side holds a majority again (or this node left its cluster): lapses no longer matter. */
+  clearLapses(): void {
+    if (this.lapses.size === 0) return;
+    this.lapses.clear();
+    this.elsewhereVersion++;
+  }
+
+  /**
+   * True when `nodeId` lapsed and has not come back to this side since: on the master, no
+   * heartbeat since; on a member, no view newer than the lapse holds it active.
+   */
+  lapsed(nodeId: NodeId): boolean {
+    const at = this.lapses.get(nodeId);
+    if (at === undefined) return false;
+    if (this.ctx.master() === this.rt.selfId) return true;
+    const view = this.book.view;
+    return view === undefined || view.version <= at || this.book.record(nodeId)?.status !== 'active';
   }
 
   /**
