@@ -33,13 +33,12 @@ export class ClusterBoundary {
    */
   private readonly elsewhere = new Map<NodeId, ReadonlySet<NodeId>>();
   /**
-   * Members this node saw stop answering while its side lacked a majority, with the view
-   * version it held then. A member of the other side answers probes again once a split
-   * heals, though it may follow another master by then, so its answers alone do not bring
-   * it back into this side's count: only a heartbeat to this node as master, or (on a
-   * member) a later view of this node's master that holds it active.
+   * Members this node saw stop answering while its side lacked a majority. A member of the
+   * other side answers probes again once a split heals, though it may follow another master
+   * by then, so on the master its answers alone do not bring it back into the count: only
+   * its heartbeat here does (members heartbeat only to the master they follow).
    */
-  private readonly lapses = new Map<NodeId, number>();
+  private readonly lapses = new Set<NodeId>();
   /** Bumped whenever `followsOther` or a lapse may answer differently, for callers that cache counts. */
   elsewhereVersion = 0;
 
@@ -92,10 +91,10 @@ export class ClusterBoundary {
     return confirmed;
   }
 
-  /** `nodeId`, in the view at `viewVersion`, stopped answering while this side lacks a majority. */
-  noteLapse(nodeId: NodeId, viewVersion: number): void {
+  /** `nodeId` stopped answering while this side lacks a majority. */
+  noteLapse(nodeId: NodeId): void {
     if (nodeId === this.rt.selfId || this.lapses.has(nodeId)) return;
-    this.lapses.set(nodeId, viewVersion);
+    this.lapses.add(nodeId);
     this.elsewhereVersion++;
   }
 
@@ -107,15 +106,11 @@ export class ClusterBoundary {
   }
 
   /**
-   * True when `nodeId` lapsed and has not come back to this side since: on the master, no
-   * heartbeat since; on a member, no view newer than the lapse holds it active.
+   * True when this node is the master and `nodeId` lapsed and has not heartbeated here
+   * since. Members learn it from the view: the master publishes such a member `suspect`.
    */
   lapsed(nodeId: NodeId): boolean {
-    const at = this.lapses.get(nodeId);
-    if (at === undefined) return false;
-    if (this.ctx.master() === this.rt.selfId) return true;
-    const view = this.book.view;
-    return view === undefined || view.version <= at || this.book.record(nodeId)?.status !== 'active';
+    return this.ctx.master() === this.rt.selfId && this.lapses.has(nodeId);
   }
 
   /**

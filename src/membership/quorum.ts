@@ -7,8 +7,9 @@
  * when a split heals, SWIM sees the other side alive at once, but until the two clusters
  * merge, the former minority still holds its own lineage's table and must stay read-only.
  * The same holds for members of this view that stopped answering while this side lacked a
- * majority (lapses, kept by the cluster boundary): they count again only once they show
- * they follow this side's master.
+ * majority (lapses, kept by the cluster boundary): the master counts them again only once
+ * they heartbeat to it, and publishes them suspect until then; without a majority, members
+ * count only those their master's view holds active.
  * The expected size is the largest count seen recently, lowered at once
  * by graceful leaves and otherwise only after the count stayed lower for
  * `quorumExpectedSizeMemoryMs`. The master's view is not used for the expectation because
@@ -32,7 +33,7 @@ export interface Elsewhere {
   readonly elsewhereVersion: number;
   followsOther(nodeId: NodeId): boolean;
   lapsed(nodeId: NodeId): boolean;
-  noteLapse(nodeId: NodeId, viewVersion: number): void;
+  noteLapse(nodeId: NodeId): void;
   clearLapses(): void;
 }
 
@@ -57,6 +58,7 @@ export class QuorumWatch {
   private countedVersion = -1;
   private countedElsewhere = -1;
   private counted = 1;
+  private countedStrict = false;
 
   constructor(
     private readonly rt: SwimContext,
@@ -86,13 +88,17 @@ export class QuorumWatch {
   lineageLiveCount(): number {
     const view = this.currentView();
     if (view === undefined) return 1;
-    if (view === this.countedView && this.rt.members.version === this.countedVersion && this.elsewhere.elsewhereVersion === this.countedElsewhere) return this.counted;
+    // Without a majority, only members the master publishes active count: it publishes
+    // the lapsed ones suspect until they heartbeat to it.
+    const strict = this.fed && this.detector.partitionedAfter() !== undefined;
+    if (view === this.countedView && this.rt.members.version === this.countedVersion && this.elsewhere.elsewhereVersion === this.countedElsewhere && strict === this.countedStrict) return this.counted;
     let n = 0;
     for (const r of view.members) {
-      if (r.status === 'dead') continue;
+      if (r.status === 'dead' || (strict && r.status === 'suspect' && r.nodeId !== this.rt.selfId)) continue;
       if (r.nodeId === this.rt.selfId) n++;
       else if (this.rt.members.get(r.nodeId)?.state === 'alive' && !this.elsewhere.followsOther(r.nodeId) && !this.elsewhere.lapsed(r.nodeId)) n++;
     }
+    this.countedStrict = strict;
     this.countedView = view;
     this.countedVersion = this.rt.members.version;
     this.countedElsewhere = this.elsewhere.elsewhereVersion;
@@ -198,7 +204,7 @@ export class QuorumWatch {
     if (entry.nodeId === this.tieBreakerId) this.tieBreakerEntry = entry;
     if (entry.state === 'alive' || !this.fed || this.detector.partitionedAfter() === undefined) return;
     const view = this.currentView();
-    if (view !== undefined && view.members.some((r) => r.nodeId === entry.nodeId && r.status !== 'dead')) this.elsewhere.noteLapse(entry.nodeId, view.version);
+    if (view !== undefined && view.members.some((r) => r.nodeId === entry.nodeId && r.status !== 'dead')) this.elsewhere.noteLapse(entry.nodeId);
   }
 
   /**
@@ -213,7 +219,7 @@ export class QuorumWatch {
     if (view === undefined) return;
     for (const r of view.members) {
       if (r.status === 'dead' || r.nodeId === this.rt.selfId) continue;
-      if (this.rt.members.get(r.nodeId)?.state !== 'alive' || this.elsewhere.followsOther(r.nodeId)) this.elsewhere.noteLapse(r.nodeId, view.version);
+      if (this.rt.members.get(r.nodeId)?.state !== 'alive' || this.elsewhere.followsOther(r.nodeId)) this.elsewhere.noteLapse(r.nodeId);
     }
   }
 
