@@ -16,6 +16,8 @@ export interface BoundaryContext {
   joined(): boolean;
   /** The master this node computes from its view. */
   master(): NodeId | undefined;
+  /** The next view must be published even if no member's SWIM state changed. */
+  republish(): void;
 }
 
 /** Foreign-cluster rules and merge state of one node. */
@@ -103,6 +105,8 @@ export class ClusterBoundary {
     if (this.lapses.size === 0) return;
     this.lapses.clear();
     this.elsewhereVersion++;
+    // The members it published suspect for want of a heartbeat are active again.
+    if (this.ctx.master() === this.rt.selfId) this.ctx.republish();
   }
 
   /**

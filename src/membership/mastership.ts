@@ -102,7 +102,7 @@ export class Mastership {
       markChanged: () => this.markChanged(),
       leavingForMerge: () => this.boundary.publishHeld,
     });
-    this.boundary = new ClusterBoundary(rt, this.book, { joined: () => this.joined, master: () => this.masterId });
+    this.boundary = new ClusterBoundary(rt, this.book, { joined: () => this.joined, master: () => this.masterId, republish: () => this.markChanged() });
   }
 
   /** The master this node computes, if any. */

@@ -12,7 +12,7 @@ const majority = ['n3', 'n4', 'n5'];
  * those answer probes (and refute the minority's suspicions) while they follow the
  * majority's master; the minority must not count them toward a majority of its own.
  * Returns each moment a minority node was writable under another master than the
- * majority's, until the minority merged.
+ * majority's, until the minority merged, and whether every view then holds all five active.
  */
 function shortHeal(seed: number): { readonly healed: boolean; readonly writableUnderOtherMaster: string[]; readonly merged: boolean } {
   const h: Harness = joinedCluster(seed, names);
@@ -31,7 +31,8 @@ function shortHeal(seed: number): { readonly healed: boolean; readonly writableU
     }
     return names.every((n) => h.node(n).master() === 'n3' && !h.node(n).isReadOnly(h.now));
   };
-  const done = h.runUntilTrue(merged, 120_000);
+  const allActive = (): boolean => names.every((n) => h.node(n).membersView()?.members.filter((r) => r.status === 'active').length === names.length);
+  const done = h.runUntilTrue(merged, 120_000) && h.runUntilTrue(allActive, 30_000);
   return { healed: true, writableUnderOtherMaster: writable, merged: done };
 }
 
