@@ -16,6 +16,8 @@ export interface BoundaryContext {
   joined(): boolean;
   /** The master this node computes from its view. */
   master(): NodeId | undefined;
+  /** The next view must be published even if no member's SWIM state changed. */
+  republish(): void;
 }
 
 /** Foreign-cluster rules and merge state of one node. */
@@ -32,7 +34,14 @@ export class ClusterBoundary {
    * without it; they answer its probes, so only the other master's summary tells.
    */
   private readonly elsewhere = new Map<NodeId, ReadonlySet<NodeId>>();
-  /** Bumped whenever `followsOther` may answer differently, for callers that cache counts. */
+  /**
+   * Members this node saw stop answering while its side lacked a majority. A member of the
+   * other side answers probes again once a split heals, though it may follow another master
+   * by then, so on the master its answers alone do not bring it back into the count: only
+   * its heartbeat here does (members heartbeat only to the master they follow).
+   */
+  private readonly lapses = new Set<NodeId>();
+  /** Bumped whenever `followsOther` or a lapse may answer differently, for callers that cache counts. */
   elsewhereVersion = 0;
 
   constructor(
@@ -46,6 +55,7 @@ export class ClusterBoundary {
     this.mergeJoin = true;
     this.publishHeld = false;
     this.forgetElsewhere();
+    this.clearLapses();
   }
 
   /**
@@ -64,9 +74,13 @@ export class ClusterBoundary {
     this.elsewhereVersion++;
   }
 
-  /** `nodeId` takes this node for its master (it sent a heartbeat here): it follows no other. */
-  followsHere(nodeId: NodeId): void {
-    let changed = false;
+  /**
+   * `nodeId` takes this node for its master (it sent a heartbeat here): it follows no other.
+   * True when that ends a lapse, so the view is published again with the member active.
+   */
+  followsHere(nodeId: NodeId): boolean {
+    const confirmed = this.lapses.delete(nodeId);
+    let changed = confirmed;
     for (const [master, ids] of this.elsewhere) {
       if (master !== nodeId && !ids.has(nodeId)) continue;
       const rest = new Set(ids);
@@ -76,6 +90,31 @@ export class ClusterBoundary {
       changed = true;
     }
     if (changed) this.elsewhereVersion++;
+    return confirmed;
+  }
+
+  /** `nodeId` stopped answering while this side lacks a majority. */
+  noteLapse(nodeId: NodeId): void {
+    if (nodeId === this.rt.selfId || this.lapses.has(nodeId)) return;
+    this.lapses.add(nodeId);
+    this.elsewhereVersion++;
+  }
+
+  /** This side holds a majority again (or this node left its cluster): lapses no longer matter. */
+  clearLapses(): void {
+    if (this.lapses.size === 0) return;
+    this.lapses.clear();
+    this.elsewhereVersion++;
+    // The members it published suspect for want of a heartbeat are active again.
+    if (this.ctx.master() === this.rt.selfId) this.ctx.republish();
+  }
+
+  /**
+   * True when this node is the master and `nodeId` lapsed and has not heartbeated here
+   * since. Members learn it from the view: the master publishes such a member `suspect`.
+   */
+  lapsed(nodeId: NodeId): boolean {
+    return this.ctx.master() === this.rt.selfId && this.lapses.has(nodeId);
   }
 
   /**

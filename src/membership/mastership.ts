@@ -89,7 +89,7 @@ export class Mastership {
       viewVersion: () => this.book.view?.version ?? 0,
       probeSoon: (id) => hooks.probeSoon(id),
     });
-    this.records = new ViewRecords(rt, this.book, this.admitted);
+    this.records = new ViewRecords(rt, this.book, this.admitted, (id) => this.boundary.lapsed(id));
     this.desk = new JoinDesk(rt, this.book, this.admitted, {
       verifyJoin: hooks.verifyJoin,
       joined: () => this.joined,
@@ -102,7 +102,7 @@ export class Mastership {
       markChanged: () => this.markChanged(),
       leavingForMerge: () => this.boundary.publishHeld,
     });
-    this.boundary = new ClusterBoundary(rt, this.book, { joined: () => this.joined, master: () => this.masterId });
+    this.boundary = new ClusterBoundary(rt, this.book, { joined: () => this.joined, master: () => this.masterId, republish: () => this.markChanged() });
   }
 
   /** The master this node computes, if any. */
@@ -278,7 +278,7 @@ export class Mastership {
     }
     const address = this.rt.members.get(hb.from)?.address ?? this.book.record(hb.from)?.address ?? from;
     if (this.noteTalker(hb.from, address, now)) return;
-    this.boundary.followsHere(hb.from);
+    if (this.boundary.followsHere(hb.from)) this.markChanged();
     this.book.noteVersion(hb.viewVersion);
     const view = this.book.view;
     if (view !== undefined && hb.viewVersion < view.version) this.rt.send(address, { type: 'MembersUpdate', view });

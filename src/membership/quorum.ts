@@ -6,6 +6,10 @@
  * without this node; they still answer its probes). As for another cluster:
  * when a split heals, SWIM sees the other side alive at once, but until the two clusters
  * merge, the former minority still holds its own lineage's table and must stay read-only.
+ * The same holds for members of this view that stopped answering while this side lacked a
+ * majority (lapses, kept by the cluster boundary): the master counts them again only once
+ * they heartbeat to it, and publishes them suspect until then; without a majority, members
+ * count only those their master's view holds active.
  * The expected size is the largest count seen recently, lowered at once
  * by graceful leaves and otherwise only after the count stayed lower for
  * `quorumExpectedSizeMemoryMs`. The master's view is not used for the expectation because
@@ -22,6 +26,16 @@ import { earlier } from './swim-context.js';
 
 /** Room left in a message for everything but its updates (type, sender, framing), bytes. */
 const SIDE_MESSAGE_BASE_BYTES = 64;
+
+/** What the cluster boundary knows about members that may follow another master. */
+export interface Elsewhere {
+  /** Bumped whenever an answer below may change. */
+  readonly elsewhereVersion: number;
+  followsOther(nodeId: NodeId): boolean;
+  lapsed(nodeId: NodeId): boolean;
+  noteLapse(nodeId: NodeId): void;
+  clearLapses(): void;
+}
 
 /** Expected size, live count and the PartitionDetected events. */
 export class QuorumWatch {
@@ -44,12 +58,13 @@ export class QuorumWatch {
   private countedVersion = -1;
   private countedElsewhere = -1;
   private counted = 1;
+  private countedStrict = false;
 
   constructor(
     private readonly rt: SwimContext,
     private readonly oldestInView: () => MemberRecord | undefined,
     private readonly currentView: () => MembersViewData | undefined,
-    private readonly elsewhere: { readonly elsewhereVersion: number; followsOther(nodeId: NodeId): boolean },
+    private readonly elsewhere: Elsewhere,
   ) {
     this.detector = new QuorumDetector({ expectedSize: 1, gracePeriodMs: rt.config.quorumGraceMs });
   }
@@ -73,13 +88,17 @@ export class QuorumWatch {
   lineageLiveCount(): number {
     const view = this.currentView();
     if (view === undefined) return 1;
-    if (view === this.countedView && this.rt.members.version === this.countedVersion && this.elsewhere.elsewhereVersion === this.countedElsewhere) return this.counted;
+    // Without a majority, only members the master publishes active count: it publishes
+    // the lapsed ones suspect until they heartbeat to it.
+    const strict = this.fed && this.detector.partitionedAfter() !== undefined;
+    if (view === this.countedView && this.rt.members.version === this.countedVersion && this.elsewhere.elsewhereVersion === this.countedElsewhere && strict === this.countedStrict) return this.counted;
     let n = 0;
     for (const r of view.members) {
-      if (r.status === 'dead') continue;
+      if (r.status === 'dead' || (strict && r.status === 'suspect' && r.nodeId !== this.rt.selfId)) continue;
       if (r.nodeId === this.rt.selfId) n++;
-      else if (this.rt.members.get(r.nodeId)?.state === 'alive' && !this.elsewhere.followsOther(r.nodeId)) n++;
+      else if (this.rt.members.get(r.nodeId)?.state === 'alive' && !this.elsewhere.followsOther(r.nodeId) && !this.elsewhere.lapsed(r.nodeId)) n++;
     }
+    this.countedStrict = strict;
     this.countedView = view;
     this.countedVersion = this.rt.members.version;
     this.countedElsewhere = this.elsewhere.elsewhereVersion;
@@ -116,7 +135,11 @@ export class QuorumWatch {
     } else if (this.belowSince === undefined) this.belowSince = now;
     const hadMajority = this.detector.partitionedAfter() === undefined;
     this.detector.update(liveCount, now, { holdsTieBreaker });
-    if (hadMajority && this.detector.partitionedAfter() !== undefined) this.tellSide();
+    const hasMajority = this.detector.partitionedAfter() === undefined;
+    if (hadMajority && !hasMajority) {
+      this.noteLapses();
+      this.tellSide();
+    } else if (!hadMajority && hasMajority) this.elsewhere.clearLapses();
     this.report(now);
   }
 
@@ -179,6 +202,25 @@ export class QuorumWatch {
   /** An entry changed or was added (the only way a forgotten member comes back). */
   onMemberChange(entry: MemberEntry): void {
     if (entry.nodeId === this.tieBreakerId) this.tieBreakerEntry = entry;
+    if (entry.state === 'alive' || !this.fed || this.detector.partitionedAfter() === undefined) return;
+    const view = this.currentView();
+    if (view !== undefined && view.members.some((r) => r.nodeId === entry.nodeId && r.status !== 'dead')) this.elsewhere.noteLapse(entry.nodeId);
+  }
+
+  /**
+   * This side just lost its majority: every member of the view it no longer counts lapses.
+   * Once the split heals they answer probes again, but those of the other side may follow
+   * another master by then (whose side may have moved partitions at the epochs this side's
+   * master would choose next); counting them on their answers alone let both sides hold a
+   * majority, with one member counted by each, and both serve writes.
+   */
+  private noteLapses(): void {
+    const view = this.currentView();
+    if (view === undefined) return;
+    for (const r of view.members) {
+      if (r.status === 'dead' || r.nodeId === this.rt.selfId) continue;
+      if (this.rt.members.get(r.nodeId)?.state !== 'alive' || this.elsewhere.followsOther(r.nodeId)) this.elsewhere.noteLapse(r.nodeId);
+    }
   }
 
   nextDeadline(): Millis | undefined {

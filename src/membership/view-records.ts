@@ -1,7 +1,8 @@
 /**
  * The records of the members view a master publishes, built from its SWIM state: each
  * member of the current view that is still in (with its status: active, suspect,
- * leaving), then the admitted joiners that became alive. Kept apart from the mastership so
+ * leaving; a member that lapsed while this side lacked a majority stays suspect until it
+ * heartbeats here), then the admitted joiners that became alive. Kept apart from the mastership so
  * the rule for who is in the view reads in one place.
  */
 import type { Millis } from '../core/clock.js';
@@ -19,6 +20,8 @@ export class ViewRecords {
     private readonly rt: Runtime,
     private readonly book: ViewBook,
     private readonly admitted: Admissions,
+    /** Members that stopped answering while this side lacked a majority and have not heartbeated here since. */
+    private readonly lapsed: (nodeId: NodeId) => boolean,
   ) {}
 
   /** The records of the next view, oldest first; admitted joiners alive by `now` come in. */
@@ -46,8 +49,10 @@ export class ViewRecords {
   recordFor(nodeId: NodeId, joinVersion: number, clientAddress: string | undefined): MemberRecord | undefined {
     const entry = this.rt.members.get(nodeId);
     if (entry === undefined) return undefined;
-    const status = statusFor(entry.state, this.leavingIds.has(nodeId));
+    let status = statusFor(entry.state, this.leavingIds.has(nodeId));
     if (status === undefined) return undefined;
+    // Alive again, but maybe for another master: members count it once it heartbeats here.
+    if (status === 'active' && this.lapsed(nodeId)) status = 'suspect';
     const record: MemberRecord = { nodeId, address: entry.address, joinVersion, status, incarnation: entry.incarnation, tags: entry.tags };
     return clientAddress === undefined ? record : { ...record, clientAddress };
   }
