@@ -66,9 +66,8 @@ describe.each(STORES)('child workflows ($name)', ({ name, skip, storage }) => {
   /** Execution ids differ per store: the side-effect counts are shared. */
   const px = name.slice(0, 2).toLowerCase();
   if (skip) {
-    // Reason: FLOTILLA_TEST_POSTGRES_URL is unset (no PostgreSQL server on this machine), so
-    // the PostgreSQL half shows as skipped instead of vanishing.
-    it.skip('no PostgreSQL server');
+    // The PostgreSQL half shows as skipped instead of vanishing.
+    it.skip('no PostgreSQL server'); // reason: FLOTILLA_TEST_POSTGRES_URL is unset (no PostgreSQL server here)
     return;
   }
   let dir = '';

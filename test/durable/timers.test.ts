@@ -49,9 +49,8 @@ const STORES: readonly { name: string; skip: boolean; storage: (dataDir: string)
 
 describe.each(STORES)('durable timers on a node ($name)', ({ name, skip, storage }) => {
   if (skip) {
-    // Reason: FLOTILLA_TEST_POSTGRES_URL is unset (no PostgreSQL server on this machine), so
-    // the PostgreSQL half shows as skipped instead of vanishing.
-    it.skip('no PostgreSQL server: FLOTILLA_TEST_POSTGRES_URL is unset');
+    // The PostgreSQL half shows as skipped instead of vanishing.
+    it.skip('no PostgreSQL server: FLOTILLA_TEST_POSTGRES_URL is unset'); // reason: FLOTILLA_TEST_POSTGRES_URL is unset (no PostgreSQL server here)
     return;
   }
   // Node ids differ per store: the firings of both halves land in one list.
