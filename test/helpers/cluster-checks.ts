@@ -1,6 +1,7 @@
 // What the real-network tests ask of a cluster through its nodes' admin APIs: views,
 // tables, and acknowledged KV writes readable everywhere. Each check returns what is still
 // wrong (a sentence) or undefined, so a wait can report the last reason on its deadline.
+import { partitionOf } from '../../src/core/partition.js';
 import type { NetLab } from './netns.js';
 
 /** A node's members view as `/cluster/members` answers it. */
@@ -88,20 +89,43 @@ export async function clusterProblem(lab: NetLab, group: readonly string[]): Pro
   return undefined;
 }
 
-/** The first acknowledged write that `reader` does not read back with its value. */
+/**
+ * What is wrong with the acknowledged writes: how many reads fail at each reader and, for
+ * the first key read wrong, every reader's answer and what each node's table says of its
+ * partition (owner, backups, epoch), so one failed run tells a lost write from a stale route.
+ */
 export async function unreadable(lab: NetLab, readers: readonly string[], writes: ReadonlyMap<string, string>): Promise<string | undefined> {
-  let missing = 0;
-  let first: string | undefined;
+  const wrongAt = new Map<string, number>();
+  let first: { key: string; value: string } | undefined;
   for (const reader of readers) {
     for (const [key, value] of writes) {
-      const answer = await lab.admin(reader, 'GET', `/kv/${encodeURIComponent(key)}`).catch((err: Error) => ({ status: 0, body: err.message }));
-      const got = (answer.body as { value?: unknown } | undefined)?.value;
-      if (answer.status === 200 && got === value) continue;
-      missing++;
-      first ??= `${reader} reads ${key} as ${answer.status} ${JSON.stringify(answer.body)}, expected ${value}`;
+      const answer = await readKey(lab, reader, key);
+      if (answer.status === 200 && answer.value === value) continue;
+      wrongAt.set(reader, (wrongAt.get(reader) ?? 0) + 1);
+      first ??= { key, value };
     }
   }
-  return first === undefined ? undefined : `${missing} reads wrong; first: ${first}`;
+  if (first === undefined) return undefined;
+  const partition = partitionOf(first.key);
+  const seen: string[] = [];
+  for (const reader of readers) {
+    const answer = await readKey(lab, reader, first.key);
+    const row = await tableOf(lab, reader).then(
+      (t) => {
+        const p = t.partitions.find((x) => x.partition === partition);
+        return p === undefined ? `table v${t.version} lacks it` : `table v${t.version} owner ${p.owner} backups ${p.backups.join('+') || '-'} epoch ${p.epoch}`;
+      },
+      (err: Error) => err.message,
+    );
+    seen.push(`${reader} reads ${answer.status} ${JSON.stringify(answer.value ?? answer.body)} (${row})`);
+  }
+  const counts = [...wrongAt].map(([reader, n]) => `${reader} ${n}`).join(', ');
+  return `reads wrong per reader: ${counts}; ${first.key} (partition ${partition}) expected ${first.value}: ${seen.join('; ')}`;
+}
+
+async function readKey(lab: NetLab, reader: string, key: string): Promise<{ status: number; value?: unknown; body?: unknown }> {
+  const answer = await lab.admin(reader, 'GET', `/kv/${encodeURIComponent(key)}`).catch((err: Error) => ({ status: 0, body: err.message }));
+  return { status: answer.status, value: (answer.body as { value?: unknown } | undefined)?.value, body: answer.body };
 }
 
 /**
