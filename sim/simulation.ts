@@ -232,6 +232,14 @@ export class Simulation<M, E, N extends SansIoMachine<M, E> = SansIoMachine<M, E
     });
   }
 
+  /** End a node's stall now (SIGCONT before the planned end): it handles what queued up. */
+  thaw(nodeId: NodeId): void {
+    const node = this.node(nodeId);
+    if (node.state !== 'paused') return;
+    node.pauseGen++;
+    this.resume(node);
+  }
+
   /** Whether a node's process is running. */
   isUp(nodeId: NodeId): boolean {
     return this.node(nodeId).state === 'up';

@@ -14,6 +14,7 @@ import { scaleScenario } from './scale.js';
 import { killOwnerMidMigrationScenario, masterCrashMidWaveScenario } from './sharding-crashes.js';
 import { joinUnderWritesScenario, leaveUnderWritesScenario } from './sharding-planned.js';
 import { flappingMasterScenario, flappingMemberScenario, split32ShortHealScenario, split32WritesScenario } from './sharding-splits.js';
+import { frozenMasterScenario } from './sharding-freeze.js';
 import { seedsDownScenario } from './seeds-down.js';
 import { singletonMovesScenario } from './sharding-singletons.js';
 import { splitBrain32Scenario, splitBrain3WayScenario, splitBrainHeldTcpScenario, splitBrainTieScenario } from './split-brain.js';
@@ -44,6 +45,7 @@ export const scenarios: readonly Scenario[] = [
   flappingMemberScenario,
   split32ShortHealScenario,
   flappingMasterScenario,
+  frozenMasterScenario,
   singletonMovesScenario,
   workflowCrashesScenario,
   scaleScenario,
