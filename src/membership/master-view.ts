@@ -121,15 +121,31 @@ export class ViewBook {
     this.oldestRecordCached = undefined;
   }
 
-  /** Adopts `view` when it is preferred over the current one; true when adopted. */
+  /**
+   * Adopts `view` when it is preferred over the current one; true when adopted. A node's
+   * join version only goes up (each admission hands out a new one), so a view that records
+   * a member under an older join version than the current view does was built before that
+   * member's latest admission: a master back from a stall publishes such views, from the
+   * lineage the others left, and is never adopted over them, whatever its version. (The
+   * stalled master itself leaves its lineage by the split-brain merge, as any minority does.)
+   */
   offer(view: MembersViewData): boolean {
     if (view.version > this.versionSeen) this.versionSeen = view.version;
     this.noteJoinVersion(maxJoinVersion(view));
-    if (this.current !== undefined && compareViews(view, this.current) <= 0) return false;
+    if (this.current !== undefined && (this.recordsOlderAdmission(view) || compareViews(view, this.current) <= 0)) return false;
     this.current = view;
     this.byId = new Map(view.members.map((r) => [r.nodeId, r]));
     this.oldestRecordCached = oldestRecord(view.members, () => true);
     return true;
+  }
+
+  /** True when `view` records a member under an older join version than the current view does. */
+  private recordsOlderAdmission(view: MembersViewData): boolean {
+    for (const r of view.members) {
+      const known = this.byId.get(r.nodeId);
+      if (known !== undefined && r.joinVersion < known.joinVersion) return true;
+    }
+    return false;
   }
 
   /** The master: the oldest record whose node `isLive` (alive or suspect here). */
