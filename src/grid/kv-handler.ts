@@ -193,8 +193,8 @@ export class KvHandlers {
     const flushed = this.deps.flushSealed(partition);
     const replicated = this.replicate(partition, change);
     try {
-      if (this.deps.config.backupMode === 'async') {
-        replicated.catch(() => this.counters.asyncReplicationFailures++);
+      if (replicated === undefined || this.deps.config.backupMode === 'async') {
+        replicated?.catch(() => this.counters.asyncReplicationFailures++);
         await flushed;
       } else {
         await Promise.all([flushed, replicated]);
@@ -210,10 +210,11 @@ export class KvHandlers {
     this.deps.onChange?.(change, { partition, millis: this.markOf(partition)!, epoch: this.deps.table().epoch(partition) });
   }
 
-  private replicate(partition: number, change: KvChange): Promise<unknown> {
+  /** The sends to the partition's backups; undefined when it has none (nothing to wait for). */
+  private replicate(partition: number, change: KvChange): Promise<unknown> | undefined {
     const table = this.deps.table();
     const backups = table.backups(partition).filter((b) => b !== this.deps.self);
-    if (backups.length === 0) return Promise.resolve();
+    if (backups.length === 0) return undefined;
     const payload = encodeReplication({ epoch: table.epoch(partition), tableVersion: table.version, change });
     return Promise.all(backups.map((backup) => this.replicateTo(backup, partition, payload)));
   }
