@@ -116,7 +116,10 @@ export class NodeConnection {
       return;
     }
     this.socket = socket;
-    socket.binaryType = 'arraybuffer';
+    // ws (Node) hands a message's own Buffer over as 'nodebuffer', where 'arraybuffer' costs a
+    // copy per message; a WebSocket without that type (browsers, undici) is set to 'arraybuffer'.
+    socket.binaryType = 'nodebuffer';
+    if (socket.binaryType !== 'nodebuffer') socket.binaryType = 'arraybuffer';
     socket.onmessage = (event) => this.onMessage(socket, event.data);
     socket.onclose = () => {
       if (this.socket === socket) this.lost();
