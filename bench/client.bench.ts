@@ -13,7 +13,11 @@ import { randomBytes } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import { SignJWT } from 'jose';
 import { jsonLines } from '../test/cli/cli-process.js';
-import type { LoadCase, LoadResult, LoadSetup, VerifyResult } from './client-load.js';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import type { EchoCase, LoadCase, LoadResult, LoadSetup, VerifyResult } from './client-load.js';
 import { summarize, type Row, type Suite } from './harness.js';
 import { assertRunnable, cpuTimeMs, freeAddress, killAll, nodeRunner, spawnNode, waitForAdmin, waitUntil, type BenchNode } from './node-processes.js';
 
@@ -38,6 +42,9 @@ const WORKER_TIMEOUT_MS = 60_000;
  * carry the main thread's `--import tsx` hooks into worker threads.
  */
 const WORKER_BOOT = `import('tsx/esm/api').then(({ tsImport }) => tsImport(${JSON.stringify(new URL('./client-load.ts', import.meta.url).href)}, ${JSON.stringify(import.meta.url)}))`;
+/** The echo server of the baseline row: built by `npm run build` (plain node, as the node runs), or the source through tsx. */
+const ECHO_SERVER = fileURLToPath(new URL('./fixtures/ws-echo-server.ts', import.meta.url));
+const ECHO_SERVER_BUILT = fileURLToPath(new URL('../dist/bench/fixtures/ws-echo-server.js', import.meta.url));
 /** Longest wait for the node to stop on its own at the end, ms. */
 const STOP_TIMEOUT_MS = 10_000;
 
@@ -145,6 +152,50 @@ async function runCase(node: BenchNode, workers: readonly LoadWorker[], count: n
   return { opsPerSec: samples.length / ((ended - started) / 1000), p50, p99, nodeCpu, clientCpu, verified, lost };
 }
 
+/**
+ * The floor: the same 10 clients' threads, each with a plain `ws` socket, sending a set's
+ * OP frame one at a time to a `ws` server process that answers each with a set's RESULT
+ * frame (bench/fixtures/ws-echo-server.ts). CPU is the server's and the bench process's.
+ */
+async function runEchoCase(workers: readonly LoadWorker[]): Promise<CaseResult> {
+  const built = nodeRunner() !== 'tsx' && existsSync(ECHO_SERVER_BUILT);
+  const child = spawn(process.execPath, built ? [ECHO_SERVER_BUILT] : ['--import', 'tsx', ECHO_SERVER], { stdio: ['pipe', 'pipe', 'inherit'] });
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      createInterface({ input: child.stdout! }).once('line', (line) => resolve((JSON.parse(line) as { url: string }).url));
+      child.once('exit', (code) => reject(new Error(`client bench: the echo server exited (${code})`)));
+    });
+    const server0 = cpuTimeMs(child.pid!);
+    const self0 = cpuTimeMs(process.pid);
+    const wall0 = Date.now();
+    const results = await Promise.all(
+      workers.map((w) => {
+        const answer = nextMessage<LoadResult>(w.worker, CASE_MS + WORKER_TIMEOUT_MS);
+        w.worker.postMessage({ type: 'echo', url, clients: w.clients, durationMs: CASE_MS } satisfies EchoCase);
+        return answer;
+      }),
+    );
+    const wall = Date.now() - wall0;
+    const samples: number[] = [];
+    for (const r of results) for (const s of r.samples) samples.push(s);
+    const started = Math.min(...results.map((r) => r.startedAt));
+    const ended = Math.max(...results.map((r) => r.endedAt));
+    const { p50, p99 } = summarize(samples);
+    return {
+      opsPerSec: samples.length / ((ended - started) / 1000),
+      p50,
+      p99,
+      nodeCpu: ((cpuTimeMs(child.pid!) - server0) * 100) / wall,
+      clientCpu: ((cpuTimeMs(process.pid) - self0) * 100) / wall,
+      verified: 0,
+      lost: 0,
+    };
+  } finally {
+    child.stdin?.end();
+    child.kill();
+  }
+}
+
 function verdict(op: string, clients: number, mode: Mode, opsPerSec: number): string {
   if (op !== 'set') return '-';
   if (mode === 'pipelined' && clients === 10) return opsPerSec >= TARGET_WRITES_PIPELINED ? `met (${TARGET_WRITES_PIPELINED.toLocaleString('en-US')})` : `missed (${TARGET_WRITES_PIPELINED.toLocaleString('en-US')})`;
@@ -214,6 +265,25 @@ async function run(): Promise<Row[]> {
         target: verdict(op, count, mode, r.opsPerSec),
       });
     }
+    const load = os.loadavg()[0]!;
+    const echo = await runEchoCase(workers);
+    const echoNodeUs = (echo.nodeCpu * 10_000) / echo.opsPerSec;
+    const echoClientUs = (echo.clientCpu * 10_000) / echo.opsPerSec;
+    console.log(`baseline ws echo ${CLIENTS} one at a time: ${Math.round(echo.opsPerSec)}/s, server ${Math.round(echo.nodeCpu)}% ${echoNodeUs.toFixed(1)} us/op, clients ${Math.round(echo.clientCpu)}% ${echoClientUs.toFixed(1)} us/op, load ${load.toFixed(1)}`);
+    rows.push({
+      op: 'baseline: ws echo, no Flotilla',
+      clients: String(CLIENTS),
+      mode: 'one at a time',
+      'ops/s': echo.opsPerSec,
+      'p50 ms': echo.p50,
+      'p99 ms': echo.p99,
+      'node CPU %': echo.nodeCpu,
+      'node CPU µs/op': echoNodeUs,
+      'clients CPU µs/op': echoClientUs,
+      'load avg': load.toFixed(1),
+      'acked writes lost': '-',
+      target: '-',
+    });
     return rows;
   } finally {
     await Promise.all(workers.map((w) => { w.worker.postMessage({ type: 'close' }); return w.worker.terminate(); }));
