@@ -211,6 +211,10 @@ export class NodeConnection {
     this.flushScheduled = false;
     const ops = this.outbox;
     this.outbox = [];
+    if (ops.length === 1) {
+      this.sendFrame({ type: 'OP', op: ops[0]! });
+      return;
+    }
     const max = this.parts.config.batchOpsMax;
     for (let i = 0; i < ops.length; i += max) {
       const chunk = ops.slice(i, i + max);
