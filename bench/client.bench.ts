@@ -33,6 +33,8 @@ const WINDOW = 64;
 const KEYS = 10_000;
 const TARGET_WRITES_10 = 20_000;
 const TARGET_WRITES_PIPELINED = 100_000;
+/** Runs of the whole case list in one session (the node and clients stay up); override with `FLOTILLA_BENCH_CLIENT_RUNS`. */
+const RUNS = Math.min(5, Math.max(1, Number(process.env.FLOTILLA_BENCH_CLIENT_RUNS ?? 1) || 1));
 /** Unmeasured warm-up per operation and mode measured, ms. */
 const WARMUP_MS = 1_500;
 /** Longest wait for a worker's clients to connect, or for one case's answer beyond its duration, ms. */
@@ -244,51 +246,60 @@ async function run(): Promise<Row[]> {
       }
     }
     const rows: Row[] = [];
-    for (const { op, count, mode } of measured) {
-      const load = os.loadavg()[0]!;
-      const r = await runCase(node, workers, count, op, mode);
-      const nodeUs = (r.nodeCpu * 10_000) / r.opsPerSec;
-      const clientUs = (r.clientCpu * 10_000) / r.opsPerSec;
-      console.log(`${op} ${count} ${mode}: ${Math.round(r.opsPerSec)}/s, node ${Math.round(r.nodeCpu)}% ${nodeUs.toFixed(1)} us/op, clients ${Math.round(r.clientCpu)}% ${clientUs.toFixed(1)} us/op, load ${load.toFixed(1)}`);
-      rows.push({
-        op,
-        clients: String(count),
-        mode,
-        'ops/s': r.opsPerSec,
-        'p50 ms': r.p50,
-        'p99 ms': r.p99,
-        'node CPU %': r.nodeCpu,
-        'node CPU µs/op': nodeUs,
-        'clients CPU µs/op': clientUs,
-        'load avg': load.toFixed(1),
-        'acked writes lost': op === 'set' ? `${r.lost} of ${r.verified.toLocaleString('en-US')} keys` : '-',
-        target: verdict(op, count, mode, r.opsPerSec),
-      });
-    }
-    const load = os.loadavg()[0]!;
-    const echo = await runEchoCase(workers);
-    const echoNodeUs = (echo.nodeCpu * 10_000) / echo.opsPerSec;
-    const echoClientUs = (echo.clientCpu * 10_000) / echo.opsPerSec;
-    console.log(`baseline ws echo ${CLIENTS} one at a time: ${Math.round(echo.opsPerSec)}/s, server ${Math.round(echo.nodeCpu)}% ${echoNodeUs.toFixed(1)} us/op, clients ${Math.round(echo.clientCpu)}% ${echoClientUs.toFixed(1)} us/op, load ${load.toFixed(1)}`);
-    rows.push({
-      op: 'baseline: ws echo, no Flotilla',
-      clients: String(CLIENTS),
-      mode: 'one at a time',
-      'ops/s': echo.opsPerSec,
-      'p50 ms': echo.p50,
-      'p99 ms': echo.p99,
-      'node CPU %': echo.nodeCpu,
-      'node CPU µs/op': echoNodeUs,
-      'clients CPU µs/op': echoClientUs,
-      'load avg': load.toFixed(1),
-      'acked writes lost': '-',
-      target: '-',
-    });
+    for (let run = 1; run <= RUNS; run++) rows.push(...(await measureAll(node, workers, measured, run)));
     return rows;
   } finally {
     await Promise.all(workers.map((w) => { w.worker.postMessage({ type: 'close' }); return w.worker.terminate(); }));
     await stopNodes(nodes);
   }
+}
+
+/** One run of every case measured, then the floor row; `run` numbers the rows. */
+async function measureAll(node: BenchNode, workers: readonly LoadWorker[], measured: readonly { op: 'set' | 'get'; count: number; mode: Mode }[], run: number): Promise<Row[]> {
+  const rows: Row[] = [];
+  for (const { op, count, mode } of measured) {
+    const load = os.loadavg()[0]!;
+    const r = await runCase(node, workers, count, op, mode);
+    const nodeUs = (r.nodeCpu * 10_000) / r.opsPerSec;
+    const clientUs = (r.clientCpu * 10_000) / r.opsPerSec;
+    console.log(`${op} ${count} ${mode}: ${Math.round(r.opsPerSec)}/s, node ${Math.round(r.nodeCpu)}% ${nodeUs.toFixed(1)} us/op, clients ${Math.round(r.clientCpu)}% ${clientUs.toFixed(1)} us/op, load ${load.toFixed(1)}`);
+    rows.push({
+      run: String(run),
+      op,
+      clients: String(count),
+      mode,
+      'ops/s': r.opsPerSec,
+      'p50 ms': r.p50,
+      'p99 ms': r.p99,
+      'node CPU %': r.nodeCpu,
+      'node CPU µs/op': nodeUs,
+      'clients CPU µs/op': clientUs,
+      'load avg': load.toFixed(1),
+      'acked writes lost': op === 'set' ? `${r.lost} of ${r.verified.toLocaleString('en-US')} keys` : '-',
+      target: verdict(op, count, mode, r.opsPerSec),
+    });
+  }
+  const load = os.loadavg()[0]!;
+  const echo = await runEchoCase(workers);
+  const echoNodeUs = (echo.nodeCpu * 10_000) / echo.opsPerSec;
+  const echoClientUs = (echo.clientCpu * 10_000) / echo.opsPerSec;
+  console.log(`baseline ws echo ${CLIENTS} one at a time: ${Math.round(echo.opsPerSec)}/s, server ${Math.round(echo.nodeCpu)}% ${echoNodeUs.toFixed(1)} us/op, clients ${Math.round(echo.clientCpu)}% ${echoClientUs.toFixed(1)} us/op, load ${load.toFixed(1)}`);
+  rows.push({
+    run: String(run),
+    op: 'baseline: ws echo, no Flotilla',
+    clients: String(CLIENTS),
+    mode: 'one at a time',
+    'ops/s': echo.opsPerSec,
+    'p50 ms': echo.p50,
+    'p99 ms': echo.p99,
+    'node CPU %': echo.nodeCpu,
+    'node CPU µs/op': echoNodeUs,
+    'clients CPU µs/op': echoClientUs,
+    'load avg': load.toFixed(1),
+    'acked writes lost': '-',
+    target: '-',
+  });
+  return rows;
 }
 
 export const suites: Suite[] = [
@@ -321,6 +332,8 @@ export const suites: Suite[] = [
       `a time each to a \`ws\` server process that answers each with a set's RESULT frame at the`,
       `end of its turn, as the gateway does (bench/fixtures/ws-echo-server.ts): a WebSocket round`,
       `trip per operation with no Flotilla on either side. Its "node" columns are the server's.`,
+      `"run" numbers the passes over every case (${RUNS} here, \`FLOTILLA_BENCH_CLIENT_RUNS\`), made one`,
+      `after the other against the same node and clients.`,
       ``,
       `Where the time goes (CPU profiles of the node and of the client threads, 10 clients one`,
       `at a time, load average 5-13): in the node the socket write of each answer (\`writev\`,`,
