@@ -352,7 +352,7 @@ export const suites: Suite[] = [
       `one at a time it stayed within the noise (37.6-54.5 µs before, 30.2-53.5 after), as did`,
       `the clients' (24.7-32.3 and 21.4-27.9 µs pipelined, 50-72 and 37-84 one at a time).`,
       `What bounds the targets: one at a time, each write is a WebSocket round trip, and the`,
-      `floor row shows what that alone costs here (at load 10-12: 20,000-31,000 round trips/s,`,
+      `floor row shows what that alone costs here (at load 10-12: 20,000-32,000 round trips/s,`,
       `14-21 µs in the server and 17-32 µs in the clients per round trip); Flotilla adds about`,
       `20-30 µs in the node and 30-50 µs in the clients to it, so on these 2 shared cores the`,
       `sum, 75-110 µs per write, allows 18,000-27,000 writes/s with nothing else running and`,
