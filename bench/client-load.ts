@@ -10,6 +10,8 @@ import { performance } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
 import { WebSocket } from 'ws';
 import { FlotillaClient, type SocketConstructor } from '../src/client-platform/index.js';
+import { encodeClientFrame } from '../src/protocol/client-frames.js';
+import { encodeValue } from '../src/protocol/map-values.js';
 
 /** What the main thread gives each worker. */
 export interface LoadSetup {
@@ -32,6 +34,17 @@ export interface LoadCase {
   readonly durationMs: number;
   /** Distinct keys per lane (each lane has keys of its own). */
   readonly keysPerLane: number;
+}
+
+/**
+ * The baseline case: `clients` plain `ws` sockets to the echo server at `url`, each sending
+ * the OP frame of a set and waiting for its answer, one at a time.
+ */
+export interface EchoCase {
+  readonly type: 'echo';
+  readonly url: string;
+  readonly clients: number;
+  readonly durationMs: number;
 }
 
 /** A worker's answer to one case. */
@@ -58,6 +71,9 @@ const VERIFY_WINDOW = 64;
 /** Longest wait for new clients to route, ms, and the pause between two looks. */
 const CONNECT_TIMEOUT_MS = 30_000;
 const CONNECT_POLL_MS = 50;
+
+/** The frame a set of the bench sends (the value as the lanes write it). */
+const SET_FRAME = encodeClientFrame({ type: 'OP', op: { id: 123_456, map: 'bench', op: 'put', key: 'c1-l0-k123', value: encodeValue({ v: TEXT, n: 123_456 }), forward: false } }).slice();
 
 const setup = workerData as LoadSetup;
 const clients: FlotillaClient[] = [];
@@ -138,10 +154,42 @@ async function verify(acked: ReadonlyMap<string, number>): Promise<VerifyResult>
   return { type: 'verified', verified: acked.size, lost };
 }
 
+/** The baseline: one WebSocket round trip per operation with nothing of Flotilla around it. */
+async function runEcho(c: EchoCase): Promise<LoadResult> {
+  const sockets = await Promise.all(
+    Array.from({ length: c.clients }, () => new Promise<WebSocket>((resolve, reject) => {
+      const ws = new WebSocket(c.url, { perMessageDeflate: false });
+      ws.once('open', () => resolve(ws));
+      ws.once('error', reject);
+    })),
+  );
+  const samples: number[] = [];
+  const startedAt = epochNow();
+  const end = performance.now() + c.durationMs;
+  await Promise.all(
+    sockets.map((ws) => new Promise<void>((resolve) => {
+      let t0 = performance.now();
+      ws.on('message', () => {
+        const now = performance.now();
+        samples.push(now - t0);
+        if (now >= end) return resolve();
+        t0 = now;
+        ws.send(SET_FRAME);
+      });
+      ws.send(SET_FRAME);
+    })),
+  );
+  const endedAt = epochNow();
+  for (const ws of sockets) ws.close();
+  return { type: 'result', samples: Float64Array.from(samples), startedAt, endedAt };
+}
+
 const port = parentPort!;
 const fail = (error: unknown): void => port.postMessage({ type: 'error', message: error instanceof Error ? error.message : String(error) });
-port.on('message', (message: LoadCase | { type: 'verify' } | { type: 'close' }) => {
-  if (message.type === 'close') {
+port.on('message', (message: LoadCase | EchoCase | { type: 'verify' } | { type: 'close' }) => {
+  if (message.type === 'echo') {
+    void runEcho(message).then((result) => port.postMessage(result, [result.samples.buffer as ArrayBuffer]), fail);
+  } else if (message.type === 'close') {
     for (const c of clients) c.close();
     port.close();
   } else if (message.type === 'verify') {

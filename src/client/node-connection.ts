@@ -116,7 +116,10 @@ export class NodeConnection {
       return;
     }
     this.socket = socket;
-    socket.binaryType = 'arraybuffer';
+    // ws (Node) hands a message's own Buffer over as 'nodebuffer', where 'arraybuffer' costs a
+    // copy per message; a WebSocket without that type (browsers, undici) is set to 'arraybuffer'.
+    socket.binaryType = 'nodebuffer';
+    if (socket.binaryType !== 'nodebuffer') socket.binaryType = 'arraybuffer';
     socket.onmessage = (event) => this.onMessage(socket, event.data);
     socket.onclose = () => {
       if (this.socket === socket) this.lost();
@@ -208,6 +211,10 @@ export class NodeConnection {
     this.flushScheduled = false;
     const ops = this.outbox;
     this.outbox = [];
+    if (ops.length === 1) {
+      this.sendFrame({ type: 'OP', op: ops[0]! });
+      return;
+    }
     const max = this.parts.config.batchOpsMax;
     for (let i = 0; i < ops.length; i += max) {
       const chunk = ops.slice(i, i + max);

@@ -19,7 +19,6 @@ import type { MapRouter } from '../grid/grid-map.js';
 import type { FlotillaNode } from '../node/node-api.js';
 import {
   CLIENT_PREAUTH_FRAME_BYTES_MAX,
-  CLIENT_RESULTS_MAX,
   decodeClientFrame,
   encodeServerFrame,
   type ClientOp,
@@ -30,9 +29,10 @@ import { createClientAuthenticator, type ClientAuthConfig, type ClientAuthentica
 import { resolveClientGatewayConfig, type ClientGatewayConfig } from './client-gateway-config.js';
 import { buildClientMap, CLIENT_URL_TAG, mapSignature } from './client-map.js';
 import { runClientCall, type ClientCallContext, type GatewayEntities } from './client-calls.js';
-import { runClientOp, type ClientOpContext, type OpTable } from './client-ops.js';
+import { errorFrame, startClientOp, type ClientOpContext, type OpTable } from './client-ops.js';
 import { listenForClients, type ClientListener } from './client-listener.js';
 import { ClientEvents } from './client-events.js';
+import { TurnResults } from './client-results.js';
 import { silentAdminLogger, type AdminLogger } from './http-io.js';
 
 /** WebSocket close codes the gateway uses. */
@@ -82,13 +82,7 @@ interface Session {
   caller: string;
   expiry: ReturnType<typeof setTimeout> | undefined;
   inFlight: number;
-  /** Results ready this turn, sent together as one RESULTS frame. */
-  results: { id: number; payload: Uint8Array | null }[];
-  resultBytes: number;
 }
-
-/** Result bytes gathered into one RESULTS frame before it is sent early. */
-const RESULTS_BYTES_MAX = 256 * 1024;
 
 /** Starts the gateway of `options.node`. Rejects with FLO_CONFIG_INVALID for bad options, or the bind error. */
 export async function startClientGateway(options: ClientGatewayOptions): Promise<ClientGateway> {
@@ -123,9 +117,7 @@ class Gateway implements ClientGateway {
   private readonly events: ClientEvents;
   private readonly stopChanges: () => void;
   private closing: Promise<void> | undefined;
-  /** Connections with results waiting for the end of this turn, flushed by one `setImmediate` for all. */
-  private readonly unflushed = new Set<WebSocket>();
-  private flushScheduled = false;
+  private readonly results = new TurnResults((ws, frame) => this.send(ws, frame));
 
   constructor(
     private readonly server: ClientListener,
@@ -174,7 +166,7 @@ class Gateway implements ClientGateway {
       const session = this.sessions.get(ws);
       if (session?.expiry !== undefined) clearTimeout(session.expiry);
       this.sessions.delete(ws);
-      this.unflushed.delete(ws);
+      this.results.drop(ws);
       this.events.drop(ws);
     });
     ws.on('message', (data: RawData, isBinary: boolean) => {
@@ -211,7 +203,7 @@ class Gateway implements ClientGateway {
     try {
       const identity = await this.auth.verify(token);
       if (ws.readyState !== ws.OPEN) return false;
-      const session: Session = { caller: identity.subject ?? '', expiry: undefined, inFlight: 0, results: [], resultBytes: 0 };
+      const session: Session = { caller: identity.subject ?? '', expiry: undefined, inFlight: 0 };
       this.sessions.set(ws, session);
       this.armExpiry(ws, session, identity.expiresAt);
       this.send(ws, { type: 'AUTH_ACK', nodeId: this.options.node.nodeId, expiresAt: identity.expiresAt });
@@ -284,53 +276,39 @@ class Gateway implements ClientGateway {
     }
   }
 
+  /** Run one map op within the connection's in-flight bound; its answer joins this turn's RESULTS. */
   private run(ws: WebSocket, session: Session, op: ClientOp): void {
-    this.track(ws, session, op.id, () => runClientOp(this.ops, op));
+    if (!this.admit(ws, session, op.id)) return;
+    startClientOp(this.ops, op).then(
+      (payload) => {
+        session.inFlight--;
+        this.results.add(ws, op.id, payload ?? null);
+      },
+      (error: unknown) => {
+        session.inFlight--;
+        this.send(ws, errorFrame(this.ops, op.id, op.key, error));
+      },
+    );
   }
 
   /** Run one request within the connection's in-flight bound; its answer joins this turn's RESULTS. */
   private track(ws: WebSocket, session: Session, id: number, work: () => Promise<ServerFrame>): void {
-    if (session.inFlight >= this.config.opsInFlightMax) {
-      this.send(ws, { type: 'ERROR', id, code: 'FLO_QUEUE_FULL', message: `${this.config.opsInFlightMax} operations already in flight`, owner: null, mapVersion: null });
-      return;
-    }
-    session.inFlight++;
+    if (!this.admit(ws, session, id)) return;
     void work().then((reply) => {
       session.inFlight--;
-      if (reply.type === 'RESULT') this.queueResult(ws, session, reply.id, reply.payload);
+      if (reply.type === 'RESULT') this.results.add(ws, reply.id, reply.payload);
       else this.send(ws, reply);
     });
   }
 
-  /** Gather results of one turn into one frame: one socket write for many answers. */
-  private queueResult(ws: WebSocket, session: Session, id: number, payload: Uint8Array | null): void {
-    session.results.push({ id, payload });
-    session.resultBytes += payload?.byteLength ?? 0;
-    if (session.results.length >= CLIENT_RESULTS_MAX || session.resultBytes >= RESULTS_BYTES_MAX) {
-      this.flushResults(ws, session);
-      return;
+  /** Count request `id` in flight, or refuse it with FLO_QUEUE_FULL at the bound. */
+  private admit(ws: WebSocket, session: Session, id: number): boolean {
+    if (session.inFlight >= this.config.opsInFlightMax) {
+      this.send(ws, { type: 'ERROR', id, code: 'FLO_QUEUE_FULL', message: `${this.config.opsInFlightMax} operations already in flight`, owner: null, mapVersion: null });
+      return false;
     }
-    this.unflushed.add(ws);
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
-    setImmediate(() => this.flushAll());
-  }
-
-  private flushAll(): void {
-    this.flushScheduled = false;
-    for (const ws of this.unflushed) {
-      const session = this.sessions.get(ws);
-      if (session !== undefined) this.flushResults(ws, session);
-    }
-    this.unflushed.clear();
-  }
-
-  private flushResults(ws: WebSocket, session: Session): void {
-    const results = session.results;
-    if (results.length === 0) return;
-    session.results = [];
-    session.resultBytes = 0;
-    this.send(ws, results.length === 1 ? { type: 'RESULT', id: results[0]!.id, payload: results[0]!.payload } : { type: 'RESULTS', results });
+    session.inFlight++;
+    return true;
   }
 
   private sendMap(ws: WebSocket): void {

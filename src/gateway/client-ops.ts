@@ -27,26 +27,28 @@ export interface ClientOpContext {
   readonly maps: MapRouter;
 }
 
-/** Run one op; resolves with its RESULT or ERROR frame (never rejects). */
-export async function runClientOp(ctx: ClientOpContext, op: ClientOp): Promise<ServerFrame> {
+/**
+ * Start one op; resolves with its result payload (undefined: none), rejects with what
+ * `errorFrame` turns into its ERROR. Keyed ops (the many) go straight to the map store,
+ * with no promise of their own on the way.
+ */
+export function startClientOp(ctx: ClientOpContext, op: ClientOp): Promise<Uint8Array | undefined> {
+  const { maps } = ctx;
   try {
-    return { type: 'RESULT', id: op.id, payload: await execute(ctx, op) };
+    if (op.key === null) return scan(maps, op);
+    if (!op.forward) checkOwner(ctx, op.key);
+    const kvOp = toKvOp(op, op.key);
+    if (kvOp.op === 'put' || kvOp.op === 'orAdd') maps.checkValueSize(checkEncodedValue(kvOp.value));
+    return maps.run(op.key, kvOp);
   } catch (error) {
-    return errorFrame(ctx, op.id, op.key, error);
+    return Promise.reject(error);
   }
 }
 
-async function execute(ctx: ClientOpContext, op: ClientOp): Promise<Uint8Array | null> {
-  const { maps } = ctx;
-  if (op.key === null) {
-    if (op.op === 'size') return encodeValue(await maps.size(op.map));
-    const entries = await maps.entries(op.map);
-    return pack(entries.flat());
-  }
-  if (!op.forward) checkOwner(ctx, op.key);
-  const kvOp = toKvOp(op, op.key);
-  if (kvOp.op === 'put' || kvOp.op === 'orAdd') maps.checkValueSize(checkEncodedValue(kvOp.value));
-  return (await maps.run(op.key, kvOp)) ?? null;
+async function scan(maps: MapRouter, op: ClientOp): Promise<Uint8Array> {
+  if (op.op === 'size') return encodeValue(await maps.size(op.map));
+  const entries = await maps.entries(op.map);
+  return pack(entries.flat());
 }
 
 function toKvOp(op: ClientOp, key: string): KvOp {

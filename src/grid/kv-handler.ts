@@ -13,7 +13,7 @@ import { partitionOf } from '../core/partition.js';
 import type { Message, ServiceRequest } from '../protocol/messages.js';
 import { decodeReplication, encodeReplication, mapOfChange, pack, versionOfChange, type KvChange, type KvVersion } from './kv-codec.js';
 import { orMapStoreName, orSlotKey, orSlotPrefix, routingKeyOf } from './or-map-keys.js';
-import { decodeOp, encodeEntriesPage, encodeResult, encodeVersioned, encodeWriteAnswer, ENTRIES_PAGE_BYTES_MAX, isWriteOp } from './map-ops.js';
+import { checkOp, decodeOp, encodeEntriesPage, encodeResult, encodeVersioned, encodeWriteAnswer, ENTRIES_PAGE_BYTES_MAX, isWriteOp, KvCall, type KvOp } from './map-ops.js';
 import type { ChangeMark } from './change-replay.js';
 import { KV_SERVICE, type KvStore } from './kv-store.js';
 import type { KvConfig } from './kv-config.js';
@@ -82,7 +82,13 @@ export class KvHandlers {
 
   /** The handler of client operations, run on the owner. */
   owner(): PartitionHandler {
-    return { service: KV_SERVICE, ownerOnly: true, isWrite: (request) => isWriteOp(request.payload), handle: (request) => this.onOwner(request) };
+    return {
+      service: KV_SERVICE,
+      ownerOnly: true,
+      isWrite: (request) => isWriteOp(request.payload),
+      handle: (request) => this.onOwner(request.partition, decodeOp(request.payload, this.deps.config.valueBytesMax)),
+      handleLocal: (partition, call) => this.onOwner(partition, call instanceof KvCall ? checkOp(call.op, this.deps.config.valueBytesMax) : decodeOp(call.encode(), this.deps.config.valueBytesMax)),
+    };
   }
 
   /**
@@ -93,10 +99,8 @@ export class KvHandlers {
     return { service: KV_REPLICA_SERVICE, ownerOnly: false, isWrite: () => false, handle: (request, from) => this.onReplica(request, from) };
   }
 
-  private onOwner(request: ServiceRequest): Promise<Uint8Array | undefined> {
+  private onOwner(p: number, op: KvOp): Promise<Uint8Array | undefined> {
     const { store } = this.deps;
-    const op = decodeOp(request.payload, this.deps.config.valueBytesMax);
-    const p = request.partition;
     if (op.op !== 'size' && op.op !== 'entries') this.checkPartition(op.key, p);
     switch (op.op) {
       case 'get': {
@@ -189,8 +193,8 @@ export class KvHandlers {
     const flushed = this.deps.flushSealed(partition);
     const replicated = this.replicate(partition, change);
     try {
-      if (this.deps.config.backupMode === 'async') {
-        replicated.catch(() => this.counters.asyncReplicationFailures++);
+      if (replicated === undefined || this.deps.config.backupMode === 'async') {
+        replicated?.catch(() => this.counters.asyncReplicationFailures++);
         await flushed;
       } else {
         await Promise.all([flushed, replicated]);
@@ -206,10 +210,11 @@ export class KvHandlers {
     this.deps.onChange?.(change, { partition, millis: this.markOf(partition)!, epoch: this.deps.table().epoch(partition) });
   }
 
-  private replicate(partition: number, change: KvChange): Promise<unknown> {
+  /** The sends to the partition's backups; undefined when it has none (nothing to wait for). */
+  private replicate(partition: number, change: KvChange): Promise<unknown> | undefined {
     const table = this.deps.table();
     const backups = table.backups(partition).filter((b) => b !== this.deps.self);
-    if (backups.length === 0) return Promise.resolve();
+    if (backups.length === 0) return undefined;
     const payload = encodeReplication({ epoch: table.epoch(partition), tableVersion: table.version, change });
     return Promise.all(backups.map((backup) => this.replicateTo(backup, partition, payload)));
   }

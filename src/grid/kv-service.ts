@@ -19,7 +19,7 @@ import { replayChanges, type ChangeMark, type Replay, type ReplayFilter } from '
 import { GridMap, type ChangeListener, type MapRouter } from './grid-map.js';
 import { GridOrMap } from './grid-or-map.js';
 import { checkMergePolicies, type MergePolicies } from './merge-policy.js';
-import { decodeEntriesPage, decodeResult, decodeWriteAnswer, encodeOp, type KvOp } from './map-ops.js';
+import { decodeEntriesPage, decodeResult, decodeWriteAnswer, KvCall, type KvOp } from './map-ops.js';
 import { KV_WATCH_SERVICE, WatchHandler } from './watch-handler.js';
 import { WatchRelay, type RelayHandle, type RelaySink } from './watch-relay.js';
 
@@ -58,7 +58,13 @@ export class KvService implements PartitionedService, MapRouter {
     this.participant = this.store;
     this.defaultMap = new GridMap(DEFAULT_MAP, this);
     this.handlers = [
-      { service: KV_SERVICE, ownerOnly: true, isWrite: (r) => this.running().owner.isWrite!(r), handle: (r, from) => this.running().owner.handle(r, from) },
+      {
+        service: KV_SERVICE,
+        ownerOnly: true,
+        isWrite: (r) => this.running().owner.isWrite!(r),
+        handle: (r, from) => this.running().owner.handle(r, from),
+        handleLocal: (p, call) => this.running().owner.handleLocal!(p, call),
+      },
       { service: KV_REPLICA_SERVICE, ownerOnly: false, isWrite: () => false, handle: (r, from) => this.running().replica.handle(r, from) },
       { service: KV_WATCH_SERVICE, ownerOnly: false, isWrite: () => false, handle: (r) => this.running().watch.poll(r.payload) },
     ];
@@ -191,7 +197,7 @@ export class KvService implements PartitionedService, MapRouter {
   /** Run one operation at the owner of `key`'s partition; the raw reply. */
   run(key: string, op: KvOp, options?: RouteOptions): Promise<Uint8Array | undefined> {
     const ctx = this.requireCtx();
-    return ctx.route(KV_SERVICE, partitionOf(key, ctx.partitionCount), encodeOp(op), options);
+    return ctx.route(KV_SERVICE, partitionOf(key, ctx.partitionCount), new KvCall(op), options);
   }
 
   async runBoolean(key: string, op: KvOp, options?: RouteOptions): Promise<boolean> {
@@ -201,7 +207,7 @@ export class KvService implements PartitionedService, MapRouter {
   async size(map: string): Promise<number> {
     let total = 0;
     await this.eachPartition(async (ctx, p) => {
-      const n = decodeResult(await ctx.route(KV_SERVICE, p, encodeOp({ op: 'size', map })));
+      const n = decodeResult(await ctx.route(KV_SERVICE, p, new KvCall({ op: 'size', map })));
       total += typeof n === 'number' ? n : 0;
     });
     return total;
@@ -213,7 +219,7 @@ export class KvService implements PartitionedService, MapRouter {
       const out: [string, Uint8Array][] = [];
       let after: string | null = null;
       for (;;) {
-        const page = decodeEntriesPage(await ctx.route(KV_SERVICE, p, encodeOp({ op: 'entries', map, after })), this.config.valueBytesMax);
+        const page = decodeEntriesPage(await ctx.route(KV_SERVICE, p, new KvCall({ op: 'entries', map, after })), this.config.valueBytesMax);
         out.push(...page.entries);
         if (!page.more || page.entries.length === 0) break;
         after = page.entries[page.entries.length - 1]![0];

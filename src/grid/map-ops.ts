@@ -8,6 +8,7 @@
 import { bad, readBin, readKey, readMapName, readUint, unpack, type KvSlot, type KvValue, type KvVersion } from './kv-codec.js';
 import { packTransient } from '../protocol/msgpack.js';
 import { checkOrKey, isOrMapStoreName, orMapStoreName } from './or-map-keys.js';
+import type { LocalCall } from '../sharding/service.js';
 
 /** A client operation on the owner of one partition. */
 export type KvOp =
@@ -67,6 +68,56 @@ export function isWriteOp(bytes: Uint8Array): boolean {
   const header = bytes[0];
   if (header === undefined || header < 0x91 || header > 0x9f) return true;
   return bytes[1] !== opCodes.get && bytes[1] !== opCodes.size && bytes[1] !== opCodes.entries && bytes[1] !== opCodes.getVersioned && bytes[1] !== opCodes.orGet;
+}
+
+/** Whether an operation may change the store (every op but the reads). */
+export function opWrites(op: KvOp['op']): boolean {
+  return op !== 'get' && op !== 'getVersioned' && op !== 'size' && op !== 'entries' && op !== 'orGet';
+}
+
+/**
+ * An operation made on this node, routed as an object: the owner's handler here takes it
+ * without the encode and decode of the byte path, and it is encoded only when it leaves.
+ */
+export class KvCall implements LocalCall {
+  readonly isWrite: boolean;
+
+  constructor(readonly op: KvOp) {
+    this.isWrite = opWrites(op.op);
+  }
+
+  encode(): Uint8Array {
+    return encodeOp(this.op);
+  }
+}
+
+/**
+ * The checks `decodeOp` makes, on an operation given as an object: the same bounds and
+ * names, and the value copied as a decoded one is (the caller's bytes may be a view into
+ * a frame that is reused).
+ */
+export function checkOp(op: KvOp, valueBytesMax: number): KvOp {
+  const map = readMapName(op.map);
+  if (op.op === 'orAdd' || op.op === 'orRemove' || op.op === 'orGet') {
+    orMapStoreName(map);
+    const key = checkOrKey(readKey(op.key));
+    if (op.op === 'orGet') return { op: 'orGet', map, key };
+    if (op.op === 'orAdd') return { op: 'orAdd', map, key, value: readBin(op.value, 'value', valueBytesMax) };
+    return { op: 'orRemove', map, key, value: op.value === null ? null : readBin(op.value, 'value', valueBytesMax) };
+  }
+  if (isOrMapStoreName(map)) bad('map names may not start with \\u0001');
+  switch (op.op) {
+    case 'put':
+      return { op: 'put', map, key: readKey(op.key), value: readBin(op.value, 'value', valueBytesMax) };
+    case 'get':
+    case 'getVersioned':
+    case 'delete':
+      return { op: op.op, map, key: readKey(op.key) };
+    case 'size':
+      return { op: 'size', map };
+    case 'entries':
+      return { op: 'entries', map, after: op.after === null ? null : readKey(op.after) };
+  }
 }
 
 /** Decode a client operation; FLO_INVALID_ARGUMENT on anything malformed. */

@@ -54,8 +54,10 @@ export function encodeClientFrame(frame: ClientFrame): Uint8Array {
   switch (frame.type) {
     case 'AUTH':
       return pack([C.AUTH, frame.token]);
-    case 'OP':
-      return pack([C.OP, ...flatOp(frame.op)]);
+    case 'OP': {
+      const op = frame.op;
+      return pack([C.OP, op.id, op.map, OP_KINDS.indexOf(op.op), op.key, op.value, op.forward]);
+    }
     case 'BATCH':
       return pack([C.BATCH, frame.ops.map(flatOp)]);
     case 'MAP_REQUEST':

@@ -37,6 +37,26 @@ export interface PartitionHandler {
    * router's ownership check and the change. Throws FlotillaError for expected failures.
    */
   handle(request: ServiceRequest, from: Address | undefined): Promise<Uint8Array | undefined>;
+  /**
+   * Run a call this node routed to itself as the partition's owner, as the object given
+   * to `route`: no encode, no decode. Same contract as `handle` (the local state change
+   * before the first await; the same checks on its input), and the router's checks
+   * (ownership, the read-only verdict, the write refusal, the deadline) passed first.
+   * Absent: such calls are encoded and take the byte path.
+   */
+  handleLocal?(partition: number, call: LocalCall): Promise<Uint8Array | undefined>;
+}
+
+/**
+ * A call given to `ShardContext.route` as an object rather than bytes. When this node
+ * owns the partition and the handler has `handleLocal`, the call reaches it as is;
+ * otherwise (another owner, a retry, a refusal) `encode()` gives the payload that travels.
+ */
+export interface LocalCall {
+  /** Whether the call changes state: the read-only verdict and the write refusal apply to it. */
+  readonly isWrite: boolean;
+  /** The `ServiceRequest` payload of the call (what `handle` decodes). */
+  encode(): Uint8Array;
 }
 
 /** How one routed call runs. */
@@ -64,8 +84,11 @@ export interface ShardContext {
   addressOf(nodeId: NodeId): Address | undefined;
   /** Request/response to a peer (FLO_TIMEOUT, FLO_CONNECTION_FAILED, ... on failure). */
   request(to: Address, message: Message, timeoutMs: number): Promise<Message>;
-  /** Run `payload` through `service` on the owner of `partition`, with retries until the deadline. */
-  route(service: string, partition: number, payload: Uint8Array, options?: RouteOptions): Promise<Uint8Array | undefined>;
+  /**
+   * Run `payload` through `service` on the owner of `partition`, with retries until the
+   * deadline. A `LocalCall` runs without the byte round trip when this node is the owner.
+   */
+  route(service: string, partition: number, payload: Uint8Array | LocalCall, options?: RouteOptions): Promise<Uint8Array | undefined>;
   /** Send the partition's captured changes to its sealed migrations; resolves once they have them. */
   flushSealed(partition: number): Promise<void>;
   /** A peer knows partition table `version`: fetch it if newer. */

@@ -21,7 +21,8 @@ import type { Message, MessageType } from '../protocol/messages.js';
 import { resolveMigrationConfig, resolveRoutingConfig, type MigrationConfig, type RoutingConfig } from './config.js';
 import type { ExecutorStatus } from './migration-executor.js';
 import type { MigrationParticipant } from './participant.js';
-import { checkRegistration, type PartitionedService, type RouteOptions, type ShardContext, type ShardingEnv } from './service.js';
+import { checkRegistration, type LocalCall, type PartitionedService, type PartitionHandler, type RouteOptions, type ShardContext, type ShardingEnv } from './service.js';
+import { routeLocal } from './local-call.js';
 import { MergeHandover } from './split-brain-merge.js';
 import { encodeHandoverTag, HANDOVER_ALL, HANDOVER_TAG, HandoverNotices } from './handover-notice.js';
 import { buildParts, roleIn, type Running } from './sharding-parts.js';
@@ -69,6 +70,8 @@ export class Sharding {
   private handover: MergeHandover | undefined;
   private notices: HandoverNotices | undefined;
   private stopped = false;
+  /** The services' handlers by name, for calls made here as objects. */
+  private localHandlers: Map<string, PartitionHandler> | undefined;
   /**
    * Every claim of every table this node held, across the rebuilds of merges and lineage
    * changes: a fresh coordinator's master gives new owners epochs above it, and it is what
@@ -238,10 +241,14 @@ export class Sharding {
   // -------------------------------------------------------------------------------------
 
   /** Run `payload` through `service` on the owner of `partition`; one deadline for the whole call. */
-  route(service: string, partition: number, payload: Uint8Array, options?: RouteOptions): Promise<Uint8Array | undefined> {
+  route(service: string, partition: number, payload: Uint8Array | LocalCall, options?: RouteOptions): Promise<Uint8Array | undefined> {
     const r = this.live();
     if (r === undefined) return Promise.reject(new FlotillaError('FLO_NODE_STOPPED', 'sharding layer is not running'));
-    return r.client.call(service, partition, payload, options);
+    if (payload instanceof Uint8Array) return r.client.call(service, partition, payload, options);
+    // Services register before start, so the handlers are known for good by the first call.
+    this.localHandlers ??= new Map(this.services.flatMap((s) => s.handlers.map((h) => [h.service, h] as const)));
+    const local = { env: this.env!, table: r.coordinator.table(), client: r.client, opTimeoutMs: this.routingConfig.opTimeoutMs };
+    return routeLocal(local, this.localHandlers.get(service), service, partition, payload, options);
   }
 
   /** The newest partition table this node has, or undefined before the first one. */

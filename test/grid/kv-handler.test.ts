@@ -17,7 +17,7 @@ import { compareVersions } from '../../src/grid/kv-codec.js';
 import { KvHandlers } from '../../src/grid/kv-handler.js';
 import { KV_SERVICE, KvStore } from '../../src/grid/kv-store.js';
 import { resolveKvConfig } from '../../src/grid/kv-config.js';
-import { decodeWriteAnswer, encodeOp } from '../../src/grid/map-ops.js';
+import { decodeWriteAnswer, encodeOp, KvCall, type KvOp } from '../../src/grid/map-ops.js';
 import { resolveRoutingConfig } from '../../src/sharding/config.js';
 import { RequestRouter, RoutingClient } from '../../src/sharding/routing.js';
 import { SteppedTimers } from '../fixtures/timers.js';
@@ -205,6 +205,25 @@ describe('KV owner answers to writes', () => {
     expect(first).toEqual({ result: true, version: tombstone.version });
     expect(compareVersions(first.version!, decodeWriteAnswer(put.payload).version!)).toBe(1);
     expect(decodeWriteAnswer((await a.router.serve(undefined, del())).payload)).toEqual({ result: false, version: undefined });
+  });
+
+  it('a call made on the owner itself (no bytes) stores a copy of the value and answers as the byte path does', async () => {
+    const net = new Net();
+    const a = net.add('a', tableOf(5, 'a', [], 1));
+    const value = encodeValue('local');
+    const local = a.handlers.owner().handleLocal!(P, new KvCall({ op: 'put', map: 'default', key: KEY, value }));
+    const answer = decodeWriteAnswer(await local);
+    expect(answer).toEqual({ result: null, version: a.store.slot(P, 'default', KEY)!.version });
+    value.fill(0);
+    expect(held(a)).toEqual('local');
+    const read = (op: KvOp): Promise<Uint8Array | undefined> => a.handlers.owner().handleLocal!(P, new KvCall(op));
+    const viaBytes = await a.router.serve(undefined, { ...putRequest(null), payload: encodeOp({ op: 'getVersioned', map: 'default', key: KEY }) });
+    expect(await read({ op: 'getVersioned', map: 'default', key: KEY })).toEqual(viaBytes.payload);
+    // The checks of the byte path's decode: a key of another partition, an internal map name, a value past the bound.
+    const other = ['a', 'b', 'c', 'd', 'e', 'f'].find((k) => partitionOf(k, PARTITIONS) !== P)!;
+    expect(() => read({ op: 'get', map: 'default', key: other })).toThrow(expect.objectContaining({ code: 'FLO_INVALID_ARGUMENT' }));
+    expect(() => read({ op: 'get', map: '\u0001or:m', key: KEY })).toThrow(expect.objectContaining({ code: 'FLO_INVALID_ARGUMENT' }));
+    expect(() => read({ op: 'put', map: 'default', key: KEY, value: new Uint8Array(resolveKvConfig().valueBytesMax + 1) })).toThrow(expect.objectContaining({ code: 'FLO_INVALID_ARGUMENT' }));
   });
 
   it('refuses a malformed write answer with FLO_INVALID_ARGUMENT', () => {
