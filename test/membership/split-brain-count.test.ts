@@ -71,7 +71,7 @@ describe('what a side without a majority counts in its summary', () => {
       let before = h.sent.length;
       h.act('n1', (machine, now) => machine.handle(addr('x1'), { type: 'SplitBrainProbe', from: 'x1', summary: stranger }, now));
       const ours = answerOf(h, before, 'n1', 'x1');
-      // (n2 may be gone too: m's gossip can carry the majority's verdict on it.)
+      // (n2 may be left out too: m's gossip can carry the majority's suspicion of it.)
       expect(ours?.masterId, `seed ${seed}`).toBe('n1');
       expect(ours?.members, `seed ${seed}`).not.toContain(m);
       expect(ours?.members?.every((n) => minority.includes(n)), `seed ${seed}`).toBe(true);
