@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { SeededRandom } from '../../src/core/random.js';
+import { SwimMachine } from '../../src/membership/swim.js';
 import type { ClusterSummary, Message } from '../../src/protocol/messages.js';
-import { addr, type Harness, joinedCluster } from './harness.js';
+import { addr, admitJoiners, type Harness, joinedCluster } from './harness.js';
 
 const names = ['n1', 'n2', 'n3', 'n4', 'n5'];
 /** The oldest member, the master, is cut off with one other. */
@@ -85,5 +87,53 @@ describe('what a side without a majority counts in its summary', () => {
     }
     // Most seeds must leave the minority suspecting a member at the heal, or the test proves nothing.
     expect(runs).toBeGreaterThanOrEqual(6);
+  });
+});
+
+describe('a merging node\'s own claims', () => {
+  it('a Dead it queued of a member the winner\'s view revives is not sent once it is admitted', () => {
+    const t0 = 1_700_000_000_000;
+    const m = new SwimMachine({ self: { nodeId: 'self', address: 'self:1', tags: {} }, clusterId: 'c', seeds: [], random: new SeededRandom(1), now: t0 });
+    m.start(t0);
+    admitJoiners(m, ['peer', 'remote'], t0, 'c');
+    m.handle('peer:1', { type: 'Alive', node: 'peer', incarnation: 10, address: 'peer:1', tags: {} }, t0);
+    // After the heal, the larger cluster of x1 (which peer follows) answers: this master merges into it.
+    const winner: ClusterSummary = { clusterId: 'c', masterId: 'x1', masterAddress: 'x1:1', masterJoinVersion: 1, memberCount: 50, viewVersion: 90, members: ['x1', 'peer'] };
+    m.handle('x1:1', { type: 'SplitBrainProbeResponse', from: 'x1', summary: winner }, t0);
+    let now = t0;
+    const sent: Message[] = [];
+    const run = (until: number): void => {
+      for (;;) {
+        for (let out = m.pollTransmit(); out !== undefined; out = m.pollTransmit()) sent.push(out.message);
+        const next = m.nextDeadline();
+        if (next === undefined || next > until) break;
+        now = Math.max(now, next);
+        m.tick(now);
+      }
+      now = until;
+    };
+    run(t0 + 1_000);
+    expect(sent.some((msg) => msg.type === 'JoinRequest')).toBe(true);
+    // A Dead of peer reaches it while it joins (its old side's last news): taken, and queued for gossip.
+    m.handle('remote:1', { type: 'Dead', node: 'peer', incarnation: 10, from: 'remote', left: false }, now);
+    expect(m.member('peer')?.state).toBe('dead');
+    const view = {
+      version: 91,
+      members: [
+        { nodeId: 'x1', address: 'x1:1', joinVersion: 1, status: 'active' as const, incarnation: 1, tags: {} },
+        { nodeId: 'peer', address: 'peer:1', joinVersion: 2, status: 'active' as const, incarnation: 10, tags: {} },
+        { nodeId: 'self', address: 'self:1', joinVersion: 3, status: 'active' as const, incarnation: m.member('self')!.incarnation, tags: {} },
+      ],
+    };
+    m.handle('x1:1', { type: 'JoinResponse', accepted: true, view }, now);
+    expect(m.master()).toBe('x1');
+    expect(m.member('peer')?.state).toBe('alive');
+    sent.length = 0;
+    // Pings to peer and x1 over a few probe rounds, and the Acks it answers them with.
+    for (const from of ['x1', 'peer']) m.handle(`${from}:1`, { type: 'Ping', seqNo: 1, from, target: 'self', updates: [] }, now);
+    run(now + 5_000);
+    const claims = sent.flatMap((msg) => ('updates' in msg ? msg.updates : []));
+    expect(claims.filter((u) => u.type === 'Dead' && u.node === 'peer')).toEqual([]);
+    expect(claims.length).toBeGreaterThan(0);
   });
 });
