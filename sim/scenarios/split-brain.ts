@@ -22,14 +22,19 @@ const splitBoundMs = 120_000;
 /** Longest acceptable time from the heal to one cluster with the winner's master. */
 export const SPLIT_BRAIN_MERGE_BOUND_MS = 30_000;
 
-/** The summary a group's members hold of their cluster (from its first node's view). */
+/**
+ * What the merge rule should compare for a group: its master (from its first node's view)
+ * and its live size, the group's own nodes (once split, each sees exactly its group alive).
+ * Not the view's count: a side that lost its majority may still list, for a few ms or until
+ * the heal, a member of the other side it only suspects, and that member does not follow it.
+ */
 function groupSummary(group: readonly SwimNode[]): ClusterSummary | undefined {
   const node = group[0]!;
   const view = node.machine.membersView();
   const masterId = node.machine.master();
   const record = view?.members.find((m) => m.nodeId === masterId);
   if (view === undefined || masterId === undefined || record === undefined) return undefined;
-  const memberCount = view.members.filter((m) => m.status !== 'dead').length;
+  const memberCount = group.length;
   return { clusterId: 'sim', masterId, masterAddress: record.address, masterJoinVersion: record.joinVersion, memberCount, viewVersion: view.version };
 }
 

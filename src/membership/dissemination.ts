@@ -101,7 +101,7 @@ export class Dissemination {
     // A request is answered with this node's full state, which already rebuts whatever it says about this node.
     if (!msg.reply) this.rt.send(replyTo, this.pushPullMessage(msg.join, true));
     // The answer to a join is the cluster's own state: the cluster needs none of it re-gossiped.
-    this.merge(msg.states, msg.from, now, msg.reply ? replyTo : undefined, !(msg.reply && msg.join));
+    this.merge(msg.states, msg.from, now, replyTo, msg.reply, !(msg.reply && msg.join));
   }
 
   /** Sends this node's state to `to`, as a join (first exchange) or a routine one. */
@@ -111,11 +111,12 @@ export class Dissemination {
   }
 
   /**
-   * Merges the member list `sender` sent (memberlist's mergeState); `senderAddress`, when
-   * given, is answered directly if the list still accuses this node of an old incarnation.
+   * Merges the member list `sender` (at `senderAddress`) sent (memberlist's mergeState).
+   * With `rebut`, the sender is answered directly if the list still accuses this node of
+   * an old incarnation (a request needs no such answer: the reply carries this node's state).
    * With `regossip` false, members learned alive are not queued for gossip.
    */
-  merge(states: readonly PushPullEntry[], sender: NodeId, now: Millis, senderAddress?: Address, regossip = true): void {
+  merge(states: readonly PushPullEntry[], sender: NodeId, now: Millis, senderAddress: Address, rebut: boolean, regossip: boolean): void {
     const limit = Math.min(states.length, this.rt.config.pushPullStatesMax);
     if (states.length > limit) this.rt.counters.pushPullTruncated++;
     const selfId = this.rt.selfId;
@@ -132,16 +133,24 @@ export class Dissemination {
         const known = this.rt.members.get(s.nodeId);
         if (known?.state === 'suspect' && compareIncarnation(s.incarnation, known.incarnation) === 0) continue;
       }
+      // Another cluster's opinion of this cluster's members, on a request as on a reply: after
+      // a heal the other side's master push-pulls the members it remembers, listing this
+      // side's members dead; taken, this side suspects its own and its master loses its majority.
+      if (s.state !== 'alive' && s.state !== 'left' && s.nodeId !== selfId && this.transitions.foreignAccusation(senderAddress, s.nodeId)) {
+        this.rt.counters.ignored++;
+        continue;
+      }
+      const answerTo = rebut ? senderAddress : undefined;
       switch (s.state) {
         case 'alive':
           this.transitions.applyAlive({ type: 'Alive', node: s.nodeId, incarnation: s.incarnation, address: s.address, tags: s.tags }, now, regossip);
           break;
         case 'left':
-          this.transitions.applyDead({ type: 'Dead', node: s.nodeId, incarnation: s.incarnation, from: sender, left: true }, now, senderAddress);
+          this.transitions.applyDead({ type: 'Dead', node: s.nodeId, incarnation: s.incarnation, from: sender, left: true }, now, answerTo);
           break;
         default:
           // A remote death is only a suspicion here: this node gives the member its chance to refute.
-          this.transitions.applySuspect({ type: 'Suspect', node: s.nodeId, incarnation: s.incarnation, from: sender }, now, senderAddress);
+          this.transitions.applySuspect({ type: 'Suspect', node: s.nodeId, incarnation: s.incarnation, from: sender }, now, answerTo);
       }
     }
   }

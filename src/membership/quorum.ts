@@ -90,7 +90,7 @@ export class QuorumWatch {
     if (view === undefined) return 1;
     // Without a majority, only members the master publishes active count: it publishes
     // the lapsed ones suspect until they heartbeat to it.
-    const strict = this.fed && this.detector.partitionedAfter() !== undefined;
+    const strict = this.lacksMajority();
     if (view === this.countedView && this.rt.members.version === this.countedVersion && this.elsewhere.elsewhereVersion === this.countedElsewhere && strict === this.countedStrict) return this.counted;
     let n = 0;
     for (const r of view.members) {
@@ -239,6 +239,11 @@ export class QuorumWatch {
       this.detector.setExpectedSize(this.expected, now);
     }
     this.report(now);
+  }
+
+  /** True while this node's side counts fewer than a majority (from the first count, before any grace period). */
+  lacksMajority(): boolean {
+    return this.fed && this.detector.partitionedAfter() !== undefined;
   }
 
   state(now: Millis): QuorumState {

@@ -8,7 +8,7 @@
  * each merging node leaves its view and joins the winner as an ordinary joiner.
  */
 import type { Millis } from '../core/clock.js';
-import type { Address, NodeId } from '../core/model.js';
+import type { Address, MemberRecord, NodeId } from '../core/model.js';
 import { shuffleInPlace } from '../core/random.js';
 import type { ClusterSummary, MergeRequest, SplitBrainProbe, SplitBrainProbeResponse } from '../protocol/messages.js';
 import type { Mastership } from './mastership.js';
@@ -35,6 +35,8 @@ export interface SplitBrainHooks {
   reannounce(): void;
   /** Set (true) or clear this node's `MERGING_TAG`. */
   markMerging(merging: boolean, now: Millis): void;
+  /** True while this node's side lacks a majority (see `QuorumWatch.lacksMajority`). */
+  lacksMajority(): boolean;
 }
 
 /** A merge this node is carrying out: joining the winner through `seeds`. */
@@ -117,11 +119,28 @@ export class SplitBrain {
     const record = mastership.book.record(masterId);
     const masterAddress = masterId === this.rt.selfId ? this.rt.members.self().address : mastership.masterAddress();
     if (record === undefined || masterAddress === undefined) return undefined;
-    // Members another master's summary claimed are not this cluster's to count: a master
-    // back from a stall would otherwise win the merge with members that left it.
     const members: NodeId[] = [];
-    for (const r of view.members) if (r.status !== 'dead' && !this.mastership.boundary.followsOther(r.nodeId)) members.push(r.nodeId);
+    for (const r of view.members) if (this.holds(r)) members.push(r.nodeId);
     return { clusterId: this.rt.clusterId, masterId, masterAddress, masterJoinVersion: record.joinVersion, memberCount: members.length, viewVersion: view.version, members };
+  }
+
+  /**
+   * Whether this cluster really holds the member of `record`: it is counted in the summary
+   * and claimed to the other master, which stops counting its own members that the list
+   * names. Not a member another master's summary claimed: a master back from a stall would
+   * otherwise win the merge with members that left it. Without a majority, the quorum's
+   * rule: only members the view holds active and alive here, never a lapsed one. Such a
+   * side still lists the other side's members it only suspected, and after the heal they
+   * answer it while they follow their own master; counted and claimed, the smaller side
+   * ties the larger one, or takes its member away from its count, and the larger side merges
+   * into it. A side with a majority keeps counting its suspects: a false suspicion in the
+   * churn of a heal must not hand the merge to the smaller side.
+   */
+  private holds(record: MemberRecord): boolean {
+    const { boundary } = this.mastership;
+    if (record.status === 'dead' || boundary.followsOther(record.nodeId) || boundary.lapsed(record.nodeId)) return false;
+    if (record.nodeId === this.rt.selfId || !this.hooks.lacksMajority()) return true;
+    return record.status === 'active' && this.rt.members.get(record.nodeId)?.state === 'alive';
   }
 
   /** A node of another cluster showed itself (see `MastershipHooks.onForeignMaster`): probe it now. */

@@ -105,6 +105,7 @@ export class SwimMachine extends SwimReader implements SansIoMachine<Message, Me
       failedAddresses: () => this.dissemination.failed.addresses(),
       reannounce: () => this.transitions.reannounce(),
       markMerging: (merging, now) => this.markMerging(merging, now),
+      lacksMajority: () => this.quorum.lacksMajority(),
     });
     this.health = new HealthWatch(this.rt, this.transitions, () => this.mastership.isMaster());
     this.parts = {

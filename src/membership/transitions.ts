@@ -78,6 +78,11 @@ export class Transitions {
     }
     const order = compareIncarnation(a.incarnation, entry.incarnation);
     if (order < 0 || (order === 0 && !(reviveDead && entry.state !== 'alive'))) return;
+    // A revived member's Suspect or Dead this node queued is superseded, and the revival is
+    // not re-gossiped, so nothing would replace it: a node merging into another cluster sent
+    // its own Dead of the winner's master on an Ack once admitted (from inside the view, so
+    // it was taken), and the winner declared its own master dead.
+    if (reviveDead && this.rt.gossip.get(a.node)?.update.type !== 'Alive') this.rt.gossip.remove(a.node);
     const previous = entry.state;
     const previousTags = entry.tags;
     this.setIncarnation(entry, a.incarnation);
