@@ -29,6 +29,21 @@ export const KV_SIZE_FAN_OUT_MAX = 32;
 /** Map counters with the entries and tombstones held here. */
 export type KvStatus = Readonly<KvCounters> & { readonly localEntries: number; readonly localTombstones: number; readonly tombstonesCollected: number };
 
+/** The subscription relay as seen from one node: its owner side (`kv.watch`) and its relays. */
+export interface KvWatchStats {
+  /** Long polls parked here now, and the bytes of their requests. */
+  readonly parked: number;
+  readonly parkedBytes: number;
+  /** Long polls answered here (at once or after being parked). */
+  readonly answered: number;
+  /** Long polls answered at once, busy, because the parked bound was reached. */
+  readonly busy: number;
+  /** Relays this node runs now (one per relayed subscription). */
+  readonly relays: number;
+  /** Changes this node's relays handed to their subscriptions. */
+  readonly relayedChanges: number;
+}
+
 /** The map store of one node. */
 export class KvService implements PartitionedService, MapRouter {
   readonly name = KV_SERVICE;
@@ -45,6 +60,8 @@ export class KvService implements PartitionedService, MapRouter {
   private readonly changeListeners = new Set<ChangeListener>();
   private tombstonesCollected = 0;
   private watch: WatchHandler | undefined;
+  private readonly relays = new Set<RelayHandle>();
+  private relayedChanges = 0;
 
   /** @throws FlotillaError FLO_CONFIG_INVALID on a bad config or merge policy. */
   constructor(config: Partial<KvConfig> = {}, mergePolicies: MergePolicies = {}) {
@@ -84,6 +101,8 @@ export class KvService implements PartitionedService, MapRouter {
     this.gcTimer?.cancel();
     this.gcTimer = undefined;
     this.watch?.stop();
+    // Their loops end with the context; the handles their owners still hold stop nothing more.
+    this.relays.clear();
   }
 
   /**
@@ -116,12 +135,45 @@ export class KvService implements PartitionedService, MapRouter {
    */
   relay(filter: ReplayFilter & { readonly filter?: unknown }, partitions: readonly number[], since: ReadonlyMap<number, number> | null, sink: RelaySink, caughtUpWithinMs?: number): RelayHandle {
     const ctx = this.requireCtx();
-    return new WatchRelay({ ...pick(ctx), valueBytesMax: this.config.valueBytesMax }, filter, partitions, since, sink).start(caughtUpWithinMs);
+    const caughtUp = sink.caughtUp?.bind(sink);
+    const counted: RelaySink = {
+      changes: (partition, changes, mark) => {
+        this.relayedChanges += changes.length;
+        sink.changes(partition, changes, mark);
+      },
+      lost: (partition) => sink.lost(partition),
+      ready: () => sink.ready(),
+      ...(caughtUp === undefined ? {} : { caughtUp }),
+    };
+    const relay = new WatchRelay({ ...pick(ctx), valueBytesMax: this.config.valueBytesMax }, filter, partitions, since, counted).start(caughtUpWithinMs);
+    const handle: RelayHandle = {
+      stop: () => {
+        this.relays.delete(handle);
+        relay.stop();
+      },
+      cursorOf: (p) => relay.cursorOf(p),
+      caughtUpWith: (p) => relay.caughtUpWith(p),
+    };
+    this.relays.add(handle);
+    return handle;
   }
 
   /** Long polls parked here now (`kv.watch`). */
   parkedWatches(): number {
     return this.watch?.parkedCount() ?? 0;
+  }
+
+  /** The relay's numbers on this node (exported as `flotilla_watch_*` metrics). */
+  watchStats(): KvWatchStats {
+    const counters = this.watch?.counters;
+    return {
+      parked: this.watch?.parkedCount() ?? 0,
+      parkedBytes: this.watch?.parkedByteCount() ?? 0,
+      answered: counters?.answered ?? 0,
+      busy: counters?.busy ?? 0,
+      relays: this.relays.size,
+      relayedChanges: this.relayedChanges,
+    };
   }
 
   private emit(change: KvChange, mark: ChangeMark): void {

@@ -4,7 +4,12 @@
 // while the owner of a third of the partitions stops and its backups take over. Three
 // in-process nodes on OS-assigned ports, real sockets.
 import { describe, expect, it } from 'vitest';
+import { toAdminSource } from '../../src/cli/admin-source.js';
 import { FlotillaClient, partitionOf } from '../../src/client-platform/index.js';
+import { createAdminMetrics } from '../../src/gateway/index.js';
+import type { FlotillaNode } from '../../src/node/node-api.js';
+import { parseExposition, value } from '../gateway/exposition.js';
+import { waitFor as waitUntil } from '../helpers/cluster-checks.js';
 import { waitFor } from '../node/helpers.js';
 import { useThreeNodes, wsSocket } from './three-nodes.js';
 
@@ -44,6 +49,21 @@ async function setUp(): Promise<{ heard: Map<string, unknown>; map: GridLike; su
 
 type GridLike = { set(key: string, value: string): Promise<void> };
 
+const WATCH_NAMES = ['polls_parked', 'parked_bytes', 'polls_answered_total', 'polls_busy_total', 'relays_running', 'relayed_changes_total'] as const;
+type WatchValues = Record<(typeof WATCH_NAMES)[number], number>;
+
+/** Scrapes of each node's /metrics text, read for its `flotilla_watch_*` values (named without `flotilla_watch_`). */
+function watchScrapers(of: readonly FlotillaNode[]): { scrape(i: number): Promise<WatchValues>; close(): void } {
+  const metrics = of.map((n) => createAdminMetrics(toAdminSource(n)));
+  return {
+    async scrape(i) {
+      const exp = parseExposition(await metrics[i]!.scrape());
+      return Object.fromEntries(WATCH_NAMES.map((n) => [n, value(exp, `flotilla_watch_${n}`) ?? Number.NaN])) as WatchValues;
+    },
+    close: () => metrics.forEach((m) => m.close()),
+  };
+}
+
 describe('subscriptions of a serverUrl client, relayed by its node', () => {
   it('hear every write on every partition, across the stop of an owner', async () => {
     const { heard, map, subscriber } = await setUp();
@@ -79,6 +99,45 @@ describe('subscriptions of a serverUrl client, relayed by its node', () => {
     expect(acknowledged.length).toBeGreaterThan(after.length);
     await waitFor(() => missing(acknowledged).length === 0, `every acknowledged write as an event (missing: ${missing(acknowledged).join(',')})`, 30_000);
     expect(subscriber.getConnectedNodes().length).toBe(1);
+  }, 120_000);
+
+  it('show in /metrics: the relay on its node, the parked polls on the owners, back to 0 once the subscriber leaves', async () => {
+    const { heard, map, subscriber } = await setUp();
+    const scrapers = watchScrapers(nodes.map((n) => n.node));
+    try {
+      const owners = [1, 2];
+      const relaying = await scrapers.scrape(0);
+      expect(relaying).toMatchObject({ relays_running: 1, polls_parked: 0 });
+      // With nothing new to tell, the relay's poll waits parked on each owner (two for a moment while a loop is replaced).
+      let parked: WatchValues[] = [];
+      await waitUntil('one poll parked on each owner', 20_000, async () => {
+        parked = await Promise.all(owners.map((i) => scrapers.scrape(i)));
+        return parked.every((m) => m.polls_parked >= 1 && m.parked_bytes > 0) ? undefined : JSON.stringify(parked);
+      });
+
+      const keys = keysAcross(4, 'm');
+      for (const key of keys) await map.set(key, `${key}-v`);
+      await waitFor(() => keys.every((k) => heard.get(k) === `${k}-v`), 'every write heard', 20_000);
+      // The owners' eight keys reached the subscriber through the relay, each at least once.
+      expect((await scrapers.scrape(0)).relayed_changes_total - relaying.relayed_changes_total).toBeGreaterThanOrEqual(8);
+      const after = await Promise.all(owners.map((i) => scrapers.scrape(i)));
+      after.forEach((m, i) => expect(m.polls_answered_total).toBeGreaterThan(parked[i]!.polls_answered_total));
+      expect(after.map((m) => m.polls_busy_total)).toEqual([0, 0]);
+
+      subscriber.close();
+      await waitUntil('the relay stopped with its subscription', 20_000, async () => {
+        const m = await scrapers.scrape(0);
+        return m.relays_running === 0 ? undefined : JSON.stringify(m);
+      });
+      // The stopped relay's polls stay parked until a write to one of their partitions (or their wait's end) answers them.
+      for (const key of keysAcross(1, 'after')) await map.set(key, 'x');
+      await waitUntil('no poll parked on the owners', 20_000, async () => {
+        const m = await Promise.all(owners.map((i) => scrapers.scrape(i)));
+        return m.every((o) => o.polls_parked === 0 && o.parked_bytes === 0) ? undefined : JSON.stringify(m);
+      });
+    } finally {
+      scrapers.close();
+    }
   }, 120_000);
 
   it('resume after a reconnect: writes to every partition made while the client was away are replayed from its cursors', async () => {
