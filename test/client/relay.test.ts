@@ -7,7 +7,9 @@ import { describe, expect, it } from 'vitest';
 import { toAdminSource } from '../../src/cli/admin-source.js';
 import { FlotillaClient, partitionOf } from '../../src/client-platform/index.js';
 import { createAdminMetrics } from '../../src/gateway/index.js';
+import type { KvChange } from '../../src/grid/kv-codec.js';
 import type { FlotillaNode } from '../../src/node/node-api.js';
+import type { RunningNode } from '../../src/node/running-node.js';
 import { parseExposition, value } from '../gateway/exposition.js';
 import { waitFor as waitUntil } from '../helpers/cluster-checks.js';
 import { waitFor } from '../node/helpers.js';
@@ -137,6 +139,62 @@ describe('subscriptions of a serverUrl client, relayed by its node', () => {
       });
     } finally {
       scrapers.close();
+    }
+  }, 120_000);
+
+  it('a partition that moves to the relaying node goes on from its store above the relay\'s cursor, with its marks', async () => {
+    await cluster.start();
+    const writer = await cluster.connect();
+    await waitFor(() => writer.isRoutingActive(), 'the writer connected', 20_000);
+    const map = writer.getMap<string>('moving');
+    const kv = (nodes[0]!.node as RunningNode).kvService!;
+    const table = nodes[0]!.node.partitionTable()!;
+    const relayed = table.assignments.filter((a) => a.owner !== nodes[0]!.id).map((a) => a.partition);
+    const heard = new Map<string, number>();
+    const marks = new Map<number, number>();
+    const adopted = new Map<number, number>();
+    let ready = true;
+    let caughtUp = false;
+    const relay = kv.relay(
+      { map: 'moving', key: null, prefix: null },
+      relayed,
+      new Map(),
+      {
+        changes: (p: number, changes: readonly KvChange[], mark: number | undefined) => {
+          for (const c of changes) heard.set(c.key, p);
+          if (mark !== undefined) marks.set(p, mark);
+        },
+        lost: () => undefined,
+        ready: () => ready,
+        caughtUp: () => (caughtUp = true),
+        adopted: (p: number, epoch: number) => adopted.set(p, epoch),
+      },
+      20_000,
+    );
+    try {
+      await waitFor(() => caughtUp, 'the relay caught up with every owner', 20_000);
+      // The relay is told nothing more (as when its client is behind) while node 1 takes
+      // writes, stops, and its backups take over its partitions: node 0 some of them.
+      ready = false;
+      const keys = keysAcross(12, 'mv').filter((k) => table.assignments[partitionOf(k)]!.owner === nodes[1]!.id);
+      for (const key of keys) await map.set(key, 'v');
+      await nodes[1]!.node.stop();
+      const here = (): string[] => keys.filter((k) => nodes[0]!.node.partitionTable()!.assignments[partitionOf(k)]!.owner === nodes[0]!.id);
+      await waitFor(() => here().length > 0 && nodes[0]!.node.partitionTable()!.assignments.every((a) => a.owner !== nodes[1]!.id), 'node 1\'s partitions taken over', 30_000);
+      // Not asked of any owner: read from node 0's own store, each with node 0's mark.
+      await waitFor(() => here().every((k) => heard.get(k) === partitionOf(k)), `the moved partitions' writes (missing: ${here().filter((k) => !heard.has(k)).join(',')})`, 20_000);
+      const moved = new Set(here().map((k) => partitionOf(k)));
+      const now = nodes[0]!.node.partitionTable()!;
+      for (const p of moved) {
+        expect(marks.get(p), `mark of ${p}`).toBeGreaterThanOrEqual(0);
+        expect(adopted.get(p)).toBe(now.assignments[p]!.epoch);
+      }
+      expect(keys.filter((k) => !moved.has(partitionOf(k))).some((k) => heard.has(k))).toBe(false);
+      // The rest moved to node 2 and is asked of it from the same cursors once the relay may go on.
+      ready = true;
+      await waitFor(() => keys.every((k) => heard.has(k)), 'every write of node 1', 20_000);
+    } finally {
+      relay.stop();
     }
   }, 120_000);
 
