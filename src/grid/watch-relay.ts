@@ -6,7 +6,9 @@
  * partitions are grouped by the current table on every poll, so a partition whose owner
  * changed (a NOT_OWNER part, a failed poll, a new table version) is asked of its new owner
  * from the same cursor: nothing acknowledged is skipped, and a change told twice is
- * dropped by the client's version check. No state is kept on the owners, and the loops
+ * dropped by the client's version check. A partition that moves to the relaying node
+ * itself is read once from its store above the cursor (`replayHere`), then left to that
+ * node's own events. No state is kept on the owners, and the loops
  * run on the sharding layer's timers.
  */
 import { FlotillaError } from '../core/errors.js';

@@ -1,8 +1,9 @@
 // A `serverUrl` client reaches the cluster through one node, which relays the changes of
 // the partitions it does not own from their owners (kv.watch long polls). The subscriber
 // must hear every acknowledged write to keys of every partition, and keep hearing them
-// while the owner of a third of the partitions stops and its backups take over. Three
-// in-process nodes on OS-assigned ports, real sockets.
+// while the owner of a third of the partitions stops and its backups take over; a
+// partition that moves to the relaying node goes on from that node's store; the relay's
+// numbers show on each node's /metrics. Three in-process nodes on OS-assigned ports, real sockets.
 import { describe, expect, it } from 'vitest';
 import { toAdminSource } from '../../src/cli/admin-source.js';
 import { FlotillaClient, partitionOf } from '../../src/client-platform/index.js';

@@ -2,7 +2,8 @@
 // partitions the relaying node does not own, each owner a real `kv.watch` handler over
 // its own store, joined by an in-process request function. A partition that moves to
 // another owner is asked of it from the same cursor, a poll that fails is retried after
-// a backoff on the host's timers, and a stopped relay asks nothing more.
+// a backoff on the host's timers, a partition that moves to the relaying node is read from
+// its own store above the cursor, and a stopped relay asks nothing more.
 import { describe, expect, it } from 'vitest';
 import { FlotillaError } from '../../src/core/errors.js';
 import type { KvChange } from '../../src/grid/kv-codec.js';
