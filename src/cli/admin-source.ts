@@ -154,6 +154,7 @@ function metricsSnapshot(node: FlotillaNode): MetricsSnapshot {
   }
   const finished = migrations.recent.filter((r) => r.state === 'finished');
   const entities = entityMetrics(node.entityStats());
+  const watch = node.kv?.watchStats();
   return {
     membership: {
       members: m.members,
@@ -187,5 +188,6 @@ function metricsSnapshot(node: FlotillaNode): MetricsSnapshot {
       expectedSize: stats.quorum.expectedSize,
     },
     ...(entities === undefined ? {} : { entities }),
+    ...(watch === undefined ? {} : { watch }),
   };
 }

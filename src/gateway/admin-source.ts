@@ -198,6 +198,23 @@ export interface MetricsSnapshot {
   };
   /** Entity counters; absent when the node hosts no entities. */
   readonly entities?: EntityMetricsSnapshot;
+  /** The subscription relay's numbers; absent when the node holds no maps. */
+  readonly watch?: WatchMetricsSnapshot;
+}
+
+/** The subscription relay on one node: the owner side (`kv.watch` long polls) and the relaying side. */
+export interface WatchMetricsSnapshot {
+  /** Long polls parked now, and the bytes of their requests. */
+  readonly parked: number;
+  readonly parkedBytes: number;
+  /** Long polls answered (counter). */
+  readonly answered: number;
+  /** Long polls answered at once, busy, because the parked bound was reached (counter). */
+  readonly busy: number;
+  /** Relays running now. */
+  readonly relays: number;
+  /** Changes the relays handed to their subscriptions (counter). */
+  readonly relayedChanges: number;
 }
 
 /** Values behind the entity metrics. Counters are monotonic over the node's life. */

@@ -148,6 +148,11 @@ export class ClientEvents {
       },
       lost: (partition) => this.notify(entry, `changes of partition ${partition} could not be relayed`),
       ready: () => ws.readyState === ws.OPEN && ws.bufferedAmount <= this.eventBufferBytesMax,
+      // The partition moved here and its changes above the relay's cursor went out: this
+      // node's own events of it vouch from now on, under the epoch it was taken at.
+      adopted: (partition, epoch) => {
+        entry.covered = new Map(entry.covered).set(partition, epoch);
+      },
       // Later than the call that starts the relay, which may catch up at once; not at all
       // once a newer SUBSCRIBE of the same id replaced it (its own answer is due).
       ...(caughtUp === undefined

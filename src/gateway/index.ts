@@ -22,6 +22,7 @@ export type {
   ChannelSnapshot,
   CheckStatus,
   EntityMetricsSnapshot,
+  WatchMetricsSnapshot,
   HealthCheckResult,
   HealthReport,
   HealthStatus,

@@ -12,6 +12,7 @@ import type {
   MigrationRole,
   QuorumStateName,
   TrafficCountSnapshot,
+  WatchMetricsSnapshot,
 } from './admin-source.js';
 
 /** One labelled value of a metric. */
@@ -197,8 +198,22 @@ const entities: readonly MetricSpec[] = [
   entityScalar('flotilla_entity_stale_epoch_writes_total', 'Entity writes refused by storage for a stale partition epoch (a newer owner).', (e) => e.staleEpochWrites),
 ];
 
+// A node that holds no maps has no relay: these read 0 there (`metrics.ts`).
+function watchScalar(name: string, help: string, kind: MetricSpec['kind'], read: (w: WatchMetricsSnapshot) => number): MetricSpec {
+  return { name, help, kind, labelNames: [], read: (s) => (s.watch === undefined ? [] : one(read(s.watch))) };
+}
+
+const watch: readonly MetricSpec[] = [
+  watchScalar('flotilla_watch_polls_parked', 'Subscription relay long polls (kv.watch) parked on this node as owner now.', 'gauge', (w) => w.parked),
+  watchScalar('flotilla_watch_parked_bytes', 'Bytes of the long polls parked on this node now (their requests, counted against the parked bound).', 'gauge', (w) => w.parkedBytes),
+  watchScalar('flotilla_watch_polls_answered_total', 'Long polls answered by this node as owner, at once or after being parked.', 'counter', (w) => w.answered),
+  watchScalar('flotilla_watch_polls_busy_total', 'Long polls answered at once, busy, because the parked bound (count or bytes) was reached.', 'counter', (w) => w.busy),
+  watchScalar('flotilla_watch_relays_running', 'Subscription relays this node runs now (one per relayed subscription of a serverUrl client).', 'gauge', (w) => w.relays),
+  watchScalar('flotilla_watch_relayed_changes_total', 'Changes this node\'s relays received from owners and handed to their subscriptions.', 'counter', (w) => w.relayedChanges),
+];
+
 /** Every Flotilla counter and gauge read from a `MetricsSnapshot`, in export order. */
-export const METRIC_SPECS: readonly MetricSpec[] = [...membership, ...messages, ...transport, ...partitions, ...quorum, ...entities];
+export const METRIC_SPECS: readonly MetricSpec[] = [...membership, ...messages, ...transport, ...partitions, ...quorum, ...entities, ...watch];
 
 /** How to export one histogram kept by the node as bucket counts. */
 export interface HistogramSpec {

@@ -11,7 +11,7 @@ import { partitionOf } from '../core/partition.js';
 import type { TimerHandle } from '../core/timers.js';
 import type { MigrationParticipant } from '../sharding/participant.js';
 import type { PartitionedService, PartitionHandler, RouteOptions, ShardContext } from '../sharding/service.js';
-import { DEFAULT_MAP, mapOfChange, type KvChange, type KvValue } from './kv-codec.js';
+import { compareVersions, DEFAULT_MAP, mapOfChange, versionOfChange, type KvChange, type KvValue } from './kv-codec.js';
 import { resolveKvConfig, type KvConfig } from './kv-config.js';
 import { KvHandlers, KV_REPLICA_SERVICE, type KvCounters } from './kv-handler.js';
 import { KV_SERVICE, KvStore } from './kv-store.js';
@@ -21,13 +21,31 @@ import { GridOrMap } from './grid-or-map.js';
 import { checkMergePolicies, type MergePolicies } from './merge-policy.js';
 import { decodeEntriesPage, decodeResult, decodeWriteAnswer, KvCall, type KvOp } from './map-ops.js';
 import { KV_WATCH_SERVICE, WatchHandler } from './watch-handler.js';
-import { WatchRelay, type RelayHandle, type RelaySink } from './watch-relay.js';
+import { WatchRelay, type LocalReplay, type RelayHandle, type RelaySink } from './watch-relay.js';
+import { WHOLE } from './watch-codec.js';
+import { asQueryChange } from './query-changes.js';
+import { compileFilter, parseFilter, type FilterPredicate } from '../protocol/query-filter.js';
 
 /** Partitions asked at once by whole-map scans (size, entries). */
 export const KV_SIZE_FAN_OUT_MAX = 32;
 
 /** Map counters with the entries and tombstones held here. */
 export type KvStatus = Readonly<KvCounters> & { readonly localEntries: number; readonly localTombstones: number; readonly tombstonesCollected: number };
+
+/** The subscription relay as seen from one node: its owner side (`kv.watch`) and its relays. */
+export interface KvWatchStats {
+  /** Long polls parked here now, and the bytes of their requests. */
+  readonly parked: number;
+  readonly parkedBytes: number;
+  /** Long polls answered here (at once or after being parked). */
+  readonly answered: number;
+  /** Long polls answered at once, busy, because the parked bound was reached. */
+  readonly busy: number;
+  /** Relays this node runs now (one per relayed subscription). */
+  readonly relays: number;
+  /** Changes this node's relays handed to their subscriptions. */
+  readonly relayedChanges: number;
+}
 
 /** The map store of one node. */
 export class KvService implements PartitionedService, MapRouter {
@@ -45,6 +63,8 @@ export class KvService implements PartitionedService, MapRouter {
   private readonly changeListeners = new Set<ChangeListener>();
   private tombstonesCollected = 0;
   private watch: WatchHandler | undefined;
+  private readonly relays = new Set<RelayHandle>();
+  private relayedChanges = 0;
 
   /** @throws FlotillaError FLO_CONFIG_INVALID on a bad config or merge policy. */
   constructor(config: Partial<KvConfig> = {}, mergePolicies: MergePolicies = {}) {
@@ -84,6 +104,8 @@ export class KvService implements PartitionedService, MapRouter {
     this.gcTimer?.cancel();
     this.gcTimer = undefined;
     this.watch?.stop();
+    // Their loops end with the context; the handles their owners still hold stop nothing more.
+    this.relays.clear();
   }
 
   /**
@@ -116,12 +138,68 @@ export class KvService implements PartitionedService, MapRouter {
    */
   relay(filter: ReplayFilter & { readonly filter?: unknown }, partitions: readonly number[], since: ReadonlyMap<number, number> | null, sink: RelaySink, caughtUpWithinMs?: number): RelayHandle {
     const ctx = this.requireCtx();
-    return new WatchRelay({ ...pick(ctx), valueBytesMax: this.config.valueBytesMax }, filter, partitions, since, sink).start(caughtUpWithinMs);
+    const caughtUp = sink.caughtUp?.bind(sink);
+    const adopted = sink.adopted?.bind(sink);
+    const counted: RelaySink = {
+      changes: (partition, changes, mark) => {
+        this.relayedChanges += changes.length;
+        sink.changes(partition, changes, mark);
+      },
+      lost: (partition) => sink.lost(partition),
+      ready: () => sink.ready(),
+      ...(caughtUp === undefined ? {} : { caughtUp }),
+      ...(adopted === undefined ? {} : { adopted }),
+    };
+    const predicate = filter.filter === undefined ? undefined : compileFilter(parseFilter(filter.filter));
+    const replayHere = (partition: number, cursor: number): LocalReplay | undefined => this.replayHere(filter, predicate, partition, cursor);
+    const relay = new WatchRelay({ ...pick(ctx), valueBytesMax: this.config.valueBytesMax, replayHere }, filter, partitions, since, counted).start(caughtUpWithinMs);
+    const handle: RelayHandle = {
+      stop: () => {
+        this.relays.delete(handle);
+        relay.stop();
+      },
+      cursorOf: (p) => relay.cursorOf(p),
+      caughtUpWith: (p) => relay.caughtUpWith(p),
+    };
+    this.relays.add(handle);
+    return handle;
+  }
+
+  /**
+   * A relayed partition that moved here, read from this store above the relay's cursor
+   * (as a live query sees each change, when `predicate` is given): what a `kv.watch`
+   * owner would answer, unbounded, since it goes to a connection of this node.
+   */
+  private replayHere(filter: ReplayFilter, predicate: FilterPredicate | undefined, partition: number, cursor: number): LocalReplay | undefined {
+    const ctx = this.ctx;
+    if (ctx === undefined || ctx.stopped() || ctx.roleOf(partition) !== 'owner') return undefined;
+    const replay = replayChanges(
+      { store: this.store, held: [partition], owns: () => true, owned: [partition], markOf: (p) => this.kv?.markOf(p, this.store.newestMillis(p)), epochOf: (p) => ctx.table().epoch(p) },
+      filter,
+      new Map([[partition, cursor]]),
+    );
+    const sorted = replay.changes.map((c) => c.change).sort((a, b) => compareVersions(versionOfChange(a), versionOfChange(b)));
+    // A partition asked whole has only matches to send, as the owner's answer (watch-handler.ts).
+    const changes = predicate === undefined ? sorted : sorted.map((c) => asQueryChange(predicate, c)).filter((c) => c.kind === 'put' || cursor !== WHOLE);
+    return { changes, mark: replay.marks[0]?.millis, epoch: ctx.table().epoch(partition), lost: replay.lost.length > 0 };
   }
 
   /** Long polls parked here now (`kv.watch`). */
   parkedWatches(): number {
     return this.watch?.parkedCount() ?? 0;
+  }
+
+  /** The relay's numbers on this node (exported as `flotilla_watch_*` metrics). */
+  watchStats(): KvWatchStats {
+    const counters = this.watch?.counters;
+    return {
+      parked: this.watch?.parkedCount() ?? 0,
+      parkedBytes: this.watch?.parkedByteCount() ?? 0,
+      answered: counters?.answered ?? 0,
+      busy: counters?.busy ?? 0,
+      relays: this.relays.size,
+      relayedChanges: this.relayedChanges,
+    };
   }
 
   private emit(change: KvChange, mark: ChangeMark): void {

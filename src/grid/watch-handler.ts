@@ -69,13 +69,15 @@ interface Parked {
 export interface WatchCounters {
   polls: number;
   parked: number;
+  /** Polls answered, at once or after being parked. */
+  answered: number;
   /** Polls answered at once, busy, because the parked bound was reached. */
   busy: number;
 }
 
 /** The `kv.watch` handler of one node. */
 export class WatchHandler {
-  readonly counters: WatchCounters = { polls: 0, parked: 0, busy: 0 };
+  readonly counters: WatchCounters = { polls: 0, parked: 0, answered: 0, busy: 0 };
   private readonly parked = new Set<Parked>();
   private parkedBytes = 0;
 
@@ -94,6 +96,11 @@ export class WatchHandler {
     return this.parked.size;
   }
 
+  /** Bytes of the polls parked now (their requests, as counted against the bound). */
+  parkedByteCount(): number {
+    return this.parkedBytes;
+  }
+
   /** Answer a poll now or park it. @throws FLO_INVALID_ARGUMENT for a malformed one. */
   poll(payload: Uint8Array): Promise<Uint8Array> {
     const request = decodeWatchRequest(payload);
@@ -101,11 +108,11 @@ export class WatchHandler {
     this.counters.polls++;
     const { answer, news } = this.scan(watch);
     // A stopping node answers busy, so the relay waits before asking again instead of spinning.
-    if (this.deps.stopped()) return Promise.resolve(encodeWatchAnswer({ ...answer, busy: true }));
-    if (news || request.waitMs === 0) return Promise.resolve(encodeWatchAnswer(answer));
+    if (this.deps.stopped()) return this.now({ ...answer, busy: true });
+    if (news || request.waitMs === 0) return this.now(answer);
     if (this.parked.size >= this.limits.parkedMax || this.parkedBytes + payload.byteLength > this.limits.parkedBytesMax) {
       this.counters.busy++;
-      return Promise.resolve(encodeWatchAnswer({ ...answer, busy: true }));
+      return this.now({ ...answer, busy: true });
     }
     return new Promise((resolve) => {
       const entry: Parked = {
@@ -118,6 +125,11 @@ export class WatchHandler {
       this.parkedBytes += entry.bytes;
       this.counters.parked++;
     });
+  }
+
+  private now(answer: WatchAnswer): Promise<Uint8Array> {
+    this.counters.answered++;
+    return Promise.resolve(encodeWatchAnswer(answer));
   }
 
   /** A write to `map` in `partition` was acknowledged here as owner: answer the polls waiting on it. */
@@ -136,6 +148,7 @@ export class WatchHandler {
     if (!this.parked.delete(entry)) return;
     this.parkedBytes -= entry.bytes;
     entry.timer.cancel();
+    this.counters.answered++;
     entry.answer(encodeWatchAnswer(this.scan(entry.watch).answer));
   }
 

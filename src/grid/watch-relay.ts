@@ -6,7 +6,9 @@
  * partitions are grouped by the current table on every poll, so a partition whose owner
  * changed (a NOT_OWNER part, a failed poll, a new table version) is asked of its new owner
  * from the same cursor: nothing acknowledged is skipped, and a change told twice is
- * dropped by the client's version check. No state is kept on the owners, and the loops
+ * dropped by the client's version check. A partition that moves to the relaying node
+ * itself is read once from its store above the cursor (`replayHere`), then left to that
+ * node's own events. No state is kept on the owners, and the loops
  * run on the sharding layer's timers.
  */
 import { FlotillaError } from '../core/errors.js';
@@ -48,15 +50,39 @@ export interface RelaySink {
   /** False while the client cannot take more (its connection is behind): polls wait. */
   ready(): boolean;
   /**
+   * `partition` is owned by this node now, under `epoch`: its changes above the relay's
+   * cursor went out (`changes`, with this node's mark), and from now on this node's own
+   * live events of it may carry its marks (see `RelayDeps.replayHere`).
+   */
+  adopted?(partition: number, epoch: number): void;
+  /**
    * Called once: when every relayed partition has been answered up to its owner's mark at
    * least once (or moved here), or when the wait given to `start` ran out first.
    */
   caughtUp?(): void;
 }
 
+/** A relayed partition's changes read from this node's own store, now that it owns the partition. */
+export interface LocalReplay {
+  /** Changes above the cursor asked, as the subscription sees them, oldest first. */
+  readonly changes: readonly KvChange[];
+  /** Every change at or below it is stored here (undefined: no such promise). */
+  readonly mark: number | undefined;
+  readonly epoch: number;
+  /** Deletes above the cursor were collected: they cannot be told. */
+  readonly lost: boolean;
+}
+
 /** What the relay uses of the sharding layer. */
 export type RelayDeps = Pick<ShardContext, 'self' | 'table' | 'addressOf' | 'request' | 'timers' | 'stopped' | 'observeTableVersion'> & {
   readonly valueBytesMax: number;
+  /**
+   * The changes of `partition` above `cursor` in this node's store, synchronously (so
+   * nothing is acknowledged here between them and the live events that follow);
+   * undefined when this node does not own it (any more). Without it a partition that
+   * moves here is left to this node's live events, without marks.
+   */
+  readonly replayHere?: (partition: number, cursor: number) => LocalReplay | undefined;
 };
 
 /** A running relay; `stop` ends its loops (an answer in flight is dropped). */
@@ -95,6 +121,8 @@ export class WatchRelay implements RelayHandle {
   private reported = false;
   /** The table version the loops were last grouped by. */
   private groupedVersion = -1;
+  /** Partitions that moved to this node and were replayed from its store, with the epoch they were taken at. */
+  private readonly here = new Map<number, number>();
 
   /**
    * `partitions` are relayed, from `since` (partition to HLC millis; a partition it does
@@ -150,8 +178,13 @@ export class WatchRelay implements RelayHandle {
     const groups = new Map<NodeId, number[]>();
     for (const p of this.cursors.keys()) {
       const owner = table.version > 0 ? table.owner(p) : undefined;
-      if (owner === this.deps.self) this.caughtUp(p);
-      if (owner === undefined || owner === this.deps.self) continue;
+      if (owner === this.deps.self) {
+        this.takeHere(p, table.epoch(p));
+        this.caughtUp(p);
+        continue;
+      }
+      this.here.delete(p);
+      if (owner === undefined) continue;
       const group = groups.get(owner);
       if (group === undefined) groups.set(owner, [p]);
       else group.push(p);
@@ -232,6 +265,37 @@ export class WatchRelay implements RelayHandle {
     return decodeWatchAnswer(reply.payload ?? new Uint8Array(), this.deps.valueBytesMax);
   }
 
+  /**
+   * A relayed partition this node owns now: what its store holds above the relay's
+   * cursor goes out once per epoch (changes its previous owner acknowledged that the relay
+   * had not yet been told are in it), then its own live events carry on. The cursor moves
+   * to the mark, so should the partition move away again its next owner is asked from there.
+   */
+  private takeHere(partition: number, epoch: number): void {
+    const cursor = this.cursors.get(partition);
+    // A relay that started live and was never answered has no cursor to go on from.
+    if (this.deps.replayHere === undefined || cursor === null || cursor === undefined || this.here.get(partition) === epoch) return;
+    const local = this.deps.replayHere(partition, cursor);
+    if (local === undefined) return;
+    this.here.set(partition, epoch);
+    if (local.lost) this.sink.lost(partition);
+    if (local.mark !== undefined) this.cursors.set(partition, Math.max(cursor, local.mark));
+    // What the relay was already told is left out, as the owners leave it out of their answers.
+    const seen = this.seen.get(partition);
+    const changes = seen === undefined ? local.changes : local.changes.filter((c) => compareVersions(versionOfChange(c), seen) > 0);
+    if (changes.length > 0) {
+      this.noteSeen(partition, changes);
+      this.sink.changes(partition, changes, local.mark);
+    }
+    this.sink.adopted?.(partition, local.epoch);
+  }
+
+  private noteSeen(partition: number, changes: readonly KvChange[]): void {
+    let newest = this.seen.get(partition);
+    for (const change of changes) if (newest === undefined || compareVersions(versionOfChange(change), newest) > 0) newest = versionOfChange(change);
+    if (newest !== undefined) this.seen.set(partition, newest);
+  }
+
   private caughtUp(partition: number): void {
     if (this.behind.delete(partition) && this.behind.size === 0) this.report();
   }
@@ -261,9 +325,7 @@ export class WatchRelay implements RelayHandle {
         if (done) this.caughtUp(part.partition);
         continue;
       }
-      let newest = this.seen.get(part.partition);
-      for (const change of part.changes) if (newest === undefined || compareVersions(versionOfChange(change), newest) > 0) newest = versionOfChange(change);
-      this.seen.set(part.partition, newest!);
+      this.noteSeen(part.partition, part.changes);
       this.sink.changes(part.partition, part.changes, next === WHOLE ? undefined : next);
       if (done) this.caughtUp(part.partition);
     }

@@ -1,10 +1,18 @@
 // A `serverUrl` client reaches the cluster through one node, which relays the changes of
 // the partitions it does not own from their owners (kv.watch long polls). The subscriber
 // must hear every acknowledged write to keys of every partition, and keep hearing them
-// while the owner of a third of the partitions stops and its backups take over. Three
-// in-process nodes on OS-assigned ports, real sockets.
+// while the owner of a third of the partitions stops and its backups take over; a
+// partition that moves to the relaying node goes on from that node's store; the relay's
+// numbers show on each node's /metrics. Three in-process nodes on OS-assigned ports, real sockets.
 import { describe, expect, it } from 'vitest';
+import { toAdminSource } from '../../src/cli/admin-source.js';
 import { FlotillaClient, partitionOf } from '../../src/client-platform/index.js';
+import { createAdminMetrics } from '../../src/gateway/index.js';
+import type { KvChange } from '../../src/grid/kv-codec.js';
+import type { FlotillaNode } from '../../src/node/node-api.js';
+import type { RunningNode } from '../../src/node/running-node.js';
+import { parseExposition, value } from '../gateway/exposition.js';
+import { waitFor as waitUntil } from '../helpers/cluster-checks.js';
 import { waitFor } from '../node/helpers.js';
 import { useThreeNodes, wsSocket } from './three-nodes.js';
 
@@ -44,6 +52,21 @@ async function setUp(): Promise<{ heard: Map<string, unknown>; map: GridLike; su
 
 type GridLike = { set(key: string, value: string): Promise<void> };
 
+const WATCH_NAMES = ['polls_parked', 'parked_bytes', 'polls_answered_total', 'polls_busy_total', 'relays_running', 'relayed_changes_total'] as const;
+type WatchValues = Record<(typeof WATCH_NAMES)[number], number>;
+
+/** Scrapes of each node's /metrics text, read for its `flotilla_watch_*` values (named without `flotilla_watch_`). */
+function watchScrapers(of: readonly FlotillaNode[]): { scrape(i: number): Promise<WatchValues>; close(): void } {
+  const metrics = of.map((n) => createAdminMetrics(toAdminSource(n)));
+  return {
+    async scrape(i) {
+      const exp = parseExposition(await metrics[i]!.scrape());
+      return Object.fromEntries(WATCH_NAMES.map((n) => [n, value(exp, `flotilla_watch_${n}`) ?? Number.NaN])) as WatchValues;
+    },
+    close: () => metrics.forEach((m) => m.close()),
+  };
+}
+
 describe('subscriptions of a serverUrl client, relayed by its node', () => {
   it('hear every write on every partition, across the stop of an owner', async () => {
     const { heard, map, subscriber } = await setUp();
@@ -79,6 +102,100 @@ describe('subscriptions of a serverUrl client, relayed by its node', () => {
     expect(acknowledged.length).toBeGreaterThan(after.length);
     await waitFor(() => missing(acknowledged).length === 0, `every acknowledged write as an event (missing: ${missing(acknowledged).join(',')})`, 30_000);
     expect(subscriber.getConnectedNodes().length).toBe(1);
+  }, 120_000);
+
+  it('show in /metrics: the relay on its node, the parked polls on the owners, back to 0 once the subscriber leaves', async () => {
+    const { heard, map, subscriber } = await setUp();
+    const scrapers = watchScrapers(nodes.map((n) => n.node));
+    try {
+      const owners = [1, 2];
+      const relaying = await scrapers.scrape(0);
+      expect(relaying).toMatchObject({ relays_running: 1, polls_parked: 0 });
+      // With nothing new to tell, the relay's poll waits parked on each owner (two for a moment while a loop is replaced).
+      let parked: WatchValues[] = [];
+      await waitUntil('one poll parked on each owner', 20_000, async () => {
+        parked = await Promise.all(owners.map((i) => scrapers.scrape(i)));
+        return parked.every((m) => m.polls_parked >= 1 && m.parked_bytes > 0) ? undefined : JSON.stringify(parked);
+      });
+
+      const keys = keysAcross(4, 'm');
+      for (const key of keys) await map.set(key, `${key}-v`);
+      await waitFor(() => keys.every((k) => heard.get(k) === `${k}-v`), 'every write heard', 20_000);
+      // The owners' eight keys reached the subscriber through the relay, each at least once.
+      expect((await scrapers.scrape(0)).relayed_changes_total - relaying.relayed_changes_total).toBeGreaterThanOrEqual(8);
+      const after = await Promise.all(owners.map((i) => scrapers.scrape(i)));
+      after.forEach((m, i) => expect(m.polls_answered_total).toBeGreaterThan(parked[i]!.polls_answered_total));
+      expect(after.map((m) => m.polls_busy_total)).toEqual([0, 0]);
+
+      subscriber.close();
+      await waitUntil('the relay stopped with its subscription', 20_000, async () => {
+        const m = await scrapers.scrape(0);
+        return m.relays_running === 0 ? undefined : JSON.stringify(m);
+      });
+      // The stopped relay's polls stay parked until a write to one of their partitions (or their wait's end) answers them.
+      for (const key of keysAcross(1, 'after')) await map.set(key, 'x');
+      await waitUntil('no poll parked on the owners', 20_000, async () => {
+        const m = await Promise.all(owners.map((i) => scrapers.scrape(i)));
+        return m.every((o) => o.polls_parked === 0 && o.parked_bytes === 0) ? undefined : JSON.stringify(m);
+      });
+    } finally {
+      scrapers.close();
+    }
+  }, 120_000);
+
+  it('a partition that moves to the relaying node goes on from its store above the relay\'s cursor, with its marks', async () => {
+    await cluster.start();
+    const writer = await cluster.connect();
+    await waitFor(() => writer.isRoutingActive(), 'the writer connected', 20_000);
+    const map = writer.getMap<string>('moving');
+    const kv = (nodes[0]!.node as RunningNode).kvService!;
+    const table = nodes[0]!.node.partitionTable()!;
+    const relayed = table.assignments.filter((a) => a.owner !== nodes[0]!.id).map((a) => a.partition);
+    const heard = new Map<string, number>();
+    const marks = new Map<number, number>();
+    const adopted = new Map<number, number>();
+    let ready = true;
+    let caughtUp = false;
+    const relay = kv.relay(
+      { map: 'moving', key: null, prefix: null },
+      relayed,
+      new Map(),
+      {
+        changes: (p: number, changes: readonly KvChange[], mark: number | undefined) => {
+          for (const c of changes) heard.set(c.key, p);
+          if (mark !== undefined) marks.set(p, mark);
+        },
+        lost: () => undefined,
+        ready: () => ready,
+        caughtUp: () => (caughtUp = true),
+        adopted: (p: number, epoch: number) => adopted.set(p, epoch),
+      },
+      20_000,
+    );
+    try {
+      await waitFor(() => caughtUp, 'the relay caught up with every owner', 20_000);
+      // The relay is told nothing more (as when its client is behind) while node 1 takes
+      // writes, stops, and its backups take over its partitions: node 0 some of them.
+      ready = false;
+      const keys = keysAcross(12, 'mv').filter((k) => table.assignments[partitionOf(k)]!.owner === nodes[1]!.id);
+      for (const key of keys) await map.set(key, 'v');
+      await nodes[1]!.node.stop();
+      const here = (): string[] => keys.filter((k) => nodes[0]!.node.partitionTable()!.assignments[partitionOf(k)]!.owner === nodes[0]!.id);
+      await waitFor(() => here().length > 0 && nodes[0]!.node.partitionTable()!.assignments.every((a) => a.owner !== nodes[1]!.id), 'node 1\'s partitions taken over', 30_000);
+      // Not asked of any owner: read from node 0's own store, each with node 0's mark.
+      await waitFor(() => here().every((k) => heard.get(k) === partitionOf(k)), `the moved partitions' writes (missing: ${here().filter((k) => !heard.has(k)).join(',')})`, 20_000);
+      for (const p of new Set(here().map((k) => partitionOf(k)))) {
+        expect(marks.get(p), `mark of ${p}`).toBeGreaterThanOrEqual(0);
+        expect(adopted.has(p), `adopted ${p}`).toBe(true);
+      }
+      // Nothing was heard of the partitions that did not come here: the relay asked no owner.
+      expect([...heard].filter(([k]) => keys.includes(k)).every(([, p]) => adopted.has(p))).toBe(true);
+      // The rest moved to node 2 and is asked of it from the same cursors once the relay may go on.
+      ready = true;
+      await waitFor(() => keys.every((k) => heard.has(k)), 'every write of node 1', 20_000);
+    } finally {
+      relay.stop();
+    }
   }, 120_000);
 
   it('resume after a reconnect: writes to every partition made while the client was away are replayed from its cursors', async () => {

@@ -105,6 +105,20 @@ describe('GET /metrics', () => {
     source.snapshot = fixtureSnapshot();
   });
 
+  it('exports the subscription relay numbers, and 0 for a node that holds no maps', async () => {
+    const bare = await scrape();
+    for (const name of ['flotilla_watch_polls_parked', 'flotilla_watch_polls_busy_total', 'flotilla_watch_relays_running']) expect(value(bare, name), name).toBe(0);
+    source.snapshot = { ...fixtureSnapshot(), watch: { parked: 3, parkedBytes: 312, answered: 40, busy: 2, relays: 1, relayedChanges: 17 } };
+    const exp = await scrape();
+    expect(value(exp, 'flotilla_watch_polls_parked')).toBe(3);
+    expect(value(exp, 'flotilla_watch_parked_bytes')).toBe(312);
+    expect(value(exp, 'flotilla_watch_polls_answered_total')).toBe(40);
+    expect(value(exp, 'flotilla_watch_polls_busy_total')).toBe(2);
+    expect(value(exp, 'flotilla_watch_relays_running')).toBe(1);
+    expect(value(exp, 'flotilla_watch_relayed_changes_total')).toBe(17);
+    source.snapshot = fixtureSnapshot();
+  });
+
   it('reads the snapshot exactly once per scrape', async () => {
     const reads = source.snapshotReads;
     await scrape();

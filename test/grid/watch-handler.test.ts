@@ -173,6 +173,30 @@ describe('kv.watch', () => {
     expect((await one).busy).toBe(false);
   });
 
+  it('counts what the metrics export: parked polls and their bytes now, polls answered, polls answered busy at the bound', async () => {
+    const { watch, put } = setUp({ parkedMax: 2, parkedBytesMax: 1024 });
+    const payload = request([[0, 5]]);
+    const first = poll(watch, payload);
+    expect([watch.parkedCount(), watch.parkedByteCount(), watch.counters.answered]).toEqual([1, payload.byteLength, 0]);
+    put(0, 'a', 100);
+    watch.onChange(0, 'm');
+    expect((await first).busy).toBe(false);
+    expect([watch.parkedCount(), watch.parkedByteCount(), watch.counters.answered]).toEqual([0, 0, 1]);
+
+    // Answered at once (news): counted, never parked.
+    await poll(watch, request([[0, 5]]));
+    expect([watch.parkedCount(), watch.counters.answered]).toEqual([0, 2]);
+
+    const held = [poll(watch, request([[0, 100]])), poll(watch, request([[1, 5]]))];
+    expect([watch.parkedCount(), watch.counters.busy]).toEqual([2, 0]);
+    expect((await poll(watch, request([[1, 5]]))).busy).toBe(true);
+    expect((await poll(watch, request([[1, 5]]))).busy).toBe(true);
+    expect([watch.parkedCount(), watch.counters.busy, watch.counters.answered]).toEqual([2, 2, 4]);
+    watch.stop();
+    await Promise.all(held);
+    expect([watch.parkedCount(), watch.parkedByteCount(), watch.counters.answered, watch.counters.polls]).toEqual([0, 0, 6, 6]);
+  });
+
   it('bounds an answer in bytes at a millisecond boundary; the next poll resumes there and nothing is skipped', async () => {
     const { watch, put } = setUp();
     const valueBytes = 100 * 1024;

@@ -2,13 +2,15 @@
 // partitions the relaying node does not own, each owner a real `kv.watch` handler over
 // its own store, joined by an in-process request function. A partition that moves to
 // another owner is asked of it from the same cursor, a poll that fails is retried after
-// a backoff on the host's timers, and a stopped relay asks nothing more.
+// a backoff on the host's timers, a partition that moves to the relaying node is read from
+// its own store above the cursor, and a stopped relay asks nothing more.
 import { describe, expect, it } from 'vitest';
 import { FlotillaError } from '../../src/core/errors.js';
 import type { KvChange } from '../../src/grid/kv-codec.js';
 import { KvStore } from '../../src/grid/kv-store.js';
 import { WatchHandler } from '../../src/grid/watch-handler.js';
-import { RELAY_BACKOFF_MIN_MS, RELAY_PAUSE_MS, RELAY_TABLE_CHECK_MS, WatchRelay, type RelaySink } from '../../src/grid/watch-relay.js';
+import { RELAY_BACKOFF_MIN_MS, RELAY_PAUSE_MS, RELAY_TABLE_CHECK_MS, WatchRelay, type LocalReplay, type RelaySink } from '../../src/grid/watch-relay.js';
+import { asChange } from '../../src/grid/change-replay.js';
 import { ClusterPartitionTable } from '../../src/partitions/partition-table.js';
 import type { Message, ServiceRequest } from '../../src/protocol/messages.js';
 import { HeldTimers } from '../fixtures/timers.js';
@@ -35,6 +37,9 @@ interface Setup {
   client: { ready: boolean };
   relay: (since: ReadonlyMap<number, number> | null) => WatchRelay;
   put: (node: string, p: number, key: string, millis: number) => void;
+  /** The relaying node's own store: what a partition that moves to it is read from. */
+  mine: KvStore;
+  adopted: [number, number][];
 }
 
 function setUp(): Setup {
@@ -57,17 +62,30 @@ function setUp(): Setup {
   }
   const heard: [number, string, number | undefined][] = [];
   const lost: number[] = [];
+  const adopted: [number, number][] = [];
   const client = { ready: true };
-  const sink: RelaySink = { changes: (p, changes, mark) => changes.forEach((c, i) => heard.push([p, c.key, i === changes.length - 1 ? mark : undefined])), lost: (p) => lost.push(p), ready: () => client.ready };
+  const sink: RelaySink = {
+    changes: (p, changes, mark) => changes.forEach((c, i) => heard.push([p, c.key, i === changes.length - 1 ? mark : undefined])),
+    lost: (p) => lost.push(p),
+    ready: () => client.ready,
+    adopted: (p, epoch) => adopted.push([p, epoch]),
+  };
   const request = requestOf(owners);
-  const deps = { self: 'a', table: () => net.table, addressOf: (id: string) => id, request, timers, stopped: () => false, observeTableVersion: () => undefined, valueBytesMax: 1024 };
+  const mine = new KvStore({ valueBytesMax: 1024, captureBytesMax: 1024 * 1024 });
+  const replayHere = (p: number, cursor: number): LocalReplay | undefined => {
+    if (net.table.owner(p) !== 'a') return undefined;
+    const changes = mine.slotsAbove(p, 'm', cursor, () => true).map(([key, slot]) => asChange('m', key, slot));
+    const newest = mine.newestMillis(p);
+    return { changes, mark: newest === undefined ? undefined : newest - 1, epoch: net.table.epoch(p), lost: false };
+  };
+  const deps = { self: 'a', table: () => net.table, addressOf: (id: string) => id, request, timers, stopped: () => false, observeTableVersion: () => undefined, valueBytesMax: 1024, replayHere };
   const put = (node: string, p: number, key: string, millis: number): void => {
     const change: KvChange = { kind: 'put', map: 'm', key, entry: { value: new Uint8Array([1]), version: { millis, counter: 0, node } } };
     owners.get(node)!.store.apply(p, change);
     owners.get(node)!.watch.onChange(p, 'm');
   };
   const relay = (since: ReadonlyMap<number, number> | null): WatchRelay => new WatchRelay(deps, { map: 'm', key: null, prefix: null }, [1, 2, 3], since, sink).start();
-  return { timers, owners, net, heard, lost, client, relay, put };
+  return { timers, owners, net, heard, lost, client, relay, put, mine, adopted };
 }
 
 async function settle(): Promise<void> {
@@ -201,6 +219,41 @@ describe('subscription relay', () => {
     expect(caught).toBe(2);
     expect([1, 2, 3].map((p) => slow.caughtUpWith(p))).toEqual([true, true, false]);
     slow.stop();
+  });
+  it('reads a partition that moves to the relaying node from its own store above the cursor, once per epoch; its next owner is asked for what is newer', async () => {
+    const { timers, net, heard, adopted, relay, put, mine } = setUp();
+    put('b', 1, 'k1', 100);
+    const r = relay(new Map([[1, 50], [2, 50], [3, 50]]));
+    await settle();
+    expect(heard).toEqual([[1, 'k1', 99]]);
+    // b acknowledged k2 and k3 that the relay was not told (it was behind), then partition 1
+    // moved to a with them.
+    const change = (key: string, millis: number): KvChange => ({ kind: 'put', map: 'm', key, entry: { value: new Uint8Array([1]), version: { millis, counter: 0, node: 'b' } } });
+    mine.apply(1, change('k1', 100));
+    mine.apply(1, change('k2', 200));
+    mine.apply(1, change('k3', 300));
+    net.table = tableOf(2, ['a', 'a', 'b', 'c']);
+    timers.advance(RELAY_TABLE_CHECK_MS);
+    await settle();
+    expect(heard.slice(1)).toEqual([
+      [1, 'k2', undefined],
+      [1, 'k3', 299],
+    ]);
+    expect(adopted).toEqual([[1, 2]]);
+    // A new epoch with the partition still here: adopted again, nothing told twice.
+    net.table = tableOf(3, ['a', 'a', 'b', 'c']);
+    timers.advance(RELAY_TABLE_CHECK_MS);
+    await settle();
+    expect(heard).toHaveLength(3);
+    expect(adopted).toEqual([[1, 2], [1, 3]]);
+
+    // It moves on to c: asked from the mark reached here (299), and k4 above it is heard.
+    put('c', 1, 'k4', 400);
+    net.table = tableOf(4, ['a', 'c', 'b', 'c']);
+    timers.advance(RELAY_TABLE_CHECK_MS);
+    await settle();
+    expect(heard.slice(3).map(([p, k]) => [p, k])).toEqual([[1, 'k4']]);
+    r.stop();
   });
 });
 
