@@ -61,6 +61,13 @@ export interface PartitionTableData {
   readonly version: number;
   readonly partitionCount: number;
   readonly assignments: readonly PartitionAssignment[];
+  /**
+   * Which line of tables this one continues: set by the master that publishes a cluster's
+   * first table, carried by every later version, so a node can tell a newer table of its
+   * own cluster from one of a cluster it never belonged to. Absent from tables of earlier
+   * versions and from hand-built ones (then any lineage matches).
+   */
+  readonly lineage?: string;
 }
 
 /** Default number of partitions. A prime spreads keys evenly for common key shapes. */

@@ -94,10 +94,11 @@ export interface CoordinatorContext {
   send(to: NodeId, message: Message): void;
   /**
    * Change the table in place (`promoteBackups`, `applyAssignments`) and, when it changed,
-   * check the invariants (version + 1, no epoch lowered) and emit `TableChanged`.
+   * check the invariants (version + 1, no epoch lowered) and emit `TableChanged`. The
+   * first change of a table without versions begins the lineage `lineage`.
    */
-  changeTable(apply: (table: ClusterPartitionTable) => TableChange): TableChange;
-  /** Take a published table if it is newer; emits `TableChanged`. False when older, equal or refused. */
+  changeTable(apply: (table: ClusterPartitionTable) => TableChange, lineage: string): TableChange;
+  /** Take a published table if it is newer and of this node's lineage; emits `TableChanged`. False when older, equal or refused. */
   adoptTable(data: PartitionTableData): boolean;
   /** The highest epoch this node saw for `partition` in any lineage: a new owner's epoch goes above it. */
   epochFloorOf(partition: number): number;

@@ -127,7 +127,7 @@ export class MasterDuties {
         if (this.plan.active(id) !== undefined) this.failPartition(id, 'failed', PARTICIPANT_RESTARTED_REASON, now);
       }
     }
-    const change = this.ctx.changeTable((t) => t.raiseEpochsAbove(table));
+    const change = this.ctx.changeTable((t) => t.raiseEpochsAbove(table), this.idPrefix);
     if (change.changed) this.publish([]);
     if (from !== undefined) this.startMigrations(now);
   }
@@ -264,7 +264,7 @@ export class MasterDuties {
       for (const b of a.backups) if (!this.isLive(b)) gone.add(b);
     }
     if (gone.size === 0) return;
-    const change = this.ctx.changeTable((t) => t.promoteBackups(gone, this.ctx.epochFloorOf));
+    const change = this.ctx.changeTable((t) => t.promoteBackups(gone, this.ctx.epochFloorOf), this.idPrefix);
     if (change.changed) this.publish([]);
   }
 
@@ -327,7 +327,7 @@ export class MasterDuties {
   private commit(partitions: readonly number[], completedMigrations: readonly string[]): void {
     const entries: ReplicaAssignment[] = this.ctx.table.assignments();
     for (const p of partitions) entries[p] = this.plan.targetOf(p);
-    const change = this.ctx.changeTable((t) => t.applyAssignments(entries, this.ctx.config.epochFloor, this.ctx.epochFloorOf));
+    const change = this.ctx.changeTable((t) => t.applyAssignments(entries, this.ctx.config.epochFloor, this.ctx.epochFloorOf), this.idPrefix);
     assert(change.changed, `committing partitions ${partitions.join(',')} changed nothing`);
     this.publish(completedMigrations);
   }

@@ -38,8 +38,12 @@ export class LocalTable {
     this.memory.record(this.table);
   }
 
-  /** Change the table in place; when it changed, check the invariants and emit the event. */
-  change(apply: (table: ClusterPartitionTable) => TableChange): TableChange {
+  /**
+   * Change the table in place; when it changed, check the invariants and emit the event.
+   * A table without versions (this master's first) begins `lineage`.
+   */
+  change(apply: (table: ClusterPartitionTable) => TableChange, lineage: string): TableChange {
+    if (this.table.version === 0 && this.table.lineage === undefined) this.table.beginLineage(lineage);
     const before = this.table.toData();
     const change = apply(this.table);
     if (!change.changed) return change;
@@ -52,9 +56,14 @@ export class LocalTable {
     return change;
   }
 
-  /** Take `data` if it is newer; a malformed or epoch-lowering table is counted and refused. */
+  /**
+   * Take `data` if it is newer and continues this node's lineage; a malformed or
+   * epoch-lowering table is counted and refused. A newer table of another lineage is
+   * refused too: its epochs may all be higher (its master raised them above the tables
+   * merged into it), yet this node never handed over what it holds under its own.
+   */
   adopt(data: PartitionTableData): boolean {
-    if (data.version <= this.table.version) return false;
+    if (data.version <= this.table.version || (this.table.version > 0 && this.table.otherLineage(data))) return false;
     const before = this.table.toData();
     try {
       if (!this.table.applyData(data)) return false;
@@ -71,15 +80,15 @@ export class LocalTable {
 
   /**
    * Whether `data`, a table of the master that `adopt` did not take, comes from another
-   * lineage than this node's: older, as old but unlike, or newer yet refused (it lowers
-   * an epoch). The master only ever publishes newer versions of its own table, on FIFO
+   * lineage than this node's: named another, older, as old but unlike, or newer yet
+   * refused (it lowers an epoch). The master only ever publishes newer versions of its own table, on FIFO
    * links, so none of these is a stale copy. A node without a table yet has no lineage;
    * a table of another partition count is a misconfiguration, not a lineage.
    */
   diverges(data: PartitionTableData): boolean {
     const table = this.table;
     if (table.version === 0 || data.partitionCount !== table.partitionCount) return false;
-    if (data.version !== table.version) return true;
+    if (data.version !== table.version || table.otherLineage(data)) return true;
     return data.assignments.some((a) => a.owner !== (table.owner(a.partition) ?? NO_OWNER) || a.epoch !== table.epoch(a.partition) || !sameList(a.backups, table.backups(a.partition)));
   }
 }

@@ -79,7 +79,7 @@ export class PartitionCoordinator implements SansIoMachine<Message, PartitionEve
       counters: this.counters,
       view: () => this.viewValue,
       send: (to, message) => this.send(to, message),
-      changeTable: (apply) => this.localTable.change(apply),
+      changeTable: (apply, lineage) => this.localTable.change(apply, lineage),
       adoptTable: (data) => this.localTable.adopt(data),
       epochFloorOf: (partition) => memory.epochOf(partition),
     };

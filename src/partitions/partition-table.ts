@@ -52,6 +52,7 @@ export interface NodePartitions {
  */
 export class ClusterPartitionTable {
   private tableVersion = 0;
+  private lineageId: string | undefined;
   private readonly owners: NodeId[];
   private readonly backupLists: (readonly NodeId[])[];
   private readonly epochs: number[];
@@ -81,6 +82,26 @@ export class ClusterPartitionTable {
   /** Raised by one on every change. */
   get version(): number {
     return this.tableVersion;
+  }
+
+  /** The line of tables this one continues (see `PartitionTableData.lineage`), if known. */
+  get lineage(): string | undefined {
+    return this.lineageId;
+  }
+
+  /** Names the lineage a master's first table begins. Only before the first version. */
+  beginLineage(lineage: string): void {
+    if (this.tableVersion !== 0) throw new FlotillaError('FLO_ASSIGNMENT_INVALID', `table version ${this.tableVersion} already continues a lineage`);
+    this.lineageId = lineage;
+    this.snapshot = undefined;
+  }
+
+  /**
+   * True when `data` continues another lineage than this table: both name one and they
+   * differ. A table without a name (of an earlier version, hand-built) matches any.
+   */
+  otherLineage(data: PartitionTableData): boolean {
+    return this.lineageId !== undefined && data.lineage !== undefined && data.lineage !== this.lineageId;
   }
 
   /** The owner of `partition`, or undefined when it has none. */
@@ -240,6 +261,7 @@ export class ClusterPartitionTable {
       }
     });
     this.install(data.version, byPartition);
+    if (data.lineage !== undefined) this.lineageId = data.lineage;
     return true;
   }
 
@@ -249,6 +271,7 @@ export class ClusterPartitionTable {
       version: this.tableVersion,
       partitionCount: this.partitionCount,
       assignments: Object.freeze(this.assignments()),
+      ...(this.lineageId === undefined ? {} : { lineage: this.lineageId }),
     });
     return this.snapshot;
   }
@@ -270,6 +293,7 @@ export class ClusterPartitionTable {
       throw new FlotillaError('FLO_ASSIGNMENT_INVALID', `table version must be a non-negative integer, got ${String(data.version)}`);
     }
     this.install(data.version, this.checkAssignments(data.assignments, true));
+    this.lineageId = data.lineage;
   }
 
   /** Take a checked assignment (every partition once, in order) as version `version`. */

@@ -40,6 +40,9 @@ export const REASON_BYTES_MAX = 1024;
 /** Longest migration id, in UTF-8 bytes. */
 export const MIGRATION_ID_BYTES_MAX = 128;
 
+/** Longest lineage id of a partition table (the id of the master that began it and its view version). */
+export const LINEAGE_ID_BYTES_MAX = 160;
+
 /** Longest migration participant service name (`MigrateData.service`), in UTF-8 bytes. */
 export const SERVICE_NAME_BYTES_MAX = 64;
 

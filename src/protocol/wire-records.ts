@@ -16,6 +16,7 @@ import {
   ADDRESS_BYTES_MAX,
   BACKUPS_MAX,
   CLUSTER_ID_BYTES_MAX,
+  LINEAGE_ID_BYTES_MAX,
   MEMBERS_MAX,
   PARTITION_COUNT_MAX,
 } from './limits.js';
@@ -153,14 +154,19 @@ function readAssignment(v: unknown, partitionCount: number): PartitionAssignment
   return { partition, owner, backups, epoch: readUint(f[3], 'epoch') };
 }
 
-/** PartitionTableData: `[version, partitionCount, assignments[]]`. */
+/** PartitionTableData: `[version, partitionCount, assignments[]]`, then `lineage` when the table has one. */
 export function tableToWire(table: PartitionTableData): unknown {
-  return recordToWire(table, (r) => [r.version, r.partitionCount, listToWire(r.assignments, assignmentToWire)]);
+  return recordToWire(table, (r) => {
+    const fields: unknown[] = [r.version, r.partitionCount, listToWire(r.assignments, assignmentToWire)];
+    if (r.lineage !== undefined) fields.push(r.lineage);
+    return fields;
+  });
 }
 
 /** Check and rebuild a PartitionTableData (each partition assigned at most once). */
 export function readTable(v: unknown): PartitionTableData {
-  const f = readFields(v, 3);
+  // Three fields from a node of an earlier version (no lineage), else four.
+  const f = readFields(v, Array.isArray(v) && v.length === 3 ? 3 : 4);
   const partitionCount = readUint(f[1], 'partitionCount', PARTITION_COUNT_MAX, 1);
   const seen = new Uint8Array(partitionCount);
   const assignments = readArray(f[2], 'assignments', partitionCount, (x) => {
@@ -169,7 +175,8 @@ export function readTable(v: unknown): PartitionTableData {
     seen[a.partition] = 1;
     return a;
   });
-  return { version: readUint(f[0], 'version'), partitionCount, assignments };
+  const table = { version: readUint(f[0], 'version'), partitionCount, assignments };
+  return f.length === 3 ? table : { ...table, lineage: readString(f[3], 'lineage', LINEAGE_ID_BYTES_MAX, 1) };
 }
 
 // ---------------------------------------------------------------------------------------

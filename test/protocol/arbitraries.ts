@@ -61,7 +61,8 @@ const table: fc.Arbitrary<PartitionTableData> = fc.integer({ min: 1, max: 300 })
       .chain((parts) =>
         fc.tuple(...parts.map((partition) => fc.record({ partition: fc.constant(partition), owner: id, backups: fc.array(id, { maxLength: 3 }), epoch: uint }))),
       ),
-  }),
+    lineage: fc.option(id, { nil: undefined }),
+  }).map(compact),
 );
 
 const summary: fc.Arbitrary<ClusterSummary> = fc.record({

@@ -125,6 +125,8 @@ export const samples: { readonly [T in MessageType]: readonly MessageOf<T>[] } =
     { type: 'PartitionTableUpdate', table: { version: 0, partitionCount: 1, assignments: [] }, completedMigrations: [] },
     // An owner died with no live backup: the partition is unowned (owner '') until reassigned.
     { type: 'PartitionTableUpdate', table: { version: 9, partitionCount: 2, assignments: [{ partition: 0, owner: '', backups: [], epoch: 3 }, { partition: 1, owner: 'n2', backups: [], epoch: 1 }] }, completedMigrations: [] },
+    // A table naming its lineage (the master that began it, and its view version).
+    { type: 'PartitionTableUpdate', table: { ...table, lineage: 'n1/4' }, completedMigrations: [] },
   ],
   FetchPartitionTable: [{ type: 'FetchPartitionTable', from: 'n3', knownVersion: 2 }],
   MergedTable: [{ type: 'MergedTable', from: 'n4', table }],
