@@ -182,6 +182,17 @@ export class PartitionCoordinator implements SansIoMachine<Message, PartitionEve
     return true;
   }
 
+  /**
+   * Whether the table this node routes by is its current master's: this node is the
+   * master, or the master reached it (a table, or its handover fetch) since it became
+   * this node's master. False in the window after a node follows another master (a heal,
+   * a failover) and before it hears from it: its table may be another side's.
+   */
+  followsHeardMaster(): boolean {
+    const master = this.link.id;
+    return master !== undefined && (master === this.self || this.link.heard);
+  }
+
   /** The newest table this node has (read-only; it changes as the coordinator runs). */
   table(): PartitionTableReader {
     return this.tableValue;

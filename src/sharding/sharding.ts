@@ -350,9 +350,15 @@ export class Sharding {
     }
   }
 
-  /** Whether data of `partition` is still being handed over, by this node or by a member that advertises it. */
+  /**
+   * Whether data of `partition` may be missing here for now: it is still being handed over
+   * (by this node, or by a member that advertises it), or this node follows a master it has
+   * not heard from yet, so the table that made it the owner may be another side's (after
+   * a short heal, a minority node takes the winner's view before its table).
+   */
   private awaitingData(env: ShardingEnv, partition: number): boolean {
     if (this.handover?.holds(partition) === true) return true;
+    if (this.live()?.coordinator.followsHeardMaster() === false) return true;
     this.notices ??= new HandoverNotices(env.self, this.config.partitionCount);
     return this.notices.announced(env.membersView(), partition);
   }

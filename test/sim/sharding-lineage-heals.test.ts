@@ -11,6 +11,7 @@ describe('sharding scenarios that heal into one table lineage', () => {
     { seed: 5, why: 'a merged chunk applied on an owner whose move was sealed never reached the destination; later, a 60 s wait for migrations from a node that started over' },
     { seed: 77, why: 'the minority counted a majority member that refuted its suspicion but followed the other master, regained a majority, and served writes at an epoch the majority used (code before the quorum fixes)' },
     { seed: 14, why: 'the minority master regained its majority but kept publishing the members it had waited for as suspect: membership never agreed (first version of the lapse rule)' },
+    { seed: 205, why: 'the minority master took the winner\'s view and answered a read as its owner from its own side\'s table before the winner\'s reached it: an acknowledged write read as absent' },
   ]);
   sweepSeeds('flapping-master', [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], [
     { seed: 26, why: 'acknowledged writes read back as absent (lost) after the flaps' },
