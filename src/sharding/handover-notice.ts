@@ -9,6 +9,7 @@
  */
 import type { MembersViewData, NodeId, Tags } from '../core/model.js';
 import { MERGING_TAG } from '../core/merge-tags.js';
+import type { ShardingEnv } from './service.js';
 
 /** The membership tag of a node with merge handovers in progress: the partitions, as a base64 bitmap (`*`: all of them). */
 export const HANDOVER_TAG = 'flotilla.handover';
@@ -72,4 +73,16 @@ export class HandoverNotices {
 
 function tagOf(tags: Tags): string | undefined {
   return tags[HANDOVER_TAG];
+}
+
+/** Tells peers which partitions this node still hands over; user tags too large for the bitmap leave room for "all" only. */
+export function advertiseHandover(env: Pick<ShardingEnv, 'advertise' | 'logger'>, value: string): void {
+  for (const v of value === '' ? [value] : [value, HANDOVER_ALL]) {
+    try {
+      env.advertise?.({ [HANDOVER_TAG]: v });
+      return;
+    } catch (err) {
+      env.logger.warn({ err }, 'merge: could not advertise the partitions still handed over');
+    }
+  }
 }

@@ -24,7 +24,7 @@ import type { MigrationParticipant } from './participant.js';
 import { checkRegistration, type LocalCall, type PartitionedService, type PartitionHandler, type RouteOptions, type ShardContext, type ShardingEnv } from './service.js';
 import { routeLocal } from './local-call.js';
 import { MergeHandover } from './split-brain-merge.js';
-import { encodeHandoverTag, HANDOVER_ALL, HANDOVER_TAG, HandoverNotices } from './handover-notice.js';
+import { encodeHandoverTag, HandoverNotices, advertiseHandover } from './handover-notice.js';
 import { buildParts, roleIn, type Running } from './sharding-parts.js';
 
 export { roleIn } from './sharding-parts.js';
@@ -338,18 +338,6 @@ export class Sharding {
     };
   }
 
-  /** Tells peers which partitions this node still hands over; user tags too large for the bitmap leave room for "all" only. */
-  private advertise(env: ShardingEnv, value: string): void {
-    for (const v of value === '' ? [value] : [value, HANDOVER_ALL]) {
-      try {
-        env.advertise?.({ [HANDOVER_TAG]: v });
-        return;
-      } catch (err) {
-        env.logger.warn({ err }, 'merge: could not advertise the partitions still handed over');
-      }
-    }
-  }
-
   /**
    * Whether data of `partition` may be missing here for now: it is still being handed over
    * (by this node, or by a member that advertises it), or this node follows a master it has
@@ -385,7 +373,7 @@ export class Sharding {
       call: (service, partition, payload) => this.route(service, partition, payload),
       request: (to, message, timeoutMs) => env.request(to, message, timeoutMs),
       flushSealed: (partition) => this.live()?.executor.flushSealed(partition) ?? Promise.resolve(),
-      onPendingChanged: (partitions) => this.advertise(env, encodeHandoverTag(partitions, this.config.partitionCount)),
+      onPendingChanged: (partitions) => advertiseHandover(env, encodeHandoverTag(partitions, this.config.partitionCount)),
       addressOf: (id) => env.addressOf(id),
       now: () => env.timers.now(),
       sleep: (ms) => sleep(env.timers, ms),
