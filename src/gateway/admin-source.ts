@@ -4,6 +4,7 @@
  * HTTP layer only reads it, so the server can be tested against a hand-written fixture.
  */
 import type { KvValue } from '../grid/kv-codec.js';
+import type { KvWatchStats } from '../grid/kv-service.js';
 import type { ReplicaRole } from '../protocol/messages.js';
 
 /** Overall health as the admin API reports it. */
@@ -203,19 +204,7 @@ export interface MetricsSnapshot {
 }
 
 /** The subscription relay on one node: the owner side (`kv.watch` long polls) and the relaying side. */
-export interface WatchMetricsSnapshot {
-  /** Long polls parked now, and the bytes of their requests. */
-  readonly parked: number;
-  readonly parkedBytes: number;
-  /** Long polls answered (counter). */
-  readonly answered: number;
-  /** Long polls answered at once, busy, because the parked bound was reached (counter). */
-  readonly busy: number;
-  /** Relays running now. */
-  readonly relays: number;
-  /** Changes the relays handed to their subscriptions (counter). */
-  readonly relayedChanges: number;
-}
+export type WatchMetricsSnapshot = KvWatchStats;
 
 /** Values behind the entity metrics. Counters are monotonic over the node's life. */
 export interface EntityMetricsSnapshot {
