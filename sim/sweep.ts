@@ -1,15 +1,15 @@
 /**
  * `npm run sim:sweep -- [--seeds K] [--scenarios a,b] [--jobs J]`: runs the sharding
  * scenarios the sharding layer promises to hold (by default the six of the layer's
- * contract, seeds 1..200 each) in parallel child processes, one CLI run per chunk of
- * seeds, and exits 1 when any seed fails, listing each failing seed's replay command.
+ * contract and frozen-master-rebalancing, seeds 1..200 each) in parallel child
+ * processes, one CLI run per chunk of seeds, and exits 1 when any seed fails, listing each failing seed's replay command.
  * `npm test` runs a few seeds of each; this is the long sweep CI runs after it.
  */
 import { spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 
-const DEFAULT_SCENARIOS = ['join-under-writes', 'leave-under-writes', 'kill-owner-mid-migration', 'master-crash-mid-wave', 'split-3-2-writes-both-sides', 'flapping-member'];
+const DEFAULT_SCENARIOS = ['join-under-writes', 'leave-under-writes', 'kill-owner-mid-migration', 'master-crash-mid-wave', 'split-3-2-writes-both-sides', 'flapping-member', 'frozen-master-rebalancing'];
 const DEFAULT_SEEDS = 200;
 /** Seeds per child process: small enough to spread over the cores, large enough to amortise start-up. */
 const CHUNK_SEEDS = 25;

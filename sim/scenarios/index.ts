@@ -14,7 +14,7 @@ import { scaleScenario } from './scale.js';
 import { killOwnerMidMigrationScenario, masterCrashMidWaveScenario } from './sharding-crashes.js';
 import { joinUnderWritesScenario, leaveUnderWritesScenario } from './sharding-planned.js';
 import { flappingMasterScenario, flappingMemberScenario, split32ShortHealScenario, split32WritesScenario } from './sharding-splits.js';
-import { frozenMasterScenario } from './sharding-freeze.js';
+import { frozenMasterRebalancingScenario, frozenMasterScenario } from './sharding-freeze.js';
 import { seedsDownScenario } from './seeds-down.js';
 import { singletonMovesScenario } from './sharding-singletons.js';
 import { splitBrain32Scenario, splitBrain3WayScenario, splitBrainHeldTcpScenario, splitBrainTieScenario } from './split-brain.js';
@@ -46,6 +46,7 @@ export const scenarios: readonly Scenario[] = [
   split32ShortHealScenario,
   flappingMasterScenario,
   frozenMasterScenario,
+  frozenMasterRebalancingScenario,
   singletonMovesScenario,
   workflowCrashesScenario,
   scaleScenario,

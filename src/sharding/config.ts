@@ -47,6 +47,13 @@ export interface MigrationConfig {
    * still apply. Unit: migrations. Default 1,024.
    */
   readonly finishedMigrationsMax: number;
+  /**
+   * How long a source keeps its copy of a partition after its move to a new owner
+   * committed. A table in that time that names another owner (the commit came from a
+   * master the cluster had already replaced, and the destination had called the copy off)
+   * makes it hand the copy to that owner instead. Unit: ms. Default 15,000.
+   */
+  readonly movedCopyRetainMs: number;
 }
 
 /** The defaults. */
@@ -59,6 +66,7 @@ export const DEFAULT_MIGRATION_CONFIG: MigrationConfig = Object.freeze({
   startRetriesMax: 250,
   reorderBufferMax: 1_024,
   finishedMigrationsMax: 1_024,
+  movedCopyRetainMs: 15_000,
 });
 
 /** How the routing client reaches a partition's owner. */
@@ -119,6 +127,7 @@ export function resolveMigrationConfig(overrides: Partial<MigrationConfig> = {})
     startRetriesMax: [0, 100_000],
     reorderBufferMax: [1, 1_000_000],
     finishedMigrationsMax: [0, 1_000_000],
+    movedCopyRetainMs: [0, 3_600_000],
   });
   check(c.pendingDeltaBytesMax >= c.windowBytesMax, 'migration.pendingDeltaBytesMax must be at least windowBytesMax');
   return Object.freeze(c);

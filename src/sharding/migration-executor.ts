@@ -27,10 +27,20 @@ export interface ExecutorDeps {
   addressOf(nodeId: NodeId): Address | undefined;
   /** This node's role for `partition` in its current table. */
   roleOf(partition: number): ParticipantRole;
+  /** The owner of `partition` in this node's current table. */
+  ownerOf(partition: number): NodeId | undefined;
   /** Incoming migration caught up: tell the coordinator (`localMigrationReady`). */
   ready(migrationId: string, lastSeq: number): void;
   /** This node's side failed: tell the coordinator (`localMigrationFailed`). */
   failed(migrationId: string, reason: string): void;
+  /**
+   * Send what this node holds of `partitions` to their owners in the current table, to be
+   * reconciled there (last writer wins), then drop what the table no longer gives this
+   * node: the split-brain merge's handover.
+   */
+  handOver(partitions: readonly number[]): void;
+  /** True while a handover still has data of `partition` to export or send. */
+  handingOver(partition: number): boolean;
   sleep(ms: number): Promise<void>;
 }
 
@@ -52,6 +62,10 @@ export class MigrationExecutor {
   private readonly finished = new Map<string, IncomingMigration>();
   private readonly byName: ReadonlyMap<string, MigrationParticipant>;
   private failures = 0;
+  /** Partitions whose ownership a table took while a sealed move of them waited for its commit. */
+  private readonly awaitingCommit = new Set<number>();
+  /** Copies kept after a committed move away, by partition: the destination the commit named. */
+  private readonly retained = new Map<number, { readonly destination: NodeId }>();
   private sealedFlushes = 0;
   private stopped = false;
 
@@ -79,6 +93,8 @@ export class MigrationExecutor {
     const { partition } = info;
     if (side === 'source') {
       this.release(info.migrationId, false);
+      if (!this.sealedMove(partition)) this.awaitingCommit.delete(partition);
+      if (info.role === 'owner') this.retain(partition, info.destination);
       this.settle(partition);
       return;
     }
@@ -98,6 +114,7 @@ export class MigrationExecutor {
     const { partition } = info;
     if (side === 'source') {
       if (this.release(info.migrationId, true)) for (const p of this.deps.participants) p.cancel(partition, 'source');
+      this.moveEndedUncommitted(partition, `move ${info.migrationId} called off`);
       this.settle(partition);
       return;
     }
@@ -105,22 +122,76 @@ export class MigrationExecutor {
     this.discardIfUnheld(partition);
   }
 
-  /** The table changed: drop what this node no longer holds, keep what it still receives or streams. */
+  /**
+   * The table changed: drop what this node no longer holds, keep what it still receives or
+   * streams. Ownership taken away without a sealed move from here (the others held this
+   * node dead: a pause, a one-sided cut) is handed over instead: writes this node
+   * acknowledged while the partition had no backup in place exist nowhere else.
+   */
   onTableChanged(event: TableChangedEvent): void {
     for (const change of event.localGained) {
       for (const p of this.deps.participants) p.finalize(change.partition, change.after);
     }
+    const orphaned: number[] = [];
     for (const change of event.localLost) {
+      const { partition } = change;
+      const lostOwnership = change.before === 'owner' && change.after !== 'owner';
+      // A sealed move's commit carries every change; whether this loss is that commit shows
+      // when the move is finalized or called off.
+      if (lostOwnership && this.sealedMove(partition)) this.awaitingCommit.add(partition);
+      const unmoved = lostOwnership && !this.awaitingCommit.has(partition);
+      if (unmoved) orphaned.push(partition);
       if (change.after !== 'none') {
-        for (const p of this.deps.participants) p.finalize(change.partition, change.after);
+        for (const p of this.deps.participants) p.finalize(partition, change.after);
         continue;
       }
       // Streams still copying lost their data source; sealed ones finish with their commit.
-      for (const stream of [...(this.groups.get(change.partition) ?? [])]) {
-        if (stream.state !== 'sealed') stream.fail(new FlotillaError('FLO_NOT_OWNER', `partition ${change.partition} left this node`));
+      for (const stream of [...(this.groups.get(partition) ?? [])]) {
+        if (stream.state !== 'sealed') stream.fail(new FlotillaError('FLO_NOT_OWNER', `partition ${partition} left this node`));
       }
-      this.settle(change.partition);
+      // The handover drops it once exported.
+      if (!unmoved) this.settle(partition);
     }
+    for (const partition of event.changedPartitions) {
+      const kept = this.retained.get(partition);
+      if (kept === undefined || this.deps.ownerOf(partition) === kept.destination) continue;
+      this.retained.delete(partition);
+      if (this.deps.roleOf(partition) !== 'owner') orphaned.push(partition);
+    }
+    if (orphaned.length > 0) this.handOver(orphaned, `table version ${event.version}`);
+  }
+
+  /**
+   * Keep the copy of a partition whose move to `destination` just committed for a while:
+   * a commit by a master the others had replaced reaches a destination that already
+   * called the copy off, and the owner they chose instead starts empty.
+   */
+  private retain(partition: number, destination: NodeId): void {
+    if (this.deps.config.movedCopyRetainMs === 0) return;
+    const entry = { destination };
+    this.retained.set(partition, entry);
+    void this.deps.sleep(this.deps.config.movedCopyRetainMs).then(() => {
+      if (this.retained.get(partition) !== entry) return;
+      this.retained.delete(partition);
+      if (!this.stopped) this.settle(partition);
+    });
+  }
+
+  private handOver(partitions: readonly number[], why: string): void {
+    this.deps.logger.warn({ partitions: partitions.length, why }, 'ownership taken away without a committed move from this node: handing its data to the new owners');
+    this.deps.handOver(partitions);
+  }
+
+  /** A sealed move of `partition` ended without its commit: the loss of ownership it was to explain was not a move. */
+  private moveEndedUncommitted(partition: number, why: string): void {
+    if (this.sealedMove(partition) || !this.awaitingCommit.delete(partition)) return;
+    this.handOver([partition], why);
+  }
+
+  /** True when a sealed migration streams `partition` from here: its commit carries every change. */
+  private sealedMove(partition: number): boolean {
+    for (const stream of this.groups.get(partition) ?? []) if (stream.state === 'sealed') return true;
+    return false;
   }
 
   /** A `MigrateData` request from `from`; always answers (never throws). */
@@ -185,6 +256,12 @@ export class MigrationExecutor {
     this.stopped = true;
     for (const id of [...this.outgoing.keys()]) this.release(id, true);
     this.incoming.clear();
+    // Moves that will never be finalized now, and copies no later table will check (a merge
+    // or a lineage change rebuilds the parts): hand them to whoever owns them next.
+    const unsettled = [...new Set([...this.awaitingCommit, ...this.retained.keys()])];
+    if (unsettled.length > 0) this.handOver(unsettled, 'moves awaiting their commit or kept after it stopped');
+    this.awaitingCommit.clear();
+    this.retained.clear();
   }
 
   private startOutgoing(info: MigrationInfo): void {
@@ -200,7 +277,9 @@ export class MigrationExecutor {
       request: (to, message, timeoutMs) => this.deps.request(to, message, timeoutMs),
       collect: () => this.collect(partition),
       onFailed: (reason) => {
-        if (this.release(info.migrationId, false)) this.reportFailure(info.migrationId, reason);
+        if (!this.release(info.migrationId, false)) return;
+        this.reportFailure(info.migrationId, reason);
+        this.moveEndedUncommitted(partition, `move ${info.migrationId} failed`);
       },
       sleep: (ms) => this.deps.sleep(ms),
     });
@@ -216,8 +295,9 @@ export class MigrationExecutor {
     if (this.incoming.has(info.migrationId)) return;
     const source = this.deps.addressOf(info.source);
     if (source === undefined) return this.reportFailure(info.migrationId, `source ${info.source} has no address`);
-    // Leftovers of an earlier attempt must not mix with the new copy.
-    if (this.deps.roleOf(info.partition) === 'none' && !this.isReceiving(info.partition)) {
+    // Leftovers of an earlier attempt must not mix with the new copy; data still to be
+    // handed over is not a leftover.
+    if (this.deps.roleOf(info.partition) === 'none' && !this.isReceiving(info.partition) && !this.deps.handingOver(info.partition) && !this.retained.has(info.partition)) {
       for (const p of this.deps.participants) p.cancel(info.partition, 'destination');
     }
     this.incoming.set(info.migrationId, new IncomingMigration(info, source, this.byName, this.deps.config.reorderBufferMax));
@@ -241,11 +321,12 @@ export class MigrationExecutor {
   private settle(partition: number): void {
     if (this.groups.has(partition) || this.isReceiving(partition)) return;
     const role = this.deps.roleOf(partition);
+    if (role === 'none' && (this.deps.handingOver(partition) || this.retained.has(partition))) return;
     for (const p of this.deps.participants) p.finalize(partition, role);
   }
 
   private discardIfUnheld(partition: number): void {
-    if (this.deps.roleOf(partition) !== 'none' || this.isReceiving(partition)) return;
+    if (this.deps.roleOf(partition) !== 'none' || this.isReceiving(partition) || this.deps.handingOver(partition) || this.retained.has(partition)) return;
     for (const p of this.deps.participants) p.cancel(partition, 'destination');
   }
 

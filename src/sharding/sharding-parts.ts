@@ -45,6 +45,10 @@ export interface PartsOptions {
   readonly mergedFrom?: PartitionTableData;
   /** The claims of every table this node held, across rebuilds. */
   readonly epochMemory: EpochMemory;
+  /** Hand what this node holds of `partitions` to their owners (the merge handover). */
+  readonly handOver: (partitions: readonly number[]) => void;
+  /** True while a handover still has data of `partition` to export or send. */
+  readonly handingOver: (partition: number) => boolean;
 }
 
 /** A fresh coordinator, executor, router, client and drain. */
@@ -71,8 +75,11 @@ export function buildParts(options: PartsOptions): Running {
     request,
     addressOf: (id) => env.addressOf(id),
     roleOf: (p) => roleIn(coordinator.table(), p, env.self),
+    ownerOf: (p) => coordinator.table().owner(p),
     ready: (id, lastSeq) => afterCoordinator(() => coordinator.localMigrationReady(id, lastSeq, timers.now())),
     failed: (id, reason) => afterCoordinator(() => coordinator.localMigrationFailed(id, reason, timers.now())),
+    handOver: options.handOver,
+    handingOver: options.handingOver,
     sleep: (ms) => sleep(timers, ms),
   });
   const routingDeps = { self: env.self, config: options.routingConfig, table, addressOf: (id: string) => env.addressOf(id), request };

@@ -24,6 +24,7 @@ import type { MigrationParticipant } from './participant.js';
 import { checkRegistration, type LocalCall, type PartitionedService, type PartitionHandler, type RouteOptions, type ShardContext, type ShardingEnv } from './service.js';
 import { routeLocal } from './local-call.js';
 import { MergeHandover } from './split-brain-merge.js';
+import { tracePartitionEvent } from './event-trace.js';
 import { encodeHandoverTag, HandoverNotices, advertiseHandover } from './handover-notice.js';
 import { buildParts, roleIn, type Running } from './sharding-parts.js';
 
@@ -304,6 +305,10 @@ export class Sharding {
       handlers: [...this.services.flatMap((service) => service.handlers), ...this.mergeHandover(env).handlers()],
       stopped: () => this.stopped,
       epochMemory: this.epochMemory,
+      handOver: (partitions) => {
+        if (!this.stopped) void this.mergeHandover(env).runFor(new Set(partitions));
+      },
+      handingOver: (partition) => this.handover?.holds(partition) ?? false,
       ...(mergedFrom === undefined ? {} : { mergedFrom }),
     });
   }
@@ -370,6 +375,7 @@ export class Sharding {
         return r.coordinator.table();
       },
       joined: () => env.membersView().members.some((m) => m.nodeId === env.self),
+      receiving: (partition) => this.live()?.executor.isReceiving(partition) ?? false,
       call: (service, partition, payload) => this.route(service, partition, payload),
       request: (to, message, timeoutMs) => env.request(to, message, timeoutMs),
       flushSealed: (partition) => this.live()?.executor.flushSealed(partition) ?? Promise.resolve(),
@@ -383,6 +389,7 @@ export class Sharding {
   }
 
   private onPartitionEvent(r: Running, event: PartitionEvent): void {
+    tracePartitionEvent(this.env!.logger, event);
     if (event.type === 'LineageDiverged') this.leaveLineage(r, event);
     else r.executor.onEvent(event);
   }

@@ -58,6 +58,8 @@ export interface MergeHandoverDeps {
   table(): PartitionTableReader;
   /** True once this node is in the winner's members view. */
   joined(): boolean;
+  /** True while an incoming migration copies `partition` here: its store is not this handover's to drop. */
+  receiving(partition: number): boolean;
   /** Run `payload` through `service` on the owner of `partition` (routed, with retries). */
   call(service: string, partition: number, payload: Uint8Array): Promise<Uint8Array | undefined>;
   request(to: Address, message: Message, timeoutMs: number): Promise<Message>;
@@ -112,11 +114,10 @@ export class MergeHandover {
   }
 
   /**
-   * Exports every partition `oldTable` gave this node (owner or backup) and drops it
-   * locally unless the current table already gives it back; resolves with the chunks.
+   * Exports each of `held` and drops it locally unless the current table already gives it
+   * back (or a migration is copying it here); resolves with the chunks.
    */
-  async export(oldTable: PartitionTableData): Promise<Exported[]> {
-    const held = this.held(oldTable);
+  async export(held: ReadonlySet<number>): Promise<Exported[]> {
     const out: Exported[] = [];
     let bytes = 0;
     let droppedBytes = 0;
@@ -129,7 +130,8 @@ export class MergeHandover {
         }
       }
       const table = this.deps.table();
-      const keeps = table.version > 0 && (table.owner(partition) === this.deps.self || table.backups(partition).includes(this.deps.self));
+      const keeps =
+        (table.version > 0 && (table.owner(partition) === this.deps.self || table.backups(partition).includes(this.deps.self))) || this.deps.receiving(partition);
       if (!keeps) for (const p of this.deps.participants) p.finalize(partition, 'none');
     }
     if (droppedBytes > 0) this.deps.logger.error({ droppedBytes, exportBytesMax: this.config.exportBytesMax }, 'merge: partition data beyond the export bound was dropped');
@@ -140,16 +142,24 @@ export class MergeHandover {
    * Exports now, then waits until this node has joined the winner and holds its table,
    * and sends every chunk to its partition's owner there.
    */
-  async run(oldTable: PartitionTableData): Promise<HandoverResult> {
+  run(oldTable: PartitionTableData): Promise<HandoverResult> {
+    return this.runFor(this.held(oldTable));
+  }
+
+  /**
+   * The same for `partitions` only: what this node held as owner of partitions the table
+   * took away without a move from here (the others held it dead for a while).
+   */
+  async runFor(partitions: ReadonlySet<number>): Promise<HandoverResult> {
     this.runningCount++;
     // Every partition held counts as pending from the start, before the export drops
     // anything: until its chunks are known, an owner cannot tell what is missing.
     const pending = new Map<number, number>();
-    for (const p of this.held(oldTable)) pending.set(p, Number.POSITIVE_INFINITY);
+    for (const p of partitions) pending.set(p, Number.POSITIVE_INFINITY);
     this.runs.add(pending);
     this.changed();
     try {
-      return await this.handOver(oldTable, pending);
+      return await this.handOver(partitions, pending);
     } finally {
       this.runningCount--;
       this.runs.delete(pending);
@@ -188,8 +198,8 @@ export class MergeHandover {
     return this.runningCount;
   }
 
-  private async handOver(oldTable: PartitionTableData, pending: Map<number, number>): Promise<HandoverResult> {
-    const exported = await this.export(oldTable);
+  private async handOver(held: ReadonlySet<number>, pending: Map<number, number>): Promise<HandoverResult> {
+    const exported = await this.export(held);
     pending.clear();
     for (const e of exported) pending.set(e.partition, (pending.get(e.partition) ?? 0) + 1);
     this.changed();

@@ -42,10 +42,10 @@ export function expectedValues(acked: readonly AckedWrite[]): Map<string, string
   return out;
 }
 
-/** Stops `lab`; after a failed test its node logs are kept under the temp dir first (and the path printed). */
+/** Stops `lab`; after a failed test (or always, with NETNS_KEEP_LOGS=1) its node logs are kept under the temp dir first (and the path printed). */
 export async function closeLab(lab: NetLab | undefined, failed: boolean): Promise<void> {
   if (lab === undefined) return;
-  if (failed) {
+  if (failed || process.env.NETNS_KEEP_LOGS === '1') {
     const dir = join(tmpdir(), `${lab.id}-logs`);
     lab.saveLogs(dir);
     process.stderr.write(`node logs of the failed test: ${dir}\n`);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FlotillaError } from '../../src/core/errors.js';
-import type { MigrationInfo } from '../../src/partitions/coordinator-events.js';
+import type { LocalRole, MigrationInfo, TableChangedEvent } from '../../src/partitions/coordinator-events.js';
 import type { Message, MigrateData } from '../../src/protocol/messages.js';
 import { encodeValue, type KvChange } from '../../src/grid/kv-codec.js';
 import { KvStore } from '../../src/grid/kv-store.js';
@@ -28,6 +28,10 @@ function pair(options: { beforeDeliver?: (m: MigrateData) => void; fail?: (m: Mi
   const readies: [string, number][] = [];
   const failures: [string, string][] = [];
   const delivered: MigrateData[] = [];
+  const handedOver: number[][] = [];
+  const handing = new Set<number>();
+  /** The owner when neither a nor b is (a third node took the partition). */
+  const owners = { other: 'c' };
   const config = resolveMigrationConfig({ windowBytesMax: 256 * 1024, startRetryDelayMs: 1 });
   const make = (self: 'a' | 'b'): MigrationExecutor =>
     new MigrationExecutor({
@@ -47,8 +51,14 @@ function pair(options: { beforeDeliver?: (m: MigrateData) => void; fail?: (m: Mi
       },
       addressOf: (id) => addresses[id],
       roleOf: () => roles[self],
+      ownerOf: () => (roles.a === 'owner' ? 'a' : roles.b === 'owner' ? 'b' : owners.other),
       ready: (id, lastSeq) => readies.push([id, lastSeq]),
       failed: (id, reason) => failures.push([id, reason]),
+      handOver: (partitions) => {
+        handedOver.push([...partitions]);
+        for (const p of partitions) handing.add(p);
+      },
+      handingOver: (partition) => handing.has(partition),
       sleep: () => new Promise((resolve) => setTimeout(resolve, 1)),
     });
   const executors = { a: make('a'), b: make('b') };
@@ -57,7 +67,12 @@ function pair(options: { beforeDeliver?: (m: MigrateData) => void; fail?: (m: Mi
     stores.a.apply(P, put(key));
     return executors.a.flushSealed(P);
   };
-  return { stores, roles, readies, failures, delivered, executors, write };
+  return { stores, roles, readies, failures, delivered, handedOver, handing, owners, executors, write };
+}
+
+/** The table took `partition` from this node's `before` role to `after`. */
+function lost(partition: number, before: LocalRole, after: LocalRole): TableChangedEvent {
+  return { type: 'TableChanged', version: 9, previousVersion: 8, changedPartitions: [partition], localGained: [], localLost: [{ partition, before, after, epoch: 3 }] };
 }
 
 async function until(condition: () => boolean): Promise<void> {
@@ -93,8 +108,11 @@ describe('MigrationExecutor', () => {
     t.roles.b = 'owner';
     t.executors.b.onFinalize(info, 'destination');
     t.executors.a.onFinalize(info, 'source');
-    expect(t.stores.a.partitionSize(P)).toBe(0);
     expect(t.stores.b.partitionSize(P)).toBe(3_004);
+    // The source keeps its copy for `movedCopyRetainMs` (here one timer tick), then drops it.
+    expect(t.stores.a.partitionSize(P)).toBe(3_004);
+    await until(() => t.stores.a.partitionSize(P) === 0);
+    expect(t.handedOver).toEqual([]);
     expect(t.executors.a.status()).toMatchObject({ outgoing: 0, incoming: 0 });
     expect(t.executors.b.status()).toMatchObject({ outgoing: 0, incoming: 0 });
     expect(t.failures).toEqual([]);
@@ -149,6 +167,64 @@ describe('MigrationExecutor', () => {
     expect(t.failures).toEqual([['m1', expect.stringContaining('FLO_INVALID_ARGUMENT')]]);
     expect(t.executors.b.isReceiving(P)).toBe(false);
     expect(t.executors.b.onData('a:1', { ...bad, payload: new Uint8Array(0) })).toMatchObject({ ok: false, errorCode: 'FLO_NOT_FOUND' });
+  });
+
+  it('an owner whose partition the table takes away without a sealed move from it hands the data over instead of dropping it', async () => {
+    const t = pair();
+    for (let i = 0; i < 5; i++) t.stores.a.apply(P, put(`k${i}`));
+    t.stores.a.apply(P + 1, put('backup-only'));
+    // The others held this node dead and promoted its backup: no migration carried the data.
+    t.roles.a = 'none';
+    t.executors.a.onTableChanged({ ...lost(P, 'owner', 'none'), localLost: [lost(P, 'owner', 'none').localLost[0]!, lost(P + 1, 'backup', 'none').localLost[0]!] });
+    expect(t.handedOver).toEqual([[P]]);
+    expect(t.stores.a.partitionSize(P)).toBe(5);
+    // A backup replica holds nothing its owner lacks: dropped as before.
+    expect(t.stores.a.partitionSize(P + 1)).toBe(0);
+    // Neither a migration back here nor a cancelled one discards data still to be handed over.
+    t.executors.a.onStart({ ...info, source: 'b', destination: 'a' }, 'destination');
+    t.executors.a.onCancel({ ...info, source: 'b', destination: 'a' }, 'destination');
+    expect(t.stores.a.partitionSize(P)).toBe(5);
+  });
+
+  it('an owner demoted to backup without a move hands over too, and keeps its replica', () => {
+    const t = pair();
+    t.stores.a.apply(P, put('k'));
+    t.roles.a = 'backup';
+    t.executors.a.onTableChanged(lost(P, 'owner', 'backup'));
+    expect(t.handedOver).toEqual([[P]]);
+    expect(t.stores.a.partitionSize(P)).toBe(1);
+  });
+
+  it('an owner that moved the partition by a sealed migration hands nothing over: the commit carried it', async () => {
+    const t = pair();
+    for (let i = 0; i < 5; i++) t.stores.a.apply(P, put(`k${i}`));
+    t.executors.b.onStart(info, 'destination');
+    t.executors.a.onStart(info, 'source');
+    await until(() => t.readies.length === 1);
+    expect(t.executors.a.status().sealed).toBe(1);
+    t.roles.a = 'none';
+    t.roles.b = 'owner';
+    t.executors.a.onTableChanged(lost(P, 'owner', 'none'));
+    t.executors.a.onFinalize(info, 'source');
+    await until(() => t.stores.a.partitionSize(P) === 0);
+    expect(t.handedOver).toEqual([]);
+  });
+
+  it('a committed move whose destination the next table does not name as owner: the kept copy is handed over', async () => {
+    const t = pair();
+    for (let i = 0; i < 5; i++) t.stores.a.apply(P, put(`k${i}`));
+    t.executors.b.onStart(info, 'destination');
+    t.executors.a.onStart(info, 'source');
+    await until(() => t.readies.length === 1);
+    t.roles.a = 'none';
+    t.roles.b = 'owner';
+    t.executors.a.onTableChanged(lost(P, 'owner', 'none'));
+    t.executors.a.onFinalize(info, 'source');
+    // A stale master's commit: the cluster gave the partition to c, which starts empty.
+    t.roles.b = 'none';
+    t.executors.a.onTableChanged({ type: 'TableChanged', version: 10, previousVersion: 9, changedPartitions: [P], localGained: [], localLost: [] });
+    expect(t.handedOver).toEqual([[P]]);
+    expect(t.stores.a.partitionSize(P)).toBe(5);
   });
 
   it('refuses data from anyone but the source', () => {
