@@ -59,6 +59,7 @@ type Maps = Map<string, Map<string, KvSlot>>;
 /** Per-partition named maps; the map store's migration participant. */
 export class KvStore implements MigrationParticipant {
   readonly name = KV_SERVICE;
+  readonly copiesData = true;
   private readonly partitions = new Map<number, Maps>();
   private readonly captures = new Map<number, Capture>();
   private readonly hits = new HitCounts();

@@ -149,7 +149,6 @@ export class MigrationExecutor {
       for (const stream of [...(this.groups.get(partition) ?? [])]) {
         if (stream.state !== 'sealed') stream.fail(new FlotillaError('FLO_NOT_OWNER', `partition ${partition} left this node`));
       }
-      // The handover drops it once exported.
       if (!unmoved) this.settle(partition);
     }
     for (const partition of event.changedPartitions) {
@@ -158,7 +157,10 @@ export class MigrationExecutor {
       this.retained.delete(partition);
       if (this.deps.roleOf(partition) !== 'owner') orphaned.push(partition);
     }
-    if (orphaned.length > 0) this.handOver(orphaned, `table version ${event.version}`);
+    if (orphaned.length === 0) return;
+    this.handOver(orphaned, `table version ${event.version}`);
+    // The handover drops the copied data once exported.
+    for (const partition of orphaned) this.settle(partition);
   }
 
   /**
@@ -321,8 +323,10 @@ export class MigrationExecutor {
   private settle(partition: number): void {
     if (this.groups.has(partition) || this.isReceiving(partition)) return;
     const role = this.deps.roleOf(partition);
-    if (role === 'none' && (this.deps.handingOver(partition) || this.retained.has(partition))) return;
-    for (const p of this.deps.participants) p.finalize(partition, role);
+    // A copy still to be handed over, or kept after a move, stays with the participants
+    // that copy data (the handover or the end of the keeping drops it); the others hear now.
+    const keep = role === 'none' && (this.deps.handingOver(partition) || this.retained.has(partition));
+    for (const p of this.deps.participants) if (!(keep && p.copiesData === true)) p.finalize(partition, role);
   }
 
   private discardIfUnheld(partition: number): void {

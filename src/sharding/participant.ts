@@ -30,6 +30,15 @@ export interface MigrationParticipant {
   readonly name: string;
 
   /**
+   * True when the partition's state lives in this node's memory and moves by copying (the
+   * KV store): a source keeps such a copy for a while after a committed move (see
+   * `MigrationConfig.movedCopyRetainMs`), and `finalize(partition, 'none')` comes once it
+   * lets go. Absent or false when the state lives in shared storage behind the fence: the
+   * participant hears `'none'` at once.
+   */
+  readonly copiesData?: boolean;
+
+  /**
    * Source: the partition's state as chunks of at most `MIGRATION_CHUNK_BYTES_MAX` bytes.
    * Called after `beginCapture`, so any change made while iterating is also captured
    * and reaches the destination as a delta; a change may therefore arrive twice, and
