@@ -208,6 +208,11 @@ export class PartitionCoordinator implements SansIoMachine<Message, PartitionEve
     return this.history.totals();
   }
 
+  /** The master this node follows (itself when master), if any. */
+  masterId(): NodeId | undefined {
+    return this.link.id;
+  }
+
   /** True while this node is the master of its view. */
   isMaster(): boolean {
     return this.master !== undefined;

@@ -29,6 +29,8 @@ export interface ExecutorDeps {
   roleOf(partition: number): ParticipantRole;
   /** The owner of `partition` in this node's current table. */
   ownerOf(partition: number): NodeId | undefined;
+  /** The master this node follows (itself when master). */
+  master(): NodeId | undefined;
   /** Incoming migration caught up: tell the coordinator (`localMigrationReady`). */
   ready(migrationId: string, lastSeq: number): void;
   /** This node's side failed: tell the coordinator (`localMigrationFailed`). */
@@ -64,8 +66,8 @@ export class MigrationExecutor {
   private failures = 0;
   /** Partitions whose ownership a table took while a sealed move of them waited for its commit. */
   private readonly awaitingCommit = new Set<number>();
-  /** Copies kept after a committed move away, by partition: the destination the commit named. */
-  private readonly retained = new Map<number, { readonly destination: NodeId }>();
+  /** Copies kept after a committed move away, by partition: the destination and the master of the commit. */
+  private readonly retained = new Map<number, { readonly destination: NodeId; readonly master: NodeId | undefined }>();
   private sealedFlushes = 0;
   private stopped = false;
 
@@ -155,7 +157,10 @@ export class MigrationExecutor {
       const kept = this.retained.get(partition);
       if (kept === undefined || this.deps.ownerOf(partition) === kept.destination) continue;
       this.retained.delete(partition);
-      if (this.deps.roleOf(partition) !== 'owner') orphaned.push(partition);
+      // Under the master that committed the move, a new owner is a later move from the
+      // destination; under another, the commit may never have reached the cluster.
+      if (this.deps.master() === kept.master) this.settle(partition);
+      else if (this.deps.roleOf(partition) !== 'owner') orphaned.push(partition);
     }
     if (orphaned.length === 0) return;
     this.handOver(orphaned, `table version ${event.version}`);
@@ -166,11 +171,12 @@ export class MigrationExecutor {
   /**
    * Keep the copy of a partition whose move to `destination` just committed for a while:
    * a commit by a master the others had replaced reaches a destination that already
-   * called the copy off, and the owner they chose instead starts empty.
+   * called the copy off, and the owner they chose instead starts empty. A table from
+   * another master that names another owner in that time makes this node hand it over.
    */
   private retain(partition: number, destination: NodeId): void {
     if (this.deps.config.movedCopyRetainMs === 0) return;
-    const entry = { destination };
+    const entry = { destination, master: this.deps.master() };
     this.retained.set(partition, entry);
     void this.deps.sleep(this.deps.config.movedCopyRetainMs).then(() => {
       if (this.retained.get(partition) !== entry) return;

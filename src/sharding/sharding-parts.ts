@@ -76,6 +76,7 @@ export function buildParts(options: PartsOptions): Running {
     addressOf: (id) => env.addressOf(id),
     roleOf: (p) => roleIn(coordinator.table(), p, env.self),
     ownerOf: (p) => coordinator.table().owner(p),
+    master: () => coordinator.masterId(),
     ready: (id, lastSeq) => afterCoordinator(() => coordinator.localMigrationReady(id, lastSeq, timers.now())),
     failed: (id, reason) => afterCoordinator(() => coordinator.localMigrationFailed(id, reason, timers.now())),
     handOver: options.handOver,

@@ -31,7 +31,7 @@ function pair(options: { beforeDeliver?: (m: MigrateData) => void; fail?: (m: Mi
   const handedOver: number[][] = [];
   const handing = new Set<number>();
   /** The owner when neither a nor b is (a third node took the partition). */
-  const owners = { other: 'c' };
+  const owners = { other: 'c', master: 'm' };
   const config = resolveMigrationConfig({ windowBytesMax: 256 * 1024, startRetryDelayMs: 1 });
   const make = (self: 'a' | 'b'): MigrationExecutor =>
     new MigrationExecutor({
@@ -52,6 +52,7 @@ function pair(options: { beforeDeliver?: (m: MigrateData) => void; fail?: (m: Mi
       addressOf: (id) => addresses[id],
       roleOf: () => roles[self],
       ownerOf: () => (roles.a === 'owner' ? 'a' : roles.b === 'owner' ? 'b' : owners.other),
+      master: () => owners.master,
       ready: (id, lastSeq) => readies.push([id, lastSeq]),
       failed: (id, reason) => failures.push([id, reason]),
       handOver: (partitions) => {
@@ -220,11 +221,29 @@ describe('MigrationExecutor', () => {
     t.roles.b = 'owner';
     t.executors.a.onTableChanged(lost(P, 'owner', 'none'));
     t.executors.a.onFinalize(info, 'source');
-    // A stale master's commit: the cluster gave the partition to c, which starts empty.
+    // A stale master's commit: the cluster, under another master, gave the partition to c,
+    // which starts empty.
     t.roles.b = 'none';
+    t.owners.master = 'm2';
     t.executors.a.onTableChanged({ type: 'TableChanged', version: 10, previousVersion: 9, changedPartitions: [P], localGained: [], localLost: [] });
     expect(t.handedOver).toEqual([[P]]);
     expect(t.stores.a.partitionSize(P)).toBe(5);
+  });
+
+  it('a committed move followed by another move under the same master: the kept copy is dropped, not handed over', async () => {
+    const t = pair();
+    for (let i = 0; i < 5; i++) t.stores.a.apply(P, put(`k${i}`));
+    t.executors.b.onStart(info, 'destination');
+    t.executors.a.onStart(info, 'source');
+    await until(() => t.readies.length === 1);
+    t.roles.a = 'none';
+    t.roles.b = 'owner';
+    t.executors.a.onTableChanged(lost(P, 'owner', 'none'));
+    t.executors.a.onFinalize(info, 'source');
+    t.roles.b = 'none';
+    t.executors.a.onTableChanged({ type: 'TableChanged', version: 10, previousVersion: 9, changedPartitions: [P], localGained: [], localLost: [] });
+    expect(t.handedOver).toEqual([]);
+    expect(t.stores.a.partitionSize(P)).toBe(0);
   });
 
   it('refuses data from anyone but the source', () => {
