@@ -76,6 +76,26 @@ function lost(partition: number, before: LocalRole, after: LocalRole): TableChan
   return { type: 'TableChanged', version: 9, previousVersion: 8, changedPartitions: [partition], localGained: [], localLost: [{ partition, before, after, epoch: 3 }] };
 }
 
+/** The table moved `partition` between two other nodes. */
+function moved(partition: number): TableChangedEvent {
+  return { type: 'TableChanged', version: 10, previousVersion: 9, changedPartitions: [partition], localGained: [], localLost: [] };
+}
+
+/** Five keys on a, moved to b by a sealed migration, committed (the table, then the finalize). */
+async function committedMove(): Promise<ReturnType<typeof pair>> {
+  const t = pair();
+  for (let i = 0; i < 5; i++) t.stores.a.apply(P, put(`k${i}`));
+  t.executors.b.onStart(info, 'destination');
+  t.executors.a.onStart(info, 'source');
+  await until(() => t.readies.length === 1);
+  expect(t.executors.a.status().sealed).toBe(1);
+  t.roles.a = 'none';
+  t.roles.b = 'owner';
+  t.executors.a.onTableChanged(lost(P, 'owner', 'none'));
+  t.executors.a.onFinalize(info, 'source');
+  return t;
+}
+
 async function until(condition: () => boolean): Promise<void> {
   for (let i = 0; i < 10_000 && !condition(); i++) await new Promise((resolve) => setImmediate(resolve));
   expect(condition()).toBe(true);
@@ -197,51 +217,26 @@ describe('MigrationExecutor', () => {
   });
 
   it('an owner that moved the partition by a sealed migration hands nothing over: the commit carried it', async () => {
-    const t = pair();
-    for (let i = 0; i < 5; i++) t.stores.a.apply(P, put(`k${i}`));
-    t.executors.b.onStart(info, 'destination');
-    t.executors.a.onStart(info, 'source');
-    await until(() => t.readies.length === 1);
-    expect(t.executors.a.status().sealed).toBe(1);
-    t.roles.a = 'none';
-    t.roles.b = 'owner';
-    t.executors.a.onTableChanged(lost(P, 'owner', 'none'));
-    t.executors.a.onFinalize(info, 'source');
+    const t = await committedMove();
     await until(() => t.stores.a.partitionSize(P) === 0);
     expect(t.handedOver).toEqual([]);
   });
 
   it('a committed move whose destination the next table does not name as owner: the kept copy is handed over', async () => {
-    const t = pair();
-    for (let i = 0; i < 5; i++) t.stores.a.apply(P, put(`k${i}`));
-    t.executors.b.onStart(info, 'destination');
-    t.executors.a.onStart(info, 'source');
-    await until(() => t.readies.length === 1);
-    t.roles.a = 'none';
-    t.roles.b = 'owner';
-    t.executors.a.onTableChanged(lost(P, 'owner', 'none'));
-    t.executors.a.onFinalize(info, 'source');
+    const t = await committedMove();
     // A stale master's commit: the cluster, under another master, gave the partition to c,
     // which starts empty.
     t.roles.b = 'none';
     t.owners.master = 'm2';
-    t.executors.a.onTableChanged({ type: 'TableChanged', version: 10, previousVersion: 9, changedPartitions: [P], localGained: [], localLost: [] });
+    t.executors.a.onTableChanged(moved(P));
     expect(t.handedOver).toEqual([[P]]);
     expect(t.stores.a.partitionSize(P)).toBe(5);
   });
 
   it('a committed move followed by another move under the same master: the kept copy is dropped, not handed over', async () => {
-    const t = pair();
-    for (let i = 0; i < 5; i++) t.stores.a.apply(P, put(`k${i}`));
-    t.executors.b.onStart(info, 'destination');
-    t.executors.a.onStart(info, 'source');
-    await until(() => t.readies.length === 1);
-    t.roles.a = 'none';
-    t.roles.b = 'owner';
-    t.executors.a.onTableChanged(lost(P, 'owner', 'none'));
-    t.executors.a.onFinalize(info, 'source');
+    const t = await committedMove();
     t.roles.b = 'none';
-    t.executors.a.onTableChanged({ type: 'TableChanged', version: 10, previousVersion: 9, changedPartitions: [P], localGained: [], localLost: [] });
+    t.executors.a.onTableChanged(moved(P));
     expect(t.handedOver).toEqual([]);
     expect(t.stores.a.partitionSize(P)).toBe(0);
   });
