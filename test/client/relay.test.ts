@@ -15,9 +15,16 @@ import { parseExposition, value } from '../gateway/exposition.js';
 import { waitFor as waitUntil } from '../helpers/cluster-checks.js';
 import { waitFor } from '../node/helpers.js';
 import { useThreeNodes, wsSocket } from './three-nodes.js';
+import { WebSocket } from 'ws';
+import { decodeServerFrame, encodeClientFrame, type ClientFrame, type ServerFrame } from '../../src/protocol/client-frames.js';
 
 const cluster = useThreeNodes('client-relay-secret-0123456789abcdef01234', 'relay');
 const { nodes, gateways } = cluster;
+
+/** The first key `prefix-j` (j = 0, 1, ...) of `partition`. */
+function keyIn(partition: number, prefix: string): string {
+  for (let j = 0; ; j++) if (partitionOf(`${prefix}-${j}`) === partition) return `${prefix}-${j}`;
+}
 
 /** Keys of the partitions of every owner in node 0's table, `perNode` of each, named `prefix-i`. */
 function keysAcross(perNode: number, prefix: string): string[] {
@@ -195,6 +202,49 @@ describe('subscriptions of a serverUrl client, relayed by its node', () => {
       await waitFor(() => keys.every((k) => heard.has(k)), 'every write of node 1', 20_000);
     } finally {
       relay.stop();
+    }
+  }, 120_000);
+
+  it('a resumable subscription through the gateway: once a relayed partition moved to its node, that node\'s own live events of it carry marks', async () => {
+    await cluster.start();
+    const ws = new WebSocket(gateways[0]!.url);
+    const frames: ServerFrame[] = [];
+    ws.on('message', (data: Buffer) => frames.push(decodeServerFrame(new Uint8Array(data), 1 << 24)));
+    ws.on('error', () => undefined);
+    try {
+      const send = (frame: ClientFrame): void => ws.send(encodeClientFrame(frame));
+      await waitFor(() => frames.some((f) => f.type === 'AUTH_REQUIRED'), 'AUTH_REQUIRED', 10_000);
+      send({ type: 'AUTH', token: await cluster.token() });
+      await waitFor(() => frames.some((f) => f.type === 'AUTH_ACK'), 'AUTH_ACK', 10_000);
+      // Resumable (a cursor map, empty) and relayed: events of covered partitions carry marks.
+      send({ type: 'SUBSCRIBE', sub: { id: 7, map: 'adopt', key: null, prefix: null, since: new Map(), relay: true } });
+      await waitFor(() => frames.some((f) => f.type === 'RESULT' && f.id === 7), 'the SUBSCRIBE answer', 20_000);
+      const before = nodes[0]!.node.partitionTable()!;
+      await nodes[1]!.node.stop();
+      const moved = (): number[] => {
+        const now = nodes[0]!.node.partitionTable()!;
+        return before.assignments.filter((a) => a.owner === nodes[1]!.id && now.assignments[a.partition]!.owner === nodes[0]!.id).map((a) => a.partition);
+      };
+      await waitFor(() => moved().length > 0 && nodes[0]!.node.partitionTable()!.assignments.every((a) => a.owner !== nodes[1]!.id), 'node 1\'s partitions taken over', 30_000);
+      // Written on node 0 as owner: heard from its own events. The relay adopts the
+      // partition at its next table check; from then on every such event is marked.
+      const partition = moved()[0]!;
+      const map = nodes[0]!.node.getMap<string>('adopt');
+      const marked = (key: string): boolean => frames.some((f) => f.type === 'EVENT' && f.key === key && f.mark?.partition === partition);
+      let i = 0;
+      await waitUntil(`a live event of partition ${partition} marked`, 20_000, async () => {
+        const key = keyIn(partition, `adopt-${i++}`);
+        await map.set(key, 'v');
+        await waitFor(() => frames.some((f) => f.type === 'EVENT' && f.key === key), `the event of ${key}`, 10_000);
+        return marked(key) ? undefined : `${key} unmarked`;
+      });
+      // And stays so: the next write's event is marked too.
+      const next = keyIn(partition, `adopt-${i}`);
+      await map.set(next, 'v');
+      await waitFor(() => frames.some((f) => f.type === 'EVENT' && f.key === next), `the event of ${next}`, 10_000);
+      expect(marked(next)).toBe(true);
+    } finally {
+      ws.terminate();
     }
   }, 120_000);
 
