@@ -97,14 +97,19 @@ export async function clusterProblem(lab: NetLab, group: readonly string[]): Pro
 export async function unreadable(lab: NetLab, readers: readonly string[], writes: ReadonlyMap<string, string>): Promise<string | undefined> {
   const wrongAt = new Map<string, number>();
   let first: { key: string; value: string } | undefined;
-  for (const reader of readers) {
-    for (const [key, value] of writes) {
-      const answer = await readKey(lab, reader, key);
-      if (answer.status === 200 && answer.value === value) continue;
-      wrongAt.set(reader, (wrongAt.get(reader) ?? 0) + 1);
-      first ??= { key, value };
-    }
-  }
+  // Readers in parallel, each reading its keys one at a time: a check of a few hundred
+  // keys on five nodes then takes a fifth of the time on a loaded machine, and a write that
+  // arrives by a handover is seen by the next check rather than one a deadline later.
+  await Promise.all(
+    readers.map(async (reader) => {
+      for (const [key, value] of writes) {
+        const answer = await readKey(lab, reader, key);
+        if (answer.status === 200 && answer.value === value) continue;
+        wrongAt.set(reader, (wrongAt.get(reader) ?? 0) + 1);
+        first ??= { key, value };
+      }
+    }),
+  );
   if (first === undefined) return undefined;
   const partition = partitionOf(first.key);
   const seen: string[] = [];
