@@ -49,9 +49,9 @@ export interface MigrationConfig {
   readonly finishedMigrationsMax: number;
   /**
    * How long a source keeps its copy of a partition after its move to a new owner
-   * committed. A table in that time from another master, naming another owner (the commit
-   * came from a master the cluster had already replaced, and the destination had called
-   * the copy off), makes it hand the copy to that owner instead. Costs memory: moved data
+   * committed. A table in that time from another master (the commit came from a master
+   * the cluster had already replaced, and the destination had called the copy off) makes
+   * it hand the copy to that table's owner instead. Costs memory: moved data
    * stays on the source that long. 0 turns it off. Unit: ms. Default 15,000.
    */
   readonly movedCopyRetainMs: number;

@@ -155,11 +155,16 @@ export class MigrationExecutor {
     }
     for (const partition of event.changedPartitions) {
       const kept = this.retained.get(partition);
-      if (kept === undefined || this.deps.ownerOf(partition) === kept.destination) continue;
+      if (kept === undefined) continue;
+      // Under the master that committed the move, a table naming the destination owner
+      // follows that commit, and one naming another owner is a later move from the
+      // destination. Under another master the commit may never have reached the cluster,
+      // even when that master, choosing afresh, named the same node owner: the destination
+      // had called the copy off on the master change and holds none of it.
+      const sameMaster = this.deps.master() === kept.master;
+      if (sameMaster && this.deps.ownerOf(partition) === kept.destination) continue;
       this.retained.delete(partition);
-      // Under the master that committed the move, a new owner is a later move from the
-      // destination; under another, the commit may never have reached the cluster.
-      if (this.deps.master() === kept.master) this.settle(partition);
+      if (sameMaster) this.settle(partition);
       else if (this.deps.roleOf(partition) !== 'owner') orphaned.push(partition);
     }
     if (orphaned.length === 0) return;
@@ -172,7 +177,7 @@ export class MigrationExecutor {
    * Keep the copy of a partition whose move to `destination` just committed for a while:
    * a commit by a master the others had replaced reaches a destination that already
    * called the copy off, and the owner they chose instead starts empty. A table from
-   * another master that names another owner in that time makes this node hand it over.
+   * another master in that time makes this node hand it over.
    */
   private retain(partition: number, destination: NodeId): void {
     if (this.deps.config.movedCopyRetainMs === 0) return;

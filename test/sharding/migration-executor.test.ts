@@ -233,6 +233,25 @@ describe('MigrationExecutor', () => {
     expect(t.stores.a.partitionSize(P)).toBe(5);
   });
 
+  it('a committed move whose destination another master names owner afresh: the kept copy is handed over', async () => {
+    const t = await committedMove();
+    // The destination called the copy off on the master change; the new master, choosing
+    // an owner for a partition it found without one, picked the same node, empty.
+    t.owners.master = 'm2';
+    t.executors.a.onTableChanged(moved(P));
+    expect(t.handedOver).toEqual([[P]]);
+    expect(t.stores.a.partitionSize(P)).toBe(5);
+  });
+
+  it('a later table of the same master naming the destination owner keeps the copy until its time is up', async () => {
+    const t = await committedMove();
+    t.executors.a.onTableChanged(moved(P));
+    expect(t.handedOver).toEqual([]);
+    expect(t.stores.a.partitionSize(P)).toBe(5);
+    await until(() => t.stores.a.partitionSize(P) === 0);
+    expect(t.handedOver).toEqual([]);
+  });
+
   it('a committed move followed by another move under the same master: the kept copy is dropped, not handed over', async () => {
     const t = await committedMove();
     t.roles.b = 'none';
