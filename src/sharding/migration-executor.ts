@@ -79,7 +79,7 @@ export class MigrationExecutor {
   onEvent(event: Exclude<PartitionEvent, LineageDivergedEvent>): void {
     if (event.type === 'TableChanged') this.onTableChanged(event);
     else if (event.type === 'MigrationStart') this.onStart(event.migration, event.localRole);
-    else if (event.type === 'MigrationFinalize') this.onFinalize(event.migration, event.localRole);
+    else if (event.type === 'MigrationFinalize') this.onFinalize(event.migration, event.localRole, event.epoch);
     else this.onCancel(event.migration, event.localRole);
   }
 
@@ -90,8 +90,11 @@ export class MigrationExecutor {
     else this.startIncoming(info);
   }
 
-  /** The migration committed: the table naming its outcome has already been applied. */
-  onFinalize(info: MigrationInfo, side: MigrationSide): void {
+  /**
+   * The migration committed: the table naming its outcome has already been applied.
+   * `epoch` is the partition's epoch in that table (default: the one the move planned).
+   */
+  onFinalize(info: MigrationInfo, side: MigrationSide, epoch = info.epoch): void {
     const { partition } = info;
     if (side === 'source') {
       this.release(info.migrationId, false);
@@ -109,6 +112,13 @@ export class MigrationExecutor {
     // A finalize can outrun the table that commits it; the data then waits for that table.
     const role = this.deps.roleOf(partition);
     if (role !== 'none') for (const p of this.deps.participants) p.finalize(partition, role);
+    // A backup copy that lands under a later ownership epoch came from an owner the
+    // partition has since left (a new master that found the partition without a live
+    // owner named this node backup afresh, and the copy counts as committed): it can hold
+    // writes that owner acknowledged alone, which the new owner never received.
+    if (info.role === 'backup' && epoch !== info.epoch && role === 'backup' && this.deps.ownerOf(partition) !== info.source) {
+      this.handOver([partition], `backup copy ${info.migrationId} from ${info.source}, a former owner`);
+    }
   }
 
   /** The migration was called off. */
@@ -191,7 +201,7 @@ export class MigrationExecutor {
   }
 
   private handOver(partitions: readonly number[], why: string): void {
-    this.deps.logger.warn({ partitions: partitions.length, why }, 'ownership taken away without a committed move from this node: handing its data to the new owners');
+    this.deps.logger.warn({ partitions: partitions.length, why }, 'handing data held here over to the owners the table names (merged there, last writer wins)');
     this.deps.handOver(partitions);
   }
 

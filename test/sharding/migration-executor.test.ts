@@ -260,6 +260,35 @@ describe('MigrationExecutor', () => {
     expect(t.stores.a.partitionSize(P)).toBe(0);
   });
 
+  it('a backup copy that lands under a later ownership epoch, its source no longer owner: handed to the owner, and kept', async () => {
+    const t = pair();
+    for (let i = 0; i < 5; i++) t.stores.a.apply(P, put(`k${i}`));
+    const backupMove = { ...info, role: 'backup' as const };
+    t.executors.b.onStart(backupMove, 'destination');
+    t.executors.a.onStart(backupMove, 'source');
+    await until(() => t.readies.length === 1);
+    // a stalled; a new master gave the partition to c afresh and named b its backup.
+    t.roles.a = 'none';
+    t.roles.b = 'backup';
+    t.executors.b.onFinalize(backupMove, 'destination', backupMove.epoch + 1);
+    expect(t.handedOver).toEqual([[P]]);
+    expect(t.stores.b.partitionSize(P)).toBe(5);
+  });
+
+  it('a backup copy committed under the epoch it planned hands nothing over', async () => {
+    const t = pair();
+    for (let i = 0; i < 5; i++) t.stores.a.apply(P, put(`k${i}`));
+    const backupMove = { ...info, role: 'backup' as const };
+    t.executors.b.onStart(backupMove, 'destination');
+    t.executors.a.onStart(backupMove, 'source');
+    await until(() => t.readies.length === 1);
+    t.roles.b = 'backup';
+    t.executors.b.onFinalize(backupMove, 'destination', backupMove.epoch);
+    t.executors.a.onFinalize(backupMove, 'source', backupMove.epoch);
+    expect(t.handedOver).toEqual([]);
+    expect(t.stores.b.partitionSize(P)).toBe(5);
+  });
+
   it('refuses data from anyone but the source', () => {
     const t = pair();
     t.executors.b.onStart(info, 'destination');
