@@ -96,6 +96,18 @@ async function committedMove(): Promise<ReturnType<typeof pair>> {
   return t;
 }
 
+const backupMove: MigrationInfo = { ...info, role: 'backup' };
+
+/** Five keys on its owner a, copied to b as a backup: ready, not yet committed. */
+async function backupCopyReady(): Promise<ReturnType<typeof pair>> {
+  const t = pair();
+  for (let i = 0; i < 5; i++) t.stores.a.apply(P, put(`k${i}`));
+  t.executors.b.onStart(backupMove, 'destination');
+  t.executors.a.onStart(backupMove, 'source');
+  await until(() => t.readies.length === 1);
+  return t;
+}
+
 async function until(condition: () => boolean): Promise<void> {
   for (let i = 0; i < 10_000 && !condition(); i++) await new Promise((resolve) => setImmediate(resolve));
   expect(condition()).toBe(true);
@@ -261,12 +273,7 @@ describe('MigrationExecutor', () => {
   });
 
   it('a backup copy that lands under a later ownership epoch, its source no longer owner: handed to the owner, and kept', async () => {
-    const t = pair();
-    for (let i = 0; i < 5; i++) t.stores.a.apply(P, put(`k${i}`));
-    const backupMove = { ...info, role: 'backup' as const };
-    t.executors.b.onStart(backupMove, 'destination');
-    t.executors.a.onStart(backupMove, 'source');
-    await until(() => t.readies.length === 1);
+    const t = await backupCopyReady();
     // a stalled; a new master gave the partition to c afresh and named b its backup.
     t.roles.a = 'none';
     t.roles.b = 'backup';
@@ -276,12 +283,7 @@ describe('MigrationExecutor', () => {
   });
 
   it('a backup copy committed under the epoch it planned hands nothing over', async () => {
-    const t = pair();
-    for (let i = 0; i < 5; i++) t.stores.a.apply(P, put(`k${i}`));
-    const backupMove = { ...info, role: 'backup' as const };
-    t.executors.b.onStart(backupMove, 'destination');
-    t.executors.a.onStart(backupMove, 'source');
-    await until(() => t.readies.length === 1);
+    const t = await backupCopyReady();
     t.roles.b = 'backup';
     t.executors.b.onFinalize(backupMove, 'destination', backupMove.epoch);
     t.executors.a.onFinalize(backupMove, 'source', backupMove.epoch);
