@@ -10,6 +10,7 @@ import {
   startPartitionNode,
   stopNodes,
   tableProblem,
+  waitForReplicasOnly,
   WriteLoop,
   type PartitionNode,
 } from './partition-harness.js';
@@ -74,9 +75,6 @@ describe('a destination dies mid-migration', () => {
     expect(loop.errors).toEqual([]);
     expect(await mismatches(nodes, new Map(ks.map((k, i) => [k, i])))).toEqual([]);
     expect(await mismatches(nodes, loop.acked)).toEqual([]);
-    // Once any copy kept after a move is let go, nodes hold just their replicas.
-    const held = (): number => nodes.reduce((n, x) => n + x.service.store.size(), 0);
-    const replicas = 2 * (ks.length + loop.acked.size);
-    await waitFor(() => held() === replicas, `nodes holding only their replicas (${held()} keys, not ${replicas})`, 40_000);
+    await waitForReplicasOnly(nodes, 2 * (ks.length + loop.acked.size));
   }, 90_000);
 });

@@ -10,6 +10,7 @@ import {
   startPartitionNode,
   stopNodes,
   tableProblem,
+  waitForReplicasOnly,
   type PartitionNode,
 } from './partition-harness.js';
 
@@ -44,10 +45,7 @@ describe('a 4th node joins a loaded cluster', () => {
         expect(node.service.store.partitionSize(a.partition), `partition ${a.partition} on ${holder}`).toBe(perPartition.get(a.partition) ?? 0);
       }
     }
-    // Nodes hold nothing beyond their replicas, once the sources let go of the copies they
-    // keep for `movedCopyRetainMs` after each move.
-    const held = (): number => nodes.reduce((n, x) => n + x.service.store.size(), 0);
-    await waitFor(() => held() === 2 * ks.length, `nodes holding only their replicas (${held()} keys, not ${2 * ks.length})`, 40_000);
+    await waitForReplicasOnly(nodes, 2 * ks.length);
     expect(await mismatches(nodes, new Map(ks.map((k, i) => [k, i])))).toEqual([]);
   }, 90_000);
 });

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from './helpers.js';
-import { eachLimited, keys, startPartitionCluster, stopNodes, tableProblem, mismatches, WriteLoop, type PartitionNode } from './partition-harness.js';
+import { eachLimited, keys, startPartitionCluster, stopNodes, tableProblem, mismatches, WriteLoop, waitForReplicasOnly, type PartitionNode } from './partition-harness.js';
 
 let nodes: PartitionNode[] = [];
 afterEach(async () => {
@@ -36,10 +36,7 @@ describe('a node dies abruptly', () => {
     const table = survivors[0]!.service.table()!;
     expect(table.assignments.some((a) => a.owner === victim || a.backups.includes(victim))).toBe(false);
     expect(await mismatches(survivors.slice(1), written)).toEqual([]);
-    // Survivors hold nothing beyond their replicas once the sources of the rebalancing that
-    // follows the crash let go of the copies they keep for `movedCopyRetainMs` after each move.
-    const held = (): number => survivors.reduce((n, x) => n + x.service.store.size(), 0);
-    const replicas = 2 * (ks.length + loop.acked.size);
-    await waitFor(() => held() === replicas, `survivors holding only their replicas (${held()} keys, not ${replicas})`, 40_000);
+    // Nothing beyond the replicas, once the rebalancing after the crash lets go of its kept copies.
+    await waitForReplicasOnly(survivors, 2 * (ks.length + loop.acked.size));
   }, 90_000);
 });

@@ -8,7 +8,7 @@ import type { FlotillaNode, NodeMigrations, StartNodeOptions } from '../../src/n
 import { startNode } from '../../src/node/index.js';
 import type { RunningNode } from '../../src/node/running-node.js';
 import type { MigrationParticipant } from '../../src/sharding/participant.js';
-import { nodeOptions } from './helpers.js';
+import { nodeOptions, waitFor } from './helpers.js';
 
 /** Sharding settings of a test node, and extra migration participants it hosts. */
 export interface ShardingTestOptions extends Pick<StartNodeOptions, 'routing' | 'migration' | 'kv' | 'swim' | 'etcd' | 'clusterId'> {
@@ -103,6 +103,20 @@ export function tableProblem(nodes: readonly PartitionNode[], backups = 1): stri
   }
   const busy = nodes.find((n) => n.service.migrations().inFlight.length > 0);
   return busy === undefined ? undefined : `${busy.id} has migrations in flight`;
+}
+
+/**
+ * Waits until `nodes` together hold exactly `replicas` entries (owner plus backups of each
+ * key): sources keep a moved copy for `movedCopyRetainMs` after each move before letting go.
+ * On timeout, says the count held then.
+ */
+export async function waitForReplicasOnly(nodes: readonly PartitionNode[], replicas: number, timeoutMs = 40_000): Promise<void> {
+  const held = (): number => nodes.reduce((n, x) => n + x.service.store.size(), 0);
+  try {
+    await waitFor(() => held() === replicas, 'nodes holding only their replicas', timeoutMs);
+  } catch (error) {
+    throw new Error(`${(error as Error).message}: they hold ${held()} entries, not ${replicas}`);
+  }
 }
 
 /** Partitions owned by each node in `table`. */
