@@ -9,7 +9,9 @@
 import { performance } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
 import { WebSocket } from 'ws';
-import { FlotillaClient, type SocketConstructor } from '../src/client-platform/index.js';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { SocketConstructor } from '../src/client-platform/index.js';
 import { encodeClientFrame } from '../src/protocol/client-frames.js';
 import { encodeValue } from '../src/protocol/map-values.js';
 
@@ -74,6 +76,15 @@ const CONNECT_POLL_MS = 50;
 
 /** The frame a set of the bench sends (the value as the lanes write it). */
 const SET_FRAME = encodeClientFrame({ type: 'OP', op: { id: 123_456, map: 'bench', op: 'put', key: 'c1-l0-k123', value: encodeValue({ v: TEXT, n: 123_456 }), forward: false } }).slice();
+
+/**
+ * The client as users run it: the build's JavaScript (`npm run build`), not the sources
+ * through tsx, whose transform wraps every closure made on the hot path in a naming call;
+ * the sources only when there is no build.
+ */
+const BUILT_CLIENT = new URL('../dist/src/client-platform/index.js', import.meta.url);
+const { FlotillaClient } = (existsSync(fileURLToPath(BUILT_CLIENT)) ? await import(BUILT_CLIENT.href) : await import('../src/client-platform/index.js')) as typeof import('../src/client-platform/index.js');
+type FlotillaClient = InstanceType<typeof FlotillaClient>;
 
 const setup = workerData as LoadSetup;
 const clients: FlotillaClient[] = [];

@@ -241,7 +241,13 @@ export class FlotillaClient implements MapBackend, OrMapBackend {
   private enqueue(map: string, key: string, value: KvValue | undefined, bytes: Uint8Array | null): Promise<Uint8Array | null> {
     const { write, acked } = this.writes.add(map, key, bytes);
     this.local.set(map, key, value, 'local');
-    return this.storage.put(write).then(() => {
+    const kept = this.storage.put(write);
+    // An adapter that holds the write once `put` returns (memory) lets it go at once.
+    if (kept === undefined) {
+      this.pump();
+      return acked;
+    }
+    return kept.then(() => {
       this.pump();
       return acked;
     });
@@ -353,10 +359,10 @@ export class FlotillaClient implements MapBackend, OrMapBackend {
       return;
     }
     for (const write of this.writes.takeSendable()) {
-      void this.router.attempt({ map: write.map, op: write.value === null ? 'delete' : 'put', key: write.key, value: write.value }).then(
-        (payload) => this.acked(write, payload),
-        (error: unknown) => this.failed(write, error),
-      );
+      this.router.attemptThen({ map: write.map, op: write.value === null ? 'delete' : 'put', key: write.key, value: write.value }, (error, payload) => {
+        if (error === undefined) this.acked(write, payload);
+        else this.failed(write, error);
+      });
     }
   }
 
@@ -367,7 +373,7 @@ export class FlotillaClient implements MapBackend, OrMapBackend {
     const version = writeVersion(payload);
     if (version !== undefined) this.subs.observe(write.map, write.key, version);
     this.writes.finish(write, payload);
-    void this.storage.remove(write.seq);
+    this.forget(write.seq);
     this.pump();
   }
 
@@ -383,8 +389,17 @@ export class FlotillaClient implements MapBackend, OrMapBackend {
     }
     // Refused for good (bad value, auth): the caller hears why, and the next read shows the cluster's value.
     this.writes.finish(write, null, error);
-    void this.storage.remove(write.seq);
+    this.forget(write.seq);
     this.pump();
+  }
+
+  /** Drop an answered write from the adapter; a failed removal is not the caller's failure (the write was answered). */
+  private forget(seq: number): void {
+    try {
+      this.storage.remove(seq)?.catch(ignoreFailure);
+    } catch {
+      ignoreFailure();
+    }
   }
 
   private checkOpen(): void {
@@ -400,3 +415,7 @@ function writeVersion(payload: Uint8Array | null): EventVersion | undefined {
     return undefined;
   }
 }
+
+// A write the adapter could not forget is sent again after a restart of the client, as a
+// write whose acknowledgement was lost would be.
+function ignoreFailure(): void {}

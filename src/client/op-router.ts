@@ -76,11 +76,6 @@ export class OpRouter {
     for (const conn of this.connections.values()) conn.close();
   }
 
-  /** One attempt of `op` at the right node; throws the node's error (NOT_OWNER refreshes the map first). */
-  attempt(op: KeyedOp): Promise<Uint8Array | null> {
-    return this.attemptWith(op.key, (conn, forward) => conn.call(withForward(op, forward)));
-  }
-
   /** Attempts of `op` until one succeeds, a failure is final, or `requestTimeoutMs` passed. */
   run(op: KeyedOp): Promise<Uint8Array | null> {
     return this.runWith(op.key, (conn, forward) => conn.call(withForward(op, forward)), isMutating(op.op));
@@ -103,21 +98,52 @@ export class OpRouter {
     }
   }
 
+  /**
+   * One attempt of `op` at the right node, answered through `done`: the payload, or the
+   * node's error (NOT_OWNER refreshes the map first). The path of every write, with no
+   * promise of its own.
+   */
+  attemptThen(op: KeyedOp, done: (error: unknown, payload: Uint8Array | null) => void): void {
+    const target = this.pick(op.key);
+    if (target === undefined) {
+      done(noNode(), null);
+      return;
+    }
+    target.conn.callWith(withForward(op, target.forward), (answer, error) => {
+      if (answer === undefined) {
+        done(error, null);
+        return;
+      }
+      let payload: Uint8Array | null;
+      try {
+        payload = this.answered(target.conn, answer);
+      } catch (refused) {
+        done(refused, null);
+        return;
+      }
+      done(undefined, payload);
+    });
+  }
+
   private async attemptWith(key: string | null, send: Send): Promise<Uint8Array | null> {
     const target = this.pick(key);
-    if (target === undefined) throw new FlotillaError('FLO_CONNECTION_FAILED', 'no node is connected');
-    const answer = await send(target.conn, target.forward);
+    if (target === undefined) throw noNode();
+    return this.answered(target.conn, await send(target.conn, target.forward));
+  }
+
+  /** The payload of `answer`, or the error it carries (after noting what it says of the map). */
+  private answered(conn: NodeConnection, answer: OpAnswer): Uint8Array | null {
     if (answer.type === 'RESULT') return answer.payload;
     if (answer.code === 'FLO_READ_ONLY') {
       // The version of a read-only side's table says nothing about where writes go.
-      this.routing.noteReadOnly(target.conn.url);
+      this.routing.noteReadOnly(conn.url);
       if (this.parts.clusterMode) this.mapRequests.askForWritable();
       throw remoteError(answer.code, answer.message);
     }
     const newer = this.routing.noteVersion(answer.mapVersion);
     if (answer.code === 'FLO_NOT_OWNER' || answer.code === 'FLO_UNCONFIRMED' || newer) {
       if (answer.owner !== null && this.parts.clusterMode) this.connection(answer.owner.url).open();
-      target.conn.requestMap(this.routing.version());
+      conn.requestMap(this.routing.version());
     }
     throw remoteError(answer.code, answer.message);
   }
@@ -148,6 +174,10 @@ export class OpRouter {
     if (map.writable) this.parts.onWritableMap();
     else this.mapRequests.askForWritable();
   }
+}
+
+function noNode(): FlotillaError {
+  return new FlotillaError('FLO_CONNECTION_FAILED', 'no node is connected');
 }
 
 /** `op` with `forward` set, built field by field: one object shape for every op (a spread made a new one per call). */

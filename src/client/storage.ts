@@ -19,10 +19,13 @@ export interface PendingWrite {
 export interface StorageAdapter {
   /** Every pending write, in any order (the client sorts them by `seq`). */
   load(): Promise<readonly PendingWrite[]>;
-  /** Keep `write` until `remove(write.seq)`. */
-  put(write: PendingWrite): Promise<void>;
+  /**
+   * Keep `write` until `remove(write.seq)`. The write is sent once the returned promise
+   * resolves, or at once when `put` returns nothing (it kept the write before returning).
+   */
+  put(write: PendingWrite): Promise<void> | void;
   /** Forget the write once acknowledged. */
-  remove(seq: number): Promise<void>;
+  remove(seq: number): Promise<void> | void;
 }
 
 /** Pending writes in memory: survives reconnects, not a restart of the process or page. */
@@ -33,14 +36,12 @@ export class MemoryStorageAdapter implements StorageAdapter {
     return Promise.resolve([...this.writes.values()]);
   }
 
-  put(write: PendingWrite): Promise<void> {
+  put(write: PendingWrite): void {
     this.writes.set(write.seq, write);
-    return Promise.resolve();
   }
 
-  remove(seq: number): Promise<void> {
+  remove(seq: number): void {
     this.writes.delete(seq);
-    return Promise.resolve();
   }
 
   /** Writes held now (for diagnostics). */
