@@ -16,6 +16,8 @@ interface Waiter {
 
 /** One (map, key)'s pending writes, oldest first; only the head may be in flight. */
 interface Slot {
+  readonly map: string;
+  readonly key: string;
   readonly queue: PendingWrite[];
   /** Index of the oldest write still pending (the queue is compacted as it drains). */
   head: number;
@@ -29,9 +31,10 @@ interface Slot {
  * acknowledgement made a client with hundreds in flight spend a fifth of its time here).
  */
 export class PendingWrites {
-  private readonly slots = new Map<string, Slot>();
-  /** Keys whose oldest write is not in flight, in the order they became so (a Map keeps insertion order). */
-  private readonly ready = new Map<string, Slot>();
+  /** Per map, per key: nested rather than one map of joined names, which cost a string per lookup. */
+  private readonly slots = new Map<string, Map<string, Slot>>();
+  /** Keys whose oldest write is not in flight, in the order they became so (a Set keeps insertion order). */
+  private readonly ready = new Set<Slot>();
   private readonly waiters = new Map<number, Waiter>();
   private pending = 0;
   private inFlight = 0;
@@ -58,7 +61,7 @@ export class PendingWrites {
 
   /** Whether `key` of `map` has a write not yet acknowledged. */
   has(map: string, key: string): boolean {
-    return this.slots.has(slotId(map, key));
+    return this.slots.get(map)?.has(key) ?? false;
   }
 
   size(): number {
@@ -68,9 +71,9 @@ export class PendingWrites {
   /** Writes to send now: the oldest of each idle key, within the in-flight bound; marked in flight. */
   takeSendable(): PendingWrite[] {
     const out: PendingWrite[] = [];
-    for (const [id, slot] of this.ready) {
+    for (const slot of this.ready) {
       if (this.inFlight >= WRITES_IN_FLIGHT_MAX) break;
-      this.ready.delete(id);
+      this.ready.delete(slot);
       slot.headInFlight = true;
       this.inFlight++;
       out.push(slot.queue[slot.head]!);
@@ -80,19 +83,17 @@ export class PendingWrites {
 
   /** The write failed in a way worth retrying: it goes back in line. */
   release(write: PendingWrite): void {
-    const id = slotId(write.map, write.key);
-    const slot = this.slots.get(id);
+    const slot = this.slots.get(write.map)?.get(write.key);
     if (slot === undefined || !slot.headInFlight || slot.queue[slot.head] !== write) return;
     slot.headInFlight = false;
     this.inFlight--;
-    this.ready.set(id, slot);
+    this.ready.add(slot);
   }
 
   /** Acknowledged (`error` undefined) or refused for good: out of the queue, its caller told. */
   finish(write: PendingWrite, payload: Uint8Array | null, error?: unknown): void {
-    const id = slotId(write.map, write.key);
-    const slot = this.slots.get(id);
-    if (slot !== undefined) this.remove(id, slot, write);
+    const slot = this.slots.get(write.map)?.get(write.key);
+    if (slot !== undefined) this.remove(slot, write);
     const waiter = this.waiters.get(write.seq);
     this.waiters.delete(write.seq);
     if (error === undefined) waiter?.resolve(payload);
@@ -106,18 +107,22 @@ export class PendingWrites {
   }
 
   private enqueue(write: PendingWrite): void {
-    const id = slotId(write.map, write.key);
-    let slot = this.slots.get(id);
+    let keys = this.slots.get(write.map);
+    if (keys === undefined) {
+      keys = new Map();
+      this.slots.set(write.map, keys);
+    }
+    let slot = keys.get(write.key);
     if (slot === undefined) {
-      slot = { queue: [], head: 0, headInFlight: false };
-      this.slots.set(id, slot);
-      this.ready.set(id, slot);
+      slot = { map: write.map, key: write.key, queue: [], head: 0, headInFlight: false };
+      keys.set(write.key, slot);
+      this.ready.add(slot);
     }
     slot.queue.push(write);
     this.pending++;
   }
 
-  private remove(id: string, slot: Slot, write: PendingWrite): void {
+  private remove(slot: Slot, write: PendingWrite): void {
     const at = slot.queue.indexOf(write, slot.head);
     if (at < 0) return;
     this.pending--;
@@ -131,18 +136,16 @@ export class PendingWrites {
       slot.queue.splice(at, 1);
     }
     if (slot.head === slot.queue.length) {
-      this.slots.delete(id);
-      this.ready.delete(id);
+      const keys = this.slots.get(slot.map)!;
+      keys.delete(slot.key);
+      if (keys.size === 0) this.slots.delete(slot.map);
+      this.ready.delete(slot);
       return;
     }
     if (slot.head > 32 && slot.head * 2 > slot.queue.length) {
       slot.queue.splice(0, slot.head);
       slot.head = 0;
     }
-    if (!slot.headInFlight) this.ready.set(id, slot);
+    if (!slot.headInFlight) this.ready.add(slot);
   }
-}
-
-function slotId(map: string, key: string): string {
-  return `${map}\u0000${key}`;
 }

@@ -21,10 +21,20 @@ const FIRST_ID = 2 ** 40;
 export class SubscriptionSet {
   private readonly byFilter = new Map<string, { sub: ClientSubscription; refs: number }>();
   private readonly byId = new Map<number, ClientSubscription>();
-  private readonly versions = new Map<string, EventVersion>();
+  /**
+   * Versions seen, in two generations: new ones go to `young`; when it holds half the bound
+   * it becomes `old` and the previous `old` is dropped. So the keys updated least recently
+   * go first, at one lookup and one insert per version (a strict least-recently-updated
+   * order cost a delete and a re-insert on every write's acknowledgement).
+   */
+  private young = new Map<string, EventVersion>();
+  private old = new Map<string, EventVersion>();
+  private readonly generationMax: number;
   private nextId = FIRST_ID;
 
-  constructor(private readonly versionsMax: number) {}
+  constructor(versionsMax: number) {
+    this.generationMax = Math.max(1, Math.floor(versionsMax / 2));
+  }
 
   /** Take a reference to the subscription of `filter` on `map`; `created` when it is new (send it). */
   acquire(map: string, filter: SubscriptionFilter): { sub: ClientSubscription; created: boolean } {
@@ -70,19 +80,22 @@ export class SubscriptionSet {
    */
   observe(map: string, key: string, version: EventVersion): -1 | 0 | 1 {
     const slot = `${map}\u0000${key}`;
-    const seen = this.versions.get(slot);
+    const seen = this.young.get(slot) ?? this.old.get(slot);
     const order = seen === undefined ? 1 : compare(version, seen);
     if (order <= 0) return order as -1 | 0;
-    this.versions.delete(slot);
-    this.versions.set(slot, version);
-    // Oldest first out; a dropped key accepts the next version it gets.
-    if (this.versions.size > this.versionsMax) this.versions.delete(this.versions.keys().next().value!);
+    this.young.set(slot, version);
+    // A dropped key accepts the next version it gets.
+    if (this.young.size >= this.generationMax) {
+      this.old = this.young;
+      this.young = new Map();
+    }
     return 1;
   }
 
   /** Whether some version of the key was seen (and is still remembered). */
   seen(map: string, key: string): boolean {
-    return this.versions.has(`${map}\u0000${key}`);
+    const slot = `${map}\u0000${key}`;
+    return this.young.has(slot) || this.old.has(slot);
   }
 }
 
