@@ -27,8 +27,8 @@ export class SubscriptionSet {
    * go first, at one lookup and one insert per version (a strict least-recently-updated
    * order cost a delete and a re-insert on every write's acknowledgement).
    */
-  private young = new Map<string, EventVersion>();
-  private old = new Map<string, EventVersion>();
+  private young = new Generation();
+  private old = new Generation();
   private readonly generationMax: number;
   private nextId = FIRST_ID;
 
@@ -79,23 +79,42 @@ export class SubscriptionSet {
    * same, -1 older. A key never seen (or dropped by the bound) takes any version.
    */
   observe(map: string, key: string, version: EventVersion): -1 | 0 | 1 {
-    const slot = `${map}\u0000${key}`;
-    const seen = this.young.get(slot) ?? this.old.get(slot);
+    const seen = this.young.get(map, key) ?? this.old.get(map, key);
     const order = seen === undefined ? 1 : compare(version, seen);
     if (order <= 0) return order as -1 | 0;
-    this.young.set(slot, version);
+    this.young.set(map, key, version);
     // A dropped key accepts the next version it gets.
     if (this.young.size >= this.generationMax) {
       this.old = this.young;
-      this.young = new Map();
+      this.young = new Generation();
     }
     return 1;
   }
 
   /** Whether some version of the key was seen (and is still remembered). */
   seen(map: string, key: string): boolean {
-    const slot = `${map}\u0000${key}`;
-    return this.young.has(slot) || this.old.has(slot);
+    return this.young.get(map, key) !== undefined || this.old.get(map, key) !== undefined;
+  }
+}
+
+/** Versions by map and key (nested: a joined name cost a new string per lookup). */
+class Generation {
+  private readonly maps = new Map<string, Map<string, EventVersion>>();
+  size = 0;
+
+  get(map: string, key: string): EventVersion | undefined {
+    return this.maps.get(map)?.get(key);
+  }
+
+  set(map: string, key: string, version: EventVersion): void {
+    let keys = this.maps.get(map);
+    if (keys === undefined) {
+      keys = new Map();
+      this.maps.set(map, keys);
+    }
+    const before = keys.size;
+    keys.set(key, version);
+    this.size += keys.size - before;
   }
 }
 
