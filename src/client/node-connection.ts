@@ -172,7 +172,7 @@ export class NodeConnection {
 
   /** Send `op` (batched with others of this turn); resolves with its answer. */
   call(op: Omit<ClientOp, 'id'>): Promise<OpAnswer> {
-    return this.request((id) => this.queue(id, op));
+    return this.request((id) => this.queue(id, op, op.forward));
   }
 
   /**
@@ -180,18 +180,18 @@ export class NodeConnection {
    * every write, where a promise and its two resolvers per attempt were a large part of
    * the client's garbage.
    */
-  callWith(op: Omit<ClientOp, 'id'>, done: AnswerCallback): void {
+  callWith(op: Omit<ClientOp, 'id' | 'forward'>, forward: boolean, done: AnswerCallback): void {
     if (this.state !== 'ready') {
       done(undefined, notConnected(this.url));
       return;
     }
     const id = this.nextId++;
     this.track(id, new CallbackCall(done, this.parts.timers.now() + this.parts.config.requestTimeoutMs));
-    this.queue(id, op);
+    this.queue(id, op, forward);
   }
 
-  private queue(id: number, op: Omit<ClientOp, 'id'>): void {
-    this.outbox.push({ id, map: op.map, op: op.op, key: op.key, value: op.value, forward: op.forward });
+  private queue(id: number, op: Omit<ClientOp, 'id' | 'forward'>, forward: boolean): void {
+    this.outbox.push({ id, map: op.map, op: op.op, key: op.key, value: op.value, forward });
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       this.parts.timers.defer(this.flushNow);

@@ -109,7 +109,7 @@ export class OpRouter {
       done(noNode(), null);
       return;
     }
-    target.conn.callWith(withForward(op, target.forward), (answer, error) => {
+    target.conn.callWith(op, target.forward, (answer, error) => {
       if (answer === undefined) {
         done(error, null);
         return;
