@@ -2,7 +2,8 @@
  * Replay of map changes for resumable subscriptions: from the map state this node holds
  * (entries and tombstones with their versions), the latest change of every key of a
  * subscription's map, key or prefix stored above the subscriber's cursor for its
- * partition, and the marks of the partitions this node owns. Replay gives each key's
+ * partition (or stored there by a split-brain merge after it), and the marks of the
+ * partitions this node owns. Replay gives each key's
  * latest value only (earlier values of one key coalesce), so it is safe to repeat: a
  * subscriber drops what it has already seen.
  */
@@ -68,7 +69,8 @@ export function replayChanges(source: ReplaySource, filter: ReplayFilter, since:
     if (since === null) continue;
     const cursor = since.get(partition) ?? -1;
     if ((source.store.collectedUpTo(partition) ?? -1) > cursor) lost.push(partition);
-    for (const [key, slot] of source.store.slotsAbove(partition, filter.map, cursor, match)) changes.push({ change: asChange(filter.map, key, slot), partition });
+    // By arrival too: what a split-brain merge stored after the cursor was taken is news to the subscriber, however old its version.
+    for (const [key, slot] of source.store.slotsAbove(partition, filter.map, cursor, match, true)) changes.push({ change: asChange(filter.map, key, slot), partition });
   }
   return { changes, marks, owned: source.owned ?? owned, lost };
 }

@@ -32,6 +32,17 @@ export interface KvSlot {
   readonly version: KvVersion;
   /** Reads of the entry on its owner (carried by chunks and merges for `higher-hits`); absent means 0. */
   readonly hits?: number;
+  /**
+   * The HLC millis at which a split-brain merge stored this slot on this node, when later
+   * than its version: a replay from a cursor taken before the merge must still show it.
+   * Local to the node (chunks and merges never carry it).
+   */
+  readonly arrived?: number;
+}
+
+/** Where a slot stands for a replay's cursor: its version's millis, or its arrival by merge when later. */
+export function stampOf(slot: KvSlot): number {
+  return slot.arrived !== undefined && slot.arrived > slot.version.millis ? slot.arrived : slot.version.millis;
 }
 
 /** One key of one map as it travels in chunks and merges (a tombstone has `value` null). */

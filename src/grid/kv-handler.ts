@@ -80,6 +80,22 @@ export class KvHandlers {
     return low - 1;
   }
 
+  /**
+   * A split-brain merge stored changes of `partition` on this owner at HLC millis `stamp`:
+   * the mark moves above them (every later write is stamped above `stamp`), and each is
+   * reported to `onChange` like an acknowledged write.
+   */
+  merged(partition: number, changes: readonly KvChange[], stamp: number): void {
+    this.newestAcked.set(partition, Math.max(this.newestAcked.get(partition) ?? 0, stamp));
+    const mark = { partition, millis: this.markOf(partition)!, epoch: this.deps.table().epoch(partition) };
+    for (const change of changes) this.deps.onChange?.(change, mark);
+  }
+
+  /** The clock's millis now: the arrival stamp of what a merge stores. */
+  stamp(): number {
+    return this.deps.hlc.now().millis;
+  }
+
   /** The handler of client operations, run on the owner. */
   owner(): PartitionHandler {
     return {

@@ -74,6 +74,11 @@ export class KvService implements PartitionedService, MapRouter {
       captureBytesMax: this.config.captureBytesMax,
       observeVersion: (v) => this.kv?.observe(v),
       mergePolicies: checkMergePolicies(mergePolicies),
+      mergeStamp: () => this.kv?.stamp() ?? 0,
+      // Only an owner reports: it is where subscribers' events and marks come from.
+      onMerged: (partition, changes, stamp) => {
+        if (this.ctx?.roleOf(partition) === 'owner') this.kv?.merged(partition, changes, stamp);
+      },
     });
     this.participant = this.store;
     this.defaultMap = new GridMap(DEFAULT_MAP, this);
@@ -109,8 +114,9 @@ export class KvService implements PartitionedService, MapRouter {
   }
 
   /**
-   * Calls `listener` with each write this node acknowledges as the key's owner (not
-   * replicas, migrations or merges). Returns the unsubscribe function.
+   * Calls `listener` with each write this node acknowledges as the key's owner, and each
+   * change a split-brain merge stores here as owner (not replicas or migrations). Returns
+   * the unsubscribe function.
    */
   onChange(listener: ChangeListener): () => void {
     this.changeListeners.add(listener);

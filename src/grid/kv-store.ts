@@ -17,6 +17,7 @@ import {
   encodeRecords,
   mapOfChange,
   recordSize,
+  stampOf,
   versionOfChange,
   type KvChange,
   type KvEntry,
@@ -52,6 +53,10 @@ export interface KvStoreOptions {
   readonly observeVersion?: (version: KvVersion) => void;
   /** Merge policies by map name (default: latest update wins everywhere). */
   readonly mergePolicies?: MergePolicies;
+  /** The node's HLC millis now (after the clock followed a merge's versions): the arrival stamp of what a merge stores. */
+  readonly mergeStamp?: () => number;
+  /** Called with the changes a merge stored (not those it kept out) and their arrival stamp. */
+  readonly onMerged?: (partition: number, changes: readonly KvChange[], stamp: number) => void;
 }
 
 type Maps = Map<string, Map<string, KvSlot>>;
@@ -176,9 +181,10 @@ export class KvStore implements MigrationParticipant {
       if (this.captures.has(p)) continue;
       for (const [name, slots] of maps) {
         for (const [key, slot] of slots) {
-          if (slot.value === null && slot.version.millis < beforeMillis) {
+          // A tombstone a merge brought keeps the TTL from its arrival, so subscribers get that long to see it.
+          if (slot.value === null && stampOf(slot) < beforeMillis) {
             slots.delete(key);
-            this.collected.set(p, Math.max(this.collected.get(p) ?? 0, slot.version.millis));
+            this.collected.set(p, Math.max(this.collected.get(p) ?? 0, stampOf(slot)));
             n++;
           }
         }
@@ -193,17 +199,20 @@ export class KvStore implements MigrationParticipant {
     return this.collected.get(partition);
   }
 
-  /** The HLC millis of the newest slot held for `partition` (any map), if any. */
+  /** The HLC millis of the newest slot held for `partition` (any map, arrivals by merge counted), if any. */
   newestMillis(partition: number): number | undefined {
     let newest: number | undefined;
-    for (const slots of this.partitions.get(partition)?.values() ?? []) for (const slot of slots.values()) if (newest === undefined || slot.version.millis > newest) newest = slot.version.millis;
+    for (const slots of this.partitions.get(partition)?.values() ?? []) for (const slot of slots.values()) if (newest === undefined || stampOf(slot) > newest) newest = stampOf(slot);
     return newest;
   }
 
-  /** Every slot of `map` in `partition` (live and tombstones) whose version is above `afterMillis` and whose key passes `match`. */
-  slotsAbove(partition: number, map: string, afterMillis: number, match: (key: string) => boolean): [string, KvSlot][] {
+  /**
+   * Every slot of `map` in `partition` (live and tombstones) whose version is above
+   * `afterMillis` (or, `byArrival`, whose version or arrival by merge is) and whose key passes `match`.
+   */
+  slotsAbove(partition: number, map: string, afterMillis: number, match: (key: string) => boolean, byArrival = false): [string, KvSlot][] {
     const out: [string, KvSlot][] = [];
-    for (const [key, slot] of this.partitions.get(partition)?.get(map) ?? []) if (slot.version.millis > afterMillis && match(key)) out.push([key, slot]);
+    for (const [key, slot] of this.partitions.get(partition)?.get(map) ?? []) if ((byArrival ? stampOf(slot) : slot.version.millis) > afterMillis && match(key)) out.push([key, slot]);
     return out;
   }
 
@@ -334,18 +343,33 @@ export class KvStore implements MigrationParticipant {
     const records = decodeRecords(bytes, this.options.valueBytesMax);
     this.partitionOf(partition);
     let newest: KvVersion | undefined;
+    for (const { slot } of records) if (newest === undefined || compareVersions(newest, slot.version) < 0) newest = slot.version;
+    if (newest !== undefined) this.options.observeVersion?.(newest);
+    // Taken once the clock followed the incoming versions, so it is above every cursor handed out before.
+    const stamp = records.length > 0 ? this.options.mergeStamp?.() : undefined;
+    const stored: KvChange[] = [];
     for (const { map, key, slot: incoming } of records) {
       const slot = this.mergedSlot(partition, map, key, incoming);
       if (slot !== undefined) {
         const named = map === DEFAULT_MAP ? {} : { map };
         const change: KvChange = slot.value === null ? { kind: 'delete', ...named, key, version: slot.version } : { kind: 'put', ...named, key, entry: { value: slot.value, version: slot.version } };
-        this.apply(partition, change);
+        if (this.apply(partition, change)) {
+          stored.push(change);
+          if (stamp !== undefined) this.stampArrival(partition, map, key, stamp);
+        }
       }
       // The merged entry counts the reads of both sides' busier copy.
       if (this.get(partition, key, map) !== undefined) this.hits.raise(partition, map, key, incoming.hits ?? 0);
-      if (newest === undefined || compareVersions(newest, incoming.version) < 0) newest = incoming.version;
     }
-    if (newest !== undefined) this.options.observeVersion?.(newest);
+    if (stamp !== undefined && stored.length > 0) this.options.onMerged?.(partition, stored, stamp);
+  }
+
+  /** Record that a merge stored `key` at HLC millis `stamp` (see `KvSlot.arrived`). */
+  private stampArrival(partition: number, map: string, key: string, stamp: number): void {
+    const slots = this.slotsOf(partition, map);
+    const slot = slots.get(key)!;
+    if (slot.version.millis >= stamp) return;
+    slots.set(key, { ...slot, arrived: stamp });
   }
 
   /** The slot a merge stores for one incoming record, or undefined to keep what is here. */

@@ -20,7 +20,7 @@ class Gateway extends ScriptedSocket {
       this.reply({ type: 'PARTITION_MAP', map: MAP });
     } else if (frame.type === 'OP' || frame.type === 'BATCH') {
       for (const op of frame.type === 'OP' ? [frame.op] : frame.ops) {
-        received.push(op.key);
+        received.push(op.key ?? '');
         this.reply({ type: 'RESULT', id: op.id, payload: encodeValue([null, 1, 0, 'n0']) });
       }
     }

@@ -62,4 +62,40 @@ describe('replayChanges', () => {
     // A partition the cursor does not list is replayed whole: its collected deletes are lost too.
     expect(replayChanges({ ...source(gc, [5, 6]), held: [5] }, all, new Map()).lost).toEqual([5]);
   });
+
+  it('replays what a split-brain merge stored after the cursor, however old its version, and reports it as the owner`s change', async () => {
+    let clock = 1_000;
+    const merged: [number, string[], number][] = [];
+    const owner = new KvStore({
+      valueBytesMax: 1024,
+      captureBytesMax: 1 << 20,
+      mergeStamp: () => ++clock,
+      onMerged: (p, changes, stamp) => void merged.push([p, changes.map((c) => c.key), stamp]),
+    });
+    owner.apply(3, put('here', 900));
+    owner.apply(3, put('both', 950));
+    // The other side of the split wrote before this side's cursor was handed out.
+    const other = new KvStore({ valueBytesMax: 1024, captureBytesMax: 1 << 20 });
+    other.apply(3, put('there', 500));
+    other.apply(3, { kind: 'delete', map: 'm', key: 'gone-there', version: v(600) });
+    other.apply(3, put('both', 400));
+    const all = { map: 'm', key: null, prefix: null };
+    const cursor = new Map([[3, 950]]);
+    expect(keys(replayChanges(source(owner, [3]), all, cursor))).toEqual([]);
+    for await (const chunk of other.exportChunks(3)) owner.merge(3, chunk);
+    // The older 'both' lost to this side's: not stored, not reported, not replayed.
+    expect(merged).toEqual([[3, ['there', 'gone-there'], 1_001]]);
+    expect(keys(replayChanges(source(owner, [3]), all, cursor))).toEqual(['3:delete:gone-there', '3:put:there']);
+    // The versions stay the writers': arrival only places them for cursors.
+    const there = owner.slot(3, 'm', 'there')!;
+    expect([there.version.millis, there.arrived]).toEqual([500, 1_001]);
+    // A cursor past the arrival has seen them; a later write replaces the slot and its stamp.
+    expect(keys(replayChanges(source(owner, [3]), all, new Map([[3, 1_001]])))).toEqual([]);
+    owner.apply(3, put('there', 1_100));
+    expect(owner.slot(3, 'm', 'there')!.arrived).toBeUndefined();
+    // A merged tombstone lives the TTL from its arrival, not from its old version.
+    expect(owner.collectTombstones(1_000)).toBe(0);
+    expect(owner.collectTombstones(1_002)).toBe(1);
+    expect(owner.collectedUpTo(3)).toBe(1_001);
+  });
 });

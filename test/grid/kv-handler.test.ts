@@ -267,6 +267,27 @@ describe('the owner`s resume marks', () => {
     expect(a.reported.at(-1)).toEqual([KEY, 2_999, 1]);
     expect(a.handlers.markOf(P)).toBe(2_999);
   });
+
+  it('move above what a merge stored, which is reported like a write; later writes stay above it', async () => {
+    const net = new Net();
+    const a = net.add('a', tableOf(5, 'a', [], 1));
+    a.clock.set(1_000);
+    await a.router.serve(undefined, putRequest('w0'));
+    expect(a.handlers.markOf(P)).toBe(999);
+    // The other side of a split wrote the key earlier; this side's merge stores it (newer than w0 by version).
+    a.clock.set(5_000);
+    const stamp = a.handlers.stamp();
+    const change = { kind: 'put' as const, key: KEY, entry: { value: encodeValue('theirs'), version: { millis: 1_500, counter: 0, node: 'z' } } };
+    expect(a.store.apply(P, change)).toBe(true);
+    a.handlers.merged(P, [change], stamp);
+    expect(a.reported.at(-1)).toEqual([KEY, stamp - 1, 1]);
+    expect(stamp).toBeGreaterThanOrEqual(5_000);
+    // The next write is stamped above the merge, so the mark passes both.
+    await a.router.serve(undefined, putRequest('w1'));
+    const version = a.store.get(P, KEY)!.version;
+    expect(compareVersions(version, { millis: stamp, counter: 0, node: 'a' })).toBeGreaterThan(0);
+    expect(a.handlers.markOf(P)).toBe(version.millis - 1);
+  });
 });
 
 describe('routing a write whose first attempt was applied but not confirmed', () => {
