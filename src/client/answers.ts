@@ -33,6 +33,15 @@ export function decodeWriteAnswer(payload: Uint8Array | null): { deleted: boolea
   return { deleted: f[0] === true, version: { millis: f[1], counter: f[2], node: f[3] } };
 }
 
+/** The version a write's acknowledgement carries, if any (a malformed one leaves the write acknowledged, unversioned). */
+export function writeVersion(payload: Uint8Array | null): EventVersion | undefined {
+  try {
+    return decodeWriteAnswer(payload).version;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Scratch for the big-endian float64 a millis field may come as. */
 const FLOAT_BYTES = new Uint8Array(8);
 const FLOAT_VIEW = new DataView(FLOAT_BYTES.buffer);

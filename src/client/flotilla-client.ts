@@ -10,12 +10,11 @@
 import { FlotillaError } from '../core/errors.js';
 import type { Random } from '../core/random.js';
 import type { Timers, TimerHandle } from '../core/timers.js';
-import type { EventVersion } from '../protocol/client-frames.js';
 import { decodeValue, encodeValue, unpackValue, type KvValue } from '../protocol/map-values.js';
 import { resolveClientConfig, type ClientConfig } from './client-config.js';
 import { ClientMap, type MapBackend } from './client-map.js';
 import { ClientOrMap, type OrMapBackend } from './client-or-map.js';
-import { decodeVersioned, decodeWriteAnswer, isRetryable } from './answers.js';
+import { decodeVersioned, isRetryable, writeVersion } from './answers.js';
 import { ChangeEvents } from './change-events.js';
 import { decodeCallResult, encodeCallArgs, makeClientEntityRef, type ClientEntityDefinition, type ClientEntityRef } from './entity-ref.js';
 import { LocalStore, type MapListener } from './local-store.js';
@@ -28,7 +27,7 @@ import type { QueryFilter } from '../protocol/query-filter.js';
 import { partitionOf } from '../core/partition.js';
 import type { ClusterStats } from './routing-table.js';
 import type { SocketConstructor } from './socket.js';
-import { MemoryStorageAdapter, type PendingWrite, type StorageAdapter } from './storage.js';
+import { forgetWrite, MemoryStorageAdapter, type PendingWrite, type StorageAdapter } from './storage.js';
 
 /** Options of `FlotillaClient`: `cluster` (smart routing) or `serverUrl` (one node forwards everything). */
 export interface FlotillaClientOptions {
@@ -373,7 +372,7 @@ export class FlotillaClient implements MapBackend, OrMapBackend {
     const version = writeVersion(payload);
     if (version !== undefined) this.subs.observe(write.map, write.key, version);
     this.writes.finish(write, payload);
-    this.forget(write.seq);
+    forgetWrite(this.storage, write.seq);
     this.pump();
   }
 
@@ -389,33 +388,11 @@ export class FlotillaClient implements MapBackend, OrMapBackend {
     }
     // Refused for good (bad value, auth): the caller hears why, and the next read shows the cluster's value.
     this.writes.finish(write, null, error);
-    this.forget(write.seq);
+    forgetWrite(this.storage, write.seq);
     this.pump();
-  }
-
-  /** Drop an answered write from the adapter; a failed removal is not the caller's failure (the write was answered). */
-  private forget(seq: number): void {
-    try {
-      this.storage.remove(seq)?.catch(ignoreFailure);
-    } catch {
-      ignoreFailure();
-    }
   }
 
   private checkOpen(): void {
     if (this.closed) throw new FlotillaError('FLO_NODE_STOPPED', 'the client is closed');
   }
 }
-
-/** The version a write's acknowledgement carries, if any (a malformed one leaves the write acknowledged, unversioned). */
-function writeVersion(payload: Uint8Array | null): EventVersion | undefined {
-  try {
-    return decodeWriteAnswer(payload).version;
-  } catch {
-    return undefined;
-  }
-}
-
-// A write the adapter could not forget is sent again after a restart of the client, as a
-// write whose acknowledgement was lost would be.
-function ignoreFailure(): void {}

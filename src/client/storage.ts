@@ -49,3 +49,18 @@ export class MemoryStorageAdapter implements StorageAdapter {
     return this.writes.size;
   }
 }
+
+/**
+ * Drop an answered write from `storage`. A failed removal is not the caller's failure (the
+ * write was answered): the write is sent again after a restart of the client, as one whose
+ * acknowledgement was lost would be.
+ */
+export function forgetWrite(storage: StorageAdapter, seq: number): void {
+  try {
+    storage.remove(seq)?.catch(ignoreFailure);
+  } catch {
+    ignoreFailure();
+  }
+}
+
+function ignoreFailure(): void {}

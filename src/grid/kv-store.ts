@@ -25,7 +25,8 @@ import {
   type KvSlot,
   type KvVersion,
 } from './kv-codec.js';
-import { mergeSlot, type MergePolicies } from './merge-policy.js';
+import { type MergePolicies } from './merge-policy.js';
+import { mergeRecords } from './kv-merge.js';
 import { HitCounts } from './kv-hits.js';
 import { NewestVersions } from './newest-versions.js';
 import { MIGRATION_CHUNK_BYTES_MAX, type MigrationParticipant, type ParticipantRole, type ParticipantSide } from '../sharding/participant.js';
@@ -333,57 +334,23 @@ export class KvStore implements MigrationParticipant {
     return this.newest.millisBound(partition);
   }
 
-  /**
-   * Reconcile another side's records after a split, slot by slot, by each map's merge
-   * policy: latest update wins by default (tombstones included, so a delete newer than
-   * the other side's value wins). Applied as changes, so a merge that lands while the
-   * partition is being copied away also reaches the destination.
-   */
+  /** Reconcile another side's records after a split (see kv-merge.ts). */
   merge(partition: number, bytes: Uint8Array): void {
-    const records = decodeRecords(bytes, this.options.valueBytesMax);
     this.partitionOf(partition);
-    let newest: KvVersion | undefined;
-    for (const { slot } of records) if (newest === undefined || compareVersions(newest, slot.version) < 0) newest = slot.version;
-    if (newest !== undefined) this.options.observeVersion?.(newest);
-    // Taken once the clock followed the incoming versions, so it is above every cursor handed out before.
-    const stamp = records.length > 0 ? this.options.mergeStamp?.() : undefined;
-    const stored: KvChange[] = [];
-    for (const { map, key, slot: incoming } of records) {
-      const slot = this.mergedSlot(partition, map, key, incoming);
-      if (slot !== undefined) {
-        const named = map === DEFAULT_MAP ? {} : { map };
-        const change: KvChange = slot.value === null ? { kind: 'delete', ...named, key, version: slot.version } : { kind: 'put', ...named, key, entry: { value: slot.value, version: slot.version } };
-        if (this.apply(partition, change)) {
-          stored.push(change);
-          if (stamp !== undefined) this.stampArrival(partition, map, key, stamp);
-        }
-      }
-      // The merged entry counts the reads of both sides' busier copy.
-      if (this.get(partition, key, map) !== undefined) this.hits.raise(partition, map, key, incoming.hits ?? 0);
-    }
-    if (stamp !== undefined && stored.length > 0) this.options.onMerged?.(partition, stored, stamp);
+    mergeRecords(this, this.options, partition, decodeRecords(bytes, this.options.valueBytesMax));
+  }
+
+  /** A merge met the entry with `n` reads on the other side: the busier count stays. */
+  raiseHits(partition: number, map: string, key: string, n: number): void {
+    this.hits.raise(partition, map, key, n);
   }
 
   /** Record that a merge stored `key` at HLC millis `stamp` (see `KvSlot.arrived`). */
-  private stampArrival(partition: number, map: string, key: string, stamp: number): void {
+  stampArrival(partition: number, map: string, key: string, stamp: number): void {
     const slots = this.slotsOf(partition, map);
-    const slot = slots.get(key)!;
-    if (slot.version.millis >= stamp) return;
+    const slot = slots.get(key);
+    if (slot === undefined || slot.version.millis >= stamp) return;
     slots.set(key, { ...slot, arrived: stamp });
-  }
-
-  /** The slot a merge stores for one incoming record, or undefined to keep what is here. */
-  private mergedSlot(partition: number, map: string, key: string, incoming: KvSlot): KvSlot | undefined {
-    const policy = this.options.mergePolicies?.[map] ?? 'latest-update';
-    if (policy === 'latest-update') return incoming;
-    try {
-      const existing = this.slot(partition, map, key);
-      const hits = this.hitsOf(partition, map, key);
-      return mergeSlot(policy, key, existing === undefined || hits === 0 ? existing : { ...existing, hits }, incoming);
-    } catch {
-      // A merge function that throws (or returns what cannot be encoded) keeps this side's entry.
-      return undefined;
-    }
   }
 
   private partitionOf(partition: number): Maps {
