@@ -351,6 +351,8 @@ export class KvStore implements MigrationParticipant {
     const slot = slots.get(key);
     if (slot === undefined || slot.version.millis >= stamp) return;
     slots.set(key, { ...slot, arrived: stamp });
+    // The watch's bound of what is new: the arrival counts as a version at the stamp.
+    this.newest.note(partition, map, { millis: stamp, counter: 0, node: '' });
   }
 
   private partitionOf(partition: number): Maps {

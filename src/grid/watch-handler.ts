@@ -12,7 +12,7 @@ import type { TimerHandle, Timers } from '../core/timers.js';
 import type { PartitionHandler } from '../sharding/service.js';
 import type { ParticipantRole } from '../sharding/participant.js';
 import { asChange } from './change-replay.js';
-import { compareVersions, recordSize, type KvChange, type KvSlot } from './kv-codec.js';
+import { compareVersions, recordSize, stampOf, type KvChange, type KvSlot } from './kv-codec.js';
 import type { KvStore } from './kv-store.js';
 import { compileFilter, parseFilter, type FilterPredicate } from '../protocol/query-filter.js';
 import { asQueryChange } from './query-changes.js';
@@ -183,8 +183,10 @@ export class WatchHandler {
       // Most polls find nothing new: the newest version stored tells so without a scan.
       const newest = this.deps.store.newestVersion(partition, request.map);
       const fresh = newest !== undefined && newest.millis > cursor && (seen === undefined || compareVersions(newest, seen) > 0);
-      const slots = fresh ? this.deps.store.slotsAbove(partition, request.map, cursor, match).filter(([, slot]) => seen === undefined || compareVersions(slot.version, seen) > 0) : [];
-      slots.sort((a, b) => compareVersions(a[1].version, b[1].version));
+      // What a merge stored after the cursor counts however old its version: it goes out (once
+      // more at most, in the answer whose mark passes its arrival) and the caller drops a repeat by version.
+      const slots = fresh ? this.deps.store.slotsAbove(partition, request.map, cursor, match, true).filter(([, slot]) => seen === undefined || compareVersions(slot.version, seen) > 0 || stampOf(slot) > slot.version.millis) : [];
+      slots.sort((a, b) => stampOf(a[1]) - stampOf(b[1]) || compareVersions(a[1].version, b[1].version));
       const taken = take(request.map, slots, WATCH_ANSWER_BYTES_MAX - bytes);
       bytes += taken.bytes;
       // Every change at or below the mark is stored, so all of them are in `slots`; a cut
@@ -204,7 +206,7 @@ export class WatchHandler {
 }
 
 /**
- * The changes of `slots` (oldest first) that fit in `budget` bytes, whole milliseconds
+ * The changes of `slots` (in stamp order, oldest first: see `stampOf`) that fit in `budget` bytes, whole milliseconds
  * only; `stoppedAt` the last millisecond taken whole when some were left out, `split`
  * when a single millisecond past the hard bound had to be cut (its rest is skipped).
  */
@@ -213,11 +215,11 @@ function take(map: string, slots: readonly [string, KvSlot][], budget: number): 
   let bytes = 0;
   let i = 0;
   while (i < slots.length) {
-    const millis = slots[i]![1].version.millis;
+    const millis = stampOf(slots[i]![1]);
     let j = i;
     let groupBytes = 0;
-    while (j < slots.length && slots[j]![1].version.millis === millis) groupBytes += recordSize(map, slots[j]![0], slots[j++]![1]);
-    if (bytes + groupBytes > budget && changes.length > 0) return { changes, bytes, stoppedAt: slots[i - 1]![1].version.millis, split: false };
+    while (j < slots.length && stampOf(slots[j]![1]) === millis) groupBytes += recordSize(map, slots[j]![0], slots[j++]![1]);
+    if (bytes + groupBytes > budget && changes.length > 0) return { changes, bytes, stoppedAt: stampOf(slots[i - 1]![1]), split: false };
     if (groupBytes > WATCH_ANSWER_HARD_BYTES_MAX) {
       for (let k = i; k < j && bytes + recordSize(map, slots[k]![0], slots[k]![1]) <= WATCH_ANSWER_HARD_BYTES_MAX; k++) {
         bytes += recordSize(map, slots[k]![0], slots[k]![1]);
