@@ -242,7 +242,7 @@ export class FlotillaClient implements MapBackend, OrMapBackend {
     this.local.set(map, key, value, 'local');
     const kept = this.storage.put(write);
     // An adapter that holds the write once `put` returns (memory) lets it go at once.
-    if (kept === undefined) {
+    if (typeof kept?.then !== 'function') {
       this.pump();
       return acked;
     }

@@ -73,11 +73,30 @@ class CallbackCall implements Call {
     readonly deadline: number,
   ) {}
   resolve(answer: OpAnswer): void {
-    this.done(answer);
+    try {
+      this.done(answer);
+    } catch (error) {
+      throwLater(error);
+    }
   }
   reject(error: FlotillaError): void {
-    this.done(undefined, error);
+    try {
+      this.done(undefined, error);
+    } catch (thrown) {
+      throwLater(thrown);
+    }
   }
+}
+
+/**
+ * A throw in a callback that settles a call surfaces on its own (as a throw in a promise's
+ * handler would) instead of cutting short the settling of the other calls of a RESULTS
+ * frame or of a lost connection.
+ */
+function throwLater(error: unknown): void {
+  queueMicrotask(() => {
+    throw error;
+  });
 }
 
 function notConnected(url: string): FlotillaError {
