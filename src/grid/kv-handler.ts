@@ -82,16 +82,19 @@ export class KvHandlers {
 
   /**
    * A split-brain merge stored changes of `partition` on this owner at HLC millis `stamp`:
-   * the mark moves above them (every later write is stamped above `stamp`), and each is
-   * reported to `onChange` like an acknowledged write.
+   * the mark moves up to them, and each is reported to `onChange` like an acknowledged write.
    */
   merged(partition: number, changes: readonly KvChange[], stamp: number): void {
-    this.newestAcked.set(partition, Math.max(this.newestAcked.get(partition) ?? 0, stamp));
+    // The clock moves on to the next millisecond (the merge ran in one turn: no write came
+    // between), so no later write shares the stamp's and the mark may stand at the stamp
+    // itself: a cursor there has the merged slots, and they do not go out again.
+    this.observe({ millis: stamp + 1, counter: 0, node: this.deps.self });
+    this.newestAcked.set(partition, Math.max(this.newestAcked.get(partition) ?? 0, stamp + 1));
     const mark = { partition, millis: this.markOf(partition)!, epoch: this.deps.table().epoch(partition) };
     for (const change of changes) this.deps.onChange?.(change, mark);
   }
 
-  /** The clock's millis now: the arrival stamp of what a merge stores. */
+  /** The arrival stamp of what a merge stores: the clock's millis now. */
   stamp(): number {
     return this.deps.hlc.now().millis;
   }
