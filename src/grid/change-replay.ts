@@ -70,7 +70,7 @@ export function replayChanges(source: ReplaySource, filter: ReplayFilter, since:
     const cursor = since.get(partition) ?? -1;
     if ((source.store.collectedUpTo(partition) ?? -1) > cursor) lost.push(partition);
     // By arrival too: what a split-brain merge stored after the cursor was taken is news to the subscriber, however old its version.
-    for (const [key, slot] of source.store.slotsAbove(partition, filter.map, cursor, match, true)) changes.push({ change: asChange(filter.map, key, slot), partition });
+    for (const [key, slot] of source.store.slotsAbove(partition, filter.map, cursor, match)) changes.push({ change: asChange(filter.map, key, slot), partition });
   }
   return { changes, marks, owned: source.owned ?? owned, lost };
 }

@@ -74,7 +74,7 @@ export class KvService implements PartitionedService, MapRouter {
       captureBytesMax: this.config.captureBytesMax,
       observeVersion: (v) => this.kv?.observe(v),
       mergePolicies: checkMergePolicies(mergePolicies),
-      mergeStamp: () => this.kv?.stamp() ?? 0,
+      mergeStamp: () => this.kv?.stamp(),
       // Only an owner reports: it is where subscribers' events and marks come from.
       onMerged: (partition, changes, stamp) => {
         if (this.ctx?.roleOf(partition) === 'owner') this.kv?.merged(partition, changes, stamp);

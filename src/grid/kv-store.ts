@@ -54,8 +54,8 @@ export interface KvStoreOptions {
   readonly observeVersion?: (version: KvVersion) => void;
   /** Merge policies by map name (default: latest update wins everywhere). */
   readonly mergePolicies?: MergePolicies;
-  /** The node's HLC millis now (after the clock followed a merge's versions): the arrival stamp of what a merge stores. */
-  readonly mergeStamp?: () => number;
+  /** The node's HLC millis now (after the clock followed a merge's versions): the arrival stamp of what a merge stores; undefined before the node runs. */
+  readonly mergeStamp?: () => number | undefined;
   /** Called with the changes a merge stored (not those it kept out) and their arrival stamp. */
   readonly onMerged?: (partition: number, changes: readonly KvChange[], stamp: number) => void;
 }
@@ -208,12 +208,12 @@ export class KvStore implements MigrationParticipant {
   }
 
   /**
-   * Every slot of `map` in `partition` (live and tombstones) whose version is above
-   * `afterMillis` (or, `byArrival`, whose version or arrival by merge is) and whose key passes `match`.
+   * Every slot of `map` in `partition` (live and tombstones) whose stamp (its version, or
+   * its arrival by merge when later: `stampOf`) is above `afterMillis` and whose key passes `match`.
    */
-  slotsAbove(partition: number, map: string, afterMillis: number, match: (key: string) => boolean, byArrival = false): [string, KvSlot][] {
+  slotsAbove(partition: number, map: string, afterMillis: number, match: (key: string) => boolean): [string, KvSlot][] {
     const out: [string, KvSlot][] = [];
-    for (const [key, slot] of this.partitions.get(partition)?.get(map) ?? []) if ((byArrival ? stampOf(slot) : slot.version.millis) > afterMillis && match(key)) out.push([key, slot]);
+    for (const [key, slot] of this.partitions.get(partition)?.get(map) ?? []) if (stampOf(slot) > afterMillis && match(key)) out.push([key, slot]);
     return out;
   }
 

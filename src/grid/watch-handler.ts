@@ -185,7 +185,7 @@ export class WatchHandler {
       const fresh = newest !== undefined && newest.millis > cursor && (seen === undefined || compareVersions(newest, seen) > 0);
       // What a merge stored after the cursor counts however old its version. The owner's mark
       // stands at the merge's stamp once it stored it, so it goes out once.
-      const slots = fresh ? this.deps.store.slotsAbove(partition, request.map, cursor, match, true).filter(([, slot]) => seen === undefined || compareVersions(slot.version, seen) > 0 || stampOf(slot) > slot.version.millis) : [];
+      const slots = fresh ? this.deps.store.slotsAbove(partition, request.map, cursor, match).filter(([, slot]) => seen === undefined || compareVersions(slot.version, seen) > 0 || stampOf(slot) > slot.version.millis) : [];
       slots.sort((a, b) => stampOf(a[1]) - stampOf(b[1]) || compareVersions(a[1].version, b[1].version));
       const taken = take(request.map, slots, WATCH_ANSWER_BYTES_MAX - bytes);
       bytes += taken.bytes;

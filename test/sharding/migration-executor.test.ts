@@ -83,11 +83,7 @@ function moved(partition: number): TableChangedEvent {
 
 /** Five keys on a, moved to b by a sealed migration, committed (the table, then the finalize). */
 async function committedMove(): Promise<ReturnType<typeof pair>> {
-  const t = pair();
-  for (let i = 0; i < 5; i++) t.stores.a.apply(P, put(`k${i}`));
-  t.executors.b.onStart(info, 'destination');
-  t.executors.a.onStart(info, 'source');
-  await until(() => t.readies.length === 1);
+  const t = await copyReady(info);
   expect(t.executors.a.status().sealed).toBe(1);
   t.roles.a = 'none';
   t.roles.b = 'owner';
@@ -99,11 +95,16 @@ async function committedMove(): Promise<ReturnType<typeof pair>> {
 const backupMove: MigrationInfo = { ...info, role: 'backup' };
 
 /** Five keys on its owner a, copied to b as a backup: ready, not yet committed. */
-async function backupCopyReady(): Promise<ReturnType<typeof pair>> {
+function backupCopyReady(): Promise<ReturnType<typeof pair>> {
+  return copyReady(backupMove);
+}
+
+/** Five keys on a, copied to b by `move`: ready, not yet committed. */
+async function copyReady(move: MigrationInfo): Promise<ReturnType<typeof pair>> {
   const t = pair();
   for (let i = 0; i < 5; i++) t.stores.a.apply(P, put(`k${i}`));
-  t.executors.b.onStart(backupMove, 'destination');
-  t.executors.a.onStart(backupMove, 'source');
+  t.executors.b.onStart(move, 'destination');
+  t.executors.a.onStart(move, 'source');
   await until(() => t.readies.length === 1);
   return t;
 }
