@@ -6,6 +6,7 @@
  */
 import { isIP } from 'node:net';
 import { DEFAULT_SWIM_CONFIG, type SwimConfig } from '../membership/config.js';
+import { DEFAULT_KV_CONFIG, type KvConfig } from '../grid/kv-config.js';
 import { parseSeed } from '../node/listen-address.js';
 import { normalizeEndpoint } from '../node/etcd/etcd-config.js';
 import { loadTlsFiles, type TlsMaterial } from '../transport/index.js';
@@ -25,8 +26,9 @@ export function parseTagList(text: string, option = '--tags'): Record<string, st
     const eq = item.indexOf('=');
     if (eq <= 0) throw new UsageError(`${option}: expected key=value, got ${JSON.stringify(item)}`);
     const key = item.slice(0, eq).trim();
-    if (key in tags) throw new UsageError(`${option}: tag ${JSON.stringify(key)} given twice`);
-    tags[key] = item.slice(eq + 1).trim();
+    // Own keys only: `in` sees the prototype's ("constructor"), and `__proto__` must stay a plain key.
+    if (Object.hasOwn(tags, key)) throw new UsageError(`${option}: tag ${JSON.stringify(key)} given twice`);
+    Object.defineProperty(tags, key, { value: item.slice(eq + 1).trim(), enumerable: true, writable: true, configurable: true });
   }
   return tags;
 }
@@ -62,22 +64,38 @@ export function parseHttpAddress(text: string, option = '--http'): { host: strin
   return { host, port };
 }
 
-/** `probeIntervalMs=200,tcpFallbackProbe=false` -> SWIM overrides; keys and value types are checked. */
-export function parseSwimOverrides(text: string, option = '--swim'): Partial<SwimConfig> {
-  const out: Record<string, number | boolean> = {};
+/**
+ * `k=v,...` -> overrides of the settings whose defaults are `defaults`: keys must be its
+ * fields, values take the type of the default (numbers, true/false, else text, which the
+ * node's own validation checks with the ranges).
+ */
+function parseOverrides<T extends object>(text: string, option: string, defaults: T, what: string): Partial<T> {
+  const out: Record<string, number | boolean | string> = {};
   for (const [key, raw] of Object.entries(parseTagList(text, option))) {
-    if (!(key in DEFAULT_SWIM_CONFIG)) throw new UsageError(`${option}: ${key} is not a SWIM setting`);
-    const kind = typeof DEFAULT_SWIM_CONFIG[key as keyof SwimConfig];
+    if (!Object.hasOwn(defaults, key)) throw new UsageError(`${option}: ${key} is not a ${what} setting`);
+    const kind = typeof defaults[key as keyof T];
     if (kind === 'boolean') {
       if (raw !== 'true' && raw !== 'false') throw new UsageError(`${option}: ${key} must be true or false`);
       out[key] = raw === 'true';
-    } else {
+    } else if (kind === 'number') {
       const value = Number(raw);
       if (raw === '' || !Number.isFinite(value)) throw new UsageError(`${option}: ${key} must be a number, got ${JSON.stringify(raw)}`);
       out[key] = value;
+    } else {
+      out[key] = raw;
     }
   }
-  return out as Partial<SwimConfig>;
+  return out as Partial<T>;
+}
+
+/** `probeIntervalMs=200,tcpFallbackProbe=false` -> SWIM overrides; keys and value types are checked. */
+export function parseSwimOverrides(text: string, option = '--swim'): Partial<SwimConfig> {
+  return parseOverrides(text, option, DEFAULT_SWIM_CONFIG, 'SWIM');
+}
+
+/** `writeCopiesMin=2,backupMode=sync` -> map store overrides; keys and value types are checked. */
+export function parseKvOverrides(text: string, option = '--kv'): Partial<KvConfig> {
+  return parseOverrides(text, option, DEFAULT_KV_CONFIG, 'map store (kv)');
 }
 
 /** A whole number in [min, max]. */

@@ -41,6 +41,7 @@ function startCommand(exit: ExitHandler): Command {
     .addOption(new Option('--cluster-id <id>', 'cluster id; nodes of other clusters are refused').env('FLOTILLA_CLUSTER_ID'))
     .addOption(new Option('--dev', 'development mode: without a secret, use the public dev secret'))
     .addOption(new Option('--swim <k=v,...>', 'SWIM overrides, e.g. probeIntervalMs=500,probeTimeoutMs=200 (see docs/membership.md)').env('FLOTILLA_SWIM'))
+    .addOption(new Option('--kv <k=v,...>', 'map store overrides, e.g. writeCopiesMin=2,backupMode=async (see docs/configuration.md)').env('FLOTILLA_KV'))
     .addOption(new Option('--tls-cert <file>', 'PEM certificate of this node: mutual TLS between nodes, HTTPS for the admin API').env('FLOTILLA_TLS_CERT'))
     .addOption(new Option('--tls-key <file>', 'PEM private key of --tls-cert').env('FLOTILLA_TLS_KEY'))
     .addOption(new Option('--tls-ca <file>', 'PEM CA certificate(s) every peer\'s certificate must chain to').env('FLOTILLA_TLS_CA'))

@@ -19,7 +19,7 @@ import type { ClientGateway } from '../gateway/client-gateway.js';
 import { SECRET_GENERATOR, weakSecretReason } from './secret-strength.js';
 import type { TlsMaterial } from '../transport/index.js';
 import { watchLoad, type LoadWatch, type OptimizeFor } from './v8-profile.js';
-import { loadTlsFlags, oneLine, parseEtcdEndpoints, parseHttpAddress, parsePostgresUrl, parseSeedList, parseSwimOverrides, parseTagList, UsageError, USAGE_EXIT_CODE } from './cli-options.js';
+import { loadTlsFlags, oneLine, parseEtcdEndpoints, parseHttpAddress, parseKvOverrides, parsePostgresUrl, parseSeedList, parseSwimOverrides, parseTagList, UsageError, USAGE_EXIT_CODE } from './cli-options.js';
 
 /** The flags of `flotilla start`, after commander applied the environment fallbacks. */
 export interface StartFlags {
@@ -37,6 +37,7 @@ export interface StartFlags {
   readonly clusterId?: string;
   readonly dev?: boolean;
   readonly swim?: string;
+  readonly kv?: string;
   /** PEM files of mutual TLS (cluster TCP) and HTTPS (admin API); all three or none. */
   readonly tlsCert?: string;
   readonly tlsKey?: string;
@@ -127,6 +128,7 @@ export function planStart(flags: StartFlags): StartPlan {
     ...(flags.advertiseCheck === false ? { advertiseCheck: false } : {}),
     ...(flags.logLevel === undefined ? {} : { logLevel: flags.logLevel }),
     ...(flags.swim === undefined ? {} : { swim: parseSwimOverrides(flags.swim) }),
+    ...(flags.kv === undefined || flags.kv === '' ? {} : { kv: parseKvOverrides(flags.kv) }),
     ...(flags.etcd === undefined || flags.etcd === '' ? {} : { etcd: { endpoints: parseEtcdEndpoints(flags.etcd), ...leaseTtlOf(flags.etcdLeaseTtl) } }),
   };
   if (flags.dev !== true && flags.secret !== undefined && flags.secret !== '') {

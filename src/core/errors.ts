@@ -51,6 +51,7 @@ export const ErrorCatalog = {
   FLO_ASSIGNMENT_INVALID: spec('FLO_ASSIGNMENT_INVALID', 'Invalid partition assignment', false, 500),
   FLO_STALE_EPOCH: spec('FLO_STALE_EPOCH', 'Write refused: the partition epoch is stale', false, 409),
   FLO_TIMEOUT: spec('FLO_TIMEOUT', 'Operation timed out', true, 504),
+  FLO_TOO_FEW_COPIES: spec('FLO_TOO_FEW_COPIES', 'Write refused: the partition has fewer backups than kv.writeCopiesMin asks', true, 503),
   FLO_UNCONFIRMED: spec('FLO_UNCONFIRMED', 'Outcome unknown: the write may have taken effect but was not confirmed', true, 504),
   FLO_CONNECTION_FAILED: spec('FLO_CONNECTION_FAILED', 'Connection to the peer failed or was lost', true, 503),
   FLO_QUEUE_FULL: spec('FLO_QUEUE_FULL', 'Queue is full', true, 503),

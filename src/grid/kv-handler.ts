@@ -50,11 +50,13 @@ export interface KvCounters {
   asyncReplicationFailures: number;
   /** Writes applied here whose backups or sealed migrations failed: answered FLO_UNCONFIRMED. */
   writesUnconfirmed: number;
+  /** Writes refused before applying because the partition had fewer live backups than `kv.writeCopiesMin` asks. */
+  writesTooFewCopies: number;
 }
 
 /** The owner-side `kv` handler and the backup-side `kv.replica` handler. */
 export class KvHandlers {
-  readonly counters: KvCounters = { writes: 0, writesRefused: 0, reads: 0, readsHeld: 0, replicated: 0, replicasRefused: 0, asyncReplicationFailures: 0, writesUnconfirmed: 0 };
+  readonly counters: KvCounters = { writes: 0, writesRefused: 0, reads: 0, readsHeld: 0, replicated: 0, replicasRefused: 0, asyncReplicationFailures: 0, writesUnconfirmed: 0, writesTooFewCopies: 0 };
   private replicaSeq = 0;
   /** Per partition: versions of owner writes applied here and not yet acknowledged or failed (bounded by the writes in flight). */
   private readonly unsettled = new Map<number, KvVersion[]>();
@@ -200,6 +202,12 @@ export class KvHandlers {
    * one while the value survives.
    */
   private async write(partition: number, change: KvChange): Promise<void> {
+    const backups = this.liveBackups(partition);
+    const { writeCopiesMin } = this.deps.config;
+    if (backups.length + 1 < writeCopiesMin) {
+      this.counters.writesTooFewCopies++;
+      throw new FlotillaError('FLO_TOO_FEW_COPIES', `partition ${partition} has ${backups.length + 1} live ${backups.length === 0 ? 'copy' : 'copies'}, kv.writeCopiesMin asks for ${writeCopiesMin}`, { partition });
+    }
     if (!this.deps.store.apply(partition, change)) {
       this.counters.writesRefused++;
       throw new FlotillaError('FLO_HLC_DRIFT', `${change.key}: the stored version is newer than this node's clock`, { partition });
@@ -210,7 +218,7 @@ export class KvHandlers {
     this.unsettled.set(partition, unsettled);
     unsettled.push(version);
     const flushed = this.deps.flushSealed(partition);
-    const replicated = this.replicate(partition, change);
+    const replicated = this.replicate(partition, change, backups);
     try {
       if (replicated === undefined || this.deps.config.backupMode === 'async') {
         replicated?.catch(() => this.counters.asyncReplicationFailures++);
@@ -229,18 +237,26 @@ export class KvHandlers {
     this.deps.onChange?.(change, { partition, millis: this.markOf(partition)!, epoch: this.deps.table().epoch(partition) });
   }
 
-  /** The sends to the partition's backups; undefined when it has none (nothing to wait for). */
-  private replicate(partition: number, change: KvChange): Promise<unknown> | undefined {
-    const table = this.deps.table();
-    const backups = table.backups(partition).filter((b) => b !== this.deps.self);
+  /**
+   * The partition's backups that are in the view. One missing from it has left or died:
+   * the table drops it soon, it would never be promoted with a write, and it is no copy.
+   */
+  private liveBackups(partition: number): NodeId[] {
+    const out: NodeId[] = [];
+    for (const b of this.deps.table().backups(partition)) if (b !== this.deps.self && this.deps.addressOf(b) !== undefined) out.push(b);
+    return out;
+  }
+
+  /** The sends to `backups`; undefined when there are none (nothing to wait for). */
+  private replicate(partition: number, change: KvChange, backups: readonly NodeId[]): Promise<unknown> | undefined {
     if (backups.length === 0) return undefined;
+    const table = this.deps.table();
     const payload = encodeReplication({ epoch: table.epoch(partition), tableVersion: table.version, change });
     return Promise.all(backups.map((backup) => this.replicateTo(backup, partition, payload)));
   }
 
   private async replicateTo(backup: NodeId, partition: number, payload: Uint8Array): Promise<void> {
-    // A backup missing from the view has left or died: the table drops it soon, and it
-    // would never be promoted with this write anyway.
+    // It may have left the view since the write began (see `liveBackups`).
     const address = this.deps.addressOf(backup);
     if (address === undefined) return;
     const request: ServiceRequest = {

@@ -238,7 +238,7 @@ export class KvService implements PartitionedService, MapRouter {
 
   /** Counters and the entries held here. */
   status(): KvStatus {
-    const counters = this.kv?.counters ?? { writes: 0, writesRefused: 0, reads: 0, readsHeld: 0, replicated: 0, replicasRefused: 0, asyncReplicationFailures: 0, writesUnconfirmed: 0 };
+    const counters = this.kv?.counters ?? { writes: 0, writesRefused: 0, reads: 0, readsHeld: 0, replicated: 0, replicasRefused: 0, asyncReplicationFailures: 0, writesUnconfirmed: 0, writesTooFewCopies: 0 };
     return { ...counters, localEntries: this.store.size(), localTombstones: this.store.tombstones(), tombstonesCollected: this.tombstonesCollected };
   }
 

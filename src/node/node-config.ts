@@ -269,7 +269,12 @@ export function resolveNodeConfig(options: StartNodeOptions): NodeConfig {
   if (options.workflows !== undefined && !Array.isArray(options.workflows)) throw invalid('workflows must be an array of workflow definitions');
   if (options.timerKinds !== undefined && !Array.isArray(options.timerKinds)) throw invalid('timerKinds must be an array of timer kinds');
   const partitions = options.partitions ?? {};
-  if (partitions !== false) resolveCoordinatorConfig(partitions);
+  const kv = resolveKvConfig(options.kv);
+  if (partitions !== false) {
+    const { backupCount } = resolveCoordinatorConfig(partitions);
+    // More copies than a partition can ever have would refuse every write, for good.
+    if (kv.writeCopiesMin > backupCount + 1) throw invalid(`kv.writeCopiesMin (${kv.writeCopiesMin}) must not exceed partitions.backupCount + 1 (${backupCount + 1})`, { writeCopiesMin: kv.writeCopiesMin, backupCount });
+  }
   return Object.freeze({
     nodeId,
     host,
@@ -290,7 +295,7 @@ export function resolveNodeConfig(options: StartNodeOptions): NodeConfig {
     partitions,
     routing: resolveRoutingConfig(options.routing),
     migration: resolveMigrationConfig(options.migration),
-    kv: resolveKvConfig(options.kv),
+    kv,
     lifecycle,
     driver: resolveDriverConfig(options.driver),
     entity: resolveSection('entity', options.entity, DEFAULT_ENTITY_CONFIG, resolveEntityConfig),

@@ -1,7 +1,7 @@
 // Parsing of the flotilla command line: tag and seed lists, admin addresses, SWIM
 // overrides, counts, and how `start` turns flags into node options.
 import { describe, expect, it } from 'vitest';
-import { parseCount, parseHttpAddress, parseSeedList, parseSwimOverrides, parseTagList, UsageError } from '../../src/cli/cli-options.js';
+import { parseCount, parseHttpAddress, parseKvOverrides, parseSeedList, parseSwimOverrides, parseTagList, UsageError } from '../../src/cli/cli-options.js';
 import { planStart } from '../../src/cli/start-command.js';
 import { DEV_ADMIN_TOKEN } from '../../src/gateway/index.js';
 import { DEV_SECRET } from '../../src/node/index.js';
@@ -30,6 +30,15 @@ describe('list and address flags', () => {
 
   it.each([['zone'], ['=a'], ['a=1,a=2']])('--tags refuses %j', (text) => expect(usage(() => parseTagList(text))).toMatch(/--tags/));
 
+  it('--tags keeps keys an object prototype has as plain tags', () => {
+    const tags = parseTagList('constructor=a,__proto__=b');
+    expect(Object.entries(tags)).toEqual([
+      ['constructor', 'a'],
+      ['__proto__', 'b'],
+    ]);
+    expect(Object.getPrototypeOf(tags)).toBe(Object.prototype);
+  });
+
   it('--seeds splits and checks each address', () => {
     expect(parseSeedList('10.0.0.1:7946, seed.local:7946')).toEqual(['10.0.0.1:7946', 'seed.local:7946']);
     expect(usage(() => parseSeedList('10.0.0.1'))).toMatch(/seeds/);
@@ -45,9 +54,17 @@ describe('list and address flags', () => {
 
   it.each([['eighty'], ['example.com:80'], ['127.0.0.1:70000']])('--http refuses %j', (text) => expect(usage(() => parseHttpAddress(text))).toMatch(/--http/));
 
+  it('--kv takes the map store settings: numbers, and text that the node validates', () => {
+    expect(parseKvOverrides('writeCopiesMin=2,backupMode=sync')).toEqual({ writeCopiesMin: 2, backupMode: 'sync' });
+    expect(usage(() => parseKvOverrides('writeCopies=2'))).toMatch(/not a map store \(kv\) setting/);
+    expect(usage(() => parseKvOverrides('writeCopiesMin=two'))).toMatch(/writeCopiesMin must be a number/);
+  });
+
   it('--swim takes numbers and booleans of known settings', () => {
     expect(parseSwimOverrides('probeIntervalMs=200,tcpFallbackProbe=false')).toEqual({ probeIntervalMs: 200, tcpFallbackProbe: false });
     expect(usage(() => parseSwimOverrides('probeInterval=200'))).toMatch(/not a SWIM setting/);
+    expect(usage(() => parseSwimOverrides('constructor=1'))).toMatch(/not a SWIM setting/);
+    expect(usage(() => parseSwimOverrides('__proto__=1'))).toMatch(/not a SWIM setting/);
     expect(usage(() => parseSwimOverrides('probeIntervalMs=fast'))).toMatch(/number/);
     expect(usage(() => parseSwimOverrides('tcpFallbackProbe=yes'))).toMatch(/true or false/);
   });

@@ -16,7 +16,7 @@ import type { Message, ServiceRequest } from '../../src/protocol/messages.js';
 import { compareVersions } from '../../src/grid/kv-codec.js';
 import { KvHandlers } from '../../src/grid/kv-handler.js';
 import { KV_SERVICE, KvStore } from '../../src/grid/kv-store.js';
-import { resolveKvConfig } from '../../src/grid/kv-config.js';
+import { resolveKvConfig, type KvConfig } from '../../src/grid/kv-config.js';
 import { decodeWriteAnswer, encodeOp, KvCall, type KvOp } from '../../src/grid/map-ops.js';
 import { resolveRoutingConfig } from '../../src/sharding/config.js';
 import { RequestRouter, RoutingClient } from '../../src/sharding/routing.js';
@@ -59,6 +59,8 @@ class Net {
   /** Nodes whose answers wait until `release` lets them through, in order. */
   readonly slow = new Set<string>();
   readonly waiting: (() => void)[] = [];
+  /** Nodes out of every view (left or declared dead): no address. */
+  readonly left = new Set<string>();
 
   /** `message` from node `from` (its address is `from:1`) to address `to`. */
   async request(to: string, message: Message, from = 'peer'): Promise<Message> {
@@ -69,7 +71,7 @@ class Net {
     return node.router.serve(`${from}:1`, message as ServiceRequest);
   }
 
-  add(id: string, table: ClusterPartitionTable, readOnly = false): TestNode {
+  add(id: string, table: ClusterPartitionTable, readOnly = false, kv: Partial<KvConfig> = {}): TestNode {
     const clock = new ManualClock(1_000);
     const store = new KvStore({ valueBytesMax: 1 << 20, captureBytesMax: 1 << 26 });
     const node = { id, table, readOnly, reported: [], awaiting: () => false } as unknown as TestNode;
@@ -81,14 +83,14 @@ class Net {
       self: id,
       table: () => node.table,
       roleOf,
-      addressOf: (n) => `${n}:1`,
+      addressOf: (n) => (this.left.has(n) ? undefined : `${n}:1`),
       request: (to, message) => this.request(to, message, id),
       flushSealed: () => Promise.resolve(),
       observeTableVersion,
       awaitingData: (p) => node.awaiting(p),
       store,
       hlc: new HybridLogicalClock(id, clock),
-      config: resolveKvConfig(),
+      config: resolveKvConfig(kv),
       onChange: (change, mark) => node.reported.push([change.key, mark.millis, mark.epoch]),
     });
     const router = new RequestRouter({
@@ -189,6 +191,46 @@ describe('KV owner whose backups refuse the change after the apply', () => {
     const version = decodeWriteAnswer(answer.payload).version;
     expect(version).toEqual(a.store.slot(P, 'default', KEY)!.version);
     expect(version).toEqual(b.store.slot(P, 'default', KEY)!.version);
+  });
+});
+
+describe('kv.writeCopiesMin: the copies a write needs', () => {
+  it('refuses a write, retryable and before applying it, while the partition lists no backup', async () => {
+    const net = new Net();
+    const a = net.add('a', tableOf(5, 'a', [], 1), false, { writeCopiesMin: 2 });
+    const answer = await a.router.serve(undefined, putRequest({ v: 1 }));
+    expect(answer).toMatchObject({ ok: false, errorCode: 'FLO_TOO_FEW_COPIES' });
+    expect(answer.errorMessage).toContain('1 live copy');
+    expect(held(a)).toBeUndefined();
+    expect(a.handlers.counters).toMatchObject({ writes: 0, writesTooFewCopies: 1 });
+    expect(a.reported).toEqual([]);
+  });
+
+  it('does not count a listed backup that left the view as a copy', async () => {
+    const net = new Net();
+    const a = net.add('a', tableOf(5, 'a', ['b'], 1), false, { writeCopiesMin: 2 });
+    net.add('b', tableOf(5, 'a', ['b'], 1));
+    net.left.add('b');
+    expect(await a.router.serve(undefined, putRequest({ v: 1 }))).toMatchObject({ ok: false, errorCode: 'FLO_TOO_FEW_COPIES' });
+    expect(held(a)).toBeUndefined();
+  });
+
+  it('acknowledges once the live backup holds the write, and refuses a third copy the table cannot give', async () => {
+    const net = new Net();
+    const a = net.add('a', tableOf(5, 'a', ['b'], 1), false, { writeCopiesMin: 2 });
+    const b = net.add('b', tableOf(5, 'a', ['b'], 1));
+    expect(await a.router.serve(undefined, putRequest({ v: 1 }))).toMatchObject({ ok: true });
+    expect(held(b)).toEqual({ v: 1 });
+    const strict = net.add('c', tableOf(5, 'c', ['b'], 1), false, { writeCopiesMin: 3 });
+    expect(await strict.router.serve(undefined, putRequest({ v: 2 }))).toMatchObject({ ok: false, errorCode: 'FLO_TOO_FEW_COPIES' });
+    expect(held(strict)).toBeUndefined();
+  });
+
+  it('is 1 by default: an owner with no backup takes the write alone', async () => {
+    const net = new Net();
+    const a = net.add('a', tableOf(5, 'a', [], 1));
+    expect(await a.router.serve(undefined, putRequest({ v: 1 }))).toMatchObject({ ok: true });
+    expect(held(a)).toEqual({ v: 1 });
   });
 });
 
