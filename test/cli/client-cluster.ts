@@ -51,13 +51,21 @@ export async function waitForFullTable(live: readonly NodeProcess[], timeoutMs =
   }, `every partition served by ${[...names].join(', ')} with one backup`, timeoutMs);
 }
 
+/** Starts one node serving clients, joining through `seed` (its own address: form the cluster). */
+export function startClientNode(name: string, address: string, seed: string, extraArgs: readonly string[] = []): NodeProcess {
+  return startNodeProcess({ name, address, seed, secret: SECRET, extraArgs: ['--client', '127.0.0.1:0', ...extraArgs], env: { FLOTILLA_JWT_SECRET: JWT_SECRET } });
+}
+
+/** A free cluster address on loopback. */
+export async function freeAddress(): Promise<string> {
+  return `127.0.0.1:${await freeClusterPort('127.0.0.1')}`;
+}
+
 /** Starts `count` nodes serving clients and waits for a balanced table with one backup everywhere. */
 export async function startClientCluster(count: number, prefix: string): Promise<NodeProcess[]> {
   const addresses: string[] = [];
-  for (let i = 0; i < count; i++) addresses.push(`127.0.0.1:${await freeClusterPort('127.0.0.1')}`);
-  const nodes = addresses.map((address, i) =>
-    startNodeProcess({ name: `${prefix}${i + 1}`, address, seed: addresses[0]!, secret: SECRET, extraArgs: ['--client', '127.0.0.1:0'], env: { FLOTILLA_JWT_SECRET: JWT_SECRET } }),
-  );
+  for (let i = 0; i < count; i++) addresses.push(await freeAddress());
+  const nodes = addresses.map((address, i) => startClientNode(`${prefix}${i + 1}`, address, addresses[0]!));
   await pollUntil(() => nodes.every((n) => adminUrlOf(n) !== undefined && gatewayUrlOf(n) !== undefined), 'every node serving admin and clients', 60_000);
   await waitForFullTable(nodes);
   return nodes;
