@@ -155,6 +155,7 @@ function metricsSnapshot(node: FlotillaNode): MetricsSnapshot {
   const finished = migrations.recent.filter((r) => r.state === 'finished');
   const entities = entityMetrics(node.entityStats());
   const watch = node.kv?.watchStats();
+  const maps = node.kv?.status();
   return {
     membership: {
       members: m.members,
@@ -189,5 +190,6 @@ function metricsSnapshot(node: FlotillaNode): MetricsSnapshot {
     },
     ...(entities === undefined ? {} : { entities }),
     ...(watch === undefined ? {} : { watch }),
+    ...(maps === undefined ? {} : { maps }),
   };
 }

@@ -4,7 +4,7 @@
  * HTTP layer only reads it, so the server can be tested against a hand-written fixture.
  */
 import type { KvValue } from '../grid/kv-codec.js';
-import type { KvWatchStats } from '../grid/kv-service.js';
+import type { KvStatus, KvWatchStats } from '../grid/kv-service.js';
 import type { ReplicaRole } from '../protocol/messages.js';
 
 /** Overall health as the admin API reports it. */
@@ -201,7 +201,12 @@ export interface MetricsSnapshot {
   readonly entities?: EntityMetricsSnapshot;
   /** The subscription relay's numbers; absent when the node holds no maps. */
   readonly watch?: WatchMetricsSnapshot;
+  /** The map store's counters and what it holds here; absent when the node holds no maps. */
+  readonly maps?: MapMetricsSnapshot;
 }
+
+/** The map store on one node: writes and reads it served as owner, changes it took as backup, entries held. */
+export type MapMetricsSnapshot = KvStatus;
 
 /** The subscription relay on one node: the owner side (`kv.watch` long polls) and the relaying side. */
 export type WatchMetricsSnapshot = KvWatchStats;

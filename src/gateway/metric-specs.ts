@@ -6,6 +6,7 @@
 import type {
   AdminMemberState,
   EntityMetricsSnapshot,
+  MapMetricsSnapshot,
   LatencyHistogramSnapshot,
   MetricsSnapshot,
   MigrationEnd,
@@ -212,8 +213,39 @@ const watch: readonly MetricSpec[] = [
   watchScalar('flotilla_watch_relayed_changes_total', 'Changes this node\'s relays received from owners and handed to their subscriptions.', 'counter', (w) => w.relayedChanges),
 ];
 
+// A node that holds no maps reads 0 for these too.
+function mapScalar(name: string, help: string, kind: MetricSpec['kind'], read: (m: MapMetricsSnapshot) => number): MetricSpec {
+  return { name, help, kind, labelNames: [], read: (s) => (s.maps === undefined ? [] : one(read(s.maps))) };
+}
+
+const maps: readonly MetricSpec[] = [
+  mapScalar('flotilla_map_writes_total', 'Map writes applied on this node as the partition\'s owner.', 'counter', (m) => m.writes),
+  {
+    name: 'flotilla_map_writes_refused_total',
+    help: 'Map writes this node refused as owner before applying them, by reason (hlc-drift, too-few-copies).',
+    kind: 'counter',
+    labelNames: ['reason'],
+    read: (s) =>
+      s.maps === undefined
+        ? []
+        : [
+            { labels: { reason: 'hlc-drift' }, value: s.maps.writesRefused },
+            { labels: { reason: 'too-few-copies' }, value: s.maps.writesTooFewCopies },
+          ],
+  },
+  mapScalar('flotilla_map_writes_unconfirmed_total', 'Map writes applied here whose backups did not confirm them (answered FLO_UNCONFIRMED).', 'counter', (m) => m.writesUnconfirmed),
+  mapScalar('flotilla_map_async_replication_failures_total', 'Backup sends that failed in async backup mode, after the write was acknowledged.', 'counter', (m) => m.asyncReplicationFailures),
+  mapScalar('flotilla_map_reads_total', 'Map reads served on this node as the partition\'s owner.', 'counter', (m) => m.reads),
+  mapScalar('flotilla_map_reads_held_total', 'Reads answered FLO_PARTITION_SYNCING because data handed over after a merge was still on its way.', 'counter', (m) => m.readsHeld),
+  mapScalar('flotilla_map_replicated_total', 'Changes applied on this node as a backup.', 'counter', (m) => m.replicated),
+  mapScalar('flotilla_map_replicas_refused_total', 'Changes this node refused as a backup (an owner of an older epoch, or not a replica here).', 'counter', (m) => m.replicasRefused),
+  mapScalar('flotilla_map_entries', 'Live map entries held on this node (owned, backed up or arriving), every map.', 'gauge', (m) => m.localEntries),
+  mapScalar('flotilla_map_tombstones', 'Delete tombstones held on this node.', 'gauge', (m) => m.localTombstones),
+  mapScalar('flotilla_map_tombstones_collected_total', 'Tombstones collected on this node after kv.tombstoneTtlMs.', 'counter', (m) => m.tombstonesCollected),
+];
+
 /** Every Flotilla counter and gauge read from a `MetricsSnapshot`, in export order. */
-export const METRIC_SPECS: readonly MetricSpec[] = [...membership, ...messages, ...transport, ...partitions, ...quorum, ...entities, ...watch];
+export const METRIC_SPECS: readonly MetricSpec[] = [...membership, ...messages, ...transport, ...partitions, ...quorum, ...entities, ...watch, ...maps];
 
 /** How to export one histogram kept by the node as bucket counts. */
 export interface HistogramSpec {

@@ -37,8 +37,11 @@ export interface NodeMigrations {
   readonly totals?: MigrationTotals;
 }
 
-/** The key/value store's API: each call is routed to the key's owner; `watchStats` reads this node's subscription relay numbers. */
-export type NodeKv = Pick<KvService, 'kvPut' | 'kvGet' | 'kvDelete' | 'kvSize' | 'watchStats'>;
+/**
+ * The key/value store's API: each call is routed to the key's owner; `watchStats` reads
+ * this node's subscription relay numbers, `status` the map store's counters and holdings here.
+ */
+export type NodeKv = Pick<KvService, 'kvPut' | 'kvGet' | 'kvDelete' | 'kvSize' | 'watchStats' | 'status'>;
 
 /** Durable workflows through this node: run (or attach to) an execution, signal one, read one (or a record its activities wrote) as stored. */
 export type NodeWorkflows = Pick<WorkflowService, 'run' | 'describe' | 'record' | 'signal'>;

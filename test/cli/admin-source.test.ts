@@ -209,6 +209,20 @@ describe('a real node with entities behind the admin API', () => {
     expect(value(exp, 'flotilla_entity_calls_total', { outcome: 'FLO_MAILBOX_FULL' })).toBe(1);
   });
 
+  it('exports the map store counters of a node that served writes and reads', async () => {
+    const map = nodes[0]!.getMap<number>('metered');
+    for (let i = 0; i < 5; i++) await map.set(`k${i}`, i);
+    expect(await map.get('k1')).toBe(1);
+    expect(await map.get('absent')).toBeUndefined();
+    expect(await map.delete('k0')).toBe(true);
+    const exp = parseExposition(await (await fetch(`${base(admin)}/metrics`)).text());
+    expect(value(exp, 'flotilla_map_writes_total')).toBe(6);
+    expect(value(exp, 'flotilla_map_reads_total')).toBe(2);
+    expect(value(exp, 'flotilla_map_writes_refused_total', { reason: 'too-few-copies' })).toBe(0);
+    expect(value(exp, 'flotilla_map_entries')).toBe(4);
+    expect(value(exp, 'flotilla_map_tombstones')).toBe(1);
+  });
+
   it('reports no entity types on a node that hosts none, and status leaves the section out', async () => {
     const answer = await fetch(`${base(bareAdmin)}/entities`, AUTH);
     expect(answer.status).toBe(200);

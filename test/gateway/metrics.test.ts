@@ -119,6 +119,29 @@ describe('GET /metrics', () => {
     source.snapshot = fixtureSnapshot();
   });
 
+  it('exports the map store numbers, and 0 for a node that holds no maps', async () => {
+    const bare = await scrape();
+    expect(value(bare, 'flotilla_map_writes_total')).toBe(0);
+    expect(value(bare, 'flotilla_map_writes_refused_total', { reason: 'too-few-copies' })).toBeUndefined();
+    const maps = { writes: 120, writesRefused: 1, writesTooFewCopies: 7, reads: 300, readsHeld: 2, replicated: 90, replicasRefused: 3, asyncReplicationFailures: 0, writesUnconfirmed: 4, localEntries: 210, localTombstones: 5, tombstonesCollected: 6 };
+    source.snapshot = { ...fixtureSnapshot(), maps };
+    const exp = await scrape();
+    expect(exp.types.get('flotilla_map_entries')).toBe('gauge');
+    expect(exp.types.get('flotilla_map_writes_refused_total')).toBe('counter');
+    expect(value(exp, 'flotilla_map_writes_total')).toBe(120);
+    expect(value(exp, 'flotilla_map_writes_refused_total', { reason: 'hlc-drift' })).toBe(1);
+    expect(value(exp, 'flotilla_map_writes_refused_total', { reason: 'too-few-copies' })).toBe(7);
+    expect(value(exp, 'flotilla_map_writes_unconfirmed_total')).toBe(4);
+    expect(value(exp, 'flotilla_map_reads_total')).toBe(300);
+    expect(value(exp, 'flotilla_map_reads_held_total')).toBe(2);
+    expect(value(exp, 'flotilla_map_replicated_total')).toBe(90);
+    expect(value(exp, 'flotilla_map_replicas_refused_total')).toBe(3);
+    expect(value(exp, 'flotilla_map_entries')).toBe(210);
+    expect(value(exp, 'flotilla_map_tombstones')).toBe(5);
+    expect(value(exp, 'flotilla_map_tombstones_collected_total')).toBe(6);
+    source.snapshot = fixtureSnapshot();
+  });
+
   it('reads the snapshot exactly once per scrape', async () => {
     const reads = source.snapshotReads;
     await scrape();
