@@ -15,6 +15,7 @@ import type {
   MigrationsReport,
   PartitionsReport,
 } from '../gateway/admin-source.js';
+import type { ClientGatewayStats } from '../gateway/client-gateway-stats.js';
 import type { EntityServiceStats } from '../entities/entity-service.js';
 import type { FlotillaNode, NodeStats } from '../node/node-api.js';
 import type { MigrationRecord } from '../partitions/migration-history.js';
@@ -23,16 +24,17 @@ import { sumTraffic, type TrafficStats } from '../transport/counters.js';
 /**
  * The admin API's view of `node`. Every read is synchronous and cheap; `kv` (when the node
  * has one) goes to the key's owner. `entities` is always there: a node hosting none
- * reports no types and no active entities.
+ * reports no types and no active entities. `clients` reads the node's client gateway, which
+ * may start after the admin API (undefined while there is none).
  */
-export function toAdminSource(node: FlotillaNode): AdminSource {
+export function toAdminSource(node: FlotillaNode, clients: () => ClientGatewayStats | undefined = () => undefined): AdminSource {
   return {
     nodeId: node.nodeId,
     health: () => node.health(),
     members: () => membersReport(node),
     partitions: () => partitionsReport(node),
     migrations: () => migrationsReport(node),
-    metricsSnapshot: () => metricsSnapshot(node),
+    metricsSnapshot: () => withClients(metricsSnapshot(node), clients()),
     entities: adminEntities(node),
     ...(node.kv === undefined ? {} : { kv: node.kv }),
   };
@@ -139,6 +141,10 @@ function clockOffsets(node: FlotillaNode): Record<string, number> {
   const out: Record<string, number> = {};
   for (const m of node.members()) if (m.clockOffsetMs !== undefined && (m.state === 'alive' || m.state === 'suspect')) out[m.nodeId] = m.clockOffsetMs;
   return out;
+}
+
+function withClients(snapshot: MetricsSnapshot, clients: ClientGatewayStats | undefined): MetricsSnapshot {
+  return clients === undefined ? snapshot : { ...snapshot, clients };
 }
 
 function metricsSnapshot(node: FlotillaNode): MetricsSnapshot {

@@ -16,6 +16,7 @@ import { toAdminSource } from './admin-source.js';
 import { DEV_JWT_SECRET, planClientGateway, type ClientGatewayPlan } from './client-gateway-plan.js';
 import { serveClients } from './serve-clients.js';
 import type { ClientGateway } from '../gateway/client-gateway.js';
+import type { ClientGatewayStats } from '../gateway/client-gateway-stats.js';
 import { SECRET_GENERATOR, weakSecretReason } from './secret-strength.js';
 import type { TlsMaterial } from '../transport/index.js';
 import { watchLoad, type LoadWatch, type OptimizeFor } from './v8-profile.js';
@@ -200,6 +201,8 @@ export async function runStart(flags: StartFlags): Promise<number> {
   const signals = new ShutdownSignals();
   let admin: AdminServer | undefined;
   let adminFailed = false;
+  // Starts after the join; the admin API (up before it) reads it for /metrics once it runs.
+  let gateway: ClientGateway | undefined;
   let joining: FlotillaNode | undefined;
   signals.onFirst(() => void joining?.stop());
   // The admin API listens before the join, so `/health` says 503 `joining` (with why)
@@ -208,7 +211,7 @@ export async function runStart(flags: StartFlags): Promise<number> {
     joining = node;
     if (plan.http === undefined) return;
     try {
-      admin = await serveAdmin(plan, node, log);
+      admin = await serveAdmin(plan, node, log, () => gateway?.stats());
     } catch (err) {
       adminFailed = true;
       throw new Error(`cannot serve the admin API on ${plan.http.host}:${plan.http.port}: ${oneLine(err)}`);
@@ -225,7 +228,6 @@ export async function runStart(flags: StartFlags): Promise<number> {
     fail(oneLine(err));
     return adminFailed || isFlotillaError(err, 'FLO_CONFIG_INVALID') || isFlotillaError(err, 'FLO_ADVERTISE_UNREACHABLE') ? USAGE_EXIT_CODE : JOIN_FAILED_EXIT_CODE;
   }
-  let gateway: ClientGateway | undefined;
   try {
     gateway = await startGateway(plan.client, node, log);
   } catch (err) {
@@ -253,13 +255,13 @@ async function startGateway(plan: ClientGatewayPlan, node: FlotillaNode, log: Lo
 }
 
 /** Serves the admin API of `node` as `plan` says. */
-async function serveAdmin(plan: StartPlan, node: FlotillaNode, log: Logger): Promise<AdminServer> {
+async function serveAdmin(plan: StartPlan, node: FlotillaNode, log: Logger, clients: () => ClientGatewayStats | undefined): Promise<AdminServer> {
   const http = plan.http!;
   const adminLog = log.child({ nodeId: node.nodeId, component: 'admin' });
   // One node per process here, so the process metrics (CPU, RSS, heap) describe
   // exactly this node.
   const admin = await startAdminServer({
-    source: toAdminSource(node),
+    source: toAdminSource(node, clients),
     host: http.host,
     port: http.port,
     requestTimeoutMs: ADMIN_REQUEST_TIMEOUT_MS,

@@ -5,6 +5,7 @@
  */
 import type { KvValue } from '../grid/kv-codec.js';
 import type { KvStatus, KvWatchStats } from '../grid/kv-service.js';
+import type { ClientGatewayStats } from './client-gateway-stats.js';
 import type { ReplicaRole } from '../protocol/messages.js';
 
 /** Overall health as the admin API reports it. */
@@ -202,7 +203,8 @@ export interface MetricsSnapshot {
   /** The subscription relay's numbers; absent when the node holds no maps. */
   readonly watch?: WatchMetricsSnapshot;
   /** The map store's counters and what it holds here; absent when the node holds no maps. */
-  readonly maps?: MapMetricsSnapshot;
+  readonly maps?: MapMetricsSnapshot;  /** The client gateway's numbers; absent when this node serves no clients. */
+  readonly clients?: ClientGatewayStats;
 }
 
 /** The map store on one node: writes and reads it served as owner, changes it took as backup, entries held. */

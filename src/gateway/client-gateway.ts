@@ -33,6 +33,7 @@ import { errorFrame, startClientOp, type ClientOpContext, type OpTable } from '.
 import { listenForClients, type ClientListener } from './client-listener.js';
 import { ClientEvents } from './client-events.js';
 import { TurnResults } from './client-results.js';
+import { GatewayCounters, type ClientGatewayStats } from './client-gateway-stats.js';
 import { silentAdminLogger, type AdminLogger } from './http-io.js';
 
 /** WebSocket close codes the gateway uses. */
@@ -72,6 +73,8 @@ export interface ClientGateway {
   address(): { host: string; port: number };
   /** Open connections, authenticated or not. */
   connections(): number;
+  /** Connections, operations by outcome and refusals, for `/metrics`. */
+  stats(): ClientGatewayStats;
   /** Closes every connection and stops listening; removes the `clientUrl` tag. Idempotent. */
   close(): Promise<void>;
 }
@@ -118,6 +121,7 @@ class Gateway implements ClientGateway {
   private readonly stopChanges: () => void;
   private closing: Promise<void> | undefined;
   private readonly results = new TurnResults((ws, frame) => this.send(ws, frame));
+  private readonly counters = new GatewayCounters();
 
   constructor(
     private readonly server: ClientListener,
@@ -144,6 +148,10 @@ class Gateway implements ClientGateway {
 
   connections(): number {
     return this.server.clients.size;
+  }
+
+  stats(): ClientGatewayStats {
+    return this.counters.snapshot(this.server.clients.size, this.sessions.size);
   }
 
   private currentMap(): ClientPartitionMap | undefined {
@@ -226,6 +234,7 @@ class Gateway implements ClientGateway {
   }
 
   private refuse(ws: WebSocket, code: string, message: string, closeCode: number = CLOSE_CODES.authFailed): void {
+    this.counters.authFailed(code);
     if (ws.readyState === ws.OPEN) this.send(ws, { type: 'AUTH_FAIL', code, message });
     ws.close(closeCode, code);
   }
@@ -239,6 +248,7 @@ class Gateway implements ClientGateway {
       frame = decodeClientFrame(bytes, this.options.valueBytesMax);
     } catch (error) {
       const e = isFlotillaError(error) ? error : new FlotillaError('FLO_DECODE_MALFORMED');
+      this.counters.frameRefused();
       this.send(ws, { type: 'ERROR', id: 0, code: e.code, message: e.message, owner: null, mapVersion: null });
       return;
     }
@@ -282,11 +292,14 @@ class Gateway implements ClientGateway {
     startClientOp(this.ops, op).then(
       (payload) => {
         session.inFlight--;
+        this.counters.opAnswered();
         this.results.add(ws, op.id, payload ?? null);
       },
       (error: unknown) => {
         session.inFlight--;
-        this.send(ws, errorFrame(this.ops, op.id, op.key, error));
+        const frame = errorFrame(this.ops, op.id, op.key, error);
+        if (frame.type === 'ERROR') this.counters.opFailed(frame.code);
+        this.send(ws, frame);
       },
     );
   }
@@ -296,14 +309,20 @@ class Gateway implements ClientGateway {
     if (!this.admit(ws, session, id)) return;
     void work().then((reply) => {
       session.inFlight--;
-      if (reply.type === 'RESULT') this.results.add(ws, reply.id, reply.payload);
-      else this.send(ws, reply);
+      if (reply.type === 'RESULT') {
+        this.counters.opAnswered();
+        this.results.add(ws, reply.id, reply.payload);
+      } else {
+        if (reply.type === 'ERROR') this.counters.opFailed(reply.code);
+        this.send(ws, reply);
+      }
     });
   }
 
   /** Count request `id` in flight, or refuse it with FLO_QUEUE_FULL at the bound. */
   private admit(ws: WebSocket, session: Session, id: number): boolean {
     if (session.inFlight >= this.config.opsInFlightMax) {
+      this.counters.opFailed('FLO_QUEUE_FULL');
       this.send(ws, { type: 'ERROR', id, code: 'FLO_QUEUE_FULL', message: `${this.config.opsInFlightMax} operations already in flight`, owner: null, mapVersion: null });
       return false;
     }

@@ -244,8 +244,46 @@ const maps: readonly MetricSpec[] = [
   mapScalar('flotilla_map_tombstones_collected_total', 'Tombstones collected on this node after kv.tombstoneTtlMs.', 'counter', (m) => m.tombstonesCollected),
 ];
 
+// A node without a client gateway has no series of these (nothing listens for clients).
+const clients: readonly MetricSpec[] = [
+  {
+    name: 'flotilla_client_connections',
+    help: 'Smart client connections open on this node\'s gateway, by state (authenticating, authenticated).',
+    kind: 'gauge',
+    labelNames: ['state'],
+    read: (s) =>
+      s.clients === undefined
+        ? []
+        : [
+            { labels: { state: 'authenticating' }, value: s.clients.connections - s.clients.authenticated },
+            { labels: { state: 'authenticated' }, value: s.clients.authenticated },
+          ],
+  },
+  {
+    name: 'flotilla_client_ops_total',
+    help: 'Map operations and entity calls the gateway answered, by outcome (ok, or the error code).',
+    kind: 'counter',
+    labelNames: ['outcome'],
+    read: (s) => (s.clients === undefined ? [] : Object.entries(s.clients.ops).map(([outcome, value]) => ({ labels: { outcome }, value }))),
+  },
+  {
+    name: 'flotilla_client_auth_failures_total',
+    help: 'Client connections refused or closed by authentication (AUTH_FAIL), by code.',
+    kind: 'counter',
+    labelNames: ['code'],
+    read: (s) => (s.clients === undefined ? [] : Object.entries(s.clients.authFailures).map(([code, value]) => ({ labels: { code }, value }))),
+  },
+  {
+    name: 'flotilla_client_frames_refused_total',
+    help: 'Frames of authenticated client connections that could not be read (answered ERROR).',
+    kind: 'counter',
+    labelNames: [],
+    read: (s) => (s.clients === undefined ? [] : one(s.clients.framesRefused)),
+  },
+];
+
 /** Every Flotilla counter and gauge read from a `MetricsSnapshot`, in export order. */
-export const METRIC_SPECS: readonly MetricSpec[] = [...membership, ...messages, ...transport, ...partitions, ...quorum, ...entities, ...watch, ...maps];
+export const METRIC_SPECS: readonly MetricSpec[] = [...membership, ...messages, ...transport, ...partitions, ...quorum, ...entities, ...watch, ...maps, ...clients];
 
 /** How to export one histogram kept by the node as bucket counts. */
 export interface HistogramSpec {

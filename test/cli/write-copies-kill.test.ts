@@ -6,10 +6,15 @@
 // on the survivors.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FlotillaClient } from '../../src/client-platform/index.js';
-import { adminUrlOf, pollUntil, type NodeProcess } from './cli-process.js';
+import { parseExposition, value } from '../gateway/exposition.js';
+import { adminCall, adminUrlOf, pollUntil, type NodeProcess } from './cli-process.js';
 import { clusterClient, freeAddress, gatewayUrlOf, killNodes, partitionsOf, startClientNode, waitForFullTable } from './client-cluster.js';
 
 const MAP = 'copies';
+
+async function scrape(node: NodeProcess): Promise<ReturnType<typeof parseExposition>> {
+  return parseExposition(String((await adminCall(adminUrlOf(node)!, 'GET', '/metrics')).body));
+}
 const WRITERS = 8;
 const TWO_COPIES = ['--kv', 'writeCopiesMin=2'];
 
@@ -44,6 +49,8 @@ describe('kv.writeCopiesMin=2 under kill -9 while backups are placed', () => {
         acked.set(key, n);
       }
     });
+    // A failure here surfaces through `Promise.all(loops)`; after a failed check, close() ends them.
+    for (const loop of loops) loop.catch(() => undefined);
 
     // Alone, the node refuses every write: they wait in the client.
     await pollUntil(() => sent >= WRITERS, 'writes sent', 10_000);
@@ -51,6 +58,12 @@ describe('kv.writeCopiesMin=2 under kill -9 while backups are placed', () => {
     await pollUntil(() => Date.now() >= aloneUntil, 'a while alone', 5_000);
     expect(acked.size).toBe(0);
     expect(client.pendingWrites()).toBe(WRITERS);
+    // The refusals show on the node's /metrics (the gateway's ops wait in routing's retries).
+    const alone = await scrape(first);
+    expect(value(alone, 'flotilla_map_writes_refused_total', { reason: 'too-few-copies' })).toBeGreaterThan(0);
+    expect(value(alone, 'flotilla_map_writes_total')).toBe(0);
+    expect(value(alone, 'flotilla_client_connections', { state: 'authenticated' })).toBe(1);
+    expect(value(alone, 'flotilla_client_ops_total', { outcome: 'ok' })).toBe(0);
 
     const seed = first.address;
     nodes.push(startClientNode('c2', await freeAddress(), seed, TWO_COPIES), startClientNode('c3', await freeAddress(), seed, TWO_COPIES));
@@ -70,6 +83,8 @@ describe('kv.writeCopiesMin=2 under kill -9 while backups are placed', () => {
     const lost: string[] = [];
     for (const [key, value] of acked) if ((await checker.getMap<number>(MAP).get(key)) !== value) lost.push(key);
     expect(lost).toEqual([]);
+    const answered = await Promise.all(survivors.map(async (n) => value(await scrape(n), 'flotilla_client_ops_total', { outcome: 'ok' }) ?? 0));
+    expect(answered.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
     console.log(`write copies: ${acked.size} acknowledged writes (${ackedAtKill} before the kill, when ${unbacked} of 271 partitions had no backup yet), 0 lost`);
   }, 300_000);
 });

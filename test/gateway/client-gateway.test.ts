@@ -7,7 +7,10 @@ import { startClientGateway, type ClientGateway } from '../../src/gateway/client
 import { buildClientMap, mapSignature } from '../../src/gateway/client-map.js';
 import type { RunningNode } from '../../src/node/running-node.js';
 import { decodeServerFrame, encodeClientFrame, type ClientFrame, type ClientOp, type ServerFrame } from '../../src/protocol/client-frames.js';
+import { serveAdmin } from '../../src/cli/serve-admin.js';
 import { waitFor } from '../node/helpers.js';
+import { parseExposition, value } from './exposition.js';
+import { TEST_ADMIN_TOKEN } from './http-helpers.js';
 import { startPartitionCluster, stopNodes, tableProblem, type PartitionNode } from '../node/partition-harness.js';
 
 const SECRET = 'gateway-test-secret-0123456789abcdef0123';
@@ -96,6 +99,7 @@ describe('client gateway: authentication', () => {
     c.send({ type: 'AUTH', token: await make() });
     expect((await c.next('AUTH_FAIL')).code).toBe(code);
     await waitFor(() => c.closeCode === 4001, 'the socket closed', 10_000);
+    expect(gateways[0]!.stats().authFailures).toEqual({ [code]: 1 });
   }, 60_000);
 
   it('closes a connection that never authenticates', async () => {
@@ -184,6 +188,19 @@ describe('client gateway: maps', () => {
     // Never written here: no version either.
     expect(decodeValue((await c.next('RESULT', (f) => f.id === 10)).payload!)).toBeNull();
     expect(c.closeCode).toBeUndefined();
+    expect(gateways[0]!.stats()).toEqual({ connections: 1, authenticated: 1, ops: { ok: 1, FLO_INVALID_ARGUMENT: 1 }, authFailures: {}, framesRefused: 1 });
+    // The admin API of the same node exports them.
+    const admin = await serveAdmin(nodes[0]!.node, { token: TEST_ADMIN_TOKEN, host: '127.0.0.1', port: 0, clients: gateways[0]! });
+    try {
+      const exp = parseExposition(await (await fetch(`http://127.0.0.1:${admin.address().port}/metrics`)).text());
+      expect(value(exp, 'flotilla_client_connections', { state: 'authenticated' })).toBe(1);
+      expect(value(exp, 'flotilla_client_connections', { state: 'authenticating' })).toBe(0);
+      expect(value(exp, 'flotilla_client_ops_total', { outcome: 'ok' })).toBe(1);
+      expect(value(exp, 'flotilla_client_ops_total', { outcome: 'FLO_INVALID_ARGUMENT' })).toBe(1);
+      expect(value(exp, 'flotilla_client_frames_refused_total')).toBe(1);
+    } finally {
+      await admin.close();
+    }
   }, 60_000);
 
   it('sends EVENTs of owner writes to matching subscriptions, and bounds subscriptions per connection', async () => {

@@ -142,6 +142,20 @@ describe('GET /metrics', () => {
     source.snapshot = fixtureSnapshot();
   });
 
+  it('exports the client gateway numbers, and no series of them on a node without one', async () => {
+    const bare = await scrape();
+    expect(bare.samples.filter((s) => s.name === 'flotilla_client_connections' || s.name === 'flotilla_client_ops_total')).toEqual([]);
+    source.snapshot = { ...fixtureSnapshot(), clients: { connections: 5, authenticated: 3, ops: { ok: 40, FLO_NOT_OWNER: 2 }, authFailures: { FLO_TOKEN_EXPIRED: 1 }, framesRefused: 4 } };
+    const exp = await scrape();
+    expect(value(exp, 'flotilla_client_connections', { state: 'authenticated' })).toBe(3);
+    expect(value(exp, 'flotilla_client_connections', { state: 'authenticating' })).toBe(2);
+    expect(value(exp, 'flotilla_client_ops_total', { outcome: 'ok' })).toBe(40);
+    expect(value(exp, 'flotilla_client_ops_total', { outcome: 'FLO_NOT_OWNER' })).toBe(2);
+    expect(value(exp, 'flotilla_client_auth_failures_total', { code: 'FLO_TOKEN_EXPIRED' })).toBe(1);
+    expect(value(exp, 'flotilla_client_frames_refused_total')).toBe(4);
+    source.snapshot = fixtureSnapshot();
+  });
+
   it('reads the snapshot exactly once per scrape', async () => {
     const reads = source.snapshotReads;
     await scrape();
