@@ -11,7 +11,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { isLogLevel } from '../node/node-logger.js';
-import { parseCount, parseHttpAddress, parseSwimOverrides, UsageError, USAGE_EXIT_CODE, oneLine } from './cli-options.js';
+import { parseCount, parseHttpAddress, parseKvOverrides, parseSwimOverrides, UsageError, USAGE_EXIT_CODE, oneLine } from './cli-options.js';
 import { namePrefix, renderLogLine, type RenderOptions } from './log-lines.js';
 import { DEV_JWT_SECRET } from './client-gateway-plan.js';
 import { DEV_ADMIN_TOKEN } from '../gateway/admin-access.js';
@@ -27,6 +27,7 @@ export interface DevFlags {
   readonly logLevel?: string;
   readonly clusterId?: string;
   readonly swim?: string;
+  readonly kv?: string;
 }
 
 /** Most nodes `flotilla dev` starts. */
@@ -116,6 +117,7 @@ export async function planDev(flags: DevFlags): Promise<DevPlan> {
   if (http.port !== 0 && http.port + count - 1 > 65_535) throw new UsageError(`--http: ports ${http.port}..${http.port + count - 1} go past 65535`);
   if (flags.logLevel !== undefined && !isLogLevel(flags.logLevel)) throw new UsageError(`--log-level: ${JSON.stringify(flags.logLevel)} is not a log level`);
   if (flags.swim !== undefined) parseSwimOverrides(flags.swim);
+  if (flags.kv !== undefined) parseKvOverrides(flags.kv);
   const nodes: DevNode[] = [];
   let seed = '';
   for (let i = 1; i <= count; i++) {
@@ -133,6 +135,7 @@ export async function planDev(flags: DevFlags): Promise<DevPlan> {
     if (flags.logLevel !== undefined) args.push('--log-level', flags.logLevel);
     if (flags.clusterId !== undefined) args.push('--cluster-id', flags.clusterId);
     if (flags.swim !== undefined) args.push('--swim', flags.swim);
+    if (flags.kv !== undefined) args.push('--kv', flags.kv);
     // Every dev node serves clients on a port of its own, with the public dev JWT secret (it says so in its log).
     args.push('--client', `${LOOPBACK}:0`);
     nodes.push({ name, address, httpPort, args });

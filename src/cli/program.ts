@@ -74,6 +74,7 @@ function devCommand(exit: ExitHandler): Command {
     .addOption(new Option('--log-level <level>', 'log level of every node').env('LOG_LEVEL'))
     .addOption(new Option('--cluster-id <id>', 'cluster id'))
     .addOption(new Option('--swim <k=v,...>', 'SWIM overrides for every node'))
+    .addOption(new Option('--kv <k=v,...>', 'map store overrides for every node, e.g. writeCopiesMin=2'))
     .action(async (flags: DevFlags) => exit(await (await import('./dev-command.js')).runDev(flags)));
 }
 
