@@ -1,6 +1,6 @@
 /**
  * The client gateway's bounds: frame size, time allowed to authenticate, connections,
- * operations in flight per connection, how often the partition map is checked for
+ * operations in flight per connection and the time each may take, how often the partition map is checked for
  * changes to push, and the events a slow connection may have waiting. One defaults object, validated once when the gateway starts.
  */
 import { checkFields, DAY_MS } from '../sharding/config.js';
@@ -25,6 +25,14 @@ export interface ClientGatewayConfig {
    */
   readonly opsInFlightMax: number;
   /**
+   * How long the node works on one map operation of a client (routing, and retries of
+   * retryable refusals such as FLO_TOO_FEW_COPIES or FLO_PARTITION_SYNCING) before it
+   * answers with the last refusal (or FLO_TIMEOUT). Unit: ms. Default 5,000: below the
+   * smart client's `requestTimeoutMs` (15,000), so the client hears the node's answer and
+   * retries, instead of timing the node out and counting it against its circuit breaker.
+   */
+  readonly opTimeoutMs: number;
+  /**
    * How often the gateway compares the partition map with the last one pushed. Unit: ms.
    * Default 250. Lower pushes table changes sooner, at the cost of a little CPU per node.
    */
@@ -46,6 +54,7 @@ export const DEFAULT_CLIENT_GATEWAY_CONFIG: ClientGatewayConfig = Object.freeze(
   authTimeoutMs: 5_000,
   connectionsMax: 10_000,
   opsInFlightMax: 1_024,
+  opTimeoutMs: 5_000,
   mapPushIntervalMs: 250,
   subscriptionsMax: 256,
   eventBufferBytesMax: 8 * 1024 * 1024,
@@ -59,6 +68,7 @@ export function resolveClientGatewayConfig(overrides: Partial<ClientGatewayConfi
     authTimeoutMs: [1, DAY_MS],
     connectionsMax: [1, 1_000_000],
     opsInFlightMax: [1, 1_000_000],
+    opTimeoutMs: [1, DAY_MS],
     mapPushIntervalMs: [10, 60_000],
     subscriptionsMax: [1, 100_000],
     eventBufferBytesMax: [0, 1024 * 1024 * 1024],

@@ -133,7 +133,7 @@ class Gateway implements ClientGateway {
     this.log = options.logger ?? silentAdminLogger;
     const node = options.node;
     const table = options.table ?? ((): OpTable | undefined => tableOf(node.partitionTable()));
-    this.ops = { self: node.nodeId, table, clientMap: () => this.currentMap(), maps: options.maps };
+    this.ops = { self: node.nodeId, table, clientMap: () => this.currentMap(), maps: options.maps, route: Object.freeze({ timeoutMs: config.opTimeoutMs }) };
     this.calls = { self: node.nodeId, table, clientMap: () => this.currentMap(), entities: options.entities };
     this.events = new ClientEvents(options.maps, config.subscriptionsMax, config.eventBufferBytesMax, () => table()?.partitionCount ?? 0);
     this.stopChanges = options.maps.onChange?.((change, mark) => this.events.onChange(change, mark)) ?? (() => undefined);

@@ -5,10 +5,11 @@
  * route, or one whose owner is unreachable), in which case the sharding layer carries it
  * to the owner. Every failure becomes an ERROR frame with a catalogued code.
  */
-import { FlotillaError, isFlotillaError } from '../core/errors.js';
+import { ErrorCatalog, FlotillaError, isFlotillaError, type ErrorCode } from '../core/errors.js';
 import { partitionOf } from '../core/partition.js';
 import { checkEncodedValue, encodeValue, pack } from '../grid/kv-codec.js';
 import type { MapRouter } from '../grid/grid-map.js';
+import type { RouteOptions } from '../sharding/service.js';
 import type { KvOp } from '../grid/map-ops.js';
 import type { ClientNode, ClientOp, ClientPartitionMap, ServerFrame } from '../protocol/client-frames.js';
 
@@ -25,6 +26,8 @@ export interface ClientOpContext {
   table(): OpTable | undefined;
   clientMap(): ClientPartitionMap | undefined;
   readonly maps: MapRouter;
+  /** How each op is routed: its time budget, retries included (`ClientGatewayConfig.opTimeoutMs`). One object for every op. */
+  readonly route?: RouteOptions;
 }
 
 /**
@@ -39,7 +42,7 @@ export function startClientOp(ctx: ClientOpContext, op: ClientOp): Promise<Uint8
     if (!op.forward) checkOwner(ctx, op.key);
     const kvOp = toKvOp(op, op.key);
     if (kvOp.op === 'put' || kvOp.op === 'orAdd') maps.checkValueSize(checkEncodedValue(kvOp.value));
-    return maps.run(op.key, kvOp);
+    return maps.run(op.key, kvOp, ctx.route);
   } catch (error) {
     return Promise.reject(error);
   }
@@ -79,7 +82,22 @@ function ownerHint(ctx: Pick<ClientOpContext, 'clientMap'>, key: string | null):
 
 /** The ERROR frame of request `id` on `key` (the owner hint rides along with FLO_NOT_OWNER). */
 export function errorFrame(ctx: Pick<ClientOpContext, 'table' | 'clientMap'>, id: number, key: string | null, error: unknown): ServerFrame {
-  const e = isFlotillaError(error) ? error : new FlotillaError('FLO_INTERNAL', 'the operation failed');
+  const e = lastRefusal(isFlotillaError(error) ? error : new FlotillaError('FLO_INTERNAL', 'the operation failed'));
   const owner = e.code === 'FLO_NOT_OWNER' ? ownerHint(ctx, key) : null;
   return { type: 'ERROR', id, code: e.code, message: e.message, owner, mapVersion: ctx.table()?.version ?? null };
+}
+
+/**
+ * Routing that gave up at its deadline after refusals that say nothing ran (no attempt
+ * may have run) answers with the last of them, a retryable code the client acts on
+ * (FLO_TOO_FEW_COPIES, FLO_NO_OWNER...), rather than a timeout that hides why.
+ */
+function lastRefusal(e: FlotillaError): FlotillaError {
+  const last = e.details?.['lastError'];
+  if (e.code !== 'FLO_TIMEOUT' || e.details?.['outcomeUnknown'] === true || typeof last !== 'string' || !Object.hasOwn(ErrorCatalog, last)) return e;
+  const code = last as ErrorCode;
+  const spec = ErrorCatalog[code];
+  if (!spec.retryable || code === 'FLO_TIMEOUT' || code === 'FLO_UNCONFIRMED') return e;
+  const message = String(e.details?.['lastMessage'] ?? '');
+  return new FlotillaError(code, message.startsWith(`${spec.message}: `) ? message.slice(spec.message.length + 2) : undefined, e.details);
 }

@@ -31,7 +31,7 @@ export function routeLocal(
   options: RouteOptions = {},
 ): Promise<Uint8Array | undefined> {
   const now = route.env.timers.now();
-  const deadline = options.deadline ?? now + route.opTimeoutMs;
+  const deadline = options.deadline ?? now + (options.timeoutMs ?? route.opTimeoutMs);
   if (handler?.handleLocal === undefined || deadline <= now || !runsHere(route, handler, partition, call)) {
     return route.client.call(service, partition, call.encode(), { ...options, deadline });
   }

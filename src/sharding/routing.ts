@@ -188,7 +188,7 @@ export class RoutingClient {
   async call(service: string, partition: number, payload: Uint8Array, options: RouteOptions = {}): Promise<Uint8Array | undefined> {
     const { config, timers } = this.deps;
     const forward = options.forward ?? false;
-    const deadline = options.deadline ?? timers.now() + config.opTimeoutMs;
+    const deadline = options.deadline ?? timers.now() + (options.timeoutMs ?? config.opTimeoutMs);
     let hint: Target | undefined;
     let lastError: FlotillaError | undefined;
     let backoff = config.backoffInitialMs;

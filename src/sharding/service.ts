@@ -66,6 +66,8 @@ export interface RouteOptions {
    * retry and backoff fits inside it; then FLO_TIMEOUT. Default: now + `routing.opTimeoutMs`.
    */
   readonly deadline?: Millis;
+  /** Without a `deadline`: the call's time budget from now, instead of `routing.opTimeoutMs`. Unit: ms. */
+  readonly timeoutMs?: number;
   /** Ask a node that is not the owner to forward the call instead of answering NOT_OWNER. */
   readonly forward?: boolean;
 }
