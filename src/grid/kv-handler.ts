@@ -50,7 +50,7 @@ export interface KvCounters {
   asyncReplicationFailures: number;
   /** Writes applied here whose backups or sealed migrations failed: answered FLO_UNCONFIRMED. */
   writesUnconfirmed: number;
-  /** Writes refused before applying because the partition had fewer live backups than `kv.writeCopiesMin` asks. */
+  /** Writes refused before applying because the partition had fewer live copies (owner and backups in the view) than `kv.writeCopiesMin` asks. */
   writesTooFewCopies: number;
 }
 
@@ -256,7 +256,7 @@ export class KvHandlers {
   }
 
   private async replicateTo(backup: NodeId, partition: number, payload: Uint8Array): Promise<void> {
-    // It may have left the view since the write began (see `liveBackups`).
+    // `liveBackups` picked it from the view; the address is what the send needs.
     const address = this.deps.addressOf(backup);
     if (address === undefined) return;
     const request: ServiceRequest = {
