@@ -92,9 +92,20 @@ function nodeFlags(): string[] {
   return (process.env.FLOTILLA_BENCH_NODE_FLAGS ?? '').split(' ').filter((f) => f !== '');
 }
 
+/**
+ * The bench's environment, for its nodes, without what belongs to the machine rather than
+ * to a node: `NODE_EXTRA_CA_CERTS` (some build machines set it for a proxy) makes Node parse
+ * its whole root store plus the file at start, about 1.3 MiB RSS per process, and no
+ * bench node dials out over TLS. A bench that needs it passes it in `env`.
+ */
+function nodeEnv(env: Record<string, string>): NodeJS.ProcessEnv {
+  const { NODE_EXTRA_CA_CERTS: _machineCas, ...rest } = process.env;
+  return { ...rest, ...env };
+}
+
 function spawnChild(runner: NodeRunner, args: readonly string[], env: Record<string, string>): ChildProcess {
   if (runner === 'tsx') return runCli(args, env).child;
-  return spawn(process.execPath, [...nodeFlags(), runner === 'modules' ? MODULES_MAIN : DIST_MAIN, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  return spawn(process.execPath, [...nodeFlags(), runner === 'modules' ? MODULES_MAIN : DIST_MAIN, ...args], { cwd: ROOT, env: nodeEnv(env), stdio: ['pipe', 'pipe', 'pipe'] });
 }
 
 /**

@@ -6,7 +6,8 @@
  * comments and indentation are about 2 MiB less RSS (docs/benchmarks.md, node-idle).
  */
 import { build, type BuildResult, type Plugin } from 'esbuild';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
+import { builtinModules } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -50,6 +51,51 @@ const fastifyOnDemand: Plugin = {
   },
 };
 
+const BUILTIN_NAMESPACE = 'builtin-by-require';
+const BUILTINS: ReadonlySet<string> = new Set(builtinModules.flatMap((name) => (name.startsWith('node:') ? [name] : [name, `node:${name}`])));
+
+/**
+ * Turns every ES module import of a Node builtin into a `require` of it. Node builds an
+ * ES module namespace for a builtin by reading each of its exports once, which runs the
+ * lazy getters builtins keep for costly members: `tls.rootCertificates` parses the whole
+ * root store, `fs.promises` loads the promise API and what it needs, `crypto.webcrypto`
+ * the Web Crypto modules; all stay in the heap for the life of the process. Through
+ * `require`, a member is read when the code uses it.
+ */
+const builtinsByRequire: Plugin = {
+  name: 'builtins-by-require',
+  setup(b) {
+    b.onResolve({ filter: /^[a-z_:/0-9]+$/ }, (args) =>
+      (args.kind === 'import-statement' || args.kind === 'dynamic-import') && BUILTINS.has(args.path) ? { path: args.path, namespace: BUILTIN_NAMESPACE } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: BUILTIN_NAMESPACE }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path)});`, loader: 'js' }));
+  },
+};
+
+/** The requires at the top of Fastify's `lib/server.js` that only its `https`, `http2` and host-name listen options use. */
+const FASTIFY_SERVER_BUILTINS: readonly string[] = ['https', 'http2', 'dns'];
+
+/**
+ * Defers those requires to first use. Loading `node:http2` builds its C++ binding and
+ * compatibility layer, about 0.5 MiB RSS in an idle node, whose admin API runs on our own
+ * `node:http` server. Fails the build when Fastify's source no longer has the expected
+ * lines, so an upgrade cannot silently undo it.
+ */
+const fastifyLazyServerBuiltins: Plugin = {
+  name: 'fastify-lazy-server-builtins',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]node_modules[\\/]fastify[\\/]lib[\\/]server\.js$/ }, (args) => {
+      let source = readFileSync(args.path, 'utf8');
+      for (const name of FASTIFY_SERVER_BUILTINS) {
+        const line = `const ${name} = require('node:${name}')`;
+        if (!source.includes(line)) throw new Error(`fastify/lib/server.js no longer has "${line}": review the fastify-lazy-server-builtins plugin`);
+        source = source.replace(line, `let ${name}Module; const ${name} = new Proxy({}, { get: (_, key) => (${name}Module ??= require('node:${name}'))[key] })`);
+      }
+      return { contents: source, loader: 'js' };
+    });
+  },
+};
+
 /**
  * CommonJS packages inside an ES module bundle still call `require` for Node's builtins;
  * an ES module has no `require`, so the entry and every chunk define one.
@@ -79,7 +125,7 @@ export function bundleCli(outdir: string = CLI_BUNDLE_DIR): Promise<BuildResult>
     sourcemap: 'linked',
     sourcesContent: false,
     external: [...CLI_EXTERNAL_PACKAGES],
-    plugins: [fastifyOnDemand],
+    plugins: [fastifyOnDemand, fastifyLazyServerBuiltins, builtinsByRequire],
     banner: { js: REQUIRE_SHIM },
     chunkNames: 'chunks/[name]-[hash]',
     logLevel: 'warning',

@@ -15,6 +15,7 @@ import type {
   MigrationsReport,
   PartitionsReport,
 } from '../gateway/admin-source.js';
+import { compareCodeUnits } from '../core/text.js';
 import type { ClientGatewayStats } from '../gateway/client-gateway-stats.js';
 import type { EntityServiceStats } from '../entities/entity-service.js';
 import type { FlotillaNode, NodeStats } from '../node/node-api.js';
@@ -78,7 +79,7 @@ function membersReport(node: FlotillaNode): MembersReport {
       clockOffsetMs: m.clockOffsetMs ?? null,
     }),
   );
-  members.sort((a, b) => (a.joinVersion ?? Infinity) - (b.joinVersion ?? Infinity) || a.nodeId.localeCompare(b.nodeId));
+  members.sort((a, b) => (a.joinVersion ?? Infinity) - (b.joinVersion ?? Infinity) || compareCodeUnits(a.nodeId, b.nodeId));
   return { version: view?.version ?? 0, master: node.master() ?? null, members };
 }
 

@@ -11,6 +11,7 @@ import type { Clock } from '../core/clock.js';
 import { FlotillaError, isFlotillaError } from '../core/errors.js';
 import type { NodeId } from '../core/model.js';
 import { partitionOf } from '../core/partition.js';
+import { compareCodeUnits } from '../core/text.js';
 import type { Storage } from '../storage/storage.js';
 import { Activation, type MailboxItem, type TurnEnv } from './activation.js';
 import { entityKey, type CallDispatcher, type EntityCall } from './call.js';
@@ -355,7 +356,7 @@ export class EntityRuntime {
       if (c === undefined) counts.set(k, { type: a.type.definition.type, partition: a.partition, count: 1 });
       else c.count++;
     }
-    return [...counts.values()].sort((a, b) => a.type.localeCompare(b.type) || a.partition - b.partition);
+    return [...counts.values()].sort((a, b) => compareCodeUnits(a.type, b.type) || a.partition - b.partition);
   }
 
   /** Number of activations held. */

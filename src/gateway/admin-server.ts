@@ -10,7 +10,8 @@
  * without an admin listener does not load it.
  */
 import { createServer, type Server, type ServerOptions } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
+import { createRequire } from 'node:module';
+import type * as Https from 'node:https';
 import type { Server as NetServer } from 'node:net';
 import { TLS_MIN_VERSION } from '../transport/tls-config.js';
 import { FlotillaError } from '../core/errors.js';
@@ -21,6 +22,9 @@ import { createAdminMetrics, type AdminMetrics } from './metrics.js';
 import { tokenDigestOf, type AccessPolicy } from './admin-access.js';
 import { ConnectionGuard } from './connection-guard.js';
 import type { AdminAppContext } from './admin-app.js';
+
+/** `node:https` (and with it `node:tls`) is loaded only by a server given a certificate. */
+const loadBuiltin = createRequire(import.meta.url);
 
 /**
  * HTTPS for the admin API: the server's certificate (intermediates may follow) and key,
@@ -113,7 +117,7 @@ async function createAdminApp(server: Server, ctx: AdminAppContext): Promise<{ c
 function createTlsAdminServer(httpOptions: ServerOptions, tls: AdminTlsOptions, handshakeTimeoutMs: number): Server {
   let server;
   try {
-    server = createHttpsServer({ ...httpOptions, cert: pemBuffer(tls.cert), key: pemBuffer(tls.key), minVersion: TLS_MIN_VERSION, handshakeTimeout: handshakeTimeoutMs });
+    server = (loadBuiltin('node:https') as typeof Https).createServer({ ...httpOptions, cert: pemBuffer(tls.cert), key: pemBuffer(tls.key), minVersion: TLS_MIN_VERSION, handshakeTimeout: handshakeTimeoutMs });
   } catch (err) {
     throw new FlotillaError('FLO_CONFIG_INVALID', `admin API TLS certificate or key: ${err instanceof Error ? err.message : String(err)}`);
   }

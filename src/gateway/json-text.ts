@@ -6,11 +6,9 @@
  * what was written.
  */
 import { FlotillaError } from '../core/errors.js';
+import { hasLoneSurrogate } from '../core/text.js';
 
 const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-
-/** A high surrogate not followed by a low one, or a low one not preceded by a high one. */
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /**
  * The text of `bytes`. @throws FlotillaError FLO_INVALID_UTF8 when they are not valid
@@ -33,7 +31,7 @@ export function assertWellFormedStrings(value: unknown, what: string): void {
   while (stack.length > 0) {
     const item = stack.pop();
     if (typeof item === 'string') {
-      if (LONE_SURROGATE.test(item)) throw new FlotillaError('FLO_INVALID_UTF8', `${what} holds a string with a lone surrogate (a \\uD800-\\uDFFF escape without its pair)`);
+      if (hasLoneSurrogate(item)) throw new FlotillaError('FLO_INVALID_UTF8', `${what} holds a string with a lone surrogate (a \\uD800-\\uDFFF escape without its pair)`);
     } else if (Array.isArray(item)) {
       for (const element of item) stack.push(element);
     } else if (typeof item === 'object' && item !== null) {

@@ -4,6 +4,7 @@
  * argument is refused with FLO_INVALID_ARGUMENT before anything is written.
  */
 import { FlotillaError } from '../core/errors.js';
+import { hasLoneSurrogate } from '../core/text.js';
 import type { EntityWrite } from './storage.js';
 
 /** Most writes in one `writeEntities` call: bounds one transaction's time and memory. */
@@ -17,8 +18,6 @@ export const ENTITY_ID_LENGTH_MAX = 512;
 /** Longest node id of a claim or a write, in UTF-16 units. */
 export const NODE_ID_LENGTH_MAX = 256;
 
-const LONE_SURROGATE = /\p{Cs}/u;
-
 /** A FLO_INVALID_ARGUMENT error saying `detail`. */
 export function invalid(detail: string): FlotillaError {
   return new FlotillaError('FLO_INVALID_ARGUMENT', detail);
@@ -28,7 +27,7 @@ export function invalid(detail: string): FlotillaError {
 export function checkText(what: string, value: unknown, lengthMax: number): void {
   if (typeof value !== 'string' || value.length === 0) throw invalid(`${what} must be a non-empty string`);
   if (value.length > lengthMax) throw invalid(`${what} is longer than ${lengthMax}`);
-  if (value.includes('\u0000') || LONE_SURROGATE.test(value)) throw invalid(`${what} must be well-formed text without NUL`);
+  if (value.includes('\u0000') || hasLoneSurrogate(value)) throw invalid(`${what} must be well-formed text without NUL`);
 }
 
 /** Refuses anything but a non-negative safe integer. */

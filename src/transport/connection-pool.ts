@@ -4,7 +4,6 @@
  * idle, bounds connect time, discards connections that failed, and counts all of it.
  */
 import type { Socket } from 'node:net';
-import { TLSSocket } from 'node:tls';
 import type { Address } from '../core/model.js';
 import { FlotillaError, isFlotillaError } from '../core/errors.js';
 import type { TransportConfig } from './config.js';
@@ -15,6 +14,7 @@ import { FrameKind, type Envelope, type Hello } from './envelope.js';
 import { FramedConnection } from './tcp-connection.js';
 import { toTransportError } from './socket-errors.js';
 import { describeTlsFailure, dialTcp, readyEventOf } from './tls-sockets.js';
+import { isTlsSocket } from './tls-module.js';
 
 /** Settings the pool reads from the transport configuration. */
 export type PoolConfig = Pick<
@@ -170,7 +170,7 @@ export class ConnectionPool {
   private dial(address: Address): Promise<FramedConnection> {
     const { host, port } = parseAddress(address);
     const socket = this.options.dial === undefined ? dialTcp(this.options.config, host, port) : this.options.dial(host, port);
-    const tls = socket instanceof TLSSocket;
+    const tls = isTlsSocket(socket);
     let tcpConnected = false;
     let ready = false;
     if (tls) socket.once('connect', () => (tcpConnected = true));

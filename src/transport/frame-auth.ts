@@ -6,8 +6,8 @@
  */
 import { createHmac, createSecretKey, hkdfSync, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
 import type { Socket } from 'node:net';
-import { TLSSocket } from 'node:tls';
 import { FlotillaError } from '../core/errors.js';
+import { isTlsSocket } from './tls-module.js';
 
 /** Bytes of the derived frame key. */
 export const FRAME_AUTH_KEY_BYTES = 32;
@@ -118,5 +118,5 @@ export function handshakeProof(key: Uint8Array, role: HandshakeRole, hello: Uint
 
 /** The TLS keying material both ends of a TLS connection share, or nothing on plain TCP. */
 export function channelBindingOf(socket: Socket): Uint8Array {
-  return socket instanceof TLSSocket ? socket.exportKeyingMaterial(CHANNEL_BINDING_BYTES, CHANNEL_BINDING_LABEL, Buffer.alloc(0)) : new Uint8Array(0);
+  return isTlsSocket(socket) ? socket.exportKeyingMaterial(CHANNEL_BINDING_BYTES, CHANNEL_BINDING_LABEL, Buffer.alloc(0)) : new Uint8Array(0);
 }

@@ -6,7 +6,6 @@
  * errors. Everything above this file sees envelopes, never raw bytes.
  */
 import type { Socket } from 'node:net';
-import { TLSSocket } from 'node:tls';
 import type { Address, NodeId } from '../core/model.js';
 import { assert, FlotillaError, isFlotillaError } from '../core/errors.js';
 import type { DropReason } from './counters.js';
@@ -17,6 +16,7 @@ import { DialerHandshake, ListenerHandshake, type HandshakeFailure } from './tcp
 import { toTransportError } from './socket-errors.js';
 import { handshakeFramesRead, HANDSHAKE_REFUSAL_FLUSH_MS, type ConnectionOptions } from './tcp-connection-options.js';
 import { describeTlsFailure, isTlsError } from './tls-sockets.js';
+import { isTlsSocket } from './tls-module.js';
 
 /** A framed connection over one socket. */
 export class FramedConnection {
@@ -66,7 +66,7 @@ export class FramedConnection {
     this.remoteIp = socket.remoteAddress ?? '?';
     this.remote = `${this.remoteIp}:${socket.remotePort ?? 0}`;
     this.peerAddress = peerAddress;
-    this.tls = socket instanceof TLSSocket;
+    this.tls = isTlsSocket(socket);
     this.splitter = new FrameDecoder(options.frameBytesMax + ENVELOPE_HEADER_BYTES_MAX, {
       leadingFrames: handshakeFramesRead(options),
       leadingFrameBytesMax: HANDSHAKE_FRAME_BYTES_MAX,

@@ -6,8 +6,8 @@
  */
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
-import { createSecureContext } from 'node:tls';
 import { FlotillaError } from '../core/errors.js';
+import { tlsModule } from './tls-module.js';
 
 /**
  * PEM text (or its bytes) of one node's TLS identity and the CA it trusts. Every node of
@@ -106,7 +106,7 @@ export function checkTlsMaterial(material: TlsMaterial, nowMs: number = Date.now
     throw invalid(`${names.cert} is not signed by a certificate in ${names.ca}: peers trusting that CA would refuse this node`, { file: names.cert, ca: names.ca });
   }
   try {
-    createSecureContext({ cert: pemText(material.cert), key: pemText(material.key), ca: pemText(material.ca) });
+    tlsModule().createSecureContext({ cert: pemText(material.cert), key: pemText(material.key), ca: pemText(material.ca) });
   } catch (err) {
     throw invalid(`TLS material (${names.cert}, ${names.key}, ${names.ca}) rejected: ${err instanceof Error ? err.message : String(err)}`);
   }

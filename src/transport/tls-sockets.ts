@@ -4,8 +4,9 @@
  * framing above sees one kind of socket either way.
  */
 import { connect as netConnect, createServer as createNetServer, type Server, type Socket } from 'node:net';
-import { connect as tlsConnect, createServer as createTlsServer, TLSSocket, type ConnectionOptions, type TlsOptions } from 'node:tls';
+import type { ConnectionOptions, TLSSocket, TlsOptions } from 'node:tls';
 import { pemText, TLS_MIN_VERSION, type TlsMaterial } from './tls-config.js';
+import { isTlsSocket, tlsModule } from './tls-module.js';
 
 /** A TCP listener and the event that hands over a socket ready for frames. */
 export interface TcpListener {
@@ -45,18 +46,18 @@ export function tlsClientOptions(tls: TlsMaterial, host: string, port: number): 
 /** A listener for framed connections: plain TCP, or mutual TLS when `settings.tls` is set. */
 export function createTcpListener(settings: TlsSettings): TcpListener {
   if (settings.tls === undefined) return { server: createNetServer({ noDelay: true }), readyEvent: 'connection' };
-  const server = createTlsServer({ ...tlsServerOptions(settings.tls, settings.handshakeTimeoutMs), noDelay: true });
+  const server = tlsModule().createServer({ ...tlsServerOptions(settings.tls, settings.handshakeTimeoutMs), noDelay: true });
   return { server, readyEvent: 'secureConnection' };
 }
 
 /** Open an outbound connection: a plain socket, or a TLS socket when `settings.tls` is set. */
 export function dialTcp(settings: { readonly tls?: TlsMaterial | undefined }, host: string, port: number): Socket {
-  return settings.tls === undefined ? netConnect({ host, port }) : tlsConnect(tlsClientOptions(settings.tls, host, port));
+  return settings.tls === undefined ? netConnect({ host, port }) : tlsModule().connect(tlsClientOptions(settings.tls, host, port));
 }
 
 /** The event after which `socket` may carry frames: `secureConnect` for TLS, else `connect`. */
 export function readyEventOf(socket: Socket): 'connect' | 'secureConnect' {
-  return socket instanceof TLSSocket ? 'secureConnect' : 'connect';
+  return isTlsSocket(socket) ? 'secureConnect' : 'connect';
 }
 
 /** Peer of a socket as `ip` and `port`. */

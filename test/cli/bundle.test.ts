@@ -96,6 +96,20 @@ describe('the bundled flotilla command', () => {
     expect(map.sourcesContent).toBeUndefined();
   });
 
+  it('loads Node builtins through require, and the HTTP/2 and HTTPS modules only on use', () => {
+    const files = [entry, ...readdirSync(join(outdir, 'chunks')).filter((n) => n.endsWith('.js')).map((n) => join(outdir, 'chunks', n))];
+    const texts = files.map((f) => readFileSync(f, 'utf8'));
+    // An ES module import of a builtin reads all its exports, running getters such as
+    // tls.rootCertificates; only the banner's `node:module` may be imported that way.
+    const esmBuiltins = texts.flatMap((t) => [...t.matchAll(/(?:from\s*|import\s*\(\s*|import\s*)["'](node:[\w/]+)["']/g)].map((m) => m[1]));
+    expect(esmBuiltins.length).toBeGreaterThan(0);
+    expect(new Set(esmBuiltins)).toEqual(new Set(['node:module']));
+    const fastifyServer = texts.find((t) => t.includes('http2.createSecureServer'));
+    expect(fastifyServer).toBeDefined();
+    expect(fastifyServer).toMatch(/http2Module\s*\?\?=/);
+    expect(fastifyServer).not.toMatch(/\bhttp2\s*=\s*__require\("node:http2"\)/);
+  });
+
   it('prints its help and rejects a bad flag as a usage error', async () => {
     const help = await runToEnd(['start', '--help']);
     expect(help.code).toBe(0);
