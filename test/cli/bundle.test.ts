@@ -15,6 +15,7 @@ import { bundleCli } from '../../build/bundle-cli.js';
 import { freeClusterPort } from '../../src/cli/dev-command.js';
 import type { MembersReport } from '../../src/gateway/admin-source.js';
 import { decodeServerFrame, encodeClientFrame, type ServerFrame } from '../../src/protocol/client-frames.js';
+import { makeTlsFixture, type TlsFixture } from '../transport/tls-fixtures.js';
 import { jsonLines, pollUntil, randomSecret, type CliProcess } from './cli-process.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -26,6 +27,7 @@ const FAST = 'probeIntervalMs=200,probeTimeoutMs=100,gossipIntervalMs=50,suspici
 // exactly as they do from dist/cli.
 let outdir = '';
 let entry = '';
+let tls: TlsFixture | undefined;
 
 function runBundle(args: readonly string[], env: Record<string, string> = {}): CliProcess {
   const child = spawn(process.execPath, [entry, ...args], { cwd: ROOT, env: { ...process.env, ...ENV, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
@@ -37,8 +39,8 @@ function runBundle(args: readonly string[], env: Record<string, string> = {}): C
   return { child, stdout, stderr, exited };
 }
 
-async function runToEnd(args: readonly string[]): Promise<{ code: number | string; stdout: string[]; stderr: string[] }> {
-  const run = runBundle(args);
+async function runToEnd(args: readonly string[], env: Record<string, string> = {}): Promise<{ code: number | string; stdout: string[]; stderr: string[] }> {
+  const run = runBundle(args, env);
   const code = await run.exited;
   return { code, stdout: run.stdout, stderr: run.stderr };
 }
@@ -77,12 +79,14 @@ describe('the bundled flotilla command', () => {
     outdir = mkdtempSync(join(ROOT, 'dist', 'bundle-test-'));
     await bundleCli(outdir);
     entry = join(outdir, 'flotilla.js');
+    tls = makeTlsFixture();
   });
 
   afterAll(async () => {
     for (const proc of procs) proc.child.kill('SIGKILL');
     await Promise.all(procs.map((p) => p.exited));
     rmSync(outdir, { recursive: true, force: true });
+    tls?.remove();
   });
 
   it('splits at the lazy imports and maps back to the sources', () => {
@@ -120,21 +124,26 @@ describe('the bundled flotilla command', () => {
     expect(bad.stderr[0]).toMatch(/^flotilla start: .*--optimize-for/);
   });
 
-  it('runs a two-node cluster that status reports, and leaves on SIGTERM', async () => {
+  it('runs a two-node cluster over mutual TLS that status reports, and leaves on SIGTERM', async () => {
+    // TLS is loaded on first use in the bundle (not imported): the cluster must still form
+    // over it, and the admin API, given the certificate too, answers over HTTPS.
+    const files = tls!.files('node');
+    const tlsFlags = ['--tls-cert', files.cert, '--tls-key', files.key, '--tls-ca', files.ca];
     const first = `127.0.0.1:${await freeClusterPort('127.0.0.1')}`;
     const second = `127.0.0.1:${await freeClusterPort('127.0.0.1')}`;
     const start = (name: string, listen: string, optimizeFor: string, extra: readonly string[] = []): CliProcess =>
-      runBundle(['start', '--node-id', name, '--listen', listen, '--seeds', first, '--http', '127.0.0.1:0', '--swim', FAST, ...extra], { FLOTILLA_OPTIMIZE_FOR: optimizeFor, FLOTILLA_JWT_SECRET: JWT_SECRET });
+      runBundle(['start', '--node-id', name, '--listen', listen, '--seeds', first, '--http', '127.0.0.1:0', '--swim', FAST, ...tlsFlags, ...extra], { FLOTILLA_OPTIMIZE_FOR: optimizeFor, FLOTILLA_JWT_SECRET: JWT_SECRET });
     // Both lean profiles apply their V8 flags before the program's chunks load.
     const a = start('b1', first, 'memory', ['--client', '127.0.0.1:0']);
     const b = start('b2', second, 'auto');
     procs.push(a, b);
     await pollUntil(() => adminUrl(a) !== undefined, 'the admin API of b1', 30_000, () => a.stderr.join('\n'));
     const url = adminUrl(a)!;
+    expect(url).toMatch(/^https:/);
     let report: MembersReport | undefined;
     await pollUntil(
       async () => {
-        const status = await runToEnd(['status', '--url', url, '--json', '--token', ENV.FLOTILLA_ADMIN_TOKEN]);
+        const status = await runToEnd(['status', '--url', url, '--json', '--token', ENV.FLOTILLA_ADMIN_TOKEN], { NODE_EXTRA_CA_CERTS: files.ca });
         if (status.code !== 0) return false;
         report = (JSON.parse(status.stdout.join('\n')) as { members: MembersReport }).members;
         return report.members.filter((m) => m.state === 'alive').length === 2;
