@@ -20,6 +20,10 @@ export const STATUS_URL_DEFAULT = `http://127.0.0.1:${DEV_HTTP_PORT_DEFAULT}`;
 // start` then never holds the code (and `node:child_process`, `node:readline`) of `dev`,
 // `status` and `members` for its whole life, and those commands skip loading the node.
 
+/** `--ca` of the commands that ask an admin API: the CA its HTTPS certificate chains to. */
+const CA_OPTION = (): Option =>
+  new Option('--ca <file>', 'PEM CA certificate(s) to trust for an https admin API (instead of NODE_EXTRA_CA_CERTS)').env('FLOTILLA_ADMIN_CA');
+
 /** What a command run ends with. */
 export type ExitHandler = (code: number) => void;
 
@@ -84,10 +88,20 @@ function statusCommand(exit: ExitHandler): Command {
     .addOption(new Option('--url <url>', 'admin API base URL').env('FLOTILLA_URL').default(STATUS_URL_DEFAULT))
     .addOption(new Option('--json', 'print one JSON object'))
     .addOption(new Option('--token <token>', 'admin token of the node (default: the dev token of `flotilla dev`)').env('FLOTILLA_ADMIN_TOKEN'))
-    .action(async (flags: { url: string; json?: boolean; token?: string }) => {
+    .addOption(CA_OPTION())
+    .action(async (flags: { url: string; json?: boolean; token?: string; ca?: string }) => {
       const token = flags.token === undefined || flags.token === '' ? DEV_ADMIN_TOKEN : flags.token;
+      const { CaFileError, fetchForCaFlag } = await import('./admin-fetch.js');
+      let fetch: typeof globalThis.fetch | undefined;
+      try {
+        fetch = fetchForCaFlag(flags.ca);
+      } catch (err) {
+        if (!(err instanceof CaFileError)) throw err;
+        process.stderr.write(`flotilla status: ${err.message}\n`);
+        return exit(USAGE_EXIT_CODE);
+      }
       const { runStatus } = await import('./status.js');
-      const result = await runStatus({ url: flags.url, json: flags.json === true, token });
+      const result = await runStatus({ url: flags.url, json: flags.json === true, token, ...(fetch === undefined ? {} : { fetch }) });
       // Exit 2 still carries a report (the node answered but is not serving); 1 is an error line.
       (result.exitCode === 1 ? process.stderr : process.stdout).write(`${result.output}\n`);
       exit(result.exitCode);
@@ -103,6 +117,7 @@ function membersCommand(exit: ExitHandler): Command {
     .addOption(new Option('--json', 'print the members as a JSON array'))
     .addOption(new Option('--addresses', 'print only their cluster addresses, one a line'))
     .addOption(new Option('--token <token>', 'admin token of the node (default: the dev token of `flotilla dev`)').env('FLOTILLA_ADMIN_TOKEN'))
+    .addOption(CA_OPTION())
     .action(async (flags: MembersFlags) => exit(await (await import('./members-command.js')).runMembersCommand(flags, DEV_ADMIN_TOKEN)));
 }
 

@@ -143,7 +143,7 @@ describe('the bundled flotilla command', () => {
     let report: MembersReport | undefined;
     await pollUntil(
       async () => {
-        const status = await runToEnd(['status', '--url', url, '--json', '--token', ENV.FLOTILLA_ADMIN_TOKEN], { NODE_EXTRA_CA_CERTS: files.ca });
+        const status = await runToEnd(['status', '--url', url, '--json', '--token', ENV.FLOTILLA_ADMIN_TOKEN, '--ca', files.ca]);
         if (status.code !== 0) return false;
         report = (JSON.parse(status.stdout.join('\n')) as { members: MembersReport }).members;
         return report.members.filter((m) => m.state === 'alive').length === 2;
