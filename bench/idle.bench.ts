@@ -263,7 +263,7 @@ export const suites: Suite[] = [
       '**Builtins on use** (10 nodes, one run each, same session, both without `NODE_EXTRA_CA_CERTS`): median RSS 54.0 MiB',
       'before, 53.4 and 53.7 after (two runs). An ES module import of a Node builtin builds its namespace by reading every export, which runs the',
       'getters builtins keep for costly members (`tls.rootCertificates` parses the root store and keeps 0.2 MiB of PEM strings;',
-      '`fs.promises` and `crypto.webcrypto` load modules of their own); the bundle now turns those imports into `require`, read',
+      '`crypto.webcrypto` loads the Web Crypto modules); the bundle now turns those imports into `require`, read',
       'member by member. Fastify\'s server module loads `node:http2`, `node:https` and `node:dns` on first use (HTTP/2\'s binding',
       'alone is about 0.5 MiB; the admin API runs on our own `node:http` server), and text checks avoid ICU (a Unicode',
       'property regexp, and `localeCompare`, whose collator costs 3 MiB on first use).',
