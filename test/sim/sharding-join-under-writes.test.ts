@@ -3,5 +3,5 @@ import { sweepSeeds } from './sharding-seeds.js';
 
 // Seed count: docs/simulator.md (Sharding scenarios) gives the time per seed and the budget.
 describe('sharding scenario join-under-writes', () => {
-  sweepSeeds('join-under-writes', 25);
+  sweepSeeds('join-under-writes', 8);
 });

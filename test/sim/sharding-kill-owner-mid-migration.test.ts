@@ -3,5 +3,5 @@ import { sweepSeeds } from './sharding-seeds.js';
 
 // Seed count: docs/simulator.md (Sharding scenarios) gives the time per seed and the budget.
 describe('sharding scenario kill-owner-mid-migration', () => {
-  sweepSeeds('kill-owner-mid-migration', 30);
+  sweepSeeds('kill-owner-mid-migration', 10);
 });

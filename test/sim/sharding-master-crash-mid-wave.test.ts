@@ -3,5 +3,5 @@ import { sweepSeeds } from './sharding-seeds.js';
 
 // Seed count: docs/simulator.md (Sharding scenarios) gives the time per seed and the budget.
 describe('sharding scenario master-crash-mid-wave', () => {
-  sweepSeeds('master-crash-mid-wave', 25);
+  sweepSeeds('master-crash-mid-wave', 8);
 });
