@@ -58,8 +58,8 @@ const BUILTINS: ReadonlySet<string> = new Set(builtinModules.flatMap((name) => (
  * Turns every ES module import of a Node builtin into a `require` of it. Node builds an
  * ES module namespace for a builtin by reading each of its exports once, which runs the
  * lazy getters builtins keep for costly members: `tls.rootCertificates` parses the whole
- * root store, `crypto.webcrypto` loads the Web Crypto modules; both stay in the heap for the life of the process. Through
- * `require`, a member is read when the code uses it.
+ * root store, `crypto.webcrypto` loads the Web Crypto modules, and both stay in the heap
+ * for the life of the process. Through `require`, a member is read when the code uses it.
  */
 const builtinsByRequire: Plugin = {
   name: 'builtins-by-require',
