@@ -39,8 +39,8 @@ function runBundle(args: readonly string[], env: Record<string, string> = {}): C
   return { child, stdout, stderr, exited };
 }
 
-async function runToEnd(args: readonly string[], env: Record<string, string> = {}): Promise<{ code: number | string; stdout: string[]; stderr: string[] }> {
-  const run = runBundle(args, env);
+async function runToEnd(args: readonly string[]): Promise<{ code: number | string; stdout: string[]; stderr: string[] }> {
+  const run = runBundle(args);
   const code = await run.exited;
   return { code, stdout: run.stdout, stderr: run.stderr };
 }
